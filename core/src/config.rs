@@ -1,0 +1,369 @@
+//! Configuration: every tunable, its default, and the rules it must satisfy.
+//!
+//! The defaults are written here once, as constants; the docs and the
+//! configuration reference quote these constants. [`ClientBuilder`] collects
+//! settings and [`ClientBuilder::config`] validates them into a [`Config`],
+//! naming the offending builder method in the error. What the settings *do*
+//! is decided elsewhere (batching and retries in the engine, storage in the
+//! store); this module only holds and checks them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Events queued before a batch is sent at once: 20.
+pub const DEFAULT_FLUSH_AT: usize = 20;
+/// Longest time an event waits before its batch is sent anyway: 10 s.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+/// Most events in one upload: 100.
+pub const DEFAULT_MAX_BATCH_EVENTS: usize = 100;
+/// Most bytes in one upload body before compression: 500,000 (Segment accepts 500 KB).
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 500_000;
+/// Largest single event once encoded: 32,000 bytes (Segment accepts 32 KB).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 32_000;
+/// How long one HTTP request may take, connect to last byte: 15 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Upload bodies are gzip-compressed by default.
+pub const DEFAULT_GZIP: bool = true;
+/// The first retry waits up to 1 s (full jitter: a random delay in `0..=1 s`).
+pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
+/// Each further failure doubles the retry window.
+pub const RETRY_BACKOFF_FACTOR: u32 = 2;
+/// No retry waits longer than 5 minutes, whatever `Retry-After` says.
+pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+/// Most events kept in the buffer; past it the oldest are dropped as `overflow`: 100,000.
+pub const DEFAULT_MAX_QUEUE_EVENTS: u64 = 100_000;
+/// Most bytes kept in the buffer; past it the oldest are dropped as `overflow`: 64 MiB.
+pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 64 * 1024 * 1024;
+/// Events older than this are dropped as `expired` instead of sent: 30 days.
+pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Calls waiting for the worker before a recording call waits for room: 10,000.
+pub const DEFAULT_MAX_PENDING_CALLS: usize = 10_000;
+/// The buffer file used when no `storage_path` is given: `cairn.db` in the
+/// current directory.
+pub const DEFAULT_STORAGE_FILE: &str = "cairn.db";
+
+/// Hard limits a setting may not cross, whatever the caller asks.
+mod limits {
+    /// Amplitude accepts at most 2,000 events a request; no backend we know takes more.
+    pub const MAX_BATCH_EVENTS: usize = 2_000;
+    /// The shortest flush interval that still batches anything.
+    pub const MIN_FLUSH_INTERVAL_MS: u128 = 10;
+}
+
+/// A validated configuration. Build it with [`ClientBuilder`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The backend's write key (Segment/RudderStack source key).
+    pub write_key: String,
+    /// Base URL of the backend, without a trailing slash, e.g. `https://api.example.com`.
+    pub endpoint: String,
+    /// The SQLite file that buffers events.
+    pub storage_path: PathBuf,
+    /// See [`DEFAULT_FLUSH_AT`].
+    pub flush_at: usize,
+    /// See [`DEFAULT_FLUSH_INTERVAL`].
+    pub flush_interval: Duration,
+    /// See [`DEFAULT_MAX_BATCH_EVENTS`].
+    pub max_batch_events: usize,
+    /// See [`DEFAULT_MAX_BATCH_BYTES`].
+    pub max_batch_bytes: usize,
+    /// See [`DEFAULT_MAX_EVENT_BYTES`].
+    pub max_event_bytes: usize,
+    /// See [`DEFAULT_REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
+    /// See [`DEFAULT_GZIP`].
+    pub gzip: bool,
+    /// See [`DEFAULT_RETRY_BASE_DELAY`].
+    pub retry_base_delay: Duration,
+    /// See [`DEFAULT_MAX_RETRY_DELAY`].
+    pub max_retry_delay: Duration,
+    /// See [`DEFAULT_MAX_QUEUE_EVENTS`].
+    pub max_queue_events: u64,
+    /// See [`DEFAULT_MAX_QUEUE_BYTES`].
+    pub max_queue_bytes: u64,
+    /// See [`DEFAULT_MAX_EVENT_AGE`].
+    pub max_event_age: Duration,
+    /// See [`DEFAULT_MAX_PENDING_CALLS`].
+    pub max_pending_calls: usize,
+}
+
+/// Collects settings for a client; every setter is optional except
+/// [`endpoint`](Self::endpoint). Created by `Client::builder(write_key)` (or
+/// [`ClientBuilder::new`] where the native runtime is not built).
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    write_key: String,
+    endpoint: Option<String>,
+    storage_path: Option<PathBuf>,
+    flush_at: usize,
+    flush_interval: Duration,
+    max_batch_events: usize,
+    max_batch_bytes: usize,
+    max_event_bytes: usize,
+    request_timeout: Duration,
+    gzip: bool,
+    retry_base_delay: Duration,
+    max_retry_delay: Duration,
+    max_queue_events: u64,
+    max_queue_bytes: u64,
+    max_event_age: Duration,
+    max_pending_calls: usize,
+}
+
+impl ClientBuilder {
+    /// Starts a configuration with every default, for `write_key`.
+    pub fn new(write_key: impl Into<String>) -> Self {
+        ClientBuilder {
+            write_key: write_key.into(),
+            endpoint: None,
+            storage_path: None,
+            flush_at: DEFAULT_FLUSH_AT,
+            flush_interval: DEFAULT_FLUSH_INTERVAL,
+            max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            gzip: DEFAULT_GZIP,
+            retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
+            max_retry_delay: DEFAULT_MAX_RETRY_DELAY,
+            max_queue_events: DEFAULT_MAX_QUEUE_EVENTS,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
+            max_event_age: DEFAULT_MAX_EVENT_AGE,
+            max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+        }
+    }
+
+    /// The backend's base URL (required), `http://` or `https://`; cairn posts
+    /// to `{endpoint}/v1/batch`.
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+    /// The SQLite file that buffers events (default [`DEFAULT_STORAGE_FILE`]).
+    pub fn storage_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.storage_path = Some(path.into());
+        self
+    }
+    /// Send a batch as soon as this many events are queued (default [`DEFAULT_FLUSH_AT`]).
+    pub fn flush_at(mut self, events: usize) -> Self {
+        self.flush_at = events;
+        self
+    }
+    /// Send queued events at the latest this long after the first of them
+    /// arrived (default [`DEFAULT_FLUSH_INTERVAL`]).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+    /// Most events in one upload (default [`DEFAULT_MAX_BATCH_EVENTS`], at most 2,000).
+    pub fn max_batch_events(mut self, events: usize) -> Self {
+        self.max_batch_events = events;
+        self
+    }
+    /// Most bytes in one upload before compression (default [`DEFAULT_MAX_BATCH_BYTES`]).
+    pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes;
+        self
+    }
+    /// Largest single event once encoded (default [`DEFAULT_MAX_EVENT_BYTES`]).
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+    /// Time limit of one HTTP request (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+    /// Compress upload bodies with gzip (default [`DEFAULT_GZIP`]).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.gzip = on;
+        self
+    }
+    /// Window of the first retry (default [`DEFAULT_RETRY_BASE_DELAY`]); it
+    /// doubles with each failure up to `max_retry_delay`.
+    pub fn retry_base_delay(mut self, delay: Duration) -> Self {
+        self.retry_base_delay = delay;
+        self
+    }
+    /// Longest wait between retries, `Retry-After` included (default [`DEFAULT_MAX_RETRY_DELAY`]).
+    pub fn max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay = delay;
+        self
+    }
+    /// Most events kept in the buffer (default [`DEFAULT_MAX_QUEUE_EVENTS`]).
+    pub fn max_queue_events(mut self, events: u64) -> Self {
+        self.max_queue_events = events;
+        self
+    }
+    /// Most bytes kept in the buffer (default [`DEFAULT_MAX_QUEUE_BYTES`]).
+    pub fn max_queue_bytes(mut self, bytes: u64) -> Self {
+        self.max_queue_bytes = bytes;
+        self
+    }
+    /// Oldest an event may be and still be sent (default [`DEFAULT_MAX_EVENT_AGE`]).
+    pub fn max_event_age(mut self, age: Duration) -> Self {
+        self.max_event_age = age;
+        self
+    }
+    /// Calls that may wait for the worker before a recording call waits for
+    /// room (default [`DEFAULT_MAX_PENDING_CALLS`]).
+    pub fn max_pending_calls(mut self, calls: usize) -> Self {
+        self.max_pending_calls = calls;
+        self
+    }
+
+    /// Checks every setting and returns the validated [`Config`], or an
+    /// [`Error::InvalidConfig`] naming the first setting that is wrong.
+    pub fn config(&self) -> Result<Config> {
+        fn bad(field: &'static str, reason: impl Into<String>) -> Error {
+            Error::InvalidConfig { field, reason: reason.into() }
+        }
+        if self.write_key.trim().is_empty() {
+            return Err(bad("write_key", "is empty: pass the write key of your source"));
+        }
+        let endpoint = match &self.endpoint {
+            None => return Err(bad("endpoint", "is required: pass your backend's base URL, e.g. https://api.segment.io")),
+            Some(e) => validate_endpoint(e).map_err(|r| bad("endpoint", r))?,
+        };
+        if self.flush_at == 0 {
+            return Err(bad("flush_at", "must be at least 1"));
+        }
+        if self.max_batch_events == 0 || self.max_batch_events > limits::MAX_BATCH_EVENTS {
+            return Err(bad("max_batch_events", format!("must be between 1 and {}, got {}", limits::MAX_BATCH_EVENTS, self.max_batch_events)));
+        }
+        if self.flush_interval.as_millis() < limits::MIN_FLUSH_INTERVAL_MS {
+            return Err(bad("flush_interval", format!("must be at least {} ms", limits::MIN_FLUSH_INTERVAL_MS)));
+        }
+        if self.max_event_bytes < 256 {
+            return Err(bad("max_event_bytes", format!("must be at least 256 bytes, got {}", self.max_event_bytes)));
+        }
+        if self.max_batch_bytes < self.max_event_bytes + 1024 {
+            return Err(bad("max_batch_bytes", format!(
+                "must leave room for one full event: at least max_event_bytes + 1024 = {}, got {}",
+                self.max_event_bytes + 1024, self.max_batch_bytes)));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(bad("request_timeout", "must be longer than zero"));
+        }
+        if self.retry_base_delay.is_zero() {
+            return Err(bad("retry_base_delay", "must be longer than zero, or a dead server is hammered"));
+        }
+        if self.max_retry_delay < self.retry_base_delay {
+            return Err(bad("max_retry_delay", "must be at least retry_base_delay"));
+        }
+        if self.max_queue_events == 0 {
+            return Err(bad("max_queue_events", "must be at least 1"));
+        }
+        if self.max_queue_bytes < self.max_event_bytes as u64 {
+            return Err(bad("max_queue_bytes", "must hold at least one event of max_event_bytes"));
+        }
+        if self.max_event_age.is_zero() {
+            return Err(bad("max_event_age", "must be longer than zero"));
+        }
+        if self.max_pending_calls == 0 {
+            return Err(bad("max_pending_calls", "must be at least 1"));
+        }
+        let storage_path = self.storage_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE_FILE));
+        if storage_path.as_os_str().is_empty() {
+            return Err(bad("storage_path", "is empty: pass a file path such as app-data/cairn.db"));
+        }
+        Ok(Config {
+            write_key: self.write_key.clone(),
+            endpoint,
+            storage_path,
+            flush_at: self.flush_at,
+            flush_interval: self.flush_interval,
+            max_batch_events: self.max_batch_events,
+            max_batch_bytes: self.max_batch_bytes,
+            max_event_bytes: self.max_event_bytes,
+            request_timeout: self.request_timeout,
+            gzip: self.gzip,
+            retry_base_delay: self.retry_base_delay,
+            max_retry_delay: self.max_retry_delay,
+            max_queue_events: self.max_queue_events,
+            max_queue_bytes: self.max_queue_bytes,
+            max_event_age: self.max_event_age,
+            max_pending_calls: self.max_pending_calls,
+        })
+    }
+}
+
+/// Accepts `http://host[:port][/path]` or `https://…`, returns it without a
+/// trailing slash.
+fn validate_endpoint(url: &str) -> std::result::Result<String, String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("`{url}` has no host name"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!("`{url}` must not carry a query or fragment: give the base URL only"));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(format!("`{url}` contains white space"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ClientBuilder {
+        ClientBuilder::new("key").endpoint("http://127.0.0.1:9/")
+    }
+
+    #[test]
+    fn defaults_are_the_documented_constants() {
+        let c = builder().config().unwrap();
+        assert_eq!(c.endpoint, "http://127.0.0.1:9");
+        assert_eq!(c.flush_at, 20);
+        assert_eq!(c.flush_interval, Duration::from_secs(10));
+        assert_eq!(c.max_batch_events, 100);
+        assert_eq!(c.max_batch_bytes, 500_000);
+        assert_eq!(c.max_event_bytes, 32_000);
+        assert!(c.gzip);
+        assert_eq!(c.storage_path, PathBuf::from("cairn.db"));
+    }
+
+    #[test]
+    fn each_bad_setting_names_its_field() {
+        let cases: Vec<(ClientBuilder, &str)> = vec![
+            (ClientBuilder::new(" ").endpoint("http://x"), "write_key"),
+            (ClientBuilder::new("k"), "endpoint"),
+            (builder().endpoint("ftp://x"), "endpoint"),
+            (builder().endpoint("https://"), "endpoint"),
+            (builder().endpoint("https://x/?a=1"), "endpoint"),
+            (builder().flush_at(0), "flush_at"),
+            (builder().max_batch_events(0), "max_batch_events"),
+            (builder().max_batch_events(5000), "max_batch_events"),
+            (builder().flush_interval(Duration::from_millis(1)), "flush_interval"),
+            (builder().max_event_bytes(10), "max_event_bytes"),
+            (builder().max_batch_bytes(1000), "max_batch_bytes"),
+            (builder().request_timeout(Duration::ZERO), "request_timeout"),
+            (builder().retry_base_delay(Duration::ZERO), "retry_base_delay"),
+            (builder().max_retry_delay(Duration::from_millis(1)), "max_retry_delay"),
+            (builder().max_queue_events(0), "max_queue_events"),
+            (builder().max_queue_bytes(1), "max_queue_bytes"),
+            (builder().max_event_age(Duration::ZERO), "max_event_age"),
+            (builder().max_pending_calls(0), "max_pending_calls"),
+            (builder().storage_path(""), "storage_path"),
+        ];
+        for (b, field) in cases {
+            match b.config() {
+                Err(Error::InvalidConfig { field: f, reason }) => {
+                    assert_eq!(f, field, "{reason}");
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("{field}: expected InvalidConfig, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! The engine: every rule about batching, sending, retrying, splitting,
+//! dropping and ordering, as a state machine with no threads, sockets or
+//! clock of its own.
+//!
+//! Inputs go in ([`Engine::record`], [`Engine::flush`],
+//! [`Engine::on_upload_result`]), requests come out ([`Engine::poll_upload`]),
+//! and [`Engine::next_wakeup`] says when the engine next has something to do.
+//! Time is always passed in as `now_ms`: wall-clock milliseconds as the
+//! runtime's (non-decreasing) clock sees them. The engine talks to its
+//! [`Store`] synchronously; the store is the only thing it touches.
+//!
+//! The rules, each written once here:
+//! - A batch is sent when `flush_at` events are queued, when a full batch of
+//!   `max_batch_bytes` is queued, when the first queued event has waited
+//!   `flush_interval`, on `flush()`, or at start-up when a backlog is found.
+//! - One upload is in flight at a time, so events go out in recording order and
+//!   the same events are never on the wire twice at once.
+//! - A failed batch is retried before anything newer is sent, after an
+//!   exponential backoff with full jitter (or the server's `Retry-After`),
+//!   capped at `max_retry_delay`.
+//! - 413 splits the batch in halves, down to one event, which is then dropped
+//!   as `oversize`; other permanent refusals drop the batch as `rejected`;
+//!   401/403 stop uploads and keep every event.
+//! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
+//!   (`overflow`); events older than `max_event_age` go before being sent
+//!   (`expired`).
+//! - When the store fails, new events are held in memory (bounded, overflow
+//!   counted) and written once the store works again, in order.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::config::{Config, RETRY_BACKOFF_FACTOR};
+use crate::stats::{DropCounts, DropReason, Stats, StorageState, DROPS_STATE_KEY};
+use crate::store::{NewEvent, Store, StoreError, DEFAULT_DESTINATION};
+use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
+
+/// Most events held in memory while the store fails.
+pub const MEMORY_FALLBACK_EVENTS: usize = 10_000;
+/// Most bytes held in memory while the store fails: 8 MiB.
+pub const MEMORY_FALLBACK_BYTES: usize = 8 * 1024 * 1024;
+/// How often a failing store is tried again: every 5 s.
+pub const STORAGE_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// The shortest wait before a retry, whatever the jitter draws: 100 ms.
+pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Expired events are looked for at most this often: every 60 s.
+pub const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The settings the engine acts on, taken from a [`Config`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// See [`Config::flush_at`].
+    pub flush_at: usize,
+    /// See [`Config::flush_interval`], in ms.
+    pub flush_interval_ms: u64,
+    /// See [`Config::max_batch_events`].
+    pub max_batch_events: usize,
+    /// See [`Config::max_batch_bytes`].
+    pub max_batch_bytes: usize,
+    /// See [`Config::retry_base_delay`], in ms.
+    pub retry_base_ms: u64,
+    /// See [`Config::max_retry_delay`], in ms.
+    pub retry_max_ms: u64,
+    /// See [`Config::max_queue_events`].
+    pub max_queue_events: u64,
+    /// See [`Config::max_queue_bytes`].
+    pub max_queue_bytes: u64,
+    /// See [`Config::max_event_age`], in ms.
+    pub max_event_age_ms: u64,
+}
+
+impl From<&Config> for EngineConfig {
+    fn from(c: &Config) -> Self {
+        EngineConfig {
+            flush_at: c.flush_at,
+            flush_interval_ms: c.flush_interval.as_millis() as u64,
+            max_batch_events: c.max_batch_events,
+            max_batch_bytes: c.max_batch_bytes,
+            retry_base_ms: c.retry_base_delay.as_millis() as u64,
+            retry_max_ms: c.max_retry_delay.as_millis() as u64,
+            max_queue_events: c.max_queue_events,
+            max_queue_bytes: c.max_queue_bytes,
+            max_event_age_ms: c.max_event_age.as_millis() as u64,
+        }
+    }
+}
+
+/// An upload for the runtime to perform; answer it with
+/// [`Engine::on_upload_result`] and the same `id`.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// Matches the result to this upload.
+    pub id: u64,
+    /// What to send.
+    pub request: HttpRequest,
+    /// How many events it carries.
+    pub events: usize,
+}
+
+/// Whether recorded events reached the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Committed; the value is the sequence number of the last one.
+    Durable(u64),
+    /// Held in memory because the store is failing; written later.
+    InMemory,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+    last_seq: u64,
+    events: u64,
+    bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SplitLimit {
+    max_events: usize,
+    until_seq: u64,
+}
+
+/// The sans-IO delivery engine for one destination.
+pub struct Engine {
+    cfg: EngineConfig,
+    store: Box<dyn Store + Send>,
+    wire: Box<dyn Wire>,
+    rng: u64,
+    queued_events: u64,
+    queued_bytes: u64,
+    last_seq: u64,
+    acked_through: u64,
+    waiting_since: Option<i64>,
+    flush_through: u64,
+    in_flight: Option<InFlight>,
+    retry_at: Option<i64>,
+    failures: u32,
+    split: Option<SplitLimit>,
+    halted: Option<String>,
+    next_expiry_check: i64,
+    memory: VecDeque<NewEvent>,
+    memory_bytes: usize,
+    memory_state: Vec<(String, Option<String>)>,
+    storage_error: Option<String>,
+    storage_retry_at: i64,
+    dropped: DropCounts,
+    delivered: u64,
+    requests: u64,
+    retries: u64,
+    last_error: Option<String>,
+    last_rejection: Option<String>,
+    next_id: u64,
+}
+
+impl Engine {
+    /// An engine over `store`, sending with `wire`. `seed` drives the retry
+    /// jitter (any value; tests fix it). A backlog found in the store is
+    /// sent at once.
+    pub fn new(cfg: EngineConfig, store: Box<dyn Store + Send>, wire: Box<dyn Wire>, seed: u64, now_ms: i64) -> Self {
+        let mut e = Engine {
+            cfg,
+            store,
+            wire,
+            rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            queued_events: 0,
+            queued_bytes: 0,
+            last_seq: 0,
+            acked_through: 0,
+            waiting_since: None,
+            flush_through: 0,
+            in_flight: None,
+            retry_at: None,
+            failures: 0,
+            split: None,
+            halted: None,
+            next_expiry_check: now_ms,
+            memory: VecDeque::new(),
+            memory_bytes: 0,
+            memory_state: Vec::new(),
+            storage_error: None,
+            storage_retry_at: 0,
+            dropped: DropCounts::default(),
+            delivered: 0,
+            requests: 0,
+            retries: 0,
+            last_error: None,
+            last_rejection: None,
+            next_id: 1,
+        };
+        match e.store.summary() {
+            Ok(s) => {
+                e.queued_events = s.events;
+                e.queued_bytes = s.bytes;
+                e.last_seq = s.last_seq;
+                if s.events > 0 {
+                    e.flush_through = s.last_seq;
+                    e.waiting_since = Some(now_ms);
+                }
+            }
+            Err(err) => e.storage_failed(err, now_ms),
+        }
+        if let Ok(Some(text)) = e.store.get_state(DROPS_STATE_KEY) {
+            if let Ok(d) = serde_json::from_str(&text) {
+                e.dropped = d;
+            }
+        }
+        e
+    }
+
+    /// Mutable access to the store, for state the runtime keeps beside events.
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        self.store.as_mut()
+    }
+
+    /// Commits `events` (in order) and `state` changes in one transaction.
+    /// When the store fails they are held in memory instead, and written
+    /// before anything newer once it works again.
+    pub fn record(&mut self, events: Vec<NewEvent>, state: Vec<(String, Option<String>)>, now_ms: i64) -> Recorded {
+        if self.storage_error.is_none() {
+            match self.store.append(&events, &state) {
+                Ok(last) => {
+                    self.note_appended(&events, last, now_ms);
+                    self.enforce_caps(now_ms);
+                    return Recorded::Durable(last);
+                }
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+        }
+        self.hold_in_memory(events, state);
+        Recorded::InMemory
+    }
+
+    fn note_appended(&mut self, events: &[NewEvent], last: u64, now_ms: i64) {
+        if events.is_empty() {
+            return;
+        }
+        self.queued_events += events.len() as u64;
+        self.queued_bytes += events.iter().map(|e| e.json.len() as u64).sum::<u64>();
+        self.last_seq = last;
+        self.waiting_since.get_or_insert(now_ms);
+    }
+
+    fn hold_in_memory(&mut self, events: Vec<NewEvent>, state: Vec<(String, Option<String>)>) {
+        self.memory_state.extend(state);
+        for e in events {
+            self.memory_bytes += e.json.len();
+            self.memory.push_back(e);
+        }
+        let mut overflow = 0;
+        while self.memory.len() > MEMORY_FALLBACK_EVENTS || self.memory_bytes > MEMORY_FALLBACK_BYTES {
+            match self.memory.pop_front() {
+                Some(e) => {
+                    self.memory_bytes -= e.json.len();
+                    overflow += 1;
+                }
+                None => break,
+            }
+        }
+        if overflow > 0 {
+            self.dropped.add(DropReason::Overflow, overflow);
+        }
+    }
+
+    fn storage_failed(&mut self, err: StoreError, now_ms: i64) {
+        if self.storage_error.is_none() {
+            log::warn!("cairn: event buffer failing, holding events in memory: {err}");
+        }
+        self.storage_error = Some(err.to_string());
+        self.last_error = Some(err.to_string());
+        self.storage_retry_at = now_ms + STORAGE_RETRY_INTERVAL.as_millis() as i64;
+    }
+
+    /// Tries a failing store again, writing held events first.
+    fn retry_storage(&mut self, now_ms: i64) {
+        if self.storage_error.is_none() || now_ms < self.storage_retry_at {
+            return;
+        }
+        let events: Vec<NewEvent> = self.memory.iter().cloned().collect();
+        let state = std::mem::take(&mut self.memory_state);
+        let counters = self.drops_state();
+        let mut with_counters = state.clone();
+        with_counters.push(counters);
+        match self.store.append(&events, &with_counters) {
+            Ok(last) => {
+                self.storage_error = None;
+                self.memory.clear();
+                self.memory_bytes = 0;
+                // Counts may be stale after a failure; read them back.
+                if let Ok(s) = self.store.summary() {
+                    self.queued_events = s.events;
+                    self.queued_bytes = s.bytes;
+                    self.last_seq = s.last_seq.max(last);
+                    if s.events > 0 {
+                        self.waiting_since.get_or_insert(now_ms);
+                    }
+                }
+                self.enforce_caps(now_ms);
+            }
+            Err(err) => {
+                self.memory_state = state;
+                self.storage_failed(err, now_ms);
+            }
+        }
+    }
+
+    fn enforce_caps(&mut self, now_ms: i64) {
+        if self.queued_events <= self.cfg.max_queue_events && self.queued_bytes <= self.cfg.max_queue_bytes {
+            return;
+        }
+        match self.store.drop_oldest(self.cfg.max_queue_events, self.cfg.max_queue_bytes) {
+            Ok(r) => {
+                self.queued_events -= r.events.min(self.queued_events);
+                self.queued_bytes -= r.bytes.min(self.queued_bytes);
+                self.count_drop(DropReason::Overflow, r.events, now_ms);
+            }
+            Err(err) => self.storage_failed(err, now_ms),
+        }
+    }
+
+    fn drops_state(&self) -> (String, Option<String>) {
+        (DROPS_STATE_KEY.to_string(), serde_json::to_string(&self.dropped).ok())
+    }
+
+    /// Counts `n` drops and persists the counters.
+    fn count_drop(&mut self, reason: DropReason, n: u64, now_ms: i64) {
+        if n == 0 {
+            return;
+        }
+        self.dropped.add(reason, n);
+        let counters = self.drops_state();
+        if self.storage_error.is_none() {
+            if let Err(err) = self.store.append(&[], &[counters]) {
+                self.storage_failed(err, now_ms);
+            }
+        } else {
+            self.memory_state.push(counters);
+        }
+    }
+
+    /// Counts drops made outside the engine (invalid calls on the caller's thread).
+    pub fn count_external_drop(&mut self, reason: DropReason, n: u64, now_ms: i64) {
+        self.count_drop(reason, n, now_ms);
+    }
+
+    /// Sends everything recorded so far as soon as the backoff allows,
+    /// regardless of `flush_at` and `flush_interval`.
+    pub fn flush(&mut self) {
+        self.flush_through = self.flush_through.max(self.last_seq);
+    }
+
+    /// The sequence number of the last committed event.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// True when no event up to `seq` is still waiting to be delivered.
+    pub fn delivered_through(&self, seq: u64) -> bool {
+        self.queued_events == 0 || self.acked_through >= seq
+    }
+
+    /// Events acknowledged by the backend since start.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Events committed and not yet delivered.
+    pub fn queued_events(&self) -> u64 {
+        self.queued_events
+    }
+
+    /// True while uploads are stopped by a 401/403.
+    pub fn auth_failed(&self) -> bool {
+        self.halted.is_some()
+    }
+
+    /// Lifts a stop caused by 401/403 (after the write key was changed).
+    pub fn resume(&mut self) {
+        self.halted = None;
+    }
+
+    fn due(&self, now_ms: i64) -> bool {
+        if self.queued_events == 0 {
+            return false;
+        }
+        if let Some(at) = self.retry_at {
+            return now_ms >= at;
+        }
+        self.queued_events >= self.cfg.flush_at as u64
+            || self.queued_bytes >= self.cfg.max_batch_bytes as u64
+            || self.flush_through > self.acked_through
+            || self.waiting_since.is_some_and(|w| now_ms >= w + self.cfg.flush_interval_ms as i64)
+    }
+
+    /// The next upload to perform, if one is due now.
+    pub fn poll_upload(&mut self, now_ms: i64) -> Option<Upload> {
+        self.retry_storage(now_ms);
+        if self.halted.is_some() || self.in_flight.is_some() || !self.due(now_ms) {
+            return None;
+        }
+        self.drop_expired(now_ms);
+        let max_events = match self.split {
+            Some(s) => s.max_events.min(self.cfg.max_batch_events),
+            None => self.cfg.max_batch_events,
+        };
+        let events = match self.store.claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes) {
+            Ok(ev) => ev,
+            Err(err) => {
+                self.storage_failed(err, now_ms);
+                return None;
+            }
+        };
+        let Some(last) = events.last() else {
+            // Counts drifted from the store (another writer?): trust the store.
+            self.resync(now_ms);
+            return None;
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.requests += 1;
+        self.in_flight = Some(InFlight {
+            id,
+            last_seq: last.seq,
+            events: events.len() as u64,
+            bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+        });
+        Some(Upload { id, request: self.wire.encode(&events, now_ms), events: events.len() })
+    }
+
+    fn resync(&mut self, now_ms: i64) {
+        match self.store.summary() {
+            Ok(s) => {
+                self.queued_events = s.events;
+                self.queued_bytes = s.bytes;
+                self.last_seq = self.last_seq.max(s.last_seq);
+                if s.events == 0 {
+                    self.waiting_since = None;
+                }
+            }
+            Err(err) => self.storage_failed(err, now_ms),
+        }
+    }
+
+    fn drop_expired(&mut self, now_ms: i64) {
+        if now_ms < self.next_expiry_check {
+            return;
+        }
+        self.next_expiry_check = now_ms + EXPIRY_CHECK_INTERVAL.as_millis() as i64;
+        let cutoff = now_ms - self.cfg.max_event_age_ms as i64;
+        let oldest = match self.store.summary() {
+            Ok(s) => s.oldest_created_ms,
+            Err(_) => None,
+        };
+        if oldest.is_none_or(|o| o >= cutoff) {
+            return;
+        }
+        match self.store.drop_older_than(cutoff) {
+            Ok(r) => {
+                self.queued_events -= r.events.min(self.queued_events);
+                self.queued_bytes -= r.bytes.min(self.queued_bytes);
+                self.count_drop(DropReason::Expired, r.events, now_ms);
+                if self.queued_events == 0 {
+                    self.waiting_since = None;
+                }
+            }
+            Err(err) => self.storage_failed(err, now_ms),
+        }
+    }
+
+    /// Feeds back what happened to upload `id`: the server's response, or a
+    /// transport error (refused, reset, timed out) as text.
+    pub fn on_upload_result(&mut self, id: u64, result: Result<HttpResponse, String>, now_ms: i64) {
+        let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
+            return;
+        };
+        let outcome = match result {
+            Ok(resp) => self.wire.classify(&resp, now_ms),
+            Err(reason) => Outcome::Retry { after_ms: None, reason },
+        };
+        match outcome {
+            Outcome::Delivered => {
+                self.delivered += flight.events;
+                self.settle(&flight, now_ms);
+            }
+            Outcome::Retry { after_ms, reason } => {
+                self.store.release(DEFAULT_DESTINATION);
+                self.failures = self.failures.saturating_add(1);
+                self.retries += 1;
+                let delay = match after_ms {
+                    Some(ms) => ms.min(self.cfg.retry_max_ms),
+                    None => self.backoff_delay(),
+                };
+                self.retry_at = Some(now_ms + delay as i64);
+                self.last_error = Some(reason);
+            }
+            Outcome::Split if flight.events <= 1 => {
+                self.last_error = Some("HTTP 413: one event is too large for the server; dropped as oversize".into());
+                self.count_drop(DropReason::Oversize, flight.events, now_ms);
+                self.settle(&flight, now_ms);
+            }
+            Outcome::Split => {
+                self.store.release(DEFAULT_DESTINATION);
+                let until_seq = self.split.map_or(flight.last_seq, |s| s.until_seq.max(flight.last_seq));
+                self.split = Some(SplitLimit { max_events: (flight.events as usize).div_ceil(2), until_seq });
+                // Sending the halves is not a failure of the server: no backoff.
+                self.retry_at = Some(now_ms);
+            }
+            Outcome::Reject { reason } => {
+                if self.last_rejection.as_deref() != Some(reason.as_str()) {
+                    log::warn!("cairn: server refused a batch of {} events, dropped: {reason}", flight.events);
+                }
+                self.last_error = Some(reason.clone());
+                self.last_rejection = Some(reason);
+                self.count_drop(DropReason::Rejected, flight.events, now_ms);
+                self.settle(&flight, now_ms);
+            }
+            Outcome::AuthFailed { reason } => {
+                log::warn!("cairn: uploads stopped, events kept: {reason}");
+                self.store.release(DEFAULT_DESTINATION);
+                self.last_error = Some(reason.clone());
+                self.halted = Some(reason);
+            }
+        }
+    }
+
+    /// The batch is finished with (delivered or dropped): move the cursor.
+    fn settle(&mut self, flight: &InFlight, now_ms: i64) {
+        self.failures = 0;
+        self.retry_at = None;
+        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
+            // The events stay in the file and go out again later, with the
+            // same message ids: a duplicate the backend removes.
+            self.store.release(DEFAULT_DESTINATION);
+            self.storage_failed(err, now_ms);
+            return;
+        }
+        self.acked_through = self.acked_through.max(flight.last_seq);
+        self.queued_events -= flight.events.min(self.queued_events);
+        self.queued_bytes -= flight.bytes.min(self.queued_bytes);
+        if self.split.is_some_and(|s| self.acked_through >= s.until_seq) {
+            self.split = None;
+        }
+        if self.queued_events == 0 {
+            self.waiting_since = None;
+        } else if self.split.is_some() {
+            self.retry_at = Some(now_ms);
+        }
+    }
+
+    /// Full jitter: a uniform delay in `[0, min(cap, base * factor^(n-1))]`,
+    /// floored at [`MIN_RETRY_DELAY`].
+    fn backoff_delay(&mut self) -> u64 {
+        let exp = self.failures.saturating_sub(1).min(30);
+        let window = self
+            .cfg
+            .retry_base_ms
+            .saturating_mul(u64::from(RETRY_BACKOFF_FACTOR).saturating_pow(exp))
+            .min(self.cfg.retry_max_ms);
+        let draw = self.next_random() % (window + 1);
+        draw.max(MIN_RETRY_DELAY.as_millis() as u64).min(self.cfg.retry_max_ms)
+    }
+
+    /// splitmix64: small, fast, and good enough for jitter.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// When the engine next wants `poll_upload` called, if ever (without new
+    /// input). `Some(t)` with `t <= now_ms` means now.
+    pub fn next_wakeup(&self, now_ms: i64) -> Option<i64> {
+        let storage = self.storage_error.as_ref().map(|_| self.storage_retry_at);
+        let upload = if self.halted.is_some() || self.in_flight.is_some() || self.queued_events == 0 {
+            None
+        } else if let Some(at) = self.retry_at {
+            Some(at)
+        } else if self.due(now_ms) {
+            Some(now_ms)
+        } else {
+            self.waiting_since.map(|w| w + self.cfg.flush_interval_ms as i64)
+        };
+        match (storage, upload) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A snapshot for `stats()`.
+    pub fn stats(&mut self, now_ms: i64) -> Stats {
+        let oldest = if self.queued_events > 0 {
+            self.store.summary().ok().and_then(|s| s.oldest_created_ms)
+        } else {
+            None
+        };
+        Stats {
+            queued_events: self.queued_events,
+            queued_bytes: self.queued_bytes,
+            oldest_queued_age_ms: oldest.map(|o| (now_ms - o).max(0) as u64),
+            memory_events: self.memory.len() as u64,
+            in_flight_events: self.in_flight.as_ref().map_or(0, |f| f.events),
+            delivered_events: self.delivered,
+            requests: self.requests,
+            retries: self.retries,
+            next_retry_in_ms: self.retry_at.filter(|_| self.failures > 0).map(|at| (at - now_ms).max(0) as u64),
+            last_error: self.last_error.clone(),
+            last_rejection: self.last_rejection.clone(),
+            auth_failed: self.halted.is_some(),
+            storage: match &self.storage_error {
+                None => StorageState::Ok,
+                Some(e) => StorageState::Failing { error: e.clone() },
+            },
+            dropped: self.dropped,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,0 +1,56 @@
+//! The errors cairn's public API returns.
+//!
+//! Every variant says what was wrong and what to do about it, in words a
+//! developer can act on without reading cairn's source. Storage and HTTP
+//! failures are *not* public errors of the recording calls: those calls never
+//! touch disk or network, and delivery problems show up in `stats()` instead.
+
+use thiserror::Error;
+
+/// An error returned by a cairn call.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range or malformed. `field` names the
+    /// builder method to fix.
+    #[error("invalid config `{field}`: {reason}")]
+    InvalidConfig {
+        /// The builder method whose value is wrong, e.g. `endpoint`.
+        field: &'static str,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
+    /// The event given to a recording call is not valid. Nothing was recorded;
+    /// the drop is counted as `invalid` in `stats()`.
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// The event is larger than `max_event_bytes` once encoded. Nothing was
+    /// recorded; the drop is counted as `oversize` in `stats()`.
+    #[error("event is {size} bytes once encoded, over max_event_bytes = {limit}: send fewer or smaller properties")]
+    EventTooLarge {
+        /// Encoded size of the event's own parts (name, properties or traits).
+        size: usize,
+        /// The configured `max_event_bytes`.
+        limit: usize,
+    },
+    /// The storage file could not be opened or created.
+    #[error("cannot open the event buffer at {path}: {reason}")]
+    Storage {
+        /// The `storage_path` that failed.
+        path: String,
+        /// What SQLite or the file system said, and what to check.
+        reason: String,
+    },
+    /// Another `Client` in this process already uses this storage file.
+    #[error("the event buffer {path} is already used by another cairn Client in this process: share that Client, or give this one its own storage_path")]
+    StorageInUse {
+        /// The `storage_path` in use.
+        path: String,
+    },
+    /// The client was shut down; create a new one to record again.
+    #[error("this cairn Client has been shut down: create a new Client to record more events")]
+    ShutDown,
+}
+
+/// Shorthand for results of cairn calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

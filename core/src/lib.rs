@@ -1,0 +1,58 @@
+//! # cairn
+//!
+//! Product-analytics events (`track`, `identify`, `screen`, ...) recorded
+//! durably and delivered at least once to a Segment- or RudderStack-compatible
+//! `/v1/batch` endpoint.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), cairn::Error> {
+//! let client = cairn::Client::builder("WRITE_KEY")
+//!     .endpoint("https://api.segment.io")
+//!     .storage_path("app-data/cairn.db")
+//!     .build()?;
+//! client.track("Order Completed", json!({ "order_id": "o-1", "total": 42.5 }))?;
+//! client.identify("user-7", json!({ "plan": "pro" }))?;
+//! let report = client.flush(Duration::from_secs(5))?;
+//! println!("delivered {}, still queued {}", report.delivered, report.remaining);
+//! client.shutdown(Duration::from_secs(5))?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Layout
+//! - [`model`]: the event and its validation.
+//! - [`identity`]: anonymous id, user id, traits and group as transitions.
+//! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
+//! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
+//! - [`wire`]: backend formats ([`wire::SegmentWire`]).
+//! - [`Client`] (feature `native`, on by default): a worker thread driving the
+//!   engine, with HTTP over ureq.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod engine;
+mod error;
+pub mod identity;
+pub mod model;
+pub mod stats;
+pub mod store;
+pub mod time;
+pub mod wire;
+
+#[cfg(feature = "native")]
+mod runtime;
+
+pub use config::{ClientBuilder, Config};
+pub use error::{Error, Result};
+pub use stats::{DropCounts, DropReason, Stats, StorageState};
+
+#[cfg(feature = "native")]
+pub use runtime::{Client, FlushReport};
+
+/// This library's name, as sent in `context.library.name`.
+pub const LIBRARY_NAME: &str = "cairn";
+/// This library's version, as sent in `context.library.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

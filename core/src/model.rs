@@ -1,0 +1,348 @@
+//! The event: what a recording call says, how it is checked, and how it is
+//! written out in Segment's spec.
+//!
+//! A [`Call`] is built and validated on the caller's thread: names must be
+//! non-empty, properties and traits must be JSON objects, and the event must
+//! fit in `max_event_bytes`. It carries its message id and timestamp from the
+//! moment of the call. Identity (`userId`, `anonymousId`, `previousId`) and
+//! context are applied later, in order, by whoever owns the identity state
+//! (see [`crate::identity`]); [`encode`] then writes the final JSON once.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::time::iso8601_ms;
+
+/// Longest event name, screen or page name, user id or group id, in bytes.
+pub const MAX_NAME_BYTES: usize = 1_024;
+
+/// The kinds of call in Segment's spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// Something the user did (`event` + `properties`).
+    Track,
+    /// Who the user is (`userId` + `traits`).
+    Identify,
+    /// A new id for the same user (`userId` + `previousId`).
+    Alias,
+    /// The user belongs to a group (`groupId` + `traits`).
+    Group,
+    /// A mobile screen was viewed (`name` + `properties`).
+    Screen,
+    /// A web page was viewed (`name` + `properties`).
+    Page,
+}
+
+impl EventKind {
+    /// The `type` field on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Track => "track",
+            EventKind::Identify => "identify",
+            EventKind::Alias => "alias",
+            EventKind::Group => "group",
+            EventKind::Screen => "screen",
+            EventKind::Page => "page",
+        }
+    }
+}
+
+/// One validated recording call, before identity is applied.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Which call it is.
+    pub kind: EventKind,
+    /// Event name (track) or screen/page name.
+    pub name: Option<String>,
+    /// `properties` (track, screen, page).
+    pub properties: Option<Box<RawValue>>,
+    /// `traits` (identify, group).
+    pub traits: Option<Box<RawValue>>,
+    /// The user id given to identify, or the new id given to alias.
+    pub user_id: Option<String>,
+    /// The group id given to group.
+    pub group_id: Option<String>,
+    /// Dedup key, fixed at the call and kept through every retry.
+    pub message_id: String,
+    /// Wall-clock milliseconds since the epoch at the call.
+    pub timestamp_ms: i64,
+}
+
+impl Call {
+    fn new(kind: EventKind, timestamp_ms: i64) -> Self {
+        Call {
+            kind,
+            name: None,
+            properties: None,
+            traits: None,
+            user_id: None,
+            group_id: None,
+            message_id: uuid::Uuid::new_v4().to_string(),
+            timestamp_ms,
+        }
+    }
+
+    /// A `track` call.
+    pub fn track(event: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Track, timestamp_ms);
+        c.name = Some(checked_name("event name", event)?);
+        c.properties = properties;
+        Ok(c)
+    }
+
+    /// A `screen` call.
+    pub fn screen(name: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Screen, timestamp_ms);
+        c.name = Some(checked_name("screen name", name)?);
+        c.properties = properties;
+        Ok(c)
+    }
+
+    /// A `page` call; the name may be empty (a page view without a name).
+    pub fn page(name: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Page, timestamp_ms);
+        if !name.trim().is_empty() {
+            c.name = Some(checked_name("page name", name)?);
+        }
+        c.properties = properties;
+        Ok(c)
+    }
+
+    /// An `identify` call.
+    pub fn identify(user_id: &str, traits: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Identify, timestamp_ms);
+        c.user_id = Some(checked_name("user_id", user_id)?);
+        c.traits = traits;
+        Ok(c)
+    }
+
+    /// An `alias` call: `new_id` becomes the user id.
+    pub fn alias(new_id: &str, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Alias, timestamp_ms);
+        c.user_id = Some(checked_name("new_id", new_id)?);
+        Ok(c)
+    }
+
+    /// A `group` call.
+    pub fn group(group_id: &str, traits: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        let mut c = Call::new(EventKind::Group, timestamp_ms);
+        c.group_id = Some(checked_name("group_id", group_id)?);
+        c.traits = traits;
+        Ok(c)
+    }
+
+    /// Bytes this call adds to its event: names, ids, properties and traits.
+    /// The envelope (ids, timestamp, context) comes on top.
+    pub fn payload_bytes(&self) -> usize {
+        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let raw = |r: &Option<Box<RawValue>>| r.as_ref().map_or(0, |r| r.get().len());
+        len(&self.name) + len(&self.user_id) + len(&self.group_id) + raw(&self.properties) + raw(&self.traits)
+    }
+
+    /// Fails with [`Error::EventTooLarge`] when the payload alone is over `max_event_bytes`.
+    pub fn check_size(&self, max_event_bytes: usize) -> Result<()> {
+        let size = self.payload_bytes();
+        if size > max_event_bytes {
+            return Err(Error::EventTooLarge { size, limit: max_event_bytes });
+        }
+        Ok(())
+    }
+}
+
+fn checked_name(what: &str, s: &str) -> Result<String> {
+    if s.trim().is_empty() {
+        return Err(Error::InvalidEvent(format!("{what} is empty: give it a name, e.g. \"Order Completed\"")));
+    }
+    if s.len() > MAX_NAME_BYTES {
+        return Err(Error::InvalidEvent(format!("{what} is {} bytes, over the limit of {MAX_NAME_BYTES}", s.len())));
+    }
+    Ok(s.to_string())
+}
+
+/// Turns a JSON value into an object payload: `null` means none; anything but
+/// an object is an error naming `field` (`properties` or `traits`).
+pub fn object_from_value(field: &str, value: &Value) -> Result<Option<Box<RawValue>>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Object(map) if map.is_empty() => Ok(None),
+        Value::Object(_) => serde_json::value::to_raw_value(value)
+            .map(Some)
+            .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
+        other => Err(Error::InvalidEvent(format!(
+            "{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {}",
+            kind_of(other)
+        ))),
+    }
+}
+
+/// Parses JSON text into an object payload, for callers that hold text (the
+/// FFI). Empty text and `null` mean none. `NaN` and `Infinity` are named in
+/// the error, since they are the usual way a float sneaks in that JSON cannot
+/// carry.
+pub fn object_from_text(field: &str, text: &str) -> Result<Option<Box<RawValue>>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "null" || trimmed == "{}" {
+        return Ok(None);
+    }
+    let raw: Box<RawValue> = serde_json::from_str(trimmed).map_err(|e| {
+        let hint = if ["NaN", "Infinity"].iter().any(|t| trimmed.contains(t)) {
+            ": NaN and Infinity are not JSON numbers; send null or a string instead"
+        } else {
+            ""
+        };
+        Error::InvalidEvent(format!("{field} is not valid JSON ({e}){hint}"))
+    })?;
+    if !raw.get().starts_with('{') {
+        let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        return Err(Error::InvalidEvent(format!(
+            "{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {}",
+            kind_of(&v)
+        )));
+    }
+    Ok(Some(raw))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The ids an event carries once identity is applied.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    /// `anonymousId`.
+    pub anonymous_id: &'a str,
+    /// `userId`, if known.
+    pub user_id: Option<&'a str>,
+    /// `previousId` (alias only).
+    pub previous_id: Option<&'a str>,
+    /// `groupId` (group only).
+    pub group_id: Option<&'a str>,
+    /// The `context` object, already encoded.
+    pub context: &'a RawValue,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traits: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    anonymous_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<&'a str>,
+    message_id: &'a str,
+    timestamp: &'a str,
+    original_timestamp: &'a str,
+    context: &'a RawValue,
+}
+
+/// Writes the event as Segment's spec has it. `properties` are written as
+/// `{}` when absent on track/screen/page, `traits` likewise on identify/group.
+pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
+    let empty = empty_object();
+    let (event, name) = match call.kind {
+        EventKind::Track => (call.name.as_deref(), None),
+        _ => (None, call.name.as_deref()),
+    };
+    let (properties, traits) = match call.kind {
+        EventKind::Track | EventKind::Screen | EventKind::Page => (Some(call.properties.as_deref().unwrap_or(empty)), None),
+        EventKind::Identify | EventKind::Group => (None, Some(call.traits.as_deref().unwrap_or(empty))),
+        EventKind::Alias => (None, None),
+    };
+    let ts = iso8601_ms(call.timestamp_ms);
+    let wire = WireEvent {
+        kind: call.kind.as_str(),
+        event,
+        name,
+        properties,
+        traits,
+        user_id: stamp.user_id,
+        anonymous_id: stamp.anonymous_id,
+        previous_id: stamp.previous_id,
+        group_id: stamp.group_id,
+        message_id: &call.message_id,
+        timestamp: &ts,
+        original_timestamp: &ts,
+        context: stamp.context,
+    };
+    // Serializing strings and already-valid raw JSON into a String cannot fail.
+    serde_json::to_string(&wire).unwrap_or_default()
+}
+
+fn empty_object() -> &'static RawValue {
+    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+    // "{}" is valid JSON, so this parse cannot fail.
+    EMPTY.get_or_init(|| RawValue::from_string("{}".to_string()).expect("{} is valid JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rejects_bad_input_with_clear_messages() {
+        let e = Call::track("  ", None, 0).unwrap_err().to_string();
+        assert!(e.contains("event name is empty"), "{e}");
+        let e = object_from_value("properties", &json!([1, 2])).unwrap_err().to_string();
+        assert!(e.contains("properties must be a JSON object") && e.contains("an array"), "{e}");
+        let e = object_from_text("properties", r#"{"x": NaN}"#).unwrap_err().to_string();
+        assert!(e.contains("NaN and Infinity are not JSON numbers"), "{e}");
+        let e = object_from_text("traits", "42").unwrap_err().to_string();
+        assert!(e.contains("traits must be a JSON object") && e.contains("a number"), "{e}");
+        assert!(Call::identify("", None, 0).is_err());
+        assert!(Call::track(&"x".repeat(MAX_NAME_BYTES + 1), None, 0).is_err());
+    }
+
+    #[test]
+    fn size_check_counts_payload() {
+        let props = object_from_value("properties", &json!({"k": "v".repeat(100)})).unwrap();
+        let c = Call::track("e", props, 0).unwrap();
+        assert!(c.check_size(1000).is_ok());
+        assert!(matches!(c.check_size(50), Err(Error::EventTooLarge { limit: 50, .. })));
+    }
+
+    #[test]
+    fn encodes_segment_fields() {
+        let ctx = RawValue::from_string(r#"{"library":{"name":"cairn","version":"0"}}"#.into()).unwrap();
+        let props = object_from_value("properties", &json!({"plan": "pro"})).unwrap();
+        let c = Call::track("Signed Up", props, 1_000).unwrap();
+        let stamp = Stamp { anonymous_id: "a1", user_id: Some("u1"), previous_id: None, group_id: None, context: &ctx };
+        let v: Value = serde_json::from_str(&encode(&c, &stamp)).unwrap();
+        assert_eq!(v["type"], "track");
+        assert_eq!(v["event"], "Signed Up");
+        assert_eq!(v["properties"]["plan"], "pro");
+        assert_eq!(v["userId"], "u1");
+        assert_eq!(v["anonymousId"], "a1");
+        assert_eq!(v["timestamp"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(v["context"]["library"]["name"], "cairn");
+        assert_eq!(v["messageId"].as_str().unwrap().len(), 36);
+        assert!(v.get("traits").is_none() && v.get("name").is_none());
+
+        let g = Call::group("g1", None, 0).unwrap();
+        let stamp = Stamp { group_id: Some("g1"), ..stamp };
+        let v: Value = serde_json::from_str(&encode(&g, &stamp)).unwrap();
+        assert_eq!((v["type"].as_str(), v["groupId"].as_str()), (Some("group"), Some("g1")));
+        assert_eq!(v["traits"], json!({}));
+    }
+}

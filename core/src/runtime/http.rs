@@ -1,0 +1,63 @@
+//! The HTTP thread: sends the engine's requests with ureq and hands the
+//! responses back to the worker as data.
+//!
+//! It decides nothing about what a response means (the wire module does) and
+//! keeps no state beyond the connection pool, so a slow or stalled server only
+//! ever holds up this thread, never recording.
+
+use std::io::{Read, Write};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::worker::Command;
+use crate::config::Config;
+use crate::engine::Upload;
+use crate::wire::{HttpRequest, HttpResponse, MAX_ERROR_BODY_BYTES};
+
+pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Command>) -> std::io::Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(config.request_timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(format!("cairn/{}", crate::VERSION))
+        .build()
+        .into();
+    std::thread::Builder::new().name("cairn-http".into()).spawn(move || {
+        for upload in rx {
+            let result = send(&agent, &upload.request);
+            if back.send(Command::UploadDone { id: upload.id, result }).is_err() {
+                return;
+            }
+        }
+    })?;
+    Ok(())
+}
+
+fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> {
+    let mut builder = agent.post(&req.url);
+    for (name, value) in &req.headers {
+        builder = builder.header(*name, value);
+    }
+    let response = if req.gzip {
+        let body = gzip(&req.body).map_err(|e| format!("could not compress the batch: {e}"))?;
+        builder.header("Content-Encoding", "gzip").send(&body[..])
+    } else {
+        builder.send(&req.body[..])
+    };
+    let response = response.map_err(|e| format!("request to {} failed: {e}", req.url))?;
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let mut body = Vec::new();
+    // Reading the body lets the connection be reused; only its start is kept.
+    let _ = response.into_body().into_reader().take(MAX_ERROR_BODY_BYTES as u64 * 8).read_to_end(&mut body);
+    body.truncate(MAX_ERROR_BODY_BYTES);
+    Ok(HttpResponse { status, retry_after, body: String::from_utf8_lossy(&body).into_owned() })
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
+    enc.write_all(body)?;
+    enc.finish()
+}

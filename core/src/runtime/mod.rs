@@ -1,0 +1,243 @@
+//! The native runtime: [`Client`], what backend services use and what the
+//! bindings wrap.
+//!
+//! A recording call validates its input on the caller's thread, stamps the
+//! message id and timestamp, and hands the call to a worker thread over a
+//! bounded channel: it never waits on disk or network. The worker owns the
+//! [`Engine`](crate::engine::Engine), the store and the identity state; it
+//! commits every call waiting in the channel in one transaction (group
+//! commit), and passes uploads to an HTTP thread so a slow server never
+//! stalls recording. This module decides threads and channels only; every
+//! delivery rule is the engine's.
+
+mod clock;
+mod http;
+mod paths;
+mod worker;
+
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::config::{ClientBuilder, Config};
+use crate::error::{Error, Result};
+use crate::model::{object_from_text, object_from_value, Call};
+use crate::stats::{DropReason, Stats};
+
+use worker::Command;
+
+/// What a `flush` or `shutdown` achieved before it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushReport {
+    /// Events the backend acknowledged while the call waited.
+    pub delivered: u64,
+    /// Events still queued when it returned (on disk, sent later).
+    pub remaining: u64,
+}
+
+/// A cairn client: records events and delivers them in the background.
+///
+/// Cheap to share: it is `Send + Sync`; wrap it in an `Arc` to use it from
+/// several threads. Dropping it commits what is pending and stops the worker
+/// without waiting for delivery (events stay on disk for the next start);
+/// call [`shutdown`](Self::shutdown) to give delivery a chance first.
+pub struct Client {
+    tx: SyncSender<Command>,
+    config: Arc<Config>,
+    stats: Arc<Mutex<Stats>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    _path: paths::PathGuard,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.config.endpoint).field("storage_path", &self.config.storage_path).finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Validates the settings, opens the buffer file and starts the worker.
+    ///
+    /// Fails with [`Error::InvalidConfig`] naming a bad setting,
+    /// [`Error::StorageInUse`] when another `Client` in this process uses the
+    /// same file, or [`Error::Storage`] when the file cannot be opened.
+    pub fn build(self) -> Result<Client> {
+        let config = Arc::new(self.config()?);
+        let path = paths::PathGuard::acquire(&config.storage_path)?;
+        let (tx, stats, handle) = worker::start(Arc::clone(&config))?;
+        Ok(Client { tx, config, stats, worker: Mutex::new(Some(handle)), _path: path })
+    }
+}
+
+fn now_ms() -> i64 {
+    clock::wall_ms()
+}
+
+impl Client {
+    /// Starts configuring a client for `write_key`; set at least
+    /// [`endpoint`](ClientBuilder::endpoint), then call
+    /// [`build`](ClientBuilder::build).
+    pub fn builder(write_key: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(write_key)
+    }
+
+    /// The validated configuration this client runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Records that the user did `event`, with `properties` (a JSON object, or `null`).
+    pub fn track(&self, event: &str, properties: Value) -> Result<()> {
+        let props = object_from_value("properties", &properties);
+        self.submit(props.and_then(|p| Call::track(event, p, now_ms())))
+    }
+
+    /// Like [`track`](Self::track), with properties as JSON text (for callers that hold text).
+    pub fn track_json(&self, event: &str, properties_json: &str) -> Result<()> {
+        let props = object_from_text("properties", properties_json);
+        self.submit(props.and_then(|p| Call::track(event, p, now_ms())))
+    }
+
+    /// Says who the user is: every later event carries `user_id`, and `traits`
+    /// (a JSON object, or `null`) are merged into the stored traits.
+    pub fn identify(&self, user_id: &str, traits: Value) -> Result<()> {
+        let t = object_from_value("traits", &traits);
+        self.submit(t.and_then(|t| Call::identify(user_id, t, now_ms())))
+    }
+
+    /// Like [`identify`](Self::identify), with traits as JSON text.
+    pub fn identify_json(&self, user_id: &str, traits_json: &str) -> Result<()> {
+        let t = object_from_text("traits", traits_json);
+        self.submit(t.and_then(|t| Call::identify(user_id, t, now_ms())))
+    }
+
+    /// Links the current user (or anonymous id) to `new_id`, which becomes the user id.
+    pub fn alias(&self, new_id: &str) -> Result<()> {
+        self.submit(Call::alias(new_id, now_ms()))
+    }
+
+    /// Says the user belongs to `group_id`, with the group's `traits`.
+    pub fn group(&self, group_id: &str, traits: Value) -> Result<()> {
+        let t = object_from_value("traits", &traits);
+        self.submit(t.and_then(|t| Call::group(group_id, t, now_ms())))
+    }
+
+    /// Like [`group`](Self::group), with traits as JSON text.
+    pub fn group_json(&self, group_id: &str, traits_json: &str) -> Result<()> {
+        let t = object_from_text("traits", traits_json);
+        self.submit(t.and_then(|t| Call::group(group_id, t, now_ms())))
+    }
+
+    /// Records that a mobile screen `name` was viewed.
+    pub fn screen(&self, name: &str, properties: Value) -> Result<()> {
+        let props = object_from_value("properties", &properties);
+        self.submit(props.and_then(|p| Call::screen(name, p, now_ms())))
+    }
+
+    /// Like [`screen`](Self::screen), with properties as JSON text.
+    pub fn screen_json(&self, name: &str, properties_json: &str) -> Result<()> {
+        let props = object_from_text("properties", properties_json);
+        self.submit(props.and_then(|p| Call::screen(name, p, now_ms())))
+    }
+
+    /// Records that a web page `name` was viewed (the name may be empty).
+    pub fn page(&self, name: &str, properties: Value) -> Result<()> {
+        let props = object_from_value("properties", &properties);
+        self.submit(props.and_then(|p| Call::page(name, p, now_ms())))
+    }
+
+    /// Like [`page`](Self::page), with properties as JSON text.
+    pub fn page_json(&self, name: &str, properties_json: &str) -> Result<()> {
+        let props = object_from_text("properties", properties_json);
+        self.submit(props.and_then(|p| Call::page(name, p, now_ms())))
+    }
+
+    /// Forgets the user on this device: clears user id, traits and group and
+    /// makes a new anonymous id. Events already recorded keep their ids.
+    pub fn reset(&self) -> Result<()> {
+        self.send(Command::Reset)
+    }
+
+    /// Sends everything recorded so far and waits up to `timeout` for it to be
+    /// delivered. Returns what was delivered meanwhile and what is left; what
+    /// is left stays on disk and goes out later.
+    pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
+        let (reply, rx) = mpsc::channel();
+        self.send(Command::Flush { deadline: Instant::now() + timeout, reply })?;
+        wait_reply(&rx, timeout)
+    }
+
+    /// Flushes for up to `timeout`, then stops the worker. What is not
+    /// delivered stays on disk for the next client on this file. Calls made
+    /// after this return [`Error::ShutDown`].
+    pub fn shutdown(&self, timeout: Duration) -> Result<FlushReport> {
+        let (reply, rx) = mpsc::channel();
+        self.send(Command::Shutdown { deadline: Instant::now() + timeout, reply })?;
+        let report = wait_reply(&rx, timeout);
+        self.join_worker();
+        report
+    }
+
+    /// A snapshot of the queue, delivery and drops, as of the worker's last
+    /// step (it is refreshed after every step, without touching disk here).
+    pub fn stats(&self) -> Stats {
+        match self.stats.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn submit(&self, call: Result<Call>) -> Result<()> {
+        let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
+        match call {
+            Ok(call) => self.send(Command::Record(Box::new(call))),
+            Err(e) => {
+                let reason = match e {
+                    Error::EventTooLarge { .. } => DropReason::Oversize,
+                    _ => DropReason::Invalid,
+                };
+                // Best effort: if the worker is gone the error still reaches the caller.
+                let _ = self.tx.try_send(Command::Dropped(reason));
+                Err(e)
+            }
+        }
+    }
+
+    fn send(&self, cmd: Command) -> Result<()> {
+        // A full channel waits for room: back-pressure instead of losing calls.
+        self.tx.send(cmd).map_err(|_| Error::ShutDown)
+    }
+
+    fn join_worker(&self) {
+        let handle = match self.worker.lock() {
+            Ok(mut w) => w.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(h) = handle {
+            // A panic in the worker has already been reported by the panic
+            // hook; there is nothing more to do with it here.
+            let _ = h.join();
+        }
+    }
+}
+
+fn wait_reply(rx: &mpsc::Receiver<FlushReport>, timeout: Duration) -> Result<FlushReport> {
+    // The worker answers by the deadline; the grace covers one slow commit.
+    match rx.recv_timeout(timeout + Duration::from_secs(5)) {
+        Ok(r) => Ok(r),
+        Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport::default()),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let (reply, _rx) = mpsc::channel();
+        if self.tx.send(Command::Shutdown { deadline: Instant::now(), reply }).is_ok() {
+            self.join_worker();
+        }
+    }
+}

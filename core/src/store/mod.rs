@@ -1,0 +1,207 @@
+//! The durable queue and the small key-value state, behind one trait.
+//!
+//! The store decides how events and state are kept: in one transaction per
+//! append, in the order given, each with a sequence number that never repeats
+//! for the life of the file. It does **not** decide when to send, retry or drop
+//! anything: the engine does, and asks the store to carry it out.
+//!
+//! Delivery progress is kept per destination as a cursor, `acked_through`: the
+//! highest sequence number that destination has finished with (delivered or
+//! dropped). Events are sent in order, so everything at or below the cursor is
+//! done for that destination, and a row is deleted once every destination's
+//! cursor has passed it. One destination exists today; a second is one more
+//! cursor, not a new schema.
+//!
+//! Claims are held in memory: [`Store::claim`] hands out the next events after
+//! the cursor *and* after anything already claimed, so a batch is never handed
+//! out twice while it is in flight. A claim is given back with
+//! [`Store::release`] (to be sent again) or settled with [`Store::ack`]. A
+//! crash forgets claims, so everything past the cursor is sent again: that is
+//! the at-least-once half of the promise, and the message id makes the
+//! duplicate harmless.
+
+mod memory;
+#[cfg(feature = "native")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "native")]
+pub use sqlite::SqliteStore;
+
+use thiserror::Error;
+
+/// The one destination of the first version.
+pub const DEFAULT_DESTINATION: &str = "default";
+
+/// An event ready to be stored: encoded for the wire, identity applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The event's message id (its dedup key on the backend).
+    pub message_id: String,
+    /// Wall-clock milliseconds since the epoch at which the app recorded it.
+    pub created_ms: i64,
+    /// The event as JSON, exactly as it goes inside a batch.
+    pub json: String,
+}
+
+/// An event as stored, with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the queue; strictly increasing in recording order.
+    pub seq: u64,
+    /// The event's message id.
+    pub message_id: String,
+    /// Wall-clock milliseconds at which the app recorded it.
+    pub created_ms: i64,
+    /// The event as JSON.
+    pub json: String,
+}
+
+/// Counts over everything stored (claimed or not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSummary {
+    /// Events stored.
+    pub events: u64,
+    /// Sum of their JSON sizes in bytes.
+    pub bytes: u64,
+    /// Recording time of the oldest, if any.
+    pub oldest_created_ms: Option<i64>,
+    /// The highest sequence number ever given out (0 for a new store).
+    pub last_seq: u64,
+}
+
+/// What a drop removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Events removed.
+    pub events: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// A failure of the storage medium, as the engine sees it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The disk or the file system refused a write (full, read-only, gone).
+    #[error("storage write failed: {0}")]
+    Write(String),
+    /// The file is not a usable database (corrupt, or not cairn's).
+    #[error("storage file is corrupt: {0}")]
+    Corrupt(String),
+    /// Another process holds the file's lock longer than the busy timeout.
+    #[error("storage file is locked by another process: {0}")]
+    Busy(String),
+    /// Anything else the store could not do.
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// The durable queue and key-value state. Implemented by [`SqliteStore`]
+/// (native), [`MemoryStore`] (tests, and a fallback) and the browser build's
+/// own store.
+pub trait Store {
+    /// Appends `events` in order and applies `state` changes (`None` deletes
+    /// the key), all in one transaction. Returns the sequence number of the
+    /// last event appended (or the current last one if `events` is empty).
+    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError>;
+
+    /// Claims the next events for `destination`, in order: at most
+    /// `max_events`, and no more than `max_bytes` of JSON except that the
+    /// first event is always included. Events already claimed and not
+    /// released are skipped.
+    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Gives back every claim of `destination` so those events are claimed again.
+    fn release(&mut self, destination: &str);
+
+    /// Marks `destination` done with every event up to `through_seq`, and
+    /// deletes the rows no destination still needs.
+    fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError>;
+
+    /// Deletes the oldest unclaimed events until at most `keep_events` events
+    /// and `keep_bytes` bytes are stored (claimed ones included in the count).
+    fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError>;
+
+    /// Deletes unclaimed events recorded before `cutoff_ms`.
+    fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError>;
+
+    /// Counts what is stored.
+    fn summary(&mut self) -> Result<QueueSummary, StoreError>;
+
+    /// Reads one state value.
+    fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Keeps as many leading events as fit in `max_bytes`, always at least one.
+pub(crate) fn cut_to_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
+    let mut total = 0usize;
+    let mut keep = 0usize;
+    for e in events.iter() {
+        if keep > 0 && total + e.json.len() > max_bytes {
+            break;
+        }
+        total += e.json.len();
+        keep += 1;
+    }
+    events.truncate(keep);
+}
+
+#[cfg(test)]
+pub(crate) mod contract {
+    //! Behaviour every store must show; run against each implementation.
+    use super::*;
+
+    pub fn ev(i: u32) -> NewEvent {
+        NewEvent { message_id: format!("m{i}"), created_ms: 1_000 + i64::from(i), json: format!("{{\"n\":{i}}}") }
+    }
+
+    pub fn append_claim_ack(store: &mut dyn Store) {
+        let last = store.append(&(1..=5).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        assert_eq!(last, 5);
+        let b1 = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
+        assert_eq!(b1.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+        // A claimed batch is not handed out again while it is claimed.
+        let b2 = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
+        assert_eq!(b2.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m3", "m4"]);
+        store.ack(DEFAULT_DESTINATION, b1[1].seq).unwrap();
+        assert_eq!(store.summary().unwrap().events, 3);
+        // Released events come back, in order.
+        store.release(DEFAULT_DESTINATION);
+        let b3 = store.claim(DEFAULT_DESTINATION, 10, 10_000).unwrap();
+        assert_eq!(b3.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m3", "m4", "m5"]);
+        store.ack(DEFAULT_DESTINATION, b3[2].seq).unwrap();
+        let s = store.summary().unwrap();
+        assert_eq!((s.events, s.bytes, s.last_seq), (0, 0, 5));
+        // Sequence numbers are never reused, even after the queue emptied.
+        assert_eq!(store.append(&[ev(6)], &[]).unwrap(), 6);
+    }
+
+    pub fn byte_cap_keeps_first(store: &mut dyn Store) {
+        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        let b = store.claim(DEFAULT_DESTINATION, 10, 1).unwrap();
+        assert_eq!(b.len(), 1, "the first event always fits");
+        let b = store.claim(DEFAULT_DESTINATION, 10, 16).unwrap();
+        assert_eq!(b.len(), 2, "two 8-byte events fit in 16");
+    }
+
+    pub fn drops_skip_claimed(store: &mut dyn Store) {
+        store.append(&(1..=10).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        let claimed = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
+        let r = store.drop_oldest(6, u64::MAX).unwrap();
+        assert_eq!(r.events, 4);
+        store.release(DEFAULT_DESTINATION);
+        let left = store.claim(DEFAULT_DESTINATION, 100, 100_000).unwrap();
+        let ids: Vec<_> = left.iter().map(|e| e.message_id.as_str()).collect();
+        assert_eq!(ids, ["m1", "m2", "m7", "m8", "m9", "m10"], "claimed {claimed:?} kept, oldest unclaimed dropped");
+        store.release(DEFAULT_DESTINATION);
+        let r = store.drop_older_than(1_008).unwrap();
+        assert_eq!(r.events, 3, "m1, m2, m7 are older than 1008");
+    }
+
+    pub fn state_roundtrip(store: &mut dyn Store) {
+        store.append(&[], &[("a".into(), Some("1".into())), ("b".into(), Some("2".into()))]).unwrap();
+        store.append(&[], &[("b".into(), None)]).unwrap();
+        assert_eq!(store.get_state("a").unwrap().as_deref(), Some("1"));
+        assert_eq!(store.get_state("b").unwrap(), None);
+    }
+}

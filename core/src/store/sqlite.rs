@@ -1,0 +1,453 @@
+//! The durable [`Store`]: one SQLite file in WAL mode.
+//!
+//! This module decides the file's schema and how it is upgraded, the SQLite
+//! settings (WAL, `synchronous=NORMAL`, a busy timeout), and that every write
+//! is one `BEGIN IMMEDIATE` transaction. With `synchronous=NORMAL` in WAL mode
+//! a committed transaction survives the process being killed; only a power
+//! loss or OS crash can take back the last commits, in exchange for not
+//! syncing the disk on every commit.
+//!
+//! A file that SQLite says is corrupt (or is not a database at all) is moved
+//! aside as `<name>.corrupt-<millis>` (kept for inspection) and a fresh file is
+//! created in its place.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+
+/// The schema version this build writes. Files with a lower `user_version`
+/// are upgraded step by step; a higher one means a newer cairn wrote it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a write waits for another connection's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Upgrade steps: `UPGRADES[n]` takes a file from version `n` to `n + 1`.
+const UPGRADES: &[&str] = &[
+    // 0 -> 1: the first schema. AUTOINCREMENT so a sequence number is never
+    // reused after the queue empties: delivery cursors rely on that.
+    "CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        body TEXT NOT NULL
+     );
+     CREATE TABLE destinations (
+        name TEXT PRIMARY KEY,
+        acked_through INTEGER NOT NULL
+     );
+     CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+     );",
+];
+
+/// A [`Store`] in a SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    acked: HashMap<String, u64>,
+    claimed: HashMap<String, u64>,
+    /// Kept in memory so caps can be checked without a table scan per write.
+    count: u64,
+    bytes: u64,
+    last_seq: u64,
+    moved_aside: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path`, upgrading its schema. A corrupt
+    /// file is moved aside and replaced by a fresh one; see
+    /// [`moved_aside`](Self::moved_aside).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        match Self::open_once(&path) {
+            Err(StoreError::Corrupt(reason)) => {
+                let aside = move_aside(&path).map_err(|e| {
+                    StoreError::Corrupt(format!("{reason}; moving it aside failed too: {e}"))
+                })?;
+                let mut store = Self::open_once(&path)?;
+                store.moved_aside = Some(aside);
+                Ok(store)
+            }
+            other => other,
+        }
+    }
+
+    /// Where a corrupt file was moved when this store was opened, if it was.
+    pub fn moved_aside(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
+    }
+
+    /// The file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_once(path: &Path) -> Result<Self, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+        // journal_mode answers with a row; WAL lets readers (the inspector) in
+        // while the app writes, and makes commits cheap.
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(map_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Other(format!("the file system refused WAL mode (got {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous=NORMAL;").map_err(map_err)?;
+        migrate(&conn)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            acked: HashMap::new(),
+            claimed: HashMap::new(),
+            count: 0,
+            bytes: 0,
+            last_seq: 0,
+            moved_aside: None,
+        };
+        store.load_counters()?;
+        Ok(store)
+    }
+
+    fn load_counters(&mut self) -> Result<(), StoreError> {
+        let (count, bytes): (i64, i64) = self
+            .conn
+            .query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(map_err)?;
+        self.count = count as u64;
+        self.bytes = bytes as u64;
+        self.last_seq = self
+            .conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(map_err)?
+            .unwrap_or(0) as u64;
+        let mut stmt = self.conn.prepare("SELECT name, acked_through FROM destinations").map_err(map_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(map_err)?;
+        for row in rows {
+            let (name, acked) = row.map_err(map_err)?;
+            self.acked.insert(name, acked);
+        }
+        Ok(())
+    }
+
+    fn floor(&self, destination: &str) -> u64 {
+        let acked = self.acked.get(destination).copied().unwrap_or(0);
+        self.claimed.get(destination).copied().unwrap_or(0).max(acked)
+    }
+
+    fn max_claimed(&self) -> u64 {
+        self.claimed.values().copied().max().unwrap_or(0)
+    }
+
+    /// Deletes rows with `seq` in `(after, through]` and returns what went.
+    fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let (events, bytes): (i64, i64) = tx
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+                params![after as i64, through as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM events WHERE seq > ?1 AND seq <= ?2", params![after as i64, through as i64])
+            .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+        let removed = Removed { events: events as u64, bytes: bytes as u64 };
+        self.count = self.count.saturating_sub(removed.events);
+        self.bytes = self.bytes.saturating_sub(removed.bytes);
+        Ok(removed)
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let mut last = self.last_seq;
+        let mut added = 0u64;
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(map_err)?;
+            for e in events {
+                insert
+                    .execute(params![e.message_id, e.created_ms, e.json.len() as i64, e.json])
+                    .map_err(map_err)?;
+                last = tx.last_insert_rowid() as u64;
+                added += e.json.len() as u64;
+            }
+            let mut put = tx
+                .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                .map_err(map_err)?;
+            let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1").map_err(map_err)?;
+            for (k, v) in state {
+                match v {
+                    Some(v) => put.execute(params![k, v]).map_err(map_err)?,
+                    None => del.execute(params![k]).map_err(map_err)?,
+                };
+            }
+        }
+        tx.commit().map_err(map_err)?;
+        self.count += events.len() as u64;
+        self.bytes += added;
+        self.last_seq = last;
+        Ok(last)
+    }
+
+    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let floor = self.floor(destination);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![floor as i64, max_events as i64], |r| {
+                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
+            })
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(map_err)?);
+        }
+        drop(stmt);
+        cut_to_bytes(&mut out, max_bytes);
+        if let Some(last) = out.last() {
+            self.claimed.insert(destination.to_string(), last.seq);
+        }
+        Ok(out)
+    }
+
+    fn release(&mut self, destination: &str) {
+        self.claimed.remove(destination);
+    }
+
+    fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
+        let previous = self.acked.get(destination).copied().unwrap_or(0);
+        let through = previous.max(through_seq);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        tx.execute(
+            "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET acked_through = excluded.acked_through",
+            params![destination, through as i64],
+        )
+        .map_err(map_err)?;
+        let done: i64 = tx
+            .query_row("SELECT MIN(acked_through) FROM destinations", [], |r| r.get(0))
+            .map_err(map_err)?;
+        let (events, bytes): (i64, i64) = tx
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq <= ?1",
+                params![done],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM events WHERE seq <= ?1", params![done]).map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+        self.acked.insert(destination.to_string(), through);
+        if self.claimed.get(destination).is_some_and(|c| *c <= through) {
+            self.claimed.remove(destination);
+        }
+        self.count = self.count.saturating_sub(events as u64);
+        self.bytes = self.bytes.saturating_sub(bytes as u64);
+        Ok(())
+    }
+
+    fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
+        if self.count <= keep_events && self.bytes <= keep_bytes {
+            return Ok(Removed::default());
+        }
+        let floor = self.max_claimed();
+        // Walk the oldest unclaimed rows until enough is freed, then delete
+        // that range in one statement.
+        let mut need_events = self.count.saturating_sub(keep_events);
+        let mut need_bytes = self.bytes.saturating_sub(keep_bytes);
+        let mut through = floor;
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq")
+                .map_err(map_err)?;
+            let mut rows = stmt.query(params![floor as i64]).map_err(map_err)?;
+            while need_events > 0 || need_bytes > 0 {
+                let Some(row) = rows.next().map_err(map_err)? else { break };
+                through = row.get::<_, i64>(0).map_err(map_err)? as u64;
+                let b = row.get::<_, i64>(1).map_err(map_err)? as u64;
+                need_events = need_events.saturating_sub(1);
+                need_bytes = need_bytes.saturating_sub(b);
+            }
+        }
+        if through == floor {
+            return Ok(Removed::default());
+        }
+        self.delete_range(floor, through)
+    }
+
+    fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        let floor = self.max_claimed();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let (events, bytes): (i64, i64) = tx
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
+                params![floor as i64, cutoff_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM events WHERE seq > ?1 AND created_ms < ?2", params![floor as i64, cutoff_ms])
+            .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+        self.count = self.count.saturating_sub(events as u64);
+        self.bytes = self.bytes.saturating_sub(bytes as u64);
+        Ok(Removed { events: events as u64, bytes: bytes as u64 })
+    }
+
+    fn summary(&mut self) -> Result<QueueSummary, StoreError> {
+        // The first row by seq is the oldest but for a wrong clock; close enough
+        // to decide when to look for expired events.
+        let oldest = self
+            .conn
+            .query_row("SELECT created_ms FROM events ORDER BY seq LIMIT 1", [], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(map_err)?;
+        Ok(QueueSummary { events: self.count, bytes: self.bytes, oldest_created_ms: oldest, last_seq: self.last_seq })
+    }
+
+    fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM state WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(map_err)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(map_err)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Other(format!(
+            "the file has schema version {version}, newer than this cairn ({SCHEMA_VERSION}): upgrade cairn or use another storage_path"
+        )));
+    }
+    for (from, step) in UPGRADES.iter().enumerate().skip(version as usize) {
+        let sql = format!("BEGIN IMMEDIATE; {step} PRAGMA user_version = {}; COMMIT;", from + 1);
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(map_err(e));
+        }
+    }
+    Ok(())
+}
+
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{millis}"));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let mut side_aside = aside.as_os_str().to_owned();
+        side_aside.push(suffix);
+        // The side files may not exist; a missing one is fine.
+        let _ = std::fs::rename(PathBuf::from(side), PathBuf::from(side_aside));
+    }
+    Ok(aside)
+}
+
+/// Sorts SQLite's errors into what the engine can act on.
+fn map_err(e: rusqlite::Error) -> StoreError {
+    let text = e.to_string();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull | ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::PermissionDenied) => {
+            StoreError::Write(text)
+        }
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(text),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(text),
+        _ => StoreError::Other(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{contract, DEFAULT_DESTINATION};
+    use super::*;
+
+    fn temp() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cairn.db");
+        (dir, path)
+    }
+
+    #[test]
+    fn contract_append_claim_ack() {
+        let (_d, p) = temp();
+        contract::append_claim_ack(&mut SqliteStore::open(&p).unwrap());
+    }
+    #[test]
+    fn contract_byte_cap_keeps_first() {
+        let (_d, p) = temp();
+        contract::byte_cap_keeps_first(&mut SqliteStore::open(&p).unwrap());
+    }
+    #[test]
+    fn contract_drops_skip_claimed() {
+        let (_d, p) = temp();
+        contract::drops_skip_claimed(&mut SqliteStore::open(&p).unwrap());
+    }
+    #[test]
+    fn contract_state_roundtrip() {
+        let (_d, p) = temp();
+        contract::state_roundtrip(&mut SqliteStore::open(&p).unwrap());
+    }
+
+    #[test]
+    fn survives_reopen_and_forgets_claims() {
+        let (_d, p) = temp();
+        {
+            let mut s = SqliteStore::open(&p).unwrap();
+            s.append(&(1..=4).map(contract::ev).collect::<Vec<_>>(), &[("k".into(), Some("v".into()))]).unwrap();
+            let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
+            s.ack(DEFAULT_DESTINATION, b[0].seq).unwrap();
+            // m2 is claimed but not acked when the "process" ends.
+        }
+        let mut s = SqliteStore::open(&p).unwrap();
+        let sum = s.summary().unwrap();
+        assert_eq!((sum.events, sum.last_seq), (3, 4));
+        assert_eq!(s.get_state("k").unwrap().as_deref(), Some("v"));
+        let b = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
+        let ids: Vec<_> = b.iter().map(|e| e.message_id.as_str()).collect();
+        assert_eq!(ids, ["m2", "m3", "m4"], "the unacked claim is sent again after a restart");
+        let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn corrupt_file_is_moved_aside() {
+        let (dir, p) = temp();
+        std::fs::write(&p, b"this is not a database, just garbage bytes ............................................").unwrap();
+        let mut s = SqliteStore::open(&p).unwrap();
+        let aside = s.moved_aside().unwrap().to_path_buf();
+        assert!(aside.exists());
+        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("cairn.db.corrupt-"));
+        assert_eq!(s.append(&[contract::ev(1)], &[]).unwrap(), 1);
+        drop(dir);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_advice() {
+        let (_d, p) = temp();
+        Connection::open(&p).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+        let err = SqliteStore::open(&p).unwrap_err();
+        assert!(err.to_string().contains("upgrade cairn"), "{err}");
+    }
+}

@@ -1,0 +1,119 @@
+//! Wire formats: how a batch becomes an HTTP request, and what a response means.
+//!
+//! One module per backend format. Each [`Wire`] encodes a batch of stored
+//! events into an [`HttpRequest`] and classifies an [`HttpResponse`] into an
+//! [`Outcome`]. What to *do* with an outcome (retry when, split how, count
+//! what) is the engine's decision; sending the bytes is the runtime's.
+
+mod segment;
+
+pub use segment::SegmentWire;
+
+use crate::store::StoredEvent;
+
+/// How much of an error response's body is kept for `stats()` and logs.
+pub const MAX_ERROR_BODY_BYTES: usize = 512;
+
+/// An HTTP request for the runtime to send, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Full URL to `POST` to.
+    pub url: String,
+    /// Headers, `Content-Encoding` excepted (see [`gzip`](Self::gzip)).
+    pub headers: Vec<(&'static str, String)>,
+    /// The uncompressed body.
+    pub body: Vec<u8>,
+    /// Whether the runtime should gzip the body and add `Content-Encoding: gzip`.
+    pub gzip: bool,
+}
+
+/// What came back from the server, as plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The `Retry-After` header, if present.
+    pub retry_after: Option<String>,
+    /// The start of the body (at most [`MAX_ERROR_BODY_BYTES`]), for error reports.
+    pub body: String,
+}
+
+/// What a response means for the batch that was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The backend has the events: delete them.
+    Delivered,
+    /// A temporary failure: send the same events again later. `after_ms` is
+    /// the server's `Retry-After`, if it gave one.
+    Retry {
+        /// The delay the server asked for, in milliseconds.
+        after_ms: Option<u64>,
+        /// What went wrong, for `stats().last_error`.
+        reason: String,
+    },
+    /// The batch is too large for the server: send it in halves.
+    Split,
+    /// The server refuses these events for good: drop them, counted as `rejected`.
+    Reject {
+        /// Status and the start of the body.
+        reason: String,
+    },
+    /// The write key is wrong: stop sending, keep every event.
+    AuthFailed {
+        /// Status and the start of the body.
+        reason: String,
+    },
+}
+
+/// A backend's wire format.
+pub trait Wire: Send {
+    /// Builds the request carrying `events`, with `now_ms` as the send time.
+    fn encode(&self, events: &[StoredEvent], now_ms: i64) -> HttpRequest;
+    /// Says what `response` means for the batch it answers.
+    fn classify(&self, response: &HttpResponse, now_ms: i64) -> Outcome;
+}
+
+/// Reads `Retry-After` as delta-seconds or as an HTTP date; `None` when absent
+/// or unreadable (the normal backoff applies then).
+pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs.saturating_mul(1000));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+    Some(at_ms.saturating_sub(now_ms).max(0) as u64)
+}
+
+/// Cuts an error body to [`MAX_ERROR_BODY_BYTES`] on a character boundary.
+pub fn body_prefix(body: &str) -> &str {
+    if body.len() <= MAX_ERROR_BODY_BYTES {
+        return body;
+    }
+    let mut end = MAX_ERROR_BODY_BYTES;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    &body[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("120", 0), Some(120_000));
+        // 1994-11-06T08:49:37Z is 784111777 s after the epoch.
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770_000), Some(7_000));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_790_000), Some(0));
+        assert_eq!(parse_retry_after("soon", 0), None);
+    }
+
+    #[test]
+    fn body_prefix_respects_char_boundaries() {
+        let s = "é".repeat(400);
+        let p = body_prefix(&s);
+        assert!(p.len() <= MAX_ERROR_BODY_BYTES && p.chars().all(|c| c == 'é'));
+    }
+}
