@@ -483,6 +483,8 @@ impl Engine {
             }
             Outcome::Retry { after_ms, reason } => {
                 self.store.release(DEFAULT_DESTINATION);
+                // The retry carries the same events, not a bigger batch.
+                self.limit_next_batches(flight.events as usize, flight.last_seq);
                 self.failures = self.failures.saturating_add(1);
                 self.retries += 1;
                 let delay = match after_ms {
@@ -499,8 +501,7 @@ impl Engine {
             }
             Outcome::Split => {
                 self.store.release(DEFAULT_DESTINATION);
-                let until_seq = self.split.map_or(flight.last_seq, |s| s.until_seq.max(flight.last_seq));
-                self.split = Some(SplitLimit { max_events: (flight.events as usize).div_ceil(2), until_seq });
+                self.limit_next_batches((flight.events as usize).div_ceil(2), flight.last_seq);
                 // Sending the halves is not a failure of the server: no backoff.
                 self.retry_at = Some(now_ms);
             }
@@ -520,6 +521,15 @@ impl Engine {
                 self.halted = Some(reason);
             }
         }
+    }
+
+    /// Caps batches at `max_events` until the events through `until_seq` are
+    /// settled (a retry resends the same batch; a 413 sends halves).
+    fn limit_next_batches(&mut self, max_events: usize, until_seq: u64) {
+        self.split = Some(match self.split {
+            Some(s) => SplitLimit { max_events: s.max_events.min(max_events), until_seq: s.until_seq.max(until_seq) },
+            None => SplitLimit { max_events, until_seq },
+        });
     }
 
     /// The batch is finished with (delivered or dropped): move the cursor.

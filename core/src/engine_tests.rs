@@ -1,1 +1,386 @@
+//! Engine rules under a fake clock: every test drives time by hand.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::store::{MemoryStore, QueueSummary, Removed, StoredEvent};
+use crate::wire::SegmentWire;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn cfg() -> EngineConfig {
+    EngineConfig {
+        flush_at: 20,
+        flush_interval_ms: 10_000,
+        max_batch_events: 100,
+        max_batch_bytes: 500_000,
+        retry_base_ms: 1_000,
+        retry_max_ms: 300_000,
+        max_queue_events: 100_000,
+        max_queue_bytes: 64 << 20,
+        max_event_age_ms: 30 * 24 * 3600 * 1000,
+    }
+}
+
+/// A store whose writes fail while the shared flag is set (a full disk).
+struct FlakyStore {
+    inner: MemoryStore,
+    fail: Arc<AtomicBool>,
+}
+
+impl Store for FlakyStore {
+    fn append(&mut self, e: &[NewEvent], s: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        self.inner.fail_writes = self.fail.load(Ordering::SeqCst);
+        self.inner.append(e, s)
+    }
+    fn claim(&mut self, d: &str, n: usize, b: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.claim(d, n, b)
+    }
+    fn release(&mut self, d: &str) {
+        self.inner.release(d)
+    }
+    fn ack(&mut self, d: &str, s: u64) -> Result<(), StoreError> {
+        self.inner.ack(d, s)
+    }
+    fn drop_oldest(&mut self, e: u64, b: u64) -> Result<Removed, StoreError> {
+        self.inner.drop_oldest(e, b)
+    }
+    fn drop_older_than(&mut self, c: i64) -> Result<Removed, StoreError> {
+        self.inner.drop_older_than(c)
+    }
+    fn summary(&mut self) -> Result<QueueSummary, StoreError> {
+        self.inner.summary()
+    }
+    fn get_state(&mut self, k: &str) -> Result<Option<String>, StoreError> {
+        self.inner.get_state(k)
+    }
+}
+
+fn engine_with(cfg: EngineConfig, store: Box<dyn Store + Send>) -> Engine {
+    Engine::new(cfg, store, Box::new(SegmentWire::new("http://collector", "key", false)), 7, T0)
+}
+
+fn engine(cfg: EngineConfig) -> Engine {
+    engine_with(cfg, Box::new(MemoryStore::new()))
+}
+
+fn ev(n: u32, created_ms: i64) -> NewEvent {
+    NewEvent { message_id: format!("m{n}"), created_ms, json: format!("{{\"messageId\":\"m{n}\"}}") }
+}
+
+fn record(e: &mut Engine, range: std::ops::RangeInclusive<u32>, now: i64) {
+    e.record(range.map(|n| ev(n, now)).collect(), vec![], now);
+}
+
+/// Message ids inside an upload's body, in order.
+fn ids(u: &Upload) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&u.request.body).unwrap();
+    v["batch"].as_array().unwrap().iter().map(|e| e["messageId"].as_str().unwrap().to_string()).collect()
+}
+
+fn names(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+    range.map(|n| format!("m{n}")).collect()
+}
+
+fn ok() -> Result<HttpResponse, String> {
+    status(200, None)
+}
+
+fn status(code: u16, retry_after: Option<&str>) -> Result<HttpResponse, String> {
+    Ok(HttpResponse { status: code, retry_after: retry_after.map(str::to_string), body: "{\"error\":\"x\"}".into() })
+}
+
+#[test]
+fn flush_at_closes_a_batch() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=19, T0);
+    assert!(e.poll_upload(T0).is_none(), "19 events wait for flush_at = 20");
+    record(&mut e, 20..=20, T0);
+    let u = e.poll_upload(T0).expect("the 20th event closes the batch");
+    assert_eq!(ids(&u), names(1..=20));
+}
+
+#[test]
+fn flush_interval_closes_a_batch() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=1, T0);
+    assert_eq!(e.next_wakeup(T0), Some(T0 + 10_000));
+    assert!(e.poll_upload(T0 + 9_999).is_none());
+    let u = e.poll_upload(T0 + 10_000).expect("interval elapsed");
+    assert_eq!(ids(&u), names(1..=1));
+}
+
+#[test]
+fn max_batch_events_splits_a_backlog_in_order() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let mut seen = Vec::new();
+    for expected in [100, 100, 50] {
+        let u = e.poll_upload(T0).unwrap();
+        assert_eq!(u.events, expected);
+        assert!(e.poll_upload(T0).is_none(), "never two uploads in flight");
+        seen.extend(ids(&u));
+        e.on_upload_result(u.id, ok(), T0);
+    }
+    assert_eq!(seen, names(1..=250), "sent once each, in recording order");
+    assert_eq!(e.stats(T0).queued_events, 0);
+    assert_eq!(e.stats(T0).delivered_events, 250);
+    assert!(e.poll_upload(T0 + 1_000_000).is_none());
+}
+
+#[test]
+fn max_batch_bytes_caps_a_batch() {
+    let mut c = cfg();
+    c.max_batch_bytes = 2_500;
+    let mut e = engine(c);
+    let big = |n: u32| NewEvent { message_id: format!("m{n}"), created_ms: T0, json: format!("{{\"messageId\":\"m{n}\",\"p\":\"{}\"}}", "x".repeat(1_000)) };
+    e.record((1..=3).map(big).collect(), vec![], T0);
+    // 3 KB queued is over max_batch_bytes: due at once, and cut to two events.
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&u), names(1..=2));
+    assert!(u.request.body.len() <= 2_500 + 100);
+}
+
+#[test]
+fn explicit_flush_sends_below_flush_at() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=3, T0);
+    assert!(e.poll_upload(T0).is_none());
+    e.flush();
+    assert_eq!(e.next_wakeup(T0), Some(T0));
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&u), names(1..=3));
+    assert!(!e.delivered_through(3));
+    e.on_upload_result(u.id, ok(), T0);
+    assert!(e.delivered_through(3));
+}
+
+#[test]
+fn a_failed_batch_is_retried_before_newer_events_with_the_same_ids() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let first = e.poll_upload(T0).unwrap();
+    // The server stored the batch but the ack was lost (connection reset).
+    e.on_upload_result(first.id, Err("connection reset".into()), T0);
+    record(&mut e, 21..=60, T0);
+    let retry_at = e.next_wakeup(T0).unwrap();
+    assert!(retry_at > T0 && retry_at <= T0 + 1_000, "first retry within the 1 s window");
+    assert!(e.poll_upload(retry_at - 1).is_none(), "nothing overtakes a batch waiting to be retried");
+    let again = e.poll_upload(retry_at).unwrap();
+    assert_eq!(ids(&again), ids(&first), "the duplicate carries the same message ids");
+    e.on_upload_result(again.id, ok(), retry_at);
+    let next = e.poll_upload(retry_at).unwrap();
+    assert_eq!(ids(&next)[0], "m21");
+    assert_eq!(e.stats(retry_at).retries, 1);
+}
+
+#[test]
+fn backoff_grows_and_honours_retry_after_within_the_cap() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let mut now = T0;
+    let mut windows = Vec::new();
+    for _ in 0..12 {
+        let u = e.poll_upload(now).unwrap();
+        e.on_upload_result(u.id, status(503, None), now);
+        let at = e.next_wakeup(now).unwrap();
+        windows.push(at - now);
+        now = at;
+    }
+    for (i, w) in windows.iter().enumerate() {
+        let cap = (1_000i64 << i).min(300_000);
+        assert!(*w >= 100 && *w <= cap, "retry {i}: waited {w} ms, window {cap}");
+    }
+    assert!(windows[8..].iter().any(|w| *w > 16_000), "late retries wait long: {windows:?}");
+
+    let u = e.poll_upload(now).unwrap();
+    e.on_upload_result(u.id, status(429, Some("7")), now);
+    assert_eq!(e.next_wakeup(now), Some(now + 7_000), "Retry-After in seconds is honoured");
+    now += 7_000;
+    let u = e.poll_upload(now).unwrap();
+    e.on_upload_result(u.id, status(503, Some("86400")), now);
+    assert_eq!(e.next_wakeup(now), Some(now + 300_000), "Retry-After is clamped to max_retry_delay");
+}
+
+#[test]
+fn an_hour_of_outage_makes_few_requests() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let end = T0 + 3_600_000;
+    let mut now = T0;
+    let mut requests = 0;
+    while now < end {
+        if let Some(u) = e.poll_upload(now) {
+            requests += 1;
+            e.on_upload_result(u.id, Err("connection refused".into()), now);
+        }
+        now = e.next_wakeup(now).unwrap().max(now + 1);
+    }
+    // Windows double to the 5-minute cap: at least 3600/300 = 12 requests, and
+    // with full jitter about 3600/150 + 9 ≈ 33 on average.
+    assert!((12..=60).contains(&requests), "{requests} requests in an hour");
+    assert_eq!(e.stats(now).queued_events, 20, "nothing was dropped");
+}
+
+#[test]
+fn status_413_splits_down_to_one_event_then_drops_it_as_oversize() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=8, T0);
+    e.flush();
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(u.events, 8);
+    e.on_upload_result(u.id, status(413, None), T0);
+    let half = e.poll_upload(T0).expect("halves go out at once, no backoff");
+    assert_eq!(ids(&half), names(1..=4));
+    e.on_upload_result(half.id, ok(), T0);
+    let other = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&other), names(5..=8));
+    // m5..m8 is still too large: 2, then 1, then m5 alone is dropped.
+    e.on_upload_result(other.id, status(413, None), T0);
+    let two = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&two), names(5..=6));
+    e.on_upload_result(two.id, status(413, None), T0);
+    let one = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&one), names(5..=5));
+    e.on_upload_result(one.id, status(413, None), T0);
+    let rest = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&rest)[0], "m6");
+    e.on_upload_result(rest.id, ok(), T0);
+    let mut remaining = Vec::new();
+    while let Some(u) = e.poll_upload(T0) {
+        remaining.extend(ids(&u));
+        e.on_upload_result(u.id, ok(), T0);
+    }
+    assert_eq!(remaining, names(7..=8));
+    let s = e.stats(T0);
+    assert_eq!((s.dropped.oversize, s.delivered_events, s.queued_events), (1, 7, 0));
+}
+
+#[test]
+fn status_400_drops_the_batch_as_rejected_and_moves_on() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=40, T0);
+    let u = e.poll_upload(T0).unwrap();
+    e.on_upload_result(u.id, status(400, None), T0);
+    let s = e.stats(T0);
+    assert_eq!(s.dropped.rejected, 40);
+    assert_eq!(s.last_rejection.as_deref(), Some("HTTP 400: {\"error\":\"x\"}"));
+    assert_eq!(s.queued_events, 0);
+}
+
+#[test]
+fn status_401_stops_uploads_and_keeps_every_event() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let u = e.poll_upload(T0).unwrap();
+    e.on_upload_result(u.id, status(401, None), T0);
+    record(&mut e, 21..=60, T0);
+    assert!(e.poll_upload(T0 + 3_600_000).is_none());
+    assert_eq!(e.next_wakeup(T0), None);
+    let s = e.stats(T0);
+    assert!(s.auth_failed);
+    assert_eq!((s.queued_events, s.dropped.total()), (60, 0));
+    e.resume();
+    assert_eq!(ids(&e.poll_upload(T0).unwrap())[0], "m1");
+}
+
+#[test]
+fn queue_caps_drop_the_oldest_unsent_as_overflow() {
+    let mut c = cfg();
+    c.max_queue_events = 10;
+    c.flush_at = 1_000;
+    let mut e = engine(c);
+    record(&mut e, 1..=15, T0);
+    let s = e.stats(T0);
+    assert_eq!((s.queued_events, s.dropped.overflow), (10, 5));
+    e.flush();
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&u), names(6..=15));
+
+    let mut c = cfg();
+    c.max_queue_bytes = 100;
+    c.flush_at = 1_000;
+    let mut e = engine(c);
+    record(&mut e, 1..=10, T0); // 16 or 17 bytes each
+    let s = e.stats(T0);
+    assert!(s.queued_bytes <= 100 && s.dropped.overflow > 0, "{s:?}");
+}
+
+#[test]
+fn old_events_expire_before_they_are_sent() {
+    let mut e = engine(cfg());
+    let month_ago = T0 - 31 * 24 * 3600 * 1000;
+    e.record((1..=5).map(|n| ev(n, month_ago)).collect(), vec![], T0);
+    record(&mut e, 6..=7, T0);
+    e.flush();
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&u), names(6..=7));
+    assert_eq!(e.stats(T0).dropped.expired, 5);
+}
+
+#[test]
+fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
+    let fail = Arc::new(AtomicBool::new(false));
+    let store = FlakyStore { inner: MemoryStore::new(), fail: Arc::clone(&fail) };
+    let mut e = engine_with(cfg(), Box::new(store));
+    record(&mut e, 1..=2, T0);
+    fail.store(true, Ordering::SeqCst);
+    assert_eq!(e.record(vec![ev(3, T0)], vec![], T0), Recorded::InMemory);
+    fail.store(false, Ordering::SeqCst);
+    // Still failing from the engine's view until the retry interval passes.
+    assert_eq!(e.record(vec![ev(4, T0)], vec![], T0), Recorded::InMemory);
+    let s = e.stats(T0);
+    assert!(matches!(s.storage, StorageState::Failing { .. }));
+    assert_eq!(s.memory_events, 2);
+    let retry = e.next_wakeup(T0).unwrap();
+    assert_eq!(retry, T0 + STORAGE_RETRY_INTERVAL.as_millis() as i64);
+    e.flush();
+    // The store is tried again before anything is sent; held events follow
+    // the stored ones, in order.
+    let u = e.poll_upload(retry).unwrap();
+    assert_eq!(ids(&u), names(1..=4));
+    let s = e.stats(retry);
+    assert_eq!((s.storage, s.memory_events, s.queued_events), (StorageState::Ok, 0, 4));
+}
+
+#[test]
+fn memory_fallback_is_bounded_and_counts_overflow() {
+    let fail = Arc::new(AtomicBool::new(true));
+    let store = FlakyStore { inner: MemoryStore::new(), fail };
+    let mut e = engine_with(cfg(), Box::new(store));
+    let n = MEMORY_FALLBACK_EVENTS as u32 + 5;
+    record(&mut e, 1..=n, T0);
+    let s = e.stats(T0);
+    assert_eq!(s.memory_events, MEMORY_FALLBACK_EVENTS as u64);
+    assert_eq!(s.dropped.overflow, 5);
+}
+
+#[test]
+fn a_backlog_found_at_start_is_sent_at_once() {
+    let mut store = MemoryStore::new();
+    store.append(&(1..=3).map(|n| ev(n, T0)).collect::<Vec<_>>(), &[]).unwrap();
+    let mut e = engine_with(cfg(), Box::new(store));
+    assert_eq!(e.next_wakeup(T0), Some(T0));
+    assert_eq!(ids(&e.poll_upload(T0).unwrap()), names(1..=3));
+}
+
+#[test]
+fn a_stale_result_is_ignored() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let u = e.poll_upload(T0).unwrap();
+    e.on_upload_result(u.id + 100, ok(), T0);
+    assert_eq!(e.stats(T0).in_flight_events, 20);
+    e.on_upload_result(u.id, ok(), T0);
+    assert_eq!(e.stats(T0).delivered_events, 20);
+}
+
+#[test]
+fn drop_counts_persist_in_the_store() {
+    let mut e = engine(cfg());
+    e.count_external_drop(DropReason::Invalid, 2, T0);
+    let text = e.store_mut().get_state(DROPS_STATE_KEY).unwrap().unwrap();
+    let d: DropCounts = serde_json::from_str(&text).unwrap();
+    assert_eq!(d.invalid, 2);
+}
