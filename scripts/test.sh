@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Installs what it needs (idempotently) first.
+# Fails if anything fails; prints one closing line per suite and a total.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_rust_components
+
+step "build (workspace, all targets)"
+cargo build --workspace --all-targets --locked
+
+step "cargo test (workspace)"
+cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
+rust_summary "$LOG_DIR/cargo-test.log"
+
+step "clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "docs build (no broken intra-doc links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked >/dev/null
+
+finish

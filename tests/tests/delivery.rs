@@ -1,0 +1,102 @@
+//! A real `Client` against the project's collector on 127.0.0.1, and a buffer
+//! file handed from one process to the next.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_cli::collector::{Collector, CollectorConfig};
+use cairn_tests::{by_message_id, dead_endpoint, numbers};
+use serde_json::json;
+
+fn collector() -> Collector {
+    Collector::start(CollectorConfig { write_key: Some("e2e".into()), ..Default::default() }).expect("collector starts")
+}
+
+#[test]
+fn every_event_arrives_exactly_once_in_order_with_the_right_ids() {
+    let server = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let client = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("cairn.db"))
+        .flush_at(7)
+        .max_batch_events(10)
+        .build()
+        .unwrap();
+    client.page("Home", json!({"path": "/"})).unwrap();
+    for n in 0..300u64 {
+        client.track("Numbered", json!({ "n": n })).unwrap();
+    }
+    client.identify("user-42", json!({"email": "a@example.com"})).unwrap();
+    client.track("After Identify", json!({})).unwrap();
+    client.alias("user-42-new").unwrap();
+    client.group("org-1", json!({"name": "Acme"})).unwrap();
+    client.screen("Settings", json!({})).unwrap();
+    let report = client.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!((report.delivered, report.remaining), (306, 0));
+    let events = server.events();
+    assert_eq!(events.len(), 306);
+    assert!(by_message_id(&events).values().all(|c| *c == 1), "no duplicates");
+    assert_eq!(numbers(&events), (0..300).collect::<Vec<_>>(), "in recording order");
+
+    let anon = events[0]["anonymousId"].as_str().unwrap().to_string();
+    assert!(events.iter().all(|e| e["anonymousId"] == anon.as_str()), "one anonymous id throughout");
+    assert!(events[..301].iter().all(|e| e.get("userId").is_none()), "no userId before identify");
+    let kinds: Vec<&str> = events[301..].iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["identify", "track", "alias", "group", "screen"]);
+    assert_eq!(events[301]["userId"], "user-42");
+    assert_eq!(events[302]["userId"], "user-42");
+    assert_eq!(events[303]["previousId"], "user-42");
+    assert_eq!(events[303]["userId"], "user-42-new");
+    assert_eq!(events[304]["groupId"], "org-1");
+    assert_eq!(events[305]["userId"], "user-42-new");
+    assert!(server.requests().iter().all(|r| r.gzip && r.status == 200));
+    assert!(server.requests().len() >= 31, "batches of at most 10");
+    client.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn anonymous_id_and_user_survive_a_restart() {
+    let server = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let build = || cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(&path).build().unwrap();
+    let c = build();
+    c.identify("u-1", json!({})).unwrap();
+    c.shutdown(Duration::from_secs(10)).unwrap();
+    drop(c);
+    let c = build();
+    c.track("Later", json!({})).unwrap();
+    c.flush(Duration::from_secs(10)).unwrap();
+    let events = server.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["userId"], "u-1");
+    assert_eq!(events[1]["anonymousId"], events[0]["anonymousId"]);
+    c.reset().unwrap();
+    c.track("After Reset", json!({})).unwrap();
+    c.flush(Duration::from_secs(10)).unwrap();
+    let events = server.events();
+    assert!(events[2].get("userId").is_none());
+    assert_ne!(events[2]["anonymousId"], events[0]["anonymousId"]);
+}
+
+#[test]
+fn a_second_process_delivers_what_the_first_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn-test-child"))
+        .args([db.to_str().unwrap(), &dead_endpoint(), "0", "1000"])
+        .output()
+        .expect("child runs");
+    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("done\n"));
+
+    let server = collector();
+    let client = cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(&db).build().unwrap();
+    assert_eq!(client.stats().queued_events, 1000, "the backlog is found at start");
+    let report = client.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!((report.delivered, report.remaining), (1000, 0));
+    let events = server.events();
+    assert_eq!(numbers(&events), (0..1000).collect::<Vec<_>>(), "all 1,000, once each, in order");
+    assert_eq!(by_message_id(&events).len(), 1000);
+}
