@@ -10,6 +10,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
+use crate::consent::ConsentState;
 use crate::error::{Error, Result};
 
 /// Events queued before a batch is sent at once: 20.
@@ -40,9 +43,18 @@ pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Calls waiting for the worker before a recording call waits for room: 10,000.
 pub const DEFAULT_MAX_PENDING_CALLS: usize = 10_000;
+/// A session ends after this long without events: 30 minutes.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// `Session Started` / `Session Ended` events are off by default.
+pub const DEFAULT_SESSION_EVENTS: bool = false;
+/// `identify` with a different user id resets first (new anonymous id) by default.
+pub const DEFAULT_RESET_ON_USER_SWITCH: bool = true;
 /// The buffer file used when no `storage_path` is given: `cairn.db` in the
 /// current directory.
 pub const DEFAULT_STORAGE_FILE: &str = "cairn.db";
+
+/// Marks a non-object `context` until `config()` reports it.
+const INVALID_CONTEXT_KEY: &str = "\u{0}invalid-context";
 
 /// Hard limits a setting may not cross, whatever the caller asks.
 mod limits {
@@ -87,6 +99,20 @@ pub struct Config {
     pub max_event_age: Duration,
     /// See [`DEFAULT_MAX_PENDING_CALLS`].
     pub max_pending_calls: usize,
+    /// See [`DEFAULT_SESSION_TIMEOUT`].
+    pub session_timeout: Duration,
+    /// See [`DEFAULT_SESSION_EVENTS`].
+    pub session_events: bool,
+    /// See [`DEFAULT_RESET_ON_USER_SWITCH`].
+    pub reset_on_user_switch: bool,
+    /// Consent categories and their state before the user said anything.
+    pub consent: Vec<(String, ConsentState)>,
+    /// Categories the destination needs granted before events are stored and sent.
+    pub required_consent: Vec<String>,
+    /// Context every event carries (app, device, os, locale...).
+    pub context: Map<String, Value>,
+    /// The anonymous id to use on first start, instead of a new UUID.
+    pub anonymous_id: Option<String>,
 }
 
 /// Collects settings for a client; every setter is optional except
@@ -110,6 +136,13 @@ pub struct ClientBuilder {
     max_queue_bytes: u64,
     max_event_age: Duration,
     max_pending_calls: usize,
+    session_timeout: Duration,
+    session_events: bool,
+    reset_on_user_switch: bool,
+    consent: Vec<(String, ConsentState)>,
+    required_consent: Vec<String>,
+    context: Map<String, Value>,
+    anonymous_id: Option<String>,
 }
 
 impl ClientBuilder {
@@ -132,6 +165,13 @@ impl ClientBuilder {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_event_age: DEFAULT_MAX_EVENT_AGE,
             max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            session_events: DEFAULT_SESSION_EVENTS,
+            reset_on_user_switch: DEFAULT_RESET_ON_USER_SWITCH,
+            consent: Vec::new(),
+            required_consent: Vec::new(),
+            context: Map::new(),
+            anonymous_id: None,
         }
     }
 
@@ -215,6 +255,60 @@ impl ClientBuilder {
         self
     }
 
+    /// A session ends after this long without events (default [`DEFAULT_SESSION_TIMEOUT`]).
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+    /// Record `Session Started` / `Session Ended` events (default [`DEFAULT_SESSION_EVENTS`]).
+    pub fn session_events(mut self, on: bool) -> Self {
+        self.session_events = on;
+        self
+    }
+    /// Whether `identify` with a different user id first resets the identity,
+    /// so two people on one device are never merged (default [`DEFAULT_RESET_ON_USER_SWITCH`]).
+    pub fn reset_on_user_switch(mut self, on: bool) -> Self {
+        self.reset_on_user_switch = on;
+        self
+    }
+    /// Declares a consent category and its state before the user decides
+    /// (usually [`ConsentState::Unknown`]); a stored decision overrides it.
+    pub fn consent(mut self, category: impl Into<String>, initial: ConsentState) -> Self {
+        let category = category.into();
+        self.consent.retain(|(c, _)| *c != category);
+        self.consent.push((category, initial));
+        self
+    }
+    /// The categories the destination needs granted before any event is
+    /// stored or sent (default: none).
+    pub fn required_consent<I, S>(mut self, categories: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_consent = categories.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Context carried by every event, e.g. `{"app": {"name": "Shop", "version": "2.1"}}`.
+    /// Must be a JSON object.
+    pub fn context(mut self, context: Value) -> Self {
+        self.context = match context {
+            Value::Object(m) => m,
+            other => {
+                let mut m = Map::new();
+                m.insert(INVALID_CONTEXT_KEY.into(), other);
+                m
+            }
+        };
+        self
+    }
+    /// The anonymous id to use on first start instead of a new UUID (for
+    /// example one the web app already set).
+    pub fn anonymous_id(mut self, id: impl Into<String>) -> Self {
+        self.anonymous_id = Some(id.into());
+        self
+    }
+
     /// Checks every setting and returns the validated [`Config`], or an
     /// [`Error::InvalidConfig`] naming the first setting that is wrong.
     pub fn config(&self) -> Result<Config> {
@@ -266,6 +360,20 @@ impl ClientBuilder {
         if self.max_pending_calls == 0 {
             return Err(bad("max_pending_calls", "must be at least 1"));
         }
+        if self.session_timeout.is_zero() {
+            return Err(bad("session_timeout", "must be longer than zero"));
+        }
+        if self.context.contains_key(INVALID_CONTEXT_KEY) {
+            return Err(bad("context", "must be a JSON object like {\"app\": {\"version\": \"2.1\"}}"));
+        }
+        for name in self.consent.iter().map(|(c, _)| c).chain(self.required_consent.iter()) {
+            if name.trim().is_empty() {
+                return Err(bad("consent", "a consent category name is empty"));
+            }
+        }
+        if self.anonymous_id.as_ref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(bad("anonymous_id", "is empty: leave it unset to get a new UUID"));
+        }
         let storage_path = self.storage_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE_FILE));
         if storage_path.as_os_str().is_empty() {
             return Err(bad("storage_path", "is empty: pass a file path such as app-data/cairn.db"));
@@ -287,6 +395,13 @@ impl ClientBuilder {
             max_queue_bytes: self.max_queue_bytes,
             max_event_age: self.max_event_age,
             max_pending_calls: self.max_pending_calls,
+            session_timeout: self.session_timeout,
+            session_events: self.session_events,
+            reset_on_user_switch: self.reset_on_user_switch,
+            consent: self.consent.clone(),
+            required_consent: self.required_consent.clone(),
+            context: self.context.clone(),
+            anonymous_id: self.anonymous_id.clone(),
         })
     }
 }
@@ -355,6 +470,10 @@ mod tests {
             (builder().max_event_age(Duration::ZERO), "max_event_age"),
             (builder().max_pending_calls(0), "max_pending_calls"),
             (builder().storage_path(""), "storage_path"),
+            (builder().session_timeout(Duration::ZERO), "session_timeout"),
+            (builder().context(serde_json::json!([1])), "context"),
+            (builder().consent(" ", ConsentState::Unknown), "consent"),
+            (builder().anonymous_id(""), "anonymous_id"),
         ];
         for (b, field) in cases {
             match b.config() {

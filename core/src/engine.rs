@@ -109,6 +109,8 @@ pub enum Recorded {
 #[derive(Debug)]
 struct InFlight {
     id: u64,
+    /// Its events were purged while on the wire: settle without counting.
+    purged: bool,
     last_seq: u64,
     events: u64,
     bytes: u64,
@@ -342,6 +344,78 @@ impl Engine {
         self.count_drop(reason, n, now_ms);
     }
 
+    /// Deletes every queued event, the one on the wire included (its answer
+    /// is then ignored), and the events held in memory; counts them under
+    /// `reason`. Returns how many went.
+    pub fn purge(&mut self, reason: DropReason, now_ms: i64) -> u64 {
+        let in_memory = self.memory.len() as u64;
+        self.memory.clear();
+        self.memory_bytes = 0;
+        let stored = if self.storage_error.is_none() {
+            match self.store.clear() {
+                Ok(r) => r.events,
+                Err(err) => {
+                    self.storage_failed(err, now_ms);
+                    0
+                }
+            }
+        } else {
+            0
+        };
+        if let Some(f) = self.in_flight.as_mut() {
+            f.purged = true;
+        }
+        self.queued_events = 0;
+        self.queued_bytes = 0;
+        self.waiting_since = None;
+        self.retry_at = None;
+        self.failures = 0;
+        self.split = None;
+        self.count_drop(reason, stored + in_memory, now_ms);
+        stored + in_memory
+    }
+
+    /// Has the store rewrite its file so purged data leaves no trace on disk.
+    pub fn compact(&mut self, now_ms: i64) {
+        if let Err(err) = self.store.compact() {
+            self.storage_failed(err, now_ms);
+        }
+    }
+
+    /// Every `anonymousId` and `userId`/`previousId` found in queued events.
+    pub fn ids_in_queue(&mut self) -> (Vec<String>, Vec<String>) {
+        let mut anon = std::collections::BTreeSet::new();
+        let mut users = std::collections::BTreeSet::new();
+        let mut after = 0;
+        while let Ok(page) = self.store.read(after, 1_000) {
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for e in &page {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.json) {
+                    if let Some(a) = v["anonymousId"].as_str() {
+                        anon.insert(a.to_string());
+                    }
+                    for k in ["userId", "previousId"] {
+                        if let Some(u) = v[k].as_str() {
+                            users.insert(u.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        for e in &self.memory {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.json) {
+                if let Some(a) = v["anonymousId"].as_str() {
+                    anon.insert(a.to_string());
+                }
+                if let Some(u) = v["userId"].as_str() {
+                    users.insert(u.to_string());
+                }
+            }
+        }
+        (anon.into_iter().collect(), users.into_iter().collect())
+    }
+
     /// Sends everything recorded so far as soon as the backoff allows,
     /// regardless of `flush_at` and `flush_interval`.
     pub fn flush(&mut self) {
@@ -419,6 +493,7 @@ impl Engine {
         self.requests += 1;
         self.in_flight = Some(InFlight {
             id,
+            purged: false,
             last_seq: last.seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
@@ -476,6 +551,16 @@ impl Engine {
             Ok(resp) => self.wire.classify(&resp, now_ms),
             Err(reason) => Outcome::Retry { after_ms: None, reason },
         };
+        if flight.purged {
+            // Counted when purged; the rows are gone whatever the answer, and
+            // the queue counts already left them out.
+            self.store.release(DEFAULT_DESTINATION);
+            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
+                self.storage_failed(err, now_ms);
+            }
+            self.acked_through = self.acked_through.max(flight.last_seq);
+            return;
+        }
         match outcome {
             Outcome::Delivered => {
                 self.delivered += flight.events;

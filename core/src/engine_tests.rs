@@ -49,6 +49,12 @@ impl Store for FlakyStore {
     fn drop_older_than(&mut self, c: i64) -> Result<Removed, StoreError> {
         self.inner.drop_older_than(c)
     }
+    fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.inner.clear()
+    }
+    fn read(&mut self, after: u64, n: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.inner.read(after, n)
+    }
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {
         self.inner.summary()
     }

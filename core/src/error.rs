@@ -47,6 +47,15 @@ pub enum Error {
         /// The `storage_path` in use.
         path: String,
     },
+    /// A call that waits (`commit`, `forget`) did not finish in time; the
+    /// work goes on in the background.
+    #[error("`{what}` did not finish within {timeout:?}: the disk may be slow; try again with a longer timeout")]
+    Timeout {
+        /// The call that timed out.
+        what: &'static str,
+        /// The timeout it was given.
+        timeout: std::time::Duration,
+    },
     /// The client was shut down; create a new one to record again.
     #[error("this cairn Client has been shut down: create a new Client to record more events")]
     ShutDown,

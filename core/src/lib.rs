@@ -24,6 +24,9 @@
 //! ## Layout
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
+//! - [`consent`]: whether an event may be kept and sent.
+//! - [`session`]: session ids renewed after inactivity.
+//! - [`recorder`]: applies identity, session, context and consent to each call, in order.
 //! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
 //! - [`wire`]: backend formats ([`wire::SegmentWire`]).
@@ -33,10 +36,13 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod consent;
 pub mod engine;
 mod error;
 pub mod identity;
 pub mod model;
+pub mod recorder;
+pub mod session;
 pub mod stats;
 pub mod store;
 pub mod time;
@@ -46,6 +52,8 @@ pub mod wire;
 mod runtime;
 
 pub use config::{ClientBuilder, Config};
+pub use consent::ConsentState;
+pub use recorder::Forgotten;
 pub use error::{Error, Result};
 pub use stats::{DropCounts, DropReason, Stats, StorageState};
 

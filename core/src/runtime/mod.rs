@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::config::{ClientBuilder, Config};
+use crate::consent::ConsentState;
 use crate::error::{Error, Result};
+use crate::recorder::Forgotten;
 use crate::model::{object_from_text, object_from_value, Call};
 use crate::stats::{DropReason, Stats};
 
@@ -38,6 +40,14 @@ pub struct FlushReport {
     pub remaining: u64,
 }
 
+/// What the worker publishes after every step, for calls that must not wait on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) stats: Stats,
+    pub(crate) anonymous_id: String,
+    pub(crate) user_id: Option<String>,
+}
+
 /// A cairn client: records events and delivers them in the background.
 ///
 /// Cheap to share: it is `Send + Sync`; wrap it in an `Arc` to use it from
@@ -47,7 +57,7 @@ pub struct FlushReport {
 pub struct Client {
     tx: SyncSender<Command>,
     config: Arc<Config>,
-    stats: Arc<Mutex<Stats>>,
+    snapshot: Arc<Mutex<Snapshot>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     _path: paths::PathGuard,
 }
@@ -67,8 +77,8 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
-        let (tx, stats, handle) = worker::start(Arc::clone(&config))?;
-        Ok(Client { tx, config, stats, worker: Mutex::new(Some(handle)), _path: path })
+        let (tx, snapshot, handle) = worker::start(Arc::clone(&config))?;
+        Ok(Client { tx, config, snapshot, worker: Mutex::new(Some(handle)), _path: path })
     }
 }
 
@@ -184,10 +194,85 @@ impl Client {
     /// A snapshot of the queue, delivery and drops, as of the worker's last
     /// step (it is refreshed after every step, without touching disk here).
     pub fn stats(&self) -> Stats {
-        match self.stats.lock() {
+        self.snapshot().stats
+    }
+
+    /// The anonymous id in force as of the worker's last step.
+    pub fn anonymous_id(&self) -> String {
+        self.snapshot().anonymous_id
+    }
+
+    /// The user id in force as of the worker's last step.
+    pub fn user_id(&self) -> Option<String> {
+        self.snapshot().user_id
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        match self.snapshot.lock() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Replaces the anonymous id (for example to reuse one the web app set).
+    pub fn set_anonymous_id(&self, anonymous_id: &str) -> Result<()> {
+        if anonymous_id.trim().is_empty() {
+            return Err(Error::InvalidEvent("anonymous_id is empty: pass a non-empty id".into()));
+        }
+        self.send(Command::SetAnonymousId(anonymous_id.to_string()))
+    }
+
+    /// Merges `context` (a JSON object, e.g. `{"app": {"version": "2.1"}}`)
+    /// into the context of every later event; a `null` value removes a key.
+    pub fn set_context(&self, context: Value) -> Result<()> {
+        match context {
+            Value::Object(map) => self.send(Command::SetContext(map)),
+            _ => Err(Error::InvalidEvent("context must be a JSON object like {\"app\": {\"version\": \"2.1\"}}".into())),
+        }
+    }
+
+    /// Like [`set_context`](Self::set_context), with the context as JSON text.
+    pub fn set_context_json(&self, context_json: &str) -> Result<()> {
+        let value: Value = serde_json::from_str(context_json)
+            .map_err(|e| Error::InvalidEvent(format!("context is not valid JSON ({e})")))?;
+        self.set_context(value)
+    }
+
+    /// Records the user's decision for one consent category. Granting the
+    /// last undecided category the destination needs releases the events held
+    /// in memory (with their original timestamps); denying or revoking one
+    /// drops them and purges every not-yet-sent event from the buffer.
+    pub fn set_consent(&self, category: &str, state: ConsentState) -> Result<()> {
+        if category.trim().is_empty() {
+            return Err(Error::InvalidEvent("consent category is empty".into()));
+        }
+        self.send(Command::SetConsent(category.to_string(), state))
+    }
+
+    /// `true`: from this call on nothing is stored or sent, and the buffer is
+    /// purged; it persists across restarts. `false` resumes recording.
+    pub fn opt_out(&self, opted_out: bool) -> Result<()> {
+        self.send(Command::OptOut(opted_out))
+    }
+
+    /// Erases the user from this device: queued events, identity, traits,
+    /// group, consent decisions and session, and compacts the buffer file so
+    /// nothing of them stays on disk. Returns the ids erased, so the app can
+    /// ask the backend to delete them too. Waits up to `timeout` (it touches
+    /// disk, so call it off the UI thread).
+    pub fn forget(&self, timeout: Duration) -> Result<Forgotten> {
+        let (reply, rx) = mpsc::channel();
+        self.send(Command::Forget(reply))?;
+        rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "forget", timeout })
+    }
+
+    /// Waits up to `timeout` until every call made before it is committed to
+    /// the buffer file (it then survives the process being killed). Returns
+    /// `false` if the events are held in memory because the disk is failing.
+    pub fn commit(&self, timeout: Duration) -> Result<bool> {
+        let (reply, rx) = mpsc::channel();
+        self.send(Command::Commit(reply))?;
+        rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "commit", timeout })
     }
 
     fn submit(&self, call: Result<Call>) -> Result<()> {

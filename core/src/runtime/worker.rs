@@ -1,29 +1,32 @@
-//! The worker thread: owns the engine, the store and the identity, and turns
-//! commands from the API into engine inputs.
+//! The worker thread: owns the engine, the recorder and the store, and turns
+//! commands from the API into their inputs.
 //!
 //! Each wake-up it takes every command waiting (up to [`GROUP_COMMIT_MAX`]),
-//! stamps the recorded calls with the identity in force at that point, and
-//! commits them with any identity change in one transaction. Then it lets the
-//! engine start an upload, answers `flush` callers whose events are delivered
-//! (or whose time is up), and publishes a fresh `stats()` snapshot.
+//! feeds recorded calls to the [`Recorder`] in order, and commits them with
+//! any identity, consent or session change in one transaction. Then it lets
+//! the engine start an upload, answers `flush` callers whose events are
+//! delivered (or whose time is up), and publishes a fresh snapshot for
+//! `stats()`. It also keeps the anonymous-id mirror file beside the database.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::clock::wall_ms;
 use super::http;
-use super::FlushReport;
+use super::{FlushReport, Snapshot};
 use crate::config::Config;
+use crate::consent::ConsentState;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result};
-use crate::identity::{self, Identity};
-use crate::model::{encode, Call, Stamp};
-use crate::stats::{DropReason, Stats};
-use crate::store::{NewEvent, SqliteStore, Store};
+use crate::model::Call;
+use crate::recorder::{Forgotten, Recorder, RecorderSettings};
+use crate::stats::DropReason;
+use crate::store::SqliteStore;
 use crate::wire::{HttpResponse, SegmentWire};
 
 /// Most commands committed in one transaction.
@@ -33,7 +36,13 @@ pub(crate) const GROUP_COMMIT_MAX: usize = 2_000;
 pub(crate) enum Command {
     Record(Box<Call>),
     Reset,
+    SetAnonymousId(String),
+    SetContext(Map<String, Value>),
+    SetConsent(String, ConsentState),
+    OptOut(bool),
+    Forget(Sender<Forgotten>),
     Dropped(DropReason),
+    Commit(Sender<bool>),
     Flush { deadline: Instant, reply: Sender<FlushReport> },
     Shutdown { deadline: Instant, reply: Sender<FlushReport> },
     UploadDone { id: u64, result: std::result::Result<HttpResponse, String> },
@@ -47,75 +56,71 @@ struct Waiter {
 }
 
 struct Worker {
-    config: Arc<Config>,
     engine: Engine,
-    identity: Identity,
-    context: Box<RawValue>,
-    pending: Vec<NewEvent>,
-    pending_state: Vec<(String, Option<String>)>,
+    recorder: Recorder,
+    mirror: PathBuf,
+    mirrored: String,
     waiters: Vec<Waiter>,
     shutdown: Option<Waiter>,
     http: Sender<crate::engine::Upload>,
-    stats: Arc<Mutex<Stats>>,
+    snapshot: Arc<Mutex<Snapshot>>,
 }
 
-type Started = (SyncSender<Command>, Arc<Mutex<Stats>>, JoinHandle<()>);
+type Started = (SyncSender<Command>, Arc<Mutex<Snapshot>>, JoinHandle<()>);
 
-/// Opens the store, loads the identity and starts the worker and HTTP threads.
+/// The file beside the database that mirrors the anonymous id, so a lost or
+/// corrupt database does not turn a returning visitor into a new one.
+pub(crate) fn mirror_path(storage_path: &std::path::Path) -> PathBuf {
+    let mut p = storage_path.as_os_str().to_owned();
+    p.push(".anonymous-id");
+    PathBuf::from(p)
+}
+
+/// Opens the store, loads the recorder's state and starts the worker and
+/// HTTP threads.
 pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
+    let path_text = config.storage_path.display().to_string();
     let mut store = SqliteStore::open(&config.storage_path).map_err(|e| Error::Storage {
-        path: config.storage_path.display().to_string(),
+        path: path_text.clone(),
         reason: format!("{e}; check that the directory exists and is writable"),
     })?;
     if let Some(aside) = store.moved_aside() {
         log::warn!("cairn: the buffer file was corrupt and was moved to {}", aside.display());
     }
-    let mut initial_state = Vec::new();
-    let identity = match store.get_state(identity::STATE_KEY).ok().flatten().and_then(|t| Identity::from_json(&t)) {
-        Some(id) => id,
-        None => {
-            let id = Identity::new();
-            initial_state.push((identity::STATE_KEY.to_string(), Some(id.to_json())));
-            id
-        }
-    };
+    let mirror = mirror_path(&config.storage_path);
+    let mirrored = std::fs::read_to_string(&mirror).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let now = wall_ms();
+    let mut recorder = Recorder::load(RecorderSettings::from(config.as_ref()), &mut store, mirrored.clone());
     let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
     let seed = uuid::Uuid::new_v4().as_u64_pair().0;
     let mut engine = Engine::new(EngineConfig::from(config.as_ref()), Box::new(store), Box::new(wire), seed, now);
-    engine.record(Vec::new(), initial_state, now);
-    let stats = Arc::new(Mutex::new(engine.stats(now)));
+    recorder.commit(&mut engine, now);
+    let snapshot = Arc::new(Mutex::new(Snapshot {
+        stats: engine.stats(now),
+        anonymous_id: recorder.anonymous_id().to_string(),
+        user_id: recorder.identity().user_id.clone(),
+    }));
 
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
     let (http_tx, http_rx) = mpsc::channel();
-    http::start(&config, http_rx, tx.clone()).map_err(|e| Error::Storage {
-        path: config.storage_path.display().to_string(),
-        reason: format!("could not start the upload thread: {e}"),
-    })?;
-    let context = library_context();
-    let worker = Worker {
-        config,
+    http::start(&config, http_rx, tx.clone())
+        .map_err(|e| Error::Storage { path: path_text.clone(), reason: format!("could not start the upload thread: {e}") })?;
+    let mut worker = Worker {
         engine,
-        identity,
-        context,
-        pending: Vec::new(),
-        pending_state: Vec::new(),
+        recorder,
+        mirror,
+        mirrored: mirrored.unwrap_or_default(),
         waiters: Vec::new(),
         shutdown: None,
         http: http_tx,
-        stats: Arc::clone(&stats),
+        snapshot: Arc::clone(&snapshot),
     };
+    worker.write_mirror();
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
         .spawn(move || worker.run(rx))
-        .map_err(|e| Error::Storage { path: String::new(), reason: format!("could not start the worker thread: {e}") })?;
-    Ok((tx, stats, handle))
-}
-
-fn library_context() -> Box<RawValue> {
-    let ctx = serde_json::json!({ "library": { "name": crate::LIBRARY_NAME, "version": crate::VERSION } });
-    // A JSON value always serializes to valid raw JSON.
-    serde_json::value::to_raw_value(&ctx).unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("{} is valid JSON"))
+        .map_err(|e| Error::Storage { path: path_text, reason: format!("could not start the worker thread: {e}") })?;
+    Ok((tx, snapshot, handle))
 }
 
 impl Worker {
@@ -163,13 +168,25 @@ impl Worker {
     }
 
     fn handle(&mut self, cmd: Command) {
+        let now = wall_ms();
         match cmd {
-            Command::Record(call) => self.stamp(&call),
-            Command::Reset => {
-                self.identity.reset();
-                self.pending_state.push((identity::STATE_KEY.into(), Some(self.identity.to_json())));
+            Command::Record(call) => self.recorder.record(*call, &mut self.engine, now),
+            Command::Reset => self.recorder.reset(),
+            Command::SetAnonymousId(id) => self.recorder.set_anonymous_id(&id),
+            Command::SetContext(ctx) => self.recorder.set_context(ctx),
+            Command::SetConsent(category, state) => self.recorder.set_consent(&category, state, &mut self.engine, now),
+            Command::OptOut(on) => self.recorder.opt_out(on, &mut self.engine, now),
+            Command::Forget(reply) => {
+                let forgotten = self.recorder.forget(&mut self.engine, now);
+                self.write_mirror();
+                // The caller may have stopped waiting; the erasure happened anyway.
+                let _ = reply.send(forgotten);
             }
-            Command::Dropped(reason) => self.engine.count_external_drop(reason, 1, wall_ms()),
+            Command::Dropped(reason) => self.engine.count_external_drop(reason, 1, now),
+            Command::Commit(reply) => {
+                let durable = !matches!(self.recorder.commit(&mut self.engine, now), Some(crate::engine::Recorded::InMemory));
+                let _ = reply.send(durable && self.engine.stats(now).memory_events == 0);
+            }
             Command::Flush { deadline, reply } => {
                 self.commit();
                 self.engine.flush();
@@ -180,7 +197,7 @@ impl Worker {
                 self.engine.flush();
                 self.shutdown = Some(self.waiter(deadline, reply));
             }
-            Command::UploadDone { id, result } => self.engine.on_upload_result(id, result, wall_ms()),
+            Command::UploadDone { id, result } => self.engine.on_upload_result(id, result, now),
         }
     }
 
@@ -188,44 +205,34 @@ impl Worker {
         Waiter { target: self.engine.last_seq(), deadline, delivered_at_start: self.engine.delivered(), reply }
     }
 
-    /// Applies identity to `call` in recording order and encodes its event.
-    fn stamp(&mut self, call: &Call) {
-        let before = self.identity.clone();
-        let ids = self.identity.apply(call);
-        let stamp = Stamp {
-            anonymous_id: &ids.anonymous_id,
-            user_id: ids.user_id.as_deref(),
-            previous_id: ids.previous_id.as_deref(),
-            group_id: ids.group_id.as_deref(),
-            context: &self.context,
-        };
-        let json = encode(call, &stamp);
-        if self.identity != before {
-            self.pending_state.push((identity::STATE_KEY.into(), Some(self.identity.to_json())));
-        }
-        if json.len() > self.config.max_event_bytes {
-            log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes; dropped", call.message_id, json.len());
-            self.engine.count_external_drop(DropReason::Oversize, 1, wall_ms());
-            return;
-        }
-        self.pending.push(NewEvent { message_id: call.message_id.clone(), created_ms: call.timestamp_ms, json });
+    fn commit(&mut self) {
+        self.recorder.commit(&mut self.engine, wall_ms());
+        self.write_mirror();
     }
 
-    fn commit(&mut self) {
-        if self.pending.is_empty() && self.pending_state.is_empty() {
+    /// Keeps the mirror file equal to the anonymous id in force.
+    fn write_mirror(&mut self) {
+        let anon = self.recorder.anonymous_id();
+        if anon == self.mirrored {
             return;
         }
-        let events = std::mem::take(&mut self.pending);
-        let state = std::mem::take(&mut self.pending_state);
-        self.engine.record(events, state, wall_ms());
+        let mut tmp = self.mirror.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let written = std::fs::write(&tmp, anon).and_then(|_| std::fs::rename(&tmp, &self.mirror));
+        match written {
+            Ok(()) => self.mirrored = anon.to_string(),
+            // The database holds the id too; the mirror is a second copy.
+            Err(e) => log::warn!("cairn: could not write {}: {e}", self.mirror.display()),
+        }
     }
 
     fn pump(&mut self) {
         while let Some(upload) = self.engine.poll_upload(wall_ms()) {
             let id = upload.id;
             if self.http.send(upload).is_err() {
-                // The HTTP thread is gone (it only stops when the worker
-                // does); report the upload as failed so it is retried.
+                // The HTTP thread only stops when the worker does; report the
+                // upload as failed so it is retried if we go on.
                 self.engine.on_upload_result(id, Err("upload thread stopped".into()), wall_ms());
                 break;
             }
@@ -270,8 +277,12 @@ impl Worker {
     }
 
     fn publish(&mut self) {
-        let s = self.engine.stats(wall_ms());
-        match self.stats.lock() {
+        let s = Snapshot {
+            stats: self.engine.stats(wall_ms()),
+            anonymous_id: self.recorder.anonymous_id().to_string(),
+            user_id: self.recorder.identity().user_id.clone(),
+        };
+        match self.snapshot.lock() {
             Ok(mut slot) => *slot = s,
             Err(poisoned) => *poisoned.into_inner() = s,
         }

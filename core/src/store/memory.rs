@@ -71,12 +71,7 @@ impl Store for MemoryStore {
 
     fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
-        let mut out: Vec<StoredEvent> = self
-            .events
-            .range(floor + 1..)
-            .take(max_events)
-            .map(|(seq, (id, created, json))| StoredEvent { seq: *seq, message_id: id.clone(), created_ms: *created, json: json.clone() })
-            .collect();
+        let mut out = self.read(floor, max_events)?;
         cut_to_bytes(&mut out, max_bytes);
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
@@ -123,6 +118,21 @@ impl Store for MemoryStore {
         self.check_write()?;
         let floor = self.max_claimed();
         Ok(self.remove_where(|seq, v| seq > floor && v.1 < cutoff_ms, u64::MAX))
+    }
+
+    fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.check_write()?;
+        self.claimed.clear();
+        Ok(self.remove_where(|_, _| true, u64::MAX))
+    }
+
+    fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .events
+            .range(after_seq + 1..)
+            .take(max_events)
+            .map(|(seq, (id, created, json))| StoredEvent { seq: *seq, message_id: id.clone(), created_ms: *created, json: json.clone() })
+            .collect())
     }
 
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {

@@ -125,6 +125,18 @@ pub trait Store {
     /// Deletes unclaimed events recorded before `cutoff_ms`.
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError>;
 
+    /// Deletes every event, claimed or not (opt-out, `forget()`).
+    fn clear(&mut self) -> Result<Removed, StoreError>;
+
+    /// Reads up to `max_events` events after `after_seq`, in order, without
+    /// claiming them (for inspection and for listing ids before a purge).
+    fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Rewrites the file so that deleted content is gone from disk as well.
+    fn compact(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Counts what is stored.
     fn summary(&mut self) -> Result<QueueSummary, StoreError>;
 

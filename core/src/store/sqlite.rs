@@ -205,20 +205,7 @@ impl Store for SqliteStore {
 
     fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![floor as i64, max_events as i64], |r| {
-                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
-            })
-            .map_err(map_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(map_err)?);
-        }
-        drop(stmt);
+        let mut out = self.read(floor, max_events)?;
         cut_to_bytes(&mut out, max_bytes);
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
@@ -307,6 +294,33 @@ impl Store for SqliteStore {
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
         Ok(Removed { events: events as u64, bytes: bytes as u64 })
+    }
+
+    fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.claimed.clear();
+        self.delete_range(0, u64::MAX >> 1)
+    }
+
+    fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![after_seq as i64, max_events as i64], |r| {
+                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
+            })
+            .map_err(map_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    }
+
+    fn compact(&mut self) -> Result<(), StoreError> {
+        // Checkpoint and empty the WAL, rebuild the file without free pages
+        // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
+        // either file.
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(map_err)
     }
 
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {

@@ -1,0 +1,152 @@
+//! Consent: the one place that decides whether an event may be kept and
+//! whether it may be sent.
+//!
+//! The app configures consent categories (say `analytics`, `marketing`), each
+//! `granted`, `denied` or `unknown`, and the destination declares the
+//! categories it needs. [`Consent::gate`] turns that into one decision for new
+//! events: send them, hold them in memory until the user decides, or drop
+//! them. Opt-out overrides everything. Persisting the state and acting on a
+//! change (purging the buffer, releasing held events) is the recorder's job.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The state key under which consent is persisted.
+pub const STATE_KEY: &str = "consent";
+
+/// What the user said about one category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    /// The user agreed.
+    Granted,
+    /// The user refused.
+    Denied,
+    /// The user has not decided yet.
+    Unknown,
+}
+
+/// What happens to a new event under the current consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Store it and send it.
+    Send,
+    /// Keep it in memory only, until every needed category is decided.
+    Hold,
+    /// Drop it (counted as `consent`).
+    Drop,
+}
+
+/// Consent categories, the ones the destination needs, and opt-out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Every configured category and its state.
+    pub categories: BTreeMap<String, ConsentState>,
+    /// Categories the destination needs granted before anything is sent.
+    #[serde(skip)]
+    pub required: Vec<String>,
+    /// Opt-out: nothing is stored or sent while true.
+    #[serde(default)]
+    pub opted_out: bool,
+}
+
+impl Consent {
+    /// Consent with the configured initial states and the destination's needs.
+    pub fn new(initial: &[(String, ConsentState)], required: &[String]) -> Self {
+        let mut categories: BTreeMap<String, ConsentState> = initial.iter().cloned().collect();
+        for r in required {
+            categories.entry(r.clone()).or_insert(ConsentState::Unknown);
+        }
+        Consent { categories, required: required.to_vec(), opted_out: false }
+    }
+
+    /// Restores persisted states over the configured ones. Categories no
+    /// longer configured are forgotten; new ones keep their initial state.
+    pub fn restore(&mut self, text: &str) {
+        if let Ok(saved) = serde_json::from_str::<Consent>(text) {
+            self.opted_out = saved.opted_out;
+            for (k, v) in saved.categories {
+                if let Some(slot) = self.categories.get_mut(&k) {
+                    *slot = v;
+                }
+            }
+        }
+    }
+
+    /// The persisted form.
+    pub fn to_json(&self) -> String {
+        // Strings and enums always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// What to do with a new event now.
+    pub fn gate(&self) -> Gate {
+        if self.opted_out {
+            return Gate::Drop;
+        }
+        let mut hold = false;
+        for r in &self.required {
+            match self.categories.get(r).copied().unwrap_or(ConsentState::Unknown) {
+                ConsentState::Denied => return Gate::Drop,
+                ConsentState::Unknown => hold = true,
+                ConsentState::Granted => {}
+            }
+        }
+        if hold {
+            Gate::Hold
+        } else {
+            Gate::Send
+        }
+    }
+
+    /// Sets one category (adding it if it was not configured).
+    pub fn set(&mut self, category: &str, state: ConsentState) {
+        self.categories.insert(category.to_string(), state);
+    }
+
+    /// `{category: granted?}` for `context.consent.categoryPreferences`.
+    pub fn preferences(&self) -> Map<String, Value> {
+        self.categories.iter().map(|(k, v)| (k.clone(), Value::Bool(*v == ConsentState::Granted))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(initial: &[(&str, ConsentState)], required: &[&str]) -> Consent {
+        let initial: Vec<_> = initial.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let required: Vec<_> = required.iter().map(|s| s.to_string()).collect();
+        Consent::new(&initial, &required)
+    }
+
+    #[test]
+    fn gate_follows_the_needed_categories() {
+        use ConsentState::*;
+        assert_eq!(c(&[], &[]).gate(), Gate::Send, "nothing needed: send");
+        assert_eq!(c(&[], &["analytics"]).gate(), Gate::Hold, "needed but never configured: unknown");
+        assert_eq!(c(&[("analytics", Granted), ("marketing", Denied)], &["analytics"]).gate(), Gate::Send);
+        assert_eq!(c(&[("analytics", Granted), ("marketing", Unknown)], &["analytics", "marketing"]).gate(), Gate::Hold);
+        assert_eq!(c(&[("analytics", Denied), ("marketing", Unknown)], &["analytics", "marketing"]).gate(), Gate::Drop);
+        let mut all = c(&[("analytics", Granted)], &["analytics"]);
+        all.opted_out = true;
+        assert_eq!(all.gate(), Gate::Drop, "opt-out overrides a grant");
+    }
+
+    #[test]
+    fn restore_keeps_configured_categories_only() {
+        use ConsentState::*;
+        let mut saved = c(&[("analytics", Granted), ("old", Denied)], &[]);
+        saved.opted_out = true;
+        let mut now = c(&[("analytics", Unknown), ("marketing", Unknown)], &["analytics"]);
+        now.restore(&saved.to_json());
+        assert_eq!(now.categories.get("analytics"), Some(&Granted));
+        assert_eq!(now.categories.get("marketing"), Some(&Unknown));
+        assert!(!now.categories.contains_key("old"));
+        assert!(now.opted_out);
+        assert_eq!(now.preferences()["analytics"], Value::Bool(true));
+        assert_eq!(now.preferences()["marketing"], Value::Bool(false));
+    }
+}

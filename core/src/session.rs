@@ -1,0 +1,78 @@
+//! Sessions: a session id (the millisecond the session started), renewed
+//! after a stretch without events.
+//!
+//! [`Session::touch`] is called with each event's timestamp in recording
+//! order and says whether a new session began. Whether to emit session
+//! start/end events, and persisting the state, are the recorder's job.
+
+use serde::{Deserialize, Serialize};
+
+/// The state key under which the session is persisted.
+pub const STATE_KEY: &str = "session";
+
+/// The current session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Milliseconds since the epoch at which the session started; its id.
+    pub id: i64,
+    /// Timestamp of the last event in it.
+    pub last_event_ms: i64,
+}
+
+/// What [`Session::touch`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// The event belongs to the current session.
+    Same,
+    /// A new session began with this event; `ended` is the previous one, if any.
+    Started {
+        /// The session that timed out.
+        ended: Option<Session>,
+    },
+}
+
+impl Session {
+    /// Reads a persisted session.
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// The persisted form.
+    pub fn to_json(&self) -> String {
+        // Two integers always serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Advances `current` to an event at `at_ms`: a new session starts when
+    /// there is none or when more than `timeout_ms` passed since the last event.
+    pub fn touch(current: &mut Option<Session>, at_ms: i64, timeout_ms: i64) -> Touch {
+        match current {
+            Some(s) if at_ms - s.last_event_ms <= timeout_ms => {
+                s.last_event_ms = s.last_event_ms.max(at_ms);
+                Touch::Same
+            }
+            _ => {
+                let ended = current.take();
+                *current = Some(Session { id: at_ms, last_event_ms: at_ms });
+                Touch::Started { ended }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renews_after_inactivity() {
+        let mut s = None;
+        assert_eq!(Session::touch(&mut s, 1_000, 1_800_000), Touch::Started { ended: None });
+        assert_eq!(Session::touch(&mut s, 1_000 + 1_800_000, 1_800_000), Touch::Same);
+        let before = s.unwrap();
+        let t = Session::touch(&mut s, 1_000 + 3_600_001, 1_800_000);
+        assert_eq!(t, Touch::Started { ended: Some(before) });
+        assert_eq!(s.unwrap().id, 1_000 + 3_600_001);
+        assert_eq!(Session::from_json(&s.unwrap().to_json()), s);
+    }
+}
