@@ -277,6 +277,13 @@ impl Engine {
         if self.storage_error.is_none() || now_ms < self.storage_retry_at {
             return;
         }
+        match self.store.recover() {
+            Ok(lost) => self.count_lost(lost),
+            Err(err) => {
+                self.storage_failed(err, now_ms);
+                return;
+            }
+        }
         let events: Vec<NewEvent> = self.memory.iter().cloned().collect();
         let state = std::mem::take(&mut self.memory_state);
         let counters = self.drops_state();
@@ -302,6 +309,14 @@ impl Engine {
                 self.memory_state = state;
                 self.storage_failed(err, now_ms);
             }
+        }
+    }
+
+    /// Counts events lost with a corrupt file; written with the next append.
+    fn count_lost(&mut self, lost: u64) {
+        if lost > 0 {
+            log::warn!("cairn: {lost} queued events were in a corrupt buffer file, moved aside for inspection");
+            self.dropped.add(DropReason::Corrupt, lost);
         }
     }
 

@@ -47,6 +47,12 @@ pub enum Error {
         /// The `storage_path` in use.
         path: String,
     },
+    /// Another process has this storage file open with cairn.
+    #[error("the event buffer {path} is in use by another process: give each process its own storage_path (two processes on one file would send the same events twice)")]
+    StorageLocked {
+        /// The `storage_path` in use.
+        path: String,
+    },
     /// A call that waits (`commit`, `forget`) did not finish in time; the
     /// work goes on in the background.
     #[error("`{what}` did not finish within {timeout:?}: the disk may be slow; try again with a longer timeout")]

@@ -23,8 +23,12 @@ pub enum DropReason {
     Expired,
     /// The server refused the batch for good (a 4xx other than 401/403/408/413/429).
     Rejected,
-    /// Consent for the event's category was denied or revoked.
+    /// Consent for the event's category was denied or revoked, or the user
+    /// opted out or was forgotten.
     Consent,
+    /// The buffer file became corrupt; its events could not be read back and
+    /// stay in the moved-aside copy for inspection.
+    Corrupt,
 }
 
 /// Dropped events, counted by reason.
@@ -42,6 +46,9 @@ pub struct DropCounts {
     pub rejected: u64,
     /// See [`DropReason::Consent`].
     pub consent: u64,
+    /// See [`DropReason::Corrupt`].
+    #[serde(default)]
+    pub corrupt: u64,
 }
 
 impl DropCounts {
@@ -54,13 +61,14 @@ impl DropCounts {
             DropReason::Expired => &mut self.expired,
             DropReason::Rejected => &mut self.rejected,
             DropReason::Consent => &mut self.consent,
+            DropReason::Corrupt => &mut self.corrupt,
         };
         *slot += n;
     }
 
     /// All drops together.
     pub fn total(&self) -> u64 {
-        self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent
+        self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent + self.corrupt
     }
 }
 

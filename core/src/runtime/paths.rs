@@ -1,9 +1,10 @@
 //! One `Client` per buffer file in a process.
 //!
-//! Two clients on one file in one process would each keep their own claims
-//! and counters, and send the same events twice; this module refuses the
-//! second with a clear error. (Across processes SQLite's own locking keeps the
-//! file consistent; see docs/architecture.md.)
+//! Two clients on one file would each keep their own claims and counters, and
+//! send the same events twice; this module refuses the second with a clear
+//! error. In one process a registry of open paths does it; across processes an
+//! exclusive lock on `<file>.lock`, which the OS releases when the holder
+//! exits, even on a kill -9.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,10 @@ fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
     OPEN.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
-/// Holds a storage path for one client; releases it on drop.
+/// Holds a storage path for one client; releases it on drop. The lock file
+/// is held open only for its lock.
 #[derive(Debug)]
-pub(crate) struct PathGuard(PathBuf);
+pub(crate) struct PathGuard(PathBuf, #[allow(dead_code)] Option<std::fs::File>);
 
 impl PathGuard {
     pub(crate) fn acquire(path: &Path) -> Result<Self> {
@@ -27,7 +29,13 @@ impl PathGuard {
         if !open.insert(key.clone()) {
             return Err(Error::StorageInUse { path: path.display().to_string() });
         }
-        Ok(PathGuard(key))
+        match lock_file(path) {
+            Ok(file) => Ok(PathGuard(key, file)),
+            Err(e) => {
+                open.remove(&key);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -35,6 +43,22 @@ impl Drop for PathGuard {
     fn drop(&mut self) {
         let mut open = open_paths().lock().unwrap_or_else(|p| p.into_inner());
         open.remove(&self.0);
+    }
+}
+
+/// Takes the cross-process lock. A directory that cannot hold the lock file
+/// is reported when the store itself fails to open there.
+fn lock_file(path: &Path) -> Result<Option<std::fs::File>> {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(PathBuf::from(lock)) else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StorageLocked { path: path.display().to_string() }),
+        // Locking unsupported on this file system: go on without it.
+        Err(std::fs::TryLockError::Error(_)) => Ok(Some(file)),
     }
 }
 

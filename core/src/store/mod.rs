@@ -132,6 +132,13 @@ pub trait Store {
     /// claiming them (for inspection and for listing ids before a purge).
     fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// Called before a failing store is tried again: repairs what it can (a
+    /// file deleted or replaced under it, a corrupt file). Returns how many
+    /// queued events could not be saved (they stay in the moved-aside file).
+    fn recover(&mut self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
     /// Rewrites the file so that deleted content is gone from disk as well.
     fn compact(&mut self) -> Result<(), StoreError> {
         Ok(())

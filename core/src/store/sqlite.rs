@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
@@ -59,7 +59,13 @@ pub struct SqliteStore {
     bytes: u64,
     last_seq: u64,
     moved_aside: Option<PathBuf>,
+    /// Identity of the file when opened, to notice it being deleted or replaced.
+    file_id: Option<(u64, u64)>,
+    last_file_check: Instant,
 }
+
+/// How often appends check that the file on disk is still the one open.
+pub const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 impl SqliteStore {
     /// Opens (or creates) the store at `path`, upgrading its schema. A corrupt
@@ -111,6 +117,8 @@ impl SqliteStore {
             bytes: 0,
             last_seq: 0,
             moved_aside: None,
+            file_id: file_id(path),
+            last_file_check: Instant::now(),
         };
         store.load_counters()?;
         Ok(store)
@@ -138,6 +146,73 @@ impl SqliteStore {
             self.acked.insert(name, acked);
         }
         Ok(())
+    }
+
+    /// Whether the file at `path` is no longer the one this store has open
+    /// (deleted, or replaced by another file).
+    fn file_replaced(&self) -> bool {
+        match (self.file_id, file_id(&self.path)) {
+            (Some(open), Some(now)) => open != now,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    fn check_file(&mut self) -> Result<(), StoreError> {
+        if self.last_file_check.elapsed() < FILE_CHECK_INTERVAL {
+            return Ok(());
+        }
+        self.last_file_check = Instant::now();
+        if self.file_replaced() {
+            return Err(StoreError::Write(format!(
+                "the buffer file {} was deleted or replaced while in use; its events are being moved to a new file",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Copies everything from the open (deleted) file into a new file at
+    /// `path`, keeping sequence numbers, and switches to it.
+    fn migrate_to_new_file(&mut self) -> Result<(), StoreError> {
+        let events = self.read(0, usize::MAX >> 1)?;
+        let state: Vec<(String, String)> = {
+            let mut stmt = self.conn.prepare("SELECT key, value FROM state").map_err(map_err)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(map_err)?;
+            rows.collect::<Result<_, _>>().map_err(map_err)?
+        };
+        let fresh = SqliteStore::open_once(&self.path)?;
+        {
+            let conn = &fresh.conn;
+            let tx = conn.unchecked_transaction().map_err(map_err)?;
+            for e in &events {
+                tx.execute(
+                    "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![e.seq as i64, e.message_id, e.created_ms, e.json.len() as i64, e.json],
+                )
+                .map_err(map_err)?;
+            }
+            for (k, v) in &state {
+                tx.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)", params![k, v]).map_err(map_err)?;
+            }
+            for (name, acked) in &self.acked {
+                tx.execute("INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)", params![name, *acked as i64])
+                    .map_err(map_err)?;
+            }
+            // Keep sequence numbers growing past everything handed out so far.
+            tx.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'", params![self.last_seq as i64])
+                .map_err(map_err)?;
+            tx.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+                params![self.last_seq as i64],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+        }
+        let claimed = std::mem::take(&mut self.claimed);
+        *self = fresh;
+        self.claimed = claimed;
+        self.load_counters()
     }
 
     fn floor(&self, destination: &str) -> u64 {
@@ -171,6 +246,7 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
         let mut last = self.last_seq;
         let mut added = 0u64;
@@ -314,6 +390,23 @@ impl Store for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
+    fn recover(&mut self) -> Result<u64, StoreError> {
+        let probe = self.conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        if matches!(probe.map_err(map_err), Err(StoreError::Corrupt(_))) {
+            let lost = self.count;
+            let aside = move_aside(&self.path).map_err(|e| StoreError::Corrupt(format!("could not move the corrupt file aside: {e}")))?;
+            log::warn!("cairn: corrupt buffer file moved to {}", aside.display());
+            let fresh = SqliteStore::open_once(&self.path)?;
+            *self = fresh;
+            self.moved_aside = Some(aside);
+            return Ok(lost);
+        }
+        if self.file_replaced() {
+            self.migrate_to_new_file()?;
+        }
+        Ok(0)
+    }
+
     fn compact(&mut self) -> Result<(), StoreError> {
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
@@ -377,6 +470,18 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
         let _ = std::fs::rename(PathBuf::from(side), PathBuf::from(side_aside));
     }
     Ok(aside)
+}
+
+/// The (device, inode) of the file at `path`, if it exists.
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_path: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 /// Sorts SQLite's errors into what the engine can act on.
