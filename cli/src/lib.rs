@@ -1,1 +1,16 @@
-pub fn x(){}
+//! # cairn-cli
+//!
+//! cairn's developer tools, as a library so tests and examples can use them:
+//!
+//! - [`collector`]: a local Segment/RudderStack-compatible `/v1/batch`
+//!   collector with fault injection, used by `cairn collect`, the demo and
+//!   the workspace's end-to-end tests.
+//! - [`demo`]: `cairn demo`, the README quickstart run end to end against a
+//!   local collector, ending with an exactly-once check.
+//!
+//! The `cairn` binary (`src/main.rs`) only parses arguments and calls these.
+
+#![warn(missing_docs)]
+
+pub mod collector;
+pub mod demo;

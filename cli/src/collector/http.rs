@@ -194,8 +194,9 @@ impl Conn {
     }
 
     /// Closes the connection at once, without writing anything: the client
-    /// sees end-of-stream or a reset, never an HTTP status.
-    pub fn drop_connection(self) {
+    /// sees end-of-stream or a reset, never an HTTP status. Drop the `Conn`
+    /// afterwards; nothing more can be read or written.
+    pub fn drop_connection(&self) {
         // Errors mean the socket is already gone, which is the goal.
         let _ = self.writer.shutdown(Shutdown::Both);
     }

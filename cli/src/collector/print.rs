@@ -29,6 +29,7 @@ pub fn event_line(time: &str, event: &Value, problems: &[String]) -> String {
         "track" => str_of("event"),
         "group" => str_of("groupId"),
         "alias" => str_of("previousId"),
+        "identify" => str_of("userId"),
         _ => str_of("name"),
     };
     let name = match (kind, name) {

@@ -1,0 +1,327 @@
+//! What the collector does with each request: routing, faults, write-key
+//! check, body decoding and the answer.
+//!
+//! Every connection gets its own thread, so a stalled batch never holds up
+//! another connection or `GET /stats`. The order for a `POST /v1/batch` is:
+//! take the fault (outage first, then the queue); `DropConnection` closes
+//! before reading the body; otherwise the body is read, a `Status` fault is
+//! answered as is, a `Stall` waits, then the request is judged (write key,
+//! then gzip, JSON and the `batch` array), its events are stored, and it is
+//! answered, or, for `StoreThenDrop`, the connection is closed instead.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use flate2::read::GzDecoder;
+use serde_json::{json, Value};
+
+use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
+use super::{Fault, Finished, Shared};
+
+/// How often an idle connection checks whether the collector is stopping.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// A kept-alive connection with no request for this long is closed.
+const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(60);
+
+/// Accepts connections until the collector stops, one thread each.
+pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stopping() {
+            return;
+        }
+        let Ok(stream) = stream else {
+            // A client that vanished between connect and accept; nothing to serve.
+            continue;
+        };
+        let for_thread = Arc::clone(&shared);
+        match std::thread::Builder::new().name("collector-conn".into()).spawn(move || serve(stream, &for_thread)) {
+            Ok(handle) => shared.track_connection(handle),
+            Err(e) => eprintln!("collector: cannot start a thread for a connection ({e}); it is closed"),
+        }
+    }
+}
+
+/// What happened to the connection after one request.
+enum After {
+    /// Answered; the client may send another request.
+    KeepOpen,
+    /// Answered (or not) and the connection must close.
+    Close,
+}
+
+fn serve(stream: TcpStream, shared: &Shared) {
+    let Ok(mut conn) = Conn::new(stream) else { return };
+    let mut idle_since = Instant::now();
+    while !shared.stopping() {
+        match conn.wait_for_request(IDLE_POLL) {
+            Ok(Idle::Ready) => {}
+            Ok(Idle::Nothing) if idle_since.elapsed() < KEEP_ALIVE_IDLE => continue,
+            Ok(Idle::Nothing | Idle::Closed) | Err(_) => return,
+        }
+        let head = match conn.read_head() {
+            Ok(head) => head,
+            Err(ReadError::Malformed(why)) => {
+                let _ = conn.respond(400, &[], &error_body(&why), false);
+                return;
+            }
+            Err(ReadError::TooLarge(_) | ReadError::Io(_)) => return,
+        };
+        let after = match (head.path.as_str(), head.method.as_str()) {
+            ("/v1/batch", "POST") => batch(&mut conn, &head, shared),
+            ("/v1/batch", _) => answer_other(&mut conn, &head, 405, &[("Allow", "POST")], &error_body("use POST /v1/batch")),
+            ("/stats", "GET" | "HEAD") => {
+                let stats = serde_json::to_string(&shared.stats()).unwrap_or_default();
+                answer_other(&mut conn, &head, 200, &[], &stats)
+            }
+            ("/stats", _) => answer_other(&mut conn, &head, 405, &[("Allow", "GET")], &error_body("use GET /stats")),
+            (path, _) => {
+                let why = format!("no such path `{path}`: this collector serves POST /v1/batch and GET /stats");
+                answer_other(&mut conn, &head, 404, &[], &error_body(&why))
+            }
+        };
+        match after {
+            After::KeepOpen => idle_since = Instant::now(),
+            After::Close => return,
+        }
+    }
+}
+
+/// Answers a request that is not a batch, after reading (and discarding) any body.
+fn answer_other(conn: &mut Conn, head: &Head, status: u16, headers: &[(&str, &str)], body: &str) -> After {
+    if conn.read_body(head).is_err() {
+        let _ = conn.respond(400, &[], &error_body("could not read the request body"), false);
+        return After::Close;
+    }
+    respond(conn, head, status, headers, body)
+}
+
+fn respond(conn: &mut Conn, head: &Head, status: u16, headers: &[(&str, &str)], body: &str) -> After {
+    match conn.respond(status, headers, body, head.keep_alive) {
+        Ok(()) if head.keep_alive => After::KeepOpen,
+        _ => After::Close,
+    }
+}
+
+fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
+    let (index, fault) = shared.begin_request(&head.path, &head.headers);
+    if fault == Some(Fault::DropConnection) {
+        conn.drop_connection();
+        let refused = Some("fault: DropConnection".to_string());
+        shared.finish_request(index, Finished { status: 0, body: Value::Null, refused });
+        return After::Close;
+    }
+    let raw = match conn.read_body(head) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (status, why) = match e {
+                ReadError::Malformed(why) => (400, why),
+                ReadError::TooLarge(n) => (413, format!("body of {n} bytes is over the collector's limit of {MAX_BODY_BYTES}")),
+                ReadError::Io(e) => (0, format!("could not read the body: {e}")),
+            };
+            if status != 0 {
+                let _ = conn.respond(status, &[], &error_body(&why), false);
+            }
+            shared.finish_request(index, Finished { status, body: Value::Null, refused: Some(why) });
+            return After::Close;
+        }
+    };
+    match fault {
+        Some(Fault::Status(status)) => return injected(conn, head, shared, index, &raw, status, None),
+        Some(Fault::StatusRetryAfter(status, ref after)) => {
+            return injected(conn, head, shared, index, &raw, status, Some(after));
+        }
+        Some(Fault::Stall(d)) => stall(shared, d),
+        _ => {}
+    }
+    let judged = judge(head, &raw, shared.write_key());
+    let status = judged.status;
+    let refused = judged.error.clone();
+    if let Some(events) = judged.events {
+        shared.store(events);
+    }
+    if fault == Some(Fault::StoreThenDrop) {
+        conn.drop_connection();
+        let why = match refused {
+            Some(why) => format!("fault: StoreThenDrop, nothing stored: {why}"),
+            None => "fault: StoreThenDrop, events stored".to_string(),
+        };
+        shared.finish_request(index, Finished { status: 0, body: judged.body, refused: Some(why) });
+        return After::Close;
+    }
+    let answer = match &refused {
+        None => json!({ "success": true }).to_string(),
+        Some(why) => error_body(why),
+    };
+    shared.finish_request(index, Finished { status, body: judged.body, refused });
+    respond(conn, head, status, &[], &answer)
+}
+
+/// Answers an injected status without storing anything.
+fn injected(conn: &mut Conn, head: &Head, shared: &Shared, index: usize, raw: &[u8], status: u16, retry_after: Option<&str>) -> After {
+    let body = decode(head, raw).unwrap_or(Value::Null);
+    let why = match retry_after {
+        Some(after) => format!("fault: status {status}, Retry-After {after}"),
+        None => format!("fault: status {status}"),
+    };
+    shared.finish_request(index, Finished { status, body, refused: Some(why) });
+    let headers: Vec<(&str, &str)> = retry_after.map(|a| ("Retry-After", a)).into_iter().collect();
+    respond(conn, head, status, &headers, &error_body(&format!("injected fault: HTTP {status}")))
+}
+
+/// Sleeps `d`, in slices, so a stopping collector is not held up.
+fn stall(shared: &Shared, d: Duration) {
+    let until = Instant::now() + d;
+    while !shared.stopping() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// The verdict on a batch request.
+struct Judged {
+    status: u16,
+    /// The decoded body, or `Null`.
+    body: Value,
+    /// The events to store, when accepted.
+    events: Option<Vec<Value>>,
+    /// Why it was refused, when it was.
+    error: Option<String>,
+}
+
+fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
+    let decoded = decode(head, raw);
+    let refuse = |status: u16, why: String, body: Value| Judged { status, body, events: None, error: Some(why) };
+    let body = decoded.as_ref().map_or(Value::Null, Clone::clone);
+    if let Some(key) = write_key {
+        if let Err(why) = check_write_key(head.header("authorization"), key) {
+            return refuse(401, why, body);
+        }
+    }
+    let value = match decoded {
+        Ok(v) => v,
+        Err((status, why)) => return refuse(status, why, Value::Null),
+    };
+    let batch = match &value {
+        Value::Object(map) => match map.get("batch") {
+            Some(Value::Array(events)) => events.clone(),
+            Some(other) => return refuse(400, format!("`batch` is {}, not an array of events", kind_of(other)), value),
+            None => return refuse(400, "body has no `batch` array: send {\"batch\": [...]}".into(), value),
+        },
+        other => {
+            let why = format!("body is {}, not a JSON object with a `batch` array", kind_of(other));
+            return refuse(400, why, value);
+        }
+    };
+    Judged { status: 200, body: value, events: Some(batch), error: None }
+}
+
+/// Gunzips (when `Content-Encoding: gzip`) and parses the body as JSON.
+fn decode(head: &Head, raw: &[u8]) -> Result<Value, (u16, String)> {
+    let text = match head.header("content-encoding").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("identity") | Some("") => raw.to_vec(),
+        Some("gzip") | Some("x-gzip") => {
+            let mut out = Vec::new();
+            GzDecoder::new(raw)
+                .take(MAX_BODY_BYTES as u64 * 4)
+                .read_to_end(&mut out)
+                .map_err(|e| (400, format!("body says Content-Encoding: gzip but is not valid gzip: {e}")))?;
+            out
+        }
+        Some(other) => return Err((415, format!("Content-Encoding `{other}` is not supported: send gzip or no encoding"))),
+    };
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err((400, "body is empty: send {\"batch\": [...]}".into()));
+    }
+    serde_json::from_slice(&text).map_err(|e| (400, format!("body is not valid JSON: {e}")))
+}
+
+/// Checks `Authorization: Basic base64(key:)` against the collector's key.
+fn check_write_key(header: Option<&str>, key: &str) -> Result<(), String> {
+    let Some(header) = header else {
+        return Err("missing Authorization header: send `Basic base64(WRITE_KEY:)`".into());
+    };
+    let token = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))
+        .ok_or_else(|| "Authorization is not Basic: send `Basic base64(WRITE_KEY:)`".to_string())?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| "Authorization Basic token is not valid base64".to_string())?;
+    let decoded = String::from_utf8_lossy(&decoded);
+    let user = decoded.split_once(':').map_or(decoded.as_ref(), |(u, _)| u);
+    if user == key {
+        Ok(())
+    } else {
+        Err(format!("write key `{user}` is not the one this collector accepts"))
+    }
+}
+
+fn error_body(why: &str) -> String {
+    json!({ "success": false, "error": why }).to_string()
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(headers: &[(&str, &str)]) -> Head {
+        Head {
+            method: "POST".into(),
+            path: "/v1/batch".into(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            keep_alive: true,
+        }
+    }
+
+    fn basic(user: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:")))
+    }
+
+    #[test]
+    fn write_key_check() {
+        assert!(check_write_key(Some(&basic("k1")), "k1").is_ok());
+        assert!(check_write_key(Some(&basic("k2")), "k1").unwrap_err().contains("`k2`"));
+        assert!(check_write_key(None, "k1").unwrap_err().contains("missing Authorization"));
+        assert!(check_write_key(Some("Bearer x"), "k1").unwrap_err().contains("not Basic"));
+        assert!(check_write_key(Some("Basic !!!"), "k1").unwrap_err().contains("base64"));
+    }
+
+    #[test]
+    fn judges_bodies() {
+        let h = head(&[]);
+        let ok = judge(&h, br#"{"batch":[{"type":"track"}]}"#, None);
+        assert_eq!((ok.status, ok.events.map(|e| e.len())), (200, Some(1)));
+        for (body, needle) in [
+            (&b"nope"[..], "not valid JSON"),
+            (b"", "body is empty"),
+            (b"[1]", "an array, not a JSON object"),
+            (br#"{"events":[]}"#, "no `batch` array"),
+            (br#"{"batch":"x"}"#, "`batch` is a string"),
+        ] {
+            let j = judge(&h, body, None);
+            assert_eq!(j.status, 400);
+            assert!(j.error.as_deref().unwrap_or("").contains(needle), "{:?} lacks {needle}", j.error);
+        }
+        let br = judge(&head(&[("content-encoding", "br")]), b"{}", None);
+        assert_eq!(br.status, 415);
+        let auth = judge(&h, br#"{"batch":[]}"#, Some("k"));
+        assert_eq!((auth.status, auth.body["batch"].is_array()), (401, true));
+    }
+}
