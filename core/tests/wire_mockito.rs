@@ -139,4 +139,5 @@ fn unopenable_storage_path_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(err, cairn::Error::Storage { .. }), "{err}");
     assert!(err.to_string().contains("/nonexistent-dir/for/sure/cairn.db"), "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
 }

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::model::Call;
 use crate::recorder::{Forgotten, Recorder, RecorderSettings};
 use crate::stats::DropReason;
-use crate::store::SqliteStore;
+use crate::store::ReopeningStore;
 use crate::wire::{HttpResponse, SegmentWire};
 
 /// Most commands committed in one transaction.
@@ -80,12 +80,21 @@ pub(crate) fn mirror_path(storage_path: &std::path::Path) -> PathBuf {
 /// HTTP threads.
 pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     let path_text = config.storage_path.display().to_string();
-    let mut store = SqliteStore::open(&config.storage_path).map_err(|e| Error::Storage {
-        path: path_text.clone(),
-        reason: format!("{e}; check that the directory exists and is writable"),
-    })?;
-    if let Some(aside) = store.moved_aside() {
+    let dir = config.storage_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Storage {
+            path: path_text,
+            reason: format!("the directory {} does not exist: create it, or choose another storage_path", dir.display()),
+        });
+    }
+    // A file that cannot be opened now (read-only, locked, disk full) does
+    // not stop the client: events wait in memory and the file is retried.
+    let mut store = ReopeningStore::open(&config.storage_path);
+    if let Some(aside) = store.store().and_then(|s| s.moved_aside()) {
         log::warn!("cairn: the buffer file was corrupt and was moved to {}", aside.display());
+    }
+    if let Some(e) = store.open_error() {
+        log::warn!("cairn: cannot open the buffer file {path_text} yet, holding events in memory: {e}");
     }
     let mirror = mirror_path(&config.storage_path);
     let mirrored = std::fs::read_to_string(&mirror).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());

@@ -22,9 +22,13 @@
 
 mod memory;
 #[cfg(feature = "native")]
+mod reopening;
+#[cfg(feature = "native")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "native")]
+pub use reopening::ReopeningStore;
 #[cfg(feature = "native")]
 pub use sqlite::SqliteStore;
 

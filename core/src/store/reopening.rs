@@ -1,0 +1,85 @@
+//! A [`SqliteStore`] that may not be open yet.
+//!
+//! When the buffer file cannot be opened at start (read-only, locked by
+//! another program, on a full disk), the client still starts: this wrapper
+//! reports every operation as a storage failure, so the engine holds events in
+//! memory, and tries to open the file again each time the engine retries the
+//! store. Deciding *when* to retry is the engine's; this only opens.
+
+use std::path::{Path, PathBuf};
+
+use super::{NewEvent, QueueSummary, Removed, SqliteStore, Store, StoreError, StoredEvent};
+
+/// A SQLite store opened lazily, and re-opened after a failed open.
+#[derive(Debug)]
+pub struct ReopeningStore {
+    path: PathBuf,
+    inner: Result<SqliteStore, StoreError>,
+}
+
+impl ReopeningStore {
+    /// Tries to open `path` now; a failure is kept and retried later.
+    pub fn open(path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref().to_path_buf();
+        let inner = SqliteStore::open(&path);
+        ReopeningStore { path, inner }
+    }
+
+    /// The store, if open.
+    pub fn store(&self) -> Option<&SqliteStore> {
+        self.inner.as_ref().ok()
+    }
+
+    /// Why the store is not open, if it is not.
+    pub fn open_error(&self) -> Option<&StoreError> {
+        self.inner.as_ref().err()
+    }
+
+    fn get(&mut self) -> Result<&mut SqliteStore, StoreError> {
+        self.inner.as_mut().map_err(|e| e.clone())
+    }
+}
+
+impl Store for ReopeningStore {
+    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        self.get()?.append(events, state)
+    }
+    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.get()?.claim(destination, max_events, max_bytes)
+    }
+    fn release(&mut self, destination: &str) {
+        if let Ok(s) = self.inner.as_mut() {
+            s.release(destination);
+        }
+    }
+    fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
+        self.get()?.ack(destination, through_seq)
+    }
+    fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
+        self.get()?.drop_oldest(keep_events, keep_bytes)
+    }
+    fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        self.get()?.drop_older_than(cutoff_ms)
+    }
+    fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.get()?.clear()
+    }
+    fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.get()?.read(after_seq, max_events)
+    }
+    fn recover(&mut self) -> Result<u64, StoreError> {
+        if self.inner.is_err() {
+            self.inner = SqliteStore::open(&self.path);
+        }
+        self.get()?.recover()
+    }
+    fn compact(&mut self) -> Result<(), StoreError> {
+        self.get()?.compact()
+    }
+    fn summary(&mut self) -> Result<QueueSummary, StoreError> {
+        self.get()?.summary()
+    }
+    fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.get()?.get_state(key)
+    }
+}
