@@ -588,7 +588,9 @@ impl Engine {
                 self.failures = self.failures.saturating_add(1);
                 self.retries += 1;
                 let delay = match after_ms {
-                    Some(ms) => ms.min(self.cfg.retry_max_ms),
+                    // Floored too: `Retry-After: 0` or a past date must not
+                    // turn into a hot loop.
+                    Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
                     None => self.backoff_delay(),
                 };
                 self.retry_at = Some(now_ms + delay as i64);

@@ -207,6 +207,10 @@ fn backoff_grows_and_honours_retry_after_within_the_cap() {
     let u = e.poll_upload(now).unwrap();
     e.on_upload_result(u.id, status(503, Some("86400")), now);
     assert_eq!(e.next_wakeup(now), Some(now + 300_000), "Retry-After is clamped to max_retry_delay");
+    now += 300_000;
+    let u = e.poll_upload(now).unwrap();
+    e.on_upload_result(u.id, status(503, Some("0")), now);
+    assert_eq!(e.next_wakeup(now), Some(now + 100), "Retry-After: 0 is floored, no hot loop");
 }
 
 #[test]

@@ -177,7 +177,7 @@ impl Client {
     pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
         self.send(Command::Flush { deadline: Instant::now() + timeout, reply })?;
-        wait_reply(&rx, timeout)
+        self.wait_reply(&rx, timeout)
     }
 
     /// Flushes for up to `timeout`, then stops the worker. What is not
@@ -186,7 +186,7 @@ impl Client {
     pub fn shutdown(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
         self.send(Command::Shutdown { deadline: Instant::now() + timeout, reply })?;
-        let report = wait_reply(&rx, timeout);
+        let report = self.wait_reply(&rx, timeout);
         self.join_worker();
         report
     }
@@ -275,6 +275,16 @@ impl Client {
         rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "commit", timeout })
     }
 
+    fn wait_reply(&self, rx: &mpsc::Receiver<FlushReport>, timeout: Duration) -> Result<FlushReport> {
+        // The worker answers by the deadline; the grace covers one slow commit.
+        match rx.recv_timeout(timeout + Duration::from_secs(5)) {
+            Ok(r) => Ok(r),
+            // The worker is stuck (a very slow disk): report what it last published.
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport { delivered: 0, remaining: self.stats().queued_events }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
+        }
+    }
+
     fn submit(&self, call: Result<Call>) -> Result<()> {
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
@@ -284,8 +294,8 @@ impl Client {
                     Error::EventTooLarge { .. } => DropReason::Oversize,
                     _ => DropReason::Invalid,
                 };
-                // Best effort: if the worker is gone the error still reaches the caller.
-                let _ = self.tx.try_send(Command::Dropped(reason));
+                // If the worker is gone the error still reaches the caller.
+                let _ = self.tx.send(Command::Dropped(reason));
                 Err(e)
             }
         }
@@ -309,14 +319,6 @@ impl Client {
     }
 }
 
-fn wait_reply(rx: &mpsc::Receiver<FlushReport>, timeout: Duration) -> Result<FlushReport> {
-    // The worker answers by the deadline; the grace covers one slow commit.
-    match rx.recv_timeout(timeout + Duration::from_secs(5)) {
-        Ok(r) => Ok(r),
-        Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport::default()),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
-    }
-}
 
 impl Drop for Client {
     fn drop(&mut self) {
