@@ -11,6 +11,14 @@ ensure_rust_components() {
 }
 
 # Reads cargo test's "test result:" lines and records the Rust totals.
+# Runs a suite script, keeps its closing "NAME: N passed, M failed" line.
+run_suite() {
+    local name="$1"; shift
+    step "$name"
+    "$@" 2>&1 | tee "$LOG_DIR/$name.log"
+    SUITES+=("$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' "$LOG_DIR/$name.log" | tail -1)")
+}
+
 rust_summary() {
     local passed failed
     passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$1" | awk '{s+=$4} END {print s+0}')

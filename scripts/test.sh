@@ -14,6 +14,11 @@ step "cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
 rust_summary "$LOG_DIR/cargo-test.log"
 
+# Front-end suites: each script installs what it needs, runs its tests, fails
+# on any failure, and prints one line "NAME: N passed, M failed".
+# @bindings-suites (Kotlin, Python, Swift header checks)
+# @web-suites (wasm build, size budget, headless Chromium)
+
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
