@@ -85,7 +85,7 @@ fn a_second_process_delivers_what_the_first_left_behind() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let out = Command::new(env!("CARGO_BIN_EXE_cairn-test-child"))
-        .args([db.to_str().unwrap(), &dead_endpoint(), "0", "1000"])
+        .args(["record", db.to_str().unwrap(), &dead_endpoint(), "0", "1000"])
         .output()
         .expect("child runs");
     assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -1,0 +1,232 @@
+//! Storage faults reproduced for real: a full disk (a file-size limit on a
+//! child process), a read-only file (a child running as `nobody`), a file
+//! deleted while in use, garbage bytes, a truncated WAL, and a file locked by
+//! another connection. In each, recording goes on, `stats()` shows the
+//! condition, and what was durable is delivered.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cairn::StorageState;
+use cairn_cli::collector::{Collector, CollectorConfig};
+use cairn_tests::{by_message_id, dead_endpoint, numbers};
+use serde_json::json;
+
+const CHILD: &str = env!("CARGO_BIN_EXE_cairn-test-child");
+
+fn collector() -> Collector {
+    Collector::start(CollectorConfig::default()).expect("collector starts")
+}
+
+fn client(server: &Collector, path: &std::path::Path) -> cairn::Client {
+    cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(path)
+        .flush_at(1_000)
+        .retry_base_delay(Duration::from_millis(50))
+        .build()
+        .unwrap()
+}
+
+fn wait_until(mut cond: impl FnMut() -> bool, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+#[test]
+fn a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    // RLIMIT_FSIZE makes every write past 1 MiB fail with EFBIG: a full disk
+    // for this process only. SIGXFSZ is ignored so the write fails instead of
+    // killing the child.
+    let script = format!("trap '' XFSZ; ulimit -f 1024; exec '{CHILD}' fill '{}' '{}'", db.display(), dead_endpoint());
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    let failing = stdout.lines().find(|l| l.starts_with("failing ")).expect("child reports the failure");
+    assert!(failing.contains("Failing"), "{failing}");
+    let in_memory: u64 = failing.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(in_memory >= 10, "the calls after the disk filled are held in memory: {failing}");
+
+    // Without the limit, a new process delivers everything the file holds.
+    let server = collector();
+    let c = client(&server, &db);
+    let durable: u64 = stdout.lines().find_map(|l| l.strip_prefix("durable ")).expect("some events were durable").parse().unwrap();
+    assert!(c.stats().queued_events > durable, "{:?}", c.stats());
+    let report = c.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(report.remaining, 0);
+    let events = server.events();
+    let ns = numbers(&events);
+    assert_eq!(ns, (0..ns.len() as u64).collect::<Vec<_>>(), "a gap-free prefix, in order, once each");
+    assert!(ns.len() as u64 > durable, "every event durable before the disk filled arrived");
+}
+
+#[test]
+fn a_read_only_file_holds_events_in_memory_until_it_is_writable_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    // Create the file, then make file and directory read-only for `nobody`.
+    drop(cairn::Client::builder("k").endpoint(dead_endpoint()).storage_path(&db).build().unwrap());
+    let chmod = |mode: &str| {
+        for p in [dir.path().to_path_buf(), db.clone()] {
+            assert!(Command::new("chmod").args([mode, p.to_str().unwrap()]).status().unwrap().success());
+        }
+        for side in ["-wal", "-shm", ".lock", ".anonymous-id"] {
+            let p = format!("{}{side}", db.display());
+            let _ = Command::new("chmod").args([if mode == "555" { "444" } else { "666" }, &p]).stderr(Stdio::null()).status();
+        }
+    };
+    chmod("555");
+    let server = collector();
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", CHILD, "readonly", db.to_str().unwrap(), &server.endpoint()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("setpriv runs the child as nobody");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("failing 5 durable=false"), "{first}");
+    assert!(first.contains("Failing"), "{first}");
+    assert_eq!(server.requests().len(), 0);
+    chmod("777");
+    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    let last = lines.next().unwrap().unwrap();
+    assert_eq!(last, "delivered 5");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(numbers(&server.events()), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    server.set_down(Some(cairn_cli::collector::Fault::Status(503)));
+    let c = client(&server, &db);
+    for n in 0..20u64 {
+        c.track("Numbered", json!({ "n": n })).unwrap();
+    }
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::thread::sleep(Duration::from_millis(1_100));
+    for n in 20..40u64 {
+        c.track("Numbered", json!({ "n": n })).unwrap();
+    }
+    c.commit(Duration::from_secs(5)).unwrap();
+    assert!(wait_until(|| matches!(c.stats().storage, StorageState::Failing { .. }), Duration::from_secs(3)), "{:?}", c.stats());
+    assert!(wait_until(|| c.stats().storage == StorageState::Ok && db.exists(), Duration::from_secs(12)), "{:?}", c.stats());
+    server.set_down(None);
+    let report = c.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(report.remaining, 0, "{:?}", c.stats());
+    let events = server.events();
+    let mut ns = numbers(&events);
+    ns.sort();
+    ns.dedup();
+    assert_eq!(ns, (0..40).collect::<Vec<_>>(), "events of the deleted file were carried over");
+}
+
+#[test]
+fn garbage_bytes_move_the_file_aside_and_the_anonymous_id_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = client(&server, &db);
+    c.track("Before", json!({})).unwrap();
+    c.flush(Duration::from_secs(10)).unwrap();
+    c.shutdown(Duration::from_secs(1)).unwrap();
+    drop(c);
+    let anon = server.events()[0]["anonymousId"].clone();
+    std::fs::write(&db, vec![0xAB; 64 * 1024]).unwrap();
+    let _ = std::fs::remove_file(format!("{}-wal", db.display()));
+
+    let c = client(&server, &db);
+    c.track("After", json!({})).unwrap();
+    c.flush(Duration::from_secs(10)).unwrap();
+    let events = server.events();
+    assert_eq!(events[1]["anonymousId"], anon, "the mirror file kept the anonymous id");
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("cairn.db.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the corrupt file is kept for inspection");
+}
+
+#[test]
+fn a_truncated_wal_after_a_kill_loses_only_the_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let mut child = Command::new(CHILD)
+        .args(["crash", db.to_str().unwrap(), &dead_endpoint(), "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut durable = 0;
+    while durable < 500 {
+        let l = lines.next().unwrap().unwrap();
+        durable = l.strip_prefix("durable ").unwrap().parse().unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let wal = format!("{}-wal", db.display());
+    let len = std::fs::metadata(&wal).unwrap().len();
+    assert!(len > 0, "the kill left a WAL behind");
+    std::fs::OpenOptions::new().write(true).open(&wal).unwrap().set_len(len / 2 + 1_234).unwrap();
+
+    let server = collector();
+    let c = client(&server, &db);
+    let report = c.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(report.remaining, 0);
+    let events = server.events();
+    let ns = numbers(&events);
+    assert!(!ns.is_empty());
+    assert_eq!(ns, (0..ns.len() as u64).collect::<Vec<_>>(), "a gap-free prefix survives, in order");
+    assert!(by_message_id(&events).values().all(|n| *n == 1));
+}
+
+#[test]
+fn a_file_locked_by_another_connection_is_waited_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = client(&server, &db);
+    c.track("Before Lock", json!({})).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    c.track("During Lock", json!({})).unwrap();
+    // The worker waits the 2 s busy timeout, then holds the event in memory.
+    assert!(!c.commit(Duration::from_secs(10)).unwrap(), "not durable while locked");
+    assert!(matches!(c.stats().storage, StorageState::Failing { ref error } if error.contains("locked")), "{:?}", c.stats());
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    assert!(wait_until(|| c.stats().storage == StorageState::Ok, Duration::from_secs(15)), "{:?}", c.stats());
+    let report = c.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(report.remaining, 0);
+    let names: Vec<_> = server.events().iter().map(|e| e["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["Before Lock", "During Lock"]);
+}
+
+#[test]
+fn a_second_process_on_the_same_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let _mine = cairn::Client::builder("k").endpoint(dead_endpoint()).storage_path(&db).build().unwrap();
+    let out = Command::new(CHILD).args(["record", db.to_str().unwrap(), &dead_endpoint(), "0", "1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another process"), "{err}");
+}
