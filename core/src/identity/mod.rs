@@ -7,6 +7,13 @@
 //! [`Identity::to_json`] and persisted by whoever owns the store, in the same
 //! transaction as the events it stamped. Deciding *when* to persist, and the
 //! file mirror of the anonymous id, are left to the runtime.
+//!
+//! [`Resolver`] is the server-side counterpart: it stitches the ids seen in
+//! many devices' identify and alias events into people.
+
+mod resolver;
+
+pub use resolver::{CanonicalId, IdKind, Merge, Resolver};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
