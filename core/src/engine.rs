@@ -390,6 +390,12 @@ impl Engine {
         stored + in_memory
     }
 
+    /// The upload on the wire whose events were purged, if any: the runtime
+    /// should not send it if it has not yet.
+    pub fn purged_upload(&self) -> Option<u64> {
+        self.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id)
+    }
+
     /// Has the store rewrite its file so purged data leaves no trace on disk.
     pub fn compact(&mut self, now_ms: i64) {
         if let Err(err) = self.store.compact() {

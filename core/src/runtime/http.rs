@@ -6,7 +6,9 @@
 //! ever holds up this thread, never recording.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -16,7 +18,11 @@ use crate::config::Config;
 use crate::engine::Upload;
 use crate::wire::{HttpRequest, HttpResponse, MAX_ERROR_BODY_BYTES};
 
-pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Command>) -> std::io::Result<()> {
+/// Uploads with an id at or below this are not sent (their events were
+/// purged by a consent revocation, an opt-out or `forget()` before they left).
+pub(crate) type CancelBelow = Arc<AtomicU64>;
+
+pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Command>, cancel: CancelBelow) -> std::io::Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(config.request_timeout))
         .http_status_as_error(false)
@@ -26,7 +32,11 @@ pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Comm
         .into();
     std::thread::Builder::new().name("cairn-http".into()).spawn(move || {
         for upload in rx {
-            let result = send(&agent, &upload.request);
+            let result = if upload.id <= cancel.load(Ordering::SeqCst) {
+                Err("not sent: its events were purged".to_string())
+            } else {
+                send(&agent, &upload.request)
+            };
             if back.send(Command::UploadDone { id: upload.id, result }).is_err() {
                 return;
             }

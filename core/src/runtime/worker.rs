@@ -63,6 +63,7 @@ struct Worker {
     waiters: Vec<Waiter>,
     shutdown: Option<Waiter>,
     http: Sender<crate::engine::Upload>,
+    cancel: http::CancelBelow,
     snapshot: Arc<Mutex<Snapshot>>,
 }
 
@@ -112,7 +113,8 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
 
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
     let (http_tx, http_rx) = mpsc::channel();
-    http::start(&config, http_rx, tx.clone())
+    let cancel = http::CancelBelow::default();
+    http::start(&config, http_rx, tx.clone(), Arc::clone(&cancel))
         .map_err(|e| Error::Storage { path: path_text.clone(), reason: format!("could not start the upload thread: {e}") })?;
     let mut worker = Worker {
         engine,
@@ -122,6 +124,7 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
         waiters: Vec::new(),
         shutdown: None,
         http: http_tx,
+        cancel,
         snapshot: Arc::clone(&snapshot),
     };
     worker.write_mirror();
@@ -207,6 +210,9 @@ impl Worker {
                 self.shutdown = Some(self.waiter(deadline, reply));
             }
             Command::UploadDone { id, result } => self.engine.on_upload_result(id, result, now),
+        }
+        if let Some(id) = self.engine.purged_upload() {
+            self.cancel.fetch_max(id, std::sync::atomic::Ordering::SeqCst);
         }
     }
 

@@ -1,0 +1,166 @@
+//! Consent, opt-out and forget through a real `Client`, a real SQLite file and
+//! a real collector on 127.0.0.1.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cairn::ConsentState;
+use cairn_cli::collector::{Collector, CollectorConfig, Fault};
+use serde_json::json;
+
+fn collector() -> Collector {
+    Collector::start(CollectorConfig::default()).expect("collector starts")
+}
+
+fn builder(server: &Collector, path: &std::path::Path) -> cairn::ClientBuilder {
+    cairn::Client::builder("k").endpoint(server.endpoint()).storage_path(path).flush_at(1).flush_interval(Duration::from_millis(50))
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    server.set_down(Some(Fault::Status(503)));
+    let c = builder(&server, &db).build().unwrap();
+    c.identify("user-secret-4711", json!({"email": "secret-person@example.com", "plan": "pro"})).unwrap();
+    for n in 0..200 {
+        c.track("Viewed", json!({"n": n, "note": "secret-person@example.com"})).unwrap();
+    }
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+    let old_anon = c.anonymous_id();
+    let files = [db.clone(), dir.path().join("cairn.db-wal"), dir.path().join("cairn.db.anonymous-id")];
+    let before: Vec<u8> = files.iter().flat_map(|f| std::fs::read(f).unwrap_or_default()).collect();
+    assert!(contains(&before, "user-secret-4711") && contains(&before, &old_anon), "the test can see the data before");
+
+    let forgotten = c.forget(Duration::from_secs(10)).unwrap();
+    assert_eq!(forgotten.user_ids, vec!["user-secret-4711".to_string()]);
+    assert!(forgotten.anonymous_ids.contains(&old_anon));
+    assert!(forgotten.events_erased >= 201, "{forgotten:?}");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        for secret in ["user-secret-4711", "secret-person@example.com", old_anon.as_str()] {
+            assert!(!contains(&bytes, secret), "{secret} is still in {}", f.display());
+        }
+    }
+    server.set_down(None);
+    c.track("Fresh", json!({})).unwrap();
+    c.flush(Duration::from_secs(10)).unwrap();
+    let events = server.events();
+    assert_eq!(events.len(), 1, "nothing of the forgotten user was sent");
+    assert_ne!(events[0]["anonymousId"], old_anon.as_str());
+    assert!(events[0].get("userId").is_none());
+}
+
+#[test]
+fn opt_out_sends_zero_requests_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    {
+        let c = builder(&server, &db).build().unwrap();
+        c.opt_out(true).unwrap();
+        for n in 0..20 {
+            c.track("Opted Out", json!({"n": n})).unwrap();
+        }
+        c.flush(Duration::from_millis(500)).unwrap();
+        assert_eq!(c.stats().dropped.consent, 20);
+        c.shutdown(Duration::from_millis(200)).unwrap();
+    }
+    let c = builder(&server, &db).build().unwrap();
+    c.track("After Restart", json!({})).unwrap();
+    c.flush(Duration::from_millis(500)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.requests().len(), 0, "opt-out persists: not one request");
+    assert_eq!(c.stats().queued_events, 0, "nothing stored");
+    c.opt_out(false).unwrap();
+    c.track("Resumed", json!({})).unwrap();
+    c.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(server.events().len(), 1);
+}
+
+#[test]
+fn denied_consent_sends_zero_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = collector();
+    let c = builder(&server, &dir.path().join("cairn.db"))
+        .consent("analytics", ConsentState::Denied)
+        .required_consent(["analytics"])
+        .build()
+        .unwrap();
+    for n in 0..10 {
+        c.track("Denied", json!({"n": n})).unwrap();
+    }
+    c.identify("u", json!({})).unwrap();
+    c.flush(Duration::from_millis(500)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server.requests().len(), 0);
+    assert_eq!(c.stats().dropped.consent, 11);
+}
+
+#[test]
+fn pre_consent_events_arrive_after_grant_with_their_original_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = builder(&server, &db)
+        .consent("analytics", ConsentState::Unknown)
+        .required_consent(["analytics"])
+        .build()
+        .unwrap();
+    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    c.track("Before Consent", json!({})).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    c.commit(Duration::from_secs(5)).unwrap();
+    assert_eq!(c.stats().queued_events, 0, "not written to disk while undecided");
+    assert_eq!(server.requests().len(), 0, "not sent while undecided");
+    let granted_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    c.set_consent("analytics", ConsentState::Granted).unwrap();
+    c.track("After Consent", json!({})).unwrap();
+    c.flush(Duration::from_secs(5)).unwrap();
+    let events = server.events();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["event"], "Before Consent");
+    let ts = events[0]["timestamp"].as_str().unwrap();
+    let expected_prefix = &cairn::time::iso8601_ms(before)[..19];
+    assert!(ts.starts_with(&expected_prefix[..16]), "{ts} vs recorded at {expected_prefix}");
+    assert!(ts < cairn::time::iso8601_ms(granted_at).as_str(), "kept the time of recording, not of the grant");
+    assert_eq!(events[0]["context"]["consent"]["categoryPreferences"]["analytics"], true);
+}
+
+#[test]
+fn revoking_consent_purges_the_buffer_and_stops_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = collector();
+    server.set_down(Some(Fault::Status(503)));
+    let c = builder(&server, &dir.path().join("cairn.db"))
+        .consent("analytics", ConsentState::Granted)
+        .required_consent(["analytics"])
+        .build()
+        .unwrap();
+    for n in 0..30 {
+        c.track("Queued", json!({"n": n})).unwrap();
+    }
+    c.commit(Duration::from_secs(5)).unwrap();
+    c.set_consent("analytics", ConsentState::Denied).unwrap();
+    c.commit(Duration::from_secs(5)).unwrap();
+    // A batch already on the wire cannot be called back: wait for its answer
+    // (503) before the server comes back.
+    let start = std::time::Instant::now();
+    while c.stats().in_flight_events > 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.set_down(None);
+    let requests_at_revoke = server.requests().len();
+    c.track("After Revoke", json!({})).unwrap();
+    c.flush(Duration::from_millis(800)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.events().len(), 0, "nothing stored by the server");
+    assert_eq!(server.requests().len(), requests_at_revoke, "no request after the revocation");
+    let s = c.stats();
+    assert_eq!(s.queued_events, 0);
+    assert_eq!(s.dropped.consent, 31);
+}
