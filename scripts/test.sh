@@ -18,6 +18,7 @@ rust_summary "$LOG_DIR/cargo-test.log"
 # on any failure, and prints one line "NAME: N passed, M failed".
 # @bindings-suites (Kotlin, Python, Swift header checks)
 # @web-suites (wasm build, size budget, headless Chromium)
+# @bench-short (end-to-end bench, N = 100,000: lost/duplicates, memory and wire budgets)
 
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

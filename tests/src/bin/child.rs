@@ -74,7 +74,7 @@ fn main() {
             while client.stats().storage == StorageState::Ok && start.elapsed() < Duration::from_secs(30) {
                 client.track("Big", json!({ "n": n, "pad": big })).expect("track keeps working");
                 n += 1;
-                if n % 5 == 0 && client.commit(Duration::from_secs(5)).unwrap_or(false) {
+                if n.is_multiple_of(5) && client.commit(Duration::from_secs(5)).unwrap_or(false) {
                     durable = Some(n - 1);
                 }
             }
