@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::time::iso8601_ms;
@@ -68,6 +68,22 @@ pub struct Call {
     pub message_id: String,
     /// Wall-clock milliseconds since the epoch at the call.
     pub timestamp_ms: i64,
+    /// Ids given with the event itself (see [`Call::from_event`]): the
+    /// device's identity is then neither applied nor changed.
+    pub explicit: Option<ExplicitIds>,
+    /// Context given with the event itself, merged over the client's context.
+    pub context: Option<Map<String, Value>>,
+}
+
+/// Ids a complete event brings with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExplicitIds {
+    /// `userId`.
+    pub user_id: Option<String>,
+    /// `anonymousId`.
+    pub anonymous_id: Option<String>,
+    /// `previousId` (alias).
+    pub previous_id: Option<String>,
 }
 
 impl Call {
@@ -81,7 +97,87 @@ impl Call {
             group_id: None,
             message_id: uuid::Uuid::new_v4().to_string(),
             timestamp_ms,
+            explicit: None,
+            context: None,
         }
+    }
+
+    /// A complete Segment-spec event, as a backend or a backfill has it:
+    /// `type` is required, with what that type needs (`event` for track,
+    /// `groupId` for group, `userId` and `previousId` for alias, `userId` or
+    /// `anonymousId` for identify). Its `userId`, `anonymousId`,
+    /// `previousId`, `messageId`, `timestamp` and `context` are kept;
+    /// missing ones are filled in (a new message id, the time now, the
+    /// device's anonymous id when the event names no user at all).
+    pub fn from_event(event: &Value, now_ms: i64) -> Result<Self> {
+        let obj = event
+            .as_object()
+            .ok_or_else(|| Error::InvalidEvent(format!("an event must be a JSON object, got {}", kind_of(event))))?;
+        let text = |k: &str| -> Result<Option<String>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(Error::InvalidEvent(format!("`{k}` must be a string, got {}", kind_of(other)))),
+            }
+        };
+        let kind = match text("type")?.as_deref() {
+            Some("track") => EventKind::Track,
+            Some("identify") => EventKind::Identify,
+            Some("alias") => EventKind::Alias,
+            Some("group") => EventKind::Group,
+            Some("screen") => EventKind::Screen,
+            Some("page") => EventKind::Page,
+            Some(other) => return Err(Error::InvalidEvent(format!("unknown `type` \"{other}\": use track, identify, alias, group, screen or page"))),
+            None => return Err(Error::InvalidEvent("`type` is missing: use track, identify, alias, group, screen or page".into())),
+        };
+        let timestamp_ms = match text("timestamp")? {
+            Some(t) => crate::time::parse_iso8601_ms(&t)
+                .ok_or_else(|| Error::InvalidEvent(format!("`timestamp` \"{t}\" is not ISO-8601, e.g. 2026-11-22T07:17:49.123Z")))?,
+            None => now_ms,
+        };
+        let props = object_from_value("properties", obj.get("properties").unwrap_or(&Value::Null))?;
+        let traits = object_from_value("traits", obj.get("traits").unwrap_or(&Value::Null))?;
+        let user_id = text("userId")?;
+        let mut call = match kind {
+            EventKind::Track => {
+                let name = text("event")?.ok_or_else(|| Error::InvalidEvent("a track event needs `event` (its name)".into()))?;
+                Call::track(&name, props, timestamp_ms)?
+            }
+            EventKind::Screen => Call::screen(&text("name")?.unwrap_or_else(|| "Screen".into()), props, timestamp_ms)?,
+            EventKind::Page => Call::page(&text("name")?.unwrap_or_default(), props, timestamp_ms)?,
+            EventKind::Identify => {
+                let mut c = Call::new(EventKind::Identify, timestamp_ms);
+                c.user_id = user_id.clone();
+                c.traits = traits;
+                c
+            }
+            EventKind::Group => {
+                let g = text("groupId")?.ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
+                Call::group(&g, traits, timestamp_ms)?
+            }
+            EventKind::Alias => {
+                let u = user_id.clone().ok_or_else(|| Error::InvalidEvent("an alias event needs `userId` (the new id)".into()))?;
+                if text("previousId")?.is_none() {
+                    return Err(Error::InvalidEvent("an alias event needs `previousId`".into()));
+                }
+                Call::alias(&u, timestamp_ms)?
+            }
+        };
+        let explicit = ExplicitIds { user_id, anonymous_id: text("anonymousId")?, previous_id: text("previousId")? };
+        if kind == EventKind::Identify && explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
+            return Err(Error::InvalidEvent("an identify event needs `userId` or `anonymousId`".into()));
+        }
+        if let Some(id) = text("messageId")? {
+            call.message_id = id;
+        }
+        call.context = match obj.get("context") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(other) => return Err(Error::InvalidEvent(format!("`context` must be a JSON object, got {}", kind_of(other)))),
+        };
+        call.explicit = Some(explicit);
+        Ok(call)
     }
 
     /// A `track` call.
@@ -138,7 +234,8 @@ impl Call {
     pub fn payload_bytes(&self) -> usize {
         let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         let raw = |r: &Option<Box<RawValue>>| r.as_ref().map_or(0, |r| r.get().len());
-        len(&self.name) + len(&self.user_id) + len(&self.group_id) + raw(&self.properties) + raw(&self.traits)
+        let ctx = self.context.as_ref().map_or(0, |c| serde_json::to_string(c).map_or(0, |s| s.len()));
+        len(&self.name) + len(&self.user_id) + len(&self.group_id) + raw(&self.properties) + raw(&self.traits) + ctx
     }
 
     /// Fails with [`Error::EventTooLarge`] when the payload alone is over `max_event_bytes`.
@@ -218,8 +315,8 @@ fn kind_of(v: &Value) -> &'static str {
 /// The ids an event carries once identity is applied.
 #[derive(Debug, Clone, Copy)]
 pub struct Stamp<'a> {
-    /// `anonymousId`.
-    pub anonymous_id: &'a str,
+    /// `anonymousId` (absent only on an explicit event that names a user).
+    pub anonymous_id: Option<&'a str>,
     /// `userId`, if known.
     pub user_id: Option<&'a str>,
     /// `previousId` (alias only).
@@ -245,7 +342,8 @@ struct WireEvent<'a> {
     traits: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_id: Option<&'a str>,
-    anonymous_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anonymous_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     previous_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -323,11 +421,40 @@ mod tests {
     }
 
     #[test]
+    fn complete_events_keep_their_ids_and_time() {
+        let e = json!({"type": "track", "event": "Paid", "userId": "u7", "messageId": "m-1",
+                       "timestamp": "2026-11-22T07:17:49.123Z", "properties": {"amount": 5}, "context": {"ip": "1.2.3.4"}});
+        let c = Call::from_event(&e, 0).unwrap();
+        assert_eq!((c.kind, c.message_id.as_str(), c.timestamp_ms), (EventKind::Track, "m-1", 1_795_331_869_123));
+        let ex = c.explicit.unwrap();
+        assert_eq!((ex.user_id.as_deref(), ex.anonymous_id), (Some("u7"), None));
+        assert_eq!(c.context.unwrap()["ip"], "1.2.3.4");
+        let c = Call::from_event(&json!({"type": "page"}), 42).unwrap();
+        assert_eq!(c.timestamp_ms, 42);
+        assert_eq!(c.message_id.len(), 36);
+        for (bad, why) in [
+            (json!([1]), "must be a JSON object"),
+            (json!({"event": "x"}), "`type` is missing"),
+            (json!({"type": "click"}), "unknown `type`"),
+            (json!({"type": "track"}), "needs `event`"),
+            (json!({"type": "group"}), "needs `groupId`"),
+            (json!({"type": "alias", "userId": "u"}), "needs `previousId`"),
+            (json!({"type": "identify"}), "needs `userId` or `anonymousId`"),
+            (json!({"type": "track", "event": "x", "timestamp": "monday"}), "not ISO-8601"),
+            (json!({"type": "track", "event": "x", "userId": 7}), "`userId` must be a string"),
+            (json!({"type": "track", "event": "x", "properties": [1]}), "properties must be a JSON object"),
+        ] {
+            let err = Call::from_event(&bad, 0).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn encodes_segment_fields() {
         let ctx = RawValue::from_string(r#"{"library":{"name":"cairn","version":"0"}}"#.into()).unwrap();
         let props = object_from_value("properties", &json!({"plan": "pro"})).unwrap();
         let c = Call::track("Signed Up", props, 1_000).unwrap();
-        let stamp = Stamp { anonymous_id: "a1", user_id: Some("u1"), previous_id: None, group_id: None, context: &ctx };
+        let stamp = Stamp { anonymous_id: Some("a1"), user_id: Some("u1"), previous_id: None, group_id: None, context: &ctx };
         let v: Value = serde_json::from_str(&encode(&c, &stamp)).unwrap();
         assert_eq!(v["type"], "track");
         assert_eq!(v["event"], "Signed Up");

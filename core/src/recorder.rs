@@ -164,6 +164,24 @@ impl Recorder {
             engine.count_external_drop(DropReason::Consent, 1, now_ms);
             return;
         }
+        if let Some(explicit) = &call.explicit {
+            // A complete event speaks for its own user: the device's identity
+            // is neither applied nor changed, and no session is touched.
+            let ids = EventIds {
+                anonymous_id: explicit.anonymous_id.clone().unwrap_or_default(),
+                user_id: explicit.user_id.clone(),
+                previous_id: explicit.previous_id.clone(),
+                group_id: call.group_id.clone(),
+            };
+            let ids = if explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
+                EventIds { anonymous_id: self.identity.anonymous_id.clone(), ..ids }
+            } else {
+                ids
+            };
+            let session_id = self.session.map_or(call.timestamp_ms, |s| s.id);
+            self.route(Held { call, ids, session_id }, gate, engine, now_ms);
+            return;
+        }
         if call.kind == EventKind::Identify
             && self.config.reset_on_user_switch
             && self.identity.user_id.is_some()
@@ -243,10 +261,21 @@ impl Recorder {
 
     fn encode_pending(&mut self, held: &Held, engine: &mut Engine, now_ms: i64) {
         let max = self.config.max_event_bytes;
+        let own_context = held.call.context.as_ref().map(|extra| {
+            // Rare path (complete events bringing context): merge per event.
+            let mut merged: Map<String, Value> = serde_json::from_str(self.context_json(held.session_id).get()).unwrap_or_default();
+            for (k, v) in extra {
+                merged.insert(k.clone(), v.clone());
+            }
+            serde_json::value::to_raw_value(&merged).unwrap_or_else(|_| empty_raw())
+        });
         let json = {
-            let context = self.context_json(held.session_id);
+            let context = match &own_context {
+                Some(c) => c,
+                None => self.context_json(held.session_id),
+            };
             let stamp = Stamp {
-                anonymous_id: &held.ids.anonymous_id,
+                anonymous_id: Some(held.ids.anonymous_id.as_str()).filter(|a| !a.is_empty()),
                 user_id: held.ids.user_id.as_deref(),
                 previous_id: held.ids.previous_id.as_deref(),
                 group_id: held.ids.group_id.as_deref(),

@@ -22,6 +22,60 @@ pub fn iso8601_ms(epoch_ms: i64) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the
+/// epoch; `None` if the text is not such a timestamp.
+pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let s = text.get(from..from + len)?;
+        s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+    };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = text.get(start..i)?;
+        if frac.is_empty() {
+            return None;
+        }
+        let padded: String = frac.chars().chain("000".chars()).take(3).collect();
+        millis = padded.parse().ok()?;
+    }
+    let offset_min = match &text[i..] {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (num(i + 1, 2)? * 60 + num(i + 4, 2)?)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(((days * 86_400 + h * 3_600 + mi * 60 + s - offset_min * 60) * 1_000) + millis)
+}
+
+/// (year, month, day) to days since the epoch (inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since the epoch to a (year, month, day) in the proleptic Gregorian
 /// calendar (Howard Hinnant's `civil_from_days` algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -47,5 +101,18 @@ mod tests {
         assert_eq!(iso8601_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601_ms(1_795_331_869_123), "2026-11-22T07:17:49.123Z");
         assert_eq!(iso8601_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_common_variants() {
+        for ms in [0, 951_782_400_000, 1_795_331_869_123, 253_402_300_799_999] {
+            assert_eq!(parse_iso8601_ms(&iso8601_ms(ms)), Some(ms));
+        }
+        assert_eq!(parse_iso8601_ms("2026-11-22T07:17:49Z"), Some(1_795_331_869_000));
+        assert_eq!(parse_iso8601_ms("2026-11-22T08:17:49.1+01:00"), Some(1_795_331_869_100));
+        assert_eq!(parse_iso8601_ms("2026-11-22T07:17:49.123456Z"), Some(1_795_331_869_123));
+        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-22T07:17:49", "2026-11-22T07:17:49.Z"] {
+            assert_eq!(parse_iso8601_ms(bad), None, "{bad}");
+        }
     }
 }

@@ -100,3 +100,32 @@ fn a_second_process_delivers_what_the_first_left_behind() {
     assert_eq!(numbers(&events), (0..1000).collect::<Vec<_>>(), "all 1,000, once each, in order");
     assert_eq!(by_message_id(&events).len(), 1000);
 }
+
+#[test]
+fn complete_events_keep_their_own_ids_and_leave_the_device_identity_alone() {
+    let server = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let client = cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(dir.path().join("c.db")).build().unwrap();
+    client.identify("device-user", json!({})).unwrap();
+    client
+        .enqueue(&json!({"type": "track", "event": "Invoice Paid", "userId": "customer-1", "messageId": "inv-1",
+                         "timestamp": "2026-01-02T03:04:05.678Z", "properties": {"amount": 12.5}, "context": {"ip": "10.0.0.1"}}))
+        .unwrap();
+    client.enqueue_json(r#"{"type":"identify","userId":"customer-2","traits":{"plan":"team"}}"#).unwrap();
+    let err = client.enqueue_json(r#"{"type":"track"}"#).unwrap_err();
+    assert!(err.to_string().contains("needs `event`"), "{err}");
+    client.track("Device Event", json!({})).unwrap();
+    client.flush(Duration::from_secs(10)).unwrap();
+    let events = server.events();
+    assert_eq!(events.len(), 4);
+    let paid = &events[1];
+    assert_eq!(paid["userId"], "customer-1");
+    assert!(paid.get("anonymousId").is_none(), "the device's anonymous id is not glued onto a customer's event");
+    assert_eq!(paid["messageId"], "inv-1");
+    assert_eq!(paid["timestamp"], "2026-01-02T03:04:05.678Z");
+    assert_eq!(paid["context"]["ip"], "10.0.0.1");
+    assert_eq!(paid["context"]["library"]["name"], "cairn");
+    assert_eq!(events[2]["userId"], "customer-2");
+    assert_eq!(events[3]["userId"], "device-user", "the device identity did not change");
+    assert_eq!(client.stats().dropped.invalid, 1);
+}

@@ -165,6 +165,22 @@ impl Client {
         self.submit(props.and_then(|p| Call::page(name, p, now_ms())))
     }
 
+    /// Records a complete Segment-spec event as given, for backend services
+    /// (one user per request) and backfills: its `userId`, `anonymousId`,
+    /// `previousId`, `messageId`, `timestamp` and `context` are kept, and the
+    /// device identity is neither applied nor changed. See
+    /// [`Call::from_event`] for what each `type` needs.
+    pub fn enqueue(&self, event: &Value) -> Result<()> {
+        self.submit(Call::from_event(event, now_ms()))
+    }
+
+    /// Like [`enqueue`](Self::enqueue), with the event as JSON text (one NDJSON line).
+    pub fn enqueue_json(&self, event_json: &str) -> Result<()> {
+        let value: Result<Value> = serde_json::from_str(event_json)
+            .map_err(|e| Error::InvalidEvent(format!("the event is not valid JSON ({e})")));
+        self.submit(value.and_then(|v| Call::from_event(&v, now_ms())))
+    }
+
     /// Forgets the user on this device: clears user id, traits and group and
     /// makes a new anonymous id. Events already recorded keep their ids.
     pub fn reset(&self) -> Result<()> {
