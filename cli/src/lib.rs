@@ -7,6 +7,8 @@
 //!   the workspace's end-to-end tests.
 //! - [`demo`]: `cairn demo`, the README quickstart run end to end against a
 //!   local collector, ending with an exactly-once check.
+//! - [`inspect`]: `cairn inspect`, what a device's buffer file holds.
+//! - [`send`]: `cairn send`, NDJSON events through the SDK.
 //!
 //! The `cairn` binary (`src/main.rs`) only parses arguments and calls these.
 
@@ -14,3 +16,5 @@
 
 pub mod collector;
 pub mod demo;
+pub mod inspect;
+pub mod send;

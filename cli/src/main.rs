@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use cairn_cli::collector::{Collector, CollectorConfig};
 
-/// cairn's developer tools: a local collector and a self-contained demo.
+/// cairn's developer tools: a local collector, a buffer inspector, a sender and a self-contained demo.
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about, long_about = None)]
 struct Cli {
@@ -43,6 +43,45 @@ enum Command {
     /// collector down to show retries and stats(), brings it back, and checks
     /// that every event arrived exactly once. Exits with 1 if the check fails.
     Demo,
+    /// Show what a buffer file holds: queue, drops by reason, identity,
+    /// consent, session, delivery condition and file health.
+    ///
+    /// Opens the file read-only: safe on a file a killed app left behind, and
+    /// next to a running app.
+    Inspect {
+        /// The buffer file (the client's storage_path), e.g. app-data/cairn.db.
+        path: PathBuf,
+        /// Also list the first N queued events.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        events: usize,
+        /// Print JSON instead of text, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send NDJSON events through the SDK (backfills, scripts).
+    ///
+    /// Each line is one complete Segment-spec event ({"type": "track",
+    /// "event": ..., "userId": ..., "timestamp": ..., "messageId": ...});
+    /// its ids, timestamp and messageId are kept, so sending a file twice is
+    /// deduplicated by the backend. Retries, backoff and drops are the SDK's.
+    /// Exits 0 when every event was delivered, 1 otherwise.
+    Send {
+        /// Backend base URL; events go to {endpoint}/v1/batch.
+        #[arg(long)]
+        endpoint: String,
+        /// The source's write key.
+        #[arg(long)]
+        write_key: String,
+        /// Keep the buffer in this file (default: a temporary file), so an
+        /// interrupted send can be resumed by running again with the same file.
+        #[arg(long, value_name = "FILE")]
+        storage: Option<PathBuf>,
+        /// Seconds to wait for delivery at the end.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// NDJSON file to send; `-` or nothing reads standard input.
+        input: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +95,52 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Inspect { path, events, json } => inspect(&path, events, json),
+        Command::Send { endpoint, write_key, storage, timeout, input } => send(
+            cairn_cli::send::SendOptions { endpoint, write_key, storage, timeout: std::time::Duration::from_secs(timeout) },
+            input,
+        ),
+    }
+}
+
+fn inspect(path: &std::path::Path, events: usize, json: bool) -> ExitCode {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    match cairn_cli::inspect::run(path, events, json, now) {
+        Ok(report) => {
+            print!("{report}");
+            if json {
+                println!();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn send(options: cairn_cli::send::SendOptions, input: Option<PathBuf>) -> ExitCode {
+    let result = match input.filter(|p| p.as_os_str() != "-") {
+        Some(path) => match std::fs::File::open(&path) {
+            Ok(f) => cairn_cli::send::run(&options, std::io::BufReader::new(f)),
+            Err(e) => Err(format!("cannot open {}: {e}", path.display())),
+        },
+        None => cairn_cli::send::run(&options, std::io::stdin().lock()),
+    };
+    match result {
+        Ok(summary) => {
+            println!("{}", summary.render());
+            if summary.all_delivered() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

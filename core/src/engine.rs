@@ -31,7 +31,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::config::{Config, RETRY_BACKOFF_FACTOR};
-use crate::stats::{DropCounts, DropReason, Stats, StorageState, DROPS_STATE_KEY};
+use crate::stats::{DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY};
 use crate::store::{NewEvent, Store, StoreError, DEFAULT_DESTINATION};
 use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
 
@@ -601,6 +601,7 @@ impl Engine {
                 };
                 self.retry_at = Some(now_ms + delay as i64);
                 self.last_error = Some(reason);
+                self.persist_delivery(now_ms);
             }
             Outcome::Split if flight.events <= 1 => {
                 self.last_error = Some("HTTP 413: one event is too large for the server; dropped as oversize".into());
@@ -620,6 +621,7 @@ impl Engine {
                 self.last_error = Some(reason.clone());
                 self.last_rejection = Some(reason);
                 self.count_drop(DropReason::Rejected, flight.events, now_ms);
+                self.persist_delivery(now_ms);
                 self.settle(&flight, now_ms);
             }
             Outcome::AuthFailed { reason } => {
@@ -627,6 +629,7 @@ impl Engine {
                 self.store.release(DEFAULT_DESTINATION);
                 self.last_error = Some(reason.clone());
                 self.halted = Some(reason);
+                self.persist_delivery(now_ms);
             }
         }
     }
@@ -640,8 +643,28 @@ impl Engine {
         });
     }
 
+    /// Writes the delivery condition (failures, next retry, last errors) to
+    /// the store, so a buffer left by a killed app still tells its story.
+    fn persist_delivery(&mut self, now_ms: i64) {
+        if self.storage_error.is_some() {
+            return;
+        }
+        let state = serde_json::json!({
+            "failures": self.failures,
+            "next_retry_at_ms": self.retry_at.filter(|_| self.failures > 0),
+            "last_error": self.last_error,
+            "last_rejection": self.last_rejection,
+            "auth_failed": self.halted.is_some(),
+            "written_at_ms": now_ms,
+        });
+        if let Err(err) = self.store.append(&[], &[(DELIVERY_STATE_KEY.to_string(), Some(state.to_string()))]) {
+            self.storage_failed(err, now_ms);
+        }
+    }
+
     /// The batch is finished with (delivered or dropped): move the cursor.
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
+        let recovered = self.failures > 0;
         self.failures = 0;
         self.retry_at = None;
         if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
@@ -652,6 +675,9 @@ impl Engine {
             return;
         }
         self.acked_through = self.acked_through.max(flight.last_seq);
+        if recovered {
+            self.persist_delivery(now_ms);
+        }
         self.queued_events -= flight.events.min(self.queued_events);
         self.queued_bytes -= flight.bytes.min(self.queued_bytes);
         if self.split.is_some_and(|s| self.acked_through >= s.until_seq) {

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// The state key under which drop counts are persisted.
 pub const DROPS_STATE_KEY: &str = "dropped";
+/// The state key under which the delivery condition (failures, next retry,
+/// last errors) is persisted for `cairn inspect`.
+pub const DELIVERY_STATE_KEY: &str = "delivery";
 
 /// Why an event was dropped. Every dropped event is counted under one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -22,6 +22,8 @@
 
 mod memory;
 #[cfg(feature = "native")]
+pub mod inspect;
+#[cfg(feature = "native")]
 mod reopening;
 #[cfg(feature = "native")]
 mod sqlite;

@@ -1,0 +1,137 @@
+//! `cairn inspect`: shows what a device's buffer file holds, as text for a
+//! person or JSON for a script.
+//!
+//! The reading is `cairn::store::inspect` (read-only, safe on a file a killed
+//! app left behind); this module only renders it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use cairn::store::inspect::{inspect, Inspection};
+use cairn::time::iso8601_ms;
+use serde_json::Value;
+
+/// Inspects `path` and renders the report; `json` selects the JSON form.
+pub fn run(path: &Path, events: usize, json: bool, now_ms: i64) -> Result<String, String> {
+    let report = inspect(path, events).map_err(|e| e.to_string())?;
+    if json {
+        return serde_json::to_string_pretty(&report).map_err(|e| e.to_string());
+    }
+    Ok(render(&report, now_ms))
+}
+
+fn ago(now_ms: i64, at_ms: i64) -> String {
+    let secs = (now_ms - at_ms) / 1000;
+    match secs {
+        s if s < 0 => format!("in {}", human_secs(-s)),
+        s => format!("{} ago", human_secs(s)),
+    }
+}
+
+fn human_secs(s: i64) -> String {
+    match s {
+        s if s < 90 => format!("{s} s"),
+        s if s < 5_400 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n < 10_000 => format!("{n} B"),
+        n if n < 10_000_000 => format!("{} KB", n / 1_000),
+        n => format!("{:.1} MB", n as f64 / 1e6),
+    }
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("-")
+}
+
+/// The human-readable report.
+pub fn render(r: &Inspection, now_ms: i64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "cairn buffer {}  (schema v{}, {} + WAL {}, integrity {})",
+        r.path.display(),
+        r.schema_version,
+        bytes(r.file_bytes),
+        bytes(r.wal_bytes),
+        r.integrity
+    );
+    let _ = writeln!(o, "  {}", if r.in_use { "in use by a running process" } else { "not in use (no running client holds it)" });
+
+    let _ = write!(o, "queue      {} events, {}", r.queued_events, bytes(r.queued_bytes));
+    if let (Some(old), Some(new)) = (r.oldest_created_ms, r.newest_created_ms) {
+        let _ = write!(o, "; oldest {} ({}), newest {}", iso8601_ms(old), ago(now_ms, old), iso8601_ms(new));
+    }
+    o.push('\n');
+
+    let delivery = r.state.get("delivery").cloned().unwrap_or(Value::Null);
+    let failures = delivery["failures"].as_u64().unwrap_or(0);
+    if delivery["auth_failed"].as_bool() == Some(true) {
+        let _ = writeln!(o, "delivery   STOPPED: the server refused the write key ({})", text(&delivery, "last_error"));
+    } else if failures > 0 {
+        let next = delivery["next_retry_at_ms"].as_i64().map_or("-".to_string(), |t| format!("{} ({})", iso8601_ms(t), ago(now_ms, t)));
+        let _ = writeln!(o, "delivery   {failures} failed attempts in a row; next retry {next}; last error: {}", text(&delivery, "last_error"));
+    } else {
+        let _ = writeln!(o, "delivery   no failure pending");
+    }
+    if let Some(rej) = delivery["last_rejection"].as_str() {
+        let _ = writeln!(o, "           last refused batch: {rej}");
+    }
+
+    let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
+    let reasons = ["invalid", "oversize", "overflow", "expired", "rejected", "consent", "corrupt"];
+    let parts: Vec<String> = reasons.iter().map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0))).collect();
+    let _ = writeln!(o, "dropped    {}", parts.join(" · "));
+
+    let id = r.state.get("identity").cloned().unwrap_or(Value::Null);
+    let anon = text(&id, "anonymous_id");
+    let mirror = match &r.mirrored_anonymous_id {
+        Some(m) if m == anon => "mirror file matches".to_string(),
+        Some(m) => format!("mirror file says {m}"),
+        None => "no mirror file".to_string(),
+    };
+    let traits = id["traits"].as_object().map_or(0, |t| t.len());
+    let _ = writeln!(
+        o,
+        "identity   anonymous {anon}  user {}  traits {traits}  group {}  ({mirror})",
+        text(&id, "user_id"),
+        text(&id, "group_id")
+    );
+
+    let consent = r.state.get("consent").cloned().unwrap_or(Value::Null);
+    let cats: Vec<String> = consent["categories"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?"))).collect())
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "consent    {}  opted out: {}",
+        if cats.is_empty() { "no categories".to_string() } else { cats.join(" ") },
+        if consent["opted_out"].as_bool() == Some(true) { "YES" } else { "no" }
+    );
+    match r.state.get("session") {
+        Some(s) if s["id"].is_i64() => {
+            let _ = writeln!(o, "session    {} (last event {})", s["id"], s["last_event_ms"].as_i64().map_or("-".into(), iso8601_ms));
+        }
+        _ => {
+            let _ = writeln!(o, "session    none");
+        }
+    }
+    for aside in &r.moved_aside {
+        let _ = writeln!(o, "note       a corrupt earlier file was kept as {}", aside.display());
+    }
+    if !r.events.is_empty() {
+        let _ = writeln!(o, "events (first {}, oldest first)", r.events.len());
+        for e in &r.events {
+            let name = e["event"].as_str().or(e["name"].as_str()).unwrap_or("");
+            let who = e["userId"].as_str().map(|u| format!("user {u}")).unwrap_or_else(|| format!("anon {}", text(e, "anonymousId")));
+            let _ = writeln!(o, "  #{:<6} {}  {:<8} {:<24} {}  {}", e["_seq"], text(e, "timestamp"), text(e, "type"), name, who, text(e, "messageId"));
+        }
+    }
+    o
+}

@@ -1,0 +1,153 @@
+//! Read-only inspection of a buffer file, for `cairn inspect`: what is queued,
+//! the persisted state (identity, consent, session, drop counts, delivery
+//! condition) and the file's health.
+//!
+//! It opens the file read-only and never writes to it, so it is safe on a
+//! file a killed app left behind (its WAL is read, not checkpointed) and next
+//! to a running app. Rendering is the CLI's job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::StoreError;
+
+/// What a buffer file holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// The file inspected.
+    pub path: PathBuf,
+    /// Size of the database file, in bytes.
+    pub file_bytes: u64,
+    /// Size of its write-ahead log (`-wal`), in bytes; committed events may
+    /// live there until the next checkpoint.
+    pub wal_bytes: u64,
+    /// `PRAGMA user_version`.
+    pub schema_version: i64,
+    /// `ok`, or the first problem `PRAGMA quick_check` found.
+    pub integrity: String,
+    /// True when a running process holds the file (its lock file is locked).
+    pub in_use: bool,
+    /// Events queued (not yet delivered or dropped).
+    pub queued_events: u64,
+    /// Their size in bytes.
+    pub queued_bytes: u64,
+    /// Recording time of the oldest queued event.
+    pub oldest_created_ms: Option<i64>,
+    /// Recording time of the newest queued event.
+    pub newest_created_ms: Option<i64>,
+    /// Delivery cursor per destination: everything up to it is done.
+    pub cursors: BTreeMap<String, u64>,
+    /// Persisted state by key (`identity`, `consent`, `session`, `dropped`, `delivery`).
+    pub state: BTreeMap<String, Value>,
+    /// The first queued events, oldest first.
+    pub events: Vec<Value>,
+    /// The anonymous id in the mirror file beside the database.
+    pub mirrored_anonymous_id: Option<String>,
+    /// Corrupt files moved aside next to this one.
+    pub moved_aside: Vec<PathBuf>,
+}
+
+/// Inspects the buffer file at `path`, listing up to `list_events` queued events.
+pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Other(format!("no buffer file at {}: give the storage_path the app uses", path.display())));
+    }
+    let side = |suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| StoreError::Other(format!("cannot open {} read-only: {e}", path.display())))?;
+    let bad = |e: rusqlite::Error| StoreError::Corrupt(format!("{} is not a readable cairn buffer: {e}", path.display()));
+    let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(bad)?;
+    let integrity: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).unwrap_or_else(|e| e.to_string());
+    let (queued_events, queued_bytes, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
+        .query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(bad)?;
+    let mut cursors = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT name, acked_through FROM destinations").map_err(bad)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(bad)?;
+        for row in rows {
+            let (name, seq) = row.map_err(bad)?;
+            cursors.insert(name, seq);
+        }
+    }
+    let mut state = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT key, value FROM state").map_err(bad)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(bad)?;
+        for row in rows {
+            let (k, v) = row.map_err(bad)?;
+            state.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
+        }
+    }
+    let mut events = Vec::new();
+    {
+        let mut stmt = conn.prepare("SELECT seq, body FROM events ORDER BY seq LIMIT ?1").map_err(bad)?;
+        let rows = stmt.query_map(params![list_events as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(bad)?;
+        for row in rows {
+            let (seq, body) = row.map_err(bad)?;
+            let mut v: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+            if let Value::Object(m) = &mut v {
+                m.insert("_seq".into(), Value::from(seq));
+            }
+            events.push(v);
+        }
+    }
+    let moved_aside = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let prefix = format!("{}.corrupt-", name.to_string_lossy());
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            found.retain(|p| {
+                let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                n.starts_with(&prefix) && !n.ends_with("-wal") && !n.ends_with("-shm")
+            });
+            found.sort();
+            found
+        }
+        _ => Vec::new(),
+    };
+    Ok(Inspection {
+        path: path.to_path_buf(),
+        file_bytes: size(path),
+        wal_bytes: size(&side("-wal")),
+        schema_version,
+        integrity,
+        in_use: lock_is_held(&side(".lock")),
+        queued_events: queued_events as u64,
+        queued_bytes: queued_bytes as u64,
+        oldest_created_ms: oldest,
+        newest_created_ms: newest,
+        cursors,
+        state,
+        events,
+        mirrored_anonymous_id: std::fs::read_to_string(side(".anonymous-id")).ok().map(|s| s.trim().to_string()),
+        moved_aside,
+    })
+}
+
+/// Whether another process holds the client's lock on this file.
+fn lock_is_held(lock: &Path) -> bool {
+    let Ok(file) = std::fs::OpenOptions::new().read(true).open(lock) else { return false };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            // Taken only to test it; let go at once.
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}
