@@ -1,12 +1,20 @@
-//! A backend service recording product events with cairn.
+//! A backend service that records one product event per HTTP request with
+//! cairn, and shuts down on SIGTERM without losing any.
 //!
-//! It starts a local collector (standing in for Segment or RudderStack), then
-//! plays four "request handler" threads sharing one `Client`: each records
-//! what its requests did. At shutdown it flushes and prints what arrived.
+//! `GET /orders?user=u-42` answers `ok` and records `API Request` for user
+//! `u-42` (with `Client::enqueue`, since a server serves many users, each
+//! event names its own). On SIGTERM or Ctrl-C it stops accepting, then
+//! `shutdown` flushes for up to 5 s; anything not delivered by then stays in
+//! the buffer file and goes out at the next start.
 //!
-//! Run: `cargo run -p cairn-examples --bin backend-service`
-//! Against a real backend: `CAIRN_ENDPOINT=https://... CAIRN_WRITE_KEY=... cargo run ...`
+//! Run it against a local collector it starts itself:
+//!   cargo run -p cairn-examples --bin backend-service
+//!   curl 'http://127.0.0.1:<port>/orders?user=u-42'
+//! Against your backend: CAIRN_ENDPOINT=https://... CAIRN_WRITE_KEY=... PORT=8080 CAIRN_STORAGE=/var/lib/app/cairn.db
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,43 +22,64 @@ use cairn_cli::collector::{Collector, CollectorConfig};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // A real service reads these from its configuration.
-    let local = Collector::start(CollectorConfig::default())?;
-    let endpoint = std::env::var("CAIRN_ENDPOINT").unwrap_or_else(|_| local.endpoint());
-    let write_key = std::env::var("CAIRN_WRITE_KEY").unwrap_or_else(|_| "example-write-key".into());
-    let dir = std::env::temp_dir().join(format!("cairn-example-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
 
-    let client = Arc::new(
-        cairn::Client::builder(write_key)
-            .endpoint(endpoint)
-            .storage_path(dir.join("events.db"))
-            .build()?,
-    );
+    // Without CAIRN_ENDPOINT, a local collector stands in for the backend.
+    let local = match std::env::var("CAIRN_ENDPOINT") {
+        Ok(_) => None,
+        Err(_) => Some(Collector::start(CollectorConfig { print: true, ..Default::default() })?),
+    };
+    let endpoint = std::env::var("CAIRN_ENDPOINT").unwrap_or_else(|_| local.as_ref().map(|c| c.endpoint()).unwrap_or_default());
+    let storage = std::env::var("CAIRN_STORAGE").unwrap_or_else(|_| std::env::temp_dir().join("cairn-backend-example.db").display().to_string());
+    let client = cairn::Client::builder(std::env::var("CAIRN_WRITE_KEY").unwrap_or_else(|_| "example-key".into()))
+        .endpoint(endpoint)
+        .storage_path(storage)
+        .flush_interval(Duration::from_secs(1))
+        .max_batch_events(500)
+        .build()?;
 
-    let handlers: Vec<_> = (0..4)
-        .map(|worker| {
-            let client = Arc::clone(&client);
-            std::thread::spawn(move || -> Result<(), cairn::Error> {
-                for request in 0..25 {
-                    let user = format!("user-{}", (worker * 25 + request) % 10);
-                    // A server knows who the user is on each request: identify
-                    // once per login, then track with that user id in properties.
-                    client.track("API Request", json!({ "route": "/orders", "worker": worker, "user": user }))?;
+    let listener = TcpListener::bind(("127.0.0.1", std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0)))?;
+    listener.set_nonblocking(true)?;
+    println!("listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+
+    while !stop.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Err(e) = handle(stream, &client) {
+                    eprintln!("request failed: {e}");
                 }
-                Ok(())
-            })
-        })
-        .collect();
-    for h in handlers {
-        h.join().map_err(|_| "a handler thread panicked")??;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(e.into()),
+        }
     }
 
-    let report = client.shutdown(Duration::from_secs(10))?;
-    println!("delivered {} events, {} left on disk for the next start", report.delivered, report.remaining);
-    println!("the collector received {} events", local.events().len());
-    let stats = client.stats();
-    println!("dropped: {} (by reason: {:?})", stats.dropped.total(), stats.dropped);
-    std::fs::remove_dir_all(&dir)?;
+    let report = client.shutdown(Duration::from_secs(5))?;
+    println!("shutting down: delivered {}, {} left in the buffer for the next start", report.delivered, report.remaining);
     Ok(())
+}
+
+/// Serves one request (one per connection, to keep the example short).
+fn handle(stream: TcpStream, client: &cairn::Client) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut header = String::new();
+    while reader.read_line(&mut header)? > 2 {
+        header.clear();
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let user = query.split('&').find_map(|kv| kv.strip_prefix("user=")).unwrap_or("anonymous-caller");
+    let event = json!({ "type": "track", "event": "API Request", "userId": user, "properties": { "path": path } });
+    let (status, body) = match client.enqueue(&event) {
+        Ok(()) => ("200 OK", "ok\n".to_string()),
+        Err(e) => ("400 Bad Request", format!("{e}\n")),
+    };
+    let mut stream = stream;
+    write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
