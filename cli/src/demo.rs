@@ -114,6 +114,8 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         .retry_base_delay(Duration::from_millis(200))
         .max_retry_delay(Duration::from_secs(1))
         .request_timeout(Duration::from_secs(5))
+        .consent("analytics", cairn::ConsentState::Unknown)
+        .required_consent(["analytics"])
         .build()?;
 
     say("cairn demo: a real cairn::Client delivering to a local collector; no outside service.");
@@ -139,15 +141,29 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
     ];
 
     say("");
-    say(&format!("1. A visitor browses anonymously, signs up, joins a team, buys ({} events)", story.len()));
-    for s in &story {
+    say("1. A visitor lands; the cookie banner is still open (consent \"analytics\" unknown)");
+    for s in &story[..2] {
+        record(&client, s)?;
+    }
+    client.commit(FLUSH_TIMEOUT)?;
+    say(&format!(
+        "   2 events recorded → held in memory only: {} on disk, {} requests sent",
+        client.stats().queued_events,
+        collector.requests().len()
+    ));
+    say("   the visitor accepts → set_consent(\"analytics\", Granted): they go out with their original timestamps");
+    client.set_consent("analytics", cairn::ConsentState::Granted)?;
+
+    say("");
+    say(&format!("2. They browse on, sign up, join a team, buy ({} more events)", story.len() - 2));
+    for s in &story[2..] {
         record(&client, s)?;
     }
     let r = client.flush(FLUSH_TIMEOUT)?;
     say(&format!("   flush() → delivered {}, still queued {}", r.delivered, r.remaining));
 
     say("");
-    say(&format!("2. The collector goes down (every request answered 503); {} more events are recorded", outage.len()));
+    say(&format!("3. The collector goes down (every request answered 503); {} more events are recorded", outage.len()));
     collector.set_down(Some(Fault::Status(503)));
     for s in &outage {
         record(&client, s)?;
@@ -160,7 +176,7 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
     say(&format!("            last_error: {}", s.last_error.as_deref().unwrap_or("none")));
 
     say("");
-    say("3. The collector is back; the client retries on its own");
+    say("4. The collector is back; the client retries on its own");
     collector.set_down(None);
     let r = client.flush(FLUSH_TIMEOUT)?;
     say(&format!("   flush() → delivered {}, still queued {}", r.delivered, r.remaining));
