@@ -118,3 +118,13 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no buffer file at"));
 }
+
+#[test]
+fn demo_binary_exits_zero_and_reports_exactly_once() {
+    let out = Command::new(CAIRN).arg("demo").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("✔ every event arrived exactly once (12 events)"), "{text}");
+    assert!(text.contains("✔ in the order they were recorded"), "{text}");
+    assert!(text.contains("held in memory only: 0 on disk, 0 requests sent"), "{text}");
+}

@@ -61,6 +61,7 @@ struct Worker {
     mirror: PathBuf,
     mirrored: String,
     waiters: Vec<Waiter>,
+    commit_waiters: Vec<Sender<bool>>,
     shutdown: Option<Waiter>,
     http: Sender<crate::engine::Upload>,
     cancel: http::CancelBelow,
@@ -122,6 +123,7 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
         mirror,
         mirrored: mirrored.unwrap_or_default(),
         waiters: Vec::new(),
+        commit_waiters: Vec::new(),
         shutdown: None,
         http: http_tx,
         cancel,
@@ -159,8 +161,10 @@ impl Worker {
             }
             self.commit();
             self.pump();
-            self.answer_waiters();
+            // Publish first: a caller woken by its flush reply then reads
+            // stats() that include what the flush did.
             self.publish();
+            self.answer_waiters();
             if self.finish_shutdown() {
                 return;
             }
@@ -196,8 +200,9 @@ impl Worker {
             }
             Command::Dropped(reason) => self.engine.count_external_drop(reason, 1, now),
             Command::Commit(reply) => {
-                let durable = !matches!(self.recorder.commit(&mut self.engine, now), Some(crate::engine::Recorded::InMemory));
-                let _ = reply.send(durable && self.engine.stats(now).memory_events == 0);
+                self.commit();
+                // Answered after the stats snapshot is refreshed, like flush.
+                self.commit_waiters.push(reply);
             }
             Command::Flush { deadline, reply } => {
                 self.commit();
@@ -262,6 +267,13 @@ impl Worker {
     }
 
     fn answer_waiters(&mut self) {
+        if !self.commit_waiters.is_empty() {
+            // Durable when nothing is held in memory for a failing disk.
+            let durable = self.engine.stats(wall_ms()).memory_events == 0;
+            for reply in self.commit_waiters.drain(..) {
+                let _ = reply.send(durable);
+            }
+        }
         let now = Instant::now();
         let mut i = 0;
         while i < self.waiters.len() {
