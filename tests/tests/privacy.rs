@@ -164,3 +164,49 @@ fn revoking_consent_purges_the_buffer_and_stops_sending() {
     assert_eq!(s.queued_events, 0);
     assert_eq!(s.dropped.consent, 31);
 }
+
+#[test]
+fn consent_session_and_user_switch_hold_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let build = || {
+        builder(&server, &db)
+            .consent("analytics", ConsentState::Unknown)
+            .consent("marketing", ConsentState::Unknown)
+            .required_consent(["analytics"])
+            .build()
+            .unwrap()
+    };
+    {
+        let c = build();
+        c.set_consent("analytics", ConsentState::Granted).unwrap();
+        c.set_consent("marketing", ConsentState::Denied).unwrap();
+        c.identify("alice", json!({"plan": "pro"})).unwrap();
+        c.track("Alice Before Restart", json!({})).unwrap();
+        c.flush(Duration::from_secs(5)).unwrap();
+        c.shutdown(Duration::from_secs(1)).unwrap();
+    }
+    let c = build();
+    c.track("Alice After Restart", json!({})).unwrap();
+    c.flush(Duration::from_secs(5)).unwrap();
+    let events = server.events();
+    assert_eq!(events.len(), 3, "the grant survived the restart: nothing held");
+    let (before, after) = (&events[1], &events[2]);
+    assert_eq!(after["userId"], "alice");
+    assert_eq!(after["anonymousId"], before["anonymousId"]);
+    assert_eq!(after["context"]["sessionId"], before["context"]["sessionId"], "same session within the timeout");
+    assert_eq!(after["context"]["consent"]["categoryPreferences"], json!({"analytics": true, "marketing": false}));
+
+    // Bob logs in on the same device: never merged with Alice.
+    c.identify("bob", json!({})).unwrap();
+    c.track("Bob", json!({})).unwrap();
+    c.flush(Duration::from_secs(5)).unwrap();
+    let events = server.events();
+    let bob = &events[4];
+    assert_eq!(bob["userId"], "bob");
+    assert_ne!(bob["anonymousId"], after["anonymousId"], "a user switch resets the anonymous id");
+    assert_ne!(bob["context"]["sessionId"], after["context"]["sessionId"], "and starts a new session");
+    assert_eq!(events[3]["type"], "identify");
+    assert_eq!(events[3]["anonymousId"], bob["anonymousId"], "bob's identify carries bob's new anonymous id");
+}
