@@ -17,8 +17,8 @@ fn d(x: Duration) -> String {
     let s = x.as_secs();
     match () {
         _ if x.subsec_millis() != 0 || s == 0 => format!("{} ms", x.as_millis()),
-        _ if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        _ if s % 60 == 0 && s >= 120 => format!("{} min", s / 60),
+        _ if s.is_multiple_of(86_400) => format!("{} days", s / 86_400),
+        _ if s.is_multiple_of(60) && s >= 120 => format!("{} min", s / 60),
         _ => format!("{s} s"),
     }
 }
@@ -27,7 +27,7 @@ fn n(x: u64) -> String {
     let s = x.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
