@@ -1,7 +1,7 @@
 //! Storage faults reproduced for real: a full disk (a file-size limit on a
 //! child process), a read-only file (a child running as `nobody`), a file
 //! deleted while in use, garbage bytes, a truncated WAL, and a file locked by
-//! another connection. In each, recording goes on, `stats()` shows the
+//! another process. In each, recording goes on, `stats()` shows the
 //! condition, and what was durable is delivered.
 
 use std::io::{BufRead, BufReader, Write};
@@ -197,7 +197,7 @@ fn a_truncated_wal_after_a_kill_loses_only_the_torn_tail() {
 }
 
 #[test]
-fn a_file_locked_by_another_connection_is_waited_out() {
+fn a_file_locked_by_another_process_is_waited_out() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let server = collector();
@@ -205,14 +205,28 @@ fn a_file_locked_by_another_connection_is_waited_out() {
     c.track("Before Lock", json!({})).unwrap();
     assert!(c.commit(Duration::from_secs(5)).unwrap());
 
-    let other = rusqlite::Connection::open(&db).unwrap();
-    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    // Another process (Python's sqlite3) takes the write lock and holds it
+    // until told to let go on its standard input.
+    let holder = "import sqlite3, sys\n\
+                  c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)\n\
+                  c.execute('BEGIN EXCLUSIVE')\n\
+                  print('locked', flush=True)\n\
+                  sys.stdin.readline()\n\
+                  c.execute('COMMIT')\n";
+    let mut other = Command::new("python3")
+        .args(["-c", holder, db.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let locked = BufReader::new(other.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    assert_eq!(locked, "locked");
     c.track("During Lock", json!({})).unwrap();
     // The worker waits the 2 s busy timeout, then holds the event in memory.
     assert!(!c.commit(Duration::from_secs(10)).unwrap(), "not durable while locked");
     assert!(matches!(c.stats().storage, StorageState::Failing { ref error } if error.contains("locked")), "{:?}", c.stats());
-    other.execute_batch("COMMIT").unwrap();
-    drop(other);
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
     assert!(wait_until(|| c.stats().storage == StorageState::Ok, Duration::from_secs(15)), "{:?}", c.stats());
     let report = c.flush(Duration::from_secs(10)).unwrap();
     assert_eq!(report.remaining, 0);
