@@ -9,7 +9,7 @@
 //!
 //! Run it against a local collector it starts itself:
 //!   cargo run -p cairn-examples --bin backend-service
-//!   curl 'http://127.0.0.1:<port>/orders?user=u-42'
+//!   curl 'http://127.0.0.1:PORT/orders?user=u-42'   (PORT as printed)
 //! Against your backend: CAIRN_ENDPOINT=https://... CAIRN_WRITE_KEY=... PORT=8080 CAIRN_STORAGE=/var/lib/app/cairn.db
 
 use std::io::{BufRead, BufReader, Write};
