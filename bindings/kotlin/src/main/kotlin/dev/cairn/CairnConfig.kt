@@ -1,0 +1,205 @@
+// Decides the Kotlin shape of the configuration: a builder with one method
+// per core option, in Kotlin types (Int, Long, Duration, Map). Values the
+// facade cannot pass on (a negative count or duration) are refused here,
+// naming the option; everything else is checked by the core, whose defaults
+// apply to every option left unset.
+package dev.cairn
+
+import java.io.File
+import kotlin.time.Duration
+
+/**
+ * Settings for a [Cairn] client. Create with [CairnConfig.builder] (or
+ * `CairnConfig.Builder(writeKey)`); only `endpoint` is required.
+ */
+class CairnConfig private constructor(b: Builder) {
+    /** The write key of your Segment/RudderStack source. */
+    val writeKey: String = b.writeKey
+    /** The backend's base URL; events go to `{endpoint}/v1/batch`. Required: [Cairn] says so if it is missing. */
+    val endpoint: String? = b.endpoint
+    /** The buffer file, or null for the core's default (`cairn.db` in the working directory). */
+    val storagePath: String? = b.storagePath
+    /** Options left unset are null and take the core's default. */
+    val flushAt: Int? = b.flushAt
+    val flushInterval: Duration? = b.flushInterval
+    val maxBatchEvents: Int? = b.maxBatchEvents
+    val maxBatchBytes: Long? = b.maxBatchBytes
+    val maxEventBytes: Long? = b.maxEventBytes
+    val requestTimeout: Duration? = b.requestTimeout
+    val gzip: Boolean? = b.gzip
+    val retryBaseDelay: Duration? = b.retryBaseDelay
+    val maxRetryDelay: Duration? = b.maxRetryDelay
+    val maxQueueEvents: Long? = b.maxQueueEvents
+    val maxQueueBytes: Long? = b.maxQueueBytes
+    val maxEventAge: Duration? = b.maxEventAge
+    val maxPendingCalls: Int? = b.maxPendingCalls
+    val sessionTimeout: Duration? = b.sessionTimeout
+    val sessionEvents: Boolean? = b.sessionEvents
+    val resetOnUserSwitch: Boolean? = b.resetOnUserSwitch
+    /** Consent categories and their state before the user decides. */
+    val consent: Map<String, ConsentState> = b.consent.toMap()
+    /** Categories that must be granted before any event is stored or sent. */
+    val requiredConsent: List<String> = b.requiredConsent.toList()
+    /** Context every event carries; the platform context is merged beneath it. */
+    val context: Map<String, Any?> = b.context.toMap()
+    /** The anonymous id to use on first start instead of a new UUID. */
+    val anonymousId: String? = b.anonymousId
+    /** Whether [Cairn] fills `context` from the platform (os, locale, timezone; on Android app, device, screen). */
+    val platformContext: Boolean = b.platformContext
+
+    companion object {
+        /** Starts a configuration for the source with [writeKey]. */
+        @JvmStatic
+        fun builder(writeKey: String): Builder = Builder(writeKey)
+    }
+
+    /** A copy with the buffer file set, for platform helpers that know where it belongs. */
+    internal fun withDefaultStoragePath(path: String): CairnConfig =
+        if (storagePath != null) this else toBuilder().storagePath(path).build()
+
+    /** A builder holding every setting of this configuration. */
+    fun toBuilder(): Builder = Builder(writeKey).also { n ->
+        n.endpoint = endpoint
+        n.storagePath = storagePath
+        n.flushAt = flushAt; n.flushInterval = flushInterval
+        n.maxBatchEvents = maxBatchEvents; n.maxBatchBytes = maxBatchBytes; n.maxEventBytes = maxEventBytes
+        n.requestTimeout = requestTimeout; n.gzip = gzip
+        n.retryBaseDelay = retryBaseDelay; n.maxRetryDelay = maxRetryDelay
+        n.maxQueueEvents = maxQueueEvents; n.maxQueueBytes = maxQueueBytes; n.maxEventAge = maxEventAge
+        n.maxPendingCalls = maxPendingCalls
+        n.sessionTimeout = sessionTimeout; n.sessionEvents = sessionEvents; n.resetOnUserSwitch = resetOnUserSwitch
+        n.consent.putAll(consent); n.requiredConsent.addAll(requiredConsent); n.context.putAll(context)
+        n.anonymousId = anonymousId; n.platformContext = platformContext
+    }
+
+    /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
+    class Builder(internal val writeKey: String) {
+        internal var endpoint: String? = null
+        internal var storagePath: String? = null
+        internal var flushAt: Int? = null
+        internal var flushInterval: Duration? = null
+        internal var maxBatchEvents: Int? = null
+        internal var maxBatchBytes: Long? = null
+        internal var maxEventBytes: Long? = null
+        internal var requestTimeout: Duration? = null
+        internal var gzip: Boolean? = null
+        internal var retryBaseDelay: Duration? = null
+        internal var maxRetryDelay: Duration? = null
+        internal var maxQueueEvents: Long? = null
+        internal var maxQueueBytes: Long? = null
+        internal var maxEventAge: Duration? = null
+        internal var maxPendingCalls: Int? = null
+        internal var sessionTimeout: Duration? = null
+        internal var sessionEvents: Boolean? = null
+        internal var resetOnUserSwitch: Boolean? = null
+        internal val consent = LinkedHashMap<String, ConsentState>()
+        internal val requiredConsent = ArrayList<String>()
+        internal val context = LinkedHashMap<String, Any?>()
+        internal var anonymousId: String? = null
+        internal var platformContext = true
+
+        /** The backend's base URL (required), e.g. `https://api.segment.io`. */
+        fun endpoint(url: String) = apply { endpoint = url }
+        /** The SQLite file that buffers events. On Android, leave it unset: the app's no-backup files directory is used. */
+        fun storagePath(path: String) = apply { storagePath = path }
+        /** The SQLite file that buffers events. */
+        fun storagePath(file: File) = apply { storagePath = file.path }
+        /** Send a batch as soon as this many events are queued. */
+        fun flushAt(events: Int) = apply { flushAt = events }
+        /** Send queued events at the latest this long after the first arrived. */
+        fun flushInterval(interval: Duration) = apply { flushInterval = interval }
+        /** Most events in one upload. */
+        fun maxBatchEvents(events: Int) = apply { maxBatchEvents = events }
+        /** Most bytes in one upload, before compression. */
+        fun maxBatchBytes(bytes: Long) = apply { maxBatchBytes = bytes }
+        /** Largest single event once encoded. */
+        fun maxEventBytes(bytes: Long) = apply { maxEventBytes = bytes }
+        /** Time limit of one HTTP request. */
+        fun requestTimeout(timeout: Duration) = apply { requestTimeout = timeout }
+        /** Compress upload bodies with gzip. */
+        fun gzip(on: Boolean) = apply { gzip = on }
+        /** Window of the first retry; it doubles with each failure. */
+        fun retryBaseDelay(delay: Duration) = apply { retryBaseDelay = delay }
+        /** Longest wait between retries. */
+        fun maxRetryDelay(delay: Duration) = apply { maxRetryDelay = delay }
+        /** Most events kept in the buffer (the oldest go first). */
+        fun maxQueueEvents(events: Long) = apply { maxQueueEvents = events }
+        /** Most bytes kept in the buffer. */
+        fun maxQueueBytes(bytes: Long) = apply { maxQueueBytes = bytes }
+        /** Oldest an event may be and still be sent. */
+        fun maxEventAge(age: Duration) = apply { maxEventAge = age }
+        /** Calls that may wait for the worker before a recording call waits for room. */
+        fun maxPendingCalls(calls: Int) = apply { maxPendingCalls = calls }
+        /** A session ends after this long without events. */
+        fun sessionTimeout(timeout: Duration) = apply { sessionTimeout = timeout }
+        /** Record `Session Started` / `Session Ended` events. */
+        fun sessionEvents(on: Boolean) = apply { sessionEvents = on }
+        /** Whether `identify` with a different user id first resets the identity. */
+        fun resetOnUserSwitch(on: Boolean) = apply { resetOnUserSwitch = on }
+        /** Declares a consent category and its state before the user decides. */
+        fun consent(category: String, initial: ConsentState) = apply { consent[category] = initial }
+        /** The categories that must be granted before any event is stored or sent. */
+        fun requiredConsent(vararg categories: String) = apply { requiredConsent.clear(); requiredConsent.addAll(categories) }
+        /** Context every event carries, e.g. `mapOf("app" to mapOf("version" to "2.1"))`; merged over the platform context. */
+        fun context(context: Map<String, Any?>) = apply { this.context.putAll(context) }
+        /** The anonymous id to use on first start instead of a new UUID. */
+        fun anonymousId(id: String) = apply { anonymousId = id }
+        /** Fill `context` from the platform (default true). */
+        fun platformContext(on: Boolean) = apply { platformContext = on }
+
+        /** Checks what the facade must convert and returns the configuration; the core checks the rest when [Cairn] is created. */
+        fun build(): CairnConfig {
+            nonNegative("flushAt", flushAt?.toLong())
+            nonNegative("maxBatchEvents", maxBatchEvents?.toLong())
+            nonNegative("maxBatchBytes", maxBatchBytes)
+            nonNegative("maxEventBytes", maxEventBytes)
+            nonNegative("maxQueueEvents", maxQueueEvents)
+            nonNegative("maxQueueBytes", maxQueueBytes)
+            nonNegative("maxPendingCalls", maxPendingCalls?.toLong())
+            for ((name, d) in listOf(
+                "flushInterval" to flushInterval, "requestTimeout" to requestTimeout,
+                "retryBaseDelay" to retryBaseDelay, "maxRetryDelay" to maxRetryDelay,
+                "maxEventAge" to maxEventAge, "sessionTimeout" to sessionTimeout,
+            )) {
+                if (d != null && d.isNegative()) invalid(name, "must not be negative, got $d")
+            }
+            return CairnConfig(this)
+        }
+
+        private fun nonNegative(name: String, v: Long?) {
+            if (v != null && v < 0) invalid(name, "must not be negative, got $v")
+        }
+
+        private fun invalid(name: String, reason: String): Nothing =
+            throw CairnException.InvalidConfig("invalid config `$name`: $reason")
+    }
+}
+
+/** Milliseconds for the FFI; an infinite duration becomes the longest the FFI takes. */
+internal fun Duration.toMillisForFfi(): ULong = inWholeMilliseconds.coerceAtLeast(0).toULong()
+
+internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig = dev.cairn.ffi.CairnConfig(
+    writeKey = writeKey,
+    endpoint = endpoint,
+    storagePath = storagePath,
+    flushAt = flushAt?.toUInt(),
+    flushIntervalMs = flushInterval?.toMillisForFfi(),
+    maxBatchEvents = maxBatchEvents?.toUInt(),
+    maxBatchBytes = maxBatchBytes?.toULong(),
+    maxEventBytes = maxEventBytes?.toULong(),
+    requestTimeoutMs = requestTimeout?.toMillisForFfi(),
+    gzip = gzip,
+    retryBaseDelayMs = retryBaseDelay?.toMillisForFfi(),
+    maxRetryDelayMs = maxRetryDelay?.toMillisForFfi(),
+    maxQueueEvents = maxQueueEvents?.toULong(),
+    maxQueueBytes = maxQueueBytes?.toULong(),
+    maxEventAgeMs = maxEventAge?.toMillisForFfi(),
+    maxPendingCalls = maxPendingCalls?.toUInt(),
+    sessionTimeoutMs = sessionTimeout?.toMillisForFfi(),
+    sessionEvents = sessionEvents,
+    resetOnUserSwitch = resetOnUserSwitch,
+    consent = consent,
+    requiredConsent = requiredConsent,
+    contextJson = contextJson,
+    anonymousId = anonymousId,
+)

@@ -1,0 +1,107 @@
+// The plain values the facade returns (stats, flush reports, what forget
+// erased) as Kotlin data classes with signed numbers, converted once from
+// the generated records; and the generated enum the facade re-exports.
+package dev.cairn
+
+/** The user's decision for one consent category: `GRANTED`, `DENIED` or `UNKNOWN`. */
+typealias ConsentState = dev.cairn.ffi.ConsentState
+
+/** What a [Cairn.flush] or [Cairn.shutdown] achieved before it returned. */
+data class FlushReport(
+    /** Events the backend acknowledged while the call waited. */
+    val delivered: Long,
+    /** Events still queued when it returned; they stay on disk and go out later. */
+    val remaining: Long,
+)
+
+/** What [Cairn.forget] erased, so the app can ask the backend to delete the same user. */
+data class Forgotten(
+    /** Every anonymous id the erased events and identity carried. */
+    val anonymousIds: List<String>,
+    /** Every user id they carried. */
+    val userIds: List<String>,
+    /** Events removed from the buffer and from memory. */
+    val eventsErased: Long,
+)
+
+/** Dropped events by reason, over the life of the buffer file. */
+data class DroppedEvents(
+    /** Invalid calls (empty name, properties that are not an object...). */
+    val invalid: Long,
+    /** Events over `maxEventBytes`, or refused alone by the server with 413. */
+    val oversize: Long,
+    /** The oldest events, dropped when the buffer was over its caps. */
+    val overflow: Long,
+    /** Events older than `maxEventAge` before they could be sent. */
+    val expired: Long,
+    /** Events the server refused for good. */
+    val rejected: Long,
+    /** Events dropped by denied or revoked consent, opt-out or forget. */
+    val consent: Long,
+    /** Events lost to a corrupt buffer file (moved aside for inspection). */
+    val corrupt: Long,
+) {
+    /** All drops together. */
+    val total: Long get() = invalid + oversize + overflow + expired + rejected + consent + corrupt
+}
+
+/** A snapshot of the queue, delivery and drops; taking it never touches disk. */
+data class CairnStats(
+    /** Events in the buffer file, not yet delivered (in flight included). */
+    val queuedEvents: Long,
+    /** Their size in bytes (JSON, uncompressed). */
+    val queuedBytes: Long,
+    /** Age of the oldest queued event in milliseconds, or null when none is queued. */
+    val oldestQueuedAgeMs: Long?,
+    /** Events held in memory because the disk is failing (not yet durable). */
+    val memoryEvents: Long,
+    /** Events in the upload now on the wire. */
+    val inFlightEvents: Long,
+    /** Events the backend acknowledged since this client started. */
+    val deliveredEvents: Long,
+    /** Upload requests made since this client started. */
+    val requests: Long,
+    /** Failed attempts scheduled for retry since this client started. */
+    val retries: Long,
+    /** Milliseconds until the next retry, while one is scheduled. */
+    val nextRetryInMs: Long?,
+    /** The last delivery or storage error, if any. */
+    val lastError: String?,
+    /** The last permanent refusal by the server (status and start of body). */
+    val lastRejection: String?,
+    /** True once the server answered 401/403: uploads stop, events are kept. */
+    val authFailed: Boolean,
+    /** Null while the buffer file works; what failed while writes fail. */
+    val storageError: String?,
+    /** Dropped events by reason. */
+    val dropped: DroppedEvents,
+)
+
+internal fun dev.cairn.ffi.FlushReport.toFacade() = FlushReport(delivered.toLong(), remaining.toLong())
+
+internal fun dev.cairn.ffi.Forgotten.toFacade() = Forgotten(anonymousIds, userIds, eventsErased.toLong())
+
+internal fun dev.cairn.ffi.Stats.toFacade() = CairnStats(
+    queuedEvents = queuedEvents.toLong(),
+    queuedBytes = queuedBytes.toLong(),
+    oldestQueuedAgeMs = oldestQueuedAgeMs?.toLong(),
+    memoryEvents = memoryEvents.toLong(),
+    inFlightEvents = inFlightEvents.toLong(),
+    deliveredEvents = deliveredEvents.toLong(),
+    requests = requests.toLong(),
+    retries = retries.toLong(),
+    nextRetryInMs = nextRetryInMs?.toLong(),
+    lastError = lastError,
+    lastRejection = lastRejection,
+    authFailed = authFailed,
+    storageError = storageError,
+    dropped = DroppedEvents(
+        invalid = dropped.invalid.toLong(),
+        oversize = dropped.oversize.toLong(),
+        overflow = dropped.overflow.toLong(),
+        expired = dropped.expired.toLong(),
+        rejected = dropped.rejected.toLong(),
+        consent = dropped.consent.toLong(),
+        corrupt = dropped.corrupt.toLong(),
+    ),
+)

@@ -1,0 +1,224 @@
+//! [`CairnClient`]: the one exported object, a thin shell over [`cairn::Client`].
+//!
+//! Each method converts its arguments, calls the core and maps the error;
+//! none keeps state of its own. Recording calls return as soon as the core's
+//! worker has the call (microseconds); `flush`, `shutdown`, `forget` and
+//! `commit` wait up to their timeout, so apps call them off the UI thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::CairnConfig;
+use crate::error::CairnError;
+use crate::types::{ConsentState, FlushReport, Forgotten, Stats};
+use crate::MAX_TIMEOUT_MS;
+
+/// A cairn client: records events into the on-disk buffer and delivers them
+/// in the background. Share one per buffer file; it is safe to call from any
+/// thread.
+#[derive(Debug, uniffi::Object)]
+pub struct CairnClient {
+    inner: cairn::Client,
+}
+
+fn timeout(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(MAX_TIMEOUT_MS))
+}
+
+#[uniffi::export]
+impl CairnClient {
+    /// Validates `config`, opens the buffer file and starts the worker.
+    /// Opening the file takes a few milliseconds of disk work on the calling
+    /// thread; every later recording call returns without touching disk.
+    #[uniffi::constructor]
+    pub fn new(config: CairnConfig) -> Result<Arc<Self>, CairnError> {
+        let inner = config.to_builder()?.build()?;
+        Ok(Arc::new(CairnClient { inner }))
+    }
+
+    /// Records that the user did `event`. `properties_json` is a JSON object
+    /// as text, or empty for none.
+    pub fn track(&self, event: String, properties_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.track_json(&event, &properties_json)?)
+    }
+
+    /// Says who the user is; `traits_json` (a JSON object as text, or empty)
+    /// is merged into the stored traits.
+    pub fn identify(&self, user_id: String, traits_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.identify_json(&user_id, &traits_json)?)
+    }
+
+    /// Links the current user (or anonymous id) to `new_id`, which becomes the user id.
+    pub fn alias(&self, new_id: String) -> Result<(), CairnError> {
+        Ok(self.inner.alias(&new_id)?)
+    }
+
+    /// Says the user belongs to `group_id`, with the group's traits (JSON text, or empty).
+    pub fn group(&self, group_id: String, traits_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.group_json(&group_id, &traits_json)?)
+    }
+
+    /// Records that a mobile screen `name` was viewed.
+    pub fn screen(&self, name: String, properties_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.screen_json(&name, &properties_json)?)
+    }
+
+    /// Records that a web page `name` was viewed (the name may be empty).
+    pub fn page(&self, name: String, properties_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.page_json(&name, &properties_json)?)
+    }
+
+    /// Records a complete Segment-spec event (JSON text) as given, keeping its
+    /// `userId`, `anonymousId`, `messageId`, `timestamp` and `context`: for
+    /// backend services that record on behalf of many users.
+    pub fn enqueue(&self, event_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.enqueue_json(&event_json)?)
+    }
+
+    /// Forgets the user on this device: clears user id, traits and group and
+    /// makes a new anonymous id.
+    pub fn reset(&self) -> Result<(), CairnError> {
+        Ok(self.inner.reset()?)
+    }
+
+    /// Replaces the anonymous id (for example with one the web app set).
+    pub fn set_anonymous_id(&self, anonymous_id: String) -> Result<(), CairnError> {
+        Ok(self.inner.set_anonymous_id(&anonymous_id)?)
+    }
+
+    /// Merges `context_json` (a JSON object as text) into the context of
+    /// every later event; a `null` value removes a key.
+    pub fn set_context(&self, context_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.set_context_json(&context_json)?)
+    }
+
+    /// Records the user's decision for one consent category.
+    pub fn set_consent(&self, category: String, state: ConsentState) -> Result<(), CairnError> {
+        Ok(self.inner.set_consent(&category, state.into())?)
+    }
+
+    /// `true`: nothing is stored or sent from now on and the buffer is purged
+    /// (it persists across restarts); `false` resumes recording.
+    pub fn opt_out(&self, opted_out: bool) -> Result<(), CairnError> {
+        Ok(self.inner.opt_out(opted_out)?)
+    }
+
+    /// Erases the user from this device (queued events, identity, consent,
+    /// session) and returns the ids erased. Waits up to `timeout_ms` (at most
+    /// one day): it touches disk.
+    pub fn forget(&self, timeout_ms: u64) -> Result<Forgotten, CairnError> {
+        Ok(self.inner.forget(timeout(timeout_ms))?.into())
+    }
+
+    /// Waits up to `timeout_ms` until every earlier call is committed to the
+    /// buffer file. `false` if events are held in memory because the disk fails.
+    pub fn commit(&self, timeout_ms: u64) -> Result<bool, CairnError> {
+        Ok(self.inner.commit(timeout(timeout_ms))?)
+    }
+
+    /// Sends everything recorded so far and waits up to `timeout_ms` for it
+    /// to be delivered; what is left stays on disk and goes out later.
+    pub fn flush(&self, timeout_ms: u64) -> Result<FlushReport, CairnError> {
+        Ok(self.inner.flush(timeout(timeout_ms))?.into())
+    }
+
+    /// Flushes for up to `timeout_ms`, then stops the worker; later calls
+    /// fail with `ShutDown`. What is not delivered stays on disk for the
+    /// next client on this file.
+    pub fn shutdown(&self, timeout_ms: u64) -> Result<FlushReport, CairnError> {
+        Ok(self.inner.shutdown(timeout(timeout_ms))?.into())
+    }
+
+    /// A snapshot of the queue, delivery and drops (no disk access).
+    pub fn stats(&self) -> Stats {
+        self.inner.stats().into()
+    }
+
+    /// The anonymous id in force.
+    pub fn anonymous_id(&self) -> String {
+        self.inner.anonymous_id()
+    }
+
+    /// The user id in force, if the user was identified.
+    pub fn user_id(&self) -> Option<String> {
+        self.inner.user_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(dir: &std::path::Path) -> CairnConfig {
+        CairnConfig {
+            write_key: "key".into(),
+            // Port 9 (discard) refuses: nothing is delivered, events stay queued.
+            endpoint: Some("http://127.0.0.1:9".into()),
+            storage_path: Some(dir.join("ffi.db").display().to_string()),
+            flush_at: None,
+            flush_interval_ms: None,
+            max_batch_events: None,
+            max_batch_bytes: None,
+            max_event_bytes: None,
+            request_timeout_ms: None,
+            gzip: None,
+            retry_base_delay_ms: None,
+            max_retry_delay_ms: None,
+            max_queue_events: None,
+            max_queue_bytes: None,
+            max_event_age_ms: None,
+            max_pending_calls: None,
+            session_timeout_ms: None,
+            session_events: None,
+            reset_on_user_switch: None,
+            consent: HashMap::new(),
+            required_consent: Vec::new(),
+            context_json: None,
+            anonymous_id: None,
+        }
+    }
+
+    #[test]
+    fn calls_reach_the_core_and_bad_input_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = CairnClient::new(config(dir.path())).unwrap();
+        c.track("Signed Up".into(), r#"{"plan": "pro"}"#.into()).unwrap();
+        c.track("No Props".into(), String::new()).unwrap();
+        c.identify("user-7".into(), "{}".into()).unwrap();
+        assert!(c.commit(5_000).unwrap());
+        let stats = c.stats();
+        assert_eq!(stats.queued_events, 3, "{stats:?}");
+        assert_eq!(c.user_id().as_deref(), Some("user-7"));
+
+        assert!(matches!(c.track(String::new(), String::new()), Err(CairnError::InvalidEvent(_))));
+        match c.track("X".into(), "[1]".into()) {
+            Err(CairnError::InvalidEvent(m)) => assert!(m.contains("properties must be a JSON object"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(c.set_context("nope".into()), Err(CairnError::InvalidEvent(_))));
+        assert!(matches!(c.set_consent(" ".into(), ConsentState::Granted), Err(CairnError::InvalidEvent(_))));
+        c.commit(5_000).unwrap();
+        assert_eq!(c.stats().dropped.invalid, 2);
+    }
+
+    #[test]
+    fn huge_timeouts_are_clamped_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = CairnClient::new(config(dir.path())).unwrap();
+        assert!(c.commit(u64::MAX).unwrap());
+        let report = c.shutdown(0).unwrap();
+        assert_eq!(report.remaining, 0);
+        assert!(matches!(c.track("Late".into(), String::new()), Err(CairnError::ShutDown(_))));
+    }
+
+    #[test]
+    fn a_second_client_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = CairnClient::new(config(dir.path())).unwrap();
+        match CairnClient::new(config(dir.path())) {
+            Err(CairnError::StorageInUse(m)) => assert!(m.contains("own storage_path"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
