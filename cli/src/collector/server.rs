@@ -197,10 +197,9 @@ struct Judged {
 fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     let decoded = decode(head, raw);
     let refuse = |status: u16, why: String, body: Value| Judged { status, body, events: None, error: Some(why) };
-    let body = decoded.as_ref().map_or(Value::Null, Clone::clone);
     if let Some(key) = write_key {
         if let Err(why) = check_write_key(head.header("authorization"), key) {
-            return refuse(401, why, body);
+            return refuse(401, why, decoded.unwrap_or(Value::Null));
         }
     }
     let value = match decoded {
