@@ -82,6 +82,8 @@ enum Command {
         /// NDJSON file to send; `-` or nothing reads standard input.
         input: Option<PathBuf>,
     },
+    /// Benchmark cairn end to end against this machine's limits (docs/performance.md).
+    Bench(cairn_cli::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Inspect { path, events, json } => inspect(&path, events, json),
+        Command::Bench(args) => cairn_cli::bench::main(args),
         Command::Send { endpoint, write_key, storage, timeout, input } => send(
             cairn_cli::send::SendOptions { endpoint, write_key, storage, timeout: std::time::Duration::from_secs(timeout) },
             input,

@@ -1,0 +1,226 @@
+//! `cairn bench`: cairn end to end against this machine's own limits.
+//!
+//! One run measures, in order: the machine's limits ([`limits`]); the
+//! scenario (one caller thread records N events, then flushes) at each size;
+//! the same with gzip off; a backlog recorded while the collector is down and
+//! drained when it comes back; a cold start on a file holding 100,000 queued
+//! events; and a collector injecting faults. Every client runs in a child
+//! process of its own ([`child`]) so its peak memory is its own. The run ends
+//! with a readable table, one JSON line, and `bench: N passed, M failed`;
+//! the exit code is non-zero when an enforced budget is missed.
+//!
+//! This module decides the plan (sizes and client settings per phase, what a
+//! short run leaves out); [`phases`] runs each phase and [`report`] holds
+//! the budgets. See `docs/performance.md` for the figures and what they mean.
+
+pub mod audit;
+pub mod child;
+pub mod histogram;
+pub mod limits;
+pub mod machine;
+pub mod phases;
+pub mod report;
+pub mod rss;
+pub mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use child::Tuning;
+use report::{Report, Tunings};
+
+use crate::collector::{Collector, CollectorConfig};
+
+/// The phases a run can be limited to (`--only`).
+pub const PHASES: [&str; 5] = ["scenario", "gzip-off", "backlog", "cold", "faults"];
+
+/// Arguments of `cairn bench`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BenchArgs {
+    /// The test suite's version: N = 100,000 in every phase; fails on lost or
+    /// unexplained duplicate events and on the memory and wire budgets, and
+    /// reports timing budgets without failing on them.
+    #[arg(long)]
+    pub short: bool,
+    /// Scenario sizes, comma-separated (default 100000,1000000; short: 100000).
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub events: Option<Vec<u64>>,
+    /// Events recorded with the collector down (default 1000000; short: 100000).
+    #[arg(long, value_name = "N")]
+    pub backlog: Option<u64>,
+    /// Run only these phases (scenario, gzip-off, backlog, cold, faults).
+    #[arg(long, value_delimiter = ',', value_name = "PHASE,...")]
+    pub only: Option<Vec<String>>,
+    /// Also write the JSON line to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+    /// Internal: run one phase's client in this process (JSON spec).
+    #[arg(long, hide = true, value_name = "SPEC")]
+    pub child: Option<String>,
+}
+
+/// The scenario's client: cairn's defaults but for batches of up to 1,000
+/// events (the engine sends one batch at a time, so larger batches amortise
+/// each round trip; 1,000 scenario events stay under the default 500 KB).
+pub const SCENARIO: Tuning = Tuning {
+    gzip: true,
+    flush_at: cairn::config::DEFAULT_FLUSH_AT,
+    max_batch_events: 1_000,
+    max_batch_bytes: cairn::config::DEFAULT_MAX_BATCH_BYTES,
+    retry_base_ms: cairn::config::DEFAULT_RETRY_BASE_DELAY.as_millis() as u64,
+    max_retry_ms: cairn::config::DEFAULT_MAX_RETRY_DELAY.as_millis() as u64,
+    max_queue_events: cairn::config::DEFAULT_MAX_QUEUE_EVENTS,
+    max_queue_bytes: cairn::config::DEFAULT_MAX_QUEUE_BYTES,
+};
+
+/// Backlog and cold start: queue caps raised to hold the whole backlog (the
+/// defaults keep 100,000 events / 64 MiB and would drop the rest as
+/// overflow), and retries capped at 250 ms so the drain starts soon after
+/// the collector is back instead of after a long backoff.
+pub const BACKLOG: Tuning = Tuning {
+    max_queue_events: 10_000_000,
+    max_queue_bytes: 8 << 30,
+    retry_base_ms: 100,
+    max_retry_ms: 250,
+    ..SCENARIO
+};
+
+/// Faults: retries capped at 200 ms (`Retry-After: 1` included), so half
+/// the requests failing does not turn the run into minutes of waiting.
+pub const FAULTS: Tuning = Tuning { retry_base_ms: 100, max_retry_ms: 200, ..SCENARIO };
+
+/// Runs `cairn bench` (or, with `--child`, one phase's client).
+pub fn main(args: BenchArgs) -> ExitCode {
+    if let Some(spec) = &args.child {
+        return match serde_json::from_str::<child::Spec>(spec) {
+            Ok(spec) => child::run(&spec),
+            Err(e) => {
+                eprintln!("error: bad --child spec: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(bad) = args.only.iter().flatten().find(|p| !PHASES.contains(&p.as_str())) {
+        eprintln!("error: unknown phase `{bad}` in --only: use {}", PHASES.join(", "));
+        return ExitCode::from(2);
+    }
+    match run(&args) {
+        Ok(report) => {
+            print!("{}", report.table());
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            println!("{json}");
+            if let Some(path) = &args.json_out {
+                if let Err(e) = std::fs::write(path, format!("{json}\n")) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                }
+            }
+            let (passed, failed) = report.verdict();
+            println!("bench: {passed} passed, {failed} failed");
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            println!("bench: 0 passed, 1 failed");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cairn {}", args.join(" "))
+}
+
+/// Runs every phase the arguments ask for and judges the budgets.
+pub fn run(args: &BenchArgs) -> Result<Report, String> {
+    let started = Instant::now();
+    let short = args.short;
+    let sizes = args.events.clone().unwrap_or_else(|| if short { vec![100_000] } else { vec![100_000, 1_000_000] });
+    let backlog_n = args.backlog.unwrap_or(if short { 100_000 } else { 1_000_000 });
+    let wants = |phase: &str| args.only.as_ref().is_none_or(|only| only.iter().any(|p| p == phase));
+    let timeout = Duration::from_secs(if short { 150 } else { 900 });
+    let dir = tempfile::Builder::new().prefix("cairn-bench-").tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let collector = Collector::start(CollectorConfig::default()).map_err(|e| format!("cannot start the collector: {e}"))?;
+    let machine = machine::Machine::read();
+
+    eprintln!("bench: measuring this machine's limits");
+    let amounts = if short {
+        limits::Sizes { encode: 100_000, sqlite: 100_000, posts: 100 }
+    } else {
+        limits::Sizes { encode: 300_000, sqlite: 300_000, posts: 300 }
+    };
+    let limits = limits::measure(dir.path(), &collector, amounts)?;
+
+    let mut report = Report {
+        mode: if short { "short" } else { "full" },
+        command: command_line(),
+        version: cairn::VERSION,
+        machine,
+        limits,
+        tunings: Tunings { scenario: SCENARIO, backlog: BACKLOG, faults: FAULTS },
+        scenarios: Vec::new(),
+        gzip_off: None,
+        backlog: None,
+        cold: None,
+        faults: None,
+        errors: Vec::new(),
+        checks: Vec::new(),
+        elapsed_s: 0.0,
+    };
+    let mut errors = Vec::new();
+    if wants("scenario") {
+        for &n in &sizes {
+            eprintln!("bench: scenario, N = {n}");
+            match phases::scenario(&collector, dir.path(), n, SCENARIO, timeout) {
+                Ok(f) => report.scenarios.push(f),
+                Err(e) => errors.push(failed(&format!("scenario N={n}"), e)),
+            }
+        }
+    }
+    if wants("gzip-off") {
+        let n = sizes.iter().copied().min().unwrap_or(100_000);
+        eprintln!("bench: scenario with gzip off, N = {n}");
+        match phases::scenario(&collector, dir.path(), n, Tuning { gzip: false, ..SCENARIO }, timeout) {
+            Ok(f) => report.gzip_off = Some(f),
+            Err(e) => errors.push(failed("scenario gzip off", e)),
+        }
+    }
+    if wants("backlog") {
+        eprintln!("bench: backlog, N = {backlog_n}, collector down");
+        match phases::backlog(&collector, dir.path(), backlog_n, BACKLOG, timeout) {
+            Ok(f) => report.backlog = Some(f),
+            Err(e) => errors.push(failed("backlog", e)),
+        }
+    }
+    if wants("cold") {
+        eprintln!("bench: cold start, 100,000 queued");
+        match phases::cold_start(&collector, dir.path(), 100_000, BACKLOG, timeout) {
+            Ok(f) => report.cold = Some(f),
+            Err(e) => errors.push(failed("cold start", e)),
+        }
+    }
+    if wants("faults") {
+        let n = 100_000;
+        eprintln!("bench: faults, N = {n}");
+        match phases::faults(&collector, dir.path(), n, FAULTS, timeout) {
+            Ok(f) => report.faults = Some(f),
+            Err(e) => errors.push(failed("faults", e)),
+        }
+    }
+    report.errors = errors;
+    report.machine.load_end = machine::load();
+    report.elapsed_s = started.elapsed().as_secs_f64();
+    report.judge(!short);
+    Ok(report)
+}
+
+/// Says a phase failed and keeps the reason for the report.
+fn failed(what: &str, e: String) -> String {
+    eprintln!("bench: {what} failed: {e}");
+    format!("{what}: {e}")
+}

@@ -1,0 +1,286 @@
+//! The parent's half of each end-to-end phase: set the collector up (healthy,
+//! down, or faulty), start the client in a child process, time what the
+//! collector sees against the child's milestones, and audit the deliveries.
+//!
+//! Times that span both processes are differences of wall-clock
+//! microseconds (the child stamps its milestones, the parent stamps what its
+//! collector saw); everything else is timed with `Instant` on one side.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::audit::{audit, Audit};
+use super::child::{self, wall_us, Message, Outcome, Phase, Spec, Tuning};
+use crate::collector::{Collector, Fault};
+
+/// What one scenario run measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScenarioFigures {
+    /// Track calls recorded.
+    pub events: u64,
+    /// Whether uploads were gzip-compressed.
+    pub gzip: bool,
+    /// The child's own figures (latency, durable, flushed, RSS...).
+    pub client: Outcome,
+    /// Seconds from the first call until the collector had every event.
+    pub collected_s: f64,
+    /// Events delivered per second, end to end (`expected / collected_s`).
+    pub delivered_per_s: f64,
+    /// `/v1/batch` requests the collector received.
+    pub requests: u64,
+    /// Request body bytes (as sent, compressed or not) per delivered event.
+    pub wire_bytes_per_event: f64,
+    /// Lost and duplicated.
+    pub audit: Audit,
+}
+
+/// What the backlog phase measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BacklogFigures {
+    /// Events recorded while the collector was down.
+    pub events: u64,
+    /// Peak RSS of the client, KiB, with every event on disk and the collector still down.
+    pub peak_rss_kib_down: u64,
+    /// Buffer file (with WAL) when every event was on disk, bytes.
+    pub file_bytes: u64,
+    /// Seconds to record them all durably.
+    pub durable_s: f64,
+    /// Seconds from the collector coming back until it had every event.
+    pub drain_s: f64,
+    /// The client's own figures.
+    pub client: Outcome,
+    /// Lost and duplicated.
+    pub audit: Audit,
+}
+
+/// What the cold start measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ColdFigures {
+    /// Events queued in the file before `build()`.
+    pub queued: u64,
+    /// Seconds `build()` took.
+    pub build_s: f64,
+    /// Seconds from calling `build()` until the collector saw the first request.
+    pub first_upload_s: f64,
+    /// Seconds from `build()` until the whole backlog was delivered.
+    pub drained_s: f64,
+    /// Lost and duplicated.
+    pub audit: Audit,
+}
+
+/// What the fault phase measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FaultFigures {
+    /// Events recorded.
+    pub events: u64,
+    /// Requests the collector received.
+    pub requests: u64,
+    /// Of those, answered 500.
+    pub status_500: u64,
+    /// Answered 429 with Retry-After.
+    pub status_429: u64,
+    /// Stored, then closed without an answer.
+    pub stored_unanswered: u64,
+    /// Closed without reading.
+    pub dropped_connections: u64,
+    /// Seconds from the first call until `flush()` said all were delivered.
+    pub flushed_s: f64,
+    /// The client's own figures.
+    pub client: Outcome,
+    /// Lost and duplicated.
+    pub audit: Audit,
+}
+
+fn spec(collector: &Collector, storage: &Path, phase: Phase, events: u64, tuning: Tuning, timeout: Duration) -> Spec {
+    Spec { phase, endpoint: collector.endpoint(), storage: storage.to_path_buf(), events, tuning, timeout_s: timeout.as_secs() }
+}
+
+fn expect_started(running: &child::Running, timeout: Duration) -> Result<u64, String> {
+    loop {
+        match running.next(timeout)? {
+            (Message::Started { wall_us }, _) => return Ok(wall_us),
+            (Message::Done(_), _) => return Err("the bench child finished before it started recording".into()),
+            _ => continue,
+        }
+    }
+}
+
+/// Sum of `Content-Length` over the requests the collector received.
+fn wire_bytes(collector: &Collector) -> u64 {
+    collector
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("content-length").and_then(|v| v.parse::<u64>().ok()))
+        .sum()
+}
+
+/// One caller records `events` against a healthy collector; then flush.
+pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<ScenarioFigures, String> {
+    collector.clear();
+    let storage = dir.join(format!("scenario-{events}-{}.db", if tuning.gzip { "gzip" } else { "plain" }));
+    let running = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout))
+        .map_err(|e| format!("could not start the bench child: {e}"))?;
+    let started = expect_started(&running, timeout)?;
+    let expected = events + 1;
+    if !collector.wait_for_events(expected as usize, timeout) {
+        running.kill();
+        return Err(format!("the collector had {} of {expected} events after {timeout:?}", collector.stats().events));
+    }
+    let collected_s = wall_us().saturating_sub(started) as f64 / 1e6;
+    let client = running.outcome(timeout)?;
+    let received = collector.events();
+    let audit = audit(&received, events);
+    drop(received);
+    let stats = collector.stats();
+    let bytes = wire_bytes(collector);
+    Ok(ScenarioFigures {
+        events,
+        gzip: tuning.gzip,
+        client,
+        collected_s,
+        delivered_per_s: expected as f64 / collected_s,
+        requests: stats.requests,
+        wire_bytes_per_event: bytes as f64 / expected as f64,
+        audit,
+    })
+}
+
+/// The collector is down while `events` are recorded; then it comes back.
+pub fn backlog(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<BacklogFigures, String> {
+    collector.clear();
+    collector.set_down(Some(Fault::DropConnection));
+    let storage = dir.join(format!("backlog-{events}.db"));
+    let spawned = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout));
+    let running = match spawned {
+        Ok(r) => r,
+        Err(e) => {
+            collector.set_down(None);
+            return Err(format!("could not start the bench child: {e}"));
+        }
+    };
+    let waited = (|| {
+        expect_started(&running, timeout)?;
+        loop {
+            if let (Message::Durable { peak_rss_kib, .. }, _) = running.next(timeout)? {
+                return Ok::<u64, String>(peak_rss_kib);
+            }
+        }
+    })();
+    // The collector comes back whatever happened, so later phases find it up.
+    collector.clear();
+    collector.set_down(None);
+    let up = wall_us();
+    let peak_rss_kib_down = match waited {
+        Ok(kib) => kib,
+        Err(e) => {
+            running.kill();
+            return Err(e);
+        }
+    };
+    let expected = events + 1;
+    if !collector.wait_for_events(expected as usize, timeout) {
+        running.kill();
+        return Err(format!("backlog: the collector had {} of {expected} events after {timeout:?}", collector.stats().events));
+    }
+    let drain_s = wall_us().saturating_sub(up) as f64 / 1e6;
+    let client = running.outcome(timeout)?;
+    let audit = audit(&collector.events(), events);
+    Ok(BacklogFigures {
+        events,
+        peak_rss_kib_down,
+        file_bytes: client.file_bytes_durable,
+        durable_s: client.durable_s,
+        drain_s,
+        client,
+        audit,
+    })
+}
+
+/// A file with `queued` events from an earlier run; time from `build()` to the first upload.
+pub fn cold_start(collector: &Collector, dir: &Path, queued: u64, tuning: Tuning, timeout: Duration) -> Result<ColdFigures, String> {
+    let storage = dir.join(format!("cold-{queued}.db"));
+    collector.clear();
+    collector.set_down(Some(Fault::DropConnection));
+    let filled = child::spawn(&spec(collector, &storage, Phase::Record { deliver: false }, queued, tuning, timeout))
+        .map_err(|e| format!("could not start the bench child: {e}"))
+        .and_then(|running| running.outcome(timeout));
+    collector.set_down(None);
+    collector.clear();
+    let filled = filled?;
+    if filled.remaining != queued + 1 {
+        return Err(format!("cold start: the earlier run left {} events queued, not {}", filled.remaining, queued + 1));
+    }
+    let running = child::spawn(&spec(collector, &storage, Phase::Drain, queued, tuning, timeout))
+        .map_err(|e| format!("could not start the bench child: {e}"))?;
+    // Watch for the first request from now on, so it cannot slip by unseen.
+    let deadline = Instant::now() + timeout;
+    let first = loop {
+        if collector.stats().requests > 0 {
+            break wall_us();
+        }
+        if Instant::now() > deadline {
+            running.kill();
+            return Err(format!("cold start: no upload within {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_micros(20));
+    };
+    let building = loop {
+        match running.next(timeout)? {
+            (Message::Building { wall_us }, _) => break wall_us,
+            _ => continue,
+        }
+    };
+    let client = running.outcome(timeout)?;
+    Ok(ColdFigures {
+        queued: queued + 1,
+        build_s: client.build_s,
+        first_upload_s: first.saturating_sub(building) as f64 / 1e6,
+        drained_s: client.flushed_s,
+        audit: audit(&collector.events(), queued),
+    })
+}
+
+/// The fault mix of the issue, in a fixed pseudo-random order: 30% 500,
+/// 10% 429 with Retry-After, 5% stored but unanswered, 5% dropped
+/// connections, the rest answered normally.
+pub fn fault_plan(len: usize) -> Vec<Fault> {
+    (0..len as u64)
+        .map(|i| match super::workload::mix(i ^ 0xFA_0175) % 100 {
+            0..=29 => Fault::Status(500),
+            30..=39 => Fault::StatusRetryAfter(429, "1".into()),
+            40..=44 => Fault::StoreThenDrop,
+            45..=49 => Fault::DropConnection,
+            _ => Fault::Stall(Duration::ZERO),
+        })
+        .collect()
+}
+
+/// The scenario against a collector that misbehaves per [`fault_plan`].
+pub fn faults(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<FaultFigures, String> {
+    collector.clear();
+    collector.push_faults(fault_plan(100_000));
+    let storage = dir.join(format!("faults-{events}.db"));
+    let result = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout))
+        .map_err(|e| format!("could not start the bench child: {e}"))
+        .and_then(|running| running.outcome(timeout));
+    let requests = collector.requests();
+    let received = collector.events();
+    collector.clear();
+    let client = result?;
+    let count = |status: u16| requests.iter().filter(|r| r.status == status).count() as u64;
+    let plan = fault_plan(requests.len());
+    let planned = |fault: Fault| plan.iter().filter(|f| **f == fault).count() as u64;
+    Ok(FaultFigures {
+        events,
+        requests: requests.len() as u64,
+        status_500: count(500),
+        status_429: count(429),
+        stored_unanswered: planned(Fault::StoreThenDrop),
+        dropped_connections: planned(Fault::DropConnection),
+        flushed_s: client.flushed_s,
+        audit: audit(&received, events),
+        client,
+    })
+}
