@@ -2,7 +2,8 @@
 //!
 //! This module decides how bytes on a connection become a request head and a
 //! body (`Content-Length` or `chunked`), and how an answer is written back
-//! (always with `Content-Length`, keep-alive unless the client asked to close).
+//! (always with `Content-Length`, keep-alive unless the client asked to close,
+//! and open to pages of any origin: see [`CORS_HEADERS`]).
 //! It owns the socket so the collector can also *not* answer: closing the
 //! connection mid-request is how lost acks and network drops are simulated.
 //! What a request means is decided in `server`.
@@ -17,6 +18,11 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub(crate) const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// How long a started request may take between two reads.
 const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sent with every answer so a web page on another origin (the browser
+/// build, a demo page on another port) can post batches and read the answer,
+/// `Retry-After` included.
+pub(crate) const CORS_HEADERS: &str = "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Retry-After\r\n";
 
 /// A parsed request line and its headers.
 #[derive(Debug, Clone)]
@@ -183,6 +189,7 @@ impl Conn {
         let mut out = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         out.push_str("Content-Type: application/json\r\n");
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        out.push_str(CORS_HEADERS);
         for (name, value) in extra_headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -231,6 +238,7 @@ fn parse_head(lines: &[String]) -> Result<Head, ReadError> {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

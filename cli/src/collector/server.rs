@@ -26,6 +26,13 @@ const IDLE_POLL: Duration = Duration::from_millis(100);
 /// A kept-alive connection with no request for this long is closed.
 const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(60);
 
+/// The answer to a CORS preflight for `/v1/batch`.
+const PREFLIGHT: &[(&str, &str)] = &[
+    ("Access-Control-Allow-Methods", "POST"),
+    ("Access-Control-Allow-Headers", "Content-Type, Authorization, Content-Encoding"),
+    ("Access-Control-Max-Age", "600"),
+];
+
 /// Accepts connections until the collector stops, one thread each.
 pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     for stream in listener.incoming() {
@@ -71,6 +78,9 @@ fn serve(stream: TcpStream, shared: &Shared) {
         };
         let after = match (head.path.as_str(), head.method.as_str()) {
             ("/v1/batch", "POST") => batch(&mut conn, &head, shared),
+            // A CORS preflight (a page on another origin sending JSON with an
+            // Authorization header); cairn's browser build needs none.
+            ("/v1/batch", "OPTIONS") => answer_other(&mut conn, &head, 204, PREFLIGHT, ""),
             ("/v1/batch", _) => answer_other(&mut conn, &head, 405, &[("Allow", "POST")], &error_body("use POST /v1/batch")),
             ("/stats", "GET" | "HEAD") => {
                 let stats = serde_json::to_string(&shared.stats()).unwrap_or_default();

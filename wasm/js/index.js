@@ -1,0 +1,482 @@
+// cairn for web pages: the page-facing API over the wasm core.
+//
+// This file decides only what needs the browser's event loop: timers (from
+// the engine's next wake-up), fetch and sendBeacon, page lifecycle events,
+// Web Locks on each tab's queue, cross-tab `storage` events, and the
+// first-party cookie. Every rule about what to send, when to retry, what
+// consent allows and who the user is lives in the Rust core (`Core`).
+
+import init, { Core } from './cairn_wasm.js';
+
+/** Options this file reads; every other option goes to the core, which checks it. */
+const JS_OPTIONS = ['storageKey', 'cookie', 'wasm', 'onLog'];
+const COOKIE_NAME = 'cairn_aid';
+const locks = globalThis.navigator && globalThis.navigator.locks;
+
+let wasmReady = null;
+
+const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+function camelKeys(v) {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v && typeof v === 'object') {
+    const out = {};
+    for (const k of Object.keys(v)) out[camel(k)] = camelKeys(v[k]);
+    return out;
+  }
+  return v;
+}
+
+function randomId() {
+  const c = globalThis.crypto;
+  const raw = c && c.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+  return raw.replace(/-/g, '').slice(0, 16);
+}
+
+function readCookie(name) {
+  try {
+    for (const part of document.cookie.split('; ')) {
+      const i = part.indexOf('=');
+      if (part.slice(0, i) === name) return decodeURIComponent(part.slice(i + 1));
+    }
+  } catch {
+    // Cookies may be blocked; the id then lives in localStorage only.
+  }
+  return undefined;
+}
+
+function writeCookie(name, value, cookie) {
+  try {
+    const days = cookie.maxAgeDays ?? 365;
+    let text = `${name}=${encodeURIComponent(value)}; Path=/; Max-Age=${Math.round(days * 86400)}; SameSite=Lax`;
+    if (cookie.domain) text += `; Domain=${cookie.domain}`;
+    if (location.protocol === 'https:') text += '; Secure';
+    document.cookie = text;
+  } catch {
+    // As above: a blocked cookie is not the page's problem.
+  }
+}
+
+function pageProperties() {
+  return {
+    url: location.href,
+    path: location.pathname,
+    referrer: document.referrer,
+    title: document.title,
+    search: location.search,
+  };
+}
+
+function toJson(what, value) {
+  if (value === undefined || value === null) return '';
+  return JSON.stringify(value);
+}
+
+/**
+ * One page's cairn. Create it with `await Cairn.load({ writeKey, endpoint })`.
+ */
+export class Cairn {
+  /**
+   * Loads the wasm module (once per page), checks the options and restores
+   * the visitor's identity and consent. Throws on invalid options.
+   */
+  static async load(options = {}) {
+    if (!options || typeof options !== 'object') throw new TypeError('cairn: Cairn.load needs an options object like { writeKey, endpoint }');
+    const coreOptions = {};
+    for (const [k, v] of Object.entries(options)) if (!JS_OPTIONS.includes(k)) coreOptions[k] = v;
+    if (options.onLog !== undefined && typeof options.onLog !== 'function') throw new TypeError('cairn: option `onLog` must be a function');
+    if (options.cookie !== undefined && options.cookie !== false && typeof options.cookie !== 'object') {
+      throw new TypeError('cairn: option `cookie` must be false or an object like { domain: ".example.com" }');
+    }
+    wasmReady = wasmReady || init(options.wasm ? { module_or_path: options.wasm } : undefined);
+    await wasmReady;
+    const cairn = new Cairn(JSON.stringify(coreOptions), options);
+    await cairn._start();
+    return cairn;
+  }
+
+  /** @private Use `Cairn.load`. */
+  constructor(coreOptionsJson, options) {
+    this._coreOptions = coreOptionsJson;
+    this._prefix = options.storageKey ?? 'cairn';
+    this._cookie = options.cookie ? { name: COOKIE_NAME, ...options.cookie } : null;
+    this._onLog = options.onLog ?? null;
+    this._core = this._newCore();
+    this._timer = undefined;
+    this._inflight = null;
+    this._waiters = [];
+    this._releaseLock = null;
+    this._aliveTimer = undefined;
+    this._closed = false;
+    this._cookieValue = undefined;
+    this._listeners = [];
+  }
+
+  _newCore() {
+    const fromCookie = this._cookie ? readCookie(this._cookie.name) : undefined;
+    return new Core(this._coreOptions, this._prefix, randomId(), fromCookie);
+  }
+
+  async _start() {
+    this._syncCookie();
+    await this._claimTab();
+    await this._adoptGoneTabs();
+    this._listen();
+    this._pump();
+  }
+
+  _log(type, detail) {
+    if (!this._onLog) return;
+    try {
+      this._onLog({ type, at: Date.now(), ...detail });
+    } catch {
+      // A failing log callback must not break delivery.
+    }
+  }
+
+  _lockName(tab) {
+    return `cairn:${this._prefix}:tab:${tab}`;
+  }
+
+  // Holds this tab's queue for as long as the page lives: the browser
+  // releases the lock when the tab dies, which is how other tabs know they
+  // may adopt the queue. Without Web Locks, a liveness mark stands in.
+  async _claimTab() {
+    const core = this._core;
+    if (!locks) {
+      core.markAlive(true);
+      clearInterval(this._aliveTimer);
+      this._aliveTimer = setInterval(() => this._core.markAlive(true), 60_000);
+      return;
+    }
+    await new Promise((held) => {
+      locks
+        .request(this._lockName(core.tab()), () => {
+          held();
+          return new Promise((release) => {
+            this._releaseLock = release;
+          });
+        })
+        .catch(() => held());
+    });
+  }
+
+  // Takes over the queues of tabs that are gone (their lock is free), each
+  // under that tab's lock so two tabs never take the same queue.
+  async _adoptGoneTabs() {
+    const tabs = this._core.otherTabs(!locks);
+    for (const tab of tabs) {
+      const adopt = () => {
+        const n = this._core.adopt(tab);
+        if (n > 0) this._log('adopted', { tab, events: n });
+      };
+      if (!locks) {
+        adopt();
+        continue;
+      }
+      try {
+        await locks.request(this._lockName(tab), { ifAvailable: true }, (lock) => {
+          if (lock) adopt();
+        });
+      } catch {
+        // Locks refused (an opaque origin): leave that queue for later.
+      }
+    }
+    this._pump();
+  }
+
+  _on(target, type, fn) {
+    target.addEventListener(type, fn);
+    this._listeners.push([target, type, fn]);
+  }
+
+  _listen() {
+    this._on(document, 'visibilitychange', () => {
+      if (document.visibilityState === 'hidden') {
+        // The page may never run again: start sending everything now,
+        // while its answers can still be read.
+        this._core.flush();
+        this._pump();
+      } else {
+        this._adoptGoneTabs();
+      }
+    });
+    this._on(window, 'pagehide', () => this._handOff());
+    this._on(window, 'pageshow', (e) => {
+      if (e.persisted) this._restore();
+    });
+    this._on(window, 'storage', (e) => {
+      if (e.key === null || e.key.startsWith(`${this._prefix}:s:`)) {
+        this._core.syncShared();
+        this._after();
+      }
+    });
+  }
+
+  // The page is going away: what is queued goes to the browser (sendBeacon,
+  // chunks under 64 KB), unless delivery is failing (then it stays queued
+  // for the next page load). The tab's lock is released so the page stays
+  // eligible for the back/forward cache and other tabs may adopt leftovers.
+  _handOff() {
+    if (this._closed) return;
+    const report = camelKeys(
+      JSON.parse(
+        this._core.handOff((upload) => {
+          const { url, body } = upload;
+          upload.free();
+          try {
+            if (navigator.sendBeacon) return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' }));
+            fetch(url, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, credentials: 'omit' }).catch(() => {});
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+      ),
+    );
+    this._inflight = null;
+    this._log('handoff', report);
+    clearTimeout(this._timer);
+    clearInterval(this._aliveTimer);
+    if (!locks) this._core.markAlive(false);
+    if (this._releaseLock) this._releaseLock();
+    this._releaseLock = null;
+  }
+
+  // Back from the back/forward cache: continue as a new tab (another tab may
+  // have taken the old queue meanwhile), adopting what is left of the old one.
+  async _restore() {
+    if (this._closed) return;
+    const old = this._core;
+    this._core = this._newCore();
+    old.free();
+    await this._claimTab();
+    await this._adoptGoneTabs();
+  }
+
+  _pump() {
+    if (this._closed) return;
+    if (!this._inflight) {
+      const upload = this._core.poll();
+      if (upload) this._send(upload);
+    }
+    this._schedule();
+  }
+
+  _schedule() {
+    clearTimeout(this._timer);
+    this._timer = undefined;
+    if (this._closed) return;
+    const at = this._core.nextWakeup();
+    if (at === undefined) return;
+    this._timer = setTimeout(() => this._pump(), Math.max(0, at - Date.now()));
+  }
+
+  _send(upload) {
+    const { id, url, body, events, keepalive } = upload;
+    upload.free();
+    const ctrl = new AbortController();
+    this._inflight = { id, ctrl };
+    const timer = setTimeout(() => ctrl.abort(), this._core.requestTimeout());
+    this._log('sent', { id, events, bytes: body.length });
+    fetch(url, {
+      method: 'POST',
+      body,
+      keepalive,
+      // text/plain and no Authorization header (the write key is in the
+      // body): a CORS-simple request, no preflight, same as a beacon.
+      headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      credentials: 'omit',
+      signal: ctrl.signal,
+    })
+      .then(async (r) => {
+        const text = (await r.text().catch(() => '')).slice(0, 512);
+        return [r.status, r.headers.get('Retry-After'), text];
+      })
+      .then(
+        ([status, retryAfter, text]) => {
+          if (this._inflight?.id !== id || this._closed) return;
+          this._core.onResponse(id, status, retryAfter ?? undefined, text);
+          this._log(status >= 200 && status < 300 ? 'delivered' : 'failed', { id, events, status });
+        },
+        (e) => {
+          if (this._inflight?.id !== id || this._closed) return;
+          const reason = ctrl.signal.aborted ? 'aborted (requestTimeout, or its events were purged)' : String((e && e.message) || e);
+          this._core.onError(id, reason);
+          this._log('failed', { id, events, error: reason });
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        if (this._inflight?.id === id) this._inflight = null;
+        this._answerWaiters();
+        this._pump();
+      });
+  }
+
+  // After any call: abort an upload whose events were purged, keep the
+  // cookie in step with the anonymous id, and let the engine send.
+  _after() {
+    const purged = this._core.purgedUpload();
+    if (purged !== undefined && this._inflight && this._inflight.id === purged) this._inflight.ctrl.abort();
+    this._syncCookie();
+    this._answerWaiters();
+    this._pump();
+  }
+
+  _syncCookie() {
+    if (!this._cookie) return;
+    const id = this._core.anonymousId();
+    if (id !== this._cookieValue) {
+      writeCookie(this._cookie.name, id, this._cookie);
+      this._cookieValue = id;
+    }
+  }
+
+  _record(kind, name, payload) {
+    if (this._closed) throw new Error('cairn: this instance was closed; load a new one');
+    let json;
+    try {
+      json = toJson(kind, payload);
+    } catch (e) {
+      this._core.dropInvalid();
+      throw new TypeError(`cairn: ${kind === 'identify' || kind === 'group' ? 'traits' : 'properties'} cannot be turned into JSON (${e.message})`);
+    }
+    this._core.record(kind, String(name ?? ''), json);
+    this._log('recorded', { kind, name, payload });
+    this._after();
+  }
+
+  /** Records that the user did `event`. */
+  track(event, properties) {
+    this._record('track', event, properties);
+  }
+
+  /**
+   * Records a page view. `url`, `path`, `referrer`, `title` and `search`
+   * are filled in from the page unless given; they also go to `context.page`.
+   */
+  page(name, properties) {
+    if (name && typeof name === 'object') [name, properties] = ['', name];
+    const page = pageProperties();
+    this._core.setContext(JSON.stringify({ page }));
+    this._record('page', name ?? '', { ...page, ...(properties || {}) });
+  }
+
+  /** Records a screen view (apps rendering screens inside a page). */
+  screen(name, properties) {
+    this._record('screen', name, properties);
+  }
+
+  /** Says who the user is; later events carry `userId`. */
+  identify(userId, traits) {
+    this._record('identify', userId, traits);
+  }
+
+  /** Says the user belongs to `groupId`. */
+  group(groupId, traits) {
+    this._record('group', groupId, traits);
+  }
+
+  /** Links the current user to `newId`, which becomes the user id. */
+  alias(newId) {
+    this._record('alias', newId, undefined);
+  }
+
+  /** Forgets the user on this device: new anonymous id, no user id or traits. */
+  reset() {
+    this._core.reset();
+    this._after();
+  }
+
+  /** Replaces the anonymous id (to reuse one the site already has). */
+  setAnonymousId(id) {
+    this._core.setAnonymousId(String(id));
+    this._after();
+  }
+
+  /** Merges `context` into every later event's context; `null` removes a key. */
+  setContext(context) {
+    this._core.setContext(JSON.stringify(context ?? null));
+  }
+
+  /** Records the user's decision for one category: 'granted', 'denied' or 'unknown'. */
+  setConsent(category, state) {
+    this._core.setConsent(String(category), String(state));
+    this._after();
+  }
+
+  /** `true`: nothing more is stored or sent, and the queue is purged (it persists). */
+  optOut(optedOut = true) {
+    this._core.optOut(Boolean(optedOut));
+    this._after();
+  }
+
+  /**
+   * Erases the user from this browser (every tab's queue, identity, consent
+   * decisions) and returns the ids erased, to ask the backend to delete them.
+   */
+  forget() {
+    const erased = camelKeys(JSON.parse(this._core.forget()));
+    this._after();
+    return erased;
+  }
+
+  /**
+   * Sends everything recorded so far and resolves when it is delivered or
+   * after `timeoutMs`, with `{ delivered, remaining }`.
+   */
+  flush(timeoutMs = 5000) {
+    this._core.flush();
+    const target = this._core.lastSeq();
+    const start = this.stats().deliveredEvents;
+    return new Promise((resolve) => {
+      const waiter = { target, start, resolve };
+      waiter.timer = setTimeout(() => this._answer(waiter), timeoutMs);
+      this._waiters.push(waiter);
+      this._pump();
+      this._answerWaiters();
+    });
+  }
+
+  _answer(waiter) {
+    clearTimeout(waiter.timer);
+    this._waiters = this._waiters.filter((w) => w !== waiter);
+    const s = this.stats();
+    waiter.resolve({ delivered: s.deliveredEvents - waiter.start, remaining: s.queuedEvents });
+  }
+
+  _answerWaiters() {
+    if (this._waiters.length === 0) return;
+    const authFailed = this.stats().authFailed;
+    for (const w of [...this._waiters]) if (authFailed || this._core.deliveredThrough(w.target)) this._answer(w);
+  }
+
+  /** A snapshot of the queue, delivery, drops by reason, and browser storage. */
+  stats() {
+    return camelKeys(JSON.parse(this._core.stats()));
+  }
+
+  /** The anonymous id in force. */
+  get anonymousId() {
+    return this._core.anonymousId();
+  }
+
+  /** The user id in force, or undefined. */
+  get userId() {
+    return this._core.userId();
+  }
+
+  /**
+   * Hands what is queued to the browser (as on page hide), stops timers and
+   * listeners, and releases this tab's queue. The instance cannot record after.
+   */
+  close() {
+    if (this._closed) return;
+    this._handOff();
+    this._closed = true;
+    for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
+    for (const w of [...this._waiters]) this._answer(w);
+  }
+}
+
+export default Cairn;

@@ -1,0 +1,28 @@
+//! # cairn-wasm
+//!
+//! cairn in the browser: the same [`cairn`] engine and recorder as native
+//! (batching, retries, order, identity, consent), driven by a browser
+//! runtime, over a queue in `localStorage`. The npm package (`js/`) wraps the
+//! [`bindings`] this crate exports with wasm-bindgen.
+//!
+//! - [`kv`]: synchronous string storage, and the in-memory fallback when the
+//!   browser refuses a write (quota).
+//! - [`store`]: the core's `Store` over browser storage, one queue per tab.
+//! - [`options`]: the page's `Cairn.load` options as a validated core config.
+//! - [`runtime`]: the counterpart of the native worker: calls, uploads, page
+//!   hide, adoption of gone tabs' queues, cross-tab identity and consent.
+//! - `web` and `bindings` (wasm32 only): `localStorage` and the `Core` class.
+//!
+//! Everything but `web` and `bindings` builds and is tested on the host.
+
+#![warn(missing_docs)]
+
+pub mod kv;
+pub mod options;
+pub mod runtime;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

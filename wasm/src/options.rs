@@ -1,0 +1,221 @@
+//! The options a page passes to `Cairn.load`, turned into a validated core
+//! [`Config`]: the names the page uses (camelCase, durations in
+//! milliseconds), the defaults that differ in a browser, and errors that
+//! name the option to fix.
+//!
+//! Validation itself is the core's ([`ClientBuilder::config`]); this module
+//! only maps names and types, and rejects options it does not know (a typo
+//! silently ignored is a setting silently lost).
+
+use std::time::Duration;
+
+use cairn::{ClientBuilder, Config, ConsentState};
+use serde_json::Value;
+
+/// Browser default for `maxBatchBytes`: 60,000 bytes, so that every batch
+/// fits in a keepalive request or a beacon (the browser allows 64 KiB).
+pub const BROWSER_MAX_BATCH_BYTES: usize = 60_000;
+/// Browser default for `maxQueueBytes`: 1,000,000 bytes; `localStorage`
+/// holds a few MB per site and the page needs room too.
+pub const BROWSER_MAX_QUEUE_BYTES: u64 = 1_000_000;
+/// Browser default for `maxQueueEvents`: 5,000.
+pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
+
+/// The options the core reads; the JS layer handles its own (see `index.js`).
+pub const KNOWN: &[&str] = &[
+    "writeKey",
+    "endpoint",
+    "flushAt",
+    "flushInterval",
+    "maxBatchEvents",
+    "maxBatchBytes",
+    "maxEventBytes",
+    "requestTimeout",
+    "retryBaseDelay",
+    "maxRetryDelay",
+    "maxQueueEvents",
+    "maxQueueBytes",
+    "maxEventAge",
+    "sessionTimeout",
+    "sessionEvents",
+    "resetOnUserSwitch",
+    "consent",
+    "requiredConsent",
+    "context",
+    "anonymousId",
+];
+
+/// Reads a consent state as the page writes it.
+pub fn consent_state(text: &str) -> Result<ConsentState, String> {
+    match text {
+        "granted" => Ok(ConsentState::Granted),
+        "denied" => Ok(ConsentState::Denied),
+        "unknown" => Ok(ConsentState::Unknown),
+        other => Err(format!("consent state \"{other}\" is not one of \"granted\", \"denied\", \"unknown\"")),
+    }
+}
+
+fn camel(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Turns the page's options (a JSON object) into a validated [`Config`].
+pub fn config_from(options: &Value) -> Result<Config, String> {
+    let obj = options.as_object().ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
+    if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(format!("cairn: unknown option `{unknown}`; known options: {}", KNOWN.join(", ")));
+    }
+    let text = |k: &str| -> Result<Option<String>, String> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("cairn: option `{k}` must be a string")),
+        }
+    };
+    let count = |k: &str| -> Result<Option<u64>, String> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("cairn: option `{k}` must be a whole number ≥ 0, got {v}")),
+        }
+    };
+    let flag = |k: &str| -> Result<Option<bool>, String> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(format!("cairn: option `{k}` must be true or false")),
+        }
+    };
+    let mut b = ClientBuilder::new(text("writeKey")?.unwrap_or_default())
+        .max_batch_bytes(BROWSER_MAX_BATCH_BYTES)
+        .max_queue_bytes(BROWSER_MAX_QUEUE_BYTES)
+        .max_queue_events(BROWSER_MAX_QUEUE_EVENTS)
+        // Compressing needs Content-Encoding, which makes every request a
+        // CORS preflight and cannot go in a beacon: batches go plain.
+        .gzip(false);
+    if let Some(e) = text("endpoint")? {
+        b = b.endpoint(e);
+    }
+    let ms = Duration::from_millis;
+    if let Some(n) = count("flushAt")? {
+        b = b.flush_at(n as usize);
+    }
+    if let Some(n) = count("flushInterval")? {
+        b = b.flush_interval(ms(n));
+    }
+    if let Some(n) = count("maxBatchEvents")? {
+        b = b.max_batch_events(n as usize);
+    }
+    if let Some(n) = count("maxBatchBytes")? {
+        b = b.max_batch_bytes(n as usize);
+    }
+    if let Some(n) = count("maxEventBytes")? {
+        b = b.max_event_bytes(n as usize);
+    }
+    if let Some(n) = count("requestTimeout")? {
+        b = b.request_timeout(ms(n));
+    }
+    if let Some(n) = count("retryBaseDelay")? {
+        b = b.retry_base_delay(ms(n));
+    }
+    if let Some(n) = count("maxRetryDelay")? {
+        b = b.max_retry_delay(ms(n));
+    }
+    if let Some(n) = count("maxQueueEvents")? {
+        b = b.max_queue_events(n);
+    }
+    if let Some(n) = count("maxQueueBytes")? {
+        b = b.max_queue_bytes(n);
+    }
+    if let Some(n) = count("maxEventAge")? {
+        b = b.max_event_age(ms(n));
+    }
+    if let Some(n) = count("sessionTimeout")? {
+        b = b.session_timeout(ms(n));
+    }
+    if let Some(on) = flag("sessionEvents")? {
+        b = b.session_events(on);
+    }
+    if let Some(on) = flag("resetOnUserSwitch")? {
+        b = b.reset_on_user_switch(on);
+    }
+    match obj.get("consent") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (category, state) in m {
+                let state = state.as_str().ok_or_else(|| format!("cairn: option `consent.{category}` must be \"granted\", \"denied\" or \"unknown\""))?;
+                b = b.consent(category.clone(), consent_state(state).map_err(|e| format!("cairn: option `consent.{category}`: {e}"))?);
+            }
+        }
+        Some(_) => return Err("cairn: option `consent` must be an object like { analytics: \"unknown\" }".into()),
+    }
+    match obj.get("requiredConsent") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            let names: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
+            b = b.required_consent(names.ok_or("cairn: option `requiredConsent` must be an array of category names")?);
+        }
+        Some(_) => return Err("cairn: option `requiredConsent` must be an array of category names".into()),
+    }
+    if let Some(ctx) = obj.get("context").filter(|v| !v.is_null()) {
+        b = b.context(ctx.clone());
+    }
+    if let Some(id) = text("anonymousId")? {
+        b = b.anonymous_id(id);
+    }
+    b.config().map_err(|e| match e {
+        cairn::Error::InvalidConfig { field, reason } => format!("cairn: invalid option `{}`: {reason}", camel(field)),
+        other => format!("cairn: {other}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn browser_defaults_and_names() {
+        let c = config_from(&json!({"writeKey": "k", "endpoint": "http://127.0.0.1:9/"})).unwrap();
+        assert_eq!(c.endpoint, "http://127.0.0.1:9");
+        assert_eq!(c.max_batch_bytes, BROWSER_MAX_BATCH_BYTES);
+        assert_eq!((c.max_queue_bytes, c.max_queue_events, c.gzip), (BROWSER_MAX_QUEUE_BYTES, BROWSER_MAX_QUEUE_EVENTS, false));
+        let c = config_from(&json!({
+            "writeKey": "k", "endpoint": "http://h", "flushAt": 1, "flushInterval": 250,
+            "consent": {"analytics": "unknown"}, "requiredConsent": ["analytics"], "context": {"app": {"name": "Shop"}}
+        }))
+        .unwrap();
+        assert_eq!((c.flush_at, c.flush_interval), (1, Duration::from_millis(250)));
+        assert_eq!(c.consent, vec![("analytics".to_string(), ConsentState::Unknown)]);
+        assert_eq!(c.required_consent, ["analytics"]);
+    }
+
+    #[test]
+    fn errors_name_the_option_as_the_page_spells_it() {
+        for (opts, needle) in [
+            (json!([]), "options must be an object"),
+            (json!({"endpoint": "http://h"}), "`writeKey`"),
+            (json!({"writeKey": "k"}), "`endpoint`"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 0}), "`flushAt`"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 1.5}), "`flushAt` must be a whole number"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "flushat": 1}), "unknown option `flushat`"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "maxBatchBytes": 1000}), "`maxBatchBytes`"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "consent": {"a": "yes"}}), "`consent.a`"),
+            (json!({"writeKey": "k", "endpoint": "http://h", "context": 3}), "`context`"),
+        ] {
+            let err = config_from(&opts).unwrap_err();
+            assert!(err.contains(needle), "{err} lacks {needle}");
+        }
+    }
+}

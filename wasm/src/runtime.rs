@@ -1,0 +1,606 @@
+//! The browser runtime: the counterpart of the core's native worker. It owns
+//! one [`Engine`] and one [`Recorder`] over this tab's [`BrowserStore`], and
+//! turns what the page and the browser do into their inputs.
+//!
+//! It decides only what is particular to a browser page, and leaves every
+//! delivery, retry, identity and consent rule to the engine and recorder:
+//! - each call is committed at once (a tab can close right after it);
+//! - what an upload looks like to `fetch` ([`Outgoing`]: a CORS-simple
+//!   request, `keepalive` when it fits the browser's 64 KiB allowance);
+//! - what happens when the page goes away ([`Runtime::hand_off`]);
+//! - adopting the queue of a tab that is gone ([`Runtime::adopt`]), and
+//!   following identity, consent and `forget()` changes made in another tab
+//!   ([`Runtime::sync_shared`]).
+//!
+//! It does no I/O of its own: time comes in as `now_ms`, requests go out as
+//! data and their answers come back in, so every path is tested on the host
+//! with a fake clock. Timers, `fetch`, beacons, page events and Web Locks are
+//! the JS layer's (`js/index.js`).
+
+use cairn::consent::{self, Consent, Gate};
+use cairn::engine::{Engine, EngineConfig, Upload};
+use cairn::identity::{self, Identity};
+use cairn::model::{object_from_text, Call};
+use cairn::recorder::{Recorder, RecorderSettings};
+use cairn::stats::{DropCounts, DropReason};
+use cairn::store::NewEvent;
+use cairn::wire::{HttpResponse, SegmentWire};
+use cairn::{ConsentState, Error, Forgotten};
+use serde_json::{Map, Value};
+
+use crate::kv::{Backend, Kv};
+use crate::options;
+use crate::store::{shared_state_key, BrowserStore, Keys};
+
+/// Largest request body sent with `keepalive` or as a beacon: browsers
+/// refuse more than 64 KiB in flight per page, and this leaves room.
+pub const KEEPALIVE_MAX_BYTES: usize = 64_000;
+/// Without Web Locks, a tab that has not shown it is alive for this long is
+/// taken for gone and its queue may be adopted: 10 minutes (timers of hidden
+/// tabs may run only once a minute).
+pub const STALE_TAB_MS: i64 = 10 * 60 * 1000;
+/// Shared state key: when `forget()` last ran in any tab (ms since epoch).
+pub const FORGOTTEN_KEY: &str = "forgotten";
+
+/// An upload for `fetch` (or a beacon) to carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Answer with [`Runtime::on_response`] / [`Runtime::on_error`] and this id.
+    pub id: u64,
+    /// Where to `POST` it.
+    pub url: String,
+    /// The JSON body. It carries the write key, so it needs no
+    /// `Authorization` header: sent as `text/plain`, it is a CORS-simple
+    /// request (no preflight, and allowed in a beacon).
+    pub body: String,
+    /// Events in it.
+    pub events: usize,
+    /// Whether it may go with `keepalive` (it fits the browser's allowance).
+    pub keepalive: bool,
+}
+
+impl Outgoing {
+    fn from_upload(up: Upload) -> Self {
+        let body = String::from_utf8(up.request.body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let keepalive = body.len() <= KEEPALIVE_MAX_BYTES;
+        Outgoing { id: up.id, url: up.request.url, body, events: up.events, keepalive }
+    }
+}
+
+/// What [`Runtime::hand_off`] did as the page went away.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandOff {
+    /// Events now in the browser's hands (a keepalive request already on
+    /// the wire, and beacons it accepted).
+    pub handed_off: u64,
+    /// Events left in storage for the next page load of this site.
+    pub kept: u64,
+    /// Why events were kept, if some were.
+    pub why_kept: Option<String>,
+}
+
+/// Counters only the browser has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrowserCounters {
+    /// Events handed to the browser as the page went away.
+    pub handed_off_events: u64,
+    /// Events found in the queues of tabs that were gone, and taken over.
+    pub adopted_events: u64,
+    /// Queues of tabs that were gone, taken over.
+    pub adopted_tabs: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Flight {
+    id: u64,
+    events: usize,
+    keepalive: bool,
+}
+
+/// One tab's recorder and engine over browser storage.
+pub struct Runtime<B: Backend + 'static> {
+    kv: Kv<B>,
+    keys: Keys,
+    engine: Engine,
+    recorder: Recorder,
+    settings: RecorderSettings,
+    max_event_bytes: usize,
+    request_timeout_ms: u64,
+    extra_context: Map<String, Value>,
+    in_flight: Option<Flight>,
+    now: i64,
+    counters: BrowserCounters,
+    seen_forgotten: Option<String>,
+}
+
+/// The JSON answer a keepalive request or beacon stands for: the browser has
+/// the batch, and its real answer can no longer be read.
+fn handed_off_response() -> HttpResponse {
+    HttpResponse { status: 200, retry_after: None, body: "handed to the browser as the page went away".into() }
+}
+
+/// Checks a site prefix (`storageKey`): it names localStorage keys.
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+        return Err(format!("cairn: option `storageKey` \"{prefix}\" must be 1 to 64 letters, digits, '-', '_' or '.'"));
+    }
+    Ok(())
+}
+
+impl<B: Backend + 'static> Runtime<B> {
+    /// Loads the tab `tab` of site prefix `prefix`: validates `options` (the
+    /// page's `Cairn.load` options, JSON), restores identity and consent
+    /// shared by the site's tabs, and opens this tab's queue.
+    /// `mirrored_anonymous_id` is the first-party cookie's copy, used when
+    /// storage has no identity. `seed` drives the retry jitter.
+    pub fn new(kv: Kv<B>, prefix: &str, tab: &str, options: &Value, mirrored_anonymous_id: Option<String>, seed: u64, now: i64) -> Result<Self, String> {
+        check_prefix(prefix)?;
+        let config = options::config_from(options)?;
+        let keys = Keys::new(prefix, tab);
+        let mut store = BrowserStore::open(kv.clone(), keys.clone());
+        let settings = RecorderSettings::from(&config);
+        let mirrored = mirrored_anonymous_id.filter(|a| !a.trim().is_empty());
+        let recorder = Recorder::load(settings.clone(), &mut store, mirrored);
+        let wire = SegmentWire::new(&config.endpoint, &config.write_key, false);
+        let engine = Engine::new(EngineConfig::from(&config), Box::new(store), Box::new(wire), seed, now);
+        let seen_forgotten = kv.get(&shared_state_key(prefix, FORGOTTEN_KEY));
+        let mut rt = Runtime {
+            kv,
+            keys,
+            engine,
+            recorder,
+            settings,
+            max_event_bytes: config.max_event_bytes,
+            request_timeout_ms: config.request_timeout.as_millis() as u64,
+            extra_context: Map::new(),
+            in_flight: None,
+            now,
+            counters: BrowserCounters::default(),
+            seen_forgotten,
+        };
+        rt.commit();
+        Ok(rt)
+    }
+
+    /// Time as this runtime sees it: never earlier than before.
+    fn tick(&mut self, now: i64) -> i64 {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    fn commit(&mut self) {
+        self.recorder.commit(&mut self.engine, self.now);
+    }
+
+    /// The tab this runtime writes for.
+    pub fn tab(&self) -> &str {
+        self.keys.tab()
+    }
+
+    /// Records one call: `kind` is `track`, `page`, `screen`, `identify`,
+    /// `group` or `alias`; `name` the event or page/screen name, the user,
+    /// group or new id; `payload` the properties or traits as JSON text
+    /// (empty for none). Committed to storage before it returns. An invalid
+    /// call is counted as dropped and its error returned.
+    pub fn record(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<(), Error> {
+        let now = self.tick(now);
+        let field = if matches!(kind, "identify" | "group") { "traits" } else { "properties" };
+        let call = object_from_text(field, payload).and_then(|p| match kind {
+            "track" => Call::track(name, p, now),
+            "page" => Call::page(name, p, now),
+            "screen" => Call::screen(name, p, now),
+            "identify" => Call::identify(name, p, now),
+            "group" => Call::group(name, p, now),
+            "alias" => Call::alias(name, now),
+            other => Err(Error::InvalidEvent(format!("unknown call `{other}`"))),
+        });
+        match call.and_then(|c| c.check_size(self.max_event_bytes).map(|_| c)) {
+            Ok(call) => {
+                self.recorder.record(call, &mut self.engine, now);
+                self.commit();
+                Ok(())
+            }
+            Err(e) => {
+                let reason = if matches!(e, Error::EventTooLarge { .. }) { DropReason::Oversize } else { DropReason::Invalid };
+                self.engine.count_external_drop(reason, 1, now);
+                Err(e)
+            }
+        }
+    }
+
+    /// Counts a call the page could not even hand over (its properties
+    /// could not be turned into JSON) as dropped, `invalid`.
+    pub fn drop_invalid(&mut self, now: i64) {
+        let now = self.tick(now);
+        self.engine.count_external_drop(DropReason::Invalid, 1, now);
+    }
+
+    /// How long one upload may take before it is aborted (`requestTimeout`).
+    pub fn request_timeout_ms(&self) -> u64 {
+        self.request_timeout_ms
+    }
+
+    /// The next upload to send, if one is due now and none is on the wire.
+    pub fn poll(&mut self, now: i64) -> Option<Outgoing> {
+        let now = self.tick(now);
+        if self.in_flight.is_some() {
+            return None;
+        }
+        let out = Outgoing::from_upload(self.engine.poll_upload(now)?);
+        self.in_flight = Some(Flight { id: out.id, events: out.events, keepalive: out.keepalive });
+        Some(out)
+    }
+
+    fn settle(&mut self, id: u64, result: Result<HttpResponse, String>, now: i64) {
+        let now = self.tick(now);
+        if self.in_flight.is_some_and(|f| f.id == id) {
+            self.in_flight = None;
+        }
+        self.engine.on_upload_result(id, result, now);
+    }
+
+    /// The server answered upload `id`.
+    pub fn on_response(&mut self, id: u64, status: u16, retry_after: Option<String>, body: String, now: i64) {
+        self.settle(id, Ok(HttpResponse { status, retry_after, body }), now);
+    }
+
+    /// Upload `id` failed without an answer (offline, refused, timed out,
+    /// blocked by CORS); `reason` is what the browser said.
+    pub fn on_error(&mut self, id: u64, reason: &str, now: i64) {
+        self.settle(id, Err(format!("request failed: {reason}")), now);
+    }
+
+    /// The upload on the wire whose events were purged (consent revoked,
+    /// opt-out, forget): abort it if it can still be stopped.
+    pub fn purged_upload(&self) -> Option<u64> {
+        self.engine.purged_upload()
+    }
+
+    /// When to call [`poll`](Self::poll) next (ms since epoch), if ever
+    /// without new input.
+    pub fn next_wakeup(&mut self, now: i64) -> Option<i64> {
+        let now = self.tick(now);
+        self.engine.next_wakeup(now)
+    }
+
+    /// Sends everything recorded so far as soon as the backoff allows.
+    pub fn flush(&mut self) {
+        self.commit();
+        self.engine.flush();
+    }
+
+    /// Sequence number of the last committed event (for `flush()` waiters).
+    pub fn last_seq(&self) -> u64 {
+        self.engine.last_seq()
+    }
+
+    /// True when nothing up to `seq` still waits to be delivered.
+    pub fn delivered_through(&self, seq: u64) -> bool {
+        self.engine.delivered_through(seq)
+    }
+
+    /// The page is going away (`pagehide`): hands what is queued to the
+    /// browser, which sends it after the page is gone.
+    ///
+    /// - If delivery is failing (a retry is scheduled, or the write key was
+    ///   refused), nothing is handed off: a beacon would most likely be lost
+    ///   too, and the events stay queued for the next page load.
+    /// - An upload already on the wire with `keepalive` is the browser's to
+    ///   finish: it counts as handed off.
+    /// - Then every queued batch goes to `send` (a beacon or keepalive fetch,
+    ///   each under 64 KiB) until the browser refuses one; the rest stays.
+    ///
+    /// A handed-off batch is deleted from the queue: its answer can never be
+    /// read, and keeping it would send it again with every page navigation.
+    /// It is lost only if the network fails at that very moment, after the
+    /// last delivery succeeded; it is counted in `handedOffEvents`.
+    pub fn hand_off(&mut self, now: i64, send: &mut dyn FnMut(&Outgoing) -> bool) -> HandOff {
+        let now = self.tick(now);
+        self.commit();
+        let mut report = HandOff::default();
+        let stats = self.engine.stats(now);
+        let failing = if stats.auth_failed {
+            Some("the server refused the write key")
+        } else if stats.next_retry_in_ms.is_some() {
+            Some("delivery is failing and a retry is scheduled")
+        } else {
+            None
+        };
+        if let Some(why) = failing {
+            report.kept = stats.queued_events;
+            report.why_kept = Some(format!("{why}: events stay queued for the next page load"));
+            return report;
+        }
+        self.engine.flush();
+        if let Some(f) = self.in_flight {
+            if !f.keepalive {
+                report.kept = self.engine.queued_events();
+                report.why_kept = Some("an upload too large for keepalive is on the wire: events stay queued".into());
+                return report;
+            }
+            self.settle(f.id, Ok(handed_off_response()), now);
+            report.handed_off += f.events as u64;
+        }
+        while let Some(up) = self.engine.poll_upload(now) {
+            let out = Outgoing::from_upload(up);
+            if out.keepalive && send(&out) {
+                self.engine.on_upload_result(out.id, Ok(handed_off_response()), now);
+                report.handed_off += out.events as u64;
+            } else {
+                let why = "the browser did not take the batch as the page went away (over its keepalive allowance)";
+                self.engine.on_upload_result(out.id, Err(why.into()), now);
+                report.why_kept = Some(format!("{why}: events stay queued for the next page load"));
+                break;
+            }
+        }
+        report.kept = self.engine.queued_events();
+        self.counters.handed_off_events += report.handed_off;
+        report
+    }
+
+    /// Tabs of this site, other than this one, that have something stored.
+    /// With `stale_only`, only those that have not shown they are alive for
+    /// [`STALE_TAB_MS`] (for browsers without Web Locks).
+    pub fn other_tabs(&mut self, now: i64, stale_only: bool) -> Vec<String> {
+        let now = self.tick(now);
+        let mut tabs = Keys::tabs_in(&self.kv, self.keys.prefix());
+        tabs.retain(|t| t != self.keys.tab());
+        if stale_only {
+            tabs.retain(|t| {
+                let alive = self.kv.get(&Keys::new(self.keys.prefix(), t).alive()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                now - alive > STALE_TAB_MS
+            });
+        }
+        tabs
+    }
+
+    /// Marks this tab alive now (or gone, with `alive = false`), for tabs
+    /// that cannot see its Web Lock.
+    pub fn mark_alive(&mut self, now: i64, alive: bool) {
+        let now = self.tick(now);
+        let value = if alive { now.to_string() } else { "0".into() };
+        self.kv.set(&self.keys.alive(), &value);
+    }
+
+    /// Takes over the queue of tab `tab`, which is gone: its events are
+    /// recorded into this tab's queue in their order, with their message ids
+    /// and times, and sent at once; its drop counters are added to this
+    /// tab's. Events recorded before a `forget()` or while consent is now
+    /// refused are erased instead (counted as `consent`). The caller must
+    /// hold the gone tab's lock. Returns how many events were taken over.
+    pub fn adopt(&mut self, tab: &str, now: i64) -> u64 {
+        let now = self.tick(now);
+        let keys = Keys::new(self.keys.prefix(), tab);
+        if tab == self.keys.tab() || self.kv.keys_with_prefix(&keys.tab_prefix()).is_empty() {
+            return 0;
+        }
+        let (events, drops) = BrowserStore::drain_tab(&self.kv, &keys);
+        if let Some(d) = drops.and_then(|t| serde_json::from_str::<DropCounts>(&t).ok()) {
+            for (reason, n) in [
+                (DropReason::Invalid, d.invalid),
+                (DropReason::Oversize, d.oversize),
+                (DropReason::Overflow, d.overflow),
+                (DropReason::Expired, d.expired),
+                (DropReason::Rejected, d.rejected),
+                (DropReason::Consent, d.consent),
+                (DropReason::Corrupt, d.corrupt),
+            ] {
+                self.engine.count_external_drop(reason, n, now);
+            }
+        }
+        let forgotten_at = self.kv.get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY)).and_then(|v| v.parse::<i64>().ok());
+        let refused = self.recorder.consent().gate() == Gate::Drop;
+        let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) =
+            events.into_iter().partition(|e| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f));
+        self.engine.count_external_drop(DropReason::Consent, erased.len() as u64, now);
+        let n = keep.len() as u64;
+        if n > 0 {
+            self.engine.record(keep, Vec::new(), now);
+            self.engine.flush();
+        }
+        self.counters.adopted_events += n;
+        self.counters.adopted_tabs += 1;
+        n
+    }
+
+    /// Another tab changed shared state (a `storage` event): follow its
+    /// consent decisions and opt-out (with the recorder's own rules: a
+    /// revocation purges this tab's queue too), its identity, and its
+    /// `forget()`.
+    pub fn sync_shared(&mut self, now: i64) {
+        let now = self.tick(now);
+        let prefix = self.keys.prefix().to_string();
+        let forgotten = self.kv.get(&shared_state_key(&prefix, FORGOTTEN_KEY));
+        if forgotten.is_some() && forgotten != self.seen_forgotten {
+            self.seen_forgotten = forgotten;
+            let held = self.recorder.held_events() as u64;
+            self.engine.purge(DropReason::Consent, now);
+            self.engine.count_external_drop(DropReason::Consent, held, now);
+            self.reload_recorder();
+            return;
+        }
+        if let Some(text) = self.kv.get(&shared_state_key(&prefix, consent::STATE_KEY)) {
+            let mut theirs = Consent::new(&self.settings.consent, &self.settings.required_consent);
+            theirs.restore(&text);
+            let mine = self.recorder.consent().clone();
+            for (category, state) in &theirs.categories {
+                if mine.categories.get(category) != Some(state) {
+                    self.recorder.set_consent(category, *state, &mut self.engine, now);
+                }
+            }
+            if theirs.opted_out != mine.opted_out {
+                self.recorder.opt_out(theirs.opted_out, &mut self.engine, now);
+            }
+        }
+        let theirs = self.kv.get(&shared_state_key(&prefix, identity::STATE_KEY)).and_then(|t| Identity::from_json(&t));
+        if theirs.is_some_and(|id| &id != self.recorder.identity()) && self.recorder.held_events() == 0 {
+            self.reload_recorder();
+        }
+    }
+
+    /// Loads identity, consent and session again from shared storage.
+    fn reload_recorder(&mut self) {
+        self.commit();
+        self.recorder = Recorder::load(self.settings.clone(), self.engine.store_mut(), None);
+        if !self.extra_context.is_empty() {
+            self.recorder.set_context(self.extra_context.clone());
+        }
+        self.commit();
+    }
+
+    /// Clears user id, traits and group and makes a new anonymous id.
+    pub fn reset(&mut self) {
+        self.recorder.reset();
+        self.commit();
+    }
+
+    /// Replaces the anonymous id.
+    pub fn set_anonymous_id(&mut self, anonymous_id: &str) -> Result<(), Error> {
+        if anonymous_id.trim().is_empty() {
+            return Err(Error::InvalidEvent("anonymousId is empty: pass a non-empty id".into()));
+        }
+        self.recorder.set_anonymous_id(anonymous_id);
+        self.commit();
+        Ok(())
+    }
+
+    /// Merges `context` (a JSON object as text) into every later event's
+    /// context; a `null` value removes a key.
+    pub fn set_context(&mut self, context_json: &str) -> Result<(), Error> {
+        let value: Value = serde_json::from_str(context_json).map_err(|e| Error::InvalidEvent(format!("context is not valid JSON ({e})")))?;
+        let Value::Object(map) = value else {
+            return Err(Error::InvalidEvent("context must be an object like {\"app\": {\"version\": \"2.1\"}}".into()));
+        };
+        for (k, v) in &map {
+            if v.is_null() {
+                self.extra_context.remove(k);
+            } else {
+                self.extra_context.insert(k.clone(), v.clone());
+            }
+        }
+        self.recorder.set_context(map);
+        Ok(())
+    }
+
+    /// Records the user's decision for one consent category.
+    pub fn set_consent(&mut self, category: &str, state: ConsentState, now: i64) -> Result<(), Error> {
+        if category.trim().is_empty() {
+            return Err(Error::InvalidEvent("consent category is empty".into()));
+        }
+        let now = self.tick(now);
+        self.recorder.set_consent(category, state, &mut self.engine, now);
+        Ok(())
+    }
+
+    /// Opts out (`true`: nothing more is stored or sent, the queue is
+    /// purged; it persists) or back in.
+    pub fn opt_out(&mut self, opted_out: bool, now: i64) {
+        let now = self.tick(now);
+        self.recorder.opt_out(opted_out, &mut self.engine, now);
+    }
+
+    /// Erases the user from this browser: this tab's queue, identity, traits,
+    /// consent decisions and session, and the queues every other tab of the
+    /// site left in storage; tells the site's other open tabs to do the same.
+    pub fn forget(&mut self, now: i64) -> Forgotten {
+        let now = self.tick(now);
+        let mut forgotten = self.recorder.forget(&mut self.engine, now);
+        let prefix = self.keys.prefix().to_string();
+        for tab in Keys::tabs_in(&self.kv, &prefix) {
+            if tab == self.keys.tab() {
+                continue;
+            }
+            let (events, _) = BrowserStore::drain_tab(&self.kv, &Keys::new(&prefix, &tab));
+            forgotten.events_erased += events.len() as u64;
+            for e in &events {
+                if let Ok(v) = serde_json::from_str::<Value>(&e.json) {
+                    if let Some(a) = v["anonymousId"].as_str() {
+                        forgotten.anonymous_ids.push(a.to_string());
+                    }
+                    for k in ["userId", "previousId"] {
+                        if let Some(u) = v[k].as_str() {
+                            forgotten.user_ids.push(u.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        dedup(&mut forgotten.anonymous_ids);
+        dedup(&mut forgotten.user_ids);
+        let mark = now.to_string();
+        self.kv.set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
+        self.seen_forgotten = Some(mark);
+        forgotten
+    }
+
+    /// The anonymous id in force.
+    pub fn anonymous_id(&self) -> &str {
+        self.recorder.anonymous_id()
+    }
+
+    /// The user id in force.
+    pub fn user_id(&self) -> Option<&str> {
+        self.recorder.identity().user_id.as_deref()
+    }
+
+    /// The browser's own counters.
+    pub fn counters(&self) -> BrowserCounters {
+        self.counters
+    }
+
+    /// `stats()` as JSON text: the engine's snapshot (the core's
+    /// `snake_case` names; the JS layer renames them) and a `browser` object
+    /// with storage health, hand-offs and adoptions.
+    pub fn stats_json(&mut self, now: i64) -> String {
+        let now = self.tick(now);
+        let engine = serde_json::to_string(&self.engine.stats(now)).unwrap_or_else(|_| "{}".into());
+        let kv = self.kv.stats();
+        let storage = if kv.quota_errors + kv.unavailable_errors == 0 { "localStorage" } else { "memory fallback" };
+        let error = serde_json::to_string(&self.kv.last_error()).unwrap_or_else(|_| "null".into());
+        let tab = serde_json::to_string(self.keys.tab()).unwrap_or_else(|_| "\"\"".into());
+        let browser = format!(
+            "{{\"tab\":{tab},\"storage\":\"{storage}\",\"quota_errors\":{},\"unavailable_errors\":{},\"volatile_values\":{},\"storage_error\":{error},\"held_for_consent\":{},\"handed_off_events\":{},\"adopted_events\":{},\"adopted_tabs\":{}}}",
+            kv.quota_errors,
+            kv.unavailable_errors,
+            kv.volatile_values,
+            self.recorder.held_events(),
+            self.counters.handed_off_events,
+            self.counters.adopted_events,
+            self.counters.adopted_tabs,
+        );
+        // `engine` is a JSON object: splice `browser` in before its last brace.
+        match engine.strip_suffix('}') {
+            Some(head) if head.len() > 1 => format!("{head},\"browser\":{browser}}}"),
+            _ => format!("{{\"browser\":{browser}}}"),
+        }
+    }
+}
+
+/// Removes repeated strings, keeping the first of each (no sorting code).
+fn dedup(v: &mut Vec<String>) {
+    let mut seen: Vec<String> = Vec::with_capacity(v.len());
+    v.retain(|s| {
+        if seen.contains(s) {
+            false
+        } else {
+            seen.push(s.clone());
+            true
+        }
+    });
+}
+
+/// [`Forgotten`] as JSON text for the page.
+pub fn forgotten_json(f: &Forgotten) -> String {
+    let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    format!("{{\"anonymous_ids\":{},\"user_ids\":{},\"events_erased\":{}}}", list(&f.anonymous_ids), list(&f.user_ids), f.events_erased)
+}
+
+/// [`HandOff`] as JSON text for the page.
+pub fn hand_off_json(h: &HandOff) -> String {
+    let why = serde_json::to_string(&h.why_kept).unwrap_or_else(|_| "null".into());
+    format!("{{\"handed_off\":{},\"kept\":{},\"why_kept\":{why}}}", h.handed_off, h.kept)
+}
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -1,0 +1,471 @@
+//! The browser's [`Store`]: one tab's durable queue in `localStorage`, and
+//! the state keys the tabs of a site share.
+//!
+//! Why `localStorage` and not IndexedDB: cairn's `Store` trait is
+//! synchronous (the engine calls it inline and acts on the answer), and
+//! `localStorage` is the browser's only synchronous durable storage.
+//! IndexedDB would need an in-memory copy written back asynchronously, so an
+//! event could be "committed" without being on disk yet, the very gap the
+//! store exists to close. The price is a quota of a few MB per site, shared
+//! with the page: the browser defaults keep the queue under 1 MB, and a full
+//! storage falls back to memory (see [`crate::kv`]).
+//!
+//! Layout, under a site-wide prefix `P` (`cairn` unless configured):
+//! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`.
+//! - `P:t:<tab>:s:<key>`: the tab's own state (drop counters, delivery condition).
+//! - `P:t:<tab>:alive`: when the tab last showed it is alive (see [`crate::tabs`]).
+//! - `P:s:<key>`: state every tab shares: identity, consent, session.
+//!
+//! Each tab writes only under its own `P:t:<tab>:` prefix, which it holds
+//! exclusively (a Web Lock, see [`crate::tabs`]), so two tabs never append to
+//! or claim from the same queue. That is what keeps one event from being sent
+//! by two tabs. An in-memory index of the tab's events (sequence, size,
+//! time) keeps counts and caps cheap; the values are read back only to send.
+
+use std::collections::HashMap;
+
+use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+
+use crate::kv::{Backend, Kv};
+
+/// The state keys every tab of a site shares; other state keys are per tab.
+pub const SHARED_STATE_KEYS: [&str; 3] = [cairn::identity::STATE_KEY, cairn::consent::STATE_KEY, cairn::session::STATE_KEY];
+
+/// Names the keys of one site prefix and one tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+    tab: String,
+}
+
+impl Keys {
+    /// Keys under the site prefix `prefix` for tab `tab`.
+    pub fn new(prefix: &str, tab: &str) -> Self {
+        Keys { prefix: prefix.to_string(), tab: tab.to_string() }
+    }
+
+    /// The tab these keys belong to.
+    pub fn tab(&self) -> &str {
+        &self.tab
+    }
+
+    /// The site prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Everything of this tab starts with this.
+    pub fn tab_prefix(&self) -> String {
+        format!("{}:t:{}:", self.prefix, self.tab)
+    }
+
+    fn events_prefix(&self) -> String {
+        format!("{}e:", self.tab_prefix())
+    }
+
+    fn event(&self, seq: u64) -> String {
+        format!("{}e:{seq}", self.tab_prefix())
+    }
+
+    /// Where the tab's liveness mark is kept.
+    pub fn alive(&self) -> String {
+        format!("{}alive", self.tab_prefix())
+    }
+
+    /// Where state `key` lives: shared by every tab, or this tab's own.
+    pub fn state(&self, key: &str) -> String {
+        if SHARED_STATE_KEYS.contains(&key) {
+            shared_state_key(&self.prefix, key)
+        } else {
+            format!("{}s:{key}", self.tab_prefix())
+        }
+    }
+
+    /// Every tab id that has keys under `prefix`.
+    pub fn tabs_in<B: Backend>(kv: &Kv<B>, prefix: &str) -> Vec<String> {
+        let start = format!("{prefix}:t:");
+        let mut tabs: Vec<String> = Vec::new();
+        for key in kv.keys_with_prefix(&start) {
+            if let Some(tab) = key[start.len()..].split(':').next() {
+                if !tabs.iter().any(|t| t == tab) {
+                    tabs.push(tab.to_string());
+                }
+            }
+        }
+        tabs
+    }
+}
+
+/// The key of shared state `key` under `prefix`.
+pub fn shared_state_key(prefix: &str, key: &str) -> String {
+    format!("{prefix}:s:{key}")
+}
+
+/// A stored event's value: `"<created_ms> <id length>:<message_id><json>"`.
+/// The JSON is kept as is (not escaped into another JSON string), and the
+/// length prefix lets a message id hold any character.
+fn encode_value(e: &NewEvent) -> String {
+    format!("{} {}:{}{}", e.created_ms, e.message_id.len(), e.message_id, e.json)
+}
+
+fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
+    let (created, rest) = value.split_once(' ')?;
+    let (len, rest) = rest.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    if !rest.is_char_boundary(len.min(rest.len())) || len > rest.len() {
+        return None;
+    }
+    let (id, json) = rest.split_at(len);
+    Some((created.parse().ok()?, id, json))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    created_ms: i64,
+    bytes: u64,
+}
+
+/// One tab's queue and state in browser storage.
+pub struct BrowserStore<B> {
+    kv: Kv<B>,
+    keys: Keys,
+    /// `(seq, entry)` in increasing `seq` order.
+    index: Vec<(u64, Entry)>,
+    bytes: u64,
+    last_seq: u64,
+    acked: HashMap<String, u64>,
+    claimed: HashMap<String, u64>,
+}
+
+impl<B: Backend> BrowserStore<B> {
+    /// Opens the queue of `keys.tab()`, indexing the events already there
+    /// (a value that cannot be read is removed).
+    pub fn open(kv: Kv<B>, keys: Keys) -> Self {
+        let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: HashMap::new(), claimed: HashMap::new() };
+        let prefix = store.keys.events_prefix();
+        for key in store.kv.keys_with_prefix(&prefix) {
+            let seq = key[prefix.len()..].parse::<u64>().ok();
+            let value = store.kv.get(&key);
+            match (seq, value.as_deref().and_then(decode_value)) {
+                (Some(seq), Some((created_ms, _, json))) => {
+                    let bytes = json.len() as u64;
+                    let at = store.index.partition_point(|(s, _)| *s < seq);
+                    store.index.insert(at, (seq, Entry { created_ms, bytes }));
+                    store.bytes += bytes;
+                    store.last_seq = store.last_seq.max(seq);
+                }
+                _ => store.kv.remove(&key),
+            }
+        }
+        store
+    }
+
+    /// The keys this store writes under.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Every event of the queue, in order, and removes the whole tab (events
+    /// and state) from storage. Returns the events and the tab's drop
+    /// counters as stored. For adopting the queue of a tab that is gone.
+    pub fn drain_tab(kv: &Kv<B>, keys: &Keys) -> (Vec<NewEvent>, Option<String>) {
+        let mut store = BrowserStore::open(kv.clone(), keys.clone());
+        let mut events = Vec::with_capacity(store.index.len());
+        let seqs: Vec<u64> = store.index.iter().map(|(s, _)| *s).collect();
+        for seq in seqs {
+            if let Some(value) = store.kv.get(&store.keys.event(seq)) {
+                if let Some((created_ms, id, json)) = decode_value(&value) {
+                    events.push(NewEvent { message_id: id.to_string(), created_ms, json: json.to_string() });
+                }
+            }
+        }
+        let drops = store.get_state(cairn::stats::DROPS_STATE_KEY).ok().flatten();
+        Self::erase_tab(kv, keys);
+        (events, drops)
+    }
+
+    /// Removes every key of the tab in `keys`.
+    pub fn erase_tab(kv: &Kv<B>, keys: &Keys) {
+        for key in kv.keys_with_prefix(&keys.tab_prefix()) {
+            kv.remove(&key);
+        }
+    }
+
+    fn floor(&self, destination: &str) -> u64 {
+        let acked = self.acked.get(destination).copied().unwrap_or(0);
+        self.claimed.get(destination).copied().unwrap_or(0).max(acked)
+    }
+
+    fn max_claimed(&self) -> u64 {
+        self.claimed.values().copied().max().unwrap_or(0)
+    }
+
+    fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
+        let mut removed = Removed::default();
+        let (kv, keys) = (&self.kv, &self.keys);
+        self.index.retain(|(seq, e)| {
+            if keep(*seq, e) {
+                return true;
+            }
+            kv.remove(&keys.event(*seq));
+            removed.events += 1;
+            removed.bytes += e.bytes;
+            false
+        });
+        self.bytes -= removed.bytes;
+        removed
+    }
+}
+
+impl<B: Backend> Store for BrowserStore<B> {
+    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        // Writes never fail upwards: a refused one is held in memory by the
+        // key-value layer and counted there.
+        for e in events {
+            self.last_seq += 1;
+            self.kv.set(&self.keys.event(self.last_seq), &encode_value(e));
+            let bytes = e.json.len() as u64;
+            self.index.push((self.last_seq, Entry { created_ms: e.created_ms, bytes }));
+            self.bytes += bytes;
+        }
+        for (k, v) in state {
+            let key = self.keys.state(k);
+            match v {
+                Some(v) => {
+                    self.kv.set(&key, v);
+                }
+                None => self.kv.remove(&key),
+            }
+        }
+        Ok(self.last_seq)
+    }
+
+    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let floor = self.floor(destination);
+        let mut out = self.read(floor, max_events)?;
+        let mut total = 0usize;
+        let mut keep = 0usize;
+        for e in &out {
+            if keep > 0 && total + e.json.len() > max_bytes {
+                break;
+            }
+            total += e.json.len();
+            keep += 1;
+        }
+        out.truncate(keep);
+        if let Some(last) = out.last() {
+            self.claimed.insert(destination.to_string(), last.seq);
+        }
+        Ok(out)
+    }
+
+    fn release(&mut self, destination: &str) {
+        self.claimed.remove(destination);
+    }
+
+    fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
+        let acked = self.acked.entry(destination.to_string()).or_insert(0);
+        *acked = (*acked).max(through_seq);
+        if self.claimed.get(destination).is_some_and(|c| *c <= through_seq) {
+            self.claimed.remove(destination);
+        }
+        let done = self.acked.values().copied().min().unwrap_or(0);
+        self.remove_where(|seq, _| seq > done);
+        Ok(())
+    }
+
+    fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
+        let floor = self.max_claimed();
+        let mut count = self.index.len() as u64;
+        let mut bytes = self.bytes;
+        Ok(self.remove_where(|seq, e| {
+            if seq <= floor || (count <= keep_events && bytes <= keep_bytes) {
+                return true;
+            }
+            count -= 1;
+            bytes -= e.bytes;
+            false
+        }))
+    }
+
+    fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        let floor = self.max_claimed();
+        Ok(self.remove_where(|seq, e| seq <= floor || e.created_ms >= cutoff_ms))
+    }
+
+    fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.claimed.clear();
+        Ok(self.remove_where(|_, _| false))
+    }
+
+    fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        let from = self.index.partition_point(|(s, _)| *s <= after_seq);
+        for &(seq, _) in &self.index[from..] {
+            if out.len() >= max_events {
+                break;
+            }
+            let value = self.kv.get(&self.keys.event(seq));
+            match value.as_deref().and_then(decode_value) {
+                Some((created_ms, id, json)) => {
+                    out.push(StoredEvent { seq, message_id: id.to_string(), created_ms, json: json.to_string() })
+                }
+                // Gone from storage (cleared by the user or the browser):
+                // forget it here too, so counts follow what is really there.
+                None => missing.push(seq),
+            }
+        }
+        if !missing.is_empty() {
+            self.remove_where(|seq, _| !missing.contains(&seq));
+        }
+        Ok(out)
+    }
+
+    fn compact(&mut self) -> Result<(), StoreError> {
+        // localStorage keeps nothing of a removed key: nothing to rewrite.
+        Ok(())
+    }
+
+    fn summary(&mut self) -> Result<QueueSummary, StoreError> {
+        Ok(QueueSummary {
+            events: self.index.len() as u64,
+            bytes: self.bytes,
+            oldest_created_ms: self.index.iter().map(|(_, e)| e.created_ms).min(),
+            last_seq: self.last_seq,
+        })
+    }
+
+    fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.kv.get(&self.keys.state(key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The Store contract (the same behaviour core's MemoryStore and
+    //! SqliteStore show), plus what is particular to the browser.
+    use super::*;
+    use crate::kv::MemoryBackend;
+    use cairn::store::DEFAULT_DESTINATION as D;
+
+    fn ev(i: u32) -> NewEvent {
+        NewEvent { message_id: format!("m{i}"), created_ms: 1_000 + i64::from(i), json: format!("{{\"n\":{i}}}") }
+    }
+
+    fn fresh() -> (Kv<MemoryBackend>, BrowserStore<MemoryBackend>) {
+        let kv = Kv::new(MemoryBackend::new());
+        let store = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        (kv, store)
+    }
+
+    fn ids(events: &[StoredEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.message_id.as_str()).collect()
+    }
+
+    #[test]
+    fn append_claim_ack() {
+        let (_, mut store) = fresh();
+        assert_eq!(store.append(&(1..=5).map(ev).collect::<Vec<_>>(), &[]).unwrap(), 5);
+        let b1 = store.claim(D, 2, 10_000).unwrap();
+        assert_eq!(ids(&b1), ["m1", "m2"]);
+        let b2 = store.claim(D, 2, 10_000).unwrap();
+        assert_eq!(ids(&b2), ["m3", "m4"], "a claimed batch is not handed out again");
+        store.ack(D, b1[1].seq).unwrap();
+        assert_eq!(store.summary().unwrap().events, 3);
+        store.release(D);
+        let b3 = store.claim(D, 10, 10_000).unwrap();
+        assert_eq!(ids(&b3), ["m3", "m4", "m5"], "released events come back in order");
+        store.ack(D, b3[2].seq).unwrap();
+        let s = store.summary().unwrap();
+        assert_eq!((s.events, s.bytes, s.last_seq), (0, 0, 5));
+        assert_eq!(store.append(&[ev(6)], &[]).unwrap(), 6, "sequence numbers are not reused");
+    }
+
+    #[test]
+    fn byte_cap_keeps_first() {
+        let (_, mut store) = fresh();
+        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        assert_eq!(store.claim(D, 10, 1).unwrap().len(), 1, "the first event always fits");
+        assert_eq!(store.claim(D, 10, 16).unwrap().len(), 2, "two 8-byte events fit in 16");
+    }
+
+    #[test]
+    fn drops_skip_claimed() {
+        let (_, mut store) = fresh();
+        store.append(&(1..=10).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store.claim(D, 2, 10_000).unwrap();
+        assert_eq!(store.drop_oldest(6, u64::MAX).unwrap().events, 4);
+        store.release(D);
+        let left = store.claim(D, 100, 100_000).unwrap();
+        assert_eq!(ids(&left), ["m1", "m2", "m7", "m8", "m9", "m10"]);
+        store.release(D);
+        assert_eq!(store.drop_older_than(1_008).unwrap().events, 3, "m1, m2, m7 are older than 1008");
+    }
+
+    #[test]
+    fn state_roundtrip_shared_and_per_tab() {
+        let (kv, mut store) = fresh();
+        store.append(&[], &[("identity".into(), Some("{}".into())), ("dropped".into(), Some("2".into()))]).unwrap();
+        assert_eq!(kv.get("cairn:s:identity").as_deref(), Some("{}"), "identity is shared by the site's tabs");
+        assert_eq!(kv.get("cairn:t:tab1:s:dropped").as_deref(), Some("2"), "drop counters are the tab's own");
+        let mut other = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab2"));
+        assert_eq!(other.get_state("identity").unwrap().as_deref(), Some("{}"));
+        assert_eq!(other.get_state("dropped").unwrap(), None);
+        store.append(&[], &[("dropped".into(), None)]).unwrap();
+        assert_eq!(store.get_state("dropped").unwrap(), None);
+    }
+
+    #[test]
+    fn reopening_finds_the_queue_and_json_is_stored_verbatim() {
+        let (kv, mut store) = fresh();
+        let e = NewEvent { message_id: "m 1".into(), created_ms: 5, json: r#"{"a":"x y"}"#.into() };
+        store.append(&[e], &[]).unwrap();
+        assert_eq!(kv.get("cairn:t:tab1:e:1").as_deref(), Some(r#"5 3:m 1{"a":"x y"}"#));
+        let mut again = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        let s = again.summary().unwrap();
+        assert_eq!((s.events, s.last_seq), (1, 1));
+        let back = again.read(0, 10).unwrap();
+        assert_eq!((back[0].message_id.as_str(), back[0].json.as_str(), back[0].created_ms), ("m 1", r#"{"a":"x y"}"#, 5));
+        for bad in ["", "5", "x 1:a{}", "5 9:a{}", "5 z:a{}"] {
+            assert_eq!(decode_value(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_removed_behind_its_back_are_forgotten() {
+        let (kv, mut store) = fresh();
+        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        kv.remove("cairn:t:tab1:e:2");
+        let got = store.claim(D, 10, 10_000).unwrap();
+        assert_eq!(ids(&got), ["m1", "m3"]);
+        assert_eq!(store.summary().unwrap().events, 2);
+    }
+
+    #[test]
+    fn drain_takes_a_gone_tabs_queue_whole() {
+        let (kv, mut store) = fresh();
+        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[("dropped".into(), Some("{\"invalid\":1}".into()))]).unwrap();
+        let mine = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab9"));
+        assert_eq!(Keys::tabs_in(&kv, "cairn"), ["tab1"], "a tab with nothing stored leaves no key");
+        drop(mine);
+        let (events, drops) = BrowserStore::drain_tab(&kv, &Keys::new("cairn", "tab1"));
+        assert_eq!(events.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m3"]);
+        assert_eq!(events[0], ev(1));
+        assert_eq!(drops.as_deref(), Some("{\"invalid\":1}"));
+        assert!(kv.keys_with_prefix("cairn:t:tab1:").is_empty());
+    }
+
+    #[test]
+    fn a_full_storage_keeps_the_queue_working_in_memory() {
+        let kv = Kv::new(MemoryBackend::with_quota(60));
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
+        store.append(&(1..=4).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        assert!(kv.stats().quota_errors > 0);
+        let got = store.claim(D, 10, 10_000).unwrap();
+        assert_eq!(ids(&got), ["m1", "m2", "m3", "m4"], "every event is still there to send");
+        store.ack(D, 4).unwrap();
+        assert_eq!(kv.stats().volatile_values, 0);
+        assert!(kv.keys_with_prefix("cairn:").is_empty());
+    }
+}

@@ -1,0 +1,79 @@
+//! `localStorage` as a [`Backend`] (wasm32 only): which browser errors mean
+//! "full" and which mean "unavailable". Nothing here throws at the page.
+
+use std::cell::OnceCell;
+
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::kv::{Backend, KvError};
+
+thread_local! {
+    /// `window.localStorage`, looked up once (accessing it can throw when
+    /// storage is disabled; the error is kept and reported on each write).
+    static STORAGE: OnceCell<Result<web_sys::Storage, String>> = const { OnceCell::new() };
+}
+
+fn with_storage<T>(f: impl FnOnce(&web_sys::Storage) -> T) -> Result<T, String> {
+    STORAGE.with(|cell| {
+        let storage = cell.get_or_init(|| {
+            let window = web_sys::window().ok_or_else(|| "no window (a worker?)".to_string())?;
+            match window.local_storage() {
+                Ok(Some(s)) => Ok(s),
+                Ok(None) => Err("localStorage is not available".to_string()),
+                Err(e) => Err(describe(&e)),
+            }
+        });
+        storage.as_ref().map(f).map_err(Clone::clone)
+    })
+}
+
+/// `name: message` of a thrown DOMException or Error.
+fn describe(e: &JsValue) -> String {
+    let field = |k: &str| js_sys::Reflect::get(e, &JsValue::from_str(k)).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let (name, message) = (field("name"), field("message"));
+    match (name.is_empty(), message.is_empty()) {
+        (true, true) => e.as_string().unwrap_or_else(|| "unknown error".into()),
+        (false, true) => name,
+        (true, false) => message,
+        (false, false) => format!("{name}: {message}"),
+    }
+}
+
+fn is_quota(e: &JsValue) -> bool {
+    // Chromium and the spec say QuotaExceededError; older Firefox said
+    // NS_ERROR_DOM_QUOTA_REACHED.
+    let name = js_sys::Reflect::get(e, &JsValue::from_str("name")).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    name.contains("Quota") || name.contains("QUOTA") || e.dyn_ref::<js_sys::Error>().is_some_and(|err| String::from(err.message()).contains("quota"))
+}
+
+/// The page's `localStorage`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalStorage;
+
+impl Backend for LocalStorage {
+    fn get(&self, key: &str) -> Option<String> {
+        with_storage(|s| s.get_item(key).ok().flatten()).ok().flatten()
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), KvError> {
+        match with_storage(|s| s.set_item(key, value)) {
+            Err(unavailable) => Err(KvError::Unavailable(unavailable)),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) if is_quota(&e) => Err(KvError::Quota),
+            Ok(Err(e)) => Err(KvError::Unavailable(describe(&e))),
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        // Removing cannot run out of room; an unavailable storage has nothing to remove.
+        let _ = with_storage(|s| s.remove_item(key));
+    }
+
+    fn keys(&self) -> Vec<String> {
+        with_storage(|s| {
+            let n = s.length().unwrap_or(0);
+            (0..n).filter_map(|i| s.key(i).ok().flatten()).collect()
+        })
+        .unwrap_or_default()
+    }
+}
