@@ -3,7 +3,7 @@
 //! cairn in the browser: the same [`cairn`] engine and recorder as native
 //! (batching, retries, order, identity, consent), driven by a browser
 //! runtime, over a queue in `localStorage`. The npm package (`js/`) wraps the
-//! [`bindings`] this crate exports with wasm-bindgen.
+//! `bindings` this crate exports with wasm-bindgen (wasm32 only).
 //!
 //! - [`kv`]: synchronous string storage, and the in-memory fallback when the
 //!   browser refuses a write (quota).

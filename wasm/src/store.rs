@@ -13,11 +13,11 @@
 //! Layout, under a site-wide prefix `P` (`cairn` unless configured):
 //! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`.
 //! - `P:t:<tab>:s:<key>`: the tab's own state (drop counters, delivery condition).
-//! - `P:t:<tab>:alive`: when the tab last showed it is alive (see [`crate::tabs`]).
+//! - `P:t:<tab>:alive`: when the tab last showed it is alive (see [`crate::runtime`] and `js/index.js`).
 //! - `P:s:<key>`: state every tab shares: identity, consent, session.
 //!
 //! Each tab writes only under its own `P:t:<tab>:` prefix, which it holds
-//! exclusively (a Web Lock, see [`crate::tabs`]), so two tabs never append to
+//! exclusively (a Web Lock held by `js/index.js`), so two tabs never append to
 //! or claim from the same queue. That is what keeps one event from being sent
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.

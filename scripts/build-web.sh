@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the npm package into wasm/pkg: cairn-wasm for wasm32-unknown-unknown
+# (profile release-wasm), wasm-bindgen (--target web), wasm-opt -Oz (npm
+# binaryen), then the hand-written index.js / index.d.ts / package.json.
+# Run scripts/setup-web.sh first (test-web.sh does). Honours CARGO_TARGET_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+PKG=wasm/pkg
+WASM_OPT=wasm/.tools/node_modules/.bin/wasm-opt
+
+cargo build -p cairn-wasm --target wasm32-unknown-unknown --profile release-wasm --locked
+rm -rf "$PKG"
+mkdir -p "$PKG"
+# The package ships its own typed API (index.d.ts); the generated glue's
+# types would only describe the internal Core class.
+wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release-wasm/cairn_wasm.wasm" --target web --no-typescript --out-dir "$PKG"
+"$WASM_OPT" -Oz --converge --strip-producers "$PKG/cairn_wasm_bg.wasm" -o "$PKG/cairn_wasm_bg.wasm"
+cp wasm/js/index.js wasm/js/index.d.ts wasm/js/package.json "$PKG/"
+cp docs/web.md "$PKG/README.md" 2>/dev/null || true
+echo "build-web: package in $PKG"

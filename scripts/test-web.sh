@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The browser build's suite: installs what it needs (scripts/setup-web.sh),
+# builds the npm package (scripts/build-web.sh), prints the size report and
+# checks it, then runs the tests in real headless Chromium (Debian's) against
+# the real collector on 127.0.0.1. Ends with one line "web: N passed, M failed";
+# exits non-zero if anything failed or if no test ran. Honours CARGO_TARGET_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+LOG_DIR="${CAIRN_LOG_DIR:-$CARGO_TARGET_DIR/test-logs}"
+mkdir -p "$LOG_DIR"
+
+passed=0
+failed=0
+finish() {
+    echo "web: $passed passed, $failed failed"
+    if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then exit 1; fi
+}
+
+echo "==> web: tools"
+./scripts/setup-web.sh
+
+echo "==> web: build (cargo wasm32 + wasm-bindgen + wasm-opt)"
+./scripts/build-web.sh
+
+echo "==> web: size of what a page loads"
+if node wasm/tests/size.mjs wasm/pkg; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+echo "==> web: the collector (cairn collect)"
+cargo build -p cairn-cli --locked
+export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
+
+echo "==> web: headless Chromium tests"
+# Bounded: each test has its own timeout; the whole run gets 8 minutes.
+status=0
+timeout 480 node --test --test-reporter=spec --test-concurrency=1 wasm/tests/browser/ 2>&1 | tee "$LOG_DIR/web-browser.log" || status=$?
+p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/web-browser.log" | tail -1)
+f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/web-browser.log" | tail -1)
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0}))
+if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+    echo "web: the browser tests exited with status $status (timeout or crash)"
+    failed=$((failed + 1))
+fi
+finish

@@ -1,0 +1,256 @@
+// The browser build in real headless Chromium, against the real collector
+// on 127.0.0.1 (pages are served from another port: cross-origin, as on a
+// real site). Each test gets a fresh collector and a fresh browser profile.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { openApp, sleep, startBrowser, startCollector, startStatic, statsOf, until } from './harness.mjs';
+
+const TEST = { timeout: 60_000 };
+let site;
+before(async () => {
+  site = await startStatic();
+});
+after(async () => {
+  await site.stop();
+});
+
+/** Runs `body` with a fresh collector and browser, and stops both after. */
+async function withRig(body) {
+  const collector = await startCollector();
+  const browser = await startBrowser();
+  try {
+    await body({ collector, context: browser.context, opts: (extra = {}) => ({ writeKey: 'wk', endpoint: collector.endpoint, ...extra }) });
+  } finally {
+    await browser.stop();
+    collector.stop();
+  }
+}
+
+const ids = (events) => events.map((e) => e.messageId);
+const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
+const unique = (xs) => new Set(xs).size === xs.length;
+
+test('events recorded on a page arrive at the collector, in order, exactly once', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const page = await openApp(context, site.origin, opts({ flushAt: 5 }));
+    await page.evaluate(() => {
+      window.cairn.page('Home');
+      for (let i = 0; i < 30; i++) window.cairn.track(`E${i}`, { i, plan: 'pro' });
+      window.cairn.identify('user-1', { email: 'a@example.com' });
+    });
+    const report = await page.evaluate(() => window.cairn.flush(10_000));
+    assert.equal(report.remaining, 0);
+    const events = await until(() => collector.events().length >= 32 && collector.events(), 10_000, '32 events');
+    await sleep(500);
+    assert.equal(collector.events().length, 32, 'nothing arrives twice');
+    assert.deepEqual(names(events), ['Home', ...Array.from({ length: 30 }, (_, i) => `E${i}`), 'identify']);
+    assert.ok(unique(ids(events)));
+    const home = events[0];
+    assert.equal(home.type, 'page');
+    for (const k of ['url', 'path', 'referrer', 'title', 'search']) assert.ok(k in home.properties, `page() fills ${k}`);
+    assert.equal(home.properties.path, '/pages/app.html');
+    assert.equal(home.properties.title, 'cairn test page');
+    assert.equal(home.context.page.path, '/pages/app.html');
+    assert.equal(events[31].userId, 'user-1');
+    assert.equal(new Set(events.map((e) => e.anonymousId)).size, 1);
+    const server = await collector.stats();
+    assert.equal(server.invalid, 0, "every event meets Segment's spec");
+    const stats = await statsOf(page);
+    assert.equal(stats.deliveredEvents, 32);
+    assert.equal(stats.queuedEvents, 0);
+    assert.deepEqual(page.consoleErrors, []);
+    const left = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':e:')));
+    assert.deepEqual(left, [], 'delivered events leave localStorage');
+  }));
+
+test('offline, reload, back online: every event recorded offline arrives once', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const batchUrl = `${collector.endpoint}/v1/batch`;
+    await context.route(batchUrl, (route) => route.abort('internetdisconnected'));
+    const o = opts({ flushAt: 1, retryBaseDelay: 200, maxRetryDelay: 1_000 });
+    const page = await openApp(context, site.origin, o);
+    await page.evaluate(() => {
+      for (let i = 0; i < 10; i++) window.cairn.track(`Offline A${i}`);
+    });
+    await until(async () => (await statsOf(page)).retries >= 1, 10_000, 'a failed attempt');
+    const queued = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':e:')).length);
+    assert.equal(queued, 10, 'the events wait in localStorage');
+    await page.reload();
+    await page.evaluate(() => window.cairnReady);
+    const afterReload = await statsOf(page);
+    assert.equal(afterReload.browser.adoptedEvents, 10, "the reloaded page takes over the old page's queue");
+    await page.evaluate(() => {
+      for (let i = 0; i < 5; i++) window.cairn.track(`Offline B${i}`);
+    });
+    await until(async () => (await statsOf(page)).retries >= 1, 10_000, 'a failed attempt after reload');
+    assert.equal(collector.events().length, 0);
+    await context.unroute(batchUrl);
+    const events = await until(() => collector.events().length >= 15 && collector.events(), 15_000, '15 events');
+    await sleep(1_000);
+    assert.equal(collector.events().length, 15, 'each event once');
+    assert.ok(unique(ids(events)));
+    assert.deepEqual(names(events), [...Array.from({ length: 10 }, (_, i) => `Offline A${i}`), ...Array.from({ length: 5 }, (_, i) => `Offline B${i}`)]);
+  }));
+
+test('closing the page right after track still delivers the event (pagehide)', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    // Defaults: flushAt 20, flushInterval 10 s, so nothing would be sent
+    // before the page is gone but for the hand-off.
+    const page = await openApp(context, site.origin, opts());
+    await page.evaluate(() => window.cairn.track('Last Click', { button: 'buy' }));
+    await page.close({ runBeforeUnload: true });
+    const events = await until(() => collector.events().length >= 1 && collector.events(), 10_000, 'the event sent at page hide');
+    assert.deepEqual(names(events), ['Last Click']);
+    // A new page of the site finds nothing left to send again.
+    const next = await openApp(context, site.origin, opts());
+    const report = await next.evaluate(() => window.cairn.flush(3_000));
+    assert.equal(report.remaining, 0);
+    assert.equal((await statsOf(next)).browser.adoptedEvents, 0);
+    await sleep(500);
+    assert.equal(collector.events().length, 1, 'not sent twice');
+  }));
+
+test('two tabs recording at once: no event is delivered twice', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const o = opts({ flushAt: 3, retryBaseDelay: 200, maxRetryDelay: 1_000 });
+    const [a, b] = await Promise.all([openApp(context, site.origin, o), openApp(context, site.origin, o)]);
+    const record = (p, tag) =>
+      p.evaluate(async (tag) => {
+        for (let i = 0; i < 40; i++) {
+          window.cairn.track(`${tag}${i}`);
+          if (i % 7 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+      }, tag);
+    await Promise.all([record(a, 'A'), record(b, 'B')]);
+    // A third tab dies with events it could not send (its requests fail).
+    const c = await context.newPage();
+    await c.route(`${collector.endpoint}/v1/batch`, (route) => route.abort('internetdisconnected'));
+    await openApp(context, site.origin, o, { page: c });
+    await c.evaluate(() => {
+      for (let i = 0; i < 10; i++) window.cairn.track(`C${i}`);
+    });
+    await until(async () => (await statsOf(c)).retries >= 1, 10_000, 'tab C failing');
+    await c.close({ runBeforeUnload: true });
+    // Two new tabs open at the same moment; only one may take C's queue.
+    const [d, e] = await Promise.all([openApp(context, site.origin, o), openApp(context, site.origin, o)]);
+    for (const p of [a, b, d, e]) await p.evaluate(() => window.cairn.flush(10_000));
+    const events = await until(() => collector.events().length >= 90 && collector.events(), 15_000, '90 events');
+    await sleep(1_000);
+    const all = collector.events();
+    assert.equal(all.length, 90, `every event once (got ${all.length})`);
+    assert.ok(unique(ids(all)));
+    for (const tag of ['A', 'B', 'C']) {
+      const mine = names(events).filter((n) => n.startsWith(tag));
+      assert.deepEqual(mine, Array.from({ length: tag === 'C' ? 10 : 40 }, (_, i) => `${tag}${i}`), `tab ${tag}'s events in order`);
+    }
+    const adopted = [(await statsOf(d)).browser.adoptedEvents, (await statsOf(e)).browser.adoptedEvents];
+    assert.deepEqual(adopted.sort(), [0, 10], 'exactly one tab took over the dead tab');
+    assert.equal(new Set(all.map((x) => x.anonymousId)).size, 1, 'one visitor across tabs');
+  }));
+
+test('consent denied or opt-out: the collector receives zero requests', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const needs = opts({ flushAt: 1, consent: { analytics: 'unknown' }, requiredConsent: ['analytics'] });
+    const page = await openApp(context, site.origin, needs);
+    await page.evaluate(async () => {
+      window.cairn.track('Before the banner');
+      window.cairn.setConsent('analytics', 'denied');
+      window.cairn.track('After denial');
+      await window.cairn.flush(1_000);
+    });
+    let stats = await statsOf(page);
+    assert.equal(stats.dropped.consent, 2);
+    // Opt-out, persisted across a reload.
+    const out = await openApp(context, site.origin, opts({ flushAt: 1, storageKey: 'other' }));
+    await out.evaluate(() => {
+      window.cairn.optOut(true);
+      window.cairn.track('Opted out');
+    });
+    await out.reload();
+    await out.evaluate(() => window.cairnReady);
+    await out.evaluate(async () => {
+      window.cairn.track('Still opted out');
+      await window.cairn.flush(1_000);
+    });
+    stats = await statsOf(out);
+    assert.equal(stats.dropped.consent, 2, 'the reloaded page is still opted out (and carries the first drop over)');
+    await sleep(1_000);
+    assert.equal((await collector.stats()).requests, 0, 'zero requests');
+    const stored = await out.evaluate(() => Object.keys(localStorage).filter((k) => k.includes(':e:')).length);
+    assert.equal(stored, 0, 'nothing stored either');
+  }));
+
+test('a quota-exhausted storage does not break the page', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const page = await openApp(context, site.origin, opts({ flushAt: 5 }), { fill: true });
+    assert.equal(await page.evaluate(() => window.fillError), 'QuotaExceededError', 'the test filled localStorage');
+    const thrown = await page.evaluate(() => {
+      try {
+        for (let i = 0; i < 20; i++) window.cairn.track(`Full ${i}`, { pad: 'y'.repeat(200) });
+        window.cairn.identify('u-full');
+        return null;
+      } catch (e) {
+        return String(e);
+      }
+    });
+    assert.equal(thrown, null, 'nothing is thrown at the page');
+    await page.evaluate(() => window.cairn.flush(10_000));
+    const events = await until(() => collector.events().length >= 21 && collector.events(), 10_000, '21 events');
+    assert.ok(unique(ids(events)));
+    const stats = await statsOf(page);
+    assert.ok(stats.browser.quotaErrors > 0, 'quota errors are counted');
+    assert.equal(stats.browser.storage, 'memory fallback');
+    assert.match(stats.browser.storageError, /QuotaExceededError/);
+    assert.deepEqual(await page.evaluate(() => window.pageErrors), []);
+    assert.deepEqual(page.consoleErrors, []);
+  }));
+
+test('invalid input is a clear TypeError, counted, and the page goes on', TEST, () =>
+  withRig(async ({ context, opts }) => {
+    const page = await openApp(context, site.origin, opts());
+    const errors = await page.evaluate(() => {
+      const out = [];
+      for (const f of [() => window.cairn.track(''), () => window.cairn.track('x', [1]), () => window.cairn.identify('u', { n: 1n }), () => window.cairn.setConsent('analytics', 'maybe')]) {
+        try {
+          f();
+          out.push('no error');
+        } catch (e) {
+          out.push(e.message);
+        }
+      }
+      return out;
+    });
+    assert.match(errors[0], /event name is empty/);
+    assert.match(errors[1], /properties must be a JSON object/);
+    assert.match(errors[2], /traits cannot be turned into JSON/);
+    assert.match(errors[3], /not one of "granted", "denied", "unknown"/);
+    assert.equal((await statsOf(page)).dropped.invalid, 3);
+    const bad = await context.newPage();
+    await bad.goto(`${site.origin}/pages/app.html?opts=${encodeURIComponent(JSON.stringify({ writeKey: 'wk', endpoint: 'ftp://x' }))}`);
+    const loadError = await until(() => bad.evaluate(() => window.loadError), 5_000, 'load error');
+    assert.match(loadError, /invalid option `endpoint`/);
+  }));
+
+test('forget() leaves no event or id of the user in localStorage', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const batchUrl = `${collector.endpoint}/v1/batch`;
+    await context.route(batchUrl, (route) => route.abort('internetdisconnected'));
+    const page = await openApp(context, site.origin, opts({ flushAt: 1 }));
+    const result = await page.evaluate(() => {
+      window.cairn.identify('user-to-forget', { email: 'gone@example.com' });
+      window.cairn.track('Private');
+      const before = window.cairn.anonymousId;
+      const erased = window.cairn.forget();
+      const dump = JSON.stringify(Object.entries(localStorage));
+      return { before, erased, dump, after: window.cairn.anonymousId };
+    });
+    assert.deepEqual(result.erased.userIds, ['user-to-forget']);
+    assert.ok(result.erased.anonymousIds.includes(result.before));
+    assert.ok(!result.dump.includes('user-to-forget') && !result.dump.includes('gone@example.com') && !result.dump.includes(result.before));
+    assert.notEqual(result.after, result.before);
+    await context.unroute(batchUrl);
+    await sleep(500);
+    assert.equal(collector.events().length, 0);
+  }));
