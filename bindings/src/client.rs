@@ -107,7 +107,15 @@ impl CairnClient {
     /// session) and returns the ids erased. Waits up to `timeout_ms` (at most
     /// one day): it touches disk.
     pub fn forget(&self, timeout_ms: u64) -> Result<Forgotten, CairnError> {
-        Ok(self.inner.forget(timeout(timeout_ms))?.into())
+        let started = std::time::Instant::now();
+        let forgotten = self.inner.forget(timeout(timeout_ms))?;
+        // The core answers `forget` before it republishes its snapshot, so
+        // `anonymous_id()` would still show the erased id for a moment;
+        // `commit` answers after the refresh, so wait for it too (a cheap
+        // round trip: nothing is left to write).
+        let left = timeout(timeout_ms).saturating_sub(started.elapsed());
+        self.inner.commit(left.max(std::time::Duration::from_millis(100)))?;
+        Ok(forgotten.into())
     }
 
     /// Waits up to `timeout_ms` until every earlier call is committed to the
@@ -200,6 +208,20 @@ mod tests {
         assert!(matches!(c.set_consent(" ".into(), ConsentState::Granted), Err(CairnError::InvalidEvent(_))));
         c.commit(5_000).unwrap();
         assert_eq!(c.stats().dropped.invalid, 2);
+    }
+
+    #[test]
+    fn after_forget_the_new_identity_is_visible_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = CairnClient::new(config(dir.path())).unwrap();
+        c.identify("user-1".into(), String::new()).unwrap();
+        c.commit(5_000).unwrap();
+        let before = c.anonymous_id();
+        let gone = c.forget(5_000).unwrap();
+        assert!(gone.anonymous_ids.contains(&before));
+        assert_eq!(gone.user_ids, vec!["user-1".to_string()]);
+        assert_ne!(c.anonymous_id(), before);
+        assert_eq!(c.user_id(), None);
     }
 
     #[test]
