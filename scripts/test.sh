@@ -16,7 +16,7 @@ rust_summary "$LOG_DIR/cargo-test.log"
 
 # Front-end suites: each script installs what it needs, runs its tests, fails
 # on any failure, and prints one line "NAME: N passed, M failed".
-# @bindings-suites (Kotlin, Python, Swift header checks)
+run_suite bindings ./scripts/test-bindings.sh
 run_suite web ./scripts/test-web.sh
 # @bench-short (end-to-end bench, N = 100,000: lost/duplicates, memory and wire budgets)
 
