@@ -104,9 +104,14 @@ export class Cairn {
     this._timer = undefined;
     this._inflight = null;
     this._waiters = [];
-    this._releaseLock = null;
+    this._releases = [];
     this._aliveTimer = undefined;
     this._closed = false;
+    // Set at page hide: the page may live on for a moment, but its queue
+    // is no longer its own (the lock is released), so it sends nothing.
+    this._gone = false;
+    this._adoptTimer = undefined;
+    this._adoptTries = 0;
     this._cookieValue = undefined;
     this._listeners = [];
   }
@@ -152,18 +157,21 @@ export class Cairn {
       locks
         .request(this._lockName(core.tab()), () => {
           held();
-          return new Promise((release) => {
-            this._releaseLock = release;
-          });
+          return new Promise((release) => this._releases.push(release));
         })
         .catch(() => held());
     });
   }
 
   // Takes over the queues of tabs that are gone (their lock is free), each
-  // under that tab's lock so two tabs never take the same queue.
+  // under that tab's lock so two tabs never take the same queue. The lock of
+  // an adopted tab is kept until this page goes away: another tab whose view
+  // of localStorage lags behind cannot take the (now empty) queue again.
   async _adoptGoneTabs() {
+    if (this._gone || this._closed) return;
+    clearTimeout(this._adoptTimer);
     const tabs = this._core.otherTabs(!locks);
+    let busy = 0;
     for (const tab of tabs) {
       const adopt = () => {
         const n = this._core.adopt(tab);
@@ -174,12 +182,30 @@ export class Cairn {
         continue;
       }
       try {
-        await locks.request(this._lockName(tab), { ifAvailable: true }, (lock) => {
-          if (lock) adopt();
+        await new Promise((done) => {
+          locks
+            .request(this._lockName(tab), { ifAvailable: true }, (lock) => {
+              done();
+              if (!lock) {
+                busy += 1;
+                return undefined;
+              }
+              adopt();
+              return new Promise((release) => this._releases.push(release));
+            })
+            .catch(done);
         });
       } catch {
         // Locks refused (an opaque origin): leave that queue for later.
       }
+    }
+    // A tab whose lock is held is alive, or is the page this one replaced
+    // (a reload, a navigation) still being torn down: look again soon,
+    // then now and then.
+    if (busy > 0) {
+      const delay = [500, 2_000, 10_000][this._adoptTries] ?? 60_000;
+      this._adoptTries += 1;
+      this._adoptTimer = setTimeout(() => this._adoptGoneTabs(), delay);
     }
     this._pump();
   }
@@ -217,7 +243,9 @@ export class Cairn {
   // for the next page load). The tab's lock is released so the page stays
   // eligible for the back/forward cache and other tabs may adopt leftovers.
   _handOff() {
-    if (this._closed) return;
+    if (this._closed || this._gone) return;
+    this._gone = true;
+    clearTimeout(this._adoptTimer);
     const report = camelKeys(
       JSON.parse(
         this._core.handOff((upload) => {
@@ -238,14 +266,15 @@ export class Cairn {
     clearTimeout(this._timer);
     clearInterval(this._aliveTimer);
     if (!locks) this._core.markAlive(false);
-    if (this._releaseLock) this._releaseLock();
-    this._releaseLock = null;
+    for (const release of this._releases.splice(0)) release();
   }
 
   // Back from the back/forward cache: continue as a new tab (another tab may
   // have taken the old queue meanwhile), adopting what is left of the old one.
   async _restore() {
     if (this._closed) return;
+    this._gone = false;
+    this._adoptTries = 0;
     const old = this._core;
     this._core = this._newCore();
     old.free();
@@ -254,7 +283,7 @@ export class Cairn {
   }
 
   _pump() {
-    if (this._closed) return;
+    if (this._closed || this._gone) return;
     if (!this._inflight) {
       const upload = this._core.poll();
       if (upload) this._send(upload);
@@ -265,7 +294,7 @@ export class Cairn {
   _schedule() {
     clearTimeout(this._timer);
     this._timer = undefined;
-    if (this._closed) return;
+    if (this._closed || this._gone) return;
     const at = this._core.nextWakeup();
     if (at === undefined) return;
     this._timer = setTimeout(() => this._pump(), Math.max(0, at - Date.now()));
@@ -474,6 +503,7 @@ export class Cairn {
     if (this._closed) return;
     this._handOff();
     this._closed = true;
+    clearTimeout(this._adoptTimer);
     for (const [target, type, fn] of this._listeners) target.removeEventListener(type, fn);
     for (const w of [...this._waiters]) this._answer(w);
   }

@@ -89,7 +89,7 @@ test('offline, reload, back online: every event recorded offline arrives once', 
     await context.unroute(batchUrl);
     const events = await until(() => collector.events().length >= 15 && collector.events(), 15_000, '15 events');
     await sleep(1_000);
-    assert.equal(collector.events().length, 15, 'each event once');
+    assert.equal(collector.events().length, 15, `each event once: ${names(collector.events())}`);
     assert.ok(unique(ids(events)));
     assert.deepEqual(names(events), [...Array.from({ length: 10 }, (_, i) => `Offline A${i}`), ...Array.from({ length: 5 }, (_, i) => `Offline B${i}`)]);
   }));
@@ -115,7 +115,9 @@ test('closing the page right after track still delivers the event (pagehide)', T
 test('two tabs recording at once: no event is delivered twice', TEST, () =>
   withRig(async ({ collector, context, opts }) => {
     const o = opts({ flushAt: 3, retryBaseDelay: 200, maxRetryDelay: 1_000 });
-    const [a, b] = await Promise.all([openApp(context, site.origin, o), openApp(context, site.origin, o)]);
+    // The visitor's first tab, then a second one while the first records.
+    const a = await openApp(context, site.origin, o);
+    const b = await openApp(context, site.origin, o);
     const record = (p, tag) =>
       p.evaluate(async (tag) => {
         for (let i = 0; i < 40; i++) {
