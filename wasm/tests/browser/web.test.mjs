@@ -150,6 +150,23 @@ test('two tabs recording at once: no event is delivered twice', TEST, () =>
     const adopted = [(await statsOf(d)).browser.adoptedEvents, (await statsOf(e)).browser.adoptedEvents];
     assert.deepEqual(adopted.sort(), [0, 10], 'exactly one tab took over the dead tab');
     assert.equal(new Set(all.map((x) => x.anonymousId)).size, 1, 'one visitor across tabs');
+    // A live tab's queue is its own, even while its requests fail.
+    const f = await context.newPage();
+    await f.route(`${collector.endpoint}/v1/batch`, (route) => route.abort('internetdisconnected'));
+    await openApp(context, site.origin, o, { page: f });
+    await f.evaluate(() => {
+      for (let i = 0; i < 5; i++) window.cairn.track(`F${i}`);
+    });
+    await until(async () => (await statsOf(f)).retries >= 1, 10_000, 'tab F failing');
+    const g = await openApp(context, site.origin, o);
+    await g.evaluate(() => window.cairn.flush(3_000));
+    assert.equal((await statsOf(g)).browser.adoptedEvents, 0, 'a live tab is not robbed of its queue');
+    await f.unroute(`${collector.endpoint}/v1/batch`);
+    await f.evaluate(() => window.cairn.flush(10_000));
+    await until(() => collector.events().length >= 95, 10_000, "F's events");
+    await sleep(500);
+    assert.equal(collector.events().length, 95);
+    assert.ok(unique(ids(collector.events())));
   }));
 
 test('consent denied or opt-out: the collector receives zero requests', TEST, () =>
