@@ -45,7 +45,7 @@ const budgetMet = total.gzip <= BUDGET_GZIP;
 console.log(
   budgetMet
     ? `size: budget ${kb(BUDGET_GZIP)} gzip met (${kb(total.gzip)})`
-    : `size: budget ${kb(BUDGET_GZIP)} gzip NOT MET: ${kb(total.gzip)}, ${kb(total.gzip - BUDGET_GZIP)} over (the core alone is ~80 KB gzip in wasm; see docs/web.md, "Size")`,
+    : `size: budget ${kb(BUDGET_GZIP)} gzip NOT MET: ${kb(total.gzip)}, ${kb(total.gzip - BUDGET_GZIP)} over (the core alone is ~87 KB gzip in wasm; see docs/web.md, "Size")`,
 );
 if (total.gzip > CEILING_GZIP) {
   console.log(`size: FAIL: ${kb(total.gzip)} gzip is above the ceiling of ${kb(CEILING_GZIP)}: something grew`);
