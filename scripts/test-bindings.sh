@@ -68,6 +68,17 @@ else
     failed=$((failed + 1))
 fi
 
+step "Kotlin: the Android source set type-checks (against SDK stubs; no android.jar here)"
+if [[ -n ${KOTLIN_JAR:-} && -f $KOTLIN_JAR ]] && rm -rf "$KT/android-stubs" &&
+    javac -d "$KT/android-stubs" $(find bindings/kotlin/src/androidStubs -name '*.java') &&
+    "$KOTLINC" -module-name cairn -Xfriend-paths="$KOTLIN_JAR" -cp "$KOTLIN_JAR:$KT/android-stubs" \
+        bindings/kotlin/src/android/kotlin -d "$KT/android-check.jar"; then
+    echo "android-check: 1 passed, 0 failed" | tee "$LOGS/android.log"
+else
+    echo "android-check: 0 passed, 1 failed" | tee "$LOGS/android.log"
+fi
+count_line android-check "$LOGS/android.log"
+
 # ---------------------------------------------------------------- Python
 step "Python: pytest"
 PY_PKG=bindings/python/src/cairn

@@ -5,6 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../../scripts/bindings-lib.sh"
 "$BINDINGS_ROOT/scripts/bindings-kotlin.sh" >/dev/null
+KOTLIN_JAR="$BUILD/kotlin/cairn-kotlin.jar"
 out="$BUILD/example-kotlin-jvm"
 mkdir -p "$out"
 if [[ ! -f $out/example.jar || $here/Main.kt -nt $out/example.jar || $KOTLIN_JAR -nt $out/example.jar ]]; then

@@ -1,0 +1,5 @@
+package android.app;
+
+public class Activity {
+    public boolean isChangingConfigurations() { return false; }
+}
