@@ -24,6 +24,7 @@
 //! ## Layout
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
+//! - [`ids`]: message ids, unique and cheap to send.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
@@ -40,6 +41,7 @@ pub mod consent;
 pub mod engine;
 mod error;
 pub mod identity;
+pub mod ids;
 pub mod model;
 pub mod recorder;
 pub mod session;

@@ -95,7 +95,7 @@ impl Call {
             traits: None,
             user_id: None,
             group_id: None,
-            message_id: uuid::Uuid::new_v4().to_string(),
+            message_id: crate::ids::message_id(),
             timestamp_ms,
             explicit: None,
             context: None,
@@ -208,6 +208,8 @@ impl Call {
 
     /// An `identify` call.
     pub fn identify(user_id: &str, traits: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+        // Ids from here on share nothing with the ids of the previous user.
+        crate::ids::rotate();
         let mut c = Call::new(EventKind::Identify, timestamp_ms);
         c.user_id = Some(checked_name("user_id", user_id)?);
         c.traits = traits;
@@ -216,6 +218,7 @@ impl Call {
 
     /// An `alias` call: `new_id` becomes the user id.
     pub fn alias(new_id: &str, timestamp_ms: i64) -> Result<Self> {
+        crate::ids::rotate();
         let mut c = Call::new(EventKind::Alias, timestamp_ms);
         c.user_id = Some(checked_name("new_id", new_id)?);
         Ok(c)

@@ -184,6 +184,7 @@ impl Client {
     /// Forgets the user on this device: clears user id, traits and group and
     /// makes a new anonymous id. Events already recorded keep their ids.
     pub fn reset(&self) -> Result<()> {
+        crate::ids::rotate();
         self.send(Command::Reset)
     }
 
@@ -235,6 +236,7 @@ impl Client {
         if anonymous_id.trim().is_empty() {
             return Err(Error::InvalidEvent("anonymous_id is empty: pass a non-empty id".into()));
         }
+        crate::ids::rotate();
         self.send(Command::SetAnonymousId(anonymous_id.to_string()))
     }
 
@@ -268,6 +270,7 @@ impl Client {
     /// `true`: from this call on nothing is stored or sent, and the buffer is
     /// purged; it persists across restarts. `false` resumes recording.
     pub fn opt_out(&self, opted_out: bool) -> Result<()> {
+        crate::ids::rotate();
         self.send(Command::OptOut(opted_out))
     }
 
@@ -277,6 +280,7 @@ impl Client {
     /// ask the backend to delete them too. Waits up to `timeout` (it touches
     /// disk, so call it off the UI thread).
     pub fn forget(&self, timeout: Duration) -> Result<Forgotten> {
+        crate::ids::rotate();
         let (reply, rx) = mpsc::channel();
         self.send(Command::Forget(reply))?;
         rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "forget", timeout })

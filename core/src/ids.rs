@@ -1,0 +1,103 @@
+//! Message ids: unique, UUID-shaped, and cheap to send.
+//!
+//! A message id is the backend's dedup key, so it must never repeat across
+//! devices and restarts, and a retry must carry the one its event was stored
+//! with (it is fixed when the call is made; see [`crate::model::Call`]).
+//! A random UUID v4 would do, but its 122 random bits are about 19 of the
+//! 50 bytes a gzip-compressed event costs on the wire, and it needs a random
+//! draw on the caller's thread for every call.
+//!
+//! So an id here is an RFC 9562 version-8 UUID made of a random 74-bit
+//! prefix and a 48-bit counter: `pppppppp-pppp-8ppp-vppp-cccccccccccc`. Each
+//! thread draws its own prefix and counts from 1; ids in one batch share
+//! their prefix and differ in the last few digits, which gzip carries in a
+//! few bytes. Two threads, processes or devices collide only if they draw
+//! the same 74 random bits.
+//!
+//! A shared prefix tells the backend that two events came from the same
+//! thread since the same moment, so every prefix is dropped by [`rotate`]:
+//! called on `identify`, `alias`, `reset`, `forget`, opt-out and a new
+//! anonymous id, so events of a user before and after those are not linked
+//! by their ids.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const COUNTER_BITS: u32 = 48;
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
+const VERSION_BITS: u128 = 0xF << 76;
+const VARIANT_BITS: u128 = 0b11 << 62;
+/// Version 8 ("custom") and the RFC 9562 variant.
+const VERSION_8: u128 = (0x8 << 76) | (0b10 << 62);
+
+/// Bumped by [`rotate`]; a thread whose prefix is from an older epoch draws a new one.
+static EPOCH: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// (epoch, prefix, last counter) of this thread.
+    static STATE: Cell<(u64, u128, u64)> = const { Cell::new((0, 0, 0)) };
+}
+
+fn draw_prefix() -> u128 {
+    let random = uuid::Uuid::new_v4().as_u128();
+    (random & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
+}
+
+/// A new message id, e.g. `3f2a9c1e-07b4-8d21-a5c3-000000000001`.
+pub fn message_id() -> String {
+    let value = STATE.with(|s| {
+        let (mut epoch, mut prefix, mut counter) = s.get();
+        let now = EPOCH.load(Ordering::SeqCst);
+        counter = (counter + 1) & COUNTER_MASK;
+        if epoch != now || counter == 0 {
+            epoch = now;
+            prefix = draw_prefix();
+            counter = 1;
+        }
+        s.set((epoch, prefix, counter));
+        prefix | u128::from(counter)
+    });
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::from_u128(value).hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// Drops every thread's prefix: ids made from now on share nothing with
+/// earlier ones.
+pub fn rotate() {
+    EPOCH.fetch_add(1, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_version_8_uuids_that_count() {
+        let a = message_id();
+        let b = message_id();
+        let ua = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(ua.get_version_num(), 8);
+        assert_eq!(ua.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(a.len(), 36);
+        // Another test may rotate in between; then b starts a new prefix.
+        if a[..24] == b[..24] {
+            let (na, nb) = (u64::from_str_radix(&a[24..], 16).unwrap(), u64::from_str_radix(&b[24..], 16).unwrap());
+            assert_eq!(nb, na + 1, "{a} {b}");
+        } else {
+            assert!(b.ends_with("000000000001"), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn rotation_and_threads_change_the_prefix() {
+        let a = message_id();
+        rotate();
+        let b = message_id();
+        assert_ne!(a[..24], b[..24]);
+        assert!(b.ends_with("000000000001"));
+        let other = std::thread::spawn(message_id).join().unwrap();
+        assert_ne!(other[..24], b[..24]);
+        let many: std::collections::HashSet<String> = (0..10_000).map(|_| message_id()).collect();
+        assert_eq!(many.len(), 10_000);
+    }
+}
