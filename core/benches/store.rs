@@ -1,0 +1,95 @@
+//! The SQLite store's three hot operations, on a real file (WAL,
+//! `synchronous=NORMAL`, as the client opens it):
+//!
+//! - `insert_100`: one `append` of 100 events, one transaction (the worker's
+//!   group commit);
+//! - `claim_1000`: the next 1,000 events for a batch (and giving the claim
+//!   back, which touches no disk);
+//! - `ack_1000`: marking a delivered batch of 1,000 done, which deletes its rows.
+//!
+//! Events are about 480 bytes of JSON, as in the end-to-end scenario.
+//!
+//! `cargo bench -p cairn --bench store`
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use cairn::store::{NewEvent, SqliteStore, Store, DEFAULT_DESTINATION};
+
+fn event(i: u64) -> NewEvent {
+    let message_id = cairn::ids::message_id();
+    let json = format!(
+        concat!(
+            r#"{{"type":"track","event":"Product Viewed","properties":{{"sku":"SKU-{:04}","index":{},"price":{}.{:02},"in_stock":true,"#,
+            r#""item":{{"category":"games","rank":{}}}}},"userId":"bench-user-42","anonymousId":"0f6f1c3e-7f59-4b84-9d52-5c2f0c3e1a77","#,
+            r#""messageId":"{}","timestamp":"2026-09-21T14:13:20.300Z","originalTimestamp":"2026-09-21T14:13:20.300Z","#,
+            r#""context":{{"consent":{{"categoryPreferences":{{}}}},"library":{{"name":"cairn","version":"0.1.0"}},"sessionId":1790000000000}}}}"#
+        ),
+        (i * 7_919) % 1_000,
+        i,
+        1 + i % 99,
+        i % 100,
+        i % 50,
+        message_id
+    );
+    NewEvent { message_id, created_ms: 1_790_000_000_000 + i as i64, json }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut store = SqliteStore::open(dir.path().join("store.db")).expect("a store");
+    let batch: Vec<NewEvent> = (0..100).map(event).collect();
+    let thousand: Vec<NewEvent> = (0..1_000).map(event).collect();
+
+    let mut g = c.benchmark_group("sqlite_store");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("insert_100", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let start = Instant::now();
+                store.append(&batch, &[]).expect("append");
+                total += start.elapsed();
+                if i % 100 == 99 {
+                    // Keep the file the size a live buffer has (untimed).
+                    store.clear().expect("clear");
+                }
+            }
+            store.clear().expect("clear");
+            total
+        })
+    });
+
+    g.throughput(Throughput::Elements(1_000));
+    for _ in 0..100 {
+        store.append(&thousand, &[]).expect("append");
+    }
+    g.bench_function("claim_1000", |b| {
+        b.iter(|| {
+            let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+            store.release(DEFAULT_DESTINATION);
+            claimed
+        })
+    });
+    store.clear().expect("clear");
+
+    g.bench_function("ack_1000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                store.append(&thousand, &[]).expect("append");
+                let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+                let last = claimed.last().map_or(0, |e| e.seq);
+                let start = Instant::now();
+                store.ack(DEFAULT_DESTINATION, last).expect("ack");
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
