@@ -269,7 +269,12 @@ pub struct Running {
 pub fn spawn(spec: &Spec) -> std::io::Result<Running> {
     let exe = std::env::current_exe()?;
     let json = serde_json::to_string(spec).map_err(std::io::Error::other)?;
-    let mut process = Command::new(exe)
+    let mut command = Command::new(exe);
+    if std::env::var_os(super::REEXEC_MARK).is_some() {
+        // Set for the collector's sake only: the client runs as it was given.
+        command.env_remove("MALLOC_ARENA_MAX").env_remove(super::REEXEC_MARK);
+    }
+    let mut process = command
         .args(["bench", "--child", &json])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
