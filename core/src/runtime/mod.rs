@@ -308,7 +308,7 @@ impl Client {
     fn submit(&self, call: Result<Call>) -> Result<()> {
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
-            Ok(call) => self.send(Command::Record(Box::new(call))),
+            Ok(call) => self.send(Command::Record(call)),
             Err(e) => {
                 let reason = match e {
                     Error::EventTooLarge { .. } => DropReason::Oversize,
