@@ -18,7 +18,7 @@ rust_summary "$LOG_DIR/cargo-test.log"
 # on any failure, and prints one line "NAME: N passed, M failed".
 run_suite bindings ./scripts/test-bindings.sh
 run_suite web ./scripts/test-web.sh
-# @bench-short (end-to-end bench, N = 100,000: lost/duplicates, memory and wire budgets)
+run_suite bench ./scripts/bench-short.sh
 
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::cpu::{self, ThreadCpu};
 use super::histogram::{Histogram, Summary};
 use super::{rss, workload};
 
@@ -109,6 +110,21 @@ pub struct Outcome {
     pub peak_rss_kib: u64,
     /// Buffer file size (with WAL) when every event was on disk.
     pub file_bytes_durable: u64,
+    /// CPU time of each thread of the child at the end (the caller is the
+    /// main thread, named after the program).
+    pub threads: Vec<ThreadCpu>,
+}
+
+impl Outcome {
+    /// CPU seconds of the threads whose name is `name`.
+    pub fn cpu_s(&self, name: &str) -> f64 {
+        self.threads.iter().filter(|t| t.name == name).map(|t| t.cpu_s).sum()
+    }
+
+    /// CPU seconds of the caller's (main) thread: every thread not cairn's own.
+    pub fn caller_cpu_s(&self) -> f64 {
+        self.threads.iter().filter(|t| !t.name.starts_with("cairn-")).map(|t| t.cpu_s).sum()
+    }
 }
 
 /// One line a child writes on standard output.
@@ -252,6 +268,7 @@ fn drain(spec: &Spec) -> Result<Outcome, cairn::Error> {
 }
 
 fn finish(client: &cairn::Client, out: &mut Outcome) {
+    out.threads = cpu::threads();
     let stats = client.stats();
     out.delivered = stats.delivered_events;
     out.requests = stats.requests;

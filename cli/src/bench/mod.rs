@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod child;
+pub mod cpu;
 pub mod histogram;
 pub mod limits;
 pub mod machine;

@@ -32,8 +32,25 @@ pub struct ScenarioFigures {
     pub requests: u64,
     /// Request body bytes (as sent, compressed or not) per delivered event.
     pub wire_bytes_per_event: f64,
+    /// CPU seconds the collector's process used from the child's start until
+    /// it had every event (the parent does nothing else meanwhile).
+    pub collector_cpu_s: f64,
     /// Lost and duplicated.
     pub audit: Audit,
+}
+
+impl ScenarioFigures {
+    /// CPU microseconds per delivered event: caller (building properties and
+    /// calling track), worker, HTTP thread, collector.
+    pub fn cpu_us_per_event(&self) -> [f64; 4] {
+        let per = |s: f64| s * 1e6 / (self.events + 1) as f64;
+        [
+            per(self.client.caller_cpu_s()),
+            per(self.client.cpu_s("cairn-worker")),
+            per(self.client.cpu_s("cairn-http")),
+            per(self.collector_cpu_s),
+        ]
+    }
 }
 
 /// What the backlog phase measured.
@@ -120,6 +137,7 @@ fn wire_bytes(collector: &Collector) -> u64 {
 pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<ScenarioFigures, String> {
     collector.clear();
     let storage = dir.join(format!("scenario-{events}-{}.db", if tuning.gzip { "gzip" } else { "plain" }));
+    let cpu_before = super::cpu::process_s();
     let running = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout))
         .map_err(|e| format!("could not start the bench child: {e}"))?;
     let started = expect_started(&running, timeout)?;
@@ -129,6 +147,7 @@ pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, 
         return Err(format!("the collector had {} of {expected} events after {timeout:?}", collector.stats().events));
     }
     let collected_s = wall_us().saturating_sub(started) as f64 / 1e6;
+    let collector_cpu_s = super::cpu::process_s() - cpu_before;
     let client = running.outcome(timeout)?;
     let received = collector.events();
     let audit = audit(&received, events);
@@ -143,6 +162,7 @@ pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, 
         delivered_per_s: expected as f64 / collected_s,
         requests: stats.requests,
         wire_bytes_per_event: bytes as f64 / expected as f64,
+        collector_cpu_s,
         audit,
     })
 }

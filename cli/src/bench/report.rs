@@ -192,6 +192,9 @@ impl Report {
             row(&mut o, "collector has all after (s)", &col(&|s| format!("{:.2}", s.collected_s)));
             row(&mut o, "delivered events/s", &col(&|s| thousands(s.delivered_per_s as u64)));
             row(&mut o, "  / SQLite insert rate", &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.sqlite_rows_per_s)));
+            row(&mut o, "CPU µs/event: caller+app", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[0])));
+            row(&mut o, "  worker / http", &col(&|s| format!("{:.2} / {:.2}", s.cpu_us_per_event()[1], s.cpu_us_per_event()[2])));
+            row(&mut o, "  collector (receiving end)", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[3])));
             row(&mut o, "peak RSS (MiB)", &col(&|s| format!("{:.1}", s.client.peak_rss_kib as f64 / 1024.0)));
             row(&mut o, "requests", &col(&|s| thousands(s.requests)));
             row(&mut o, "wire bytes/event", &col(&|s| format!("{:.1}", s.wire_bytes_per_event)));
