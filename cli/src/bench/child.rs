@@ -280,6 +280,8 @@ fn finish(client: &cairn::Client, out: &mut Outcome) {
 pub struct Running {
     process: std::process::Child,
     messages: Receiver<(Message, Instant)>,
+    /// The final message, once [`finished`](Running::finished) has seen it.
+    done: std::cell::RefCell<Option<Outcome>>,
 }
 
 /// Starts `bench --child <spec>` from this same executable.
@@ -308,7 +310,7 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Running> {
             }
         }
     })?;
-    Ok(Running { process, messages })
+    Ok(Running { process, messages, done: std::cell::RefCell::new(None) })
 }
 
 impl Running {
@@ -323,8 +325,28 @@ impl Running {
         }
     }
 
+    /// The child's final report if it has arrived, without waiting (other
+    /// messages read meanwhile are passed over).
+    pub fn finished(&self) -> Option<Outcome> {
+        if let Some(o) = self.done.borrow().as_ref() {
+            return Some(o.clone());
+        }
+        while let Ok((message, _)) = self.messages.try_recv() {
+            if let Message::Done(o) = message {
+                *self.done.borrow_mut() = Some((*o).clone());
+                return Some(*o);
+            }
+        }
+        None
+    }
+
     /// Reads messages until the final one and waits for the process to exit.
     pub fn outcome(mut self, timeout: Duration) -> Result<Outcome, String> {
+        if let Some(o) = self.done.get_mut().take() {
+            // The child has said everything; its exit status adds nothing.
+            let _ = self.process.wait();
+            return Ok(o);
+        }
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

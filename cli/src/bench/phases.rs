@@ -114,6 +114,31 @@ fn spec(collector: &Collector, storage: &Path, phase: Phase, events: u64, tuning
     Spec { phase, endpoint: collector.endpoint(), storage: storage.to_path_buf(), events, tuning, timeout_s: timeout.as_secs() }
 }
 
+/// Waits until the collector has `expected` events. Gives up early when the
+/// child finished without delivering them all (its events were dropped, say),
+/// rather than waiting out the whole timeout.
+fn wait_collected(collector: &Collector, running: &child::Running, expected: u64, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut finished: Option<(Instant, Outcome)> = None;
+    while !collector.wait_for_events(expected as usize, Duration::from_millis(200)) {
+        if finished.is_none() {
+            if let Some(outcome) = running.finished() {
+                finished = Some((Instant::now(), outcome));
+            }
+        }
+        let grace_over = finished.as_ref().is_some_and(|(at, _)| at.elapsed() > Duration::from_secs(3));
+        if grace_over || Instant::now() > deadline {
+            let got = collector.stats().events;
+            let why = match &finished {
+                Some((_, o)) => format!("the client finished with {} delivered, {} dropped, {} still queued", o.delivered, o.dropped, o.remaining),
+                None => format!("after {timeout:?}"),
+            };
+            return Err(format!("the collector had {got} of {expected} events: {why}"));
+        }
+    }
+    Ok(())
+}
+
 fn expect_started(running: &child::Running, timeout: Duration) -> Result<u64, String> {
     loop {
         match running.next(timeout)? {
@@ -142,9 +167,9 @@ pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, 
         .map_err(|e| format!("could not start the bench child: {e}"))?;
     let started = expect_started(&running, timeout)?;
     let expected = events + 1;
-    if !collector.wait_for_events(expected as usize, timeout) {
+    if let Err(e) = wait_collected(collector, &running, expected, timeout) {
         running.kill();
-        return Err(format!("the collector had {} of {expected} events after {timeout:?}", collector.stats().events));
+        return Err(e);
     }
     let collected_s = wall_us().saturating_sub(started) as f64 / 1e6;
     let collector_cpu_s = super::cpu::process_s() - cpu_before;
@@ -200,9 +225,9 @@ pub fn backlog(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, t
         }
     };
     let expected = events + 1;
-    if !collector.wait_for_events(expected as usize, timeout) {
+    if let Err(e) = wait_collected(collector, &running, expected, timeout) {
         running.kill();
-        return Err(format!("backlog: the collector had {} of {expected} events after {timeout:?}", collector.stats().events));
+        return Err(e);
     }
     let drain_s = wall_us().saturating_sub(up) as f64 / 1e6;
     let client = running.outcome(timeout)?;

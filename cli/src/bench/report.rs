@@ -186,12 +186,15 @@ impl Report {
             row(&mut o, "track mean / p50 (µs)", &col(&|s| format!("{:.2} / {:.2}", s.client.track.mean_ns / 1e3, s.client.track.p50_ns as f64 / 1e3)));
             row(&mut o, "track p99 / p99.9 (µs)", &col(&|s| format!("{:.2} / {:.2}", s.client.track.p99_ns as f64 / 1e3, s.client.track.p999_ns as f64 / 1e3)));
             row(&mut o, "track max (ms)", &col(&|s| format!("{:.2}", s.client.track.max_ns as f64 / 1e6)));
-            row(&mut o, "blocked on back-pressure (s)", &col(&|s| format!("{:.2}", s.client.track.over_100us_ms / 1e3)));
+            row(&mut o, "calls over 100 µs, total (s)", &col(&|s| format!("{:.2}", s.client.track.over_100us_ms / 1e3)));
             row(&mut o, "recording took (s)", &col(&|s| format!("{:.2}", s.client.record_s)));
             row(&mut o, "all durable after (s)", &col(&|s| format!("{:.2}", s.client.durable_s)));
+            row(&mut o, "recorded durably, events/s", &col(&|s| thousands(((s.events + 1) as f64 / s.client.durable_s) as u64)));
+            row(&mut o, "  / SQLite insert rate", &col(&|s| format!("{:.0}%", 100.0 * (s.events + 1) as f64 / s.client.durable_s / l.sqlite_rows_per_s)));
             row(&mut o, "collector has all after (s)", &col(&|s| format!("{:.2}", s.collected_s)));
             row(&mut o, "delivered events/s", &col(&|s| thousands(s.delivered_per_s as u64)));
             row(&mut o, "  / SQLite insert rate", &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.sqlite_rows_per_s)));
+            row(&mut o, "  / loopback POST rate", &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.post_events_per_s())));
             row(&mut o, "CPU µs/event: caller+app", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[0])));
             row(&mut o, "  worker / http", &col(&|s| format!("{:.2} / {:.2}", s.cpu_us_per_event()[1], s.cpu_us_per_event()[2])));
             row(&mut o, "  collector (receiving end)", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[3])));
@@ -205,6 +208,15 @@ impl Report {
             let _ = writeln!(o, "backlog: collector down while N={} are recorded, then back", thousands(b.events));
             let _ = writeln!(o, "  peak RSS while down {:.1} MiB; buffer file {:.1} MiB; all durable after {:.2} s", b.peak_rss_kib_down as f64 / 1024.0, b.file_bytes as f64 / 1048576.0, b.durable_s);
             let _ = writeln!(o, "  drained {:.2} s after the collector came back ({}/s); peak RSS overall {:.1} MiB", b.drain_s, thousands((b.events as f64 / b.drain_s) as u64), b.client.peak_rss_kib as f64 / 1024.0);
+            let t = &b.client.track;
+            let _ = writeln!(
+                o,
+                "  track with no receiver competing for the CPU: p50 {:.2} µs, p99 {:.2} µs, p99.9 {:.2} µs, max {:.2} ms",
+                t.p50_ns as f64 / 1e3,
+                t.p99_ns as f64 / 1e3,
+                t.p999_ns as f64 / 1e3,
+                t.max_ns as f64 / 1e6
+            );
             let _ = writeln!(o, "  lost {} / duplicates {} / unexplained {}\n", b.audit.lost, b.audit.duplicates, b.audit.unexplained);
         }
         if let Some(c) = &self.cold {
