@@ -9,7 +9,7 @@
 //!   local collector, ending with an exactly-once check.
 //! - [`inspect`]: `cairn inspect`, what a device's buffer file holds.
 //! - [`send`]: `cairn send`, NDJSON events through the SDK.
-//! - [`bench`]: `cairn bench`, cairn end to end against this machine's limits.
+//! - [`bench`](mod@bench): `cairn bench`, cairn end to end against this machine's limits.
 //!
 //! The `cairn` binary (`src/main.rs`) only parses arguments and calls these.
 

@@ -132,7 +132,7 @@ pub fn main(args: BenchArgs) -> ExitCode {
     }
 }
 
-/// Set in the bench's own environment when it re-executed itself for [`collector_allocator`].
+/// Set in the bench's own environment when it re-executed itself with one malloc arena for its collector.
 pub const REEXEC_MARK: &str = "CAIRN_BENCH_ARENAS";
 
 /// The collector keeps every event it receives, from a thread per
