@@ -18,7 +18,9 @@
 //! thread since the same moment, so every prefix is dropped by [`rotate`]:
 //! called on `identify`, `alias`, `reset`, `forget`, opt-out and a new
 //! anonymous id, so events of a user before and after those are not linked
-//! by their ids.
+//! by their ids. The native client rotates on the caller's thread, before
+//! the call is queued; the recorder rotates again when it applies the
+//! change (for front ends that drive it directly, and for a user switch).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -316,6 +316,8 @@ impl Recorder {
     /// Clears user id, traits and group, makes a new anonymous id and starts a
     /// new session with the next event.
     pub fn reset(&mut self) {
+        // New message-id prefixes too, whichever front end drives the recorder.
+        crate::ids::rotate();
         self.identity.reset();
         self.session = None;
         self.context_cache = None;
@@ -325,6 +327,7 @@ impl Recorder {
 
     /// Replaces the anonymous id (to reuse an id the app already has).
     pub fn set_anonymous_id(&mut self, anonymous_id: &str) {
+        crate::ids::rotate();
         self.identity.anonymous_id = anonymous_id.to_string();
         self.save_identity();
     }
@@ -356,6 +359,7 @@ impl Recorder {
     /// Opts out (`true`): nothing more is stored or sent and the buffer is
     /// purged; this persists across restarts. `false` resumes.
     pub fn opt_out(&mut self, opted_out: bool, engine: &mut Engine, now_ms: i64) {
+        crate::ids::rotate();
         let before = self.consent.gate();
         self.consent.opted_out = opted_out;
         self.save_consent();
@@ -391,6 +395,7 @@ impl Recorder {
     /// consent and session; makes a new anonymous id, and has the store
     /// compact its file so the erased data is gone from the disk too.
     pub fn forget(&mut self, engine: &mut Engine, now_ms: i64) -> Forgotten {
+        crate::ids::rotate();
         let mut anonymous_ids = vec![self.identity.anonymous_id.clone()];
         let mut user_ids: Vec<String> = self.identity.user_id.iter().cloned().collect();
         for h in &self.held {
