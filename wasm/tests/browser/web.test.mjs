@@ -254,12 +254,19 @@ test('invalid input is a clear TypeError, counted, and the page goes on', TEST, 
 
 test('forget() leaves no event or id of the user in localStorage', TEST, () =>
   withRig(async ({ collector, context, opts }) => {
+    // Requests are held at the route (neither answered nor sent on) so the
+    // upload is certainly on the wire when forget() runs; released only as
+    // aborted, so none can slip through to the collector later.
     const batchUrl = `${collector.endpoint}/v1/batch`;
-    await context.route(batchUrl, (route) => route.abort('internetdisconnected'));
+    const held = [];
+    await context.route(batchUrl, (route) => held.push(route));
     const page = await openApp(context, site.origin, opts({ flushAt: 1 }));
-    const result = await page.evaluate(() => {
+    await page.evaluate(() => {
       window.cairn.identify('user-to-forget', { email: 'gone@example.com' });
       window.cairn.track('Private');
+    });
+    await until(() => held.length >= 1, 10_000, 'the first upload on the wire');
+    const result = await page.evaluate(() => {
       const before = window.cairn.anonymousId;
       const erased = window.cairn.forget();
       const dump = JSON.stringify(Object.entries(localStorage));
@@ -269,7 +276,10 @@ test('forget() leaves no event or id of the user in localStorage', TEST, () =>
     assert.ok(result.erased.anonymousIds.includes(result.before));
     assert.ok(!result.dump.includes('user-to-forget') && !result.dump.includes('gone@example.com') && !result.dump.includes(result.before));
     assert.notEqual(result.after, result.before);
+    await Promise.all(held.map((r) => r.abort('internetdisconnected').catch(() => {})));
     await context.unroute(batchUrl);
+    const report = await page.evaluate(() => window.cairn.flush(2_000));
+    assert.equal(report.remaining, 0, 'nothing of the forgotten user is left to send');
     await sleep(500);
-    assert.equal(collector.events().length, 0);
+    assert.equal(collector.events().length, 0, `nothing reached the collector: ${JSON.stringify(collector.events())}`);
   }));
