@@ -62,6 +62,10 @@ mod limits {
     pub const MAX_BATCH_EVENTS: usize = 2_000;
     /// The shortest flush interval that still batches anything.
     pub const MIN_FLUSH_INTERVAL_MS: u128 = 10;
+    /// The longest any duration setting may be (ten years): the engine
+    /// counts time in milliseconds since 1970 in an `i64`, and a
+    /// `Duration::MAX` added to it would overflow.
+    pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 3600);
 }
 
 /// A validated configuration. Build it with [`ClientBuilder`].
@@ -357,6 +361,17 @@ impl ClientBuilder {
         if self.max_event_age.is_zero() {
             return Err(bad("max_event_age", "must be longer than zero"));
         }
+        let durations = [
+            ("flush_interval", self.flush_interval),
+            ("request_timeout", self.request_timeout),
+            ("retry_base_delay", self.retry_base_delay),
+            ("max_retry_delay", self.max_retry_delay),
+            ("max_event_age", self.max_event_age),
+            ("session_timeout", self.session_timeout),
+        ];
+        if let Some((field, _)) = durations.iter().find(|(_, d)| *d > limits::MAX_DURATION) {
+            return Err(bad(field, "must be at most ten years (3650 days)"));
+        }
         if self.max_pending_calls == 0 {
             return Err(bad("max_pending_calls", "must be at least 1"));
         }
@@ -471,6 +486,9 @@ mod tests {
             (builder().max_pending_calls(0), "max_pending_calls"),
             (builder().storage_path(""), "storage_path"),
             (builder().session_timeout(Duration::ZERO), "session_timeout"),
+            (builder().flush_interval(Duration::MAX), "flush_interval"),
+            (builder().max_event_age(Duration::MAX), "max_event_age"),
+            (builder().request_timeout(Duration::MAX), "request_timeout"),
             (builder().context(serde_json::json!([1])), "context"),
             (builder().consent(" ", ConsentState::Unknown), "consent"),
             (builder().anonymous_id(""), "anonymous_id"),

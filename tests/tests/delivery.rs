@@ -52,7 +52,11 @@ fn every_event_arrives_exactly_once_in_order_with_the_right_ids() {
     assert_eq!(events[305]["userId"], "user-42-new");
     assert!(server.requests().iter().all(|r| r.gzip && r.status == 200));
     assert!(server.requests().len() >= 31, "batches of at most 10");
-    client.shutdown(Duration::from_secs(1)).unwrap();
+    // "As long as it takes" is a valid timeout, not an overflow.
+    client.track("Last", json!({})).unwrap();
+    let report = client.flush(Duration::MAX).unwrap();
+    assert_eq!((report.delivered, report.remaining), (1, 0));
+    client.shutdown(Duration::MAX).unwrap();
 }
 
 #[test]

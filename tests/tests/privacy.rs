@@ -40,6 +40,10 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
     assert_eq!(forgotten.user_ids, vec!["user-secret-4711".to_string()]);
     assert!(forgotten.anonymous_ids.contains(&old_anon));
     assert!(forgotten.events_erased >= 201, "{forgotten:?}");
+    // What the caller reads right after forget() returns already shows it.
+    assert_ne!(c.anonymous_id(), old_anon, "a new anonymous id at once");
+    assert_eq!(c.user_id(), None, "no user id at once");
+    assert_eq!(c.stats().queued_events, 0, "stats show the erased queue at once");
     for f in &files {
         let bytes = std::fs::read(f).unwrap_or_default();
         for secret in ["user-secret-4711", "secret-person@example.com", old_anon.as_str()] {

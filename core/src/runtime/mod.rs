@@ -193,7 +193,7 @@ impl Client {
     /// is left stays on disk and goes out later.
     pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
-        self.send(Command::Flush { deadline: Instant::now() + timeout, reply })?;
+        self.send(Command::Flush { deadline: deadline_after(timeout), reply })?;
         self.wait_reply(&rx, timeout)
     }
 
@@ -202,7 +202,7 @@ impl Client {
     /// after this return [`Error::ShutDown`].
     pub fn shutdown(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
-        self.send(Command::Shutdown { deadline: Instant::now() + timeout, reply })?;
+        self.send(Command::Shutdown { deadline: deadline_after(timeout), reply })?;
         let report = self.wait_reply(&rx, timeout);
         self.join_worker();
         report
@@ -297,7 +297,7 @@ impl Client {
 
     fn wait_reply(&self, rx: &mpsc::Receiver<FlushReport>, timeout: Duration) -> Result<FlushReport> {
         // The worker answers by the deadline; the grace covers one slow commit.
-        match rx.recv_timeout(timeout + Duration::from_secs(5)) {
+        match rx.recv_timeout(timeout.saturating_add(Duration::from_secs(5))) {
             Ok(r) => Ok(r),
             // The worker is stuck (a very slow disk): report what it last published.
             Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport { delivered: 0, remaining: self.stats().queued_events }),
@@ -347,4 +347,15 @@ impl Drop for Client {
             self.join_worker();
         }
     }
+}
+
+/// `now + timeout`, or a century from now for a timeout too long to add
+/// (`Duration::MAX` means "wait as long as it takes").
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        // Adding a century to a monotonic clock does not overflow on any
+        // platform Rust supports; `now` itself is the last resort.
+        .unwrap_or(now)
 }

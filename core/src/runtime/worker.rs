@@ -84,6 +84,7 @@ struct Worker {
     mirrored: String,
     waiters: Vec<Waiter>,
     commit_waiters: Vec<Sender<bool>>,
+    forget_waiters: Vec<(Sender<Forgotten>, Forgotten)>,
     shutdown: Option<Waiter>,
     http: Sender<crate::engine::Upload>,
     cancel: http::CancelBelow,
@@ -146,6 +147,7 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
         mirrored: mirrored.unwrap_or_default(),
         waiters: Vec::new(),
         commit_waiters: Vec::new(),
+        forget_waiters: Vec::new(),
         shutdown: None,
         http: http_tx,
         cancel,
@@ -224,8 +226,9 @@ impl Worker {
             Command::Forget(reply) => {
                 let forgotten = self.recorder.forget(&mut self.engine, now);
                 self.write_mirror();
-                // The caller may have stopped waiting; the erasure happened anyway.
-                let _ = reply.send(forgotten);
+                // Answered after the snapshot is refreshed, so the caller's
+                // next anonymous_id() and stats() already show the erasure.
+                self.forget_waiters.push((reply, forgotten));
             }
             Command::Dropped(reason) => self.engine.count_external_drop(reason, 1, now),
             Command::Commit(reply) => {
@@ -296,6 +299,10 @@ impl Worker {
     }
 
     fn answer_waiters(&mut self) {
+        for (reply, forgotten) in self.forget_waiters.drain(..) {
+            // The caller may have stopped waiting; the erasure happened anyway.
+            let _ = reply.send(forgotten);
+        }
         if !self.commit_waiters.is_empty() {
             // Durable when nothing is held in memory for a failing disk.
             let durable = self.engine.stats(wall_ms()).memory_events == 0;
