@@ -107,14 +107,7 @@ impl CairnClient {
     /// session) and returns the ids erased. Waits up to `timeout_ms` (at most
     /// one day): it touches disk.
     pub fn forget(&self, timeout_ms: u64) -> Result<Forgotten, CairnError> {
-        let started = std::time::Instant::now();
         let forgotten = self.inner.forget(timeout(timeout_ms))?;
-        // The core answers `forget` before it republishes its snapshot, so
-        // `anonymous_id()` would still show the erased id for a moment;
-        // `commit` answers after the refresh, so wait for it too (a cheap
-        // round trip: nothing is left to write).
-        let left = timeout(timeout_ms).saturating_sub(started.elapsed());
-        self.inner.commit(left.max(std::time::Duration::from_millis(100)))?;
         Ok(forgotten.into())
     }
 
