@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::config::CairnConfig;
 use crate::error::CairnError;
+use crate::registry;
 use crate::types::{ConsentState, FlushReport, Forgotten, Stats};
 use crate::MAX_TIMEOUT_MS;
 
@@ -18,7 +19,18 @@ use crate::MAX_TIMEOUT_MS;
 /// thread.
 #[derive(Debug, uniffi::Object)]
 pub struct CairnClient {
-    inner: cairn::Client,
+    // Shared with the fast path's registry, which hands it to
+    // `cairn_ffi_record` calls by handle.
+    inner: Arc<cairn::Client>,
+    handle: u64,
+}
+
+impl Drop for CairnClient {
+    fn drop(&mut self) {
+        // The handle stops working with this object: a fast-path call on a
+        // closed client gets `ERR_CLOSED`, never a dangling client.
+        registry::unregister(self.handle);
+    }
 }
 
 fn timeout(ms: u64) -> Duration {
@@ -32,8 +44,17 @@ impl CairnClient {
     /// thread; every later recording call returns without touching disk.
     #[uniffi::constructor]
     pub fn new(config: CairnConfig) -> Result<Arc<Self>, CairnError> {
-        let inner = config.to_builder()?.build()?;
-        Ok(Arc::new(CairnClient { inner }))
+        let inner = Arc::new(config.to_builder()?.build()?);
+        let handle = registry::register(Arc::clone(&inner));
+        Ok(Arc::new(CairnClient { inner, handle }))
+    }
+
+    /// The handle of this client for `cairn_ffi_record`, the recording fast
+    /// path of the Kotlin and Python packages (see the `record` module). It
+    /// names this client until the object is destroyed (`close()`, garbage
+    /// collection); never reused. Swift does not need it.
+    pub fn record_handle(&self) -> u64 {
+        self.handle
     }
 
     /// Records that the user did `event`. `properties_json` is a JSON object
@@ -147,11 +168,12 @@ impl CairnClient {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(dir: &std::path::Path) -> CairnConfig {
+    /// A config whose endpoint refuses: nothing is delivered, events stay queued.
+    pub(crate) fn config(dir: &std::path::Path) -> CairnConfig {
         CairnConfig {
             write_key: "key".into(),
             // Port 9 (discard) refuses: nothing is delivered, events stay queued.

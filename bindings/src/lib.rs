@@ -9,6 +9,10 @@
 //!   core's defaults stay the only defaults.
 //! - [`CairnError`] ([`error`]): uniffi's error enum, mapped from [`cairn::Error`].
 //! - [`types`]: the records and enums that cross (stats, reports, consent).
+//! - [`record`]: `cairn_ffi_record`, a hand-written C function for the
+//!   recording calls of Kotlin and Python, which pass bytes instead of the
+//!   JNA structures uniffi's calls allocate; `registry` maps its handles
+//!   to clients.
 //!
 //! Rules of the crossing:
 //! - Properties, traits and context cross as JSON text; each language's
@@ -20,11 +24,14 @@
 //!   checks, and timeouts are clamped to [`MAX_TIMEOUT_MS`] (the core adds
 //!   timeouts to `Instant::now()`, which would overflow). The release profile
 //!   keeps `panic = "unwind"` so that uniffi could still turn an unexpected
-//!   panic into an exception instead of an abort.
+//!   panic into an exception instead of an abort, and `cairn_ffi_record`
+//!   catches any panic itself.
 
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod record;
+mod registry;
 pub mod types;
 
 pub use client::CairnClient;

@@ -3,8 +3,9 @@
 It decides only the Python side of each call (dicts to JSON text, seconds
 to milliseconds, generated records to dataclasses) and keeps no state of
 its own: every rule lives in the Rust core. Recording calls return in
-microseconds; ``flush``, ``shutdown``, ``forget`` and ``commit`` wait up to
-their timeout (ctypes releases the GIL meanwhile, so other threads run).
+microseconds, through the fast path of ``_record``; ``flush``, ``shutdown``,
+``forget`` and ``commit`` wait up to their timeout (ctypes releases the GIL
+meanwhile, so other threads run).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Iterable, Mapping, Optional, Union
 
-from . import _json, _platform, _values
+from . import _json, _platform, _record, _values
 from ._ffi import CairnClient as _FfiClient, CairnConfig as _FfiConfig, CairnError, ConsentState
 
 Seconds = Union[float, int, _dt.timedelta]
@@ -126,32 +127,34 @@ class Client:
             anonymous_id=anonymous_id,
         )
         self._client = _FfiClient(config)
+        # The fast path's handle: valid as long as self._client lives.
+        self._handle = self._client.record_handle()
 
     # Recording calls: validate, hand over to the core's worker, return.
 
     def track(self, event: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the user did ``event``, with ``properties``."""
-        self._client.track(event, _encode("properties", properties))
+        _record.record(self._handle, _record.TRACK, "event name", event, "properties", _encode("properties", properties))
 
     def identify(self, user_id: str, traits: Optional[Mapping[str, Any]] = None) -> None:
         """Says who the user is; later events carry ``user_id`` and ``traits`` are merged into the stored traits."""
-        self._client.identify(user_id, _encode("traits", traits))
+        _record.record(self._handle, _record.IDENTIFY, "user id", user_id, "traits", _encode("traits", traits))
 
     def alias(self, new_id: str) -> None:
         """Links the current user (or anonymous id) to ``new_id``, which becomes the user id."""
-        self._client.alias(new_id)
+        _record.record(self._handle, _record.ALIAS, "new id", new_id, "", "")
 
     def group(self, group_id: str, traits: Optional[Mapping[str, Any]] = None) -> None:
         """Says the user belongs to ``group_id``, with the group's ``traits``."""
-        self._client.group(group_id, _encode("traits", traits))
+        _record.record(self._handle, _record.GROUP, "group id", group_id, "traits", _encode("traits", traits))
 
     def screen(self, name: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the screen ``name`` was viewed."""
-        self._client.screen(name, _encode("properties", properties))
+        _record.record(self._handle, _record.SCREEN, "screen name", name, "properties", _encode("properties", properties))
 
     def page(self, name: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the web page ``name`` was viewed (the name may be empty)."""
-        self._client.page(name, _encode("properties", properties))
+        _record.record(self._handle, _record.PAGE, "page name", name, "properties", _encode("properties", properties))
 
     def enqueue(self, event: Mapping[str, Any]) -> None:
         """Records a complete Segment-spec event as given (``type``, ``userId``,

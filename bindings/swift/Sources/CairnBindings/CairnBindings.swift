@@ -633,6 +633,14 @@ public protocol CairnClientProtocol: AnyObject, Sendable {
     func page(name: String, propertiesJson: String) throws 
     
     /**
+     * The handle of this client for `cairn_ffi_record`, the recording fast
+     * path of the Kotlin and Python packages (see the `record` module). It
+     * names this client until the object is destroyed (`close()`, garbage
+     * collection); never reused. Swift does not need it.
+     */
+    func recordHandle()  -> UInt64
+    
+    /**
      * Forgets the user on this device: clears user id, traits and group and
      * makes a new anonymous id.
      */
@@ -887,6 +895,21 @@ open func page(name: String, propertiesJson: String)throws   {try rustCallWithEr
         FfiConverterString.lower(propertiesJson),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The handle of this client for `cairn_ffi_record`, the recording fast
+     * path of the Kotlin and Python packages (see the `record` module). It
+     * names this client until the object is destroyed (`close()`, garbage
+     * collection); never reused. Swift does not need it.
+     */
+open func recordHandle() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_cairn_ffi_fn_method_cairnclient_record_handle(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2250,6 +2273,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_page() != 34200) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cairn_ffi_checksum_method_cairnclient_record_handle() != 6945) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_reset() != 58576) {

@@ -1,7 +1,8 @@
 // The facade: an idiomatic Kotlin client over the generated `CairnClient`.
 // It decides only the Kotlin side of each call (native maps to JSON text,
 // Duration to milliseconds, generated records to data classes) and holds
-// no state of its own: every rule lives in the Rust core.
+// no state of its own: every rule lives in the Rust core. Recording calls
+// take the fast path of RecordCall.kt; everything else the generated layer.
 package dev.cairn
 
 import dev.cairn.ffi.CairnClient
@@ -28,6 +29,9 @@ import kotlin.time.Duration.Companion.seconds
 class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?>) : AutoCloseable {
     private val client: CairnClient
 
+    /** This client's handle for the recording fast path ([RecordCall]). */
+    private val handle: Long
+
     /**
      * Opens the buffer file (a few milliseconds of disk work on this thread)
      * and starts delivery. Throws [CairnException.InvalidConfig] naming a
@@ -43,39 +47,40 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
             throw CairnException.InvalidConfig("invalid config `context`: ${e.message}", e)
         }
         client = ffiCall { CairnClient(config.toFfi(contextJson.ifEmpty { null })) }
+        handle = ffiCall { client.recordHandle() }.toLong()
     }
 
     /** Records that the user did [event], with [properties] (JSON-encodable values). */
     fun track(event: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        ffiCall { client.track(event, json) }
+        RecordCall.record(handle, RecordCall.TRACK, "event name", event, "properties", json)
     }
 
     /** Says who the user is; every later event carries [userId], and [traits] are merged into the stored traits. */
     fun identify(userId: String, traits: Map<String, Any?> = emptyMap()) {
         val json = encode("traits", traits)
-        ffiCall { client.identify(userId, json) }
+        RecordCall.record(handle, RecordCall.IDENTIFY, "user id", userId, "traits", json)
     }
 
     /** Links the current user (or anonymous id) to [newId], which becomes the user id. */
-    fun alias(newId: String) = ffiCall { client.alias(newId) }
+    fun alias(newId: String) = RecordCall.record(handle, RecordCall.ALIAS, "new id", newId, "", "")
 
     /** Says the user belongs to [groupId], with the group's [traits]. */
     fun group(groupId: String, traits: Map<String, Any?> = emptyMap()) {
         val json = encode("traits", traits)
-        ffiCall { client.group(groupId, json) }
+        RecordCall.record(handle, RecordCall.GROUP, "group id", groupId, "traits", json)
     }
 
     /** Records that the screen [name] was viewed. */
     fun screen(name: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        ffiCall { client.screen(name, json) }
+        RecordCall.record(handle, RecordCall.SCREEN, "screen name", name, "properties", json)
     }
 
     /** Records that the web page [name] was viewed (the name may be empty). */
     fun page(name: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        ffiCall { client.page(name, json) }
+        RecordCall.record(handle, RecordCall.PAGE, "page name", name, "properties", json)
     }
 
     /**

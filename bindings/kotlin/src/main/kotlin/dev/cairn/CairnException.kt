@@ -34,8 +34,11 @@ internal inline fun <T> ffiCall(block: () -> T): T = try {
 } catch (e: IllegalStateException) {
     // The generated object throws this once close() released it.
     if (e.message?.contains("already been destroyed") != true) throw e
-    throw CairnException.ShutDown("this Cairn client was closed: create a new Cairn to record more events", e)
+    throw CairnException.ShutDown(CLOSED_MESSAGE, e)
 }
+
+/** What a call on a closed [Cairn] says, whichever way it crosses. */
+internal const val CLOSED_MESSAGE = "this Cairn client was closed: create a new Cairn to record more events"
 
 internal fun dev.cairn.ffi.CairnException.toFacade(): CairnException {
     val m = message ?: javaClass.simpleName

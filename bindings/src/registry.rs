@@ -1,0 +1,88 @@
+//! Handles for the recording fast path ([`crate::record`]): which
+//! [`cairn::Client`] a `u64` handle names, and for how long.
+//!
+//! Every [`CairnClient`](crate::CairnClient) registers its core client under
+//! a fresh handle when it is built and removes it when it is dropped (Kotlin
+//! `close()`, Python garbage collection, Swift `deinit`). Handles are never
+//! reused, so a handle kept past `close()` finds nothing, never another
+//! client. After `shutdown()` the entry stays: the core itself then answers
+//! every call with its own `ShutDown` error, as the uniffi path does.
+//!
+//! The hand-written entry point cannot use uniffi's object handles: their
+//! layout is uniffi's private business and may change with any version.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Live clients by handle. A read lock per call: calls from many threads
+/// only contend with `register`/`unregister`, which happen once per client.
+static CLIENTS: RwLock<BTreeMap<u64, Arc<cairn::Client>>> = RwLock::new(BTreeMap::new());
+
+/// The next handle. Starts at 1, so 0 never names a client (a zeroed or
+/// unset handle on the other side finds nothing).
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+// Nothing panics while holding the lock (inserts, removes and lookups of a
+// BTreeMap), so a poisoned lock still holds a consistent map: use it.
+fn read() -> RwLockReadGuard<'static, BTreeMap<u64, Arc<cairn::Client>>> {
+    CLIENTS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write() -> RwLockWriteGuard<'static, BTreeMap<u64, Arc<cairn::Client>>> {
+    CLIENTS.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Registers `client` and returns its handle (never 0, never reused).
+pub(crate) fn register(client: Arc<cairn::Client>) -> u64 {
+    let handle = NEXT.fetch_add(1, Ordering::Relaxed);
+    write().insert(handle, client);
+    handle
+}
+
+/// Removes `handle`; later lookups find nothing. A call that already looked
+/// the client up keeps its own reference and finishes normally.
+pub(crate) fn unregister(handle: u64) {
+    // The client is dropped outside the lock: if this was the last
+    // reference, its drop joins the worker thread.
+    let removed = write().remove(&handle);
+    drop(removed);
+}
+
+/// The client registered under `handle`, if it is still open. The returned
+/// reference (not the lock) is held for the call, so a call that waits for
+/// room in the core's channel never holds up `register` or `unregister`.
+pub(crate) fn lookup(handle: u64) -> Option<Arc<cairn::Client>> {
+    read().get(&handle).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(dir: &std::path::Path) -> Arc<cairn::Client> {
+        let c = cairn::Client::builder("key")
+            .endpoint("http://127.0.0.1:9")
+            .storage_path(dir.join("registry.db"))
+            .build()
+            .unwrap();
+        Arc::new(c)
+    }
+
+    #[test]
+    fn a_handle_names_its_client_until_unregistered_and_is_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(dir.path());
+        let h = register(Arc::clone(&c));
+        assert_ne!(h, 0);
+        assert!(Arc::ptr_eq(&lookup(h).unwrap(), &c));
+        unregister(h);
+        assert!(lookup(h).is_none());
+        unregister(h); // twice is harmless
+        let h2 = register(c);
+        assert_ne!(h2, h);
+        assert!(lookup(h).is_none());
+        unregister(h2);
+        assert!(lookup(0).is_none());
+    }
+}
