@@ -24,11 +24,11 @@ internal object JsonText {
     fun encode(root: String, map: Map<String, Any?>): String {
         if (map.isEmpty()) return ""
         val out = StringBuilder(32 + map.size * 24)
-        writeValue(out, map, root, 0)
+        writeValue(out, map, Path(null, root, -1), 0)
         return out.toString()
     }
 
-    private fun writeValue(out: StringBuilder, value: Any?, path: String, depth: Int) {
+    private fun writeValue(out: StringBuilder, value: Any?, path: Path, depth: Int) {
         when (value) {
             null -> out.append("null")
             is String -> writeString(out, value)
@@ -51,14 +51,14 @@ internal object JsonText {
             is ShortArray -> writeList(out, value.iterator(), path, depth)
             is BooleanArray -> writeList(out, value.iterator(), path, depth)
             is CharArray -> writeString(out, String(value))
-            is ByteArray -> throw JsonEncodingException(path, "binary data (ByteArray) cannot be sent as JSON: encode it as Base64 text first")
+            is ByteArray -> throw JsonEncodingException(path.toString(), "binary data (ByteArray) cannot be sent as JSON: encode it as Base64 text first")
             is Date -> writeString(out, Iso8601.format(value.time))
             is UUID, is java.net.URI, is java.net.URL -> writeString(out, value.toString())
             else -> writeOther(out, value, path)
         }
     }
 
-    private fun writeOther(out: StringBuilder, value: Any, path: String) {
+    private fun writeOther(out: StringBuilder, value: Any, path: Path) {
         // java.time is looked up by name so that Android below API 26 (no
         // java.time) still loads this class.
         val name = value.javaClass.name
@@ -73,57 +73,69 @@ internal object JsonText {
             return
         }
         throw JsonEncodingException(
-            path,
+            path.toString(),
             "a $name cannot be encoded as JSON: pass a String, number, Boolean, null, Map, List, " +
                 "array, Date, UUID or enum (convert the value first, e.g. with toString())",
         )
     }
 
-    private fun writeFloating(out: StringBuilder, d: Double, path: String, text: String = d.toString()) {
+    private fun writeFloating(out: StringBuilder, d: Double, path: Path, text: String = d.toString()) {
         if (d.isNaN() || d.isInfinite()) {
-            throw JsonEncodingException(path, "$d is not a JSON number: send null or a string instead")
+            throw JsonEncodingException(path.toString(), "$d is not a JSON number: send null or a string instead")
         }
         out.append(text)
     }
 
-    private fun writeMap(out: StringBuilder, map: Map<*, *>, path: String, depth: Int) {
+    private fun writeMap(out: StringBuilder, map: Map<*, *>, path: Path, depth: Int) {
         checkDepth(path, depth)
         out.append('{')
         var first = true
         for ((key, v) in map) {
             if (key !is String) {
                 val what = if (key == null) "null" else "a ${key.javaClass.name} ($key)"
-                throw JsonEncodingException(path, "has key $what: JSON object keys must be strings")
+                throw JsonEncodingException(path.toString(), "has key $what: JSON object keys must be strings")
             }
             if (!first) out.append(',')
             first = false
             writeString(out, key)
             out.append(':')
-            writeValue(out, v, childPath(path, key), depth + 1)
+            writeValue(out, v, Path(path, key, -1), depth + 1)
         }
         out.append('}')
     }
 
-    private fun writeList(out: StringBuilder, items: Iterator<*>, path: String, depth: Int) {
+    private fun writeList(out: StringBuilder, items: Iterator<*>, path: Path, depth: Int) {
         checkDepth(path, depth)
         out.append('[')
         var i = 0
         while (items.hasNext()) {
             if (i > 0) out.append(',')
-            writeValue(out, items.next(), "$path[$i]", depth + 1)
+            writeValue(out, items.next(), Path(path, null, i), depth + 1)
             i++
         }
         out.append(']')
     }
 
-    private fun checkDepth(path: String, depth: Int) {
+    private fun checkDepth(path: Path, depth: Int) {
         if (depth >= MAX_DEPTH) {
-            throw JsonEncodingException(path, "is nested more than $MAX_DEPTH levels deep: does a map or list contain itself?")
+            throw JsonEncodingException(path.toString(), "is nested more than $MAX_DEPTH levels deep: does a map or list contain itself?")
         }
     }
 
-    private fun childPath(path: String, key: String): String =
-        if (PLAIN_KEY.matches(key)) "$path.$key" else "$path[${quote(key)}]"
+    /**
+     * Where a value sits: the root's name, or a key or index under a parent.
+     * Rendered (`properties.cart[2].price`) only when an error names it:
+     * building that text for every value, with a regex match per key, cost
+     * more than encoding the value.
+     */
+    private class Path(private val parent: Path?, private val key: String?, private val index: Int) {
+        override fun toString(): String = when {
+            parent == null -> key ?: ""
+            key == null -> "$parent[$index]"
+            PLAIN_KEY.matches(key) -> "$parent.$key"
+            else -> "$parent[${quote(key)}]"
+        }
+    }
 
     private fun quote(s: String): String = StringBuilder(s.length + 2).also { writeString(it, s) }.toString()
 
