@@ -8,6 +8,7 @@
 package dev.cairn
 
 import com.sun.jna.Native
+import java.nio.ByteBuffer
 
 /** The C functions of the fast path, bound by JNA's direct mapping (`Native.register`). */
 internal object RecordLib {
@@ -36,7 +37,7 @@ internal object RecordLib {
         nameLen: Int,
         json: ByteArray,
         jsonLen: Int,
-        err: ByteArray,
+        err: ByteBuffer,
         errCap: Int,
     ): Int
 }
@@ -59,21 +60,33 @@ internal object RecordCall {
     private val NONE = ByteArray(0)
 
     /**
+     * One error buffer per thread, direct so that JNA passes its address
+     * instead of copying 1 KiB in and out of every call, as it does for a
+     * ByteArray. Only the thread that owns it writes it, during its own call.
+     */
+    private val errBuffer = object : ThreadLocal<ByteBuffer>() {
+        // Not ThreadLocal.withInitial: Android has it from API 26 only.
+        override fun initialValue(): ByteBuffer = ByteBuffer.allocateDirect(ERR_CAP)
+    }
+
+    /**
      * Records one call of [kind] on the client [handle] names. [what] names
      * [name] and [field] names [json] in errors (`"event name"`, `"properties"`).
      */
     fun record(handle: Long, kind: Int, what: String, name: String, field: String, json: String) {
         val nameBytes = utf8(what, name)
         val jsonBytes = if (json.isEmpty()) NONE else utf8(field, json)
-        val err = ByteArray(ERR_CAP)
+        val err: ByteBuffer = errBuffer.get()
         val n = RecordLib.cairn_ffi_record(handle, kind, nameBytes, nameBytes.size, jsonBytes, jsonBytes.size, err, ERR_CAP)
         if (n != 0) throw failure(n, err)
     }
 
-    private fun failure(n: Int, err: ByteArray): CairnException {
+    private fun failure(n: Int, err: ByteBuffer): CairnException {
         if (n < 0) return CairnException.Internal("cairn failed unexpectedly: cairn_ffi_record returned $n")
-        val m = String(err, 1, n - 1, Charsets.UTF_8)
-        return when (err[0].toInt()) {
+        // Absolute gets: the bulk get(index, ...) needs Java 13 / Android API 35.
+        val bytes = ByteArray(n) { err.get(it) }
+        val m = String(bytes, 1, n - 1, Charsets.UTF_8)
+        return when (bytes[0].toInt()) {
             1 -> CairnException.InvalidConfig(m)
             2 -> CairnException.InvalidEvent(m)
             3 -> CairnException.EventTooLarge(m)
