@@ -62,10 +62,14 @@ _ENCODER = _json.JSONEncoder(
 def encode(root: str, value: Mapping[str, Any] | None) -> str:
     """JSON text of ``value`` (a mapping), or ``""`` for ``None`` or an empty
     mapping. ``root`` names it in errors (``properties``, ``traits``)."""
-    if value is None or (isinstance(value, Mapping) and not value):
+    # A plain dict, the common case, skips the Mapping ABC checks (slow isinstance).
+    if type(value) is not dict:
+        if value is None or (isinstance(value, Mapping) and not value):
+            return ""
+        if not isinstance(value, Mapping):
+            raise EncodingError(root, f"must be a dict like {{'plan': 'pro'}}, got {type(value).__name__}")
+    elif not value:
         return ""
-    if not isinstance(value, Mapping):
-        raise EncodingError(root, f"must be a dict like {{'plan': 'pro'}}, got {type(value).__name__}")
     try:
         return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError) as e:

@@ -104,8 +104,13 @@ def _utf8(what: str, text: str) -> bytes:
 def record(handle: int, kind: int, what: str, name: str, field: str, json: str) -> None:
     """Records one call of ``kind`` on the client ``handle`` names; ``what``
     names ``name`` and ``field`` names ``json`` in errors."""
-    name_bytes = _utf8(what, name)
-    json_bytes = _utf8(field, json) if json else b""
+    # The common case inline (a Python call costs ~0.1 µs); _utf8 says what is wrong.
+    try:
+        name_bytes = name.encode("utf-8") if type(name) is str else _utf8(what, name)
+        json_bytes = json.encode("utf-8") if json else b""
+    except UnicodeEncodeError:
+        name_bytes = _utf8(what, name)
+        json_bytes = _utf8(field, json)
     try:
         err = _local.err
     except AttributeError:
