@@ -41,7 +41,9 @@ pub(crate) fn register(client: Arc<cairn::Client>) -> u64 {
 }
 
 /// Removes `handle`; later lookups find nothing. A call that already looked
-/// the client up keeps its own reference and finishes normally.
+/// the client up keeps its own reference and finishes normally; if that
+/// turns out to be the last reference, the calling thread then runs the
+/// client's drop (a final commit), as whoever released it last always does.
 pub(crate) fn unregister(handle: u64) {
     // The client is dropped outside the lock: if this was the last
     // reference, its drop joins the worker thread.
