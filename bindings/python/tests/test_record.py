@@ -51,6 +51,11 @@ def test_a_bad_call_raises_the_cores_error_and_counts_one_invalid(tmp_path):
             client.track("Cut \ud83c", {"k": "v"})
         with pytest.raises(CairnError.InvalidEvent, match="properties contains a lone surrogate"):
             client.track("Ok", {"k": "\udf75 cut"})
+        # The same on calls that are not events.
+        with pytest.raises(CairnError.InvalidEvent, match="anonymous_id contains a lone surrogate"):
+            client.set_anonymous_id("anon-\ud83c")
+        with pytest.raises(CairnError.InvalidEvent, match="category contains a lone surrogate"):
+            client.set_consent("ads\ud83c", cairn.ConsentState.GRANTED)
         # A wrong type is the same TypeError as on the generated module.
         with pytest.raises(TypeError, match="argument must be str, not int"):
             client.track(42)

@@ -41,6 +41,19 @@ def _timeout(value: Seconds) -> int:
     return _millis("timeout", value, error=CairnError.InvalidEvent)
 
 
+def _text(what: str, value: str) -> str:
+    """``value`` if it can cross as UTF-8; a lone surrogate (half of an
+    emoji, e.g. from a bad slice) is an InvalidEvent naming where it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise CairnError.InvalidEvent(
+            f"invalid argument: {what} contains a lone surrogate ({value[e.start]!r} at index {e.start}), "
+            "which is not valid Unicode: pass whole characters"
+        ) from None
+    return value
+
+
 def _encode(root: str, value: Optional[Mapping[str, Any]]) -> str:
     try:
         return _json.encode(root, value)
@@ -168,7 +181,7 @@ class Client:
 
     def set_anonymous_id(self, anonymous_id: str) -> None:
         """Replaces the anonymous id."""
-        self._client.set_anonymous_id(anonymous_id)
+        self._client.set_anonymous_id(_text("anonymous_id", anonymous_id))
 
     def set_context(self, context: Mapping[str, Any]) -> None:
         """Merges ``context`` into the context of every later event; a ``None`` value removes a key."""
@@ -176,7 +189,7 @@ class Client:
 
     def set_consent(self, category: str, state: ConsentState) -> None:
         """Records the user's decision for one consent ``category``."""
-        self._client.set_consent(category, state)
+        self._client.set_consent(_text("category", category), state)
 
     def opt_out(self, opted_out: bool = True) -> None:
         """``True``: nothing is stored or sent from now on and the buffer is purged (it persists); ``False`` resumes."""

@@ -31,6 +31,12 @@ internal inline fun <T> ffiCall(block: () -> T): T = try {
     throw e.toFacade()
 } catch (e: dev.cairn.ffi.InternalException) {
     throw CairnException.Internal("cairn failed unexpectedly: ${e.message}", e)
+} catch (e: java.nio.charset.CharacterCodingException) {
+    // A string with a lone surrogate (half of an emoji) cannot become UTF-8.
+    throw CairnException.InvalidEvent(
+        "invalid argument: a string contains a lone surrogate (half of an emoji), which is not valid Unicode: pass whole characters",
+        e,
+    )
 } catch (e: IllegalStateException) {
     // The generated object throws this once close() released it.
     if (e.message?.contains("already been destroyed") != true) throw e

@@ -68,6 +68,9 @@ class RecordCallTest {
             assertTrue(lone.message, lone.message!!.contains("event name contains a lone UTF-16 surrogate"))
             assertThrows(CairnException.InvalidEvent::class.java) { cairn.track("Ok", mapOf("k" to "\uDF75 cut")) }
                 .also { assertTrue(it.message, it.message!!.contains("properties contains a lone UTF-16 surrogate")) }
+            // The same on calls that are not events (they cross through the generated layer).
+            assertThrows(CairnException.InvalidEvent::class.java) { cairn.setAnonymousId("anon-\uD83C") }
+                .also { assertTrue(it.message, it.message!!.contains("lone surrogate")) }
             cairn.commit(5.seconds)
             val stats = cairn.stats()
             assertEquals(1L, stats.dropped.invalid)
