@@ -88,7 +88,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Collect { port, out, write_key } => collect(CollectorConfig { port, write_key, out, print: true }),
+        Command::Collect { port, out, write_key } => collect(CollectorConfig { port, write_key, out, print: true, ..Default::default() }),
         Command::Demo => match cairn_cli::demo::run() {
             Ok(report) if report.ok() => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(1),

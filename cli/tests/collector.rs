@@ -395,3 +395,38 @@ fn wait_for_events_times_out_and_stop_releases_the_port() {
     let again = Collector::start(CollectorConfig { port, ..Default::default() }).unwrap();
     assert_eq!(again.port(), port);
 }
+
+#[test]
+fn digests_mode_keeps_what_identifies_each_event_and_still_refuses_bad_bodies() {
+    use cairn_cli::collector::{Digest, Retain};
+    let c = Collector::start(CollectorConfig { retain: Retain::Digests, ..CollectorConfig::default() }).unwrap();
+    let a = agent();
+    let mut numbered = event(7);
+    numbered["properties"] = json!({"index": 7, "nested": {"index": 99}});
+    let mut no_id = event(8);
+    no_id.as_object_mut().unwrap().remove("messageId");
+    let mut no_name = event(1);
+    no_name.as_object_mut().unwrap().remove("event");
+    // A retried batch: the same events twice, gzip and plain.
+    for gzipped in [true, false] {
+        let (status, _, _) = post(&a, &c, &batch(&[no_name.clone(), numbered.clone(), no_id.clone()]), gzipped).unwrap();
+        assert_eq!(status, 200);
+    }
+    assert!(c.events().is_empty(), "no whole events are kept");
+    assert!(c.requests().iter().all(|r| r.body.is_null() && r.status == 200), "nor request bodies");
+    let digest = |id: &str, index: Option<u64>| Digest { event_type: "track".into(), message_id: id.into(), index };
+    let once = [digest("m-1", None), digest("m-7", Some(7)), digest("", None)];
+    assert_eq!(c.digests(), [once.clone(), once].concat());
+    assert_eq!(c.message_ids(), vec!["m-1", "m-7", "", "m-1", "m-7", ""]);
+    // Per batch: the missing messageId, and the first event's full check (no `event` name).
+    assert_eq!(get_stats(&c), json!({"requests": 2, "events": 6, "invalid": 4}));
+    assert!(c.wait_for_events(6, Duration::from_millis(10)));
+    let (status, _, text) = post_raw(&a, &c, br#"{"batch":[1]}"#, false, KEY).unwrap();
+    assert_eq!(status, 200, "an event that is not an object is stored and flagged, as in full mode: {text}");
+    assert_eq!((c.stats().events, c.stats().invalid, c.events().len()), (7, 5, 0));
+    let (status, _, text) = post_raw(&a, &c, b"not json", false, KEY).unwrap();
+    assert_eq!(status, 400);
+    assert!(text.contains("not valid JSON"), "{text}");
+    c.clear();
+    assert!(c.digests().is_empty());
+}

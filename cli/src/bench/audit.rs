@@ -8,9 +8,8 @@
 //! unexplained.
 
 use serde::Serialize;
-use serde_json::Value;
 
-use super::workload::INDEX_PROPERTY;
+use crate::collector::Digest;
 
 /// The verdict on one phase's deliveries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -36,23 +35,20 @@ impl Audit {
 }
 
 /// Audits `received` against `events` recorded tracks and one identify.
-pub fn audit(received: &[Value], events: u64) -> Audit {
+/// A track is matched by its `index` property (the collector's
+/// [`Digest::index`], which the workload fills in).
+pub fn audit(received: &[Digest], events: u64) -> Audit {
     let slots = events as usize + 1;
     let identify_slot = events as usize;
     let mut first: Vec<Option<&str>> = vec![None; slots];
     let mut a = Audit { expected: slots as u64, received: received.len() as u64, ..Audit::default() };
     for e in received {
-        let slot = match e.get("type").and_then(Value::as_str) {
-            Some("identify") => Some(identify_slot),
-            Some("track") => e
-                .get("properties")
-                .and_then(|p| p.get(INDEX_PROPERTY))
-                .and_then(Value::as_u64)
-                .filter(|i| *i < events)
-                .map(|i| i as usize),
+        let slot = match e.event_type.as_str() {
+            "identify" => Some(identify_slot),
+            "track" => e.index.filter(|i| *i < events).map(|i| i as usize),
             _ => None,
         };
-        let id = e.get("messageId").and_then(Value::as_str).unwrap_or("");
+        let id = e.message_id.as_str();
         match slot {
             None => a.unexplained += 1,
             Some(s) => match first[s] {
@@ -73,10 +69,15 @@ pub fn audit(received: &[Value], events: u64) -> Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::bench::workload::INDEX_PROPERTY;
+    use serde_json::{json, Value};
 
-    fn track(i: u64, id: &str) -> Value {
-        json!({"type": "track", "messageId": id, "properties": {INDEX_PROPERTY: i}})
+    fn track(i: u64, id: &str) -> Digest {
+        Digest::of(&json!({"type": "track", "messageId": id, "properties": {INDEX_PROPERTY: i}}))
+    }
+
+    fn other(v: Value) -> Digest {
+        Digest::of(&v)
     }
 
     #[test]
@@ -86,12 +87,12 @@ mod tests {
             track(1, "b"),
             track(1, "b"),
             track(1, "x"),
-            json!({"type": "identify", "messageId": "i"}),
-            json!({"type": "page", "messageId": "p"}),
+            other(json!({"type": "identify", "messageId": "i"})),
+            other(json!({"type": "page", "messageId": "p"})),
         ];
         let a = audit(&got, 3);
         assert_eq!(a, Audit { expected: 4, received: 6, lost: 1, duplicates: 2, unexplained: 2 });
         assert!(!a.ok());
-        assert!(audit(&[track(0, "a"), json!({"type": "identify", "messageId": "i"})], 1).ok());
+        assert!(audit(&[track(0, "a"), other(json!({"type": "identify", "messageId": "i"}))], 1).ok());
     }
 }

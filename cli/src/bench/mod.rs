@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use child::Tuning;
 use report::{Report, Tunings};
 
-use crate::collector::{Collector, CollectorConfig};
+use crate::collector::{Collector, CollectorConfig, Retain};
 
 /// The phases a run can be limited to (`--only`).
 pub const PHASES: [&str; 5] = ["scenario", "gzip-off", "backlog", "cold", "faults"];
@@ -174,7 +174,10 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     let wants = |phase: &str| args.only.as_ref().is_none_or(|only| only.iter().any(|p| p == phase));
     let timeout = Duration::from_secs(if short { 150 } else { 900 });
     let dir = tempfile::Builder::new().prefix("cairn-bench-").tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let collector = Collector::start(CollectorConfig::default()).map_err(|e| format!("cannot start the collector: {e}"))?;
+    // Digests only: a collector that kept millions of parsed events would
+    // measure itself, not cairn (see docs/performance.md).
+    let config = CollectorConfig { retain: Retain::Digests, ..CollectorConfig::default() };
+    let collector = Collector::start(config).map_err(|e| format!("cannot start the collector: {e}"))?;
     let machine = machine::Machine::read();
 
     eprintln!("bench: measuring this machine's limits");

@@ -174,7 +174,7 @@ pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, 
     let collected_s = wall_us().saturating_sub(started) as f64 / 1e6;
     let collector_cpu_s = super::cpu::process_s() - cpu_before;
     let client = running.outcome(timeout)?;
-    let received = collector.events();
+    let received = collector.digests();
     let audit = audit(&received, events);
     drop(received);
     let stats = collector.stats();
@@ -231,7 +231,7 @@ pub fn backlog(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, t
     }
     let drain_s = wall_us().saturating_sub(up) as f64 / 1e6;
     let client = running.outcome(timeout)?;
-    let audit = audit(&collector.events(), events);
+    let audit = audit(&collector.digests(), events);
     Ok(BacklogFigures {
         events,
         peak_rss_kib_down,
@@ -283,7 +283,7 @@ pub fn cold_start(collector: &Collector, dir: &Path, queued: u64, tuning: Tuning
         build_s: client.build_s,
         first_upload_s: first.saturating_sub(building) as f64 / 1e6,
         drained_s: client.flushed_s,
-        audit: audit(&collector.events(), queued),
+        audit: audit(&collector.digests(), queued),
     })
 }
 
@@ -311,7 +311,7 @@ pub fn faults(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, ti
         .map_err(|e| format!("could not start the bench child: {e}"))
         .and_then(|running| running.outcome(timeout));
     let requests = collector.requests();
-    let received = collector.events();
+    let received = collector.digests();
     collector.clear();
     let client = result?;
     let count = |status: u16| requests.iter().filter(|r| r.status == status).count() as u64;

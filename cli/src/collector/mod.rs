@@ -55,6 +55,48 @@ pub struct CollectorConfig {
     pub out: Option<PathBuf>,
     /// Print one readable line per stored event (and per refused batch).
     pub print: bool,
+    /// What is kept of each event; see [`Retain`].
+    pub retain: Retain,
+}
+
+/// What the collector keeps of each event it stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Retain {
+    /// The whole event as JSON, and every request's decoded body: what tests
+    /// and `cairn collect` read back. Costs a parsed tree per event.
+    #[default]
+    Everything,
+    /// Only a [`Digest`] of each event, and no request bodies: for load
+    /// tests, where keeping millions of parsed events would make the
+    /// receiving end the bottleneck. Each event's `type` and `messageId` are
+    /// still checked (a missing id or an unknown type counts as invalid);
+    /// the full spec check runs on the first event of every batch.
+    Digests,
+}
+
+/// The part of a stored event that says which event it is: enough to count
+/// lost and duplicated events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// The event's `type` (`track`, `identify`, ...).
+    pub event_type: String,
+    /// Its `messageId` (`""` when it had none).
+    pub message_id: String,
+    /// Its `properties.index`, when that is a non-negative integer: load
+    /// generators number their events with it.
+    pub index: Option<u64>,
+}
+
+impl Digest {
+    /// The digest of a whole event.
+    pub fn of(event: &Value) -> Digest {
+        let text = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        Digest {
+            event_type: text("type"),
+            message_id: text("messageId"),
+            index: event.get("properties").and_then(|p| p.get("index")).and_then(Value::as_u64),
+        }
+    }
 }
 
 /// A misbehaviour to inject into the answer to a `/v1/batch` request.
@@ -131,6 +173,7 @@ impl std::fmt::Debug for Collector {
 pub(crate) struct Shared {
     write_key: Option<String>,
     print: bool,
+    retain: Retain,
     output: Output,
     stop: AtomicBool,
     state: Mutex<State>,
@@ -141,6 +184,7 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct State {
     events: Vec<Value>,
+    digests: Vec<Digest>,
     requests: Vec<ReceivedRequest>,
     invalid: u64,
     faults: VecDeque<Fault>,
@@ -189,6 +233,7 @@ impl Collector {
         let shared = Arc::new(Shared {
             write_key: config.write_key,
             print: config.print,
+            retain: config.retain,
             output,
             stop: AtomicBool::new(false),
             state: Mutex::new(State { out, ..State::default() }),
@@ -212,16 +257,26 @@ impl Collector {
         self.addr.port()
     }
 
-    /// Every event stored so far, in arrival order, duplicates included.
+    /// Every event stored so far, in arrival order, duplicates included
+    /// (none under [`Retain::Digests`]: see [`digests`](Self::digests)).
     pub fn events(&self) -> Vec<Value> {
         self.shared.lock().events.clone()
+    }
+
+    /// A [`Digest`] of every event stored so far, in arrival order,
+    /// whatever [`Retain`] says.
+    pub fn digests(&self) -> Vec<Digest> {
+        let state = self.shared.lock();
+        match self.shared.retain {
+            Retain::Everything => state.events.iter().map(Digest::of).collect(),
+            Retain::Digests => state.digests.clone(),
+        }
     }
 
     /// The `messageId` of every stored event, in arrival order (`""` when an
     /// event has none).
     pub fn message_ids(&self) -> Vec<String> {
-        let state = self.shared.lock();
-        state.events.iter().map(|e| e.get("messageId").and_then(Value::as_str).unwrap_or("").to_string()).collect()
+        self.digests().into_iter().map(|d| d.message_id).collect()
     }
 
     /// Every request to `/v1/batch` so far, in arrival order.
@@ -257,6 +312,7 @@ impl Collector {
     pub fn clear(&self) {
         let mut state = self.shared.lock();
         state.events.clear();
+        state.digests.clear();
         state.requests.clear();
         state.invalid = 0;
         state.faults.clear();
@@ -266,7 +322,7 @@ impl Collector {
     pub fn wait_for_events(&self, n: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
-        while state.events.len() < n {
+        while state.stored() < n {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -314,6 +370,13 @@ pub(crate) struct Finished {
     pub refused: Option<String>,
 }
 
+impl State {
+    /// Events stored, whichever way they are kept.
+    fn stored(&self) -> usize {
+        self.events.len() + self.digests.len()
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -327,9 +390,26 @@ impl Shared {
         self.write_key.as_deref()
     }
 
+    pub(crate) fn retain(&self) -> Retain {
+        self.retain
+    }
+
+    /// Stores the digests of a batch taken under [`Retain::Digests`], with
+    /// how many of its events were found invalid.
+    pub(crate) fn store_digests(&self, digests: Vec<Digest>, invalid: u64) {
+        if digests.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        state.invalid += invalid;
+        state.digests.extend(digests);
+        drop(state);
+        self.changed.notify_all();
+    }
+
     pub(crate) fn stats(&self) -> CollectorStats {
         let state = self.lock();
-        CollectorStats { requests: state.requests.len() as u64, events: state.events.len() as u64, invalid: state.invalid }
+        CollectorStats { requests: state.requests.len() as u64, events: state.stored() as u64, invalid: state.invalid }
     }
 
     /// Keeps a connection thread's handle so [`Collector::stop`] can join it;

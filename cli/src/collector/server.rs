@@ -19,7 +19,7 @@ use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 
 use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
-use super::{Fault, Finished, Shared};
+use super::{check_event, Digest, Fault, Finished, Retain, Shared, EVENT_TYPES};
 
 /// How often an idle connection checks whether the collector is stopping.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -146,11 +146,16 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
         Some(Fault::Stall(d)) => stall(shared, d),
         _ => {}
     }
-    let judged = judge(head, &raw, shared.write_key());
+    let judged = match shared.retain() {
+        Retain::Everything => judge(head, &raw, shared.write_key()),
+        Retain::Digests => judge_digests(head, &raw, shared.write_key()),
+    };
     let status = judged.status;
     let refused = judged.error.clone();
-    if let Some(events) = judged.events {
-        shared.store(events);
+    match judged.events {
+        Some(Accepted::Events(events)) => shared.store(events),
+        Some(Accepted::Digests { digests, invalid }) => shared.store_digests(digests, invalid),
+        None => {}
     }
     if fault == Some(Fault::StoreThenDrop) {
         conn.drop_connection();
@@ -193,13 +198,21 @@ fn stall(shared: &Shared, d: Duration) {
     }
 }
 
+/// What an accepted batch leaves to store.
+enum Accepted {
+    /// The events themselves ([`Retain::Everything`]).
+    Events(Vec<Value>),
+    /// Their digests, and how many failed the checks ([`Retain::Digests`]).
+    Digests { digests: Vec<Digest>, invalid: u64 },
+}
+
 /// The verdict on a batch request.
 struct Judged {
     status: u16,
     /// The decoded body, or `Null`.
     body: Value,
     /// The events to store, when accepted.
-    events: Option<Vec<Value>>,
+    events: Option<Accepted>,
     /// Why it was refused, when it was.
     error: Option<String>,
 }
@@ -227,11 +240,88 @@ fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
             return refuse(400, why, value);
         }
     };
-    Judged { status: 200, body: value, events: Some(batch), error: None }
+    Judged { status: 200, body: value, events: Some(Accepted::Events(batch)), error: None }
+}
+
+/// The body of a batch as [`Retain::Digests`] reads it: each event left as
+/// text until it is scanned for the few fields a digest needs.
+#[derive(serde::Deserialize)]
+struct LeanBody<'a> {
+    #[serde(borrow)]
+    batch: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// The fields of one event a digest needs; everything else is skipped.
+#[derive(serde::Deserialize)]
+struct LeanEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    event_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "messageId", borrow, default)]
+    message_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    properties: Option<LeanProperties>,
+}
+
+#[derive(serde::Deserialize)]
+struct LeanProperties {
+    #[serde(default)]
+    index: Option<serde_json::Number>,
+}
+
+/// A verdict of [`judge`] with its events turned into digests, each one
+/// checked in full (the slow path, for bodies the lean reading refused).
+fn digested(mut judged: Judged) -> Judged {
+    if let Some(Accepted::Events(events)) = judged.events.take() {
+        let invalid = events.iter().filter(|e| !check_event(e).is_empty()).count() as u64;
+        judged.events = Some(Accepted::Digests { digests: events.iter().map(Digest::of).collect(), invalid });
+    }
+    judged.body = Value::Null;
+    judged
+}
+
+/// Like [`judge`], keeping only a [`Digest`] per event and no body. A body
+/// the lean reading cannot take goes through [`judge`] for its error.
+fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
+    if let Some(key) = write_key {
+        if let Err(why) = check_write_key(head.header("authorization"), key) {
+            return Judged { status: 401, body: Value::Null, events: None, error: Some(why) };
+        }
+    }
+    let text = match gunzip(head, raw) {
+        Ok(text) => text,
+        Err((status, why)) => return Judged { status, body: Value::Null, events: None, error: Some(why) },
+    };
+    let Ok(body) = serde_json::from_slice::<LeanBody>(&text) else { return digested(judge(head, raw, write_key)) };
+    let mut digests = Vec::with_capacity(body.batch.len());
+    let mut invalid = 0;
+    for (i, event) in body.batch.iter().enumerate() {
+        let Ok(lean) = serde_json::from_str::<LeanEvent>(event.get()) else {
+            // Not an object: the full reading flags it.
+            return digested(judge(head, raw, write_key));
+        };
+        let event_type = lean.event_type.unwrap_or_default().into_owned();
+        let message_id = lean.message_id.unwrap_or_default().into_owned();
+        let mut bad = message_id.is_empty() || !EVENT_TYPES.contains(&event_type.as_str());
+        if i == 0 {
+            // The full check on a sample: one event a batch.
+            bad |= serde_json::from_str::<Value>(event.get()).map_or(true, |v| !check_event(&v).is_empty());
+        }
+        invalid += u64::from(bad);
+        let index = lean.properties.and_then(|p| p.index).and_then(|n| n.as_u64());
+        digests.push(Digest { event_type, message_id, index });
+    }
+    Judged { status: 200, body: Value::Null, events: Some(Accepted::Digests { digests, invalid }), error: None }
 }
 
 /// Gunzips (when `Content-Encoding: gzip`) and parses the body as JSON.
 fn decode(head: &Head, raw: &[u8]) -> Result<Value, (u16, String)> {
+    let text = gunzip(head, raw)?;
+    serde_json::from_slice(&text).map_err(|e| (400, format!("body is not valid JSON: {e}")))
+}
+
+/// The body's bytes, gunzipped when `Content-Encoding: gzip`; an empty body
+/// or an unknown encoding is refused.
+fn gunzip(head: &Head, raw: &[u8]) -> Result<Vec<u8>, (u16, String)> {
     let text = match head.header("content-encoding").map(str::to_ascii_lowercase).as_deref() {
         None | Some("identity") | Some("") => raw.to_vec(),
         Some("gzip") | Some("x-gzip") => {
@@ -247,7 +337,7 @@ fn decode(head: &Head, raw: &[u8]) -> Result<Value, (u16, String)> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err((400, "body is empty: send {\"batch\": [...]}".into()));
     }
-    serde_json::from_slice(&text).map_err(|e| (400, format!("body is not valid JSON: {e}")))
+    Ok(text)
 }
 
 /// Checks `Authorization: Basic base64(key:)` against the collector's key.
@@ -316,7 +406,8 @@ mod tests {
     fn judges_bodies() {
         let h = head(&[]);
         let ok = judge(&h, br#"{"batch":[{"type":"track"}]}"#, None);
-        assert_eq!((ok.status, ok.events.map(|e| e.len())), (200, Some(1)));
+        assert_eq!(ok.status, 200);
+        assert!(matches!(ok.events, Some(Accepted::Events(e)) if e.len() == 1));
         for (body, needle) in [
             (&b"nope"[..], "not valid JSON"),
             (b"", "body is empty"),
