@@ -7,13 +7,13 @@
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::worker::Command;
+use super::worker::{Command, UploadDone};
 use crate::config::Config;
 use crate::engine::Upload;
 use crate::wire::{HttpRequest, HttpResponse, MAX_ERROR_BODY_BYTES};
@@ -22,7 +22,15 @@ use crate::wire::{HttpRequest, HttpResponse, MAX_ERROR_BODY_BYTES};
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
 pub(crate) type CancelBelow = Arc<AtomicU64>;
 
-pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Command>, cancel: CancelBelow) -> std::io::Result<()> {
+/// Starts the thread. Results go to `done`; `wake` then nudges the worker
+/// (never blocking: a full channel means the worker is up anyway).
+pub(crate) fn start(
+    config: &Config,
+    rx: Receiver<Upload>,
+    done: Sender<UploadDone>,
+    wake: SyncSender<Command>,
+    cancel: CancelBelow,
+) -> std::io::Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(config.request_timeout))
         .http_status_as_error(false)
@@ -37,9 +45,12 @@ pub(crate) fn start(config: &Config, rx: Receiver<Upload>, back: SyncSender<Comm
             } else {
                 send(&agent, &upload.request)
             };
-            if back.send(Command::UploadDone { id: upload.id, result }).is_err() {
+            if done.send(UploadDone { id: upload.id, result }).is_err() {
                 return;
             }
+            // Full: the worker has calls to handle and takes the result first.
+            // Disconnected: the worker is gone and the loop ends with `rx`.
+            let _ = wake.try_send(Command::Wake);
         }
     })?;
     Ok(())

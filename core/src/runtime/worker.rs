@@ -12,6 +12,11 @@
 //! the engine start an upload, answers `flush` callers whose events are
 //! delivered (or whose time is up), and publishes a fresh snapshot for
 //! `stats()`. It also keeps the anonymous-id mirror file beside the database.
+//!
+//! Upload results come on a channel of their own and are handled first in
+//! every wake-up: queued behind the app's calls in a full channel, each one
+//! waited for several group commits (and held the HTTP thread meanwhile), so
+//! delivery crawled while the app recorded fast.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -37,6 +42,13 @@ use crate::wire::{HttpResponse, SegmentWire};
 /// Most commands committed in one transaction.
 pub(crate) const GROUP_COMMIT_MAX: usize = 2_000;
 
+/// Within one wake-up, commands are committed this many at a time, and the
+/// upload results that came meanwhile are handled and the next upload
+/// started between those commits: with one commit per wake-up, delivery
+/// could start one batch per 2,000 calls committed and fell behind a fast
+/// recorder (docs/performance.md).
+pub(crate) const COMMIT_CHUNK: usize = 500;
+
 /// A wake-up that found at least this many commands waiting means calls are
 /// streaming in: the worker then naps for [`GATHER`] before taking more.
 pub(crate) const GATHER_AFTER: usize = 16;
@@ -49,13 +61,14 @@ pub(crate) const GATHER_AFTER: usize = 16;
 pub(crate) const GATHER: Duration = Duration::from_micros(500);
 
 /// What the API and the HTTP thread tell the worker.
+// `Record` is not boxed: a box is one more allocation made on the caller's
+// thread and freed on this one, and with glibc those cross-thread frees
+// contend for the caller's malloc arena lock; unboxed, track's p99 under a
+// sustained stream fell from about 10 µs to under 2 µs
+// (docs/performance.md). The channel's slots grow to the size of a `Call`
+// (about 2.5 MB for 10,000).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Command {
-    /// Not boxed: a box is one more allocation made on the caller's thread and
-    /// freed on this one, and with glibc those cross-thread frees contend for
-    /// the caller's malloc arena lock; unboxed, track's p99 under a sustained
-    /// stream fell from about 10 µs to under 2 µs (docs/performance.md). The
-    /// channel's slots grow to the size of a `Call` (about 2.5 MB for 10,000).
-    #[allow(clippy::large_enum_variant)]
     Record(Call),
     Reset,
     SetAnonymousId(String),
@@ -67,7 +80,16 @@ pub(crate) enum Command {
     Commit(Sender<bool>),
     Flush { deadline: Instant, reply: Sender<FlushReport> },
     Shutdown { deadline: Instant, reply: Sender<FlushReport> },
-    UploadDone { id: u64, result: std::result::Result<HttpResponse, String> },
+    /// An upload result is waiting on the results channel (sent with
+    /// `try_send`: when the channel is full the worker is busy and looks
+    /// at the results at its next wake-up anyway).
+    Wake,
+}
+
+/// What the HTTP thread reports about one upload.
+pub(crate) struct UploadDone {
+    pub id: u64,
+    pub result: std::result::Result<HttpResponse, String>,
 }
 
 struct Waiter {
@@ -137,8 +159,10 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
 
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
     let (http_tx, http_rx) = mpsc::channel();
+    // Unbounded, but one upload is in flight at a time.
+    let (done_tx, done_rx) = mpsc::channel();
     let cancel = http::CancelBelow::default();
-    http::start(&config, http_rx, tx.clone(), Arc::clone(&cancel))
+    http::start(&config, http_rx, done_tx, tx.clone(), Arc::clone(&cancel))
         .map_err(|e| Error::Storage { path: path_text.clone(), reason: format!("could not start the upload thread: {e}") })?;
     let mut worker = Worker {
         engine,
@@ -156,13 +180,13 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     worker.write_mirror();
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
-        .spawn(move || worker.run(rx))
+        .spawn(move || worker.run(rx, done_rx))
         .map_err(|e| Error::Storage { path: path_text, reason: format!("could not start the worker thread: {e}") })?;
     Ok((tx, snapshot, handle))
 }
 
 impl Worker {
-    fn run(mut self, rx: Receiver<Command>) {
+    fn run(mut self, rx: Receiver<Command>, done: Receiver<UploadDone>) {
         let mut taken: Vec<Command> = Vec::with_capacity(GROUP_COMMIT_MAX + 1);
         let mut streaming = false;
         loop {
@@ -179,11 +203,20 @@ impl Worker {
                     taken.push(cmd);
                     taken.extend(rx.try_iter().take(GROUP_COMMIT_MAX));
                     streaming = taken.len() >= GATHER_AFTER;
-                    for cmd in taken.drain(..) {
+                    self.take_upload_results(&done);
+                    for (n, cmd) in taken.drain(..).enumerate() {
                         self.handle(cmd);
+                        if (n + 1) % COMMIT_CHUNK == 0 {
+                            self.commit();
+                            self.take_upload_results(&done);
+                            self.pump();
+                        }
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => streaming = false,
+                Err(RecvTimeoutError::Timeout) => {
+                    streaming = false;
+                    self.take_upload_results(&done);
+                }
                 // Every Client is gone: commit what is pending and stop.
                 Err(RecvTimeoutError::Disconnected) => {
                     self.commit();
@@ -246,10 +279,16 @@ impl Worker {
                 self.engine.flush();
                 self.shutdown = Some(self.waiter(deadline, reply));
             }
-            Command::UploadDone { id, result } => self.engine.on_upload_result(id, result, now),
+            Command::Wake => {}
         }
         if let Some(id) = self.engine.purged_upload() {
             self.cancel.fetch_max(id, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn take_upload_results(&mut self, done: &Receiver<UploadDone>) {
+        for UploadDone { id, result } in done.try_iter() {
+            self.engine.on_upload_result(id, result, wall_ms());
         }
     }
 

@@ -54,6 +54,10 @@ pub struct SqliteStore {
     path: PathBuf,
     acked: HashMap<String, u64>,
     claimed: HashMap<String, u64>,
+    /// Size of each claimed batch not yet acked, oldest first, per
+    /// destination: `(last seq, events, bytes)`. An ack of whole batches
+    /// then knows what it removes without reading the rows again.
+    claimed_sizes: HashMap<String, std::collections::VecDeque<(u64, u64, u64)>>,
     /// Kept in memory so caps can be checked without a table scan per write.
     count: u64,
     bytes: u64,
@@ -113,6 +117,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             acked: HashMap::new(),
             claimed: HashMap::new(),
+            claimed_sizes: HashMap::new(),
             count: 0,
             bytes: 0,
             last_seq: 0,
@@ -285,12 +290,15 @@ impl Store for SqliteStore {
         cut_to_bytes(&mut out, max_bytes);
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
+            let bytes = out.iter().map(|e| e.json.len() as u64).sum();
+            self.claimed_sizes.entry(destination.to_string()).or_default().push_back((last.seq, out.len() as u64, bytes));
         }
         Ok(out)
     }
 
     fn release(&mut self, destination: &str) {
         self.claimed.remove(destination);
+        self.claimed_sizes.remove(destination);
     }
 
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
@@ -306,13 +314,39 @@ impl Store for SqliteStore {
         let done: i64 = tx
             .query_row("SELECT MIN(acked_through) FROM destinations", [], |r| r.get(0))
             .map_err(map_err)?;
-        let (events, bytes): (i64, i64) = tx
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq <= ?1",
-                params![done],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
+        // Whole claimed batches acked by the only destination are exactly the
+        // rows this deletes (rows under its last ack are gone already, and a
+        // claim starts right after the previous one): their sizes are known.
+        let known = match self.claimed_sizes.get_mut(destination) {
+            Some(sizes) if done as u64 == through && self.acked.keys().all(|d| d == destination) => {
+                let mut sum = (0u64, 0u64);
+                let mut on_boundary = false;
+                while let Some(&(last, events, bytes)) = sizes.front().filter(|b| b.0 <= through) {
+                    sizes.pop_front();
+                    sum = (sum.0 + events, sum.1 + bytes);
+                    on_boundary = last == through;
+                }
+                if on_boundary {
+                    Some(sum)
+                } else {
+                    // Part of a batch (a split after a 413): the sizes no
+                    // longer match the rows; count this and later acks.
+                    sizes.clear();
+                    None
+                }
+            }
+            _ => None,
+        };
+        let (events, bytes) = match known {
+            Some((events, bytes)) => (events as i64, bytes as i64),
+            _ => tx
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq <= ?1",
+                    params![done],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(map_err)?,
+        };
         tx.execute("DELETE FROM events WHERE seq <= ?1", params![done]).map_err(map_err)?;
         tx.commit().map_err(map_err)?;
         self.acked.insert(destination.to_string(), through);
@@ -374,6 +408,7 @@ impl Store for SqliteStore {
 
     fn clear(&mut self) -> Result<Removed, StoreError> {
         self.claimed.clear();
+        self.claimed_sizes.clear();
         self.delete_range(0, u64::MAX >> 1)
     }
 
@@ -548,6 +583,44 @@ mod tests {
         assert_eq!(ids, ["m2", "m3", "m4"], "the unacked claim is sent again after a restart");
         let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn acks_of_whole_batches_and_of_split_ones_keep_the_counts_right() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        s.append(&(1..=12).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        let counted = |s: &mut SqliteStore| {
+            let sum = s.summary().unwrap();
+            let (n, b): (i64, i64) = s.conn.query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            assert_eq!((sum.events, sum.bytes), (n as u64, b as u64), "the kept counters match the file");
+            sum.events
+        };
+        let b = s.claim(DEFAULT_DESTINATION, 4, 1 << 20).unwrap();
+        // A split (413): the first half, then the second.
+        s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
+        assert_eq!(counted(&mut s), 10);
+        s.ack(DEFAULT_DESTINATION, b[3].seq).unwrap();
+        assert_eq!(counted(&mut s), 8);
+        // Two batches claimed, acked one at a time, then both at once.
+        let b1 = s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
+        let b2 = s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
+        s.ack(DEFAULT_DESTINATION, b1[2].seq).unwrap();
+        assert_eq!(counted(&mut s), 5);
+        s.ack(DEFAULT_DESTINATION, b2[2].seq).unwrap();
+        assert_eq!(counted(&mut s), 2);
+        let b3 = s.claim(DEFAULT_DESTINATION, 1, 1 << 20).unwrap();
+        let b4 = s.claim(DEFAULT_DESTINATION, 1, 1 << 20).unwrap();
+        assert_eq!(b3.len() + b4.len(), 2);
+        s.ack(DEFAULT_DESTINATION, b4[0].seq).unwrap();
+        assert_eq!(counted(&mut s), 0);
+        // A released claim is claimed again and counted once.
+        s.append(&(13..=15).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
+        s.release(DEFAULT_DESTINATION);
+        let again = s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
+        s.ack(DEFAULT_DESTINATION, again[2].seq).unwrap();
+        assert_eq!(counted(&mut s), 0);
     }
 
     #[test]
