@@ -47,7 +47,7 @@ pub(crate) const GROUP_COMMIT_MAX: usize = 2_000;
 /// started between those commits: with one commit per wake-up, delivery
 /// could start one batch per 2,000 calls committed and fell behind a fast
 /// recorder (docs/performance.md).
-pub(crate) const COMMIT_CHUNK: usize = 500;
+pub(crate) const COMMIT_CHUNK: usize = 125;
 
 /// A wake-up that found at least this many commands waiting means calls are
 /// streaming in: the worker then naps for [`GATHER`] before taking more.
