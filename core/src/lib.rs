@@ -25,6 +25,7 @@
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
 //! - [`ids`]: message ids, unique and cheap to send.
+//! - [`json_text`]: JSON string literals written by hand for the envelope.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
@@ -42,6 +43,7 @@ pub mod engine;
 mod error;
 pub mod identity;
 pub mod ids;
+pub mod json_text;
 pub mod model;
 pub mod recorder;
 pub mod session;

@@ -8,11 +8,11 @@
 //! context are applied later, in order, by whoever owns the identity state
 //! (see [`crate::identity`]); [`encode`] then writes the final JSON once.
 
-use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::json_text::{push_key, push_string};
 use crate::time::iso8601_ms;
 
 /// Longest event name, screen or page name, user id or group id, in bytes.
@@ -330,70 +330,53 @@ pub struct Stamp<'a> {
     pub context: &'a RawValue,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    properties: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    traits: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    anonymous_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<&'a str>,
-    message_id: &'a str,
-    timestamp: &'a str,
-    original_timestamp: &'a str,
-    context: &'a RawValue,
-}
-
 /// Writes the event as Segment's spec has it. `properties` are written as
 /// `{}` when absent on track/screen/page, `traits` likewise on identify/group.
+/// Fields come in a fixed order: type, event or name, properties or traits,
+/// userId, anonymousId, previousId, groupId, messageId, timestamp,
+/// originalTimestamp, context.
 pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
-    let empty = empty_object();
-    let (event, name) = match call.kind {
-        EventKind::Track => (call.name.as_deref(), None),
-        _ => (None, call.name.as_deref()),
+    let raw_len = |r: &Option<Box<RawValue>>| r.as_ref().map_or(2, |r| r.get().len());
+    let mut out = String::with_capacity(
+        200 + raw_len(&call.properties) + raw_len(&call.traits) + stamp.context.get().len() + call.name.as_ref().map_or(0, String::len),
+    );
+    out.push('{');
+    push_key(&mut out, "type");
+    push_string(&mut out, call.kind.as_str());
+    if let Some(name) = &call.name {
+        push_key(&mut out, if call.kind == EventKind::Track { "event" } else { "name" });
+        push_string(&mut out, name);
+    }
+    let payload = match call.kind {
+        EventKind::Track | EventKind::Screen | EventKind::Page => Some(("properties", &call.properties)),
+        EventKind::Identify | EventKind::Group => Some(("traits", &call.traits)),
+        EventKind::Alias => None,
     };
-    let (properties, traits) = match call.kind {
-        EventKind::Track | EventKind::Screen | EventKind::Page => (Some(call.properties.as_deref().unwrap_or(empty)), None),
-        EventKind::Identify | EventKind::Group => (None, Some(call.traits.as_deref().unwrap_or(empty))),
-        EventKind::Alias => (None, None),
-    };
+    if let Some((key, raw)) = payload {
+        push_key(&mut out, key);
+        out.push_str(raw.as_ref().map_or("{}", |r| r.get()));
+    }
+    for (key, value) in [
+        ("userId", stamp.user_id),
+        ("anonymousId", stamp.anonymous_id),
+        ("previousId", stamp.previous_id),
+        ("groupId", stamp.group_id),
+        ("messageId", Some(call.message_id.as_str())),
+    ] {
+        if let Some(v) = value {
+            push_key(&mut out, key);
+            push_string(&mut out, v);
+        }
+    }
     let ts = iso8601_ms(call.timestamp_ms);
-    let wire = WireEvent {
-        kind: call.kind.as_str(),
-        event,
-        name,
-        properties,
-        traits,
-        user_id: stamp.user_id,
-        anonymous_id: stamp.anonymous_id,
-        previous_id: stamp.previous_id,
-        group_id: stamp.group_id,
-        message_id: &call.message_id,
-        timestamp: &ts,
-        original_timestamp: &ts,
-        context: stamp.context,
-    };
-    // Serializing strings and already-valid raw JSON into a String cannot fail.
-    serde_json::to_string(&wire).unwrap_or_default()
-}
-
-fn empty_object() -> &'static RawValue {
-    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
-    // "{}" is valid JSON, so this parse cannot fail.
-    EMPTY.get_or_init(|| RawValue::from_string("{}".to_string()).expect("{} is valid JSON"))
+    push_key(&mut out, "timestamp");
+    push_string(&mut out, &ts);
+    push_key(&mut out, "originalTimestamp");
+    push_string(&mut out, &ts);
+    push_key(&mut out, "context");
+    out.push_str(stamp.context.get());
+    out.push('}');
+    out
 }
 
 #[cfg(test)]

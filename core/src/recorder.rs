@@ -63,6 +63,8 @@ pub struct Recorder {
     held_bytes: usize,
     pending: Vec<NewEvent>,
     pending_state: Vec<(String, Option<String>)>,
+    // The session moves with every event; it is written once per commit.
+    session_dirty: bool,
 }
 
 /// The settings the recorder acts on, taken from a [`Config`].
@@ -134,6 +136,7 @@ impl Recorder {
             held_bytes: 0,
             pending: Vec::new(),
             pending_state,
+            session_dirty: false,
         }
     }
 
@@ -190,9 +193,12 @@ impl Recorder {
             // A different person on this device: never merge them.
             self.reset();
         }
-        let before = self.identity.clone();
+        // Only identify, alias and group change the identity; cloning it
+        // (traits and all) for every track would cost more than the event.
+        let changes = matches!(call.kind, EventKind::Identify | EventKind::Alias | EventKind::Group);
+        let before = changes.then(|| self.identity.clone());
         let ids = self.identity.apply(&call);
-        if self.identity != before {
+        if before.is_some_and(|b| b != self.identity) {
             self.save_identity();
         }
         let session_id = self.touch_session(&call, &ids, gate, engine, now_ms);
@@ -224,9 +230,7 @@ impl Recorder {
                 }
             }
         }
-        if let Some(s) = self.session {
-            self.pending_state.push((session::STATE_KEY.into(), Some(s.to_json())));
-        }
+        self.session_dirty = true;
         current
     }
 
@@ -293,6 +297,10 @@ impl Recorder {
 
     /// Commits pending events and state changes in one transaction.
     pub fn commit(&mut self, engine: &mut Engine, now_ms: i64) -> Option<Recorded> {
+        if self.session_dirty {
+            self.session_dirty = false;
+            self.pending_state.push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
+        }
         if self.pending.is_empty() && self.pending_state.is_empty() {
             return None;
         }
