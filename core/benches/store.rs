@@ -6,6 +6,9 @@
 //! - `claim_1000`: the next 1,000 events for a batch (and giving the claim
 //!   back, which touches no disk);
 //! - `ack_1000`: marking a delivered batch of 1,000 done, which deletes its rows.
+//! - `cycle_1000`: the worker's steady state, per 1,000 events: eight appends
+//!   of 125 (its commits while the app records), one claim of the 1,000 and
+//!   their ack.
 //!
 //! Events are about 480 bytes of JSON, as in the end-to-end scenario.
 //!
@@ -86,6 +89,18 @@ fn bench(c: &mut Criterion) {
                 total += start.elapsed();
             }
             total
+        })
+    });
+
+    let chunks: Vec<Vec<NewEvent>> = thousand.chunks(125).map(<[NewEvent]>::to_vec).collect();
+    g.bench_function("cycle_1000", |b| {
+        b.iter(|| {
+            for chunk in &chunks {
+                store.append(chunk, &[]).expect("append");
+            }
+            let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+            let last = claimed.last().map_or(0, |e| e.seq);
+            store.ack(DEFAULT_DESTINATION, last).expect("ack");
         })
     });
     g.finish();

@@ -24,6 +24,8 @@ mod memory;
 #[cfg(feature = "native")]
 pub mod inspect;
 #[cfg(feature = "native")]
+mod recent;
+#[cfg(feature = "native")]
 mod reopening;
 #[cfg(feature = "native")]
 mod sqlite;

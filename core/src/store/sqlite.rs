@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::recent::RecentRows;
 use super::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 
 /// The schema version this build writes. Files with a lower `user_version`
@@ -66,6 +67,8 @@ pub struct SqliteStore {
     /// Identity of the file when opened, to notice it being deleted or replaced.
     file_id: Option<(u64, u64)>,
     last_file_check: Instant,
+    /// The newest rows, so claims right after appends need not read them back.
+    recent: RecentRows,
 }
 
 /// How often appends check that the file on disk is still the one open.
@@ -124,6 +127,7 @@ impl SqliteStore {
             moved_aside: None,
             file_id: file_id(path),
             last_file_check: Instant::now(),
+            recent: RecentRows::default(),
         };
         store.load_counters()?;
         Ok(store)
@@ -231,6 +235,7 @@ impl SqliteStore {
 
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
+        self.recent.clear();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
         let (events, bytes): (i64, i64) = tx
             .query_row(
@@ -255,6 +260,7 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
         let mut last = self.last_seq;
         let mut added = 0u64;
+        let mut seqs = Vec::with_capacity(events.len());
         {
             let mut insert = tx
                 .prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")
@@ -264,6 +270,7 @@ impl Store for SqliteStore {
                     .execute(params![e.message_id, e.created_ms, e.json.len() as i64, e.json])
                     .map_err(map_err)?;
                 last = tx.last_insert_rowid() as u64;
+                seqs.push(last);
                 added += e.json.len() as u64;
             }
             let mut put = tx
@@ -278,6 +285,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().map_err(map_err)?;
+        self.recent.appended(self.last_seq, events, &seqs);
         self.count += events.len() as u64;
         self.bytes += added;
         self.last_seq = last;
@@ -286,8 +294,17 @@ impl Store for SqliteStore {
 
     fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
-        let mut out = self.read(floor, max_events)?;
-        cut_to_bytes(&mut out, max_bytes);
+        let out = match self.recent.take(destination, floor, max_events, max_bytes) {
+            Some(rows) => rows,
+            None => {
+                let mut rows = self.read(floor, max_events)?;
+                cut_to_bytes(&mut rows, max_bytes);
+                if let Some(last) = rows.last() {
+                    self.recent.forget_through(destination, last.seq);
+                }
+                rows
+            }
+        };
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
             let bytes = out.iter().map(|e| e.json.len() as u64).sum();
@@ -350,6 +367,7 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM events WHERE seq <= ?1", params![done]).map_err(map_err)?;
         tx.commit().map_err(map_err)?;
         self.acked.insert(destination.to_string(), through);
+        self.recent.forget_through(destination, through);
         if self.claimed.get(destination).is_some_and(|c| *c <= through) {
             self.claimed.remove(destination);
         }
@@ -389,6 +407,7 @@ impl Store for SqliteStore {
     }
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        self.recent.clear();
         let floor = self.max_claimed();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
         let (events, bytes): (i64, i64) = tx
@@ -583,6 +602,29 @@ mod tests {
         assert_eq!(ids, ["m2", "m3", "m4"], "the unacked claim is sent again after a restart");
         let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn claims_from_memory_match_the_file_through_retries_drops_and_a_restart() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        let ids = |b: &[StoredEvent]| b.iter().map(|e| e.message_id.clone()).collect::<Vec<_>>();
+        s.append(&(1..=5).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap()), ["m1", "m2"]);
+        // A failed upload: the same events again (from the file), then on.
+        s.release(DEFAULT_DESTINATION);
+        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap()), ["m1", "m2", "m3"]);
+        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m4", "m5"]);
+        s.ack(DEFAULT_DESTINATION, 5).unwrap();
+        s.append(&(6..=9).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        // A cap drops the oldest unclaimed: the claim must not see them.
+        s.drop_oldest(2, u64::MAX).unwrap();
+        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m8", "m9"]);
+        s.ack(DEFAULT_DESTINATION, 9).unwrap();
+        s.append(&(10..=11).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        drop(s);
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m10", "m11"]);
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! The newest rows of the SQLite queue, kept in memory until claimed, so the
+//! claim that follows an append seldom reads the file back.
+//!
+//! This module decides only when the copy in memory may stand in for the
+//! file: it holds rows with consecutive sequence numbers ending at the last
+//! one appended, and answers a claim only when its first row is the very next
+//! one after the claimant's floor. Anything else (a gap, a claim from a retry
+//! further back, a second destination, a window over its byte cap) is
+//! answered from the file by the caller. Rows deleted by a drop or a purge
+//! make the caller clear it; acks only remove rows below a claim, which the
+//! window no longer holds.
+
+use std::collections::VecDeque;
+
+use super::{NewEvent, StoredEvent};
+
+/// Bytes of event JSON the window holds at most: a few batches' worth, so it
+/// stays small however far delivery falls behind.
+pub const RECENT_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// Consecutive newest rows of one destination's queue.
+#[derive(Debug, Default)]
+pub(crate) struct RecentRows {
+    rows: VecDeque<StoredEvent>,
+    bytes: usize,
+    /// The destination whose claims it answers (the first to claim).
+    owner: Option<String>,
+}
+
+impl RecentRows {
+    /// Adds rows just committed with sequence numbers `seqs`, when they follow
+    /// on from what is held (`previous_last_seq` was the last row before
+    /// them) and fit under the cap. Otherwise the window stops growing until
+    /// claims empty it.
+    pub(crate) fn appended(&mut self, previous_last_seq: u64, events: &[NewEvent], seqs: &[u64]) {
+        let mut last = match self.rows.back() {
+            Some(r) => r.seq,
+            None => previous_last_seq,
+        };
+        if last != previous_last_seq {
+            return;
+        }
+        for (e, &seq) in events.iter().zip(seqs) {
+            if seq != last + 1 || self.bytes + e.json.len() > RECENT_MAX_BYTES {
+                // A hole would make the window lie about what follows `last`.
+                if seq != last + 1 {
+                    self.clear();
+                }
+                return;
+            }
+            self.bytes += e.json.len();
+            self.rows.push_back(StoredEvent { seq, message_id: e.message_id.clone(), created_ms: e.created_ms, json: e.json.clone() });
+            last = seq;
+        }
+    }
+
+    /// The claim of `destination` for the rows after `floor`, when the window
+    /// holds them: at most `max_events`, cut to `max_bytes` (but at least one).
+    /// `None` means: read the file.
+    pub(crate) fn take(&mut self, destination: &str, floor: u64, max_events: usize, max_bytes: usize) -> Option<Vec<StoredEvent>> {
+        let owner = self.owner.get_or_insert_with(|| destination.to_string());
+        if owner != destination || self.rows.front()?.seq != floor + 1 {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut total = 0;
+        while let Some(r) = self.rows.front() {
+            if out.len() >= max_events || (!out.is_empty() && total + r.json.len() > max_bytes) {
+                break;
+            }
+            total += r.json.len();
+            self.bytes -= r.json.len();
+            out.extend(self.rows.pop_front());
+        }
+        Some(out)
+    }
+
+    /// Forgets rows at or below `seq` (claimed from the file instead).
+    pub(crate) fn forget_through(&mut self, destination: &str, seq: u64) {
+        if self.owner.as_deref().is_some_and(|o| o != destination) {
+            return;
+        }
+        while self.rows.front().is_some_and(|r| r.seq <= seq) {
+            if let Some(r) = self.rows.pop_front() {
+                self.bytes -= r.json.len();
+            }
+        }
+    }
+
+    /// Forgets everything (rows were deleted from the file).
+    pub(crate) fn clear(&mut self) {
+        self.rows.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(n: usize, size: usize) -> Vec<NewEvent> {
+        (0..n).map(|i| NewEvent { message_id: format!("m{i}"), created_ms: i as i64, json: "x".repeat(size) }).collect()
+    }
+
+    #[test]
+    fn answers_only_the_claim_that_starts_right_after_the_floor() {
+        let mut w = RecentRows::default();
+        w.appended(10, &events(3, 10), &[11, 12, 13]);
+        assert!(w.take("d", 9, 10, 1_000).is_none(), "row 10 is not held");
+        assert!(w.take("other", 10, 10, 1_000).is_none(), "owned by the first claimant");
+        let got = w.take("d", 10, 2, 1_000).unwrap();
+        assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [11, 12]);
+        let got = w.take("d", 12, 10, 1_000).unwrap();
+        assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [13]);
+        assert!(w.take("d", 13, 10, 1_000).is_none(), "empty: read the file");
+    }
+
+    #[test]
+    fn cuts_to_bytes_but_always_gives_one() {
+        let mut w = RecentRows::default();
+        w.appended(0, &events(3, 100), &[1, 2, 3]);
+        assert_eq!(w.take("d", 0, 10, 150).unwrap().len(), 1);
+        assert_eq!(w.take("d", 1, 10, 50).unwrap().len(), 1, "one event over the cap still goes alone");
+    }
+
+    #[test]
+    fn stops_at_a_gap_or_the_cap_and_never_holds_a_hole() {
+        let mut w = RecentRows::default();
+        w.appended(0, &events(2, 10), &[1, 2]);
+        w.appended(5, &events(1, 10), &[6]);
+        assert_eq!(w.take("d", 0, 10, 1_000).unwrap().len(), 2, "rows after a missed append are not added");
+        assert!(w.take("d", 2, 10, 1_000).is_none());
+
+        let mut w = RecentRows::default();
+        let big = RECENT_MAX_BYTES / 2 + 1;
+        w.appended(0, &events(3, big), &[1, 2, 3]);
+        w.appended(3, &events(1, 10), &[4]);
+        assert_eq!(w.take("d", 0, 10, usize::MAX).unwrap().len(), 1, "over the cap: growth stops");
+        assert!(w.take("d", 1, 10, usize::MAX).is_none());
+    }
+
+    #[test]
+    fn forgets_rows_claimed_from_the_file() {
+        let mut w = RecentRows::default();
+        w.appended(0, &events(4, 10), &[1, 2, 3, 4]);
+        assert!(w.take("d", 0, 1, 1_000).is_some());
+        w.forget_through("d", 3);
+        assert_eq!(w.take("d", 3, 10, 1_000).unwrap()[0].seq, 4);
+    }
+}
