@@ -10,8 +10,9 @@
 /// Appends `s` to `out` as a quoted JSON string.
 pub fn push_string(out: &mut String, s: &str) {
     out.push('"');
-    // Most names and ids need no escaping: copy them in one go.
-    if !s.bytes().any(needs_escape) {
+    // Most names and ids need no escaping: copy them in one go. The fold has
+    // no early exit, so it compiles to a vectorised scan.
+    if !s.bytes().fold(false, |found, b| found | needs_escape(b)) {
         out.push_str(s);
     } else {
         let mut start = 0;
@@ -43,13 +44,17 @@ pub fn push_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends `,"key":` (or `"key":` as the first member) to `out`.
+/// Appends `,"key":` (or `"key":` as the first member) to `out`. `key` is
+/// one of the caller's own field names, written as is: it must need no
+/// escaping.
 pub fn push_key(out: &mut String, key: &str) {
+    debug_assert!(!key.bytes().any(needs_escape), "field names are plain");
     if !out.ends_with('{') {
         out.push(',');
     }
-    push_string(out, key);
-    out.push(':');
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
 }
 
 fn needs_escape(b: u8) -> bool {

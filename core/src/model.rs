@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::json_text::{push_key, push_string};
-use crate::time::iso8601_ms;
+use crate::time::push_iso8601_ms;
 
 /// Longest event name, screen or page name, user id or group id, in bytes.
 pub const MAX_NAME_BYTES: usize = 1_024;
@@ -368,11 +368,13 @@ pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
             push_string(&mut out, v);
         }
     }
-    let ts = iso8601_ms(call.timestamp_ms);
-    push_key(&mut out, "timestamp");
-    push_string(&mut out, &ts);
-    push_key(&mut out, "originalTimestamp");
-    push_string(&mut out, &ts);
+    // Timestamps need no escaping: digits and punctuation.
+    for key in ["timestamp", "originalTimestamp"] {
+        push_key(&mut out, key);
+        out.push('"');
+        push_iso8601_ms(&mut out, call.timestamp_ms);
+        out.push('"');
+    }
     push_key(&mut out, "context");
     out.push_str(stamp.context.get());
     out.push('}');

@@ -207,7 +207,7 @@ impl Recorder {
 
     fn route(&mut self, held: Held, gate: Gate, engine: &mut Engine, now_ms: i64) {
         match gate {
-            Gate::Send => self.encode_pending(&held, engine, now_ms),
+            Gate::Send => self.encode_pending(held, engine, now_ms),
             Gate::Hold => self.hold(held, engine, now_ms),
             Gate::Drop => engine.count_external_drop(DropReason::Consent, 1, now_ms),
         }
@@ -263,7 +263,7 @@ impl Recorder {
         }
     }
 
-    fn encode_pending(&mut self, held: &Held, engine: &mut Engine, now_ms: i64) {
+    fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
         let max = self.config.max_event_bytes;
         let own_context = held.call.context.as_ref().map(|extra| {
             // Rare path (complete events bringing context): merge per event.
@@ -292,7 +292,7 @@ impl Recorder {
             engine.count_external_drop(DropReason::Oversize, 1, now_ms);
             return;
         }
-        self.pending.push(NewEvent { message_id: held.call.message_id.clone(), created_ms: held.call.timestamp_ms, json });
+        self.pending.push(NewEvent { message_id: held.call.message_id, created_ms: held.call.timestamp_ms, json });
     }
 
     /// Commits pending events and state changes in one transaction.
@@ -378,7 +378,7 @@ impl Recorder {
         match self.consent.gate() {
             Gate::Send => {
                 for held in std::mem::take(&mut self.held) {
-                    self.encode_pending(&held, engine, now_ms);
+                    self.encode_pending(held, engine, now_ms);
                 }
                 self.held_bytes = 0;
             }

@@ -8,18 +8,46 @@
 /// Formats `epoch_ms` (milliseconds since 1970-01-01T00:00:00Z) as
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`. Dates before 1970 are clamped to the epoch.
 pub fn iso8601_ms(epoch_ms: i64) -> String {
+    let mut out = String::with_capacity(24);
+    push_iso8601_ms(&mut out, epoch_ms);
+    out
+}
+
+/// Appends [`iso8601_ms`]'s text to `out` (one per event: no `format!`).
+pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
     let ms = epoch_ms.max(0);
     let secs = ms / 1000;
-    let millis = ms % 1000;
-    let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let (y, m, d) = civil_from_days(secs / 86_400);
+    push_digits(out, y, 4);
+    out.push('-');
+    push_digits(out, i64::from(m), 2);
+    out.push('-');
+    push_digits(out, i64::from(d), 2);
+    out.push('T');
+    push_digits(out, rem / 3600, 2);
+    out.push(':');
+    push_digits(out, (rem % 3600) / 60, 2);
+    out.push(':');
+    push_digits(out, rem % 60, 2);
+    out.push('.');
+    push_digits(out, ms % 1000, 3);
+    out.push('Z');
+}
+
+/// Appends a non-negative `n` with at least `width` digits, zero-padded.
+fn push_digits(out: &mut String, n: i64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut n = n.max(0);
+    while n > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the
@@ -101,6 +129,8 @@ mod tests {
         assert_eq!(iso8601_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601_ms(1_795_331_869_123), "2026-11-22T07:17:49.123Z");
         assert_eq!(iso8601_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(iso8601_ms(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_ms(-5), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
