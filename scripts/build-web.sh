@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the npm package into wasm/pkg: cairn-wasm for wasm32-unknown-unknown
 # (profile release-wasm), wasm-bindgen (--target web), wasm-opt -Oz (npm
-# binaryen), then the hand-written index.js / index.d.ts / package.json.
+# binaryen), then the hand-written index.js / index.d.ts / package.json; the
+# shipped JS (glue and index.js) is minified with terser (npm).
 # Run scripts/setup-web.sh first (test-web.sh does). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 PKG=wasm/pkg
 WASM_OPT=wasm/.tools/node_modules/.bin/wasm-opt
+TERSER=wasm/.tools/node_modules/.bin/terser
 
 cargo build -p cairn-wasm --target wasm32-unknown-unknown --profile release-wasm --locked
 rm -rf "$PKG"
@@ -16,6 +18,11 @@ mkdir -p "$PKG"
 # types would only describe the internal Core class.
 wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release-wasm/cairn_wasm.wasm" --target web --no-typescript --out-dir "$PKG"
 "$WASM_OPT" -Oz --converge --strip-producers "$PKG/cairn_wasm_bg.wasm" -o "$PKG/cairn_wasm_bg.wasm"
-cp wasm/js/index.js wasm/js/index.d.ts wasm/js/package.json "$PKG/"
+cp wasm/js/index.d.ts wasm/js/package.json "$PKG/"
+# What a page loads is minified (ES modules: exports keep their names); the
+# sources with their comments stay in wasm/js and the generated glue.
+minify() { "$TERSER" "$1" --module --ecma 2020 --compress passes=2 --mangle --comments false -o "$2"; }
+minify "$PKG/cairn_wasm.js" "$PKG/cairn_wasm.js"
+minify wasm/js/index.js "$PKG/index.js"
 cp docs/web.md "$PKG/README.md" 2>/dev/null || true
 echo "build-web: package in $PKG"

@@ -2,14 +2,16 @@
 # Installs what the browser build and its tests need, skipping what is
 # present: Debian's chromium + chromium-driver (+ clang), the wasm32 target,
 # wasm-bindgen-cli at the exact version of the wasm-bindgen crate, and, in a
-# project-local node_modules (wasm/.tools), binaryen's wasm-opt and
-# playwright-core. Safe to run again; prints what it installs.
+# project-local node_modules (wasm/.tools), binaryen's wasm-opt, terser (which
+# minifies the shipped JS) and playwright-core. Safe to run again; prints what
+# it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the `wasm-bindgen = "=…"` pin in wasm/Cargo.toml
 BINARYEN_VERSION=132.0.0       # npm's binaryen; Debian's 108 breaks the module (TOOLCHAIN G6)
 PLAYWRIGHT_VERSION=1.65.1
+TERSER_VERSION=5.51.4          # minifies the glue and index.js (scripts/build-web.sh)
 TOOLS=wasm/.tools
 
 missing=()
@@ -37,14 +39,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; 
 fi
 
 have_npm() { [ -f "$TOOLS/node_modules/$1/package.json" ] && grep -q "\"version\": \"$2\"" "$TOOLS/node_modules/$1/package.json"; }
-if ! have_npm binaryen "$BINARYEN_VERSION" || ! have_npm playwright-core "$PLAYWRIGHT_VERSION"; then
-    echo "setup-web: installing binaryen@${BINARYEN_VERSION} and playwright-core@${PLAYWRIGHT_VERSION} into $TOOLS"
+have_all_npm() { have_npm binaryen "$BINARYEN_VERSION" && have_npm playwright-core "$PLAYWRIGHT_VERSION" && have_npm terser "$TERSER_VERSION"; }
+if ! have_all_npm; then
+    echo "setup-web: installing binaryen@${BINARYEN_VERSION}, terser@${TERSER_VERSION} and playwright-core@${PLAYWRIGHT_VERSION} into $TOOLS"
     mkdir -p "$TOOLS"
     [ -f "$TOOLS/package.json" ] || echo '{ "name": "cairn-web-tools", "private": true }' > "$TOOLS/package.json"
     (cd "$TOOLS" && npm install --no-audit --no-fund --loglevel=error \
-        "binaryen@${BINARYEN_VERSION}" "playwright-core@${PLAYWRIGHT_VERSION}" 2>&1 | grep -v 'Unknown user config' || true)
-    have_npm binaryen "$BINARYEN_VERSION" && have_npm playwright-core "$PLAYWRIGHT_VERSION" || {
-        echo "setup-web: npm could not install binaryen/playwright-core into $TOOLS" >&2
+        "binaryen@${BINARYEN_VERSION}" "terser@${TERSER_VERSION}" "playwright-core@${PLAYWRIGHT_VERSION}" 2>&1 | grep -v 'Unknown user config' || true)
+    have_all_npm || {
+        echo "setup-web: npm could not install binaryen/terser/playwright-core into $TOOLS" >&2
         exit 1
     }
 fi
