@@ -13,26 +13,35 @@ pub fn iso8601_ms(epoch_ms: i64) -> String {
     out
 }
 
-/// Appends [`iso8601_ms`]'s text to `out` (one per event: no `format!`).
+/// Appends [`iso8601_ms`]'s text to `out` (on every event: no `format!`).
 pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
     let ms = epoch_ms.max(0);
     let secs = ms / 1000;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(secs / 86_400);
-    push_digits(out, y, 4);
-    out.push('-');
-    push_digits(out, i64::from(m), 2);
-    out.push('-');
-    push_digits(out, i64::from(d), 2);
-    out.push('T');
-    push_digits(out, rem / 3600, 2);
-    out.push(':');
-    push_digits(out, (rem % 3600) / 60, 2);
-    out.push(':');
-    push_digits(out, rem % 60, 2);
-    out.push('.');
-    push_digits(out, ms % 1000, 3);
-    out.push('Z');
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    // Every field but a five-digit year fits its slot.
+    put(0, 4, (y % 10_000) as u32);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, (rem / 3600) as u32);
+    put(14, 2, ((rem % 3600) / 60) as u32);
+    put(17, 2, (rem % 60) as u32);
+    put(20, 3, (ms % 1000) as u32);
+    // Only ASCII digits and punctuation were written.
+    let text = std::str::from_utf8(&b).unwrap_or_default();
+    if y > 9999 {
+        push_digits(out, y, 4);
+        out.push_str(&text[4..]);
+    } else {
+        out.push_str(text);
+    }
 }
 
 /// Appends a non-negative `n` with at least `width` digits, zero-padded.
@@ -45,9 +54,7 @@ fn push_digits(out: &mut String, n: i64, width: usize) {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the
