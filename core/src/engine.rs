@@ -396,6 +396,15 @@ impl Engine {
         self.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id)
     }
 
+    /// Makes the acks of delivered batches durable. Runtimes call it once
+    /// the next upload is on its way, so deleting delivered rows never
+    /// delays the next request; appends save them too.
+    pub fn save_acks(&mut self, now_ms: i64) {
+        if let Err(err) = self.store.save_acks() {
+            self.storage_failed(err, now_ms);
+        }
+    }
+
     /// Has the store rewrite its file so purged data leaves no trace on disk.
     pub fn compact(&mut self, now_ms: i64) {
         if let Err(err) = self.store.compact() {

@@ -203,7 +203,9 @@ impl Worker {
                     taken.push(cmd);
                     taken.extend(rx.try_iter().take(GROUP_COMMIT_MAX));
                     streaming = taken.len() >= GATHER_AFTER;
-                    self.take_upload_results(&done);
+                    if self.take_upload_results(&done) {
+                        self.pump();
+                    }
                     for (n, cmd) in taken.drain(..).enumerate() {
                         self.handle(cmd);
                         if (n + 1) % COMMIT_CHUNK == 0 {
@@ -225,6 +227,7 @@ impl Worker {
             }
             self.commit();
             self.pump();
+            self.engine.save_acks(wall_ms());
             // Publish first: a caller woken by its flush reply then reads
             // stats() that include what the flush did.
             self.publish();
@@ -286,10 +289,14 @@ impl Worker {
         }
     }
 
-    fn take_upload_results(&mut self, done: &Receiver<UploadDone>) {
+    /// Handles the upload results that came in; true if there were any.
+    fn take_upload_results(&mut self, done: &Receiver<UploadDone>) -> bool {
+        let mut any = false;
         for UploadDone { id, result } in done.try_iter() {
             self.engine.on_upload_result(id, result, wall_ms());
+            any = true;
         }
+        any
     }
 
     fn waiter(&self, deadline: Instant, reply: Sender<FlushReport>) -> Waiter {

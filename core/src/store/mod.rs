@@ -123,8 +123,16 @@ pub trait Store {
     fn release(&mut self, destination: &str);
 
     /// Marks `destination` done with every event up to `through_seq`, and
-    /// deletes the rows no destination still needs.
+    /// deletes the rows no destination still needs. A store may hold the
+    /// ack in memory until [`save_acks`](Store::save_acks) or its next
+    /// append; claims, counts and reads see it at once either way.
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError>;
+
+    /// Makes acks taken so far durable. A crash before that sends their
+    /// events again (same message ids), as a lost ack would.
+    fn save_acks(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Deletes the oldest unclaimed events until at most `keep_events` events
     /// and `keep_bytes` bytes are stored (claimed ones included in the count).

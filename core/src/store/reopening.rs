@@ -58,6 +58,9 @@ impl Store for ReopeningStore {
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
         self.get()?.drop_oldest(keep_events, keep_bytes)
     }
+    fn save_acks(&mut self) -> Result<(), StoreError> {
+        self.get()?.save_acks()
+    }
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         self.get()?.drop_older_than(cutoff_ms)
     }

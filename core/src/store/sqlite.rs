@@ -69,6 +69,11 @@ pub struct SqliteStore {
     last_file_check: Instant,
     /// The newest rows, so claims right after appends need not read them back.
     recent: RecentRows,
+    /// Rows at or below this are done for every destination: already left
+    /// out of `count` and `bytes`, and deleted once the acks are saved.
+    done_through: u64,
+    /// Acks taken since the last save (see [`Store::save_acks`]).
+    unsaved_acks: bool,
 }
 
 /// How often appends check that the file on disk is still the one open.
@@ -128,6 +133,8 @@ impl SqliteStore {
             file_id: file_id(path),
             last_file_check: Instant::now(),
             recent: RecentRows::default(),
+            done_through: 0,
+            unsaved_acks: false,
         };
         store.load_counters()?;
         Ok(store)
@@ -154,8 +161,10 @@ impl SqliteStore {
             let (name, acked) = row.map_err(map_err)?;
             self.acked.insert(name, acked);
         }
+        self.done_through = self.acked.values().copied().min().unwrap_or(0);
         Ok(())
     }
+
 
     /// Whether the file at `path` is no longer the one this store has open
     /// (deleted, or replaced by another file).
@@ -184,7 +193,8 @@ impl SqliteStore {
     /// Copies everything from the open (deleted) file into a new file at
     /// `path`, keeping sequence numbers, and switches to it.
     fn migrate_to_new_file(&mut self) -> Result<(), StoreError> {
-        let events = self.read(0, usize::MAX >> 1)?;
+        self.save_acks()?;
+        let events = self.read_rows(0, usize::MAX >> 1)?;
         let state: Vec<(String, String)> = {
             let mut stmt = self.conn.prepare("SELECT key, value FROM state").map_err(map_err)?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(map_err)?;
@@ -233,6 +243,21 @@ impl SqliteStore {
         self.claimed.values().copied().max().unwrap_or(0)
     }
 
+    /// Rows after `after_seq` as the file has them (acks not yet saved are
+    /// the caller's concern).
+    fn read_rows(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map(params![after_seq as i64, max_events as i64], |r| {
+                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
+            })
+            .map_err(map_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+    }
+
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
         self.recent.clear();
@@ -258,6 +283,10 @@ impl Store for SqliteStore {
     fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
         self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        if self.unsaved_acks {
+            // Saved with the events: one transaction instead of two.
+            write_acks(&tx, &self.acked, self.done_through)?;
+        }
         let mut last = self.last_seq;
         let mut added = 0u64;
         let mut seqs = Vec::with_capacity(events.len());
@@ -285,6 +314,7 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().map_err(map_err)?;
+        self.unsaved_acks = false;
         self.recent.appended(self.last_seq, events, &seqs);
         self.count += events.len() as u64;
         self.bytes += added;
@@ -297,7 +327,7 @@ impl Store for SqliteStore {
         let out = match self.recent.take(destination, floor, max_events, max_bytes) {
             Some(rows) => rows,
             None => {
-                let mut rows = self.read(floor, max_events)?;
+                let mut rows = self.read_rows(floor, max_events)?;
                 cut_to_bytes(&mut rows, max_bytes);
                 if let Some(last) = rows.last() {
                     self.recent.forget_through(destination, last.seq);
@@ -319,23 +349,20 @@ impl Store for SqliteStore {
     }
 
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
+        // The ack is taken in memory and written by the next append or
+        // `save_acks`, so the worker can start the next upload before the
+        // rows are deleted. Until then claims, counts and reads act as if
+        // the rows were gone; a crash before the save sends them again.
         let previous = self.acked.get(destination).copied().unwrap_or(0);
         let through = previous.max(through_seq);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
-        tx.execute(
-            "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET acked_through = excluded.acked_through",
-            params![destination, through as i64],
-        )
-        .map_err(map_err)?;
-        let done: i64 = tx
-            .query_row("SELECT MIN(acked_through) FROM destinations", [], |r| r.get(0))
-            .map_err(map_err)?;
+        self.acked.insert(destination.to_string(), through);
+        let done = self.acked.values().copied().min().unwrap_or(0);
         // Whole claimed batches acked by the only destination are exactly the
-        // rows this deletes (rows under its last ack are gone already, and a
-        // claim starts right after the previous one): their sizes are known.
+        // rows that become done (rows under its last ack are done already,
+        // and a claim starts right after the previous one): their sizes are
+        // known.
         let known = match self.claimed_sizes.get_mut(destination) {
-            Some(sizes) if done as u64 == through && self.acked.keys().all(|d| d == destination) => {
+            Some(sizes) if done == through && self.acked.len() == 1 => {
                 let mut sum = (0u64, 0u64);
                 let mut on_boundary = false;
                 while let Some(&(last, events, bytes)) = sizes.front().filter(|b| b.0 <= through) {
@@ -354,29 +381,46 @@ impl Store for SqliteStore {
             }
             _ => None,
         };
-        let (events, bytes) = match known {
-            Some((events, bytes)) => (events as i64, bytes as i64),
-            _ => tx
-                .query_row(
-                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq <= ?1",
-                    params![done],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(map_err)?,
-        };
-        tx.execute("DELETE FROM events WHERE seq <= ?1", params![done]).map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
-        self.acked.insert(destination.to_string(), through);
+        if done > self.done_through {
+            let (events, bytes) = match known {
+                Some(sizes) => sizes,
+                None => {
+                    let (n, b): (i64, i64) = self
+                        .conn
+                        .query_row(
+                            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+                            params![self.done_through as i64, done as i64],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .map_err(map_err)?;
+                    (n as u64, b as u64)
+                }
+            };
+            self.done_through = done;
+            self.count = self.count.saturating_sub(events);
+            self.bytes = self.bytes.saturating_sub(bytes);
+        }
+        self.unsaved_acks = true;
         self.recent.forget_through(destination, through);
         if self.claimed.get(destination).is_some_and(|c| *c <= through) {
             self.claimed.remove(destination);
         }
-        self.count = self.count.saturating_sub(events as u64);
-        self.bytes = self.bytes.saturating_sub(bytes as u64);
+        Ok(())
+    }
+
+    fn save_acks(&mut self) -> Result<(), StoreError> {
+        if !self.unsaved_acks {
+            return Ok(());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        write_acks(&tx, &self.acked, self.done_through)?;
+        tx.commit().map_err(map_err)?;
+        self.unsaved_acks = false;
         Ok(())
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
+        self.save_acks()?;
         if self.count <= keep_events && self.bytes <= keep_bytes {
             return Ok(Removed::default());
         }
@@ -407,6 +451,7 @@ impl Store for SqliteStore {
     }
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        self.save_acks()?;
         self.recent.clear();
         let floor = self.max_claimed();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
@@ -426,22 +471,15 @@ impl Store for SqliteStore {
     }
 
     fn clear(&mut self) -> Result<Removed, StoreError> {
+        self.save_acks()?;
         self.claimed.clear();
         self.claimed_sizes.clear();
         self.delete_range(0, u64::MAX >> 1)
     }
 
     fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![after_seq as i64, max_events as i64], |r| {
-                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
-            })
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        self.save_acks()?;
+        self.read_rows(after_seq, max_events)
     }
 
     fn recover(&mut self) -> Result<u64, StoreError> {
@@ -462,6 +500,7 @@ impl Store for SqliteStore {
     }
 
     fn compact(&mut self) -> Result<(), StoreError> {
+        self.save_acks()?;
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
         // either file.
@@ -475,7 +514,9 @@ impl Store for SqliteStore {
         // to decide when to look for expired events.
         let oldest = self
             .conn
-            .query_row("SELECT created_ms FROM events ORDER BY seq LIMIT 1", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT created_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1", params![self.done_through as i64], |r| {
+                r.get::<_, i64>(0)
+            })
             .optional()
             .map_err(map_err)?;
         Ok(QueueSummary { events: self.count, bytes: self.bytes, oldest_created_ms: oldest, last_seq: self.last_seq })
@@ -487,6 +528,33 @@ impl Store for SqliteStore {
             .optional()
             .map_err(map_err)
     }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // A clean close keeps every ack; failing here only means those
+        // events are sent again by the next client (same message ids).
+        if let Err(err) = self.save_acks() {
+            log::warn!("cairn: could not save delivery progress on close: {err}");
+        }
+    }
+}
+
+/// Writes saved-later acks into `tx`: each destination's cursor, and the
+/// deletion of rows every destination is done with.
+fn write_acks(tx: &rusqlite::Transaction<'_>, acked: &HashMap<String, u64>, done_through: u64) -> Result<(), StoreError> {
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET acked_through = excluded.acked_through",
+        )
+        .map_err(map_err)?;
+    for (name, through) in acked {
+        upsert.execute(params![name, *through as i64]).map_err(map_err)?;
+    }
+    let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1").map_err(map_err)?;
+    delete.execute(params![done_through as i64]).map_err(map_err)?;
+    Ok(())
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
@@ -633,6 +701,7 @@ mod tests {
         let mut s = SqliteStore::open(&p).unwrap();
         s.append(&(1..=12).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
         let counted = |s: &mut SqliteStore| {
+            s.save_acks().unwrap();
             let sum = s.summary().unwrap();
             let (n, b): (i64, i64) = s.conn.query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
             assert_eq!((sum.events, sum.bytes), (n as u64, b as u64), "the kept counters match the file");
