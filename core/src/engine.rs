@@ -400,6 +400,12 @@ impl Engine {
     /// the next upload is on its way, so deleting delivered rows never
     /// delays the next request; appends save them too.
     pub fn save_acks(&mut self, now_ms: i64) {
+        // A failing store is retried on its own schedule (`retry_storage`),
+        // whose append saves the acks too; failing again here every wake-up
+        // would keep pushing that retry back.
+        if self.storage_error.is_some() {
+            return;
+        }
         if let Err(err) = self.store.save_acks() {
             self.storage_failed(err, now_ms);
         }

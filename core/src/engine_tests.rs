@@ -43,6 +43,12 @@ impl Store for FlakyStore {
     fn ack(&mut self, d: &str, s: u64) -> Result<(), StoreError> {
         self.inner.ack(d, s)
     }
+    fn save_acks(&mut self) -> Result<(), StoreError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Write("disk full".into()));
+        }
+        Ok(())
+    }
     fn drop_oldest(&mut self, e: u64, b: u64) -> Result<Removed, StoreError> {
         self.inner.drop_oldest(e, b)
     }
@@ -352,6 +358,23 @@ fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
     assert_eq!(ids(&u), names(1..=4));
     let s = e.stats(retry);
     assert_eq!((s.storage, s.memory_events, s.queued_events), (StorageState::Ok, 0, 4));
+}
+
+#[test]
+fn saving_acks_on_every_wake_up_does_not_postpone_the_storage_retry() {
+    let fail = Arc::new(AtomicBool::new(true));
+    let store = FlakyStore { inner: MemoryStore::new(), fail: Arc::clone(&fail) };
+    let mut e = engine_with(cfg(), Box::new(store));
+    assert_eq!(e.record(vec![ev(1, T0)], vec![], T0), Recorded::InMemory);
+    let retry = e.next_wakeup(T0).unwrap();
+    for t in (T0..retry).step_by(250) {
+        e.save_acks(t);
+    }
+    assert_eq!(e.next_wakeup(retry - 1), Some(retry), "the disk is still tried again on time");
+    fail.store(false, Ordering::SeqCst);
+    e.poll_upload(retry);
+    let s = e.stats(retry);
+    assert_eq!((s.storage, s.memory_events, s.queued_events), (StorageState::Ok, 0, 1));
 }
 
 #[test]
