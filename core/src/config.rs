@@ -10,10 +10,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
+use crate::json::{Json, Object};
 
 /// Events queued before a batch is sent at once: 20.
 pub const DEFAULT_FLUSH_AT: usize = 20;
@@ -114,7 +115,7 @@ pub struct Config {
     /// Categories the destination needs granted before events are stored and sent.
     pub required_consent: Vec<String>,
     /// Context every event carries (app, device, os, locale...).
-    pub context: Map<String, Value>,
+    pub context: Object,
     /// The anonymous id to use on first start, instead of a new UUID.
     pub anonymous_id: Option<String>,
 }
@@ -145,7 +146,7 @@ pub struct ClientBuilder {
     reset_on_user_switch: bool,
     consent: Vec<(String, ConsentState)>,
     required_consent: Vec<String>,
-    context: Map<String, Value>,
+    context: Object,
     anonymous_id: Option<String>,
 }
 
@@ -174,7 +175,7 @@ impl ClientBuilder {
             reset_on_user_switch: DEFAULT_RESET_ON_USER_SWITCH,
             consent: Vec::new(),
             required_consent: Vec::new(),
-            context: Map::new(),
+            context: Object::new(),
             anonymous_id: None,
         }
     }
@@ -295,14 +296,15 @@ impl ClientBuilder {
     }
     /// Context carried by every event, e.g. `{"app": {"name": "Shop", "version": "2.1"}}`.
     /// Must be a JSON object.
-    pub fn context(mut self, context: Value) -> Self {
+    pub fn context(self, context: Value) -> Self {
+        self.context_value(Json::from(&context))
+    }
+    /// [`context`](Self::context) with cairn's own JSON value (the browser
+    /// build reads the page's options with it). Must be a JSON object.
+    pub fn context_value(mut self, context: Json) -> Self {
         self.context = match context {
-            Value::Object(m) => m,
-            other => {
-                let mut m = Map::new();
-                m.insert(INVALID_CONTEXT_KEY.into(), other);
-                m
-            }
+            Json::Object(m) => m,
+            other => [(INVALID_CONTEXT_KEY.to_string(), other)].into_iter().collect(),
         };
         self
     }

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use crate::json::{self, Json, Object};
+use crate::json_text::{push_key, push_string};
 
 /// The state key under which consent is persisted.
 pub const STATE_KEY: &str = "consent";
@@ -39,16 +41,33 @@ pub enum Gate {
     Drop,
 }
 
+impl ConsentState {
+    /// The state as it is persisted and written: `granted`, `denied` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentState::Granted => "granted",
+            ConsentState::Denied => "denied",
+            ConsentState::Unknown => "unknown",
+        }
+    }
+
+    /// Reads [`as_str`](Self::as_str)'s text back.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [ConsentState::Granted, ConsentState::Denied, ConsentState::Unknown].into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 /// Consent categories, the ones the destination needs, and opt-out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Persisted as `{"categories":{"analytics":"granted",…},"opted_out":false}`
+/// (the needed categories are configuration, not state).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     /// Every configured category and its state.
     pub categories: BTreeMap<String, ConsentState>,
     /// Categories the destination needs granted before anything is sent.
-    #[serde(skip)]
     pub required: Vec<String>,
     /// Opt-out: nothing is stored or sent while true.
-    #[serde(default)]
     pub opted_out: bool,
 }
 
@@ -64,21 +83,50 @@ impl Consent {
 
     /// Restores persisted states over the configured ones. Categories no
     /// longer configured are forgotten; new ones keep their initial state.
+    /// Text that is not a saved consent changes nothing.
     pub fn restore(&mut self, text: &str) {
-        if let Ok(saved) = serde_json::from_str::<Consent>(text) {
-            self.opted_out = saved.opted_out;
-            for (k, v) in saved.categories {
-                if let Some(slot) = self.categories.get_mut(&k) {
-                    *slot = v;
-                }
+        let Ok(saved) = json::parse(text) else { return };
+        let Some(Json::Object(categories)) = saved.get("categories") else { return };
+        let opted_out = match saved.get("opted_out") {
+            None => false,
+            Some(v) => match v.as_bool() {
+                Some(b) => b,
+                None => return,
+            },
+        };
+        let mut states = Vec::with_capacity(categories.len());
+        for (k, v) in categories.iter() {
+            match v.as_str().and_then(ConsentState::from_name) {
+                Some(state) => states.push((k, state)),
+                None => return,
+            }
+        }
+        self.opted_out = opted_out;
+        for (k, v) in states {
+            if let Some(slot) = self.categories.get_mut(k) {
+                *slot = v;
             }
         }
     }
 
     /// The persisted form.
     pub fn to_json(&self) -> String {
-        // Strings and enums always serialize.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::from("{");
+        push_key(&mut out, "categories");
+        out.push('{');
+        for (k, v) in &self.categories {
+            if !out.ends_with('{') {
+                out.push(',');
+            }
+            push_string(&mut out, k);
+            out.push(':');
+            push_string(&mut out, v.as_str());
+        }
+        out.push('}');
+        push_key(&mut out, "opted_out");
+        out.push_str(if self.opted_out { "true" } else { "false" });
+        out.push('}');
+        out
     }
 
     /// What to do with a new event now.
@@ -107,8 +155,8 @@ impl Consent {
     }
 
     /// `{category: granted?}` for `context.consent.categoryPreferences`.
-    pub fn preferences(&self) -> Map<String, Value> {
-        self.categories.iter().map(|(k, v)| (k.clone(), Value::Bool(*v == ConsentState::Granted))).collect()
+    pub fn preferences(&self) -> Object {
+        self.categories.iter().map(|(k, v)| (k.clone(), Json::Bool(*v == ConsentState::Granted))).collect()
     }
 }
 
@@ -146,7 +194,29 @@ mod tests {
         assert_eq!(now.categories.get("marketing"), Some(&Unknown));
         assert!(!now.categories.contains_key("old"));
         assert!(now.opted_out);
-        assert_eq!(now.preferences()["analytics"], Value::Bool(true));
-        assert_eq!(now.preferences()["marketing"], Value::Bool(false));
+        assert_eq!(now.preferences()["analytics"], true);
+        assert_eq!(now.preferences()["marketing"], false);
+    }
+
+    #[test]
+    fn persisted_text_is_what_serde_wrote() {
+        use ConsentState::*;
+        let mut saved = c(&[("a\"b", Granted), ("m", Denied), ("x", Unknown)], &["m"]);
+        saved.opted_out = true;
+        let text = saved.to_json();
+        assert_eq!(text, r#"{"categories":{"a\"b":"granted","m":"denied","x":"unknown"},"opted_out":true}"#);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), text);
+        let mut back = c(&[("a\"b", Unknown), ("m", Unknown), ("x", Granted)], &[]);
+        back.restore(&text);
+        assert_eq!((back.categories, back.opted_out), (saved.categories.clone(), true));
+        for bad in ["", "{}", r#"{"categories":{"m":"maybe"},"opted_out":true}"#, r#"{"categories":{},"opted_out":1}"#] {
+            let mut fresh = c(&[("m", Unknown)], &[]);
+            fresh.restore(bad);
+            assert_eq!((fresh.categories.get("m"), fresh.opted_out), (Some(&Unknown), false), "{bad}");
+        }
+        let mut missing_opt_out = c(&[("m", Unknown)], &[]);
+        missing_opt_out.restore(r#"{"categories":{"m":"denied"}}"#);
+        assert_eq!(missing_opt_out.categories.get("m"), Some(&Denied));
     }
 }

@@ -31,6 +31,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::config::{Config, RETRY_BACKOFF_FACTOR};
+use crate::json::{Json, Object};
 use crate::stats::{DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY};
 use crate::store::{NewEvent, Store, StoreError, DEFAULT_DESTINATION};
 use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
@@ -202,7 +203,7 @@ impl Engine {
             Err(err) => e.storage_failed(err, now_ms),
         }
         if let Ok(Some(text)) = e.store.get_state(DROPS_STATE_KEY) {
-            if let Ok(d) = serde_json::from_str(&text) {
+            if let Some(d) = DropCounts::from_json(&text) {
                 e.dropped = d;
             }
         }
@@ -335,7 +336,7 @@ impl Engine {
     }
 
     fn drops_state(&self) -> (String, Option<String>) {
-        (DROPS_STATE_KEY.to_string(), serde_json::to_string(&self.dropped).ok())
+        (DROPS_STATE_KEY.to_string(), Some(self.dropped.to_json()))
     }
 
     /// Counts `n` drops and persists the counters.
@@ -420,36 +421,36 @@ impl Engine {
 
     /// Every `anonymousId` and `userId`/`previousId` found in queued events.
     pub fn ids_in_queue(&mut self) -> (Vec<String>, Vec<String>) {
-        let mut anon = std::collections::BTreeSet::new();
-        let mut users = std::collections::BTreeSet::new();
+        let mut anon = Vec::new();
+        let mut users = Vec::new();
+        let mut collect = |json: &str, user_keys: &[&str]| {
+            if let Ok(v) = crate::json::parse(json) {
+                if let Some(a) = v["anonymousId"].as_str() {
+                    anon.push(a.to_string());
+                }
+                for k in user_keys {
+                    if let Some(u) = v[*k].as_str() {
+                        users.push(u.to_string());
+                    }
+                }
+            }
+        };
         let mut after = 0;
         while let Ok(page) = self.store.read(after, 1_000) {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.json) {
-                    if let Some(a) = v["anonymousId"].as_str() {
-                        anon.insert(a.to_string());
-                    }
-                    for k in ["userId", "previousId"] {
-                        if let Some(u) = v[k].as_str() {
-                            users.insert(u.to_string());
-                        }
-                    }
-                }
+                collect(&e.json, &["userId", "previousId"]);
             }
         }
         for e in &self.memory {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.json) {
-                if let Some(a) = v["anonymousId"].as_str() {
-                    anon.insert(a.to_string());
-                }
-                if let Some(u) = v["userId"].as_str() {
-                    users.insert(u.to_string());
-                }
-            }
+            collect(&e.json, &["userId"]);
         }
-        (anon.into_iter().collect(), users.into_iter().collect())
+        for ids in [&mut anon, &mut users] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        (anon, users)
     }
 
     /// Sends everything recorded so far as soon as the backoff allows,
@@ -664,14 +665,18 @@ impl Engine {
         if self.storage_error.is_some() {
             return;
         }
-        let state = serde_json::json!({
-            "failures": self.failures,
-            "next_retry_at_ms": self.retry_at.filter(|_| self.failures > 0),
-            "last_error": self.last_error,
-            "last_rejection": self.last_rejection,
-            "auth_failed": self.halted.is_some(),
-            "written_at_ms": now_ms,
-        });
+        let state: Object = [
+            ("failures", Json::from(u64::from(self.failures))),
+            ("next_retry_at_ms", self.retry_at.filter(|_| self.failures > 0).map_or(Json::Null, Json::from)),
+            ("last_error", Json::from(self.last_error.clone())),
+            ("last_rejection", Json::from(self.last_rejection.clone())),
+            ("auth_failed", Json::from(self.halted.is_some())),
+            ("written_at_ms", Json::from(now_ms)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let state = state.to_text();
         if let Err(err) = self.store.append(&[], &[(DELIVERY_STATE_KEY.to_string(), Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }

@@ -5,7 +5,7 @@
 //! `\` are escaped, control characters below U+0020 become `\n`, `\t`, ...
 //! or `\u00XX`, everything else is copied as UTF-8. Which fields to write,
 //! and in what order, is the caller's business ([`crate::model::encode`]).
-//! Parsing stays with `serde_json`.
+//! Parsing, and writing whole values, is [`crate::json`]'s.
 
 /// Appends `s` to `out` as a quoted JSON string.
 pub fn push_string(out: &mut String, s: &str) {

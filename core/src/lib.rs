@@ -25,6 +25,7 @@
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
 //! - [`ids`]: message ids, unique and cheap to send.
+//! - [`json`]: JSON values parsed and written by hand (state, context, options).
 //! - [`json_text`]: JSON string literals written by hand for the envelope.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
@@ -43,6 +44,7 @@ pub mod engine;
 mod error;
 pub mod identity;
 pub mod ids;
+pub mod json;
 pub mod json_text;
 pub mod model;
 pub mod recorder;

@@ -8,10 +8,10 @@
 //! context are applied later, in order, by whoever owns the identity state
 //! (see [`crate::identity`]); [`encode`] then writes the final JSON once.
 
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::json::{Object, RawJson};
 use crate::json_text::{push_key, push_string};
 use crate::time::push_iso8601_ms;
 
@@ -57,9 +57,9 @@ pub struct Call {
     /// Event name (track) or screen/page name.
     pub name: Option<String>,
     /// `properties` (track, screen, page).
-    pub properties: Option<Box<RawValue>>,
+    pub properties: Option<RawJson>,
     /// `traits` (identify, group).
-    pub traits: Option<Box<RawValue>>,
+    pub traits: Option<RawJson>,
     /// The user id given to identify, or the new id given to alias.
     pub user_id: Option<String>,
     /// The group id given to group.
@@ -72,7 +72,7 @@ pub struct Call {
     /// device's identity is then neither applied nor changed.
     pub explicit: Option<ExplicitIds>,
     /// Context given with the event itself, merged over the client's context.
-    pub context: Option<Map<String, Value>>,
+    pub context: Option<Object>,
 }
 
 /// Ids a complete event brings with it.
@@ -173,7 +173,7 @@ impl Call {
         }
         call.context = match obj.get("context") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m.clone()),
+            Some(Value::Object(m)) => Some(Object::from(m)),
             Some(other) => return Err(Error::InvalidEvent(format!("`context` must be a JSON object, got {}", kind_of(other)))),
         };
         call.explicit = Some(explicit);
@@ -181,7 +181,7 @@ impl Call {
     }
 
     /// A `track` call.
-    pub fn track(event: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+    pub fn track(event: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
         let mut c = Call::new(EventKind::Track, timestamp_ms);
         c.name = Some(checked_name("event name", event)?);
         c.properties = properties;
@@ -189,7 +189,7 @@ impl Call {
     }
 
     /// A `screen` call.
-    pub fn screen(name: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+    pub fn screen(name: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
         let mut c = Call::new(EventKind::Screen, timestamp_ms);
         c.name = Some(checked_name("screen name", name)?);
         c.properties = properties;
@@ -197,7 +197,7 @@ impl Call {
     }
 
     /// A `page` call; the name may be empty (a page view without a name).
-    pub fn page(name: &str, properties: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+    pub fn page(name: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
         let mut c = Call::new(EventKind::Page, timestamp_ms);
         if !name.trim().is_empty() {
             c.name = Some(checked_name("page name", name)?);
@@ -207,7 +207,7 @@ impl Call {
     }
 
     /// An `identify` call.
-    pub fn identify(user_id: &str, traits: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+    pub fn identify(user_id: &str, traits: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
         // Ids from here on share nothing with the ids of the previous user.
         crate::ids::rotate();
         let mut c = Call::new(EventKind::Identify, timestamp_ms);
@@ -225,7 +225,7 @@ impl Call {
     }
 
     /// A `group` call.
-    pub fn group(group_id: &str, traits: Option<Box<RawValue>>, timestamp_ms: i64) -> Result<Self> {
+    pub fn group(group_id: &str, traits: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
         let mut c = Call::new(EventKind::Group, timestamp_ms);
         c.group_id = Some(checked_name("group_id", group_id)?);
         c.traits = traits;
@@ -236,8 +236,8 @@ impl Call {
     /// The envelope (ids, timestamp, context) comes on top.
     pub fn payload_bytes(&self) -> usize {
         let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        let raw = |r: &Option<Box<RawValue>>| r.as_ref().map_or(0, |r| r.get().len());
-        let ctx = self.context.as_ref().map_or(0, |c| serde_json::to_string(c).map_or(0, |s| s.len()));
+        let raw = |r: &Option<RawJson>| r.as_ref().map_or(0, |r| r.get().len());
+        let ctx = self.context.as_ref().map_or(0, |c| c.to_text().len());
         len(&self.name) + len(&self.user_id) + len(&self.group_id) + raw(&self.properties) + raw(&self.traits) + ctx
     }
 
@@ -263,12 +263,13 @@ fn checked_name(what: &str, s: &str) -> Result<String> {
 
 /// Turns a JSON value into an object payload: `null` means none; anything but
 /// an object is an error naming `field` (`properties` or `traits`).
-pub fn object_from_value(field: &str, value: &Value) -> Result<Option<Box<RawValue>>> {
+pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> {
     match value {
         Value::Null => Ok(None),
         Value::Object(map) if map.is_empty() => Ok(None),
-        Value::Object(_) => serde_json::value::to_raw_value(value)
-            .map(Some)
+        // serde_json writes valid JSON: the text needs no second check.
+        Value::Object(_) => serde_json::to_string(value)
+            .map(|text| Some(RawJson::trusted(text)))
             .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
         other => Err(Error::InvalidEvent(format!(
             "{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {}",
@@ -281,27 +282,23 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<Box<RawVal
 /// FFI). Empty text and `null` mean none. `NaN` and `Infinity` are named in
 /// the error, since they are the usual way a float sneaks in that JSON cannot
 /// carry.
-pub fn object_from_text(field: &str, text: &str) -> Result<Option<Box<RawValue>>> {
+pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed == "null" || trimmed == "{}" {
         return Ok(None);
     }
-    let raw: Box<RawValue> = serde_json::from_str(trimmed).map_err(|e| {
-        let hint = if ["NaN", "Infinity"].iter().any(|t| trimmed.contains(t)) {
-            ": NaN and Infinity are not JSON numbers; send null or a string instead"
-        } else {
-            ""
-        };
-        Error::InvalidEvent(format!("{field} is not valid JSON ({e}){hint}"))
-    })?;
-    if !raw.get().starts_with('{') {
-        let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        return Err(Error::InvalidEvent(format!(
-            "{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {}",
-            kind_of(&v)
-        )));
+    match RawJson::object(trimmed) {
+        Ok(raw) => Ok(Some(raw)),
+        Err(Ok(kind)) => Err(Error::InvalidEvent(format!("{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {kind}"))),
+        Err(Err(e)) => {
+            let hint = if ["NaN", "Infinity"].iter().any(|t| trimmed.contains(t)) {
+                ": NaN and Infinity are not JSON numbers; send null or a string instead"
+            } else {
+                ""
+            };
+            Err(Error::InvalidEvent(format!("{field} is not valid JSON ({e}){hint}")))
+        }
     }
-    Ok(Some(raw))
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -327,7 +324,7 @@ pub struct Stamp<'a> {
     /// `groupId` (group only).
     pub group_id: Option<&'a str>,
     /// The `context` object, already encoded.
-    pub context: &'a RawValue,
+    pub context: &'a RawJson,
 }
 
 /// Writes the event as Segment's spec has it. `properties` are written as
@@ -336,7 +333,7 @@ pub struct Stamp<'a> {
 /// userId, anonymousId, previousId, groupId, messageId, timestamp,
 /// originalTimestamp, context.
 pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
-    let raw_len = |r: &Option<Box<RawValue>>| r.as_ref().map_or(2, |r| r.get().len());
+    let raw_len = |r: &Option<RawJson>| r.as_ref().map_or(2, |r| r.get().len());
     let mut out = String::with_capacity(
         200 + raw_len(&call.properties) + raw_len(&call.traits) + stamp.context.get().len() + call.name.as_ref().map_or(0, String::len),
     );
@@ -439,7 +436,7 @@ mod tests {
 
     #[test]
     fn encodes_segment_fields() {
-        let ctx = RawValue::from_string(r#"{"library":{"name":"cairn","version":"0"}}"#.into()).unwrap();
+        let ctx = RawJson::object(r#"{"library":{"name":"cairn","version":"0"}}"#).unwrap();
         let props = object_from_value("properties", &json!({"plan": "pro"})).unwrap();
         let c = Call::track("Signed Up", props, 1_000).unwrap();
         let stamp = Stamp { anonymous_id: Some("a1"), user_id: Some("u1"), previous_id: None, group_id: None, context: &ctx };

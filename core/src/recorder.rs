@@ -12,13 +12,13 @@
 
 use std::collections::VecDeque;
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
 use crate::identity::{self, EventIds, Identity};
+use crate::json::{self, Json, Object, RawJson};
 use crate::model::{encode, Call, EventKind, Stamp};
 use crate::session::{self, Session, Touch};
 use crate::stats::DropReason;
@@ -57,8 +57,8 @@ pub struct Recorder {
     identity: Identity,
     consent: Consent,
     session: Option<Session>,
-    context: Map<String, Value>,
-    context_cache: Option<(i64, Box<RawValue>)>,
+    context: Object,
+    context_cache: Option<(i64, RawJson)>,
     held: VecDeque<Held>,
     held_bytes: usize,
     pending: Vec<NewEvent>,
@@ -83,7 +83,7 @@ pub struct RecorderSettings {
     /// See [`Config::required_consent`].
     pub required_consent: Vec<String>,
     /// See [`Config::context`].
-    pub context: Map<String, Value>,
+    pub context: Object,
     /// See [`Config::anonymous_id`].
     pub anonymous_id: Option<String>,
 }
@@ -247,31 +247,36 @@ impl Recorder {
         engine.count_external_drop(DropReason::Overflow, overflow, now_ms);
     }
 
-    fn context_json(&mut self, session_id: i64) -> &RawValue {
-        if self.context_cache.as_ref().is_none_or(|(s, _)| *s != session_id) {
-            let mut ctx = self.context.clone();
-            ctx.insert("library".into(), serde_json::json!({ "name": crate::LIBRARY_NAME, "version": crate::VERSION }));
-            ctx.insert("consent".into(), serde_json::json!({ "categoryPreferences": self.consent.preferences() }));
-            ctx.insert("sessionId".into(), Value::from(session_id));
-            // A map of JSON values always serializes to valid raw JSON.
-            let raw = serde_json::value::to_raw_value(&ctx).unwrap_or_else(|_| empty_raw());
-            self.context_cache = Some((session_id, raw));
+    fn context_json(&mut self, session_id: i64) -> &RawJson {
+        if self.context_cache.as_ref().is_some_and(|(s, _)| *s != session_id) {
+            self.context_cache = None;
         }
-        match &self.context_cache {
-            Some((_, raw)) => raw,
-            None => unreachable_empty(),
-        }
+        let (context, consent) = (&self.context, &self.consent);
+        &self
+            .context_cache
+            .get_or_insert_with(|| {
+                let member = |k: &str, v: Json| (k.to_string(), v);
+                let mut ctx = context.clone();
+                let library: Object = [member("name", crate::LIBRARY_NAME.into()), member("version", crate::VERSION.into())].into_iter().collect();
+                ctx.insert("library".into(), library.into());
+                let preferences: Object = [member("categoryPreferences", consent.preferences().into())].into_iter().collect();
+                ctx.insert("consent".into(), preferences.into());
+                ctx.insert("sessionId".into(), Json::from(session_id));
+                (session_id, RawJson::trusted(ctx.to_text()))
+            })
+            .1
     }
 
     fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
         let max = self.config.max_event_bytes;
         let own_context = held.call.context.as_ref().map(|extra| {
             // Rare path (complete events bringing context): merge per event.
-            let mut merged: Map<String, Value> = serde_json::from_str(self.context_json(held.session_id).get()).unwrap_or_default();
-            for (k, v) in extra {
-                merged.insert(k.clone(), v.clone());
-            }
-            serde_json::value::to_raw_value(&merged).unwrap_or_else(|_| empty_raw())
+            let mut merged = match json::parse(self.context_json(held.session_id).get()) {
+                Ok(Json::Object(o)) => o,
+                _ => Object::new(),
+            };
+            merged.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            RawJson::trusted(merged.to_text())
         });
         let json = {
             let context = match &own_context {
@@ -343,6 +348,11 @@ impl Recorder {
     /// Merges `context` into the context every later event carries; a `null`
     /// value removes that key. `library`, `consent` and `sessionId` are cairn's own.
     pub fn set_context(&mut self, context: Map<String, Value>) {
+        self.set_context_object(Object::from(&context));
+    }
+
+    /// [`set_context`](Self::set_context) with cairn's own JSON object.
+    pub fn set_context_object(&mut self, context: Object) {
         for (k, v) in context {
             if v.is_null() {
                 self.context.remove(&k);
@@ -413,9 +423,9 @@ impl Recorder {
         let (stored_anon, stored_users) = engine.ids_in_queue();
         anonymous_ids.extend(stored_anon);
         user_ids.extend(stored_users);
-        anonymous_ids.sort();
+        anonymous_ids.sort_unstable();
         anonymous_ids.dedup();
-        user_ids.sort();
+        user_ids.sort_unstable();
         user_ids.dedup();
 
         let erased_memory = (self.held.len() + self.pending.len()) as u64;
@@ -437,16 +447,6 @@ impl Recorder {
         engine.compact(now_ms);
         Forgotten { anonymous_ids, user_ids, events_erased: erased_memory + erased_stored }
     }
-}
-
-fn empty_raw() -> Box<RawValue> {
-    // "{}" is valid JSON: this cannot fail.
-    RawValue::from_string("{}".to_string()).expect("{} is valid JSON")
-}
-
-fn unreachable_empty() -> &'static RawValue {
-    static EMPTY: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(empty_raw)
 }
 
 #[cfg(test)]

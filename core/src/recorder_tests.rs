@@ -67,7 +67,7 @@ impl Rig {
     }
 }
 
-fn traits(v: serde_json::Value) -> Option<Box<RawValue>> {
+fn traits(v: serde_json::Value) -> Option<RawJson> {
     object_from_value("traits", &v).unwrap()
 }
 

@@ -5,13 +5,13 @@
 //! order and says whether a new session began. Whether to emit session
 //! start/end events, and persisting the state, are the recorder's job.
 
-use serde::{Deserialize, Serialize};
+use crate::json;
 
 /// The state key under which the session is persisted.
 pub const STATE_KEY: &str = "session";
 
-/// The current session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The current session, persisted as `{"id":…,"last_event_ms":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Session {
     /// Milliseconds since the epoch at which the session started; its id.
     pub id: i64,
@@ -34,13 +34,13 @@ pub enum Touch {
 impl Session {
     /// Reads a persisted session.
     pub fn from_json(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
+        let v = json::parse(text).ok()?;
+        Some(Session { id: v.get("id")?.as_i64()?, last_event_ms: v.get("last_event_ms")?.as_i64()? })
     }
 
     /// The persisted form.
     pub fn to_json(&self) -> String {
-        // Two integers always serialize.
-        serde_json::to_string(self).unwrap_or_default()
+        format!("{{\"id\":{},\"last_event_ms\":{}}}", self.id, self.last_event_ms)
     }
 
     /// Advances `current` to an event at `at_ms`: a new session starts when
@@ -74,5 +74,7 @@ mod tests {
         assert_eq!(t, Touch::Started { ended: Some(before) });
         assert_eq!(s.unwrap().id, 1_000 + 3_600_001);
         assert_eq!(Session::from_json(&s.unwrap().to_json()), s);
+        assert_eq!(s.unwrap().to_json(), format!(r#"{{"id":{0},"last_event_ms":{0}}}"#, 1_000 + 3_600_001));
+        assert_eq!(Session::from_json(r#"{"id":5}"#), None);
     }
 }

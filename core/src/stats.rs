@@ -6,6 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{self, Json};
+use crate::json_text::{push_key, push_string};
+
 /// The state key under which drop counts are persisted.
 pub const DROPS_STATE_KEY: &str = "dropped";
 /// The state key under which the delivery condition (failures, next retry,
@@ -73,6 +76,51 @@ impl DropCounts {
     pub fn total(&self) -> u64 {
         self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent + self.corrupt
     }
+
+    /// Every reason with its count, in the persisted order.
+    pub fn by_reason(&self) -> [(DropReason, &'static str, u64); 7] {
+        [
+            (DropReason::Invalid, "invalid", self.invalid),
+            (DropReason::Oversize, "oversize", self.oversize),
+            (DropReason::Overflow, "overflow", self.overflow),
+            (DropReason::Expired, "expired", self.expired),
+            (DropReason::Rejected, "rejected", self.rejected),
+            (DropReason::Consent, "consent", self.consent),
+            (DropReason::Corrupt, "corrupt", self.corrupt),
+        ]
+    }
+
+    /// Appends the persisted form, `{"invalid":0,…,"corrupt":0}`, to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        out.push('{');
+        for (_, name, n) in self.by_reason() {
+            push_key(out, name);
+            out.push_str(&n.to_string());
+        }
+        out.push('}');
+    }
+
+    /// The persisted form.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Reads the persisted form; every reason but `corrupt` (added later)
+    /// must be there. `None` if the text is not drop counts.
+    pub fn from_json(text: &str) -> Option<Self> {
+        let v = json::parse(text).ok()?;
+        let mut d = DropCounts::default();
+        for (reason, name, _) in DropCounts::default().by_reason() {
+            let n = match v.get(name) {
+                None if reason == DropReason::Corrupt => 0,
+                other => other?.as_u64()?,
+            };
+            d.add(reason, n);
+        }
+        Some(d)
+    }
 }
 
 /// Health of the on-disk buffer.
@@ -120,4 +168,82 @@ pub struct Stats {
     pub storage: StorageState,
     /// Dropped events by reason, over the life of the buffer file.
     pub dropped: DropCounts,
+}
+
+impl Stats {
+    /// The snapshot as JSON, with the field names above (`snake_case`),
+    /// `storage` as `{"state":"ok"}` or `{"state":"failing","error":…}`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{");
+        let number = |out: &mut String, key: &str, n: Option<u64>| {
+            push_key(out, key);
+            out.push_str(&n.map_or_else(|| "null".to_string(), |n| n.to_string()));
+        };
+        let text = |out: &mut String, key: &str, s: &Option<String>| {
+            push_key(out, key);
+            Json::from(s.clone()).write(out);
+        };
+        number(&mut out, "queued_events", Some(self.queued_events));
+        number(&mut out, "queued_bytes", Some(self.queued_bytes));
+        number(&mut out, "oldest_queued_age_ms", self.oldest_queued_age_ms);
+        number(&mut out, "memory_events", Some(self.memory_events));
+        number(&mut out, "in_flight_events", Some(self.in_flight_events));
+        number(&mut out, "delivered_events", Some(self.delivered_events));
+        number(&mut out, "requests", Some(self.requests));
+        number(&mut out, "retries", Some(self.retries));
+        number(&mut out, "next_retry_in_ms", self.next_retry_in_ms);
+        text(&mut out, "last_error", &self.last_error);
+        text(&mut out, "last_rejection", &self.last_rejection);
+        push_key(&mut out, "auth_failed");
+        out.push_str(if self.auth_failed { "true" } else { "false" });
+        push_key(&mut out, "storage");
+        match &self.storage {
+            StorageState::Ok => out.push_str("{\"state\":\"ok\"}"),
+            StorageState::Failing { error } => {
+                out.push_str("{\"state\":\"failing\",\"error\":");
+                push_string(&mut out, error);
+                out.push('}');
+            }
+        }
+        push_key(&mut out, "dropped");
+        self.dropped.write_json(&mut out);
+        out.push('}');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_what_serde_writes() {
+        let dropped = DropCounts { invalid: 1, oversize: 2, overflow: 3, expired: 4, rejected: 5, consent: 6, corrupt: 7 };
+        let mut s = Stats {
+            queued_events: 10,
+            queued_bytes: 2_000,
+            oldest_queued_age_ms: Some(5),
+            memory_events: 0,
+            in_flight_events: 3,
+            delivered_events: u64::MAX,
+            requests: 9,
+            retries: 1,
+            next_retry_in_ms: None,
+            last_error: Some("HTTP 503: \"busy\"\n".into()),
+            last_rejection: None,
+            auth_failed: true,
+            storage: StorageState::Failing { error: "disk full".into() },
+            dropped,
+        };
+        assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+        s.storage = StorageState::Ok;
+        s.oldest_queued_age_ms = None;
+        assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+        assert_eq!(dropped.to_json(), serde_json::to_string(&dropped).unwrap());
+        assert_eq!(DropCounts::from_json(&dropped.to_json()), Some(dropped));
+        let old = r#"{"invalid":1,"oversize":0,"overflow":0,"expired":0,"rejected":0,"consent":2}"#;
+        assert_eq!(DropCounts::from_json(old), Some(DropCounts { invalid: 1, consent: 2, ..DropCounts::default() }));
+        assert_eq!(DropCounts::from_json(r#"{"invalid":1}"#), None);
+        assert_eq!(DropCounts::from_json("nope"), None);
+    }
 }

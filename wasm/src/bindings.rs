@@ -56,9 +56,8 @@ impl Core {
     /// of the anonymous id, if any. Throws on invalid options.
     #[wasm_bindgen(constructor)]
     pub fn new(options_json: &str, prefix: &str, tab: &str, cookie_anonymous_id: Option<String>) -> Result<Core, JsError> {
-        let options: serde_json::Value = serde_json::from_str(options_json).map_err(|e| err(format!("cairn: options are not valid JSON ({e})")))?;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let rt = Runtime::new(Kv::new(LocalStorage), prefix, tab, &options, cookie_anonymous_id, seed, now()).map_err(err)?;
+        let rt = Runtime::new(Kv::new(LocalStorage), prefix, tab, options_json, cookie_anonymous_id, seed, now()).map_err(err)?;
         Ok(Core { rt })
     }
 

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
+use cairn::json::Json;
 use cairn::{ClientBuilder, Config, ConsentState};
-use serde_json::Value;
 
 /// Browser default for `maxBatchBytes`: 60,000 bytes, so that every batch
 /// fits in a keepalive request or a beacon (the browser allows 64 KiB).
@@ -47,12 +47,7 @@ pub const KNOWN: &[&str] = &[
 
 /// Reads a consent state as the page writes it.
 pub fn consent_state(text: &str) -> Result<ConsentState, String> {
-    match text {
-        "granted" => Ok(ConsentState::Granted),
-        "denied" => Ok(ConsentState::Denied),
-        "unknown" => Ok(ConsentState::Unknown),
-        other => Err(format!("consent state \"{other}\" is not one of \"granted\", \"denied\", \"unknown\"")),
-    }
+    ConsentState::from_name(text).ok_or_else(|| format!("consent state \"{text}\" is not one of \"granted\", \"denied\", \"unknown\""))
 }
 
 fn camel(field: &str) -> String {
@@ -71,29 +66,35 @@ fn camel(field: &str) -> String {
     out
 }
 
+/// Turns the page's options (JSON text of an object) into a validated [`Config`].
+pub fn config_from_text(options_json: &str) -> Result<Config, String> {
+    let options = cairn::json::parse(options_json).map_err(|e| format!("cairn: options are not valid JSON ({e})"))?;
+    config_from(&options)
+}
+
 /// Turns the page's options (a JSON object) into a validated [`Config`].
-pub fn config_from(options: &Value) -> Result<Config, String> {
+pub fn config_from(options: &Json) -> Result<Config, String> {
     let obj = options.as_object().ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(format!("cairn: unknown option `{unknown}`; known options: {}", KNOWN.join(", ")));
     }
     let text = |k: &str| -> Result<Option<String>, String> {
         match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(format!("cairn: option `{k}` must be a string")),
         }
     };
     let count = |k: &str| -> Result<Option<u64>, String> {
         match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Json::Null) => Ok(None),
             Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("cairn: option `{k}` must be a whole number ≥ 0, got {v}")),
         }
     };
     let flag = |k: &str| -> Result<Option<bool>, String> {
         match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(format!("cairn: option `{k}` must be true or false")),
         }
     };
@@ -151,8 +152,8 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
         b = b.reset_on_user_switch(on);
     }
     match obj.get("consent") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(m)) => {
             for (category, state) in m {
                 let state = state.as_str().ok_or_else(|| format!("cairn: option `consent.{category}` must be \"granted\", \"denied\" or \"unknown\""))?;
                 b = b.consent(category.clone(), consent_state(state).map_err(|e| format!("cairn: option `consent.{category}`: {e}"))?);
@@ -161,15 +162,15 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
         Some(_) => return Err("cairn: option `consent` must be an object like { analytics: \"unknown\" }".into()),
     }
     match obj.get("requiredConsent") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(a)) => {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(a)) => {
             let names: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
             b = b.required_consent(names.ok_or("cairn: option `requiredConsent` must be an array of category names")?);
         }
         Some(_) => return Err("cairn: option `requiredConsent` must be an array of category names".into()),
     }
     if let Some(ctx) = obj.get("context").filter(|v| !v.is_null()) {
-        b = b.context(ctx.clone());
+        b = b.context_value(ctx.clone());
     }
     if let Some(id) = text("anonymousId")? {
         b = b.anonymous_id(id);
@@ -184,6 +185,10 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn config_from(v: &serde_json::Value) -> Result<Config, String> {
+        super::config_from(&Json::from(v))
+    }
 
     #[test]
     fn browser_defaults_and_names() {
@@ -217,5 +222,8 @@ mod tests {
             let err = config_from(&opts).unwrap_err();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
+        let err = config_from_text("{\"writeKey\": }").unwrap_err();
+        assert_eq!(err, "cairn: options are not valid JSON (expected value at line 1 column 14)");
+        assert!(config_from_text(r#"{"writeKey": "k", "endpoint": "http://h", "flushAt": 2}"#).is_ok());
     }
 }

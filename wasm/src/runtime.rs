@@ -20,13 +20,14 @@
 use cairn::consent::{self, Consent, Gate};
 use cairn::engine::{Engine, EngineConfig, Upload};
 use cairn::identity::{self, Identity};
+use cairn::json::{self, Json, Object};
+use cairn::json_text::push_string;
 use cairn::model::{object_from_text, Call};
 use cairn::recorder::{Recorder, RecorderSettings};
 use cairn::stats::{DropCounts, DropReason};
 use cairn::store::NewEvent;
 use cairn::wire::{HttpResponse, SegmentWire};
 use cairn::{ConsentState, Error, Forgotten};
-use serde_json::{Map, Value};
 
 use crate::kv::{Backend, Kv};
 use crate::options;
@@ -106,7 +107,7 @@ pub struct Runtime<B: Backend + 'static> {
     settings: RecorderSettings,
     max_event_bytes: usize,
     request_timeout_ms: u64,
-    extra_context: Map<String, Value>,
+    extra_context: Object,
     in_flight: Option<Flight>,
     now: i64,
     counters: BrowserCounters,
@@ -133,9 +134,9 @@ impl<B: Backend + 'static> Runtime<B> {
     /// shared by the site's tabs, and opens this tab's queue.
     /// `mirrored_anonymous_id` is the first-party cookie's copy, used when
     /// storage has no identity. `seed` drives the retry jitter.
-    pub fn new(kv: Kv<B>, prefix: &str, tab: &str, options: &Value, mirrored_anonymous_id: Option<String>, seed: u64, now: i64) -> Result<Self, String> {
+    pub fn new(kv: Kv<B>, prefix: &str, tab: &str, options_json: &str, mirrored_anonymous_id: Option<String>, seed: u64, now: i64) -> Result<Self, String> {
         check_prefix(prefix)?;
-        let config = options::config_from(options)?;
+        let config = options::config_from_text(options_json)?;
         let keys = Keys::new(prefix, tab);
         let mut store = BrowserStore::open(kv.clone(), keys.clone());
         let settings = RecorderSettings::from(&config);
@@ -152,7 +153,7 @@ impl<B: Backend + 'static> Runtime<B> {
             settings,
             max_event_bytes: config.max_event_bytes,
             request_timeout_ms: config.request_timeout.as_millis() as u64,
-            extra_context: Map::new(),
+            extra_context: Object::new(),
             in_flight: None,
             now,
             counters: BrowserCounters::default(),
@@ -375,16 +376,8 @@ impl<B: Backend + 'static> Runtime<B> {
             return 0;
         }
         let (events, drops) = BrowserStore::drain_tab(&self.kv, &keys);
-        if let Some(d) = drops.and_then(|t| serde_json::from_str::<DropCounts>(&t).ok()) {
-            for (reason, n) in [
-                (DropReason::Invalid, d.invalid),
-                (DropReason::Oversize, d.oversize),
-                (DropReason::Overflow, d.overflow),
-                (DropReason::Expired, d.expired),
-                (DropReason::Rejected, d.rejected),
-                (DropReason::Consent, d.consent),
-                (DropReason::Corrupt, d.corrupt),
-            ] {
+        if let Some(d) = drops.and_then(|t| DropCounts::from_json(&t)) {
+            for (reason, _, n) in d.by_reason() {
                 self.engine.count_external_drop(reason, n, now);
             }
         }
@@ -443,7 +436,7 @@ impl<B: Backend + 'static> Runtime<B> {
         self.commit();
         self.recorder = Recorder::load(self.settings.clone(), self.engine.store_mut(), None);
         if !self.extra_context.is_empty() {
-            self.recorder.set_context(self.extra_context.clone());
+            self.recorder.set_context_object(self.extra_context.clone());
         }
         self.commit();
     }
@@ -467,8 +460,8 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Merges `context` (a JSON object as text) into every later event's
     /// context; a `null` value removes a key.
     pub fn set_context(&mut self, context_json: &str) -> Result<(), Error> {
-        let value: Value = serde_json::from_str(context_json).map_err(|e| Error::InvalidEvent(format!("context is not valid JSON ({e})")))?;
-        let Value::Object(map) = value else {
+        let value = json::parse(context_json).map_err(|e| Error::InvalidEvent(format!("context is not valid JSON ({e})")))?;
+        let Json::Object(map) = value else {
             return Err(Error::InvalidEvent("context must be an object like {\"app\": {\"version\": \"2.1\"}}".into()));
         };
         for (k, v) in &map {
@@ -478,7 +471,7 @@ impl<B: Backend + 'static> Runtime<B> {
                 self.extra_context.insert(k.clone(), v.clone());
             }
         }
-        self.recorder.set_context(map);
+        self.recorder.set_context_object(map);
         Ok(())
     }
 
@@ -513,7 +506,7 @@ impl<B: Backend + 'static> Runtime<B> {
             let (events, _) = BrowserStore::drain_tab(&self.kv, &Keys::new(&prefix, &tab));
             forgotten.events_erased += events.len() as u64;
             for e in &events {
-                if let Ok(v) = serde_json::from_str::<Value>(&e.json) {
+                if let Ok(v) = json::parse(&e.json) {
                     if let Some(a) = v["anonymousId"].as_str() {
                         forgotten.anonymous_ids.push(a.to_string());
                     }
@@ -553,11 +546,12 @@ impl<B: Backend + 'static> Runtime<B> {
     /// with storage health, hand-offs and adoptions.
     pub fn stats_json(&mut self, now: i64) -> String {
         let now = self.tick(now);
-        let engine = serde_json::to_string(&self.engine.stats(now)).unwrap_or_else(|_| "{}".into());
+        let engine = self.engine.stats(now).to_json();
         let kv = self.kv.stats();
         let storage = if kv.quota_errors + kv.unavailable_errors == 0 { "localStorage" } else { "memory fallback" };
-        let error = serde_json::to_string(&self.kv.last_error()).unwrap_or_else(|_| "null".into());
-        let tab = serde_json::to_string(self.keys.tab()).unwrap_or_else(|_| "\"\"".into());
+        let error = Json::from(self.kv.last_error());
+        let mut tab = String::new();
+        push_string(&mut tab, self.keys.tab());
         let browser = format!(
             "{{\"tab\":{tab},\"storage\":\"{storage}\",\"quota_errors\":{},\"unavailable_errors\":{},\"volatile_values\":{},\"storage_error\":{error},\"held_for_consent\":{},\"handed_off_events\":{},\"adopted_events\":{},\"adopted_tabs\":{}}}",
             kv.quota_errors,
@@ -591,13 +585,13 @@ fn dedup(v: &mut Vec<String>) {
 
 /// [`Forgotten`] as JSON text for the page.
 pub fn forgotten_json(f: &Forgotten) -> String {
-    let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let list = |v: &Vec<String>| Json::Array(v.iter().map(|s| Json::from(s.as_str())).collect());
     format!("{{\"anonymous_ids\":{},\"user_ids\":{},\"events_erased\":{}}}", list(&f.anonymous_ids), list(&f.user_ids), f.events_erased)
 }
 
 /// [`HandOff`] as JSON text for the page.
 pub fn hand_off_json(h: &HandOff) -> String {
-    let why = serde_json::to_string(&h.why_kept).unwrap_or_else(|_| "null".into());
+    let why = Json::from(h.why_kept.clone());
     format!("{{\"handed_off\":{},\"kept\":{},\"why_kept\":{why}}}", h.handed_off, h.kept)
 }
 

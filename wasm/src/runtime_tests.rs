@@ -21,7 +21,7 @@ fn site() -> Kv<MemoryBackend> {
 }
 
 fn tab(kv: &Kv<MemoryBackend>, id: &str, extra: Value) -> Runtime<MemoryBackend> {
-    Runtime::new(kv.clone(), "cairn", id, &opts(extra), None, 7, T0).unwrap()
+    Runtime::new(kv.clone(), "cairn", id, &opts(extra).to_string(), None, 7, T0).unwrap()
 }
 
 fn batch(o: &Outgoing) -> Vec<Value> {
@@ -277,7 +277,7 @@ fn forget_erases_every_tabs_queue_and_other_tabs_follow() {
 #[test]
 fn a_full_storage_does_not_stop_delivery_and_is_counted() {
     let kv = Kv::new(MemoryBackend::with_quota(1_500));
-    let mut rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})), None, 1, T0).unwrap();
+    let mut rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})).to_string(), None, 1, T0).unwrap();
     for i in 0..10 {
         rt.record("track", &format!("E{i}"), r#"{"pad":"................................"}"#, T0 + i).unwrap();
     }
@@ -287,7 +287,7 @@ fn a_full_storage_does_not_stop_delivery_and_is_counted() {
     assert!(s["browser"]["storage_error"].as_str().unwrap().contains("QuotaExceededError"));
     assert_eq!(deliver_all(&mut rt, T0 + 20).len(), 10, "every event still delivered");
     let unavailable = Kv::new(MemoryBackend::disabled());
-    let mut rt = Runtime::new(unavailable, "cairn", "a", &opts(json!({})), None, 1, T0).unwrap();
+    let mut rt = Runtime::new(unavailable, "cairn", "a", &opts(json!({})).to_string(), None, 1, T0).unwrap();
     rt.record("track", "No storage", "", T0).unwrap();
     assert_eq!(names(&deliver_all(&mut rt, T0 + 1)), ["No storage"]);
 }
@@ -308,18 +308,18 @@ fn liveness_marks_decide_adoption_without_web_locks() {
 #[test]
 fn options_and_prefix_are_checked() {
     let kv = site();
-    let err = Runtime::new(kv.clone(), "cairn", "a", &json!({ "writeKey": "k" }), None, 1, T0).err().unwrap();
+    let err = Runtime::new(kv.clone(), "cairn", "a", &json!({ "writeKey": "k" }).to_string(), None, 1, T0).err().unwrap();
     assert!(err.contains("`endpoint`"), "{err}");
-    let err = Runtime::new(kv, "ca:rn", "a", &opts(json!({})), None, 1, T0).err().unwrap();
+    let err = Runtime::new(kv, "ca:rn", "a", &opts(json!({})).to_string(), None, 1, T0).err().unwrap();
     assert!(err.contains("storageKey"), "{err}");
 }
 
 #[test]
 fn the_cookie_copy_of_the_anonymous_id_is_used_when_storage_has_none() {
     let kv = site();
-    let rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})), Some("from-cookie".into()), 1, T0).unwrap();
+    let rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})).to_string(), Some("from-cookie".into()), 1, T0).unwrap();
     assert_eq!(rt.anonymous_id(), "from-cookie");
-    let rt = Runtime::new(kv, "cairn", "b", &opts(json!({})), Some("other-cookie".into()), 1, T0).unwrap();
+    let rt = Runtime::new(kv, "cairn", "b", &opts(json!({})).to_string(), Some("other-cookie".into()), 1, T0).unwrap();
     assert_eq!(rt.anonymous_id(), "from-cookie", "stored identity wins over the cookie");
 }
 

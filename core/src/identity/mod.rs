@@ -15,27 +15,27 @@ mod resolver;
 
 pub use resolver::{CanonicalId, IdKind, Merge, Resolver};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
+use crate::json::{self, Json, Object};
+use crate::json_text::{push_key, push_string};
 use crate::model::{Call, EventKind};
 
 /// The state key under which the identity is persisted.
 pub const STATE_KEY: &str = "identity";
 
 /// The identity state of one device (or one backend source).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Persisted as `{"anonymous_id":"…","user_id":…,"traits":{…},"group_id":…}`
+/// (the shape earlier versions wrote with serde; all but `anonymous_id` may
+/// be missing or `null`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     /// Made once (UUID v4) and kept until `reset()`.
     pub anonymous_id: String,
     /// Set by `identify` or `alias`.
-    #[serde(default)]
     pub user_id: Option<String>,
     /// Traits merged from every `identify`.
-    #[serde(default)]
-    pub traits: Map<String, Value>,
+    pub traits: Object,
     /// Set by `group`.
-    #[serde(default)]
     pub group_id: Option<String>,
 }
 
@@ -61,18 +61,43 @@ impl Default for Identity {
 impl Identity {
     /// A fresh anonymous identity.
     pub fn new() -> Self {
-        Identity { anonymous_id: uuid::Uuid::new_v4().to_string(), user_id: None, traits: Map::new(), group_id: None }
+        Identity { anonymous_id: uuid::Uuid::new_v4().to_string(), user_id: None, traits: Object::new(), group_id: None }
     }
 
     /// Reads a persisted identity; `None` if the text is not one.
     pub fn from_json(text: &str) -> Option<Self> {
-        serde_json::from_str::<Identity>(text).ok().filter(|i| !i.anonymous_id.is_empty())
+        let Json::Object(mut o) = json::parse(text).ok()? else { return None };
+        let text_field = |v: Option<Json>| match v {
+            None | Some(Json::Null) => Some(None),
+            Some(Json::String(s)) => Some(Some(s)),
+            Some(_) => None,
+        };
+        let anonymous_id = text_field(o.remove("anonymous_id"))?.filter(|a| !a.is_empty())?;
+        let traits = match o.remove("traits") {
+            None | Some(Json::Null) => Object::new(),
+            Some(Json::Object(t)) => t,
+            Some(_) => return None,
+        };
+        Some(Identity { anonymous_id, user_id: text_field(o.remove("user_id"))?, traits, group_id: text_field(o.remove("group_id"))? })
     }
 
     /// The persisted form.
     pub fn to_json(&self) -> String {
-        // A struct of strings and JSON values always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+        let text = |out: &mut String, s: &Option<String>| match s {
+            Some(s) => push_string(out, s),
+            None => out.push_str("null"),
+        };
+        let mut out = String::from("{");
+        push_key(&mut out, "anonymous_id");
+        push_string(&mut out, &self.anonymous_id);
+        push_key(&mut out, "user_id");
+        text(&mut out, &self.user_id);
+        push_key(&mut out, "traits");
+        self.traits.write(&mut out);
+        push_key(&mut out, "group_id");
+        text(&mut out, &self.group_id);
+        out.push('}');
+        out
     }
 
     /// Applies `call` to the state and returns the ids its event carries.
@@ -82,7 +107,7 @@ impl Identity {
             EventKind::Identify => {
                 self.user_id = call.user_id.clone();
                 if let Some(raw) = &call.traits {
-                    if let Ok(Value::Object(t)) = serde_json::from_str::<Value>(raw.get()) {
+                    if let Ok(Json::Object(t)) = json::parse(raw.get()) {
                         self.traits.extend(t);
                     }
                 }
@@ -134,6 +159,13 @@ mod tests {
 
         let restored = Identity::from_json(&id.to_json()).unwrap();
         assert_eq!(restored, id);
+        // The text earlier versions wrote with serde reads back the same.
+        let serde_text = format!(r#"{{"anonymous_id":"{}","user_id":"u2","traits":{{"plan":"pro"}},"group_id":"g"}}"#, id.anonymous_id);
+        assert_eq!(id.to_json(), serde_text);
+        assert_eq!(Identity::from_json(r#"{"anonymous_id":"a"}"#).unwrap().user_id, None, "missing fields default");
+        for bad in ["", "[]", r#"{"anonymous_id":""}"#, r#"{"user_id":"u"}"#, r#"{"anonymous_id":"a","traits":[]}"#, r#"{"anonymous_id":"a","user_id":7}"#] {
+            assert_eq!(Identity::from_json(bad), None, "{bad}");
+        }
 
         id.reset();
         assert_ne!(id.anonymous_id, anon);

@@ -10,6 +10,7 @@
 use base64::Engine as _;
 
 use super::{body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire};
+use crate::json_text::push_string;
 use crate::store::StoredEvent;
 use crate::time::iso8601_ms;
 
@@ -49,8 +50,7 @@ impl Wire for SegmentWire {
         body.push_str("],\"sentAt\":\"");
         body.push_str(&iso8601_ms(now_ms));
         body.push_str("\",\"writeKey\":");
-        // A string always serializes; the fallback is never taken.
-        body.push_str(&serde_json::to_string(&self.write_key).unwrap_or_else(|_| "\"\"".into()));
+        push_string(&mut body, &self.write_key);
         body.push('}');
         HttpRequest {
             url: self.url.clone(),

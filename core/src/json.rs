@@ -1,0 +1,780 @@
+//! JSON values, read and written by hand, for everything cairn parses or
+//! builds on its own path: the state it persists (identity, consent,
+//! session, drop counters), the context every event carries, the page's
+//! options in the browser, and the check that properties and traits are one
+//! valid JSON object.
+//!
+//! It decides three things:
+//! - what counts as valid JSON: RFC 8259 exactly (no `NaN`, no trailing
+//!   commas, no lone surrogates in `\u` escapes), nesting at most
+//!   [`MAX_DEPTH`] deep, and errors that say what was expected and where
+//!   (`expected value at line 1 column 7`);
+//! - how a number is kept: as the text it was written with ([`Number`]),
+//!   so nothing is rounded on the way through and no float code is needed;
+//! - in which order an object's members are written: sorted by key, the
+//!   last of duplicate keys winning, as `serde_json`'s default map does, so
+//!   state written by earlier versions and by the native API reads the same.
+//!
+//! It exists so the browser build ships no `serde_json`: the native public
+//! API still takes `serde_json::Value` and converts with `From`.
+
+use std::fmt;
+use std::ops::Index;
+
+use crate::json_text::push_string;
+
+/// Deepest nesting of arrays and objects accepted (as `serde_json`'s default).
+pub const MAX_DEPTH: usize = 128;
+
+/// A JSON value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Json {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written.
+    Number(Number),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object.
+    Object(Object),
+}
+
+/// A JSON number, kept as its (valid) text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Number(String);
+
+impl Number {
+    /// The number's text, e.g. `-1.5e3`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number, if it is written as a whole number from 0 to `u64::MAX`
+    /// (no fraction, no exponent).
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0.parse().ok()
+    }
+
+    /// The number, if it is written as a whole number that fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.0.parse().ok()
+    }
+}
+
+impl From<u64> for Number {
+    fn from(n: u64) -> Self {
+        Number(n.to_string())
+    }
+}
+
+impl From<i64> for Number {
+    fn from(n: i64) -> Self {
+        Number(n.to_string())
+    }
+}
+
+/// A JSON object: members sorted by key, keys unique.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Object(Vec<(String, Json)>);
+
+impl Object {
+    /// An empty object.
+    pub fn new() -> Self {
+        Object(Vec::new())
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key` to `value`; returns the value it replaces.
+    pub fn insert(&mut self, key: String, value: Json) -> Option<Json> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Members in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Json)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Appends the object's text to `out`.
+    pub fn write(&self, out: &mut String) {
+        out.push('{');
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_string(out, k);
+            out.push(':');
+            v.write(out);
+        }
+        out.push('}');
+    }
+
+    /// The object's text.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+impl IntoIterator for Object {
+    type Item = (String, Json);
+    type IntoIter = std::vec::IntoIter<(String, Json)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Object {
+    type Item = (&'a String, &'a Json);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> (&'a String, &'a Json)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Extend<(String, Json)> for Object {
+    fn extend<I: IntoIterator<Item = (String, Json)>>(&mut self, members: I) {
+        for (k, v) in members {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl FromIterator<(String, Json)> for Object {
+    fn from_iter<I: IntoIterator<Item = (String, Json)>>(members: I) -> Self {
+        let mut o = Object::new();
+        o.extend(members);
+        o
+    }
+}
+
+static NULL: Json = Json::Null;
+
+impl Index<&str> for Object {
+    type Output = Json;
+    /// The value under `key`, or `null` when absent.
+    fn index(&self, key: &str) -> &Json {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl Index<&str> for Json {
+    type Output = Json;
+    /// The member `key` of an object, or `null` (absent, or not an object).
+    fn index(&self, key: &str) -> &Json {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl PartialEq<&str> for Json {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl PartialEq<bool> for Json {
+    fn eq(&self, other: &bool) -> bool {
+        *self == Json::Bool(*other)
+    }
+}
+
+impl From<&str> for Json {
+    fn from(s: &str) -> Self {
+        Json::String(s.to_string())
+    }
+}
+
+impl From<String> for Json {
+    fn from(s: String) -> Self {
+        Json::String(s)
+    }
+}
+
+impl From<bool> for Json {
+    fn from(b: bool) -> Self {
+        Json::Bool(b)
+    }
+}
+
+impl From<i64> for Json {
+    fn from(n: i64) -> Self {
+        Json::Number(n.into())
+    }
+}
+
+impl From<u64> for Json {
+    fn from(n: u64) -> Self {
+        Json::Number(n.into())
+    }
+}
+
+impl From<Option<String>> for Json {
+    fn from(s: Option<String>) -> Self {
+        s.map_or(Json::Null, Json::String)
+    }
+}
+
+impl From<Object> for Json {
+    fn from(o: Object) -> Self {
+        Json::Object(o)
+    }
+}
+
+impl Json {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is a whole number from 0 to `u64::MAX`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is a whole number that fits an `i64`.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is one.
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Json::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        *self == Json::Null
+    }
+
+    /// The member `key`, if this is an object that has it.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.as_object().and_then(|o| o.get(key))
+    }
+
+    /// What kind of value this is, for error messages: `null`, `a boolean`,
+    /// `a number`, `a string`, `an array` or `an object`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array(_) => "an array",
+            Json::Object(_) => "an object",
+        }
+    }
+
+    /// Appends the value's text to `out` (compact, object keys sorted).
+    pub fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(&n.0),
+            Json::String(s) => push_string(out, s),
+            Json::Array(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write(out);
+                }
+                out.push(']');
+            }
+            Json::Object(o) => o.write(out),
+        }
+    }
+
+    /// The value's text.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+impl fmt::Display for Json {
+    /// The value's JSON text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl From<&serde_json::Value> for Json {
+    /// The same value; numbers keep the text `serde_json` writes for them.
+    fn from(v: &serde_json::Value) -> Self {
+        use serde_json::Value as V;
+        match v {
+            V::Null => Json::Null,
+            V::Bool(b) => Json::Bool(*b),
+            V::Number(n) => Json::Number(Number(n.to_string())),
+            V::String(s) => Json::String(s.clone()),
+            V::Array(a) => Json::Array(a.iter().map(Json::from).collect()),
+            V::Object(m) => Json::Object(Object::from(m)),
+        }
+    }
+}
+
+impl From<&serde_json::Map<String, serde_json::Value>> for Object {
+    fn from(m: &serde_json::Map<String, serde_json::Value>) -> Self {
+        m.iter().map(|(k, v)| (k.clone(), Json::from(v))).collect()
+    }
+}
+
+/// JSON text known to hold exactly one valid JSON object (properties,
+/// traits, an encoded context), spliced into events as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Checks that `text` is one JSON object (whitespace around it is
+    /// dropped). On failure, says what is wrong: invalid JSON (with where),
+    /// or valid JSON of another kind (`Err(Ok(kind))`, see [`Json::kind`]).
+    pub fn object(text: &str) -> Result<Self, Result<&'static str, ParseError>> {
+        let text = text.trim_matches([' ', '\t', '\n', '\r']);
+        validate(text).map_err(Err)?;
+        if !text.starts_with('{') {
+            let kind = match text.as_bytes().first() {
+                Some(b'n') => "null",
+                Some(b't' | b'f') => "a boolean",
+                Some(b'"') => "a string",
+                Some(b'[') => "an array",
+                _ => "a number",
+            };
+            return Err(Ok(kind));
+        }
+        Ok(RawJson(text.into()))
+    }
+
+    /// Text written by cairn's own writers (or `serde_json`), already valid.
+    pub(crate) fn trusted(text: String) -> Self {
+        RawJson(text.into_boxed_str())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why text is not valid JSON, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What was wrong, e.g. `expected value`.
+    pub what: &'static str,
+    /// Line of the problem, from 1.
+    pub line: usize,
+    /// Column (in bytes) of the problem, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at line {} column {}", self.what, self.line, self.column)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses `text` as one JSON value (whitespace around it allowed).
+pub fn parse(text: &str) -> Result<Json, ParseError> {
+    Parser { text, i: 0, depth: 0 }.document(true)
+}
+
+/// Checks that `text` is one JSON value, building nothing.
+pub fn validate(text: &str) -> Result<(), ParseError> {
+    Parser { text, i: 0, depth: 0 }.document(false).map(drop)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    i: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    fn ws(&mut self) -> Option<u8> {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+        self.peek()
+    }
+
+    fn err<T>(&self, what: &'static str) -> Result<T, ParseError> {
+        let before = &self.text.as_bytes()[..self.i.min(self.text.len())];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
+        Err(ParseError { what, line, column })
+    }
+
+    fn document(mut self, build: bool) -> Result<Json, ParseError> {
+        let v = self.value(build)?;
+        if self.ws().is_some() {
+            return self.err("trailing characters");
+        }
+        Ok(v)
+    }
+
+    fn value(&mut self, build: bool) -> Result<Json, ParseError> {
+        let Some(c) = self.ws() else { return self.err("EOF while parsing a value") };
+        match c {
+            b'n' => self.literal("null", Json::Null),
+            b't' => self.literal("true", Json::Bool(true)),
+            b'f' => self.literal("false", Json::Bool(false)),
+            b'"' => Ok(Json::String(self.string(build)?)),
+            b'-' | b'0'..=b'9' => self.number(build),
+            b'[' | b'{' => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return self.err("recursion limit exceeded");
+                }
+                self.i += 1;
+                let v = if c == b'[' { self.array(build) } else { self.object(build) };
+                self.depth -= 1;
+                v
+            }
+            _ => self.err("expected value"),
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Json) -> Result<Json, ParseError> {
+        if self.text[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            self.err("expected value")
+        }
+    }
+
+    fn array(&mut self, build: bool) -> Result<Json, ParseError> {
+        let mut items = Vec::new();
+        if self.ws() == Some(b']') {
+            self.i += 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            let v = self.value(build)?;
+            if build {
+                items.push(v);
+            }
+            match self.ws() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Json::Array(items));
+                }
+                None => return self.err("EOF while parsing a list"),
+                _ => return self.err("expected `,` or `]`"),
+            }
+        }
+    }
+
+    fn object(&mut self, build: bool) -> Result<Json, ParseError> {
+        let mut members = Object::new();
+        if self.ws() == Some(b'}') {
+            self.i += 1;
+            return Ok(Json::Object(members));
+        }
+        loop {
+            match self.ws() {
+                Some(b'"') => {}
+                None => return self.err("EOF while parsing an object"),
+                _ => return self.err("key must be a string"),
+            }
+            let key = self.string(build)?;
+            if self.ws() != Some(b':') {
+                return self.err("expected `:`");
+            }
+            self.i += 1;
+            let v = self.value(build)?;
+            if build {
+                members.insert(key, v);
+            }
+            match self.ws() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(Json::Object(members));
+                }
+                None => return self.err("EOF while parsing an object"),
+                _ => return self.err("expected `,` or `}`"),
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self, build: bool) -> Result<Json, ParseError> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return self.err("invalid number"),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return self.err("invalid number");
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return self.err("invalid number");
+            }
+        }
+        Ok(if build { Json::Number(Number(self.text[start..self.i].to_string())) } else { Json::Null })
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let mut n = 0;
+        for _ in 0..4 {
+            let d = match self.peek() {
+                Some(c @ b'0'..=b'9') => c - b'0',
+                Some(c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return self.err("invalid escape"),
+            };
+            n = n * 16 + u32::from(d);
+            self.i += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads the string starting at the opening quote; empty unless `build`.
+    fn string(&mut self, build: bool) -> Result<String, ParseError> {
+        self.i += 1;
+        let mut out = String::new();
+        let mut start = self.i;
+        loop {
+            match self.peek() {
+                None => return self.err("EOF while parsing a string"),
+                Some(b'"') => {
+                    if build {
+                        out.push_str(&self.text[start..self.i]);
+                    }
+                    self.i += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    if build {
+                        out.push_str(&self.text[start..self.i]);
+                    }
+                    self.i += 1;
+                    let c = match self.peek() {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.i += 1;
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.text[self.i..].starts_with("\\u") {
+                                    return self.err("lone leading surrogate in hex escape");
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return self.err("lone leading surrogate in hex escape");
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            self.i -= 1;
+                            match char::from_u32(code) {
+                                Some(c) => c,
+                                None => return self.err("lone trailing surrogate in hex escape"),
+                            }
+                        }
+                        _ => return self.err("invalid escape"),
+                    };
+                    if build {
+                        out.push(c);
+                    }
+                    self.i += 1;
+                    start = self.i;
+                }
+                Some(0..=0x1f) => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
+                Some(_) => self.i += 1,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_back_as_serde_json_writes_them() {
+        for text in [
+            r#"{"b":[1,-2.5e3,0.1,true,false,null],"a":{"z":"é\n\"\\😀","y":{}},"c":[]}"#,
+            r#"  {"k" : "\u00e9\ud83d\ude00\/\b\f\r\t\u0001" , "n": -0}  "#,
+            "\"plain\"",
+            "123456789012345678901234567890",
+            "[[[]]]",
+        ] {
+            let ours = parse(text).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            let back: serde_json::Value = serde_json::from_str(&ours.to_text()).unwrap();
+            assert_eq!(back, theirs, "{text}");
+            assert!(validate(text).is_ok());
+        }
+        // Without floats, the very same text (numbers as written otherwise).
+        let text = r#"{"b":[1,-7,true,null],"a":{"z":"é\n\"\\😀\u0001","y":{}},"c":[]}"#;
+        let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(parse(text).unwrap().to_text(), serde_json::to_string(&theirs).unwrap());
+        assert_eq!(parse(text).unwrap(), Json::from(&theirs));
+    }
+
+    #[test]
+    fn invalid_text_is_refused_where_it_goes_wrong() {
+        for (text, what, column) in [
+            ("", "EOF while parsing a value", 1),
+            ("{\"a\": NaN}", "expected value", 7),
+            ("{\"a\": 1,}", "key must be a string", 9),
+            ("{\"a\" 1}", "expected `:`", 6),
+            ("[1 2]", "expected `,` or `]`", 4),
+            ("{\"a\":1", "EOF while parsing an object", 7),
+            ("01", "trailing characters", 2),
+            ("1.", "invalid number", 3),
+            ("-", "invalid number", 2),
+            ("\"a\u{1}\"", "control character (\\u0000-\\u001F) found while parsing a string", 3),
+            ("\"\\x\"", "invalid escape", 3),
+            ("\"\\ud800\"", "lone leading surrogate in hex escape", 8),
+            ("\"\\udc00\"", "lone trailing surrogate in hex escape", 7),
+            ("tru", "expected value", 1),
+            ("{} {}", "trailing characters", 4),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.what, e.line, e.column), (what, 1, column), "{text:?}");
+            assert_eq!(validate(text).unwrap_err(), e);
+            assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "serde_json agrees: {text:?}");
+        }
+        let e = parse("{\n  \"a\": x}").unwrap_err();
+        assert_eq!(e.to_string(), "expected value at line 2 column 8");
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(&deep).unwrap_err().what, "recursion limit exceeded");
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn objects_keep_keys_sorted_and_unique() {
+        let mut o = Object::new();
+        o.insert("b".into(), 1u64.into());
+        o.insert("a".into(), "x".into());
+        assert_eq!(o.insert("b".into(), true.into()), Some(Json::from(1u64)));
+        assert_eq!(o.to_text(), r#"{"a":"x","b":true}"#);
+        assert_eq!(parse(r#"{"k":1,"k":2}"#).unwrap()["k"].as_u64(), Some(2), "the last duplicate wins");
+        assert_eq!(o.remove("a"), Some(Json::from("x")));
+        assert!(o["a"].is_null() && o["b"] == true && !o.contains_key("a"));
+    }
+
+    #[test]
+    fn numbers_are_kept_as_written() {
+        let v = parse("[18446744073709551615, -9223372036854775808, 1.5, 1e3, 1.0]").unwrap();
+        let Json::Array(a) = &v else { panic!("{v}") };
+        assert_eq!(a[0].as_u64(), Some(u64::MAX));
+        assert_eq!(a[1].as_i64(), Some(i64::MIN));
+        assert_eq!((a[2].as_u64(), a[3].as_u64(), a[4].as_u64()), (None, None, None), "whole numbers only");
+        assert_eq!(v.to_text(), "[18446744073709551615,-9223372036854775808,1.5,1e3,1.0]");
+    }
+
+    #[test]
+    fn raw_objects_are_one_object() {
+        assert_eq!(RawJson::object(" {\"a\":1} \n").unwrap().get(), "{\"a\":1}");
+        for (text, kind) in [("[1]", "an array"), ("42", "a number"), ("\"s\"", "a string"), ("true", "a boolean"), ("null", "null")] {
+            assert_eq!(RawJson::object(text).unwrap_err(), Ok(kind), "{text}");
+        }
+        assert!(matches!(RawJson::object("{"), Err(Err(_))));
+    }
+}
