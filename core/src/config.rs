@@ -62,7 +62,7 @@ mod limits {
     /// Amplitude accepts at most 2,000 events a request; no backend we know takes more.
     pub const MAX_BATCH_EVENTS: usize = 2_000;
     /// The shortest flush interval that still batches anything.
-    pub const MIN_FLUSH_INTERVAL_MS: u128 = 10;
+    pub const MIN_FLUSH_INTERVAL_MS: u64 = 10;
     /// The longest any duration setting may be (ten years): the engine
     /// counts time in milliseconds since 1970 in an `i64`, and a
     /// `Duration::MAX` added to it would overflow.
@@ -334,7 +334,7 @@ impl ClientBuilder {
         if self.max_batch_events == 0 || self.max_batch_events > limits::MAX_BATCH_EVENTS {
             return Err(bad("max_batch_events", format!("must be between 1 and {}, got {}", limits::MAX_BATCH_EVENTS, self.max_batch_events)));
         }
-        if self.flush_interval.as_millis() < limits::MIN_FLUSH_INTERVAL_MS {
+        if self.flush_interval.as_millis() < u128::from(limits::MIN_FLUSH_INTERVAL_MS) {
             return Err(bad("flush_interval", format!("must be at least {} ms", limits::MIN_FLUSH_INTERVAL_MS)));
         }
         if self.max_event_bytes < 256 {

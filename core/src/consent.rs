@@ -8,8 +8,6 @@
 //! them. Opt-out overrides everything. Persisting the state and acting on a
 //! change (purging the buffer, releasing held events) is the recorder's job.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::json::{self, Json, Object};
@@ -57,6 +55,63 @@ impl ConsentState {
     }
 }
 
+/// Categories and their states, in name order (a sorted list: a site has a
+/// handful, and the browser build then needs no tree map).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Categories(Vec<(String, ConsentState)>);
+
+impl Categories {
+    fn find(&self, category: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(category))
+    }
+
+    /// The state of `category`, if it is known.
+    pub fn get(&self, category: &str) -> Option<&ConsentState> {
+        self.find(category).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The state of `category`, to change in place.
+    pub fn get_mut(&mut self, category: &str) -> Option<&mut ConsentState> {
+        self.find(category).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// Whether `category` is known.
+    pub fn contains_key(&self, category: &str) -> bool {
+        self.find(category).is_ok()
+    }
+
+    /// Sets `category` to `state`, adding it if needed.
+    pub fn insert(&mut self, category: String, state: ConsentState) {
+        match self.find(&category) {
+            Ok(i) => self.0[i].1 = state,
+            Err(i) => self.0.insert(i, (category, state)),
+        }
+    }
+
+    /// Categories and states in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &ConsentState)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Number of categories.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Categories {
+    type Item = (&'a String, &'a ConsentState);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, ConsentState)>, fn(&'a (String, ConsentState)) -> (&'a String, &'a ConsentState)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
 /// Consent categories, the ones the destination needs, and opt-out.
 ///
 /// Persisted as `{"categories":{"analytics":"granted",…},"opted_out":false}`
@@ -64,7 +119,7 @@ impl ConsentState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     /// Every configured category and its state.
-    pub categories: BTreeMap<String, ConsentState>,
+    pub categories: Categories,
     /// Categories the destination needs granted before anything is sent.
     pub required: Vec<String>,
     /// Opt-out: nothing is stored or sent while true.
@@ -74,9 +129,14 @@ pub struct Consent {
 impl Consent {
     /// Consent with the configured initial states and the destination's needs.
     pub fn new(initial: &[(String, ConsentState)], required: &[String]) -> Self {
-        let mut categories: BTreeMap<String, ConsentState> = initial.iter().cloned().collect();
+        let mut categories = Categories::default();
+        for (k, v) in initial {
+            categories.insert(k.clone(), *v);
+        }
         for r in required {
-            categories.entry(r.clone()).or_insert(ConsentState::Unknown);
+            if !categories.contains_key(r) {
+                categories.insert(r.clone(), ConsentState::Unknown);
+            }
         }
         Consent { categories, required: required.to_vec(), opted_out: false }
     }

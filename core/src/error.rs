@@ -55,7 +55,7 @@ pub enum Error {
     },
     /// A call that waits (`commit`, `forget`) did not finish in time; the
     /// work goes on in the background.
-    #[error("`{what}` did not finish within {timeout:?}: the disk may be slow; try again with a longer timeout")]
+    #[error("`{what}` did not finish within {}: the disk may be slow; try again with a longer timeout", duration_text(*timeout))]
     Timeout {
         /// The call that timed out.
         what: &'static str,
@@ -67,5 +67,36 @@ pub enum Error {
     ShutDown,
 }
 
+/// `timeout` as `Duration`'s `Debug` writes it for whole milliseconds and
+/// seconds (`250ms`, `5s`, `1.5s`), without the float-style formatting code
+/// (the browser build carries every message's code).
+fn duration_text(timeout: std::time::Duration) -> String {
+    let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
+    if secs == 0 && nanos % 1_000_000 == 0 {
+        return format!("{}ms", nanos / 1_000_000);
+    }
+    if nanos == 0 {
+        return format!("{secs}s");
+    }
+    let fraction = format!("{nanos:09}");
+    format!("{secs}.{}s", fraction.trim_end_matches('0'))
+}
+
 /// Shorthand for results of cairn calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_read_as_duration_debug_does() {
+        assert_eq!(duration_text(Duration::ZERO), "0ms");
+        for d in [Duration::from_millis(250), Duration::from_secs(5), Duration::from_millis(1_500), Duration::from_micros(1_000_001)] {
+            assert_eq!(duration_text(d), format!("{d:?}"));
+        }
+        let e = Error::Timeout { what: "commit", timeout: Duration::from_millis(5) };
+        assert_eq!(e.to_string(), "`commit` did not finish within 5ms: the disk may be slow; try again with a longer timeout");
+    }
+}

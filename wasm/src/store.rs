@@ -22,8 +22,6 @@
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.
 
-use std::collections::HashMap;
-
 use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 
 use crate::kv::{Backend, Kv};
@@ -119,6 +117,34 @@ fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
     Some((created.parse().ok()?, id, json))
 }
 
+/// A sequence number per destination (a page has one or two: a list, not
+/// a hash map, keeps hashing code out of the module).
+#[derive(Debug, Default)]
+struct Cursors(Vec<(String, u64)>);
+
+impl Cursors {
+    fn get(&self, destination: &str) -> Option<u64> {
+        self.0.iter().find(|(d, _)| d == destination).map(|(_, s)| *s)
+    }
+
+    fn insert(&mut self, destination: &str, seq: u64) {
+        self.remove(destination);
+        self.0.push((destination.to_string(), seq));
+    }
+
+    fn remove(&mut self, destination: &str) {
+        self.0.retain(|(d, _)| d != destination);
+    }
+
+    fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().map(|(_, s)| *s)
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     created_ms: i64,
@@ -133,15 +159,15 @@ pub struct BrowserStore<B> {
     index: Vec<(u64, Entry)>,
     bytes: u64,
     last_seq: u64,
-    acked: HashMap<String, u64>,
-    claimed: HashMap<String, u64>,
+    acked: Cursors,
+    claimed: Cursors,
 }
 
 impl<B: Backend> BrowserStore<B> {
     /// Opens the queue of `keys.tab()`, indexing the events already there
     /// (a value that cannot be read is removed).
     pub fn open(kv: Kv<B>, keys: Keys) -> Self {
-        let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: HashMap::new(), claimed: HashMap::new() };
+        let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: Cursors::default(), claimed: Cursors::default() };
         let prefix = store.keys.events_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
             let seq = key[prefix.len()..].parse::<u64>().ok();
@@ -192,12 +218,12 @@ impl<B: Backend> BrowserStore<B> {
     }
 
     fn floor(&self, destination: &str) -> u64 {
-        let acked = self.acked.get(destination).copied().unwrap_or(0);
-        self.claimed.get(destination).copied().unwrap_or(0).max(acked)
+        let acked = self.acked.get(destination).unwrap_or(0);
+        self.claimed.get(destination).unwrap_or(0).max(acked)
     }
 
     fn max_claimed(&self) -> u64 {
-        self.claimed.values().copied().max().unwrap_or(0)
+        self.claimed.values().max().unwrap_or(0)
     }
 
     fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
@@ -254,7 +280,7 @@ impl<B: Backend> Store for BrowserStore<B> {
         }
         out.truncate(keep);
         if let Some(last) = out.last() {
-            self.claimed.insert(destination.to_string(), last.seq);
+            self.claimed.insert(destination, last.seq);
         }
         Ok(out)
     }
@@ -264,12 +290,12 @@ impl<B: Backend> Store for BrowserStore<B> {
     }
 
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
-        let acked = self.acked.entry(destination.to_string()).or_insert(0);
-        *acked = (*acked).max(through_seq);
-        if self.claimed.get(destination).is_some_and(|c| *c <= through_seq) {
+        let acked = self.acked.get(destination).unwrap_or(0).max(through_seq);
+        self.acked.insert(destination, acked);
+        if self.claimed.get(destination).is_some_and(|c| c <= through_seq) {
             self.claimed.remove(destination);
         }
-        let done = self.acked.values().copied().min().unwrap_or(0);
+        let done = self.acked.values().min().unwrap_or(0);
         self.remove_where(|seq, _| seq > done);
         Ok(())
     }
