@@ -100,6 +100,38 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     Some(((days * 86_400 + h * 3_600 + mi * 60 + s - offset_min * 60) * 1_000) + millis)
 }
 
+/// Parses an HTTP date (`Retry-After`) into milliseconds since the epoch:
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms
+/// HTTP says to accept, RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`, years
+/// 70-99 are 19xx) and asctime (`Sun Nov  6 08:49:37 1994`). The weekday is
+/// not checked. `None` for anything else or a date before 1970.
+pub fn parse_http_date_ms(text: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t: Vec<&str> = text.split([' ', ',', '-']).filter(|p| !p.is_empty()).collect();
+    let (day, month, year, clock) = match t.as_slice() {
+        [_, day, month, year, clock, "GMT"] => (*day, *month, *year, *clock),
+        [_, month, day, clock, year] => (*day, *month, *year, *clock),
+        _ => return None,
+    };
+    let num = |s: &str, max_len: usize| -> Option<i64> {
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let day = num(day, 2)?;
+    let year = match (year.len(), num(year, 4)?) {
+        (2, y) if y >= 70 => 1900 + y,
+        (2, y) => 2000 + y,
+        (4, y) => y,
+        _ => return None,
+    };
+    let mut hms = clock.split(':').map(|p| if p.len() == 2 { num(p, 2) } else { None });
+    let (h, mi, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || year < 1970 || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some((days_from_civil(year, month, day as u32) * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000)
+}
+
 /// (year, month, day) to days since the epoch (inverse of `civil_from_days`).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -129,6 +161,20 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_in_the_three_forms() {
+        // 1994-11-06T08:49:37Z is 784111777 s after the epoch.
+        for text in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+            assert_eq!(parse_http_date_ms(text), Some(784_111_777_000), "{text}");
+        }
+        assert_eq!(parse_http_date_ms("Thu, 01 Jan 2026 00:00:00 GMT"), parse_iso8601_ms("2026-01-01T00:00:00Z"));
+        assert_eq!(parse_http_date_ms("Wednesday, 01-Jan-30 00:00:00 GMT"), parse_iso8601_ms("2030-01-01T00:00:00Z"));
+        for bad in ["", "soon", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
+                    "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1969 08:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT"] {
+            assert_eq!(parse_http_date_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -80,8 +80,7 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<u64> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(secs.saturating_mul(1000));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
-    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+    let at_ms = crate::time::parse_http_date_ms(value)?;
     Some(at_ms.saturating_sub(now_ms).max(0) as u64)
 }
 
