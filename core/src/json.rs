@@ -457,6 +457,17 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// The text from the current position (empty past its end). Slices are
+    /// taken with `get`: the parser only stops on ASCII bytes, so they cannot
+    /// fail, and the browser build then carries no string-slicing panic.
+    fn rest(&self) -> &str {
+        self.text.get(self.i..).unwrap_or_default()
+    }
+
+    fn slice(&self, start: usize) -> &str {
+        self.text.get(start..self.i).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.i).copied()
     }
@@ -506,7 +517,7 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self, word: &str, v: Json) -> Result<Json, ParseError> {
-        if self.text[self.i..].starts_with(word) {
+        if self.rest().starts_with(word) {
             self.i += word.len();
             Ok(v)
         } else {
@@ -605,7 +616,7 @@ impl Parser<'_> {
                 return self.err("invalid number");
             }
         }
-        Ok(if build { Json::Number(Number(self.text[start..self.i].to_string())) } else { Json::Null })
+        Ok(if build { Json::Number(Number(self.slice(start).to_string())) } else { Json::Null })
     }
 
     fn hex4(&mut self) -> Result<u32, ParseError> {
@@ -633,14 +644,14 @@ impl Parser<'_> {
                 None => return self.err("EOF while parsing a string"),
                 Some(b'"') => {
                     if build {
-                        out.push_str(&self.text[start..self.i]);
+                        out.push_str(self.slice(start));
                     }
                     self.i += 1;
                     return Ok(out);
                 }
                 Some(b'\\') => {
                     if build {
-                        out.push_str(&self.text[start..self.i]);
+                        out.push_str(self.slice(start));
                     }
                     self.i += 1;
                     let c = match self.peek() {
@@ -656,7 +667,7 @@ impl Parser<'_> {
                             self.i += 1;
                             let hi = self.hex4()?;
                             let code = if (0xD800..0xDC00).contains(&hi) {
-                                if !self.text[self.i..].starts_with("\\u") {
+                                if !self.rest().starts_with("\\u") {
                                     return self.err("lone leading surrogate in hex escape");
                                 }
                                 self.i += 2;

@@ -20,7 +20,8 @@ pub fn push_string(out: &mut String, s: &str) {
             if !needs_escape(b) {
                 continue;
             }
-            out.push_str(&s[start..i]);
+            // Slices by `get`: it cannot fail here, and no panic path is compiled in.
+            out.push_str(s.get(start..i).unwrap_or_default());
             match b {
                 b'"' => out.push_str("\\\""),
                 b'\\' => out.push_str("\\\\"),
@@ -39,7 +40,7 @@ pub fn push_string(out: &mut String, s: &str) {
             // Escaped bytes are ASCII, so i + 1 is a char boundary.
             start = i + 1;
         }
-        out.push_str(&s[start..]);
+        out.push_str(s.get(start..).unwrap_or_default());
     }
     out.push('"');
 }

@@ -291,7 +291,9 @@ pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
         Ok(raw) => Ok(Some(raw)),
         Err(Ok(kind)) => Err(Error::InvalidEvent(format!("{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {kind}"))),
         Err(Err(e)) => {
-            let hint = if ["NaN", "Infinity"].iter().any(|t| trimmed.contains(t)) {
+            // A byte search: `str::contains` would bring the substring searcher into the browser build.
+            let mentions = |word: &str| trimmed.as_bytes().windows(word.len()).any(|w| w == word.as_bytes());
+            let hint = if mentions("NaN") || mentions("Infinity") {
                 ": NaN and Infinity are not JSON numbers; send null or a string instead"
             } else {
                 ""

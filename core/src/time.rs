@@ -38,7 +38,7 @@ pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
     let text = std::str::from_utf8(&b).unwrap_or_default();
     if y > 9999 {
         push_digits(out, y, 4);
-        out.push_str(&text[4..]);
+        out.push_str(text.get(4..).unwrap_or_default());
     } else {
         out.push_str(text);
     }

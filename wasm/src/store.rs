@@ -84,7 +84,7 @@ impl Keys {
         let start = format!("{prefix}:t:");
         let mut tabs: Vec<String> = Vec::new();
         for key in kv.keys_with_prefix(&start) {
-            if let Some(tab) = key[start.len()..].split(':').next() {
+            if let Some(tab) = key.strip_prefix(start.as_str()).and_then(|rest| rest.split(':').next()) {
                 if !tabs.iter().any(|t| t == tab) {
                     tabs.push(tab.to_string());
                 }
@@ -110,10 +110,8 @@ fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
     let (created, rest) = value.split_once(' ')?;
     let (len, rest) = rest.split_once(':')?;
     let len: usize = len.parse().ok()?;
-    if !rest.is_char_boundary(len.min(rest.len())) || len > rest.len() {
-        return None;
-    }
-    let (id, json) = rest.split_at(len);
+    // `get` is None past the end or inside a character.
+    let (id, json) = (rest.get(..len)?, rest.get(len..)?);
     Some((created.parse().ok()?, id, json))
 }
 
@@ -170,7 +168,7 @@ impl<B: Backend> BrowserStore<B> {
         let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: Cursors::default(), claimed: Cursors::default() };
         let prefix = store.keys.events_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
-            let seq = key[prefix.len()..].parse::<u64>().ok();
+            let seq = key.strip_prefix(prefix.as_str()).and_then(|s| s.parse::<u64>().ok());
             let value = store.kv.get(&key);
             match (seq, value.as_deref().and_then(decode_value)) {
                 (Some(seq), Some((created_ms, _, json))) => {

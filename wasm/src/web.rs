@@ -43,7 +43,8 @@ fn is_quota(e: &JsValue) -> bool {
     // Chromium and the spec say QuotaExceededError; older Firefox said
     // NS_ERROR_DOM_QUOTA_REACHED.
     let name = js_sys::Reflect::get(e, &JsValue::from_str("name")).ok().and_then(|v| v.as_string()).unwrap_or_default();
-    name.contains("Quota") || name.contains("QUOTA") || e.dyn_ref::<js_sys::Error>().is_some_and(|err| String::from(err.message()).contains("quota"))
+    let has = |text: &str, word: &str| text.as_bytes().windows(word.len()).any(|w| w == word.as_bytes());
+    has(&name, "Quota") || has(&name, "QUOTA") || e.dyn_ref::<js_sys::Error>().is_some_and(|err| has(&String::from(err.message()), "quota"))
 }
 
 /// The page's `localStorage`.

@@ -93,7 +93,7 @@ pub fn body_prefix(body: &str) -> &str {
     while !body.is_char_boundary(end) {
         end -= 1;
     }
-    &body[..end]
+    body.get(..end).unwrap_or_default()
 }
 
 #[cfg(test)]
