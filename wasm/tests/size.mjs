@@ -4,9 +4,9 @@
 // Two numbers are checked against the gzip total:
 // - BUDGET_GZIP, the issue's budget (60 KB): reported as met or not;
 // - CEILING_GZIP (env CAIRN_WEB_MAX_GZIP overrides it): the suite fails above
-//   it. It sits just above today's size so any growth fails the suite, and
-//   comes down to the budget once the core builds without serde_json and
-//   its formatting for wasm (see docs/web.md, "Size").
+//   it. It sits about 3 KB above today's 74.0 KB so any real growth fails the
+//   suite; it comes down to the budget when the package gets there (see
+//   docs/web.md, "Size", for where the bytes go).
 //
 // Usage: node wasm/tests/size.mjs <pkg dir>; exit status 1 above the ceiling.
 
@@ -16,7 +16,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KB = 1024;
 export const BUDGET_GZIP = 60 * KB;
-export const CEILING_GZIP = Number(process.env.CAIRN_WEB_MAX_GZIP || 145 * KB);
+export const CEILING_GZIP = Number(process.env.CAIRN_WEB_MAX_GZIP || 77 * KB);
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
@@ -45,7 +45,7 @@ const budgetMet = total.gzip <= BUDGET_GZIP;
 console.log(
   budgetMet
     ? `size: budget ${kb(BUDGET_GZIP)} gzip met (${kb(total.gzip)})`
-    : `size: budget ${kb(BUDGET_GZIP)} gzip NOT MET: ${kb(total.gzip)}, ${kb(total.gzip - BUDGET_GZIP)} over (the core alone is ~87 KB gzip in wasm; see docs/web.md, "Size")`,
+    : `size: budget ${kb(BUDGET_GZIP)} gzip NOT MET: ${kb(total.gzip)}, ${kb(total.gzip - BUDGET_GZIP)} over (the .wasm is most of it; see docs/web.md, "Size")`,
 );
 if (total.gzip > CEILING_GZIP) {
   console.log(`size: FAIL: ${kb(total.gzip)} gzip is above the ceiling of ${kb(CEILING_GZIP)}: something grew`);
