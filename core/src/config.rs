@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::consent::ConsentState;
+use crate::cat;
 use crate::error::{Error, Result};
 use crate::json::{Json, Object};
 
@@ -332,18 +333,21 @@ impl ClientBuilder {
             return Err(bad("flush_at", "must be at least 1"));
         }
         if self.max_batch_events == 0 || self.max_batch_events > limits::MAX_BATCH_EVENTS {
-            return Err(bad("max_batch_events", format!("must be between 1 and {}, got {}", limits::MAX_BATCH_EVENTS, self.max_batch_events)));
+            return Err(bad("max_batch_events", cat!("must be between 1 and ", limits::MAX_BATCH_EVENTS, ", got ", self.max_batch_events)));
         }
         if self.flush_interval.as_millis() < u128::from(limits::MIN_FLUSH_INTERVAL_MS) {
-            return Err(bad("flush_interval", format!("must be at least {} ms", limits::MIN_FLUSH_INTERVAL_MS)));
+            return Err(bad("flush_interval", cat!("must be at least ", limits::MIN_FLUSH_INTERVAL_MS, " ms")));
         }
         if self.max_event_bytes < 256 {
-            return Err(bad("max_event_bytes", format!("must be at least 256 bytes, got {}", self.max_event_bytes)));
+            return Err(bad("max_event_bytes", cat!("must be at least 256 bytes, got ", self.max_event_bytes)));
         }
         if self.max_batch_bytes < self.max_event_bytes + 1024 {
-            return Err(bad("max_batch_bytes", format!(
-                "must leave room for one full event: at least max_event_bytes + 1024 = {}, got {}",
-                self.max_event_bytes + 1024, self.max_batch_bytes)));
+            return Err(bad("max_batch_bytes", cat!(
+                "must leave room for one full event: at least max_event_bytes + 1024 = ",
+                self.max_event_bytes + 1024,
+                ", got ",
+                self.max_batch_bytes
+            )));
         }
         if self.request_timeout.is_zero() {
             return Err(bad("request_timeout", "must be longer than zero"));
@@ -430,16 +434,16 @@ fn validate_endpoint(url: &str) -> std::result::Result<String, String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("`{url}` must start with http:// or https://"))?;
+        .ok_or_else(|| cat!("`", url, "` must start with http:// or https://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') {
-        return Err(format!("`{url}` has no host name"));
+        return Err(cat!("`", url, "` has no host name"));
     }
     if rest.contains(['?', '#']) {
-        return Err(format!("`{url}` must not carry a query or fragment: give the base URL only"));
+        return Err(cat!("`", url, "` must not carry a query or fragment: give the base URL only"));
     }
     if url.chars().any(char::is_whitespace) {
-        return Err(format!("`{url}` contains white space"));
+        return Err(cat!("`", url, "` contains white space"));
     }
     Ok(url.trim_end_matches('/').to_string())
 }

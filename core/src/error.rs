@@ -5,15 +5,15 @@
 //! failures are *not* public errors of the recording calls: those calls never
 //! touch disk or network, and delivery problems show up in `stats()` instead.
 
-use thiserror::Error;
+use crate::cat;
+use crate::text::push_u64;
 
 /// An error returned by a cairn call.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// A configuration value is out of range or malformed. `field` names the
     /// builder method to fix.
-    #[error("invalid config `{field}`: {reason}")]
     InvalidConfig {
         /// The builder method whose value is wrong, e.g. `endpoint`.
         field: &'static str,
@@ -22,11 +22,9 @@ pub enum Error {
     },
     /// The event given to a recording call is not valid. Nothing was recorded;
     /// the drop is counted as `invalid` in `stats()`.
-    #[error("invalid event: {0}")]
     InvalidEvent(String),
     /// The event is larger than `max_event_bytes` once encoded. Nothing was
     /// recorded; the drop is counted as `oversize` in `stats()`.
-    #[error("event is {size} bytes once encoded, over max_event_bytes = {limit}: send fewer or smaller properties")]
     EventTooLarge {
         /// Encoded size of the event's own parts (name, properties or traits).
         size: usize,
@@ -34,7 +32,6 @@ pub enum Error {
         limit: usize,
     },
     /// The storage file could not be opened or created.
-    #[error("cannot open the event buffer at {path}: {reason}")]
     Storage {
         /// The `storage_path` that failed.
         path: String,
@@ -42,20 +39,17 @@ pub enum Error {
         reason: String,
     },
     /// Another `Client` in this process already uses this storage file.
-    #[error("the event buffer {path} is already used by another cairn Client in this process: share that Client, or give this one its own storage_path")]
     StorageInUse {
         /// The `storage_path` in use.
         path: String,
     },
     /// Another process has this storage file open with cairn.
-    #[error("the event buffer {path} is in use by another process: give each process its own storage_path (two processes on one file would send the same events twice)")]
     StorageLocked {
         /// The `storage_path` in use.
         path: String,
     },
     /// A call that waits (`commit`, `forget`) did not finish in time; the
     /// work goes on in the background.
-    #[error("`{what}` did not finish within {}: the disk may be slow; try again with a longer timeout", duration_text(*timeout))]
     Timeout {
         /// The call that timed out.
         what: &'static str,
@@ -63,23 +57,71 @@ pub enum Error {
         timeout: std::time::Duration,
     },
     /// The client was shut down; create a new one to record again.
-    #[error("this cairn Client has been shut down: create a new Client to record more events")]
     ShutDown,
 }
+
+impl Error {
+    /// The message `Display` writes: what was wrong and what to do. Built by
+    /// concatenation (no formatting machinery in the browser build).
+    pub fn message(&self) -> String {
+        match self {
+            Error::InvalidConfig { field, reason } => cat!("invalid config `", field, "`: ", reason),
+            Error::InvalidEvent(reason) => cat!("invalid event: ", reason),
+            Error::EventTooLarge { size, limit } => {
+                cat!("event is ", size, " bytes once encoded, over max_event_bytes = ", limit, ": send fewer or smaller properties")
+            }
+            Error::Storage { path, reason } => cat!("cannot open the event buffer at ", path, ": ", reason),
+            Error::StorageInUse { path } => cat!(
+                "the event buffer ",
+                path,
+                " is already used by another cairn Client in this process: share that Client, or give this one its own storage_path"
+            ),
+            Error::StorageLocked { path } => cat!(
+                "the event buffer ",
+                path,
+                " is in use by another process: give each process its own storage_path (two processes on one file would send the same events twice)"
+            ),
+            Error::Timeout { what, timeout } => cat!(
+                "`",
+                what,
+                "` did not finish within ",
+                duration_text(*timeout),
+                ": the disk may be slow; try again with a longer timeout"
+            ),
+            Error::ShutDown => "this cairn Client has been shut down: create a new Client to record more events".to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// `timeout` as `Duration`'s `Debug` writes it for whole milliseconds and
 /// seconds (`250ms`, `5s`, `1.5s`), without the float-style formatting code
 /// (the browser build carries every message's code).
 fn duration_text(timeout: std::time::Duration) -> String {
     let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
+    let mut out = String::new();
     if secs == 0 && nanos % 1_000_000 == 0 {
-        return format!("{}ms", nanos / 1_000_000);
+        push_u64(&mut out, u64::from(nanos / 1_000_000));
+        out.push_str("ms");
+        return out;
     }
-    if nanos == 0 {
-        return format!("{secs}s");
+    push_u64(&mut out, secs);
+    if nanos != 0 {
+        // Nine digits with leading zeros, trailing zeros dropped.
+        let mut fraction = String::new();
+        push_u64(&mut fraction, u64::from(nanos) + 1_000_000_000);
+        out.push('.');
+        out.push_str(fraction.get(1..).unwrap_or("").trim_end_matches('0'));
     }
-    let fraction = format!("{nanos:09}");
-    format!("{secs}.{}s", fraction.trim_end_matches('0'))
+    out.push('s');
+    out
 }
 
 /// Shorthand for results of cairn calls.
@@ -98,5 +140,31 @@ mod tests {
         }
         let e = Error::Timeout { what: "commit", timeout: Duration::from_millis(5) };
         assert_eq!(e.to_string(), "`commit` did not finish within 5ms: the disk may be slow; try again with a longer timeout");
+    }
+
+    #[test]
+    fn messages_read_as_before() {
+        let cases = [
+            (Error::InvalidConfig { field: "flush_at", reason: "must be at least 1".into() }, "invalid config `flush_at`: must be at least 1"),
+            (Error::InvalidEvent("x".into()), "invalid event: x"),
+            (
+                Error::EventTooLarge { size: 40_000, limit: 32_768 },
+                "event is 40000 bytes once encoded, over max_event_bytes = 32768: send fewer or smaller properties",
+            ),
+            (Error::Storage { path: "a.db".into(), reason: "denied".into() }, "cannot open the event buffer at a.db: denied"),
+            (
+                Error::StorageInUse { path: "a.db".into() },
+                "the event buffer a.db is already used by another cairn Client in this process: share that Client, or give this one its own storage_path",
+            ),
+            (
+                Error::StorageLocked { path: "a.db".into() },
+                "the event buffer a.db is in use by another process: give each process its own storage_path (two processes on one file would send the same events twice)",
+            ),
+            (Error::ShutDown, "this cairn Client has been shut down: create a new Client to record more events"),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!(e.message(), text);
+        }
     }
 }

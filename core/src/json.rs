@@ -68,13 +68,13 @@ impl Number {
 
 impl From<u64> for Number {
     fn from(n: u64) -> Self {
-        Number(n.to_string())
+        Number(crate::text::u64_text(n))
     }
 }
 
 impl From<i64> for Number {
     fn from(n: i64) -> Self {
-        Number(n.to_string())
+        Number(crate::text::i64_text(n))
     }
 }
 
@@ -432,9 +432,17 @@ pub struct ParseError {
     pub column: usize,
 }
 
+impl ParseError {
+    /// The text `Display` writes, e.g. `expected value at line 2 column 8`
+    /// (built without the formatting machinery, for the browser build).
+    pub fn message(&self) -> String {
+        crate::cat!(self.what, " at line ", self.line, " column ", self.column)
+    }
+}
+
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at line {} column {}", self.what, self.line, self.column)
+        f.write_str(&self.message())
     }
 }
 

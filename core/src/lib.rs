@@ -33,6 +33,7 @@
 //! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
 //! - [`wire`]: backend formats ([`wire::SegmentWire`]).
+//! - [`text`]: messages built without `format!` (small browser build).
 //! - [`Client`] (feature `native`, on by default): a worker thread driving the
 //!   engine, with HTTP over ureq.
 
@@ -51,6 +52,7 @@ pub mod recorder;
 pub mod session;
 pub mod stats;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod wire;
 

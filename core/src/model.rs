@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use crate::cat;
 use crate::error::{Error, Result};
 use crate::json::{Object, RawJson};
 use crate::json_text::{push_key, push_string};
@@ -112,13 +113,13 @@ impl Call {
     pub fn from_event(event: &Value, now_ms: i64) -> Result<Self> {
         let obj = event
             .as_object()
-            .ok_or_else(|| Error::InvalidEvent(format!("an event must be a JSON object, got {}", kind_of(event))))?;
+            .ok_or_else(|| Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event))))?;
         let text = |k: &str| -> Result<Option<String>> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(Error::InvalidEvent(format!("`{k}` must be a string, got {}", kind_of(other)))),
+                Some(other) => Err(Error::InvalidEvent(cat!("`", k, "` must be a string, got ", kind_of(other)))),
             }
         };
         let kind = match text("type")?.as_deref() {
@@ -128,12 +129,12 @@ impl Call {
             Some("group") => EventKind::Group,
             Some("screen") => EventKind::Screen,
             Some("page") => EventKind::Page,
-            Some(other) => return Err(Error::InvalidEvent(format!("unknown `type` \"{other}\": use track, identify, alias, group, screen or page"))),
+            Some(other) => return Err(Error::InvalidEvent(cat!("unknown `type` \"", other, "\": use track, identify, alias, group, screen or page"))),
             None => return Err(Error::InvalidEvent("`type` is missing: use track, identify, alias, group, screen or page".into())),
         };
         let timestamp_ms = match text("timestamp")? {
             Some(t) => crate::time::parse_iso8601_ms(&t)
-                .ok_or_else(|| Error::InvalidEvent(format!("`timestamp` \"{t}\" is not ISO-8601, e.g. 2026-11-22T07:17:49.123Z")))?,
+                .ok_or_else(|| Error::InvalidEvent(cat!("`timestamp` \"", t, "\" is not ISO-8601, e.g. 2026-11-22T07:17:49.123Z")))?,
             None => now_ms,
         };
         let props = object_from_value("properties", obj.get("properties").unwrap_or(&Value::Null))?;
@@ -174,7 +175,7 @@ impl Call {
         call.context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(Object::from(m)),
-            Some(other) => return Err(Error::InvalidEvent(format!("`context` must be a JSON object, got {}", kind_of(other)))),
+            Some(other) => return Err(Error::InvalidEvent(cat!("`context` must be a JSON object, got ", kind_of(other)))),
         };
         call.explicit = Some(explicit);
         Ok(call)
@@ -253,10 +254,10 @@ impl Call {
 
 fn checked_name(what: &str, s: &str) -> Result<String> {
     if s.trim().is_empty() {
-        return Err(Error::InvalidEvent(format!("{what} is empty: give it a name, e.g. \"Order Completed\"")));
+        return Err(Error::InvalidEvent(cat!(what, " is empty: give it a name, e.g. \"Order Completed\"")));
     }
     if s.len() > MAX_NAME_BYTES {
-        return Err(Error::InvalidEvent(format!("{what} is {} bytes, over the limit of {MAX_NAME_BYTES}", s.len())));
+        return Err(Error::InvalidEvent(cat!(what, " is ", s.len(), " bytes, over the limit of ", MAX_NAME_BYTES)));
     }
     Ok(s.to_string())
 }
@@ -271,10 +272,7 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
         Value::Object(_) => serde_json::to_string(value)
             .map(|text| Some(RawJson::trusted(text)))
             .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
-        other => Err(Error::InvalidEvent(format!(
-            "{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {}",
-            kind_of(other)
-        ))),
+        other => Err(Error::InvalidEvent(cat!(field, " must be a JSON object like {\"plan\": \"pro\"}, got ", kind_of(other)))),
     }
 }
 
@@ -289,7 +287,7 @@ pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
     }
     match RawJson::object(trimmed) {
         Ok(raw) => Ok(Some(raw)),
-        Err(Ok(kind)) => Err(Error::InvalidEvent(format!("{field} must be a JSON object like {{\"plan\": \"pro\"}}, got {kind}"))),
+        Err(Ok(kind)) => Err(Error::InvalidEvent(cat!(field, " must be a JSON object like {\"plan\": \"pro\"}, got ", kind))),
         Err(Err(e)) => {
             // A byte search: `str::contains` would bring the substring searcher into the browser build.
             let mentions = |word: &str| trimmed.as_bytes().windows(word.len()).any(|w| w == word.as_bytes());
@@ -298,7 +296,7 @@ pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
             } else {
                 ""
             };
-            Err(Error::InvalidEvent(format!("{field} is not valid JSON ({e}){hint}")))
+            Err(Error::InvalidEvent(cat!(field, " is not valid JSON (", e.message(), ")", hint)))
         }
     }
 }

@@ -40,7 +40,7 @@ impl Session {
 
     /// The persisted form.
     pub fn to_json(&self) -> String {
-        format!("{{\"id\":{},\"last_event_ms\":{}}}", self.id, self.last_event_ms)
+        crate::cat!("{\"id\":", self.id, ",\"last_event_ms\":", self.last_event_ms, "}")
     }
 
     /// Advances `current` to an event at `at_ms`: a new session starts when

@@ -95,7 +95,7 @@ impl DropCounts {
         out.push('{');
         for (_, name, n) in self.by_reason() {
             push_key(out, name);
-            out.push_str(&n.to_string());
+            crate::text::push_u64(out, n);
         }
         out.push('}');
     }
@@ -177,7 +177,10 @@ impl Stats {
         let mut out = String::from("{");
         let number = |out: &mut String, key: &str, n: Option<u64>| {
             push_key(out, key);
-            out.push_str(&n.map_or_else(|| "null".to_string(), |n| n.to_string()));
+            match n {
+                Some(n) => crate::text::push_u64(out, n),
+                None => out.push_str("null"),
+            }
         };
         let text = |out: &mut String, key: &str, s: &Option<String>| {
             push_key(out, key);

@@ -45,8 +45,27 @@ fn now() -> i64 {
     js_sys::Date::now() as i64
 }
 
-fn err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
+/// A thrown `Error` with cairn's message (built without `Display`, so no
+/// formatting code is shipped for it).
+fn err(e: impl Message) -> JsError {
+    JsError::new(&e.message())
+}
+
+/// An error's text for the page.
+trait Message {
+    fn message(self) -> String;
+}
+
+impl Message for cairn::Error {
+    fn message(self) -> String {
+        cairn::Error::message(&self)
+    }
+}
+
+impl Message for String {
+    fn message(self) -> String {
+        self
+    }
 }
 
 #[wasm_bindgen]

@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use cairn::cat;
+
 /// Why a backend refused a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvError {
@@ -192,7 +194,7 @@ impl<B: Backend> Kv<B> {
             }
             KvError::Unavailable(why) => {
                 inner.stats.unavailable_errors += 1;
-                inner.last_error = Some(format!("browser storage is unavailable ({why}): holding data in memory"));
+                inner.last_error = Some(cat!("browser storage is unavailable (", why, "): holding data in memory"));
             }
         }
         inner.forget_overlay(key);

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use cairn::cat;
 use cairn::json::Json;
 use cairn::{ClientBuilder, Config, ConsentState};
 
@@ -47,7 +48,7 @@ pub const KNOWN: &[&str] = &[
 
 /// Reads a consent state as the page writes it.
 pub fn consent_state(text: &str) -> Result<ConsentState, String> {
-    ConsentState::from_name(text).ok_or_else(|| format!("consent state \"{text}\" is not one of \"granted\", \"denied\", \"unknown\""))
+    ConsentState::from_name(text).ok_or_else(|| cat!("consent state \"", text, "\" is not one of \"granted\", \"denied\", \"unknown\""))
 }
 
 fn camel(field: &str) -> String {
@@ -68,7 +69,7 @@ fn camel(field: &str) -> String {
 
 /// Turns the page's options (JSON text of an object) into a validated [`Config`].
 pub fn config_from_text(options_json: &str) -> Result<Config, String> {
-    let options = cairn::json::parse(options_json).map_err(|e| format!("cairn: options are not valid JSON ({e})"))?;
+    let options = cairn::json::parse(options_json).map_err(|e| cat!("cairn: options are not valid JSON (", e.message(), ")"))?;
     config_from(&options)
 }
 
@@ -76,26 +77,26 @@ pub fn config_from_text(options_json: &str) -> Result<Config, String> {
 pub fn config_from(options: &Json) -> Result<Config, String> {
     let obj = options.as_object().ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(format!("cairn: unknown option `{unknown}`; known options: {}", KNOWN.join(", ")));
+        return Err(cat!("cairn: unknown option `", unknown, "`; known options: ", KNOWN.join(", ")));
     }
     let text = |k: &str| -> Result<Option<String>, String> {
         match obj.get(k) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("cairn: option `{k}` must be a string")),
+            Some(_) => Err(cat!("cairn: option `", k, "` must be a string")),
         }
     };
     let count = |k: &str| -> Result<Option<u64>, String> {
         match obj.get(k) {
             None | Some(Json::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| format!("cairn: option `{k}` must be a whole number ≥ 0, got {v}")),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| cat!("cairn: option `", k, "` must be a whole number ≥ 0, got ", v.to_text())),
         }
     };
     let flag = |k: &str| -> Result<Option<bool>, String> {
         match obj.get(k) {
             None | Some(Json::Null) => Ok(None),
             Some(Json::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(format!("cairn: option `{k}` must be true or false")),
+            Some(_) => Err(cat!("cairn: option `", k, "` must be true or false")),
         }
     };
     let mut b = ClientBuilder::new(text("writeKey")?.unwrap_or_default())
@@ -155,8 +156,8 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
         None | Some(Json::Null) => {}
         Some(Json::Object(m)) => {
             for (category, state) in m {
-                let state = state.as_str().ok_or_else(|| format!("cairn: option `consent.{category}` must be \"granted\", \"denied\" or \"unknown\""))?;
-                b = b.consent(category.clone(), consent_state(state).map_err(|e| format!("cairn: option `consent.{category}`: {e}"))?);
+                let state = state.as_str().ok_or_else(|| cat!("cairn: option `consent.", category, "` must be \"granted\", \"denied\" or \"unknown\""))?;
+                b = b.consent(category.clone(), consent_state(state).map_err(|e| cat!("cairn: option `consent.", category, "`: ", e))?);
             }
         }
         Some(_) => return Err("cairn: option `consent` must be an object like { analytics: \"unknown\" }".into()),
@@ -176,8 +177,8 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
         b = b.anonymous_id(id);
     }
     b.config().map_err(|e| match e {
-        cairn::Error::InvalidConfig { field, reason } => format!("cairn: invalid option `{}`: {reason}", camel(field)),
-        other => format!("cairn: {other}"),
+        cairn::Error::InvalidConfig { field, reason } => cat!("cairn: invalid option `", camel(field), "`: ", reason),
+        other => cat!("cairn: ", other.message()),
     })
 }
 

@@ -27,7 +27,8 @@ use cairn::recorder::{Recorder, RecorderSettings};
 use cairn::stats::{DropCounts, DropReason};
 use cairn::store::NewEvent;
 use cairn::wire::{HttpResponse, SegmentWire};
-use cairn::{ConsentState, Error, Forgotten};
+use cairn::text::i64_text;
+use cairn::{cat, ConsentState, Error, Forgotten};
 
 use crate::kv::{Backend, Kv};
 use crate::options;
@@ -123,7 +124,7 @@ fn handed_off_response() -> HttpResponse {
 /// Checks a site prefix (`storageKey`): it names localStorage keys.
 pub fn check_prefix(prefix: &str) -> Result<(), String> {
     if prefix.is_empty() || prefix.len() > 64 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-        return Err(format!("cairn: option `storageKey` \"{prefix}\" must be 1 to 64 letters, digits, '-', '_' or '.'"));
+        return Err(cat!("cairn: option `storageKey` \"", prefix, "\" must be 1 to 64 letters, digits, '-', '_' or '.'"));
     }
     Ok(())
 }
@@ -193,7 +194,7 @@ impl<B: Backend + 'static> Runtime<B> {
             "identify" => Call::identify(name, p, now),
             "group" => Call::group(name, p, now),
             "alias" => Call::alias(name, now),
-            other => Err(Error::InvalidEvent(format!("unknown call `{other}`"))),
+            other => Err(Error::InvalidEvent(cat!("unknown call `", other, "`"))),
         });
         match call.and_then(|c| c.check_size(self.max_event_bytes).map(|_| c)) {
             Ok(call) => {
@@ -248,7 +249,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Upload `id` failed without an answer (offline, refused, timed out,
     /// blocked by CORS); `reason` is what the browser said.
     pub fn on_error(&mut self, id: u64, reason: &str, now: i64) {
-        self.settle(id, Err(format!("request failed: {reason}")), now);
+        self.settle(id, Err(cat!("request failed: ", reason)), now);
     }
 
     /// The upload on the wire whose events were purged (consent revoked,
@@ -309,7 +310,7 @@ impl<B: Backend + 'static> Runtime<B> {
         };
         if let Some(why) = failing {
             report.kept = stats.queued_events;
-            report.why_kept = Some(format!("{why}: events stay queued for the next page load"));
+            report.why_kept = Some(cat!(why, ": events stay queued for the next page load"));
             return report;
         }
         self.engine.flush();
@@ -330,7 +331,7 @@ impl<B: Backend + 'static> Runtime<B> {
             } else {
                 let why = "the browser did not take the batch as the page went away (over its keepalive allowance)";
                 self.engine.on_upload_result(out.id, Err(why.into()), now);
-                report.why_kept = Some(format!("{why}: events stay queued for the next page load"));
+                report.why_kept = Some(cat!(why, ": events stay queued for the next page load"));
                 break;
             }
         }
@@ -359,7 +360,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// that cannot see its Web Lock.
     pub fn mark_alive(&mut self, now: i64, alive: bool) {
         let now = self.tick(now);
-        let value = if alive { now.to_string() } else { "0".into() };
+        let value = if alive { i64_text(now) } else { "0".into() };
         self.kv.set(&self.keys.alive(), &value);
     }
 
@@ -460,7 +461,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Merges `context` (a JSON object as text) into every later event's
     /// context; a `null` value removes a key.
     pub fn set_context(&mut self, context_json: &str) -> Result<(), Error> {
-        let value = json::parse(context_json).map_err(|e| Error::InvalidEvent(format!("context is not valid JSON ({e})")))?;
+        let value = json::parse(context_json).map_err(|e| Error::InvalidEvent(cat!("context is not valid JSON (", e.message(), ")")))?;
         let Json::Object(map) = value else {
             return Err(Error::InvalidEvent("context must be an object like {\"app\": {\"version\": \"2.1\"}}".into()));
         };
@@ -520,7 +521,7 @@ impl<B: Backend + 'static> Runtime<B> {
         }
         dedup(&mut forgotten.anonymous_ids);
         dedup(&mut forgotten.user_ids);
-        let mark = now.to_string();
+        let mark = i64_text(now);
         self.kv.set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
         self.seen_forgotten = Some(mark);
         forgotten
@@ -552,20 +553,33 @@ impl<B: Backend + 'static> Runtime<B> {
         let error = Json::from(self.kv.last_error());
         let mut tab = String::new();
         push_string(&mut tab, self.keys.tab());
-        let browser = format!(
-            "{{\"tab\":{tab},\"storage\":\"{storage}\",\"quota_errors\":{},\"unavailable_errors\":{},\"volatile_values\":{},\"storage_error\":{error},\"held_for_consent\":{},\"handed_off_events\":{},\"adopted_events\":{},\"adopted_tabs\":{}}}",
+        let browser = cat!(
+            "{\"tab\":",
+            tab,
+            ",\"storage\":\"",
+            storage,
+            "\",\"quota_errors\":",
             kv.quota_errors,
+            ",\"unavailable_errors\":",
             kv.unavailable_errors,
+            ",\"volatile_values\":",
             kv.volatile_values,
+            ",\"storage_error\":",
+            error.to_text(),
+            ",\"held_for_consent\":",
             self.recorder.held_events(),
+            ",\"handed_off_events\":",
             self.counters.handed_off_events,
+            ",\"adopted_events\":",
             self.counters.adopted_events,
+            ",\"adopted_tabs\":",
             self.counters.adopted_tabs,
+            "}"
         );
         // `engine` is a JSON object: splice `browser` in before its last brace.
         match engine.strip_suffix('}') {
-            Some(head) if head.len() > 1 => format!("{head},\"browser\":{browser}}}"),
-            _ => format!("{{\"browser\":{browser}}}"),
+            Some(head) if head.len() > 1 => cat!(head, ",\"browser\":", browser, "}"),
+            _ => cat!("{\"browser\":", browser, "}"),
         }
     }
 }
@@ -586,13 +600,21 @@ fn dedup(v: &mut Vec<String>) {
 /// [`Forgotten`] as JSON text for the page.
 pub fn forgotten_json(f: &Forgotten) -> String {
     let list = |v: &Vec<String>| Json::Array(v.iter().map(|s| Json::from(s.as_str())).collect());
-    format!("{{\"anonymous_ids\":{},\"user_ids\":{},\"events_erased\":{}}}", list(&f.anonymous_ids), list(&f.user_ids), f.events_erased)
+    cat!(
+        "{\"anonymous_ids\":",
+        list(&f.anonymous_ids).to_text(),
+        ",\"user_ids\":",
+        list(&f.user_ids).to_text(),
+        ",\"events_erased\":",
+        f.events_erased,
+        "}"
+    )
 }
 
 /// [`HandOff`] as JSON text for the page.
 pub fn hand_off_json(h: &HandOff) -> String {
     let why = Json::from(h.why_kept.clone());
-    format!("{{\"handed_off\":{},\"kept\":{},\"why_kept\":{why}}}", h.handed_off, h.kept)
+    cat!("{\"handed_off\":", h.handed_off, ",\"kept\":", h.kept, ",\"why_kept\":", why.to_text(), "}")
 }
 
 #[cfg(test)]

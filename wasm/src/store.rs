@@ -22,6 +22,7 @@
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.
 
+use cairn::cat;
 use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 
 use crate::kv::{Backend, Kv};
@@ -54,20 +55,20 @@ impl Keys {
 
     /// Everything of this tab starts with this.
     pub fn tab_prefix(&self) -> String {
-        format!("{}:t:{}:", self.prefix, self.tab)
+        cat!(self.prefix, ":t:", self.tab, ":")
     }
 
     fn events_prefix(&self) -> String {
-        format!("{}e:", self.tab_prefix())
+        cat!(self.tab_prefix(), "e:")
     }
 
     fn event(&self, seq: u64) -> String {
-        format!("{}e:{seq}", self.tab_prefix())
+        cat!(self.tab_prefix(), "e:", seq)
     }
 
     /// Where the tab's liveness mark is kept.
     pub fn alive(&self) -> String {
-        format!("{}alive", self.tab_prefix())
+        cat!(self.tab_prefix(), "alive")
     }
 
     /// Where state `key` lives: shared by every tab, or this tab's own.
@@ -75,13 +76,13 @@ impl Keys {
         if SHARED_STATE_KEYS.contains(&key) {
             shared_state_key(&self.prefix, key)
         } else {
-            format!("{}s:{key}", self.tab_prefix())
+            cat!(self.tab_prefix(), "s:", key)
         }
     }
 
     /// Every tab id that has keys under `prefix`.
     pub fn tabs_in<B: Backend>(kv: &Kv<B>, prefix: &str) -> Vec<String> {
-        let start = format!("{prefix}:t:");
+        let start = cat!(prefix, ":t:");
         let mut tabs: Vec<String> = Vec::new();
         for key in kv.keys_with_prefix(&start) {
             if let Some(tab) = key.strip_prefix(start.as_str()).and_then(|rest| rest.split(':').next()) {
@@ -96,14 +97,14 @@ impl Keys {
 
 /// The key of shared state `key` under `prefix`.
 pub fn shared_state_key(prefix: &str, key: &str) -> String {
-    format!("{prefix}:s:{key}")
+    cat!(prefix, ":s:", key)
 }
 
 /// A stored event's value: `"<created_ms> <id length>:<message_id><json>"`.
 /// The JSON is kept as is (not escaped into another JSON string), and the
 /// length prefix lets a message id hold any character.
 fn encode_value(e: &NewEvent) -> String {
-    format!("{} {}:{}{}", e.created_ms, e.message_id.len(), e.message_id, e.json)
+    cat!(e.created_ms, " ", e.message_id.len(), ":", e.message_id, e.json)
 }
 
 fn decode_value(value: &str) -> Option<(i64, &str, &str)> {

@@ -3,6 +3,7 @@
 
 use std::cell::OnceCell;
 
+use cairn::cat;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::kv::{Backend, KvError};
@@ -35,7 +36,7 @@ fn describe(e: &JsValue) -> String {
         (true, true) => e.as_string().unwrap_or_else(|| "unknown error".into()),
         (false, true) => name,
         (true, false) => message,
-        (false, false) => format!("{name}: {message}"),
+        (false, false) => cat!(name, ": ", message),
     }
 }
 

@@ -61,7 +61,9 @@ impl Default for Identity {
 impl Identity {
     /// A fresh anonymous identity.
     pub fn new() -> Self {
-        Identity { anonymous_id: uuid::Uuid::new_v4().to_string(), user_id: None, traits: Object::new(), group_id: None }
+        // The hyphenated lower-case text `to_string` writes, without `Display`.
+        let anonymous_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_string();
+        Identity { anonymous_id, user_id: None, traits: Object::new(), group_id: None }
     }
 
     /// Reads a persisted identity; `None` if the text is not one.

@@ -7,9 +7,8 @@
 //! attempt, so the backend can correct a device's clock skew
 //! (`timestamp = receivedAt - (sentAt - originalTimestamp)`).
 
-use base64::Engine as _;
-
 use super::{body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire};
+use crate::cat;
 use crate::json_text::push_string;
 use crate::store::StoredEvent;
 use crate::time::iso8601_ms;
@@ -26,12 +25,31 @@ pub struct SegmentWire {
 impl SegmentWire {
     /// A format posting to `{endpoint}/v1/batch` with `write_key`.
     pub fn new(endpoint: &str, write_key: &str, gzip: bool) -> Self {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{write_key}:"));
+        let mut authorization = String::from("Basic ");
+        push_base64(&mut authorization, &[write_key.as_bytes(), b":"].concat());
         SegmentWire {
-            url: format!("{}/v1/batch", endpoint.trim_end_matches('/')),
+            url: cat!(endpoint.trim_end_matches('/'), "/v1/batch"),
             write_key: write_key.to_string(),
-            authorization: format!("Basic {token}"),
+            authorization,
             gzip,
+        }
+    }
+}
+
+/// Appends `bytes` in standard base64 with padding (RFC 4648, section 4),
+/// for the Basic credentials. Hand-written: the `base64` crate's encoder
+/// brought an `expect` with `Debug` formatting into the browser build.
+fn push_base64(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
         }
     }
 }
@@ -57,7 +75,7 @@ impl Wire for SegmentWire {
             headers: vec![
                 ("Content-Type", "application/json".into()),
                 ("Authorization", self.authorization.clone()),
-                ("User-Agent", format!("cairn/{}", crate::VERSION)),
+                ("User-Agent", cat!("cairn/", crate::VERSION)),
             ],
             body: body.into_bytes(),
             gzip: self.gzip,
@@ -67,19 +85,19 @@ impl Wire for SegmentWire {
     fn classify(&self, r: &HttpResponse, now_ms: i64) -> Outcome {
         let detail = || {
             let body = body_prefix(r.body.trim());
-            if body.is_empty() { format!("HTTP {}", r.status) } else { format!("HTTP {}: {body}", r.status) }
+            if body.is_empty() { cat!("HTTP ", r.status) } else { cat!("HTTP ", r.status, ": ", body) }
         };
         match r.status {
             200..=299 => Outcome::Delivered,
             413 => Outcome::Split,
-            401 | 403 => Outcome::AuthFailed { reason: format!("{}: check the write key", detail()) },
+            401 | 403 => Outcome::AuthFailed { reason: cat!(detail(), ": check the write key") },
             408 | 429 | 500..=599 => Outcome::Retry {
                 after_ms: r.retry_after.as_deref().and_then(|v| parse_retry_after(v, now_ms)),
                 reason: detail(),
             },
             400..=499 => Outcome::Reject { reason: detail() },
             // 1xx/3xx are not answers to a batch POST; treat as temporary.
-            _ => Outcome::Retry { after_ms: None, reason: format!("unexpected {}", detail()) },
+            _ => Outcome::Retry { after_ms: None, reason: cat!("unexpected ", detail()) },
         }
     }
 }
@@ -87,6 +105,7 @@ impl Wire for SegmentWire {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn ev(seq: u64, json: &str) -> StoredEvent {
         StoredEvent { seq, message_id: format!("m{seq}"), created_ms: 0, json: json.into() }
@@ -94,6 +113,16 @@ mod tests {
 
     fn resp(status: u16, retry_after: Option<&str>) -> HttpResponse {
         HttpResponse { status, retry_after: retry_after.map(str::to_string), body: "nope".into() }
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (text, want) in [("", ""), ("a:", "YTo="), ("wk:", "d2s6"), ("WRITE_KEY:", "V1JJVEVfS0VZOg=="), ("clé-ü:", "Y2zDqS3DvDo=")] {
+            let mut out = String::new();
+            push_base64(&mut out, text.as_bytes());
+            assert_eq!(out, want);
+            assert_eq!(out, base64::engine::general_purpose::STANDARD.encode(text));
+        }
     }
 
     #[test]
