@@ -12,11 +12,13 @@
 //! - [`runtime`]: the counterpart of the native worker: calls, uploads, page
 //!   hide, adoption of gone tabs' queues, cross-tab identity and consent.
 //! - `web` and `bindings` (wasm32 only): `localStorage` and the `Core` class.
+//! - [`heap`]: the wasm build's small allocator (size classes, free lists).
 //!
 //! Everything but `web` and `bindings` builds and is tested on the host.
 
 #![warn(missing_docs)]
 
+pub mod heap;
 pub mod kv;
 pub mod options;
 pub mod runtime;
@@ -26,3 +28,9 @@ pub mod store;
 pub mod bindings;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// The wasm build allocates with [`heap::WasmAllocator`] (dlmalloc, the
+/// default, is about 8 KB of the module).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: heap::WasmAllocator = heap::WasmAllocator::new();
