@@ -446,10 +446,8 @@ impl Engine {
         for e in &self.memory {
             collect(&e.json, &["userId"]);
         }
-        for ids in [&mut anon, &mut users] {
-            ids.sort_unstable();
-            ids.dedup();
-        }
+        sort_unique(&mut anon);
+        sort_unique(&mut users);
         (anon, users)
     }
 
@@ -778,6 +776,20 @@ impl Engine {
             dropped: self.dropped,
         }
     }
+}
+
+/// Sorts `ids` and removes repeats, as `sort_unstable` + `dedup` would, by
+/// inserting each into a sorted list of the distinct ones (a binary search:
+/// ids repeat a lot and are few once distinct), so the browser build carries
+/// no sorting code.
+pub(crate) fn sort_unique(ids: &mut Vec<String>) {
+    let mut distinct: Vec<String> = Vec::new();
+    for id in ids.drain(..) {
+        if let Err(at) = distinct.binary_search(&id) {
+            distinct.insert(at, id);
+        }
+    }
+    *ids = distinct;
 }
 
 #[cfg(test)]

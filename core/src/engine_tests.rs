@@ -417,3 +417,17 @@ fn drop_counts_persist_in_the_store() {
     let d: DropCounts = serde_json::from_str(&text).unwrap();
     assert_eq!(d.invalid, 2);
 }
+
+#[test]
+fn sort_unique_matches_sort_and_dedup() {
+    let ids: Vec<String> = ["b", "a", "c", "a", "", "b", "é", "a"].iter().map(|s| s.to_string()).collect();
+    let mut want = ids.clone();
+    want.sort_unstable();
+    want.dedup();
+    let mut got = ids;
+    sort_unique(&mut got);
+    assert_eq!(got, want);
+    let mut empty: Vec<String> = Vec::new();
+    sort_unique(&mut empty);
+    assert!(empty.is_empty());
+}

@@ -423,10 +423,8 @@ impl Recorder {
         let (stored_anon, stored_users) = engine.ids_in_queue();
         anonymous_ids.extend(stored_anon);
         user_ids.extend(stored_users);
-        anonymous_ids.sort_unstable();
-        anonymous_ids.dedup();
-        user_ids.sort_unstable();
-        user_ids.dedup();
+        crate::engine::sort_unique(&mut anonymous_ids);
+        crate::engine::sort_unique(&mut user_ids);
 
         let erased_memory = (self.held.len() + self.pending.len()) as u64;
         self.held.clear();
