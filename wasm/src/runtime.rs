@@ -63,7 +63,11 @@ pub struct Outgoing {
 
 impl Outgoing {
     fn from_upload(up: Upload) -> Self {
-        let body = String::from_utf8(up.request.body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        // The body was encoded from a `String`, so it is UTF-8; were it not,
+        // bytes outside ASCII become U+FFFD (without `from_utf8_lossy`'s
+        // code in the browser build).
+        let body = String::from_utf8(up.request.body)
+            .unwrap_or_else(|e| e.as_bytes().iter().map(|&b| if b.is_ascii() { char::from(b) } else { '\u{FFFD}' }).collect());
         let keepalive = body.len() <= KEEPALIVE_MAX_BYTES;
         Outgoing { id: up.id, url: up.request.url, body, events: up.events, keepalive }
     }
