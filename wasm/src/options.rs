@@ -46,6 +46,12 @@ pub const KNOWN: &[&str] = &[
     "anonymousId",
 ];
 
+/// [`KNOWN`] joined with `, `, as unknown-option errors list them (written
+/// out: `join` would bring its own code into the browser build).
+pub const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
+requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
+resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
+
 /// Reads a consent state as the page writes it.
 pub fn consent_state(text: &str) -> Result<ConsentState, String> {
     ConsentState::from_name(text).ok_or_else(|| cat!("consent state \"", text, "\" is not one of \"granted\", \"denied\", \"unknown\""))
@@ -77,7 +83,7 @@ pub fn config_from_text(options_json: &str) -> Result<Config, String> {
 pub fn config_from(options: &Json) -> Result<Config, String> {
     let obj = options.as_object().ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(cat!("cairn: unknown option `", unknown, "`; known options: ", KNOWN.join(", ")));
+        return Err(cat!("cairn: unknown option `", unknown, "`; known options: ", KNOWN_TEXT));
     }
     let text = |k: &str| -> Result<Option<String>, String> {
         match obj.get(k) {
@@ -185,6 +191,11 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_text_lists_the_known_options() {
+        assert_eq!(KNOWN_TEXT, KNOWN.join(", "));
+    }
     use serde_json::json;
 
     fn config_from(v: &serde_json::Value) -> Result<Config, String> {
