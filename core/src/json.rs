@@ -57,12 +57,12 @@ impl Number {
     /// The number, if it is written as a whole number from 0 to `u64::MAX`
     /// (no fraction, no exponent).
     pub fn as_u64(&self) -> Option<u64> {
-        self.0.parse().ok()
+        crate::text::parse_u64(&self.0)
     }
 
     /// The number, if it is written as a whole number that fits an `i64`.
     pub fn as_i64(&self) -> Option<i64> {
-        self.0.parse().ok()
+        crate::text::parse_i64(&self.0)
     }
 }
 

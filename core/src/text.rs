@@ -93,6 +93,37 @@ pub fn i64_text(n: i64) -> String {
     out
 }
 
+/// Reads a whole number as `str::parse::<u64>` does (decimal digits, an
+/// optional leading `+`, no overflow); one small function instead of the
+/// standard library's generic parser per integer type.
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Reads a whole number as `str::parse::<i64>` does (an optional leading
+/// `+` or `-`, then decimal digits, no overflow).
+pub fn parse_i64(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        Some(digits) if !digits.starts_with('+') => {
+            let n = parse_u64(digits)?;
+            0i64.checked_sub_unsigned(n)
+        }
+        Some(_) => None,
+        None => i64::try_from(parse_u64(text)?).ok(),
+    }
+}
+
 /// Builds a `String` from [`Piece`]s (text and whole numbers), like
 /// `format!("{}{}…", a, b, …)` without the formatting machinery:
 /// `cat!("got ", n, " bytes")`.
@@ -117,6 +148,19 @@ mod tests {
         }
         for n in [0i64, -1, 1, -10, 42, i64::MIN, i64::MAX] {
             assert_eq!(i64_text(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn numbers_parse_as_str_parse_does() {
+        let texts = [
+            "", "+", "-", "0", "7", "+7", "-7", "--7", "+-7", "-+7", "007", "12a", " 1", "1 ", "1.0", "1e3",
+            "18446744073709551615", "18446744073709551616", "9223372036854775807", "9223372036854775808",
+            "-9223372036854775808", "-9223372036854775809", "٣",
+        ];
+        for t in texts {
+            assert_eq!(parse_u64(t), t.parse::<u64>().ok(), "{t:?}");
+            assert_eq!(parse_i64(t), t.parse::<i64>().ok(), "{t:?}");
         }
     }
 

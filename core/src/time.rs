@@ -63,7 +63,7 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let s = text.get(from..from + len)?;
-        s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+        s.bytes().all(|c| c.is_ascii_digit()).then(|| crate::text::parse_i64(s))?
     };
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
         return None;
@@ -86,7 +86,7 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
             return None;
         }
         let padded: String = frac.chars().chain("000".chars()).take(3).collect();
-        millis = padded.parse().ok()?;
+        millis = crate::text::parse_i64(&padded)?;
     }
     let offset_min = match &text[i..] {
         "Z" | "z" => 0,
@@ -114,7 +114,7 @@ pub fn parse_http_date_ms(text: &str) -> Option<i64> {
         _ => return None,
     };
     let num = |s: &str, max_len: usize| -> Option<i64> {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|c| c.is_ascii_digit())).then(|| crate::text::parse_i64(s))?
     };
     let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
     let day = num(day, 2)?;

@@ -27,7 +27,7 @@ use cairn::recorder::{Recorder, RecorderSettings};
 use cairn::stats::{DropCounts, DropReason};
 use cairn::store::NewEvent;
 use cairn::wire::{HttpResponse, SegmentWire};
-use cairn::text::i64_text;
+use cairn::text::{i64_text, parse_i64};
 use cairn::{cat, ConsentState, Error, Forgotten};
 
 use crate::kv::{Backend, Kv};
@@ -353,7 +353,7 @@ impl<B: Backend + 'static> Runtime<B> {
         tabs.retain(|t| t != self.keys.tab());
         if stale_only {
             tabs.retain(|t| {
-                let alive = self.kv.get(&Keys::new(self.keys.prefix(), t).alive()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                let alive = self.kv.get(&Keys::new(self.keys.prefix(), t).alive()).and_then(|v| parse_i64(&v)).unwrap_or(0);
                 now - alive > STALE_TAB_MS
             });
         }
@@ -386,7 +386,7 @@ impl<B: Backend + 'static> Runtime<B> {
                 self.engine.count_external_drop(reason, n, now);
             }
         }
-        let forgotten_at = self.kv.get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY)).and_then(|v| v.parse::<i64>().ok());
+        let forgotten_at = self.kv.get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY)).and_then(|v| parse_i64(&v));
         let refused = self.recorder.consent().gate() == Gate::Drop;
         let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) =
             events.into_iter().partition(|e| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f));

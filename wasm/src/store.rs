@@ -110,10 +110,10 @@ fn encode_value(e: &NewEvent) -> String {
 fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
     let (created, rest) = value.split_once(' ')?;
     let (len, rest) = rest.split_once(':')?;
-    let len: usize = len.parse().ok()?;
+    let len = usize::try_from(cairn::text::parse_u64(len)?).ok()?;
     // `get` is None past the end or inside a character.
     let (id, json) = (rest.get(..len)?, rest.get(len..)?);
-    Some((created.parse().ok()?, id, json))
+    Some((cairn::text::parse_i64(created)?, id, json))
 }
 
 /// A sequence number per destination (a page has one or two: a list, not
@@ -169,7 +169,7 @@ impl<B: Backend> BrowserStore<B> {
         let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: Cursors::default(), claimed: Cursors::default() };
         let prefix = store.keys.events_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
-            let seq = key.strip_prefix(prefix.as_str()).and_then(|s| s.parse::<u64>().ok());
+            let seq = key.strip_prefix(prefix.as_str()).and_then(cairn::text::parse_u64);
             let value = store.kv.get(&key);
             match (seq, value.as_deref().and_then(decode_value)) {
                 (Some(seq), Some((created_ms, _, json))) => {

@@ -77,7 +77,7 @@ pub trait Wire: Send {
 /// or unreadable (the normal backoff applies then).
 pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<u64> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
+    if let Some(secs) = crate::text::parse_u64(value) {
         return Some(secs.saturating_mul(1000));
     }
     let at_ms = crate::time::parse_http_date_ms(value)?;
