@@ -20,18 +20,24 @@ pub struct Core {
     rt: Runtime<LocalStorage>,
 }
 
-/// An upload for `fetch` or a beacon to carry.
+/// An upload for `fetch` or a beacon to carry. Read-only for the page (no
+/// setters are generated, in the module or the glue).
 #[wasm_bindgen(getter_with_clone)]
 pub struct Upload {
     /// Pass back to `onResponse` / `onError`.
+    #[wasm_bindgen(readonly)]
     pub id: f64,
     /// Where to POST it.
+    #[wasm_bindgen(readonly)]
     pub url: String,
     /// The JSON body (send as `text/plain`).
+    #[wasm_bindgen(readonly)]
     pub body: String,
     /// Events in it.
+    #[wasm_bindgen(readonly)]
     pub events: u32,
     /// Whether it fits a keepalive request.
+    #[wasm_bindgen(readonly)]
     pub keepalive: bool,
 }
 
