@@ -21,8 +21,11 @@ wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release-wasm/cairn_wasm.wasm" -
 cp wasm/js/index.d.ts wasm/js/package.json "$PKG/"
 # What a page loads is minified (ES modules: exports keep their names); the
 # sources with their comments stay in wasm/js and the generated glue.
-minify() { "$TERSER" "$1" --module --ecma 2020 --compress passes=2 --mangle --comments false -o "$2"; }
+minify() { "$TERSER" "$1" --module --ecma 2020 --compress passes=2 --mangle --comments false -o "$2" "${@:3}"; }
 minify "$PKG/cairn_wasm.js" "$PKG/cairn_wasm.js"
-minify wasm/js/index.js "$PKG/index.js"
+# index.js's own properties start with `_` and are private to it (nothing
+# outside reads them, nor by string): their names are shortened too. Not in
+# the glue, whose `__wbindgen_*` names are the module's exports.
+minify wasm/js/index.js "$PKG/index.js" --mangle-props 'regex=/^_/'
 cp docs/web.md "$PKG/README.md" 2>/dev/null || true
 echo "build-web: package in $PKG"
