@@ -170,7 +170,8 @@ export class Cairn {
   async _adoptGoneTabs() {
     if (this._gone || this._closed) return;
     clearTimeout(this._adoptTimer);
-    const tabs = this._core.otherTabs(!locks);
+    // Each tab id ends with ':' (an id never holds one).
+    const tabs = this._core.otherTabs(!locks).split(':').slice(0, -1);
     let busy = 0;
     for (const tab of tabs) {
       const adopt = () => {

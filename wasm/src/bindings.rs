@@ -161,10 +161,18 @@ impl Core {
     }
 
     /// Other tabs of the site with something stored (only those not seen
-    /// alive lately, with `stale_only`).
+    /// alive lately, with `stale_only`), each followed by `:` (a tab id
+    /// never holds one: it is read from keys `<prefix>:t:<tab>:…`). One
+    /// string rather than an array spares the module and the glue the
+    /// conversion code.
     #[wasm_bindgen(js_name = otherTabs)]
-    pub fn other_tabs(&mut self, stale_only: bool) -> Vec<String> {
-        self.rt.other_tabs(now(), stale_only)
+    pub fn other_tabs(&mut self, stale_only: bool) -> String {
+        let mut out = String::new();
+        for tab in self.rt.other_tabs(now(), stale_only) {
+            out.push_str(&tab);
+            out.push(':');
+        }
+        out
     }
 
     /// Marks this tab alive now, or gone.
