@@ -26,6 +26,14 @@ function camelKeys(v) {
   return v;
 }
 
+// An upload as the core hands it over: "<id> <events> <keepalive 1|0> <url>\n<body>"
+// (the URL holds no white space).
+function readUpload(text) {
+  const nl = text.indexOf('\n');
+  const [id, events, keepalive, url] = text.slice(0, nl).split(' ');
+  return { id: Number(id), url, body: text.slice(nl + 1), events: Number(events), keepalive: keepalive === '1' };
+}
+
 function randomId() {
   const c = globalThis.crypto;
   const raw = c && c.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
@@ -249,9 +257,8 @@ export class Cairn {
     clearTimeout(this._adoptTimer);
     const report = camelKeys(
       JSON.parse(
-        this._core.handOff((upload) => {
-          const { url, body } = upload;
-          upload.free();
+        this._core.handOff((text) => {
+          const { url, body } = readUpload(text);
           try {
             if (navigator.sendBeacon) return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' }));
             fetch(url, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, credentials: 'omit' }).catch(() => {});
@@ -286,8 +293,8 @@ export class Cairn {
   _pump() {
     if (this._closed || this._gone) return;
     if (!this._inflight) {
-      const upload = this._core.poll();
-      if (upload) this._send(upload);
+      const text = this._core.poll();
+      if (text !== undefined) this._send(readUpload(text));
     }
     this._schedule();
   }
@@ -303,7 +310,6 @@ export class Cairn {
 
   _send(upload) {
     const { id, url, body, events, keepalive } = upload;
-    upload.free();
     const ctrl = new AbortController();
     this._inflight = { id, ctrl };
     const timer = setTimeout(() => ctrl.abort(), this._core.requestTimeout());
