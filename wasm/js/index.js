@@ -126,7 +126,17 @@ export class Cairn {
 
   _newCore() {
     const fromCookie = this._cookie ? readCookie(this._cookie.name) : undefined;
-    return new Core(this._coreOptions, this._prefix, randomId(), fromCookie);
+    // Reading localStorage throws when the browser disables storage: the
+    // core is told what happened (and reports it in stats) either way.
+    let storage;
+    let found = true;
+    try {
+      storage = globalThis.localStorage;
+    } catch (e) {
+      storage = e;
+      found = false;
+    }
+    return new Core(this._coreOptions, this._prefix, randomId(), fromCookie, storage, found);
   }
 
   async _start() {

@@ -63,9 +63,19 @@ impl Message for String {
 impl Core {
     /// Loads tab `tab` of site prefix `prefix` with the page's options
     /// (JSON text). `cookie_anonymous_id` is the first-party cookie's copy
-    /// of the anonymous id, if any. Throws on invalid options.
+    /// of the anonymous id, if any. `storage` is `globalThis.localStorage`
+    /// when `storage_found`, else what reading it threw (see
+    /// [`crate::web::use_storage`]). Throws on invalid options.
     #[wasm_bindgen(constructor)]
-    pub fn new(options_json: &str, prefix: &str, tab: &str, cookie_anonymous_id: Option<String>) -> Result<Core, JsError> {
+    pub fn new(
+        options_json: &str,
+        prefix: &str,
+        tab: &str,
+        cookie_anonymous_id: Option<String>,
+        storage: JsValue,
+        storage_found: bool,
+    ) -> Result<Core, JsError> {
+        crate::web::use_storage(storage, storage_found);
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let rt = Runtime::new(Kv::new(LocalStorage), prefix, tab, options_json, cookie_anonymous_id, seed, now()).map_err(err)?;
         Ok(Core { rt })

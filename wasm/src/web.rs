@@ -1,7 +1,7 @@
 //! `localStorage` as a [`Backend`] (wasm32 only): which browser errors mean
 //! "full" and which mean "unavailable". Nothing here throws at the page.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 
 use cairn::cat;
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,22 +9,34 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::kv::{Backend, KvError};
 
 thread_local! {
-    /// `window.localStorage`, looked up once (accessing it can throw when
-    /// storage is disabled; the error is kept and reported on each write).
-    static STORAGE: OnceCell<Result<web_sys::Storage, String>> = const { OnceCell::new() };
+    /// The page's `localStorage`, or why there is none. `index.js` reads
+    /// `globalThis.localStorage` (which throws when storage is disabled) and
+    /// hands the result to [`use_storage`], so the module needs no code to
+    /// find the window; the error is reported on each write.
+    static STORAGE: RefCell<Result<web_sys::Storage, String>> = const { RefCell::new(Err(String::new())) };
+}
+
+/// Takes what `index.js` found for `localStorage`: the storage when `found`
+/// is true (`undefined` where there is no window, as in a worker; `null`
+/// where the browser has none), else what reading it threw.
+pub fn use_storage(storage: JsValue, found: bool) {
+    let storage = if !found {
+        Err(describe(&storage))
+    } else if storage.is_object() {
+        Ok(storage.unchecked_into::<web_sys::Storage>())
+    } else if storage.is_undefined() {
+        Err("no window (a worker?)".to_string())
+    } else {
+        Err("localStorage is not available".to_string())
+    };
+    STORAGE.with(|cell| *cell.borrow_mut() = storage);
 }
 
 fn with_storage<T>(f: impl FnOnce(&web_sys::Storage) -> T) -> Result<T, String> {
-    STORAGE.with(|cell| {
-        let storage = cell.get_or_init(|| {
-            let window = web_sys::window().ok_or_else(|| "no window (a worker?)".to_string())?;
-            match window.local_storage() {
-                Ok(Some(s)) => Ok(s),
-                Ok(None) => Err("localStorage is not available".to_string()),
-                Err(e) => Err(describe(&e)),
-            }
-        });
-        storage.as_ref().map(f).map_err(Clone::clone)
+    STORAGE.with(|cell| match &*cell.borrow() {
+        Ok(storage) => Ok(f(storage)),
+        Err(why) if why.is_empty() => Err("localStorage is not available".to_string()),
+        Err(why) => Err(why.clone()),
     })
 }
 
