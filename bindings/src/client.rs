@@ -57,6 +57,13 @@ impl CairnClient {
         self.handle
     }
 
+    /// Counts a recording call the foreign package refused before it got
+    /// here (a lone surrogate, a value JSON cannot hold) as dropped
+    /// `invalid` in `stats()`.
+    pub fn count_invalid_call(&self) {
+        self.inner.count_invalid_call();
+    }
+
     /// Records that the user did `event`. `properties_json` is a JSON object
     /// as text, or empty for none.
     pub fn track(&self, event: String, properties_json: String) -> Result<(), CairnError> {

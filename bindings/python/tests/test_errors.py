@@ -52,6 +52,18 @@ def test_properties_must_be_a_dict(client):
         client.track("List", [1, 2])
 
 
+def test_calls_refused_before_the_core_are_counted_as_invalid(client):
+    with pytest.raises(CairnError.InvalidEvent, match="must be a dict"):
+        client.track("List", [1, 2])
+    with pytest.raises(CairnError.InvalidEvent):
+        client.identify("u", {"score": float("nan")})
+    # A context is not an event: refusing one counts nothing.
+    with pytest.raises(CairnError.InvalidEvent):
+        client.set_context({"x": float("nan")})
+    client.commit(timeout=5)
+    assert client.stats().dropped.invalid == 2
+
+
 def test_the_core_rejects_bad_calls_in_its_own_words(client):
     with pytest.raises(CairnError.InvalidEvent, match="event"):
         client.track("")

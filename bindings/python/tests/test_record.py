@@ -46,12 +46,13 @@ def test_a_bad_call_raises_the_cores_error_and_counts_one_invalid(tmp_path):
         assert client.stats().dropped.invalid == 1
         with pytest.raises(CairnError.EventTooLarge, match="max_event_bytes"):
             client.identify("u", {"bio": "é" * 20_000})
-        # Half a surrogate pair cannot become UTF-8: refused before it crosses, not an event, not counted.
+        # Half a surrogate pair cannot become UTF-8: refused before it crosses,
+        # and counted as invalid like the calls the core refuses.
         with pytest.raises(CairnError.InvalidEvent, match="event name contains a lone surrogate"):
             client.track("Cut \ud83c", {"k": "v"})
         with pytest.raises(CairnError.InvalidEvent, match="properties contains a lone surrogate"):
             client.track("Ok", {"k": "\udf75 cut"})
-        # The same on calls that are not events.
+        # The same on calls that are not events: refused, not counted.
         with pytest.raises(CairnError.InvalidEvent, match="anonymous_id contains a lone surrogate"):
             client.set_anonymous_id("anon-\ud83c")
         with pytest.raises(CairnError.InvalidEvent, match="category contains a lone surrogate"):
@@ -61,7 +62,7 @@ def test_a_bad_call_raises_the_cores_error_and_counts_one_invalid(tmp_path):
             client.track(42)
         client.commit(timeout=5)
         stats = client.stats()
-        assert (stats.dropped.invalid, stats.dropped.oversize, stats.queued_events) == (1, 1, 0)
+        assert (stats.dropped.invalid, stats.dropped.oversize, stats.queued_events) == (3, 1, 0)
 
 
 def test_calls_after_shutdown_raise_shut_down(tmp_path):
@@ -76,7 +77,7 @@ def test_calls_after_shutdown_raise_shut_down(tmp_path):
 def test_a_handle_that_names_no_client_raises_shut_down():
     # What a call on a destroyed client would meet; handle 0 is never given out.
     with pytest.raises(CairnError.ShutDown, match="closed"):
-        _record.record(0, _record.TRACK, "event name", "Nowhere", "properties", "")
+        _record.record(0, _record.TRACK, "event name", "Nowhere", "properties", "", lambda: None)
 
 
 def test_calls_from_many_threads_all_arrive(collector, config):

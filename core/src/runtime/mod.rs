@@ -214,6 +214,16 @@ impl Client {
         self.snapshot().stats
     }
 
+    /// Counts a recording call that a front end refused before it reached
+    /// cairn (text that cannot become UTF-8, a value JSON cannot hold) as
+    /// dropped `invalid` in [`stats()`](Self::stats), as cairn counts the
+    /// calls it refuses itself. The Kotlin and Python packages call it; a
+    /// Rust caller never needs to.
+    pub fn count_invalid_call(&self) {
+        // A client that was shut down counts nothing more.
+        let _ = self.tx.send(Command::Dropped(DropReason::Invalid));
+    }
+
     /// The anonymous id in force as of the worker's last step.
     pub fn anonymous_id(&self) -> String {
         self.snapshot().anonymous_id

@@ -11,7 +11,7 @@ meanwhile, so other threads run).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _json, _platform, _record, _values
 from ._ffi import CairnClient as _FfiClient, CairnConfig as _FfiConfig, CairnError, ConsentState
@@ -54,10 +54,12 @@ def _text(what: str, value: str) -> str:
     return value
 
 
-def _encode(root: str, value: Optional[Mapping[str, Any]]) -> str:
+def _encode(root: str, value: Optional[Mapping[str, Any]], refused: Optional[Callable[[], None]] = None) -> str:
     try:
         return _json.encode(root, value)
     except _json.EncodingError as e:
+        if refused is not None:
+            refused()
         raise CairnError.InvalidEvent(f"invalid event: {e}") from None
 
 
@@ -142,38 +144,49 @@ class Client:
         self._client = _FfiClient(config)
         # The fast path's handle: valid as long as self._client lives.
         self._handle = self._client.record_handle()
+        # Bound once: recording calls pass it on every call.
+        self._count_refused = self._refused
+
+    def _refused(self) -> None:
+        # A call refused here never reaches the core: tell it, so it shows in
+        # stats() as `invalid` like the calls the core refuses itself. The
+        # caller gets the error either way, so counting never raises.
+        try:
+            self._client.count_invalid_call()
+        except Exception:  # noqa: BLE001 - counting must not hide the caller's error
+            pass
 
     # Recording calls: validate, hand over to the core's worker, return.
 
     def track(self, event: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the user did ``event``, with ``properties``."""
-        _record.record(self._handle, _record.TRACK, "event name", event, "properties", _encode("properties", properties))
+        _record.record(self._handle, _record.TRACK, "event name", event, "properties", _encode("properties", properties, self._count_refused), self._count_refused)
 
     def identify(self, user_id: str, traits: Optional[Mapping[str, Any]] = None) -> None:
         """Says who the user is; later events carry ``user_id`` and ``traits`` are merged into the stored traits."""
-        _record.record(self._handle, _record.IDENTIFY, "user id", user_id, "traits", _encode("traits", traits))
+        _record.record(self._handle, _record.IDENTIFY, "user id", user_id, "traits", _encode("traits", traits, self._count_refused), self._count_refused)
 
     def alias(self, new_id: str) -> None:
         """Links the current user (or anonymous id) to ``new_id``, which becomes the user id."""
-        _record.record(self._handle, _record.ALIAS, "new id", new_id, "", "")
+        _record.record(self._handle, _record.ALIAS, "new id", new_id, "", "", self._count_refused)
 
     def group(self, group_id: str, traits: Optional[Mapping[str, Any]] = None) -> None:
         """Says the user belongs to ``group_id``, with the group's ``traits``."""
-        _record.record(self._handle, _record.GROUP, "group id", group_id, "traits", _encode("traits", traits))
+        _record.record(self._handle, _record.GROUP, "group id", group_id, "traits", _encode("traits", traits, self._count_refused), self._count_refused)
 
     def screen(self, name: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the screen ``name`` was viewed."""
-        _record.record(self._handle, _record.SCREEN, "screen name", name, "properties", _encode("properties", properties))
+        _record.record(self._handle, _record.SCREEN, "screen name", name, "properties", _encode("properties", properties, self._count_refused), self._count_refused)
 
     def page(self, name: str, properties: Optional[Mapping[str, Any]] = None) -> None:
         """Records that the web page ``name`` was viewed (the name may be empty)."""
-        _record.record(self._handle, _record.PAGE, "page name", name, "properties", _encode("properties", properties))
+        _record.record(self._handle, _record.PAGE, "page name", name, "properties", _encode("properties", properties, self._count_refused), self._count_refused)
 
     def enqueue(self, event: Mapping[str, Any]) -> None:
         """Records a complete Segment-spec event as given (``type``, ``userId``,
         ``messageId``, ``timestamp``, ``context`` are kept): for services that
         record on behalf of many users, one event per request."""
-        self._client.enqueue(_encode("event", event) or "{}")
+        self._client.enqueue(_encode("event", event, self._count_refused) or "{}")
 
     def reset(self) -> None:
         """Forgets the user on this device: clears user id, traits and group; makes a new anonymous id."""

@@ -16,6 +16,7 @@ import ctypes
 import os
 import sys
 import threading
+from typing import Callable
 
 from . import cairn_ffi as _generated
 from ._ffi import CairnError
@@ -88,29 +89,31 @@ _record = _load()
 _local = threading.local()
 
 
-def _utf8(what: str, text: str) -> bytes:
+def _utf8(what: str, text: str, refused: Callable[[], None]) -> bytes:
     if type(text) is not str:
         # What the generated module says for a non-str argument.
         raise TypeError(f"argument must be str, not {type(text).__name__}")
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as e:
+        refused()
         raise CairnError.InvalidEvent(
             f"invalid event: {what} contains a lone surrogate ({text[e.start]!r} at index {e.start}), "
             "which UTF-8 cannot carry"
         ) from None
 
 
-def record(handle: int, kind: int, what: str, name: str, field: str, json: str) -> None:
+def record(handle: int, kind: int, what: str, name: str, field: str, json: str, refused: Callable[[], None]) -> None:
     """Records one call of ``kind`` on the client ``handle`` names; ``what``
-    names ``name`` and ``field`` names ``json`` in errors."""
+    names ``name`` and ``field`` names ``json`` in errors. ``refused`` runs
+    when this side refuses the call, so the core counts it."""
     # The common case inline (a Python call costs ~0.1 µs); _utf8 says what is wrong.
     try:
-        name_bytes = name.encode("utf-8") if type(name) is str else _utf8(what, name)
+        name_bytes = name.encode("utf-8") if type(name) is str else _utf8(what, name, refused)
         json_bytes = json.encode("utf-8") if json else b""
     except UnicodeEncodeError:
-        name_bytes = _utf8(what, name)
-        json_bytes = _utf8(field, json)
+        name_bytes = _utf8(what, name, refused)
+        json_bytes = _utf8(field, json, refused)
     try:
         err = _local.err
     except AttributeError:

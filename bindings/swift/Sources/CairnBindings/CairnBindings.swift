@@ -591,6 +591,13 @@ public protocol CairnClientProtocol: AnyObject, Sendable {
     func commit(timeoutMs: UInt64) throws  -> Bool
     
     /**
+     * Counts a recording call the foreign package refused before it got
+     * here (a lone surrogate, a value JSON cannot hold) as dropped
+     * `invalid` in `stats()`.
+     */
+    func countInvalidCall() 
+    
+    /**
      * Records a complete Segment-spec event (JSON text) as given, keeping its
      * `userId`, `anonymousId`, `messageId`, `timestamp` and `context`: for
      * backend services that record on behalf of many users.
@@ -799,6 +806,19 @@ open func commit(timeoutMs: UInt64)throws  -> Bool  {
         FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Counts a recording call the foreign package refused before it got
+     * here (a lone surrogate, a value JSON cannot hold) as dropped
+     * `invalid` in `stats()`.
+     */
+open func countInvalidCall()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_cairn_ffi_fn_method_cairnclient_count_invalid_call(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2252,6 +2272,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_commit() != 11553) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cairn_ffi_checksum_method_cairnclient_count_invalid_call() != 46564) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_enqueue() != 45588) {

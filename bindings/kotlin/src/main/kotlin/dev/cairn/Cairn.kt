@@ -53,34 +53,34 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
     /** Records that the user did [event], with [properties] (JSON-encodable values). */
     fun track(event: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        RecordCall.record(handle, RecordCall.TRACK, "event name", event, "properties", json)
+        RecordCall.record(handle, RecordCall.TRACK, "event name", event, "properties", json, countRefused)
     }
 
     /** Says who the user is; every later event carries [userId], and [traits] are merged into the stored traits. */
     fun identify(userId: String, traits: Map<String, Any?> = emptyMap()) {
         val json = encode("traits", traits)
-        RecordCall.record(handle, RecordCall.IDENTIFY, "user id", userId, "traits", json)
+        RecordCall.record(handle, RecordCall.IDENTIFY, "user id", userId, "traits", json, countRefused)
     }
 
     /** Links the current user (or anonymous id) to [newId], which becomes the user id. */
-    fun alias(newId: String) = RecordCall.record(handle, RecordCall.ALIAS, "new id", newId, "", "")
+    fun alias(newId: String) = RecordCall.record(handle, RecordCall.ALIAS, "new id", newId, "", "", countRefused)
 
     /** Says the user belongs to [groupId], with the group's [traits]. */
     fun group(groupId: String, traits: Map<String, Any?> = emptyMap()) {
         val json = encode("traits", traits)
-        RecordCall.record(handle, RecordCall.GROUP, "group id", groupId, "traits", json)
+        RecordCall.record(handle, RecordCall.GROUP, "group id", groupId, "traits", json, countRefused)
     }
 
     /** Records that the screen [name] was viewed. */
     fun screen(name: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        RecordCall.record(handle, RecordCall.SCREEN, "screen name", name, "properties", json)
+        RecordCall.record(handle, RecordCall.SCREEN, "screen name", name, "properties", json, countRefused)
     }
 
     /** Records that the web page [name] was viewed (the name may be empty). */
     fun page(name: String, properties: Map<String, Any?> = emptyMap()) {
         val json = encode("properties", properties)
-        RecordCall.record(handle, RecordCall.PAGE, "page name", name, "properties", json)
+        RecordCall.record(handle, RecordCall.PAGE, "page name", name, "properties", json, countRefused)
     }
 
     /**
@@ -101,7 +101,7 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
 
     /** Merges [context] into the context of every later event; a null value removes a key. */
     fun setContext(context: Map<String, Any?>) {
-        val json = encode("context", context).ifEmpty { "{}" }
+        val json = encode("context", context, isEvent = false).ifEmpty { "{}" }
         ffiCall { client.setContext(json) }
     }
 
@@ -143,11 +143,17 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
      */
     override fun close() = client.close()
 
-    private fun encode(root: String, map: Map<String, Any?>): String = try {
+    private fun encode(root: String, map: Map<String, Any?>, isEvent: Boolean = true): String = try {
         JsonText.encode(root, map)
     } catch (e: JsonEncodingException) {
+        if (isEvent) countRefused()
         throw CairnException.InvalidEvent("invalid event: ${e.message}", e)
     }
+
+    // Calls refused on this side never reach the core: tell it, so they show
+    // in stats() as `invalid` like the ones it refuses itself. Counting must
+    // not replace the error the caller gets, so its own failure is ignored.
+    private val countRefused: () -> Unit = { runCatching { client.countInvalidCall() } }
 
     companion object {
         /** The version of the cairn core inside the native library. */

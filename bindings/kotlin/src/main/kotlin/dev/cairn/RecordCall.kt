@@ -72,10 +72,11 @@ internal object RecordCall {
     /**
      * Records one call of [kind] on the client [handle] names. [what] names
      * [name] and [field] names [json] in errors (`"event name"`, `"properties"`).
+     * [refused] runs when this side refuses the call (so the core counts it).
      */
-    fun record(handle: Long, kind: Int, what: String, name: String, field: String, json: String) {
-        val nameBytes = utf8(what, name)
-        val jsonBytes = if (json.isEmpty()) NONE else utf8(field, json)
+    fun record(handle: Long, kind: Int, what: String, name: String, field: String, json: String, refused: () -> Unit) {
+        val nameBytes = utf8(what, name, refused)
+        val jsonBytes = if (json.isEmpty()) NONE else utf8(field, json, refused)
         val err: ByteBuffer = errBuffer.get()
         val n = RecordLib.cairn_ffi_record(handle, kind, nameBytes, nameBytes.size, jsonBytes, jsonBytes.size, err, ERR_CAP)
         if (n != 0) throw failure(n, err)
@@ -104,17 +105,17 @@ internal object RecordCall {
      * surrogate (half an emoji, after a careless `substring`) into `?`; the
      * generated layer refuses it, and so does this, as an invalid event.
      */
-    private fun utf8(what: String, s: String): ByteArray {
+    private fun utf8(what: String, s: String, refused: () -> Unit): ByteArray {
         for (i in s.indices) {
             if (Character.isSurrogate(s[i])) {
-                checkSurrogates(what, s, i)
+                checkSurrogates(what, s, i, refused)
                 break
             }
         }
         return s.toByteArray(Charsets.UTF_8)
     }
 
-    private fun checkSurrogates(what: String, s: String, from: Int) {
+    private fun checkSurrogates(what: String, s: String, from: Int, refused: () -> Unit) {
         var i = from
         while (i < s.length) {
             val c = s[i]
@@ -123,6 +124,7 @@ internal object RecordCall {
                 continue
             }
             if (Character.isSurrogate(c)) {
+                refused()
                 throw CairnException.InvalidEvent(
                     "invalid event: $what contains a lone UTF-16 surrogate (\\u%04x at index %d), which UTF-8 cannot carry: ".format(c.code, i) +
                         "was a string cut in the middle of an emoji or other character outside the BMP?",

@@ -44,6 +44,12 @@ class ErrorTest {
 
             cairn.commit(5.seconds)
             assertEquals(0L, cairn.stats().queuedEvents)
+            // Refused here, before the core saw them: still counted, as the core counts its own refusals.
+            assertEquals(5L, cairn.stats().dropped.invalid)
+            // A context is not an event: refusing one counts nothing.
+            assertThrows(CairnException.InvalidEvent::class.java) { cairn.setContext(mapOf("x" to Double.NaN)) }
+            cairn.commit(5.seconds)
+            assertEquals(5L, cairn.stats().dropped.invalid)
         }
     }
 

@@ -63,17 +63,19 @@ class RecordCallTest {
 
             val huge = assertThrows(CairnException.EventTooLarge::class.java) { cairn.identify("u", mapOf("bio" to "é".repeat(20_000))) }
             assertTrue(huge.message, huge.message!!.contains("max_event_bytes"))
-            // Half an emoji cannot become UTF-8: refused before it crosses, so not an event and not counted.
+            // Half an emoji cannot become UTF-8: refused before it crosses, and
+            // counted as invalid like the calls the core refuses.
             val lone = assertThrows(CairnException.InvalidEvent::class.java) { cairn.track("Cut \uD83C", mapOf("k" to "v")) }
             assertTrue(lone.message, lone.message!!.contains("event name contains a lone UTF-16 surrogate"))
             assertThrows(CairnException.InvalidEvent::class.java) { cairn.track("Ok", mapOf("k" to "\uDF75 cut")) }
                 .also { assertTrue(it.message, it.message!!.contains("properties contains a lone UTF-16 surrogate")) }
-            // The same on calls that are not events (they cross through the generated layer).
+            // The same on calls that are not events (they cross through the
+            // generated layer); those are not events, so nothing is counted.
             assertThrows(CairnException.InvalidEvent::class.java) { cairn.setAnonymousId("anon-\uD83C") }
                 .also { assertTrue(it.message, it.message!!.contains("lone surrogate")) }
             cairn.commit(5.seconds)
             val stats = cairn.stats()
-            assertEquals(1L, stats.dropped.invalid)
+            assertEquals(3L, stats.dropped.invalid)
             assertEquals(1L, stats.dropped.oversize)
             assertEquals(0L, stats.queuedEvents)
         }
