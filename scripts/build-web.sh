@@ -17,7 +17,7 @@ mkdir -p "$PKG"
 # The package ships its own typed API (index.d.ts); the generated glue's
 # types would only describe the internal Core class.
 wasm-bindgen "$TARGET_DIR/wasm32-unknown-unknown/release-wasm/cairn_wasm.wasm" --target web --no-typescript --out-dir "$PKG"
-"$WASM_OPT" -Oz --converge --strip-producers "$PKG/cairn_wasm_bg.wasm" -o "$PKG/cairn_wasm_bg.wasm"
+"$WASM_OPT" -Oz --converge --strip-producers --strip-target-features "$PKG/cairn_wasm_bg.wasm" -o "$PKG/cairn_wasm_bg.wasm"
 cp wasm/js/index.d.ts wasm/js/package.json "$PKG/"
 # What a page loads is minified (ES modules: exports keep their names); the
 # sources with their comments stay in wasm/js and the generated glue.
