@@ -73,6 +73,70 @@ fn camel(field: &str) -> String {
     out
 }
 
+/// The numeric options (whole numbers, durations in ms), then from
+/// [`FIRST_FLAG`] on the yes/no ones, in the order [`set`] applies them.
+const SETTINGS: [&str; 14] = [
+    "flushAt",
+    "flushInterval",
+    "maxBatchEvents",
+    "maxBatchBytes",
+    "maxEventBytes",
+    "requestTimeout",
+    "retryBaseDelay",
+    "maxRetryDelay",
+    "maxQueueEvents",
+    "maxQueueBytes",
+    "maxEventAge",
+    "sessionTimeout",
+    "sessionEvents",
+    "resetOnUserSwitch",
+];
+/// Index in [`SETTINGS`] of the first yes/no option.
+const FIRST_FLAG: usize = 12;
+/// Reads a string option; absent or null is `None`.
+#[inline(never)]
+fn opt_text(obj: &cairn::json::Object, k: &str) -> Result<Option<String>, String> {
+    match obj.get(k) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(cat!("cairn: option `", k, "` must be a string")),
+    }
+}
+
+/// Reads a whole-number option, or with `flag` a true/false one (as 1 or 0);
+/// absent or null is `None`.
+#[inline(never)]
+fn opt_setting(obj: &cairn::json::Object, k: &str, flag: bool) -> Result<Option<u64>, String> {
+    match obj.get(k) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Bool(b)) if flag => Ok(Some(u64::from(*b))),
+        Some(_) if flag => Err(cat!("cairn: option `", k, "` must be true or false")),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| cat!("cairn: option `", k, "` must be a whole number ≥ 0, got ", v.to_text())),
+    }
+}
+
+/// Applies option `i` of [`SETTINGS`] (a yes/no one as 1 or 0).
+#[inline(never)]
+fn set(b: ClientBuilder, i: usize, n: u64) -> ClientBuilder {
+    let ms = Duration::from_millis(n);
+    match i {
+        0 => b.flush_at(n as usize),
+        1 => b.flush_interval(ms),
+        2 => b.max_batch_events(n as usize),
+        3 => b.max_batch_bytes(n as usize),
+        4 => b.max_event_bytes(n as usize),
+        5 => b.request_timeout(ms),
+        6 => b.retry_base_delay(ms),
+        7 => b.max_retry_delay(ms),
+        8 => b.max_queue_events(n),
+        9 => b.max_queue_bytes(n),
+        10 => b.max_event_age(ms),
+        11 => b.session_timeout(ms),
+        12 => b.session_events(n != 0),
+        _ => b.reset_on_user_switch(n != 0),
+    }
+}
+
 /// Turns the page's options (JSON text of an object) into a validated [`Config`].
 pub fn config_from_text(options_json: &str) -> Result<Config, String> {
     let options = cairn::json::parse(options_json).map_err(|e| cat!("cairn: options are not valid JSON (", e.message(), ")"))?;
@@ -85,26 +149,7 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(cat!("cairn: unknown option `", unknown, "`; known options: ", KNOWN_TEXT));
     }
-    let text = |k: &str| -> Result<Option<String>, String> {
-        match obj.get(k) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(cat!("cairn: option `", k, "` must be a string")),
-        }
-    };
-    let count = |k: &str| -> Result<Option<u64>, String> {
-        match obj.get(k) {
-            None | Some(Json::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| cat!("cairn: option `", k, "` must be a whole number ≥ 0, got ", v.to_text())),
-        }
-    };
-    let flag = |k: &str| -> Result<Option<bool>, String> {
-        match obj.get(k) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(cat!("cairn: option `", k, "` must be true or false")),
-        }
-    };
+    let text = |k: &str| opt_text(obj, k);
     let mut b = ClientBuilder::new(text("writeKey")?.unwrap_or_default())
         .max_batch_bytes(BROWSER_MAX_BATCH_BYTES)
         .max_queue_bytes(BROWSER_MAX_QUEUE_BYTES)
@@ -115,48 +160,12 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(e) = text("endpoint")? {
         b = b.endpoint(e);
     }
-    let ms = Duration::from_millis;
-    if let Some(n) = count("flushAt")? {
-        b = b.flush_at(n as usize);
-    }
-    if let Some(n) = count("flushInterval")? {
-        b = b.flush_interval(ms(n));
-    }
-    if let Some(n) = count("maxBatchEvents")? {
-        b = b.max_batch_events(n as usize);
-    }
-    if let Some(n) = count("maxBatchBytes")? {
-        b = b.max_batch_bytes(n as usize);
-    }
-    if let Some(n) = count("maxEventBytes")? {
-        b = b.max_event_bytes(n as usize);
-    }
-    if let Some(n) = count("requestTimeout")? {
-        b = b.request_timeout(ms(n));
-    }
-    if let Some(n) = count("retryBaseDelay")? {
-        b = b.retry_base_delay(ms(n));
-    }
-    if let Some(n) = count("maxRetryDelay")? {
-        b = b.max_retry_delay(ms(n));
-    }
-    if let Some(n) = count("maxQueueEvents")? {
-        b = b.max_queue_events(n);
-    }
-    if let Some(n) = count("maxQueueBytes")? {
-        b = b.max_queue_bytes(n);
-    }
-    if let Some(n) = count("maxEventAge")? {
-        b = b.max_event_age(ms(n));
-    }
-    if let Some(n) = count("sessionTimeout")? {
-        b = b.session_timeout(ms(n));
-    }
-    if let Some(on) = flag("sessionEvents")? {
-        b = b.session_events(on);
-    }
-    if let Some(on) = flag("resetOnUserSwitch")? {
-        b = b.reset_on_user_switch(on);
+    // One loop over the numeric and yes/no options, one setter call site
+    // (not one inlined copy of the reading per option).
+    for (i, k) in SETTINGS.iter().enumerate() {
+        if let Some(v) = opt_setting(obj, k, i >= FIRST_FLAG)? {
+            b = set(b, i, v);
+        }
     }
     match obj.get("consent") {
         None | Some(Json::Null) => {}
