@@ -268,8 +268,9 @@ impl Engine {
         if self.storage_error.is_none() {
             log::warn!("cairn: event buffer failing, holding events in memory: {err}");
         }
-        self.storage_error = Some(err.to_string());
-        self.last_error = Some(err.to_string());
+        let text = err.message();
+        self.last_error = Some(text.clone());
+        self.storage_error = Some(text);
         self.storage_retry_at = now_ms + STORAGE_RETRY_INTERVAL.as_millis() as i64;
     }
 

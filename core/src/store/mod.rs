@@ -36,7 +36,6 @@ pub use reopening::ReopeningStore;
 #[cfg(feature = "native")]
 pub use sqlite::SqliteStore;
 
-use thiserror::Error;
 
 /// The one destination of the first version.
 pub const DEFAULT_DESTINATION: &str = "default";
@@ -88,21 +87,39 @@ pub struct Removed {
 }
 
 /// A failure of the storage medium, as the engine sees it.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// The disk or the file system refused a write (full, read-only, gone).
-    #[error("storage write failed: {0}")]
     Write(String),
     /// The file is not a usable database (corrupt, or not cairn's).
-    #[error("storage file is corrupt: {0}")]
     Corrupt(String),
     /// Another process holds the file's lock longer than the busy timeout.
-    #[error("storage file is locked by another process: {0}")]
     Busy(String),
     /// Anything else the store could not do.
-    #[error("storage error: {0}")]
     Other(String),
 }
+
+impl StoreError {
+    /// The error's text, as `Display` writes it (built without the
+    /// formatting machinery, which the browser build does not carry).
+    pub fn message(&self) -> String {
+        let (what, detail) = match self {
+            StoreError::Write(d) => ("storage write failed: ", d),
+            StoreError::Corrupt(d) => ("storage file is corrupt: ", d),
+            StoreError::Busy(d) => ("storage file is locked by another process: ", d),
+            StoreError::Other(d) => ("storage error: ", d),
+        };
+        crate::cat!(what, detail.as_str())
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for StoreError {}
 
 /// The durable queue and key-value state. Implemented by [`SqliteStore`]
 /// (native), [`MemoryStore`] (tests, and a fallback) and the browser build's
