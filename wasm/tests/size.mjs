@@ -4,7 +4,7 @@
 // Two numbers are checked against the gzip total:
 // - BUDGET_GZIP, the budget (60 KB): reported as met or not;
 // - CEILING_GZIP (env CAIRN_WEB_MAX_GZIP overrides it): the suite fails above
-//   it. It sits about 2 KB above today's 62.8 KB so any real growth fails the
+//   it. It sits about 1.4 KB above today's 62.1 KB so any real growth fails the
 //   suite; it comes down to the budget when the package gets there (see
 //   docs/web.md, "Size", for where the bytes go).
 //
@@ -16,7 +16,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KB = 1024;
 export const BUDGET_GZIP = 60 * KB;
-export const CEILING_GZIP = Number(process.env.CAIRN_WEB_MAX_GZIP || 65 * KB);
+export const CEILING_GZIP = Number(process.env.CAIRN_WEB_MAX_GZIP || 63.5 * KB);
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
