@@ -4,7 +4,7 @@
 // Two numbers are checked against the gzip total:
 // - BUDGET_GZIP, the budget (60 KB): reported as met or not;
 // - CEILING_GZIP (env CAIRN_WEB_MAX_GZIP overrides it): the suite fails above
-//   it. It sits about 1.4 KB above today's 62.1 KB so any real growth fails the
+//   it. It sits about 1.5 KB above today's 62.0 KB so any real growth fails the
 //   suite; it comes down to the budget when the package gets there (see
 //   docs/web.md, "Size", for where the bytes go).
 //
