@@ -11,7 +11,7 @@
 //! given back to the browser, as with dlmalloc.
 //!
 //! The logic ([`Heap`]) is plain code over addresses, tested on the host;
-//! [`WasmAllocator`] (wasm32 only) wraps it around `memory.grow`.
+//! `WasmAllocator` (wasm32 only) wraps it around `memory.grow`.
 
 /// Smallest block: 16 bytes (2^4), enough for the free list's link and the
 /// alignment of every type cairn allocates.
