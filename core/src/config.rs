@@ -7,8 +7,11 @@
 //! is decided elsewhere (batching and retries in the engine, storage in the
 //! store); this module only holds and checks them.
 
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
 use std::path::PathBuf;
-use std::time::Duration;
+use core::time::Duration;
 
 use serde_json::Value;
 
@@ -67,7 +70,7 @@ mod limits {
     /// The longest any duration setting may be (ten years): the engine
     /// counts time in milliseconds since 1970 in an `i64`, and a
     /// `Duration::MAX` added to it would overflow.
-    pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 3600);
+    pub const MAX_DURATION: core::time::Duration = core::time::Duration::from_secs(10 * 365 * 24 * 3600);
 }
 
 /// A validated configuration. Build it with [`ClientBuilder`].
@@ -77,7 +80,8 @@ pub struct Config {
     pub write_key: String,
     /// Base URL of the backend, without a trailing slash, e.g. `https://api.example.com`.
     pub endpoint: String,
-    /// The SQLite file that buffers events.
+    /// The SQLite file that buffers events (with `std`; the browser keeps its own).
+    #[cfg(feature = "std")]
     pub storage_path: PathBuf,
     /// See [`DEFAULT_FLUSH_AT`].
     pub flush_at: usize,
@@ -128,6 +132,7 @@ pub struct Config {
 pub struct ClientBuilder {
     write_key: String,
     endpoint: Option<String>,
+    #[cfg(feature = "std")]
     storage_path: Option<PathBuf>,
     flush_at: usize,
     flush_interval: Duration,
@@ -157,6 +162,7 @@ impl ClientBuilder {
         ClientBuilder {
             write_key: write_key.into(),
             endpoint: None,
+            #[cfg(feature = "std")]
             storage_path: None,
             flush_at: DEFAULT_FLUSH_AT,
             flush_interval: DEFAULT_FLUSH_INTERVAL,
@@ -188,6 +194,7 @@ impl ClientBuilder {
         self
     }
     /// The SQLite file that buffers events (default [`DEFAULT_STORAGE_FILE`]).
+    #[cfg(feature = "std")]
     pub fn storage_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.storage_path = Some(path.into());
         self
@@ -395,13 +402,16 @@ impl ClientBuilder {
         if self.anonymous_id.as_ref().is_some_and(|a| a.trim().is_empty()) {
             return Err(bad("anonymous_id", "is empty: leave it unset to get a new UUID"));
         }
+        #[cfg(feature = "std")]
         let storage_path = self.storage_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE_FILE));
+        #[cfg(feature = "std")]
         if storage_path.as_os_str().is_empty() {
             return Err(bad("storage_path", "is empty: pass a file path such as app-data/cairn.db"));
         }
         Ok(Config {
             write_key: self.write_key.clone(),
             endpoint,
+            #[cfg(feature = "std")]
             storage_path,
             flush_at: self.flush_at,
             flush_interval: self.flush_interval,
@@ -429,7 +439,7 @@ impl ClientBuilder {
 
 /// Accepts `http://host[:port][/path]` or `https://…`, returns it without a
 /// trailing slash.
-fn validate_endpoint(url: &str) -> std::result::Result<String, String> {
+fn validate_endpoint(url: &str) -> core::result::Result<String, String> {
     let url = url.trim();
     let rest = url
         .strip_prefix("https://")

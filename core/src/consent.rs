@@ -8,6 +8,8 @@
 //! them. Opt-out overrides everything. Persisting the state and acting on a
 //! change (purging the buffer, releasing held events) is the recorder's job.
 
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::json::{self, Json, Object};
@@ -106,7 +108,7 @@ impl Categories {
 
 impl<'a> IntoIterator for &'a Categories {
     type Item = (&'a String, &'a ConsentState);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, ConsentState)>, fn(&'a (String, ConsentState)) -> (&'a String, &'a ConsentState)>;
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, ConsentState)>, fn(&'a (String, ConsentState)) -> (&'a String, &'a ConsentState)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
     }

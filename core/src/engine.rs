@@ -27,8 +27,10 @@
 //! - When the store fails, new events are held in memory (bounded, overflow
 //!   counted) and written once the store works again, in order.
 
-use std::collections::VecDeque;
-use std::time::Duration;
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
+use core::time::Duration;
 
 use crate::config::{Config, RETRY_BACKOFF_FACTOR};
 use crate::json::{Json, Object};
@@ -287,7 +289,7 @@ impl Engine {
             }
         }
         let events: Vec<NewEvent> = self.memory.iter().cloned().collect();
-        let state = std::mem::take(&mut self.memory_state);
+        let state = core::mem::take(&mut self.memory_state);
         let counters = self.drops_state();
         let mut with_counters = state.clone();
         with_counters.push(counters);

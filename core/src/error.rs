@@ -5,6 +5,8 @@
 //! failures are *not* public errors of the recording calls: those calls never
 //! touch disk or network, and delivery problems show up in `stats()` instead.
 
+use crate::prelude::*;
+
 use crate::cat;
 use crate::text::push_u64;
 
@@ -54,7 +56,7 @@ pub enum Error {
         /// The call that timed out.
         what: &'static str,
         /// The timeout it was given.
-        timeout: std::time::Duration,
+        timeout: core::time::Duration,
     },
     /// The client was shut down; create a new one to record again.
     ShutDown,
@@ -93,18 +95,18 @@ impl Error {
     }
 }
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message())
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 /// `timeout` as `Duration`'s `Debug` writes it for whole milliseconds and
 /// seconds (`250ms`, `5s`, `1.5s`), without the float-style formatting code
 /// (the browser build carries every message's code).
-fn duration_text(timeout: std::time::Duration) -> String {
+fn duration_text(timeout: core::time::Duration) -> String {
     let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
     let mut out = String::new();
     if secs == 0 && nanos % 1_000_000 == 0 {
@@ -125,12 +127,12 @@ fn duration_text(timeout: std::time::Duration) -> String {
 }
 
 /// Shorthand for results of cairn calls.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use core::time::Duration;
 
     #[test]
     fn timeouts_read_as_duration_debug_does() {

@@ -22,8 +22,10 @@
 //! the call is queued; the recorder rotates again when it applies the
 //! change (for front ends that drive it directly, and for a user switch).
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::prelude::*;
+
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 const COUNTER_BITS: u32 = 48;
 const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
@@ -31,23 +33,75 @@ const VERSION_BITS: u128 = 0xF << 76;
 const VARIANT_BITS: u128 = 0b11 << 62;
 /// Version 8 ("custom") and the RFC 9562 variant.
 const VERSION_8: u128 = (0x8 << 76) | (0b10 << 62);
+/// Version 4 (random) and the RFC 9562 variant.
+const VERSION_4: u128 = (0x4 << 76) | (0b10 << 62);
 
 /// Bumped by [`rotate`]; a thread whose prefix is from an older epoch draws a new one.
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
-thread_local! {
-    /// (epoch, prefix, last counter) of this thread.
-    static STATE: Cell<(u64, u128, u64)> = const { Cell::new((0, 0, 0)) };
+/// (epoch, prefix, last counter) of the thread making ids.
+type IdState = Cell<(u64, u128, u64)>;
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static STATE: IdState = const { Cell::new((0, 0, 0)) };
+}
+
+#[cfg(feature = "std")]
+fn with_state<R>(f: impl FnOnce(&IdState) -> R) -> R {
+    STATE.with(f)
+}
+
+#[cfg(all(not(feature = "std"), target_feature = "atomics"))]
+compile_error!("the browser build keeps one id state for its one thread: a threaded wasm build needs the `std` feature");
+
+/// The browser build's one thread's state (no `thread_local!` without std).
+#[cfg(not(feature = "std"))]
+struct OneThread(IdState);
+
+// SAFETY: without std the core is built only for wasm32 without the atomics
+// feature (see the compile_error!s here and in lib.rs): there is one thread,
+// so the cell is never reached from two.
+#[cfg(not(feature = "std"))]
+unsafe impl Sync for OneThread {}
+
+#[cfg(not(feature = "std"))]
+static STATE: OneThread = OneThread(Cell::new((0, 0, 0)));
+
+#[cfg(not(feature = "std"))]
+fn with_state<R>(f: impl FnOnce(&IdState) -> R) -> R {
+    f(&STATE.0)
+}
+
+/// 128 random bits from the operating system's generator (through `uuid`).
+#[cfg(feature = "std")]
+fn random_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+#[cfg(not(feature = "std"))]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The page's (or worker's) `crypto.getRandomValues`.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+/// 128 random bits from the browser's `crypto.getRandomValues`.
+#[cfg(not(feature = "std"))]
+fn random_u128() -> u128 {
+    let mut bytes = [0u8; 16];
+    get_random_values(&mut bytes);
+    u128::from_le_bytes(bytes)
 }
 
 fn draw_prefix() -> u128 {
-    let random = uuid::Uuid::new_v4().as_u128();
-    (random & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
+    (random_u128() & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
 }
 
 /// A new message id, e.g. `3f2a9c1e-07b4-8d21-a5c3-000000000001`.
 pub fn message_id() -> String {
-    let value = STATE.with(|s| {
+    let value = with_state(|s| {
         let (mut epoch, mut prefix, mut counter) = s.get();
         let now = EPOCH.load(Ordering::SeqCst);
         counter = (counter + 1) & COUNTER_MASK;
@@ -59,8 +113,26 @@ pub fn message_id() -> String {
         s.set((epoch, prefix, counter));
         prefix | u128::from(counter)
     });
-    let mut buf = uuid::Uuid::encode_buffer();
-    uuid::Uuid::from_u128(value).hyphenated().encode_lower(&mut buf).to_owned()
+    uuid_text(value)
+}
+
+/// A new random (version 4) UUID, e.g. for an anonymous id.
+pub fn random_uuid() -> String {
+    uuid_text((random_u128() & !VERSION_BITS & !VARIANT_BITS) | VERSION_4)
+}
+
+/// The hyphenated lower-case text of a UUID (8-4-4-4-12 hex digits).
+fn uuid_text(value: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        // The nibble is masked to 0..16, so the index is in bounds.
+        out.push(char::from(HEX[((value >> (124 - 4 * i)) & 0xF) as usize]));
+    }
+    out
 }
 
 /// Drops every thread's prefix: ids made from now on share nothing with
@@ -101,5 +173,16 @@ mod tests {
         assert_ne!(other[..24], b[..24]);
         let many: std::collections::HashSet<String> = (0..10_000).map(|_| message_id()).collect();
         assert_eq!(many.len(), 10_000);
+    }
+
+    #[test]
+    fn ids_read_as_uuid_writes_them() {
+        for value in [0u128, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            assert_eq!(uuid_text(value), uuid::Uuid::from_u128(value).hyphenated().to_string());
+        }
+        let a = random_uuid();
+        let ua = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!((ua.get_version_num(), ua.get_variant()), (4, uuid::Variant::RFC4122));
+        assert_ne!(a, random_uuid());
     }
 }

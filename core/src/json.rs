@@ -18,8 +18,10 @@
 //! It exists so the browser build ships no `serde_json`: the native public
 //! API still takes `serde_json::Value` and converts with `From`.
 
-use std::fmt;
-use std::ops::Index;
+use crate::prelude::*;
+
+use core::fmt;
+use core::ops::Index;
 
 use crate::json_text::push_string;
 
@@ -105,7 +107,7 @@ impl Object {
     /// Sets `key` to `value`; returns the value it replaces.
     pub fn insert(&mut self, key: String, value: Json) -> Option<Json> {
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Ok(i) => Some(core::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
                 self.0.insert(i, (key, value));
                 None
@@ -162,7 +164,7 @@ impl Object {
 
 impl IntoIterator for Object {
     type Item = (String, Json);
-    type IntoIter = std::vec::IntoIter<(String, Json)>;
+    type IntoIter = alloc::vec::IntoIter<(String, Json)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -170,7 +172,7 @@ impl IntoIterator for Object {
 
 impl<'a> IntoIterator for &'a Object {
     type Item = (&'a String, &'a Json);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> (&'a String, &'a Json)>;
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> (&'a String, &'a Json)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -446,7 +448,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}
 
 /// Parses `text` as one JSON value (whitespace around it allowed).
 pub fn parse(text: &str) -> Result<Json, ParseError> {

@@ -7,6 +7,8 @@
 //! and in what order, is the caller's business ([`crate::model::encode`]).
 //! Parsing, and writing whole values, is [`crate::json`]'s.
 
+use crate::prelude::*;
+
 /// Appends `s` to `out` as a quoted JSON string.
 pub fn push_string(out: &mut String, s: &str) {
     out.push('"');

@@ -34,10 +34,22 @@
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
 //! - [`wire`]: backend formats ([`wire::SegmentWire`]).
 //! - [`text`]: messages built without `format!` (small browser build).
+//! - Feature `std` (in `native`): the standard library; without it the core is
+//!   `no_std` + `alloc`, for the browser build.
 //! - [`Client`] (feature `native`, on by default): a worker thread driving the
 //!   engine, with HTTP over ureq.
 
 #![warn(missing_docs)]
+// Without `std` (the browser build) the core needs only `alloc`: std's panic
+// machinery and formatting stay out of the page's download.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(all(not(feature = "std"), not(target_arch = "wasm32")))]
+compile_error!("cairn without its `std` feature is the browser build: build it for wasm32-unknown-unknown, or enable `std` (or `native`)");
+
+mod prelude;
 
 pub mod config;
 pub mod consent;

@@ -8,6 +8,8 @@
 //! context are applied later, in order, by whoever owns the identity state
 //! (see [`crate::identity`]); [`encode`] then writes the final JSON once.
 
+use crate::prelude::*;
+
 use serde_json::Value;
 
 use crate::cat;

@@ -10,7 +10,9 @@
 //! stamped with the consent in force when they are released. Delivery is left
 //! to the [`Engine`].
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
 
 use serde_json::{Map, Value};
 
@@ -311,11 +313,11 @@ impl Recorder {
         }
         // Only the last write of each key matters.
         let mut state: Vec<(String, Option<String>)> = Vec::new();
-        for (k, v) in std::mem::take(&mut self.pending_state) {
+        for (k, v) in core::mem::take(&mut self.pending_state) {
             state.retain(|(key, _)| *key != k);
             state.push((k, v));
         }
-        Some(engine.record(std::mem::take(&mut self.pending), state, now_ms))
+        Some(engine.record(core::mem::take(&mut self.pending), state, now_ms))
     }
 
     fn save_identity(&mut self) {
@@ -387,7 +389,7 @@ impl Recorder {
     fn after_consent_change(&mut self, before: Gate, engine: &mut Engine, now_ms: i64) {
         match self.consent.gate() {
             Gate::Send => {
-                for held in std::mem::take(&mut self.held) {
+                for held in core::mem::take(&mut self.held) {
                     self.encode_pending(held, engine, now_ms);
                 }
                 self.held_bytes = 0;

@@ -5,6 +5,8 @@
 //! order and says whether a new session began. Whether to emit session
 //! start/end events, and persisting the state, are the recorder's job.
 
+use crate::prelude::*;
+
 use crate::json;
 
 /// The state key under which the session is persisted.

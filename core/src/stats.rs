@@ -4,6 +4,8 @@
 //! This module only defines the shapes; the engine fills them in, and the
 //! runtime adds what it counts on the caller's thread (invalid calls).
 
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::json::{self, Json};

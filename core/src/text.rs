@@ -124,6 +124,10 @@ pub fn parse_i64(text: &str) -> Option<i64> {
     }
 }
 
+/// The `String` [`cat!`] builds, reachable from crates without `alloc` in scope.
+#[doc(hidden)]
+pub use alloc::string::String;
+
 /// Builds a `String` from [`Piece`]s (text and whole numbers), like
 /// `format!("{}{}…", a, b, …)` without the formatting machinery:
 /// `cat!("got ", n, " bytes")`.
@@ -131,7 +135,7 @@ pub fn parse_i64(text: &str) -> Option<i64> {
 macro_rules! cat {
     ($($piece:expr),* $(,)?) => {{
         #[allow(unused_mut)]
-        let mut out = ::std::string::String::new();
+        let mut out = $crate::text::String::new();
         $( $crate::text::Piece::push_to(&$piece, &mut out); )*
         out
     }};

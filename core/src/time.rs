@@ -5,6 +5,8 @@
 //! `2026-11-22T07:17:49.123Z` text the wire formats want. It leaves reading
 //! clocks to the runtimes (the engine has no clock of its own).
 
+use crate::prelude::*;
+
 /// Formats `epoch_ms` (milliseconds since 1970-01-01T00:00:00Z) as
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`. Dates before 1970 are clamped to the epoch.
 pub fn iso8601_ms(epoch_ms: i64) -> String {
@@ -35,7 +37,7 @@ pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
     put(17, 2, (rem % 60) as u32);
     put(20, 3, (ms % 1000) as u32);
     // Only ASCII digits and punctuation were written.
-    let text = std::str::from_utf8(&b).unwrap_or_default();
+    let text = core::str::from_utf8(&b).unwrap_or_default();
     if y > 9999 {
         push_digits(out, y, 4);
         out.push_str(text.get(4..).unwrap_or_default());
@@ -54,7 +56,7 @@ fn push_digits(out: &mut String, n: i64, width: usize) {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the

@@ -7,6 +7,8 @@
 //! the object side, so no JSON code is shipped twice); invalid input comes
 //! back as a thrown `Error` with cairn's message, storage problems never do.
 
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use crate::kv::Kv;

@@ -116,8 +116,8 @@ impl<G: Grow> Heap<G> {
 
 #[cfg(target_arch = "wasm32")]
 mod wasm {
-    use std::alloc::{GlobalAlloc, Layout};
-    use std::cell::UnsafeCell;
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::cell::UnsafeCell;
 
     use super::{Grow, Heap, PAGE};
 
@@ -254,7 +254,7 @@ mod tests {
                 let (addr, size, mark) = live.swap_remove((r >> 8) as usize % live.len());
                 // SAFETY: `addr` is a live block of `size` bytes from `h`.
                 unsafe {
-                    let bytes = std::slice::from_raw_parts(addr as *const u8, size);
+                    let bytes = core::slice::from_raw_parts(addr as *const u8, size);
                     assert!(bytes.iter().all(|&b| b == mark), "a live block was overwritten");
                     h.dealloc(addr, size, 8);
                 }
@@ -265,7 +265,7 @@ mod tests {
                 assert_ne!(addr, 0, "round {round}");
                 let mark = round as u8;
                 // SAFETY: a fresh block of at least `size` bytes.
-                unsafe { std::ptr::write_bytes(addr as *mut u8, mark, size) };
+                unsafe { core::ptr::write_bytes(addr as *mut u8, mark, size) };
                 live.push((addr, size, mark));
             }
         }

@@ -12,8 +12,12 @@
 //! being delivered while it lives; what is only in memory is counted
 //! ([`KvStats`]) so `stats()` can say so.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
+use core::ops::DerefMut;
+
+use crate::shared::Shared;
 
 use cairn::cat;
 
@@ -134,25 +138,23 @@ impl<B> Inner<B> {
 /// shares the same storage (the store inside the engine and the runtime
 /// beside it both hold one).
 pub struct Kv<B> {
-    inner: Arc<Mutex<Inner<B>>>,
+    inner: Shared<Inner<B>>,
 }
 
 impl<B> Clone for Kv<B> {
     fn clone(&self) -> Self {
-        Kv { inner: Arc::clone(&self.inner) }
+        Kv { inner: self.inner.clone() }
     }
 }
 
 impl<B: Backend> Kv<B> {
     /// Wraps `backend`.
     pub fn new(backend: B) -> Self {
-        Kv { inner: Arc::new(Mutex::new(Inner { backend, overlay: Vec::new(), stats: KvStats::default(), last_error: None })) }
+        Kv { inner: Shared::new(Inner { backend, overlay: Vec::new(), stats: KvStats::default(), last_error: None }) }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<B>> {
-        // A panic while holding the lock cannot leave the maps half-updated
-        // in a way that matters more than losing the page's events.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> impl DerefMut<Target = Inner<B>> + '_ {
+        self.inner.lock()
     }
 
     /// The value under `key`: the in-memory one if the backend refused it.

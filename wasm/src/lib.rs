@@ -12,16 +12,25 @@
 //! - [`runtime`]: the counterpart of the native worker: calls, uploads, page
 //!   hide, adoption of gone tabs' queues, cross-tab identity and consent.
 //! - `web` and `bindings` (wasm32 only): `localStorage` and the `Core` class.
+//! - [`shared`]: a value held by the store and the runtime both.
 //! - [`heap`]: the wasm build's small allocator (size classes, free lists).
 //!
 //! Everything but `web` and `bindings` builds and is tested on the host.
 
 #![warn(missing_docs)]
+// The wasm build has no std: none of std's panic machinery and formatting
+// (panics trap, see `panic` below). On the host (tests) std is there.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+mod prelude;
 
 pub mod heap;
 pub mod kv;
 pub mod options;
 pub mod runtime;
+pub mod shared;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
@@ -34,3 +43,11 @@ pub mod web;
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: heap::WasmAllocator = heap::WasmAllocator::new();
+
+/// A panic in the page traps (`RuntimeError: unreachable`), as with std and
+/// `panic = "abort"`, without formatting a message nobody would read.
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -7,7 +7,9 @@
 //! only maps names and types, and rejects options it does not know (a typo
 //! silently ignored is a setting silently lost).
 
-use std::time::Duration;
+use crate::prelude::*;
+
+use core::time::Duration;
 
 use cairn::cat;
 use cairn::json::Json;

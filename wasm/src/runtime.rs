@@ -17,6 +17,8 @@
 //! with a fake clock. Timers, `fetch`, beacons, page events and Web Locks are
 //! the JS layer's (`js/index.js`).
 
+use crate::prelude::*;
+
 use cairn::consent::{self, Consent, Gate};
 use cairn::engine::{Engine, EngineConfig, Upload};
 use cairn::identity::{self, Identity};

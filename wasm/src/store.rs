@@ -22,6 +22,8 @@
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.
 
+use crate::prelude::*;
+
 use cairn::cat;
 use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 

@@ -1,19 +1,33 @@
 //! `localStorage` as a [`Backend`] (wasm32 only): which browser errors mean
 //! "full" and which mean "unavailable". Nothing here throws at the page.
 
-use std::cell::RefCell;
+use crate::prelude::*;
+
+use core::cell::RefCell;
 
 use cairn::cat;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::kv::{Backend, KvError};
 
-thread_local! {
-    /// The page's `localStorage`, or why there is none. `index.js` reads
-    /// `globalThis.localStorage` (which throws when storage is disabled) and
-    /// hands the result to [`use_storage`], so the module needs no code to
-    /// find the window; the error is reported on each write.
-    static STORAGE: RefCell<Result<web_sys::Storage, String>> = const { RefCell::new(Err(String::new())) };
+/// The page's `localStorage`, or why there is none. `index.js` reads
+/// `globalThis.localStorage` (which throws when storage is disabled) and
+/// hands the result to [`use_storage`], so the module needs no code to
+/// find the window; the error is reported on each write.
+static STORAGE: OneThread<Result<web_sys::Storage, String>> = OneThread(RefCell::new(Err(String::new())));
+
+/// A static for the page's one thread (no `thread_local!` without std).
+struct OneThread<T>(RefCell<T>);
+
+// SAFETY: the module is built for wasm32 without the atomics feature (one
+// thread; a JS object cannot leave it either), so the cell is never reached
+// from two threads.
+unsafe impl<T> Sync for OneThread<T> {}
+
+impl<T> OneThread<T> {
+    fn with<R>(&self, f: impl FnOnce(&RefCell<T>) -> R) -> R {
+        f(&self.0)
+    }
 }
 
 /// Takes what `index.js` found for `localStorage`: the storage when `found`

@@ -11,8 +11,12 @@
 //! [`Resolver`] is the server-side counterpart: it stitches the ids seen in
 //! many devices' identify and alias events into people.
 
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
 mod resolver;
 
+#[cfg(feature = "std")]
 pub use resolver::{CanonicalId, IdKind, Merge, Resolver};
 
 use crate::json::{self, Json, Object};
@@ -61,8 +65,7 @@ impl Default for Identity {
 impl Identity {
     /// A fresh anonymous identity.
     pub fn new() -> Self {
-        // The hyphenated lower-case text `to_string` writes, without `Display`.
-        let anonymous_id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_string();
+        let anonymous_id = crate::ids::random_uuid();
         Identity { anonymous_id, user_id: None, traits: Object::new(), group_id: None }
     }
 

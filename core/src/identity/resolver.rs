@@ -13,6 +13,8 @@
 //! stitching that customer-data pipelines run in batch, as a library; it does
 //! no I/O and keeps everything in memory.
 
+use crate::prelude::*;
+
 use std::collections::HashMap;
 
 use serde_json::Value;

@@ -2,6 +2,8 @@
 //! across a restart. Used by engine tests and wherever durability is not
 //! wanted; `fail_writes` lets tests play a failing disk.
 
+use crate::prelude::*;
+
 use std::collections::{BTreeMap, HashMap};
 
 use super::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};

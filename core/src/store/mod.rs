@@ -20,6 +20,9 @@
 //! the at-least-once half of the promise, and the message id makes the
 //! duplicate harmless.
 
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
 mod memory;
 #[cfg(feature = "native")]
 pub mod inspect;
@@ -30,6 +33,7 @@ mod reopening;
 #[cfg(feature = "native")]
 mod sqlite;
 
+#[cfg(feature = "std")]
 pub use memory::MemoryStore;
 #[cfg(feature = "native")]
 pub use reopening::ReopeningStore;
@@ -113,13 +117,13 @@ impl StoreError {
     }
 }
 
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message())
     }
 }
 
-impl std::error::Error for StoreError {}
+impl core::error::Error for StoreError {}
 
 /// The durable queue and key-value state. Implemented by [`SqliteStore`]
 /// (native), [`MemoryStore`] (tests, and a fallback) and the browser build's
@@ -185,6 +189,7 @@ pub trait Store {
 }
 
 /// Keeps as many leading events as fit in `max_bytes`, always at least one.
+#[cfg(feature = "std")]
 pub(crate) fn cut_to_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
     let mut total = 0usize;
     let mut keep = 0usize;

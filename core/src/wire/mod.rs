@@ -5,6 +5,8 @@
 //! [`Outcome`]. What to *do* with an outcome (retry when, split how, count
 //! what) is the engine's decision; sending the bytes is the runtime's.
 
+use crate::prelude::*;
+
 mod segment;
 
 pub use segment::SegmentWire;

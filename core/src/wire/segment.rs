@@ -7,6 +7,8 @@
 //! attempt, so the backend can correct a device's clock skew
 //! (`timestamp = receivedAt - (sentAt - originalTimestamp)`).
 
+use crate::prelude::*;
+
 use super::{body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire};
 use crate::cat;
 use crate::json_text::push_string;
