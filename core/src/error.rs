@@ -8,6 +8,7 @@
 use crate::prelude::*;
 
 use crate::cat;
+#[cfg(feature = "std")]
 use crate::text::push_u64;
 
 /// An error returned by a cairn call.
@@ -33,6 +34,8 @@ pub enum Error {
         /// The configured `max_event_bytes`.
         limit: usize,
     },
+    // The native client's errors: the browser build leaves them (and their texts) out.
+    #[cfg(feature = "std")]
     /// The storage file could not be opened or created.
     Storage {
         /// The `storage_path` that failed.
@@ -40,16 +43,19 @@ pub enum Error {
         /// What SQLite or the file system said, and what to check.
         reason: String,
     },
+    #[cfg(feature = "std")]
     /// Another `Client` in this process already uses this storage file.
     StorageInUse {
         /// The `storage_path` in use.
         path: String,
     },
+    #[cfg(feature = "std")]
     /// Another process has this storage file open with cairn.
     StorageLocked {
         /// The `storage_path` in use.
         path: String,
     },
+    #[cfg(feature = "std")]
     /// A call that waits (`commit`, `forget`) did not finish in time; the
     /// work goes on in the background.
     Timeout {
@@ -58,6 +64,7 @@ pub enum Error {
         /// The timeout it was given.
         timeout: core::time::Duration,
     },
+    #[cfg(feature = "std")]
     /// The client was shut down; create a new one to record again.
     ShutDown,
 }
@@ -72,17 +79,21 @@ impl Error {
             Error::EventTooLarge { size, limit } => {
                 cat!("event is ", size, " bytes once encoded, over max_event_bytes = ", limit, ": send fewer or smaller properties")
             }
+            #[cfg(feature = "std")]
             Error::Storage { path, reason } => cat!("cannot open the event buffer at ", path, ": ", reason),
+            #[cfg(feature = "std")]
             Error::StorageInUse { path } => cat!(
                 "the event buffer ",
                 path,
                 " is already used by another cairn Client in this process: share that Client, or give this one its own storage_path"
             ),
+            #[cfg(feature = "std")]
             Error::StorageLocked { path } => cat!(
                 "the event buffer ",
                 path,
                 " is in use by another process: give each process its own storage_path (two processes on one file would send the same events twice)"
             ),
+            #[cfg(feature = "std")]
             Error::Timeout { what, timeout } => cat!(
                 "`",
                 what,
@@ -90,6 +101,7 @@ impl Error {
                 duration_text(*timeout),
                 ": the disk may be slow; try again with a longer timeout"
             ),
+            #[cfg(feature = "std")]
             Error::ShutDown => "this cairn Client has been shut down: create a new Client to record more events".to_string(),
         }
     }
@@ -106,6 +118,7 @@ impl core::error::Error for Error {}
 /// `timeout` as `Duration`'s `Debug` writes it for whole milliseconds and
 /// seconds (`250ms`, `5s`, `1.5s`), without the float-style formatting code
 /// (the browser build carries every message's code).
+#[cfg(feature = "std")]
 fn duration_text(timeout: core::time::Duration) -> String {
     let (secs, nanos) = (timeout.as_secs(), timeout.subsec_nanos());
     let mut out = String::new();
