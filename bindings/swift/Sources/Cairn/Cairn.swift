@@ -124,7 +124,7 @@ public final class Cairn: @unchecked Sendable {
 
     /// Merges `context` into the context of every later event; an NSNull value removes a key.
     public func setContext(_ context: [String: Any]) throws {
-        let json = try encode("context", context)
+        let json = try encode("context", context, isEvent: false)
         try ffiCall { try client.setContext(contextJson: json.isEmpty ? "{}" : json) }
     }
 
@@ -181,10 +181,14 @@ public final class Cairn: @unchecked Sendable {
     /// The version of the cairn core inside the native library.
     public static var coreVersion: String { cairnVersion() }
 
-    private func encode(_ root: String, _ object: [String: Any]) throws -> String {
+    // A recording call refused here never reaches the core, so the core is
+    // told, and stats() counts it as `invalid` like the ones the core refuses
+    // itself (as the Kotlin and Python facades do). Context is not an event.
+    private func encode(_ root: String, _ object: [String: Any], isEvent: Bool = true) throws -> String {
         do {
             return try JSONText.encode(root, object)
         } catch let failure as JSONEncodingFailure {
+            if isEvent { client.countInvalidCall() }
             throw CairnError.invalidEvent("invalid event: \(failure.message)")
         }
     }
@@ -193,6 +197,7 @@ public final class Cairn: @unchecked Sendable {
         do {
             return try JSONText.encode(root, encodable: value)
         } catch let failure as JSONEncodingFailure {
+            client.countInvalidCall()
             throw CairnError.invalidEvent("invalid event: \(failure.message)")
         }
     }
