@@ -213,7 +213,8 @@ pub(crate) mod tests {
     fn calls_reach_the_core_and_bad_input_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let c = CairnClient::new(config(dir.path())).unwrap();
-        c.track("Signed Up".into(), r#"{"plan": "pro"}"#.into()).unwrap();
+        c.track("Signed Up".into(), r#"{"plan": "pro"}"#.into())
+            .unwrap();
         c.track("No Props".into(), String::new()).unwrap();
         c.identify("user-7".into(), "{}".into()).unwrap();
         assert!(c.commit(5_000).unwrap());
@@ -221,13 +222,24 @@ pub(crate) mod tests {
         assert_eq!(stats.queued_events, 3, "{stats:?}");
         assert_eq!(c.user_id().as_deref(), Some("user-7"));
 
-        assert!(matches!(c.track(String::new(), String::new()), Err(CairnError::InvalidEvent(_))));
+        assert!(matches!(
+            c.track(String::new(), String::new()),
+            Err(CairnError::InvalidEvent(_))
+        ));
         match c.track("X".into(), "[1]".into()) {
-            Err(CairnError::InvalidEvent(m)) => assert!(m.contains("properties must be a JSON object"), "{m}"),
+            Err(CairnError::InvalidEvent(m)) => {
+                assert!(m.contains("properties must be a JSON object"), "{m}")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(c.set_context("nope".into()), Err(CairnError::InvalidEvent(_))));
-        assert!(matches!(c.set_consent(" ".into(), ConsentState::Granted), Err(CairnError::InvalidEvent(_))));
+        assert!(matches!(
+            c.set_context("nope".into()),
+            Err(CairnError::InvalidEvent(_))
+        ));
+        assert!(matches!(
+            c.set_consent(" ".into(), ConsentState::Granted),
+            Err(CairnError::InvalidEvent(_))
+        ));
         c.commit(5_000).unwrap();
         assert_eq!(c.stats().dropped.invalid, 2);
     }
@@ -253,7 +265,10 @@ pub(crate) mod tests {
         assert!(c.commit(u64::MAX).unwrap());
         let report = c.shutdown(0).unwrap();
         assert_eq!(report.remaining, 0);
-        assert!(matches!(c.track("Late".into(), String::new()), Err(CairnError::ShutDown(_))));
+        assert!(matches!(
+            c.track("Late".into(), String::new()),
+            Err(CairnError::ShutDown(_))
+        ));
     }
 
     #[test]

@@ -178,13 +178,18 @@ impl CairnConfig {
 
 fn duration(field: &str, ms: u64) -> Result<Duration, CairnError> {
     if ms > MAX_DURATION_MS {
-        return Err(CairnError::config(field, format!("{ms} ms is longer than the 100-year limit ({MAX_DURATION_MS} ms)")));
+        return Err(CairnError::config(
+            field,
+            format!("{ms} ms is longer than the 100-year limit ({MAX_DURATION_MS} ms)"),
+        ));
     }
     Ok(Duration::from_millis(ms))
 }
 
 fn count(field: &str, n: u64) -> Result<usize, CairnError> {
-    usize::try_from(n).map_err(|_| CairnError::config(field, format!("{n} is more than this platform can address")))
+    usize::try_from(n).map_err(|_| {
+        CairnError::config(field, format!("{n} is more than this platform can address"))
+    })
 }
 
 fn context(text: &str) -> Result<serde_json::Value, CairnError> {
@@ -194,8 +199,14 @@ fn context(text: &str) -> Result<serde_json::Value, CairnError> {
     }
     match serde_json::from_str::<serde_json::Value>(trimmed) {
         Ok(v @ serde_json::Value::Object(_)) => Ok(v),
-        Ok(_) => Err(CairnError::config("context", "must be a JSON object like {\"app\": {\"version\": \"2.1\"}}")),
-        Err(e) => Err(CairnError::config("context", format!("is not valid JSON ({e})"))),
+        Ok(_) => Err(CairnError::config(
+            "context",
+            "must be a JSON object like {\"app\": {\"version\": \"2.1\"}}",
+        )),
+        Err(e) => Err(CairnError::config(
+            "context",
+            format!("is not valid JSON ({e})"),
+        )),
     }
 }
 
@@ -232,7 +243,10 @@ mod tests {
     }
 
     fn invalid_config(c: CairnConfig) -> String {
-        match c.to_builder().and_then(|b| b.config().map_err(CairnError::from)) {
+        match c
+            .to_builder()
+            .and_then(|b| b.config().map_err(CairnError::from))
+        {
             Err(CairnError::InvalidConfig(m)) => m,
             other => panic!("expected InvalidConfig, got {other:?}"),
         }
@@ -241,7 +255,10 @@ mod tests {
     #[test]
     fn unset_options_keep_the_core_defaults() {
         let ours = config().to_builder().unwrap().config().unwrap();
-        let core = cairn::Client::builder("key").endpoint("http://127.0.0.1:9").config().unwrap();
+        let core = cairn::Client::builder("key")
+            .endpoint("http://127.0.0.1:9")
+            .config()
+            .unwrap();
         assert_eq!(ours, core);
     }
 
@@ -287,7 +304,10 @@ mod tests {
         assert_eq!(got.session_timeout, Duration::from_millis(5_000));
         assert!(got.session_events);
         assert!(!got.reset_on_user_switch);
-        assert_eq!(got.consent, vec![("analytics".to_string(), cairn::ConsentState::Unknown)]);
+        assert_eq!(
+            got.consent,
+            vec![("analytics".to_string(), cairn::ConsentState::Unknown)]
+        );
         assert_eq!(got.required_consent, vec!["analytics".to_string()]);
         assert_eq!(got.context["app"]["version"], "2.1");
         assert_eq!(got.anonymous_id.as_deref(), Some("anon-1"));
@@ -306,7 +326,10 @@ mod tests {
         let mut c = config();
         c.flush_interval_ms = Some(u64::MAX);
         let m = invalid_config(c);
-        assert!(m.contains("`flush_interval_ms`") && m.contains("100-year"), "{m}");
+        assert!(
+            m.contains("`flush_interval_ms`") && m.contains("100-year"),
+            "{m}"
+        );
 
         let mut c = config();
         c.context_json = Some("[1, 2]".into());

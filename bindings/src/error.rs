@@ -49,7 +49,9 @@ impl From<cairn::Error> for CairnError {
             cairn::Error::InvalidEvent(_) => CairnError::InvalidEvent(text),
             cairn::Error::EventTooLarge { .. } => CairnError::EventTooLarge(text),
             cairn::Error::Storage { .. } => CairnError::Storage(text),
-            cairn::Error::StorageInUse { .. } | cairn::Error::StorageLocked { .. } => CairnError::StorageInUse(text),
+            cairn::Error::StorageInUse { .. } | cairn::Error::StorageLocked { .. } => {
+                CairnError::StorageInUse(text)
+            }
             cairn::Error::Timeout { .. } => CairnError::Timeout(text),
             cairn::Error::ShutDown => CairnError::ShutDown(text),
             // cairn::Error is non_exhaustive: a variant added later still
@@ -74,20 +76,56 @@ mod tests {
     #[test]
     fn every_core_error_keeps_its_message_and_kind() {
         let cases = [
-            (cairn::Error::InvalidConfig { field: "endpoint", reason: "is required".into() }, "InvalidConfig"),
-            (cairn::Error::InvalidEvent("event name is empty".into()), "InvalidEvent"),
-            (cairn::Error::EventTooLarge { size: 40_000, limit: 32_000 }, "EventTooLarge"),
-            (cairn::Error::Storage { path: "/x".into(), reason: "read-only".into() }, "Storage"),
-            (cairn::Error::StorageInUse { path: "/x".into() }, "StorageInUse"),
-            (cairn::Error::StorageLocked { path: "/x".into() }, "StorageInUse"),
-            (cairn::Error::Timeout { what: "commit", timeout: std::time::Duration::from_millis(5) }, "Timeout"),
+            (
+                cairn::Error::InvalidConfig {
+                    field: "endpoint",
+                    reason: "is required".into(),
+                },
+                "InvalidConfig",
+            ),
+            (
+                cairn::Error::InvalidEvent("event name is empty".into()),
+                "InvalidEvent",
+            ),
+            (
+                cairn::Error::EventTooLarge {
+                    size: 40_000,
+                    limit: 32_000,
+                },
+                "EventTooLarge",
+            ),
+            (
+                cairn::Error::Storage {
+                    path: "/x".into(),
+                    reason: "read-only".into(),
+                },
+                "Storage",
+            ),
+            (
+                cairn::Error::StorageInUse { path: "/x".into() },
+                "StorageInUse",
+            ),
+            (
+                cairn::Error::StorageLocked { path: "/x".into() },
+                "StorageInUse",
+            ),
+            (
+                cairn::Error::Timeout {
+                    what: "commit",
+                    timeout: std::time::Duration::from_millis(5),
+                },
+                "Timeout",
+            ),
             (cairn::Error::ShutDown, "ShutDown"),
         ];
         for (core, kind) in cases {
             let text = core.to_string();
             let ffi = CairnError::from(core);
             assert_eq!(ffi.to_string(), text);
-            assert!(format!("{ffi:?}").starts_with(kind), "{ffi:?} should be {kind}");
+            assert!(
+                format!("{ffi:?}").starts_with(kind),
+                "{ffi:?} should be {kind}"
+            );
         }
     }
 }

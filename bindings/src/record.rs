@@ -88,11 +88,17 @@ struct Failure {
 
 impl Failure {
     fn invalid(what: impl std::fmt::Display) -> Self {
-        Failure { kind: ERR_INVALID_EVENT, message: format!("invalid event: {what}") }
+        Failure {
+            kind: ERR_INVALID_EVENT,
+            message: format!("invalid event: {what}"),
+        }
     }
 
     fn internal(what: impl std::fmt::Display) -> Self {
-        Failure { kind: ERR_INTERNAL, message: format!("cairn failed unexpectedly: {what}") }
+        Failure {
+            kind: ERR_INTERNAL,
+            message: format!("cairn failed unexpectedly: {what}"),
+        }
     }
 }
 
@@ -110,7 +116,10 @@ impl From<cairn::Error> for Failure {
             CairnError::ShutDown(_) => ERR_SHUT_DOWN,
             CairnError::Internal(_) => ERR_INTERNAL,
         };
-        Failure { kind, message: e.to_string() }
+        Failure {
+            kind,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -144,7 +153,9 @@ pub unsafe extern "C" fn cairn_ffi_record(
 ) -> i32 {
     // SAFETY: the caller's promise on `name` and `json` (this function's
     // contract) is what `record` needs.
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| unsafe { record(handle, kind, name, name_len, json, json_len) }));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        record(handle, kind, name, name_len, json, json_len)
+    }));
     let failure = match outcome {
         Ok(Ok(())) => return 0,
         Ok(Err(failure)) => failure,
@@ -153,7 +164,10 @@ pub unsafe extern "C" fn cairn_ffi_record(
     // Writing the error does not panic (checked bounds, no unwrap), but
     // nothing may unwind into the caller's frames, whatever changes later.
     // SAFETY: the caller's promise on `err` is what `write_error` needs.
-    panic::catch_unwind(AssertUnwindSafe(|| unsafe { write_error(&failure, err, err_cap) })).unwrap_or(-1)
+    panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        write_error(&failure, err, err_cap)
+    }))
+    .unwrap_or(-1)
 }
 
 /// The call itself, with every check that can fail as an error.
@@ -161,7 +175,14 @@ pub unsafe extern "C" fn cairn_ffi_record(
 /// # Safety
 ///
 /// As [`cairn_ffi_record`] for `name` and `json`.
-unsafe fn record(handle: u64, kind: i32, name: *const u8, name_len: i32, json: *const u8, json_len: i32) -> Result<(), Failure> {
+unsafe fn record(
+    handle: u64,
+    kind: i32,
+    name: *const u8,
+    name_len: i32,
+    json: *const u8,
+    json_len: i32,
+) -> Result<(), Failure> {
     let what = match kind {
         CALL_TRACK => "event name",
         CALL_SCREEN => "screen name",
@@ -186,7 +207,11 @@ unsafe fn record(handle: u64, kind: i32, name: *const u8, name_len: i32, json: *
     if kind == CALL_ALIAS {
         return Ok(client.alias(name)?);
     }
-    let field = if matches!(kind, CALL_IDENTIFY | CALL_GROUP) { "traits" } else { "properties" };
+    let field = if matches!(kind, CALL_IDENTIFY | CALL_GROUP) {
+        "traits"
+    } else {
+        "properties"
+    };
     // SAFETY: forwarded from this function's contract.
     let json = unsafe { text(json, json_len, field) }?;
     let result = match kind {
@@ -205,18 +230,22 @@ unsafe fn record(handle: u64, kind: i32, name: *const u8, name_len: i32, json: *
 ///
 /// `ptr` must be null or valid for reads of `len` bytes for `'a`.
 unsafe fn text<'a>(ptr: *const u8, len: i32, what: &str) -> Result<&'a str, Failure> {
-    let len = usize::try_from(len).map_err(|_| Failure::invalid(format_args!("{what} has a negative length ({len})")))?;
+    let len = usize::try_from(len)
+        .map_err(|_| Failure::invalid(format_args!("{what} has a negative length ({len})")))?;
     if len == 0 {
         return Ok("");
     }
     if ptr.is_null() {
-        return Err(Failure::invalid(format_args!("{what} is a null pointer with a length of {len}")));
+        return Err(Failure::invalid(format_args!(
+            "{what} is a null pointer with a length of {len}"
+        )));
     }
     // SAFETY: `ptr` is non-null and, by the caller's promise, valid for reads
     // of `len` bytes for 'a; `len` came from an i32, so it is under isize::MAX;
     // u8 has no alignment requirement.
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-    std::str::from_utf8(bytes).map_err(|e| Failure::invalid(format_args!("{what} is not valid UTF-8 ({e})")))
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::invalid(format_args!("{what} is not valid UTF-8 ({e})")))
 }
 
 /// Writes `failure` to `err` as the module documentation says; returns the
@@ -252,7 +281,11 @@ fn fit(message: &str, room: usize) -> [&str; 2] {
         return [message, ""];
     }
     const MORE: &str = "…";
-    let (limit, tail) = if room >= MORE.len() { (room - MORE.len(), MORE) } else { (room, "") };
+    let (limit, tail) = if room >= MORE.len() {
+        (room - MORE.len(), MORE)
+    } else {
+        (room, "")
+    };
     let mut end = limit;
     while !message.is_char_boundary(end) {
         end -= 1;
@@ -299,7 +332,11 @@ mod tests {
             return (n, 0, String::new());
         }
         let n = n as usize;
-        (n as i32, err[0], String::from_utf8(err[1..n].to_vec()).unwrap())
+        (
+            n as i32,
+            err[0],
+            String::from_utf8(err[1..n].to_vec()).unwrap(),
+        )
     }
 
     fn client(dir: &std::path::Path) -> Arc<CairnClient> {
@@ -311,14 +348,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = client(dir.path());
         let h = c.record_handle();
-        for kind in [CALL_TRACK, CALL_SCREEN, CALL_PAGE, CALL_IDENTIFY, CALL_GROUP, CALL_ALIAS] {
-            assert_eq!(call(h, kind, "Ünïcode ✓".as_bytes(), br#"{"k": "v"}"#, 64).0, 0, "kind {kind}");
+        for kind in [
+            CALL_TRACK,
+            CALL_SCREEN,
+            CALL_PAGE,
+            CALL_IDENTIFY,
+            CALL_GROUP,
+            CALL_ALIAS,
+        ] {
+            assert_eq!(
+                call(h, kind, "Ünïcode ✓".as_bytes(), br#"{"k": "v"}"#, 64).0,
+                0,
+                "kind {kind}"
+            );
         }
         // Empty properties, and a null pointer with a zero length, mean none.
         assert_eq!(call(h, CALL_TRACK, b"Bare", b"", 64).0, 0);
         let mut err = [0u8; 64];
         // SAFETY: name is valid for its length; json is null with length 0.
-        let n = unsafe { cairn_ffi_record(h, CALL_TRACK, b"Null".as_ptr(), 4, std::ptr::null(), 0, err.as_mut_ptr(), 64) };
+        let n = unsafe {
+            cairn_ffi_record(
+                h,
+                CALL_TRACK,
+                b"Null".as_ptr(),
+                4,
+                std::ptr::null(),
+                0,
+                err.as_mut_ptr(),
+                64,
+            )
+        };
         assert_eq!(n, 0);
         assert!(c.commit(5_000).unwrap());
         // alias emits an event too; identify and group change state and record one each.
@@ -339,7 +398,11 @@ mod tests {
         assert_eq!(kind, ERR_INVALID_EVENT);
         assert!(m.contains("event name is empty"), "{m}");
         c.commit(5_000).unwrap();
-        assert_eq!(c.stats().dropped.invalid, 3, "two fast calls and one uniffi call");
+        assert_eq!(
+            c.stats().dropped.invalid,
+            3,
+            "two fast calls and one uniffi call"
+        );
         assert_eq!(c.stats().queued_events, 0);
     }
 
@@ -357,12 +420,38 @@ mod tests {
         let mut err = [0u8; 256];
         // SAFETY: null pointers with lengths are what is under test; the
         // function must refuse them without reading.
-        let n = unsafe { cairn_ffi_record(h, CALL_TRACK, std::ptr::null(), 5, std::ptr::null(), 0, err.as_mut_ptr(), 256) };
+        let n = unsafe {
+            cairn_ffi_record(
+                h,
+                CALL_TRACK,
+                std::ptr::null(),
+                5,
+                std::ptr::null(),
+                0,
+                err.as_mut_ptr(),
+                256,
+            )
+        };
         assert_eq!(err[0], ERR_INVALID_EVENT);
-        assert!(std::str::from_utf8(&err[1..n as usize]).unwrap().contains("null pointer"));
+        assert!(std::str::from_utf8(&err[1..n as usize])
+            .unwrap()
+            .contains("null pointer"));
         // SAFETY: as above, with a negative length.
-        let n = unsafe { cairn_ffi_record(h, CALL_TRACK, b"x".as_ptr(), -1, std::ptr::null(), 0, err.as_mut_ptr(), 256) };
-        assert!(std::str::from_utf8(&err[1..n as usize]).unwrap().contains("negative length"));
+        let n = unsafe {
+            cairn_ffi_record(
+                h,
+                CALL_TRACK,
+                b"x".as_ptr(),
+                -1,
+                std::ptr::null(),
+                0,
+                err.as_mut_ptr(),
+                256,
+            )
+        };
+        assert!(std::str::from_utf8(&err[1..n as usize])
+            .unwrap()
+            .contains("negative length"));
         let (_, kind, m) = call(h, 42, b"x", b"", 256);
         assert_eq!(kind, ERR_INTERNAL);
         assert!(m.contains("unknown call kind 42"), "{m}");
@@ -372,7 +461,18 @@ mod tests {
         // No room for the error: a negative code, nothing written; the core
         // refused (and counted) the empty name all the same.
         // SAFETY: a null error buffer is allowed.
-        let n = unsafe { cairn_ffi_record(h, CALL_TRACK, b"".as_ptr(), 0, std::ptr::null(), 0, std::ptr::null_mut(), 0) };
+        let n = unsafe {
+            cairn_ffi_record(
+                h,
+                CALL_TRACK,
+                b"".as_ptr(),
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
         assert_eq!(n, -1);
         c.commit(5_000).unwrap();
         assert_eq!(c.stats().dropped.invalid, 1);
@@ -399,7 +499,12 @@ mod tests {
         c.shutdown(0).unwrap();
         let (_, kind, m) = call(h, CALL_TRACK, b"Late", b"", 256);
         assert_eq!(kind, ERR_SHUT_DOWN);
-        assert_eq!(m, c.track("Late".into(), String::new()).unwrap_err().to_string());
+        assert_eq!(
+            m,
+            c.track("Late".into(), String::new())
+                .unwrap_err()
+                .to_string()
+        );
         drop(c);
         let (_, kind, m) = call(h, CALL_TRACK, b"Later", b"", 256);
         assert_eq!(kind, ERR_CLOSED);

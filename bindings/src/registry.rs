@@ -26,11 +26,15 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 // Nothing panics while holding the lock (inserts, removes and lookups of a
 // BTreeMap), so a poisoned lock still holds a consistent map: use it.
 fn read() -> RwLockReadGuard<'static, BTreeMap<u64, Arc<cairn::Client>>> {
-    CLIENTS.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CLIENTS
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write() -> RwLockWriteGuard<'static, BTreeMap<u64, Arc<cairn::Client>>> {
-    CLIENTS.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CLIENTS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Registers `client` and returns its handle (never 0, never reused).

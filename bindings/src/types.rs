@@ -34,7 +34,10 @@ pub struct FlushReport {
 
 impl From<cairn::FlushReport> for FlushReport {
     fn from(r: cairn::FlushReport) -> Self {
-        FlushReport { delivered: r.delivered, remaining: r.remaining }
+        FlushReport {
+            delivered: r.delivered,
+            remaining: r.remaining,
+        }
     }
 }
 
@@ -52,7 +55,11 @@ pub struct Forgotten {
 
 impl From<cairn::Forgotten> for Forgotten {
     fn from(f: cairn::Forgotten) -> Self {
-        Forgotten { anonymous_ids: f.anonymous_ids, user_ids: f.user_ids, events_erased: f.events_erased }
+        Forgotten {
+            anonymous_ids: f.anonymous_ids,
+            user_ids: f.user_ids,
+            events_erased: f.events_erased,
+        }
     }
 }
 

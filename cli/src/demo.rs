@@ -102,9 +102,17 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         let _ = writeln!(out, "{line}").and_then(|_| out.flush());
     };
 
-    let config = CollectorConfig { write_key: Some(DEMO_WRITE_KEY.into()), print: true, ..CollectorConfig::default() };
-    let collector = Collector::start_with_output(config, Arc::clone(&output)).map_err(DemoError::Collector)?;
-    let dir = tempfile::Builder::new().prefix("cairn-demo-").tempdir().map_err(DemoError::TempDir)?;
+    let config = CollectorConfig {
+        write_key: Some(DEMO_WRITE_KEY.into()),
+        print: true,
+        ..CollectorConfig::default()
+    };
+    let collector =
+        Collector::start_with_output(config, Arc::clone(&output)).map_err(DemoError::Collector)?;
+    let dir = tempfile::Builder::new()
+        .prefix("cairn-demo-")
+        .tempdir()
+        .map_err(DemoError::TempDir)?;
     let buffer = dir.path().join("cairn.db");
     let client = cairn::Client::builder(DEMO_WRITE_KEY)
         .endpoint(collector.endpoint())
@@ -119,23 +127,53 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         .build()?;
 
     say("cairn demo: a real cairn::Client delivering to a local collector; no outside service.");
-    say(&format!("  collector  {}/v1/batch  (write key \"{DEMO_WRITE_KEY}\"; one line per event received)", collector.endpoint()));
-    say(&format!("  buffer     {}  (SQLite, deleted at the end)", buffer.display()));
+    say(&format!(
+        "  collector  {}/v1/batch  (write key \"{DEMO_WRITE_KEY}\"; one line per event received)",
+        collector.endpoint()
+    ));
+    say(&format!(
+        "  buffer     {}  (SQLite, deleted at the end)",
+        buffer.display()
+    ));
     say("  client     flush_at 5, flush_interval 300 ms, gzip, retries from 200 ms up to 1 s");
 
     let story = [
-        step("page", "Home", json!({ "path": "/", "referrer": "news.example" })),
+        step(
+            "page",
+            "Home",
+            json!({ "path": "/", "referrer": "news.example" }),
+        ),
         step("screen", "Pricing", json!({ "plan_shown": "pro" })),
-        step("track", "Plan Viewed", json!({ "plan": "pro", "price": 49, "currency": "EUR" })),
+        step(
+            "track",
+            "Plan Viewed",
+            json!({ "plan": "pro", "price": 49, "currency": "EUR" }),
+        ),
         step("track", "Signup Started", json!({ "source": "pricing" })),
-        step("identify", "user-42", json!({ "email": "ada@example.com", "plan": "pro" })),
+        step(
+            "identify",
+            "user-42",
+            json!({ "email": "ada@example.com", "plan": "pro" }),
+        ),
         step("group", "acme", json!({ "name": "Acme Inc.", "seats": 12 })),
         step("alias", "crm-9001", Value::Null),
-        step("track", "Order Completed", json!({ "order_id": "o-1001", "total": 49.0, "currency": "EUR" })),
-        step("track", "Invite Sent", json!({ "invitee": "grace@example.com" })),
+        step(
+            "track",
+            "Order Completed",
+            json!({ "order_id": "o-1001", "total": 49.0, "currency": "EUR" }),
+        ),
+        step(
+            "track",
+            "Invite Sent",
+            json!({ "invitee": "grace@example.com" }),
+        ),
     ];
     let outage = [
-        step("track", "Report Exported", json!({ "format": "csv", "rows": 1200 })),
+        step(
+            "track",
+            "Report Exported",
+            json!({ "format": "csv", "rows": 1200 }),
+        ),
         step("screen", "Settings", Value::Null),
         step("track", "Logged Out", Value::Null),
     ];
@@ -155,41 +193,77 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
     client.set_consent("analytics", cairn::ConsentState::Granted)?;
 
     say("");
-    say(&format!("2. They browse on, sign up, join a team, buy ({} more events)", story.len() - 2));
+    say(&format!(
+        "2. They browse on, sign up, join a team, buy ({} more events)",
+        story.len() - 2
+    ));
     for s in &story[2..] {
         record(&client, s)?;
     }
     let r = client.flush(FLUSH_TIMEOUT)?;
-    say(&format!("   flush() → delivered {}, still queued {}", r.delivered, r.remaining));
+    say(&format!(
+        "   flush() → delivered {}, still queued {}",
+        r.delivered, r.remaining
+    ));
 
     say("");
-    say(&format!("3. The collector goes down (every request answered 503); {} more events are recorded", outage.len()));
+    say(&format!(
+        "3. The collector goes down (every request answered 503); {} more events are recorded",
+        outage.len()
+    ));
     collector.set_down(Some(Fault::Status(503)));
     for s in &outage {
         record(&client, s)?;
     }
     let r = client.flush(OUTAGE)?;
-    say(&format!("   flush({:.1} s) → delivered {}, still queued {} (safe in the buffer file)", OUTAGE.as_secs_f32(), r.delivered, r.remaining));
+    say(&format!(
+        "   flush({:.1} s) → delivered {}, still queued {} (safe in the buffer file)",
+        OUTAGE.as_secs_f32(),
+        r.delivered,
+        r.remaining
+    ));
     let s = client.stats();
-    let next = s.next_retry_in_ms.map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
-    say(&format!("   stats(): queued {}, requests {}, retries {}, next retry in {next}", s.queued_events, s.requests, s.retries));
-    say(&format!("            last_error: {}", s.last_error.as_deref().unwrap_or("none")));
+    let next = s
+        .next_retry_in_ms
+        .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
+    say(&format!(
+        "   stats(): queued {}, requests {}, retries {}, next retry in {next}",
+        s.queued_events, s.requests, s.retries
+    ));
+    say(&format!(
+        "            last_error: {}",
+        s.last_error.as_deref().unwrap_or("none")
+    ));
 
     say("");
     say("4. The collector is back; the client retries on its own");
     collector.set_down(None);
     let r = client.flush(FLUSH_TIMEOUT)?;
-    say(&format!("   flush() → delivered {}, still queued {}", r.delivered, r.remaining));
+    say(&format!(
+        "   flush() → delivered {}, still queued {}",
+        r.delivered, r.remaining
+    ));
     client.shutdown(Duration::from_secs(2))?;
     let stats = client.stats();
     drop(client);
 
     let script: Vec<&Step> = story.iter().chain(outage.iter()).collect();
     let events = collector.events();
-    let refused_requests = collector.requests().iter().filter(|r| r.status != 200).count();
+    let refused_requests = collector
+        .requests()
+        .iter()
+        .filter(|r| r.status != 200)
+        .count();
     let invalid = collector.stats().invalid;
     collector.stop();
-    let report = judge(&script, &events, &stats, refused_requests, invalid, started.elapsed());
+    let report = judge(
+        &script,
+        &events,
+        &stats,
+        refused_requests,
+        invalid,
+        started.elapsed(),
+    );
 
     say("");
     say("Summary");
@@ -198,7 +272,10 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         report.recorded, report.delivered, report.received, report.refused_requests, report.retries, report.dropped
     ));
     if report.exactly_once() {
-        say(&format!("   ✔ every event arrived exactly once ({} events)", report.recorded));
+        say(&format!(
+            "   ✔ every event arrived exactly once ({} events)",
+            report.recorded
+        ));
     } else {
         say(&format!(
             "   ✘ not exactly once: recorded {}, received {}, distinct message ids {}, duplicates {}",
@@ -211,7 +288,10 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         say("   ✘ the events that arrived do not match the script in recording order");
     }
     if report.invalid > 0 {
-        say(&format!("   ✘ {} events break Segment's spec (see ⚠ above)", report.invalid));
+        say(&format!(
+            "   ✘ {} events break Segment's spec (see ⚠ above)",
+            report.invalid
+        ));
     }
     say(&format!("   done in {:.1} s", report.elapsed.as_secs_f32()));
     Ok(report)
@@ -231,7 +311,13 @@ fn record(client: &cairn::Client, s: &Step) -> Result<(), cairn::Error> {
 
 /// How an event shows on the wire, to compare with its [`Step`].
 fn wire_label(event: &Value) -> (String, String) {
-    let text = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |k: &str| {
+        event
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let kind = text("type");
     let label = match kind.as_str() {
         "track" => text("event"),
@@ -242,7 +328,14 @@ fn wire_label(event: &Value) -> (String, String) {
     (kind, label)
 }
 
-fn judge(script: &[&Step], events: &[Value], stats: &cairn::Stats, refused_requests: usize, invalid: u64, elapsed: Duration) -> DemoReport {
+fn judge(
+    script: &[&Step],
+    events: &[Value],
+    stats: &cairn::Stats,
+    refused_requests: usize,
+    invalid: u64,
+    elapsed: Duration,
+) -> DemoReport {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut distinct = Vec::new();
     for e in events {
@@ -253,7 +346,10 @@ fn judge(script: &[&Step], events: &[Value], stats: &cairn::Stats, refused_reque
             distinct.push(wire_label(e));
         }
     }
-    let expected: Vec<(String, String)> = script.iter().map(|s| (s.kind.to_string(), s.label.to_string())).collect();
+    let expected: Vec<(String, String)> = script
+        .iter()
+        .map(|s| (s.kind.to_string(), s.label.to_string()))
+        .collect();
     DemoReport {
         recorded: script.len(),
         delivered: stats.delivered_events,

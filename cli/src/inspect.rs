@@ -61,21 +61,52 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
         bytes(r.wal_bytes),
         r.integrity
     );
-    let _ = writeln!(o, "  {}", if r.in_use { "in use by a running process" } else { "not in use (no running client holds it)" });
+    let _ = writeln!(
+        o,
+        "  {}",
+        if r.in_use {
+            "in use by a running process"
+        } else {
+            "not in use (no running client holds it)"
+        }
+    );
 
-    let _ = write!(o, "queue      {} events, {}", r.queued_events, bytes(r.queued_bytes));
+    let _ = write!(
+        o,
+        "queue      {} events, {}",
+        r.queued_events,
+        bytes(r.queued_bytes)
+    );
     if let (Some(old), Some(new)) = (r.oldest_created_ms, r.newest_created_ms) {
-        let _ = write!(o, "; oldest {} ({}), newest {}", iso8601_ms(old), ago(now_ms, old), iso8601_ms(new));
+        let _ = write!(
+            o,
+            "; oldest {} ({}), newest {}",
+            iso8601_ms(old),
+            ago(now_ms, old),
+            iso8601_ms(new)
+        );
     }
     o.push('\n');
 
     let delivery = r.state.get("delivery").cloned().unwrap_or(Value::Null);
     let failures = delivery["failures"].as_u64().unwrap_or(0);
     if delivery["auth_failed"].as_bool() == Some(true) {
-        let _ = writeln!(o, "delivery   STOPPED: the server refused the write key ({})", text(&delivery, "last_error"));
+        let _ = writeln!(
+            o,
+            "delivery   STOPPED: the server refused the write key ({})",
+            text(&delivery, "last_error")
+        );
     } else if failures > 0 {
-        let next = delivery["next_retry_at_ms"].as_i64().map_or("-".to_string(), |t| format!("{} ({})", iso8601_ms(t), ago(now_ms, t)));
-        let _ = writeln!(o, "delivery   {failures} failed attempts in a row; next retry {next}; last error: {}", text(&delivery, "last_error"));
+        let next = delivery["next_retry_at_ms"]
+            .as_i64()
+            .map_or("-".to_string(), |t| {
+                format!("{} ({})", iso8601_ms(t), ago(now_ms, t))
+            });
+        let _ = writeln!(
+            o,
+            "delivery   {failures} failed attempts in a row; next retry {next}; last error: {}",
+            text(&delivery, "last_error")
+        );
     } else {
         let _ = writeln!(o, "delivery   no failure pending");
     }
@@ -84,8 +115,13 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
     }
 
     let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
-    let reasons = ["invalid", "oversize", "overflow", "expired", "rejected", "consent", "corrupt"];
-    let parts: Vec<String> = reasons.iter().map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0))).collect();
+    let reasons = [
+        "invalid", "oversize", "overflow", "expired", "rejected", "consent", "corrupt",
+    ];
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0)))
+        .collect();
     let _ = writeln!(o, "dropped    {}", parts.join(" · "));
 
     let id = r.state.get("identity").cloned().unwrap_or(Value::Null);
@@ -106,31 +142,64 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
     let consent = r.state.get("consent").cloned().unwrap_or(Value::Null);
     let cats: Vec<String> = consent["categories"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?"))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("?")))
+                .collect()
+        })
         .unwrap_or_default();
     let _ = writeln!(
         o,
         "consent    {}  opted out: {}",
-        if cats.is_empty() { "no categories".to_string() } else { cats.join(" ") },
-        if consent["opted_out"].as_bool() == Some(true) { "YES" } else { "no" }
+        if cats.is_empty() {
+            "no categories".to_string()
+        } else {
+            cats.join(" ")
+        },
+        if consent["opted_out"].as_bool() == Some(true) {
+            "YES"
+        } else {
+            "no"
+        }
     );
     match r.state.get("session") {
         Some(s) if s["id"].is_i64() => {
-            let _ = writeln!(o, "session    {} (last event {})", s["id"], s["last_event_ms"].as_i64().map_or("-".into(), iso8601_ms));
+            let _ = writeln!(
+                o,
+                "session    {} (last event {})",
+                s["id"],
+                s["last_event_ms"].as_i64().map_or("-".into(), iso8601_ms)
+            );
         }
         _ => {
             let _ = writeln!(o, "session    none");
         }
     }
     for aside in &r.moved_aside {
-        let _ = writeln!(o, "note       a corrupt earlier file was kept as {}", aside.display());
+        let _ = writeln!(
+            o,
+            "note       a corrupt earlier file was kept as {}",
+            aside.display()
+        );
     }
     if !r.events.is_empty() {
         let _ = writeln!(o, "events (first {}, oldest first)", r.events.len());
         for e in &r.events {
             let name = e["event"].as_str().or(e["name"].as_str()).unwrap_or("");
-            let who = e["userId"].as_str().map(|u| format!("user {u}")).unwrap_or_else(|| format!("anon {}", text(e, "anonymousId")));
-            let _ = writeln!(o, "  #{:<6} {}  {:<8} {:<24} {}  {}", e["_seq"], text(e, "timestamp"), text(e, "type"), name, who, text(e, "messageId"));
+            let who = e["userId"]
+                .as_str()
+                .map(|u| format!("user {u}"))
+                .unwrap_or_else(|| format!("anon {}", text(e, "anonymousId")));
+            let _ = writeln!(
+                o,
+                "  #{:<6} {}  {:<8} {:<24} {}  {}",
+                e["_seq"],
+                text(e, "timestamp"),
+                text(e, "type"),
+                name,
+                who,
+                text(e, "messageId")
+            );
         }
     }
     o

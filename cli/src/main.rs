@@ -88,7 +88,17 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Collect { port, out, write_key } => collect(CollectorConfig { port, write_key, out, print: true, ..Default::default() }),
+        Command::Collect {
+            port,
+            out,
+            write_key,
+        } => collect(CollectorConfig {
+            port,
+            write_key,
+            out,
+            print: true,
+            ..Default::default()
+        }),
         Command::Demo => match cairn_cli::demo::run() {
             Ok(report) if report.ok() => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(1),
@@ -99,15 +109,28 @@ fn main() -> ExitCode {
         },
         Command::Inspect { path, events, json } => inspect(&path, events, json),
         Command::Bench(args) => cairn_cli::bench::main(args),
-        Command::Send { endpoint, write_key, storage, timeout, input } => send(
-            cairn_cli::send::SendOptions { endpoint, write_key, storage, timeout: std::time::Duration::from_secs(timeout) },
+        Command::Send {
+            endpoint,
+            write_key,
+            storage,
+            timeout,
+            input,
+        } => send(
+            cairn_cli::send::SendOptions {
+                endpoint,
+                write_key,
+                storage,
+                timeout: std::time::Duration::from_secs(timeout),
+            },
             input,
         ),
     }
 }
 
 fn inspect(path: &std::path::Path, events: usize, json: bool) -> ExitCode {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     match cairn_cli::inspect::run(path, events, json, now) {
         Ok(report) => {
             print!("{report}");
@@ -158,7 +181,11 @@ fn collect(config: CollectorConfig) -> ExitCode {
         }
     };
     println!("cairn collector listening on {}", collector.endpoint());
-    println!("  POST {}/v1/batch   GET {}/stats", collector.endpoint(), collector.endpoint());
+    println!(
+        "  POST {}/v1/batch   GET {}/stats",
+        collector.endpoint(),
+        collector.endpoint()
+    );
     match &key {
         Some(k) => println!("  write key: only \"{k}\" is accepted"),
         None => println!("  write key: any"),

@@ -71,7 +71,9 @@ impl SendSummary {
 pub fn run(options: &SendOptions, input: impl BufRead) -> Result<SendSummary, String> {
     let temp = match &options.storage {
         Some(_) => None,
-        None => Some(tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?),
+        None => Some(
+            tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?,
+        ),
     };
     let path = match (&options.storage, &temp) {
         (Some(p), _) => p.clone(),
@@ -90,7 +92,10 @@ pub fn run(options: &SendOptions, input: impl BufRead) -> Result<SendSummary, St
     let mut summary = SendSummary::default();
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
         bar
     });
     for (i, line) in input.lines().enumerate() {
@@ -107,17 +112,25 @@ pub fn run(options: &SendOptions, input: impl BufRead) -> Result<SendSummary, St
         if let Some(bar) = &bar {
             if summary.lines % 500 == 0 {
                 let s = client.stats();
-                bar.set_message(format!("{} read, {} delivered, {} queued", summary.lines, s.delivered_events, s.queued_events));
+                bar.set_message(format!(
+                    "{} read, {} delivered, {} queued",
+                    summary.lines, s.delivered_events, s.queued_events
+                ));
                 bar.tick();
             }
         }
     }
     let deadline = Instant::now() + options.timeout;
     loop {
-        let report = client.flush(Duration::from_millis(500)).map_err(|e| e.to_string())?;
+        let report = client
+            .flush(Duration::from_millis(500))
+            .map_err(|e| e.to_string())?;
         let s = client.stats();
         if let Some(bar) = &bar {
-            bar.set_message(format!("{} read, {} delivered, {} queued", summary.lines, s.delivered_events, s.queued_events));
+            bar.set_message(format!(
+                "{} read, {} delivered, {} queued",
+                summary.lines, s.delivered_events, s.queued_events
+            ));
             bar.tick();
         }
         if report.remaining == 0 || Instant::now() >= deadline || s.auth_failed {
@@ -127,7 +140,9 @@ pub fn run(options: &SendOptions, input: impl BufRead) -> Result<SendSummary, St
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = client.shutdown(Duration::from_millis(200)).map_err(|e| e.to_string())?;
+    let report = client
+        .shutdown(Duration::from_millis(200))
+        .map_err(|e| e.to_string())?;
     let s = client.stats();
     summary.delivered = s.delivered_events;
     summary.retried = s.retries;

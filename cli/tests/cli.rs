@@ -17,7 +17,13 @@ fn help_names_every_subcommand() {
     assert!(text.contains("collect") && text.contains("demo"), "{text}");
     let out = cairn().args(["collect", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("--port") && text.contains("--out") && text.contains("--write-key") && text.contains("8090"), "{text}");
+    assert!(
+        text.contains("--port")
+            && text.contains("--out")
+            && text.contains("--write-key")
+            && text.contains("8090"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -33,7 +39,12 @@ fn collect_serves_batches_until_killed() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut banner = String::new();
     stdout.read_line(&mut banner).unwrap();
-    let port: u16 = banner.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{banner}"));
+    let port: u16 = banner
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{banner}"));
 
     let body = r#"{"batch":[{"type":"track","event":"CLI Works","anonymousId":"a","messageId":"m1","timestamp":"2026-01-31T12:00:00Z"}]}"#;
     // "k:" in base64 is "azo=".
@@ -52,11 +63,17 @@ fn collect_serves_batches_until_killed() {
     let mut printed = String::new();
     while !printed.contains("CLI Works") {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "stdout closed: {printed}");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "stdout closed: {printed}"
+        );
         printed.push_str(&line);
     }
     let saved = std::fs::read_to_string(&out_file).unwrap();
-    assert!(saved.contains("\"CLI Works\"") && saved.ends_with('\n'), "{saved}");
+    assert!(
+        saved.contains("\"CLI Works\"") && saved.ends_with('\n'),
+        "{saved}"
+    );
 
     child.kill().unwrap();
     child.wait().unwrap();

@@ -10,7 +10,11 @@ use serde_json::json;
 
 #[test]
 fn every_fault_is_survived_and_a_lost_ack_only_duplicates_by_message_id() {
-    let c = Collector::start(CollectorConfig { write_key: Some("wk".into()), ..Default::default() }).unwrap();
+    let c = Collector::start(CollectorConfig {
+        write_key: Some("wk".into()),
+        ..Default::default()
+    })
+    .unwrap();
     c.push_faults([
         Fault::DropConnection,
         Fault::Status(500),
@@ -40,7 +44,11 @@ fn every_fault_is_survived_and_a_lost_ack_only_duplicates_by_message_id() {
     assert_eq!(distinct.len(), 4, "{ids:?}");
     // The StoreThenDrop batch was stored, unacknowledged, and sent again.
     assert_eq!(ids.len(), 5, "{ids:?}");
-    let ns: Vec<i64> = c.events().iter().map(|e| e["properties"]["n"].as_i64().unwrap()).collect();
+    let ns: Vec<i64> = c
+        .events()
+        .iter()
+        .map(|e| e["properties"]["n"].as_i64().unwrap())
+        .collect();
     assert_eq!(ns, vec![0, 0, 1, 2, 3], "in order, with the one duplicate");
     assert_eq!(c.stats().invalid, 0);
     assert!(client.stats().retries >= 4, "{:?}", client.stats());

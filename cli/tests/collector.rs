@@ -40,13 +40,22 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn basic(key: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    )
 }
 
 /// What a response carried: status, `Retry-After`, body.
 type Answer = (u16, Option<String>, String);
 
-fn post_raw(agent: &ureq::Agent, c: &Collector, body: &[u8], gzipped: bool, key: &str) -> Result<Answer, ureq::Error> {
+fn post_raw(
+    agent: &ureq::Agent,
+    c: &Collector,
+    body: &[u8],
+    gzipped: bool,
+    key: &str,
+) -> Result<Answer, ureq::Error> {
     let mut req = agent
         .post(format!("{}/v1/batch", c.endpoint()))
         .header("Content-Type", "application/json")
@@ -56,19 +65,34 @@ fn post_raw(agent: &ureq::Agent, c: &Collector, body: &[u8], gzipped: bool, key:
     }
     let resp = req.send(body)?;
     let status = resp.status().as_u16();
-    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let text = resp.into_body().read_to_string()?;
     Ok((status, retry_after, text))
 }
 
-fn post(agent: &ureq::Agent, c: &Collector, body: &Value, gzipped: bool) -> Result<Answer, ureq::Error> {
+fn post(
+    agent: &ureq::Agent,
+    c: &Collector,
+    body: &Value,
+    gzipped: bool,
+) -> Result<Answer, ureq::Error> {
     let bytes = body.to_string().into_bytes();
     let bytes = if gzipped { gzip(&bytes) } else { bytes };
     post_raw(agent, c, &bytes, gzipped, KEY)
 }
 
 fn get_stats(c: &Collector) -> Value {
-    let body = agent().get(format!("{}/stats", c.endpoint())).call().unwrap().into_body().read_to_string().unwrap();
+    let body = agent()
+        .get(format!("{}/stats", c.endpoint()))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
     serde_json::from_str(&body).unwrap()
 }
 
@@ -99,7 +123,10 @@ fn plain_and_gzip_bodies_are_decoded_and_stored() {
     let a = agent();
     let (status, _, body) = post(&a, &c, &batch(&[event(1), event(2)]), false).unwrap();
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"success": true}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"success": true})
+    );
     let (status, _, _) = post(&a, &c, &batch(&[event(3)]), true).unwrap();
     assert_eq!(status, 200);
 
@@ -118,15 +145,25 @@ fn plain_and_gzip_bodies_are_decoded_and_stored() {
 
 #[test]
 fn write_key_mismatch_gets_401_and_stores_nothing() {
-    let c = Collector::start(CollectorConfig { write_key: Some(KEY.into()), ..Default::default() }).unwrap();
+    let c = Collector::start(CollectorConfig {
+        write_key: Some(KEY.into()),
+        ..Default::default()
+    })
+    .unwrap();
     let a = agent();
     let body = batch(&[event(1)]).to_string();
     let (status, _, text) = post_raw(&a, &c, body.as_bytes(), false, "wrong-key").unwrap();
     assert_eq!(status, 401);
     let err: Value = serde_json::from_str(&text).unwrap();
-    assert!(err["error"].as_str().unwrap().contains("`wrong-key`"), "{text}");
+    assert!(
+        err["error"].as_str().unwrap().contains("`wrong-key`"),
+        "{text}"
+    );
     // No Authorization header at all.
-    let resp = a.post(format!("{}/v1/batch", c.endpoint())).send(body.as_bytes()).unwrap();
+    let resp = a
+        .post(format!("{}/v1/batch", c.endpoint()))
+        .send(body.as_bytes())
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     assert!(c.events().is_empty());
     // The right key is accepted.
@@ -147,7 +184,10 @@ fn status_faults_answer_their_status_and_store_nothing() {
 
     let (status, retry_after, text) = post(&a, &c, &batch(&[event(1)]), true).unwrap();
     assert_eq!((status, retry_after), (503, None));
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["success"], false);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["success"],
+        false
+    );
 
     let (status, retry_after, _) = post(&a, &c, &batch(&[event(1)]), false).unwrap();
     assert_eq!((status, retry_after.as_deref()), (429, Some("7")));
@@ -156,8 +196,15 @@ fn status_faults_answer_their_status_and_store_nothing() {
     assert_eq!(post(&a, &c, &batch(&[event(1)]), false).unwrap().0, 200);
     assert_eq!(c.events(), vec![event(1)]);
     let reqs = c.requests();
-    assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![503, 429, 200]);
-    assert_eq!(reqs[0].body["batch"][0], event(1), "refused bodies are still recorded");
+    assert_eq!(
+        reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![503, 429, 200]
+    );
+    assert_eq!(
+        reqs[0].body["batch"][0],
+        event(1),
+        "refused bodies are still recorded"
+    );
     assert_eq!(c.pending_faults(), 0);
 }
 
@@ -168,7 +215,11 @@ fn drop_connection_closes_without_any_response_and_stores_nothing() {
 
     // Raw socket: not a single byte comes back, in particular no status line.
     let got = raw_exchange(&c, &[event(1)]).unwrap();
-    assert!(got.is_empty(), "expected no response, got {:?}", String::from_utf8_lossy(&got));
+    assert!(
+        got.is_empty(),
+        "expected no response, got {:?}",
+        String::from_utf8_lossy(&got)
+    );
 
     // A real HTTP client sees a transport error, not a status.
     let err = post(&agent(), &c, &batch(&[event(2)]), true).unwrap_err();
@@ -180,7 +231,10 @@ fn drop_connection_closes_without_any_response_and_stores_nothing() {
     assert!(reqs.iter().all(|r| r.status == 0 && r.body.is_null()));
     assert!(reqs[1].gzip);
     // The server is still fine afterwards.
-    assert_eq!(post(&agent(), &c, &batch(&[event(3)]), false).unwrap().0, 200);
+    assert_eq!(
+        post(&agent(), &c, &batch(&[event(3)]), false).unwrap().0,
+        200
+    );
 }
 
 #[test]
@@ -189,14 +243,21 @@ fn store_then_drop_stores_the_events_but_never_answers() {
     c.push_faults([Fault::StoreThenDrop, Fault::StoreThenDrop]);
 
     let got = raw_exchange(&c, &[event(1)]).unwrap();
-    assert!(got.is_empty(), "expected no response, got {:?}", String::from_utf8_lossy(&got));
+    assert!(
+        got.is_empty(),
+        "expected no response, got {:?}",
+        String::from_utf8_lossy(&got)
+    );
 
     let err = post(&agent(), &c, &batch(&[event(2)]), true).unwrap_err();
     assert!(!matches!(err, ureq::Error::StatusCode(_)), "{err:?}");
 
     // Both batches were stored even though neither was acknowledged; the
     // client's retry makes a duplicate with the same message id.
-    assert_eq!(post(&agent(), &c, &batch(&[event(2)]), false).unwrap().0, 200);
+    assert_eq!(
+        post(&agent(), &c, &batch(&[event(2)]), false).unwrap().0,
+        200
+    );
     assert_eq!(c.message_ids(), vec!["m-1", "m-2", "m-2"]);
     let statuses: Vec<u16> = c.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![0, 0, 200]);
@@ -211,19 +272,32 @@ fn stall_delays_the_answer_but_not_stats() {
     let started = Instant::now();
     let slow = std::thread::spawn(move || {
         let body = batch(&[event(1)]).to_string();
-        let resp = agent().post(format!("{endpoint}/v1/batch")).send(body.as_bytes()).unwrap();
+        let resp = agent()
+            .post(format!("{endpoint}/v1/batch"))
+            .send(body.as_bytes())
+            .unwrap();
         (resp.status().as_u16(), started.elapsed())
     });
     // While the batch stalls, /stats answers at once and shows nothing stored yet.
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
     let stats = get_stats(&c);
-    assert!(t.elapsed() < Duration::from_millis(500), "stats took {:?}", t.elapsed());
-    assert_eq!((stats["requests"].as_u64(), stats["events"].as_u64()), (Some(1), Some(0)));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "stats took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        (stats["requests"].as_u64(), stats["events"].as_u64()),
+        (Some(1), Some(0))
+    );
 
     let (status, took) = slow.join().unwrap();
     assert_eq!(status, 200);
-    assert!(took >= Duration::from_millis(1400), "answered after {took:?}");
+    assert!(
+        took >= Duration::from_millis(1400),
+        "answered after {took:?}"
+    );
     assert_eq!(c.events(), vec![event(1)]);
 }
 
@@ -237,7 +311,11 @@ fn set_down_hits_every_request_until_cleared_and_goes_before_queued_faults() {
         assert_eq!(post(&a, &c, &batch(&[event(1)]), false).unwrap().0, 503);
     }
     c.set_down(None);
-    assert_eq!(post(&a, &c, &batch(&[event(1)]), false).unwrap().0, 500, "the queued fault is still there");
+    assert_eq!(
+        post(&a, &c, &batch(&[event(1)]), false).unwrap().0,
+        500,
+        "the queued fault is still there"
+    );
     assert_eq!(post(&a, &c, &batch(&[event(1)]), false).unwrap().0, 200);
     assert_eq!(c.events().len(), 1);
 
@@ -252,18 +330,27 @@ fn set_down_hits_every_request_until_cleared_and_goes_before_queued_faults() {
 fn stats_counts_requests_events_and_invalid_events() {
     let c = Collector::start(CollectorConfig::default()).unwrap();
     let a = agent();
-    assert_eq!(get_stats(&c), json!({"requests": 0, "events": 0, "invalid": 0}));
+    assert_eq!(
+        get_stats(&c),
+        json!({"requests": 0, "events": 0, "invalid": 0})
+    );
     let mut bad = event(2);
     bad.as_object_mut().unwrap().remove("event");
     post(&a, &c, &batch(&[event(1), bad]), true).unwrap();
     c.push_faults([Fault::Status(500)]);
     post(&a, &c, &batch(&[event(3)]), false).unwrap();
-    assert_eq!(get_stats(&c), json!({"requests": 2, "events": 2, "invalid": 1}));
+    assert_eq!(
+        get_stats(&c),
+        json!({"requests": 2, "events": 2, "invalid": 1})
+    );
     assert_eq!(c.stats().invalid, 1);
     // Flagged, not rejected.
     assert_eq!(c.events().len(), 2);
     c.clear();
-    assert_eq!(get_stats(&c), json!({"requests": 0, "events": 0, "invalid": 0}));
+    assert_eq!(
+        get_stats(&c),
+        json!({"requests": 0, "events": 0, "invalid": 0})
+    );
 }
 
 #[test]
@@ -282,7 +369,10 @@ fn malformed_bodies_get_400_with_a_reason() {
         assert_eq!(status, 400, "{text}");
         let err: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(err["success"], false);
-        assert!(err["error"].as_str().unwrap().contains(needle), "{text} lacks {needle}");
+        assert!(
+            err["error"].as_str().unwrap().contains(needle),
+            "{text} lacks {needle}"
+        );
     }
     assert!(c.events().is_empty());
     let reqs = c.requests();
@@ -298,7 +388,10 @@ fn other_paths_are_404_and_wrong_methods_405() {
     assert_eq!(r.status().as_u16(), 404);
     let r = a.get(format!("{}/v1/batch", c.endpoint())).call().unwrap();
     assert_eq!(r.status().as_u16(), 405);
-    let r = a.post(format!("{}/nope", c.endpoint())).send(&b"{}"[..]).unwrap();
+    let r = a
+        .post(format!("{}/nope", c.endpoint()))
+        .send(&b"{}"[..])
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
 }
 
@@ -307,23 +400,45 @@ fn out_file_gets_one_ndjson_line_per_event_and_print_one_readable_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.ndjson");
     let printed: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(Vec::new()));
-    let config = CollectorConfig { out: Some(path.clone()), print: true, ..Default::default() };
+    let config = CollectorConfig {
+        out: Some(path.clone()),
+        print: true,
+        ..Default::default()
+    };
     let c = Collector::start_with_output(config, printed.clone()).unwrap();
     let mut bad = event(3);
     bad.as_object_mut().unwrap().remove("event");
-    post(&agent(), &c, &batch(&[event(1), event(2), bad.clone()]), true).unwrap();
+    post(
+        &agent(),
+        &c,
+        &batch(&[event(1), event(2), bad.clone()]),
+        true,
+    )
+    .unwrap();
     c.push_faults([Fault::Status(503)]);
     post(&agent(), &c, &batch(&[event(4)]), true).unwrap();
 
     let text = std::fs::read_to_string(&path).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines, vec![event(1), event(2), bad]);
 
     let printed = String::from_utf8(printed.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(lines.len(), 4, "{printed}");
-    assert!(lines[0].contains("track") && lines[0].contains("Event 1") && lines[0].contains("anon=anon-1") && lines[0].contains("n=1"));
-    assert!(lines[2].contains("⚠ track without `event` name"), "{}", lines[2]);
+    assert!(
+        lines[0].contains("track")
+            && lines[0].contains("Event 1")
+            && lines[0].contains("anon=anon-1")
+            && lines[0].contains("n=1")
+    );
+    assert!(
+        lines[2].contains("⚠ track without `event` name"),
+        "{}",
+        lines[2]
+    );
     assert!(lines[3].contains("answered 503"), "{}", lines[3]);
     // HH:MM:SS.mmm first.
     assert_eq!(lines[0].as_bytes()[2], b':');
@@ -334,15 +449,30 @@ fn out_file_gets_one_ndjson_line_per_event_and_print_one_readable_line() {
 fn an_unwritable_out_file_is_a_clear_start_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("events.ndjson");
-    let err = Collector::start(CollectorConfig { out: Some(path), ..Default::default() }).unwrap_err();
-    assert!(err.to_string().contains("cannot open the events file"), "{err}");
+    let err = Collector::start(CollectorConfig {
+        out: Some(path),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot open the events file"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_taken_port_is_a_clear_start_error() {
     let first = Collector::start(CollectorConfig::default()).unwrap();
-    let err = Collector::start(CollectorConfig { port: first.port(), ..Default::default() }).unwrap_err();
-    assert!(err.to_string().contains(&format!("127.0.0.1:{}", first.port())), "{err}");
+    let err = Collector::start(CollectorConfig {
+        port: first.port(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{}", first.port())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -352,12 +482,18 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     for n in 0..2 {
         let body = batch(&[event(n)]).to_string();
-        let req = format!("POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let req = format!(
+            "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         s.write_all(req.as_bytes()).unwrap();
         let mut buf = [0u8; 512];
         let n = s.read(&mut buf).unwrap();
         let answer = String::from_utf8_lossy(&buf[..n]);
-        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("{\"success\":true}"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.ends_with("{\"success\":true}"),
+            "{answer}"
+        );
     }
     // Chunked bodies are read too.
     let body = batch(&[event(9)]).to_string();
@@ -365,7 +501,10 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     s.write_all(req.as_bytes()).unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.contains("Connection: close"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n") && answer.contains("Connection: close"),
+        "{answer}"
+    );
     assert_eq!(c.events().len(), 3);
 }
 
@@ -381,7 +520,10 @@ fn wait_for_events_times_out_and_stop_releases_the_port() {
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
             let body = batch(&[event(1), event(2)]).to_string();
-            agent().post(format!("http://127.0.0.1:{port}/v1/batch")).send(body.as_bytes()).unwrap();
+            agent()
+                .post(format!("http://127.0.0.1:{port}/v1/batch"))
+                .send(body.as_bytes())
+                .unwrap();
         })
     };
     assert!(c.wait_for_events(2, Duration::from_secs(5)));
@@ -389,17 +531,29 @@ fn wait_for_events_times_out_and_stop_releases_the_port() {
     let port = c.port();
     let t = Instant::now();
     c.stop();
-    assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        t.elapsed()
+    );
     assert!(agent().get(format!("{endpoint}/stats")).call().is_err());
     // The port is free again.
-    let again = Collector::start(CollectorConfig { port, ..Default::default() }).unwrap();
+    let again = Collector::start(CollectorConfig {
+        port,
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(again.port(), port);
 }
 
 #[test]
 fn digests_mode_keeps_what_identifies_each_event_and_still_refuses_bad_bodies() {
     use cairn_cli::collector::{Digest, Retain};
-    let c = Collector::start(CollectorConfig { retain: Retain::Digests, ..CollectorConfig::default() }).unwrap();
+    let c = Collector::start(CollectorConfig {
+        retain: Retain::Digests,
+        ..CollectorConfig::default()
+    })
+    .unwrap();
     let a = agent();
     let mut numbered = event(7);
     numbered["properties"] = json!({"index": 7, "nested": {"index": 99}});
@@ -409,21 +563,49 @@ fn digests_mode_keeps_what_identifies_each_event_and_still_refuses_bad_bodies() 
     no_name.as_object_mut().unwrap().remove("event");
     // A retried batch: the same events twice, gzip and plain.
     for gzipped in [true, false] {
-        let (status, _, _) = post(&a, &c, &batch(&[no_name.clone(), numbered.clone(), no_id.clone()]), gzipped).unwrap();
+        let (status, _, _) = post(
+            &a,
+            &c,
+            &batch(&[no_name.clone(), numbered.clone(), no_id.clone()]),
+            gzipped,
+        )
+        .unwrap();
         assert_eq!(status, 200);
     }
     assert!(c.events().is_empty(), "no whole events are kept");
-    assert!(c.requests().iter().all(|r| r.body.is_null() && r.status == 200), "nor request bodies");
-    let digest = |id: &str, index: Option<u64>| Digest { event_type: "track".into(), message_id: id.into(), index };
-    let once = [digest("m-1", None), digest("m-7", Some(7)), digest("", None)];
+    assert!(
+        c.requests()
+            .iter()
+            .all(|r| r.body.is_null() && r.status == 200),
+        "nor request bodies"
+    );
+    let digest = |id: &str, index: Option<u64>| Digest {
+        event_type: "track".into(),
+        message_id: id.into(),
+        index,
+    };
+    let once = [
+        digest("m-1", None),
+        digest("m-7", Some(7)),
+        digest("", None),
+    ];
     assert_eq!(c.digests(), [once.clone(), once].concat());
     assert_eq!(c.message_ids(), vec!["m-1", "m-7", "", "m-1", "m-7", ""]);
     // Per batch: the missing messageId, and the first event's full check (no `event` name).
-    assert_eq!(get_stats(&c), json!({"requests": 2, "events": 6, "invalid": 4}));
+    assert_eq!(
+        get_stats(&c),
+        json!({"requests": 2, "events": 6, "invalid": 4})
+    );
     assert!(c.wait_for_events(6, Duration::from_millis(10)));
     let (status, _, text) = post_raw(&a, &c, br#"{"batch":[1]}"#, false, KEY).unwrap();
-    assert_eq!(status, 200, "an event that is not an object is stored and flagged, as in full mode: {text}");
-    assert_eq!((c.stats().events, c.stats().invalid, c.events().len()), (7, 5, 0));
+    assert_eq!(
+        status, 200,
+        "an event that is not an object is stored and flagged, as in full mode: {text}"
+    );
+    assert_eq!(
+        (c.stats().events, c.stats().invalid, c.events().len()),
+        (7, 5, 0)
+    );
     let (status, _, text) = post_raw(&a, &c, b"not json", false, KEY).unwrap();
     assert_eq!(status, 400);
     assert!(text.contains("not valid JSON"), "{text}");

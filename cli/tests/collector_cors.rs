@@ -27,7 +27,11 @@ fn preflight_is_answered_with_what_a_page_may_send() {
         "OPTIONS /v1/batch HTTP/1.1\r\nHost: x\r\nOrigin: http://127.0.0.1:1\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n",
     );
     assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
-    for header in ["Access-Control-Allow-Origin: *", "Access-Control-Allow-Methods: POST", "Access-Control-Allow-Headers: Content-Type, Authorization"] {
+    for header in [
+        "Access-Control-Allow-Origin: *",
+        "Access-Control-Allow-Methods: POST",
+        "Access-Control-Allow-Headers: Content-Type, Authorization",
+    ] {
         assert!(answer.contains(header), "{header} missing in {answer}");
     }
     assert_eq!(c.stats().requests, 0, "a preflight is not a batch");
@@ -46,8 +50,17 @@ fn a_browser_style_batch_is_stored_and_its_answer_readable_cross_origin() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("Access-Control-Allow-Origin: *"));
-    assert!(answer.contains("Access-Control-Expose-Headers: Retry-After"), "a page may read Retry-After");
+    assert!(
+        answer.contains("Access-Control-Expose-Headers: Retry-After"),
+        "a page may read Retry-After"
+    );
     assert_eq!(c.message_ids(), ["m1"]);
-    let not_found = exchange(&c, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    assert!(not_found.starts_with("HTTP/1.1 404") && not_found.contains("Access-Control-Allow-Origin: *"));
+    let not_found = exchange(
+        &c,
+        "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        not_found.starts_with("HTTP/1.1 404")
+            && not_found.contains("Access-Control-Allow-Origin: *")
+    );
 }

@@ -12,13 +12,26 @@ fn demo_runs_end_to_end_and_every_event_arrives_exactly_once() {
     assert!(report.ok(), "{report:?}\n{text}");
     assert!(report.exactly_once());
     assert_eq!(report.recorded, 12);
-    assert_eq!((report.received, report.unique, report.duplicates), (12, 12, 0));
+    assert_eq!(
+        (report.received, report.unique, report.duplicates),
+        (12, 12, 0)
+    );
     assert_eq!(report.delivered, 12);
-    assert!(report.retries >= 1 && report.refused_requests >= 1, "the outage must cause retries: {report:?}");
+    assert!(
+        report.retries >= 1 && report.refused_requests >= 1,
+        "the outage must cause retries: {report:?}"
+    );
     assert!(report.elapsed < Duration::from_secs(30));
 
-    assert!(text.contains("✔ every event arrived exactly once (12 events)"), "{text}");
+    assert!(
+        text.contains("✔ every event arrived exactly once (12 events)"),
+        "{text}"
+    );
     assert!(text.contains("last_error: HTTP 503"), "{text}");
     assert!(!text.contains('⚠'), "no event may break the spec:\n{text}");
-    assert!(text.lines().count() < 60, "{} lines:\n{text}", text.lines().count());
+    assert!(
+        text.lines().count() < 60,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
 }

@@ -49,18 +49,36 @@ fn send_delivers_an_ndjson_file_to_collect() {
 
     let input = ndjson(dir.path(), 250);
     let sent = Command::new(CAIRN)
-        .args(["send", "--endpoint", &endpoint, "--write-key", "k", input.to_str().unwrap()])
+        .args([
+            "send",
+            "--endpoint",
+            &endpoint,
+            "--write-key",
+            "k",
+            input.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&sent.stdout);
-    assert!(sent.status.success(), "{report} {}", String::from_utf8_lossy(&sent.stderr));
+    assert!(
+        sent.status.success(),
+        "{report} {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
     assert!(report.contains("sent 250 of 250 events"), "{report}");
     collect.kill().unwrap();
     collect.wait().unwrap();
 
-    let received: Vec<Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let received: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(received.len(), 250);
-    assert_eq!(received[7]["messageId"], "bf-7", "the file's message ids are kept");
+    assert_eq!(
+        received[7]["messageId"], "bf-7",
+        "the file's message ids are kept"
+    );
     assert_eq!(received[7]["timestamp"], "2026-03-01T10:00:00.007Z");
     assert_eq!(received[7]["userId"], "u-1");
 }
@@ -71,13 +89,28 @@ fn send_reports_refused_lines_and_fails() {
     let input = dir.path().join("bad.ndjson");
     std::fs::write(&input, "{\"type\":\"track\"}\nnot json\n").unwrap();
     let sent = Command::new(CAIRN)
-        .args(["send", "--endpoint", &dead_endpoint(), "--write-key", "k", "--timeout", "1", input.to_str().unwrap()])
+        .args([
+            "send",
+            "--endpoint",
+            &dead_endpoint(),
+            "--write-key",
+            "k",
+            "--timeout",
+            "1",
+            input.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(sent.status.code(), Some(1));
     let report = String::from_utf8_lossy(&sent.stdout);
-    assert!(report.contains("line 1: invalid event: a track event needs `event`"), "{report}");
-    assert!(report.contains("line 2: invalid event: the event is not valid JSON"), "{report}");
+    assert!(
+        report.contains("line 1: invalid event: a track event needs `event`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 2: invalid event: the event is not valid JSON"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -88,7 +121,16 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     // A sender against a dead endpoint keeps everything queued and retrying;
     // kill it without warning once the events are on disk and a retry failed.
     let mut sender = Command::new(CAIRN)
-        .args(["send", "--endpoint", &dead_endpoint(), "--write-key", "k", "--storage", db.to_str().unwrap(), input.to_str().unwrap()])
+        .args([
+            "send",
+            "--endpoint",
+            &dead_endpoint(),
+            "--write-key",
+            "k",
+            "--storage",
+            db.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -96,16 +138,32 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     sender.kill().unwrap();
     sender.wait().unwrap();
 
-    let text = Command::new(CAIRN).args(["inspect", db.to_str().unwrap(), "--events", "3"]).output().unwrap();
+    let text = Command::new(CAIRN)
+        .args(["inspect", db.to_str().unwrap(), "--events", "3"])
+        .output()
+        .unwrap();
     let text_out = String::from_utf8_lossy(&text.stdout);
-    assert!(text.status.success(), "{text_out} {}", String::from_utf8_lossy(&text.stderr));
+    assert!(
+        text.status.success(),
+        "{text_out} {}",
+        String::from_utf8_lossy(&text.stderr)
+    );
     assert!(text_out.contains("queue      40 events"), "{text_out}");
-    assert!(text_out.contains("failed attempts in a row; next retry"), "{text_out}");
+    assert!(
+        text_out.contains("failed attempts in a row; next retry"),
+        "{text_out}"
+    );
     assert!(text_out.contains("not in use"), "{text_out}");
     assert!(text_out.contains("dropped    invalid 0"), "{text_out}");
-    assert!(text_out.contains("bf-0") && text_out.contains("bf-2") && !text_out.contains("bf-3 "), "{text_out}");
+    assert!(
+        text_out.contains("bf-0") && text_out.contains("bf-2") && !text_out.contains("bf-3 "),
+        "{text_out}"
+    );
 
-    let json = Command::new(CAIRN).args(["inspect", db.to_str().unwrap(), "--events", "5", "--json"]).output().unwrap();
+    let json = Command::new(CAIRN)
+        .args(["inspect", db.to_str().unwrap(), "--events", "5", "--json"])
+        .output()
+        .unwrap();
     assert!(json.status.success());
     let v: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["queued_events"], 40);
@@ -114,7 +172,10 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     assert!(v["state"]["delivery"]["failures"].as_u64().unwrap() >= 1);
     assert!(v["state"]["identity"]["anonymous_id"].is_string());
 
-    let missing = Command::new(CAIRN).args(["inspect", dir.path().join("nope.db").to_str().unwrap()]).output().unwrap();
+    let missing = Command::new(CAIRN)
+        .args(["inspect", dir.path().join("nope.db").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no buffer file at"));
 }
@@ -124,7 +185,13 @@ fn demo_binary_exits_zero_and_reports_exactly_once() {
     let out = Command::new(CAIRN).arg("demo").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("✔ every event arrived exactly once (12 events)"), "{text}");
+    assert!(
+        text.contains("✔ every event arrived exactly once (12 events)"),
+        "{text}"
+    );
     assert!(text.contains("✔ in the order they were recorded"), "{text}");
-    assert!(text.contains("held in memory only: 0 on disk, 0 requests sent"), "{text}");
+    assert!(
+        text.contains("held in memory only: 0 on disk, 0 requests sent"),
+        "{text}"
+    );
 }

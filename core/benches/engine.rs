@@ -28,7 +28,13 @@ const NOW: i64 = 1_790_000_000_000;
 
 fn engine(config: &cairn::Config) -> Engine {
     let wire = SegmentWire::new(&config.endpoint, &config.write_key, true);
-    Engine::new(EngineConfig::from(config), Box::new(MemoryStore::new()), Box::new(wire), 7, NOW)
+    Engine::new(
+        EngineConfig::from(config),
+        Box::new(MemoryStore::new()),
+        Box::new(wire),
+        7,
+        NOW,
+    )
 }
 
 fn calls(n: u64) -> Vec<Call> {
@@ -53,7 +59,11 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1_000));
 
     let mut eng = engine(&config);
-    let mut recorder = Recorder::load(RecorderSettings::from(&config), &mut MemoryStore::new(), None);
+    let mut recorder = Recorder::load(
+        RecorderSettings::from(&config),
+        &mut MemoryStore::new(),
+        None,
+    );
     let template = calls(1_000);
     g.bench_function("record_encode_1000", |b| {
         b.iter_custom(|iters| {
@@ -75,7 +85,11 @@ fn bench(c: &mut Criterion) {
 
     let mut eng = engine(&config);
     let stored: Vec<NewEvent> = {
-        let mut rec = Recorder::load(RecorderSettings::from(&config), &mut MemoryStore::new(), None);
+        let mut rec = Recorder::load(
+            RecorderSettings::from(&config),
+            &mut MemoryStore::new(),
+            None,
+        );
         let mut scratch = engine(&config);
         for call in calls(1_000) {
             rec.record(call, &mut scratch, NOW);
@@ -83,12 +97,21 @@ fn bench(c: &mut Criterion) {
         rec.commit(&mut scratch, NOW);
         let mut out = Vec::new();
         while let Some(u) = scratch.poll_upload(NOW) {
-            let body: serde_json::Value = serde_json::from_slice(&u.request.body).expect("a JSON body");
+            let body: serde_json::Value =
+                serde_json::from_slice(&u.request.body).expect("a JSON body");
             for e in body["batch"].as_array().into_iter().flatten() {
                 let id = e["messageId"].as_str().unwrap_or_default().to_string();
-                out.push(NewEvent { message_id: id, created_ms: NOW, json: e.to_string() });
+                out.push(NewEvent {
+                    message_id: id,
+                    created_ms: NOW,
+                    json: e.to_string(),
+                });
             }
-            let ok = HttpResponse { status: 200, retry_after: None, body: String::new() };
+            let ok = HttpResponse {
+                status: 200,
+                retry_after: None,
+                body: String::new(),
+            };
             scratch.on_upload_result(u.id, Ok(ok), NOW);
         }
         out
@@ -102,7 +125,11 @@ fn bench(c: &mut Criterion) {
                 let mut sent = 0;
                 while let Some(u) = eng.poll_upload(NOW) {
                     sent += black_box(&u.request.body).len();
-                    let ok = HttpResponse { status: 200, retry_after: None, body: String::new() };
+                    let ok = HttpResponse {
+                        status: 200,
+                        retry_after: None,
+                        body: String::new(),
+                    };
                     eng.on_upload_result(u.id, Ok(ok), NOW);
                 }
                 sent

@@ -10,8 +10,9 @@ use cairn::identity::{IdKind, Resolver};
 
 fn edges(n: usize) -> Vec<(String, String)> {
     let people = n / 4;
-    let mut edges: Vec<(String, String)> =
-        (0..n).map(|i| (format!("anon-{i:08}"), format!("user-{:08}", i % people))).collect();
+    let mut edges: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("anon-{i:08}"), format!("user-{:08}", i % people)))
+        .collect();
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     for i in (1..edges.len()).rev() {
         x ^= x << 13;

@@ -36,7 +36,11 @@ fn event(i: u64) -> NewEvent {
         i % 50,
         message_id
     );
-    NewEvent { message_id, created_ms: 1_790_000_000_000 + i as i64, json }
+    NewEvent {
+        message_id,
+        created_ms: 1_790_000_000_000 + i as i64,
+        json,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -70,7 +74,9 @@ fn bench(c: &mut Criterion) {
     }
     g.bench_function("claim_1000", |b| {
         b.iter(|| {
-            let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+            let claimed = store
+                .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                .expect("claim");
             store.release(DEFAULT_DESTINATION);
             claimed
         })
@@ -82,7 +88,9 @@ fn bench(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 store.append(&thousand, &[]).expect("append");
-                let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+                let claimed = store
+                    .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                    .expect("claim");
                 let last = claimed.last().map_or(0, |e| e.seq);
                 let start = Instant::now();
                 store.ack(DEFAULT_DESTINATION, last).expect("ack");
@@ -98,7 +106,9 @@ fn bench(c: &mut Criterion) {
             for chunk in &chunks {
                 store.append(chunk, &[]).expect("append");
             }
-            let claimed = store.claim(DEFAULT_DESTINATION, 1_000, 1 << 20).expect("claim");
+            let claimed = store
+                .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                .expect("claim");
             let last = claimed.last().map_or(0, |e| e.seq);
             store.ack(DEFAULT_DESTINATION, last).expect("ack");
         })

@@ -60,7 +60,9 @@ fn bench(c: &mut Criterion) {
                     let _ = black_box(client.track(NAME, p));
                 }
                 total += start.elapsed();
-                client.commit(Duration::from_secs(120)).expect("the worker catches up");
+                client
+                    .commit(Duration::from_secs(120))
+                    .expect("the worker catches up");
                 done += n;
             }
             total
@@ -78,20 +80,30 @@ fn bench(c: &mut Criterion) {
                     let _ = black_box(client.track_json(NAME, &texts[(i % 1_000) as usize]));
                 }
                 total += start.elapsed();
-                client.commit(Duration::from_secs(120)).expect("the worker catches up");
+                client
+                    .commit(Duration::from_secs(120))
+                    .expect("the worker catches up");
                 done += n;
             }
             total
         })
     });
     let sample = properties(42);
-    g.bench_function("properties_to_json", |b| b.iter(|| object_from_value("properties", black_box(&sample))));
+    g.bench_function("properties_to_json", |b| {
+        b.iter(|| object_from_value("properties", black_box(&sample)))
+    });
     let raw = object_from_value("properties", &sample).expect("an object");
     g.bench_function("call_track", |b| {
-        b.iter_batched(|| raw.clone(), |r| Call::track(black_box(NAME), r, 1_790_000_000_000), BatchSize::SmallInput)
+        b.iter_batched(
+            || raw.clone(),
+            |r| Call::track(black_box(NAME), r, 1_790_000_000_000),
+            BatchSize::SmallInput,
+        )
     });
     g.bench_function("message_id", |b| b.iter(cairn::ids::message_id));
-    g.bench_function("drop_properties", |b| b.iter_batched(|| properties(42), drop, BatchSize::SmallInput));
+    g.bench_function("drop_properties", |b| {
+        b.iter_batched(|| properties(42), drop, BatchSize::SmallInput)
+    });
     g.finish();
     drop(client);
 }

@@ -21,9 +21,13 @@ use cairn::wire::{SegmentWire, Wire};
 type MakeWire = fn() -> Box<dyn Wire>;
 
 /// Every wire format: its name and how to make one.
-const FORMATS: &[(&str, MakeWire)] = &[
-    ("segment", || Box::new(SegmentWire::new("http://127.0.0.1:9", "bench-write-key", true))),
-];
+const FORMATS: &[(&str, MakeWire)] = &[("segment", || {
+    Box::new(SegmentWire::new(
+        "http://127.0.0.1:9",
+        "bench-write-key",
+        true,
+    ))
+})];
 
 fn events(n: u64) -> Vec<StoredEvent> {
     (0..n)
@@ -47,9 +51,14 @@ fn events(n: u64) -> Vec<StoredEvent> {
 }
 
 fn gzip_fast(body: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
     // Writing to a Vec cannot fail.
-    enc.write_all(body).and_then(|_| enc.finish()).unwrap_or_default()
+    enc.write_all(body)
+        .and_then(|_| enc.finish())
+        .unwrap_or_default()
 }
 
 fn bench(c: &mut Criterion) {
@@ -60,10 +69,19 @@ fn bench(c: &mut Criterion) {
         for n in [100usize, 1_000] {
             let batch = &all[..n];
             g.throughput(Throughput::Elements(n as u64));
-            g.bench_function(format!("encode_{n}"), |b| b.iter(|| wire.encode(black_box(batch), 1_790_000_000_000)));
+            g.bench_function(format!("encode_{n}"), |b| {
+                b.iter(|| wire.encode(black_box(batch), 1_790_000_000_000))
+            });
             let body = wire.encode(batch, 1_790_000_000_000).body;
-            g.bench_function(format!("gzip_{n}"), |b| b.iter(|| gzip_fast(black_box(&body))));
-            println!("{name}, {n} events: {} bytes, {} gzip-compressed ({:.1} per event)", body.len(), gzip_fast(&body).len(), gzip_fast(&body).len() as f64 / n as f64);
+            g.bench_function(format!("gzip_{n}"), |b| {
+                b.iter(|| gzip_fast(black_box(&body)))
+            });
+            println!(
+                "{name}, {n} events: {} bytes, {} gzip-compressed ({:.1} per event)",
+                body.len(),
+                gzip_fast(&body).len(),
+                gzip_fast(&body).len() as f64 / n as f64
+            );
         }
         g.finish();
     }

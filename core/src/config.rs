@@ -9,14 +9,14 @@
 
 use crate::prelude::*;
 
+use core::time::Duration;
 #[cfg(feature = "std")]
 use std::path::PathBuf;
-use core::time::Duration;
 
 use serde_json::Value;
 
-use crate::consent::ConsentState;
 use crate::cat;
+use crate::consent::ConsentState;
 use crate::error::{Error, Result};
 use crate::json::{Json, Object};
 
@@ -70,7 +70,8 @@ mod limits {
     /// The longest any duration setting may be (ten years): the engine
     /// counts time in milliseconds since 1970 in an `i64`, and a
     /// `Duration::MAX` added to it would overflow.
-    pub const MAX_DURATION: core::time::Duration = core::time::Duration::from_secs(10 * 365 * 24 * 3600);
+    pub const MAX_DURATION: core::time::Duration =
+        core::time::Duration::from_secs(10 * 365 * 24 * 3600);
 }
 
 /// A validated configuration. Build it with [`ClientBuilder`].
@@ -312,7 +313,9 @@ impl ClientBuilder {
     pub fn context_value(mut self, context: Json) -> Self {
         self.context = match context {
             Json::Object(m) => m,
-            other => [(INVALID_CONTEXT_KEY.to_string(), other)].into_iter().collect(),
+            other => [(INVALID_CONTEXT_KEY.to_string(), other)]
+                .into_iter()
+                .collect(),
         };
         self
     }
@@ -327,40 +330,71 @@ impl ClientBuilder {
     /// [`Error::InvalidConfig`] naming the first setting that is wrong.
     pub fn config(&self) -> Result<Config> {
         fn bad(field: &'static str, reason: impl Into<String>) -> Error {
-            Error::InvalidConfig { field, reason: reason.into() }
+            Error::InvalidConfig {
+                field,
+                reason: reason.into(),
+            }
         }
         if self.write_key.trim().is_empty() {
-            return Err(bad("write_key", "is empty: pass the write key of your source"));
+            return Err(bad(
+                "write_key",
+                "is empty: pass the write key of your source",
+            ));
         }
         let endpoint = match &self.endpoint {
-            None => return Err(bad("endpoint", "is required: pass your backend's base URL, e.g. https://api.segment.io")),
+            None => {
+                return Err(bad(
+                    "endpoint",
+                    "is required: pass your backend's base URL, e.g. https://api.segment.io",
+                ))
+            }
             Some(e) => validate_endpoint(e).map_err(|r| bad("endpoint", r))?,
         };
         if self.flush_at == 0 {
             return Err(bad("flush_at", "must be at least 1"));
         }
         if self.max_batch_events == 0 || self.max_batch_events > limits::MAX_BATCH_EVENTS {
-            return Err(bad("max_batch_events", cat!("must be between 1 and ", limits::MAX_BATCH_EVENTS, ", got ", self.max_batch_events)));
+            return Err(bad(
+                "max_batch_events",
+                cat!(
+                    "must be between 1 and ",
+                    limits::MAX_BATCH_EVENTS,
+                    ", got ",
+                    self.max_batch_events
+                ),
+            ));
         }
         if self.flush_interval.as_millis() < u128::from(limits::MIN_FLUSH_INTERVAL_MS) {
-            return Err(bad("flush_interval", cat!("must be at least ", limits::MIN_FLUSH_INTERVAL_MS, " ms")));
+            return Err(bad(
+                "flush_interval",
+                cat!("must be at least ", limits::MIN_FLUSH_INTERVAL_MS, " ms"),
+            ));
         }
         if self.max_event_bytes < 256 {
-            return Err(bad("max_event_bytes", cat!("must be at least 256 bytes, got ", self.max_event_bytes)));
+            return Err(bad(
+                "max_event_bytes",
+                cat!("must be at least 256 bytes, got ", self.max_event_bytes),
+            ));
         }
         if self.max_batch_bytes < self.max_event_bytes + 1024 {
-            return Err(bad("max_batch_bytes", cat!(
-                "must leave room for one full event: at least max_event_bytes + 1024 = ",
-                self.max_event_bytes + 1024,
-                ", got ",
-                self.max_batch_bytes
-            )));
+            return Err(bad(
+                "max_batch_bytes",
+                cat!(
+                    "must leave room for one full event: at least max_event_bytes + 1024 = ",
+                    self.max_event_bytes + 1024,
+                    ", got ",
+                    self.max_batch_bytes
+                ),
+            ));
         }
         if self.request_timeout.is_zero() {
             return Err(bad("request_timeout", "must be longer than zero"));
         }
         if self.retry_base_delay.is_zero() {
-            return Err(bad("retry_base_delay", "must be longer than zero, or a dead server is hammered"));
+            return Err(bad(
+                "retry_base_delay",
+                "must be longer than zero, or a dead server is hammered",
+            ));
         }
         if self.max_retry_delay < self.retry_base_delay {
             return Err(bad("max_retry_delay", "must be at least retry_base_delay"));
@@ -369,7 +403,10 @@ impl ClientBuilder {
             return Err(bad("max_queue_events", "must be at least 1"));
         }
         if self.max_queue_bytes < self.max_event_bytes as u64 {
-            return Err(bad("max_queue_bytes", "must hold at least one event of max_event_bytes"));
+            return Err(bad(
+                "max_queue_bytes",
+                "must hold at least one event of max_event_bytes",
+            ));
         }
         if self.max_event_age.is_zero() {
             return Err(bad("max_event_age", "must be longer than zero"));
@@ -392,21 +429,42 @@ impl ClientBuilder {
             return Err(bad("session_timeout", "must be longer than zero"));
         }
         if self.context.contains_key(INVALID_CONTEXT_KEY) {
-            return Err(bad("context", "must be a JSON object like {\"app\": {\"version\": \"2.1\"}}"));
+            return Err(bad(
+                "context",
+                "must be a JSON object like {\"app\": {\"version\": \"2.1\"}}",
+            ));
         }
-        for name in self.consent.iter().map(|(c, _)| c).chain(self.required_consent.iter()) {
+        for name in self
+            .consent
+            .iter()
+            .map(|(c, _)| c)
+            .chain(self.required_consent.iter())
+        {
             if name.trim().is_empty() {
                 return Err(bad("consent", "a consent category name is empty"));
             }
         }
-        if self.anonymous_id.as_ref().is_some_and(|a| a.trim().is_empty()) {
-            return Err(bad("anonymous_id", "is empty: leave it unset to get a new UUID"));
+        if self
+            .anonymous_id
+            .as_ref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(bad(
+                "anonymous_id",
+                "is empty: leave it unset to get a new UUID",
+            ));
         }
         #[cfg(feature = "std")]
-        let storage_path = self.storage_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE_FILE));
+        let storage_path = self
+            .storage_path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STORAGE_FILE));
         #[cfg(feature = "std")]
         if storage_path.as_os_str().is_empty() {
-            return Err(bad("storage_path", "is empty: pass a file path such as app-data/cairn.db"));
+            return Err(bad(
+                "storage_path",
+                "is empty: pass a file path such as app-data/cairn.db",
+            ));
         }
         Ok(Config {
             write_key: self.write_key.clone(),
@@ -450,7 +508,11 @@ fn validate_endpoint(url: &str) -> core::result::Result<String, String> {
         return Err(cat!("`", url, "` has no host name"));
     }
     if rest.contains(['?', '#']) {
-        return Err(cat!("`", url, "` must not carry a query or fragment: give the base URL only"));
+        return Err(cat!(
+            "`",
+            url,
+            "` must not carry a query or fragment: give the base URL only"
+        ));
     }
     if url.chars().any(char::is_whitespace) {
         return Err(cat!("`", url, "` contains white space"));
@@ -490,12 +552,21 @@ mod tests {
             (builder().flush_at(0), "flush_at"),
             (builder().max_batch_events(0), "max_batch_events"),
             (builder().max_batch_events(5000), "max_batch_events"),
-            (builder().flush_interval(Duration::from_millis(1)), "flush_interval"),
+            (
+                builder().flush_interval(Duration::from_millis(1)),
+                "flush_interval",
+            ),
             (builder().max_event_bytes(10), "max_event_bytes"),
             (builder().max_batch_bytes(1000), "max_batch_bytes"),
             (builder().request_timeout(Duration::ZERO), "request_timeout"),
-            (builder().retry_base_delay(Duration::ZERO), "retry_base_delay"),
-            (builder().max_retry_delay(Duration::from_millis(1)), "max_retry_delay"),
+            (
+                builder().retry_base_delay(Duration::ZERO),
+                "retry_base_delay",
+            ),
+            (
+                builder().max_retry_delay(Duration::from_millis(1)),
+                "max_retry_delay",
+            ),
             (builder().max_queue_events(0), "max_queue_events"),
             (builder().max_queue_bytes(1), "max_queue_bytes"),
             (builder().max_event_age(Duration::ZERO), "max_event_age"),

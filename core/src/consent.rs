@@ -53,7 +53,13 @@ impl ConsentState {
 
     /// Reads [`as_str`](Self::as_str)'s text back.
     pub fn from_name(name: &str) -> Option<Self> {
-        [ConsentState::Granted, ConsentState::Denied, ConsentState::Unknown].into_iter().find(|s| s.as_str() == name)
+        [
+            ConsentState::Granted,
+            ConsentState::Denied,
+            ConsentState::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 
@@ -108,7 +114,10 @@ impl Categories {
 
 impl<'a> IntoIterator for &'a Categories {
     type Item = (&'a String, &'a ConsentState);
-    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, ConsentState)>, fn(&'a (String, ConsentState)) -> (&'a String, &'a ConsentState)>;
+    type IntoIter = core::iter::Map<
+        core::slice::Iter<'a, (String, ConsentState)>,
+        fn(&'a (String, ConsentState)) -> (&'a String, &'a ConsentState),
+    >;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -140,7 +149,11 @@ impl Consent {
                 categories.insert(r.clone(), ConsentState::Unknown);
             }
         }
-        Consent { categories, required: required.to_vec(), opted_out: false }
+        Consent {
+            categories,
+            required: required.to_vec(),
+            opted_out: false,
+        }
     }
 
     /// Restores persisted states over the configured ones. Categories no
@@ -148,7 +161,9 @@ impl Consent {
     /// Text that is not a saved consent changes nothing.
     pub fn restore(&mut self, text: &str) {
         let Ok(saved) = json::parse(text) else { return };
-        let Some(Json::Object(categories)) = saved.get("categories") else { return };
+        let Some(Json::Object(categories)) = saved.get("categories") else {
+            return;
+        };
         let opted_out = match saved.get("opted_out") {
             None => false,
             Some(v) => match v.as_bool() {
@@ -198,7 +213,12 @@ impl Consent {
         }
         let mut hold = false;
         for r in &self.required {
-            match self.categories.get(r).copied().unwrap_or(ConsentState::Unknown) {
+            match self
+                .categories
+                .get(r)
+                .copied()
+                .unwrap_or(ConsentState::Unknown)
+            {
                 ConsentState::Denied => return Gate::Drop,
                 ConsentState::Unknown => hold = true,
                 ConsentState::Granted => {}
@@ -218,7 +238,10 @@ impl Consent {
 
     /// `{category: granted?}` for `context.consent.categoryPreferences`.
     pub fn preferences(&self) -> Object {
-        self.categories.iter().map(|(k, v)| (k.clone(), Json::Bool(*v == ConsentState::Granted))).collect()
+        self.categories
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::Bool(*v == ConsentState::Granted)))
+            .collect()
     }
 }
 
@@ -236,10 +259,35 @@ mod tests {
     fn gate_follows_the_needed_categories() {
         use ConsentState::*;
         assert_eq!(c(&[], &[]).gate(), Gate::Send, "nothing needed: send");
-        assert_eq!(c(&[], &["analytics"]).gate(), Gate::Hold, "needed but never configured: unknown");
-        assert_eq!(c(&[("analytics", Granted), ("marketing", Denied)], &["analytics"]).gate(), Gate::Send);
-        assert_eq!(c(&[("analytics", Granted), ("marketing", Unknown)], &["analytics", "marketing"]).gate(), Gate::Hold);
-        assert_eq!(c(&[("analytics", Denied), ("marketing", Unknown)], &["analytics", "marketing"]).gate(), Gate::Drop);
+        assert_eq!(
+            c(&[], &["analytics"]).gate(),
+            Gate::Hold,
+            "needed but never configured: unknown"
+        );
+        assert_eq!(
+            c(
+                &[("analytics", Granted), ("marketing", Denied)],
+                &["analytics"]
+            )
+            .gate(),
+            Gate::Send
+        );
+        assert_eq!(
+            c(
+                &[("analytics", Granted), ("marketing", Unknown)],
+                &["analytics", "marketing"]
+            )
+            .gate(),
+            Gate::Hold
+        );
+        assert_eq!(
+            c(
+                &[("analytics", Denied), ("marketing", Unknown)],
+                &["analytics", "marketing"]
+            )
+            .gate(),
+            Gate::Drop
+        );
         let mut all = c(&[("analytics", Granted)], &["analytics"]);
         all.opted_out = true;
         assert_eq!(all.gate(), Gate::Drop, "opt-out overrides a grant");
@@ -250,7 +298,10 @@ mod tests {
         use ConsentState::*;
         let mut saved = c(&[("analytics", Granted), ("old", Denied)], &[]);
         saved.opted_out = true;
-        let mut now = c(&[("analytics", Unknown), ("marketing", Unknown)], &["analytics"]);
+        let mut now = c(
+            &[("analytics", Unknown), ("marketing", Unknown)],
+            &["analytics"],
+        );
         now.restore(&saved.to_json());
         assert_eq!(now.categories.get("analytics"), Some(&Granted));
         assert_eq!(now.categories.get("marketing"), Some(&Unknown));
@@ -266,16 +317,31 @@ mod tests {
         let mut saved = c(&[("a\"b", Granted), ("m", Denied), ("x", Unknown)], &["m"]);
         saved.opted_out = true;
         let text = saved.to_json();
-        assert_eq!(text, r#"{"categories":{"a\"b":"granted","m":"denied","x":"unknown"},"opted_out":true}"#);
+        assert_eq!(
+            text,
+            r#"{"categories":{"a\"b":"granted","m":"denied","x":"unknown"},"opted_out":true}"#
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), text);
         let mut back = c(&[("a\"b", Unknown), ("m", Unknown), ("x", Granted)], &[]);
         back.restore(&text);
-        assert_eq!((back.categories, back.opted_out), (saved.categories.clone(), true));
-        for bad in ["", "{}", r#"{"categories":{"m":"maybe"},"opted_out":true}"#, r#"{"categories":{},"opted_out":1}"#] {
+        assert_eq!(
+            (back.categories, back.opted_out),
+            (saved.categories.clone(), true)
+        );
+        for bad in [
+            "",
+            "{}",
+            r#"{"categories":{"m":"maybe"},"opted_out":true}"#,
+            r#"{"categories":{},"opted_out":1}"#,
+        ] {
             let mut fresh = c(&[("m", Unknown)], &[]);
             fresh.restore(bad);
-            assert_eq!((fresh.categories.get("m"), fresh.opted_out), (Some(&Unknown), false), "{bad}");
+            assert_eq!(
+                (fresh.categories.get("m"), fresh.opted_out),
+                (Some(&Unknown), false),
+                "{bad}"
+            );
         }
         let mut missing_opt_out = c(&[("m", Unknown)], &[]);
         missing_opt_out.restore(r#"{"categories":{"m":"denied"}}"#);

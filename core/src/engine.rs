@@ -34,7 +34,9 @@ use core::time::Duration;
 
 use crate::config::{Config, RETRY_BACKOFF_FACTOR};
 use crate::json::{Json, Object};
-use crate::stats::{DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY};
+use crate::stats::{
+    DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
+};
 use crate::store::{NewEvent, Store, StoreError, DEFAULT_DESTINATION};
 use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
 
@@ -161,7 +163,13 @@ impl Engine {
     /// An engine over `store`, sending with `wire`. `seed` drives the retry
     /// jitter (any value; tests fix it). A backlog found in the store is
     /// sent at once.
-    pub fn new(cfg: EngineConfig, store: Box<dyn Store + Send>, wire: Box<dyn Wire>, seed: u64, now_ms: i64) -> Self {
+    pub fn new(
+        cfg: EngineConfig,
+        store: Box<dyn Store + Send>,
+        wire: Box<dyn Wire>,
+        seed: u64,
+        now_ms: i64,
+    ) -> Self {
         let mut e = Engine {
             cfg,
             store,
@@ -220,7 +228,12 @@ impl Engine {
     /// Commits `events` (in order) and `state` changes in one transaction.
     /// When the store fails they are held in memory instead, and written
     /// before anything newer once it works again.
-    pub fn record(&mut self, events: Vec<NewEvent>, state: Vec<(String, Option<String>)>, now_ms: i64) -> Recorded {
+    pub fn record(
+        &mut self,
+        events: Vec<NewEvent>,
+        state: Vec<(String, Option<String>)>,
+        now_ms: i64,
+    ) -> Recorded {
         if self.storage_error.is_none() {
             match self.store.append(&events, &state) {
                 Ok(last) => {
@@ -252,7 +265,9 @@ impl Engine {
             self.memory.push_back(e);
         }
         let mut overflow = 0;
-        while self.memory.len() > MEMORY_FALLBACK_EVENTS || self.memory_bytes > MEMORY_FALLBACK_BYTES {
+        while self.memory.len() > MEMORY_FALLBACK_EVENTS
+            || self.memory_bytes > MEMORY_FALLBACK_BYTES
+        {
             match self.memory.pop_front() {
                 Some(e) => {
                     self.memory_bytes -= e.json.len();
@@ -325,10 +340,15 @@ impl Engine {
     }
 
     fn enforce_caps(&mut self, now_ms: i64) {
-        if self.queued_events <= self.cfg.max_queue_events && self.queued_bytes <= self.cfg.max_queue_bytes {
+        if self.queued_events <= self.cfg.max_queue_events
+            && self.queued_bytes <= self.cfg.max_queue_bytes
+        {
             return;
         }
-        match self.store.drop_oldest(self.cfg.max_queue_events, self.cfg.max_queue_bytes) {
+        match self
+            .store
+            .drop_oldest(self.cfg.max_queue_events, self.cfg.max_queue_bytes)
+        {
             Ok(r) => {
                 self.queued_events -= r.events.min(self.queued_events);
                 self.queued_bytes -= r.bytes.min(self.queued_bytes);
@@ -500,7 +520,9 @@ impl Engine {
         self.queued_events >= self.cfg.flush_at as u64
             || self.queued_bytes >= self.cfg.max_batch_bytes as u64
             || self.flush_through > self.acked_through
-            || self.waiting_since.is_some_and(|w| now_ms >= w + self.cfg.flush_interval_ms as i64)
+            || self
+                .waiting_since
+                .is_some_and(|w| now_ms >= w + self.cfg.flush_interval_ms as i64)
     }
 
     /// The next upload to perform, if one is due now.
@@ -514,13 +536,17 @@ impl Engine {
             Some(s) => s.max_events.min(self.cfg.max_batch_events),
             None => self.cfg.max_batch_events,
         };
-        let events = match self.store.claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes) {
-            Ok(ev) => ev,
-            Err(err) => {
-                self.storage_failed(err, now_ms);
-                return None;
-            }
-        };
+        let events =
+            match self
+                .store
+                .claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes)
+            {
+                Ok(ev) => ev,
+                Err(err) => {
+                    self.storage_failed(err, now_ms);
+                    return None;
+                }
+            };
         let Some(last) = events.last() else {
             // Counts drifted from the store (another writer?): trust the store.
             self.resync(now_ms);
@@ -536,7 +562,11 @@ impl Engine {
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
         });
-        Some(Upload { id, request: self.wire.encode(&events, now_ms), events: events.len() })
+        Some(Upload {
+            id,
+            request: self.wire.encode(&events, now_ms),
+            events: events.len(),
+        })
     }
 
     fn resync(&mut self, now_ms: i64) {
@@ -587,7 +617,10 @@ impl Engine {
         };
         let outcome = match result {
             Ok(resp) => self.wire.classify(&resp, now_ms),
-            Err(reason) => Outcome::Retry { after_ms: None, reason },
+            Err(reason) => Outcome::Retry {
+                after_ms: None,
+                reason,
+            },
         };
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
@@ -621,7 +654,9 @@ impl Engine {
                 self.persist_delivery(now_ms);
             }
             Outcome::Split if flight.events <= 1 => {
-                self.last_error = Some("HTTP 413: one event is too large for the server; dropped as oversize".into());
+                self.last_error = Some(
+                    "HTTP 413: one event is too large for the server; dropped as oversize".into(),
+                );
                 self.count_drop(DropReason::Oversize, flight.events, now_ms);
                 self.settle(&flight, now_ms);
             }
@@ -633,7 +668,10 @@ impl Engine {
             }
             Outcome::Reject { reason } => {
                 if self.last_rejection.as_deref() != Some(reason.as_str()) {
-                    log::warn!("cairn: server refused a batch of {} events, dropped: {reason}", flight.events);
+                    log::warn!(
+                        "cairn: server refused a batch of {} events, dropped: {reason}",
+                        flight.events
+                    );
                 }
                 self.last_error = Some(reason.clone());
                 self.last_rejection = Some(reason);
@@ -655,8 +693,14 @@ impl Engine {
     /// settled (a retry resends the same batch; a 413 sends halves).
     fn limit_next_batches(&mut self, max_events: usize, until_seq: u64) {
         self.split = Some(match self.split {
-            Some(s) => SplitLimit { max_events: s.max_events.min(max_events), until_seq: s.until_seq.max(until_seq) },
-            None => SplitLimit { max_events, until_seq },
+            Some(s) => SplitLimit {
+                max_events: s.max_events.min(max_events),
+                until_seq: s.until_seq.max(until_seq),
+            },
+            None => SplitLimit {
+                max_events,
+                until_seq,
+            },
         });
     }
 
@@ -668,7 +712,12 @@ impl Engine {
         }
         let state: Object = [
             ("failures", Json::from(u64::from(self.failures))),
-            ("next_retry_at_ms", self.retry_at.filter(|_| self.failures > 0).map_or(Json::Null, Json::from)),
+            (
+                "next_retry_at_ms",
+                self.retry_at
+                    .filter(|_| self.failures > 0)
+                    .map_or(Json::Null, Json::from),
+            ),
             ("last_error", Json::from(self.last_error.clone())),
             ("last_rejection", Json::from(self.last_rejection.clone())),
             ("auth_failed", Json::from(self.halted.is_some())),
@@ -678,7 +727,10 @@ impl Engine {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let state = state.to_text();
-        if let Err(err) = self.store.append(&[], &[(DELIVERY_STATE_KEY.to_string(), Some(state.to_string()))]) {
+        if let Err(err) = self.store.append(
+            &[],
+            &[(DELIVERY_STATE_KEY.to_string(), Some(state.to_string()))],
+        ) {
             self.storage_failed(err, now_ms);
         }
     }
@@ -701,7 +753,10 @@ impl Engine {
         }
         self.queued_events -= flight.events.min(self.queued_events);
         self.queued_bytes -= flight.bytes.min(self.queued_bytes);
-        if self.split.is_some_and(|s| self.acked_through >= s.until_seq) {
+        if self
+            .split
+            .is_some_and(|s| self.acked_through >= s.until_seq)
+        {
             self.split = None;
         }
         if self.queued_events == 0 {
@@ -721,7 +776,8 @@ impl Engine {
             .saturating_mul(u64::from(RETRY_BACKOFF_FACTOR).saturating_pow(exp))
             .min(self.cfg.retry_max_ms);
         let draw = self.next_random() % (window + 1);
-        draw.max(MIN_RETRY_DELAY.as_millis() as u64).min(self.cfg.retry_max_ms)
+        draw.max(MIN_RETRY_DELAY.as_millis() as u64)
+            .min(self.cfg.retry_max_ms)
     }
 
     /// splitmix64: small, fast, and good enough for jitter.
@@ -737,14 +793,16 @@ impl Engine {
     /// input). `Some(t)` with `t <= now_ms` means now.
     pub fn next_wakeup(&self, now_ms: i64) -> Option<i64> {
         let storage = self.storage_error.as_ref().map(|_| self.storage_retry_at);
-        let upload = if self.halted.is_some() || self.in_flight.is_some() || self.queued_events == 0 {
+        let upload = if self.halted.is_some() || self.in_flight.is_some() || self.queued_events == 0
+        {
             None
         } else if let Some(at) = self.retry_at {
             Some(at)
         } else if self.due(now_ms) {
             Some(now_ms)
         } else {
-            self.waiting_since.map(|w| w + self.cfg.flush_interval_ms as i64)
+            self.waiting_since
+                .map(|w| w + self.cfg.flush_interval_ms as i64)
         };
         match (storage, upload) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -768,7 +826,10 @@ impl Engine {
             delivered_events: self.delivered,
             requests: self.requests,
             retries: self.retries,
-            next_retry_in_ms: self.retry_at.filter(|_| self.failures > 0).map(|at| (at - now_ms).max(0) as u64),
+            next_retry_in_ms: self
+                .retry_at
+                .filter(|_| self.failures > 0)
+                .map(|at| (at - now_ms).max(0) as u64),
             last_error: self.last_error.clone(),
             last_rejection: self.last_rejection.clone(),
             auth_failed: self.halted.is_some(),

@@ -30,7 +30,11 @@ struct FlakyStore {
 }
 
 impl Store for FlakyStore {
-    fn append(&mut self, e: &[NewEvent], s: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    fn append(
+        &mut self,
+        e: &[NewEvent],
+        s: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         self.inner.fail_writes = self.fail.load(Ordering::SeqCst);
         self.inner.append(e, s)
     }
@@ -70,7 +74,13 @@ impl Store for FlakyStore {
 }
 
 fn engine_with(cfg: EngineConfig, store: Box<dyn Store + Send>) -> Engine {
-    Engine::new(cfg, store, Box::new(SegmentWire::new("http://collector", "key", false)), 7, T0)
+    Engine::new(
+        cfg,
+        store,
+        Box::new(SegmentWire::new("http://collector", "key", false)),
+        7,
+        T0,
+    )
 }
 
 fn engine(cfg: EngineConfig) -> Engine {
@@ -78,7 +88,11 @@ fn engine(cfg: EngineConfig) -> Engine {
 }
 
 fn ev(n: u32, created_ms: i64) -> NewEvent {
-    NewEvent { message_id: format!("m{n}"), created_ms, json: format!("{{\"messageId\":\"m{n}\"}}") }
+    NewEvent {
+        message_id: format!("m{n}"),
+        created_ms,
+        json: format!("{{\"messageId\":\"m{n}\"}}"),
+    }
 }
 
 fn record(e: &mut Engine, range: std::ops::RangeInclusive<u32>, now: i64) {
@@ -88,7 +102,12 @@ fn record(e: &mut Engine, range: std::ops::RangeInclusive<u32>, now: i64) {
 /// Message ids inside an upload's body, in order.
 fn ids(u: &Upload) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_slice(&u.request.body).unwrap();
-    v["batch"].as_array().unwrap().iter().map(|e| e["messageId"].as_str().unwrap().to_string()).collect()
+    v["batch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn names(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
@@ -100,14 +119,21 @@ fn ok() -> Result<HttpResponse, String> {
 }
 
 fn status(code: u16, retry_after: Option<&str>) -> Result<HttpResponse, String> {
-    Ok(HttpResponse { status: code, retry_after: retry_after.map(str::to_string), body: "{\"error\":\"x\"}".into() })
+    Ok(HttpResponse {
+        status: code,
+        retry_after: retry_after.map(str::to_string),
+        body: "{\"error\":\"x\"}".into(),
+    })
 }
 
 #[test]
 fn flush_at_closes_a_batch() {
     let mut e = engine(cfg());
     record(&mut e, 1..=19, T0);
-    assert!(e.poll_upload(T0).is_none(), "19 events wait for flush_at = 20");
+    assert!(
+        e.poll_upload(T0).is_none(),
+        "19 events wait for flush_at = 20"
+    );
     record(&mut e, 20..=20, T0);
     let u = e.poll_upload(T0).expect("the 20th event closes the batch");
     assert_eq!(ids(&u), names(1..=20));
@@ -146,7 +172,11 @@ fn max_batch_bytes_caps_a_batch() {
     let mut c = cfg();
     c.max_batch_bytes = 2_500;
     let mut e = engine(c);
-    let big = |n: u32| NewEvent { message_id: format!("m{n}"), created_ms: T0, json: format!("{{\"messageId\":\"m{n}\",\"p\":\"{}\"}}", "x".repeat(1_000)) };
+    let big = |n: u32| NewEvent {
+        message_id: format!("m{n}"),
+        created_ms: T0,
+        json: format!("{{\"messageId\":\"m{n}\",\"p\":\"{}\"}}", "x".repeat(1_000)),
+    };
     e.record((1..=3).map(big).collect(), vec![], T0);
     // 3 KB queued is over max_batch_bytes: due at once, and cut to two events.
     let u = e.poll_upload(T0).unwrap();
@@ -177,10 +207,20 @@ fn a_failed_batch_is_retried_before_newer_events_with_the_same_ids() {
     e.on_upload_result(first.id, Err("connection reset".into()), T0);
     record(&mut e, 21..=60, T0);
     let retry_at = e.next_wakeup(T0).unwrap();
-    assert!(retry_at > T0 && retry_at <= T0 + 1_000, "first retry within the 1 s window");
-    assert!(e.poll_upload(retry_at - 1).is_none(), "nothing overtakes a batch waiting to be retried");
+    assert!(
+        retry_at > T0 && retry_at <= T0 + 1_000,
+        "first retry within the 1 s window"
+    );
+    assert!(
+        e.poll_upload(retry_at - 1).is_none(),
+        "nothing overtakes a batch waiting to be retried"
+    );
     let again = e.poll_upload(retry_at).unwrap();
-    assert_eq!(ids(&again), ids(&first), "the duplicate carries the same message ids");
+    assert_eq!(
+        ids(&again),
+        ids(&first),
+        "the duplicate carries the same message ids"
+    );
     e.on_upload_result(again.id, ok(), retry_at);
     let next = e.poll_upload(retry_at).unwrap();
     assert_eq!(ids(&next)[0], "m21");
@@ -202,21 +242,39 @@ fn backoff_grows_and_honours_retry_after_within_the_cap() {
     }
     for (i, w) in windows.iter().enumerate() {
         let cap = (1_000i64 << i).min(300_000);
-        assert!(*w >= 100 && *w <= cap, "retry {i}: waited {w} ms, window {cap}");
+        assert!(
+            *w >= 100 && *w <= cap,
+            "retry {i}: waited {w} ms, window {cap}"
+        );
     }
-    assert!(windows[8..].iter().any(|w| *w > 16_000), "late retries wait long: {windows:?}");
+    assert!(
+        windows[8..].iter().any(|w| *w > 16_000),
+        "late retries wait long: {windows:?}"
+    );
 
     let u = e.poll_upload(now).unwrap();
     e.on_upload_result(u.id, status(429, Some("7")), now);
-    assert_eq!(e.next_wakeup(now), Some(now + 7_000), "Retry-After in seconds is honoured");
+    assert_eq!(
+        e.next_wakeup(now),
+        Some(now + 7_000),
+        "Retry-After in seconds is honoured"
+    );
     now += 7_000;
     let u = e.poll_upload(now).unwrap();
     e.on_upload_result(u.id, status(503, Some("86400")), now);
-    assert_eq!(e.next_wakeup(now), Some(now + 300_000), "Retry-After is clamped to max_retry_delay");
+    assert_eq!(
+        e.next_wakeup(now),
+        Some(now + 300_000),
+        "Retry-After is clamped to max_retry_delay"
+    );
     now += 300_000;
     let u = e.poll_upload(now).unwrap();
     e.on_upload_result(u.id, status(503, Some("0")), now);
-    assert_eq!(e.next_wakeup(now), Some(now + 100), "Retry-After: 0 is floored, no hot loop");
+    assert_eq!(
+        e.next_wakeup(now),
+        Some(now + 100),
+        "Retry-After: 0 is floored, no hot loop"
+    );
 }
 
 #[test]
@@ -235,7 +293,10 @@ fn an_hour_of_outage_makes_few_requests() {
     }
     // Windows double to the 5-minute cap: at least 3600/300 = 12 requests, and
     // with full jitter about 3600/150 + 9 ≈ 33 on average.
-    assert!((12..=60).contains(&requests), "{requests} requests in an hour");
+    assert!(
+        (12..=60).contains(&requests),
+        "{requests} requests in an hour"
+    );
     assert_eq!(e.stats(now).queued_events, 20, "nothing was dropped");
 }
 
@@ -247,7 +308,9 @@ fn status_413_splits_down_to_one_event_then_drops_it_as_oversize() {
     let u = e.poll_upload(T0).unwrap();
     assert_eq!(u.events, 8);
     e.on_upload_result(u.id, status(413, None), T0);
-    let half = e.poll_upload(T0).expect("halves go out at once, no backoff");
+    let half = e
+        .poll_upload(T0)
+        .expect("halves go out at once, no backoff");
     assert_eq!(ids(&half), names(1..=4));
     e.on_upload_result(half.id, ok(), T0);
     let other = e.poll_upload(T0).unwrap();
@@ -270,7 +333,10 @@ fn status_413_splits_down_to_one_event_then_drops_it_as_oversize() {
     }
     assert_eq!(remaining, names(7..=8));
     let s = e.stats(T0);
-    assert_eq!((s.dropped.oversize, s.delivered_events, s.queued_events), (1, 7, 0));
+    assert_eq!(
+        (s.dropped.oversize, s.delivered_events, s.queued_events),
+        (1, 7, 0)
+    );
 }
 
 #[test]
@@ -281,7 +347,10 @@ fn status_400_drops_the_batch_as_rejected_and_moves_on() {
     e.on_upload_result(u.id, status(400, None), T0);
     let s = e.stats(T0);
     assert_eq!(s.dropped.rejected, 40);
-    assert_eq!(s.last_rejection.as_deref(), Some("HTTP 400: {\"error\":\"x\"}"));
+    assert_eq!(
+        s.last_rejection.as_deref(),
+        Some("HTTP 400: {\"error\":\"x\"}")
+    );
     assert_eq!(s.queued_events, 0);
 }
 
@@ -338,7 +407,10 @@ fn old_events_expire_before_they_are_sent() {
 #[test]
 fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
     let fail = Arc::new(AtomicBool::new(false));
-    let store = FlakyStore { inner: MemoryStore::new(), fail: Arc::clone(&fail) };
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        fail: Arc::clone(&fail),
+    };
     let mut e = engine_with(cfg(), Box::new(store));
     record(&mut e, 1..=2, T0);
     fail.store(true, Ordering::SeqCst);
@@ -357,30 +429,46 @@ fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
     let u = e.poll_upload(retry).unwrap();
     assert_eq!(ids(&u), names(1..=4));
     let s = e.stats(retry);
-    assert_eq!((s.storage, s.memory_events, s.queued_events), (StorageState::Ok, 0, 4));
+    assert_eq!(
+        (s.storage, s.memory_events, s.queued_events),
+        (StorageState::Ok, 0, 4)
+    );
 }
 
 #[test]
 fn saving_acks_on_every_wake_up_does_not_postpone_the_storage_retry() {
     let fail = Arc::new(AtomicBool::new(true));
-    let store = FlakyStore { inner: MemoryStore::new(), fail: Arc::clone(&fail) };
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        fail: Arc::clone(&fail),
+    };
     let mut e = engine_with(cfg(), Box::new(store));
     assert_eq!(e.record(vec![ev(1, T0)], vec![], T0), Recorded::InMemory);
     let retry = e.next_wakeup(T0).unwrap();
     for t in (T0..retry).step_by(250) {
         e.save_acks(t);
     }
-    assert_eq!(e.next_wakeup(retry - 1), Some(retry), "the disk is still tried again on time");
+    assert_eq!(
+        e.next_wakeup(retry - 1),
+        Some(retry),
+        "the disk is still tried again on time"
+    );
     fail.store(false, Ordering::SeqCst);
     e.poll_upload(retry);
     let s = e.stats(retry);
-    assert_eq!((s.storage, s.memory_events, s.queued_events), (StorageState::Ok, 0, 1));
+    assert_eq!(
+        (s.storage, s.memory_events, s.queued_events),
+        (StorageState::Ok, 0, 1)
+    );
 }
 
 #[test]
 fn memory_fallback_is_bounded_and_counts_overflow() {
     let fail = Arc::new(AtomicBool::new(true));
-    let store = FlakyStore { inner: MemoryStore::new(), fail };
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        fail,
+    };
     let mut e = engine_with(cfg(), Box::new(store));
     let n = MEMORY_FALLBACK_EVENTS as u32 + 5;
     record(&mut e, 1..=n, T0);
@@ -392,7 +480,9 @@ fn memory_fallback_is_bounded_and_counts_overflow() {
 #[test]
 fn a_backlog_found_at_start_is_sent_at_once() {
     let mut store = MemoryStore::new();
-    store.append(&(1..=3).map(|n| ev(n, T0)).collect::<Vec<_>>(), &[]).unwrap();
+    store
+        .append(&(1..=3).map(|n| ev(n, T0)).collect::<Vec<_>>(), &[])
+        .unwrap();
     let mut e = engine_with(cfg(), Box::new(store));
     assert_eq!(e.next_wakeup(T0), Some(T0));
     assert_eq!(ids(&e.poll_upload(T0).unwrap()), names(1..=3));
@@ -420,7 +510,10 @@ fn drop_counts_persist_in_the_store() {
 
 #[test]
 fn sort_unique_matches_sort_and_dedup() {
-    let ids: Vec<String> = ["b", "a", "c", "a", "", "b", "é", "a"].iter().map(|s| s.to_string()).collect();
+    let ids: Vec<String> = ["b", "a", "c", "a", "", "b", "é", "a"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut want = ids.clone();
     want.sort_unstable();
     want.dedup();

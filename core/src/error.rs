@@ -150,10 +150,18 @@ mod tests {
     #[test]
     fn timeouts_read_as_duration_debug_does() {
         assert_eq!(duration_text(Duration::ZERO), "0ms");
-        for d in [Duration::from_millis(250), Duration::from_secs(5), Duration::from_millis(1_500), Duration::from_micros(1_000_001)] {
+        for d in [
+            Duration::from_millis(250),
+            Duration::from_secs(5),
+            Duration::from_millis(1_500),
+            Duration::from_micros(1_000_001),
+        ] {
             assert_eq!(duration_text(d), format!("{d:?}"));
         }
-        let e = Error::Timeout { what: "commit", timeout: Duration::from_millis(5) };
+        let e = Error::Timeout {
+            what: "commit",
+            timeout: Duration::from_millis(5),
+        };
         assert_eq!(e.to_string(), "`commit` did not finish within 5ms: the disk may be slow; try again with a longer timeout");
     }
 

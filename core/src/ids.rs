@@ -155,7 +155,10 @@ mod tests {
         assert_eq!(a.len(), 36);
         // Another test may rotate in between; then b starts a new prefix.
         if a[..24] == b[..24] {
-            let (na, nb) = (u64::from_str_radix(&a[24..], 16).unwrap(), u64::from_str_radix(&b[24..], 16).unwrap());
+            let (na, nb) = (
+                u64::from_str_radix(&a[24..], 16).unwrap(),
+                u64::from_str_radix(&b[24..], 16).unwrap(),
+            );
             assert_eq!(nb, na + 1, "{a} {b}");
         } else {
             assert!(b.ends_with("000000000001"), "{a} {b}");
@@ -178,11 +181,17 @@ mod tests {
     #[test]
     fn ids_read_as_uuid_writes_them() {
         for value in [0u128, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
-            assert_eq!(uuid_text(value), uuid::Uuid::from_u128(value).hyphenated().to_string());
+            assert_eq!(
+                uuid_text(value),
+                uuid::Uuid::from_u128(value).hyphenated().to_string()
+            );
         }
         let a = random_uuid();
         let ua = uuid::Uuid::parse_str(&a).unwrap();
-        assert_eq!((ua.get_version_num(), ua.get_variant()), (4, uuid::Variant::RFC4122));
+        assert_eq!(
+            (ua.get_version_num(), ua.get_variant()),
+            (4, uuid::Variant::RFC4122)
+        );
         assert_ne!(a, random_uuid());
     }
 }

@@ -172,7 +172,10 @@ impl IntoIterator for Object {
 
 impl<'a> IntoIterator for &'a Object {
     type Item = (&'a String, &'a Json);
-    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> (&'a String, &'a Json)>;
+    type IntoIter = core::iter::Map<
+        core::slice::Iter<'a, (String, Json)>,
+        fn(&'a (String, Json)) -> (&'a String, &'a Json),
+    >;
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(k, v)| (k, v))
     }
@@ -452,12 +455,23 @@ impl core::error::Error for ParseError {}
 
 /// Parses `text` as one JSON value (whitespace around it allowed).
 pub fn parse(text: &str) -> Result<Json, ParseError> {
-    Parser { text, i: 0, depth: 0 }.document(true)
+    Parser {
+        text,
+        i: 0,
+        depth: 0,
+    }
+    .document(true)
 }
 
 /// Checks that `text` is one JSON value, building nothing.
 pub fn validate(text: &str) -> Result<(), ParseError> {
-    Parser { text, i: 0, depth: 0 }.document(false).map(drop)
+    Parser {
+        text,
+        i: 0,
+        depth: 0,
+    }
+    .document(false)
+    .map(drop)
 }
 
 struct Parser<'a> {
@@ -505,7 +519,9 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, build: bool) -> Result<Json, ParseError> {
-        let Some(c) = self.ws() else { return self.err("EOF while parsing a value") };
+        let Some(c) = self.ws() else {
+            return self.err("EOF while parsing a value");
+        };
         match c {
             b'n' => self.literal("null", Json::Null),
             b't' => self.literal("true", Json::Bool(true)),
@@ -518,7 +534,11 @@ impl Parser<'_> {
                     return self.err("recursion limit exceeded");
                 }
                 self.i += 1;
-                let v = if c == b'[' { self.array(build) } else { self.object(build) };
+                let v = if c == b'[' {
+                    self.array(build)
+                } else {
+                    self.object(build)
+                };
                 self.depth -= 1;
                 v
             }
@@ -626,7 +646,11 @@ impl Parser<'_> {
                 return self.err("invalid number");
             }
         }
-        Ok(if build { Json::Number(Number(self.slice(start).to_string())) } else { Json::Null })
+        Ok(if build {
+            Json::Number(Number(self.slice(start).to_string()))
+        } else {
+            Json::Null
+        })
     }
 
     fn hex4(&mut self) -> Result<u32, ParseError> {
@@ -703,7 +727,10 @@ impl Parser<'_> {
                     self.i += 1;
                     start = self.i;
                 }
-                Some(0..=0x1f) => return self.err("control character (\\u0000-\\u001F) found while parsing a string"),
+                Some(0..=0x1f) => {
+                    return self
+                        .err("control character (\\u0000-\\u001F) found while parsing a string")
+                }
                 Some(_) => self.i += 1,
             }
         }
@@ -732,7 +759,10 @@ mod tests {
         // Without floats, the very same text (numbers as written otherwise).
         let text = r#"{"b":[1,-7,true,null],"a":{"z":"é\n\"\\😀\u0001","y":{}},"c":[]}"#;
         let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert_eq!(parse(text).unwrap().to_text(), serde_json::to_string(&theirs).unwrap());
+        assert_eq!(
+            parse(text).unwrap().to_text(),
+            serde_json::to_string(&theirs).unwrap()
+        );
         assert_eq!(parse(text).unwrap(), Json::from(&theirs));
     }
 
@@ -748,7 +778,11 @@ mod tests {
             ("01", "trailing characters", 2),
             ("1.", "invalid number", 3),
             ("-", "invalid number", 2),
-            ("\"a\u{1}\"", "control character (\\u0000-\\u001F) found while parsing a string", 3),
+            (
+                "\"a\u{1}\"",
+                "control character (\\u0000-\\u001F) found while parsing a string",
+                3,
+            ),
             ("\"\\x\"", "invalid escape", 3),
             ("\"\\ud800\"", "lone leading surrogate in hex escape", 8),
             ("\"\\udc00\"", "lone trailing surrogate in hex escape", 7),
@@ -758,7 +792,10 @@ mod tests {
             let e = parse(text).unwrap_err();
             assert_eq!((e.what, e.line, e.column), (what, 1, column), "{text:?}");
             assert_eq!(validate(text).unwrap_err(), e);
-            assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "serde_json agrees: {text:?}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_err(),
+                "serde_json agrees: {text:?}"
+            );
         }
         let e = parse("{\n  \"a\": x}").unwrap_err();
         assert_eq!(e.to_string(), "expected value at line 2 column 8");
@@ -775,7 +812,11 @@ mod tests {
         o.insert("a".into(), "x".into());
         assert_eq!(o.insert("b".into(), true.into()), Some(Json::from(1u64)));
         assert_eq!(o.to_text(), r#"{"a":"x","b":true}"#);
-        assert_eq!(parse(r#"{"k":1,"k":2}"#).unwrap()["k"].as_u64(), Some(2), "the last duplicate wins");
+        assert_eq!(
+            parse(r#"{"k":1,"k":2}"#).unwrap()["k"].as_u64(),
+            Some(2),
+            "the last duplicate wins"
+        );
         assert_eq!(o.remove("a"), Some(Json::from("x")));
         assert!(o["a"].is_null() && o["b"] == true && !o.contains_key("a"));
     }
@@ -786,14 +827,27 @@ mod tests {
         let Json::Array(a) = &v else { panic!("{v}") };
         assert_eq!(a[0].as_u64(), Some(u64::MAX));
         assert_eq!(a[1].as_i64(), Some(i64::MIN));
-        assert_eq!((a[2].as_u64(), a[3].as_u64(), a[4].as_u64()), (None, None, None), "whole numbers only");
-        assert_eq!(v.to_text(), "[18446744073709551615,-9223372036854775808,1.5,1e3,1.0]");
+        assert_eq!(
+            (a[2].as_u64(), a[3].as_u64(), a[4].as_u64()),
+            (None, None, None),
+            "whole numbers only"
+        );
+        assert_eq!(
+            v.to_text(),
+            "[18446744073709551615,-9223372036854775808,1.5,1e3,1.0]"
+        );
     }
 
     #[test]
     fn raw_objects_are_one_object() {
         assert_eq!(RawJson::object(" {\"a\":1} \n").unwrap().get(), "{\"a\":1}");
-        for (text, kind) in [("[1]", "an array"), ("42", "a number"), ("\"s\"", "a string"), ("true", "a boolean"), ("null", "null")] {
+        for (text, kind) in [
+            ("[1]", "an array"),
+            ("42", "a number"),
+            ("\"s\"", "a string"),
+            ("true", "a boolean"),
+            ("null", "null"),
+        ] {
             assert_eq!(RawJson::object(text).unwrap_err(), Ok(kind), "{text}");
         }
         assert!(matches!(RawJson::object("{"), Err(Err(_))));

@@ -70,12 +70,24 @@ mod tests {
 
     #[test]
     fn strings_read_back_as_they_were() {
-        for s in ["", "plain", "quote \" back \\ slash", "line\nfeed\ttab\r\u{8}\u{c}", "\u{1}\u{1f}", "ünïcødé ✔ 😀", "</script>"] {
+        for s in [
+            "",
+            "plain",
+            "quote \" back \\ slash",
+            "line\nfeed\ttab\r\u{8}\u{c}",
+            "\u{1}\u{1f}",
+            "ünïcødé ✔ 😀",
+            "</script>",
+        ] {
             let mut out = String::new();
             push_string(&mut out, s);
             let back: String = serde_json::from_str(&out).unwrap();
             assert_eq!(back, s, "{out}");
-            assert_eq!(out, serde_json::to_string(s).unwrap(), "same text as serde_json");
+            assert_eq!(
+                out,
+                serde_json::to_string(s).unwrap(),
+                "same text as serde_json"
+            );
         }
     }
 

@@ -73,8 +73,8 @@ mod runtime;
 
 pub use config::{ClientBuilder, Config};
 pub use consent::ConsentState;
-pub use recorder::Forgotten;
 pub use error::{Error, Result};
+pub use recorder::Forgotten;
 pub use stats::{DropCounts, DropReason, Stats, StorageState};
 
 #[cfg(feature = "native")]

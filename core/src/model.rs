@@ -113,15 +113,20 @@ impl Call {
     /// missing ones are filled in (a new message id, the time now, the
     /// device's anonymous id when the event names no user at all).
     pub fn from_event(event: &Value, now_ms: i64) -> Result<Self> {
-        let obj = event
-            .as_object()
-            .ok_or_else(|| Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event))))?;
+        let obj = event.as_object().ok_or_else(|| {
+            Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event)))
+        })?;
         let text = |k: &str| -> Result<Option<String>> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(Error::InvalidEvent(cat!("`", k, "` must be a string, got ", kind_of(other)))),
+                Some(other) => Err(Error::InvalidEvent(cat!(
+                    "`",
+                    k,
+                    "` must be a string, got ",
+                    kind_of(other)
+                ))),
             }
         };
         let kind = match text("type")?.as_deref() {
@@ -131,12 +136,27 @@ impl Call {
             Some("group") => EventKind::Group,
             Some("screen") => EventKind::Screen,
             Some("page") => EventKind::Page,
-            Some(other) => return Err(Error::InvalidEvent(cat!("unknown `type` \"", other, "\": use track, identify, alias, group, screen or page"))),
-            None => return Err(Error::InvalidEvent("`type` is missing: use track, identify, alias, group, screen or page".into())),
+            Some(other) => {
+                return Err(Error::InvalidEvent(cat!(
+                    "unknown `type` \"",
+                    other,
+                    "\": use track, identify, alias, group, screen or page"
+                )))
+            }
+            None => {
+                return Err(Error::InvalidEvent(
+                    "`type` is missing: use track, identify, alias, group, screen or page".into(),
+                ))
+            }
         };
         let timestamp_ms = match text("timestamp")? {
-            Some(t) => crate::time::parse_iso8601_ms(&t)
-                .ok_or_else(|| Error::InvalidEvent(cat!("`timestamp` \"", t, "\" is not ISO-8601, e.g. 2026-11-22T07:17:49.123Z")))?,
+            Some(t) => crate::time::parse_iso8601_ms(&t).ok_or_else(|| {
+                Error::InvalidEvent(cat!(
+                    "`timestamp` \"",
+                    t,
+                    "\" is not ISO-8601, e.g. 2026-11-22T07:17:49.123Z"
+                ))
+            })?,
             None => now_ms,
         };
         let props = object_from_value("properties", obj.get("properties").unwrap_or(&Value::Null))?;
@@ -144,10 +164,16 @@ impl Call {
         let user_id = text("userId")?;
         let mut call = match kind {
             EventKind::Track => {
-                let name = text("event")?.ok_or_else(|| Error::InvalidEvent("a track event needs `event` (its name)".into()))?;
+                let name = text("event")?.ok_or_else(|| {
+                    Error::InvalidEvent("a track event needs `event` (its name)".into())
+                })?;
                 Call::track(&name, props, timestamp_ms)?
             }
-            EventKind::Screen => Call::screen(&text("name")?.unwrap_or_else(|| "Screen".into()), props, timestamp_ms)?,
+            EventKind::Screen => Call::screen(
+                &text("name")?.unwrap_or_else(|| "Screen".into()),
+                props,
+                timestamp_ms,
+            )?,
             EventKind::Page => Call::page(&text("name")?.unwrap_or_default(), props, timestamp_ms)?,
             EventKind::Identify => {
                 let mut c = Call::new(EventKind::Identify, timestamp_ms);
@@ -156,20 +182,34 @@ impl Call {
                 c
             }
             EventKind::Group => {
-                let g = text("groupId")?.ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
+                let g = text("groupId")?
+                    .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
                 Call::group(&g, traits, timestamp_ms)?
             }
             EventKind::Alias => {
-                let u = user_id.clone().ok_or_else(|| Error::InvalidEvent("an alias event needs `userId` (the new id)".into()))?;
+                let u = user_id.clone().ok_or_else(|| {
+                    Error::InvalidEvent("an alias event needs `userId` (the new id)".into())
+                })?;
                 if text("previousId")?.is_none() {
-                    return Err(Error::InvalidEvent("an alias event needs `previousId`".into()));
+                    return Err(Error::InvalidEvent(
+                        "an alias event needs `previousId`".into(),
+                    ));
                 }
                 Call::alias(&u, timestamp_ms)?
             }
         };
-        let explicit = ExplicitIds { user_id, anonymous_id: text("anonymousId")?, previous_id: text("previousId")? };
-        if kind == EventKind::Identify && explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
-            return Err(Error::InvalidEvent("an identify event needs `userId` or `anonymousId`".into()));
+        let explicit = ExplicitIds {
+            user_id,
+            anonymous_id: text("anonymousId")?,
+            previous_id: text("previousId")?,
+        };
+        if kind == EventKind::Identify
+            && explicit.user_id.is_none()
+            && explicit.anonymous_id.is_none()
+        {
+            return Err(Error::InvalidEvent(
+                "an identify event needs `userId` or `anonymousId`".into(),
+            ));
         }
         if let Some(id) = text("messageId")? {
             call.message_id = id;
@@ -177,7 +217,12 @@ impl Call {
         call.context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(Object::from(m)),
-            Some(other) => return Err(Error::InvalidEvent(cat!("`context` must be a JSON object, got ", kind_of(other)))),
+            Some(other) => {
+                return Err(Error::InvalidEvent(cat!(
+                    "`context` must be a JSON object, got ",
+                    kind_of(other)
+                )))
+            }
         };
         call.explicit = Some(explicit);
         Ok(call)
@@ -241,14 +286,22 @@ impl Call {
         let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         let raw = |r: &Option<RawJson>| r.as_ref().map_or(0, |r| r.get().len());
         let ctx = self.context.as_ref().map_or(0, |c| c.to_text().len());
-        len(&self.name) + len(&self.user_id) + len(&self.group_id) + raw(&self.properties) + raw(&self.traits) + ctx
+        len(&self.name)
+            + len(&self.user_id)
+            + len(&self.group_id)
+            + raw(&self.properties)
+            + raw(&self.traits)
+            + ctx
     }
 
     /// Fails with [`Error::EventTooLarge`] when the payload alone is over `max_event_bytes`.
     pub fn check_size(&self, max_event_bytes: usize) -> Result<()> {
         let size = self.payload_bytes();
         if size > max_event_bytes {
-            return Err(Error::EventTooLarge { size, limit: max_event_bytes });
+            return Err(Error::EventTooLarge {
+                size,
+                limit: max_event_bytes,
+            });
         }
         Ok(())
     }
@@ -256,10 +309,19 @@ impl Call {
 
 fn checked_name(what: &str, s: &str) -> Result<String> {
     if s.trim().is_empty() {
-        return Err(Error::InvalidEvent(cat!(what, " is empty: give it a name, e.g. \"Order Completed\"")));
+        return Err(Error::InvalidEvent(cat!(
+            what,
+            " is empty: give it a name, e.g. \"Order Completed\""
+        )));
     }
     if s.len() > MAX_NAME_BYTES {
-        return Err(Error::InvalidEvent(cat!(what, " is ", s.len(), " bytes, over the limit of ", MAX_NAME_BYTES)));
+        return Err(Error::InvalidEvent(cat!(
+            what,
+            " is ",
+            s.len(),
+            " bytes, over the limit of ",
+            MAX_NAME_BYTES
+        )));
     }
     Ok(s.to_string())
 }
@@ -274,7 +336,11 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
         Value::Object(_) => serde_json::to_string(value)
             .map(|text| Some(RawJson::trusted(text)))
             .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
-        other => Err(Error::InvalidEvent(cat!(field, " must be a JSON object like {\"plan\": \"pro\"}, got ", kind_of(other)))),
+        other => Err(Error::InvalidEvent(cat!(
+            field,
+            " must be a JSON object like {\"plan\": \"pro\"}, got ",
+            kind_of(other)
+        ))),
     }
 }
 
@@ -289,16 +355,31 @@ pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
     }
     match RawJson::object(trimmed) {
         Ok(raw) => Ok(Some(raw)),
-        Err(Ok(kind)) => Err(Error::InvalidEvent(cat!(field, " must be a JSON object like {\"plan\": \"pro\"}, got ", kind))),
+        Err(Ok(kind)) => Err(Error::InvalidEvent(cat!(
+            field,
+            " must be a JSON object like {\"plan\": \"pro\"}, got ",
+            kind
+        ))),
         Err(Err(e)) => {
             // A byte search: `str::contains` would bring the substring searcher into the browser build.
-            let mentions = |word: &str| trimmed.as_bytes().windows(word.len()).any(|w| w == word.as_bytes());
+            let mentions = |word: &str| {
+                trimmed
+                    .as_bytes()
+                    .windows(word.len())
+                    .any(|w| w == word.as_bytes())
+            };
             let hint = if mentions("NaN") || mentions("Infinity") {
                 ": NaN and Infinity are not JSON numbers; send null or a string instead"
             } else {
                 ""
             };
-            Err(Error::InvalidEvent(cat!(field, " is not valid JSON (", e.message(), ")", hint)))
+            Err(Error::InvalidEvent(cat!(
+                field,
+                " is not valid JSON (",
+                e.message(),
+                ")",
+                hint
+            )))
         }
     }
 }
@@ -337,17 +418,29 @@ pub struct Stamp<'a> {
 pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
     let raw_len = |r: &Option<RawJson>| r.as_ref().map_or(2, |r| r.get().len());
     let mut out = String::with_capacity(
-        200 + raw_len(&call.properties) + raw_len(&call.traits) + stamp.context.get().len() + call.name.as_ref().map_or(0, String::len),
+        200 + raw_len(&call.properties)
+            + raw_len(&call.traits)
+            + stamp.context.get().len()
+            + call.name.as_ref().map_or(0, String::len),
     );
     out.push('{');
     push_key(&mut out, "type");
     push_string(&mut out, call.kind.as_str());
     if let Some(name) = &call.name {
-        push_key(&mut out, if call.kind == EventKind::Track { "event" } else { "name" });
+        push_key(
+            &mut out,
+            if call.kind == EventKind::Track {
+                "event"
+            } else {
+                "name"
+            },
+        );
         push_string(&mut out, name);
     }
     let payload = match call.kind {
-        EventKind::Track | EventKind::Screen | EventKind::Page => Some(("properties", &call.properties)),
+        EventKind::Track | EventKind::Screen | EventKind::Page => {
+            Some(("properties", &call.properties))
+        }
         EventKind::Identify | EventKind::Group => Some(("traits", &call.traits)),
         EventKind::Alias => None,
     };
@@ -389,12 +482,22 @@ mod tests {
     fn rejects_bad_input_with_clear_messages() {
         let e = Call::track("  ", None, 0).unwrap_err().to_string();
         assert!(e.contains("event name is empty"), "{e}");
-        let e = object_from_value("properties", &json!([1, 2])).unwrap_err().to_string();
-        assert!(e.contains("properties must be a JSON object") && e.contains("an array"), "{e}");
-        let e = object_from_text("properties", r#"{"x": NaN}"#).unwrap_err().to_string();
+        let e = object_from_value("properties", &json!([1, 2]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("properties must be a JSON object") && e.contains("an array"),
+            "{e}"
+        );
+        let e = object_from_text("properties", r#"{"x": NaN}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("NaN and Infinity are not JSON numbers"), "{e}");
         let e = object_from_text("traits", "42").unwrap_err().to_string();
-        assert!(e.contains("traits must be a JSON object") && e.contains("a number"), "{e}");
+        assert!(
+            e.contains("traits must be a JSON object") && e.contains("a number"),
+            "{e}"
+        );
         assert!(Call::identify("", None, 0).is_err());
         assert!(Call::track(&"x".repeat(MAX_NAME_BYTES + 1), None, 0).is_err());
     }
@@ -404,7 +507,10 @@ mod tests {
         let props = object_from_value("properties", &json!({"k": "v".repeat(100)})).unwrap();
         let c = Call::track("e", props, 0).unwrap();
         assert!(c.check_size(1000).is_ok());
-        assert!(matches!(c.check_size(50), Err(Error::EventTooLarge { limit: 50, .. })));
+        assert!(matches!(
+            c.check_size(50),
+            Err(Error::EventTooLarge { limit: 50, .. })
+        ));
     }
 
     #[test]
@@ -412,7 +518,10 @@ mod tests {
         let e = json!({"type": "track", "event": "Paid", "userId": "u7", "messageId": "m-1",
                        "timestamp": "2026-11-22T07:17:49.123Z", "properties": {"amount": 5}, "context": {"ip": "1.2.3.4"}});
         let c = Call::from_event(&e, 0).unwrap();
-        assert_eq!((c.kind, c.message_id.as_str(), c.timestamp_ms), (EventKind::Track, "m-1", 1_795_331_869_123));
+        assert_eq!(
+            (c.kind, c.message_id.as_str(), c.timestamp_ms),
+            (EventKind::Track, "m-1", 1_795_331_869_123)
+        );
         let ex = c.explicit.unwrap();
         assert_eq!((ex.user_id.as_deref(), ex.anonymous_id), (Some("u7"), None));
         assert_eq!(c.context.unwrap()["ip"], "1.2.3.4");
@@ -425,11 +534,26 @@ mod tests {
             (json!({"type": "click"}), "unknown `type`"),
             (json!({"type": "track"}), "needs `event`"),
             (json!({"type": "group"}), "needs `groupId`"),
-            (json!({"type": "alias", "userId": "u"}), "needs `previousId`"),
-            (json!({"type": "identify"}), "needs `userId` or `anonymousId`"),
-            (json!({"type": "track", "event": "x", "timestamp": "monday"}), "not ISO-8601"),
-            (json!({"type": "track", "event": "x", "userId": 7}), "`userId` must be a string"),
-            (json!({"type": "track", "event": "x", "properties": [1]}), "properties must be a JSON object"),
+            (
+                json!({"type": "alias", "userId": "u"}),
+                "needs `previousId`",
+            ),
+            (
+                json!({"type": "identify"}),
+                "needs `userId` or `anonymousId`",
+            ),
+            (
+                json!({"type": "track", "event": "x", "timestamp": "monday"}),
+                "not ISO-8601",
+            ),
+            (
+                json!({"type": "track", "event": "x", "userId": 7}),
+                "`userId` must be a string",
+            ),
+            (
+                json!({"type": "track", "event": "x", "properties": [1]}),
+                "properties must be a JSON object",
+            ),
         ] {
             let err = Call::from_event(&bad, 0).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
@@ -441,7 +565,13 @@ mod tests {
         let ctx = RawJson::object(r#"{"library":{"name":"cairn","version":"0"}}"#).unwrap();
         let props = object_from_value("properties", &json!({"plan": "pro"})).unwrap();
         let c = Call::track("Signed Up", props, 1_000).unwrap();
-        let stamp = Stamp { anonymous_id: Some("a1"), user_id: Some("u1"), previous_id: None, group_id: None, context: &ctx };
+        let stamp = Stamp {
+            anonymous_id: Some("a1"),
+            user_id: Some("u1"),
+            previous_id: None,
+            group_id: None,
+            context: &ctx,
+        };
         let v: Value = serde_json::from_str(&encode(&c, &stamp)).unwrap();
         assert_eq!(v["type"], "track");
         assert_eq!(v["event"], "Signed Up");
@@ -454,9 +584,15 @@ mod tests {
         assert!(v.get("traits").is_none() && v.get("name").is_none());
 
         let g = Call::group("g1", None, 0).unwrap();
-        let stamp = Stamp { group_id: Some("g1"), ..stamp };
+        let stamp = Stamp {
+            group_id: Some("g1"),
+            ..stamp
+        };
         let v: Value = serde_json::from_str(&encode(&g, &stamp)).unwrap();
-        assert_eq!((v["type"].as_str(), v["groupId"].as_str()), (Some("group"), Some("g1")));
+        assert_eq!(
+            (v["type"].as_str(), v["groupId"].as_str()),
+            (Some("group"), Some("g1"))
+        );
         assert_eq!(v["traits"], json!({}));
     }
 }

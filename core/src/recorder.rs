@@ -108,14 +108,25 @@ impl From<&Config> for RecorderSettings {
 impl Recorder {
     /// Loads identity, consent and session from `store`. `mirrored_anonymous_id`
     /// is the copy kept beside the database (used when the database lost it).
-    pub fn load(config: RecorderSettings, store: &mut dyn Store, mirrored_anonymous_id: Option<String>) -> Self {
+    pub fn load(
+        config: RecorderSettings,
+        store: &mut dyn Store,
+        mirrored_anonymous_id: Option<String>,
+    ) -> Self {
         let mut pending_state = Vec::new();
-        let stored = store.get_state(identity::STATE_KEY).ok().flatten().and_then(|t| Identity::from_json(&t));
+        let stored = store
+            .get_state(identity::STATE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| Identity::from_json(&t));
         let identity = match stored {
             Some(id) => id,
             None => {
                 let mut id = Identity::new();
-                if let Some(anon) = mirrored_anonymous_id.or_else(|| config.anonymous_id.clone()).filter(|a| !a.trim().is_empty()) {
+                if let Some(anon) = mirrored_anonymous_id
+                    .or_else(|| config.anonymous_id.clone())
+                    .filter(|a| !a.trim().is_empty())
+                {
                     id.anonymous_id = anon;
                 }
                 pending_state.push((identity::STATE_KEY.to_string(), Some(id.to_json())));
@@ -126,7 +137,11 @@ impl Recorder {
         if let Some(text) = store.get_state(consent::STATE_KEY).ok().flatten() {
             consent.restore(&text);
         }
-        let session = store.get_state(session::STATE_KEY).ok().flatten().and_then(|t| Session::from_json(&t));
+        let session = store
+            .get_state(session::STATE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| Session::from_json(&t));
         Recorder {
             context: config.context.clone(),
             config,
@@ -179,12 +194,24 @@ impl Recorder {
                 group_id: call.group_id.clone(),
             };
             let ids = if explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
-                EventIds { anonymous_id: self.identity.anonymous_id.clone(), ..ids }
+                EventIds {
+                    anonymous_id: self.identity.anonymous_id.clone(),
+                    ..ids
+                }
             } else {
                 ids
             };
             let session_id = self.session.map_or(call.timestamp_ms, |s| s.id);
-            self.route(Held { call, ids, session_id }, gate, engine, now_ms);
+            self.route(
+                Held {
+                    call,
+                    ids,
+                    session_id,
+                },
+                gate,
+                engine,
+                now_ms,
+            );
             return;
         }
         if call.kind == EventKind::Identify
@@ -197,14 +224,26 @@ impl Recorder {
         }
         // Only identify, alias and group change the identity; cloning it
         // (traits and all) for every track would cost more than the event.
-        let changes = matches!(call.kind, EventKind::Identify | EventKind::Alias | EventKind::Group);
+        let changes = matches!(
+            call.kind,
+            EventKind::Identify | EventKind::Alias | EventKind::Group
+        );
         let before = changes.then(|| self.identity.clone());
         let ids = self.identity.apply(&call);
         if before.is_some_and(|b| b != self.identity) {
             self.save_identity();
         }
         let session_id = self.touch_session(&call, &ids, gate, engine, now_ms);
-        self.route(Held { call, ids, session_id }, gate, engine, now_ms);
+        self.route(
+            Held {
+                call,
+                ids,
+                session_id,
+            },
+            gate,
+            engine,
+            now_ms,
+        );
     }
 
     fn route(&mut self, held: Held, gate: Gate, engine: &mut Engine, now_ms: i64) {
@@ -215,20 +254,53 @@ impl Recorder {
         }
     }
 
-    fn touch_session(&mut self, call: &Call, ids: &EventIds, gate: Gate, engine: &mut Engine, now_ms: i64) -> i64 {
-        let touch = Session::touch(&mut self.session, call.timestamp_ms, self.config.session_timeout_ms);
+    fn touch_session(
+        &mut self,
+        call: &Call,
+        ids: &EventIds,
+        gate: Gate,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) -> i64 {
+        let touch = Session::touch(
+            &mut self.session,
+            call.timestamp_ms,
+            self.config.session_timeout_ms,
+        );
         let current = self.session.map_or(call.timestamp_ms, |s| s.id);
         if let Touch::Started { ended } = touch {
             self.context_cache = None;
             if self.config.session_events {
-                let plain = EventIds { previous_id: None, group_id: None, ..ids.clone() };
+                let plain = EventIds {
+                    previous_id: None,
+                    group_id: None,
+                    ..ids.clone()
+                };
                 if let Some(ended) = ended {
                     if let Ok(c) = Call::track(SESSION_ENDED_EVENT, None, ended.last_event_ms) {
-                        self.route(Held { call: c, ids: plain.clone(), session_id: ended.id }, gate, engine, now_ms);
+                        self.route(
+                            Held {
+                                call: c,
+                                ids: plain.clone(),
+                                session_id: ended.id,
+                            },
+                            gate,
+                            engine,
+                            now_ms,
+                        );
                     }
                 }
                 if let Ok(c) = Call::track(SESSION_STARTED_EVENT, None, call.timestamp_ms) {
-                    self.route(Held { call: c, ids: plain, session_id: current }, gate, engine, now_ms);
+                    self.route(
+                        Held {
+                            call: c,
+                            ids: plain,
+                            session_id: current,
+                        },
+                        gate,
+                        engine,
+                        now_ms,
+                    );
                 }
             }
         }
@@ -250,7 +322,11 @@ impl Recorder {
     }
 
     fn context_json(&mut self, session_id: i64) -> &RawJson {
-        if self.context_cache.as_ref().is_some_and(|(s, _)| *s != session_id) {
+        if self
+            .context_cache
+            .as_ref()
+            .is_some_and(|(s, _)| *s != session_id)
+        {
             self.context_cache = None;
         }
         let (context, consent) = (&self.context, &self.consent);
@@ -259,9 +335,17 @@ impl Recorder {
             .get_or_insert_with(|| {
                 let member = |k: &str, v: Json| (k.to_string(), v);
                 let mut ctx = context.clone();
-                let library: Object = [member("name", crate::LIBRARY_NAME.into()), member("version", crate::VERSION.into())].into_iter().collect();
+                let library: Object = [
+                    member("name", crate::LIBRARY_NAME.into()),
+                    member("version", crate::VERSION.into()),
+                ]
+                .into_iter()
+                .collect();
                 ctx.insert("library".into(), library.into());
-                let preferences: Object = [member("categoryPreferences", consent.preferences().into())].into_iter().collect();
+                let preferences: Object =
+                    [member("categoryPreferences", consent.preferences().into())]
+                        .into_iter()
+                        .collect();
                 ctx.insert("consent".into(), preferences.into());
                 ctx.insert("sessionId".into(), Json::from(session_id));
                 (session_id, RawJson::trusted(ctx.to_text()))
@@ -299,14 +383,19 @@ impl Recorder {
             engine.count_external_drop(DropReason::Oversize, 1, now_ms);
             return;
         }
-        self.pending.push(NewEvent { message_id: held.call.message_id, created_ms: held.call.timestamp_ms, json });
+        self.pending.push(NewEvent {
+            message_id: held.call.message_id,
+            created_ms: held.call.timestamp_ms,
+            json,
+        });
     }
 
     /// Commits pending events and state changes in one transaction.
     pub fn commit(&mut self, engine: &mut Engine, now_ms: i64) -> Option<Recorded> {
         if self.session_dirty {
             self.session_dirty = false;
-            self.pending_state.push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
+            self.pending_state
+                .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
         }
         if self.pending.is_empty() && self.pending_state.is_empty() {
             return None;
@@ -321,11 +410,13 @@ impl Recorder {
     }
 
     fn save_identity(&mut self) {
-        self.pending_state.push((identity::STATE_KEY.into(), Some(self.identity.to_json())));
+        self.pending_state
+            .push((identity::STATE_KEY.into(), Some(self.identity.to_json())));
     }
 
     fn save_consent(&mut self) {
-        self.pending_state.push((consent::STATE_KEY.into(), Some(self.consent.to_json())));
+        self.pending_state
+            .push((consent::STATE_KEY.into(), Some(self.consent.to_json())));
     }
 
     /// Clears user id, traits and group, makes a new anonymous id and starts a
@@ -368,7 +459,13 @@ impl Recorder {
     /// Sets one consent category and acts on the change: held events are
     /// released (granted) or dropped (denied); a revocation purges every
     /// not-yet-sent event from the buffer.
-    pub fn set_consent(&mut self, category: &str, state: ConsentState, engine: &mut Engine, now_ms: i64) {
+    pub fn set_consent(
+        &mut self,
+        category: &str,
+        state: ConsentState,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) {
         let before = self.consent.gate();
         self.consent.set(category, state);
         self.save_consent();
@@ -445,7 +542,11 @@ impl Recorder {
         self.pending_state.push((session::STATE_KEY.into(), None));
         self.commit(engine, now_ms);
         engine.compact(now_ms);
-        Forgotten { anonymous_ids, user_ids, events_erased: erased_memory + erased_stored }
+        Forgotten {
+            anonymous_ids,
+            user_ids,
+            events_erased: erased_memory + erased_stored,
+        }
     }
 }
 

@@ -19,15 +19,27 @@ struct Rig {
 }
 
 fn builder() -> ClientBuilder {
-    ClientBuilder::new("k").endpoint("http://collector").flush_at(1_000)
+    ClientBuilder::new("k")
+        .endpoint("http://collector")
+        .flush_at(1_000)
 }
 
 fn rig_with(b: ClientBuilder, store: MemoryStore) -> Rig {
     let config = b.config().unwrap();
     let mut store = store;
     let recorder = Recorder::load(RecorderSettings::from(&config), &mut store, None);
-    let engine = Engine::new(EngineConfig::from(&config), Box::new(store), Box::new(SegmentWire::new("http://c", "k", false)), 1, T0);
-    let mut r = Rig { engine, recorder, now: T0 };
+    let engine = Engine::new(
+        EngineConfig::from(&config),
+        Box::new(store),
+        Box::new(SegmentWire::new("http://c", "k", false)),
+        1,
+        T0,
+    );
+    let mut r = Rig {
+        engine,
+        recorder,
+        now: T0,
+    };
     r.commit();
     r
 }
@@ -56,7 +68,11 @@ impl Rig {
         while let Some(u) = self.engine.poll_upload(self.now) {
             let v: serde_json::Value = serde_json::from_slice(&u.request.body).unwrap();
             out.extend(v["batch"].as_array().unwrap().iter().cloned());
-            let ok = HttpResponse { status: 200, retry_after: None, body: String::new() };
+            let ok = HttpResponse {
+                status: 200,
+                retry_after: None,
+                body: String::new(),
+            };
             self.engine.on_upload_result(u.id, Ok(ok), self.now);
             self.engine.flush();
         }
@@ -81,7 +97,10 @@ fn identify_links_anonymous_and_user_and_earlier_events_keep_no_user() {
     assert!(sent[0].get("userId").is_none(), "recorded before identify");
     assert_eq!(sent[1]["type"], "identify");
     assert_eq!(sent[1]["userId"], "u1");
-    assert_eq!(sent[1]["anonymousId"], sent[0]["anonymousId"], "the merge edge");
+    assert_eq!(
+        sent[1]["anonymousId"], sent[0]["anonymousId"],
+        "the merge edge"
+    );
     assert_eq!(sent[2]["userId"], "u1");
     assert_eq!(r.recorder.identity().traits["plan"], "pro");
 }
@@ -95,9 +114,16 @@ fn two_people_on_one_device_are_never_merged() {
     r.track("Bob's event");
     let sent = r.sent();
     assert_eq!(sent[1]["userId"], "bob");
-    assert_ne!(sent[1]["anonymousId"], alice_anon.as_str(), "a user switch resets first");
+    assert_ne!(
+        sent[1]["anonymousId"],
+        alice_anon.as_str(),
+        "a user switch resets first"
+    );
     assert_eq!(sent[2]["anonymousId"], sent[1]["anonymousId"]);
-    assert!(r.recorder.identity().traits.is_empty(), "alice's traits are not bob's");
+    assert!(
+        r.recorder.identity().traits.is_empty(),
+        "alice's traits are not bob's"
+    );
 
     // Configurable: without the reset the anonymous id is kept.
     let mut r = rig(builder().reset_on_user_switch(false));
@@ -114,9 +140,16 @@ fn identity_survives_a_restart() {
     r.call(Call::group("g1", None, 0));
     r.commit();
     let saved = r.recorder.identity().clone();
-    let state = r.engine.store_mut().get_state(identity::STATE_KEY).unwrap().unwrap();
+    let state = r
+        .engine
+        .store_mut()
+        .get_state(identity::STATE_KEY)
+        .unwrap()
+        .unwrap();
     let mut store = MemoryStore::new();
-    store.append(&[], &[(identity::STATE_KEY.into(), Some(state))]).unwrap();
+    store
+        .append(&[], &[(identity::STATE_KEY.into(), Some(state))])
+        .unwrap();
     let r2 = rig_with(builder(), store);
     assert_eq!(r2.recorder.identity(), &saved);
 }
@@ -125,36 +158,61 @@ fn identity_survives_a_restart() {
 fn a_mirrored_anonymous_id_is_used_when_the_database_lost_it() {
     let config = builder().config().unwrap();
     let mut store = MemoryStore::new();
-    let r = Recorder::load(RecorderSettings::from(&config), &mut store, Some("mirrored-id".into()));
+    let r = Recorder::load(
+        RecorderSettings::from(&config),
+        &mut store,
+        Some("mirrored-id".into()),
+    );
     assert_eq!(r.anonymous_id(), "mirrored-id");
-    let r = Recorder::load(RecorderSettings::from(&builder().anonymous_id("web-id").config().unwrap()), &mut MemoryStore::new(), None);
+    let r = Recorder::load(
+        RecorderSettings::from(&builder().anonymous_id("web-id").config().unwrap()),
+        &mut MemoryStore::new(),
+        None,
+    );
     assert_eq!(r.anonymous_id(), "web-id", "the app may bring its own");
 }
 
 #[test]
 fn pending_consent_holds_in_memory_then_grant_sends_with_original_timestamps() {
-    let mut r = rig(builder().consent("analytics", ConsentState::Unknown).required_consent(["analytics"]));
+    let mut r = rig(builder()
+        .consent("analytics", ConsentState::Unknown)
+        .required_consent(["analytics"]));
     r.track("Early");
     let early_ts = r.now;
     r.now += 60_000;
     r.commit();
-    assert_eq!(r.stats().queued_events, 0, "nothing written while consent is unknown");
+    assert_eq!(
+        r.stats().queued_events,
+        0,
+        "nothing written while consent is unknown"
+    );
     assert_eq!(r.recorder.held_events(), 1);
     assert!(r.sent().is_empty(), "nothing sent");
-    r.recorder.set_consent("analytics", ConsentState::Granted, &mut r.engine, r.now);
+    r.recorder
+        .set_consent("analytics", ConsentState::Granted, &mut r.engine, r.now);
     r.track("Late");
     let sent = r.sent();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0]["event"], "Early");
-    assert_eq!(sent[0]["timestamp"], crate::time::iso8601_ms(early_ts), "original timestamp kept");
-    assert_eq!(sent[0]["context"]["consent"]["categoryPreferences"]["analytics"], true);
+    assert_eq!(
+        sent[0]["timestamp"],
+        crate::time::iso8601_ms(early_ts),
+        "original timestamp kept"
+    );
+    assert_eq!(
+        sent[0]["context"]["consent"]["categoryPreferences"]["analytics"],
+        true
+    );
 }
 
 #[test]
 fn denied_consent_drops_held_and_new_events_as_consent() {
-    let mut r = rig(builder().consent("analytics", ConsentState::Unknown).required_consent(["analytics"]));
+    let mut r = rig(builder()
+        .consent("analytics", ConsentState::Unknown)
+        .required_consent(["analytics"]));
     r.track("Held");
-    r.recorder.set_consent("analytics", ConsentState::Denied, &mut r.engine, r.now);
+    r.recorder
+        .set_consent("analytics", ConsentState::Denied, &mut r.engine, r.now);
     r.track("After Deny");
     assert!(r.sent().is_empty());
     assert_eq!(r.stats().dropped.consent, 2);
@@ -162,12 +220,15 @@ fn denied_consent_drops_held_and_new_events_as_consent() {
 
 #[test]
 fn revoking_purges_unsent_events_and_stops_sending() {
-    let mut r = rig(builder().consent("analytics", ConsentState::Granted).required_consent(["analytics"]));
+    let mut r = rig(builder()
+        .consent("analytics", ConsentState::Granted)
+        .required_consent(["analytics"]));
     r.track("a");
     r.track("b");
     r.commit();
     assert_eq!(r.stats().queued_events, 2);
-    r.recorder.set_consent("analytics", ConsentState::Denied, &mut r.engine, r.now);
+    r.recorder
+        .set_consent("analytics", ConsentState::Denied, &mut r.engine, r.now);
     assert_eq!(r.stats().queued_events, 0);
     assert_eq!(r.stats().dropped.consent, 2);
     r.track("c");
@@ -176,11 +237,17 @@ fn revoking_purges_unsent_events_and_stops_sending() {
 
 #[test]
 fn a_category_the_destination_does_not_need_does_not_gate() {
-    let mut r = rig(builder().consent("analytics", ConsentState::Granted).consent("marketing", ConsentState::Denied).required_consent(["analytics"]));
+    let mut r = rig(builder()
+        .consent("analytics", ConsentState::Granted)
+        .consent("marketing", ConsentState::Denied)
+        .required_consent(["analytics"]));
     r.track("x");
     let sent = r.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0]["context"]["consent"]["categoryPreferences"], json!({"analytics": true, "marketing": false}));
+    assert_eq!(
+        sent[0]["context"]["consent"]["categoryPreferences"],
+        json!({"analytics": true, "marketing": false})
+    );
 }
 
 #[test]
@@ -192,9 +259,16 @@ fn opt_out_stores_and_sends_nothing_and_persists() {
     assert_eq!(r.stats().queued_events, 0, "the queue is purged");
     r.track("during");
     assert!(r.sent().is_empty());
-    let state = r.engine.store_mut().get_state(consent::STATE_KEY).unwrap().unwrap();
+    let state = r
+        .engine
+        .store_mut()
+        .get_state(consent::STATE_KEY)
+        .unwrap()
+        .unwrap();
     let mut store = MemoryStore::new();
-    store.append(&[], &[(consent::STATE_KEY.into(), Some(state))]).unwrap();
+    store
+        .append(&[], &[(consent::STATE_KEY.into(), Some(state))])
+        .unwrap();
     let mut r2 = rig_with(builder(), store);
     r2.track("after restart");
     assert!(r2.sent().is_empty(), "opt-out survives a restart");
@@ -206,8 +280,13 @@ fn opt_out_stores_and_sends_nothing_and_persists() {
 #[test]
 fn forget_erases_everything_and_returns_the_ids() {
     let mut r = rig(builder().consent("analytics", ConsentState::Unknown));
-    r.recorder.set_consent("analytics", ConsentState::Granted, &mut r.engine, r.now);
-    r.call(Call::identify("u-forget", traits(json!({"email": "x@y"})), 0));
+    r.recorder
+        .set_consent("analytics", ConsentState::Granted, &mut r.engine, r.now);
+    r.call(Call::identify(
+        "u-forget",
+        traits(json!({"email": "x@y"})),
+        0,
+    ));
     r.track("queued");
     r.commit();
     let anon = r.recorder.anonymous_id().to_string();
@@ -217,7 +296,11 @@ fn forget_erases_everything_and_returns_the_ids() {
     assert_eq!(f.events_erased, 2);
     assert_ne!(r.recorder.anonymous_id(), anon);
     assert!(r.recorder.identity().user_id.is_none() && r.recorder.identity().traits.is_empty());
-    assert_eq!(r.recorder.consent().categories.get("analytics"), Some(&ConsentState::Unknown), "consent back to the configured state");
+    assert_eq!(
+        r.recorder.consent().categories.get("analytics"),
+        Some(&ConsentState::Unknown),
+        "consent back to the configured state"
+    );
     assert_eq!(r.stats().queued_events, 0);
     r.track("new life");
     let sent = r.sent();
@@ -227,7 +310,9 @@ fn forget_erases_everything_and_returns_the_ids() {
 
 #[test]
 fn sessions_renew_after_inactivity_and_can_emit_events() {
-    let mut r = rig(builder().session_timeout(std::time::Duration::from_secs(60)).session_events(true));
+    let mut r = rig(builder()
+        .session_timeout(std::time::Duration::from_secs(60))
+        .session_events(true));
     r.track("a");
     r.now += 30_000;
     r.track("b");
@@ -235,12 +320,30 @@ fn sessions_renew_after_inactivity_and_can_emit_events() {
     r.track("c");
     let sent = r.sent();
     let names: Vec<&str> = sent.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Session Started", "a", "b", "Session Ended", "Session Started", "c"]);
+    assert_eq!(
+        names,
+        [
+            "Session Started",
+            "a",
+            "b",
+            "Session Ended",
+            "Session Started",
+            "c"
+        ]
+    );
     let first = sent[1]["context"]["sessionId"].as_i64().unwrap();
     assert_eq!(first, T0);
     assert_eq!(sent[2]["context"]["sessionId"].as_i64(), Some(first));
-    assert_eq!(sent[3]["context"]["sessionId"].as_i64(), Some(first), "the end belongs to the old session");
-    assert_eq!(sent[3]["timestamp"], crate::time::iso8601_ms(T0 + 30_000), "ended at its last event");
+    assert_eq!(
+        sent[3]["context"]["sessionId"].as_i64(),
+        Some(first),
+        "the end belongs to the old session"
+    );
+    assert_eq!(
+        sent[3]["timestamp"],
+        crate::time::iso8601_ms(T0 + 30_000),
+        "ended at its last event"
+    );
     assert_eq!(sent[5]["context"]["sessionId"].as_i64(), Some(T0 + 91_000));
 
     let mut r = rig(builder());
@@ -250,7 +353,10 @@ fn sessions_renew_after_inactivity_and_can_emit_events() {
     r.track("y");
     let sent = r.sent();
     assert_eq!(sent.len(), 2, "session events are off by default");
-    assert_ne!(sent[0]["context"]["sessionId"], sent[1]["context"]["sessionId"], "reset starts a new session");
+    assert_ne!(
+        sent[0]["context"]["sessionId"], sent[1]["context"]["sessionId"],
+        "reset starts a new session"
+    );
 }
 
 #[test]

@@ -37,12 +37,21 @@ impl Session {
     /// Reads a persisted session.
     pub fn from_json(text: &str) -> Option<Self> {
         let v = json::parse(text).ok()?;
-        Some(Session { id: v.get("id")?.as_i64()?, last_event_ms: v.get("last_event_ms")?.as_i64()? })
+        Some(Session {
+            id: v.get("id")?.as_i64()?,
+            last_event_ms: v.get("last_event_ms")?.as_i64()?,
+        })
     }
 
     /// The persisted form.
     pub fn to_json(&self) -> String {
-        crate::cat!("{\"id\":", self.id, ",\"last_event_ms\":", self.last_event_ms, "}")
+        crate::cat!(
+            "{\"id\":",
+            self.id,
+            ",\"last_event_ms\":",
+            self.last_event_ms,
+            "}"
+        )
     }
 
     /// Advances `current` to an event at `at_ms`: a new session starts when
@@ -55,7 +64,10 @@ impl Session {
             }
             _ => {
                 let ended = current.take();
-                *current = Some(Session { id: at_ms, last_event_ms: at_ms });
+                *current = Some(Session {
+                    id: at_ms,
+                    last_event_ms: at_ms,
+                });
                 Touch::Started { ended }
             }
         }
@@ -69,14 +81,28 @@ mod tests {
     #[test]
     fn renews_after_inactivity() {
         let mut s = None;
-        assert_eq!(Session::touch(&mut s, 1_000, 1_800_000), Touch::Started { ended: None });
-        assert_eq!(Session::touch(&mut s, 1_000 + 1_800_000, 1_800_000), Touch::Same);
+        assert_eq!(
+            Session::touch(&mut s, 1_000, 1_800_000),
+            Touch::Started { ended: None }
+        );
+        assert_eq!(
+            Session::touch(&mut s, 1_000 + 1_800_000, 1_800_000),
+            Touch::Same
+        );
         let before = s.unwrap();
         let t = Session::touch(&mut s, 1_000 + 3_600_001, 1_800_000);
-        assert_eq!(t, Touch::Started { ended: Some(before) });
+        assert_eq!(
+            t,
+            Touch::Started {
+                ended: Some(before)
+            }
+        );
         assert_eq!(s.unwrap().id, 1_000 + 3_600_001);
         assert_eq!(Session::from_json(&s.unwrap().to_json()), s);
-        assert_eq!(s.unwrap().to_json(), format!(r#"{{"id":{0},"last_event_ms":{0}}}"#, 1_000 + 3_600_001));
+        assert_eq!(
+            s.unwrap().to_json(),
+            format!(r#"{{"id":{0},"last_event_ms":{0}}}"#, 1_000 + 3_600_001)
+        );
         assert_eq!(Session::from_json(r#"{"id":5}"#), None);
     }
 }

@@ -76,7 +76,13 @@ impl DropCounts {
 
     /// All drops together.
     pub fn total(&self) -> u64 {
-        self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent + self.corrupt
+        self.invalid
+            + self.oversize
+            + self.overflow
+            + self.expired
+            + self.rejected
+            + self.consent
+            + self.corrupt
     }
 
     /// Every reason with its count, in the persisted order.
@@ -223,7 +229,15 @@ mod tests {
 
     #[test]
     fn json_is_what_serde_writes() {
-        let dropped = DropCounts { invalid: 1, oversize: 2, overflow: 3, expired: 4, rejected: 5, consent: 6, corrupt: 7 };
+        let dropped = DropCounts {
+            invalid: 1,
+            oversize: 2,
+            overflow: 3,
+            expired: 4,
+            rejected: 5,
+            consent: 6,
+            corrupt: 7,
+        };
         let mut s = Stats {
             queued_events: 10,
             queued_bytes: 2_000,
@@ -237,7 +251,9 @@ mod tests {
             last_error: Some("HTTP 503: \"busy\"\n".into()),
             last_rejection: None,
             auth_failed: true,
-            storage: StorageState::Failing { error: "disk full".into() },
+            storage: StorageState::Failing {
+                error: "disk full".into(),
+            },
             dropped,
         };
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
@@ -247,7 +263,14 @@ mod tests {
         assert_eq!(dropped.to_json(), serde_json::to_string(&dropped).unwrap());
         assert_eq!(DropCounts::from_json(&dropped.to_json()), Some(dropped));
         let old = r#"{"invalid":1,"oversize":0,"overflow":0,"expired":0,"rejected":0,"consent":2}"#;
-        assert_eq!(DropCounts::from_json(old), Some(DropCounts { invalid: 1, consent: 2, ..DropCounts::default() }));
+        assert_eq!(
+            DropCounts::from_json(old),
+            Some(DropCounts {
+                invalid: 1,
+                consent: 2,
+                ..DropCounts::default()
+            })
+        );
         assert_eq!(DropCounts::from_json(r#"{"invalid":1}"#), None);
         assert_eq!(DropCounts::from_json("nope"), None);
     }

@@ -65,9 +65,17 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let s = text.get(from..from + len)?;
-        s.bytes().all(|c| c.is_ascii_digit()).then(|| crate::text::parse_i64(s))?
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| crate::text::parse_i64(s))?
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
@@ -92,7 +100,10 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     }
     let offset_min = match &text[i..] {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+        tz if tz.len() == 6
+            && matches!(tz.as_bytes()[0], b'+' | b'-')
+            && tz.as_bytes()[3] == b':' =>
+        {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
             sign * (num(i + 1, 2)? * 60 + num(i + 4, 2)?)
         }
@@ -108,15 +119,21 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
 /// 70-99 are 19xx) and asctime (`Sun Nov  6 08:49:37 1994`). The weekday is
 /// not checked. `None` for anything else or a date before 1970.
 pub fn parse_http_date_ms(text: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let t: Vec<&str> = text.split([' ', ',', '-']).filter(|p| !p.is_empty()).collect();
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t: Vec<&str> = text
+        .split([' ', ',', '-'])
+        .filter(|p| !p.is_empty())
+        .collect();
     let (day, month, year, clock) = match t.as_slice() {
         [_, day, month, year, clock, "GMT"] => (*day, *month, *year, *clock),
         [_, month, day, clock, year] => (*day, *month, *year, *clock),
         _ => return None,
     };
     let num = |s: &str, max_len: usize| -> Option<i64> {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|c| c.is_ascii_digit())).then(|| crate::text::parse_i64(s))?
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| crate::text::parse_i64(s))?
     };
     let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
     let day = num(day, 2)?;
@@ -126,9 +143,17 @@ pub fn parse_http_date_ms(text: &str) -> Option<i64> {
         (4, y) => y,
         _ => return None,
     };
-    let mut hms = clock.split(':').map(|p| if p.len() == 2 { num(p, 2) } else { None });
+    let mut hms = clock
+        .split(':')
+        .map(|p| if p.len() == 2 { num(p, 2) } else { None });
     let (h, mi, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || !(1..=31).contains(&day) || year < 1970 || h > 23 || mi > 59 || sec > 60 {
+    if hms.next().is_some()
+        || !(1..=31).contains(&day)
+        || year < 1970
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
         return None;
     }
     Some((days_from_civil(year, month, day as u32) * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000)
@@ -167,13 +192,32 @@ mod tests {
     #[test]
     fn http_dates_in_the_three_forms() {
         // 1994-11-06T08:49:37Z is 784111777 s after the epoch.
-        for text in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
             assert_eq!(parse_http_date_ms(text), Some(784_111_777_000), "{text}");
         }
-        assert_eq!(parse_http_date_ms("Thu, 01 Jan 2026 00:00:00 GMT"), parse_iso8601_ms("2026-01-01T00:00:00Z"));
-        assert_eq!(parse_http_date_ms("Wednesday, 01-Jan-30 00:00:00 GMT"), parse_iso8601_ms("2030-01-01T00:00:00Z"));
-        for bad in ["", "soon", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
-                    "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1969 08:49:37 GMT", "Sun, 06 Nov 1994 08:49 GMT"] {
+        assert_eq!(
+            parse_http_date_ms("Thu, 01 Jan 2026 00:00:00 GMT"),
+            parse_iso8601_ms("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_http_date_ms("Wednesday, 01-Jan-30 00:00:00 GMT"),
+            parse_iso8601_ms("2030-01-01T00:00:00Z")
+        );
+        for bad in [
+            "",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37 CET",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+        ] {
             assert_eq!(parse_http_date_ms(bad), None, "{bad}");
         }
     }
@@ -193,10 +237,25 @@ mod tests {
         for ms in [0, 951_782_400_000, 1_795_331_869_123, 253_402_300_799_999] {
             assert_eq!(parse_iso8601_ms(&iso8601_ms(ms)), Some(ms));
         }
-        assert_eq!(parse_iso8601_ms("2026-11-22T07:17:49Z"), Some(1_795_331_869_000));
-        assert_eq!(parse_iso8601_ms("2026-11-22T08:17:49.1+01:00"), Some(1_795_331_869_100));
-        assert_eq!(parse_iso8601_ms("2026-11-22T07:17:49.123456Z"), Some(1_795_331_869_123));
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-22T07:17:49", "2026-11-22T07:17:49.Z"] {
+        assert_eq!(
+            parse_iso8601_ms("2026-11-22T07:17:49Z"),
+            Some(1_795_331_869_000)
+        );
+        assert_eq!(
+            parse_iso8601_ms("2026-11-22T08:17:49.1+01:00"),
+            Some(1_795_331_869_100)
+        );
+        assert_eq!(
+            parse_iso8601_ms("2026-11-22T07:17:49.123456Z"),
+            Some(1_795_331_869_123)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T07:17:49",
+            "2026-11-22T07:17:49.Z",
+        ] {
             assert_eq!(parse_iso8601_ms(bad), None, "{bad}");
         }
     }

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use cairn::config::*;
-use cairn::engine::{MEMORY_FALLBACK_BYTES, MEMORY_FALLBACK_EVENTS, MIN_RETRY_DELAY, STORAGE_RETRY_INTERVAL};
+use cairn::engine::{
+    MEMORY_FALLBACK_BYTES, MEMORY_FALLBACK_EVENTS, MIN_RETRY_DELAY, STORAGE_RETRY_INTERVAL,
+};
 use cairn::recorder::{MAX_HELD_BYTES, MAX_HELD_EVENTS};
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: options (core/tests/config_reference.rs) -->";
@@ -65,11 +67,27 @@ fn table() -> String {
         t.push_str(&format!("| {name} | {default} | {what} |\n"));
     }
     t.push_str("\nFixed limits (not settings):\n\n| limit | value |\n| --- | --- |\n");
-    t.push_str(&format!("| retry backoff factor | ×{RETRY_BACKOFF_FACTOR} |\n"));
-    t.push_str(&format!("| shortest retry wait | {} |\n", d(MIN_RETRY_DELAY)));
-    t.push_str(&format!("| events held in memory while the disk fails | {} events / {} bytes |\n", n(MEMORY_FALLBACK_EVENTS as u64), n(MEMORY_FALLBACK_BYTES as u64)));
-    t.push_str(&format!("| failing disk retried every | {} |\n", d(STORAGE_RETRY_INTERVAL)));
-    t.push_str(&format!("| events held while consent is undecided | {} events / {} bytes |\n", n(MAX_HELD_EVENTS as u64), n(MAX_HELD_BYTES as u64)));
+    t.push_str(&format!(
+        "| retry backoff factor | ×{RETRY_BACKOFF_FACTOR} |\n"
+    ));
+    t.push_str(&format!(
+        "| shortest retry wait | {} |\n",
+        d(MIN_RETRY_DELAY)
+    ));
+    t.push_str(&format!(
+        "| events held in memory while the disk fails | {} events / {} bytes |\n",
+        n(MEMORY_FALLBACK_EVENTS as u64),
+        n(MEMORY_FALLBACK_BYTES as u64)
+    ));
+    t.push_str(&format!(
+        "| failing disk retried every | {} |\n",
+        d(STORAGE_RETRY_INTERVAL)
+    ));
+    t.push_str(&format!(
+        "| events held while consent is undecided | {} events / {} bytes |\n",
+        n(MAX_HELD_EVENTS as u64),
+        n(MAX_HELD_BYTES as u64)
+    ));
     t
 }
 

@@ -10,14 +10,19 @@ use serde_json::{json, Value};
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("body is gzip");
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("body is gzip");
     out
 }
 
 #[test]
 fn batch_request_has_documented_path_headers_and_body() {
     let mut server = mockito::Server::new();
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("wk_test:"));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("wk_test:")
+    );
     let bodies: Arc<Mutex<Vec<Value>>> = Arc::default();
     let seen = Arc::clone(&bodies);
     let mock = server
@@ -105,29 +110,56 @@ fn invalid_calls_fail_fast_and_are_counted() {
         .unwrap();
     let err = client.track("", json!({})).unwrap_err();
     assert!(err.to_string().contains("event name is empty"), "{err}");
-    let err = client.track("x", json!(["not", "an", "object"])).unwrap_err();
-    assert!(err.to_string().contains("properties must be a JSON object"), "{err}");
+    let err = client
+        .track("x", json!(["not", "an", "object"]))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("properties must be a JSON object"),
+        "{err}"
+    );
     let err = client.track_json("x", r#"{"v": NaN}"#).unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
-    let err = client.track("x", json!({"big": "x".repeat(2_000)})).unwrap_err();
-    assert!(matches!(err, cairn::Error::EventTooLarge { limit: 1_000, .. }), "{err}");
+    let err = client
+        .track("x", json!({"big": "x".repeat(2_000)}))
+        .unwrap_err();
+    assert!(
+        matches!(err, cairn::Error::EventTooLarge { limit: 1_000, .. }),
+        "{err}"
+    );
     // Counted once the worker has taken the calls in; flush waits for that.
     client.flush(Duration::from_millis(100)).unwrap();
     let s = client.stats();
-    assert_eq!((s.dropped.invalid, s.dropped.oversize, s.queued_events), (3, 1, 0));
+    assert_eq!(
+        (s.dropped.invalid, s.dropped.oversize, s.queued_events),
+        (3, 1, 0)
+    );
 }
 
 #[test]
 fn second_client_on_the_same_file_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let a = cairn::Client::builder("k").endpoint("http://127.0.0.1:9").storage_path(&path).build().unwrap();
-    let err = cairn::Client::builder("k").endpoint("http://127.0.0.1:9").storage_path(&path).build().unwrap_err();
+    let a = cairn::Client::builder("k")
+        .endpoint("http://127.0.0.1:9")
+        .storage_path(&path)
+        .build()
+        .unwrap();
+    let err = cairn::Client::builder("k")
+        .endpoint("http://127.0.0.1:9")
+        .storage_path(&path)
+        .build()
+        .unwrap_err();
     assert!(matches!(err, cairn::Error::StorageInUse { .. }), "{err}");
-    assert!(err.to_string().contains("already used by another cairn Client"));
+    assert!(err
+        .to_string()
+        .contains("already used by another cairn Client"));
     drop(a);
     // Released once the first client is gone.
-    cairn::Client::builder("k").endpoint("http://127.0.0.1:9").storage_path(&path).build().unwrap();
+    cairn::Client::builder("k")
+        .endpoint("http://127.0.0.1:9")
+        .storage_path(&path)
+        .build()
+        .unwrap();
 }
 
 #[test]
@@ -138,6 +170,10 @@ fn unopenable_storage_path_is_a_clear_error() {
         .build()
         .unwrap_err();
     assert!(matches!(err, cairn::Error::Storage { .. }), "{err}");
-    assert!(err.to_string().contains("/nonexistent-dir/for/sure/cairn.db"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("/nonexistent-dir/for/sure/cairn.db"),
+        "{err}"
+    );
     assert!(err.to_string().contains("does not exist"), "{err}");
 }

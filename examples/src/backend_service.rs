@@ -29,18 +29,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Without CAIRN_ENDPOINT, a local collector stands in for the backend.
     let local = match std::env::var("CAIRN_ENDPOINT") {
         Ok(_) => None,
-        Err(_) => Some(Collector::start(CollectorConfig { print: true, ..Default::default() })?),
+        Err(_) => Some(Collector::start(CollectorConfig {
+            print: true,
+            ..Default::default()
+        })?),
     };
-    let endpoint = std::env::var("CAIRN_ENDPOINT").unwrap_or_else(|_| local.as_ref().map(|c| c.endpoint()).unwrap_or_default());
-    let storage = std::env::var("CAIRN_STORAGE").unwrap_or_else(|_| std::env::temp_dir().join("cairn-backend-example.db").display().to_string());
-    let client = cairn::Client::builder(std::env::var("CAIRN_WRITE_KEY").unwrap_or_else(|_| "example-key".into()))
-        .endpoint(endpoint)
-        .storage_path(storage)
-        .flush_interval(Duration::from_secs(1))
-        .max_batch_events(500)
-        .build()?;
+    let endpoint = std::env::var("CAIRN_ENDPOINT")
+        .unwrap_or_else(|_| local.as_ref().map(|c| c.endpoint()).unwrap_or_default());
+    let storage = std::env::var("CAIRN_STORAGE").unwrap_or_else(|_| {
+        std::env::temp_dir()
+            .join("cairn-backend-example.db")
+            .display()
+            .to_string()
+    });
+    let client = cairn::Client::builder(
+        std::env::var("CAIRN_WRITE_KEY").unwrap_or_else(|_| "example-key".into()),
+    )
+    .endpoint(endpoint)
+    .storage_path(storage)
+    .flush_interval(Duration::from_secs(1))
+    .max_batch_events(500)
+    .build()?;
 
-    let listener = TcpListener::bind(("127.0.0.1", std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0)))?;
+    let listener = TcpListener::bind((
+        "127.0.0.1",
+        std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0),
+    ))?;
     listener.set_nonblocking(true)?;
     println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
@@ -52,13 +69,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     eprintln!("request failed: {e}");
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(e) => return Err(e.into()),
         }
     }
 
     let report = client.shutdown(Duration::from_secs(5))?;
-    println!("shutting down: delivered {}, {} left in the buffer for the next start", report.delivered, report.remaining);
+    println!(
+        "shutting down: delivered {}, {} left in the buffer for the next start",
+        report.delivered, report.remaining
+    );
     Ok(())
 }
 
@@ -74,12 +96,19 @@ fn handle(stream: TcpStream, client: &cairn::Client) -> std::io::Result<()> {
     }
     let target = request_line.split_whitespace().nth(1).unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let user = query.split('&').find_map(|kv| kv.strip_prefix("user=")).unwrap_or("anonymous-caller");
+    let user = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("user="))
+        .unwrap_or("anonymous-caller");
     let event = json!({ "type": "track", "event": "API Request", "userId": user, "properties": { "path": path } });
     let (status, body) = match client.enqueue(&event) {
         Ok(()) => ("200 OK", "ok\n".to_string()),
         Err(e) => ("400 Bad Request", format!("{e}\n")),
     };
     let mut stream = stream;
-    write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }

@@ -17,12 +17,16 @@ pub fn dead_endpoint() -> String {
 pub fn by_message_id(events: &[Value]) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     for e in events {
-        *m.entry(e["messageId"].as_str().unwrap_or_default().to_string()).or_insert(0) += 1;
+        *m.entry(e["messageId"].as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
     }
     m
 }
 
 /// The `properties.n` numbers of `events`, in arrival order.
 pub fn numbers(events: &[Value]) -> Vec<u64> {
-    events.iter().filter_map(|e| e["properties"]["n"].as_u64()).collect()
+    events
+        .iter()
+        .filter_map(|e| e["properties"]["n"].as_u64())
+        .collect()
 }

@@ -64,7 +64,12 @@ fn run(kills: usize, seed: u64) -> Figures {
     for run in 0..kills as u64 {
         server.push_faults((0..12).map(|_| fault(&mut rng)));
         let mut child = Command::new(CHILD)
-            .args(["crash", db.to_str().unwrap(), &server.endpoint(), &(run * BLOCK).to_string()])
+            .args([
+                "crash",
+                db.to_str().unwrap(),
+                &server.endpoint(),
+                &(run * BLOCK).to_string(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -74,7 +79,10 @@ fn run(kills: usize, seed: u64) -> Figures {
         child.wait().unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
         for line in out.lines().map_while(Result::ok) {
-            if let Some(n) = line.strip_prefix("durable ").and_then(|s| s.parse::<u64>().ok()) {
+            if let Some(n) = line
+                .strip_prefix("durable ")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 durable.insert(run, n);
             }
         }
@@ -90,24 +98,38 @@ fn run(kills: usize, seed: u64) -> Figures {
         .build()
         .unwrap();
     let report = client.flush(Duration::from_secs(90)).unwrap();
-    assert_eq!(report.remaining, 0, "everything left was delivered: {:?}", client.stats());
+    assert_eq!(
+        report.remaining,
+        0,
+        "everything left was delivered: {:?}",
+        client.stats()
+    );
 
     let events = server.events();
     let mut ids_by_n: HashMap<u64, Vec<String>> = HashMap::new();
     for e in &events {
         let n = e["properties"]["n"].as_u64().expect("numbered event");
-        ids_by_n.entry(n).or_default().push(e["messageId"].as_str().unwrap().to_string());
+        ids_by_n
+            .entry(n)
+            .or_default()
+            .push(e["messageId"].as_str().unwrap().to_string());
     }
     let mut total_durable = 0;
     for (run, last) in &durable {
         for n in run * BLOCK..=*last {
-            assert!(ids_by_n.contains_key(&n), "seed {seed}: event {n} was durable before kill {run} but never arrived");
+            assert!(
+                ids_by_n.contains_key(&n),
+                "seed {seed}: event {n} was durable before kill {run} but never arrived"
+            );
         }
         total_durable += last - run * BLOCK + 1;
     }
     let mut duplicates = 0;
     for (n, ids) in &ids_by_n {
-        assert!(ids.iter().all(|id| *id == ids[0]), "seed {seed}: event {n} arrived under different messageIds: {ids:?}");
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "seed {seed}: event {n} arrived under different messageIds: {ids:?}"
+        );
         duplicates += ids.len() - 1;
     }
     assert!(total_durable > 0, "the children made progress");
@@ -135,7 +157,10 @@ fn print(f: &Figures, seed: u64) {
 }
 
 fn seed() -> u64 {
-    std::env::var("CAIRN_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x00C0_FFEE)
+    std::env::var("CAIRN_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x00C0_FFEE)
 }
 
 #[test]
@@ -147,7 +172,10 @@ fn crash_harness_short() {
 #[test]
 #[ignore = "long run on demand: CAIRN_CRASH_KILLS=300 cargo test -p cairn-tests --test crash -- --ignored --nocapture"]
 fn crash_harness_long() {
-    let kills = std::env::var("CAIRN_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let kills = std::env::var("CAIRN_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     let f = run(kills, seed());
     print(&f, seed());
 }

@@ -9,7 +9,11 @@ use cairn_tests::{by_message_id, dead_endpoint, numbers};
 use serde_json::json;
 
 fn collector() -> Collector {
-    Collector::start(CollectorConfig { write_key: Some("e2e".into()), ..Default::default() }).expect("collector starts")
+    Collector::start(CollectorConfig {
+        write_key: Some("e2e".into()),
+        ..Default::default()
+    })
+    .expect("collector starts")
 }
 
 #[test]
@@ -27,7 +31,9 @@ fn every_event_arrives_exactly_once_in_order_with_the_right_ids() {
     for n in 0..300u64 {
         client.track("Numbered", json!({ "n": n })).unwrap();
     }
-    client.identify("user-42", json!({"email": "a@example.com"})).unwrap();
+    client
+        .identify("user-42", json!({"email": "a@example.com"}))
+        .unwrap();
     client.track("After Identify", json!({})).unwrap();
     client.alias("user-42-new").unwrap();
     client.group("org-1", json!({"name": "Acme"})).unwrap();
@@ -40,13 +46,29 @@ fn every_event_arrives_exactly_once_in_order_with_the_right_ids() {
     assert_eq!(client.stats().delivered_events, 306);
     let events = server.events();
     assert_eq!(events.len(), 306);
-    assert!(by_message_id(&events).values().all(|c| *c == 1), "no duplicates");
-    assert_eq!(numbers(&events), (0..300).collect::<Vec<_>>(), "in recording order");
+    assert!(
+        by_message_id(&events).values().all(|c| *c == 1),
+        "no duplicates"
+    );
+    assert_eq!(
+        numbers(&events),
+        (0..300).collect::<Vec<_>>(),
+        "in recording order"
+    );
 
     let anon = events[0]["anonymousId"].as_str().unwrap().to_string();
-    assert!(events.iter().all(|e| e["anonymousId"] == anon.as_str()), "one anonymous id throughout");
-    assert!(events[..301].iter().all(|e| e.get("userId").is_none()), "no userId before identify");
-    let kinds: Vec<&str> = events[301..].iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(
+        events.iter().all(|e| e["anonymousId"] == anon.as_str()),
+        "one anonymous id throughout"
+    );
+    assert!(
+        events[..301].iter().all(|e| e.get("userId").is_none()),
+        "no userId before identify"
+    );
+    let kinds: Vec<&str> = events[301..]
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["identify", "track", "alias", "group", "screen"]);
     assert_eq!(events[301]["userId"], "user-42");
     assert_eq!(events[302]["userId"], "user-42");
@@ -68,7 +90,13 @@ fn anonymous_id_and_user_survive_a_restart() {
     let server = collector();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cairn.db");
-    let build = || cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(&path).build().unwrap();
+    let build = || {
+        cairn::Client::builder("e2e")
+            .endpoint(server.endpoint())
+            .storage_path(&path)
+            .build()
+            .unwrap()
+    };
     let c = build();
     c.identify("u-1", json!({})).unwrap();
     c.shutdown(Duration::from_secs(10)).unwrap();
@@ -93,21 +121,43 @@ fn a_second_process_delivers_what_the_first_left_behind() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let out = Command::new(env!("CARGO_BIN_EXE_cairn-test-child"))
-        .args(["record", db.to_str().unwrap(), &dead_endpoint(), "0", "1000"])
+        .args([
+            "record",
+            db.to_str().unwrap(),
+            &dead_endpoint(),
+            "0",
+            "1000",
+        ])
         .output()
         .expect("child runs");
-    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("done\n"));
 
     let server = collector();
-    let client = cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(&db).build().unwrap();
-    assert_eq!(client.stats().queued_events, 1000, "the backlog is found at start");
+    let client = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(&db)
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.stats().queued_events,
+        1000,
+        "the backlog is found at start"
+    );
     let report = client.flush(Duration::from_secs(30)).unwrap();
     // The backlog starts going out at build, before flush is called.
     assert_eq!(report.remaining, 0);
     assert_eq!(client.stats().delivered_events, 1000);
     let events = server.events();
-    assert_eq!(numbers(&events), (0..1000).collect::<Vec<_>>(), "all 1,000, once each, in order");
+    assert_eq!(
+        numbers(&events),
+        (0..1000).collect::<Vec<_>>(),
+        "all 1,000, once each, in order"
+    );
     assert_eq!(by_message_id(&events).len(), 1000);
 }
 
@@ -115,13 +165,19 @@ fn a_second_process_delivers_what_the_first_left_behind() {
 fn complete_events_keep_their_own_ids_and_leave_the_device_identity_alone() {
     let server = collector();
     let dir = tempfile::tempdir().unwrap();
-    let client = cairn::Client::builder("e2e").endpoint(server.endpoint()).storage_path(dir.path().join("c.db")).build().unwrap();
+    let client = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("c.db"))
+        .build()
+        .unwrap();
     client.identify("device-user", json!({})).unwrap();
     client
         .enqueue(&json!({"type": "track", "event": "Invoice Paid", "userId": "customer-1", "messageId": "inv-1",
                          "timestamp": "2026-01-02T03:04:05.678Z", "properties": {"amount": 12.5}, "context": {"ip": "10.0.0.1"}}))
         .unwrap();
-    client.enqueue_json(r#"{"type":"identify","userId":"customer-2","traits":{"plan":"team"}}"#).unwrap();
+    client
+        .enqueue_json(r#"{"type":"identify","userId":"customer-2","traits":{"plan":"team"}}"#)
+        .unwrap();
     let err = client.enqueue_json(r#"{"type":"track"}"#).unwrap_err();
     assert!(err.to_string().contains("needs `event`"), "{err}");
     client.track("Device Event", json!({})).unwrap();
@@ -130,12 +186,18 @@ fn complete_events_keep_their_own_ids_and_leave_the_device_identity_alone() {
     assert_eq!(events.len(), 4);
     let paid = &events[1];
     assert_eq!(paid["userId"], "customer-1");
-    assert!(paid.get("anonymousId").is_none(), "the device's anonymous id is not glued onto a customer's event");
+    assert!(
+        paid.get("anonymousId").is_none(),
+        "the device's anonymous id is not glued onto a customer's event"
+    );
     assert_eq!(paid["messageId"], "inv-1");
     assert_eq!(paid["timestamp"], "2026-01-02T03:04:05.678Z");
     assert_eq!(paid["context"]["ip"], "10.0.0.1");
     assert_eq!(paid["context"]["library"]["name"], "cairn");
     assert_eq!(events[2]["userId"], "customer-2");
-    assert_eq!(events[3]["userId"], "device-user", "the device identity did not change");
+    assert_eq!(
+        events[3]["userId"], "device-user",
+        "the device identity did not change"
+    );
     assert_eq!(client.stats().dropped.invalid, 1);
 }

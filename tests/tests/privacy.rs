@@ -12,11 +12,17 @@ fn collector() -> Collector {
 }
 
 fn builder(server: &Collector, path: &std::path::Path) -> cairn::ClientBuilder {
-    cairn::Client::builder("k").endpoint(server.endpoint()).storage_path(path).flush_at(1).flush_interval(Duration::from_millis(50))
+    cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(path)
+        .flush_at(1)
+        .flush_interval(Duration::from_millis(50))
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[test]
@@ -26,15 +32,33 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
     let server = collector();
     server.set_down(Some(Fault::Status(503)));
     let c = builder(&server, &db).build().unwrap();
-    c.identify("user-secret-4711", json!({"email": "secret-person@example.com", "plan": "pro"})).unwrap();
+    c.identify(
+        "user-secret-4711",
+        json!({"email": "secret-person@example.com", "plan": "pro"}),
+    )
+    .unwrap();
     for n in 0..200 {
-        c.track("Viewed", json!({"n": n, "note": "secret-person@example.com"})).unwrap();
+        c.track(
+            "Viewed",
+            json!({"n": n, "note": "secret-person@example.com"}),
+        )
+        .unwrap();
     }
     assert!(c.commit(Duration::from_secs(5)).unwrap());
     let old_anon = c.anonymous_id();
-    let files = [db.clone(), dir.path().join("cairn.db-wal"), dir.path().join("cairn.db.anonymous-id")];
-    let before: Vec<u8> = files.iter().flat_map(|f| std::fs::read(f).unwrap_or_default()).collect();
-    assert!(contains(&before, "user-secret-4711") && contains(&before, &old_anon), "the test can see the data before");
+    let files = [
+        db.clone(),
+        dir.path().join("cairn.db-wal"),
+        dir.path().join("cairn.db.anonymous-id"),
+    ];
+    let before: Vec<u8> = files
+        .iter()
+        .flat_map(|f| std::fs::read(f).unwrap_or_default())
+        .collect();
+    assert!(
+        contains(&before, "user-secret-4711") && contains(&before, &old_anon),
+        "the test can see the data before"
+    );
 
     let forgotten = c.forget(Duration::from_secs(10)).unwrap();
     assert_eq!(forgotten.user_ids, vec!["user-secret-4711".to_string()]);
@@ -43,11 +67,23 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
     // What the caller reads right after forget() returns already shows it.
     assert_ne!(c.anonymous_id(), old_anon, "a new anonymous id at once");
     assert_eq!(c.user_id(), None, "no user id at once");
-    assert_eq!(c.stats().queued_events, 0, "stats show the erased queue at once");
+    assert_eq!(
+        c.stats().queued_events,
+        0,
+        "stats show the erased queue at once"
+    );
     for f in &files {
         let bytes = std::fs::read(f).unwrap_or_default();
-        for secret in ["user-secret-4711", "secret-person@example.com", old_anon.as_str()] {
-            assert!(!contains(&bytes, secret), "{secret} is still in {}", f.display());
+        for secret in [
+            "user-secret-4711",
+            "secret-person@example.com",
+            old_anon.as_str(),
+        ] {
+            assert!(
+                !contains(&bytes, secret),
+                "{secret} is still in {}",
+                f.display()
+            );
         }
     }
     server.set_down(None);
@@ -78,7 +114,11 @@ fn opt_out_sends_zero_requests_even_after_a_restart() {
     c.track("After Restart", json!({})).unwrap();
     c.flush(Duration::from_millis(500)).unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(server.requests().len(), 0, "opt-out persists: not one request");
+    assert_eq!(
+        server.requests().len(),
+        0,
+        "opt-out persists: not one request"
+    );
     assert_eq!(c.stats().queued_events, 0, "nothing stored");
     c.opt_out(false).unwrap();
     c.track("Resumed", json!({})).unwrap();
@@ -115,13 +155,23 @@ fn pre_consent_events_arrive_after_grant_with_their_original_timestamps() {
         .required_consent(["analytics"])
         .build()
         .unwrap();
-    let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     c.track("Before Consent", json!({})).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     c.commit(Duration::from_secs(5)).unwrap();
-    assert_eq!(c.stats().queued_events, 0, "not written to disk while undecided");
+    assert_eq!(
+        c.stats().queued_events,
+        0,
+        "not written to disk while undecided"
+    );
     assert_eq!(server.requests().len(), 0, "not sent while undecided");
-    let granted_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let granted_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     c.set_consent("analytics", ConsentState::Granted).unwrap();
     c.track("After Consent", json!({})).unwrap();
     c.flush(Duration::from_secs(5)).unwrap();
@@ -130,9 +180,18 @@ fn pre_consent_events_arrive_after_grant_with_their_original_timestamps() {
     assert_eq!(events[0]["event"], "Before Consent");
     let ts = events[0]["timestamp"].as_str().unwrap();
     let expected_prefix = &cairn::time::iso8601_ms(before)[..19];
-    assert!(ts.starts_with(&expected_prefix[..16]), "{ts} vs recorded at {expected_prefix}");
-    assert!(ts < cairn::time::iso8601_ms(granted_at).as_str(), "kept the time of recording, not of the grant");
-    assert_eq!(events[0]["context"]["consent"]["categoryPreferences"]["analytics"], true);
+    assert!(
+        ts.starts_with(&expected_prefix[..16]),
+        "{ts} vs recorded at {expected_prefix}"
+    );
+    assert!(
+        ts < cairn::time::iso8601_ms(granted_at).as_str(),
+        "kept the time of recording, not of the grant"
+    );
+    assert_eq!(
+        events[0]["context"]["consent"]["categoryPreferences"]["analytics"],
+        true
+    );
 }
 
 #[test]
@@ -163,7 +222,11 @@ fn revoking_consent_purges_the_buffer_and_stops_sending() {
     c.flush(Duration::from_millis(800)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.events().len(), 0, "nothing stored by the server");
-    assert_eq!(server.requests().len(), requests_at_revoke, "no request after the revocation");
+    assert_eq!(
+        server.requests().len(),
+        requests_at_revoke,
+        "no request after the revocation"
+    );
     let s = c.stats();
     assert_eq!(s.queued_events, 0);
     assert_eq!(s.dropped.consent, 31);
@@ -195,12 +258,22 @@ fn consent_session_and_user_switch_hold_across_a_restart() {
     c.track("Alice After Restart", json!({})).unwrap();
     c.flush(Duration::from_secs(5)).unwrap();
     let events = server.events();
-    assert_eq!(events.len(), 3, "the grant survived the restart: nothing held");
+    assert_eq!(
+        events.len(),
+        3,
+        "the grant survived the restart: nothing held"
+    );
     let (before, after) = (&events[1], &events[2]);
     assert_eq!(after["userId"], "alice");
     assert_eq!(after["anonymousId"], before["anonymousId"]);
-    assert_eq!(after["context"]["sessionId"], before["context"]["sessionId"], "same session within the timeout");
-    assert_eq!(after["context"]["consent"]["categoryPreferences"], json!({"analytics": true, "marketing": false}));
+    assert_eq!(
+        after["context"]["sessionId"], before["context"]["sessionId"],
+        "same session within the timeout"
+    );
+    assert_eq!(
+        after["context"]["consent"]["categoryPreferences"],
+        json!({"analytics": true, "marketing": false})
+    );
 
     // Bob logs in on the same device: never merged with Alice.
     c.identify("bob", json!({})).unwrap();
@@ -209,8 +282,17 @@ fn consent_session_and_user_switch_hold_across_a_restart() {
     let events = server.events();
     let bob = &events[4];
     assert_eq!(bob["userId"], "bob");
-    assert_ne!(bob["anonymousId"], after["anonymousId"], "a user switch resets the anonymous id");
-    assert_ne!(bob["context"]["sessionId"], after["context"]["sessionId"], "and starts a new session");
+    assert_ne!(
+        bob["anonymousId"], after["anonymousId"],
+        "a user switch resets the anonymous id"
+    );
+    assert_ne!(
+        bob["context"]["sessionId"], after["context"]["sessionId"],
+        "and starts a new session"
+    );
     assert_eq!(events[3]["type"], "identify");
-    assert_eq!(events[3]["anonymousId"], bob["anonymousId"], "bob's identify carries bob's new anonymous id");
+    assert_eq!(
+        events[3]["anonymousId"], bob["anonymousId"],
+        "bob's identify carries bob's new anonymous id"
+    );
 }

@@ -9,7 +9,11 @@ use cairn_tests::{by_message_id, dead_endpoint, numbers};
 use serde_json::json;
 
 fn setup(faults: Vec<Fault>) -> (Collector, cairn::Client, tempfile::TempDir) {
-    let server = Collector::start(CollectorConfig { write_key: Some("good-key".into()), ..Default::default() }).unwrap();
+    let server = Collector::start(CollectorConfig {
+        write_key: Some("good-key".into()),
+        ..Default::default()
+    })
+    .unwrap();
     server.push_faults(faults);
     let dir = tempfile::tempdir().unwrap();
     let client = client_for(&server.endpoint(), "good-key", &dir);
@@ -36,7 +40,14 @@ fn record(c: &cairn::Client, n: u64) {
 
 fn ok_twice(server: &Collector, n: u64) {
     let events = server.events();
-    assert_eq!(numbers(&events).iter().copied().collect::<std::collections::BTreeSet<_>>().len() as u64, n);
+    assert_eq!(
+        numbers(&events)
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64,
+        n
+    );
     assert!(by_message_id(&events).values().all(|c| *c >= 1));
 }
 
@@ -60,9 +71,20 @@ fn statuses_408_429_and_5xx_are_retried_with_the_same_events() {
         let reqs = server.requests();
         assert_eq!(reqs.len(), 2, "status {status}: one refusal, one retry");
         assert_eq!(reqs[0].status, status);
-        let first: Vec<_> = reqs[0].batch().iter().map(|e| e["messageId"].clone()).collect();
-        let second: Vec<_> = reqs[1].batch().iter().map(|e| e["messageId"].clone()).collect();
-        assert_eq!(first, second, "status {status}: the retry resends the same batch");
+        let first: Vec<_> = reqs[0]
+            .batch()
+            .iter()
+            .map(|e| e["messageId"].clone())
+            .collect();
+        let second: Vec<_> = reqs[1]
+            .batch()
+            .iter()
+            .map(|e| e["messageId"].clone())
+            .collect();
+        assert_eq!(
+            first, second,
+            "status {status}: the retry resends the same batch"
+        );
         assert_eq!(c.stats().retries, 1);
     }
 }
@@ -74,7 +96,11 @@ fn retry_after_is_honoured() {
     let start = Instant::now();
     let r = c.flush(Duration::from_secs(10)).unwrap();
     assert_eq!(r.remaining, 0);
-    assert!(start.elapsed() >= Duration::from_millis(950), "waited the server's 1 s, not the 100 ms backoff: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "waited the server's 1 s, not the 100 ms backoff: {:?}",
+        start.elapsed()
+    );
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -98,7 +124,11 @@ fn refused_connections_are_retried_until_the_server_appears() {
     record(&c, 4);
     let r = c.flush(Duration::from_millis(600)).unwrap();
     assert_eq!(r.remaining, 4, "nothing lost while nobody listens");
-    assert!(c.stats().last_error.unwrap().contains("failed"), "{:?}", c.stats());
+    assert!(
+        c.stats().last_error.unwrap().contains("failed"),
+        "{:?}",
+        c.stats()
+    );
     assert!(c.stats().retries >= 1);
 }
 
@@ -109,8 +139,15 @@ fn a_reset_connection_is_retried_and_a_lost_ack_duplicates_with_the_same_id() {
     let r = c.flush(Duration::from_secs(10)).unwrap();
     assert_eq!(r.remaining, 0);
     let events = server.events();
-    assert_eq!(events.len(), 12, "stored once before the lost ack, once after");
-    assert!(by_message_id(&events).values().all(|n| *n == 2), "each duplicate shares its messageId");
+    assert_eq!(
+        events.len(),
+        12,
+        "stored once before the lost ack, once after"
+    );
+    assert!(
+        by_message_id(&events).values().all(|n| *n == 2),
+        "each duplicate shares its messageId"
+    );
 }
 
 #[test]
@@ -144,7 +181,10 @@ fn status_400_drops_the_batch_as_rejected_with_the_reason() {
     assert_eq!(r.remaining, 0);
     let s = c.stats();
     assert_eq!(s.dropped.rejected, 5);
-    assert!(s.last_rejection.as_deref().unwrap().starts_with("HTTP 400"), "{s:?}");
+    assert!(
+        s.last_rejection.as_deref().unwrap().starts_with("HTTP 400"),
+        "{s:?}"
+    );
     assert_eq!(server.events().len(), 2, "later batches go on");
 }
 
@@ -152,7 +192,11 @@ fn status_400_drops_the_batch_as_rejected_with_the_reason() {
 fn statuses_401_and_403_stop_uploads_and_keep_every_event() {
     for status in [401u16, 403] {
         let dir = tempfile::tempdir().unwrap();
-        let server = Collector::start(CollectorConfig { write_key: Some("good-key".into()), ..Default::default() }).unwrap();
+        let server = Collector::start(CollectorConfig {
+            write_key: Some("good-key".into()),
+            ..Default::default()
+        })
+        .unwrap();
         let endpoint = server.endpoint();
         if status == 403 {
             server.push_faults(vec![Fault::Status(403)]);
@@ -165,8 +209,16 @@ fn statuses_401_and_403_stop_uploads_and_keep_every_event() {
             std::thread::sleep(Duration::from_millis(400));
             let s = c.stats();
             assert!(s.auth_failed, "status {status}: {s:?}");
-            assert_eq!((s.queued_events, s.dropped.total()), (7, 0), "status {status}: never dropped for a bad key");
-            assert_eq!(server.requests().len(), 1, "status {status}: no retry storm");
+            assert_eq!(
+                (s.queued_events, s.dropped.total()),
+                (7, 0),
+                "status {status}: never dropped for a bad key"
+            );
+            assert_eq!(
+                server.requests().len(),
+                1,
+                "status {status}: no retry storm"
+            );
             c.shutdown(Duration::from_millis(100)).unwrap();
         }
         // A restart with the right key sends them all.

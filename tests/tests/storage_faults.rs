@@ -47,26 +47,52 @@ fn a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable() {
     // RLIMIT_FSIZE makes every write past 1 MiB fail with EFBIG: a full disk
     // for this process only. SIGXFSZ is ignored so the write fails instead of
     // killing the child.
-    let script = format!("trap '' XFSZ; ulimit -f 1024; exec '{CHILD}' fill '{}' '{}'", db.display(), dead_endpoint());
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 1024; exec '{CHILD}' fill '{}' '{}'",
+        db.display(),
+        dead_endpoint()
+    );
     let out = Command::new("sh").args(["-c", &script]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let failing = stdout.lines().find(|l| l.starts_with("failing ")).expect("child reports the failure");
+    assert!(
+        out.status.success(),
+        "child: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let failing = stdout
+        .lines()
+        .find(|l| l.starts_with("failing "))
+        .expect("child reports the failure");
     assert!(failing.contains("Failing"), "{failing}");
     let in_memory: u64 = failing.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(in_memory >= 10, "the calls after the disk filled are held in memory: {failing}");
+    assert!(
+        in_memory >= 10,
+        "the calls after the disk filled are held in memory: {failing}"
+    );
 
     // Without the limit, a new process delivers everything the file holds.
     let server = collector();
     let c = client(&server, &db);
-    let durable: u64 = stdout.lines().find_map(|l| l.strip_prefix("durable ")).expect("some events were durable").parse().unwrap();
+    let durable: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("durable "))
+        .expect("some events were durable")
+        .parse()
+        .unwrap();
     assert!(c.stats().queued_events > durable, "{:?}", c.stats());
     let report = c.flush(Duration::from_secs(30)).unwrap();
     assert_eq!(report.remaining, 0);
     let events = server.events();
     let ns = numbers(&events);
-    assert_eq!(ns, (0..ns.len() as u64).collect::<Vec<_>>(), "a gap-free prefix, in order, once each");
-    assert!(ns.len() as u64 > durable, "every event durable before the disk filled arrived");
+    assert_eq!(
+        ns,
+        (0..ns.len() as u64).collect::<Vec<_>>(),
+        "a gap-free prefix, in order, once each"
+    );
+    assert!(
+        ns.len() as u64 > durable,
+        "every event durable before the disk filled arrived"
+    );
 }
 
 #[test]
@@ -74,20 +100,41 @@ fn a_read_only_file_holds_events_in_memory_until_it_is_writable_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     // Create the file, then make file and directory read-only for `nobody`.
-    drop(cairn::Client::builder("k").endpoint(dead_endpoint()).storage_path(&db).build().unwrap());
+    drop(
+        cairn::Client::builder("k")
+            .endpoint(dead_endpoint())
+            .storage_path(&db)
+            .build()
+            .unwrap(),
+    );
     let chmod = |mode: &str| {
         for p in [dir.path().to_path_buf(), db.clone()] {
-            assert!(Command::new("chmod").args([mode, p.to_str().unwrap()]).status().unwrap().success());
+            assert!(Command::new("chmod")
+                .args([mode, p.to_str().unwrap()])
+                .status()
+                .unwrap()
+                .success());
         }
         for side in ["-wal", "-shm", ".lock", ".anonymous-id"] {
             let p = format!("{}{side}", db.display());
-            let _ = Command::new("chmod").args([if mode == "555" { "444" } else { "666" }, &p]).stderr(Stdio::null()).status();
+            let _ = Command::new("chmod")
+                .args([if mode == "555" { "444" } else { "666" }, &p])
+                .stderr(Stdio::null())
+                .status();
         }
     };
     chmod("555");
     let server = collector();
     let mut child = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", CHILD, "readonly", db.to_str().unwrap(), &server.endpoint()])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            CHILD,
+            "readonly",
+            db.to_str().unwrap(),
+            &server.endpoint(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -124,8 +171,22 @@ fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
         c.track("Numbered", json!({ "n": n })).unwrap();
     }
     c.commit(Duration::from_secs(5)).unwrap();
-    assert!(wait_until(|| matches!(c.stats().storage, StorageState::Failing { .. }), Duration::from_secs(3)), "{:?}", c.stats());
-    assert!(wait_until(|| c.stats().storage == StorageState::Ok && db.exists(), Duration::from_secs(12)), "{:?}", c.stats());
+    assert!(
+        wait_until(
+            || matches!(c.stats().storage, StorageState::Failing { .. }),
+            Duration::from_secs(3)
+        ),
+        "{:?}",
+        c.stats()
+    );
+    assert!(
+        wait_until(
+            || c.stats().storage == StorageState::Ok && db.exists(),
+            Duration::from_secs(12)
+        ),
+        "{:?}",
+        c.stats()
+    );
     server.set_down(None);
     let report = c.flush(Duration::from_secs(20)).unwrap();
     assert_eq!(report.remaining, 0, "{:?}", c.stats());
@@ -133,7 +194,11 @@ fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
     let mut ns = numbers(&events);
     ns.sort();
     ns.dedup();
-    assert_eq!(ns, (0..40).collect::<Vec<_>>(), "events of the deleted file were carried over");
+    assert_eq!(
+        ns,
+        (0..40).collect::<Vec<_>>(),
+        "events of the deleted file were carried over"
+    );
 }
 
 #[test]
@@ -154,11 +219,18 @@ fn garbage_bytes_move_the_file_aside_and_the_anonymous_id_survives() {
     c.track("After", json!({})).unwrap();
     c.flush(Duration::from_secs(10)).unwrap();
     let events = server.events();
-    assert_eq!(events[1]["anonymousId"], anon, "the mirror file kept the anonymous id");
+    assert_eq!(
+        events[1]["anonymousId"], anon,
+        "the mirror file kept the anonymous id"
+    );
     let aside: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("cairn.db.corrupt-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("cairn.db.corrupt-")
+        })
         .collect();
     assert_eq!(aside.len(), 1, "the corrupt file is kept for inspection");
 }
@@ -183,7 +255,12 @@ fn a_truncated_wal_after_a_kill_loses_only_the_torn_tail() {
     let wal = format!("{}-wal", db.display());
     let len = std::fs::metadata(&wal).unwrap().len();
     assert!(len > 0, "the kill left a WAL behind");
-    std::fs::OpenOptions::new().write(true).open(&wal).unwrap().set_len(len / 2 + 1_234).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wal)
+        .unwrap()
+        .set_len(len / 2 + 1_234)
+        .unwrap();
 
     let server = collector();
     let c = client(&server, &db);
@@ -192,7 +269,11 @@ fn a_truncated_wal_after_a_kill_loses_only_the_torn_tail() {
     let events = server.events();
     let ns = numbers(&events);
     assert!(!ns.is_empty());
-    assert_eq!(ns, (0..ns.len() as u64).collect::<Vec<_>>(), "a gap-free prefix survives, in order");
+    assert_eq!(
+        ns,
+        (0..ns.len() as u64).collect::<Vec<_>>(),
+        "a gap-free prefix survives, in order"
+    );
     assert!(by_message_id(&events).values().all(|n| *n == 1));
 }
 
@@ -219,18 +300,40 @@ fn a_file_locked_by_another_process_is_waited_out() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    let locked = BufReader::new(other.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let locked = BufReader::new(other.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
     assert_eq!(locked, "locked");
     c.track("During Lock", json!({})).unwrap();
     // The worker waits the 2 s busy timeout, then holds the event in memory.
-    assert!(!c.commit(Duration::from_secs(10)).unwrap(), "not durable while locked");
-    assert!(matches!(c.stats().storage, StorageState::Failing { ref error } if error.contains("locked")), "{:?}", c.stats());
+    assert!(
+        !c.commit(Duration::from_secs(10)).unwrap(),
+        "not durable while locked"
+    );
+    assert!(
+        matches!(c.stats().storage, StorageState::Failing { ref error } if error.contains("locked")),
+        "{:?}",
+        c.stats()
+    );
     writeln!(other.stdin.take().unwrap(), "release").unwrap();
     assert!(other.wait().unwrap().success());
-    assert!(wait_until(|| c.stats().storage == StorageState::Ok, Duration::from_secs(15)), "{:?}", c.stats());
+    assert!(
+        wait_until(
+            || c.stats().storage == StorageState::Ok,
+            Duration::from_secs(15)
+        ),
+        "{:?}",
+        c.stats()
+    );
     let report = c.flush(Duration::from_secs(10)).unwrap();
     assert_eq!(report.remaining, 0);
-    let names: Vec<_> = server.events().iter().map(|e| e["event"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> = server
+        .events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["Before Lock", "During Lock"]);
 }
 
@@ -238,8 +341,15 @@ fn a_file_locked_by_another_process_is_waited_out() {
 fn a_second_process_on_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
-    let _mine = cairn::Client::builder("k").endpoint(dead_endpoint()).storage_path(&db).build().unwrap();
-    let out = Command::new(CHILD).args(["record", db.to_str().unwrap(), &dead_endpoint(), "0", "1"]).output().unwrap();
+    let _mine = cairn::Client::builder("k")
+        .endpoint(dead_endpoint())
+        .storage_path(&db)
+        .build()
+        .unwrap();
+    let out = Command::new(CHILD)
+        .args(["record", db.to_str().unwrap(), &dead_endpoint(), "0", "1"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another process"), "{err}");

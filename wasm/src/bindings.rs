@@ -79,7 +79,16 @@ impl Core {
     ) -> Result<Core, JsError> {
         crate::web::use_storage(storage, storage_found);
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
-        let rt = Runtime::new(Kv::new(LocalStorage), prefix, tab, options_json, cookie_anonymous_id, seed, now()).map_err(err)?;
+        let rt = Runtime::new(
+            Kv::new(LocalStorage),
+            prefix,
+            tab,
+            options_json,
+            cookie_anonymous_id,
+            seed,
+            now(),
+        )
+        .map_err(err)?;
         Ok(Core { rt })
     }
 
@@ -108,7 +117,8 @@ impl Core {
     /// The server answered upload `id`.
     #[wasm_bindgen(js_name = onResponse)]
     pub fn on_response(&mut self, id: f64, status: u16, retry_after: Option<String>, body: String) {
-        self.rt.on_response(id as u64, status, retry_after, body, now());
+        self.rt
+            .on_response(id as u64, status, retry_after, body, now());
     }
 
     /// Upload `id` failed without an answer.
@@ -152,7 +162,9 @@ impl Core {
     pub fn hand_off(&mut self, send: &js_sys::Function) -> String {
         let mut call = |o: &Outgoing| {
             let upload = JsValue::from(upload_text(o));
-            send.call1(&JsValue::NULL, &upload).map(|v| v.is_truthy()).unwrap_or(false)
+            send.call1(&JsValue::NULL, &upload)
+                .map(|v| v.is_truthy())
+                .unwrap_or(false)
         };
         hand_off_json(&self.rt.hand_off(now(), &mut call))
     }

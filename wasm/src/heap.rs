@@ -38,7 +38,10 @@ pub struct Heap<G> {
 
 /// The class of a request: blocks of 2^(class + 4) bytes. `None` if too big.
 fn class_of(size: usize, align: usize) -> Option<usize> {
-    let size = size.max(align).max(1 << MIN_SHIFT).checked_next_power_of_two()?;
+    let size = size
+        .max(align)
+        .max(1 << MIN_SHIFT)
+        .checked_next_power_of_two()?;
     let class = (size.trailing_zeros() - MIN_SHIFT) as usize;
     (class < CLASSES).then_some(class)
 }
@@ -46,7 +49,12 @@ fn class_of(size: usize, align: usize) -> Option<usize> {
 impl<G: Grow> Heap<G> {
     /// An empty heap that takes its memory from `grow`.
     pub const fn new(grow: G) -> Self {
-        Heap { free: [0; CLASSES], top: 0, end: 0, grow }
+        Heap {
+            free: [0; CLASSES],
+            top: 0,
+            end: 0,
+            grow,
+        }
     }
 
     /// Address of a new block for `size` bytes aligned to `align` (a power
@@ -57,7 +65,9 @@ impl<G: Grow> Heap<G> {
     /// memory only this heap writes its links into when freed; `grow` must
     /// return memory nothing else uses.
     pub unsafe fn alloc(&mut self, size: usize, align: usize) -> usize {
-        let Some(class) = class_of(size, align) else { return 0 };
+        let Some(class) = class_of(size, align) else {
+            return 0;
+        };
         let head = self.free[class];
         if head != 0 && head.is_multiple_of(align) {
             // SAFETY: `head` is a freed block of this class; its first word
@@ -69,22 +79,30 @@ impl<G: Grow> Heap<G> {
         // Blocks start on 16 bytes, or on `align` when it asks more.
         let step = align.max(1 << MIN_SHIFT);
         let aligned = |top: usize| top.checked_add(step - 1).map(|t| t & !(step - 1));
-        let Some(start) = aligned(self.top) else { return 0 };
-        let Some(new_top) = start.checked_add(block) else { return 0 };
+        let Some(start) = aligned(self.top) else {
+            return 0;
+        };
+        let Some(new_top) = start.checked_add(block) else {
+            return 0;
+        };
         if new_top <= self.end && self.top != 0 {
             self.top = new_top;
             return start;
         }
         // Grow by what the block needs plus room for more (16 pages, 1 MB).
         let pages = block.div_ceil(PAGE) + 1 + 16;
-        let Some(at) = self.grow.grow(pages) else { return 0 };
+        let Some(at) = self.grow.grow(pages) else {
+            return 0;
+        };
         if at != self.end || self.top == 0 {
             // Not contiguous with what we had: start over from the new pages
             // (the rest of the old region is left unused).
             self.top = at;
         }
         self.end = at.saturating_add(pages * PAGE);
-        let Some(start) = aligned(self.top) else { return 0 };
+        let Some(start) = aligned(self.top) else {
+            return 0;
+        };
         match start.checked_add(block) {
             Some(new_top) if new_top <= self.end => {
                 self.top = new_top;
@@ -209,7 +227,11 @@ mod tests {
     fn heap(buf: &mut [u128]) -> Heap<Arena> {
         let base = (buf.as_mut_ptr() as usize).next_multiple_of(PAGE);
         let pages = (buf.len() * 16 - (base - buf.as_ptr() as usize)) / PAGE;
-        Heap::new(Arena { base, used: 0, pages })
+        Heap::new(Arena {
+            base,
+            used: 0,
+            pages,
+        })
     }
 
     #[test]
@@ -255,7 +277,10 @@ mod tests {
                 // SAFETY: `addr` is a live block of `size` bytes from `h`.
                 unsafe {
                     let bytes = core::slice::from_raw_parts(addr as *const u8, size);
-                    assert!(bytes.iter().all(|&b| b == mark), "a live block was overwritten");
+                    assert!(
+                        bytes.iter().all(|&b| b == mark),
+                        "a live block was overwritten"
+                    );
                     h.dealloc(addr, size, 8);
                 }
             } else {

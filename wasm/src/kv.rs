@@ -63,17 +63,26 @@ impl MemoryBackend {
 
     /// An empty backend that refuses writes past `quota_chars` characters.
     pub fn with_quota(quota_chars: usize) -> Self {
-        MemoryBackend { quota_chars: Some(quota_chars), ..Self::default() }
+        MemoryBackend {
+            quota_chars: Some(quota_chars),
+            ..Self::default()
+        }
     }
 
     /// An empty backend that refuses every write (storage disabled).
     pub fn disabled() -> Self {
-        MemoryBackend { unavailable: true, ..Self::default() }
+        MemoryBackend {
+            unavailable: true,
+            ..Self::default()
+        }
     }
 
     /// Characters used by keys and values.
     pub fn used_chars(&self) -> usize {
-        self.map.iter().map(|(k, v)| k.chars().count() + v.chars().count()).sum()
+        self.map
+            .iter()
+            .map(|(k, v)| k.chars().count() + v.chars().count())
+            .sum()
     }
 }
 
@@ -87,7 +96,10 @@ impl Backend for MemoryBackend {
             return Err(KvError::Unavailable("storage is disabled".into()));
         }
         if let Some(quota) = self.quota_chars {
-            let old = self.map.get(key).map_or(0, |v| key.chars().count() + v.chars().count());
+            let old = self
+                .map
+                .get(key)
+                .map_or(0, |v| key.chars().count() + v.chars().count());
             let new = key.chars().count() + value.chars().count();
             if self.used_chars() - old + new > quota {
                 return Err(KvError::Quota);
@@ -143,14 +155,23 @@ pub struct Kv<B> {
 
 impl<B> Clone for Kv<B> {
     fn clone(&self) -> Self {
-        Kv { inner: self.inner.clone() }
+        Kv {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 impl<B: Backend> Kv<B> {
     /// Wraps `backend`.
     pub fn new(backend: B) -> Self {
-        Kv { inner: Shared::new(Inner { backend, overlay: Vec::new(), stats: KvStats::default(), last_error: None }) }
+        Kv {
+            inner: Shared::new(Inner {
+                backend,
+                overlay: Vec::new(),
+                stats: KvStats::default(),
+                last_error: None,
+            }),
+        }
     }
 
     fn lock(&self) -> impl DerefMut<Target = Inner<B>> + '_ {
@@ -192,11 +213,18 @@ impl<B: Backend> Kv<B> {
         match &err {
             KvError::Quota => {
                 inner.stats.quota_errors += 1;
-                inner.last_error = Some("browser storage is full (QuotaExceededError): holding new data in memory".into());
+                inner.last_error = Some(
+                    "browser storage is full (QuotaExceededError): holding new data in memory"
+                        .into(),
+                );
             }
             KvError::Unavailable(why) => {
                 inner.stats.unavailable_errors += 1;
-                inner.last_error = Some(cat!("browser storage is unavailable (", why, "): holding data in memory"));
+                inner.last_error = Some(cat!(
+                    "browser storage is unavailable (",
+                    why,
+                    "): holding data in memory"
+                ));
             }
         }
         inner.forget_overlay(key);
@@ -215,7 +243,12 @@ impl<B: Backend> Kv<B> {
     /// Every key starting with `prefix`, from the backend and from memory.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
         let inner = self.lock();
-        let mut keys: Vec<String> = inner.backend.keys().into_iter().filter(|k| k.starts_with(prefix)).collect();
+        let mut keys: Vec<String> = inner
+            .backend
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with(prefix))
+            .collect();
         for (k, _) in &inner.overlay {
             if k.starts_with(prefix) && !keys.contains(k) {
                 keys.push(k.clone());
@@ -250,7 +283,14 @@ mod tests {
         assert!(kv.set("a", "0123456789"));
         assert!(!kv.set("b", "0123456789abc"), "over the quota");
         assert_eq!(kv.get("b").as_deref(), Some("0123456789abc"));
-        assert_eq!(kv.stats(), KvStats { quota_errors: 1, unavailable_errors: 0, volatile_values: 1 });
+        assert_eq!(
+            kv.stats(),
+            KvStats {
+                quota_errors: 1,
+                unavailable_errors: 0,
+                volatile_values: 1
+            }
+        );
         assert!(kv.last_error().unwrap().contains("QuotaExceededError"));
         let mut keys = kv.keys_with_prefix("");
         keys.sort();
@@ -269,7 +309,11 @@ mod tests {
         assert_eq!(kv.get("id").as_deref(), Some("new-value"));
         // Too big even alone: the durable copy is gone, the new one is in memory.
         assert!(!kv.set("id", "a-much-longer-value"));
-        assert_eq!(kv.with_backend(|b| b.get("id")), None, "no stale durable copy left");
+        assert_eq!(
+            kv.with_backend(|b| b.get("id")),
+            None,
+            "no stale durable copy left"
+        );
         assert_eq!(kv.get("id").as_deref(), Some("a-much-longer-value"));
     }
 

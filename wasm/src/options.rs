@@ -56,7 +56,13 @@ resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
 
 /// Reads a consent state as the page writes it.
 pub fn consent_state(text: &str) -> Result<ConsentState, String> {
-    ConsentState::from_name(text).ok_or_else(|| cat!("consent state \"", text, "\" is not one of \"granted\", \"denied\", \"unknown\""))
+    ConsentState::from_name(text).ok_or_else(|| {
+        cat!(
+            "consent state \"",
+            text,
+            "\" is not one of \"granted\", \"denied\", \"unknown\""
+        )
+    })
 }
 
 fn camel(field: &str) -> String {
@@ -113,7 +119,14 @@ fn opt_setting(obj: &cairn::json::Object, k: &str, flag: bool) -> Result<Option<
         None | Some(Json::Null) => Ok(None),
         Some(Json::Bool(b)) if flag => Ok(Some(u64::from(*b))),
         Some(_) if flag => Err(cat!("cairn: option `", k, "` must be true or false")),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| cat!("cairn: option `", k, "` must be a whole number ≥ 0, got ", v.to_text())),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            cat!(
+                "cairn: option `",
+                k,
+                "` must be a whole number ≥ 0, got ",
+                v.to_text()
+            )
+        }),
     }
 }
 
@@ -141,15 +154,23 @@ fn set(b: ClientBuilder, i: usize, n: u64) -> ClientBuilder {
 
 /// Turns the page's options (JSON text of an object) into a validated [`Config`].
 pub fn config_from_text(options_json: &str) -> Result<Config, String> {
-    let options = cairn::json::parse(options_json).map_err(|e| cat!("cairn: options are not valid JSON (", e.message(), ")"))?;
+    let options = cairn::json::parse(options_json)
+        .map_err(|e| cat!("cairn: options are not valid JSON (", e.message(), ")"))?;
     config_from(&options)
 }
 
 /// Turns the page's options (a JSON object) into a validated [`Config`].
 pub fn config_from(options: &Json) -> Result<Config, String> {
-    let obj = options.as_object().ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
+    let obj = options
+        .as_object()
+        .ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
     if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(cat!("cairn: unknown option `", unknown, "`; known options: ", KNOWN_TEXT));
+        return Err(cat!(
+            "cairn: unknown option `",
+            unknown,
+            "`; known options: ",
+            KNOWN_TEXT
+        ));
     }
     let text = |k: &str| opt_text(obj, k);
     let mut b = ClientBuilder::new(text("writeKey")?.unwrap_or_default())
@@ -173,19 +194,39 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
         None | Some(Json::Null) => {}
         Some(Json::Object(m)) => {
             for (category, state) in m {
-                let state = state.as_str().ok_or_else(|| cat!("cairn: option `consent.", category, "` must be \"granted\", \"denied\" or \"unknown\""))?;
-                b = b.consent(category.clone(), consent_state(state).map_err(|e| cat!("cairn: option `consent.", category, "`: ", e))?);
+                let state = state.as_str().ok_or_else(|| {
+                    cat!(
+                        "cairn: option `consent.",
+                        category,
+                        "` must be \"granted\", \"denied\" or \"unknown\""
+                    )
+                })?;
+                b = b.consent(
+                    category.clone(),
+                    consent_state(state)
+                        .map_err(|e| cat!("cairn: option `consent.", category, "`: ", e))?,
+                );
             }
         }
-        Some(_) => return Err("cairn: option `consent` must be an object like { analytics: \"unknown\" }".into()),
+        Some(_) => {
+            return Err(
+                "cairn: option `consent` must be an object like { analytics: \"unknown\" }".into(),
+            )
+        }
     }
     match obj.get("requiredConsent") {
         None | Some(Json::Null) => {}
         Some(Json::Array(a)) => {
-            let names: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
-            b = b.required_consent(names.ok_or("cairn: option `requiredConsent` must be an array of category names")?);
+            let names: Option<Vec<String>> =
+                a.iter().map(|v| v.as_str().map(str::to_string)).collect();
+            b = b.required_consent(
+                names
+                    .ok_or("cairn: option `requiredConsent` must be an array of category names")?,
+            );
         }
-        Some(_) => return Err("cairn: option `requiredConsent` must be an array of category names".into()),
+        Some(_) => {
+            return Err("cairn: option `requiredConsent` must be an array of category names".into())
+        }
     }
     if let Some(ctx) = obj.get("context").filter(|v| !v.is_null()) {
         b = b.context_value(ctx.clone());
@@ -194,7 +235,9 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
         b = b.anonymous_id(id);
     }
     b.config().map_err(|e| match e {
-        cairn::Error::InvalidConfig { field, reason } => cat!("cairn: invalid option `", camel(field), "`: ", reason),
+        cairn::Error::InvalidConfig { field, reason } => {
+            cat!("cairn: invalid option `", camel(field), "`: ", reason)
+        }
         other => cat!("cairn: ", other.message()),
     })
 }
@@ -218,14 +261,23 @@ mod tests {
         let c = config_from(&json!({"writeKey": "k", "endpoint": "http://127.0.0.1:9/"})).unwrap();
         assert_eq!(c.endpoint, "http://127.0.0.1:9");
         assert_eq!(c.max_batch_bytes, BROWSER_MAX_BATCH_BYTES);
-        assert_eq!((c.max_queue_bytes, c.max_queue_events, c.gzip), (BROWSER_MAX_QUEUE_BYTES, BROWSER_MAX_QUEUE_EVENTS, false));
+        assert_eq!(
+            (c.max_queue_bytes, c.max_queue_events, c.gzip),
+            (BROWSER_MAX_QUEUE_BYTES, BROWSER_MAX_QUEUE_EVENTS, false)
+        );
         let c = config_from(&json!({
             "writeKey": "k", "endpoint": "http://h", "flushAt": 1, "flushInterval": 250,
             "consent": {"analytics": "unknown"}, "requiredConsent": ["analytics"], "context": {"app": {"name": "Shop"}}
         }))
         .unwrap();
-        assert_eq!((c.flush_at, c.flush_interval), (1, Duration::from_millis(250)));
-        assert_eq!(c.consent, vec![("analytics".to_string(), ConsentState::Unknown)]);
+        assert_eq!(
+            (c.flush_at, c.flush_interval),
+            (1, Duration::from_millis(250))
+        );
+        assert_eq!(
+            c.consent,
+            vec![("analytics".to_string(), ConsentState::Unknown)]
+        );
         assert_eq!(c.required_consent, ["analytics"]);
     }
 
@@ -235,18 +287,41 @@ mod tests {
             (json!([]), "options must be an object"),
             (json!({"endpoint": "http://h"}), "`writeKey`"),
             (json!({"writeKey": "k"}), "`endpoint`"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 0}), "`flushAt`"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 1.5}), "`flushAt` must be a whole number"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "flushat": 1}), "unknown option `flushat`"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "maxBatchBytes": 1000}), "`maxBatchBytes`"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "consent": {"a": "yes"}}), "`consent.a`"),
-            (json!({"writeKey": "k", "endpoint": "http://h", "context": 3}), "`context`"),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 0}),
+                "`flushAt`",
+            ),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "flushAt": 1.5}),
+                "`flushAt` must be a whole number",
+            ),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "flushat": 1}),
+                "unknown option `flushat`",
+            ),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "maxBatchBytes": 1000}),
+                "`maxBatchBytes`",
+            ),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "consent": {"a": "yes"}}),
+                "`consent.a`",
+            ),
+            (
+                json!({"writeKey": "k", "endpoint": "http://h", "context": 3}),
+                "`context`",
+            ),
         ] {
             let err = config_from(&opts).unwrap_err();
             assert!(err.contains(needle), "{err} lacks {needle}");
         }
         let err = config_from_text("{\"writeKey\": }").unwrap_err();
-        assert_eq!(err, "cairn: options are not valid JSON (expected value at line 1 column 14)");
-        assert!(config_from_text(r#"{"writeKey": "k", "endpoint": "http://h", "flushAt": 2}"#).is_ok());
+        assert_eq!(
+            err,
+            "cairn: options are not valid JSON (expected value at line 1 column 14)"
+        );
+        assert!(
+            config_from_text(r#"{"writeKey": "k", "endpoint": "http://h", "flushAt": 2}"#).is_ok()
+        );
     }
 }

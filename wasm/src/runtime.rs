@@ -28,8 +28,8 @@ use cairn::model::{object_from_text, Call};
 use cairn::recorder::{Recorder, RecorderSettings};
 use cairn::stats::{DropCounts, DropReason};
 use cairn::store::NewEvent;
-use cairn::wire::{HttpResponse, SegmentWire};
 use cairn::text::{i64_text, parse_i64};
+use cairn::wire::{HttpResponse, SegmentWire};
 use cairn::{cat, ConsentState, Error, Forgotten};
 
 use crate::kv::{Backend, Kv};
@@ -68,10 +68,26 @@ impl Outgoing {
         // The body was encoded from a `String`, so it is UTF-8; were it not,
         // bytes outside ASCII become U+FFFD (without `from_utf8_lossy`'s
         // code in the browser build).
-        let body = String::from_utf8(up.request.body)
-            .unwrap_or_else(|e| e.as_bytes().iter().map(|&b| if b.is_ascii() { char::from(b) } else { '\u{FFFD}' }).collect());
+        let body = String::from_utf8(up.request.body).unwrap_or_else(|e| {
+            e.as_bytes()
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii() {
+                        char::from(b)
+                    } else {
+                        '\u{FFFD}'
+                    }
+                })
+                .collect()
+        });
         let keepalive = body.len() <= KEEPALIVE_MAX_BYTES;
-        Outgoing { id: up.id, url: up.request.url, body, events: up.events, keepalive }
+        Outgoing {
+            id: up.id,
+            url: up.request.url,
+            body,
+            events: up.events,
+            keepalive,
+        }
     }
 }
 
@@ -124,13 +140,26 @@ pub struct Runtime<B: Backend + 'static> {
 /// The JSON answer a keepalive request or beacon stands for: the browser has
 /// the batch, and its real answer can no longer be read.
 fn handed_off_response() -> HttpResponse {
-    HttpResponse { status: 200, retry_after: None, body: "handed to the browser as the page went away".into() }
+    HttpResponse {
+        status: 200,
+        retry_after: None,
+        body: "handed to the browser as the page went away".into(),
+    }
 }
 
 /// Checks a site prefix (`storageKey`): it names localStorage keys.
 pub fn check_prefix(prefix: &str) -> Result<(), String> {
-    if prefix.is_empty() || prefix.len() > 64 || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
-        return Err(cat!("cairn: option `storageKey` \"", prefix, "\" must be 1 to 64 letters, digits, '-', '_' or '.'"));
+    if prefix.is_empty()
+        || prefix.len() > 64
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(cat!(
+            "cairn: option `storageKey` \"",
+            prefix,
+            "\" must be 1 to 64 letters, digits, '-', '_' or '.'"
+        ));
     }
     Ok(())
 }
@@ -141,7 +170,15 @@ impl<B: Backend + 'static> Runtime<B> {
     /// shared by the site's tabs, and opens this tab's queue.
     /// `mirrored_anonymous_id` is the first-party cookie's copy, used when
     /// storage has no identity. `seed` drives the retry jitter.
-    pub fn new(kv: Kv<B>, prefix: &str, tab: &str, options_json: &str, mirrored_anonymous_id: Option<String>, seed: u64, now: i64) -> Result<Self, String> {
+    pub fn new(
+        kv: Kv<B>,
+        prefix: &str,
+        tab: &str,
+        options_json: &str,
+        mirrored_anonymous_id: Option<String>,
+        seed: u64,
+        now: i64,
+    ) -> Result<Self, String> {
         check_prefix(prefix)?;
         let config = options::config_from_text(options_json)?;
         let keys = Keys::new(prefix, tab);
@@ -150,7 +187,13 @@ impl<B: Backend + 'static> Runtime<B> {
         let mirrored = mirrored_anonymous_id.filter(|a| !a.trim().is_empty());
         let recorder = Recorder::load(settings.clone(), &mut store, mirrored);
         let wire = SegmentWire::new(&config.endpoint, &config.write_key, false);
-        let engine = Engine::new(EngineConfig::from(&config), Box::new(store), Box::new(wire), seed, now);
+        let engine = Engine::new(
+            EngineConfig::from(&config),
+            Box::new(store),
+            Box::new(wire),
+            seed,
+            now,
+        );
         let seen_forgotten = kv.get(&shared_state_key(prefix, FORGOTTEN_KEY));
         let mut rt = Runtime {
             kv,
@@ -192,7 +235,11 @@ impl<B: Backend + 'static> Runtime<B> {
     /// call is counted as dropped and its error returned.
     pub fn record(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<(), Error> {
         let now = self.tick(now);
-        let field = if matches!(kind, "identify" | "group") { "traits" } else { "properties" };
+        let field = if matches!(kind, "identify" | "group") {
+            "traits"
+        } else {
+            "properties"
+        };
         let call = object_from_text(field, payload).and_then(|p| match kind {
             "track" => Call::track(name, p, now),
             "page" => Call::page(name, p, now),
@@ -209,7 +256,11 @@ impl<B: Backend + 'static> Runtime<B> {
                 Ok(())
             }
             Err(e) => {
-                let reason = if matches!(e, Error::EventTooLarge { .. }) { DropReason::Oversize } else { DropReason::Invalid };
+                let reason = if matches!(e, Error::EventTooLarge { .. }) {
+                    DropReason::Oversize
+                } else {
+                    DropReason::Invalid
+                };
                 self.engine.count_external_drop(reason, 1, now);
                 Err(e)
             }
@@ -235,7 +286,11 @@ impl<B: Backend + 'static> Runtime<B> {
             return None;
         }
         let out = Outgoing::from_upload(self.engine.poll_upload(now)?);
-        self.in_flight = Some(Flight { id: out.id, events: out.events, keepalive: out.keepalive });
+        self.in_flight = Some(Flight {
+            id: out.id,
+            events: out.events,
+            keepalive: out.keepalive,
+        });
         Some(out)
     }
 
@@ -248,8 +303,23 @@ impl<B: Backend + 'static> Runtime<B> {
     }
 
     /// The server answered upload `id`.
-    pub fn on_response(&mut self, id: u64, status: u16, retry_after: Option<String>, body: String, now: i64) {
-        self.settle(id, Ok(HttpResponse { status, retry_after, body }), now);
+    pub fn on_response(
+        &mut self,
+        id: u64,
+        status: u16,
+        retry_after: Option<String>,
+        body: String,
+        now: i64,
+    ) {
+        self.settle(
+            id,
+            Ok(HttpResponse {
+                status,
+                retry_after,
+                body,
+            }),
+            now,
+        );
     }
 
     /// Upload `id` failed without an answer (offline, refused, timed out,
@@ -323,7 +393,9 @@ impl<B: Backend + 'static> Runtime<B> {
         if let Some(f) = self.in_flight {
             if !f.keepalive {
                 report.kept = self.engine.queued_events();
-                report.why_kept = Some("an upload too large for keepalive is on the wire: events stay queued".into());
+                report.why_kept = Some(
+                    "an upload too large for keepalive is on the wire: events stay queued".into(),
+                );
                 return report;
             }
             self.settle(f.id, Ok(handed_off_response()), now);
@@ -332,7 +404,8 @@ impl<B: Backend + 'static> Runtime<B> {
         while let Some(up) = self.engine.poll_upload(now) {
             let out = Outgoing::from_upload(up);
             if out.keepalive && send(&out) {
-                self.engine.on_upload_result(out.id, Ok(handed_off_response()), now);
+                self.engine
+                    .on_upload_result(out.id, Ok(handed_off_response()), now);
                 report.handed_off += out.events as u64;
             } else {
                 let why = "the browser did not take the batch as the page went away (over its keepalive allowance)";
@@ -355,7 +428,11 @@ impl<B: Backend + 'static> Runtime<B> {
         tabs.retain(|t| t != self.keys.tab());
         if stale_only {
             tabs.retain(|t| {
-                let alive = self.kv.get(&Keys::new(self.keys.prefix(), t).alive()).and_then(|v| parse_i64(&v)).unwrap_or(0);
+                let alive = self
+                    .kv
+                    .get(&Keys::new(self.keys.prefix(), t).alive())
+                    .and_then(|v| parse_i64(&v))
+                    .unwrap_or(0);
                 now - alive > STALE_TAB_MS
             });
         }
@@ -388,11 +465,16 @@ impl<B: Backend + 'static> Runtime<B> {
                 self.engine.count_external_drop(reason, n, now);
             }
         }
-        let forgotten_at = self.kv.get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY)).and_then(|v| parse_i64(&v));
+        let forgotten_at = self
+            .kv
+            .get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY))
+            .and_then(|v| parse_i64(&v));
         let refused = self.recorder.consent().gate() == Gate::Drop;
-        let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) =
-            events.into_iter().partition(|e| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f));
-        self.engine.count_external_drop(DropReason::Consent, erased.len() as u64, now);
+        let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) = events
+            .into_iter()
+            .partition(|e| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f));
+        self.engine
+            .count_external_drop(DropReason::Consent, erased.len() as u64, now);
         let n = keep.len() as u64;
         if n > 0 {
             self.engine.record(keep, Vec::new(), now);
@@ -415,7 +497,8 @@ impl<B: Backend + 'static> Runtime<B> {
             self.seen_forgotten = forgotten;
             let held = self.recorder.held_events() as u64;
             self.engine.purge(DropReason::Consent, now);
-            self.engine.count_external_drop(DropReason::Consent, held, now);
+            self.engine
+                .count_external_drop(DropReason::Consent, held, now);
             self.reload_recorder();
             return;
         }
@@ -425,15 +508,22 @@ impl<B: Backend + 'static> Runtime<B> {
             let mine = self.recorder.consent().clone();
             for (category, state) in &theirs.categories {
                 if mine.categories.get(category) != Some(state) {
-                    self.recorder.set_consent(category, *state, &mut self.engine, now);
+                    self.recorder
+                        .set_consent(category, *state, &mut self.engine, now);
                 }
             }
             if theirs.opted_out != mine.opted_out {
-                self.recorder.opt_out(theirs.opted_out, &mut self.engine, now);
+                self.recorder
+                    .opt_out(theirs.opted_out, &mut self.engine, now);
             }
         }
-        let theirs = self.kv.get(&shared_state_key(&prefix, identity::STATE_KEY)).and_then(|t| Identity::from_json(&t));
-        if theirs.is_some_and(|id| &id != self.recorder.identity()) && self.recorder.held_events() == 0 {
+        let theirs = self
+            .kv
+            .get(&shared_state_key(&prefix, identity::STATE_KEY))
+            .and_then(|t| Identity::from_json(&t));
+        if theirs.is_some_and(|id| &id != self.recorder.identity())
+            && self.recorder.held_events() == 0
+        {
             self.reload_recorder();
         }
     }
@@ -457,7 +547,9 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Replaces the anonymous id.
     pub fn set_anonymous_id(&mut self, anonymous_id: &str) -> Result<(), Error> {
         if anonymous_id.trim().is_empty() {
-            return Err(Error::InvalidEvent("anonymousId is empty: pass a non-empty id".into()));
+            return Err(Error::InvalidEvent(
+                "anonymousId is empty: pass a non-empty id".into(),
+            ));
         }
         self.recorder.set_anonymous_id(anonymous_id);
         self.commit();
@@ -467,9 +559,13 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Merges `context` (a JSON object as text) into every later event's
     /// context; a `null` value removes a key.
     pub fn set_context(&mut self, context_json: &str) -> Result<(), Error> {
-        let value = json::parse(context_json).map_err(|e| Error::InvalidEvent(cat!("context is not valid JSON (", e.message(), ")")))?;
+        let value = json::parse(context_json).map_err(|e| {
+            Error::InvalidEvent(cat!("context is not valid JSON (", e.message(), ")"))
+        })?;
         let Json::Object(map) = value else {
-            return Err(Error::InvalidEvent("context must be an object like {\"app\": {\"version\": \"2.1\"}}".into()));
+            return Err(Error::InvalidEvent(
+                "context must be an object like {\"app\": {\"version\": \"2.1\"}}".into(),
+            ));
         };
         for (k, v) in &map {
             if v.is_null() {
@@ -483,12 +579,18 @@ impl<B: Backend + 'static> Runtime<B> {
     }
 
     /// Records the user's decision for one consent category.
-    pub fn set_consent(&mut self, category: &str, state: ConsentState, now: i64) -> Result<(), Error> {
+    pub fn set_consent(
+        &mut self,
+        category: &str,
+        state: ConsentState,
+        now: i64,
+    ) -> Result<(), Error> {
         if category.trim().is_empty() {
             return Err(Error::InvalidEvent("consent category is empty".into()));
         }
         let now = self.tick(now);
-        self.recorder.set_consent(category, state, &mut self.engine, now);
+        self.recorder
+            .set_consent(category, state, &mut self.engine, now);
         Ok(())
     }
 
@@ -528,7 +630,8 @@ impl<B: Backend + 'static> Runtime<B> {
         dedup(&mut forgotten.anonymous_ids);
         dedup(&mut forgotten.user_ids);
         let mark = i64_text(now);
-        self.kv.set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
+        self.kv
+            .set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
         self.seen_forgotten = Some(mark);
         forgotten
     }
@@ -555,7 +658,11 @@ impl<B: Backend + 'static> Runtime<B> {
         let now = self.tick(now);
         let engine = self.engine.stats(now).to_json();
         let kv = self.kv.stats();
-        let storage = if kv.quota_errors + kv.unavailable_errors == 0 { "localStorage" } else { "memory fallback" };
+        let storage = if kv.quota_errors + kv.unavailable_errors == 0 {
+            "localStorage"
+        } else {
+            "memory fallback"
+        };
         let error = Json::from(self.kv.last_error());
         let mut tab = String::new();
         push_string(&mut tab, self.keys.tab());
@@ -620,7 +727,15 @@ pub fn forgotten_json(f: &Forgotten) -> String {
 /// [`HandOff`] as JSON text for the page.
 pub fn hand_off_json(h: &HandOff) -> String {
     let why = Json::from(h.why_kept.clone());
-    cat!("{\"handed_off\":", h.handed_off, ",\"kept\":", h.kept, ",\"why_kept\":", why.to_text(), "}")
+    cat!(
+        "{\"handed_off\":",
+        h.handed_off,
+        ",\"kept\":",
+        h.kept,
+        ",\"why_kept\":",
+        why.to_text(),
+        "}"
+    )
 }
 
 #[cfg(test)]

@@ -21,17 +21,38 @@ fn site() -> Kv<MemoryBackend> {
 }
 
 fn tab(kv: &Kv<MemoryBackend>, id: &str, extra: Value) -> Runtime<MemoryBackend> {
-    Runtime::new(kv.clone(), "cairn", id, &opts(extra).to_string(), None, 7, T0).unwrap()
+    Runtime::new(
+        kv.clone(),
+        "cairn",
+        id,
+        &opts(extra).to_string(),
+        None,
+        7,
+        T0,
+    )
+    .unwrap()
 }
 
 fn batch(o: &Outgoing) -> Vec<Value> {
     let v: Value = serde_json::from_str(&o.body).unwrap();
-    assert_eq!(v["writeKey"], "wk", "the body carries the write key (no Authorization header in the browser)");
+    assert_eq!(
+        v["writeKey"], "wk",
+        "the body carries the write key (no Authorization header in the browser)"
+    );
     v["batch"].as_array().unwrap().clone()
 }
 
 fn names(events: &[Value]) -> Vec<String> {
-    events.iter().map(|e| e["event"].as_str().or(e["name"].as_str()).unwrap_or(e["type"].as_str().unwrap()).to_string()).collect()
+    events
+        .iter()
+        .map(|e| {
+            e["event"]
+                .as_str()
+                .or(e["name"].as_str())
+                .unwrap_or(e["type"].as_str().unwrap())
+                .to_string()
+        })
+        .collect()
 }
 
 /// Everything due, delivered with 200; returns the events sent.
@@ -55,22 +76,42 @@ fn calls_are_committed_at_once_and_delivered_in_order() {
     let kv = site();
     let mut rt = tab(&kv, "a", json!({}));
     rt.record("page", "Home", r#"{"path":"/"}"#, T0).unwrap();
-    rt.record("track", "Signed Up", r#"{"plan":"pro"}"#, T0 + 1).unwrap();
-    rt.record("identify", "u1", r#"{"email":"a@b.c"}"#, T0 + 2).unwrap();
-    assert_eq!(kv.keys_with_prefix("cairn:t:a:e:").len(), 3, "in storage before any upload");
-    assert_eq!(rt.poll(T0 + 3), None, "not due yet: flushAt 1000, flushInterval 10 s");
+    rt.record("track", "Signed Up", r#"{"plan":"pro"}"#, T0 + 1)
+        .unwrap();
+    rt.record("identify", "u1", r#"{"email":"a@b.c"}"#, T0 + 2)
+        .unwrap();
+    assert_eq!(
+        kv.keys_with_prefix("cairn:t:a:e:").len(),
+        3,
+        "in storage before any upload"
+    );
+    assert_eq!(
+        rt.poll(T0 + 3),
+        None,
+        "not due yet: flushAt 1000, flushInterval 10 s"
+    );
     assert_eq!(rt.next_wakeup(T0 + 3), Some(T0 + 10_000));
     let o = rt.poll(T0 + 10_000).expect("due after flushInterval");
     assert!(o.keepalive && o.url == "http://127.0.0.1:9/v1/batch");
-    assert_eq!(rt.poll(T0 + 10_000), None, "one upload on the wire at a time");
+    assert_eq!(
+        rt.poll(T0 + 10_000),
+        None,
+        "one upload on the wire at a time"
+    );
     let events = batch(&o);
     assert_eq!(names(&events), ["Home", "Signed Up", "identify"]);
     assert_eq!(events[1]["properties"]["plan"], "pro");
     assert_eq!(events[2]["userId"], "u1");
     rt.on_response(o.id, 200, None, String::new(), T0 + 10_001);
-    assert!(kv.keys_with_prefix("cairn:t:a:e:").is_empty(), "delivered events leave storage");
+    assert!(
+        kv.keys_with_prefix("cairn:t:a:e:").is_empty(),
+        "delivered events leave storage"
+    );
     let s = stats(&mut rt);
-    assert_eq!((s["delivered_events"].as_u64(), s["queued_events"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(
+        (s["delivered_events"].as_u64(), s["queued_events"].as_u64()),
+        (Some(3), Some(0))
+    );
     assert_eq!(s["browser"]["tab"], "a");
     assert_eq!(s["browser"]["storage"], "localStorage");
 }
@@ -82,12 +123,21 @@ fn invalid_calls_are_refused_and_counted() {
     let e = rt.record("track", " ", "", T0).unwrap_err();
     assert!(e.to_string().contains("event name is empty"), "{e}");
     let e = rt.record("track", "x", "[1]", T0).unwrap_err();
-    assert!(e.to_string().contains("properties must be a JSON object"), "{e}");
+    assert!(
+        e.to_string().contains("properties must be a JSON object"),
+        "{e}"
+    );
     let big = format!(r#"{{"s":"{}"}}"#, "x".repeat(40_000));
     assert!(rt.record("track", "x", &big, T0).is_err());
     assert!(rt.set_context("3").is_err());
     let s = stats(&mut rt);
-    assert_eq!((s["dropped"]["invalid"].as_u64(), s["dropped"]["oversize"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (
+            s["dropped"]["invalid"].as_u64(),
+            s["dropped"]["oversize"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
@@ -99,13 +149,20 @@ fn failures_retry_with_the_same_message_ids() {
     let first = rt.poll(T0).unwrap();
     rt.on_error(first.id, "TypeError: Failed to fetch", T0);
     let s = stats(&mut rt);
-    assert!(s["last_error"].as_str().unwrap().contains("Failed to fetch"));
+    assert!(s["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("Failed to fetch"));
     assert!(s["next_retry_in_ms"].as_u64().is_some());
     let wake = rt.next_wakeup(T0).unwrap();
     let again = rt.poll(wake).expect("retried after the backoff");
     assert_eq!(batch(&again)[0]["messageId"], batch(&first)[0]["messageId"]);
     rt.on_response(again.id, 503, Some("1".into()), String::new(), wake);
-    assert_eq!(rt.next_wakeup(wake), Some(wake + 1_000), "Retry-After is the engine's to honour");
+    assert_eq!(
+        rt.next_wakeup(wake),
+        Some(wake + 1_000),
+        "Retry-After is the engine's to honour"
+    );
 }
 
 #[test]
@@ -122,8 +179,19 @@ fn page_hide_hands_every_batch_to_the_browser() {
         beacons.push(names(&batch(o)));
         true
     });
-    assert_eq!(report, HandOff { handed_off: 5, kept: 0, why_kept: None });
-    assert_eq!(beacons, [vec!["E2", "E3"], vec!["E4"]], "the keepalive request already on the wire is not sent twice");
+    assert_eq!(
+        report,
+        HandOff {
+            handed_off: 5,
+            kept: 0,
+            why_kept: None
+        }
+    );
+    assert_eq!(
+        beacons,
+        [vec!["E2", "E3"], vec!["E4"]],
+        "the keepalive request already on the wire is not sent twice"
+    );
     assert!(kv.keys_with_prefix("cairn:t:a:e:").is_empty());
     // Its answer, if the page lives on after all, changes nothing.
     rt.on_response(on_wire.id, 200, None, String::new(), T0);
@@ -153,7 +221,9 @@ fn page_hide_keeps_what_the_browser_refuses_and_keeps_all_while_failing() {
     rt.flush();
     let o = rt.poll(T0).unwrap();
     rt.on_error(o.id, "offline", T0);
-    let report = rt.hand_off(T0 + 1, &mut |_| panic!("nothing is sent while delivery fails"));
+    let report = rt.hand_off(T0 + 1, &mut |_| {
+        panic!("nothing is sent while delivery fails")
+    });
     assert_eq!((report.handed_off, report.kept), (0, 1));
     assert!(report.why_kept.unwrap().contains("failing"));
 }
@@ -176,13 +246,31 @@ fn a_gone_tabs_queue_is_adopted_once_with_its_ids_and_drop_counts() {
     let mut rt = tab(&kv, "new", json!({}));
     assert_eq!(rt.other_tabs(T0, false), ["gone"]);
     assert_eq!(rt.adopt("gone", T0 + 10), 2);
-    assert!(kv.keys_with_prefix("cairn:t:gone:").is_empty(), "nothing of the gone tab is left to adopt twice");
+    assert!(
+        kv.keys_with_prefix("cairn:t:gone:").is_empty(),
+        "nothing of the gone tab is left to adopt twice"
+    );
     assert_eq!(rt.adopt("gone", T0 + 10), 0);
     let sent = deliver_all(&mut rt, T0 + 11);
-    assert_eq!(sent.iter().map(|e| e["messageId"].clone()).collect::<Vec<_>>(), ids, "same events, same ids, same order");
+    assert_eq!(
+        sent.iter()
+            .map(|e| e["messageId"].clone())
+            .collect::<Vec<_>>(),
+        ids,
+        "same events, same ids, same order"
+    );
     let s = stats(&mut rt);
-    assert_eq!(s["dropped"]["invalid"], 1, "the gone tab's drop counts carry over");
-    assert_eq!((s["browser"]["adopted_events"].as_u64(), s["browser"]["adopted_tabs"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        s["dropped"]["invalid"], 1,
+        "the gone tab's drop counts carry over"
+    );
+    assert_eq!(
+        (
+            s["browser"]["adopted_events"].as_u64(),
+            s["browser"]["adopted_tabs"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
 }
 
 #[test]
@@ -207,7 +295,10 @@ fn adoption_erases_what_was_forgotten_or_opted_out_since() {
     rt.opt_out(true, T0 + 9);
     assert_eq!(rt.adopt("gone3", T0 + 10), 0);
     assert!(stats(&mut rt)["dropped"]["consent"].as_u64().unwrap() >= 2);
-    assert!(deliver_all(&mut rt, T0 + 11).is_empty(), "opted out: nothing is sent");
+    assert!(
+        deliver_all(&mut rt, T0 + 11).is_empty(),
+        "opted out: nothing is sent"
+    );
 }
 
 #[test]
@@ -215,7 +306,11 @@ fn opt_out_and_identity_follow_across_tabs() {
     let kv = site();
     let mut a = tab(&kv, "a", json!({}));
     let mut b = tab(&kv, "b", json!({}));
-    assert_eq!(a.anonymous_id(), b.anonymous_id(), "one visitor, one anonymous id, in every tab");
+    assert_eq!(
+        a.anonymous_id(),
+        b.anonymous_id(),
+        "one visitor, one anonymous id, in every tab"
+    );
     a.record("identify", "u1", "", T0).unwrap();
     b.sync_shared(T0 + 1);
     assert_eq!(b.user_id(), Some("u1"));
@@ -225,7 +320,11 @@ fn opt_out_and_identity_follow_across_tabs() {
     b.record("track", "Queued in B", "", T0 + 4).unwrap();
     a.opt_out(true, T0 + 5);
     b.sync_shared(T0 + 6);
-    assert_eq!(b.poll(T0 + 100_000), None, "B's queue was purged when A opted out");
+    assert_eq!(
+        b.poll(T0 + 100_000),
+        None,
+        "B's queue was purged when A opted out"
+    );
     b.record("track", "After opt-out", "", T0 + 7).unwrap();
     assert!(deliver_all(&mut b, T0 + 8).is_empty());
     a.opt_out(false, T0 + 9);
@@ -241,14 +340,22 @@ fn consent_decided_in_one_tab_releases_or_drops_held_events_in_another() {
     let mut a = tab(&kv, "a", needs.clone());
     let mut b = tab(&kv, "b", needs);
     b.record("track", "Held in B", "", T0).unwrap();
-    assert!(deliver_all(&mut b, T0 + 1).is_empty(), "held until consent is decided");
-    a.set_consent("analytics", ConsentState::Granted, T0 + 2).unwrap();
+    assert!(
+        deliver_all(&mut b, T0 + 1).is_empty(),
+        "held until consent is decided"
+    );
+    a.set_consent("analytics", ConsentState::Granted, T0 + 2)
+        .unwrap();
     b.sync_shared(T0 + 3);
     assert_eq!(names(&deliver_all(&mut b, T0 + 4)), ["Held in B"]);
     b.record("track", "Queued", "", T0 + 5).unwrap();
-    a.set_consent("analytics", ConsentState::Denied, T0 + 6).unwrap();
+    a.set_consent("analytics", ConsentState::Denied, T0 + 6)
+        .unwrap();
     b.sync_shared(T0 + 7);
-    assert!(deliver_all(&mut b, T0 + 8).is_empty(), "revoked in A: B's queue is purged");
+    assert!(
+        deliver_all(&mut b, T0 + 8).is_empty(),
+        "revoked in A: B's queue is purged"
+    );
 }
 
 #[test]
@@ -264,7 +371,12 @@ fn forget_erases_every_tabs_queue_and_other_tabs_follow() {
     assert_eq!(f.user_ids, ["u1"]);
     assert_eq!(f.anonymous_ids, std::slice::from_ref(&old_anon));
     assert_eq!(f.events_erased, 2);
-    assert!(kv.keys_with_prefix("cairn:t:").iter().all(|k| !k.contains(":e:")), "no event of the user left in storage");
+    assert!(
+        kv.keys_with_prefix("cairn:t:")
+            .iter()
+            .all(|k| !k.contains(":e:")),
+        "no event of the user left in storage"
+    );
     b.sync_shared(T0 + 3);
     assert_eq!(b.user_id(), None);
     assert_ne!(b.anonymous_id(), old_anon);
@@ -277,17 +389,48 @@ fn forget_erases_every_tabs_queue_and_other_tabs_follow() {
 #[test]
 fn a_full_storage_does_not_stop_delivery_and_is_counted() {
     let kv = Kv::new(MemoryBackend::with_quota(1_500));
-    let mut rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})).to_string(), None, 1, T0).unwrap();
+    let mut rt = Runtime::new(
+        kv.clone(),
+        "cairn",
+        "a",
+        &opts(json!({})).to_string(),
+        None,
+        1,
+        T0,
+    )
+    .unwrap();
     for i in 0..10 {
-        rt.record("track", &format!("E{i}"), r#"{"pad":"................................"}"#, T0 + i).unwrap();
+        rt.record(
+            "track",
+            &format!("E{i}"),
+            r#"{"pad":"................................"}"#,
+            T0 + i,
+        )
+        .unwrap();
     }
     let s = stats(&mut rt);
     assert!(s["browser"]["quota_errors"].as_u64().unwrap() > 0);
     assert_eq!(s["browser"]["storage"], "memory fallback");
-    assert!(s["browser"]["storage_error"].as_str().unwrap().contains("QuotaExceededError"));
-    assert_eq!(deliver_all(&mut rt, T0 + 20).len(), 10, "every event still delivered");
+    assert!(s["browser"]["storage_error"]
+        .as_str()
+        .unwrap()
+        .contains("QuotaExceededError"));
+    assert_eq!(
+        deliver_all(&mut rt, T0 + 20).len(),
+        10,
+        "every event still delivered"
+    );
     let unavailable = Kv::new(MemoryBackend::disabled());
-    let mut rt = Runtime::new(unavailable, "cairn", "a", &opts(json!({})).to_string(), None, 1, T0).unwrap();
+    let mut rt = Runtime::new(
+        unavailable,
+        "cairn",
+        "a",
+        &opts(json!({})).to_string(),
+        None,
+        1,
+        T0,
+    )
+    .unwrap();
     rt.record("track", "No storage", "", T0).unwrap();
     assert_eq!(names(&deliver_all(&mut rt, T0 + 1)), ["No storage"]);
 }
@@ -299,28 +442,69 @@ fn liveness_marks_decide_adoption_without_web_locks() {
     a.mark_alive(T0, true);
     a.record("track", "x", "", T0).unwrap();
     let mut b = tab(&kv, "b", json!({}));
-    assert!(b.other_tabs(T0 + 1_000, true).is_empty(), "a was alive a second ago");
+    assert!(
+        b.other_tabs(T0 + 1_000, true).is_empty(),
+        "a was alive a second ago"
+    );
     assert_eq!(b.other_tabs(T0 + STALE_TAB_MS + 1, true), ["a"]);
     a.mark_alive(T0 + 2_000, false);
-    assert_eq!(b.other_tabs(T0 + 2_001, true), ["a"], "a tab that closed cleanly is gone at once");
+    assert_eq!(
+        b.other_tabs(T0 + 2_001, true),
+        ["a"],
+        "a tab that closed cleanly is gone at once"
+    );
 }
 
 #[test]
 fn options_and_prefix_are_checked() {
     let kv = site();
-    let err = Runtime::new(kv.clone(), "cairn", "a", &json!({ "writeKey": "k" }).to_string(), None, 1, T0).err().unwrap();
+    let err = Runtime::new(
+        kv.clone(),
+        "cairn",
+        "a",
+        &json!({ "writeKey": "k" }).to_string(),
+        None,
+        1,
+        T0,
+    )
+    .err()
+    .unwrap();
     assert!(err.contains("`endpoint`"), "{err}");
-    let err = Runtime::new(kv, "ca:rn", "a", &opts(json!({})).to_string(), None, 1, T0).err().unwrap();
+    let err = Runtime::new(kv, "ca:rn", "a", &opts(json!({})).to_string(), None, 1, T0)
+        .err()
+        .unwrap();
     assert!(err.contains("storageKey"), "{err}");
 }
 
 #[test]
 fn the_cookie_copy_of_the_anonymous_id_is_used_when_storage_has_none() {
     let kv = site();
-    let rt = Runtime::new(kv.clone(), "cairn", "a", &opts(json!({})).to_string(), Some("from-cookie".into()), 1, T0).unwrap();
+    let rt = Runtime::new(
+        kv.clone(),
+        "cairn",
+        "a",
+        &opts(json!({})).to_string(),
+        Some("from-cookie".into()),
+        1,
+        T0,
+    )
+    .unwrap();
     assert_eq!(rt.anonymous_id(), "from-cookie");
-    let rt = Runtime::new(kv, "cairn", "b", &opts(json!({})).to_string(), Some("other-cookie".into()), 1, T0).unwrap();
-    assert_eq!(rt.anonymous_id(), "from-cookie", "stored identity wins over the cookie");
+    let rt = Runtime::new(
+        kv,
+        "cairn",
+        "b",
+        &opts(json!({})).to_string(),
+        Some("other-cookie".into()),
+        1,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(
+        rt.anonymous_id(),
+        "from-cookie",
+        "stored identity wins over the cookie"
+    );
 }
 
 #[test]
@@ -329,6 +513,11 @@ fn stats_and_reports_are_json() {
     let mut rt = tab(&kv, "a\"b", json!({}));
     let s = stats(&mut rt);
     assert_eq!(s["browser"]["tab"], "a\"b");
-    let h: Value = serde_json::from_str(&hand_off_json(&HandOff { handed_off: 1, kept: 2, why_kept: Some("x\"y".into()) })).unwrap();
+    let h: Value = serde_json::from_str(&hand_off_json(&HandOff {
+        handed_off: 1,
+        kept: 2,
+        why_kept: Some("x\"y".into()),
+    }))
+    .unwrap();
     assert_eq!(h["why_kept"], "x\"y");
 }

@@ -53,7 +53,9 @@ impl<T> Shared<T> {
     pub fn lock(&self) -> impl DerefMut<Target = T> + '_ {
         // A panic while holding the lock cannot leave the value half-updated
         // in a way that matters more than losing the page's events.
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

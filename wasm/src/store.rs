@@ -30,7 +30,11 @@ use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEve
 use crate::kv::{Backend, Kv};
 
 /// The state keys every tab of a site shares; other state keys are per tab.
-pub const SHARED_STATE_KEYS: [&str; 3] = [cairn::identity::STATE_KEY, cairn::consent::STATE_KEY, cairn::session::STATE_KEY];
+pub const SHARED_STATE_KEYS: [&str; 3] = [
+    cairn::identity::STATE_KEY,
+    cairn::consent::STATE_KEY,
+    cairn::session::STATE_KEY,
+];
 
 /// Names the keys of one site prefix and one tab.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +46,10 @@ pub struct Keys {
 impl Keys {
     /// Keys under the site prefix `prefix` for tab `tab`.
     pub fn new(prefix: &str, tab: &str) -> Self {
-        Keys { prefix: prefix.to_string(), tab: tab.to_string() }
+        Keys {
+            prefix: prefix.to_string(),
+            tab: tab.to_string(),
+        }
     }
 
     /// The tab these keys belong to.
@@ -87,7 +94,10 @@ impl Keys {
         let start = cat!(prefix, ":t:");
         let mut tabs: Vec<String> = Vec::new();
         for key in kv.keys_with_prefix(&start) {
-            if let Some(tab) = key.strip_prefix(start.as_str()).and_then(|rest| rest.split(':').next()) {
+            if let Some(tab) = key
+                .strip_prefix(start.as_str())
+                .and_then(|rest| rest.split(':').next())
+            {
                 if !tabs.iter().any(|t| t == tab) {
                     tabs.push(tab.to_string());
                 }
@@ -106,7 +116,14 @@ pub fn shared_state_key(prefix: &str, key: &str) -> String {
 /// The JSON is kept as is (not escaped into another JSON string), and the
 /// length prefix lets a message id hold any character.
 fn encode_value(e: &NewEvent) -> String {
-    cat!(e.created_ms, " ", e.message_id.len(), ":", e.message_id, e.json)
+    cat!(
+        e.created_ms,
+        " ",
+        e.message_id.len(),
+        ":",
+        e.message_id,
+        e.json
+    )
 }
 
 fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
@@ -125,7 +142,10 @@ struct Cursors(Vec<(String, u64)>);
 
 impl Cursors {
     fn get(&self, destination: &str) -> Option<u64> {
-        self.0.iter().find(|(d, _)| d == destination).map(|(_, s)| *s)
+        self.0
+            .iter()
+            .find(|(d, _)| d == destination)
+            .map(|(_, s)| *s)
     }
 
     fn insert(&mut self, destination: &str, seq: u64) {
@@ -168,10 +188,20 @@ impl<B: Backend> BrowserStore<B> {
     /// Opens the queue of `keys.tab()`, indexing the events already there
     /// (a value that cannot be read is removed).
     pub fn open(kv: Kv<B>, keys: Keys) -> Self {
-        let mut store = BrowserStore { kv, keys, index: Vec::new(), bytes: 0, last_seq: 0, acked: Cursors::default(), claimed: Cursors::default() };
+        let mut store = BrowserStore {
+            kv,
+            keys,
+            index: Vec::new(),
+            bytes: 0,
+            last_seq: 0,
+            acked: Cursors::default(),
+            claimed: Cursors::default(),
+        };
         let prefix = store.keys.events_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
-            let seq = key.strip_prefix(prefix.as_str()).and_then(cairn::text::parse_u64);
+            let seq = key
+                .strip_prefix(prefix.as_str())
+                .and_then(cairn::text::parse_u64);
             let value = store.kv.get(&key);
             match (seq, value.as_deref().and_then(decode_value)) {
                 (Some(seq), Some((created_ms, _, json))) => {
@@ -202,11 +232,18 @@ impl<B: Backend> BrowserStore<B> {
         for seq in seqs {
             if let Some(value) = store.kv.get(&store.keys.event(seq)) {
                 if let Some((created_ms, id, json)) = decode_value(&value) {
-                    events.push(NewEvent { message_id: id.to_string(), created_ms, json: json.to_string() });
+                    events.push(NewEvent {
+                        message_id: id.to_string(),
+                        created_ms,
+                        json: json.to_string(),
+                    });
                 }
             }
         }
-        let drops = store.get_state(cairn::stats::DROPS_STATE_KEY).ok().flatten();
+        let drops = store
+            .get_state(cairn::stats::DROPS_STATE_KEY)
+            .ok()
+            .flatten();
         Self::erase_tab(kv, keys);
         (events, drops)
     }
@@ -245,14 +282,25 @@ impl<B: Backend> BrowserStore<B> {
 }
 
 impl<B: Backend> Store for BrowserStore<B> {
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         // Writes never fail upwards: a refused one is held in memory by the
         // key-value layer and counted there.
         for e in events {
             self.last_seq += 1;
-            self.kv.set(&self.keys.event(self.last_seq), &encode_value(e));
+            self.kv
+                .set(&self.keys.event(self.last_seq), &encode_value(e));
             let bytes = e.json.len() as u64;
-            self.index.push((self.last_seq, Entry { created_ms: e.created_ms, bytes }));
+            self.index.push((
+                self.last_seq,
+                Entry {
+                    created_ms: e.created_ms,
+                    bytes,
+                },
+            ));
             self.bytes += bytes;
         }
         for (k, v) in state {
@@ -267,7 +315,12 @@ impl<B: Backend> Store for BrowserStore<B> {
         Ok(self.last_seq)
     }
 
-    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    fn claim(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
         let mut out = self.read(floor, max_events)?;
         let mut total = 0usize;
@@ -293,7 +346,11 @@ impl<B: Backend> Store for BrowserStore<B> {
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
         let acked = self.acked.get(destination).unwrap_or(0).max(through_seq);
         self.acked.insert(destination, acked);
-        if self.claimed.get(destination).is_some_and(|c| c <= through_seq) {
+        if self
+            .claimed
+            .get(destination)
+            .is_some_and(|c| c <= through_seq)
+        {
             self.claimed.remove(destination);
         }
         let done = self.acked.values().min().unwrap_or(0);
@@ -335,9 +392,12 @@ impl<B: Backend> Store for BrowserStore<B> {
             }
             let value = self.kv.get(&self.keys.event(seq));
             match value.as_deref().and_then(decode_value) {
-                Some((created_ms, id, json)) => {
-                    out.push(StoredEvent { seq, message_id: id.to_string(), created_ms, json: json.to_string() })
-                }
+                Some((created_ms, id, json)) => out.push(StoredEvent {
+                    seq,
+                    message_id: id.to_string(),
+                    created_ms,
+                    json: json.to_string(),
+                }),
                 // Gone from storage (cleared by the user or the browser):
                 // forget it here too, so counts follow what is really there.
                 None => missing.push(seq),
@@ -377,7 +437,11 @@ mod tests {
     use cairn::store::DEFAULT_DESTINATION as D;
 
     fn ev(i: u32) -> NewEvent {
-        NewEvent { message_id: format!("m{i}"), created_ms: 1_000 + i64::from(i), json: format!("{{\"n\":{i}}}") }
+        NewEvent {
+            message_id: format!("m{i}"),
+            created_ms: 1_000 + i64::from(i),
+            json: format!("{{\"n\":{i}}}"),
+        }
     }
 
     fn fresh() -> (Kv<MemoryBackend>, BrowserStore<MemoryBackend>) {
@@ -393,49 +457,98 @@ mod tests {
     #[test]
     fn append_claim_ack() {
         let (_, mut store) = fresh();
-        assert_eq!(store.append(&(1..=5).map(ev).collect::<Vec<_>>(), &[]).unwrap(), 5);
+        assert_eq!(
+            store
+                .append(&(1..=5).map(ev).collect::<Vec<_>>(), &[])
+                .unwrap(),
+            5
+        );
         let b1 = store.claim(D, 2, 10_000).unwrap();
         assert_eq!(ids(&b1), ["m1", "m2"]);
         let b2 = store.claim(D, 2, 10_000).unwrap();
-        assert_eq!(ids(&b2), ["m3", "m4"], "a claimed batch is not handed out again");
+        assert_eq!(
+            ids(&b2),
+            ["m3", "m4"],
+            "a claimed batch is not handed out again"
+        );
         store.ack(D, b1[1].seq).unwrap();
         assert_eq!(store.summary().unwrap().events, 3);
         store.release(D);
         let b3 = store.claim(D, 10, 10_000).unwrap();
-        assert_eq!(ids(&b3), ["m3", "m4", "m5"], "released events come back in order");
+        assert_eq!(
+            ids(&b3),
+            ["m3", "m4", "m5"],
+            "released events come back in order"
+        );
         store.ack(D, b3[2].seq).unwrap();
         let s = store.summary().unwrap();
         assert_eq!((s.events, s.bytes, s.last_seq), (0, 0, 5));
-        assert_eq!(store.append(&[ev(6)], &[]).unwrap(), 6, "sequence numbers are not reused");
+        assert_eq!(
+            store.append(&[ev(6)], &[]).unwrap(),
+            6,
+            "sequence numbers are not reused"
+        );
     }
 
     #[test]
     fn byte_cap_keeps_first() {
         let (_, mut store) = fresh();
-        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
-        assert_eq!(store.claim(D, 10, 1).unwrap().len(), 1, "the first event always fits");
-        assert_eq!(store.claim(D, 10, 16).unwrap().len(), 2, "two 8-byte events fit in 16");
+        store
+            .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        assert_eq!(
+            store.claim(D, 10, 1).unwrap().len(),
+            1,
+            "the first event always fits"
+        );
+        assert_eq!(
+            store.claim(D, 10, 16).unwrap().len(),
+            2,
+            "two 8-byte events fit in 16"
+        );
     }
 
     #[test]
     fn drops_skip_claimed() {
         let (_, mut store) = fresh();
-        store.append(&(1..=10).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store
+            .append(&(1..=10).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         store.claim(D, 2, 10_000).unwrap();
         assert_eq!(store.drop_oldest(6, u64::MAX).unwrap().events, 4);
         store.release(D);
         let left = store.claim(D, 100, 100_000).unwrap();
         assert_eq!(ids(&left), ["m1", "m2", "m7", "m8", "m9", "m10"]);
         store.release(D);
-        assert_eq!(store.drop_older_than(1_008).unwrap().events, 3, "m1, m2, m7 are older than 1008");
+        assert_eq!(
+            store.drop_older_than(1_008).unwrap().events,
+            3,
+            "m1, m2, m7 are older than 1008"
+        );
     }
 
     #[test]
     fn state_roundtrip_shared_and_per_tab() {
         let (kv, mut store) = fresh();
-        store.append(&[], &[("identity".into(), Some("{}".into())), ("dropped".into(), Some("2".into()))]).unwrap();
-        assert_eq!(kv.get("cairn:s:identity").as_deref(), Some("{}"), "identity is shared by the site's tabs");
-        assert_eq!(kv.get("cairn:t:tab1:s:dropped").as_deref(), Some("2"), "drop counters are the tab's own");
+        store
+            .append(
+                &[],
+                &[
+                    ("identity".into(), Some("{}".into())),
+                    ("dropped".into(), Some("2".into())),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            kv.get("cairn:s:identity").as_deref(),
+            Some("{}"),
+            "identity is shared by the site's tabs"
+        );
+        assert_eq!(
+            kv.get("cairn:t:tab1:s:dropped").as_deref(),
+            Some("2"),
+            "drop counters are the tab's own"
+        );
         let mut other = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab2"));
         assert_eq!(other.get_state("identity").unwrap().as_deref(), Some("{}"));
         assert_eq!(other.get_state("dropped").unwrap(), None);
@@ -446,14 +559,28 @@ mod tests {
     #[test]
     fn reopening_finds_the_queue_and_json_is_stored_verbatim() {
         let (kv, mut store) = fresh();
-        let e = NewEvent { message_id: "m 1".into(), created_ms: 5, json: r#"{"a":"x y"}"#.into() };
+        let e = NewEvent {
+            message_id: "m 1".into(),
+            created_ms: 5,
+            json: r#"{"a":"x y"}"#.into(),
+        };
         store.append(&[e], &[]).unwrap();
-        assert_eq!(kv.get("cairn:t:tab1:e:1").as_deref(), Some(r#"5 3:m 1{"a":"x y"}"#));
+        assert_eq!(
+            kv.get("cairn:t:tab1:e:1").as_deref(),
+            Some(r#"5 3:m 1{"a":"x y"}"#)
+        );
         let mut again = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
         let s = again.summary().unwrap();
         assert_eq!((s.events, s.last_seq), (1, 1));
         let back = again.read(0, 10).unwrap();
-        assert_eq!((back[0].message_id.as_str(), back[0].json.as_str(), back[0].created_ms), ("m 1", r#"{"a":"x y"}"#, 5));
+        assert_eq!(
+            (
+                back[0].message_id.as_str(),
+                back[0].json.as_str(),
+                back[0].created_ms
+            ),
+            ("m 1", r#"{"a":"x y"}"#, 5)
+        );
         for bad in ["", "5", "x 1:a{}", "5 9:a{}", "5 z:a{}"] {
             assert_eq!(decode_value(bad), None, "{bad}");
         }
@@ -462,7 +589,9 @@ mod tests {
     #[test]
     fn events_removed_behind_its_back_are_forgotten() {
         let (kv, mut store) = fresh();
-        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store
+            .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         kv.remove("cairn:t:tab1:e:2");
         let got = store.claim(D, 10, 10_000).unwrap();
         assert_eq!(ids(&got), ["m1", "m3"]);
@@ -472,12 +601,27 @@ mod tests {
     #[test]
     fn drain_takes_a_gone_tabs_queue_whole() {
         let (kv, mut store) = fresh();
-        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[("dropped".into(), Some("{\"invalid\":1}".into()))]).unwrap();
+        store
+            .append(
+                &(1..=3).map(ev).collect::<Vec<_>>(),
+                &[("dropped".into(), Some("{\"invalid\":1}".into()))],
+            )
+            .unwrap();
         let mine = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab9"));
-        assert_eq!(Keys::tabs_in(&kv, "cairn"), ["tab1"], "a tab with nothing stored leaves no key");
+        assert_eq!(
+            Keys::tabs_in(&kv, "cairn"),
+            ["tab1"],
+            "a tab with nothing stored leaves no key"
+        );
         drop(mine);
         let (events, drops) = BrowserStore::drain_tab(&kv, &Keys::new("cairn", "tab1"));
-        assert_eq!(events.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m3"]);
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| e.message_id.as_str())
+                .collect::<Vec<_>>(),
+            ["m1", "m2", "m3"]
+        );
         assert_eq!(events[0], ev(1));
         assert_eq!(drops.as_deref(), Some("{\"invalid\":1}"));
         assert!(kv.keys_with_prefix("cairn:t:tab1:").is_empty());
@@ -487,10 +631,16 @@ mod tests {
     fn a_full_storage_keeps_the_queue_working_in_memory() {
         let kv = Kv::new(MemoryBackend::with_quota(60));
         let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
-        store.append(&(1..=4).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store
+            .append(&(1..=4).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         assert!(kv.stats().quota_errors > 0);
         let got = store.claim(D, 10, 10_000).unwrap();
-        assert_eq!(ids(&got), ["m1", "m2", "m3", "m4"], "every event is still there to send");
+        assert_eq!(
+            ids(&got),
+            ["m1", "m2", "m3", "m4"],
+            "every event is still there to send"
+        );
         store.ack(D, 4).unwrap();
         assert_eq!(kv.stats().volatile_values, 0);
         assert!(kv.keys_with_prefix("cairn:").is_empty());

@@ -14,7 +14,8 @@ use crate::kv::{Backend, KvError};
 /// `globalThis.localStorage` (which throws when storage is disabled) and
 /// hands the result to [`use_storage`], so the module needs no code to
 /// find the window; the error is reported on each write.
-static STORAGE: OneThread<Result<web_sys::Storage, String>> = OneThread(RefCell::new(Err(String::new())));
+static STORAGE: OneThread<Result<web_sys::Storage, String>> =
+    OneThread(RefCell::new(Err(String::new())));
 
 /// A static for the page's one thread (no `thread_local!` without std).
 struct OneThread<T>(RefCell<T>);
@@ -56,7 +57,12 @@ fn with_storage<T>(f: impl FnOnce(&web_sys::Storage) -> T) -> Result<T, String> 
 
 /// `name: message` of a thrown DOMException or Error.
 fn describe(e: &JsValue) -> String {
-    let field = |k: &str| js_sys::Reflect::get(e, &JsValue::from_str(k)).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let field = |k: &str| {
+        js_sys::Reflect::get(e, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
     let (name, message) = (field("name"), field("message"));
     match (name.is_empty(), message.is_empty()) {
         (true, true) => e.as_string().unwrap_or_else(|| "unknown error".into()),
@@ -69,9 +75,19 @@ fn describe(e: &JsValue) -> String {
 fn is_quota(e: &JsValue) -> bool {
     // Chromium and the spec say QuotaExceededError; older Firefox said
     // NS_ERROR_DOM_QUOTA_REACHED.
-    let name = js_sys::Reflect::get(e, &JsValue::from_str("name")).ok().and_then(|v| v.as_string()).unwrap_or_default();
-    let has = |text: &str, word: &str| text.as_bytes().windows(word.len()).any(|w| w == word.as_bytes());
-    has(&name, "Quota") || has(&name, "QUOTA") || e.dyn_ref::<js_sys::Error>().is_some_and(|err| has(&String::from(err.message()), "quota"))
+    let name = js_sys::Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    let has = |text: &str, word: &str| {
+        text.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
+    };
+    has(&name, "Quota")
+        || has(&name, "QUOTA")
+        || e.dyn_ref::<js_sys::Error>()
+            .is_some_and(|err| has(&String::from(err.message()), "quota"))
 }
 
 /// The page's `localStorage`.
@@ -80,7 +96,9 @@ pub struct LocalStorage;
 
 impl Backend for LocalStorage {
     fn get(&self, key: &str) -> Option<String> {
-        with_storage(|s| s.get_item(key).ok().flatten()).ok().flatten()
+        with_storage(|s| s.get_item(key).ok().flatten())
+            .ok()
+            .flatten()
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), KvError> {

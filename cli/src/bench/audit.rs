@@ -41,7 +41,11 @@ pub fn audit(received: &[Digest], events: u64) -> Audit {
     let slots = events as usize + 1;
     let identify_slot = events as usize;
     let mut first: Vec<Option<&str>> = vec![None; slots];
-    let mut a = Audit { expected: slots as u64, received: received.len() as u64, ..Audit::default() };
+    let mut a = Audit {
+        expected: slots as u64,
+        received: received.len() as u64,
+        ..Audit::default()
+    };
     for e in received {
         let slot = match e.event_type.as_str() {
             "identify" => Some(identify_slot),
@@ -91,8 +95,24 @@ mod tests {
             other(json!({"type": "page", "messageId": "p"})),
         ];
         let a = audit(&got, 3);
-        assert_eq!(a, Audit { expected: 4, received: 6, lost: 1, duplicates: 2, unexplained: 2 });
+        assert_eq!(
+            a,
+            Audit {
+                expected: 4,
+                received: 6,
+                lost: 1,
+                duplicates: 2,
+                unexplained: 2
+            }
+        );
         assert!(!a.ok());
-        assert!(audit(&[track(0, "a"), other(json!({"type": "identify", "messageId": "i"}))], 1).ok());
+        assert!(audit(
+            &[
+                track(0, "a"),
+                other(json!({"type": "identify", "messageId": "i"}))
+            ],
+            1
+        )
+        .ok());
     }
 }

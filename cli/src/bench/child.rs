@@ -118,12 +118,20 @@ pub struct Outcome {
 impl Outcome {
     /// CPU seconds of the threads whose name is `name`.
     pub fn cpu_s(&self, name: &str) -> f64 {
-        self.threads.iter().filter(|t| t.name == name).map(|t| t.cpu_s).sum()
+        self.threads
+            .iter()
+            .filter(|t| t.name == name)
+            .map(|t| t.cpu_s)
+            .sum()
     }
 
     /// CPU seconds of the caller's (main) thread: every thread not cairn's own.
     pub fn caller_cpu_s(&self) -> f64 {
-        self.threads.iter().filter(|t| !t.name.starts_with("cairn-")).map(|t| t.cpu_s).sum()
+        self.threads
+            .iter()
+            .filter(|t| !t.name.starts_with("cairn-"))
+            .map(|t| t.cpu_s)
+            .sum()
     }
 }
 
@@ -159,7 +167,9 @@ pub enum Message {
 
 /// Wall-clock microseconds since the epoch: comparable across processes.
 pub fn wall_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn say(message: &Message) {
@@ -182,7 +192,9 @@ pub fn run(spec: &Spec) -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            say(&Message::Failed { error: e.to_string() });
+            say(&Message::Failed {
+                error: e.to_string(),
+            });
             std::process::ExitCode::from(2)
         }
     }
@@ -207,7 +219,10 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
     let timeout = Duration::from_secs(spec.timeout_s);
     let build_start = Instant::now();
     let client = builder(spec).build()?;
-    let mut out = Outcome { build_s: build_start.elapsed().as_secs_f64(), ..Outcome::default() };
+    let mut out = Outcome {
+        build_s: build_start.elapsed().as_secs_f64(),
+        ..Outcome::default()
+    };
     let mut latency = Histogram::default();
     let half = spec.events / 2;
     say(&Message::Started { wall_us: wall_us() });
@@ -215,7 +230,10 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
     for i in 0..spec.events {
         if i == half {
             let t = Instant::now();
-            if client.identify(workload::USER_ID, workload::traits()).is_err() {
+            if client
+                .identify(workload::USER_ID, workload::traits())
+                .is_err()
+            {
                 out.call_errors += 1;
             }
             out.identify_ns = t.elapsed().as_nanos() as u64;
@@ -236,7 +254,10 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
     out.durable_s = t0.elapsed().as_secs_f64();
     out.peak_rss_kib_durable = rss::peak_kib();
     out.file_bytes_durable = rss::buffer_file_bytes(&spec.storage);
-    say(&Message::Durable { wall_us: wall_us(), peak_rss_kib: out.peak_rss_kib_durable });
+    say(&Message::Durable {
+        wall_us: wall_us(),
+        peak_rss_kib: out.peak_rss_kib_durable,
+    });
     if deliver {
         let report = client.flush(timeout)?;
         out.flushed_s = t0.elapsed().as_secs_f64();
@@ -257,7 +278,10 @@ fn drain(spec: &Spec) -> Result<Outcome, cairn::Error> {
     say(&Message::Building { wall_us: wall_us() });
     let t0 = Instant::now();
     let client = builder(spec).build()?;
-    let mut out = Outcome { build_s: t0.elapsed().as_secs_f64(), ..Outcome::default() };
+    let mut out = Outcome {
+        build_s: t0.elapsed().as_secs_f64(),
+        ..Outcome::default()
+    };
     let report = client.flush(timeout)?;
     out.flushed_s = t0.elapsed().as_secs_f64();
     out.remaining = report.remaining;
@@ -291,7 +315,9 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Running> {
     let mut command = Command::new(exe);
     if std::env::var_os(super::REEXEC_MARK).is_some() {
         // Set for the collector's sake only: the client runs as it was given.
-        command.env_remove("MALLOC_ARENA_MAX").env_remove(super::REEXEC_MARK);
+        command
+            .env_remove("MALLOC_ARENA_MAX")
+            .env_remove(super::REEXEC_MARK);
     }
     let mut process = command
         .args(["bench", "--child", &json])
@@ -299,18 +325,28 @@ pub fn spawn(spec: &Spec) -> std::io::Result<Running> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let stdout = process.stdout.take().ok_or_else(|| std::io::Error::other("child has no stdout"))?;
+    let stdout = process
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("child has no stdout"))?;
     let (tx, messages) = mpsc::channel();
-    std::thread::Builder::new().name("bench-child-out".into()).spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let message = serde_json::from_str(&line)
-                .unwrap_or_else(|e| Message::Failed { error: format!("unreadable line from the child ({e}): {line}") });
-            if tx.send((message, Instant::now())).is_err() {
-                return;
+    std::thread::Builder::new()
+        .name("bench-child-out".into())
+        .spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let message = serde_json::from_str(&line).unwrap_or_else(|e| Message::Failed {
+                    error: format!("unreadable line from the child ({e}): {line}"),
+                });
+                if tx.send((message, Instant::now())).is_err() {
+                    return;
+                }
             }
-        }
-    })?;
-    Ok(Running { process, messages, done: std::cell::RefCell::new(None) })
+        })?;
+    Ok(Running {
+        process,
+        messages,
+        done: std::cell::RefCell::new(None),
+    })
 }
 
 impl Running {
@@ -320,8 +356,12 @@ impl Running {
         match self.messages.recv_timeout(timeout) {
             Ok((Message::Failed { error }, _)) => Err(format!("the bench child failed: {error}")),
             Ok(m) => Ok(m),
-            Err(RecvTimeoutError::Timeout) => Err(format!("the bench child said nothing for {timeout:?}")),
-            Err(RecvTimeoutError::Disconnected) => Err("the bench child exited without finishing".into()),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(format!("the bench child said nothing for {timeout:?}"))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                Err("the bench child exited without finishing".into())
+            }
         }
     }
 

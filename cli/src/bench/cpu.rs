@@ -16,13 +16,26 @@ pub struct ThreadCpu {
 
 /// Every live thread of this process and its CPU time so far.
 pub fn threads() -> Vec<ThreadCpu> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
     let mut out: Vec<ThreadCpu> = tasks
         .filter_map(Result::ok)
         .filter_map(|t| {
-            let name = std::fs::read_to_string(t.path().join("comm")).ok()?.trim().to_string();
-            let ns: f64 = std::fs::read_to_string(t.path().join("schedstat")).ok()?.split_whitespace().next()?.parse().ok()?;
-            Some(ThreadCpu { name, cpu_s: ns / 1e9 })
+            let name = std::fs::read_to_string(t.path().join("comm"))
+                .ok()?
+                .trim()
+                .to_string();
+            let ns: f64 = std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            Some(ThreadCpu {
+                name,
+                cpu_s: ns / 1e9,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -31,12 +44,21 @@ pub fn threads() -> Vec<ThreadCpu> {
 
 /// Seconds of CPU this whole process has used, ended threads included (0 where /proc is missing).
 pub fn process_s() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
     // The command name may hold spaces; the fields after its closing parenthesis do not.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After ")" come state (field 3) ... utime is field 14 and stime 15 of the whole line.
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(11) + tick(12)) / 100.0
 }
 

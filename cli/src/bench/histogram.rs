@@ -39,7 +39,12 @@ pub struct Summary {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { counts: Box::new([0; BUCKETS]), count: 0, sum: 0, max: 0 }
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            count: 0,
+            sum: 0,
+            max: 0,
+        }
     }
 }
 
@@ -97,7 +102,11 @@ impl Histogram {
             .sum();
         Summary {
             count: self.count,
-            mean_ns: if self.count == 0 { 0.0 } else { self.sum as f64 / self.count as f64 },
+            mean_ns: if self.count == 0 {
+                0.0
+            } else {
+                self.sum as f64 / self.count as f64
+            },
             p50_ns: self.quantile(0.50),
             p99_ns: self.quantile(0.99),
             p999_ns: self.quantile(0.999),
@@ -114,12 +123,27 @@ mod tests {
     #[test]
     fn buckets_are_continuous_and_tight() {
         let mut last = 0;
-        for v in [0u64, 1, 127, 128, 129, 1_000, 4_095, 4_096, 1 << 20, 123_456_789, 1 << 39] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            129,
+            1_000,
+            4_095,
+            4_096,
+            1 << 20,
+            123_456_789,
+            1 << 39,
+        ] {
             let i = index(v);
             assert!(i >= last, "{v}");
             last = i;
             let back = value(i) as f64;
-            assert!((back - v as f64).abs() <= (v as f64 * 0.016).max(0.5), "{v} -> {back}");
+            assert!(
+                (back - v as f64).abs() <= (v as f64 * 0.016).max(0.5),
+                "{v} -> {back}"
+            );
         }
     }
 

@@ -77,7 +77,9 @@ fn timestamp(i: u64) -> String {
 
 /// The scenario's events, complete, as JSON values.
 pub fn sample_events(n: u64) -> Vec<Value> {
-    (0..n).map(|i| workload::wire_event(i, &message_id(i), &timestamp(i))).collect()
+    (0..n)
+        .map(|i| workload::wire_event(i, &message_id(i), &timestamp(i)))
+        .collect()
 }
 
 /// Measures all three, `dir` holding the SQLite file.
@@ -85,10 +87,16 @@ pub fn measure(dir: &Path, collector: &Collector, sizes: Sizes) -> Result<Limits
     let events = sample_events(SAMPLE);
     let (encode_per_s, event_bytes) = encode_rate(&events, sizes.encode);
     let rows: Vec<String> = events.iter().map(Value::to_string).collect();
-    let sqlite_rows_per_s = sqlite_rate(&dir.join("limit.db"), &rows, sizes.sqlite).map_err(|e| format!("SQLite limit: {e}"))?;
+    let sqlite_rows_per_s = sqlite_rate(&dir.join("limit.db"), &rows, sizes.sqlite)
+        .map_err(|e| format!("SQLite limit: {e}"))?;
     let post_per_s = post_rate(collector, &events, sizes.posts)?;
     collector.clear();
-    Ok(Limits { encode_per_s, event_bytes, sqlite_rows_per_s, post_per_s })
+    Ok(Limits {
+        encode_per_s,
+        event_bytes,
+        sqlite_rows_per_s,
+        post_per_s,
+    })
 }
 
 fn encode_rate(events: &[Value], n: u64) -> (f64, f64) {
@@ -96,7 +104,8 @@ fn encode_rate(events: &[Value], n: u64) -> (f64, f64) {
     let t = Instant::now();
     for i in 0..n {
         // The events are JSON values: encoding them cannot fail.
-        let s = serde_json::to_string(&events[(i % events.len() as u64) as usize]).unwrap_or_default();
+        let s =
+            serde_json::to_string(&events[(i % events.len() as u64) as usize]).unwrap_or_default();
         bytes += s.len();
         std::hint::black_box(s);
     }
@@ -118,10 +127,17 @@ fn sqlite_rate(path: &Path, rows: &[String], n: u64) -> rusqlite::Result<f64> {
     while i < n {
         let tx = conn.unchecked_transaction()?;
         {
-            let mut insert = tx.prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for _ in 0..100.min(n - i) {
                 let body = &rows[(i % rows.len() as u64) as usize];
-                insert.execute(rusqlite::params![ids[i as usize], 1_790_000_000_000i64 + i as i64, body.len() as i64, body])?;
+                insert.execute(rusqlite::params![
+                    ids[i as usize],
+                    1_790_000_000_000i64 + i as i64,
+                    body.len() as i64,
+                    body
+                ])?;
                 i += 1;
             }
         }
@@ -164,7 +180,10 @@ fn post_rate(collector: &Collector, events: &[Value], batches: u64) -> Result<f6
             .send(&body[..])
             .map_err(|e| format!("loopback POST limit: {e}"))?;
         if response.status() != 200 {
-            return Err(format!("loopback POST limit: the collector answered {}", response.status()));
+            return Err(format!(
+                "loopback POST limit: the collector answered {}",
+                response.status()
+            ));
         }
         // Reading the (small) answer lets the connection be reused.
         let _ = response.into_body().read_to_vec();

@@ -82,11 +82,19 @@ pub const SCENARIO: Tuning = Tuning {
 /// Backlog and cold start: as the scenario, with retries capped at 250 ms so
 /// the drain starts soon after the collector is back instead of after a long
 /// backoff.
-pub const BACKLOG: Tuning = Tuning { retry_base_ms: 100, max_retry_ms: 250, ..SCENARIO };
+pub const BACKLOG: Tuning = Tuning {
+    retry_base_ms: 100,
+    max_retry_ms: 250,
+    ..SCENARIO
+};
 
 /// Faults: retries capped at 200 ms (`Retry-After: 1` included), so half
 /// the requests failing does not turn the run into minutes of waiting.
-pub const FAULTS: Tuning = Tuning { retry_base_ms: 100, max_retry_ms: 200, ..SCENARIO };
+pub const FAULTS: Tuning = Tuning {
+    retry_base_ms: 100,
+    max_retry_ms: 200,
+    ..SCENARIO
+};
 
 /// Runs `cairn bench` (or, with `--child`, one phase's client).
 pub fn main(args: BenchArgs) -> ExitCode {
@@ -102,8 +110,16 @@ pub fn main(args: BenchArgs) -> ExitCode {
     if let Some(code) = collector_allocator() {
         return code;
     }
-    if let Some(bad) = args.only.iter().flatten().find(|p| !PHASES.contains(&p.as_str())) {
-        eprintln!("error: unknown phase `{bad}` in --only: use {}", PHASES.join(", "));
+    if let Some(bad) = args
+        .only
+        .iter()
+        .flatten()
+        .find(|p| !PHASES.contains(&p.as_str()))
+    {
+        eprintln!(
+            "error: unknown phase `{bad}` in --only: use {}",
+            PHASES.join(", ")
+        );
         return ExitCode::from(2);
     }
     match run(&args) {
@@ -169,22 +185,49 @@ fn command_line() -> String {
 pub fn run(args: &BenchArgs) -> Result<Report, String> {
     let started = Instant::now();
     let short = args.short;
-    let sizes = args.events.clone().unwrap_or_else(|| if short { vec![100_000] } else { vec![100_000, 1_000_000] });
-    let backlog_n = args.backlog.unwrap_or(if short { 100_000 } else { 1_000_000 });
-    let wants = |phase: &str| args.only.as_ref().is_none_or(|only| only.iter().any(|p| p == phase));
+    let sizes = args.events.clone().unwrap_or_else(|| {
+        if short {
+            vec![100_000]
+        } else {
+            vec![100_000, 1_000_000]
+        }
+    });
+    let backlog_n = args
+        .backlog
+        .unwrap_or(if short { 100_000 } else { 1_000_000 });
+    let wants = |phase: &str| {
+        args.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|p| p == phase))
+    };
     let timeout = Duration::from_secs(if short { 150 } else { 900 });
-    let dir = tempfile::Builder::new().prefix("cairn-bench-").tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let dir = tempfile::Builder::new()
+        .prefix("cairn-bench-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     // Digests only: a collector that kept millions of parsed events would
     // measure itself, not cairn (see docs/performance.md).
-    let config = CollectorConfig { retain: Retain::Digests, ..CollectorConfig::default() };
-    let collector = Collector::start(config).map_err(|e| format!("cannot start the collector: {e}"))?;
+    let config = CollectorConfig {
+        retain: Retain::Digests,
+        ..CollectorConfig::default()
+    };
+    let collector =
+        Collector::start(config).map_err(|e| format!("cannot start the collector: {e}"))?;
     let machine = machine::Machine::read();
 
     eprintln!("bench: measuring this machine's limits");
     let amounts = if short {
-        limits::Sizes { encode: 100_000, sqlite: 100_000, posts: 100 }
+        limits::Sizes {
+            encode: 100_000,
+            sqlite: 100_000,
+            posts: 100,
+        }
     } else {
-        limits::Sizes { encode: 300_000, sqlite: 300_000, posts: 300 }
+        limits::Sizes {
+            encode: 300_000,
+            sqlite: 300_000,
+            posts: 300,
+        }
     };
     let limits = limits::measure(dir.path(), &collector, amounts)?;
 
@@ -194,7 +237,11 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
         version: cairn::VERSION,
         machine,
         limits,
-        tunings: Tunings { scenario: SCENARIO, backlog: BACKLOG, faults: FAULTS },
+        tunings: Tunings {
+            scenario: SCENARIO,
+            backlog: BACKLOG,
+            faults: FAULTS,
+        },
         scenarios: Vec::new(),
         gzip_off: None,
         backlog: None,
@@ -217,7 +264,16 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     if wants("gzip-off") {
         let n = sizes.iter().copied().min().unwrap_or(100_000);
         eprintln!("bench: scenario with gzip off, N = {n}");
-        match phases::scenario(&collector, dir.path(), n, Tuning { gzip: false, ..SCENARIO }, timeout) {
+        match phases::scenario(
+            &collector,
+            dir.path(),
+            n,
+            Tuning {
+                gzip: false,
+                ..SCENARIO
+            },
+            timeout,
+        ) {
             Ok(f) => report.gzip_off = Some(f),
             Err(e) => errors.push(failed("scenario gzip off", e)),
         }

@@ -110,14 +110,33 @@ pub struct FaultFigures {
     pub audit: Audit,
 }
 
-fn spec(collector: &Collector, storage: &Path, phase: Phase, events: u64, tuning: Tuning, timeout: Duration) -> Spec {
-    Spec { phase, endpoint: collector.endpoint(), storage: storage.to_path_buf(), events, tuning, timeout_s: timeout.as_secs() }
+fn spec(
+    collector: &Collector,
+    storage: &Path,
+    phase: Phase,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Spec {
+    Spec {
+        phase,
+        endpoint: collector.endpoint(),
+        storage: storage.to_path_buf(),
+        events,
+        tuning,
+        timeout_s: timeout.as_secs(),
+    }
 }
 
 /// Waits until the collector has `expected` events. Gives up early when the
 /// child finished without delivering them all (its events were dropped, say),
 /// rather than waiting out the whole timeout.
-fn wait_collected(collector: &Collector, running: &child::Running, expected: u64, timeout: Duration) -> Result<(), String> {
+fn wait_collected(
+    collector: &Collector,
+    running: &child::Running,
+    expected: u64,
+    timeout: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut finished: Option<(Instant, Outcome)> = None;
     while !collector.wait_for_events(expected as usize, Duration::from_millis(200)) {
@@ -126,14 +145,21 @@ fn wait_collected(collector: &Collector, running: &child::Running, expected: u64
                 finished = Some((Instant::now(), outcome));
             }
         }
-        let grace_over = finished.as_ref().is_some_and(|(at, _)| at.elapsed() > Duration::from_secs(3));
+        let grace_over = finished
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() > Duration::from_secs(3));
         if grace_over || Instant::now() > deadline {
             let got = collector.stats().events;
             let why = match &finished {
-                Some((_, o)) => format!("the client finished with {} delivered, {} dropped, {} still queued", o.delivered, o.dropped, o.remaining),
+                Some((_, o)) => format!(
+                    "the client finished with {} delivered, {} dropped, {} still queued",
+                    o.delivered, o.dropped, o.remaining
+                ),
                 None => format!("after {timeout:?}"),
             };
-            return Err(format!("the collector had {got} of {expected} events: {why}"));
+            return Err(format!(
+                "the collector had {got} of {expected} events: {why}"
+            ));
         }
     }
     Ok(())
@@ -143,7 +169,9 @@ fn expect_started(running: &child::Running, timeout: Duration) -> Result<u64, St
     loop {
         match running.next(timeout)? {
             (Message::Started { wall_us }, _) => return Ok(wall_us),
-            (Message::Done(_), _) => return Err("the bench child finished before it started recording".into()),
+            (Message::Done(_), _) => {
+                return Err("the bench child finished before it started recording".into())
+            }
             _ => continue,
         }
     }
@@ -154,17 +182,36 @@ fn wire_bytes(collector: &Collector) -> u64 {
     collector
         .requests()
         .iter()
-        .filter_map(|r| r.header("content-length").and_then(|v| v.parse::<u64>().ok()))
+        .filter_map(|r| {
+            r.header("content-length")
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .sum()
 }
 
 /// One caller records `events` against a healthy collector; then flush.
-pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<ScenarioFigures, String> {
+pub fn scenario(
+    collector: &Collector,
+    dir: &Path,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Result<ScenarioFigures, String> {
     collector.clear();
-    let storage = dir.join(format!("scenario-{events}-{}.db", if tuning.gzip { "gzip" } else { "plain" }));
+    let storage = dir.join(format!(
+        "scenario-{events}-{}.db",
+        if tuning.gzip { "gzip" } else { "plain" }
+    ));
     let cpu_before = super::cpu::process_s();
-    let running = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout))
-        .map_err(|e| format!("could not start the bench child: {e}"))?;
+    let running = child::spawn(&spec(
+        collector,
+        &storage,
+        Phase::Record { deliver: true },
+        events,
+        tuning,
+        timeout,
+    ))
+    .map_err(|e| format!("could not start the bench child: {e}"))?;
     let started = expect_started(&running, timeout)?;
     let expected = events + 1;
     if let Err(e) = wait_collected(collector, &running, expected, timeout) {
@@ -193,11 +240,24 @@ pub fn scenario(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, 
 }
 
 /// The collector is down while `events` are recorded; then it comes back.
-pub fn backlog(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<BacklogFigures, String> {
+pub fn backlog(
+    collector: &Collector,
+    dir: &Path,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Result<BacklogFigures, String> {
     collector.clear();
     collector.set_down(Some(Fault::DropConnection));
     let storage = dir.join(format!("backlog-{events}.db"));
-    let spawned = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout));
+    let spawned = child::spawn(&spec(
+        collector,
+        &storage,
+        Phase::Record { deliver: true },
+        events,
+        tuning,
+        timeout,
+    ));
     let running = match spawned {
         Ok(r) => r,
         Err(e) => {
@@ -244,21 +304,45 @@ pub fn backlog(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, t
 }
 
 /// A file with `queued` events from an earlier run; time from `build()` to the first upload.
-pub fn cold_start(collector: &Collector, dir: &Path, queued: u64, tuning: Tuning, timeout: Duration) -> Result<ColdFigures, String> {
+pub fn cold_start(
+    collector: &Collector,
+    dir: &Path,
+    queued: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Result<ColdFigures, String> {
     let storage = dir.join(format!("cold-{queued}.db"));
     collector.clear();
     collector.set_down(Some(Fault::DropConnection));
-    let filled = child::spawn(&spec(collector, &storage, Phase::Record { deliver: false }, queued, tuning, timeout))
-        .map_err(|e| format!("could not start the bench child: {e}"))
-        .and_then(|running| running.outcome(timeout));
+    let filled = child::spawn(&spec(
+        collector,
+        &storage,
+        Phase::Record { deliver: false },
+        queued,
+        tuning,
+        timeout,
+    ))
+    .map_err(|e| format!("could not start the bench child: {e}"))
+    .and_then(|running| running.outcome(timeout));
     collector.set_down(None);
     collector.clear();
     let filled = filled?;
     if filled.remaining != queued + 1 {
-        return Err(format!("cold start: the earlier run left {} events queued, not {}", filled.remaining, queued + 1));
+        return Err(format!(
+            "cold start: the earlier run left {} events queued, not {}",
+            filled.remaining,
+            queued + 1
+        ));
     }
-    let running = child::spawn(&spec(collector, &storage, Phase::Drain, queued, tuning, timeout))
-        .map_err(|e| format!("could not start the bench child: {e}"))?;
+    let running = child::spawn(&spec(
+        collector,
+        &storage,
+        Phase::Drain,
+        queued,
+        tuning,
+        timeout,
+    ))
+    .map_err(|e| format!("could not start the bench child: {e}"))?;
     // Watch for the first request from now on, so it cannot slip by unseen.
     let deadline = Instant::now() + timeout;
     let first = loop {
@@ -303,13 +387,26 @@ pub fn fault_plan(len: usize) -> Vec<Fault> {
 }
 
 /// The scenario against a collector that misbehaves per [`fault_plan`].
-pub fn faults(collector: &Collector, dir: &Path, events: u64, tuning: Tuning, timeout: Duration) -> Result<FaultFigures, String> {
+pub fn faults(
+    collector: &Collector,
+    dir: &Path,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Result<FaultFigures, String> {
     collector.clear();
     collector.push_faults(fault_plan(100_000));
     let storage = dir.join(format!("faults-{events}.db"));
-    let result = child::spawn(&spec(collector, &storage, Phase::Record { deliver: true }, events, tuning, timeout))
-        .map_err(|e| format!("could not start the bench child: {e}"))
-        .and_then(|running| running.outcome(timeout));
+    let result = child::spawn(&spec(
+        collector,
+        &storage,
+        Phase::Record { deliver: true },
+        events,
+        tuning,
+        timeout,
+    ))
+    .map_err(|e| format!("could not start the bench child: {e}"))
+    .and_then(|running| running.outcome(timeout));
     let requests = collector.requests();
     let received = collector.digests();
     collector.clear();

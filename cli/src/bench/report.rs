@@ -94,22 +94,59 @@ impl Report {
     /// whether timing budgets count.
     pub fn judge(&mut self, timings: bool) {
         let mut checks = Vec::new();
-        let mut push = |name: String, measured: String, budget: &str, passed: bool, enforced: bool| {
-            checks.push(Check { name, measured, budget: budget.to_string(), passed, enforced });
-        };
+        let mut push =
+            |name: String, measured: String, budget: &str, passed: bool, enforced: bool| {
+                checks.push(Check {
+                    name,
+                    measured,
+                    budget: budget.to_string(),
+                    passed,
+                    enforced,
+                });
+            };
         for e in &self.errors {
-            push(format!("phase ran: {e}"), "error".into(), "runs", false, true);
+            push(
+                format!("phase ran: {e}"),
+                "error".into(),
+                "runs",
+                false,
+                true,
+            );
         }
-        let mut audits: Vec<(String, super::audit::Audit)> =
-            self.scenarios.iter().map(|s| (format!("scenario N={}", thousands(s.events)), s.audit)).collect();
-        audits.extend(self.gzip_off.iter().map(|s| (format!("scenario gzip off N={}", thousands(s.events)), s.audit)));
-        audits.extend(self.backlog.iter().map(|b| (format!("backlog N={}", thousands(b.events)), b.audit)));
-        audits.extend(self.cold.iter().map(|c| (format!("cold start {} queued", thousands(c.queued)), c.audit)));
-        audits.extend(self.faults.iter().map(|f| (format!("faults N={}", thousands(f.events)), f.audit)));
+        let mut audits: Vec<(String, super::audit::Audit)> = self
+            .scenarios
+            .iter()
+            .map(|s| (format!("scenario N={}", thousands(s.events)), s.audit))
+            .collect();
+        audits.extend(self.gzip_off.iter().map(|s| {
+            (
+                format!("scenario gzip off N={}", thousands(s.events)),
+                s.audit,
+            )
+        }));
+        audits.extend(
+            self.backlog
+                .iter()
+                .map(|b| (format!("backlog N={}", thousands(b.events)), b.audit)),
+        );
+        audits.extend(self.cold.iter().map(|c| {
+            (
+                format!("cold start {} queued", thousands(c.queued)),
+                c.audit,
+            )
+        }));
+        audits.extend(
+            self.faults
+                .iter()
+                .map(|f| (format!("faults N={}", thousands(f.events)), f.audit)),
+        );
         for (phase, a) in audits {
             push(
                 format!("{phase}: lost, unexplained duplicates"),
-                format!("{} lost, {} duplicates ({} unexplained)", a.lost, a.duplicates, a.unexplained),
+                format!(
+                    "{} lost, {} duplicates ({} unexplained)",
+                    a.lost, a.duplicates, a.unexplained
+                ),
                 "0 lost, 0 unexplained",
                 a.ok(),
                 true,
@@ -118,12 +155,28 @@ impl Report {
         if let Some(s) = self.scenarios.iter().max_by_key(|s| s.events) {
             let t = &s.client.track;
             let n = thousands(s.events);
-            push(format!("track p50 (N={n})"), micros(t.p50_ns), "≤ 1 µs", t.p50_ns <= TRACK_P50_NS, timings);
-            push(format!("track p99 (N={n})"), micros(t.p99_ns), "≤ 4 µs", t.p99_ns <= TRACK_P99_NS, timings);
+            push(
+                format!("track p50 (N={n})"),
+                micros(t.p50_ns),
+                "≤ 1 µs",
+                t.p50_ns <= TRACK_P50_NS,
+                timings,
+            );
+            push(
+                format!("track p99 (N={n})"),
+                micros(t.p99_ns),
+                "≤ 4 µs",
+                t.p99_ns <= TRACK_P99_NS,
+                timings,
+            );
             let share = s.delivered_per_s / self.limits.sqlite_rows_per_s;
             push(
                 format!("delivered end to end (N={n}) / SQLite insert rate"),
-                format!("{}/s = {:.0}%", thousands(s.delivered_per_s as u64), share * 100.0),
+                format!(
+                    "{}/s = {:.0}%",
+                    thousands(s.delivered_per_s as u64),
+                    share * 100.0
+                ),
                 "≥ 50%",
                 share >= DELIVERED_SHARE_OF_SQLITE,
                 timings,
@@ -147,7 +200,10 @@ impl Report {
         }
         if let Some(c) = &self.cold {
             push(
-                format!("cold start, build() to first upload ({} queued)", thousands(c.queued)),
+                format!(
+                    "cold start, build() to first upload ({} queued)",
+                    thousands(c.queued)
+                ),
                 format!("{:.1} ms", c.first_upload_s * 1e3),
                 "≤ 50 ms",
                 c.first_upload_s <= COLD_START_S,
@@ -161,7 +217,11 @@ impl Report {
     pub fn table(&self) -> String {
         let mut o = String::new();
         let m = &self.machine;
-        let _ = writeln!(o, "cairn bench ({}), cairn {}: `{}`", self.mode, self.version, self.command);
+        let _ = writeln!(
+            o,
+            "cairn bench ({}), cairn {}: `{}`",
+            self.mode, self.version, self.command
+        );
         let _ = writeln!(
             o,
             "machine: {}, {} CPUs, {} MiB, Linux {}; load average {:.2} at start, {:.2} at end; {:.0} s\n",
@@ -169,44 +229,178 @@ impl Report {
         );
         let l = &self.limits;
         let _ = writeln!(o, "limits of this machine, this run");
-        let _ = writeln!(o, "  serde_json encode, scenario event ({:.0} B)  {:>12} events/s", l.event_bytes, thousands(l.encode_per_s as u64));
-        let _ = writeln!(o, "  SQLite insert, WAL, sync=NORMAL, 100/tx   {:>12} rows/s", thousands(l.sqlite_rows_per_s as u64));
+        let _ = writeln!(
+            o,
+            "  serde_json encode, scenario event ({:.0} B)  {:>12} events/s",
+            l.event_bytes,
+            thousands(l.encode_per_s as u64)
+        );
+        let _ = writeln!(
+            o,
+            "  SQLite insert, WAL, sync=NORMAL, 100/tx   {:>12} rows/s",
+            thousands(l.sqlite_rows_per_s as u64)
+        );
         let _ = writeln!(
             o,
             "  loopback POST, 100-event batches, ureq    {:>12} batches/s = {} events/s\n",
             thousands(l.post_per_s as u64),
             thousands(l.post_events_per_s() as u64)
         );
-        let runs: Vec<&ScenarioFigures> = self.scenarios.iter().chain(self.gzip_off.iter()).collect();
+        let runs: Vec<&ScenarioFigures> =
+            self.scenarios.iter().chain(self.gzip_off.iter()).collect();
         if !runs.is_empty() {
-            let _ = writeln!(o, "scenario: one caller thread, N tracks (half after identify), then flush");
-            let head: Vec<String> = runs.iter().map(|s| format!("N={}{}", thousands(s.events), if s.gzip { "" } else { " no gzip" })).collect();
+            let _ = writeln!(
+                o,
+                "scenario: one caller thread, N tracks (half after identify), then flush"
+            );
+            let head: Vec<String> = runs
+                .iter()
+                .map(|s| {
+                    format!(
+                        "N={}{}",
+                        thousands(s.events),
+                        if s.gzip { "" } else { " no gzip" }
+                    )
+                })
+                .collect();
             row(&mut o, "", &head);
-            let col = |f: &dyn Fn(&ScenarioFigures) -> String| runs.iter().map(|s| f(s)).collect::<Vec<_>>();
-            row(&mut o, "track mean / p50 (µs)", &col(&|s| format!("{:.2} / {:.2}", s.client.track.mean_ns / 1e3, s.client.track.p50_ns as f64 / 1e3)));
-            row(&mut o, "track p99 / p99.9 (µs)", &col(&|s| format!("{:.2} / {:.2}", s.client.track.p99_ns as f64 / 1e3, s.client.track.p999_ns as f64 / 1e3)));
-            row(&mut o, "track max (ms)", &col(&|s| format!("{:.2}", s.client.track.max_ns as f64 / 1e6)));
-            row(&mut o, "calls over 100 µs, total (s)", &col(&|s| format!("{:.2}", s.client.track.over_100us_ms / 1e3)));
-            row(&mut o, "recording took (s)", &col(&|s| format!("{:.2}", s.client.record_s)));
-            row(&mut o, "all durable after (s)", &col(&|s| format!("{:.2}", s.client.durable_s)));
-            row(&mut o, "recorded durably, events/s", &col(&|s| thousands(((s.events + 1) as f64 / s.client.durable_s) as u64)));
-            row(&mut o, "  / SQLite insert rate", &col(&|s| format!("{:.0}%", 100.0 * (s.events + 1) as f64 / s.client.durable_s / l.sqlite_rows_per_s)));
-            row(&mut o, "collector has all after (s)", &col(&|s| format!("{:.2}", s.collected_s)));
-            row(&mut o, "delivered events/s", &col(&|s| thousands(s.delivered_per_s as u64)));
-            row(&mut o, "  / SQLite insert rate", &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.sqlite_rows_per_s)));
-            row(&mut o, "  / loopback POST rate", &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.post_events_per_s())));
-            row(&mut o, "CPU µs/event: caller+app", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[0])));
-            row(&mut o, "  worker / http", &col(&|s| format!("{:.2} / {:.2}", s.cpu_us_per_event()[1], s.cpu_us_per_event()[2])));
-            row(&mut o, "  collector (receiving end)", &col(&|s| format!("{:.2}", s.cpu_us_per_event()[3])));
-            row(&mut o, "peak RSS (MiB)", &col(&|s| format!("{:.1}", s.client.peak_rss_kib as f64 / 1024.0)));
+            let col = |f: &dyn Fn(&ScenarioFigures) -> String| {
+                runs.iter().map(|s| f(s)).collect::<Vec<_>>()
+            };
+            row(
+                &mut o,
+                "track mean / p50 (µs)",
+                &col(&|s| {
+                    format!(
+                        "{:.2} / {:.2}",
+                        s.client.track.mean_ns / 1e3,
+                        s.client.track.p50_ns as f64 / 1e3
+                    )
+                }),
+            );
+            row(
+                &mut o,
+                "track p99 / p99.9 (µs)",
+                &col(&|s| {
+                    format!(
+                        "{:.2} / {:.2}",
+                        s.client.track.p99_ns as f64 / 1e3,
+                        s.client.track.p999_ns as f64 / 1e3
+                    )
+                }),
+            );
+            row(
+                &mut o,
+                "track max (ms)",
+                &col(&|s| format!("{:.2}", s.client.track.max_ns as f64 / 1e6)),
+            );
+            row(
+                &mut o,
+                "calls over 100 µs, total (s)",
+                &col(&|s| format!("{:.2}", s.client.track.over_100us_ms / 1e3)),
+            );
+            row(
+                &mut o,
+                "recording took (s)",
+                &col(&|s| format!("{:.2}", s.client.record_s)),
+            );
+            row(
+                &mut o,
+                "all durable after (s)",
+                &col(&|s| format!("{:.2}", s.client.durable_s)),
+            );
+            row(
+                &mut o,
+                "recorded durably, events/s",
+                &col(&|s| thousands(((s.events + 1) as f64 / s.client.durable_s) as u64)),
+            );
+            row(
+                &mut o,
+                "  / SQLite insert rate",
+                &col(&|s| {
+                    format!(
+                        "{:.0}%",
+                        100.0 * (s.events + 1) as f64 / s.client.durable_s / l.sqlite_rows_per_s
+                    )
+                }),
+            );
+            row(
+                &mut o,
+                "collector has all after (s)",
+                &col(&|s| format!("{:.2}", s.collected_s)),
+            );
+            row(
+                &mut o,
+                "delivered events/s",
+                &col(&|s| thousands(s.delivered_per_s as u64)),
+            );
+            row(
+                &mut o,
+                "  / SQLite insert rate",
+                &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.sqlite_rows_per_s)),
+            );
+            row(
+                &mut o,
+                "  / loopback POST rate",
+                &col(&|s| format!("{:.0}%", 100.0 * s.delivered_per_s / l.post_events_per_s())),
+            );
+            row(
+                &mut o,
+                "CPU µs/event: caller+app",
+                &col(&|s| format!("{:.2}", s.cpu_us_per_event()[0])),
+            );
+            row(
+                &mut o,
+                "  worker / http",
+                &col(&|s| {
+                    format!(
+                        "{:.2} / {:.2}",
+                        s.cpu_us_per_event()[1],
+                        s.cpu_us_per_event()[2]
+                    )
+                }),
+            );
+            row(
+                &mut o,
+                "  collector (receiving end)",
+                &col(&|s| format!("{:.2}", s.cpu_us_per_event()[3])),
+            );
+            row(
+                &mut o,
+                "peak RSS (MiB)",
+                &col(&|s| format!("{:.1}", s.client.peak_rss_kib as f64 / 1024.0)),
+            );
             row(&mut o, "requests", &col(&|s| thousands(s.requests)));
-            row(&mut o, "wire bytes/event", &col(&|s| format!("{:.1}", s.wire_bytes_per_event)));
-            row(&mut o, "lost / dup / unexplained", &col(&|s| format!("{} / {} / {}", s.audit.lost, s.audit.duplicates, s.audit.unexplained)));
+            row(
+                &mut o,
+                "wire bytes/event",
+                &col(&|s| format!("{:.1}", s.wire_bytes_per_event)),
+            );
+            row(
+                &mut o,
+                "lost / dup / unexplained",
+                &col(&|s| {
+                    format!(
+                        "{} / {} / {}",
+                        s.audit.lost, s.audit.duplicates, s.audit.unexplained
+                    )
+                }),
+            );
             o.push('\n');
         }
         if let Some(b) = &self.backlog {
-            let _ = writeln!(o, "backlog: collector down while N={} are recorded, then back", thousands(b.events));
-            let _ = writeln!(o, "  peak RSS while down {:.1} MiB; buffer file {:.1} MiB; all durable after {:.2} s", b.peak_rss_kib_down as f64 / 1024.0, b.file_bytes as f64 / 1048576.0, b.durable_s);
+            let _ = writeln!(
+                o,
+                "backlog: collector down while N={} are recorded, then back",
+                thousands(b.events)
+            );
+            let _ = writeln!(
+                o,
+                "  peak RSS while down {:.1} MiB; buffer file {:.1} MiB; all durable after {:.2} s",
+                b.peak_rss_kib_down as f64 / 1024.0,
+                b.file_bytes as f64 / 1048576.0,
+                b.durable_s
+            );
             let _ = writeln!(o, "  drained {:.2} s after the collector came back ({}/s); peak RSS overall {:.1} MiB", b.drain_s, thousands((b.events as f64 / b.drain_s) as u64), b.client.peak_rss_kib as f64 / 1024.0);
             let t = &b.client.track;
             let _ = writeln!(
@@ -217,17 +411,33 @@ impl Report {
                 t.p999_ns as f64 / 1e3,
                 t.max_ns as f64 / 1e6
             );
-            let _ = writeln!(o, "  lost {} / duplicates {} / unexplained {}\n", b.audit.lost, b.audit.duplicates, b.audit.unexplained);
+            let _ = writeln!(
+                o,
+                "  lost {} / duplicates {} / unexplained {}\n",
+                b.audit.lost, b.audit.duplicates, b.audit.unexplained
+            );
         }
         if let Some(c) = &self.cold {
-            let _ = writeln!(o, "cold start: {} events queued by an earlier run", thousands(c.queued));
+            let _ = writeln!(
+                o,
+                "cold start: {} events queued by an earlier run",
+                thousands(c.queued)
+            );
             let _ = writeln!(o, "  build() {:.1} ms; first upload {:.1} ms after build() began; all delivered after {:.2} s", c.build_s * 1e3, c.first_upload_s * 1e3, c.drained_s);
-            let _ = writeln!(o, "  lost {} / duplicates {} / unexplained {}\n", c.audit.lost, c.audit.duplicates, c.audit.unexplained);
+            let _ = writeln!(
+                o,
+                "  lost {} / duplicates {} / unexplained {}\n",
+                c.audit.lost, c.audit.duplicates, c.audit.unexplained
+            );
         }
         if let Some(f) = &self.faults {
             let _ = writeln!(o, "faults: N={}, collector answering 30% 500, 10% 429 + Retry-After, 5% stored unanswered, 5% dropped", thousands(f.events));
             let _ = writeln!(o, "  {} requests: {} × 500, {} × 429, {} stored unanswered, {} dropped; client retried {}", f.requests, f.status_500, f.status_429, f.stored_unanswered, f.dropped_connections, f.client.retries);
-            let _ = writeln!(o, "  all delivered after {:.2} s; lost {} / duplicates {} / unexplained {}\n", f.flushed_s, f.audit.lost, f.audit.duplicates, f.audit.unexplained);
+            let _ = writeln!(
+                o,
+                "  all delivered after {:.2} s; lost {} / duplicates {} / unexplained {}\n",
+                f.flushed_s, f.audit.lost, f.audit.duplicates, f.audit.unexplained
+            );
         }
         let _ = writeln!(o, "budgets");
         for c in &self.checks {
@@ -236,8 +446,16 @@ impl Report {
                 (false, true) => "FAIL",
                 (false, false) => "miss",
             };
-            let note = if c.enforced { "" } else { "  (timing: reported, not enforced in a short run)" };
-            let _ = writeln!(o, "  {mark} {:<58} {:>26}   budget {}{note}", c.name, c.measured, c.budget);
+            let note = if c.enforced {
+                ""
+            } else {
+                "  (timing: reported, not enforced in a short run)"
+            };
+            let _ = writeln!(
+                o,
+                "  {mark} {:<58} {:>26}   budget {}{note}",
+                c.name, c.measured, c.budget
+            );
         }
         o
     }

@@ -14,7 +14,9 @@ pub fn current_kib() -> u64 {
 }
 
 fn status_field(name: &str) -> u64 {
-    let Ok(text) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    let Ok(text) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
     text.lines()
         .find_map(|l| l.strip_prefix(name))
         .and_then(|rest| rest.split_whitespace().next())

@@ -36,7 +36,9 @@ pub const INDEX_PROPERTY: &str = "index";
 
 /// splitmix64: a fixed, fast pseudo-random sequence (same draws every run).
 pub fn mix(i: u64) -> u64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut z = i
+        .wrapping_add(0x9E37_79B9_7F4A_7C15)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -93,9 +95,18 @@ mod tests {
     #[test]
     fn events_have_the_five_kinds_and_their_index() {
         let p = properties(7);
-        assert!(p["sku"].is_string() && p["price"].is_f64() && p["in_stock"].is_boolean() && p["item"].is_object());
+        assert!(
+            p["sku"].is_string()
+                && p["price"].is_f64()
+                && p["in_stock"].is_boolean()
+                && p["item"].is_object()
+        );
         assert_eq!(p[INDEX_PROPERTY], 7);
-        assert_eq!(properties(7), p, "the same index always gives the same event");
+        assert_eq!(
+            properties(7),
+            p,
+            "the same index always gives the same event"
+        );
         let names: std::collections::HashSet<_> = (0..1_000).map(name).collect();
         assert_eq!(names.len(), NAMES.len());
     }

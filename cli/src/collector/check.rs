@@ -23,7 +23,11 @@ pub fn check_event(event: &Value) -> Vec<String> {
         return vec![format!("event is {}, not a JSON object", kind_of(event))];
     };
     let mut problems = Vec::new();
-    let text = |key: &str| obj.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    let text = |key: &str| {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
 
     let kind = match obj.get("type") {
         None => {
@@ -32,7 +36,10 @@ pub fn check_event(event: &Value) -> Vec<String> {
         }
         Some(Value::String(t)) if EVENT_TYPES.contains(&t.as_str()) => Some(t.as_str()),
         Some(Value::String(t)) => {
-            problems.push(format!("unknown type `{t}` (expected one of {})", EVENT_TYPES.join(", ")));
+            problems.push(format!(
+                "unknown type `{t}` (expected one of {})",
+                EVENT_TYPES.join(", ")
+            ));
             None
         }
         Some(other) => {
@@ -42,7 +49,9 @@ pub fn check_event(event: &Value) -> Vec<String> {
     };
 
     match kind {
-        Some("track") if text("event").is_none() => problems.push("track without `event` name".into()),
+        Some("track") if text("event").is_none() => {
+            problems.push("track without `event` name".into())
+        }
         Some("alias") => {
             if text("previousId").is_none() {
                 problems.push("alias without `previousId`".into());
@@ -51,7 +60,9 @@ pub fn check_event(event: &Value) -> Vec<String> {
                 problems.push("alias without `userId`".into());
             }
         }
-        Some("group") if text("groupId").is_none() => problems.push("group without `groupId`".into()),
+        Some("group") if text("groupId").is_none() => {
+            problems.push("group without `groupId`".into())
+        }
         _ => {}
     }
     if let Some(k) = kind {
@@ -84,8 +95,13 @@ pub fn check_event(event: &Value) -> Vec<String> {
 fn check_timestamp(key: &str, value: &Value, problems: &mut Vec<String>) {
     match value.as_str() {
         Some(s) if is_iso8601(s) => {}
-        Some(s) => problems.push(format!("`{key}` `{s}` is not ISO-8601 like 2026-01-31T12:00:00.000Z")),
-        None => problems.push(format!("`{key}` is {}, not an ISO-8601 string", kind_of(value))),
+        Some(s) => problems.push(format!(
+            "`{key}` `{s}` is not ISO-8601 like 2026-01-31T12:00:00.000Z"
+        )),
+        None => problems.push(format!(
+            "`{key}` is {}, not an ISO-8601 string",
+            kind_of(value)
+        )),
     }
 }
 
@@ -98,15 +114,33 @@ pub fn is_iso8601(s: &str) -> bool {
         if !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        Some(part.iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')))
+        Some(
+            part.iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0')),
+        )
     };
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    let (Some(_year), Some(month), Some(day)) = (digits(0, 4), digits(5, 2), digits(8, 2)) else { return false };
-    let (Some(hour), Some(minute), Some(second)) = (digits(11, 2), digits(14, 2), digits(17, 2)) else { return false };
-    if !(at(4, b'-') && at(7, b'-') && (at(10, b'T') || at(10, b't')) && at(13, b':') && at(16, b':')) {
+    let (Some(_year), Some(month), Some(day)) = (digits(0, 4), digits(5, 2), digits(8, 2)) else {
+        return false;
+    };
+    let (Some(hour), Some(minute), Some(second)) = (digits(11, 2), digits(14, 2), digits(17, 2))
+    else {
+        return false;
+    };
+    if !(at(4, b'-')
+        && at(7, b'-')
+        && (at(10, b'T') || at(10, b't'))
+        && at(13, b':')
+        && at(16, b':'))
+    {
         return false;
     }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return false;
     }
     let mut i = 19;
@@ -177,22 +211,61 @@ mod tests {
     fn flags_each_rule() {
         let has = |e: Value, needle: &str| {
             let p = check_event(&e);
-            assert!(p.iter().any(|r| r.contains(needle)), "expected `{needle}` in {p:?} for {e}");
+            assert!(
+                p.iter().any(|r| r.contains(needle)),
+                "expected `{needle}` in {p:?} for {e}"
+            );
         };
         has(json!([1]), "not a JSON object");
-        has(json!({"messageId": "m", "timestamp": "2026-01-01T00:00:00Z"}), "missing `type`");
+        has(
+            json!({"messageId": "m", "timestamp": "2026-01-01T00:00:00Z"}),
+            "missing `type`",
+        );
         has(json!({"type": "boom"}), "unknown type `boom`");
-        has(json!({"type": "identify", "traits": {}}), "identify without `userId` or `anonymousId`");
-        has(json!({"type": "alias", "userId": "u"}), "alias without `previousId`");
-        has(json!({"type": "alias", "previousId": "p"}), "alias without `userId`");
-        has(json!({"type": "group", "userId": "u"}), "group without `groupId`");
-        has(json!({"type": "page", "userId": "u"}), "missing `messageId`");
-        has(json!({"type": "page", "userId": "u"}), "missing `timestamp`");
-        has(json!({"type": "page", "userId": "u", "properties": [1]}), "`properties` is an array");
-        has(json!({"type": "identify", "userId": "u", "traits": "x"}), "`traits` is a string");
-        has(json!({"type": "screen", "userId": "u", "context": 3}), "`context` is a number");
-        has(json!({"type": "screen", "userId": "u", "timestamp": "yesterday"}), "not ISO-8601");
-        has(json!({"type": "screen", "userId": "u", "timestamp": 1700000000}), "`timestamp` is a number");
+        has(
+            json!({"type": "identify", "traits": {}}),
+            "identify without `userId` or `anonymousId`",
+        );
+        has(
+            json!({"type": "alias", "userId": "u"}),
+            "alias without `previousId`",
+        );
+        has(
+            json!({"type": "alias", "previousId": "p"}),
+            "alias without `userId`",
+        );
+        has(
+            json!({"type": "group", "userId": "u"}),
+            "group without `groupId`",
+        );
+        has(
+            json!({"type": "page", "userId": "u"}),
+            "missing `messageId`",
+        );
+        has(
+            json!({"type": "page", "userId": "u"}),
+            "missing `timestamp`",
+        );
+        has(
+            json!({"type": "page", "userId": "u", "properties": [1]}),
+            "`properties` is an array",
+        );
+        has(
+            json!({"type": "identify", "userId": "u", "traits": "x"}),
+            "`traits` is a string",
+        );
+        has(
+            json!({"type": "screen", "userId": "u", "context": 3}),
+            "`context` is a number",
+        );
+        has(
+            json!({"type": "screen", "userId": "u", "timestamp": "yesterday"}),
+            "not ISO-8601",
+        );
+        has(
+            json!({"type": "screen", "userId": "u", "timestamp": 1700000000}),
+            "`timestamp` is a number",
+        );
     }
 
     #[test]
@@ -200,7 +273,9 @@ mod tests {
         let base = json!({"messageId": "m", "timestamp": "2026-01-01T00:00:00Z"});
         let with = |extra: Value| {
             let mut e = base.clone();
-            e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            e.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             check_event(&e)
         };
         assert!(with(json!({"type": "alias", "previousId": "a", "userId": "b"})).is_empty());
@@ -210,10 +285,24 @@ mod tests {
 
     #[test]
     fn iso8601_forms() {
-        for ok in ["2026-01-31T12:00:00Z", "2026-01-31T12:00:00.1Z", "2026-01-31T12:00:00.123456+02:00", "2026-01-31T12:00:00-0530"] {
+        for ok in [
+            "2026-01-31T12:00:00Z",
+            "2026-01-31T12:00:00.1Z",
+            "2026-01-31T12:00:00.123456+02:00",
+            "2026-01-31T12:00:00-0530",
+        ] {
             assert!(is_iso8601(ok), "{ok}");
         }
-        for bad in ["2026-01-31", "2026-13-01T00:00:00Z", "2026-01-31T12:00:00", "2026-01-31 12:00:00Z", "2026-01-31T12:00:00.Z", "2026-01-31T24:00:00Z", "2026-01-31T12:00:00+2", "x"] {
+        for bad in [
+            "2026-01-31",
+            "2026-13-01T00:00:00Z",
+            "2026-01-31T12:00:00",
+            "2026-01-31 12:00:00Z",
+            "2026-01-31T12:00:00.Z",
+            "2026-01-31T24:00:00Z",
+            "2026-01-31T12:00:00+2",
+            "x",
+        ] {
             assert!(!is_iso8601(bad), "{bad}");
         }
     }

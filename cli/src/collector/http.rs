@@ -22,7 +22,8 @@ const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sent with every answer so a web page on another origin (the browser
 /// build, a demo page on another port) can post batches and read the answer,
 /// `Retry-After` included.
-pub(crate) const CORS_HEADERS: &str = "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Retry-After\r\n";
+pub(crate) const CORS_HEADERS: &str =
+    "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Retry-After\r\n";
 
 /// A parsed request line and its headers.
 #[derive(Debug, Clone)]
@@ -40,7 +41,10 @@ pub(crate) struct Head {
 impl Head {
     /// The first header named `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,7 +87,10 @@ impl Conn {
         // Answers are small and written in one go; do not let Nagle delay them.
         stream.set_nodelay(true)?;
         let writer = stream.try_clone()?;
-        Ok(Conn { reader: BufReader::new(stream), writer })
+        Ok(Conn {
+            reader: BufReader::new(stream),
+            writer,
+        })
     }
 
     /// Waits up to `poll` for the first byte of the next request.
@@ -92,7 +99,14 @@ impl Conn {
         match self.reader.fill_buf() {
             Ok([]) => Ok(Idle::Closed),
             Ok(_) => Ok(Idle::Ready),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(Idle::Nothing),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(Idle::Nothing)
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Idle::Nothing),
             Err(e) => Err(e),
         }
@@ -100,20 +114,30 @@ impl Conn {
 
     /// Reads a request line and headers.
     pub fn read_head(&mut self) -> Result<Head, ReadError> {
-        self.reader.get_ref().set_read_timeout(Some(REQUEST_READ_TIMEOUT))?;
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(REQUEST_READ_TIMEOUT))?;
         let mut lines = Vec::new();
         let mut total = 0;
         loop {
             let mut line = Vec::new();
-            let n = (&mut self.reader).take((MAX_HEAD_BYTES - total + 1) as u64).read_until(b'\n', &mut line)?;
+            let n = (&mut self.reader)
+                .take((MAX_HEAD_BYTES - total + 1) as u64)
+                .read_until(b'\n', &mut line)?;
             if n == 0 {
-                return Err(ReadError::Io(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed mid-request")));
+                return Err(ReadError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed mid-request",
+                )));
             }
             total += n;
             if total > MAX_HEAD_BYTES {
-                return Err(ReadError::Malformed(format!("request head is over {MAX_HEAD_BYTES} bytes")));
+                return Err(ReadError::Malformed(format!(
+                    "request head is over {MAX_HEAD_BYTES} bytes"
+                )));
             }
-            let line = String::from_utf8(line).map_err(|_| ReadError::Malformed("request head is not UTF-8".into()))?;
+            let line = String::from_utf8(line)
+                .map_err(|_| ReadError::Malformed("request head is not UTF-8".into()))?;
             let line = line.trim_end_matches(['\r', '\n']).to_string();
             if line.is_empty() {
                 if lines.is_empty() {
@@ -129,20 +153,24 @@ impl Conn {
 
     /// Reads the body `head` announces: `Content-Length`, `chunked`, or none.
     pub fn read_body(&mut self, head: &Head) -> Result<Vec<u8>, ReadError> {
-        if head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        if head
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
             self.writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
-        let chunked = head
-            .header("transfer-encoding")
-            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("chunked")));
+        let chunked = head.header("transfer-encoding").is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
+        });
         if chunked {
             return self.read_chunked();
         }
         let len = match head.header("content-length") {
             None => 0,
-            Some(v) => v
-                .parse::<usize>()
-                .map_err(|_| ReadError::Malformed(format!("Content-Length `{v}` is not a number")))?,
+            Some(v) => v.parse::<usize>().map_err(|_| {
+                ReadError::Malformed(format!("Content-Length `{v}` is not a number"))
+            })?,
         };
         if len > MAX_BODY_BYTES {
             return Err(ReadError::TooLarge(len));
@@ -185,7 +213,13 @@ impl Conn {
     }
 
     /// Writes a complete answer with a JSON body.
-    pub fn respond(&mut self, status: u16, extra_headers: &[(&str, &str)], body: &str, keep_alive: bool) -> io::Result<()> {
+    pub fn respond(
+        &mut self,
+        status: u16,
+        extra_headers: &[(&str, &str)],
+        body: &str,
+        keep_alive: bool,
+    ) -> io::Result<()> {
         let mut out = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
         out.push_str("Content-Type: application/json\r\n");
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
@@ -193,7 +227,11 @@ impl Conn {
         for (name, value) in extra_headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
-        out.push_str(if keep_alive { "Connection: keep-alive\r\n" } else { "Connection: close\r\n" });
+        out.push_str(if keep_alive {
+            "Connection: keep-alive\r\n"
+        } else {
+            "Connection: close\r\n"
+        });
         out.push_str("\r\n");
         out.push_str(body);
         self.writer.write_all(out.as_bytes())?;
@@ -212,11 +250,17 @@ impl Conn {
 fn parse_head(lines: &[String]) -> Result<Head, ReadError> {
     let request_line = lines.first().map(String::as_str).unwrap_or("");
     let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(ReadError::Malformed(format!("bad request line `{request_line}`")));
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReadError::Malformed(format!(
+            "bad request line `{request_line}`"
+        )));
     };
     if !version.starts_with("HTTP/1.") {
-        return Err(ReadError::Malformed(format!("unsupported protocol `{version}`: speak HTTP/1.1")));
+        return Err(ReadError::Malformed(format!(
+            "unsupported protocol `{version}`: speak HTTP/1.1"
+        )));
     }
     let mut headers = Vec::with_capacity(lines.len() - 1);
     for line in &lines[1..] {
@@ -225,14 +269,22 @@ fn parse_head(lines: &[String]) -> Result<Head, ReadError> {
         };
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
     }
-    let connection = headers.iter().find(|(n, _)| n == "connection").map(|(_, v)| v.to_ascii_lowercase());
+    let connection = headers
+        .iter()
+        .find(|(n, _)| n == "connection")
+        .map(|(_, v)| v.to_ascii_lowercase());
     let keep_alive = match connection.as_deref() {
         Some(v) if v.contains("close") => false,
         Some(v) if v.contains("keep-alive") => true,
         _ => version != "HTTP/1.0",
     };
     let path = target.split(['?', '#']).next().unwrap_or("").to_string();
-    Ok(Head { method: method.to_string(), path, headers, keep_alive })
+    Ok(Head {
+        method: method.to_string(),
+        path,
+        headers,
+        keep_alive,
+    })
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -266,7 +318,12 @@ mod tests {
 
     #[test]
     fn parses_request_line_and_headers() {
-        let h = parse_head(&lines(&["POST /v1/batch?x=1 HTTP/1.1", "Content-Type: application/json", "X-A:  b "])).unwrap();
+        let h = parse_head(&lines(&[
+            "POST /v1/batch?x=1 HTTP/1.1",
+            "Content-Type: application/json",
+            "X-A:  b ",
+        ]))
+        .unwrap();
         assert_eq!((h.method.as_str(), h.path.as_str()), ("POST", "/v1/batch"));
         assert_eq!(h.header("content-type"), Some("application/json"));
         assert_eq!(h.header("x-a"), Some("b"));
@@ -279,8 +336,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(matches!(parse_head(&lines(&["hello"])), Err(ReadError::Malformed(_))));
-        assert!(matches!(parse_head(&lines(&["GET / SPDY/3"])), Err(ReadError::Malformed(_))));
-        assert!(matches!(parse_head(&lines(&["GET / HTTP/1.1", "no colon"])), Err(ReadError::Malformed(_))));
+        assert!(matches!(
+            parse_head(&lines(&["hello"])),
+            Err(ReadError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_head(&lines(&["GET / SPDY/3"])),
+            Err(ReadError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_head(&lines(&["GET / HTTP/1.1", "no colon"])),
+            Err(ReadError::Malformed(_))
+        ));
     }
 }

@@ -90,11 +90,20 @@ pub struct Digest {
 impl Digest {
     /// The digest of a whole event.
     pub fn of(event: &Value) -> Digest {
-        let text = |k: &str| event.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let text = |k: &str| {
+            event
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         Digest {
             event_type: text("type"),
             message_id: text("messageId"),
-            index: event.get("properties").and_then(|p| p.get("index")).and_then(Value::as_u64),
+            index: event
+                .get("properties")
+                .and_then(|p| p.get("index"))
+                .and_then(Value::as_u64),
         }
     }
 }
@@ -136,12 +145,18 @@ pub struct ReceivedRequest {
 impl ReceivedRequest {
     /// The first header named `name` (give it lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The events of this request's `batch`, if its body had one.
     pub fn batch(&self) -> &[Value] {
-        self.body.get("batch").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+        self.body
+            .get("batch")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -165,7 +180,9 @@ pub struct Collector {
 
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collector").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Collector")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -215,10 +232,24 @@ impl Collector {
         let out = match &config.out {
             None => None,
             Some(path) => {
-                let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
-                    io::Error::new(e.kind(), format!("cannot open the events file {} for appending: {e}", path.display()))
-                })?;
-                Some(OutFile { path: path.clone(), file, failed: false })
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot open the events file {} for appending: {e}",
+                                path.display()
+                            ),
+                        )
+                    })?;
+                Some(OutFile {
+                    path: path.clone(),
+                    file,
+                    failed: false,
+                })
             }
         };
         let listener = TcpListener::bind(("127.0.0.1", config.port)).map_err(|e| {
@@ -227,7 +258,10 @@ impl Collector {
             } else {
                 ""
             };
-            io::Error::new(e.kind(), format!("cannot listen on 127.0.0.1:{}: {e}{hint}", config.port))
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen on 127.0.0.1:{}: {e}{hint}", config.port),
+            )
         })?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -236,7 +270,10 @@ impl Collector {
             retain: config.retain,
             output,
             stop: AtomicBool::new(false),
-            state: Mutex::new(State { out, ..State::default() }),
+            state: Mutex::new(State {
+                out,
+                ..State::default()
+            }),
             changed: Condvar::new(),
             connections: Mutex::new(Vec::new()),
         });
@@ -244,7 +281,11 @@ impl Collector {
         let accept = std::thread::Builder::new()
             .name(format!("collector-{}", addr.port()))
             .spawn(move || server::accept_loop(listener, for_thread))?;
-        Ok(Collector { shared, addr, accept: Some(accept) })
+        Ok(Collector {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
     }
 
     /// The base URL to give a client: `http://127.0.0.1:PORT`.
@@ -342,14 +383,22 @@ impl Collector {
     }
 
     fn shutdown(&mut self) {
-        let Some(accept) = self.accept.take() else { return };
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
         self.shared.stop.store(true, Ordering::SeqCst);
         // The accept loop blocks in accept(): a connection wakes it to see the flag.
         if TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok() {
             // A panic in the accept thread was already reported by the panic hook.
             let _ = accept.join();
         }
-        let handles = std::mem::take(&mut *self.shared.connections.lock().unwrap_or_else(PoisonError::into_inner));
+        let handles = std::mem::take(
+            &mut *self
+                .shared
+                .connections
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         for h in handles {
             let _ = h.join();
         }
@@ -409,27 +458,46 @@ impl Shared {
 
     pub(crate) fn stats(&self) -> CollectorStats {
         let state = self.lock();
-        CollectorStats { requests: state.requests.len() as u64, events: state.stored() as u64, invalid: state.invalid }
+        CollectorStats {
+            requests: state.requests.len() as u64,
+            events: state.stored() as u64,
+            invalid: state.invalid,
+        }
     }
 
     /// Keeps a connection thread's handle so [`Collector::stop`] can join it;
     /// forgets the ones that have finished.
     pub(crate) fn track_connection(&self, handle: JoinHandle<()>) {
-        let mut conns = self.connections.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conns = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         conns.retain(|h| !h.is_finished());
         conns.push(handle);
     }
 
     /// Records a new `/v1/batch` request and picks its fault: the outage if
     /// the server is down, else the next queued one. Returns the request's index.
-    pub(crate) fn begin_request(&self, path: &str, headers: &[(String, String)]) -> (usize, Option<Fault>) {
+    pub(crate) fn begin_request(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> (usize, Option<Fault>) {
         let mut state = self.lock();
         let fault = match &state.down {
             Some(f) => Some(f.clone()),
             None => state.faults.pop_front(),
         };
-        let gzip = headers.iter().any(|(n, v)| n == "content-encoding" && v.eq_ignore_ascii_case("gzip"));
-        state.requests.push(ReceivedRequest { path: path.to_string(), headers: headers.to_vec(), gzip, body: Value::Null, status: 0 });
+        let gzip = headers
+            .iter()
+            .any(|(n, v)| n == "content-encoding" && v.eq_ignore_ascii_case("gzip"));
+        state.requests.push(ReceivedRequest {
+            path: path.to_string(),
+            headers: headers.to_vec(),
+            gzip,
+            body: Value::Null,
+            status: 0,
+        });
         (state.requests.len() - 1, fault)
     }
 
@@ -475,7 +543,10 @@ impl Shared {
         if let Some(out) = state.out.as_mut() {
             if let Err(e) = out.file.write_all(ndjson.as_bytes()) {
                 if !out.failed {
-                    eprintln!("collector: cannot append to {}: {e}; events are still kept in memory", out.path.display());
+                    eprintln!(
+                        "collector: cannot append to {}: {e}; events are still kept in memory",
+                        out.path.display()
+                    );
                 }
                 out.failed = true;
             }
@@ -484,7 +555,9 @@ impl Shared {
             // Printing under the state lock keeps lines in arrival order.
             let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
             // A closed terminal or pipe must not stop the collector.
-            let _ = output.write_all(lines.as_bytes()).and_then(|_| output.flush());
+            let _ = output
+                .write_all(lines.as_bytes())
+                .and_then(|_| output.flush());
         }
         state.events.extend(events);
         drop(state);

@@ -16,8 +16,17 @@ const MAX_VALUE_CHARS: usize = 24;
 
 /// The current UTC time of day as `HH:MM:SS.mmm`.
 pub fn clock() -> String {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()) % 86_400_000;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000)
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        (ms / 60_000) % 60,
+        (ms / 1000) % 60,
+        ms % 1000
+    )
 }
 
 /// One line describing `event`, with `problems` from `check_event` appended
@@ -33,7 +42,9 @@ pub fn event_line(time: &str, event: &Value, problems: &[String]) -> String {
         _ => str_of("name"),
     };
     let name = match (kind, name) {
-        ("alias", Some(prev)) => format!("{} → {}", cut(prev), cut(str_of("userId").unwrap_or("?"))),
+        ("alias", Some(prev)) => {
+            format!("{} → {}", cut(prev), cut(str_of("userId").unwrap_or("?")))
+        }
         (_, Some(n)) => cut(n),
         (_, None) => "-".to_string(),
     };
@@ -45,9 +56,17 @@ pub fn event_line(time: &str, event: &Value, problems: &[String]) -> String {
     let bag = event.get("properties").or_else(|| event.get("traits"));
     let props: Vec<String> = bag
         .and_then(Value::as_object)
-        .map(|m| m.iter().take(MAX_SHOWN_PROPERTIES).map(|(k, v)| format!("{k}={}", show_value(v))).collect())
+        .map(|m| {
+            m.iter()
+                .take(MAX_SHOWN_PROPERTIES)
+                .map(|(k, v)| format!("{k}={}", show_value(v)))
+                .collect()
+        })
         .unwrap_or_default();
-    let mut line = format!("{time}  {kind:<8}  {name:<22}  {who:<16}  {}", props.join(" "));
+    let mut line = format!(
+        "{time}  {kind:<8}  {name:<22}  {who:<16}  {}",
+        props.join(" ")
+    );
     let trimmed = line.trim_end().len();
     line.truncate(trimmed);
     if !problems.is_empty() {
@@ -107,8 +126,14 @@ mod tests {
         let e = json!({"type": "track", "event": "Order Completed", "userId": "u-7",
                        "properties": {"a": 1, "b": "two", "c": true, "d": 4}});
         let line = event_line("12:00:00.000", &e, &[]);
-        assert!(line.starts_with("12:00:00.000  track     Order Completed"), "{line}");
-        assert!(line.contains("user=u-7") && line.contains("a=1 b=two c=true") && !line.contains("d=4"), "{line}");
+        assert!(
+            line.starts_with("12:00:00.000  track     Order Completed"),
+            "{line}"
+        );
+        assert!(
+            line.contains("user=u-7") && line.contains("a=1 b=two c=true") && !line.contains("d=4"),
+            "{line}"
+        );
         assert!(!line.contains('⚠'));
     }
 
@@ -116,7 +141,10 @@ mod tests {
     fn shows_anonymous_ids_short_and_problems() {
         let e = json!({"type": "track", "anonymousId": "0f6b1c2d-aaaa-bbbb-cccc-123456789abc"});
         let line = event_line("t", &e, &["track without `event` name".into()]);
-        assert!(line.contains("anon=0f6b1c2d ") && line.ends_with(" ⚠ track without `event` name"), "{line}");
+        assert!(
+            line.contains("anon=0f6b1c2d ") && line.ends_with(" ⚠ track without `event` name"),
+            "{line}"
+        );
         let a = json!({"type": "alias", "previousId": "u-1", "userId": "u-2"});
         assert!(event_line("t", &a, &[]).contains("u-1 → u-2"));
     }

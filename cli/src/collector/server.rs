@@ -29,7 +29,10 @@ const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(60);
 /// The answer to a CORS preflight for `/v1/batch`.
 const PREFLIGHT: &[(&str, &str)] = &[
     ("Access-Control-Allow-Methods", "POST"),
-    ("Access-Control-Allow-Headers", "Content-Type, Authorization, Content-Encoding"),
+    (
+        "Access-Control-Allow-Headers",
+        "Content-Type, Authorization, Content-Encoding",
+    ),
     ("Access-Control-Max-Age", "600"),
 ];
 
@@ -44,9 +47,14 @@ pub(crate) fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let for_thread = Arc::clone(&shared);
-        match std::thread::Builder::new().name("collector-conn".into()).spawn(move || serve(stream, &for_thread)) {
+        match std::thread::Builder::new()
+            .name("collector-conn".into())
+            .spawn(move || serve(stream, &for_thread))
+        {
             Ok(handle) => shared.track_connection(handle),
-            Err(e) => eprintln!("collector: cannot start a thread for a connection ({e}); it is closed"),
+            Err(e) => {
+                eprintln!("collector: cannot start a thread for a connection ({e}); it is closed")
+            }
         }
     }
 }
@@ -60,7 +68,9 @@ enum After {
 }
 
 fn serve(stream: TcpStream, shared: &Shared) {
-    let Ok(mut conn) = Conn::new(stream) else { return };
+    let Ok(mut conn) = Conn::new(stream) else {
+        return;
+    };
     let mut idle_since = Instant::now();
     while !shared.stopping() {
         match conn.wait_for_request(IDLE_POLL) {
@@ -81,14 +91,28 @@ fn serve(stream: TcpStream, shared: &Shared) {
             // A CORS preflight (a page on another origin sending JSON with an
             // Authorization header); cairn's browser build needs none.
             ("/v1/batch", "OPTIONS") => answer_other(&mut conn, &head, 204, PREFLIGHT, ""),
-            ("/v1/batch", _) => answer_other(&mut conn, &head, 405, &[("Allow", "POST")], &error_body("use POST /v1/batch")),
+            ("/v1/batch", _) => answer_other(
+                &mut conn,
+                &head,
+                405,
+                &[("Allow", "POST")],
+                &error_body("use POST /v1/batch"),
+            ),
             ("/stats", "GET" | "HEAD") => {
                 let stats = serde_json::to_string(&shared.stats()).unwrap_or_default();
                 answer_other(&mut conn, &head, 200, &[], &stats)
             }
-            ("/stats", _) => answer_other(&mut conn, &head, 405, &[("Allow", "GET")], &error_body("use GET /stats")),
+            ("/stats", _) => answer_other(
+                &mut conn,
+                &head,
+                405,
+                &[("Allow", "GET")],
+                &error_body("use GET /stats"),
+            ),
             (path, _) => {
-                let why = format!("no such path `{path}`: this collector serves POST /v1/batch and GET /stats");
+                let why = format!(
+                    "no such path `{path}`: this collector serves POST /v1/batch and GET /stats"
+                );
                 answer_other(&mut conn, &head, 404, &[], &error_body(&why))
             }
         };
@@ -100,15 +124,32 @@ fn serve(stream: TcpStream, shared: &Shared) {
 }
 
 /// Answers a request that is not a batch, after reading (and discarding) any body.
-fn answer_other(conn: &mut Conn, head: &Head, status: u16, headers: &[(&str, &str)], body: &str) -> After {
+fn answer_other(
+    conn: &mut Conn,
+    head: &Head,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> After {
     if conn.read_body(head).is_err() {
-        let _ = conn.respond(400, &[], &error_body("could not read the request body"), false);
+        let _ = conn.respond(
+            400,
+            &[],
+            &error_body("could not read the request body"),
+            false,
+        );
         return After::Close;
     }
     respond(conn, head, status, headers, body)
 }
 
-fn respond(conn: &mut Conn, head: &Head, status: u16, headers: &[(&str, &str)], body: &str) -> After {
+fn respond(
+    conn: &mut Conn,
+    head: &Head,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> After {
     match conn.respond(status, headers, body, head.keep_alive) {
         Ok(()) if head.keep_alive => After::KeepOpen,
         _ => After::Close,
@@ -120,7 +161,14 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
     if fault == Some(Fault::DropConnection) {
         conn.drop_connection();
         let refused = Some("fault: DropConnection".to_string());
-        shared.finish_request(index, Finished { status: 0, body: Value::Null, refused });
+        shared.finish_request(
+            index,
+            Finished {
+                status: 0,
+                body: Value::Null,
+                refused,
+            },
+        );
         return After::Close;
     }
     let raw = match conn.read_body(head) {
@@ -128,18 +176,30 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
         Err(e) => {
             let (status, why) = match e {
                 ReadError::Malformed(why) => (400, why),
-                ReadError::TooLarge(n) => (413, format!("body of {n} bytes is over the collector's limit of {MAX_BODY_BYTES}")),
+                ReadError::TooLarge(n) => (
+                    413,
+                    format!("body of {n} bytes is over the collector's limit of {MAX_BODY_BYTES}"),
+                ),
                 ReadError::Io(e) => (0, format!("could not read the body: {e}")),
             };
             if status != 0 {
                 let _ = conn.respond(status, &[], &error_body(&why), false);
             }
-            shared.finish_request(index, Finished { status, body: Value::Null, refused: Some(why) });
+            shared.finish_request(
+                index,
+                Finished {
+                    status,
+                    body: Value::Null,
+                    refused: Some(why),
+                },
+            );
             return After::Close;
         }
     };
     match fault {
-        Some(Fault::Status(status)) => return injected(conn, head, shared, index, &raw, status, None),
+        Some(Fault::Status(status)) => {
+            return injected(conn, head, shared, index, &raw, status, None)
+        }
         Some(Fault::StatusRetryAfter(status, ref after)) => {
             return injected(conn, head, shared, index, &raw, status, Some(after));
         }
@@ -163,27 +223,65 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
             Some(why) => format!("fault: StoreThenDrop, nothing stored: {why}"),
             None => "fault: StoreThenDrop, events stored".to_string(),
         };
-        shared.finish_request(index, Finished { status: 0, body: judged.body, refused: Some(why) });
+        shared.finish_request(
+            index,
+            Finished {
+                status: 0,
+                body: judged.body,
+                refused: Some(why),
+            },
+        );
         return After::Close;
     }
     let answer = match &refused {
         None => json!({ "success": true }).to_string(),
         Some(why) => error_body(why),
     };
-    shared.finish_request(index, Finished { status, body: judged.body, refused });
+    shared.finish_request(
+        index,
+        Finished {
+            status,
+            body: judged.body,
+            refused,
+        },
+    );
     respond(conn, head, status, &[], &answer)
 }
 
 /// Answers an injected status without storing anything.
-fn injected(conn: &mut Conn, head: &Head, shared: &Shared, index: usize, raw: &[u8], status: u16, retry_after: Option<&str>) -> After {
+fn injected(
+    conn: &mut Conn,
+    head: &Head,
+    shared: &Shared,
+    index: usize,
+    raw: &[u8],
+    status: u16,
+    retry_after: Option<&str>,
+) -> After {
     let body = decode(head, raw).unwrap_or(Value::Null);
     let why = match retry_after {
         Some(after) => format!("fault: status {status}, Retry-After {after}"),
         None => format!("fault: status {status}"),
     };
-    shared.finish_request(index, Finished { status, body, refused: Some(why) });
-    let headers: Vec<(&str, &str)> = retry_after.map(|a| ("Retry-After", a)).into_iter().collect();
-    respond(conn, head, status, &headers, &error_body(&format!("injected fault: HTTP {status}")))
+    shared.finish_request(
+        index,
+        Finished {
+            status,
+            body,
+            refused: Some(why),
+        },
+    );
+    let headers: Vec<(&str, &str)> = retry_after
+        .map(|a| ("Retry-After", a))
+        .into_iter()
+        .collect();
+    respond(
+        conn,
+        head,
+        status,
+        &headers,
+        &error_body(&format!("injected fault: HTTP {status}")),
+    )
 }
 
 /// Sleeps `d`, in slices, so a stopping collector is not held up.
@@ -219,7 +317,12 @@ struct Judged {
 
 fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     let decoded = decode(head, raw);
-    let refuse = |status: u16, why: String, body: Value| Judged { status, body, events: None, error: Some(why) };
+    let refuse = |status: u16, why: String, body: Value| Judged {
+        status,
+        body,
+        events: None,
+        error: Some(why),
+    };
     if let Some(key) = write_key {
         if let Err(why) = check_write_key(head.header("authorization"), key) {
             return refuse(401, why, decoded.unwrap_or(Value::Null));
@@ -232,15 +335,35 @@ fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     let batch = match &value {
         Value::Object(map) => match map.get("batch") {
             Some(Value::Array(events)) => events.clone(),
-            Some(other) => return refuse(400, format!("`batch` is {}, not an array of events", kind_of(other)), value),
-            None => return refuse(400, "body has no `batch` array: send {\"batch\": [...]}".into(), value),
+            Some(other) => {
+                return refuse(
+                    400,
+                    format!("`batch` is {}, not an array of events", kind_of(other)),
+                    value,
+                )
+            }
+            None => {
+                return refuse(
+                    400,
+                    "body has no `batch` array: send {\"batch\": [...]}".into(),
+                    value,
+                )
+            }
         },
         other => {
-            let why = format!("body is {}, not a JSON object with a `batch` array", kind_of(other));
+            let why = format!(
+                "body is {}, not a JSON object with a `batch` array",
+                kind_of(other)
+            );
             return refuse(400, why, value);
         }
     };
-    Judged { status: 200, body: value, events: Some(Accepted::Events(batch)), error: None }
+    Judged {
+        status: 200,
+        body: value,
+        events: Some(Accepted::Events(batch)),
+        error: None,
+    }
 }
 
 /// The body of a batch as [`Retain::Digests`] reads it: each event left as
@@ -273,7 +396,10 @@ struct LeanProperties {
 fn digested(mut judged: Judged) -> Judged {
     if let Some(Accepted::Events(events)) = judged.events.take() {
         let invalid = events.iter().filter(|e| !check_event(e).is_empty()).count() as u64;
-        judged.events = Some(Accepted::Digests { digests: events.iter().map(Digest::of).collect(), invalid });
+        judged.events = Some(Accepted::Digests {
+            digests: events.iter().map(Digest::of).collect(),
+            invalid,
+        });
     }
     judged.body = Value::Null;
     judged
@@ -284,14 +410,28 @@ fn digested(mut judged: Judged) -> Judged {
 fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     if let Some(key) = write_key {
         if let Err(why) = check_write_key(head.header("authorization"), key) {
-            return Judged { status: 401, body: Value::Null, events: None, error: Some(why) };
+            return Judged {
+                status: 401,
+                body: Value::Null,
+                events: None,
+                error: Some(why),
+            };
         }
     }
     let text = match gunzip(head, raw) {
         Ok(text) => text,
-        Err((status, why)) => return Judged { status, body: Value::Null, events: None, error: Some(why) },
+        Err((status, why)) => {
+            return Judged {
+                status,
+                body: Value::Null,
+                events: None,
+                error: Some(why),
+            }
+        }
     };
-    let Ok(body) = serde_json::from_slice::<LeanBody>(&text) else { return digested(judge(head, raw, write_key)) };
+    let Ok(body) = serde_json::from_slice::<LeanBody>(&text) else {
+        return digested(judge(head, raw, write_key));
+    };
     let mut digests = Vec::with_capacity(body.batch.len());
     let mut invalid = 0;
     for (i, event) in body.batch.iter().enumerate() {
@@ -304,13 +444,26 @@ fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
         let mut bad = message_id.is_empty() || !EVENT_TYPES.contains(&event_type.as_str());
         if i == 0 {
             // The full check on a sample: one event a batch.
-            bad |= serde_json::from_str::<Value>(event.get()).map_or(true, |v| !check_event(&v).is_empty());
+            bad |= serde_json::from_str::<Value>(event.get())
+                .map_or(true, |v| !check_event(&v).is_empty());
         }
         invalid += u64::from(bad);
-        let index = lean.properties.and_then(|p| p.index).and_then(|n| n.as_u64());
-        digests.push(Digest { event_type, message_id, index });
+        let index = lean
+            .properties
+            .and_then(|p| p.index)
+            .and_then(|n| n.as_u64());
+        digests.push(Digest {
+            event_type,
+            message_id,
+            index,
+        });
     }
-    Judged { status: 200, body: Value::Null, events: Some(Accepted::Digests { digests, invalid }), error: None }
+    Judged {
+        status: 200,
+        body: Value::Null,
+        events: Some(Accepted::Digests { digests, invalid }),
+        error: None,
+    }
 }
 
 /// Gunzips (when `Content-Encoding: gzip`) and parses the body as JSON.
@@ -322,17 +475,31 @@ fn decode(head: &Head, raw: &[u8]) -> Result<Value, (u16, String)> {
 /// The body's bytes, gunzipped when `Content-Encoding: gzip`; an empty body
 /// or an unknown encoding is refused.
 fn gunzip(head: &Head, raw: &[u8]) -> Result<Vec<u8>, (u16, String)> {
-    let text = match head.header("content-encoding").map(str::to_ascii_lowercase).as_deref() {
+    let text = match head
+        .header("content-encoding")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("identity") | Some("") => raw.to_vec(),
         Some("gzip") | Some("x-gzip") => {
             let mut out = Vec::new();
             GzDecoder::new(raw)
                 .take(MAX_BODY_BYTES as u64 * 4)
                 .read_to_end(&mut out)
-                .map_err(|e| (400, format!("body says Content-Encoding: gzip but is not valid gzip: {e}")))?;
+                .map_err(|e| {
+                    (
+                        400,
+                        format!("body says Content-Encoding: gzip but is not valid gzip: {e}"),
+                    )
+                })?;
             out
         }
-        Some(other) => return Err((415, format!("Content-Encoding `{other}` is not supported: send gzip or no encoding"))),
+        Some(other) => {
+            return Err((
+                415,
+                format!("Content-Encoding `{other}` is not supported: send gzip or no encoding"),
+            ))
+        }
     };
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err((400, "body is empty: send {\"batch\": [...]}".into()));
@@ -357,7 +524,9 @@ fn check_write_key(header: Option<&str>, key: &str) -> Result<(), String> {
     if user == key {
         Ok(())
     } else {
-        Err(format!("write key `{user}` is not the one this collector accepts"))
+        Err(format!(
+            "write key `{user}` is not the one this collector accepts"
+        ))
     }
 }
 
@@ -384,22 +553,36 @@ mod tests {
         Head {
             method: "POST".into(),
             path: "/v1/batch".into(),
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             keep_alive: true,
         }
     }
 
     fn basic(user: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:"))
+        )
     }
 
     #[test]
     fn write_key_check() {
         assert!(check_write_key(Some(&basic("k1")), "k1").is_ok());
-        assert!(check_write_key(Some(&basic("k2")), "k1").unwrap_err().contains("`k2`"));
-        assert!(check_write_key(None, "k1").unwrap_err().contains("missing Authorization"));
-        assert!(check_write_key(Some("Bearer x"), "k1").unwrap_err().contains("not Basic"));
-        assert!(check_write_key(Some("Basic !!!"), "k1").unwrap_err().contains("base64"));
+        assert!(check_write_key(Some(&basic("k2")), "k1")
+            .unwrap_err()
+            .contains("`k2`"));
+        assert!(check_write_key(None, "k1")
+            .unwrap_err()
+            .contains("missing Authorization"));
+        assert!(check_write_key(Some("Bearer x"), "k1")
+            .unwrap_err()
+            .contains("not Basic"));
+        assert!(check_write_key(Some("Basic !!!"), "k1")
+            .unwrap_err()
+            .contains("base64"));
     }
 
     #[test]
@@ -417,7 +600,11 @@ mod tests {
         ] {
             let j = judge(&h, body, None);
             assert_eq!(j.status, 400);
-            assert!(j.error.as_deref().unwrap_or("").contains(needle), "{:?} lacks {needle}", j.error);
+            assert!(
+                j.error.as_deref().unwrap_or("").contains(needle),
+                "{:?} lacks {needle}",
+                j.error
+            );
         }
         let br = judge(&head(&[("content-encoding", "br")]), b"{}", None);
         assert_eq!(br.status, 415);

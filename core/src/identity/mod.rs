@@ -66,12 +66,19 @@ impl Identity {
     /// A fresh anonymous identity.
     pub fn new() -> Self {
         let anonymous_id = crate::ids::random_uuid();
-        Identity { anonymous_id, user_id: None, traits: Object::new(), group_id: None }
+        Identity {
+            anonymous_id,
+            user_id: None,
+            traits: Object::new(),
+            group_id: None,
+        }
     }
 
     /// Reads a persisted identity; `None` if the text is not one.
     pub fn from_json(text: &str) -> Option<Self> {
-        let Json::Object(mut o) = json::parse(text).ok()? else { return None };
+        let Json::Object(mut o) = json::parse(text).ok()? else {
+            return None;
+        };
         let text_field = |v: Option<Json>| match v {
             None | Some(Json::Null) => Some(None),
             Some(Json::String(s)) => Some(Some(s)),
@@ -83,7 +90,12 @@ impl Identity {
             Some(Json::Object(t)) => t,
             Some(_) => return None,
         };
-        Some(Identity { anonymous_id, user_id: text_field(o.remove("user_id"))?, traits, group_id: text_field(o.remove("group_id"))? })
+        Some(Identity {
+            anonymous_id,
+            user_id: text_field(o.remove("user_id"))?,
+            traits,
+            group_id: text_field(o.remove("group_id"))?,
+        })
     }
 
     /// The persisted form.
@@ -118,7 +130,11 @@ impl Identity {
                 }
             }
             EventKind::Alias => {
-                previous_id = Some(self.user_id.clone().unwrap_or_else(|| self.anonymous_id.clone()));
+                previous_id = Some(
+                    self.user_id
+                        .clone()
+                        .unwrap_or_else(|| self.anonymous_id.clone()),
+                );
                 self.user_id = call.user_id.clone();
             }
             EventKind::Group => self.group_id = call.group_id.clone(),
@@ -128,7 +144,11 @@ impl Identity {
             anonymous_id: self.anonymous_id.clone(),
             user_id: self.user_id.clone(),
             previous_id,
-            group_id: if call.kind == EventKind::Group { self.group_id.clone() } else { None },
+            group_id: if call.kind == EventKind::Group {
+                self.group_id.clone()
+            } else {
+                None
+            },
         }
     }
 
@@ -149,15 +169,24 @@ mod tests {
         let mut id = Identity::new();
         let anon = id.anonymous_id.clone();
         let before = id.apply(&Call::track("a", None, 0).unwrap());
-        assert_eq!((before.user_id, before.anonymous_id.as_str()), (None, anon.as_str()));
+        assert_eq!(
+            (before.user_id, before.anonymous_id.as_str()),
+            (None, anon.as_str())
+        );
 
         let traits = object_from_value("traits", &json!({"plan": "pro"})).unwrap();
         let ids = id.apply(&Call::identify("u1", traits, 0).unwrap());
-        assert_eq!((ids.user_id.as_deref(), ids.anonymous_id.as_str()), (Some("u1"), anon.as_str()));
+        assert_eq!(
+            (ids.user_id.as_deref(), ids.anonymous_id.as_str()),
+            (Some("u1"), anon.as_str())
+        );
         assert_eq!(id.traits["plan"], "pro");
 
         let ids = id.apply(&Call::alias("u2", 0).unwrap());
-        assert_eq!((ids.previous_id.as_deref(), ids.user_id.as_deref()), (Some("u1"), Some("u2")));
+        assert_eq!(
+            (ids.previous_id.as_deref(), ids.user_id.as_deref()),
+            (Some("u1"), Some("u2"))
+        );
 
         let ids = id.apply(&Call::group("g", None, 0).unwrap());
         assert_eq!(ids.group_id.as_deref(), Some("g"));
@@ -165,16 +194,35 @@ mod tests {
         let restored = Identity::from_json(&id.to_json()).unwrap();
         assert_eq!(restored, id);
         // The text earlier versions wrote with serde reads back the same.
-        let serde_text = format!(r#"{{"anonymous_id":"{}","user_id":"u2","traits":{{"plan":"pro"}},"group_id":"g"}}"#, id.anonymous_id);
+        let serde_text = format!(
+            r#"{{"anonymous_id":"{}","user_id":"u2","traits":{{"plan":"pro"}},"group_id":"g"}}"#,
+            id.anonymous_id
+        );
         assert_eq!(id.to_json(), serde_text);
-        assert_eq!(Identity::from_json(r#"{"anonymous_id":"a"}"#).unwrap().user_id, None, "missing fields default");
-        for bad in ["", "[]", r#"{"anonymous_id":""}"#, r#"{"user_id":"u"}"#, r#"{"anonymous_id":"a","traits":[]}"#, r#"{"anonymous_id":"a","user_id":7}"#] {
+        assert_eq!(
+            Identity::from_json(r#"{"anonymous_id":"a"}"#)
+                .unwrap()
+                .user_id,
+            None,
+            "missing fields default"
+        );
+        for bad in [
+            "",
+            "[]",
+            r#"{"anonymous_id":""}"#,
+            r#"{"user_id":"u"}"#,
+            r#"{"anonymous_id":"a","traits":[]}"#,
+            r#"{"anonymous_id":"a","user_id":7}"#,
+        ] {
             assert_eq!(Identity::from_json(bad), None, "{bad}");
         }
 
         id.reset();
         assert_ne!(id.anonymous_id, anon);
-        assert_eq!((id.user_id.clone(), id.traits.len(), id.group_id.clone()), (None, 0, None));
+        assert_eq!(
+            (id.user_id.clone(), id.traits.len(), id.group_id.clone()),
+            (None, 0, None)
+        );
     }
 
     #[test]

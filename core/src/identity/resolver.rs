@@ -98,7 +98,10 @@ impl Resolver {
 
     fn canonical_id(&self, node: u32) -> CanonicalId {
         let (kind, id) = &self.nodes[node as usize];
-        CanonicalId { kind: *kind, id: id.clone() }
+        CanonicalId {
+            kind: *kind,
+            id: id.clone(),
+        }
     }
 
     /// Records that two ids belong to the same person. Returns the merge if
@@ -113,12 +116,23 @@ impl Resolver {
             return None;
         }
         let (ca, cb) = (self.canonical[ra as usize], self.canonical[rb as usize]);
-        let (winner, loser) = if self.outranks(ca, cb) { (ca, cb) } else { (cb, ca) };
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
+        let (winner, loser) = if self.outranks(ca, cb) {
+            (ca, cb)
+        } else {
+            (cb, ca)
+        };
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
         self.parent[small as usize] = big;
         self.size[big as usize] += self.size[small as usize];
         self.canonical[big as usize] = winner;
-        let merge = Merge { absorbed: self.canonical_id(loser), into: self.canonical_id(winner) };
+        let merge = Merge {
+            absorbed: self.canonical_id(loser),
+            into: self.canonical_id(winner),
+        };
         self.merges.push(merge.clone());
         Some(merge)
     }
@@ -148,7 +162,11 @@ impl Resolver {
         }
         if let (Some(p), Some(u)) = (&previous, &user) {
             // A previous id is a user id, or the anonymous id when there was none.
-            let kind = if anon.as_deref() == Some(p.as_str()) { IdKind::Anonymous } else { IdKind::User };
+            let kind = if anon.as_deref() == Some(p.as_str()) {
+                IdKind::Anonymous
+            } else {
+                IdKind::User
+            };
             merges.extend(self.link((kind, p), (IdKind::User, u)));
         }
         if let (Some(d), Some(a)) = (&device, &anon) {
@@ -166,7 +184,10 @@ impl Resolver {
 
     /// Whether two known ids are in one component.
     pub fn same_person(&mut self, a: (IdKind, &str), b: (IdKind, &str)) -> bool {
-        match (self.index[a.0 as usize].get(a.1).copied(), self.index[b.0 as usize].get(b.1).copied()) {
+        match (
+            self.index[a.0 as usize].get(a.1).copied(),
+            self.index[b.0 as usize].get(b.1).copied(),
+        ) {
             (Some(x), Some(y)) => self.find(x) == self.find(y),
             _ => false,
         }
@@ -200,21 +221,41 @@ mod tests {
         r.observe_event(&json!({"type": "identify", "anonymousId": "a1", "userId": "u1"}));
         r.observe_event(&json!({"type": "identify", "anonymousId": "a2", "userId": "u1"}));
         // Person 2: anonymous only, with a device id.
-        r.observe_event(&json!({"type": "track", "anonymousId": "a3", "context": {"device": {"id": "d3"}}}));
+        r.observe_event(
+            &json!({"type": "track", "anonymousId": "a3", "context": {"device": {"id": "d3"}}}),
+        );
         // Person 3: never linked.
         r.observe_event(&json!({"type": "track", "anonymousId": "a4"}));
         assert_eq!(r.ids(), 6);
         assert_eq!(r.components(), 3);
-        let u1 = CanonicalId { kind: IdKind::User, id: "u1".into() };
+        let u1 = CanonicalId {
+            kind: IdKind::User,
+            id: "u1".into(),
+        };
         assert_eq!(r.canonical(IdKind::Anonymous, "a1"), Some(u1.clone()));
         assert_eq!(r.canonical(IdKind::Anonymous, "a2"), Some(u1.clone()));
-        assert_eq!(r.canonical(IdKind::Anonymous, "a3").unwrap().id, "d3", "a device id beats an anonymous id");
+        assert_eq!(
+            r.canonical(IdKind::Anonymous, "a3").unwrap().id,
+            "d3",
+            "a device id beats an anonymous id"
+        );
         assert_eq!(r.canonical(IdKind::Anonymous, "a4").unwrap().id, "a4");
         assert!(!r.same_person((IdKind::Anonymous, "a1"), (IdKind::Anonymous, "a3")));
 
         // alias u1 -> u9: the older user id stays canonical.
-        let merges = r.observe_event(&json!({"type": "alias", "previousId": "u1", "userId": "u9", "anonymousId": "a2"}));
-        assert_eq!(merges, vec![Merge { absorbed: CanonicalId { kind: IdKind::User, id: "u9".into() }, into: u1.clone() }]);
+        let merges = r.observe_event(
+            &json!({"type": "alias", "previousId": "u1", "userId": "u9", "anonymousId": "a2"}),
+        );
+        assert_eq!(
+            merges,
+            vec![Merge {
+                absorbed: CanonicalId {
+                    kind: IdKind::User,
+                    id: "u9".into()
+                },
+                into: u1.clone()
+            }]
+        );
         assert_eq!(r.canonical(IdKind::User, "u9"), Some(u1.clone()));
         // Person 2 logs in as u1 too: the components merge, u1 absorbs d3.
         r.observe_event(&json!({"type": "identify", "anonymousId": "a3", "userId": "u1"}));
@@ -248,8 +289,16 @@ mod tests {
         assert_eq!(r.merges().len(), 1_000);
         for p in 0..200u64 {
             for a in 0..5u64 {
-                let c = r.canonical(IdKind::Anonymous, &format!("anon-{p}-{a}")).unwrap();
-                assert_eq!(c, CanonicalId { kind: IdKind::User, id: format!("user-{p}") });
+                let c = r
+                    .canonical(IdKind::Anonymous, &format!("anon-{p}-{a}"))
+                    .unwrap();
+                assert_eq!(
+                    c,
+                    CanonicalId {
+                        kind: IdKind::User,
+                        id: format!("user-{p}")
+                    }
+                );
             }
         }
     }

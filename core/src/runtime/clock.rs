@@ -10,7 +10,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 fn anchor() -> &'static (Instant, i64) {
     static ANCHOR: OnceLock<(Instant, i64)> = OnceLock::new();
     ANCHOR.get_or_init(|| {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         (Instant::now(), wall)
     })
 }

@@ -38,21 +38,29 @@ pub(crate) fn start(
         .user_agent(format!("cairn/{}", crate::VERSION))
         .build()
         .into();
-    std::thread::Builder::new().name("cairn-http".into()).spawn(move || {
-        for upload in rx {
-            let result = if upload.id <= cancel.load(Ordering::SeqCst) {
-                Err("not sent: its events were purged".to_string())
-            } else {
-                send(&agent, &upload.request)
-            };
-            if done.send(UploadDone { id: upload.id, result }).is_err() {
-                return;
+    std::thread::Builder::new()
+        .name("cairn-http".into())
+        .spawn(move || {
+            for upload in rx {
+                let result = if upload.id <= cancel.load(Ordering::SeqCst) {
+                    Err("not sent: its events were purged".to_string())
+                } else {
+                    send(&agent, &upload.request)
+                };
+                if done
+                    .send(UploadDone {
+                        id: upload.id,
+                        result,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+                // Full: the worker has calls to handle and takes the result first.
+                // Disconnected: the worker is gone and the loop ends with `rx`.
+                let _ = wake.try_send(Command::Wake);
             }
-            // Full: the worker has calls to handle and takes the result first.
-            // Disconnected: the worker is gone and the loop ends with `rx`.
-            let _ = wake.try_send(Command::Wake);
-        }
-    })?;
+        })?;
     Ok(())
 }
 
@@ -69,12 +77,24 @@ fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> 
     };
     let response = response.map_err(|e| format!("request to {} failed: {e}", req.url))?;
     let status = response.status().as_u16();
-    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut body = Vec::new();
     // Reading the body lets the connection be reused; only its start is kept.
-    let _ = response.into_body().into_reader().take(MAX_ERROR_BODY_BYTES as u64 * 8).read_to_end(&mut body);
+    let _ = response
+        .into_body()
+        .into_reader()
+        .take(MAX_ERROR_BODY_BYTES as u64 * 8)
+        .read_to_end(&mut body);
     body.truncate(MAX_ERROR_BODY_BYTES);
-    Ok(HttpResponse { status, retry_after, body: String::from_utf8_lossy(&body).into_owned() })
+    Ok(HttpResponse {
+        status,
+        retry_after,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {

@@ -25,8 +25,8 @@ use serde_json::Value;
 use crate::config::{ClientBuilder, Config};
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
-use crate::recorder::Forgotten;
 use crate::model::{object_from_text, object_from_value, Call};
+use crate::recorder::Forgotten;
 use crate::stats::{DropReason, Stats};
 
 use worker::Command;
@@ -64,7 +64,10 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("endpoint", &self.config.endpoint).field("storage_path", &self.config.storage_path).finish()
+        f.debug_struct("Client")
+            .field("endpoint", &self.config.endpoint)
+            .field("storage_path", &self.config.storage_path)
+            .finish()
     }
 }
 
@@ -78,7 +81,13 @@ impl ClientBuilder {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
         let (tx, snapshot, handle) = worker::start(Arc::clone(&config))?;
-        Ok(Client { tx, config, snapshot, worker: Mutex::new(Some(handle)), _path: path })
+        Ok(Client {
+            tx,
+            config,
+            snapshot,
+            worker: Mutex::new(Some(handle)),
+            _path: path,
+        })
     }
 }
 
@@ -193,7 +202,10 @@ impl Client {
     /// is left stays on disk and goes out later.
     pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
-        self.send(Command::Flush { deadline: deadline_after(timeout), reply })?;
+        self.send(Command::Flush {
+            deadline: deadline_after(timeout),
+            reply,
+        })?;
         self.wait_reply(&rx, timeout)
     }
 
@@ -202,7 +214,10 @@ impl Client {
     /// after this return [`Error::ShutDown`].
     pub fn shutdown(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
-        self.send(Command::Shutdown { deadline: deadline_after(timeout), reply })?;
+        self.send(Command::Shutdown {
+            deadline: deadline_after(timeout),
+            reply,
+        })?;
         let report = self.wait_reply(&rx, timeout);
         self.join_worker();
         report
@@ -244,7 +259,9 @@ impl Client {
     /// Replaces the anonymous id (for example to reuse one the web app set).
     pub fn set_anonymous_id(&self, anonymous_id: &str) -> Result<()> {
         if anonymous_id.trim().is_empty() {
-            return Err(Error::InvalidEvent("anonymous_id is empty: pass a non-empty id".into()));
+            return Err(Error::InvalidEvent(
+                "anonymous_id is empty: pass a non-empty id".into(),
+            ));
         }
         crate::ids::rotate();
         self.send(Command::SetAnonymousId(anonymous_id.to_string()))
@@ -255,7 +272,9 @@ impl Client {
     pub fn set_context(&self, context: Value) -> Result<()> {
         match context {
             Value::Object(map) => self.send(Command::SetContext(map)),
-            _ => Err(Error::InvalidEvent("context must be a JSON object like {\"app\": {\"version\": \"2.1\"}}".into())),
+            _ => Err(Error::InvalidEvent(
+                "context must be a JSON object like {\"app\": {\"version\": \"2.1\"}}".into(),
+            )),
         }
     }
 
@@ -293,7 +312,10 @@ impl Client {
         crate::ids::rotate();
         let (reply, rx) = mpsc::channel();
         self.send(Command::Forget(reply))?;
-        rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "forget", timeout })
+        rx.recv_timeout(timeout).map_err(|_| Error::Timeout {
+            what: "forget",
+            timeout,
+        })
     }
 
     /// Waits up to `timeout` until every call made before it is committed to
@@ -302,15 +324,25 @@ impl Client {
     pub fn commit(&self, timeout: Duration) -> Result<bool> {
         let (reply, rx) = mpsc::channel();
         self.send(Command::Commit(reply))?;
-        rx.recv_timeout(timeout).map_err(|_| Error::Timeout { what: "commit", timeout })
+        rx.recv_timeout(timeout).map_err(|_| Error::Timeout {
+            what: "commit",
+            timeout,
+        })
     }
 
-    fn wait_reply(&self, rx: &mpsc::Receiver<FlushReport>, timeout: Duration) -> Result<FlushReport> {
+    fn wait_reply(
+        &self,
+        rx: &mpsc::Receiver<FlushReport>,
+        timeout: Duration,
+    ) -> Result<FlushReport> {
         // The worker answers by the deadline; the grace covers one slow commit.
         match rx.recv_timeout(timeout.saturating_add(Duration::from_secs(5))) {
             Ok(r) => Ok(r),
             // The worker is stuck (a very slow disk): report what it last published.
-            Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport { delivered: 0, remaining: self.stats().queued_events }),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport {
+                delivered: 0,
+                remaining: self.stats().queued_events,
+            }),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
         }
     }
@@ -349,11 +381,17 @@ impl Client {
     }
 }
 
-
 impl Drop for Client {
     fn drop(&mut self) {
         let (reply, _rx) = mpsc::channel();
-        if self.tx.send(Command::Shutdown { deadline: Instant::now(), reply }).is_ok() {
+        if self
+            .tx
+            .send(Command::Shutdown {
+                deadline: Instant::now(),
+                reply,
+            })
+            .is_ok()
+        {
             self.join_worker();
         }
     }

@@ -27,7 +27,9 @@ impl PathGuard {
         let key = normalize(path);
         let mut open = open_paths().lock().unwrap_or_else(|p| p.into_inner());
         if !open.insert(key.clone()) {
-            return Err(Error::StorageInUse { path: path.display().to_string() });
+            return Err(Error::StorageInUse {
+                path: path.display().to_string(),
+            });
         }
         match lock_file(path) {
             Ok(file) => Ok(PathGuard(key, file)),
@@ -51,12 +53,19 @@ impl Drop for PathGuard {
 fn lock_file(path: &Path) -> Result<Option<std::fs::File>> {
     let mut lock = path.as_os_str().to_owned();
     lock.push(".lock");
-    let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(PathBuf::from(lock)) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(lock))
+    else {
         return Ok(None);
     };
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StorageLocked { path: path.display().to_string() }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::StorageLocked {
+            path: path.display().to_string(),
+        }),
         // Locking unsupported on this file system: go on without it.
         Err(std::fs::TryLockError::Error(_)) => Ok(Some(file)),
     }
@@ -68,7 +77,10 @@ fn normalize(path: &Path) -> PathBuf {
     if let Ok(p) = path.canonicalize() {
         return p;
     }
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     match (parent.canonicalize(), path.file_name()) {
         (Ok(dir), Some(name)) => dir.join(name),
         _ => path.to_path_buf(),

@@ -78,8 +78,14 @@ pub(crate) enum Command {
     Forget(Sender<Forgotten>),
     Dropped(DropReason),
     Commit(Sender<bool>),
-    Flush { deadline: Instant, reply: Sender<FlushReport> },
-    Shutdown { deadline: Instant, reply: Sender<FlushReport> },
+    Flush {
+        deadline: Instant,
+        reply: Sender<FlushReport>,
+    },
+    Shutdown {
+        deadline: Instant,
+        reply: Sender<FlushReport>,
+    },
     /// An upload result is waiting on the results channel (sent with
     /// `try_send`: when the channel is full the worker is busy and looks
     /// at the results at its next wake-up anyway).
@@ -127,29 +133,54 @@ pub(crate) fn mirror_path(storage_path: &std::path::Path) -> PathBuf {
 /// HTTP threads.
 pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     let path_text = config.storage_path.display().to_string();
-    let dir = config.storage_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = config
+        .storage_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     if !dir.is_dir() {
         return Err(Error::Storage {
             path: path_text,
-            reason: format!("the directory {} does not exist: create it, or choose another storage_path", dir.display()),
+            reason: format!(
+                "the directory {} does not exist: create it, or choose another storage_path",
+                dir.display()
+            ),
         });
     }
     // A file that cannot be opened now (read-only, locked, disk full) does
     // not stop the client: events wait in memory and the file is retried.
     let mut store = ReopeningStore::open(&config.storage_path);
     if let Some(aside) = store.store().and_then(|s| s.moved_aside()) {
-        log::warn!("cairn: the buffer file was corrupt and was moved to {}", aside.display());
+        log::warn!(
+            "cairn: the buffer file was corrupt and was moved to {}",
+            aside.display()
+        );
     }
     if let Some(e) = store.open_error() {
-        log::warn!("cairn: cannot open the buffer file {path_text} yet, holding events in memory: {e}");
+        log::warn!(
+            "cairn: cannot open the buffer file {path_text} yet, holding events in memory: {e}"
+        );
     }
     let mirror = mirror_path(&config.storage_path);
-    let mirrored = std::fs::read_to_string(&mirror).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let mirrored = std::fs::read_to_string(&mirror)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     let now = wall_ms();
-    let mut recorder = Recorder::load(RecorderSettings::from(config.as_ref()), &mut store, mirrored.clone());
+    let mut recorder = Recorder::load(
+        RecorderSettings::from(config.as_ref()),
+        &mut store,
+        mirrored.clone(),
+    );
     let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
     let seed = uuid::Uuid::new_v4().as_u64_pair().0;
-    let mut engine = Engine::new(EngineConfig::from(config.as_ref()), Box::new(store), Box::new(wire), seed, now);
+    let mut engine = Engine::new(
+        EngineConfig::from(config.as_ref()),
+        Box::new(store),
+        Box::new(wire),
+        seed,
+        now,
+    );
     recorder.commit(&mut engine, now);
     let snapshot = Arc::new(Mutex::new(Snapshot {
         stats: engine.stats(now),
@@ -162,8 +193,12 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     // Unbounded, but one upload is in flight at a time.
     let (done_tx, done_rx) = mpsc::channel();
     let cancel = http::CancelBelow::default();
-    http::start(&config, http_rx, done_tx, tx.clone(), Arc::clone(&cancel))
-        .map_err(|e| Error::Storage { path: path_text.clone(), reason: format!("could not start the upload thread: {e}") })?;
+    http::start(&config, http_rx, done_tx, tx.clone(), Arc::clone(&cancel)).map_err(|e| {
+        Error::Storage {
+            path: path_text.clone(),
+            reason: format!("could not start the upload thread: {e}"),
+        }
+    })?;
     let mut worker = Worker {
         engine,
         recorder,
@@ -181,7 +216,10 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
         .spawn(move || worker.run(rx, done_rx))
-        .map_err(|e| Error::Storage { path: path_text, reason: format!("could not start the worker thread: {e}") })?;
+        .map_err(|e| Error::Storage {
+            path: path_text,
+            reason: format!("could not start the worker thread: {e}"),
+        })?;
     Ok((tx, snapshot, handle))
 }
 
@@ -241,8 +279,16 @@ impl Worker {
     /// How long to sleep: until the engine's next wake-up or the nearest
     /// flush deadline; `None` waits for the next command.
     fn wait_time(&self, now: i64) -> Option<Duration> {
-        let engine = self.engine.next_wakeup(now).map(|t| Duration::from_millis((t - now).max(0) as u64));
-        let deadline = self.waiters.iter().chain(self.shutdown.iter()).map(|w| w.deadline).min();
+        let engine = self
+            .engine
+            .next_wakeup(now)
+            .map(|t| Duration::from_millis((t - now).max(0) as u64));
+        let deadline = self
+            .waiters
+            .iter()
+            .chain(self.shutdown.iter())
+            .map(|w| w.deadline)
+            .min();
         let deadline = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         match (engine, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -257,7 +303,10 @@ impl Worker {
             Command::Reset => self.recorder.reset(),
             Command::SetAnonymousId(id) => self.recorder.set_anonymous_id(&id),
             Command::SetContext(ctx) => self.recorder.set_context(ctx),
-            Command::SetConsent(category, state) => self.recorder.set_consent(&category, state, &mut self.engine, now),
+            Command::SetConsent(category, state) => {
+                self.recorder
+                    .set_consent(&category, state, &mut self.engine, now)
+            }
             Command::OptOut(on) => self.recorder.opt_out(on, &mut self.engine, now),
             Command::Forget(reply) => {
                 let forgotten = self.recorder.forget(&mut self.engine, now);
@@ -285,7 +334,8 @@ impl Worker {
             Command::Wake => {}
         }
         if let Some(id) = self.engine.purged_upload() {
-            self.cancel.fetch_max(id, std::sync::atomic::Ordering::SeqCst);
+            self.cancel
+                .fetch_max(id, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -300,7 +350,12 @@ impl Worker {
     }
 
     fn waiter(&self, deadline: Instant, reply: Sender<FlushReport>) -> Waiter {
-        Waiter { target: self.engine.last_seq(), deadline, delivered_at_start: self.engine.delivered(), reply }
+        Waiter {
+            target: self.engine.last_seq(),
+            deadline,
+            delivered_at_start: self.engine.delivered(),
+            reply,
+        }
     }
 
     fn commit(&mut self) {
@@ -331,7 +386,8 @@ impl Worker {
             if self.http.send(upload).is_err() {
                 // The HTTP thread only stops when the worker does; report the
                 // upload as failed so it is retried if we go on.
-                self.engine.on_upload_result(id, Err("upload thread stopped".into()), wall_ms());
+                self.engine
+                    .on_upload_result(id, Err("upload thread stopped".into()), wall_ms());
                 break;
             }
         }
@@ -360,7 +416,10 @@ impl Worker {
         let mut i = 0;
         while i < self.waiters.len() {
             let w = &self.waiters[i];
-            if self.engine.delivered_through(w.target) || now >= w.deadline || self.engine.auth_failed() {
+            if self.engine.delivered_through(w.target)
+                || now >= w.deadline
+                || self.engine.auth_failed()
+            {
                 let w = self.waiters.swap_remove(i);
                 // The caller may have given up waiting; nothing to do then.
                 let _ = w.reply.send(self.report(&w));
@@ -371,8 +430,12 @@ impl Worker {
     }
 
     fn finish_shutdown(&mut self) -> bool {
-        let Some(w) = &self.shutdown else { return false };
-        let done = self.engine.delivered_through(w.target) || Instant::now() >= w.deadline || self.engine.auth_failed();
+        let Some(w) = &self.shutdown else {
+            return false;
+        };
+        let done = self.engine.delivered_through(w.target)
+            || Instant::now() >= w.deadline
+            || self.engine.auth_failed();
         if !done {
             return false;
         }

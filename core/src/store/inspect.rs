@@ -54,7 +54,10 @@ pub struct Inspection {
 /// Inspects the buffer file at `path`, listing up to `list_events` queued events.
 pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError> {
     if !path.is_file() {
-        return Err(StoreError::Other(format!("no buffer file at {}: give the storage_path the app uses", path.display())));
+        return Err(StoreError::Other(format!(
+            "no buffer file at {}: give the storage_path the app uses",
+            path.display()
+        )));
     }
     let side = |suffix: &str| {
         let mut p = path.as_os_str().to_owned();
@@ -62,11 +65,23 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         PathBuf::from(p)
     };
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| StoreError::Other(format!("cannot open {} read-only: {e}", path.display())))?;
-    let bad = |e: rusqlite::Error| StoreError::Corrupt(format!("{} is not a readable cairn buffer: {e}", path.display()));
-    let schema_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(bad)?;
-    let integrity: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).unwrap_or_else(|e| e.to_string());
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Other(format!("cannot open {} read-only: {e}", path.display())))?;
+    let bad = |e: rusqlite::Error| {
+        StoreError::Corrupt(format!(
+            "{} is not a readable cairn buffer: {e}",
+            path.display()
+        ))
+    };
+    let schema_version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(bad)?;
+    let integrity: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .unwrap_or_else(|e| e.to_string());
     let (queued_events, queued_bytes, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
         .query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -74,8 +89,14 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         .map_err(bad)?;
     let mut cursors = BTreeMap::new();
     {
-        let mut stmt = conn.prepare("SELECT name, acked_through FROM destinations").map_err(bad)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))).map_err(bad)?;
+        let mut stmt = conn
+            .prepare("SELECT name, acked_through FROM destinations")
+            .map_err(bad)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(bad)?;
         for row in rows {
             let (name, seq) = row.map_err(bad)?;
             cursors.insert(name, seq);
@@ -84,7 +105,9 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
     let mut state = BTreeMap::new();
     {
         let mut stmt = conn.prepare("SELECT key, value FROM state").map_err(bad)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(bad)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(bad)?;
         for row in rows {
             let (k, v) = row.map_err(bad)?;
             state.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
@@ -92,8 +115,14 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
     }
     let mut events = Vec::new();
     {
-        let mut stmt = conn.prepare("SELECT seq, body FROM events ORDER BY seq LIMIT ?1").map_err(bad)?;
-        let rows = stmt.query_map(params![list_events as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(bad)?;
+        let mut stmt = conn
+            .prepare("SELECT seq, body FROM events ORDER BY seq LIMIT ?1")
+            .map_err(bad)?;
+        let rows = stmt
+            .query_map(params![list_events as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(bad)?;
         for row in rows {
             let (seq, body) = row.map_err(bad)?;
             let mut v: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
@@ -106,12 +135,19 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
     let moved_aside = match (path.parent(), path.file_name()) {
         (Some(dir), Some(name)) => {
             let prefix = format!("{}.corrupt-", name.to_string_lossy());
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
             let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
                 .unwrap_or_default();
             found.retain(|p| {
-                let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let n = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 n.starts_with(&prefix) && !n.ends_with("-wal") && !n.ends_with("-shm")
             });
             found.sort();
@@ -133,14 +169,18 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         cursors,
         state,
         events,
-        mirrored_anonymous_id: std::fs::read_to_string(side(".anonymous-id")).ok().map(|s| s.trim().to_string()),
+        mirrored_anonymous_id: std::fs::read_to_string(side(".anonymous-id"))
+            .ok()
+            .map(|s| s.trim().to_string()),
         moved_aside,
     })
 }
 
 /// Whether another process holds the client's lock on this file.
 fn lock_is_held(lock: &Path) -> bool {
-    let Ok(file) = std::fs::OpenOptions::new().read(true).open(lock) else { return false };
+    let Ok(file) = std::fs::OpenOptions::new().read(true).open(lock) else {
+        return false;
+    };
     match file.try_lock_shared() {
         Ok(()) => {
             // Taken only to test it; let go at once.

@@ -28,23 +28,39 @@ impl MemoryStore {
 
     fn check_write(&self) -> Result<(), StoreError> {
         if self.fail_writes {
-            return Err(StoreError::Write("database or disk is full (simulated)".into()));
+            return Err(StoreError::Write(
+                "database or disk is full (simulated)".into(),
+            ));
         }
         Ok(())
     }
 
     fn floor(&self, destination: &str) -> u64 {
         let acked = self.acked.get(destination).copied().unwrap_or(0);
-        self.claimed.get(destination).copied().unwrap_or(0).max(acked)
+        self.claimed
+            .get(destination)
+            .copied()
+            .unwrap_or(0)
+            .max(acked)
     }
 
     fn max_claimed(&self) -> u64 {
         self.claimed.values().copied().max().unwrap_or(0)
     }
 
-    fn remove_where(&mut self, mut pred: impl FnMut(u64, &(String, i64, String)) -> bool, limit: u64) -> Removed {
+    fn remove_where(
+        &mut self,
+        mut pred: impl FnMut(u64, &(String, i64, String)) -> bool,
+        limit: u64,
+    ) -> Removed {
         let mut removed = Removed::default();
-        let seqs: Vec<u64> = self.events.iter().filter(|(s, v)| pred(**s, v)).map(|(s, _)| *s).take(limit as usize).collect();
+        let seqs: Vec<u64> = self
+            .events
+            .iter()
+            .filter(|(s, v)| pred(**s, v))
+            .map(|(s, _)| *s)
+            .take(limit as usize)
+            .collect();
         for s in seqs {
             if let Some((_, _, json)) = self.events.remove(&s) {
                 removed.events += 1;
@@ -56,11 +72,18 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         self.check_write()?;
         for e in events {
             self.last_seq += 1;
-            self.events.insert(self.last_seq, (e.message_id.clone(), e.created_ms, e.json.clone()));
+            self.events.insert(
+                self.last_seq,
+                (e.message_id.clone(), e.created_ms, e.json.clone()),
+            );
         }
         for (k, v) in state {
             match v {
@@ -71,7 +94,12 @@ impl Store for MemoryStore {
         Ok(self.last_seq)
     }
 
-    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    fn claim(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
         let mut out = self.read(floor, max_events)?;
         cut_to_bytes(&mut out, max_bytes);
@@ -89,7 +117,11 @@ impl Store for MemoryStore {
         self.check_write()?;
         let acked = self.acked.entry(destination.to_string()).or_insert(0);
         *acked = (*acked).max(through_seq);
-        if self.claimed.get(destination).is_some_and(|c| *c <= through_seq) {
+        if self
+            .claimed
+            .get(destination)
+            .is_some_and(|c| *c <= through_seq)
+        {
             self.claimed.remove(destination);
         }
         let done = self.acked.values().copied().min().unwrap_or(0);
@@ -133,7 +165,12 @@ impl Store for MemoryStore {
             .events
             .range(after_seq + 1..)
             .take(max_events)
-            .map(|(seq, (id, created, json))| StoredEvent { seq: *seq, message_id: id.clone(), created_ms: *created, json: json.clone() })
+            .map(|(seq, (id, created, json))| StoredEvent {
+                seq: *seq,
+                message_id: id.clone(),
+                created_ms: *created,
+                json: json.clone(),
+            })
             .collect())
     }
 

@@ -22,10 +22,10 @@
 
 use crate::prelude::*;
 
-#[cfg(feature = "std")]
-mod memory;
 #[cfg(feature = "native")]
 pub mod inspect;
+#[cfg(feature = "std")]
+mod memory;
 #[cfg(feature = "native")]
 mod recent;
 #[cfg(feature = "native")]
@@ -39,7 +39,6 @@ pub use memory::MemoryStore;
 pub use reopening::ReopeningStore;
 #[cfg(feature = "native")]
 pub use sqlite::SqliteStore;
-
 
 /// The one destination of the first version.
 pub const DEFAULT_DESTINATION: &str = "default";
@@ -132,13 +131,22 @@ pub trait Store {
     /// Appends `events` in order and applies `state` changes (`None` deletes
     /// the key), all in one transaction. Returns the sequence number of the
     /// last event appended (or the current last one if `events` is empty).
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError>;
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError>;
 
     /// Claims the next events for `destination`, in order: at most
     /// `max_events`, and no more than `max_bytes` of JSON except that the
     /// first event is always included. Events already claimed and not
     /// released are skipped.
-    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    fn claim(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Gives back every claim of `destination` so those events are claimed again.
     fn release(&mut self, destination: &str);
@@ -209,23 +217,38 @@ pub(crate) mod contract {
     use super::*;
 
     pub fn ev(i: u32) -> NewEvent {
-        NewEvent { message_id: format!("m{i}"), created_ms: 1_000 + i64::from(i), json: format!("{{\"n\":{i}}}") }
+        NewEvent {
+            message_id: format!("m{i}"),
+            created_ms: 1_000 + i64::from(i),
+            json: format!("{{\"n\":{i}}}"),
+        }
     }
 
     pub fn append_claim_ack(store: &mut dyn Store) {
-        let last = store.append(&(1..=5).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        let last = store
+            .append(&(1..=5).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         assert_eq!(last, 5);
         let b1 = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
-        assert_eq!(b1.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+        assert_eq!(
+            b1.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(),
+            ["m1", "m2"]
+        );
         // A claimed batch is not handed out again while it is claimed.
         let b2 = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
-        assert_eq!(b2.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m3", "m4"]);
+        assert_eq!(
+            b2.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(),
+            ["m3", "m4"]
+        );
         store.ack(DEFAULT_DESTINATION, b1[1].seq).unwrap();
         assert_eq!(store.summary().unwrap().events, 3);
         // Released events come back, in order.
         store.release(DEFAULT_DESTINATION);
         let b3 = store.claim(DEFAULT_DESTINATION, 10, 10_000).unwrap();
-        assert_eq!(b3.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(), ["m3", "m4", "m5"]);
+        assert_eq!(
+            b3.iter().map(|e| e.message_id.as_str()).collect::<Vec<_>>(),
+            ["m3", "m4", "m5"]
+        );
         store.ack(DEFAULT_DESTINATION, b3[2].seq).unwrap();
         let s = store.summary().unwrap();
         assert_eq!((s.events, s.bytes, s.last_seq), (0, 0, 5));
@@ -234,7 +257,9 @@ pub(crate) mod contract {
     }
 
     pub fn byte_cap_keeps_first(store: &mut dyn Store) {
-        store.append(&(1..=3).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store
+            .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         let b = store.claim(DEFAULT_DESTINATION, 10, 1).unwrap();
         assert_eq!(b.len(), 1, "the first event always fits");
         let b = store.claim(DEFAULT_DESTINATION, 10, 16).unwrap();
@@ -242,21 +267,35 @@ pub(crate) mod contract {
     }
 
     pub fn drops_skip_claimed(store: &mut dyn Store) {
-        store.append(&(1..=10).map(ev).collect::<Vec<_>>(), &[]).unwrap();
+        store
+            .append(&(1..=10).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         let claimed = store.claim(DEFAULT_DESTINATION, 2, 10_000).unwrap();
         let r = store.drop_oldest(6, u64::MAX).unwrap();
         assert_eq!(r.events, 4);
         store.release(DEFAULT_DESTINATION);
         let left = store.claim(DEFAULT_DESTINATION, 100, 100_000).unwrap();
         let ids: Vec<_> = left.iter().map(|e| e.message_id.as_str()).collect();
-        assert_eq!(ids, ["m1", "m2", "m7", "m8", "m9", "m10"], "claimed {claimed:?} kept, oldest unclaimed dropped");
+        assert_eq!(
+            ids,
+            ["m1", "m2", "m7", "m8", "m9", "m10"],
+            "claimed {claimed:?} kept, oldest unclaimed dropped"
+        );
         store.release(DEFAULT_DESTINATION);
         let r = store.drop_older_than(1_008).unwrap();
         assert_eq!(r.events, 3, "m1, m2, m7 are older than 1008");
     }
 
     pub fn state_roundtrip(store: &mut dyn Store) {
-        store.append(&[], &[("a".into(), Some("1".into())), ("b".into(), Some("2".into()))]).unwrap();
+        store
+            .append(
+                &[],
+                &[
+                    ("a".into(), Some("1".into())),
+                    ("b".into(), Some("2".into())),
+                ],
+            )
+            .unwrap();
         store.append(&[], &[("b".into(), None)]).unwrap();
         assert_eq!(store.get_state("a").unwrap().as_deref(), Some("1"));
         assert_eq!(store.get_state("b").unwrap(), None);

@@ -49,7 +49,12 @@ impl RecentRows {
                 return;
             }
             self.bytes += e.json.len();
-            self.rows.push_back(StoredEvent { seq, message_id: e.message_id.clone(), created_ms: e.created_ms, json: e.json.clone() });
+            self.rows.push_back(StoredEvent {
+                seq,
+                message_id: e.message_id.clone(),
+                created_ms: e.created_ms,
+                json: e.json.clone(),
+            });
             last = seq;
         }
     }
@@ -57,7 +62,13 @@ impl RecentRows {
     /// The claim of `destination` for the rows after `floor`, when the window
     /// holds them: at most `max_events`, cut to `max_bytes` (but at least one).
     /// `None` means: read the file.
-    pub(crate) fn take(&mut self, destination: &str, floor: u64, max_events: usize, max_bytes: usize) -> Option<Vec<StoredEvent>> {
+    pub(crate) fn take(
+        &mut self,
+        destination: &str,
+        floor: u64,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Option<Vec<StoredEvent>> {
         let owner = self.owner.get_or_insert_with(|| destination.to_string());
         if owner != destination || self.rows.front()?.seq != floor + 1 {
             return None;
@@ -99,7 +110,13 @@ mod tests {
     use super::*;
 
     fn events(n: usize, size: usize) -> Vec<NewEvent> {
-        (0..n).map(|i| NewEvent { message_id: format!("m{i}"), created_ms: i as i64, json: "x".repeat(size) }).collect()
+        (0..n)
+            .map(|i| NewEvent {
+                message_id: format!("m{i}"),
+                created_ms: i as i64,
+                json: "x".repeat(size),
+            })
+            .collect()
     }
 
     #[test]
@@ -107,7 +124,10 @@ mod tests {
         let mut w = RecentRows::default();
         w.appended(10, &events(3, 10), &[11, 12, 13]);
         assert!(w.take("d", 9, 10, 1_000).is_none(), "row 10 is not held");
-        assert!(w.take("other", 10, 10, 1_000).is_none(), "owned by the first claimant");
+        assert!(
+            w.take("other", 10, 10, 1_000).is_none(),
+            "owned by the first claimant"
+        );
         let got = w.take("d", 10, 2, 1_000).unwrap();
         assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), [11, 12]);
         let got = w.take("d", 12, 10, 1_000).unwrap();
@@ -120,7 +140,11 @@ mod tests {
         let mut w = RecentRows::default();
         w.appended(0, &events(3, 100), &[1, 2, 3]);
         assert_eq!(w.take("d", 0, 10, 150).unwrap().len(), 1);
-        assert_eq!(w.take("d", 1, 10, 50).unwrap().len(), 1, "one event over the cap still goes alone");
+        assert_eq!(
+            w.take("d", 1, 10, 50).unwrap().len(),
+            1,
+            "one event over the cap still goes alone"
+        );
     }
 
     #[test]
@@ -128,14 +152,22 @@ mod tests {
         let mut w = RecentRows::default();
         w.appended(0, &events(2, 10), &[1, 2]);
         w.appended(5, &events(1, 10), &[6]);
-        assert_eq!(w.take("d", 0, 10, 1_000).unwrap().len(), 2, "rows after a missed append are not added");
+        assert_eq!(
+            w.take("d", 0, 10, 1_000).unwrap().len(),
+            2,
+            "rows after a missed append are not added"
+        );
         assert!(w.take("d", 2, 10, 1_000).is_none());
 
         let mut w = RecentRows::default();
         let big = RECENT_MAX_BYTES / 2 + 1;
         w.appended(0, &events(3, big), &[1, 2, 3]);
         w.appended(3, &events(1, 10), &[4]);
-        assert_eq!(w.take("d", 0, 10, usize::MAX).unwrap().len(), 1, "over the cap: growth stops");
+        assert_eq!(
+            w.take("d", 0, 10, usize::MAX).unwrap().len(),
+            1,
+            "over the cap: growth stops"
+        );
         assert!(w.take("d", 1, 10, usize::MAX).is_none());
     }
 

@@ -41,10 +41,19 @@ impl ReopeningStore {
 }
 
 impl Store for ReopeningStore {
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         self.get()?.append(events, state)
     }
-    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    fn claim(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.get()?.claim(destination, max_events, max_bytes)
     }
     fn release(&mut self, destination: &str) {

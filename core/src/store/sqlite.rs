@@ -109,16 +109,23 @@ impl SqliteStore {
     }
 
     fn open_once(path: &Path) -> Result<Self, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
         // journal_mode answers with a row; WAL lets readers (the inspector) in
         // while the app writes, and makes commits cheap.
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(map_err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(map_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Other(format!("the file system refused WAL mode (got {mode})")));
+            return Err(StoreError::Other(format!(
+                "the file system refused WAL mode (got {mode})"
+            )));
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;").map_err(map_err)?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(map_err)?;
         migrate(&conn)?;
         let mut store = SqliteStore {
             conn,
@@ -143,19 +150,32 @@ impl SqliteStore {
     fn load_counters(&mut self) -> Result<(), StoreError> {
         let (count, bytes): (i64, i64) = self
             .conn
-            .query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(map_err)?;
         self.count = count as u64;
         self.bytes = bytes as u64;
         self.last_seq = self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .optional()
             .map_err(map_err)?
             .unwrap_or(0) as u64;
-        let mut stmt = self.conn.prepare("SELECT name, acked_through FROM destinations").map_err(map_err)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, acked_through FROM destinations")
+            .map_err(map_err)?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(map_err)?;
         for row in rows {
             let (name, acked) = row.map_err(map_err)?;
@@ -164,7 +184,6 @@ impl SqliteStore {
         self.done_through = self.acked.values().copied().min().unwrap_or(0);
         Ok(())
     }
-
 
     /// Whether the file at `path` is no longer the one this store has open
     /// (deleted, or replaced by another file).
@@ -196,8 +215,13 @@ impl SqliteStore {
         self.save_acks()?;
         let events = self.read_rows(0, usize::MAX >> 1)?;
         let state: Vec<(String, String)> = {
-            let mut stmt = self.conn.prepare("SELECT key, value FROM state").map_err(map_err)?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(map_err)?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT key, value FROM state")
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(map_err)?;
             rows.collect::<Result<_, _>>().map_err(map_err)?
         };
         let fresh = SqliteStore::open_once(&self.path)?;
@@ -212,15 +236,25 @@ impl SqliteStore {
                 .map_err(map_err)?;
             }
             for (k, v) in &state {
-                tx.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)", params![k, v]).map_err(map_err)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(map_err)?;
             }
             for (name, acked) in &self.acked {
-                tx.execute("INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)", params![name, *acked as i64])
-                    .map_err(map_err)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)",
+                    params![name, *acked as i64],
+                )
+                .map_err(map_err)?;
             }
             // Keep sequence numbers growing past everything handed out so far.
-            tx.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'", params![self.last_seq as i64])
-                .map_err(map_err)?;
+            tx.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'",
+                params![self.last_seq as i64],
+            )
+            .map_err(map_err)?;
             tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
                 params![self.last_seq as i64],
@@ -236,7 +270,11 @@ impl SqliteStore {
 
     fn floor(&self, destination: &str) -> u64 {
         let acked = self.acked.get(destination).copied().unwrap_or(0);
-        self.claimed.get(destination).copied().unwrap_or(0).max(acked)
+        self.claimed
+            .get(destination)
+            .copied()
+            .unwrap_or(0)
+            .max(acked)
     }
 
     fn max_claimed(&self) -> u64 {
@@ -245,14 +283,23 @@ impl SqliteStore {
 
     /// Rows after `after_seq` as the file has them (acks not yet saved are
     /// the caller's concern).
-    fn read_rows(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    fn read_rows(
+        &mut self,
+        after_seq: u64,
+        max_events: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
             .map_err(map_err)?;
         let rows = stmt
             .query_map(params![after_seq as i64, max_events as i64], |r| {
-                Ok(StoredEvent { seq: r.get::<_, i64>(0)? as u64, message_id: r.get(1)?, created_ms: r.get(2)?, json: r.get(3)? })
+                Ok(StoredEvent {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    message_id: r.get(1)?,
+                    created_ms: r.get(2)?,
+                    json: r.get(3)?,
+                })
             })
             .map_err(map_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
@@ -261,7 +308,10 @@ impl SqliteStore {
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
         self.recent.clear();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
         let (events, bytes): (i64, i64) = tx
             .query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
@@ -269,10 +319,16 @@ impl SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(map_err)?;
-        tx.execute("DELETE FROM events WHERE seq > ?1 AND seq <= ?2", params![after as i64, through as i64])
-            .map_err(map_err)?;
+        tx.execute(
+            "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
+            params![after as i64, through as i64],
+        )
+        .map_err(map_err)?;
         tx.commit().map_err(map_err)?;
-        let removed = Removed { events: events as u64, bytes: bytes as u64 };
+        let removed = Removed {
+            events: events as u64,
+            bytes: bytes as u64,
+        };
         self.count = self.count.saturating_sub(removed.events);
         self.bytes = self.bytes.saturating_sub(removed.bytes);
         Ok(removed)
@@ -280,9 +336,16 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         self.check_file()?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
         if self.unsaved_acks {
             // Saved with the events: one transaction instead of two.
             write_acks(&tx, &self.acked, self.done_through)?;
@@ -296,7 +359,12 @@ impl Store for SqliteStore {
                 .map_err(map_err)?;
             for e in events {
                 insert
-                    .execute(params![e.message_id, e.created_ms, e.json.len() as i64, e.json])
+                    .execute(params![
+                        e.message_id,
+                        e.created_ms,
+                        e.json.len() as i64,
+                        e.json
+                    ])
                     .map_err(map_err)?;
                 last = tx.last_insert_rowid() as u64;
                 seqs.push(last);
@@ -305,7 +373,9 @@ impl Store for SqliteStore {
             let mut put = tx
                 .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                 .map_err(map_err)?;
-            let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1").map_err(map_err)?;
+            let mut del = tx
+                .prepare_cached("DELETE FROM state WHERE key = ?1")
+                .map_err(map_err)?;
             for (k, v) in state {
                 match v {
                     Some(v) => put.execute(params![k, v]).map_err(map_err)?,
@@ -322,7 +392,12 @@ impl Store for SqliteStore {
         Ok(last)
     }
 
-    fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
+    fn claim(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
         let out = match self.recent.take(destination, floor, max_events, max_bytes) {
             Some(rows) => rows,
@@ -338,7 +413,10 @@ impl Store for SqliteStore {
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
             let bytes = out.iter().map(|e| e.json.len() as u64).sum();
-            self.claimed_sizes.entry(destination.to_string()).or_default().push_back((last.seq, out.len() as u64, bytes));
+            self.claimed_sizes
+                .entry(destination.to_string())
+                .or_default()
+                .push_back((last.seq, out.len() as u64, bytes));
         }
         Ok(out)
     }
@@ -412,7 +490,10 @@ impl Store for SqliteStore {
         if !self.unsaved_acks {
             return Ok(());
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
         write_acks(&tx, &self.acked, self.done_through)?;
         tx.commit().map_err(map_err)?;
         self.unsaved_acks = false;
@@ -437,7 +518,9 @@ impl Store for SqliteStore {
                 .map_err(map_err)?;
             let mut rows = stmt.query(params![floor as i64]).map_err(map_err)?;
             while need_events > 0 || need_bytes > 0 {
-                let Some(row) = rows.next().map_err(map_err)? else { break };
+                let Some(row) = rows.next().map_err(map_err)? else {
+                    break;
+                };
                 through = row.get::<_, i64>(0).map_err(map_err)? as u64;
                 let b = row.get::<_, i64>(1).map_err(map_err)? as u64;
                 need_events = need_events.saturating_sub(1);
@@ -454,7 +537,10 @@ impl Store for SqliteStore {
         self.save_acks()?;
         self.recent.clear();
         let floor = self.max_claimed();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
         let (events, bytes): (i64, i64) = tx
             .query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
@@ -462,12 +548,18 @@ impl Store for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(map_err)?;
-        tx.execute("DELETE FROM events WHERE seq > ?1 AND created_ms < ?2", params![floor as i64, cutoff_ms])
-            .map_err(map_err)?;
+        tx.execute(
+            "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
+            params![floor as i64, cutoff_ms],
+        )
+        .map_err(map_err)?;
         tx.commit().map_err(map_err)?;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
-        Ok(Removed { events: events as u64, bytes: bytes as u64 })
+        Ok(Removed {
+            events: events as u64,
+            bytes: bytes as u64,
+        })
     }
 
     fn clear(&mut self) -> Result<Removed, StoreError> {
@@ -483,10 +575,16 @@ impl Store for SqliteStore {
     }
 
     fn recover(&mut self) -> Result<u64, StoreError> {
-        let probe = self.conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0));
+        let probe = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            });
         if matches!(probe.map_err(map_err), Err(StoreError::Corrupt(_))) {
             let lost = self.count;
-            let aside = move_aside(&self.path).map_err(|e| StoreError::Corrupt(format!("could not move the corrupt file aside: {e}")))?;
+            let aside = move_aside(&self.path).map_err(|e| {
+                StoreError::Corrupt(format!("could not move the corrupt file aside: {e}"))
+            })?;
             log::warn!("cairn: corrupt buffer file moved to {}", aside.display());
             let fresh = SqliteStore::open_once(&self.path)?;
             *self = fresh;
@@ -505,7 +603,9 @@ impl Store for SqliteStore {
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
         // either file.
         self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .execute_batch(
+                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+            )
             .map_err(map_err)
     }
 
@@ -514,17 +614,28 @@ impl Store for SqliteStore {
         // to decide when to look for expired events.
         let oldest = self
             .conn
-            .query_row("SELECT created_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1", params![self.done_through as i64], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row(
+                "SELECT created_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1",
+                params![self.done_through as i64],
+                |r| r.get::<_, i64>(0),
+            )
             .optional()
             .map_err(map_err)?;
-        Ok(QueueSummary { events: self.count, bytes: self.bytes, oldest_created_ms: oldest, last_seq: self.last_seq })
+        Ok(QueueSummary {
+            events: self.count,
+            bytes: self.bytes,
+            oldest_created_ms: oldest,
+            last_seq: self.last_seq,
+        })
     }
 
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM state WHERE key = ?1", params![key], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM state WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(map_err)
     }
@@ -542,7 +653,11 @@ impl Drop for SqliteStore {
 
 /// Writes saved-later acks into `tx`: each destination's cursor, and the
 /// deletion of rows every destination is done with.
-fn write_acks(tx: &rusqlite::Transaction<'_>, acked: &HashMap<String, u64>, done_through: u64) -> Result<(), StoreError> {
+fn write_acks(
+    tx: &rusqlite::Transaction<'_>,
+    acked: &HashMap<String, u64>,
+    done_through: u64,
+) -> Result<(), StoreError> {
     let mut upsert = tx
         .prepare_cached(
             "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
@@ -550,22 +665,33 @@ fn write_acks(tx: &rusqlite::Transaction<'_>, acked: &HashMap<String, u64>, done
         )
         .map_err(map_err)?;
     for (name, through) in acked {
-        upsert.execute(params![name, *through as i64]).map_err(map_err)?;
+        upsert
+            .execute(params![name, *through as i64])
+            .map_err(map_err)?;
     }
-    let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1").map_err(map_err)?;
-    delete.execute(params![done_through as i64]).map_err(map_err)?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM events WHERE seq <= ?1")
+        .map_err(map_err)?;
+    delete
+        .execute(params![done_through as i64])
+        .map_err(map_err)?;
     Ok(())
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(map_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(map_err)?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::Other(format!(
             "the file has schema version {version}, newer than this cairn ({SCHEMA_VERSION}): upgrade cairn or use another storage_path"
         )));
     }
     for (from, step) in UPGRADES.iter().enumerate().skip(version as usize) {
-        let sql = format!("BEGIN IMMEDIATE; {step} PRAGMA user_version = {}; COMMIT;", from + 1);
+        let sql = format!(
+            "BEGIN IMMEDIATE; {step} PRAGMA user_version = {}; COMMIT;",
+            from + 1
+        );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(map_err(e));
@@ -610,9 +736,13 @@ fn file_id(_path: &Path) -> Option<(u64, u64)> {
 fn map_err(e: rusqlite::Error) -> StoreError {
     let text = e.to_string();
     match e.sqlite_error_code() {
-        Some(ErrorCode::DiskFull | ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::PermissionDenied) => {
-            StoreError::Write(text)
-        }
+        Some(
+            ErrorCode::DiskFull
+            | ErrorCode::ReadOnly
+            | ErrorCode::CannotOpen
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::PermissionDenied,
+        ) => StoreError::Write(text),
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(text),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(text),
         _ => StoreError::Other(text),
@@ -656,7 +786,11 @@ mod tests {
         let (_d, p) = temp();
         {
             let mut s = SqliteStore::open(&p).unwrap();
-            s.append(&(1..=4).map(contract::ev).collect::<Vec<_>>(), &[("k".into(), Some("v".into()))]).unwrap();
+            s.append(
+                &(1..=4).map(contract::ev).collect::<Vec<_>>(),
+                &[("k".into(), Some("v".into()))],
+            )
+            .unwrap();
             let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
             s.ack(DEFAULT_DESTINATION, b[0].seq).unwrap();
             // m2 is claimed but not acked when the "process" ends.
@@ -667,8 +801,15 @@ mod tests {
         assert_eq!(s.get_state("k").unwrap().as_deref(), Some("v"));
         let b = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
         let ids: Vec<_> = b.iter().map(|e| e.message_id.as_str()).collect();
-        assert_eq!(ids, ["m2", "m3", "m4"], "the unacked claim is sent again after a restart");
-        let version: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(
+            ids,
+            ["m2", "m3", "m4"],
+            "the unacked claim is sent again after a restart"
+        );
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }
 
@@ -677,34 +818,64 @@ mod tests {
         let (_d, p) = temp();
         let mut s = SqliteStore::open(&p).unwrap();
         let ids = |b: &[StoredEvent]| b.iter().map(|e| e.message_id.clone()).collect::<Vec<_>>();
-        s.append(&(1..=5).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
-        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap()), ["m1", "m2"]);
+        s.append(&(1..=5).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        assert_eq!(
+            ids(&s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap()),
+            ["m1", "m2"]
+        );
         // A failed upload: the same events again (from the file), then on.
         s.release(DEFAULT_DESTINATION);
-        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap()), ["m1", "m2", "m3"]);
-        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m4", "m5"]);
+        assert_eq!(
+            ids(&s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap()),
+            ["m1", "m2", "m3"]
+        );
+        assert_eq!(
+            ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()),
+            ["m4", "m5"]
+        );
         s.ack(DEFAULT_DESTINATION, 5).unwrap();
-        s.append(&(6..=9).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.append(&(6..=9).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         // A cap drops the oldest unclaimed: the claim must not see them.
         s.drop_oldest(2, u64::MAX).unwrap();
-        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m8", "m9"]);
+        assert_eq!(
+            ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()),
+            ["m8", "m9"]
+        );
         s.ack(DEFAULT_DESTINATION, 9).unwrap();
-        s.append(&(10..=11).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.append(&(10..=11).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         drop(s);
         let mut s = SqliteStore::open(&p).unwrap();
-        assert_eq!(ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()), ["m10", "m11"]);
+        assert_eq!(
+            ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()),
+            ["m10", "m11"]
+        );
     }
 
     #[test]
     fn acks_of_whole_batches_and_of_split_ones_keep_the_counts_right() {
         let (_d, p) = temp();
         let mut s = SqliteStore::open(&p).unwrap();
-        s.append(&(1..=12).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.append(&(1..=12).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         let counted = |s: &mut SqliteStore| {
             s.save_acks().unwrap();
             let sum = s.summary().unwrap();
-            let (n, b): (i64, i64) = s.conn.query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            assert_eq!((sum.events, sum.bytes), (n as u64, b as u64), "the kept counters match the file");
+            let (n, b): (i64, i64) = s
+                .conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                (sum.events, sum.bytes),
+                (n as u64, b as u64),
+                "the kept counters match the file"
+            );
             sum.events
         };
         let b = s.claim(DEFAULT_DESTINATION, 4, 1 << 20).unwrap();
@@ -726,7 +897,8 @@ mod tests {
         s.ack(DEFAULT_DESTINATION, b4[0].seq).unwrap();
         assert_eq!(counted(&mut s), 0);
         // A released claim is claimed again and counted once.
-        s.append(&(13..=15).map(contract::ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.append(&(13..=15).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
         s.release(DEFAULT_DESTINATION);
         let again = s.claim(DEFAULT_DESTINATION, 3, 1 << 20).unwrap();
@@ -741,7 +913,11 @@ mod tests {
         let mut s = SqliteStore::open(&p).unwrap();
         let aside = s.moved_aside().unwrap().to_path_buf();
         assert!(aside.exists());
-        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("cairn.db.corrupt-"));
+        assert!(aside
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("cairn.db.corrupt-"));
         assert_eq!(s.append(&[contract::ev(1)], &[]).unwrap(), 1);
         drop(dir);
     }
@@ -749,7 +925,10 @@ mod tests {
     #[test]
     fn newer_schema_is_refused_with_advice() {
         let (_d, p) = temp();
-        Connection::open(&p).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
         let err = SqliteStore::open(&p).unwrap_err();
         assert!(err.to_string().contains("upgrade cairn"), "{err}");
     }

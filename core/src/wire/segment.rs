@@ -87,19 +87,31 @@ impl Wire for SegmentWire {
     fn classify(&self, r: &HttpResponse, now_ms: i64) -> Outcome {
         let detail = || {
             let body = body_prefix(r.body.trim());
-            if body.is_empty() { cat!("HTTP ", r.status) } else { cat!("HTTP ", r.status, ": ", body) }
+            if body.is_empty() {
+                cat!("HTTP ", r.status)
+            } else {
+                cat!("HTTP ", r.status, ": ", body)
+            }
         };
         match r.status {
             200..=299 => Outcome::Delivered,
             413 => Outcome::Split,
-            401 | 403 => Outcome::AuthFailed { reason: cat!(detail(), ": check the write key") },
+            401 | 403 => Outcome::AuthFailed {
+                reason: cat!(detail(), ": check the write key"),
+            },
             408 | 429 | 500..=599 => Outcome::Retry {
-                after_ms: r.retry_after.as_deref().and_then(|v| parse_retry_after(v, now_ms)),
+                after_ms: r
+                    .retry_after
+                    .as_deref()
+                    .and_then(|v| parse_retry_after(v, now_ms)),
                 reason: detail(),
             },
             400..=499 => Outcome::Reject { reason: detail() },
             // 1xx/3xx are not answers to a batch POST; treat as temporary.
-            _ => Outcome::Retry { after_ms: None, reason: cat!("unexpected ", detail()) },
+            _ => Outcome::Retry {
+                after_ms: None,
+                reason: cat!("unexpected ", detail()),
+            },
         }
     }
 }
@@ -110,16 +122,31 @@ mod tests {
     use base64::Engine as _;
 
     fn ev(seq: u64, json: &str) -> StoredEvent {
-        StoredEvent { seq, message_id: format!("m{seq}"), created_ms: 0, json: json.into() }
+        StoredEvent {
+            seq,
+            message_id: format!("m{seq}"),
+            created_ms: 0,
+            json: json.into(),
+        }
     }
 
     fn resp(status: u16, retry_after: Option<&str>) -> HttpResponse {
-        HttpResponse { status, retry_after: retry_after.map(str::to_string), body: "nope".into() }
+        HttpResponse {
+            status,
+            retry_after: retry_after.map(str::to_string),
+            body: "nope".into(),
+        }
     }
 
     #[test]
     fn base64_matches_rfc_4648() {
-        for (text, want) in [("", ""), ("a:", "YTo="), ("wk:", "d2s6"), ("WRITE_KEY:", "V1JJVEVfS0VZOg=="), ("clé-ü:", "Y2zDqS3DvDo=")] {
+        for (text, want) in [
+            ("", ""),
+            ("a:", "YTo="),
+            ("wk:", "d2s6"),
+            ("WRITE_KEY:", "V1JJVEVfS0VZOg=="),
+            ("clé-ü:", "Y2zDqS3DvDo="),
+        ] {
             let mut out = String::new();
             push_base64(&mut out, text.as_bytes());
             assert_eq!(out, want);
@@ -130,14 +157,19 @@ mod tests {
     #[test]
     fn encodes_batch_body_and_headers() {
         let w = SegmentWire::new("http://h:1/", "wk\"1", true);
-        let r = w.encode(&[ev(1, r#"{"type":"track"}"#), ev(2, r#"{"type":"page"}"#)], 0);
+        let r = w.encode(
+            &[ev(1, r#"{"type":"track"}"#), ev(2, r#"{"type":"page"}"#)],
+            0,
+        );
         assert_eq!(r.url, "http://h:1/v1/batch");
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["batch"][1]["type"], "page");
         assert_eq!(v["sentAt"], "1970-01-01T00:00:00.000Z");
         assert_eq!(v["writeKey"], "wk\"1");
         let auth = &r.headers.iter().find(|h| h.0 == "Authorization").unwrap().1;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(auth.strip_prefix("Basic ").unwrap()).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.strip_prefix("Basic ").unwrap())
+            .unwrap();
         assert_eq!(decoded, b"wk\"1:");
         assert!(r.gzip);
     }
@@ -148,13 +180,39 @@ mod tests {
         assert_eq!(w.classify(&resp(200, None), 0), Outcome::Delivered);
         assert_eq!(w.classify(&resp(204, None), 0), Outcome::Delivered);
         assert_eq!(w.classify(&resp(413, None), 0), Outcome::Split);
-        assert!(matches!(w.classify(&resp(401, None), 0), Outcome::AuthFailed { .. }));
-        assert!(matches!(w.classify(&resp(403, None), 0), Outcome::AuthFailed { .. }));
-        assert!(matches!(w.classify(&resp(400, None), 0), Outcome::Reject { ref reason } if reason == "HTTP 400: nope"));
-        assert!(matches!(w.classify(&resp(422, None), 0), Outcome::Reject { .. }));
-        assert!(matches!(w.classify(&resp(429, Some("7")), 0), Outcome::Retry { after_ms: Some(7000), .. }));
-        assert!(matches!(w.classify(&resp(408, None), 0), Outcome::Retry { after_ms: None, .. }));
-        assert!(matches!(w.classify(&resp(503, None), 0), Outcome::Retry { .. }));
-        assert!(matches!(w.classify(&resp(302, None), 0), Outcome::Retry { .. }));
+        assert!(matches!(
+            w.classify(&resp(401, None), 0),
+            Outcome::AuthFailed { .. }
+        ));
+        assert!(matches!(
+            w.classify(&resp(403, None), 0),
+            Outcome::AuthFailed { .. }
+        ));
+        assert!(
+            matches!(w.classify(&resp(400, None), 0), Outcome::Reject { ref reason } if reason == "HTTP 400: nope")
+        );
+        assert!(matches!(
+            w.classify(&resp(422, None), 0),
+            Outcome::Reject { .. }
+        ));
+        assert!(matches!(
+            w.classify(&resp(429, Some("7")), 0),
+            Outcome::Retry {
+                after_ms: Some(7000),
+                ..
+            }
+        ));
+        assert!(matches!(
+            w.classify(&resp(408, None), 0),
+            Outcome::Retry { after_ms: None, .. }
+        ));
+        assert!(matches!(
+            w.classify(&resp(503, None), 0),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            w.classify(&resp(302, None), 0),
+            Outcome::Retry { .. }
+        ));
     }
 }

@@ -71,8 +71,12 @@ fn main() {
             let start = Instant::now();
             let mut n = 0u64;
             let mut durable = None;
-            while client.stats().storage == StorageState::Ok && start.elapsed() < Duration::from_secs(30) {
-                client.track("Big", json!({ "n": n, "pad": big })).expect("track keeps working");
+            while client.stats().storage == StorageState::Ok
+                && start.elapsed() < Duration::from_secs(30)
+            {
+                client
+                    .track("Big", json!({ "n": n, "pad": big }))
+                    .expect("track keeps working");
                 n += 1;
                 if n.is_multiple_of(5) && client.commit(Duration::from_secs(5)).unwrap_or(false) {
                     durable = Some(n - 1);
@@ -82,7 +86,9 @@ fn main() {
                 say(format!("durable {d}"));
             }
             for _ in 0..10 {
-                client.track("Big", json!({ "n": n, "pad": big })).expect("track keeps working on a full disk");
+                client
+                    .track("Big", json!({ "n": n, "pad": big }))
+                    .expect("track keeps working on a full disk");
                 n += 1;
             }
             let _ = client.commit(Duration::from_secs(5));
@@ -92,15 +98,22 @@ fn main() {
         }
         "readonly" => {
             for n in 0..5u64 {
-                client.track("Numbered", json!({ "n": n })).expect("track on a read-only file");
+                client
+                    .track("Numbered", json!({ "n": n }))
+                    .expect("track on a read-only file");
             }
             let durable = client.commit(Duration::from_secs(10)).expect("commit");
             let s = client.stats();
-            say(format!("failing {} durable={durable} {:?}", s.memory_events, s.storage));
+            say(format!(
+                "failing {} durable={durable} {:?}",
+                s.memory_events, s.storage
+            ));
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
             let start = Instant::now();
-            while client.stats().storage != StorageState::Ok && start.elapsed() < Duration::from_secs(20) {
+            while client.stats().storage != StorageState::Ok
+                && start.elapsed() < Duration::from_secs(20)
+            {
                 std::thread::sleep(Duration::from_millis(100));
             }
             let report = client.flush(Duration::from_secs(10)).expect("flush");
