@@ -13,9 +13,10 @@
 mod clock;
 mod http;
 mod paths;
+mod room;
 mod worker;
 
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ pub(crate) struct Snapshot {
 /// call [`shutdown`](Self::shutdown) to give delivery a chance first.
 pub struct Client {
     tx: SyncSender<Command>,
+    room: Arc<room::Room>,
     config: Arc<Config>,
     snapshot: Arc<Mutex<Snapshot>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -77,8 +79,8 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
-        let (tx, snapshot, handle) = worker::start(Arc::clone(&config))?;
-        Ok(Client { tx, config, snapshot, worker: Mutex::new(Some(handle)), _path: path })
+        let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config))?;
+        Ok(Client { tx, room, config, snapshot, worker: Mutex::new(Some(handle)), _path: path })
     }
 }
 
@@ -221,7 +223,7 @@ impl Client {
     /// Rust caller never needs to.
     pub fn count_invalid_call(&self) {
         // A client that was shut down counts nothing more.
-        let _ = self.tx.send(Command::Dropped(DropReason::Invalid));
+        let _ = self.send(Command::Dropped(DropReason::Invalid));
     }
 
     /// The anonymous id in force as of the worker's last step.
@@ -325,15 +327,27 @@ impl Client {
                     _ => DropReason::Invalid,
                 };
                 // If the worker is gone the error still reaches the caller.
-                let _ = self.tx.send(Command::Dropped(reason));
+                let _ = self.send(Command::Dropped(reason));
                 Err(e)
             }
         }
     }
 
-    fn send(&self, cmd: Command) -> Result<()> {
-        // A full channel waits for room: back-pressure instead of losing calls.
-        self.tx.send(cmd).map_err(|_| Error::ShutDown)
+    fn send(&self, mut cmd: Command) -> Result<()> {
+        loop {
+            let seen = self.room.takes();
+            match self.tx.try_send(cmd) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(Error::ShutDown),
+                // A full channel waits for room: back-pressure instead of
+                // losing calls. Not in the channel's own `send`, which wakes
+                // a blocked sender once per slot freed (runtime/room.rs).
+                Err(TrySendError::Full(back)) => {
+                    cmd = back;
+                    self.room.wait_past(seen);
+                }
+            }
+        }
     }
 
     fn join_worker(&self) {
@@ -353,7 +367,7 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         let (reply, _rx) = mpsc::channel();
-        if self.tx.send(Command::Shutdown { deadline: Instant::now(), reply }).is_ok() {
+        if self.send(Command::Shutdown { deadline: Instant::now(), reply }).is_ok() {
             self.join_worker();
         }
     }
