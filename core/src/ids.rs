@@ -45,8 +45,18 @@ fn draw_prefix() -> u128 {
     (random & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
 }
 
+/// Bytes in a message id.
+pub const MESSAGE_ID_BYTES: usize = uuid::fmt::Hyphenated::LENGTH;
+
 /// A new message id, e.g. `3f2a9c1e-07b4-8d21-a5c3-000000000001`.
 pub fn message_id() -> String {
+    let mut buf = [0; MESSAGE_ID_BYTES];
+    message_id_in(&mut buf).to_owned()
+}
+
+/// A new message id, written into `buf` (no allocation: a call carries its
+/// id in its own buffer, see [`crate::model::Call`]).
+pub fn message_id_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
     let value = STATE.with(|s| {
         let (mut epoch, mut prefix, mut counter) = s.get();
         let now = EPOCH.load(Ordering::SeqCst);
@@ -59,8 +69,7 @@ pub fn message_id() -> String {
         s.set((epoch, prefix, counter));
         prefix | u128::from(counter)
     });
-    let mut buf = uuid::Uuid::encode_buffer();
-    uuid::Uuid::from_u128(value).hyphenated().encode_lower(&mut buf).to_owned()
+    uuid::Uuid::from_u128(value).hyphenated().encode_lower(buf)
 }
 
 /// Drops every thread's prefix: ids made from now on share nothing with

@@ -19,7 +19,7 @@ use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
 use crate::identity::{self, EventIds, Identity};
 use crate::json::{self, Json, Object, RawJson};
-use crate::model::{encode, Call, EventKind, Stamp};
+use crate::model::{encode_parts, Call, EventKind, Stamp};
 use crate::session::{self, Session, Touch};
 use crate::stats::DropReason;
 use crate::store::{NewEvent, Store};
@@ -167,14 +167,14 @@ impl Recorder {
             engine.count_external_drop(DropReason::Consent, 1, now_ms);
             return;
         }
-        if let Some(explicit) = &call.explicit {
+        if let Some(explicit) = call.explicit() {
             // A complete event speaks for its own user: the device's identity
             // is neither applied nor changed, and no session is touched.
             let ids = EventIds {
                 anonymous_id: explicit.anonymous_id.clone().unwrap_or_default(),
                 user_id: explicit.user_id.clone(),
                 previous_id: explicit.previous_id.clone(),
-                group_id: call.group_id.clone(),
+                group_id: call.group_id().map(str::to_owned),
             };
             let ids = if explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
                 EventIds { anonymous_id: self.identity.anonymous_id.clone(), ..ids }
@@ -188,7 +188,7 @@ impl Recorder {
         if call.kind == EventKind::Identify
             && self.config.reset_on_user_switch
             && self.identity.user_id.is_some()
-            && self.identity.user_id != call.user_id
+            && self.identity.user_id.as_deref() != call.user_id()
         {
             // A different person on this device: never merge them.
             self.reset();
@@ -269,7 +269,7 @@ impl Recorder {
 
     fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
         let max = self.config.max_event_bytes;
-        let own_context = held.call.context.as_ref().map(|extra| {
+        let own_context = held.call.context().map(|extra| {
             // Rare path (complete events bringing context): merge per event.
             let mut merged = match json::parse(self.context_json(held.session_id).get()) {
                 Ok(Json::Object(o)) => o,
@@ -278,6 +278,7 @@ impl Recorder {
             merged.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
             RawJson::trusted(merged.to_text())
         });
+        let parts = held.call.parts();
         let json = {
             let context = match &own_context {
                 Some(c) => c,
@@ -290,14 +291,14 @@ impl Recorder {
                 group_id: held.ids.group_id.as_deref(),
                 context,
             };
-            encode(&held.call, &stamp)
+            encode_parts(&held.call, &parts, &stamp)
         };
         if json.len() > max {
-            log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes = {max}; dropped", held.call.message_id, json.len());
+            log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes = {max}; dropped", parts.message_id, json.len());
             engine.count_external_drop(DropReason::Oversize, 1, now_ms);
             return;
         }
-        self.pending.push(NewEvent { message_id: held.call.message_id, created_ms: held.call.timestamp_ms, json });
+        self.pending.push(NewEvent { message_id: parts.message_id.to_owned(), created_ms: held.call.timestamp_ms, json });
     }
 
     /// Commits pending events and state changes in one transaction.
