@@ -14,7 +14,7 @@ use crate::cat;
 use crate::error::{Error, Result};
 use crate::json::{Object, RawJson};
 use crate::json_text::{push_key, push_string};
-use crate::time::push_iso8601_ms;
+use crate::time::{iso8601_ms_in, ISO8601_MAX};
 
 /// Longest event name, screen or page name, user id or group id, in bytes.
 pub const MAX_NAME_BYTES: usize = 1_024;
@@ -563,11 +563,14 @@ pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) ->
             push_string(&mut out, v);
         }
     }
-    // Timestamps need no escaping: digits and punctuation.
+    // Timestamps need no escaping: digits and punctuation. Both are the
+    // same text, formatted once.
+    let mut buf = [0; ISO8601_MAX];
+    let timestamp = iso8601_ms_in(call.timestamp_ms, &mut buf);
     for key in ["timestamp", "originalTimestamp"] {
         push_key(&mut out, key);
         out.push('"');
-        push_iso8601_ms(&mut out, call.timestamp_ms);
+        out.push_str(timestamp);
         out.push('"');
     }
     push_key(&mut out, "context");
