@@ -291,10 +291,10 @@ impl SqliteStore {
         self.bytes = self.bytes.saturating_sub(removed.bytes);
         Ok(removed)
     }
-}
 
-impl Store for SqliteStore {
-    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+    /// Appends in one transaction; returns the last seq before and the
+    /// events' seqs, for [`RecentRows::appended`].
+    fn insert(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<(u64, Vec<u64>), StoreError> {
         self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
         if self.unsaved_acks {
@@ -344,11 +344,26 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(map_err)?;
         self.unsaved_acks = false;
-        self.recent.appended(self.last_seq, events, &seqs);
+        let previous = self.last_seq;
         self.count += events.len() as u64;
         self.bytes += added;
         self.last_seq = last;
-        Ok(last)
+        Ok((previous, seqs))
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        let (previous, seqs) = self.insert(events, state)?;
+        self.recent.appended(previous, events.iter().cloned(), &seqs);
+        Ok(self.last_seq)
+    }
+
+    fn append_owned(&mut self, events: &mut Vec<NewEvent>, state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        let (previous, seqs) = self.insert(events, state)?;
+        // Moved, not copied: the JSON is most of an event's bytes.
+        self.recent.appended(previous, events.drain(..), &seqs);
+        Ok(self.last_seq)
     }
 
     fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
