@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::cat;
 use crate::error::{Error, Result};
 use crate::json::{Object, RawJson};
-use crate::json_text::{push_key, push_string};
+use crate::json_text::push_string;
 use crate::time::{iso8601_ms_in, ISO8601_MAX};
 
 /// Longest event name, screen or page name, user id or group id, in bytes.
@@ -525,17 +525,19 @@ pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
 
 /// [`encode`] with the call's texts already read.
 pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) -> String {
+    // Every member after `type` follows another, so each is written with its
+    // comma, name and colon as one literal; the type names need no escaping.
     let payload = match call.kind {
-        EventKind::Track | EventKind::Screen | EventKind::Page => Some(("properties", parts.payload)),
-        EventKind::Identify | EventKind::Group => Some(("traits", parts.payload)),
+        EventKind::Track | EventKind::Screen | EventKind::Page => Some((",\"properties\":", parts.payload)),
+        EventKind::Identify | EventKind::Group => Some((",\"traits\":", parts.payload)),
         EventKind::Alias => None,
     };
     let ids = [
-        ("userId", stamp.user_id),
-        ("anonymousId", stamp.anonymous_id),
-        ("previousId", stamp.previous_id),
-        ("groupId", stamp.group_id),
-        ("messageId", Some(parts.message_id)),
+        (",\"userId\":", stamp.user_id),
+        (",\"anonymousId\":", stamp.anonymous_id),
+        (",\"previousId\":", stamp.previous_id),
+        (",\"groupId\":", stamp.group_id),
+        (",\"messageId\":", Some(parts.message_id)),
     ];
     let len = |s: Option<&str>| s.map_or(0, str::len);
     // Field names, quotes and both timestamps take under 256 bytes: the text
@@ -546,20 +548,20 @@ pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) ->
             + ids.iter().map(|(_, v)| len(*v)).sum::<usize>()
             + stamp.context.get().len(),
     );
-    out.push('{');
-    push_key(&mut out, "type");
-    push_string(&mut out, call.kind.as_str());
+    out.push_str("{\"type\":\"");
+    out.push_str(call.kind.as_str());
+    out.push('"');
     if let Some(name) = parts.name {
-        push_key(&mut out, if call.kind == EventKind::Track { "event" } else { "name" });
+        out.push_str(if call.kind == EventKind::Track { ",\"event\":" } else { ",\"name\":" });
         push_string(&mut out, name);
     }
     if let Some((key, raw)) = payload {
-        push_key(&mut out, key);
+        out.push_str(key);
         out.push_str(raw.unwrap_or("{}"));
     }
     for (key, value) in ids {
         if let Some(v) = value {
-            push_key(&mut out, key);
+            out.push_str(key);
             push_string(&mut out, v);
         }
     }
@@ -567,13 +569,12 @@ pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) ->
     // same text, formatted once.
     let mut buf = [0; ISO8601_MAX];
     let timestamp = iso8601_ms_in(call.timestamp_ms, &mut buf);
-    for key in ["timestamp", "originalTimestamp"] {
-        push_key(&mut out, key);
-        out.push('"');
+    for key in [",\"timestamp\":\"", ",\"originalTimestamp\":\""] {
+        out.push_str(key);
         out.push_str(timestamp);
         out.push('"');
     }
-    push_key(&mut out, "context");
+    out.push_str(",\"context\":");
     out.push_str(stamp.context.get());
     out.push('}');
     out
@@ -675,6 +676,15 @@ mod tests {
         assert_eq!(v["context"]["library"]["name"], "cairn");
         assert_eq!(v["messageId"].as_str().unwrap().len(), 36);
         assert!(v.get("traits").is_none() && v.get("name").is_none());
+
+        // The exact text, field order and escaping included.
+        let e = json!({"type": "track", "event": "A \"b\"", "messageId": "m1", "timestamp": "1970-01-01T00:00:01.000Z", "properties": {"x": 1}});
+        let c = Call::from_event(&e, 0).unwrap();
+        let plain = Stamp { anonymous_id: Some("a1"), user_id: None, previous_id: None, group_id: None, context: &ctx };
+        assert_eq!(
+            encode(&c, &plain),
+            r#"{"type":"track","event":"A \"b\"","properties":{"x":1},"anonymousId":"a1","messageId":"m1","timestamp":"1970-01-01T00:00:01.000Z","originalTimestamp":"1970-01-01T00:00:01.000Z","context":{"library":{"name":"cairn","version":"0"}}}"#
+        );
 
         let g = Call::group("g1", None, 0).unwrap();
         let stamp = Stamp { group_id: Some("g1"), ..stamp };
