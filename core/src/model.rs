@@ -115,10 +115,14 @@ impl Text {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         if len <= INLINE_TEXT_BYTES {
             let mut bytes = [0; INLINE_TEXT_BYTES];
-            let mut at = 0;
+            let mut rest = &mut bytes[..];
             for p in parts {
-                bytes[at..at + p.len()].copy_from_slice(p.as_bytes());
-                at += p.len();
+                // Zipped rather than sliced and copied: no panic path (and
+                // its message formatting) is compiled into the browser build.
+                for (to, from) in rest.iter_mut().zip(p.as_bytes()) {
+                    *to = *from;
+                }
+                rest = rest.get_mut(p.len()..).unwrap_or_default();
             }
             // INLINE_TEXT_BYTES fits in a u8.
             Text::Inline { len: len as u8, bytes }
@@ -180,15 +184,19 @@ impl Call {
             None => crate::ids::message_id_in(&mut id_buf),
         };
         let (n, p, t) = (name.unwrap_or_default(), payload.unwrap_or_default(), target.unwrap_or_default());
-        let end = |len: usize| u32::try_from(len).map_err(|_| Error::EventTooLarge { size: len, limit: u32::MAX as usize });
+        // Ends are kept as u32; the checks on max_event_bytes come later.
+        let size = n.len() + p.len() + t.len();
+        if size > u32::MAX as usize {
+            return Err(Error::EventTooLarge { size, limit: u32::MAX as usize });
+        }
         let bit = |on: bool, bit: u8| if on { bit } else { 0 };
         let present = bit(name.is_some(), NAME) | bit(payload.is_some(), PAYLOAD) | bit(target.is_some(), TARGET);
         Ok(Call {
             kind,
             timestamp_ms,
-            name_end: end(n.len())?,
-            payload_end: end(n.len() + p.len())?,
-            target_end: end(n.len() + p.len() + t.len())?,
+            name_end: n.len() as u32,
+            payload_end: (n.len() + p.len()) as u32,
+            target_end: size as u32,
             text: Text::of(&[n, p, t, message_id]),
             present,
             complete: None,
@@ -199,23 +207,24 @@ impl Call {
     /// id of identify and alias; the group id of group) with `payload`, JSON
     /// object text already checked (properties or traits; alias has none).
     pub(crate) fn of(kind: EventKind, subject: &str, payload: Option<&str>, timestamp_ms: i64) -> Result<Self> {
-        let make = |name, target| Call::make(kind, timestamp_ms, name, payload, target, None);
-        match kind {
-            EventKind::Track => make(Some(checked_name("event name", subject)?), None),
-            EventKind::Screen => make(Some(checked_name("screen name", subject)?), None),
-            EventKind::Page if subject.trim().is_empty() => make(None, None),
-            EventKind::Page => make(Some(checked_name("page name", subject)?), None),
-            EventKind::Identify => {
-                // Ids from here on share nothing with the ids of the previous user.
-                crate::ids::rotate();
-                make(None, Some(checked_name("user_id", subject)?))
-            }
-            EventKind::Alias => {
-                crate::ids::rotate();
-                Call::make(kind, timestamp_ms, None, None, Some(checked_name("new_id", subject)?), None)
-            }
-            EventKind::Group => make(None, Some(checked_name("group_id", subject)?)),
+        // One path for every kind, so the browser build carries one copy of it.
+        let (what, is_name) = match kind {
+            EventKind::Track => ("event name", true),
+            EventKind::Screen => ("screen name", true),
+            EventKind::Page => ("page name", true),
+            EventKind::Identify => ("user_id", false),
+            EventKind::Alias => ("new_id", false),
+            EventKind::Group => ("group_id", false),
+        };
+        if matches!(kind, EventKind::Identify | EventKind::Alias) {
+            // Ids from here on share nothing with the ids of the previous user.
+            crate::ids::rotate();
         }
+        // A page view may have no name.
+        let subject = if kind == EventKind::Page && subject.trim().is_empty() { None } else { Some(checked_name(what, subject)?) };
+        let payload = if kind == EventKind::Alias { None } else { payload };
+        let (name, target) = if is_name { (subject, None) } else { (None, subject) };
+        Call::make(kind, timestamp_ms, name, payload, target, None)
     }
 
     /// A complete Segment-spec event, as a backend or a backfill has it:
