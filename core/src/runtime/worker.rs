@@ -58,8 +58,9 @@ pub(crate) const GATHER_AFTER: usize = 16;
 /// How long the worker naps while calls stream in. A worker blocked on an
 /// empty channel must be woken by the next call, a futex syscall that costs
 /// that call several microseconds; napping instead (it does not register
-/// with the channel) lets callers send without waking anyone, and gathers
-/// bigger group commits. It delays a commit by at most this much.
+/// with the calls channel, only with the upload results') lets callers send
+/// without waking anyone, and gathers bigger group commits. It delays a
+/// commit by at most this much; an upload result ends it early.
 pub(crate) const GATHER: Duration = Duration::from_micros(500);
 
 /// What the API and the HTTP thread tell the worker.
@@ -201,7 +202,15 @@ impl Worker {
         let mut streaming = false;
         loop {
             if streaming {
-                std::thread::sleep(GATHER);
+                // The nap waits on the upload results, not on the calls: an
+                // answer ends it, and the next upload leaves at once instead
+                // of up to GATHER later (delivery is one batch at a time, so
+                // that wait was on every batch's path).
+                if let Ok(UploadDone { id, result }) = done.recv_timeout(GATHER) {
+                    self.engine.on_upload_result(id, result, wall_ms());
+                    self.take_upload_results(&done);
+                    self.pump();
+                }
             }
             let now = wall_ms();
             let first = match self.wait_time(now) {
