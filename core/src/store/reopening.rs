@@ -44,6 +44,9 @@ impl Store for ReopeningStore {
     fn append(&mut self, events: &[NewEvent], state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
         self.get()?.append(events, state)
     }
+    fn append_owned(&mut self, events: &mut Vec<NewEvent>, state: &[(String, Option<String>)]) -> Result<u64, StoreError> {
+        self.get()?.append_owned(events, state)
+    }
     fn claim(&mut self, destination: &str, max_events: usize, max_bytes: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.get()?.claim(destination, max_events, max_bytes)
     }
