@@ -230,14 +230,19 @@ impl Engine {
     /// before anything newer once it works again.
     pub fn record(
         &mut self,
-        events: Vec<NewEvent>,
+        mut events: Vec<NewEvent>,
         state: Vec<(String, Option<String>)>,
         now_ms: i64,
     ) -> Recorded {
         if self.storage_error.is_none() {
-            match self.store.append(&events, &state) {
+            // Counted first: the store may take the events.
+            let (count, bytes) = (
+                events.len() as u64,
+                events.iter().map(|e| e.json.len() as u64).sum::<u64>(),
+            );
+            match self.store.append_owned(&mut events, &state) {
                 Ok(last) => {
-                    self.note_appended(&events, last, now_ms);
+                    self.note_appended(count, bytes, last, now_ms);
                     self.enforce_caps(now_ms);
                     return Recorded::Durable(last);
                 }
@@ -248,12 +253,12 @@ impl Engine {
         Recorded::InMemory
     }
 
-    fn note_appended(&mut self, events: &[NewEvent], last: u64, now_ms: i64) {
-        if events.is_empty() {
+    fn note_appended(&mut self, count: u64, bytes: u64, last: u64, now_ms: i64) {
+        if count == 0 {
             return;
         }
-        self.queued_events += events.len() as u64;
-        self.queued_bytes += events.iter().map(|e| e.json.len() as u64).sum::<u64>();
+        self.queued_events += count;
+        self.queued_bytes += bytes;
         self.last_seq = last;
         self.waiting_since.get_or_insert(now_ms);
     }

@@ -99,8 +99,18 @@ fn draw_prefix() -> u128 {
     (random_u128() & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
 }
 
+/// Bytes in a message id (and any hyphenated UUID).
+pub const MESSAGE_ID_BYTES: usize = 36;
+
 /// A new message id, e.g. `3f2a9c1e-07b4-8d21-a5c3-000000000001`.
 pub fn message_id() -> String {
+    let mut buf = [0; MESSAGE_ID_BYTES];
+    message_id_in(&mut buf).to_owned()
+}
+
+/// A new message id, written into `buf` (no allocation: a call carries its
+/// id in its own buffer, see [`crate::model::Call`]).
+pub fn message_id_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
     let value = with_state(|s| {
         let (mut epoch, mut prefix, mut counter) = s.get();
         let now = EPOCH.load(Ordering::SeqCst);
@@ -113,26 +123,35 @@ pub fn message_id() -> String {
         s.set((epoch, prefix, counter));
         prefix | u128::from(counter)
     });
-    uuid_text(value)
+    uuid_text_in(value, buf)
 }
 
 /// A new random (version 4) UUID, e.g. for an anonymous id.
 pub fn random_uuid() -> String {
-    uuid_text((random_u128() & !VERSION_BITS & !VARIANT_BITS) | VERSION_4)
+    let mut buf = [0; MESSAGE_ID_BYTES];
+    uuid_text_in(
+        (random_u128() & !VERSION_BITS & !VARIANT_BITS) | VERSION_4,
+        &mut buf,
+    )
+    .to_owned()
 }
 
-/// The hyphenated lower-case text of a UUID (8-4-4-4-12 hex digits).
-fn uuid_text(value: u128) -> String {
+/// Writes the hyphenated lower-case text of a UUID (8-4-4-4-12 hex digits)
+/// into `buf`.
+fn uuid_text_in(value: u128, buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
+    let mut at = 0;
     for i in 0..32 {
         if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
+            buf[at] = b'-';
+            at += 1;
         }
         // The nibble is masked to 0..16, so the index is in bounds.
-        out.push(char::from(HEX[((value >> (124 - 4 * i)) & 0xF) as usize]));
+        buf[at] = HEX[((value >> (124 - 4 * i)) & 0xF) as usize];
+        at += 1;
     }
-    out
+    // Only ASCII hex digits and hyphens were written.
+    core::str::from_utf8(buf).unwrap_or_default()
 }
 
 /// Drops every thread's prefix: ids made from now on share nothing with
@@ -182,7 +201,7 @@ mod tests {
     fn ids_read_as_uuid_writes_them() {
         for value in [0u128, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
             assert_eq!(
-                uuid_text(value),
+                uuid_text_in(value, &mut [0; MESSAGE_ID_BYTES]),
                 uuid::Uuid::from_u128(value).hyphenated().to_string()
             );
         }

@@ -400,19 +400,7 @@ impl RawJson {
     /// dropped). On failure, says what is wrong: invalid JSON (with where),
     /// or valid JSON of another kind (`Err(Ok(kind))`, see [`Json::kind`]).
     pub fn object(text: &str) -> Result<Self, Result<&'static str, ParseError>> {
-        let text = text.trim_matches([' ', '\t', '\n', '\r']);
-        validate(text).map_err(Err)?;
-        if !text.starts_with('{') {
-            let kind = match text.as_bytes().first() {
-                Some(b'n') => "null",
-                Some(b't' | b'f') => "a boolean",
-                Some(b'"') => "a string",
-                Some(b'[') => "an array",
-                _ => "a number",
-            };
-            return Err(Ok(kind));
-        }
-        Ok(RawJson(text.into()))
+        check_object(text).map(|t| RawJson(t.into()))
     }
 
     /// Text written by cairn's own writers (or `serde_json`), already valid.
@@ -424,6 +412,23 @@ impl RawJson {
     pub fn get(&self) -> &str {
         &self.0
     }
+}
+
+/// [`RawJson::object`]'s check without the copy: the object's text, trimmed.
+pub(crate) fn check_object(text: &str) -> Result<&str, Result<&'static str, ParseError>> {
+    let text = text.trim_matches([' ', '\t', '\n', '\r']);
+    validate(text).map_err(Err)?;
+    if !text.starts_with('{') {
+        let kind = match text.as_bytes().first() {
+            Some(b'n') => "null",
+            Some(b't' | b'f') => "a boolean",
+            Some(b'"') => "a string",
+            Some(b'[') => "an array",
+            _ => "a number",
+        };
+        return Err(Ok(kind));
+    }
+    Ok(text)
 }
 
 /// Why text is not valid JSON, and where.

@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::cat;
 use crate::error::{Error, Result};
 use crate::json::{Object, RawJson};
-use crate::json_text::{push_key, push_string};
-use crate::time::push_iso8601_ms;
+use crate::json_text::push_string;
+use crate::time::{iso8601_ms_in, ISO8601_MAX};
 
 /// Longest event name, screen or page name, user id or group id, in bytes.
 pub const MAX_NAME_BYTES: usize = 1_024;
@@ -52,30 +52,46 @@ impl EventKind {
     }
 }
 
+/// Bytes of text a [`Call`] holds in itself; longer texts take one heap
+/// allocation.
+pub const INLINE_TEXT_BYTES: usize = 200;
+
 /// One validated recording call, before identity is applied.
+///
+/// Its texts (the name, the properties or traits, the user or group id and
+/// the message id) lie back to back in one buffer, held in the call itself
+/// when they fit in [`INLINE_TEXT_BYTES`] (the scenario's events take about
+/// 160) and in one heap allocation otherwise. A call is built on the app's
+/// thread and dropped on the worker's: as three heap strings, it cost the
+/// app's thread three mallocs that glibc could not serve from its
+/// thread cache (their frees happen on the worker), under the lock of the
+/// arena the worker frees into (docs/performance.md).
 #[derive(Debug, Clone)]
 pub struct Call {
     /// Which call it is.
     pub kind: EventKind,
-    /// Event name (track) or screen/page name.
-    pub name: Option<String>,
-    /// `properties` (track, screen, page).
-    pub properties: Option<RawJson>,
-    /// `traits` (identify, group).
-    pub traits: Option<RawJson>,
-    /// The user id given to identify, or the new id given to alias.
-    pub user_id: Option<String>,
-    /// The group id given to group.
-    pub group_id: Option<String>,
-    /// Dedup key, fixed at the call and kept through every retry.
-    pub message_id: String,
     /// Wall-clock milliseconds since the epoch at the call.
     pub timestamp_ms: i64,
-    /// Ids given with the event itself (see [`Call::from_event`]): the
-    /// device's identity is then neither applied nor changed.
-    pub explicit: Option<ExplicitIds>,
-    /// Context given with the event itself, merged over the client's context.
-    pub context: Option<Object>,
+    text: Text,
+    // Where the name, the payload and the target id end in `text`; the
+    // message id is the rest.
+    name_end: u32,
+    payload_end: u32,
+    target_end: u32,
+    // Which of name, payload and target are present (an absent one is empty).
+    present: u8,
+    complete: Option<Box<Complete>>,
+}
+
+const NAME: u8 = 1;
+const PAYLOAD: u8 = 2;
+const TARGET: u8 = 4;
+
+/// What only a complete event (see [`Call::from_event`]) brings.
+#[derive(Debug, Clone)]
+struct Complete {
+    explicit: ExplicitIds,
+    context: Option<Object>,
 }
 
 /// Ids a complete event brings with it.
@@ -89,20 +105,161 @@ pub struct ExplicitIds {
     pub previous_id: Option<String>,
 }
 
-impl Call {
-    fn new(kind: EventKind, timestamp_ms: i64) -> Self {
-        Call {
-            kind,
-            name: None,
-            properties: None,
-            traits: None,
-            user_id: None,
-            group_id: None,
-            message_id: crate::ids::message_id(),
-            timestamp_ms,
-            explicit: None,
-            context: None,
+/// A call's texts, back to back: in place when short, else on the heap.
+#[derive(Clone)]
+enum Text {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_TEXT_BYTES],
+    },
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn of(parts: &[&str]) -> Text {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len <= INLINE_TEXT_BYTES {
+            let mut bytes = [0; INLINE_TEXT_BYTES];
+            let mut rest = &mut bytes[..];
+            for p in parts {
+                // Zipped rather than sliced and copied: no panic path (and
+                // its message formatting) is compiled into the browser build.
+                for (to, from) in rest.iter_mut().zip(p.as_bytes()) {
+                    *to = *from;
+                }
+                rest = rest.get_mut(p.len()..).unwrap_or_default();
+            }
+            // INLINE_TEXT_BYTES fits in a u8.
+            Text::Inline {
+                len: len as u8,
+                bytes,
+            }
+        } else {
+            let mut s = String::with_capacity(len);
+            for p in parts {
+                s.push_str(p);
+            }
+            Text::Heap(s.into_boxed_str())
         }
+    }
+
+    /// The whole text. In place, it is checked as UTF-8 on every read (safe
+    /// code has no other way back to `&str`), so readers take it once.
+    fn as_str(&self) -> &str {
+        match self {
+            // Whole `&str`s were copied in: the empty fallback is never taken.
+            Text::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+impl core::fmt::Debug for Text {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A call's texts, read together (see [`Call::parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    /// Event name (track) or screen/page name.
+    pub name: Option<&'a str>,
+    /// `properties` (track, screen, page) or `traits` (identify, group), as JSON text.
+    pub payload: Option<&'a str>,
+    /// The user id of identify or alias, the group id of group.
+    pub target: Option<&'a str>,
+    /// The message id.
+    pub message_id: &'a str,
+}
+
+impl Call {
+    /// Puts a call together. `payload` is JSON object text already checked;
+    /// `message_id` `None` makes a new one.
+    fn make(
+        kind: EventKind,
+        timestamp_ms: i64,
+        name: Option<&str>,
+        payload: Option<&str>,
+        target: Option<&str>,
+        message_id: Option<&str>,
+    ) -> Result<Self> {
+        let mut id_buf = [0; crate::ids::MESSAGE_ID_BYTES];
+        let message_id = match message_id {
+            Some(id) => id,
+            None => crate::ids::message_id_in(&mut id_buf),
+        };
+        let (n, p, t) = (
+            name.unwrap_or_default(),
+            payload.unwrap_or_default(),
+            target.unwrap_or_default(),
+        );
+        // Ends are kept as u32; the checks on max_event_bytes come later.
+        let size = n.len() + p.len() + t.len();
+        if size > u32::MAX as usize {
+            return Err(Error::EventTooLarge {
+                size,
+                limit: u32::MAX as usize,
+            });
+        }
+        let bit = |on: bool, bit: u8| if on { bit } else { 0 };
+        let present = bit(name.is_some(), NAME)
+            | bit(payload.is_some(), PAYLOAD)
+            | bit(target.is_some(), TARGET);
+        Ok(Call {
+            kind,
+            timestamp_ms,
+            name_end: n.len() as u32,
+            payload_end: (n.len() + p.len()) as u32,
+            target_end: size as u32,
+            text: Text::of(&[n, p, t, message_id]),
+            present,
+            complete: None,
+        })
+    }
+
+    /// `kind`'s call for `subject` (the event, screen or page name; the user
+    /// id of identify and alias; the group id of group) with `payload`, JSON
+    /// object text already checked (properties or traits; alias has none).
+    pub(crate) fn of(
+        kind: EventKind,
+        subject: &str,
+        payload: Option<&str>,
+        timestamp_ms: i64,
+    ) -> Result<Self> {
+        // One path for every kind, so the browser build carries one copy of it.
+        let (what, is_name) = match kind {
+            EventKind::Track => ("event name", true),
+            EventKind::Screen => ("screen name", true),
+            EventKind::Page => ("page name", true),
+            EventKind::Identify => ("user_id", false),
+            EventKind::Alias => ("new_id", false),
+            EventKind::Group => ("group_id", false),
+        };
+        if matches!(kind, EventKind::Identify | EventKind::Alias) {
+            // Ids from here on share nothing with the ids of the previous user.
+            crate::ids::rotate();
+        }
+        // A page view may have no name.
+        let subject = if kind == EventKind::Page && subject.trim().is_empty() {
+            None
+        } else {
+            Some(checked_name(what, subject)?)
+        };
+        let payload = if kind == EventKind::Alias {
+            None
+        } else {
+            payload
+        };
+        let (name, target) = if is_name {
+            (subject, None)
+        } else {
+            (None, subject)
+        };
+        Call::make(kind, timestamp_ms, name, payload, target, None)
     }
 
     /// A complete Segment-spec event, as a backend or a backfill has it:
@@ -162,29 +319,34 @@ impl Call {
         let props = object_from_value("properties", obj.get("properties").unwrap_or(&Value::Null))?;
         let traits = object_from_value("traits", obj.get("traits").unwrap_or(&Value::Null))?;
         let user_id = text("userId")?;
-        let mut call = match kind {
+        // What goes in the call's name, payload and target slots.
+        let (name, payload, target) = match kind {
             EventKind::Track => {
                 let name = text("event")?.ok_or_else(|| {
                     Error::InvalidEvent("a track event needs `event` (its name)".into())
                 })?;
-                Call::track(&name, props, timestamp_ms)?
+                checked_name("event name", &name)?;
+                (Some(name), props, None)
             }
-            EventKind::Screen => Call::screen(
-                &text("name")?.unwrap_or_else(|| "Screen".into()),
-                props,
-                timestamp_ms,
-            )?,
-            EventKind::Page => Call::page(&text("name")?.unwrap_or_default(), props, timestamp_ms)?,
-            EventKind::Identify => {
-                let mut c = Call::new(EventKind::Identify, timestamp_ms);
-                c.user_id = user_id.clone();
-                c.traits = traits;
-                c
+            EventKind::Screen => {
+                let name = text("name")?.unwrap_or_else(|| "Screen".into());
+                checked_name("screen name", &name)?;
+                (Some(name), props, None)
             }
+            // `text` has made a blank name `None`: a page view without a name.
+            EventKind::Page => match text("name")? {
+                Some(name) => {
+                    checked_name("page name", &name)?;
+                    (Some(name), props, None)
+                }
+                None => (None, props, None),
+            },
+            EventKind::Identify => (None, traits, user_id.clone()),
             EventKind::Group => {
                 let g = text("groupId")?
                     .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
-                Call::group(&g, traits, timestamp_ms)?
+                checked_name("group_id", &g)?;
+                (None, traits, Some(g))
             }
             EventKind::Alias => {
                 let u = user_id.clone().ok_or_else(|| {
@@ -195,7 +357,9 @@ impl Call {
                         "an alias event needs `previousId`".into(),
                     ));
                 }
-                Call::alias(&u, timestamp_ms)?
+                crate::ids::rotate();
+                checked_name("new_id", &u)?;
+                (None, None, Some(u))
             }
         };
         let explicit = ExplicitIds {
@@ -211,10 +375,8 @@ impl Call {
                 "an identify event needs `userId` or `anonymousId`".into(),
             ));
         }
-        if let Some(id) = text("messageId")? {
-            call.message_id = id;
-        }
-        call.context = match obj.get("context") {
+        let message_id = text("messageId")?;
+        let context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(Object::from(m)),
             Some(other) => {
@@ -224,74 +386,150 @@ impl Call {
                 )))
             }
         };
-        call.explicit = Some(explicit);
+        let mut call = Call::make(
+            kind,
+            timestamp_ms,
+            name.as_deref(),
+            payload.as_ref().map(RawJson::get),
+            target.as_deref(),
+            message_id.as_deref(),
+        )?;
+        call.complete = Some(Box::new(Complete { explicit, context }));
         Ok(call)
     }
 
     /// A `track` call.
     pub fn track(event: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
-        let mut c = Call::new(EventKind::Track, timestamp_ms);
-        c.name = Some(checked_name("event name", event)?);
-        c.properties = properties;
-        Ok(c)
+        Call::of(
+            EventKind::Track,
+            event,
+            properties.as_ref().map(RawJson::get),
+            timestamp_ms,
+        )
     }
 
     /// A `screen` call.
     pub fn screen(name: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
-        let mut c = Call::new(EventKind::Screen, timestamp_ms);
-        c.name = Some(checked_name("screen name", name)?);
-        c.properties = properties;
-        Ok(c)
+        Call::of(
+            EventKind::Screen,
+            name,
+            properties.as_ref().map(RawJson::get),
+            timestamp_ms,
+        )
     }
 
     /// A `page` call; the name may be empty (a page view without a name).
     pub fn page(name: &str, properties: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
-        let mut c = Call::new(EventKind::Page, timestamp_ms);
-        if !name.trim().is_empty() {
-            c.name = Some(checked_name("page name", name)?);
-        }
-        c.properties = properties;
-        Ok(c)
+        Call::of(
+            EventKind::Page,
+            name,
+            properties.as_ref().map(RawJson::get),
+            timestamp_ms,
+        )
     }
 
     /// An `identify` call.
     pub fn identify(user_id: &str, traits: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
-        // Ids from here on share nothing with the ids of the previous user.
-        crate::ids::rotate();
-        let mut c = Call::new(EventKind::Identify, timestamp_ms);
-        c.user_id = Some(checked_name("user_id", user_id)?);
-        c.traits = traits;
-        Ok(c)
+        Call::of(
+            EventKind::Identify,
+            user_id,
+            traits.as_ref().map(RawJson::get),
+            timestamp_ms,
+        )
     }
 
     /// An `alias` call: `new_id` becomes the user id.
     pub fn alias(new_id: &str, timestamp_ms: i64) -> Result<Self> {
-        crate::ids::rotate();
-        let mut c = Call::new(EventKind::Alias, timestamp_ms);
-        c.user_id = Some(checked_name("new_id", new_id)?);
-        Ok(c)
+        Call::of(EventKind::Alias, new_id, None, timestamp_ms)
     }
 
     /// A `group` call.
     pub fn group(group_id: &str, traits: Option<RawJson>, timestamp_ms: i64) -> Result<Self> {
-        let mut c = Call::new(EventKind::Group, timestamp_ms);
-        c.group_id = Some(checked_name("group_id", group_id)?);
-        c.traits = traits;
-        Ok(c)
+        Call::of(
+            EventKind::Group,
+            group_id,
+            traits.as_ref().map(RawJson::get),
+            timestamp_ms,
+        )
+    }
+
+    /// All of the call's texts at once, the cheap way to read more than one.
+    pub fn parts(&self) -> Parts<'_> {
+        let text = self.text.as_str();
+        let (name_end, payload_end, target_end) = (
+            self.name_end as usize,
+            self.payload_end as usize,
+            self.target_end as usize,
+        );
+        // The ends are where whole parts ended: slicing there cannot fail.
+        let part = |bit: u8, start: usize, end: usize| {
+            (self.present & bit != 0).then(|| text.get(start..end).unwrap_or_default())
+        };
+        Parts {
+            name: part(NAME, 0, name_end),
+            payload: part(PAYLOAD, name_end, payload_end),
+            target: part(TARGET, payload_end, target_end),
+            message_id: text.get(target_end..).unwrap_or_default(),
+        }
+    }
+
+    /// Event name (track) or screen/page name.
+    pub fn name(&self) -> Option<&str> {
+        self.parts().name
+    }
+
+    /// `properties` as JSON text (track, screen, page).
+    pub fn properties(&self) -> Option<&str> {
+        matches!(
+            self.kind,
+            EventKind::Track | EventKind::Screen | EventKind::Page
+        )
+        .then(|| self.parts().payload)
+        .flatten()
+    }
+
+    /// `traits` as JSON text (identify, group).
+    pub fn traits(&self) -> Option<&str> {
+        matches!(self.kind, EventKind::Identify | EventKind::Group)
+            .then(|| self.parts().payload)
+            .flatten()
+    }
+
+    /// The user id given to identify, or the new id given to alias.
+    pub fn user_id(&self) -> Option<&str> {
+        matches!(self.kind, EventKind::Identify | EventKind::Alias)
+            .then(|| self.parts().target)
+            .flatten()
+    }
+
+    /// The group id given to group.
+    pub fn group_id(&self) -> Option<&str> {
+        (self.kind == EventKind::Group)
+            .then(|| self.parts().target)
+            .flatten()
+    }
+
+    /// Dedup key, fixed at the call and kept through every retry.
+    pub fn message_id(&self) -> &str {
+        self.parts().message_id
+    }
+
+    /// Ids given with the event itself (see [`Call::from_event`]): the
+    /// device's identity is then neither applied nor changed.
+    pub fn explicit(&self) -> Option<&ExplicitIds> {
+        self.complete.as_ref().map(|c| &c.explicit)
+    }
+
+    /// Context given with the event itself, merged over the client's context.
+    pub fn context(&self) -> Option<&Object> {
+        self.complete.as_ref().and_then(|c| c.context.as_ref())
     }
 
     /// Bytes this call adds to its event: names, ids, properties and traits.
     /// The envelope (ids, timestamp, context) comes on top.
     pub fn payload_bytes(&self) -> usize {
-        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        let raw = |r: &Option<RawJson>| r.as_ref().map_or(0, |r| r.get().len());
-        let ctx = self.context.as_ref().map_or(0, |c| c.to_text().len());
-        len(&self.name)
-            + len(&self.user_id)
-            + len(&self.group_id)
-            + raw(&self.properties)
-            + raw(&self.traits)
-            + ctx
+        let ctx = self.context().map_or(0, |c| c.to_text().len());
+        self.target_end as usize + ctx
     }
 
     /// Fails with [`Error::EventTooLarge`] when the payload alone is over `max_event_bytes`.
@@ -307,7 +545,7 @@ impl Call {
     }
 }
 
-fn checked_name(what: &str, s: &str) -> Result<String> {
+fn checked_name<'a>(what: &str, s: &'a str) -> Result<&'a str> {
     if s.trim().is_empty() {
         return Err(Error::InvalidEvent(cat!(
             what,
@@ -323,7 +561,7 @@ fn checked_name(what: &str, s: &str) -> Result<String> {
             MAX_NAME_BYTES
         )));
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// Turns a JSON value into an object payload: `null` means none; anything but
@@ -336,12 +574,31 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
         Value::Object(_) => serde_json::to_string(value)
             .map(|text| Some(RawJson::trusted(text)))
             .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
-        other => Err(Error::InvalidEvent(cat!(
-            field,
-            " must be a JSON object like {\"plan\": \"pro\"}, got ",
-            kind_of(other)
-        ))),
+        other => Err(not_an_object(field, other)),
     }
+}
+
+/// [`object_from_value`] into `out` (cleared first) instead of a new string,
+/// for the native client: `Ok(false)` means none.
+#[cfg(feature = "native")]
+pub(crate) fn write_object(field: &str, value: &Value, out: &mut Vec<u8>) -> Result<bool> {
+    out.clear();
+    match value {
+        Value::Null => Ok(false),
+        Value::Object(map) if map.is_empty() => Ok(false),
+        Value::Object(_) => serde_json::to_writer(out, value)
+            .map(|()| true)
+            .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
+        other => Err(not_an_object(field, other)),
+    }
+}
+
+fn not_an_object(field: &str, value: &Value) -> Error {
+    Error::InvalidEvent(cat!(
+        field,
+        " must be a JSON object like {\"plan\": \"pro\"}, got ",
+        kind_of(value)
+    ))
 }
 
 /// Parses JSON text into an object payload, for callers that hold text (the
@@ -349,12 +606,17 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
 /// the error, since they are the usual way a float sneaks in that JSON cannot
 /// carry.
 pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
+    object_text(field, text).map(|t| t.map(|t| RawJson::trusted(t.to_owned())))
+}
+
+/// [`object_from_text`] without the copy: the checked object text, trimmed.
+pub(crate) fn object_text<'a>(field: &str, text: &'a str) -> Result<Option<&'a str>> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed == "null" || trimmed == "{}" {
         return Ok(None);
     }
-    match RawJson::object(trimmed) {
-        Ok(raw) => Ok(Some(raw)),
+    match crate::json::check_object(trimmed) {
+        Ok(text) => Ok(Some(text)),
         Err(Ok(kind)) => Err(Error::InvalidEvent(cat!(
             field,
             " must be a JSON object like {\"plan\": \"pro\"}, got ",
@@ -416,58 +678,67 @@ pub struct Stamp<'a> {
 /// userId, anonymousId, previousId, groupId, messageId, timestamp,
 /// originalTimestamp, context.
 pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
-    let raw_len = |r: &Option<RawJson>| r.as_ref().map_or(2, |r| r.get().len());
-    let mut out = String::with_capacity(
-        200 + raw_len(&call.properties)
-            + raw_len(&call.traits)
-            + stamp.context.get().len()
-            + call.name.as_ref().map_or(0, String::len),
-    );
-    out.push('{');
-    push_key(&mut out, "type");
-    push_string(&mut out, call.kind.as_str());
-    if let Some(name) = &call.name {
-        push_key(
-            &mut out,
-            if call.kind == EventKind::Track {
-                "event"
-            } else {
-                "name"
-            },
-        );
-        push_string(&mut out, name);
-    }
+    encode_parts(call, &call.parts(), stamp)
+}
+
+/// [`encode`] with the call's texts already read.
+pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) -> String {
+    // Every member after `type` follows another, so each is written with its
+    // comma, name and colon as one literal; the type names need no escaping.
     let payload = match call.kind {
         EventKind::Track | EventKind::Screen | EventKind::Page => {
-            Some(("properties", &call.properties))
+            Some((",\"properties\":", parts.payload))
         }
-        EventKind::Identify | EventKind::Group => Some(("traits", &call.traits)),
+        EventKind::Identify | EventKind::Group => Some((",\"traits\":", parts.payload)),
         EventKind::Alias => None,
     };
-    if let Some((key, raw)) = payload {
-        push_key(&mut out, key);
-        out.push_str(raw.as_ref().map_or("{}", |r| r.get()));
+    let ids = [
+        (",\"userId\":", stamp.user_id),
+        (",\"anonymousId\":", stamp.anonymous_id),
+        (",\"previousId\":", stamp.previous_id),
+        (",\"groupId\":", stamp.group_id),
+        (",\"messageId\":", Some(parts.message_id)),
+    ];
+    let len = |s: Option<&str>| s.map_or(0, str::len);
+    // Field names, quotes and both timestamps take under 256 bytes: the text
+    // is written without growing unless something needs escaping.
+    let mut out = String::with_capacity(
+        256 + len(parts.name)
+            + payload.map_or(0, |(_, p)| len(p))
+            + ids.iter().map(|(_, v)| len(*v)).sum::<usize>()
+            + stamp.context.get().len(),
+    );
+    out.push_str("{\"type\":\"");
+    out.push_str(call.kind.as_str());
+    out.push('"');
+    if let Some(name) = parts.name {
+        out.push_str(if call.kind == EventKind::Track {
+            ",\"event\":"
+        } else {
+            ",\"name\":"
+        });
+        push_string(&mut out, name);
     }
-    for (key, value) in [
-        ("userId", stamp.user_id),
-        ("anonymousId", stamp.anonymous_id),
-        ("previousId", stamp.previous_id),
-        ("groupId", stamp.group_id),
-        ("messageId", Some(call.message_id.as_str())),
-    ] {
+    if let Some((key, raw)) = payload {
+        out.push_str(key);
+        out.push_str(raw.unwrap_or("{}"));
+    }
+    for (key, value) in ids {
         if let Some(v) = value {
-            push_key(&mut out, key);
+            out.push_str(key);
             push_string(&mut out, v);
         }
     }
-    // Timestamps need no escaping: digits and punctuation.
-    for key in ["timestamp", "originalTimestamp"] {
-        push_key(&mut out, key);
-        out.push('"');
-        push_iso8601_ms(&mut out, call.timestamp_ms);
+    // Timestamps need no escaping: digits and punctuation. Both are the
+    // same text, formatted once.
+    let mut buf = [0; ISO8601_MAX];
+    let timestamp = iso8601_ms_in(call.timestamp_ms, &mut buf);
+    for key in [",\"timestamp\":\"", ",\"originalTimestamp\":\""] {
+        out.push_str(key);
+        out.push_str(timestamp);
         out.push('"');
     }
-    push_key(&mut out, "context");
+    out.push_str(",\"context\":");
     out.push_str(stamp.context.get());
     out.push('}');
     out
@@ -503,6 +774,54 @@ mod tests {
     }
 
     #[test]
+    fn texts_read_back_in_place_and_on_the_heap() {
+        for props in [
+            json!({"plan": "pro"}),
+            json!({"note": "ünïcødé ✔ 😀 ".repeat(40)}),
+        ] {
+            let raw = object_from_value("properties", &props).unwrap();
+            let text = raw.as_ref().map(|r| r.get().to_owned());
+            let c = Call::track("Tapped ✔", raw, 5).unwrap();
+            assert_eq!(
+                (
+                    c.name(),
+                    c.properties(),
+                    c.traits(),
+                    c.user_id(),
+                    c.group_id()
+                ),
+                (Some("Tapped ✔"), text.as_deref(), None, None, None)
+            );
+            assert_eq!(c.message_id().len(), 36);
+            assert_eq!(
+                c.payload_bytes(),
+                "Tapped ✔".len() + text.map_or(0, |t| t.len())
+            );
+        }
+        let c = Call::page(" ", None, 0).unwrap();
+        assert_eq!((c.name(), c.properties()), (None, None));
+        let traits = object_from_value("traits", &json!({"a": 1})).unwrap();
+        let c = Call::identify("u1", traits, 0).unwrap();
+        assert_eq!(
+            (c.name(), c.user_id(), c.traits(), c.properties()),
+            (None, Some("u1"), Some(r#"{"a":1}"#), None)
+        );
+        let c = Call::group(&"g".repeat(MAX_NAME_BYTES), None, 0).unwrap();
+        assert_eq!(
+            (c.group_id().map(str::len), c.user_id(), c.traits()),
+            (Some(MAX_NAME_BYTES), None, None)
+        );
+        let c = Call::alias("u2", 0).unwrap();
+        assert_eq!((c.user_id(), c.group_id()), (Some("u2"), None));
+        // The channel to the worker holds calls by value.
+        assert!(
+            std::mem::size_of::<Call>() <= 256,
+            "{}",
+            std::mem::size_of::<Call>()
+        );
+    }
+
+    #[test]
     fn size_check_counts_payload() {
         let props = object_from_value("properties", &json!({"k": "v".repeat(100)})).unwrap();
         let c = Call::track("e", props, 0).unwrap();
@@ -519,15 +838,22 @@ mod tests {
                        "timestamp": "2026-11-22T07:17:49.123Z", "properties": {"amount": 5}, "context": {"ip": "1.2.3.4"}});
         let c = Call::from_event(&e, 0).unwrap();
         assert_eq!(
-            (c.kind, c.message_id.as_str(), c.timestamp_ms),
+            (c.kind, c.message_id(), c.timestamp_ms),
             (EventKind::Track, "m-1", 1_795_331_869_123)
         );
-        let ex = c.explicit.unwrap();
-        assert_eq!((ex.user_id.as_deref(), ex.anonymous_id), (Some("u7"), None));
-        assert_eq!(c.context.unwrap()["ip"], "1.2.3.4");
+        assert_eq!(
+            (c.name(), c.properties()),
+            (Some("Paid"), Some(r#"{"amount":5}"#))
+        );
+        let ex = c.explicit().unwrap();
+        assert_eq!(
+            (ex.user_id.as_deref(), ex.anonymous_id.as_deref()),
+            (Some("u7"), None)
+        );
+        assert_eq!(c.context().unwrap()["ip"], "1.2.3.4");
         let c = Call::from_event(&json!({"type": "page"}), 42).unwrap();
         assert_eq!(c.timestamp_ms, 42);
-        assert_eq!(c.message_id.len(), 36);
+        assert_eq!(c.message_id().len(), 36);
         for (bad, why) in [
             (json!([1]), "must be a JSON object"),
             (json!({"event": "x"}), "`type` is missing"),
@@ -582,6 +908,21 @@ mod tests {
         assert_eq!(v["context"]["library"]["name"], "cairn");
         assert_eq!(v["messageId"].as_str().unwrap().len(), 36);
         assert!(v.get("traits").is_none() && v.get("name").is_none());
+
+        // The exact text, field order and escaping included.
+        let e = json!({"type": "track", "event": "A \"b\"", "messageId": "m1", "timestamp": "1970-01-01T00:00:01.000Z", "properties": {"x": 1}});
+        let c = Call::from_event(&e, 0).unwrap();
+        let plain = Stamp {
+            anonymous_id: Some("a1"),
+            user_id: None,
+            previous_id: None,
+            group_id: None,
+            context: &ctx,
+        };
+        assert_eq!(
+            encode(&c, &plain),
+            r#"{"type":"track","event":"A \"b\"","properties":{"x":1},"anonymousId":"a1","messageId":"m1","timestamp":"1970-01-01T00:00:01.000Z","originalTimestamp":"1970-01-01T00:00:01.000Z","context":{"library":{"name":"cairn","version":"0"}}}"#
+        );
 
         let g = Call::group("g1", None, 0).unwrap();
         let stamp = Stamp {

@@ -2,6 +2,7 @@
 //! import: the browser build compiles the core without std, so the modules
 //! it uses take these from `alloc` (the same types std re-exports).
 
+pub(crate) use alloc::borrow::ToOwned;
 pub(crate) use alloc::boxed::Box;
 pub(crate) use alloc::format;
 pub(crate) use alloc::string::{String, ToString};

@@ -21,7 +21,7 @@ use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
 use crate::identity::{self, EventIds, Identity};
 use crate::json::{self, Json, Object, RawJson};
-use crate::model::{encode, Call, EventKind, Stamp};
+use crate::model::{encode_parts, Call, EventKind, Stamp};
 use crate::session::{self, Session, Touch};
 use crate::stats::DropReason;
 use crate::store::{NewEvent, Store};
@@ -184,14 +184,14 @@ impl Recorder {
             engine.count_external_drop(DropReason::Consent, 1, now_ms);
             return;
         }
-        if let Some(explicit) = &call.explicit {
+        if let Some(explicit) = call.explicit() {
             // A complete event speaks for its own user: the device's identity
             // is neither applied nor changed, and no session is touched.
             let ids = EventIds {
                 anonymous_id: explicit.anonymous_id.clone().unwrap_or_default(),
                 user_id: explicit.user_id.clone(),
                 previous_id: explicit.previous_id.clone(),
-                group_id: call.group_id.clone(),
+                group_id: call.group_id().map(str::to_owned),
             };
             let ids = if explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
                 EventIds {
@@ -217,7 +217,7 @@ impl Recorder {
         if call.kind == EventKind::Identify
             && self.config.reset_on_user_switch
             && self.identity.user_id.is_some()
-            && self.identity.user_id != call.user_id
+            && self.identity.user_id.as_deref() != call.user_id()
         {
             // A different person on this device: never merge them.
             self.reset();
@@ -228,12 +228,19 @@ impl Recorder {
             call.kind,
             EventKind::Identify | EventKind::Alias | EventKind::Group
         );
+        if !changes && gate == Gate::Send {
+            // Sent at once with the identity's own ids, read in place: the
+            // copies a held event needs would cost two allocations per event.
+            let session_id = self.touch_session(&call, gate, engine, now_ms);
+            self.encode_event(&call, None, session_id, engine, now_ms);
+            return;
+        }
         let before = changes.then(|| self.identity.clone());
         let ids = self.identity.apply(&call);
         if before.is_some_and(|b| b != self.identity) {
             self.save_identity();
         }
-        let session_id = self.touch_session(&call, &ids, gate, engine, now_ms);
+        let session_id = self.touch_session(&call, gate, engine, now_ms);
         self.route(
             Held {
                 call,
@@ -254,14 +261,8 @@ impl Recorder {
         }
     }
 
-    fn touch_session(
-        &mut self,
-        call: &Call,
-        ids: &EventIds,
-        gate: Gate,
-        engine: &mut Engine,
-        now_ms: i64,
-    ) -> i64 {
+    /// After the identity has taken `call`.
+    fn touch_session(&mut self, call: &Call, gate: Gate, engine: &mut Engine, now_ms: i64) -> i64 {
         let touch = Session::touch(
             &mut self.session,
             call.timestamp_ms,
@@ -272,9 +273,10 @@ impl Recorder {
             self.context_cache = None;
             if self.config.session_events {
                 let plain = EventIds {
+                    anonymous_id: self.identity.anonymous_id.clone(),
+                    user_id: self.identity.user_id.clone(),
                     previous_id: None,
                     group_id: None,
-                    ..ids.clone()
                 };
                 if let Some(ended) = ended {
                     if let Ok(c) = Call::track(SESSION_ENDED_EVENT, None, ended.last_event_ms) {
@@ -322,70 +324,76 @@ impl Recorder {
     }
 
     fn context_json(&mut self, session_id: i64) -> &RawJson {
-        if self
-            .context_cache
-            .as_ref()
-            .is_some_and(|(s, _)| *s != session_id)
-        {
-            self.context_cache = None;
-        }
-        let (context, consent) = (&self.context, &self.consent);
-        &self
-            .context_cache
-            .get_or_insert_with(|| {
-                let member = |k: &str, v: Json| (k.to_string(), v);
-                let mut ctx = context.clone();
-                let library: Object = [
-                    member("name", crate::LIBRARY_NAME.into()),
-                    member("version", crate::VERSION.into()),
-                ]
-                .into_iter()
-                .collect();
-                ctx.insert("library".into(), library.into());
-                let preferences: Object =
-                    [member("categoryPreferences", consent.preferences().into())]
-                        .into_iter()
-                        .collect();
-                ctx.insert("consent".into(), preferences.into());
-                ctx.insert("sessionId".into(), Json::from(session_id));
-                (session_id, RawJson::trusted(ctx.to_text()))
-            })
-            .1
+        context_json(
+            &mut self.context_cache,
+            &self.context,
+            &self.consent,
+            session_id,
+        )
     }
 
     fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
+        self.encode_event(&held.call, Some(&held.ids), held.session_id, engine, now_ms);
+    }
+
+    /// Encodes `call` and queues it for the next commit; `ids` `None` means
+    /// the identity's own (a track, screen or page sent at once).
+    fn encode_event(
+        &mut self,
+        call: &Call,
+        ids: Option<&EventIds>,
+        session_id: i64,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) {
         let max = self.config.max_event_bytes;
-        let own_context = held.call.context.as_ref().map(|extra| {
+        let own_context = call.context().map(|extra| {
             // Rare path (complete events bringing context): merge per event.
-            let mut merged = match json::parse(self.context_json(held.session_id).get()) {
+            let mut merged = match json::parse(self.context_json(session_id).get()) {
                 Ok(Json::Object(o)) => o,
                 _ => Object::new(),
             };
             merged.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
             RawJson::trusted(merged.to_text())
         });
+        let parts = call.parts();
         let json = {
             let context = match &own_context {
                 Some(c) => c,
-                None => self.context_json(held.session_id),
+                None => context_json(
+                    &mut self.context_cache,
+                    &self.context,
+                    &self.consent,
+                    session_id,
+                ),
             };
-            let stamp = Stamp {
-                anonymous_id: Some(held.ids.anonymous_id.as_str()).filter(|a| !a.is_empty()),
-                user_id: held.ids.user_id.as_deref(),
-                previous_id: held.ids.previous_id.as_deref(),
-                group_id: held.ids.group_id.as_deref(),
-                context,
+            let stamp = match ids {
+                Some(ids) => Stamp {
+                    anonymous_id: Some(ids.anonymous_id.as_str()).filter(|a| !a.is_empty()),
+                    user_id: ids.user_id.as_deref(),
+                    previous_id: ids.previous_id.as_deref(),
+                    group_id: ids.group_id.as_deref(),
+                    context,
+                },
+                None => Stamp {
+                    anonymous_id: Some(self.identity.anonymous_id.as_str())
+                        .filter(|a| !a.is_empty()),
+                    user_id: self.identity.user_id.as_deref(),
+                    previous_id: None,
+                    group_id: None,
+                    context,
+                },
             };
-            encode(&held.call, &stamp)
+            encode_parts(call, &parts, &stamp)
         };
         if json.len() > max {
-            log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes = {max}; dropped", held.call.message_id, json.len());
+            log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes = {max}; dropped", parts.message_id, json.len());
             engine.count_external_drop(DropReason::Oversize, 1, now_ms);
             return;
         }
         self.pending.push(NewEvent {
-            message_id: held.call.message_id,
-            created_ms: held.call.timestamp_ms,
+            message_id: parts.message_id.to_owned(),
+            created_ms: call.timestamp_ms,
             json,
         });
     }
@@ -548,6 +556,40 @@ impl Recorder {
             events_erased: erased_memory + erased_stored,
         }
     }
+}
+
+/// The `context` every event of session `session_id` carries, encoded once
+/// per session (and again when the context or consent changes, which clears
+/// `cache`). A function of the fields it reads, so the identity can be
+/// borrowed beside it.
+fn context_json<'a>(
+    cache: &'a mut Option<(i64, RawJson)>,
+    context: &Object,
+    consent: &Consent,
+    session_id: i64,
+) -> &'a RawJson {
+    if cache.as_ref().is_some_and(|(s, _)| *s != session_id) {
+        *cache = None;
+    }
+    &cache
+        .get_or_insert_with(|| {
+            let member = |k: &str, v: Json| (k.to_string(), v);
+            let mut ctx = context.clone();
+            let library: Object = [
+                member("name", crate::LIBRARY_NAME.into()),
+                member("version", crate::VERSION.into()),
+            ]
+            .into_iter()
+            .collect();
+            ctx.insert("library".into(), library.into());
+            let preferences: Object = [member("categoryPreferences", consent.preferences().into())]
+                .into_iter()
+                .collect();
+            ctx.insert("consent".into(), preferences.into());
+            ctx.insert("sessionId".into(), Json::from(session_id));
+            (session_id, RawJson::trusted(ctx.to_text()))
+        })
+        .1
 }
 
 #[cfg(test)]

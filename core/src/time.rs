@@ -17,46 +17,43 @@ pub fn iso8601_ms(epoch_ms: i64) -> String {
 
 /// Appends [`iso8601_ms`]'s text to `out` (on every event: no `format!`).
 pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
+    let mut buf = [0; ISO8601_MAX];
+    out.push_str(iso8601_ms_in(epoch_ms, &mut buf));
+}
+
+/// Longest text of [`iso8601_ms_in`]: i64 milliseconds reach a nine-digit year.
+pub const ISO8601_MAX: usize = 29;
+
+/// [`iso8601_ms`]'s text written into `buf`, for a caller that needs it twice.
+pub fn iso8601_ms_in(epoch_ms: i64, buf: &mut [u8; ISO8601_MAX]) -> &str {
     let ms = epoch_ms.max(0);
     let secs = ms / 1000;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(secs / 86_400);
-    let mut b = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (n % 10) as u8;
+    // The text ends at the end of `buf`, its four-digit year at 5..9; a
+    // longer year runs on to the left.
+    *buf = *b"000000000-00-00T00:00:00.000Z";
+    let mut put = |end: usize, width: usize, mut n: i64| {
+        for i in (end - width..end).rev() {
+            // `get_mut`: in bounds by construction, and no panic path is compiled in.
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = b'0' + (n % 10) as u8;
+            }
             n /= 10;
         }
     };
-    // Every field but a five-digit year fits its slot.
-    put(0, 4, (y % 10_000) as u32);
-    put(5, 2, m);
-    put(8, 2, d);
-    put(11, 2, (rem / 3600) as u32);
-    put(14, 2, ((rem % 3600) / 60) as u32);
-    put(17, 2, (rem % 60) as u32);
-    put(20, 3, (ms % 1000) as u32);
+    let year_digits = if y > 9999 { 1 + y.ilog10() as usize } else { 4 };
+    put(9, year_digits, y);
+    put(12, 2, m.into());
+    put(15, 2, d.into());
+    put(18, 2, rem / 3600);
+    put(21, 2, (rem % 3600) / 60);
+    put(24, 2, rem % 60);
+    put(28, 3, ms % 1000);
     // Only ASCII digits and punctuation were written.
-    let text = core::str::from_utf8(&b).unwrap_or_default();
-    if y > 9999 {
-        push_digits(out, y, 4);
-        out.push_str(text.get(4..).unwrap_or_default());
-    } else {
-        out.push_str(text);
-    }
-}
-
-/// Appends a non-negative `n` with at least `width` digits, zero-padded.
-fn push_digits(out: &mut String, n: i64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut n = n.max(0);
-    while n > 0 || buf.len() - i < width {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    out.push_str(core::str::from_utf8(&buf[i..]).unwrap_or_default());
+    buf.get(9 - year_digits..)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or_default()
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the
@@ -230,6 +227,7 @@ mod tests {
         assert_eq!(iso8601_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
         assert_eq!(iso8601_ms(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
         assert_eq!(iso8601_ms(-5), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601_ms(i64::MAX), "292278994-08-17T07:12:55.807Z");
     }
 
     #[test]

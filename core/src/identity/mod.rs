@@ -122,9 +122,9 @@ impl Identity {
         let mut previous_id = None;
         match call.kind {
             EventKind::Identify => {
-                self.user_id = call.user_id.clone();
-                if let Some(raw) = &call.traits {
-                    if let Ok(Json::Object(t)) = json::parse(raw.get()) {
+                self.user_id = call.user_id().map(str::to_owned);
+                if let Some(raw) = call.traits() {
+                    if let Ok(Json::Object(t)) = json::parse(raw) {
                         self.traits.extend(t);
                     }
                 }
@@ -135,9 +135,9 @@ impl Identity {
                         .clone()
                         .unwrap_or_else(|| self.anonymous_id.clone()),
                 );
-                self.user_id = call.user_id.clone();
+                self.user_id = call.user_id().map(str::to_owned);
             }
-            EventKind::Group => self.group_id = call.group_id.clone(),
+            EventKind::Group => self.group_id = call.group_id().map(str::to_owned),
             EventKind::Track | EventKind::Screen | EventKind::Page => {}
         }
         EventIds {

@@ -13,19 +13,22 @@
 mod clock;
 mod http;
 mod paths;
+mod room;
 mod worker;
 
-use std::sync::mpsc::{self, SyncSender};
+use std::cell::Cell;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::cat;
 use crate::config::{ClientBuilder, Config};
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
-use crate::model::{object_from_text, object_from_value, Call};
+use crate::model::{self, Call, EventKind};
 use crate::recorder::Forgotten;
 use crate::stats::{DropReason, Stats};
 
@@ -56,6 +59,7 @@ pub(crate) struct Snapshot {
 /// call [`shutdown`](Self::shutdown) to give delivery a chance first.
 pub struct Client {
     tx: SyncSender<Command>,
+    room: Arc<room::Room>,
     config: Arc<Config>,
     snapshot: Arc<Mutex<Snapshot>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -80,9 +84,10 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
-        let (tx, snapshot, handle) = worker::start(Arc::clone(&config))?;
+        let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config))?;
         Ok(Client {
             tx,
+            room,
             config,
             snapshot,
             worker: Mutex::new(Some(handle)),
@@ -93,6 +98,45 @@ impl ClientBuilder {
 
 fn now_ms() -> i64 {
     clock::wall_ms()
+}
+
+/// Scratch buffers above this size are not kept for the next call.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    // Properties and traits are written here and then copied into the call's
+    // own buffer (see `model::Call`), so their JSON text costs no allocation.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// `kind`'s call for `subject` with `payload` (a JSON object or `null`) as
+/// its `field`.
+fn with_object(kind: EventKind, subject: &str, field: &str, payload: &Value) -> Result<Call> {
+    SCRATCH.with(|cell| {
+        // Taken rather than borrowed: a nested use would find it empty, not panic.
+        let mut buf = cell.take();
+        let call = match model::write_object(field, payload, &mut buf) {
+            Ok(false) => Call::of(kind, subject, None, now_ms()),
+            // serde_json writes UTF-8: the error is never taken.
+            Ok(true) => match std::str::from_utf8(&buf) {
+                Ok(text) => Call::of(kind, subject, Some(text), now_ms()),
+                Err(_) => Err(Error::InvalidEvent(cat!(
+                    field,
+                    " could not be encoded as UTF-8"
+                ))),
+            },
+            Err(e) => Err(e),
+        };
+        if buf.capacity() <= SCRATCH_KEEP_BYTES {
+            cell.set(buf);
+        }
+        call
+    })
+}
+
+/// [`with_object`] for a payload given as JSON text.
+fn with_text(kind: EventKind, subject: &str, field: &str, payload_json: &str) -> Result<Call> {
+    model::object_text(field, payload_json).and_then(|p| Call::of(kind, subject, p, now_ms()))
 }
 
 impl Client {
@@ -110,27 +154,38 @@ impl Client {
 
     /// Records that the user did `event`, with `properties` (a JSON object, or `null`).
     pub fn track(&self, event: &str, properties: Value) -> Result<()> {
-        let props = object_from_value("properties", &properties);
-        self.submit(props.and_then(|p| Call::track(event, p, now_ms())))
+        self.submit(with_object(
+            EventKind::Track,
+            event,
+            "properties",
+            &properties,
+        ))
     }
 
     /// Like [`track`](Self::track), with properties as JSON text (for callers that hold text).
     pub fn track_json(&self, event: &str, properties_json: &str) -> Result<()> {
-        let props = object_from_text("properties", properties_json);
-        self.submit(props.and_then(|p| Call::track(event, p, now_ms())))
+        self.submit(with_text(
+            EventKind::Track,
+            event,
+            "properties",
+            properties_json,
+        ))
     }
 
     /// Says who the user is: every later event carries `user_id`, and `traits`
     /// (a JSON object, or `null`) are merged into the stored traits.
     pub fn identify(&self, user_id: &str, traits: Value) -> Result<()> {
-        let t = object_from_value("traits", &traits);
-        self.submit(t.and_then(|t| Call::identify(user_id, t, now_ms())))
+        self.submit(with_object(EventKind::Identify, user_id, "traits", &traits))
     }
 
     /// Like [`identify`](Self::identify), with traits as JSON text.
     pub fn identify_json(&self, user_id: &str, traits_json: &str) -> Result<()> {
-        let t = object_from_text("traits", traits_json);
-        self.submit(t.and_then(|t| Call::identify(user_id, t, now_ms())))
+        self.submit(with_text(
+            EventKind::Identify,
+            user_id,
+            "traits",
+            traits_json,
+        ))
     }
 
     /// Links the current user (or anonymous id) to `new_id`, which becomes the user id.
@@ -140,38 +195,52 @@ impl Client {
 
     /// Says the user belongs to `group_id`, with the group's `traits`.
     pub fn group(&self, group_id: &str, traits: Value) -> Result<()> {
-        let t = object_from_value("traits", &traits);
-        self.submit(t.and_then(|t| Call::group(group_id, t, now_ms())))
+        self.submit(with_object(EventKind::Group, group_id, "traits", &traits))
     }
 
     /// Like [`group`](Self::group), with traits as JSON text.
     pub fn group_json(&self, group_id: &str, traits_json: &str) -> Result<()> {
-        let t = object_from_text("traits", traits_json);
-        self.submit(t.and_then(|t| Call::group(group_id, t, now_ms())))
+        self.submit(with_text(EventKind::Group, group_id, "traits", traits_json))
     }
 
     /// Records that a mobile screen `name` was viewed.
     pub fn screen(&self, name: &str, properties: Value) -> Result<()> {
-        let props = object_from_value("properties", &properties);
-        self.submit(props.and_then(|p| Call::screen(name, p, now_ms())))
+        self.submit(with_object(
+            EventKind::Screen,
+            name,
+            "properties",
+            &properties,
+        ))
     }
 
     /// Like [`screen`](Self::screen), with properties as JSON text.
     pub fn screen_json(&self, name: &str, properties_json: &str) -> Result<()> {
-        let props = object_from_text("properties", properties_json);
-        self.submit(props.and_then(|p| Call::screen(name, p, now_ms())))
+        self.submit(with_text(
+            EventKind::Screen,
+            name,
+            "properties",
+            properties_json,
+        ))
     }
 
     /// Records that a web page `name` was viewed (the name may be empty).
     pub fn page(&self, name: &str, properties: Value) -> Result<()> {
-        let props = object_from_value("properties", &properties);
-        self.submit(props.and_then(|p| Call::page(name, p, now_ms())))
+        self.submit(with_object(
+            EventKind::Page,
+            name,
+            "properties",
+            &properties,
+        ))
     }
 
     /// Like [`page`](Self::page), with properties as JSON text.
     pub fn page_json(&self, name: &str, properties_json: &str) -> Result<()> {
-        let props = object_from_text("properties", properties_json);
-        self.submit(props.and_then(|p| Call::page(name, p, now_ms())))
+        self.submit(with_text(
+            EventKind::Page,
+            name,
+            "properties",
+            properties_json,
+        ))
     }
 
     /// Records a complete Segment-spec event as given, for backend services
@@ -236,7 +305,7 @@ impl Client {
     /// Rust caller never needs to.
     pub fn count_invalid_call(&self) {
         // A client that was shut down counts nothing more.
-        let _ = self.tx.send(Command::Dropped(DropReason::Invalid));
+        let _ = self.send(Command::Dropped(DropReason::Invalid));
     }
 
     /// The anonymous id in force as of the worker's last step.
@@ -357,15 +426,27 @@ impl Client {
                     _ => DropReason::Invalid,
                 };
                 // If the worker is gone the error still reaches the caller.
-                let _ = self.tx.send(Command::Dropped(reason));
+                let _ = self.send(Command::Dropped(reason));
                 Err(e)
             }
         }
     }
 
-    fn send(&self, cmd: Command) -> Result<()> {
-        // A full channel waits for room: back-pressure instead of losing calls.
-        self.tx.send(cmd).map_err(|_| Error::ShutDown)
+    fn send(&self, mut cmd: Command) -> Result<()> {
+        loop {
+            let seen = self.room.takes();
+            match self.tx.try_send(cmd) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(Error::ShutDown),
+                // A full channel waits for room: back-pressure instead of
+                // losing calls. Not in the channel's own `send`, which wakes
+                // a blocked sender once per slot freed (runtime/room.rs).
+                Err(TrySendError::Full(back)) => {
+                    cmd = back;
+                    self.room.wait_past(seen);
+                }
+            }
+        }
     }
 
     fn join_worker(&self) {
@@ -385,7 +466,6 @@ impl Drop for Client {
     fn drop(&mut self) {
         let (reply, _rx) = mpsc::channel();
         if self
-            .tx
             .send(Command::Shutdown {
                 deadline: Instant::now(),
                 reply,

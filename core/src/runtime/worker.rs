@@ -2,9 +2,10 @@
 //! commands from the API into their inputs.
 //!
 //! Each wake-up it takes every command waiting (up to [`GROUP_COMMIT_MAX`])
-//! out of the channel at once, so callers blocked on a full channel get all
-//! that room back in one go rather than one slot per call handled (a caller
-//! then waits once per group commit, not on every call), and while calls
+//! out of the channel at once and only then wakes callers waiting for room
+//! (see `room.rs`), so they get all that room back in one go rather than one
+//! slot per call handled (a caller then waits once per group commit, not on
+//! every call), and while calls
 //! stream in it naps for [`GATHER`] between wake-ups instead of blocking on
 //! the channel, so a call seldom has to wake it; it then
 //! feeds recorded calls to the [`Recorder`] in order, and commits them with
@@ -28,6 +29,7 @@ use serde_json::{Map, Value};
 
 use super::clock::wall_ms;
 use super::http;
+use super::room::{Room, WakeOnExit};
 use super::{FlushReport, Snapshot};
 use crate::config::Config;
 use crate::consent::ConsentState;
@@ -56,8 +58,9 @@ pub(crate) const GATHER_AFTER: usize = 16;
 /// How long the worker naps while calls stream in. A worker blocked on an
 /// empty channel must be woken by the next call, a futex syscall that costs
 /// that call several microseconds; napping instead (it does not register
-/// with the channel) lets callers send without waking anyone, and gathers
-/// bigger group commits. It delays a commit by at most this much.
+/// with the calls channel, only with the upload results') lets callers send
+/// without waking anyone, and gathers bigger group commits. It delays a
+/// commit by at most this much; an upload result ends it early.
 pub(crate) const GATHER: Duration = Duration::from_micros(500);
 
 /// What the API and the HTTP thread tell the worker.
@@ -117,9 +120,15 @@ struct Worker {
     http: Sender<crate::engine::Upload>,
     cancel: http::CancelBelow,
     snapshot: Arc<Mutex<Snapshot>>,
+    room: Arc<Room>,
 }
 
-type Started = (SyncSender<Command>, Arc<Mutex<Snapshot>>, JoinHandle<()>);
+type Started = (
+    SyncSender<Command>,
+    Arc<Room>,
+    Arc<Mutex<Snapshot>>,
+    JoinHandle<()>,
+);
 
 /// The file beside the database that mirrors the anonymous id, so a lost or
 /// corrupt database does not turn a returning visitor into a new one.
@@ -189,6 +198,7 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     }));
 
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
+    let room = Arc::new(Room::default());
     let (http_tx, http_rx) = mpsc::channel();
     // Unbounded, but one upload is in flight at a time.
     let (done_tx, done_rx) = mpsc::channel();
@@ -211,16 +221,22 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
         http: http_tx,
         cancel,
         snapshot: Arc::clone(&snapshot),
+        room: Arc::clone(&room),
     };
     worker.write_mirror();
+    let wake = WakeOnExit(Arc::clone(&room));
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
-        .spawn(move || worker.run(rx, done_rx))
+        .spawn(move || {
+            // Dropped after `run` (and its receiver), on a panic too.
+            let _wake = wake;
+            worker.run(rx, done_rx)
+        })
         .map_err(|e| Error::Storage {
             path: path_text,
             reason: format!("could not start the worker thread: {e}"),
         })?;
-    Ok((tx, snapshot, handle))
+    Ok((tx, room, snapshot, handle))
 }
 
 impl Worker {
@@ -229,7 +245,15 @@ impl Worker {
         let mut streaming = false;
         loop {
             if streaming {
-                std::thread::sleep(GATHER);
+                // The nap waits on the upload results, not on the calls: an
+                // answer ends it, and the next upload leaves at once instead
+                // of up to GATHER later (delivery is one batch at a time, so
+                // that wait was on every batch's path).
+                if let Ok(UploadDone { id, result }) = done.recv_timeout(GATHER) {
+                    self.engine.on_upload_result(id, result, wall_ms());
+                    self.take_upload_results(&done);
+                    self.pump();
+                }
             }
             let now = wall_ms();
             let first = match self.wait_time(now) {
@@ -240,6 +264,8 @@ impl Worker {
                 Ok(cmd) => {
                     taken.push(cmd);
                     taken.extend(rx.try_iter().take(GROUP_COMMIT_MAX));
+                    // Callers waiting for room get it all at once (runtime/room.rs).
+                    self.room.took();
                     streaming = taken.len() >= GATHER_AFTER;
                     if self.take_upload_results(&done) {
                         self.pump();

@@ -137,6 +137,17 @@ pub trait Store {
         state: &[(String, Option<String>)],
     ) -> Result<u64, StoreError>;
 
+    /// [`append`](Self::append), handing the events over: a store that keeps
+    /// the newest rows in memory takes them rather than copying them. On
+    /// success `events` may be left empty; on failure it is as it was.
+    fn append_owned(
+        &mut self,
+        events: &mut Vec<NewEvent>,
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        self.append(events, state)
+    }
+
     /// Claims the next events for `destination`, in order: at most
     /// `max_events`, and no more than `max_bytes` of JSON except that the
     /// first event is always included. Events already claimed and not

@@ -32,7 +32,12 @@ impl RecentRows {
     /// on from what is held (`previous_last_seq` was the last row before
     /// them) and fit under the cap. Otherwise the window stops growing until
     /// claims empty it.
-    pub(crate) fn appended(&mut self, previous_last_seq: u64, events: &[NewEvent], seqs: &[u64]) {
+    pub(crate) fn appended(
+        &mut self,
+        previous_last_seq: u64,
+        events: impl IntoIterator<Item = NewEvent>,
+        seqs: &[u64],
+    ) {
         let mut last = match self.rows.back() {
             Some(r) => r.seq,
             None => previous_last_seq,
@@ -40,7 +45,7 @@ impl RecentRows {
         if last != previous_last_seq {
             return;
         }
-        for (e, &seq) in events.iter().zip(seqs) {
+        for (e, &seq) in events.into_iter().zip(seqs) {
             if seq != last + 1 || self.bytes + e.json.len() > RECENT_MAX_BYTES {
                 // A hole would make the window lie about what follows `last`.
                 if seq != last + 1 {
@@ -51,9 +56,9 @@ impl RecentRows {
             self.bytes += e.json.len();
             self.rows.push_back(StoredEvent {
                 seq,
-                message_id: e.message_id.clone(),
+                message_id: e.message_id,
                 created_ms: e.created_ms,
-                json: e.json.clone(),
+                json: e.json,
             });
             last = seq;
         }
@@ -122,7 +127,7 @@ mod tests {
     #[test]
     fn answers_only_the_claim_that_starts_right_after_the_floor() {
         let mut w = RecentRows::default();
-        w.appended(10, &events(3, 10), &[11, 12, 13]);
+        w.appended(10, events(3, 10), &[11, 12, 13]);
         assert!(w.take("d", 9, 10, 1_000).is_none(), "row 10 is not held");
         assert!(
             w.take("other", 10, 10, 1_000).is_none(),
@@ -138,7 +143,7 @@ mod tests {
     #[test]
     fn cuts_to_bytes_but_always_gives_one() {
         let mut w = RecentRows::default();
-        w.appended(0, &events(3, 100), &[1, 2, 3]);
+        w.appended(0, events(3, 100), &[1, 2, 3]);
         assert_eq!(w.take("d", 0, 10, 150).unwrap().len(), 1);
         assert_eq!(
             w.take("d", 1, 10, 50).unwrap().len(),
@@ -150,8 +155,8 @@ mod tests {
     #[test]
     fn stops_at_a_gap_or_the_cap_and_never_holds_a_hole() {
         let mut w = RecentRows::default();
-        w.appended(0, &events(2, 10), &[1, 2]);
-        w.appended(5, &events(1, 10), &[6]);
+        w.appended(0, events(2, 10), &[1, 2]);
+        w.appended(5, events(1, 10), &[6]);
         assert_eq!(
             w.take("d", 0, 10, 1_000).unwrap().len(),
             2,
@@ -161,8 +166,8 @@ mod tests {
 
         let mut w = RecentRows::default();
         let big = RECENT_MAX_BYTES / 2 + 1;
-        w.appended(0, &events(3, big), &[1, 2, 3]);
-        w.appended(3, &events(1, 10), &[4]);
+        w.appended(0, events(3, big), &[1, 2, 3]);
+        w.appended(3, events(1, 10), &[4]);
         assert_eq!(
             w.take("d", 0, 10, usize::MAX).unwrap().len(),
             1,
@@ -174,7 +179,7 @@ mod tests {
     #[test]
     fn forgets_rows_claimed_from_the_file() {
         let mut w = RecentRows::default();
-        w.appended(0, &events(4, 10), &[1, 2, 3, 4]);
+        w.appended(0, events(4, 10), &[1, 2, 3, 4]);
         assert!(w.take("d", 0, 1, 1_000).is_some());
         w.forget_through("d", 3);
         assert_eq!(w.take("d", 3, 10, 1_000).unwrap()[0].seq, 4);

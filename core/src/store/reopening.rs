@@ -48,6 +48,13 @@ impl Store for ReopeningStore {
     ) -> Result<u64, StoreError> {
         self.get()?.append(events, state)
     }
+    fn append_owned(
+        &mut self,
+        events: &mut Vec<NewEvent>,
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        self.get()?.append_owned(events, state)
+    }
     fn claim(
         &mut self,
         destination: &str,

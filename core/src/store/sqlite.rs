@@ -76,6 +76,20 @@ pub struct SqliteStore {
     unsaved_acks: bool,
 }
 
+/// Rows one `INSERT` statement writes in an append (the rest one at a time):
+/// each statement opens a cursor, finds the table's end and updates the
+/// AUTOINCREMENT counter, which a multi-row statement does once for all.
+const ROWS_PER_INSERT: usize = 25;
+
+/// `INSERT INTO events ... VALUES (?, ?, ?, ?), ...` for [`ROWS_PER_INSERT`] rows.
+fn insert_rows_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows = vec!["(?, ?, ?, ?)"; ROWS_PER_INSERT].join(", ");
+        format!("INSERT INTO events (message_id, created_ms, bytes, body) VALUES {rows}")
+    })
+}
+
 /// How often appends check that the file on disk is still the one open.
 pub const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -333,14 +347,14 @@ impl SqliteStore {
         self.bytes = self.bytes.saturating_sub(removed.bytes);
         Ok(removed)
     }
-}
 
-impl Store for SqliteStore {
-    fn append(
+    /// Appends in one transaction; returns the last seq before and the
+    /// events' seqs, for [`RecentRows::appended`].
+    fn insert(
         &mut self,
         events: &[NewEvent],
         state: &[(String, Option<String>)],
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(u64, Vec<u64>), StoreError> {
         self.check_file()?;
         let tx = self
             .conn
@@ -357,18 +371,43 @@ impl Store for SqliteStore {
             let mut insert = tx
                 .prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(map_err)?;
-            for e in events {
-                insert
-                    .execute(params![
-                        e.message_id,
-                        e.created_ms,
-                        e.json.len() as i64,
-                        e.json
-                    ])
-                    .map_err(map_err)?;
+            let mut insert_many = tx.prepare_cached(insert_rows_sql()).map_err(map_err)?;
+            for chunk in events.chunks(ROWS_PER_INSERT) {
+                if chunk.len() == ROWS_PER_INSERT {
+                    for (i, e) in chunk.iter().enumerate() {
+                        let at = 4 * i;
+                        insert_many
+                            .raw_bind_parameter(at + 1, &e.message_id)
+                            .map_err(map_err)?;
+                        insert_many
+                            .raw_bind_parameter(at + 2, e.created_ms)
+                            .map_err(map_err)?;
+                        insert_many
+                            .raw_bind_parameter(at + 3, e.json.len() as i64)
+                            .map_err(map_err)?;
+                        insert_many
+                            .raw_bind_parameter(at + 4, &e.json)
+                            .map_err(map_err)?;
+                    }
+                    insert_many.raw_execute().map_err(map_err)?;
+                } else {
+                    for e in chunk {
+                        insert
+                            .execute(params![
+                                e.message_id,
+                                e.created_ms,
+                                e.json.len() as i64,
+                                e.json
+                            ])
+                            .map_err(map_err)?;
+                    }
+                }
+                // One writer, rows in order: AUTOINCREMENT gives each row the
+                // one after the row before, so the chunk's rowids end here.
                 last = tx.last_insert_rowid() as u64;
-                seqs.push(last);
-                added += e.json.len() as u64;
+                let first = last + 1 - chunk.len() as u64;
+                seqs.extend(first..=last);
+                added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
             }
             let mut put = tx
                 .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
@@ -385,11 +424,35 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(map_err)?;
         self.unsaved_acks = false;
-        self.recent.appended(self.last_seq, events, &seqs);
+        let previous = self.last_seq;
         self.count += events.len() as u64;
         self.bytes += added;
         self.last_seq = last;
-        Ok(last)
+        Ok((previous, seqs))
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(
+        &mut self,
+        events: &[NewEvent],
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        let (previous, seqs) = self.insert(events, state)?;
+        self.recent
+            .appended(previous, events.iter().cloned(), &seqs);
+        Ok(self.last_seq)
+    }
+
+    fn append_owned(
+        &mut self,
+        events: &mut Vec<NewEvent>,
+        state: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        let (previous, seqs) = self.insert(events, state)?;
+        // Moved, not copied: the JSON is most of an event's bytes.
+        self.recent.appended(previous, events.drain(..), &seqs);
+        Ok(self.last_seq)
     }
 
     fn claim(
@@ -852,6 +915,35 @@ mod tests {
             ids(&s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap()),
             ["m10", "m11"]
         );
+    }
+
+    #[test]
+    fn appends_of_many_rows_keep_their_order_and_sequence_numbers() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        // Two whole multi-row statements and a remainder, then a remainder alone.
+        let n = 2 * ROWS_PER_INSERT as u32 + 3;
+        assert_eq!(
+            s.append(&(1..=n).map(contract::ev).collect::<Vec<_>>(), &[])
+                .unwrap(),
+            u64::from(n)
+        );
+        assert_eq!(
+            s.append(&[contract::ev(n + 1)], &[]).unwrap(),
+            u64::from(n) + 1
+        );
+        let from_memory = s.claim(DEFAULT_DESTINATION, 1_000, 1 << 30).unwrap();
+        s.release(DEFAULT_DESTINATION);
+        let from_file = s.read_rows(0, 1_000).unwrap();
+        assert_eq!(from_memory, from_file);
+        assert_eq!(from_file.len(), n as usize + 1);
+        for (i, e) in (1..).zip(&from_file) {
+            let want = contract::ev(i);
+            assert_eq!(
+                (e.seq, &e.message_id, e.created_ms, &e.json),
+                (u64::from(i), &want.message_id, want.created_ms, &want.json)
+            );
+        }
     }
 
     #[test]
