@@ -1,8 +1,12 @@
 //! One `track` on the caller's thread, and its parts: turning the
-//! properties into JSON text, building the validated `Call` (name check,
-//! message id, timestamp), and the message id alone. What `client_track`
-//! costs beyond the parts is the hand-over to the worker (a boxed call on a
-//! bounded channel) and dropping the caller's `Value`.
+//! properties into JSON text (`object_from_value`: the client itself writes
+//! the same text into a reused per-thread buffer, so it saves this piece's
+//! one allocation), building the validated `Call` (name check, message id,
+//! timestamp, the texts copied into the call's inline buffer), and the
+//! message id alone. What `client_track` costs beyond the parts is the
+//! hand-over to the worker (a `try_send` of the call by value on a bounded
+//! channel; a full one waits for the worker's next take, see
+//! `runtime/room.rs`) and dropping the caller's `Value`.
 //!
 //! The properties are the end-to-end scenario's shape (string, integer,
 //! float, boolean, nested object), built outside the timed loop, as an app
