@@ -201,3 +201,50 @@ fn complete_events_keep_their_own_ids_and_leave_the_device_identity_alone() {
     );
     assert_eq!(client.stats().dropped.invalid, 1);
 }
+
+/// `build()` leaves opening the file and loading its state to the worker;
+/// what an app does right after it must still see that state, and what it
+/// records at once must queue behind the backlog, not be lost or reordered.
+#[test]
+fn calls_made_right_after_build_see_the_loaded_state_and_follow_the_backlog() {
+    const BACKLOG: u64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let first = cairn::Client::builder("e2e")
+        .endpoint(dead_endpoint())
+        .storage_path(&path)
+        .build()
+        .unwrap();
+    first.identify("u-7", json!({})).unwrap();
+    for n in 0..BACKLOG {
+        first.track("Before", json!({ "n": n })).unwrap();
+    }
+    assert!(first.commit(Duration::from_secs(20)).unwrap());
+    let anonymous_id = first.anonymous_id();
+    drop(first);
+
+    let server = collector();
+    let second = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(&path)
+        .max_batch_events(1_000)
+        .build()
+        .unwrap();
+    // No wait of any kind between build() and these calls.
+    for n in BACKLOG..BACKLOG + 10 {
+        second.track("After", json!({ "n": n })).unwrap();
+    }
+    assert_eq!(second.anonymous_id(), anonymous_id);
+    assert_eq!(second.user_id().as_deref(), Some("u-7"));
+    let stats = second.stats();
+    assert!(
+        stats.queued_events + stats.delivered_events >= BACKLOG,
+        "the first snapshot already counts the backlog: {stats:?}"
+    );
+    let report = second.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(report.remaining, 0, "{report:?}");
+    let events = server.events();
+    assert!(by_message_id(&events).values().all(|c| *c == 1));
+    assert_eq!(numbers(&events), (0..BACKLOG + 10).collect::<Vec<_>>());
+    assert!(events.iter().all(|e| e["userId"] == "u-7"));
+}

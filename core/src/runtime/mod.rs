@@ -13,6 +13,7 @@
 mod clock;
 mod http;
 mod paths;
+mod published;
 mod room;
 mod worker;
 
@@ -61,7 +62,7 @@ pub struct Client {
     tx: SyncSender<Command>,
     room: Arc<room::Room>,
     config: Arc<Config>,
-    snapshot: Arc<Mutex<Snapshot>>,
+    snapshot: Arc<published::Published>,
     worker: Mutex<Option<JoinHandle<()>>>,
     _path: paths::PathGuard,
 }
@@ -76,11 +77,20 @@ impl std::fmt::Debug for Client {
 }
 
 impl ClientBuilder {
-    /// Validates the settings, opens the buffer file and starts the worker.
+    /// Validates the settings and starts the worker, which opens the buffer
+    /// file and loads its state in the background: `build()` does no disk
+    /// work beyond checking the directory, so it can be called on an app's
+    /// main thread. Recording calls made before the load is done wait in the
+    /// calls channel; [`stats`](Client::stats),
+    /// [`anonymous_id`](Client::anonymous_id) and [`user_id`](Client::user_id)
+    /// wait for it (milliseconds; tens of them with a large backlog). A file
+    /// that cannot be opened does not fail `build()`: events are held in
+    /// memory and the file is retried, as `stats().storage` shows.
     ///
     /// Fails with [`Error::InvalidConfig`] naming a bad setting,
     /// [`Error::StorageInUse`] when another `Client` in this process uses the
-    /// same file, or [`Error::Storage`] when the file cannot be opened.
+    /// same file, or [`Error::Storage`] when the file's directory does not
+    /// exist or a thread cannot be started.
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
@@ -294,6 +304,8 @@ impl Client {
 
     /// A snapshot of the queue, delivery and drops, as of the worker's last
     /// step (it is refreshed after every step, without touching disk here).
+    /// Right after [`build`](ClientBuilder::build) it waits for the worker
+    /// to load the buffer file.
     pub fn stats(&self) -> Stats {
         self.snapshot().stats
     }
@@ -318,11 +330,10 @@ impl Client {
         self.snapshot().user_id
     }
 
+    /// Waits for the worker's first snapshot when it is still loading the
+    /// buffer file (runtime/published.rs).
     fn snapshot(&self) -> Snapshot {
-        match self.snapshot.lock() {
-            Ok(s) => s.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.snapshot.get()
     }
 
     /// Replaces the anonymous id (for example to reuse one the web app set).

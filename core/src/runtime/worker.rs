@@ -21,7 +21,7 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 use super::clock::wall_ms;
 use super::http;
+use super::published::{EndOnDrop, Published};
 use super::room::{Room, WakeOnExit};
 use super::{FlushReport, Snapshot};
 use crate::config::Config;
@@ -119,14 +120,14 @@ struct Worker {
     shutdown: Option<Waiter>,
     http: Sender<crate::engine::Upload>,
     cancel: http::CancelBelow,
-    snapshot: Arc<Mutex<Snapshot>>,
+    published: Arc<Published>,
     room: Arc<Room>,
 }
 
 type Started = (
     SyncSender<Command>,
     Arc<Room>,
-    Arc<Mutex<Snapshot>>,
+    Arc<Published>,
     JoinHandle<()>,
 );
 
@@ -138,8 +139,8 @@ pub(crate) fn mirror_path(storage_path: &std::path::Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Opens the store, loads the recorder's state and starts the worker and
-/// HTTP threads.
+/// Checks the storage directory and starts the HTTP and worker threads; the
+/// worker opens the store and loads the recorder's state (`Worker::load`).
 pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     let path_text = config.storage_path.display().to_string();
     let dir = config
@@ -156,47 +157,7 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
             ),
         });
     }
-    // A file that cannot be opened now (read-only, locked, disk full) does
-    // not stop the client: events wait in memory and the file is retried.
-    let mut store = ReopeningStore::open(&config.storage_path);
-    if let Some(aside) = store.store().and_then(|s| s.moved_aside()) {
-        log::warn!(
-            "cairn: the buffer file was corrupt and was moved to {}",
-            aside.display()
-        );
-    }
-    if let Some(e) = store.open_error() {
-        log::warn!(
-            "cairn: cannot open the buffer file {path_text} yet, holding events in memory: {e}"
-        );
-    }
-    let mirror = mirror_path(&config.storage_path);
-    let mirrored = std::fs::read_to_string(&mirror)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    let now = wall_ms();
-    let mut recorder = Recorder::load(
-        RecorderSettings::from(config.as_ref()),
-        &mut store,
-        mirrored.clone(),
-    );
-    let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
-    let seed = uuid::Uuid::new_v4().as_u64_pair().0;
-    let mut engine = Engine::new(
-        EngineConfig::from(config.as_ref()),
-        Box::new(store),
-        Box::new(wire),
-        seed,
-        now,
-    );
-    recorder.commit(&mut engine, now);
-    let snapshot = Arc::new(Mutex::new(Snapshot {
-        stats: engine.stats(now),
-        anonymous_id: recorder.anonymous_id().to_string(),
-        user_id: recorder.identity().user_id.clone(),
-    }));
-
+    let published = Arc::new(Published::loading());
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
     let room = Arc::new(Room::default());
     let (http_tx, http_rx) = mpsc::channel();
@@ -209,37 +170,94 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
             reason: format!("could not start the upload thread: {e}"),
         }
     })?;
-    let mut worker = Worker {
-        engine,
-        recorder,
-        mirror,
-        mirrored: mirrored.unwrap_or_default(),
-        waiters: Vec::new(),
-        commit_waiters: Vec::new(),
-        forget_waiters: Vec::new(),
-        shutdown: None,
-        http: http_tx,
-        cancel,
-        snapshot: Arc::clone(&snapshot),
-        room: Arc::clone(&room),
-    };
-    worker.write_mirror();
     let wake = WakeOnExit(Arc::clone(&room));
+    let ended = EndOnDrop(Arc::clone(&published));
+    let (worker_room, worker_published) = (Arc::clone(&room), Arc::clone(&published));
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
         .spawn(move || {
             // Dropped after `run` (and its receiver), on a panic too.
             let _wake = wake;
+            let _ended = ended;
+            // Loaded here, not in `build()`: with a large backlog the load
+            // takes tens of milliseconds, which an app's main thread must
+            // not wait for. Calls made meanwhile wait in the channel.
+            let worker = Worker::load(config, http_tx, cancel, worker_published, worker_room);
             worker.run(rx, done_rx)
         })
         .map_err(|e| Error::Storage {
             path: path_text,
             reason: format!("could not start the worker thread: {e}"),
         })?;
-    Ok((tx, room, snapshot, handle))
+    Ok((tx, room, published, handle))
 }
 
 impl Worker {
+    /// Opens the store, loads the recorder's state, commits what loading
+    /// changed (a new anonymous id, an expired session) and publishes the
+    /// first snapshot.
+    fn load(
+        config: Arc<Config>,
+        http: Sender<crate::engine::Upload>,
+        cancel: http::CancelBelow,
+        published: Arc<Published>,
+        room: Arc<Room>,
+    ) -> Worker {
+        // A file that cannot be opened now (read-only, locked, disk full) does
+        // not stop the client: events wait in memory and the file is retried.
+        let mut store = ReopeningStore::open(&config.storage_path);
+        if let Some(aside) = store.store().and_then(|s| s.moved_aside()) {
+            log::warn!(
+                "cairn: the buffer file was corrupt and was moved to {}",
+                aside.display()
+            );
+        }
+        if let Some(e) = store.open_error() {
+            log::warn!(
+                "cairn: cannot open the buffer file {} yet, holding events in memory: {e}",
+                config.storage_path.display()
+            );
+        }
+        let mirror = mirror_path(&config.storage_path);
+        let mirrored = std::fs::read_to_string(&mirror)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let now = wall_ms();
+        let mut recorder = Recorder::load(
+            RecorderSettings::from(config.as_ref()),
+            &mut store,
+            mirrored.clone(),
+        );
+        let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        let mut engine = Engine::new(
+            EngineConfig::from(config.as_ref()),
+            Box::new(store),
+            Box::new(wire),
+            seed,
+            now,
+        );
+        recorder.commit(&mut engine, now);
+        let mut worker = Worker {
+            engine,
+            recorder,
+            mirror,
+            mirrored: mirrored.unwrap_or_default(),
+            waiters: Vec::new(),
+            commit_waiters: Vec::new(),
+            forget_waiters: Vec::new(),
+            shutdown: None,
+            http,
+            cancel,
+            published,
+            room,
+        };
+        worker.publish();
+        worker.write_mirror();
+        worker
+    }
+
     fn run(mut self, rx: Receiver<Command>, done: Receiver<UploadDone>) {
         let mut taken: Vec<Command> = Vec::with_capacity(GROUP_COMMIT_MAX + 1);
         let mut streaming = false;
@@ -480,9 +498,6 @@ impl Worker {
             anonymous_id: self.recorder.anonymous_id().to_string(),
             user_id: self.recorder.identity().user_id.clone(),
         };
-        match self.snapshot.lock() {
-            Ok(mut slot) => *slot = s,
-            Err(poisoned) => *poisoned.into_inner() = s,
-        }
+        self.published.set(s);
     }
 }
