@@ -24,35 +24,29 @@ pub const BROWSER_MAX_QUEUE_BYTES: u64 = 1_000_000;
 /// Browser default for `maxQueueEvents`: 5,000.
 pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
 
-/// The options the core reads; the JS layer handles its own (see `index.js`).
-pub const KNOWN: &[&str] = &[
+/// The options the core reads besides the [`SETTINGS`]: the texts and the
+/// structured ones. The JS layer handles its own (see `index.js`).
+const OTHER: [&str; 6] = [
     "writeKey",
     "endpoint",
-    "flushAt",
-    "flushInterval",
-    "maxBatchEvents",
-    "maxBatchBytes",
-    "maxEventBytes",
-    "requestTimeout",
-    "retryBaseDelay",
-    "maxRetryDelay",
-    "maxQueueEvents",
-    "maxQueueBytes",
-    "maxEventAge",
-    "sessionTimeout",
-    "sessionEvents",
-    "resetOnUserSwitch",
     "consent",
     "requiredConsent",
     "context",
     "anonymousId",
 ];
 
-/// [`KNOWN`] joined with `, `, as unknown-option errors list them (written
-/// out: `join` would bring its own code into the browser build).
+/// Every option the core reads joined with `, `, as unknown-option errors
+/// list them: the first two of [`OTHER`], the [`SETTINGS`], then the rest of
+/// [`OTHER`] (written out: `join` would bring its own code into the browser
+/// build; a test checks it against the two lists).
 pub const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
 resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
+
+/// Whether the core reads option `name`.
+fn known(name: &str) -> bool {
+    SETTINGS.contains(&name) || OTHER.contains(&name)
+}
 
 /// Reads a consent state as the page writes it.
 pub fn consent_state(text: &str) -> Result<ConsentState, String> {
@@ -164,7 +158,7 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     let obj = options
         .as_object()
         .ok_or("cairn: options must be an object like { writeKey, endpoint }")?;
-    if let Some(unknown) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    if let Some(unknown) = obj.keys().find(|k| !known(k)) {
         return Err(cat!(
             "cairn: unknown option `",
             unknown,
@@ -248,7 +242,8 @@ mod tests {
 
     #[test]
     fn known_text_lists_the_known_options() {
-        assert_eq!(KNOWN_TEXT, KNOWN.join(", "));
+        let all = [&OTHER[..2], &SETTINGS[..], &OTHER[2..]].concat();
+        assert_eq!(KNOWN_TEXT, all.join(", "));
     }
     use serde_json::json;
 
