@@ -35,7 +35,7 @@ fn upload_text(o: &Outgoing) -> String {
 }
 
 fn now() -> i64 {
-    js_sys::Date::now() as i64
+    crate::js::date_now() as i64
 }
 
 /// A thrown `Error` with cairn's message (built without `Display`, so no
@@ -78,7 +78,7 @@ impl Core {
         storage_found: bool,
     ) -> Result<Core, JsError> {
         crate::web::use_storage(storage, storage_found);
-        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let seed = (crate::js::math_random() * 9_007_199_254_740_991.0) as u64;
         let rt = Runtime::new(
             Kv::new(LocalStorage),
             prefix,
@@ -159,7 +159,7 @@ impl Core {
     /// The page is going away: hands queued batches to `send(upload)`,
     /// which returns true when the browser took it. Returns a JSON report.
     #[wasm_bindgen(js_name = handOff)]
-    pub fn hand_off(&mut self, send: &js_sys::Function) -> String {
+    pub fn hand_off(&mut self, send: &crate::js::Function) -> String {
         let mut call = |o: &Outgoing| {
             let upload = JsValue::from(upload_text(o));
             send.call1(&JsValue::NULL, &upload)

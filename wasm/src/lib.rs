@@ -36,6 +36,8 @@ pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
 #[cfg(target_arch = "wasm32")]
+pub mod js;
+#[cfg(target_arch = "wasm32")]
 pub mod web;
 
 /// The wasm build allocates with [`heap::WasmAllocator`] (dlmalloc, the

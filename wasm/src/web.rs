@@ -8,14 +8,14 @@ use core::cell::RefCell;
 use cairn::cat;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::js::{reflect_get, Storage};
 use crate::kv::{Backend, KvError};
 
 /// The page's `localStorage`, or why there is none. `index.js` reads
 /// `globalThis.localStorage` (which throws when storage is disabled) and
 /// hands the result to [`use_storage`], so the module needs no code to
 /// find the window; the error is reported on each write.
-static STORAGE: OneThread<Result<web_sys::Storage, String>> =
-    OneThread(RefCell::new(Err(String::new())));
+static STORAGE: OneThread<Result<Storage, String>> = OneThread(RefCell::new(Err(String::new())));
 
 /// A static for the page's one thread (no `thread_local!` without std).
 struct OneThread<T>(RefCell<T>);
@@ -38,7 +38,7 @@ pub fn use_storage(storage: JsValue, found: bool) {
     let storage = if !found {
         Err(describe(&storage))
     } else if storage.is_object() {
-        Ok(storage.unchecked_into::<web_sys::Storage>())
+        Ok(storage.unchecked_into::<Storage>())
     } else if storage.is_undefined() {
         Err("no window (a worker?)".to_string())
     } else {
@@ -47,7 +47,7 @@ pub fn use_storage(storage: JsValue, found: bool) {
     STORAGE.with(|cell| *cell.borrow_mut() = storage);
 }
 
-fn with_storage<T>(f: impl FnOnce(&web_sys::Storage) -> T) -> Result<T, String> {
+fn with_storage<T>(f: impl FnOnce(&Storage) -> T) -> Result<T, String> {
     STORAGE.with(|cell| match &*cell.borrow() {
         Ok(storage) => Ok(f(storage)),
         Err(why) if why.is_empty() => Err("localStorage is not available".to_string()),
@@ -58,7 +58,7 @@ fn with_storage<T>(f: impl FnOnce(&web_sys::Storage) -> T) -> Result<T, String> 
 /// `name: message` of a thrown DOMException or Error.
 fn describe(e: &JsValue) -> String {
     let field = |k: &str| {
-        js_sys::Reflect::get(e, &JsValue::from_str(k))
+        reflect_get(e, &JsValue::from_str(k))
             .ok()
             .and_then(|v| v.as_string())
             .unwrap_or_default()
@@ -75,7 +75,7 @@ fn describe(e: &JsValue) -> String {
 fn is_quota(e: &JsValue) -> bool {
     // Chromium and the spec say QuotaExceededError; older Firefox said
     // NS_ERROR_DOM_QUOTA_REACHED.
-    let name = js_sys::Reflect::get(e, &JsValue::from_str("name"))
+    let name = reflect_get(e, &JsValue::from_str("name"))
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
@@ -84,10 +84,11 @@ fn is_quota(e: &JsValue) -> bool {
             .windows(word.len())
             .any(|w| w == word.as_bytes())
     };
-    has(&name, "Quota")
-        || has(&name, "QUOTA")
-        || e.dyn_ref::<js_sys::Error>()
-            .is_some_and(|err| has(&String::from(err.message()), "quota"))
+    let message = reflect_get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    has(&name, "Quota") || has(&name, "QUOTA") || has(&message, "quota")
 }
 
 /// The page's `localStorage`.
