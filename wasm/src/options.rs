@@ -39,7 +39,7 @@ const OTHER: [&str; 6] = [
 /// list them: the first two of [`OTHER`], the [`SETTINGS`], then the rest of
 /// [`OTHER`] (written out: `join` would bring its own code into the browser
 /// build; a test checks it against the two lists).
-pub const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
+const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
 resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
 
