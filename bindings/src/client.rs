@@ -39,9 +39,10 @@ fn timeout(ms: u64) -> Duration {
 
 #[uniffi::export]
 impl CairnClient {
-    /// Validates `config`, opens the buffer file and starts the worker.
-    /// Opening the file takes a few milliseconds of disk work on the calling
-    /// thread; every later recording call returns without touching disk.
+    /// Validates `config` and starts the worker, which opens the buffer file
+    /// and loads its state in the background: no disk work on the calling
+    /// thread, here or in any later recording call. `stats`, `anonymous_id`
+    /// and `user_id` wait for that first load (milliseconds).
     #[uniffi::constructor]
     pub fn new(config: CairnConfig) -> Result<Arc<Self>, CairnError> {
         let inner = Arc::new(config.to_builder()?.build()?);

@@ -28,8 +28,8 @@ public final class Cairn: @unchecked Sendable {
     private let client: CairnClient
     private var backgroundObserver: NSObjectProtocol?
 
-    /// Opens the buffer file (a few milliseconds of disk work on this thread)
-    /// and starts delivery. Throws `CairnError.invalidConfig` naming a bad
+    /// Starts delivery; the core's worker opens the buffer file in the
+    /// background (no disk work on this thread). Throws `CairnError.invalidConfig` naming a bad
     /// option, `.storageInUse` when another client uses the file.
     public init(config: CairnConfig) throws {
         let context = config.platformContext ? PlatformContext.merge(PlatformContext.current(), config.context) : config.context

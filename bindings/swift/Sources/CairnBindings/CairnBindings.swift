@@ -743,9 +743,10 @@ open class CairnClient: CairnClientProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_cairn_ffi_fn_clone_cairnclient(self.handle, $0) }
     }
     /**
-     * Validates `config`, opens the buffer file and starts the worker.
-     * Opening the file takes a few milliseconds of disk work on the calling
-     * thread; every later recording call returns without touching disk.
+     * Validates `config` and starts the worker, which opens the buffer file
+     * and loads its state in the background: no disk work on the calling
+     * thread, here or in any later recording call. `stats`, `anonymous_id`
+     * and `user_id` wait for that first load (milliseconds).
      */
 public convenience init(config: CairnConfig)throws  {
     let handle =
@@ -2328,7 +2329,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_cairn_ffi_checksum_method_cairnclient_user_id() != 7903) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_cairn_ffi_checksum_constructor_cairnclient_new() != 32115) {
+    if (uniffi_cairn_ffi_checksum_constructor_cairnclient_new() != 45501) {
         return InitializationResult.apiChecksumMismatch
     }
 

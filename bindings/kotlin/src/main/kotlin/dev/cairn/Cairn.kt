@@ -33,8 +33,8 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
     private val handle: Long
 
     /**
-     * Opens the buffer file (a few milliseconds of disk work on this thread)
-     * and starts delivery. Throws [CairnException.InvalidConfig] naming a
+     * Starts delivery; the core's worker opens the buffer file in the
+     * background (no disk work on this thread). Throws [CairnException.InvalidConfig] naming a
      * bad option, [CairnException.StorageInUse] when another client uses the file.
      */
     constructor(config: CairnConfig) : this(config, if (config.platformContext) PlatformContext.jvm() else emptyMap())
