@@ -55,15 +55,17 @@ fn with_storage<T>(f: impl FnOnce(&Storage) -> T) -> Result<T, String> {
     })
 }
 
+/// The text property `key` of a thrown value, or "" when it has none.
+fn text_field(e: &JsValue, key: &str) -> String {
+    reflect_get(e, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
 /// `name: message` of a thrown DOMException or Error.
 fn describe(e: &JsValue) -> String {
-    let field = |k: &str| {
-        reflect_get(e, &JsValue::from_str(k))
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    };
-    let (name, message) = (field("name"), field("message"));
+    let (name, message) = (text_field(e, "name"), text_field(e, "message"));
     match (name.is_empty(), message.is_empty()) {
         (true, true) => e.as_string().unwrap_or_else(|| "unknown error".into()),
         (false, true) => name,
@@ -75,20 +77,13 @@ fn describe(e: &JsValue) -> String {
 fn is_quota(e: &JsValue) -> bool {
     // Chromium and the spec say QuotaExceededError; older Firefox said
     // NS_ERROR_DOM_QUOTA_REACHED.
-    let name = reflect_get(e, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
+    let name = text_field(e, "name");
     let has = |text: &str, word: &str| {
         text.as_bytes()
             .windows(word.len())
             .any(|w| w == word.as_bytes())
     };
-    let message = reflect_get(e, &JsValue::from_str("message"))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    has(&name, "Quota") || has(&name, "QUOTA") || has(&message, "quota")
+    has(&name, "Quota") || has(&name, "QUOTA") || has(&text_field(e, "message"), "quota")
 }
 
 /// The page's `localStorage`.

@@ -176,9 +176,13 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
     let handle = std::thread::Builder::new()
         .name("cairn-worker".into())
         .spawn(move || {
-            // Dropped after `run` (and its receiver), on a panic too.
+            // Dropped last, on a panic too: locals drop in reverse order, so
+            // the receiver (rebound below, or consumed by `run`) is gone
+            // before waiting callers are woken and they find the channel
+            // disconnected rather than full.
             let _wake = wake;
             let _ended = ended;
+            let (rx, done_rx) = (rx, done_rx);
             // Loaded here, not in `build()`: with a large backlog the load
             // takes tens of milliseconds, which an app's main thread must
             // not wait for. Calls made meanwhile wait in the channel.
