@@ -38,6 +38,8 @@
 //!   `no_std` + `alloc`, for the browser build.
 //! - [`Client`] (feature `native`, on by default): a worker thread driving the
 //!   engine, with HTTP over ureq.
+//! - Feature `store-contract` (tests only): `store::contract`, the checks every
+//!   [`store::Store`] must pass, for stores written in other crates.
 
 #![warn(missing_docs)]
 // Without `std` (the browser build) the core needs only `alloc`: std's panic

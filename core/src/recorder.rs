@@ -187,19 +187,17 @@ impl Recorder {
         if let Some(explicit) = call.explicit() {
             // A complete event speaks for its own user: the device's identity
             // is neither applied nor changed, and no session is touched.
+            // With neither id given, the event still needs one to be accepted.
+            let anonymous_id = match (&explicit.anonymous_id, &explicit.user_id) {
+                (Some(id), _) => id.clone(),
+                (None, Some(_)) => String::new(),
+                (None, None) => self.identity.anonymous_id.clone(),
+            };
             let ids = EventIds {
-                anonymous_id: explicit.anonymous_id.clone().unwrap_or_default(),
+                anonymous_id,
                 user_id: explicit.user_id.clone(),
                 previous_id: explicit.previous_id.clone(),
                 group_id: call.group_id().map(str::to_owned),
-            };
-            let ids = if explicit.user_id.is_none() && explicit.anonymous_id.is_none() {
-                EventIds {
-                    anonymous_id: self.identity.anonymous_id.clone(),
-                    ..ids
-                }
-            } else {
-                ids
             };
             let session_id = self.session.map_or(call.timestamp_ms, |s| s.id);
             self.route(

@@ -184,9 +184,17 @@ fn complete_events_keep_their_own_ids_and_leave_the_device_identity_alone() {
     let err = client.enqueue_json(r#"{"type":"track"}"#).unwrap_err();
     assert!(err.to_string().contains("needs `event`"), "{err}");
     client.track("Device Event", json!({})).unwrap();
+    client
+        .enqueue_json(r#"{"type":"track","event":"No Ids Given"}"#)
+        .unwrap();
     client.flush(Duration::from_secs(10)).unwrap();
     let events = server.events();
-    assert_eq!(events.len(), 4);
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        (&events[4]["anonymousId"], events[4].get("userId")),
+        (&json!(client.anonymous_id()), None),
+        "an event with neither id takes the device's anonymous id, and only that"
+    );
     let paid = &events[1];
     assert_eq!(paid["userId"], "customer-1");
     assert!(

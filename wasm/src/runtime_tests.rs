@@ -389,16 +389,7 @@ fn forget_erases_every_tabs_queue_and_other_tabs_follow() {
 #[test]
 fn a_full_storage_does_not_stop_delivery_and_is_counted() {
     let kv = Kv::new(MemoryBackend::with_quota(1_500));
-    let mut rt = Runtime::new(
-        kv.clone(),
-        "cairn",
-        "a",
-        &opts(json!({})).to_string(),
-        None,
-        1,
-        T0,
-    )
-    .unwrap();
+    let mut rt = tab(&kv, "a", json!({}));
     for i in 0..10 {
         rt.record(
             "track",
@@ -421,16 +412,7 @@ fn a_full_storage_does_not_stop_delivery_and_is_counted() {
         "every event still delivered"
     );
     let unavailable = Kv::new(MemoryBackend::disabled());
-    let mut rt = Runtime::new(
-        unavailable,
-        "cairn",
-        "a",
-        &opts(json!({})).to_string(),
-        None,
-        1,
-        T0,
-    )
-    .unwrap();
+    let mut rt = tab(&unavailable, "a", json!({}));
     rt.record("track", "No storage", "", T0).unwrap();
     assert_eq!(names(&deliver_all(&mut rt, T0 + 1)), ["No storage"]);
 }

@@ -25,7 +25,7 @@
 use crate::prelude::*;
 
 use cairn::cat;
-use cairn::store::{NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+use cairn::store::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 
 use crate::kv::{Backend, Kv};
 
@@ -323,16 +323,7 @@ impl<B: Backend> Store for BrowserStore<B> {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
         let mut out = self.read(floor, max_events)?;
-        let mut total = 0usize;
-        let mut keep = 0usize;
-        for e in &out {
-            if keep > 0 && total + e.json.len() > max_bytes {
-                break;
-            }
-            total += e.json.len();
-            keep += 1;
-        }
-        out.truncate(keep);
+        cut_to_bytes(&mut out, max_bytes);
         if let Some(last) = out.last() {
             self.claimed.insert(destination, last.seq);
         }
@@ -430,19 +421,12 @@ impl<B: Backend> Store for BrowserStore<B> {
 
 #[cfg(test)]
 mod tests {
-    //! The Store contract (the same behaviour core's MemoryStore and
-    //! SqliteStore show), plus what is particular to the browser.
+    //! The Store contract (core's own checks, which its MemoryStore and
+    //! SqliteStore pass too), plus what is particular to the browser.
     use super::*;
     use crate::kv::MemoryBackend;
+    use cairn::store::contract::{self, ev};
     use cairn::store::DEFAULT_DESTINATION as D;
-
-    fn ev(i: u32) -> NewEvent {
-        NewEvent {
-            message_id: format!("m{i}"),
-            created_ms: 1_000 + i64::from(i),
-            json: format!("{{\"n\":{i}}}"),
-        }
-    }
 
     fn fresh() -> (Kv<MemoryBackend>, BrowserStore<MemoryBackend>) {
         let kv = Kv::new(MemoryBackend::new());
@@ -456,75 +440,22 @@ mod tests {
 
     #[test]
     fn append_claim_ack() {
-        let (_, mut store) = fresh();
-        assert_eq!(
-            store
-                .append(&(1..=5).map(ev).collect::<Vec<_>>(), &[])
-                .unwrap(),
-            5
-        );
-        let b1 = store.claim(D, 2, 10_000).unwrap();
-        assert_eq!(ids(&b1), ["m1", "m2"]);
-        let b2 = store.claim(D, 2, 10_000).unwrap();
-        assert_eq!(
-            ids(&b2),
-            ["m3", "m4"],
-            "a claimed batch is not handed out again"
-        );
-        store.ack(D, b1[1].seq).unwrap();
-        assert_eq!(store.summary().unwrap().events, 3);
-        store.release(D);
-        let b3 = store.claim(D, 10, 10_000).unwrap();
-        assert_eq!(
-            ids(&b3),
-            ["m3", "m4", "m5"],
-            "released events come back in order"
-        );
-        store.ack(D, b3[2].seq).unwrap();
-        let s = store.summary().unwrap();
-        assert_eq!((s.events, s.bytes, s.last_seq), (0, 0, 5));
-        assert_eq!(
-            store.append(&[ev(6)], &[]).unwrap(),
-            6,
-            "sequence numbers are not reused"
-        );
+        contract::append_claim_ack(&mut fresh().1);
     }
 
     #[test]
     fn byte_cap_keeps_first() {
-        let (_, mut store) = fresh();
-        store
-            .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
-            .unwrap();
-        assert_eq!(
-            store.claim(D, 10, 1).unwrap().len(),
-            1,
-            "the first event always fits"
-        );
-        assert_eq!(
-            store.claim(D, 10, 16).unwrap().len(),
-            2,
-            "two 8-byte events fit in 16"
-        );
+        contract::byte_cap_keeps_first(&mut fresh().1);
     }
 
     #[test]
     fn drops_skip_claimed() {
-        let (_, mut store) = fresh();
-        store
-            .append(&(1..=10).map(ev).collect::<Vec<_>>(), &[])
-            .unwrap();
-        store.claim(D, 2, 10_000).unwrap();
-        assert_eq!(store.drop_oldest(6, u64::MAX).unwrap().events, 4);
-        store.release(D);
-        let left = store.claim(D, 100, 100_000).unwrap();
-        assert_eq!(ids(&left), ["m1", "m2", "m7", "m8", "m9", "m10"]);
-        store.release(D);
-        assert_eq!(
-            store.drop_older_than(1_008).unwrap().events,
-            3,
-            "m1, m2, m7 are older than 1008"
-        );
+        contract::drops_skip_claimed(&mut fresh().1);
+    }
+
+    #[test]
+    fn state_roundtrip() {
+        contract::state_roundtrip(&mut fresh().1);
     }
 
     #[test]

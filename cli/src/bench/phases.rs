@@ -110,22 +110,24 @@ pub struct FaultFigures {
     pub audit: Audit,
 }
 
-fn spec(
+/// Starts the client's process for one phase against `collector`.
+fn start_child(
     collector: &Collector,
     storage: &Path,
     phase: Phase,
     events: u64,
     tuning: Tuning,
     timeout: Duration,
-) -> Spec {
-    Spec {
+) -> Result<child::Running, String> {
+    child::spawn(&Spec {
         phase,
         endpoint: collector.endpoint(),
         storage: storage.to_path_buf(),
         events,
         tuning,
         timeout_s: timeout.as_secs(),
-    }
+    })
+    .map_err(|e| format!("could not start the bench child: {e}"))
 }
 
 /// Waits until the collector has `expected` events. Gives up early when the
@@ -203,15 +205,14 @@ pub fn scenario(
         if tuning.gzip { "gzip" } else { "plain" }
     ));
     let cpu_before = super::cpu::process_s();
-    let running = child::spawn(&spec(
+    let running = start_child(
         collector,
         &storage,
         Phase::Record { deliver: true },
         events,
         tuning,
         timeout,
-    ))
-    .map_err(|e| format!("could not start the bench child: {e}"))?;
+    )?;
     let started = expect_started(&running, timeout)?;
     let expected = events + 1;
     if let Err(e) = wait_collected(collector, &running, expected, timeout) {
@@ -250,19 +251,19 @@ pub fn backlog(
     collector.clear();
     collector.set_down(Some(Fault::DropConnection));
     let storage = dir.join(format!("backlog-{events}.db"));
-    let spawned = child::spawn(&spec(
+    let spawned = start_child(
         collector,
         &storage,
         Phase::Record { deliver: true },
         events,
         tuning,
         timeout,
-    ));
+    );
     let running = match spawned {
         Ok(r) => r,
         Err(e) => {
             collector.set_down(None);
-            return Err(format!("could not start the bench child: {e}"));
+            return Err(e);
         }
     };
     let waited = (|| {
@@ -314,15 +315,14 @@ pub fn cold_start(
     let storage = dir.join(format!("cold-{queued}.db"));
     collector.clear();
     collector.set_down(Some(Fault::DropConnection));
-    let filled = child::spawn(&spec(
+    let filled = start_child(
         collector,
         &storage,
         Phase::Record { deliver: false },
         queued,
         tuning,
         timeout,
-    ))
-    .map_err(|e| format!("could not start the bench child: {e}"))
+    )
     .and_then(|running| running.outcome(timeout));
     collector.set_down(None);
     collector.clear();
@@ -334,15 +334,7 @@ pub fn cold_start(
             queued + 1
         ));
     }
-    let running = child::spawn(&spec(
-        collector,
-        &storage,
-        Phase::Drain,
-        queued,
-        tuning,
-        timeout,
-    ))
-    .map_err(|e| format!("could not start the bench child: {e}"))?;
+    let running = start_child(collector, &storage, Phase::Drain, queued, tuning, timeout)?;
     // Watch for the first request from now on, so it cannot slip by unseen.
     let deadline = Instant::now() + timeout;
     let first = loop {
@@ -397,15 +389,14 @@ pub fn faults(
     collector.clear();
     collector.push_faults(fault_plan(100_000));
     let storage = dir.join(format!("faults-{events}.db"));
-    let result = child::spawn(&spec(
+    let result = start_child(
         collector,
         &storage,
         Phase::Record { deliver: true },
         events,
         tuning,
         timeout,
-    ))
-    .map_err(|e| format!("could not start the bench child: {e}"))
+    )
     .and_then(|running| running.outcome(timeout));
     let requests = collector.requests();
     let received = collector.digests();

@@ -207,9 +207,10 @@ pub trait Store {
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 }
 
-/// Keeps as many leading events as fit in `max_bytes`, always at least one.
-#[cfg(feature = "std")]
-pub(crate) fn cut_to_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
+/// Keeps as many leading events as fit in `max_bytes` of JSON, always at
+/// least one: what [`Store::claim`] does to the events it read, so a single
+/// event larger than the budget still goes out rather than blocking the queue.
+pub fn cut_to_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
     let mut total = 0usize;
     let mut keep = 0usize;
     for e in events.iter() {
@@ -222,11 +223,16 @@ pub(crate) fn cut_to_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
     events.truncate(keep);
 }
 
-#[cfg(test)]
-pub(crate) mod contract {
-    //! Behaviour every store must show; run against each implementation.
+#[cfg(any(test, feature = "store-contract"))]
+pub mod contract {
+    //! Behaviour every [`Store`] must show, as checks that panic on the first
+    //! violation: run against each implementation, this crate's and those
+    //! written elsewhere (the browser's). Built for tests only (the
+    //! `store-contract` feature); each check wants a fresh, empty store.
     use super::*;
 
+    /// Event `i`: message id `m{i}`, created at `1000 + i` ms, 8 bytes of JSON
+    /// for `i` below 10.
     pub fn ev(i: u32) -> NewEvent {
         NewEvent {
             message_id: format!("m{i}"),
@@ -235,6 +241,7 @@ pub(crate) mod contract {
         }
     }
 
+    /// Claims hand out events in order and never twice while claimed; acks delete, releases give back; sequence numbers are never reused.
     pub fn append_claim_ack(store: &mut dyn Store) {
         let last = store
             .append(&(1..=5).map(ev).collect::<Vec<_>>(), &[])
@@ -267,6 +274,7 @@ pub(crate) mod contract {
         assert_eq!(store.append(&[ev(6)], &[]).unwrap(), 6);
     }
 
+    /// A claim keeps within its byte budget but always takes the first event.
     pub fn byte_cap_keeps_first(store: &mut dyn Store) {
         store
             .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
@@ -277,6 +285,7 @@ pub(crate) mod contract {
         assert_eq!(b.len(), 2, "two 8-byte events fit in 16");
     }
 
+    /// Dropping the oldest, by count or by age, leaves events in flight alone.
     pub fn drops_skip_claimed(store: &mut dyn Store) {
         store
             .append(&(1..=10).map(ev).collect::<Vec<_>>(), &[])
@@ -297,6 +306,7 @@ pub(crate) mod contract {
         assert_eq!(r.events, 3, "m1, m2, m7 are older than 1008");
     }
 
+    /// State values are written, read back and removed.
     pub fn state_roundtrip(store: &mut dyn Store) {
         store
             .append(
