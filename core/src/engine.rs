@@ -5,8 +5,13 @@
 //! Inputs go in ([`Engine::record`], [`Engine::flush`],
 //! [`Engine::on_upload_result`]), requests come out ([`Engine::poll_upload`]),
 //! and [`Engine::next_wakeup`] says when the engine next has something to do.
-//! Time is always passed in as `now_ms`: wall-clock milliseconds as the
-//! runtime's (non-decreasing) clock sees them. The engine talks to its
+//! Time is always passed in as `now_ms`, the clock the engine's timers
+//! (flush interval, backoff, storage retries) run on: a runtime passes a
+//! monotonic clock, so setting the wall clock never stalls a retry. What an
+//! event or request says about time (`sentAt`, expiry by age, an HTTP-date
+//! `Retry-After`, ages in stats) is read from the wall clock given with
+//! [`Engine::set_wall_clock`] (without one, `now_ms` serves as both, as in
+//! the browser and in tests). The engine talks to its
 //! [`Store`] synchronously; the store is the only thing it touches.
 //!
 //! The rules, each written once here:
@@ -157,7 +162,11 @@ pub struct Engine {
     last_error: Option<String>,
     last_rejection: Option<String>,
     next_id: u64,
+    wall_clock: Option<WallClock>,
 }
+
+/// Reads the wall clock, in milliseconds since the Unix epoch.
+pub type WallClock = Box<dyn Fn() -> i64 + Send>;
 
 impl Engine {
     /// An engine over `store`, sending with `wire`. `seed` drives the retry
@@ -199,6 +208,7 @@ impl Engine {
             last_error: None,
             last_rejection: None,
             next_id: 1,
+            wall_clock: None,
         };
         match e.store.summary() {
             Ok(s) => {
@@ -218,6 +228,18 @@ impl Engine {
             }
         }
         e
+    }
+
+    /// Where the engine reads the wall clock (for `sentAt`, expiry, ages and
+    /// HTTP-date `Retry-After`) when the `now_ms` it is given is a monotonic
+    /// timer clock, as the native runtime's is.
+    pub fn set_wall_clock(&mut self, clock: WallClock) {
+        self.wall_clock = Some(clock);
+    }
+
+    /// The wall clock now; `now_ms` when none was given.
+    fn wall_ms(&self, now_ms: i64) -> i64 {
+        self.wall_clock.as_ref().map_or(now_ms, |read| read())
     }
 
     /// Mutable access to the store, for state the runtime keeps beside events.
@@ -569,7 +591,7 @@ impl Engine {
         });
         Some(Upload {
             id,
-            request: self.wire.encode(&events, now_ms),
+            request: self.wire.encode(&events, self.wall_ms(now_ms)),
             events: events.len(),
         })
     }
@@ -593,7 +615,7 @@ impl Engine {
             return;
         }
         self.next_expiry_check = now_ms + EXPIRY_CHECK_INTERVAL.as_millis() as i64;
-        let cutoff = now_ms - self.cfg.max_event_age_ms as i64;
+        let cutoff = self.wall_ms(now_ms) - self.cfg.max_event_age_ms as i64;
         let oldest = match self.store.summary() {
             Ok(s) => s.oldest_created_ms,
             Err(_) => None,
@@ -621,7 +643,7 @@ impl Engine {
             return;
         };
         let outcome = match result {
-            Ok(resp) => self.wire.classify(&resp, now_ms),
+            Ok(resp) => self.wire.classify(&resp, self.wall_ms(now_ms)),
             Err(reason) => Outcome::Retry {
                 after_ms: None,
                 reason,
@@ -715,18 +737,21 @@ impl Engine {
         if self.storage_error.is_some() {
             return;
         }
+        // Written in wall-clock terms: whoever reads them later (the next
+        // start, `cairn inspect`) has no use for this process's timer clock.
+        let wall = self.wall_ms(now_ms);
         let state: Object = [
             ("failures", Json::from(u64::from(self.failures))),
             (
                 "next_retry_at_ms",
                 self.retry_at
                     .filter(|_| self.failures > 0)
-                    .map_or(Json::Null, Json::from),
+                    .map_or(Json::Null, |at| Json::from(at - now_ms + wall)),
             ),
             ("last_error", Json::from(self.last_error.clone())),
             ("last_rejection", Json::from(self.last_rejection.clone())),
             ("auth_failed", Json::from(self.halted.is_some())),
-            ("written_at_ms", Json::from(now_ms)),
+            ("written_at_ms", Json::from(wall)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -825,7 +850,7 @@ impl Engine {
         Stats {
             queued_events: self.queued_events,
             queued_bytes: self.queued_bytes,
-            oldest_queued_age_ms: oldest.map(|o| (now_ms - o).max(0) as u64),
+            oldest_queued_age_ms: oldest.map(|o| (self.wall_ms(now_ms) - o).max(0) as u64),
             memory_events: self.memory.len() as u64,
             in_flight_events: self.in_flight.as_ref().map_or(0, |f| f.events),
             delivered_events: self.delivered,

@@ -80,6 +80,9 @@ pub use recorder::Forgotten;
 pub use stats::{DropCounts, DropReason, Stats, StorageState};
 
 #[cfg(feature = "native")]
+#[doc(hidden)]
+pub use runtime::TimeSource;
+#[cfg(feature = "native")]
 pub use runtime::{Client, FlushReport};
 
 /// This library's name, as sent in `context.library.name`.

@@ -35,6 +35,9 @@ use crate::stats::{DropReason, Stats};
 
 use worker::Command;
 
+#[doc(hidden)]
+pub use clock::TimeSource;
+
 /// What a `flush` or `shutdown` achieved before it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlushReport {
@@ -60,6 +63,7 @@ pub(crate) struct Snapshot {
 /// call [`shutdown`](Self::shutdown) to give delivery a chance first.
 pub struct Client {
     tx: SyncSender<Command>,
+    clocks: Arc<clock::Clocks>,
     room: Arc<room::Room>,
     config: Arc<Config>,
     snapshot: Arc<published::Published>,
@@ -92,11 +96,21 @@ impl ClientBuilder {
     /// same file, or [`Error::Storage`] when the file's directory does not
     /// exist or a thread cannot be started.
     pub fn build(self) -> Result<Client> {
+        self.build_with_time_source(Arc::new(clock::SystemClocks::new()))
+    }
+
+    /// [`build`](Self::build) with the clocks read from `time` instead of
+    /// the system's: for tests that play a device whose wall clock moves on
+    /// while it sleeps, or is set back.
+    #[doc(hidden)]
+    pub fn build_with_time_source(self, time: Arc<dyn TimeSource>) -> Result<Client> {
         let config = Arc::new(self.config()?);
         let path = paths::PathGuard::acquire(&config.storage_path)?;
-        let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config))?;
+        let clocks = Arc::new(clock::Clocks::new(time));
+        let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config), Arc::clone(&clocks))?;
         Ok(Client {
             tx,
+            clocks,
             room,
             config,
             snapshot,
@@ -104,10 +118,6 @@ impl ClientBuilder {
             _path: path,
         })
     }
-}
-
-fn now_ms() -> i64 {
-    clock::wall_ms()
 }
 
 /// Scratch buffers above this size are not kept for the next call.
@@ -121,15 +131,21 @@ thread_local! {
 
 /// `kind`'s call for `subject` with `payload` (a JSON object or `null`) as
 /// its `field`.
-fn with_object(kind: EventKind, subject: &str, field: &str, payload: &Value) -> Result<Call> {
+fn with_object(
+    kind: EventKind,
+    subject: &str,
+    field: &str,
+    payload: &Value,
+    now_ms: i64,
+) -> Result<Call> {
     SCRATCH.with(|cell| {
         // Taken rather than borrowed: a nested use would find it empty, not panic.
         let mut buf = cell.take();
         let call = match model::write_object(field, payload, &mut buf) {
-            Ok(false) => Call::of(kind, subject, None, now_ms()),
+            Ok(false) => Call::of(kind, subject, None, now_ms),
             // serde_json writes UTF-8: the error is never taken.
             Ok(true) => match std::str::from_utf8(&buf) {
-                Ok(text) => Call::of(kind, subject, Some(text), now_ms()),
+                Ok(text) => Call::of(kind, subject, Some(text), now_ms),
                 Err(_) => Err(Error::InvalidEvent(cat!(
                     field,
                     " could not be encoded as UTF-8"
@@ -145,11 +161,22 @@ fn with_object(kind: EventKind, subject: &str, field: &str, payload: &Value) -> 
 }
 
 /// [`with_object`] for a payload given as JSON text.
-fn with_text(kind: EventKind, subject: &str, field: &str, payload_json: &str) -> Result<Call> {
-    model::object_text(field, payload_json).and_then(|p| Call::of(kind, subject, p, now_ms()))
+fn with_text(
+    kind: EventKind,
+    subject: &str,
+    field: &str,
+    payload_json: &str,
+    now_ms: i64,
+) -> Result<Call> {
+    model::object_text(field, payload_json).and_then(|p| Call::of(kind, subject, p, now_ms))
 }
 
 impl Client {
+    /// The wall-clock time for the call being made (runtime/clock.rs).
+    fn now(&self) -> i64 {
+        self.clocks.stamp_ms()
+    }
+
     /// Starts configuring a client for `write_key`; set at least
     /// [`endpoint`](ClientBuilder::endpoint), then call
     /// [`build`](ClientBuilder::build).
@@ -169,6 +196,7 @@ impl Client {
             event,
             "properties",
             &properties,
+            self.now(),
         ))
     }
 
@@ -179,13 +207,20 @@ impl Client {
             event,
             "properties",
             properties_json,
+            self.now(),
         ))
     }
 
     /// Says who the user is: every later event carries `user_id`, and `traits`
     /// (a JSON object, or `null`) are merged into the stored traits.
     pub fn identify(&self, user_id: &str, traits: Value) -> Result<()> {
-        self.submit(with_object(EventKind::Identify, user_id, "traits", &traits))
+        self.submit(with_object(
+            EventKind::Identify,
+            user_id,
+            "traits",
+            &traits,
+            self.now(),
+        ))
     }
 
     /// Like [`identify`](Self::identify), with traits as JSON text.
@@ -195,22 +230,35 @@ impl Client {
             user_id,
             "traits",
             traits_json,
+            self.now(),
         ))
     }
 
     /// Links the current user (or anonymous id) to `new_id`, which becomes the user id.
     pub fn alias(&self, new_id: &str) -> Result<()> {
-        self.submit(Call::alias(new_id, now_ms()))
+        self.submit(Call::alias(new_id, self.now()))
     }
 
     /// Says the user belongs to `group_id`, with the group's `traits`.
     pub fn group(&self, group_id: &str, traits: Value) -> Result<()> {
-        self.submit(with_object(EventKind::Group, group_id, "traits", &traits))
+        self.submit(with_object(
+            EventKind::Group,
+            group_id,
+            "traits",
+            &traits,
+            self.now(),
+        ))
     }
 
     /// Like [`group`](Self::group), with traits as JSON text.
     pub fn group_json(&self, group_id: &str, traits_json: &str) -> Result<()> {
-        self.submit(with_text(EventKind::Group, group_id, "traits", traits_json))
+        self.submit(with_text(
+            EventKind::Group,
+            group_id,
+            "traits",
+            traits_json,
+            self.now(),
+        ))
     }
 
     /// Records that a mobile screen `name` was viewed.
@@ -220,6 +268,7 @@ impl Client {
             name,
             "properties",
             &properties,
+            self.now(),
         ))
     }
 
@@ -230,6 +279,7 @@ impl Client {
             name,
             "properties",
             properties_json,
+            self.now(),
         ))
     }
 
@@ -240,6 +290,7 @@ impl Client {
             name,
             "properties",
             &properties,
+            self.now(),
         ))
     }
 
@@ -250,6 +301,7 @@ impl Client {
             name,
             "properties",
             properties_json,
+            self.now(),
         ))
     }
 
@@ -259,14 +311,14 @@ impl Client {
     /// device identity is neither applied nor changed. See
     /// [`Call::from_event`] for what each `type` needs.
     pub fn enqueue(&self, event: &Value) -> Result<()> {
-        self.submit(Call::from_event(event, now_ms()))
+        self.submit(Call::from_event(event, self.now()))
     }
 
     /// Like [`enqueue`](Self::enqueue), with the event as JSON text (one NDJSON line).
     pub fn enqueue_json(&self, event_json: &str) -> Result<()> {
         let value: Result<Value> = serde_json::from_str(event_json)
             .map_err(|e| Error::InvalidEvent(format!("the event is not valid JSON ({e})")));
-        self.submit(value.and_then(|v| Call::from_event(&v, now_ms())))
+        self.submit(value.and_then(|v| Call::from_event(&v, self.now())))
     }
 
     /// Forgets the user on this device: clears user id, traits and group and

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::clock::wall_ms;
+use super::clock::Clocks;
 use super::http;
 use super::published::{EndOnDrop, Published};
 use super::room::{Room, WakeOnExit};
@@ -122,6 +122,7 @@ struct Worker {
     cancel: http::CancelBelow,
     published: Arc<Published>,
     room: Arc<Room>,
+    clocks: Arc<Clocks>,
 }
 
 type Started = (
@@ -141,7 +142,7 @@ pub(crate) fn mirror_path(storage_path: &std::path::Path) -> PathBuf {
 
 /// Checks the storage directory and starts the HTTP and worker threads; the
 /// worker opens the store and loads the recorder's state (`Worker::load`).
-pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
+pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started> {
     let path_text = config.storage_path.display().to_string();
     let dir = config
         .storage_path
@@ -186,7 +187,14 @@ pub(crate) fn start(config: Arc<Config>) -> Result<Started> {
             // Loaded here, not in `build()`: with a large backlog the load
             // takes tens of milliseconds, which an app's main thread must
             // not wait for. Calls made meanwhile wait in the channel.
-            let worker = Worker::load(config, http_tx, cancel, worker_published, worker_room);
+            let worker = Worker::load(
+                config,
+                http_tx,
+                cancel,
+                worker_published,
+                worker_room,
+                clocks,
+            );
             worker.run(rx, done_rx)
         })
         .map_err(|e| Error::Storage {
@@ -206,6 +214,7 @@ impl Worker {
         cancel: http::CancelBelow,
         published: Arc<Published>,
         room: Arc<Room>,
+        clocks: Arc<Clocks>,
     ) -> Worker {
         // A file that cannot be opened now (read-only, locked, disk full) does
         // not stop the client: events wait in memory and the file is retried.
@@ -227,7 +236,7 @@ impl Worker {
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        let now = wall_ms();
+        let now = clocks.timer_ms();
         let mut recorder = Recorder::load(
             RecorderSettings::from(config.as_ref()),
             &mut store,
@@ -242,6 +251,10 @@ impl Worker {
             seed,
             now,
         );
+        // Timers run on `now` (monotonic); sentAt, expiry and ages need the
+        // wall clock (runtime/clock.rs).
+        let wall = Arc::clone(&clocks);
+        engine.set_wall_clock(Box::new(move || wall.stamp_ms()));
         recorder.commit(&mut engine, now);
         let mut worker = Worker {
             engine,
@@ -256,6 +269,7 @@ impl Worker {
             cancel,
             published,
             room,
+            clocks,
         };
         worker.publish();
         worker.write_mirror();
@@ -272,12 +286,12 @@ impl Worker {
                 // of up to GATHER later (delivery is one batch at a time, so
                 // that wait was on every batch's path).
                 if let Ok(UploadDone { id, result }) = done.recv_timeout(GATHER) {
-                    self.engine.on_upload_result(id, result, wall_ms());
+                    self.engine.on_upload_result(id, result, self.now());
                     self.take_upload_results(&done);
                     self.pump();
                 }
             }
-            let now = wall_ms();
+            let now = self.now();
             let first = match self.wait_time(now) {
                 Some(d) => rx.recv_timeout(d),
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -313,7 +327,7 @@ impl Worker {
             }
             self.commit();
             self.pump();
-            self.engine.save_acks(wall_ms());
+            self.engine.save_acks(self.now());
             // Publish first: a caller woken by its flush reply then reads
             // stats() that include what the flush did.
             self.publish();
@@ -345,7 +359,7 @@ impl Worker {
     }
 
     fn handle(&mut self, cmd: Command) {
-        let now = wall_ms();
+        let now = self.now();
         match cmd {
             Command::Record(call) => self.recorder.record(call, &mut self.engine, now),
             Command::Reset => self.recorder.reset(),
@@ -391,7 +405,7 @@ impl Worker {
     fn take_upload_results(&mut self, done: &Receiver<UploadDone>) -> bool {
         let mut any = false;
         for UploadDone { id, result } in done.try_iter() {
-            self.engine.on_upload_result(id, result, wall_ms());
+            self.engine.on_upload_result(id, result, self.now());
             any = true;
         }
         any
@@ -406,8 +420,14 @@ impl Worker {
         }
     }
 
+    /// The engine's clock: timers and backoff (runtime/clock.rs).
+    fn now(&self) -> i64 {
+        self.clocks.timer_ms()
+    }
+
     fn commit(&mut self) {
-        self.recorder.commit(&mut self.engine, wall_ms());
+        let now = self.now();
+        self.recorder.commit(&mut self.engine, now);
         self.write_mirror();
     }
 
@@ -429,13 +449,13 @@ impl Worker {
     }
 
     fn pump(&mut self) {
-        while let Some(upload) = self.engine.poll_upload(wall_ms()) {
+        while let Some(upload) = self.engine.poll_upload(self.now()) {
             let id = upload.id;
             if self.http.send(upload).is_err() {
                 // The HTTP thread only stops when the worker does; report the
                 // upload as failed so it is retried if we go on.
                 self.engine
-                    .on_upload_result(id, Err("upload thread stopped".into()), wall_ms());
+                    .on_upload_result(id, Err("upload thread stopped".into()), self.now());
                 break;
             }
         }
@@ -455,7 +475,7 @@ impl Worker {
         }
         if !self.commit_waiters.is_empty() {
             // Durable when nothing is held in memory for a failing disk.
-            let durable = self.engine.stats(wall_ms()).memory_events == 0;
+            let durable = self.engine.stats(self.now()).memory_events == 0;
             for reply in self.commit_waiters.drain(..) {
                 let _ = reply.send(durable);
             }
@@ -498,7 +518,7 @@ impl Worker {
 
     fn publish(&mut self) {
         let s = Snapshot {
-            stats: self.engine.stats(wall_ms()),
+            stats: self.engine.stats(self.now()),
             anonymous_id: self.recorder.anonymous_id().to_string(),
             user_id: self.recorder.identity().user_id.clone(),
         };
