@@ -527,6 +527,11 @@ impl Engine {
         self.queued_events
     }
 
+    /// True while an upload is on the wire, waiting for its result.
+    pub fn upload_in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
     /// True while uploads are stopped by a 401/403.
     pub fn auth_failed(&self) -> bool {
         self.halted.is_some()

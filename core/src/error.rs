@@ -67,6 +67,11 @@ pub enum Error {
     #[cfg(feature = "std")]
     /// The client was shut down; create a new one to record again.
     ShutDown,
+    #[cfg(feature = "std")]
+    /// The client was built in another process, before a `fork()`: it has
+    /// no worker in this one. Nothing was recorded; build a client after
+    /// the fork.
+    Forked,
 }
 
 impl Error {
@@ -103,6 +108,8 @@ impl Error {
             ),
             #[cfg(feature = "std")]
             Error::ShutDown => "this cairn Client has been shut down: create a new Client to record more events".to_string(),
+            #[cfg(feature = "std")]
+            Error::Forked => "this cairn Client was created in the parent of this forked process and cannot deliver from here: create the client after fork, in the process that records (each process with its own storage_path)".to_string(),
         }
     }
 }

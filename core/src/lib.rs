@@ -83,7 +83,7 @@ pub use stats::{DropCounts, DropReason, Stats, StorageState};
 #[doc(hidden)]
 pub use runtime::TimeSource;
 #[cfg(feature = "native")]
-pub use runtime::{Client, FlushReport};
+pub use runtime::{Client, FlushReport, ANSWER_GRACE};
 
 /// This library's name, as sent in `context.library.name`.
 pub const LIBRARY_NAME: &str = "cairn";

@@ -11,6 +11,7 @@
 //! delivery rule is the engine's.
 
 mod clock;
+mod fork;
 mod http;
 mod paths;
 mod published;
@@ -64,6 +65,8 @@ pub(crate) struct Snapshot {
 pub struct Client {
     tx: SyncSender<Command>,
     clocks: Arc<clock::Clocks>,
+    /// The fork count this client was built under (runtime/fork.rs).
+    generation: u64,
     room: Arc<room::Room>,
     config: Arc<Config>,
     snapshot: Arc<published::Published>,
@@ -111,6 +114,7 @@ impl ClientBuilder {
         Ok(Client {
             tx,
             clocks,
+            generation: fork::generation_at_build(),
             room,
             config,
             snapshot,
@@ -331,26 +335,39 @@ impl Client {
     /// Sends everything recorded so far and waits up to `timeout` for it to be
     /// delivered. Returns what was delivered meanwhile and what is left; what
     /// is left stays on disk and goes out later.
+    ///
+    /// Returns within `timeout`, or [`Error::Timeout`] if the worker could
+    /// not answer by then plus [`ANSWER_GRACE`] (a disk that takes seconds
+    /// to commit).
     pub fn flush(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
         self.send(Command::Flush {
             deadline: deadline_after(timeout),
             reply,
         })?;
-        self.wait_reply(&rx, timeout)
+        self.wait_reply(&rx, "flush", timeout)
     }
 
     /// Flushes for up to `timeout`, then stops the worker. What is not
     /// delivered stays on disk for the next client on this file. Calls made
     /// after this return [`Error::ShutDown`].
+    ///
+    /// No upload starts after `timeout`; one already on the wire then is
+    /// given up to [`ANSWER_GRACE`] more for its answer, which is recorded,
+    /// so the next client does not send those events again. Returns within
+    /// `timeout` plus that grace, or [`Error::Timeout`] (the worker then
+    /// stops on its own once its disk answers).
     pub fn shutdown(&self, timeout: Duration) -> Result<FlushReport> {
         let (reply, rx) = mpsc::channel();
         self.send(Command::Shutdown {
             deadline: deadline_after(timeout),
             reply,
         })?;
-        let report = self.wait_reply(&rx, timeout);
-        self.join_worker();
+        let report = self.wait_reply(&rx, "shutdown", timeout);
+        if report.is_ok() {
+            // The worker answers as it stops: the join is immediate.
+            self.join_worker();
+        }
         report
     }
 
@@ -385,6 +402,16 @@ impl Client {
     /// Waits for the worker's first snapshot when it is still loading the
     /// buffer file (runtime/published.rs).
     fn snapshot(&self) -> Snapshot {
+        if fork::forked_since(self.generation) {
+            let mut s = self
+                .snapshot
+                .peek()
+                .unwrap_or_else(|| published::failing(String::new()));
+            let error = Error::Forked.message();
+            s.stats.last_error = Some(error.clone());
+            s.stats.storage = crate::stats::StorageState::Failing { error };
+            return s;
+        }
         self.snapshot.get()
     }
 
@@ -465,21 +492,29 @@ impl Client {
     fn wait_reply(
         &self,
         rx: &mpsc::Receiver<FlushReport>,
+        what: &'static str,
         timeout: Duration,
     ) -> Result<FlushReport> {
-        // The worker answers by the deadline; the grace covers one slow commit.
-        match rx.recv_timeout(timeout.saturating_add(Duration::from_secs(5))) {
+        // The worker answers at the deadline, or (shutdown) once the upload
+        // on the wire then is answered, within the grace.
+        match rx.recv_timeout(timeout.saturating_add(ANSWER_GRACE + REPLY_MARGIN)) {
             Ok(r) => Ok(r),
-            // The worker is stuck (a very slow disk): report what it last published.
-            Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport {
-                delivered: 0,
-                remaining: self.stats().queued_events,
-            }),
+            // The worker is stuck on its disk: no honest count to give.
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout { what, timeout }),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
         }
     }
 
+    /// [`Error::Forked`] in a process forked after this client was built.
+    fn check_process(&self) -> Result<()> {
+        if fork::forked_since(self.generation) {
+            return Err(Error::Forked);
+        }
+        Ok(())
+    }
+
     fn submit(&self, call: Result<Call>) -> Result<()> {
+        self.check_process()?;
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
             Ok(call) => self.send(Command::Record(call)),
@@ -496,6 +531,7 @@ impl Client {
     }
 
     fn send(&self, mut cmd: Command) -> Result<()> {
+        self.check_process()?;
         loop {
             let seen = self.room.takes();
             match self.tx.try_send(cmd) {
@@ -526,7 +562,22 @@ impl Client {
 }
 
 impl Drop for Client {
+    /// Commits what is pending and stops the worker without starting an
+    /// upload; one already on the wire is given up to [`ANSWER_GRACE`] for
+    /// its answer, so a released client never leaves the next one to send
+    /// the same events again. In a forked child it does nothing: the worker
+    /// is the parent's.
     fn drop(&mut self) {
+        if fork::forked_since(self.generation) {
+            // Its handle names a thread of the parent's: never join or
+            // detach it here.
+            let handle = match self.worker.get_mut() {
+                Ok(w) => w.take(),
+                Err(poisoned) => poisoned.into_inner().take(),
+            };
+            std::mem::forget(handle);
+            return;
+        }
         let (reply, _rx) = mpsc::channel();
         if self
             .send(Command::Shutdown {
@@ -539,6 +590,15 @@ impl Drop for Client {
         }
     }
 }
+
+/// How long a stopping client waits for the answer to an upload already on
+/// the wire (and a `flush` or `shutdown` caller for a worker busy on its
+/// disk) beyond the timeout it was given: 1 s.
+pub const ANSWER_GRACE: Duration = Duration::from_secs(1);
+
+/// What a `flush` or `shutdown` caller allows beyond that for the worker's
+/// last commit and its reply.
+const REPLY_MARGIN: Duration = Duration::from_millis(500);
 
 /// `now + timeout`, or a century from now for a timeout too long to add
 /// (`Duration::MAX` means "wait as long as it takes").

@@ -62,6 +62,17 @@ impl Published {
         }
     }
 
+    /// The latest snapshot without waiting, for a process forked from the
+    /// one with the worker (runtime/fork.rs): there, nothing will ever set
+    /// it, and a lock held by the parent's worker at the fork stays held,
+    /// so the slot is only tried.
+    pub(crate) fn peek(&self) -> Option<Snapshot> {
+        match self.state.try_lock().as_deref() {
+            Ok(State::Ready(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     /// Called as the worker thread ends (on a panic too): getters waiting
     /// for a first snapshot that will never come stop waiting.
     pub(crate) fn worker_ended(&self) {
@@ -85,9 +96,16 @@ impl Published {
 
 /// What the getters answer when the worker died before loading anything.
 fn stopped() -> Snapshot {
-    let error = "cairn's worker thread stopped while opening the buffer file; \
-                 events are not being recorded: build a new Client"
-        .to_string();
+    failing(
+        "cairn's worker thread stopped while opening the buffer file; \
+         events are not being recorded: build a new Client"
+            .to_string(),
+    )
+}
+
+/// A snapshot of a client that records nothing, saying why in
+/// `storage` and `last_error`.
+pub(crate) fn failing(error: String) -> Snapshot {
     Snapshot {
         stats: Stats {
             queued_events: 0,

@@ -332,7 +332,7 @@ impl Worker {
             // stats() that include what the flush did.
             self.publish();
             self.answer_waiters();
-            if self.finish_shutdown() {
+            if self.finish_shutdown(&done) {
                 return;
             }
         }
@@ -448,7 +448,17 @@ impl Worker {
         }
     }
 
+    /// Starts the uploads the engine has due, unless a shutdown's time is up:
+    /// an upload started then would be abandoned on the wire, and its
+    /// events sent again by the next client.
     fn pump(&mut self) {
+        if self
+            .shutdown
+            .as_ref()
+            .is_some_and(|w| Instant::now() >= w.deadline)
+        {
+            return;
+        }
         while let Some(upload) = self.engine.poll_upload(self.now()) {
             let id = upload.id;
             if self.http.send(upload).is_err() {
@@ -497,7 +507,7 @@ impl Worker {
         }
     }
 
-    fn finish_shutdown(&mut self) -> bool {
+    fn finish_shutdown(&mut self, results: &Receiver<UploadDone>) -> bool {
         let Some(w) = &self.shutdown else {
             return false;
         };
@@ -507,6 +517,8 @@ impl Worker {
         if !done {
             return false;
         }
+        let until = w.deadline.min(Instant::now()) + super::ANSWER_GRACE;
+        self.await_upload_in_flight(results, until);
         if let Some(w) = self.shutdown.take() {
             let _ = w.reply.send(self.report(&w));
         }
@@ -514,6 +526,30 @@ impl Worker {
             let _ = w.reply.send(self.report(&w));
         }
         true
+    }
+
+    /// Waits until `until` (a shutdown's deadline plus
+    /// [`ANSWER_GRACE`](super::ANSWER_GRACE)) for the answer to the upload
+    /// on the wire, if any, and records it: the backend may already have
+    /// stored those events, and leaving without the answer would have the
+    /// next client send them again.
+    fn await_upload_in_flight(&mut self, results: &Receiver<UploadDone>, until: Instant) {
+        while self.engine.upload_in_flight() {
+            let left = until.saturating_duration_since(Instant::now());
+            match results.recv_timeout(left) {
+                Ok(UploadDone { id, result }) => {
+                    let now = self.now();
+                    self.engine.on_upload_result(id, result, now);
+                }
+                // Not answered in time: the events stay in the file and go
+                // out again with the same message ids (the backend dedups).
+                Err(_) => break,
+            }
+        }
+        let now = self.now();
+        self.engine.save_acks(now);
+        self.commit();
+        self.publish();
     }
 
     fn publish(&mut self) {

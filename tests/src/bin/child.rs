@@ -10,6 +10,10 @@
 //! - `readonly`: records 5 events on a file it cannot write, prints
 //!   `failing <events in memory>`, waits for a line on stdin, then waits for
 //!   the disk to work and flushes; prints `delivered <n>`.
+//! - `fork`: records, forks, and in the child calls every kind of call on
+//!   the inherited client (printing `forked <call>: <error>`), then builds
+//!   its own client on `<db>.child` and delivers one event; the parent
+//!   records again after the child exits.
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
@@ -38,6 +42,10 @@ fn main() {
             eprintln!("cairn: {e}");
             std::process::exit(3);
         });
+    if mode == "fork" {
+        fork_mode(&client, db, endpoint);
+        return;
+    }
     let mut out = std::io::stdout().lock();
     let mut say = |line: String| {
         let _ = writeln!(out, "{line}");
@@ -124,4 +132,89 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// What a pre-fork server does: a client built in the parent, used in a child.
+fn fork_mode(client: &cairn::Client, db: &str, endpoint: &str) {
+    client
+        .track("Parent Before Fork", json!({}))
+        .expect("track");
+    client.commit(Duration::from_secs(10)).expect("commit");
+    // SAFETY: the child only makes cairn calls that answer at once, builds a
+    // new client (new threads of its own) and exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        eprintln!("fork failed");
+        std::process::exit(4);
+    }
+    if pid == 0 {
+        let show = |call: &str, r: Result<String, cairn::Error>| {
+            println!(
+                "forked {call}: {}",
+                r.map_or_else(|e| e.to_string(), |ok| ok)
+            );
+        };
+        show(
+            "track",
+            client.track("In Child", json!({})).map(|_| "ok".into()),
+        );
+        show(
+            "identify",
+            client.identify("u-child", json!({})).map(|_| "ok".into()),
+        );
+        show(
+            "flush",
+            client
+                .flush(Duration::from_secs(2))
+                .map(|r| format!("{r:?}")),
+        );
+        show(
+            "commit",
+            client
+                .commit(Duration::from_secs(2))
+                .map(|r| format!("{r:?}")),
+        );
+        show(
+            "forget",
+            client
+                .forget(Duration::from_secs(2))
+                .map(|r| format!("{r:?}")),
+        );
+        // More calls than max_pending_calls: none may block.
+        let mut last = Ok("ok".to_string());
+        for n in 0..20_000u64 {
+            if let Err(e) = client.track("Many", json!({ "n": n })) {
+                last = Err(e);
+            }
+        }
+        show("track-many", last);
+        show(
+            "shutdown",
+            client
+                .shutdown(Duration::from_secs(2))
+                .map(|r| format!("{r:?}")),
+        );
+        println!("forked stats: {:?}", client.stats().last_error);
+        let own = cairn::Client::builder("child-key")
+            .endpoint(endpoint)
+            .storage_path(format!("{db}.child"))
+            .build()
+            .expect("a client built after fork");
+        own.track("Child Own Client", json!({})).expect("track");
+        let report = own.shutdown(Duration::from_secs(10)).expect("shutdown");
+        println!("forked own client delivered {}", report.delivered);
+        println!("forked child done");
+        std::process::exit(if report.delivered == 1 { 0 } else { 5 });
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked; `status` is a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    client.track("Parent After Fork", json!({})).expect("track");
+    let report = client.shutdown(Duration::from_secs(10)).expect("shutdown");
+    println!(
+        "parent delivered {} remaining {}",
+        report.delivered, report.remaining
+    );
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 && report.remaining == 0;
+    std::process::exit(if ok { 0 } else { 6 });
 }
