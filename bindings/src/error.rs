@@ -36,6 +36,10 @@ pub enum CairnError {
     /// The client was shut down; create a new one to record again.
     #[error("{0}")]
     ShutDown(String),
+    /// The client was created in the parent of this forked process
+    /// (gunicorn, `multiprocessing`): create one after the fork instead.
+    #[error("{0}")]
+    Forked(String),
     /// Something cairn did not expect; the message says what. Please report it.
     #[error("{0}")]
     Internal(String),
@@ -54,6 +58,7 @@ impl From<cairn::Error> for CairnError {
             }
             cairn::Error::Timeout { .. } => CairnError::Timeout(text),
             cairn::Error::ShutDown => CairnError::ShutDown(text),
+            cairn::Error::Forked => CairnError::Forked(text),
             // cairn::Error is non_exhaustive: a variant added later still
             // crosses, with its own message.
             _ => CairnError::Internal(text),
@@ -117,6 +122,7 @@ mod tests {
                 "Timeout",
             ),
             (cairn::Error::ShutDown, "ShutDown"),
+            (cairn::Error::Forked, "Forked"),
         ];
         for (core, kind) in cases {
             let text = core.to_string();

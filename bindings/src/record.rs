@@ -78,6 +78,8 @@ pub const ERR_INTERNAL: u8 = 8;
 /// Wrappers raise their `ShutDown` error, worded as for other calls on a
 /// closed client.
 pub const ERR_CLOSED: u8 = 9;
+/// `err[0]`: [`CairnError::Forked`] (the client was made before a fork).
+pub const ERR_FORKED: u8 = 10;
 
 /// What went wrong, as it crosses: an `ERR_*` kind and a message.
 #[derive(Debug)]
@@ -114,6 +116,7 @@ impl From<cairn::Error> for Failure {
             CairnError::StorageInUse(_) => ERR_STORAGE_IN_USE,
             CairnError::Timeout(_) => ERR_TIMEOUT,
             CairnError::ShutDown(_) => ERR_SHUT_DOWN,
+            CairnError::Forked(_) => ERR_FORKED,
             CairnError::Internal(_) => ERR_INTERNAL,
         };
         Failure {

@@ -6,7 +6,7 @@ delivered at least once to a Segment-compatible ``/v1/batch`` endpoint.
 ...     client.track("Signed Up", {"plan": "pro"})
 """
 
-from ._client import Client, Seconds
+from ._client import SHUTDOWN_AT_EXIT_TIMEOUT, Client, Seconds
 from ._ffi import CairnError, ConsentState, InternalError, cairn_version
 from ._values import DroppedEvents, FlushReport, Forgotten, Stats
 
@@ -20,6 +20,7 @@ __all__ = [
     "Forgotten",
     "Stats",
     "Seconds",
+    "SHUTDOWN_AT_EXIT_TIMEOUT",
     "core_version",
 ]
 

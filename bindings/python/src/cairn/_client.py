@@ -10,7 +10,10 @@ meanwhile, so other threads run).
 
 from __future__ import annotations
 
+import atexit as _atexit
 import datetime as _dt
+import time as _time
+import weakref as _weakref
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _json, _platform, _record, _values
@@ -18,6 +21,30 @@ from ._ffi import CairnClient as _FfiClient, CairnConfig as _FfiConfig, CairnErr
 
 Seconds = Union[float, int, _dt.timedelta]
 """A duration: seconds as a number, or a ``datetime.timedelta``."""
+
+SHUTDOWN_AT_EXIT_TIMEOUT = 2.0
+"""Seconds that the clients still open when the interpreter exits get, all
+together, to deliver what they hold (each is shut down in turn; an upload on
+the wire may take up to one second more). What is not delivered by then stays
+in the buffer file for the next start."""
+
+_open_clients: "_weakref.WeakSet[Client]" = _weakref.WeakSet()
+
+
+def _shutdown_at_exit() -> None:
+    # A script that never called shutdown() still delivers what it recorded,
+    # within a bounded time, and records the answers: the next process must
+    # not send the same events again. Clients inherited from a parent process
+    # (fork) raise CairnError.Forked here: nothing of theirs to do.
+    deadline = _time.monotonic() + SHUTDOWN_AT_EXIT_TIMEOUT
+    for client in list(_open_clients):
+        try:
+            client.shutdown(timeout=max(0.0, deadline - _time.monotonic()))
+        except CairnError:
+            pass
+
+
+_atexit.register(_shutdown_at_exit)
 
 
 def _millis(option: str, value: Seconds, error=CairnError.InvalidConfig) -> int:
@@ -142,6 +169,7 @@ class Client:
             anonymous_id=anonymous_id,
         )
         self._client = _FfiClient(config)
+        _open_clients.add(self)
         # The fast path's handle: valid as long as self._client lives.
         self._handle = self._client.record_handle()
         # Bound once: recording calls pass it on every call.
@@ -224,8 +252,12 @@ class Client:
 
     def shutdown(self, timeout: Seconds = 5.0) -> _values.FlushReport:
         """Flushes for up to ``timeout``, then stops; later calls raise ``CairnError.ShutDown``.
-        Undelivered events stay on disk for the next client on this file."""
-        return _values.flush_report(self._client.shutdown(_timeout(timeout)))
+        Undelivered events stay on disk for the next client on this file.
+        A client still open when the interpreter exits is shut down then
+        (see ``SHUTDOWN_AT_EXIT_TIMEOUT``)."""
+        report = _values.flush_report(self._client.shutdown(_timeout(timeout)))
+        _open_clients.discard(self)
+        return report
 
     # State, without touching disk.
 

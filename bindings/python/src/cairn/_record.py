@@ -42,6 +42,7 @@ _ERRORS = {
     7: CairnError.ShutDown,
     8: CairnError.Internal,
     9: CairnError.ShutDown,
+    10: CairnError.Forked,
 }
 
 

@@ -21,6 +21,8 @@ public enum CairnError: Error, LocalizedError, Equatable {
     case timeout(String)
     /// The client was shut down; create a new one to record again.
     case shutDown(String)
+    /// The client was created in the parent of this forked process; create one after the fork.
+    case forked(String)
     /// Something cairn did not expect (the message says what). Please report it.
     case `internal`(String)
 
@@ -28,7 +30,7 @@ public enum CairnError: Error, LocalizedError, Equatable {
     public var message: String {
         switch self {
         case .invalidConfig(let m), .invalidEvent(let m), .eventTooLarge(let m), .storage(let m),
-             .storageInUse(let m), .timeout(let m), .shutDown(let m), .internal(let m):
+             .storageInUse(let m), .timeout(let m), .shutDown(let m), .forked(let m), .internal(let m):
             return m
         }
     }
@@ -48,6 +50,7 @@ public enum CairnError: Error, LocalizedError, Equatable {
         case .StorageInUse(let m): return .storageInUse(m)
         case .Timeout(let m): return .timeout(m)
         case .ShutDown(let m): return .shutDown(m)
+        case .Forked(let m): return .forked(m)
         case .Internal(let m): return .internal(m)
         }
     }

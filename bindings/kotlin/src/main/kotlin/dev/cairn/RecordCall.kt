@@ -96,6 +96,7 @@ internal object RecordCall {
             6 -> CairnException.Timeout(m)
             7 -> CairnException.ShutDown(m)
             9 -> CairnException.ShutDown(CLOSED_MESSAGE)
+            10 -> CairnException.Forked(m)
             else -> CairnException.Internal(m)
         }
     }
