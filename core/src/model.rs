@@ -375,7 +375,10 @@ impl Call {
                 "an identify event needs `userId` or `anonymousId`".into(),
             ));
         }
-        let message_id = text("messageId")?;
+        // Without one of its own, a complete event gets a random id, not one
+        // from this thread's counter: ids sharing a prefix would tell the
+        // backend that the events of different users came from one place.
+        let message_id = text("messageId")?.or_else(|| Some(crate::ids::random_uuid()));
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(Object::from(m)),

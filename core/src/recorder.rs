@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
 use crate::identity::{self, EventIds, Identity};
-use crate::json::{self, Json, Object, RawJson};
+use crate::json::{Json, Object, RawJson};
 use crate::model::{encode_parts, Call, EventKind, Stamp};
 use crate::session::{self, Session, Touch};
 use crate::stats::DropReason;
@@ -199,7 +199,8 @@ impl Recorder {
                 previous_id: explicit.previous_id.clone(),
                 group_id: call.group_id().map(str::to_owned),
             };
-            let session_id = self.session.map_or(call.timestamp_ms, |s| s.id);
+            // Not used: a complete event carries no device session.
+            let session_id = 0;
             self.route(
                 Held {
                     call,
@@ -321,15 +322,6 @@ impl Recorder {
         engine.count_external_drop(DropReason::Overflow, overflow, now_ms);
     }
 
-    fn context_json(&mut self, session_id: i64) -> &RawJson {
-        context_json(
-            &mut self.context_cache,
-            &self.context,
-            &self.consent,
-            session_id,
-        )
-    }
-
     fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
         self.encode_event(&held.call, Some(&held.ids), held.session_id, engine, now_ms);
     }
@@ -345,14 +337,21 @@ impl Recorder {
         now_ms: i64,
     ) {
         let max = self.config.max_event_bytes;
-        let own_context = call.context().map(|extra| {
-            // Rare path (complete events bringing context): merge per event.
-            let mut merged = match json::parse(self.context_json(session_id).get()) {
-                Ok(Json::Object(o)) => o,
-                _ => Object::new(),
-            };
-            merged.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-            RawJson::trusted(merged.to_text())
+        // A complete event (`enqueue`) speaks for its own user, often one of
+        // many a backend serves: it carries the context it brought and the
+        // library, never this device's session, consent or context.
+        let own_context = call.explicit().map(|_| {
+            let mut own = call.context().cloned().unwrap_or_default();
+            if !own.contains_key("library") {
+                let library: Object = [
+                    ("name".to_string(), Json::from(crate::LIBRARY_NAME)),
+                    ("version".to_string(), Json::from(crate::VERSION)),
+                ]
+                .into_iter()
+                .collect();
+                own.insert("library".into(), library.into());
+            }
+            RawJson::trusted(own.to_text())
         });
         let parts = call.parts();
         let json = {

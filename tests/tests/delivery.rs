@@ -259,3 +259,60 @@ fn calls_made_right_after_build_see_the_loaded_state_and_follow_the_backlog() {
     assert_eq!(numbers(&events), (0..BACKLOG + 10).collect::<Vec<_>>());
     assert!(events.iter().all(|e| e["userId"] == "u-7"));
 }
+
+/// A backend records for thousands of users through one client: their
+/// events must not be tied together by the device's session, context or a
+/// shared message-id prefix.
+#[test]
+fn complete_events_of_many_users_share_no_session_context_or_id_prefix() {
+    let server = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let client = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("c.db"))
+        .context(json!({"app": {"version": "2.1"}}))
+        .build()
+        .unwrap();
+    client.track("Device Event", json!({})).unwrap();
+    for n in 0..50 {
+        client
+            .enqueue(
+                &json!({"type": "track", "event": "Order Paid", "userId": format!("customer-{n}")}),
+            )
+            .unwrap();
+    }
+    client
+        .enqueue(
+            &json!({"type": "track", "event": "With Context", "userId": "customer-x",
+                         "context": {"ip": "10.0.0.1"}}),
+        )
+        .unwrap();
+    assert_eq!(client.flush(Duration::from_secs(10)).unwrap().remaining, 0);
+    let events = server.events();
+    assert_eq!(events.len(), 52);
+    let device = &events[0];
+    assert!(device["context"]["sessionId"].is_i64());
+    assert_eq!(device["context"]["app"]["version"], "2.1");
+    for e in &events[1..51] {
+        let context = e["context"].as_object().unwrap();
+        assert_eq!(
+            context.keys().collect::<Vec<_>>(),
+            ["library"],
+            "a complete event carries only what it brought plus the library: {context:?}"
+        );
+        assert_eq!(context["library"]["name"], "cairn");
+    }
+    assert_eq!(
+        events[51]["context"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["ip", "library"]
+    );
+    let prefixes: std::collections::HashSet<&str> = events[1..51]
+        .iter()
+        .map(|e| &e["messageId"].as_str().unwrap()[..23])
+        .collect();
+    assert_eq!(prefixes.len(), 50, "no two customers' ids share a prefix");
+}
