@@ -90,6 +90,19 @@ def _encode(root: str, value: Optional[Mapping[str, Any]], refused: Optional[Cal
         raise CairnError.InvalidEvent(f"invalid event: {e}") from None
 
 
+def _refused_counter(ffi: _FfiClient) -> Callable[[], None]:
+    def refused() -> None:
+        # A call refused here never reaches the core: tell it, so it shows in
+        # stats() as `invalid` like the calls the core refuses itself. The
+        # caller gets the error either way, so counting never raises.
+        try:
+            ffi.count_invalid_call()
+        except Exception:  # noqa: BLE001 - counting must not hide the caller's error
+            pass
+
+    return refused
+
+
 class Client:
     """A cairn client: records analytics events into an on-disk buffer and
     delivers them in the background to a Segment-compatible ``/v1/batch``
@@ -172,17 +185,11 @@ class Client:
         _open_clients.add(self)
         # The fast path's handle: valid as long as self._client lives.
         self._handle = self._client.record_handle()
-        # Bound once: recording calls pass it on every call.
-        self._count_refused = self._refused
-
-    def _refused(self) -> None:
-        # A call refused here never reaches the core: tell it, so it shows in
-        # stats() as `invalid` like the calls the core refuses itself. The
-        # caller gets the error either way, so counting never raises.
-        try:
-            self._client.count_invalid_call()
-        except Exception:  # noqa: BLE001 - counting must not hide the caller's error
-            pass
+        # Made once: recording calls pass it on every call. A closure over the
+        # generated object, not a bound method: `self._count_refused =
+        # self._refused` would be a reference cycle, and a client dropped
+        # with `del` would then live on until the cycle collector ran.
+        self._count_refused = _refused_counter(self._client)
 
     # Recording calls: validate, hand over to the core's worker, return.
 
