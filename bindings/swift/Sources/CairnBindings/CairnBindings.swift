@@ -1892,6 +1892,12 @@ enum CairnError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case ShutDown(message: String)
     
     /**
+     * The client was created in the parent of this forked process
+     * (gunicorn, `multiprocessing`): create one after the fork instead.
+     */
+    case Forked(message: String)
+    
+    /**
      * Something cairn did not expect; the message says what. Please report it.
      */
     case Internal(message: String)
@@ -1953,7 +1959,11 @@ public struct FfiConverterTypeCairnError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .Internal(
+        case 8: return .Forked(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 9: return .Internal(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -1982,8 +1992,10 @@ public struct FfiConverterTypeCairnError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
         case .ShutDown(_ /* message is ignored*/):
             writeInt(&buf, Int32(7))
-        case .Internal(_ /* message is ignored*/):
+        case .Forked(_ /* message is ignored*/):
             writeInt(&buf, Int32(8))
+        case .Internal(_ /* message is ignored*/):
+            writeInt(&buf, Int32(9))
 
         
         }
