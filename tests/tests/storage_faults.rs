@@ -521,7 +521,7 @@ fn a_truncated_file_is_salvaged_and_what_is_lost_is_counted() {
         .filter(|e| e["event"] == "Numbered")
         .collect();
     let ns = numbers(&events);
-    assert!(!salvaged.is_empty(), "readable events were salvaged");
+    assert!(!salvaged.is_empty(), "readable events were salvaged: {stats:?}");
     assert!(ns.windows(2).all(|w| w[0] < w[1]), "in order: {ns:?}");
     for e in &salvaged {
         let n = e["properties"]["n"].as_u64().unwrap();

@@ -15,6 +15,7 @@ mod http;
 mod paths;
 mod published;
 mod room;
+mod storage_path;
 mod worker;
 
 use std::cell::Cell;
@@ -40,7 +41,9 @@ use worker::Command;
 pub struct FlushReport {
     /// Events the backend acknowledged while the call waited.
     pub delivered: u64,
-    /// Events still queued when it returned (on disk, sent later).
+    /// Events not delivered when it returned: queued on disk (sent later),
+    /// plus any held in memory while the disk fails (`stats().memory_events`),
+    /// which are lost if the process ends before the disk recovers.
     pub remaining: u64,
 }
 
@@ -93,6 +96,7 @@ impl ClientBuilder {
     /// exist or a thread cannot be started.
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
+        storage_path::check(&config.storage_path)?;
         let path = paths::PathGuard::acquire(&config.storage_path)?;
         let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config))?;
         Ok(Client {
@@ -419,10 +423,13 @@ impl Client {
         match rx.recv_timeout(timeout.saturating_add(Duration::from_secs(5))) {
             Ok(r) => Ok(r),
             // The worker is stuck (a very slow disk): report what it last published.
-            Err(mpsc::RecvTimeoutError::Timeout) => Ok(FlushReport {
-                delivered: 0,
-                remaining: self.stats().queued_events,
-            }),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let stats = self.stats();
+                Ok(FlushReport {
+                    delivered: 0,
+                    remaining: stats.queued_events + stats.memory_events,
+                })
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
         }
     }
