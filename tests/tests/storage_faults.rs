@@ -377,7 +377,10 @@ fn a_storage_path_that_can_never_be_opened_fails_at_build() {
         (a_file.join("cairn.db"), "not a directory"),
         (a_file.join("sub").join("cairn.db"), "not a directory"),
         (std::path::PathBuf::from("/proc/cairn.db"), "cannot hold"),
-        (std::path::PathBuf::from("/proc/self/cairn.db"), "cannot hold"),
+        (
+            std::path::PathBuf::from("/proc/self/cairn.db"),
+            "cannot hold",
+        ),
         (std::path::PathBuf::from("/sys/cairn.db"), "cannot hold"),
     ];
     for (path, says) in cases {
@@ -516,12 +519,12 @@ fn a_truncated_file_is_salvaged_and_what_is_lost_is_counted() {
     assert_eq!(report.remaining, 0, "{:?}", c.stats());
     let stats = c.stats();
     let events = server.events();
-    let salvaged: Vec<_> = events
-        .iter()
-        .filter(|e| e["event"] == "Numbered")
-        .collect();
+    let salvaged: Vec<_> = events.iter().filter(|e| e["event"] == "Numbered").collect();
     let ns = numbers(&events);
-    assert!(!salvaged.is_empty(), "readable events were salvaged: {stats:?}");
+    assert!(
+        !salvaged.is_empty(),
+        "readable events were salvaged: {stats:?}"
+    );
     assert!(ns.windows(2).all(|w| w[0] < w[1]), "in order: {ns:?}");
     for e in &salvaged {
         let n = e["properties"]["n"].as_u64().unwrap();
@@ -545,8 +548,9 @@ fn a_truncated_file_is_salvaged_and_what_is_lost_is_counted() {
     let after = events.iter().find(|e| e["event"] == "After").unwrap();
     assert_eq!(after["userId"], "user-7", "the identity was salvaged");
     eprintln!(
-        "truncated file: {} of {recorded} events salvaged, {} counted corrupt",
+        "truncated file: {} of {recorded} events (about {} bytes each) salvaged, {} counted corrupt",
         salvaged.len() as u64 + identify,
+        before.queued_bytes / recorded,
         stats.dropped.corrupt
     );
 }

@@ -82,18 +82,27 @@ impl std::fmt::Debug for Client {
 impl ClientBuilder {
     /// Validates the settings and starts the worker, which opens the buffer
     /// file and loads its state in the background: `build()` does no disk
-    /// work beyond checking the directory, so it can be called on an app's
-    /// main thread. Recording calls made before the load is done wait in the
-    /// calls channel; [`stats`](Client::stats),
-    /// [`anonymous_id`](Client::anonymous_id) and [`user_id`](Client::user_id)
-    /// wait for it (milliseconds; tens of them with a large backlog). A file
-    /// that cannot be opened does not fail `build()`: events are held in
-    /// memory and the file is retried, as `stats().storage` shows.
+    /// work beyond metadata checks of the path (`stat`, `statfs`) and taking
+    /// its lock file, so it can be called on an app's main thread. Recording
+    /// calls made before the load is done wait in the calls channel;
+    /// [`stats`](Client::stats), [`anonymous_id`](Client::anonymous_id) and
+    /// [`user_id`](Client::user_id) wait for it (milliseconds; tens of them
+    /// with a large backlog).
+    ///
+    /// A file that cannot be opened *for now* (a full disk; a file or
+    /// directory that is read-only or not ours, since permissions can be
+    /// fixed while the app runs; a lock held by another program) does not
+    /// fail `build()`: events are held in memory and the file is retried, as
+    /// `stats().storage` shows, and `flush`/`shutdown` count them as
+    /// remaining. A `storage_path` that can *never* hold the file fails.
     ///
     /// Fails with [`Error::InvalidConfig`] naming a bad setting,
     /// [`Error::StorageInUse`] when another `Client` in this process uses the
-    /// same file, or [`Error::Storage`] when the file's directory does not
-    /// exist or a thread cannot be started.
+    /// same file, [`Error::StorageLocked`] when another process does, or
+    /// [`Error::Storage`] saying what to change when the path is a directory
+    /// (or a device, a pipe), its directory does not exist or is a file, it
+    /// lies on a special file system that cannot hold files (`/proc`,
+    /// `/sys`), or a thread cannot be started.
     pub fn build(self) -> Result<Client> {
         let config = Arc::new(self.config()?);
         storage_path::check(&config.storage_path)?;

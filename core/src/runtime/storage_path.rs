@@ -152,7 +152,10 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap();
         let text = refused(dir.path());
-        assert!(text.contains("is a directory") && text.contains("cairn.db"), "{text}");
+        assert!(
+            text.contains("is a directory") && text.contains("cairn.db"),
+            "{text}"
+        );
         for p in [file.join("cairn.db"), file.join("a").join("cairn.db")] {
             let text = refused(&p);
             assert!(text.contains("not a directory"), "{text}");
@@ -162,7 +165,10 @@ mod tests {
         #[cfg(target_os = "linux")]
         {
             let text = refused(Path::new("/proc/cairn.db"));
-            assert!(text.contains("procfs") && text.contains("cannot hold"), "{text}");
+            assert!(
+                text.contains("procfs") && text.contains("cannot hold"),
+                "{text}"
+            );
             let text = refused(Path::new("/dev/null"));
             assert!(text.contains("not a regular file"), "{text}");
         }

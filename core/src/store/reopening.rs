@@ -8,9 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{
-    NewEvent, QueueSummary, Removed, Repair, SqliteStore, Store, StoreError, StoredEvent,
-};
+use super::{NewEvent, QueueSummary, Removed, Repair, SqliteStore, Store, StoreError, StoredEvent};
 
 /// A SQLite store opened lazily, and re-opened after a failed open.
 #[derive(Debug)]

@@ -1130,7 +1130,10 @@ mod tests {
         NewEvent {
             message_id: format!("m{i}"),
             created_ms: 1_000 + i64::from(i),
-            json: format!("{{\"messageId\":\"m{i}\",\"n\":{i},\"pad\":\"{}\"}}", "p".repeat(300)),
+            json: format!(
+                "{{\"messageId\":\"m{i}\",\"n\":{i},\"pad\":\"{}\"}}",
+                "p".repeat(300)
+            ),
         }
     }
 
@@ -1153,7 +1156,10 @@ mod tests {
         let all = s.claim(DEFAULT_DESTINATION, 100_000, usize::MAX).unwrap();
         for e in &all {
             let want = full_ev(e.seq as u32);
-            assert_eq!((&e.message_id, e.created_ms, &e.json), (&want.message_id, want.created_ms, &want.json));
+            assert_eq!(
+                (&e.message_id, e.created_ms, &e.json),
+                (&want.message_id, want.created_ms, &want.json)
+            );
         }
         all.iter().map(|e| e.seq).collect()
     }
@@ -1163,7 +1169,12 @@ mod tests {
         let (_d, p) = temp();
         file_of_400(&p);
         let len = std::fs::metadata(&p).unwrap().len();
-        std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len / 2).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
 
         let mut s = SqliteStore::open(&p).unwrap();
         let aside = s.moved_aside().expect("moved aside").to_path_buf();
@@ -1171,16 +1182,36 @@ mod tests {
         let repair = s.take_repair().expect("a repair to report");
         assert_eq!(s.take_repair(), None, "reported once");
         let seqs = claim_all_intact(&mut s);
-        assert!(seqs.len() > 50, "the readable half came back: {}", seqs.len());
+        assert!(
+            seqs.len() > 50,
+            "the readable half came back: {}",
+            seqs.len()
+        );
         assert_eq!(seqs[0], 51, "delivered events stay delivered");
-        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "a gap-free prefix");
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "a gap-free prefix"
+        );
         assert_eq!(seqs.len() as u64 + repair.lost, 350, "{repair:?}");
-        assert!(repair.message.contains(&aside.display().to_string()), "{}", repair.message);
-        assert!(repair.message.contains(&format!("{} queued events were salvaged", seqs.len())));
-        assert_eq!(s.get_state("identity").unwrap().as_deref(), Some("{\"userId\":\"u-1\"}"));
+        assert!(
+            repair.message.contains(&aside.display().to_string()),
+            "{}",
+            repair.message
+        );
+        assert!(repair
+            .message
+            .contains(&format!("{} queued events were salvaged", seqs.len())));
+        assert_eq!(
+            s.get_state("identity").unwrap().as_deref(),
+            Some("{\"userId\":\"u-1\"}")
+        );
         assert_eq!(s.summary().unwrap().last_seq, 400);
         s.release(DEFAULT_DESTINATION);
-        assert_eq!(s.append(&[full_ev(401)], &[]).unwrap(), 401, "seqs are never reused");
+        assert_eq!(
+            s.append(&[full_ev(401)], &[]).unwrap(),
+            401,
+            "seqs are never reused"
+        );
         drop(s);
         // Salvaged events are durable in the new file.
         let mut s = SqliteStore::open(&p).unwrap();
@@ -1204,15 +1235,23 @@ mod tests {
         let repair = s.take_repair().expect("the damage was found");
         let seqs = claim_all_intact(&mut s);
         assert_eq!(seqs.len() as u64 + repair.lost, 350, "{repair:?}");
-        assert!(repair.lost > 0 && repair.lost < 40, "about one page of rows: {repair:?}");
-        assert_eq!(*seqs.last().unwrap(), 400, "the rows after the bad page were read");
+        assert!(
+            repair.lost > 0 && repair.lost < 40,
+            "about one page of rows: {repair:?}"
+        );
+        assert_eq!(
+            *seqs.last().unwrap(),
+            400,
+            "the rows after the bad page were read"
+        );
     }
 
     #[test]
     fn a_file_deleted_while_open_is_recreated_before_the_next_write_or_on_close() {
         let (_d, p) = temp();
         let mut s = SqliteStore::open(&p).unwrap();
-        s.append(&(1..=3).map(full_ev).collect::<Vec<_>>(), &[]).unwrap();
+        s.append(&(1..=3).map(full_ev).collect::<Vec<_>>(), &[])
+            .unwrap();
         remove_with_sides(&p);
         assert_eq!(s.append(&[full_ev(4)], &[]).unwrap(), 4);
         assert!(p.exists(), "recreated before the write");
@@ -1222,7 +1261,11 @@ mod tests {
         remove_with_sides(&p);
         drop(s);
         let mut s = SqliteStore::open(&p).unwrap();
-        assert_eq!(claim_all_intact(&mut s), [1, 2, 3, 4], "the close moved them to safety");
+        assert_eq!(
+            claim_all_intact(&mut s),
+            [1, 2, 3, 4],
+            "the close moved them to safety"
+        );
     }
 
     #[test]
