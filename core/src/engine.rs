@@ -227,6 +227,8 @@ impl Engine {
                 e.dropped = d;
             }
         }
+        // A corrupt file salvaged when the store was opened.
+        e.take_repair(now_ms);
         e
     }
 
@@ -265,6 +267,7 @@ impl Engine {
             match self.store.append_owned(&mut events, &state) {
                 Ok(last) => {
                     self.note_appended(count, bytes, last, now_ms);
+                    self.take_repair(now_ms);
                     self.enforce_caps(now_ms);
                     return Recorded::Durable(last);
                 }
@@ -324,7 +327,10 @@ impl Engine {
             return;
         }
         match self.store.recover() {
-            Ok(lost) => self.count_lost(lost),
+            Ok(lost) => {
+                self.count_lost(lost);
+                self.take_repair(now_ms);
+            }
             Err(err) => {
                 self.storage_failed(err, now_ms);
                 return;
@@ -355,6 +361,15 @@ impl Engine {
                 self.memory_state = state;
                 self.storage_failed(err, now_ms);
             }
+        }
+    }
+
+    /// Shows a repair the store made on its own (a corrupt file salvaged, a
+    /// deleted file re-created) in `last_error`, and counts what it lost.
+    fn take_repair(&mut self, now_ms: i64) {
+        if let Some(repair) = self.store.take_repair() {
+            self.last_error = Some(repair.message);
+            self.count_drop(DropReason::Corrupt, repair.lost, now_ms);
         }
     }
 
@@ -532,6 +547,12 @@ impl Engine {
         self.in_flight.is_some()
     }
 
+    /// Events held in memory because the store is failing: not yet
+    /// durable, and lost if the process ends before the store recovers.
+    pub fn memory_events(&self) -> u64 {
+        self.memory.len() as u64
+    }
+
     /// True while uploads are stopped by a 401/403.
     pub fn auth_failed(&self) -> bool {
         self.halted.is_some()
@@ -573,7 +594,11 @@ impl Engine {
                 .store
                 .claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes)
             {
-                Ok(ev) => ev,
+                Ok(ev) => {
+                    // A deleted file moved to safety before the claim.
+                    self.take_repair(now_ms);
+                    ev
+                }
                 Err(err) => {
                     self.storage_failed(err, now_ms);
                     return None;
@@ -873,6 +898,20 @@ impl Engine {
                 Some(e) => StorageState::Failing { error: e.clone() },
             },
             dropped: self.dropped,
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The one loss cairn cannot count in the file: the disk is failing,
+        // so say it where the app's logs can.
+        if !self.memory.is_empty() {
+            log::warn!(
+                "cairn: {} events held in memory are lost with this client: the buffer file could not be written ({})",
+                self.memory.len(),
+                self.storage_error.as_deref().unwrap_or("unknown error")
+            );
         }
     }
 }

@@ -34,8 +34,9 @@ pub enum DropReason {
     /// Consent for the event's category was denied or revoked, or the user
     /// opted out or was forgotten.
     Consent,
-    /// The buffer file became corrupt; its events could not be read back and
-    /// stay in the moved-aside copy for inspection.
+    /// The buffer file became corrupt and these events could not be read
+    /// back from it (the moved-aside copy is kept for inspection; the
+    /// readable ones are sent).
     Corrupt,
 }
 

@@ -153,7 +153,7 @@ fn a_read_only_file_holds_events_in_memory_until_it_is_writable_again() {
 }
 
 #[test]
-fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
+fn a_file_deleted_while_in_use_is_recreated_with_its_events_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let server = collector();
@@ -166,26 +166,38 @@ fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    std::thread::sleep(Duration::from_millis(1_100));
-    for n in 20..40u64 {
+    // The app goes on recording, one event every 50 ms.
+    let deleted = Instant::now();
+    let mut n = 20u64;
+    while !db.exists() && deleted.elapsed() < Duration::from_secs(10) {
         c.track("Numbered", json!({ "n": n })).unwrap();
+        n += 1;
+        std::thread::sleep(Duration::from_millis(50));
     }
-    c.commit(Duration::from_secs(5)).unwrap();
+    let recreated = deleted.elapsed();
+    eprintln!("the deleted file was recreated after {recreated:?}");
     assert!(
-        wait_until(
-            || matches!(c.stats().storage, StorageState::Failing { .. }),
-            Duration::from_secs(3)
-        ),
-        "{:?}",
+        recreated < Duration::from_millis(2_500),
+        "the deletion is noticed within about a second: {recreated:?} {:?}",
         c.stats()
     );
+    for _ in 0..5 {
+        c.track("Numbered", json!({ "n": n })).unwrap();
+        n += 1;
+    }
     assert!(
-        wait_until(
-            || c.stats().storage == StorageState::Ok && db.exists(),
-            Duration::from_secs(12)
-        ),
-        "{:?}",
+        c.commit(Duration::from_secs(5)).unwrap(),
+        "durable in the new file: {:?}",
         c.stats()
+    );
+    let stats = c.stats();
+    assert_eq!(stats.storage, StorageState::Ok);
+    assert!(
+        stats
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("deleted")),
+        "{stats:?}"
     );
     server.set_down(None);
     let report = c.flush(Duration::from_secs(20)).unwrap();
@@ -196,7 +208,7 @@ fn a_file_deleted_while_in_use_is_recreated_with_its_events() {
     ns.dedup();
     assert_eq!(
         ns,
-        (0..40).collect::<Vec<_>>(),
+        (0..n).collect::<Vec<_>>(),
         "events of the deleted file were carried over"
     );
 }
@@ -353,4 +365,192 @@ fn a_second_process_on_the_same_file_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another process"), "{err}");
+}
+
+#[test]
+fn a_storage_path_that_can_never_be_opened_fails_at_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_file = dir.path().join("not-a-directory");
+    std::fs::write(&a_file, b"x").unwrap();
+    let cases = [
+        (dir.path().to_path_buf(), "is a directory"),
+        (a_file.join("cairn.db"), "not a directory"),
+        (a_file.join("sub").join("cairn.db"), "not a directory"),
+        (std::path::PathBuf::from("/proc/cairn.db"), "cannot hold"),
+        (
+            std::path::PathBuf::from("/proc/self/cairn.db"),
+            "cannot hold",
+        ),
+        (std::path::PathBuf::from("/sys/cairn.db"), "cannot hold"),
+    ];
+    for (path, says) in cases {
+        let started = Instant::now();
+        let built = cairn::Client::builder("k")
+            .endpoint(dead_endpoint())
+            .storage_path(&path)
+            .build();
+        let err = match built {
+            Ok(c) => panic!("{} was accepted: {:?}", path.display(), c.stats()),
+            Err(e) => e,
+        };
+        assert!(
+            matches!(err, cairn::Error::Storage { .. }),
+            "{}: {err:?}",
+            path.display()
+        );
+        let text = err.to_string();
+        assert!(text.contains(says), "{}: {text}", path.display());
+        assert!(
+            text.contains("storage_path"),
+            "the error says what to do: {text}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "build() stays fast: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Starts a process (Python's sqlite3) that holds the write lock of `db`
+/// until its standard input gets a line.
+fn hold_write_lock(db: &std::path::Path) -> std::process::Child {
+    let holder = "import sqlite3, sys\n\
+                  c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)\n\
+                  c.execute('BEGIN EXCLUSIVE')\n\
+                  print('locked', flush=True)\n\
+                  sys.stdin.readline()\n\
+                  c.execute('COMMIT')\n";
+    let mut other = Command::new("python3")
+        .args(["-c", holder, db.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let locked = BufReader::new(other.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(locked, "locked");
+    other
+}
+
+#[test]
+fn events_held_in_memory_are_reported_remaining_by_flush_and_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = client(&server, &db);
+    c.track("Before Lock", json!({})).unwrap();
+    assert_eq!(c.flush(Duration::from_secs(10)).unwrap().remaining, 0);
+    let mut other = hold_write_lock(&db);
+    for n in 0..3u64 {
+        c.track("Numbered", json!({ "n": n })).unwrap();
+    }
+    assert!(
+        !c.commit(Duration::from_secs(10)).unwrap(),
+        "not durable while locked"
+    );
+    assert_eq!(c.stats().memory_events, 3, "{:?}", c.stats());
+    let report = c.flush(Duration::from_millis(300)).unwrap();
+    assert_eq!(
+        report.remaining, 3,
+        "events held in memory are not delivered: {report:?}"
+    );
+    assert_eq!(report.delivered, 0);
+    let report = c.shutdown(Duration::from_millis(300)).unwrap();
+    assert_eq!(
+        report.remaining, 3,
+        "events that die with the client are remaining, not done: {report:?}"
+    );
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
+}
+
+#[test]
+fn a_truncated_file_is_salvaged_and_what_is_lost_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    {
+        let c = cairn::Client::builder("k")
+            .endpoint(dead_endpoint())
+            .storage_path(&db)
+            .flush_at(100_000)
+            .build()
+            .unwrap();
+        c.identify("user-7", json!({ "plan": "pro" })).unwrap();
+        for n in 0..500u64 {
+            c.track("Numbered", json!({ "n": n, "pad": "p".repeat(200) }))
+                .unwrap();
+        }
+        assert!(c.commit(Duration::from_secs(10)).unwrap());
+        c.shutdown(Duration::from_millis(100)).unwrap();
+    }
+    // The last connection's close checkpointed the WAL into the file.
+    let wal = format!("{}-wal", db.display());
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    let before = cairn::store::inspect::inspect(&db, 1_000).unwrap();
+    let id_of: std::collections::HashMap<u64, String> = before
+        .events
+        .iter()
+        .filter(|e| e["type"] == "track")
+        .map(|e| {
+            (
+                e["properties"]["n"].as_u64().unwrap(),
+                e["messageId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(id_of.len(), 500);
+    let recorded = before.queued_events;
+    let len = std::fs::metadata(&db).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+
+    let server = collector();
+    let c = client(&server, &db);
+    c.track("After", json!({})).unwrap();
+    let report = c.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(report.remaining, 0, "{:?}", c.stats());
+    let stats = c.stats();
+    let events = server.events();
+    let salvaged: Vec<_> = events.iter().filter(|e| e["event"] == "Numbered").collect();
+    let ns = numbers(&events);
+    assert!(
+        !salvaged.is_empty(),
+        "readable events were salvaged: {stats:?}"
+    );
+    assert!(ns.windows(2).all(|w| w[0] < w[1]), "in order: {ns:?}");
+    for e in &salvaged {
+        let n = e["properties"]["n"].as_u64().unwrap();
+        assert_eq!(
+            e["messageId"].as_str().unwrap(),
+            id_of[&n],
+            "a salvaged event keeps its message id"
+        );
+    }
+    let identify = events.iter().filter(|e| e["type"] == "identify").count() as u64;
+    assert_eq!(
+        stats.dropped.corrupt + salvaged.len() as u64 + identify,
+        recorded,
+        "every event of the truncated file is delivered or counted corrupt: {stats:?}"
+    );
+    let last_error = stats.last_error.clone().unwrap_or_default();
+    assert!(
+        last_error.contains("cairn.db.corrupt-") && last_error.contains("salvaged"),
+        "{stats:?}"
+    );
+    let after = events.iter().find(|e| e["event"] == "After").unwrap();
+    assert_eq!(after["userId"], "user-7", "the identity was salvaged");
+    eprintln!(
+        "truncated file: {} of {recorded} events (about {} bytes each) salvaged, {} counted corrupt",
+        salvaged.len() as u64 + identify,
+        before.queued_bytes / recorded,
+        stats.dropped.corrupt
+    );
 }

@@ -16,6 +16,7 @@ mod http;
 mod paths;
 mod published;
 mod room;
+mod storage_path;
 mod worker;
 
 use std::cell::Cell;
@@ -44,7 +45,9 @@ pub use clock::TimeSource;
 pub struct FlushReport {
     /// Events the backend acknowledged while the call waited.
     pub delivered: u64,
-    /// Events still queued when it returned (on disk, sent later).
+    /// Events not delivered when it returned: queued on disk (sent later),
+    /// plus any held in memory while the disk fails (`stats().memory_events`),
+    /// which are lost if the process ends before the disk recovers.
     pub remaining: u64,
 }
 
@@ -86,18 +89,27 @@ impl std::fmt::Debug for Client {
 impl ClientBuilder {
     /// Validates the settings and starts the worker, which opens the buffer
     /// file and loads its state in the background: `build()` does no disk
-    /// work beyond checking the directory, so it can be called on an app's
-    /// main thread. Recording calls made before the load is done wait in the
-    /// calls channel; [`stats`](Client::stats),
-    /// [`anonymous_id`](Client::anonymous_id) and [`user_id`](Client::user_id)
-    /// wait for it (milliseconds; tens of them with a large backlog). A file
-    /// that cannot be opened does not fail `build()`: events are held in
-    /// memory and the file is retried, as `stats().storage` shows.
+    /// work beyond metadata checks of the path (`stat`, `statfs`) and taking
+    /// its lock file, so it can be called on an app's main thread. Recording
+    /// calls made before the load is done wait in the calls channel;
+    /// [`stats`](Client::stats), [`anonymous_id`](Client::anonymous_id) and
+    /// [`user_id`](Client::user_id) wait for it (milliseconds; tens of them
+    /// with a large backlog).
+    ///
+    /// A file that cannot be opened *for now* (a full disk; a file or
+    /// directory that is read-only or not ours, since permissions can be
+    /// fixed while the app runs; a lock held by another program) does not
+    /// fail `build()`: events are held in memory and the file is retried, as
+    /// `stats().storage` shows, and `flush`/`shutdown` count them as
+    /// remaining. A `storage_path` that can *never* hold the file fails.
     ///
     /// Fails with [`Error::InvalidConfig`] naming a bad setting,
     /// [`Error::StorageInUse`] when another `Client` in this process uses the
-    /// same file, or [`Error::Storage`] when the file's directory does not
-    /// exist or a thread cannot be started.
+    /// same file, [`Error::StorageLocked`] when another process does, or
+    /// [`Error::Storage`] saying what to change when the path is a directory
+    /// (or a device, a pipe), its directory does not exist or is a file, it
+    /// lies on a special file system that cannot hold files (`/proc`,
+    /// `/sys`), or a thread cannot be started.
     pub fn build(self) -> Result<Client> {
         self.build_with_time_source(Arc::new(clock::SystemClocks::new()))
     }
@@ -108,6 +120,7 @@ impl ClientBuilder {
     #[doc(hidden)]
     pub fn build_with_time_source(self, time: Arc<dyn TimeSource>) -> Result<Client> {
         let config = Arc::new(self.config()?);
+        storage_path::check(&config.storage_path)?;
         let path = paths::PathGuard::acquire(&config.storage_path)?;
         let clocks = Arc::new(clock::Clocks::new(time));
         let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config), Arc::clone(&clocks))?;

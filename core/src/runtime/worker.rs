@@ -474,7 +474,9 @@ impl Worker {
     fn report(&self, w: &Waiter) -> FlushReport {
         FlushReport {
             delivered: self.engine.delivered() - w.delivered_at_start,
-            remaining: self.engine.queued_events(),
+            // Events held in memory for a failing disk are not delivered
+            // either, and die with the process unless the disk recovers.
+            remaining: self.engine.queued_events() + self.engine.memory_events(),
         }
     }
 

@@ -31,6 +31,8 @@ mod recent;
 #[cfg(feature = "native")]
 mod reopening;
 #[cfg(feature = "native")]
+mod salvage;
+#[cfg(feature = "native")]
 mod sqlite;
 
 #[cfg(feature = "std")]
@@ -87,6 +89,17 @@ pub struct Removed {
     pub events: u64,
     /// Their bytes.
     pub bytes: u64,
+}
+
+/// A repair a store made on its own (a corrupt file moved aside and what
+/// could be read salvaged, a deleted file re-created), reported once through
+/// [`Store::take_repair`] so the engine can count the loss and show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// Queued events the repair could not save: counted dropped `corrupt`.
+    pub lost: u64,
+    /// What happened and where the old file went, for `stats().last_error`.
+    pub message: String,
 }
 
 /// A failure of the storage medium, as the engine sees it.
@@ -190,9 +203,17 @@ pub trait Store {
 
     /// Called before a failing store is tried again: repairs what it can (a
     /// file deleted or replaced under it, a corrupt file). Returns how many
-    /// queued events could not be saved (they stay in the moved-aside file).
+    /// queued events could not be saved (they stay in the moved-aside file),
+    /// except those a store reports through [`take_repair`](Store::take_repair).
     fn recover(&mut self) -> Result<u64, StoreError> {
         Ok(0)
+    }
+
+    /// The repair this store made on its own since last asked (when opened,
+    /// or in the middle of an append or a claim), if any; taken once. The
+    /// engine asks after opening, after every append and after `recover`.
+    fn take_repair(&mut self) -> Option<Repair> {
+        None
     }
 
     /// Rewrites the file so that deleted content is gone from disk as well.

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{NewEvent, QueueSummary, Removed, SqliteStore, Store, StoreError, StoredEvent};
+use super::{NewEvent, QueueSummary, Removed, Repair, SqliteStore, Store, StoreError, StoredEvent};
 
 /// A SQLite store opened lazily, and re-opened after a failed open.
 #[derive(Debug)]
@@ -91,6 +91,9 @@ impl Store for ReopeningStore {
             self.inner = SqliteStore::open(&self.path);
         }
         self.get()?.recover()
+    }
+    fn take_repair(&mut self) -> Option<Repair> {
+        self.inner.as_mut().ok()?.take_repair()
     }
     fn compact(&mut self) -> Result<(), StoreError> {
         self.get()?.compact()

@@ -8,17 +8,23 @@
 //! syncing the disk on every commit.
 //!
 //! A file that SQLite says is corrupt (or is not a database at all) is moved
-//! aside as `<name>.corrupt-<millis>` (kept for inspection) and a fresh file is
-//! created in its place.
+//! aside as `<name>.corrupt-<millis>` (kept for inspection), a fresh file is
+//! created in its place, and what can still be read of the old one is queued
+//! again (`salvage.rs`). A file deleted or replaced while in use is noticed
+//! before the next write and its events are copied into a new file at the
+//! same path, so nothing is written into a file no one can find.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::recent::RecentRows;
-use super::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+use super::salvage::{salvage, Salvaged};
+use super::{
+    cut_to_bytes, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
+};
 
 /// The schema version this build writes. Files with a lower `user_version`
 /// are upgraded step by step; a higher one means a newer cairn wrote it.
@@ -66,7 +72,8 @@ pub struct SqliteStore {
     moved_aside: Option<PathBuf>,
     /// Identity of the file when opened, to notice it being deleted or replaced.
     file_id: Option<(u64, u64)>,
-    last_file_check: Instant,
+    /// A repair made on its own, not yet reported (see [`Store::take_repair`]).
+    repair: Option<Repair>,
     /// The newest rows, so claims right after appends need not read them back.
     recent: RecentRows,
     /// Rows at or below this are done for every destination: already left
@@ -90,9 +97,6 @@ fn insert_rows_sql() -> &'static str {
     })
 }
 
-/// How often appends check that the file on disk is still the one open.
-pub const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-
 impl SqliteStore {
     /// Opens (or creates) the store at `path`, upgrading its schema. A corrupt
     /// file is moved aside and replaced by a fresh one; see
@@ -100,16 +104,42 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         match Self::open_once(&path) {
-            Err(StoreError::Corrupt(reason)) => {
-                let aside = move_aside(&path).map_err(|e| {
-                    StoreError::Corrupt(format!("{reason}; moving it aside failed too: {e}"))
-                })?;
-                let mut store = Self::open_once(&path)?;
-                store.moved_aside = Some(aside);
-                Ok(store)
-            }
+            Err(StoreError::Corrupt(reason)) => Self::replace_corrupt(&path, &reason, None),
             other => other,
         }
+    }
+
+    /// Moves the corrupt file at `path` aside, opens a fresh one and queues
+    /// in it what can be read of the old one, keeping a [`Repair`] to report.
+    /// `queued` is how many events the file held, when known (the store was
+    /// open); otherwise the loss is estimated from the file.
+    fn replace_corrupt(path: &Path, reason: &str, queued: Option<u64>) -> Result<Self, StoreError> {
+        let aside = move_aside(path).map_err(|e| {
+            StoreError::Corrupt(format!("{reason}; moving it aside failed too: {e}"))
+        })?;
+        let saved = salvage(&aside);
+        let seeded = Self::open_once(path).and_then(|mut fresh| {
+            fresh.seed(&saved.events, &saved.state, &saved.acked, saved.last_seq)?;
+            Ok(fresh)
+        });
+        let mut store = match seeded {
+            Ok(store) => store,
+            Err(e) => {
+                // Put the old file back, so the next try salvages it again
+                // rather than finding an empty file and forgetting it.
+                remove_with_sides(path);
+                if let Err(back) = rename_with_sides(&aside, path) {
+                    log::warn!(
+                        "cairn: could not move {} back after a failed salvage: {back}",
+                        aside.display()
+                    );
+                }
+                return Err(e);
+            }
+        };
+        store.repair = Some(salvage_report(path, &aside, reason, &saved, queued));
+        store.moved_aside = Some(aside);
+        Ok(store)
     }
 
     /// Where a corrupt file was moved when this store was opened, if it was.
@@ -152,7 +182,7 @@ impl SqliteStore {
             last_seq: 0,
             moved_aside: None,
             file_id: file_id(path),
-            last_file_check: Instant::now(),
+            repair: None,
             recent: RecentRows::default(),
             done_through: 0,
             unsaved_acks: false,
@@ -209,17 +239,29 @@ impl SqliteStore {
         }
     }
 
+    /// Before a write: if the file at `path` is no longer the one open
+    /// (deleted, or replaced), moves the events to a new file there first,
+    /// so they are not written into a file no one can find. One `stat`: 6 µs
+    /// on the test machine (slow system calls), under 2% of the worker's time
+    /// for a commit of 125 events; not throttled, so no event goes into a
+    /// deleted file after the first write that follows the deletion.
     fn check_file(&mut self) -> Result<(), StoreError> {
-        if self.last_file_check.elapsed() < FILE_CHECK_INTERVAL {
+        if !self.file_replaced() {
             return Ok(());
         }
-        self.last_file_check = Instant::now();
-        if self.file_replaced() {
-            return Err(StoreError::Write(format!(
-                "the buffer file {} was deleted or replaced while in use; its events are being moved to a new file",
+        let queued = self.count;
+        self.migrate_to_new_file().map_err(|e| {
+            StoreError::Write(format!(
+                "the buffer file {} was deleted or replaced while in use, and its events could not be moved to a new file yet: {e}",
                 self.path.display()
-            )));
-        }
+            ))
+        })?;
+        let message = format!(
+            "the buffer file {} was deleted or replaced while in use; its {queued} queued events were copied into a new file at the same path",
+            self.path.display()
+        );
+        log::warn!("cairn: {message}");
+        self.repair = Some(Repair { lost: 0, message });
         Ok(())
     }
 
@@ -238,25 +280,44 @@ impl SqliteStore {
                 .map_err(map_err)?;
             rows.collect::<Result<_, _>>().map_err(map_err)?
         };
-        let fresh = SqliteStore::open_once(&self.path)?;
+        let mut fresh = SqliteStore::open_once(&self.path)?;
+        fresh.seed(&events, &state, &self.acked, self.last_seq)?;
+        let claimed = std::mem::take(&mut self.claimed);
+        retire(std::mem::replace(self, fresh));
+        self.claimed = claimed;
+        Ok(())
+    }
+
+    /// Writes `events` (keeping their sequence numbers), `state` and the
+    /// delivery cursors into this (new) file in one transaction, with
+    /// sequence numbers going on after `last_seq`, and reloads the counters.
+    fn seed(
+        &mut self,
+        events: &[StoredEvent],
+        state: &[(String, String)],
+        acked: &HashMap<String, u64>,
+        last_seq: u64,
+    ) -> Result<(), StoreError> {
         {
-            let conn = &fresh.conn;
-            let tx = conn.unchecked_transaction().map_err(map_err)?;
-            for e in &events {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            for e in events {
                 tx.execute(
                     "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![e.seq as i64, e.message_id, e.created_ms, e.json.len() as i64, e.json],
                 )
                 .map_err(map_err)?;
             }
-            for (k, v) in &state {
+            for (k, v) in state {
                 tx.execute(
                     "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
                     params![k, v],
                 )
                 .map_err(map_err)?;
             }
-            for (name, acked) in &self.acked {
+            for (name, acked) in acked {
                 tx.execute(
                     "INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)",
                     params![name, *acked as i64],
@@ -266,19 +327,16 @@ impl SqliteStore {
             // Keep sequence numbers growing past everything handed out so far.
             tx.execute(
                 "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'",
-                params![self.last_seq as i64],
+                params![last_seq as i64],
             )
             .map_err(map_err)?;
             tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
-                params![self.last_seq as i64],
+                params![last_seq as i64],
             )
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
         }
-        let claimed = std::mem::take(&mut self.claimed);
-        *self = fresh;
-        self.claimed = claimed;
         self.load_counters()
     }
 
@@ -461,6 +519,9 @@ impl Store for SqliteStore {
         max_events: usize,
         max_bytes: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        // An idle client's next write may be far off; a retry's claim also
+        // moves the events of a deleted file to safety.
+        self.check_file()?;
         let floor = self.floor(destination);
         let out = match self.recent.take(destination, floor, max_events, max_bytes) {
             Some(rows) => rows,
@@ -643,21 +704,18 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             });
-        if matches!(probe.map_err(map_err), Err(StoreError::Corrupt(_))) {
-            let lost = self.count;
-            let aside = move_aside(&self.path).map_err(|e| {
-                StoreError::Corrupt(format!("could not move the corrupt file aside: {e}"))
-            })?;
-            log::warn!("cairn: corrupt buffer file moved to {}", aside.display());
-            let fresh = SqliteStore::open_once(&self.path)?;
-            *self = fresh;
-            self.moved_aside = Some(aside);
-            return Ok(lost);
+        if let Err(StoreError::Corrupt(reason)) = probe.map_err(map_err) {
+            // The loss is reported with the repair (`take_repair`).
+            let fresh = Self::replace_corrupt(&self.path, &reason, Some(self.count))?;
+            retire(std::mem::replace(self, fresh));
+            return Ok(0);
         }
-        if self.file_replaced() {
-            self.migrate_to_new_file()?;
-        }
+        self.check_file()?;
         Ok(0)
+    }
+
+    fn take_repair(&mut self) -> Option<Repair> {
+        self.repair.take()
     }
 
     fn compact(&mut self) -> Result<(), StoreError> {
@@ -706,11 +764,71 @@ impl Store for SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
+        // A file deleted since the last write would take its events with it
+        // when this connection closes: move them to a new file first.
+        if let Err(err) = self.check_file() {
+            log::warn!("cairn: {err}");
+        }
         // A clean close keeps every ack; failing here only means those
         // events are sent again by the next client (same message ids).
         if let Err(err) = self.save_acks() {
             log::warn!("cairn: could not save delivery progress on close: {err}");
         }
+    }
+}
+
+/// Closes a store that was replaced by a new one (its file moved aside,
+/// deleted or replaced) without its `Drop` acting on the file now at its path.
+fn retire(mut old: SqliteStore) {
+    old.file_id = None;
+    old.unsaved_acks = false;
+}
+
+/// What [`SqliteStore::replace_corrupt`] tells the app.
+fn salvage_report(
+    path: &Path,
+    aside: &Path,
+    reason: &str,
+    saved: &Salvaged,
+    queued: Option<u64>,
+) -> Repair {
+    let salvaged = saved.events.len() as u64;
+    let lost = match queued {
+        Some(q) => q.saturating_sub(salvaged),
+        None => saved.lost,
+    };
+    let mut message = format!(
+        "the buffer file {} was corrupt ({reason}) and was moved aside as {}; {salvaged} queued events were salvaged from it and will be sent, {lost} could not be read and are counted dropped as corrupt",
+        path.display(),
+        aside.display()
+    );
+    if let Some(why) = &saved.unreadable {
+        message.push_str(&format!(" (nothing could be read: {why})"));
+    }
+    log::warn!("cairn: {message}");
+    Repair { lost, message }
+}
+
+fn side(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Renames `from` and its `-wal` and `-shm` files to `to`.
+fn rename_with_sides(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::rename(from, to)?;
+    for suffix in ["-wal", "-shm"] {
+        // The side files may not exist; a missing one is fine.
+        let _ = std::fs::rename(side(from, suffix), side(to, suffix));
+    }
+    Ok(())
+}
+
+/// Removes `path` and its `-wal` and `-shm` files, those that exist.
+fn remove_with_sides(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(side(path, suffix));
     }
 }
 
@@ -768,18 +886,8 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(format!(".corrupt-{millis}"));
-    let aside = PathBuf::from(aside);
-    std::fs::rename(path, &aside)?;
-    for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        let mut side_aside = aside.as_os_str().to_owned();
-        side_aside.push(suffix);
-        // The side files may not exist; a missing one is fine.
-        let _ = std::fs::rename(PathBuf::from(side), PathBuf::from(side_aside));
-    }
+    let aside = side(path, &format!(".corrupt-{millis}"));
+    rename_with_sides(path, &aside)?;
     Ok(aside)
 }
 
@@ -1012,6 +1120,149 @@ mod tests {
             .starts_with("cairn.db.corrupt-"));
         assert_eq!(s.append(&[contract::ev(1)], &[]).unwrap(), 1);
         drop(dir);
+    }
+
+    /// Event `i` as the recorder stores it: the body carries its message id.
+    fn full_ev(i: u32) -> NewEvent {
+        NewEvent {
+            message_id: format!("m{i}"),
+            created_ms: 1_000 + i64::from(i),
+            json: format!(
+                "{{\"messageId\":\"m{i}\",\"n\":{i},\"pad\":\"{}\"}}",
+                "p".repeat(300)
+            ),
+        }
+    }
+
+    /// A file of 400 events, the first 50 delivered, closed (checkpointed).
+    fn file_of_400(p: &Path) {
+        let mut s = SqliteStore::open(p).unwrap();
+        s.append(
+            &(1..=400).map(full_ev).collect::<Vec<_>>(),
+            &[("identity".into(), Some("{\"userId\":\"u-1\"}".into()))],
+        )
+        .unwrap();
+        s.ack(DEFAULT_DESTINATION, 50).unwrap();
+        s.save_acks().unwrap();
+        drop(s);
+        assert!(!side(p, "-wal").exists(), "closing checkpointed the WAL");
+    }
+
+    /// Claims everything the store holds, checking each event is the one written.
+    fn claim_all_intact(s: &mut SqliteStore) -> Vec<u64> {
+        let all = s.claim(DEFAULT_DESTINATION, 100_000, usize::MAX).unwrap();
+        for e in &all {
+            let want = full_ev(e.seq as u32);
+            assert_eq!(
+                (&e.message_id, e.created_ms, &e.json),
+                (&want.message_id, want.created_ms, &want.json)
+            );
+        }
+        all.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn a_truncated_file_is_salvaged_in_order_with_its_state_and_the_rest_counted() {
+        let (_d, p) = temp();
+        file_of_400(&p);
+        let len = std::fs::metadata(&p).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+
+        let mut s = SqliteStore::open(&p).unwrap();
+        let aside = s.moved_aside().expect("moved aside").to_path_buf();
+        assert!(aside.exists());
+        let repair = s.take_repair().expect("a repair to report");
+        assert_eq!(s.take_repair(), None, "reported once");
+        let seqs = claim_all_intact(&mut s);
+        assert!(
+            seqs.len() > 50,
+            "the readable half came back: {}",
+            seqs.len()
+        );
+        assert_eq!(seqs[0], 51, "delivered events stay delivered");
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "a gap-free prefix"
+        );
+        assert_eq!(seqs.len() as u64 + repair.lost, 350, "{repair:?}");
+        assert!(
+            repair.message.contains(&aside.display().to_string()),
+            "{}",
+            repair.message
+        );
+        assert!(repair
+            .message
+            .contains(&format!("{} queued events were salvaged", seqs.len())));
+        assert_eq!(
+            s.get_state("identity").unwrap().as_deref(),
+            Some("{\"userId\":\"u-1\"}")
+        );
+        assert_eq!(s.summary().unwrap().last_seq, 400);
+        s.release(DEFAULT_DESTINATION);
+        assert_eq!(
+            s.append(&[full_ev(401)], &[]).unwrap(),
+            401,
+            "seqs are never reused"
+        );
+        drop(s);
+        // Salvaged events are durable in the new file.
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.take_repair(), None);
+        assert_eq!(s.summary().unwrap().events, seqs.len() as u64 + 1);
+    }
+
+    #[test]
+    fn a_damaged_page_in_the_middle_loses_only_the_rows_on_it() {
+        let (_d, p) = temp();
+        file_of_400(&p);
+        let page = 4096u64;
+        let pages = std::fs::metadata(&p).unwrap().len() / page;
+        {
+            use std::io::{Seek, Write};
+            let mut f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+            f.seek(std::io::SeekFrom::Start(pages / 2 * page)).unwrap();
+            f.write_all(&vec![0x5a; page as usize]).unwrap();
+        }
+        let mut s = SqliteStore::open(&p).unwrap();
+        let repair = s.take_repair().expect("the damage was found");
+        let seqs = claim_all_intact(&mut s);
+        assert_eq!(seqs.len() as u64 + repair.lost, 350, "{repair:?}");
+        assert!(
+            repair.lost > 0 && repair.lost < 40,
+            "about one page of rows: {repair:?}"
+        );
+        assert_eq!(
+            *seqs.last().unwrap(),
+            400,
+            "the rows after the bad page were read"
+        );
+    }
+
+    #[test]
+    fn a_file_deleted_while_open_is_recreated_before_the_next_write_or_on_close() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        s.append(&(1..=3).map(full_ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        remove_with_sides(&p);
+        assert_eq!(s.append(&[full_ev(4)], &[]).unwrap(), 4);
+        assert!(p.exists(), "recreated before the write");
+        let repair = s.take_repair().expect("reported");
+        assert_eq!(repair.lost, 0);
+        assert!(repair.message.contains("deleted"), "{}", repair.message);
+        remove_with_sides(&p);
+        drop(s);
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(
+            claim_all_intact(&mut s),
+            [1, 2, 3, 4],
+            "the close moved them to safety"
+        );
     }
 
     #[test]
