@@ -163,6 +163,12 @@ pub struct Engine {
     last_rejection: Option<String>,
     next_id: u64,
     wall_clock: Option<WallClock>,
+    /// The store's backlog is still being counted (`load_backlog`).
+    loading: bool,
+    /// The last sequence number in the store at start: the backlog's end.
+    backlog_last_seq: u64,
+    /// Events appended while the backlog was being counted.
+    appended_while_loading: u64,
 }
 
 /// Reads the wall clock, in milliseconds since the Unix epoch.
@@ -173,6 +179,22 @@ impl Engine {
     /// jitter (any value; tests fix it). A backlog found in the store is
     /// sent at once.
     pub fn new(
+        cfg: EngineConfig,
+        store: Box<dyn Store + Send>,
+        wire: Box<dyn Wire>,
+        seed: u64,
+        now_ms: i64,
+    ) -> Self {
+        let mut e = Self::starting(cfg, store, wire, seed, now_ms);
+        e.load_backlog(usize::MAX, now_ms);
+        e
+    }
+
+    /// [`new`](Self::new), leaving the count of a backlog found in the store
+    /// to [`load_backlog`](Self::load_backlog): until it is done the engine
+    /// records and commits as usual but starts no upload and drops nothing
+    /// for the caps, since it does not know yet how much is queued.
+    pub fn starting(
         cfg: EngineConfig,
         store: Box<dyn Store + Send>,
         wire: Box<dyn Wire>,
@@ -209,16 +231,16 @@ impl Engine {
             last_rejection: None,
             next_id: 1,
             wall_clock: None,
+            loading: true,
+            backlog_last_seq: 0,
+            appended_while_loading: 0,
         };
         match e.store.summary() {
             Ok(s) => {
                 e.queued_events = s.events;
                 e.queued_bytes = s.bytes;
                 e.last_seq = s.last_seq;
-                if s.events > 0 {
-                    e.flush_through = s.last_seq;
-                    e.waiting_since = Some(now_ms);
-                }
+                e.backlog_last_seq = s.last_seq;
             }
             Err(err) => e.storage_failed(err, now_ms),
         }
@@ -230,6 +252,49 @@ impl Engine {
         // A corrupt file salvaged when the store was opened.
         e.take_repair(now_ms);
         e
+    }
+
+    /// Counts up to `max_rows` more of the backlog the store held at start
+    /// ([`Store::count_backlog`]); true once the engine knows its queue and
+    /// works as usual. A backlog is then sent at once.
+    pub fn load_backlog(&mut self, max_rows: usize, now_ms: i64) -> bool {
+        if !self.loading {
+            return true;
+        }
+        let counted = self.store.count_backlog(max_rows);
+        // Counting reads the whole backlog, and may find it damaged.
+        self.take_repair(now_ms);
+        match counted {
+            Ok(false) => return false,
+            Ok(true) => {}
+            // Counted again when the store recovers (`retry_storage`).
+            Err(err) => self.storage_failed(err, now_ms),
+        }
+        self.loading = false;
+        if self.storage_error.is_none() {
+            match self.store.summary() {
+                Ok(s) => {
+                    self.queued_events = s.events;
+                    self.queued_bytes = s.bytes;
+                    self.last_seq = self.last_seq.max(s.last_seq);
+                    // The backlog goes out at once; calls recorded while it
+                    // was counted wait for flush_at or flush_interval as any.
+                    if s.events > self.appended_while_loading {
+                        self.flush_through = self.flush_through.max(self.backlog_last_seq);
+                        self.waiting_since.get_or_insert(now_ms);
+                    }
+                }
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+            self.enforce_caps(now_ms);
+        }
+        true
+    }
+
+    /// True until [`load_backlog`](Self::load_backlog) has counted the
+    /// backlog found at start.
+    pub fn loading(&self) -> bool {
+        self.loading
     }
 
     /// Where the engine reads the wall clock (for `sentAt`, expiry, ages and
@@ -282,6 +347,9 @@ impl Engine {
         if count == 0 {
             return;
         }
+        if self.loading {
+            self.appended_while_loading += count;
+        }
         self.queued_events += count;
         self.queued_bytes += bytes;
         self.last_seq = last;
@@ -326,7 +394,12 @@ impl Engine {
         if self.storage_error.is_none() || now_ms < self.storage_retry_at {
             return;
         }
-        match self.store.recover() {
+        // A backlog whose count a failure interrupted is counted whole now:
+        // the summary read below must see every queued event.
+        match self.store.recover().and_then(|lost| {
+            self.store.count_backlog(usize::MAX)?;
+            Ok(lost)
+        }) {
             Ok(lost) => {
                 self.count_lost(lost);
                 self.take_repair(now_ms);
@@ -382,6 +455,11 @@ impl Engine {
     }
 
     fn enforce_caps(&mut self, now_ms: i64) {
+        // Until the backlog is counted the queue's size is not known: the
+        // caps are applied once it is (`load_backlog`).
+        if self.loading {
+            return;
+        }
         if self.queued_events <= self.cfg.max_queue_events
             && self.queued_bytes <= self.cfg.max_queue_bytes
         {
@@ -529,7 +607,7 @@ impl Engine {
 
     /// True when no event up to `seq` is still waiting to be delivered.
     pub fn delivered_through(&self, seq: u64) -> bool {
-        self.queued_events == 0 || self.acked_through >= seq
+        !self.loading && (self.queued_events == 0 || self.acked_through >= seq)
     }
 
     /// Events acknowledged by the backend since start.
@@ -581,7 +659,7 @@ impl Engine {
     /// The next upload to perform, if one is due now.
     pub fn poll_upload(&mut self, now_ms: i64) -> Option<Upload> {
         self.retry_storage(now_ms);
-        if self.halted.is_some() || self.in_flight.is_some() || !self.due(now_ms) {
+        if self.loading || self.halted.is_some() || self.in_flight.is_some() || !self.due(now_ms) {
             return None;
         }
         self.drop_expired(now_ms);
@@ -852,6 +930,9 @@ impl Engine {
     /// When the engine next wants `poll_upload` called, if ever (without new
     /// input). `Some(t)` with `t <= now_ms` means now.
     pub fn next_wakeup(&self, now_ms: i64) -> Option<i64> {
+        if self.loading {
+            return Some(now_ms);
+        }
         let storage = self.storage_error.as_ref().map(|_| self.storage_retry_at);
         let upload = if self.halted.is_some() || self.in_flight.is_some() || self.queued_events == 0
         {

@@ -47,6 +47,10 @@ fn fault(rng: &mut Rng) -> Fault {
 struct Figures {
     kills: usize,
     durable: u64,
+    /// Events whose call had returned before a kill and that never arrived.
+    lost: usize,
+    /// For each of those: ms from its call's return to the kill, sorted.
+    loss_window_ms: Vec<f64>,
     delivered_unique: usize,
     duplicates: usize,
     requests: usize,
@@ -61,6 +65,9 @@ fn run(kills: usize, seed: u64) -> Figures {
     let server = Collector::start(CollectorConfig::default()).unwrap();
     // Per run: the highest number the child reported durable.
     let mut durable: BTreeMap<u64, u64> = BTreeMap::new();
+    // Per run: when each call returned (unix µs), and when the kill came.
+    let mut returned: BTreeMap<u64, Vec<(u64, u128)>> = BTreeMap::new();
+    let mut killed_at: BTreeMap<u64, u128> = BTreeMap::new();
     for run in 0..kills as u64 {
         server.push_faults((0..12).map(|_| fault(&mut rng)));
         let mut child = Command::new(CHILD)
@@ -75,6 +82,7 @@ fn run(kills: usize, seed: u64) -> Figures {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(20 + rng.below(380)));
+        killed_at.insert(run, unix_us());
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -84,6 +92,12 @@ fn run(kills: usize, seed: u64) -> Figures {
                 .and_then(|s| s.parse::<u64>().ok())
             {
                 durable.insert(run, n);
+            } else if let Some((n, at)) = line
+                .strip_prefix("returned ")
+                .and_then(|s| s.split_once(' '))
+                .and_then(|(n, at)| Some((n.parse().ok()?, at.parse().ok()?)))
+            {
+                returned.entry(run).or_default().push((n, at));
             }
         }
     }
@@ -133,9 +147,22 @@ fn run(kills: usize, seed: u64) -> Figures {
         duplicates += ids.len() - 1;
     }
     assert!(total_durable > 0, "the children made progress");
+    // What a kill took: calls that had returned and never arrived, and how
+    // long before the kill each had returned (the crash window).
+    let mut loss_window_ms = Vec::new();
+    for (run, calls) in &returned {
+        for (n, at) in calls {
+            if !ids_by_n.contains_key(n) {
+                loss_window_ms.push((killed_at[run].saturating_sub(*at)) as f64 / 1000.0);
+            }
+        }
+    }
+    loss_window_ms.sort_by(f64::total_cmp);
     Figures {
         kills,
         durable: total_durable,
+        lost: loss_window_ms.len(),
+        loss_window_ms,
         delivered_unique: ids_by_n.len(),
         duplicates,
         requests: server.requests().len(),
@@ -143,8 +170,35 @@ fn run(kills: usize, seed: u64) -> Figures {
     }
 }
 
+fn unix_us() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+/// The `q` quantile of sorted `values` (nearest rank), 0 when empty.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
 fn print(f: &Figures, seed: u64) {
-    println!(
+    let text = figures_text(f, seed);
+    println!("{text}");
+    // Also kept where ./scripts/test.sh prints it from, so the CI log shows
+    // the crash window without showing every test's output.
+    let _ = std::fs::write(
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/crash-harness.txt"),
+        &text,
+    );
+}
+
+fn figures_text(f: &Figures, seed: u64) -> String {
+    let run = format!(
         "crash harness (seed {seed}): {} kills, {} events durable before a kill, {} distinct events delivered, \
          {} duplicates (all with their original messageId), {} requests, {:.1} s",
         f.kills,
@@ -154,6 +208,15 @@ fn print(f: &Figures, seed: u64) {
         f.requests,
         f.elapsed.as_secs_f64()
     );
+    let window = format!(
+        "crash window: {} calls had returned before a kill and were lost with it; \
+         they had returned at most {:.1} ms before the kill (p99 {:.1} ms, p50 {:.1} ms)",
+        f.lost,
+        quantile(&f.loss_window_ms, 1.0),
+        quantile(&f.loss_window_ms, 0.99),
+        quantile(&f.loss_window_ms, 0.5),
+    );
+    format!("{run}\n{window}")
 }
 
 fn seed() -> u64 {
@@ -163,6 +226,8 @@ fn seed() -> u64 {
         .unwrap_or(0x00C0_FFEE)
 }
 
+// The figures are printed (shown with `--nocapture`, or on failure) and
+// written to target/tmp/crash-harness.txt, which ./scripts/test.sh prints.
 #[test]
 fn crash_harness_short() {
     let f = run(30, seed());

@@ -64,6 +64,12 @@ pub(crate) const GATHER_AFTER: usize = 16;
 /// commit by at most this much; an upload result ends it early.
 pub(crate) const GATHER: Duration = Duration::from_micros(500);
 
+/// Rows of a backlog found at start counted per wake-up: about 3 ms of
+/// reading on this project's test machine. Counting 100,000 rows at once
+/// took 35 ms, during which calls waited uncommitted (and a kill -9 took
+/// them); counted in steps, they are committed between steps.
+pub(crate) const BACKLOG_STEP: usize = 8_192;
+
 /// What the API and the HTTP thread tell the worker.
 // `Record` is not boxed: a box is one more allocation made on the caller's
 // thread and freed on this one, and with glibc those cross-thread frees
@@ -244,7 +250,7 @@ impl Worker {
         );
         let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
         let seed = uuid::Uuid::new_v4().as_u64_pair().0;
-        let mut engine = Engine::new(
+        let mut engine = Engine::starting(
             EngineConfig::from(config.as_ref()),
             Box::new(store),
             Box::new(wire),
@@ -326,6 +332,12 @@ impl Worker {
                 }
             }
             self.commit();
+            if self.engine.loading() {
+                // One step of counting the backlog per wake-up, after the
+                // calls that came meanwhile are committed (see BACKLOG_STEP).
+                let now = self.now();
+                self.engine.load_backlog(BACKLOG_STEP, now);
+            }
             self.pump();
             self.engine.save_acks(self.now());
             // Publish first: a caller woken by its flush reply then reads
@@ -555,6 +567,10 @@ impl Worker {
     }
 
     fn publish(&mut self) {
+        if self.engine.loading() {
+            // Getters wait for the first snapshot that knows the backlog.
+            return;
+        }
         let s = Snapshot {
             stats: self.engine.stats(self.now()),
             anonymous_id: self.recorder.anonymous_id().to_string(),

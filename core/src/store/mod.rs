@@ -224,6 +224,16 @@ pub trait Store {
     /// Counts what is stored.
     fn summary(&mut self) -> Result<QueueSummary, StoreError>;
 
+    /// Counts up to `max_rows` more of the events that were queued when the
+    /// store was opened, for a store that leaves that count for later
+    /// (`SqliteStore::open_counting_later`); true once every one is in
+    /// [`summary`](Self::summary). Stores that count as they open have
+    /// nothing to do.
+    fn count_backlog(&mut self, max_rows: usize) -> Result<bool, StoreError> {
+        let _ = max_rows;
+        Ok(true)
+    }
+
     /// Reads one state value.
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 }

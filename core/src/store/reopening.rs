@@ -21,7 +21,8 @@ impl ReopeningStore {
     /// Tries to open `path` now; a failure is kept and retried later.
     pub fn open(path: impl AsRef<Path>) -> Self {
         let path = path.as_ref().to_path_buf();
-        let inner = SqliteStore::open(&path);
+        // The backlog is counted by the engine, in steps (Store::count_backlog).
+        let inner = SqliteStore::open_counting_later(&path);
         ReopeningStore { path, inner }
     }
 
@@ -100,6 +101,13 @@ impl Store for ReopeningStore {
     }
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {
         self.get()?.summary()
+    }
+    fn count_backlog(&mut self, max_rows: usize) -> Result<bool, StoreError> {
+        match self.inner.as_mut() {
+            Ok(s) => s.count_backlog(max_rows),
+            // Opened later by `recover`, which counts everything at once.
+            Err(_) => Ok(true),
+        }
     }
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.get()?.get_state(key)

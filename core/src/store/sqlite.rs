@@ -81,6 +81,10 @@ pub struct SqliteStore {
     done_through: u64,
     /// Acks taken since the last save (see [`Store::save_acks`]).
     unsaved_acks: bool,
+    /// Rows `(after, through]` not yet in `count` and `bytes`: a store opened
+    /// with [`open_counting_later`](Self::open_counting_later) counts its
+    /// backlog in steps ([`Store::count_backlog`]).
+    uncounted: Option<(u64, u64)>,
 }
 
 /// Rows one `INSERT` statement writes in an append (the rest one at a time):
@@ -102,6 +106,18 @@ impl SqliteStore {
     /// file is moved aside and replaced by a fresh one; see
     /// [`moved_aside`](Self::moved_aside).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let mut store = Self::open_counting_later(path)?;
+        store.count_backlog(usize::MAX)?;
+        Ok(store)
+    }
+
+    /// [`open`](Self::open), without counting the queued events yet:
+    /// counting a backlog reads every row (tens of milliseconds for 100,000
+    /// events), and the worker does it in steps
+    /// ([`Store::count_backlog`]) so the calls made meanwhile are committed
+    /// as promptly as any. Until the count is done, [`Store::summary`]
+    /// reports only what was appended since.
+    pub fn open_counting_later(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         match Self::open_once(&path) {
             Err(StoreError::Corrupt(reason)) => Self::replace_corrupt(&path, &reason, None),
@@ -186,22 +202,23 @@ impl SqliteStore {
             recent: RecentRows::default(),
             done_through: 0,
             unsaved_acks: false,
+            uncounted: None,
         };
-        store.load_counters()?;
+        store.load_cursors()?;
         Ok(store)
     }
 
+    /// Reads the cursors and the counts of the whole file.
     fn load_counters(&mut self) -> Result<(), StoreError> {
-        let (count, bytes): (i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
-        self.count = count as u64;
-        self.bytes = bytes as u64;
+        self.load_cursors()?;
+        self.count_backlog(usize::MAX).map(|_| ())
+    }
+
+    /// Reads the last sequence number and the delivery cursors, and leaves
+    /// the queued rows to be counted ([`Store::count_backlog`]).
+    fn load_cursors(&mut self) -> Result<(), StoreError> {
+        self.count = 0;
+        self.bytes = 0;
         self.last_seq = self
             .conn
             .query_row(
@@ -226,6 +243,8 @@ impl SqliteStore {
             self.acked.insert(name, acked);
         }
         self.done_through = self.acked.values().copied().min().unwrap_or(0);
+        self.uncounted =
+            (self.last_seq > self.done_through).then_some((self.done_through, self.last_seq));
         Ok(())
     }
 
@@ -690,7 +709,46 @@ impl Store for SqliteStore {
         self.save_acks()?;
         self.claimed.clear();
         self.claimed_sizes.clear();
+        // Counted first: what was not counted yet is removed too.
+        self.count_backlog(usize::MAX)?;
         self.delete_range(0, u64::MAX >> 1)
+    }
+
+    fn count_backlog(&mut self, max_rows: usize) -> Result<bool, StoreError> {
+        let Some((after, through)) = self.uncounted else {
+            return Ok(true);
+        };
+        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+        let counted = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(seq) FROM
+                   (SELECT seq, bytes FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+                params![after as i64, through as i64, limit],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)),
+            )
+            .map_err(map_err);
+        let (rows, bytes, last) = match counted {
+            Ok(counted) => counted,
+            // The backlog is the first thing read whole: damage in it shows
+            // here. Salvaged as at open (the count of the fresh file is done
+            // by then); the loss is reported with the repair.
+            Err(StoreError::Corrupt(reason)) => {
+                let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
+                retire(std::mem::replace(self, fresh));
+                return Ok(true);
+            }
+            Err(e) => return Err(e),
+        };
+        self.count += rows as u64;
+        self.bytes += bytes as u64;
+        self.uncounted = match last {
+            Some(last) if (rows as u64) >= max_rows as u64 && (last as u64) < through => {
+                Some((last as u64, through))
+            }
+            _ => None,
+        };
+        Ok(self.uncounted.is_none())
     }
 
     fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {

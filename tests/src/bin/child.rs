@@ -3,7 +3,8 @@
 //!
 //! Usage: `cairn-test-child <mode> <db> <endpoint> [args]`
 //! - `record <first> <count>`: records, commits, prints `durable <n>` and `done`.
-//! - `crash <first>`: records forever, printing `durable <n>` after each
+//! - `crash <first>`: records forever, printing `returned <n> <unix µs>`
+//!   as each call returns and `durable <n>` after every eighth burst's
 //!   commit, until the test kills it.
 //! - `fill`: records 4 KB events until the disk refuses them, then 10 more;
 //!   prints `failing <events in memory>` and `done`.
@@ -62,16 +63,20 @@ fn main() {
             say("done".into());
         }
         "crash" => {
+            // Records in bursts, saying when each call returned (`returned
+            // <n> <unix µs>`, for the harness's loss window), and now and
+            // then asks for a commit and says what is durable.
             let mut n = num(4);
-            loop {
+            for round in 0u64.. {
                 for _ in 0..7 {
                     client.track("Numbered", json!({ "n": n })).expect("track");
+                    say(format!("returned {n} {}", unix_us()));
                     n += 1;
                 }
-                if client.commit(Duration::from_secs(10)).expect("commit") {
+                if round % 8 == 7 && client.commit(Duration::from_secs(10)).expect("commit") {
                     say(format!("durable {}", n - 1));
                 }
-                std::thread::sleep(Duration::from_millis(3));
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
         "fill" => {
@@ -132,6 +137,14 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// Microseconds since the Unix epoch: the harness compares them with its own
+/// reading at the kill.
+fn unix_us() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros())
 }
 
 /// What a pre-fork server does: a client built in the parent, used in a child.
