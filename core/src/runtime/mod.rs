@@ -373,14 +373,16 @@ impl Client {
     /// Records the user's decision for one consent category. Granting the
     /// last undecided category the destination needs releases the events held
     /// in memory (with their original timestamps); denying or revoking one
-    /// drops them and purges every not-yet-sent event from the buffer.
+    /// drops them and purges every not-yet-sent event from the buffer,
+    /// compacting its file so nothing of them stays readable on disk.
     pub fn set_consent(&self, category: &str, state: ConsentState) -> Result<()> {
         model::check_name(Subject::ConsentCategory, category)?;
         self.send(Command::SetConsent(category.to_string(), state))
     }
 
     /// `true`: from this call on nothing is stored or sent, and the buffer is
-    /// purged; it persists across restarts. `false` resumes recording.
+    /// purged (and compacted, as by [`set_consent`](Self::set_consent)); it
+    /// persists across restarts. `false` resumes recording.
     pub fn opt_out(&self, opted_out: bool) -> Result<()> {
         crate::ids::rotate();
         self.send(Command::OptOut(opted_out))
