@@ -938,6 +938,52 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_of_id_gets_its_own_hint() {
+        fn err<T: core::fmt::Debug>(r: Result<T>) -> String {
+            r.unwrap_err().to_string()
+        }
+        for (e, want) in [
+            (
+                err(Call::identify("", None, 0)),
+                "user_id is empty: pass the id your backend knows the user by, e.g. \"user-42\"",
+            ),
+            (
+                err(Call::group(" ", None, 0)),
+                "group_id is empty: pass the id of the account, company or team, e.g. \"acme-inc\"",
+            ),
+            (
+                err(Call::alias("", 0)),
+                "new_id is empty: pass the id the user is known by from now on, e.g. \"user-42\"",
+            ),
+            (
+                err(Call::track("", None, 0)),
+                "event name is empty: give it a name, e.g. \"Order Completed\"",
+            ),
+            (
+                err(Call::screen("", None, 0)),
+                "screen name is empty: give it a name, e.g. \"Checkout\"",
+            ),
+            (
+                err(check_name(Subject::AnonymousId, "")),
+                "anonymous_id is empty: pass the id your app already uses for this device",
+            ),
+            (
+                err(check_name(Subject::ConsentCategory, "\t")),
+                "consent category is empty: pass the category's name, e.g. \"analytics\"",
+            ),
+        ] {
+            assert!(e.starts_with(&cat!("invalid event: ", want)), "{e}");
+        }
+        for id in [
+            Call::identify("", None, 0),
+            Call::group("", None, 0),
+            Call::alias("", 0),
+        ] {
+            assert!(!err(id).contains("Order Completed"));
+        }
+    }
+
+    #[test]
     fn texts_read_back_in_place_and_on_the_heap() {
         for props in [
             json!({"plan": "pro"}),
