@@ -148,7 +148,7 @@ impl Wire for SegmentWire {
             // Segment and RudderStack answer 400 to a batch holding an event
             // they cannot read: the others in it are fine.
             400 => Outcome::Refused { reason: detail() },
-            400..=499 => Outcome::Reject { reason: detail() },
+            402..=499 => Outcome::Reject { reason: detail() },
             // 1xx/3xx are not answers to a batch POST; treat as temporary.
             _ => Outcome::Retry {
                 after_ms: None,
