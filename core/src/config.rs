@@ -19,6 +19,7 @@ use crate::cat;
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
 use crate::json::{Json, Object};
+use crate::model::{MAX_NAME_BYTES, MAX_PAYLOAD_DEPTH};
 
 /// Events queued before a batch is sent at once: 20.
 pub const DEFAULT_FLUSH_AT: usize = 20;
@@ -189,7 +190,9 @@ impl ClientBuilder {
     }
 
     /// The backend's base URL (required), `http://` or `https://`; cairn posts
-    /// to `{endpoint}/v1/batch`.
+    /// to `{endpoint}/v1/batch`. `build()` refuses a URL that does not parse,
+    /// carries white space, credentials, a query or a fragment, or already
+    /// ends in `/v1/batch` (see docs/configuration.md).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
         self
@@ -443,6 +446,17 @@ impl ClientBuilder {
             if name.trim().is_empty() {
                 return Err(bad("consent", "a consent category name is empty"));
             }
+            if name.len() > MAX_NAME_BYTES {
+                return Err(bad(
+                    "consent",
+                    cat!(
+                        "a consent category name is ",
+                        name.len(),
+                        " bytes, over the limit of ",
+                        MAX_NAME_BYTES
+                    ),
+                ));
+            }
         }
         if self
             .anonymous_id
@@ -452,6 +466,32 @@ impl ClientBuilder {
             return Err(bad(
                 "anonymous_id",
                 "is empty: leave it unset to get a new UUID",
+            ));
+        }
+        if let Some(a) = self
+            .anonymous_id
+            .as_ref()
+            .filter(|a| a.len() > MAX_NAME_BYTES)
+        {
+            return Err(bad(
+                "anonymous_id",
+                cat!(
+                    "is ",
+                    a.len(),
+                    " bytes, over the limit of ",
+                    MAX_NAME_BYTES,
+                    " bytes for a name or an id"
+                ),
+            ));
+        }
+        if crate::model::check_context(&self.context).is_err() {
+            return Err(bad(
+                "context",
+                cat!(
+                    "is nested more than ",
+                    MAX_PAYLOAD_DEPTH,
+                    " levels deep, which backends refuse: flatten it"
+                ),
             ));
         }
         #[cfg(feature = "std")]
@@ -495,29 +535,203 @@ impl ClientBuilder {
     }
 }
 
-/// Accepts `http://host[:port][/path]` or `https://…`, returns it without a
-/// trailing slash.
-fn validate_endpoint(url: &str) -> core::result::Result<String, String> {
-    let url = url.trim();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| cat!("`", url, "` must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
-        return Err(cat!("`", url, "` has no host name"));
-    }
-    if rest.contains(['?', '#']) {
+/// The path cairn appends to the endpoint for Segment's batch API.
+pub const BATCH_PATH: &str = "/v1/batch";
+
+/// Checks the endpoint and returns it without a trailing slash. It must be
+/// an `http://` or `https://` URL with a host (and a port from 1 to 65535, if
+/// one), no white space or control character anywhere (a newline read from
+/// a file or an environment variable is refused, not cut off), no
+/// credentials (cairn sends the write key as Basic auth itself), no query or
+/// fragment, and a path that does not already end in [`BATCH_PATH`] (cairn
+/// appends it: `…/v1/batch/v1/batch` would answer 404 to every batch).
+///
+/// Errors show the URL with any `user:password@` cut out, so credentials
+/// never reach a log. The native build parses with the `url` crate (WHATWG
+/// URL rules, as browsers); the browser build, which must stay small, checks
+/// the same rules on a hand-written split of the URL.
+fn validate_endpoint(raw: &str) -> core::result::Result<String, String> {
+    let shown = without_credentials(raw);
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(cat!(
             "`",
-            url,
+            shown.trim(),
+            "` contains white space or a control character (a newline read from a file or an environment variable?): remove it"
+        ));
+    }
+    let scheme_ok = ["http://", "https://"].iter().any(|p| {
+        raw.get(..p.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(p))
+    });
+    if !scheme_ok {
+        return Err(cat!("`", shown, "` must start with http:// or https://"));
+    }
+    let url = parse_endpoint(raw).map_err(|why| {
+        cat!(
+            "`",
+            shown,
+            "` is not a valid URL (",
+            why,
+            "): give the backend's base URL, e.g. https://api.segment.io"
+        )
+    })?;
+    if url.credentials {
+        return Err(cat!(
+            "`",
+            shown,
+            "` carries credentials (user:password@): remove them; cairn sends the write key as Basic auth itself"
+        ));
+    }
+    if url.query_or_fragment {
+        return Err(cat!(
+            "`",
+            shown,
             "` must not carry a query or fragment: give the base URL only"
         ));
     }
-    if url.chars().any(char::is_whitespace) {
-        return Err(cat!("`", url, "` contains white space"));
+    let base = url.normalized.trim_end_matches('/');
+    let ends_in_batch = base.len() >= BATCH_PATH.len()
+        && base
+            .get(base.len() - BATCH_PATH.len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(BATCH_PATH));
+    if ends_in_batch && url.path.trim_end_matches('/').len() >= BATCH_PATH.len() {
+        let suggested = base
+            .get(..base.len() - BATCH_PATH.len())
+            .unwrap_or_default();
+        return Err(cat!(
+            "`",
+            shown,
+            "` already ends in ",
+            BATCH_PATH,
+            ", which cairn appends itself: pass the base URL `",
+            suggested,
+            "`"
+        ));
     }
-    Ok(url.trim_end_matches('/').to_string())
+    Ok(base.to_string())
+}
+
+/// What the endpoint rules need to know of a parsed URL.
+struct ParsedEndpoint {
+    /// It has a user name or a password.
+    credentials: bool,
+    /// It has a `?query` or a `#fragment` (even an empty one).
+    query_or_fragment: bool,
+    /// Its path (`/` when it has none).
+    path: String,
+    /// The whole URL as the parser writes it back.
+    normalized: String,
+}
+
+/// Parses with the `url` crate: host names, IPv6 literals, ports and percent
+/// escapes as a browser reads them.
+#[cfg(feature = "native")]
+fn parse_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
+    let url = url::Url::parse(raw).map_err(|e| e.to_string())?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host name".into());
+    }
+    Ok(ParsedEndpoint {
+        credentials: !url.username().is_empty() || url.password().is_some(),
+        query_or_fragment: url.query().is_some() || url.fragment().is_some(),
+        path: url.path().to_string(),
+        normalized: url.as_str().to_string(),
+    })
+}
+
+/// The browser build's parser: splits `scheme://authority/path` by hand and
+/// checks the authority (host, `[IPv6]`, port), without the `url` crate and
+/// its IDNA tables (the page's `fetch` reads the URL again when it sends).
+/// Slices are taken with `get` and searches are for single characters, so
+/// no panic path or substring searcher is compiled into the browser build.
+#[cfg(not(feature = "native"))]
+fn parse_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
+    let after_scheme = raw.get(authority_start(raw)..).unwrap_or_default();
+    let authority_end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    let authority = after_scheme.get(..authority_end).unwrap_or_default();
+    let rest = after_scheme.get(authority_end..).unwrap_or_default();
+    let (credentials, host_port) = match authority.rfind('@') {
+        Some(at) => (true, authority.get(at + 1..).unwrap_or_default()),
+        None => (false, authority),
+    };
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        let close = v6.find(']').ok_or("invalid IPv6 address")?;
+        let literal = v6.get(..close).unwrap_or_default();
+        let v6_char = |c: char| c.is_ascii_hexdigit() || c == ':' || c == '.';
+        if literal.is_empty() || !literal.chars().all(v6_char) {
+            return Err("invalid IPv6 address".into());
+        }
+        match v6.get(close + 1..).unwrap_or_default() {
+            "" => (literal, None),
+            p => (
+                literal,
+                Some(p.strip_prefix(':').ok_or("invalid IPv6 address")?),
+            ),
+        }
+    } else {
+        match host_port.rfind(':') {
+            Some(i) => (
+                host_port.get(..i).unwrap_or_default(),
+                host_port.get(i + 1..),
+            ),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("empty host".into());
+    }
+    let host_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%' | ':');
+    if !host.chars().all(host_char) {
+        return Err("invalid character in the host name".into());
+    }
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        let valid = port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && crate::text::parse_u64(port).is_some_and(|n| n <= 65_535);
+        if !valid {
+            return Err("invalid port number".into());
+        }
+    }
+    let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let path = rest.get(..path_end).unwrap_or_default();
+    Ok(ParsedEndpoint {
+        credentials,
+        query_or_fragment: path_end < rest.len(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        },
+        normalized: raw.to_string(),
+    })
+}
+
+/// Where the authority starts: after the first `://`, or at 0.
+fn authority_start(url: &str) -> usize {
+    url.as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3)
+}
+
+/// `url` with anything before an `@` in its authority (`user:password`)
+/// replaced by `***`, for error messages.
+pub(crate) fn without_credentials(url: &str) -> String {
+    let start = authority_start(url);
+    let after = url.get(start..).unwrap_or_default();
+    let authority = after
+        .get(..after.find(['/', '?', '#']).unwrap_or(after.len()))
+        .unwrap_or_default();
+    match authority.rfind('@') {
+        Some(at) => cat!(
+            url.get(..start).unwrap_or_default(),
+            "***",
+            after.get(at..).unwrap_or_default()
+        ),
+        None => url.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -539,6 +753,103 @@ mod tests {
         assert_eq!(c.max_event_bytes, 32_000);
         assert!(c.gzip);
         assert_eq!(c.storage_path, PathBuf::from("cairn.db"));
+    }
+
+    /// `{"app": {"a": {"a": ... 1}}}`: the context object and `depth`
+    /// objects below it.
+    fn deep_context(depth: usize) -> Value {
+        let mut v = serde_json::json!(1);
+        for _ in 1..depth {
+            v = serde_json::json!({ "a": v });
+        }
+        serde_json::json!({ "app": v })
+    }
+
+    fn endpoint_error(url: &str) -> String {
+        match builder().endpoint(url).config() {
+            Err(Error::InvalidConfig { field, reason }) => {
+                assert_eq!(field, "endpoint", "{reason}");
+                reason
+            }
+            other => panic!("{url:?}: expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn endpoints_are_parsed_as_urls() {
+        for (url, words) in [
+            ("http://[::1", "invalid IPv6 address"),
+            ("http://127.0.0.1:99999", "invalid port number"),
+            ("http://localhost:8080\n", "white space or a control character"),
+            (" http://localhost", "white space or a control character"),
+            ("http://local host", "white space or a control character"),
+            ("localhost:8080", "must start with http:// or https://"),
+            ("ftp://x", "must start with http:// or https://"),
+            ("https://", "not a valid URL"),
+            ("https://x/?a=1", "query or fragment"),
+            ("https://x/#top", "query or fragment"),
+            (
+                "https://api.segment.io/v1/batch",
+                "already ends in /v1/batch, which cairn appends itself: pass the base URL `https://api.segment.io`",
+            ),
+            (
+                "https://rs.example.com/data/v1/batch/",
+                "pass the base URL `https://rs.example.com/data`",
+            ),
+        ] {
+            let reason = endpoint_error(url);
+            assert!(reason.contains(words), "{url:?}: {reason}");
+        }
+        for (url, want) in [
+            ("http://127.0.0.1:9/", "http://127.0.0.1:9"),
+            ("http://[::1]:8080/", "http://[::1]:8080"),
+            (
+                "https://rs.example.com/data/",
+                "https://rs.example.com/data",
+            ),
+            ("http://v1/batch", "http://v1/batch"),
+        ] {
+            let c = builder().endpoint(url).config().unwrap();
+            assert_eq!(c.endpoint, want, "{url}");
+        }
+        // The url crate writes host names back in lower case; the browser
+        // build's check keeps the URL as given (`fetch` reads it either way).
+        #[cfg(feature = "native")]
+        assert_eq!(
+            builder()
+                .endpoint("https://API.Example.com")
+                .config()
+                .unwrap()
+                .endpoint,
+            "https://api.example.com"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_endpoint_never_reach_the_error() {
+        for url in [
+            "https://user:s3cret-pass@api.example.com",
+            "https://s3cret-pass@api.example.com/path",
+            "https://user:s3cret-pass@api.example.com:99999",
+            "https://user:s3cret-pass@api.example.com/v1/batch",
+            "https://user:s3cret-pass@api.example.com\n",
+            "ftp://user:s3cret-pass@api.example.com",
+        ] {
+            let reason = endpoint_error(url);
+            assert!(!reason.contains("s3cret-pass"), "{url:?}: {reason}");
+            assert!(reason.contains("***@api.example.com"), "{url:?}: {reason}");
+        }
+        assert!(endpoint_error("https://u:p@h").contains("carries credentials"));
+    }
+
+    #[test]
+    fn limits_on_ids_and_depth_hold_right_at_the_limit() {
+        let c = builder()
+            .anonymous_id("a".repeat(1024))
+            .context(deep_context(125))
+            .config()
+            .unwrap();
+        assert_eq!(c.anonymous_id.map(|a| a.len()), Some(1024));
     }
 
     #[test]
@@ -579,6 +890,12 @@ mod tests {
             (builder().context(serde_json::json!([1])), "context"),
             (builder().consent(" ", ConsentState::Unknown), "consent"),
             (builder().anonymous_id(""), "anonymous_id"),
+            (builder().anonymous_id("a".repeat(1025)), "anonymous_id"),
+            (
+                builder().consent("c".repeat(1025), ConsentState::Unknown),
+                "consent",
+            ),
+            (builder().context(deep_context(126)), "context"),
         ];
         for (b, field) in cases {
             match b.config() {

@@ -24,8 +24,13 @@
 //!   exponential backoff with full jitter (or the server's `Retry-After`),
 //!   capped at `max_retry_delay`.
 //! - 413 splits the batch in halves, down to one event, which is then dropped
-//!   as `oversize`; other permanent refusals drop the batch as `rejected`;
-//!   401/403 stop uploads and keep every event.
+//!   as `oversize`. A 400 (an event the backend cannot read) splits the same
+//!   way until the refused events are alone: they are dropped as `rejected`,
+//!   the rest is delivered, and once past the refused ones batches grow back
+//!   (doubling) to full size. Other permanent refusals drop the batch as
+//!   `rejected`; 401/403 stop uploads and keep every event.
+//! - Splitting keeps order: the pieces are the queue's front, one upload at
+//!   a time, so events still arrive in recording order, less the refused.
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
 //!   (`expired`).
@@ -37,6 +42,7 @@ use crate::prelude::*;
 use alloc::collections::VecDeque;
 use core::time::Duration;
 
+use crate::cat;
 use crate::config::{Config, RETRY_BACKOFF_FACTOR};
 use crate::json::{Json, Object};
 use crate::stats::{
@@ -130,6 +136,13 @@ struct InFlight {
 struct SplitLimit {
     max_events: usize,
     until_seq: u64,
+    /// Whether batches may grow back once past `refused_through` (while
+    /// looking for events a 400 refused; not after a 413, whose batches are
+    /// too large as a whole).
+    grow: bool,
+    /// The last event of the latest batch refused with a 400: a refused
+    /// event lies at or before it.
+    refused_through: u64,
 }
 
 /// The sans-IO delivery engine for one destination.
@@ -775,7 +788,7 @@ impl Engine {
             Outcome::Retry { after_ms, reason } => {
                 self.store.release(DEFAULT_DESTINATION);
                 // The retry carries the same events, not a bigger batch.
-                self.limit_next_batches(flight.events as usize, flight.last_seq);
+                self.limit_next_batches(flight.events as usize, flight.last_seq, true);
                 self.failures = self.failures.saturating_add(1);
                 self.retries += 1;
                 let delay = match after_ms {
@@ -797,11 +810,35 @@ impl Engine {
             }
             Outcome::Split => {
                 self.store.release(DEFAULT_DESTINATION);
-                self.limit_next_batches((flight.events as usize).div_ceil(2), flight.last_seq);
+                self.limit_next_batches(
+                    (flight.events as usize).div_ceil(2),
+                    flight.last_seq,
+                    false,
+                );
                 // Sending the halves is not a failure of the server: no backoff.
                 self.retry_at = Some(now_ms);
             }
-            Outcome::Reject { reason } => {
+            Outcome::Refused { reason } if flight.events > 1 => {
+                // Some event in it cannot be read; the others can: halves, at
+                // once, until the refused ones are alone.
+                self.store.release(DEFAULT_DESTINATION);
+                self.limit_next_batches(
+                    (flight.events as usize).div_ceil(2),
+                    flight.last_seq,
+                    true,
+                );
+                if let Some(s) = self.split.as_mut() {
+                    s.refused_through = flight.last_seq;
+                }
+                self.last_error = Some(cat!(
+                    reason,
+                    " (a batch of ",
+                    flight.events,
+                    " events: sending it in halves to find the refused ones)"
+                ));
+                self.retry_at = Some(now_ms);
+            }
+            Outcome::Refused { reason } | Outcome::Reject { reason } => {
                 if self.last_rejection.as_deref() != Some(reason.as_str()) {
                     log::warn!(
                         "cairn: server refused a batch of {} events, dropped: {reason}",
@@ -825,16 +862,22 @@ impl Engine {
     }
 
     /// Caps batches at `max_events` until the events through `until_seq` are
-    /// settled (a retry resends the same batch; a 413 sends halves).
-    fn limit_next_batches(&mut self, max_events: usize, until_seq: u64) {
+    /// settled (a retry resends the same batch; a 413 or a 400 sends halves).
+    /// `grow`: batches may grow back once past the refused events (a 400);
+    /// a 413 anywhere in the range keeps them small.
+    fn limit_next_batches(&mut self, max_events: usize, until_seq: u64, grow: bool) {
         self.split = Some(match self.split {
             Some(s) => SplitLimit {
                 max_events: s.max_events.min(max_events),
                 until_seq: s.until_seq.max(until_seq),
+                grow: s.grow && grow,
+                refused_through: s.refused_through,
             },
             None => SplitLimit {
                 max_events,
                 until_seq,
+                grow,
+                refused_through: 0,
             },
         });
     }
@@ -891,11 +934,15 @@ impl Engine {
         }
         self.queued_events -= flight.events.min(self.queued_events);
         self.queued_bytes -= flight.bytes.min(self.queued_bytes);
-        if self
-            .split
-            .is_some_and(|s| self.acked_through >= s.until_seq)
-        {
-            self.split = None;
+        let max_batch_events = self.cfg.max_batch_events;
+        match self.split.as_mut() {
+            Some(s) if self.acked_through >= s.until_seq => self.split = None,
+            // Past the refused events: the rest of the range is likely fine,
+            // so a few doublings send it, instead of one event at a time.
+            Some(s) if s.grow && self.acked_through >= s.refused_through => {
+                s.max_events = s.max_events.saturating_mul(2).min(max_batch_events);
+            }
+            _ => {}
         }
         if self.queued_events == 0 {
             self.waiting_since = None;

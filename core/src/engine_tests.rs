@@ -340,18 +340,102 @@ fn status_413_splits_down_to_one_event_then_drops_it_as_oversize() {
 }
 
 #[test]
-fn status_400_drops_the_batch_as_rejected_and_moves_on() {
+fn status_404_drops_the_batch_as_rejected_and_moves_on() {
     let mut e = engine(cfg());
     record(&mut e, 1..=40, T0);
     let u = e.poll_upload(T0).unwrap();
-    e.on_upload_result(u.id, status(400, None), T0);
+    e.on_upload_result(u.id, status(404, None), T0);
     let s = e.stats(T0);
     assert_eq!(s.dropped.rejected, 40);
     assert_eq!(
         s.last_rejection.as_deref(),
-        Some("HTTP 400: {\"error\":\"x\"}")
+        Some("HTTP 404: {\"error\":\"x\"}")
     );
     assert_eq!(s.queued_events, 0);
+}
+
+/// Drives `e` against a backend that answers 400 to any batch holding one of
+/// `refused` and 200 to the rest, all at `now` (splits go out at once, with
+/// no backoff). Returns the ids delivered, in order, and the requests made.
+fn deliver_refusing(e: &mut Engine, refused: &[&str], now: i64) -> (Vec<String>, usize) {
+    let (mut delivered, mut requests) = (Vec::new(), 0);
+    while let Some(u) = e.poll_upload(now) {
+        requests += 1;
+        assert!(requests < 1_000, "no end to the splitting");
+        let batch = ids(&u);
+        if batch.iter().any(|id| refused.contains(&id.as_str())) {
+            e.on_upload_result(u.id, status(400, None), now);
+        } else {
+            delivered.extend(batch);
+            e.on_upload_result(u.id, ok(), now);
+        }
+    }
+    (delivered, requests)
+}
+
+#[test]
+fn status_400_isolates_the_refused_events_and_delivers_the_rest_in_order() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let u = e.poll_upload(T0).unwrap();
+    assert_eq!(u.events, 20);
+    e.on_upload_result(u.id, status(400, None), T0);
+    let half = e
+        .poll_upload(T0)
+        .expect("halves go out at once, no backoff");
+    assert_eq!(ids(&half), names(1..=10));
+    assert!(e
+        .stats(T0)
+        .last_error
+        .unwrap()
+        .contains("sending it in halves"));
+    e.on_upload_result(half.id, ok(), T0);
+
+    let (delivered, requests) = deliver_refusing(&mut e, &["m13", "m17"], T0);
+    let mut want = names(11..=20);
+    want.retain(|id| id != "m13" && id != "m17");
+    assert_eq!(delivered, want, "the rest arrive, in recording order");
+    let s = e.stats(T0);
+    assert_eq!(
+        (s.dropped.rejected, s.delivered_events, s.queued_events),
+        (2, 18, 0),
+        "only the refused events are counted rejected"
+    );
+    assert_eq!(
+        s.last_rejection.as_deref(),
+        Some("HTTP 400: {\"error\":\"x\"}")
+    );
+    assert_eq!(s.retries, 0, "a split is not a retry");
+    assert!(requests <= 14, "{requests} requests for 10 events");
+    // Later batches are full size again.
+    record(&mut e, 21..=45, T0);
+    let next = e.poll_upload(T0).unwrap();
+    assert_eq!(next.events, 25);
+}
+
+#[test]
+fn after_isolating_a_refused_event_batches_grow_back() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=100, T0);
+    let (delivered, requests) = deliver_refusing(&mut e, &["m1"], T0);
+    assert_eq!(delivered, names(2..=100));
+    assert_eq!(e.stats(T0).dropped.rejected, 1);
+    // 100, 50, 25, 13, 7, 4, 2, 1 to find m1; then 2, 4, 8, ... for the
+    // other 99, not 99 requests of one event each.
+    assert!(requests <= 16, "{requests} requests");
+}
+
+#[test]
+fn a_backend_that_refuses_everything_with_400_costs_about_two_requests_an_event() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=40, T0);
+    let all = names(1..=40);
+    let refused: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (delivered, requests) = deliver_refusing(&mut e, &refused, T0);
+    assert!(delivered.is_empty());
+    let s = e.stats(T0);
+    assert_eq!((s.dropped.rejected, s.queued_events), (40, 0));
+    assert!(requests <= 2 * 40 + 8, "{requests} requests");
 }
 
 #[test]

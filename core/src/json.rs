@@ -7,7 +7,9 @@
 //! It decides three things:
 //! - what counts as valid JSON: RFC 8259 exactly (no `NaN`, no trailing
 //!   commas, no lone surrogates in `\u` escapes), nesting at most
-//!   [`MAX_DEPTH`] deep, and errors that say what was expected and where
+//!   [`MAX_DEPTH`] deep, numbers a 64-bit float can hold (`1e999` is
+//!   RFC 8259's grammar but a strict backend refuses the whole batch that
+//!   carries it), and errors that say what was expected and where
 //!   (`expected value at line 1 column 7`);
 //! - how a number is kept: as the text it was written with ([`Number`]),
 //!   so nothing is rounded on the way through and no float code is needed;
@@ -27,6 +29,12 @@ use crate::json_text::push_string;
 
 /// Deepest nesting of arrays and objects accepted (as `serde_json`'s default).
 pub const MAX_DEPTH: usize = 128;
+
+/// [`ParseError::what`] for arrays and objects nested too deep.
+pub const TOO_DEEP: &str = "recursion limit exceeded";
+
+/// [`ParseError::what`] for a number too large for a 64-bit float.
+pub const NUMBER_OUT_OF_RANGE: &str = "number out of range";
 
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -362,6 +370,28 @@ impl Json {
     }
 }
 
+impl Json {
+    /// Whether arrays and objects nest at most `max_depth` deep (this value
+    /// itself, if one, is the first level). Stops looking past the limit.
+    pub fn within_depth(&self, max_depth: usize) -> bool {
+        match self {
+            Json::Array(items) => {
+                max_depth > 0 && items.iter().all(|v| v.within_depth(max_depth - 1))
+            }
+            Json::Object(o) => max_depth > 0 && o.values_within_depth(max_depth - 1),
+            _ => true,
+        }
+    }
+}
+
+impl Object {
+    /// Whether every member's value nests at most `max_depth` deep (see
+    /// [`Json::within_depth`]; the object itself is not counted).
+    pub fn values_within_depth(&self, max_depth: usize) -> bool {
+        self.0.iter().all(|(_, v)| v.within_depth(max_depth))
+    }
+}
+
 impl fmt::Display for Json {
     /// The value's JSON text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -400,7 +430,7 @@ impl RawJson {
     /// dropped). On failure, says what is wrong: invalid JSON (with where),
     /// or valid JSON of another kind (`Err(Ok(kind))`, see [`Json::kind`]).
     pub fn object(text: &str) -> Result<Self, Result<&'static str, ParseError>> {
-        check_object(text).map(|t| RawJson(t.into()))
+        check_object(text, MAX_DEPTH).map(|t| RawJson(t.into()))
     }
 
     /// Text written by cairn's own writers (or `serde_json`), already valid.
@@ -414,10 +444,14 @@ impl RawJson {
     }
 }
 
-/// [`RawJson::object`]'s check without the copy: the object's text, trimmed.
-pub(crate) fn check_object(text: &str) -> Result<&str, Result<&'static str, ParseError>> {
+/// [`RawJson::object`]'s check without the copy, with nesting at most
+/// `max_depth` deep: the object's text, trimmed.
+pub(crate) fn check_object(
+    text: &str,
+    max_depth: usize,
+) -> Result<&str, Result<&'static str, ParseError>> {
     let text = text.trim_matches([' ', '\t', '\n', '\r']);
-    validate(text).map_err(Err)?;
+    validate_within(text, max_depth).map_err(Err)?;
     if !text.starts_with('{') {
         let kind = match text.as_bytes().first() {
             Some(b'n') => "null",
@@ -464,16 +498,23 @@ pub fn parse(text: &str) -> Result<Json, ParseError> {
         text,
         i: 0,
         depth: 0,
+        max_depth: MAX_DEPTH,
     }
     .document(true)
 }
 
 /// Checks that `text` is one JSON value, building nothing.
 pub fn validate(text: &str) -> Result<(), ParseError> {
+    validate_within(text, MAX_DEPTH)
+}
+
+/// [`validate`] with nesting at most `max_depth` deep (at most [`MAX_DEPTH`]).
+pub(crate) fn validate_within(text: &str, max_depth: usize) -> Result<(), ParseError> {
     Parser {
         text,
         i: 0,
         depth: 0,
+        max_depth: max_depth.min(MAX_DEPTH),
     }
     .document(false)
     .map(drop)
@@ -483,6 +524,7 @@ struct Parser<'a> {
     text: &'a str,
     i: usize,
     depth: usize,
+    max_depth: usize,
 }
 
 impl Parser<'_> {
@@ -535,8 +577,8 @@ impl Parser<'_> {
             b'-' | b'0'..=b'9' => self.number(build),
             b'[' | b'{' => {
                 self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return self.err("recursion limit exceeded");
+                if self.depth > self.max_depth {
+                    return self.err(TOO_DEEP);
                 }
                 self.i += 1;
                 let v = if c == b'[' {
@@ -651,6 +693,10 @@ impl Parser<'_> {
                 return self.err("invalid number");
             }
         }
+        if !is_finite_number(self.slice(start)) {
+            self.i = start;
+            return self.err(NUMBER_OUT_OF_RANGE);
+        }
         Ok(if build {
             Json::Number(Number(self.slice(start).to_string()))
         } else {
@@ -740,6 +786,59 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// The digits of the smallest decimal that rounds to infinity as a 64-bit
+/// float (2^1024 - 2^970, half an ulp above `f64::MAX`, 309 digits): a number
+/// `0.d1d2... × 10^309` is finite when its digits are below these.
+const OVERFLOW_DIGITS: &[u8] = b"179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
+
+/// Whether `text`, a number in JSON's grammar, is finite once read as a
+/// 64-bit float (what `serde_json`, JavaScript and most backends read it
+/// as). Decided on the digits, without float code (none in the browser
+/// build): tiny numbers round to zero, which every parser accepts.
+fn is_finite_number(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let unsigned = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let e_at = unsigned
+        .iter()
+        .position(|b| matches!(b, b'e' | b'E'))
+        .unwrap_or(unsigned.len());
+    let (mantissa, exponent) = unsigned.split_at(e_at);
+    let dot_at = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let int_digits = dot_at as i64;
+    let digits = || mantissa.iter().copied().filter(u8::is_ascii_digit);
+    let Some(leading_zeros) = digits().position(|d| d != b'0') else {
+        return true; // zero
+    };
+    // Saturated well past any float's range, so a thousand-digit exponent
+    // cannot overflow.
+    let mut exp: i64 = 0;
+    for &d in exponent.iter().filter(|b| b.is_ascii_digit()) {
+        exp = (exp * 10 + i64::from(d - b'0')).min(1_000_000);
+    }
+    if exponent.get(1) == Some(&b'-') {
+        exp = -exp;
+    }
+    // The value is 0.d1d2... × 10^scale, d1 its first non-zero digit.
+    let scale = int_digits - leading_zeros as i64 + exp;
+    if scale != OVERFLOW_DIGITS.len() as i64 {
+        return scale < OVERFLOW_DIGITS.len() as i64;
+    }
+    let mut significant = digits().skip(leading_zeros);
+    for &limit in OVERFLOW_DIGITS {
+        match significant.next() {
+            // Shorter, or ends in zeros: below the limit, whose last digit is not 0.
+            None => return true,
+            Some(d) if d != limit => return d < limit,
+            Some(_) => {}
+        }
+    }
+    // Equal to the limit (ties round to infinity), or above it.
+    false
 }
 
 #[cfg(test)]
@@ -841,6 +940,55 @@ mod tests {
             v.to_text(),
             "[18446744073709551615,-9223372036854775808,1.5,1e3,1.0]"
         );
+    }
+
+    #[test]
+    fn numbers_a_float_cannot_hold_are_refused_as_serde_json_refuses_them() {
+        let max = "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368";
+        let limit = core::str::from_utf8(OVERFLOW_DIGITS).unwrap();
+        let just_below = format!("{}1", &limit[..limit.len() - 1]);
+        for (text, finite) in [
+            ("1e999", false),
+            ("-1e999", false),
+            ("1E+309", false),
+            ("1e308", true),
+            ("1.7976931348623157e308", true),
+            ("1.7976931348623159e308", false),
+            ("0.00017976931348623157e312", true),
+            ("17976931348623157e292", true),
+            ("1e-999", true),
+            ("0e99999", true),
+            ("-0.0e999999999999999999999", true),
+            ("123456789012345678901234567890", true),
+            ("1e99999999999999999999999", false),
+            (max, true),
+            (limit, false),
+            (&just_below, true),
+            (&format!("{max}0"), false),
+            (&format!("0.{max}e309"), true),
+            (&"9".repeat(400), false),
+        ] {
+            assert_eq!(is_finite_number(text), finite, "{text}");
+            // serde_json agrees away from the boundary (within a few units
+            // of the last place of f64::MAX, it refuses some finite numbers
+            // that correctly rounding parsers, Go's and JavaScript's, take).
+            if text.len() < 300 {
+                let theirs = serde_json::from_str::<serde_json::Value>(text);
+                assert_eq!(
+                    theirs.is_ok(),
+                    finite,
+                    "serde_json agrees on {text}: {theirs:?}"
+                );
+            }
+            let doc = format!("{{\"n\": {text}}}");
+            match validate(&doc) {
+                Ok(()) => assert!(finite, "{text}"),
+                Err(e) => {
+                    assert!(!finite, "{text}: {e}");
+                    assert_eq!((e.what, e.column), (NUMBER_OUT_OF_RANGE, 7));
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! The event: what a recording call says, how it is checked, and how it is
 //! written out in Segment's spec.
 //!
-//! A [`Call`] is built and validated on the caller's thread: names must be
-//! non-empty, properties and traits must be JSON objects, and the event must
-//! fit in `max_event_bytes`. It carries its message id and timestamp from the
+//! A [`Call`] is built and validated on the caller's thread: names and ids
+//! must be non-empty and at most [`MAX_NAME_BYTES`] long, properties and
+//! traits must be JSON objects that a strict backend can read inside a batch
+//! (nested at most [`MAX_PAYLOAD_DEPTH`] deep, numbers a 64-bit float can
+//! hold), and the event must fit in `max_event_bytes`. Every front end (the
+//! `serde_json::Value` API, the text API, complete events, the FFI and the
+//! browser) goes through these checks, so one bad value is refused at its
+//! call instead of reaching a batch, where the backend's 400 would take the
+//! good events with it. It carries its message id and timestamp from the
 //! moment of the call. Identity (`userId`, `anonymousId`, `previousId`) and
 //! context are applied later, in order, by whoever owns the identity state
 //! (see [`crate::identity`]); [`encode`] then writes the final JSON once.
@@ -14,12 +20,103 @@ use serde_json::Value;
 
 use crate::cat;
 use crate::error::{Error, Result};
-use crate::json::{Object, RawJson};
+use crate::json::{Object, RawJson, MAX_DEPTH};
 use crate::json_text::push_string;
 use crate::time::{iso8601_ms_in, ISO8601_MAX};
 
-/// Longest event name, screen or page name, user id or group id, in bytes.
+/// Longest name or id, in bytes: event, screen and page names, user ids
+/// (`identify`, `alias`, a complete event's `userId` and `previousId`), group
+/// ids, anonymous ids, message ids and consent category names. An id is
+/// copied into every later event, so one too long would make each of them
+/// too large.
 pub const MAX_NAME_BYTES: usize = 1_024;
+
+/// Deepest nesting of arrays and objects in properties, traits and context
+/// (the object itself is the first level): 125. A batch puts three levels
+/// around them (`{"batch":[{"properties":…}]}`), and the parsers backends use
+/// stop at 128 ([`MAX_DEPTH`], `serde_json`'s default).
+pub const MAX_PAYLOAD_DEPTH: usize = MAX_DEPTH - 3;
+
+/// What a name or an id given to a call names: how errors call it, and the
+/// hint they give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// `track`'s event name.
+    EventName,
+    /// `screen`'s name.
+    ScreenName,
+    /// `page`'s name.
+    PageName,
+    /// `identify`'s user id.
+    UserId,
+    /// `alias`'s new id.
+    NewId,
+    /// `group`'s group id.
+    GroupId,
+    /// The id `set_anonymous_id` is given.
+    AnonymousId,
+    /// A consent category's name.
+    ConsentCategory,
+}
+
+impl Subject {
+    /// How errors name it, e.g. `user_id`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Subject::EventName => "event name",
+            Subject::ScreenName => "screen name",
+            Subject::PageName => "page name",
+            Subject::UserId => "user_id",
+            Subject::NewId => "new_id",
+            Subject::GroupId => "group_id",
+            Subject::AnonymousId => "anonymous_id",
+            Subject::ConsentCategory => "consent category",
+        }
+    }
+
+    /// What to pass instead of an empty one.
+    fn hint(self) -> &'static str {
+        match self {
+            Subject::EventName => "give it a name, e.g. \"Order Completed\"",
+            Subject::ScreenName => "give it a name, e.g. \"Checkout\"",
+            Subject::PageName => "give it a name, e.g. \"Pricing\", or pass \"\" for none",
+            Subject::UserId => "pass the id your backend knows the user by, e.g. \"user-42\"",
+            Subject::NewId => "pass the id the user is known by from now on, e.g. \"user-42\"",
+            Subject::GroupId => "pass the id of the account, company or team, e.g. \"acme-inc\"",
+            Subject::AnonymousId => {
+                "pass the id your app already uses for this device, or leave it to cairn"
+            }
+            Subject::ConsentCategory => "pass the category's name, e.g. \"analytics\"",
+        }
+    }
+}
+
+/// Checks a name or an id given to a call: not blank, at most
+/// [`MAX_NAME_BYTES`] long. The error says which, with a hint for `subject`.
+pub fn check_name(subject: Subject, s: &str) -> Result<&str> {
+    if s.trim().is_empty() {
+        return Err(Error::InvalidEvent(cat!(
+            subject.label(),
+            " is empty: ",
+            subject.hint()
+        )));
+    }
+    if s.len() > MAX_NAME_BYTES {
+        return Err(too_long(subject.label(), s.len()));
+    }
+    Ok(s)
+}
+
+fn too_long(what: &str, len: usize) -> Error {
+    Error::InvalidEvent(cat!(
+        what,
+        " is ",
+        len,
+        " bytes, over the limit of ",
+        MAX_NAME_BYTES,
+        " bytes for a name or an id"
+    ))
+}
 
 /// The kinds of call in Segment's spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -232,12 +329,12 @@ impl Call {
     ) -> Result<Self> {
         // One path for every kind, so the browser build carries one copy of it.
         let (what, is_name) = match kind {
-            EventKind::Track => ("event name", true),
-            EventKind::Screen => ("screen name", true),
-            EventKind::Page => ("page name", true),
-            EventKind::Identify => ("user_id", false),
-            EventKind::Alias => ("new_id", false),
-            EventKind::Group => ("group_id", false),
+            EventKind::Track => (Subject::EventName, true),
+            EventKind::Screen => (Subject::ScreenName, true),
+            EventKind::Page => (Subject::PageName, true),
+            EventKind::Identify => (Subject::UserId, false),
+            EventKind::Alias => (Subject::NewId, false),
+            EventKind::Group => (Subject::GroupId, false),
         };
         if matches!(kind, EventKind::Identify | EventKind::Alias) {
             // Ids from here on share nothing with the ids of the previous user.
@@ -247,7 +344,7 @@ impl Call {
         let subject = if kind == EventKind::Page && subject.trim().is_empty() {
             None
         } else {
-            Some(checked_name(what, subject)?)
+            Some(check_name(what, subject)?)
         };
         let payload = if kind == EventKind::Alias {
             None
@@ -268,7 +365,9 @@ impl Call {
     /// `anonymousId` for identify). Its `userId`, `anonymousId`,
     /// `previousId`, `messageId`, `timestamp` and `context` are kept;
     /// missing ones are filled in (a new message id, the time now, the
-    /// device's anonymous id when the event names no user at all).
+    /// device's anonymous id when the event names no user at all). Its
+    /// names and ids are held to [`MAX_NAME_BYTES`], its properties, traits
+    /// and context to [`MAX_PAYLOAD_DEPTH`], as every other call's.
     pub fn from_event(event: &Value, now_ms: i64) -> Result<Self> {
         let obj = event.as_object().ok_or_else(|| {
             Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event)))
@@ -277,6 +376,9 @@ impl Call {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) if s.len() > MAX_NAME_BYTES => {
+                    Err(too_long(&cat!("`", k, "`"), s.len()))
+                }
                 Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(other) => Err(Error::InvalidEvent(cat!(
                     "`",
@@ -325,18 +427,18 @@ impl Call {
                 let name = text("event")?.ok_or_else(|| {
                     Error::InvalidEvent("a track event needs `event` (its name)".into())
                 })?;
-                checked_name("event name", &name)?;
+                check_name(Subject::EventName, &name)?;
                 (Some(name), props, None)
             }
             EventKind::Screen => {
                 let name = text("name")?.unwrap_or_else(|| "Screen".into());
-                checked_name("screen name", &name)?;
+                check_name(Subject::ScreenName, &name)?;
                 (Some(name), props, None)
             }
             // `text` has made a blank name `None`: a page view without a name.
             EventKind::Page => match text("name")? {
                 Some(name) => {
-                    checked_name("page name", &name)?;
+                    check_name(Subject::PageName, &name)?;
                     (Some(name), props, None)
                 }
                 None => (None, props, None),
@@ -345,7 +447,7 @@ impl Call {
             EventKind::Group => {
                 let g = text("groupId")?
                     .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
-                checked_name("group_id", &g)?;
+                check_name(Subject::GroupId, &g)?;
                 (None, traits, Some(g))
             }
             EventKind::Alias => {
@@ -358,7 +460,7 @@ impl Call {
                     ));
                 }
                 crate::ids::rotate();
-                checked_name("new_id", &u)?;
+                check_name(Subject::NewId, &u)?;
                 (None, None, Some(u))
             }
         };
@@ -381,7 +483,10 @@ impl Call {
         let message_id = text("messageId")?.or_else(|| Some(crate::ids::random_uuid()));
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(Object::from(m)),
+            Some(v @ Value::Object(m)) => {
+                check_depth("context", v, MAX_PAYLOAD_DEPTH)?;
+                Some(Object::from(m))
+            }
             Some(other) => {
                 return Err(Error::InvalidEvent(cat!(
                     "`context` must be a JSON object, got ",
@@ -548,35 +653,70 @@ impl Call {
     }
 }
 
-fn checked_name<'a>(what: &str, s: &'a str) -> Result<&'a str> {
-    if s.trim().is_empty() {
-        return Err(Error::InvalidEvent(cat!(
-            what,
-            " is empty: give it a name, e.g. \"Order Completed\""
-        )));
+/// Fails when `value` nests arrays and objects deeper than `max_depth`
+/// (`value` itself, if one, is the first level), as the text API does.
+/// Looks no deeper than the limit, so a value nested thousands deep costs no
+/// deep recursion here.
+fn check_depth(field: &str, value: &Value, max_depth: usize) -> Result<()> {
+    fn within(v: &Value, left: usize) -> bool {
+        match v {
+            Value::Array(items) => left > 0 && items.iter().all(|v| within(v, left - 1)),
+            Value::Object(m) => left > 0 && m.values().all(|v| within(v, left - 1)),
+            _ => true,
+        }
     }
-    if s.len() > MAX_NAME_BYTES {
-        return Err(Error::InvalidEvent(cat!(
-            what,
-            " is ",
-            s.len(),
-            " bytes, over the limit of ",
-            MAX_NAME_BYTES
-        )));
+    if within(value, max_depth) {
+        Ok(())
+    } else {
+        Err(too_deep(field))
     }
-    Ok(s)
+}
+
+fn too_deep(field: &str) -> Error {
+    Error::InvalidEvent(too_deep_text(field))
+}
+
+fn too_deep_text(field: &str) -> String {
+    cat!(
+        field,
+        " is nested more than ",
+        MAX_PAYLOAD_DEPTH,
+        " levels deep, which backends refuse: flatten it"
+    )
+}
+
+/// Fails when `context`, merged into every later event's context, nests
+/// deeper than [`MAX_PAYLOAD_DEPTH`] (the context object is the first level).
+pub fn check_context(context: &Object) -> Result<()> {
+    if context.values_within_depth(MAX_PAYLOAD_DEPTH - 1) {
+        Ok(())
+    } else {
+        Err(too_deep("context"))
+    }
+}
+
+/// [`check_context`] for a `serde_json` map.
+pub fn check_context_map(context: &serde_json::Map<String, Value>) -> Result<()> {
+    context
+        .values()
+        .try_for_each(|v| check_depth("context", v, MAX_PAYLOAD_DEPTH - 1))
 }
 
 /// Turns a JSON value into an object payload: `null` means none; anything but
-/// an object is an error naming `field` (`properties` or `traits`).
+/// an object is an error naming `field` (`properties` or `traits`), and so is
+/// an object nested deeper than [`MAX_PAYLOAD_DEPTH`].
 pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> {
     match value {
         Value::Null => Ok(None),
         Value::Object(map) if map.is_empty() => Ok(None),
-        // serde_json writes valid JSON: the text needs no second check.
-        Value::Object(_) => serde_json::to_string(value)
-            .map(|text| Some(RawJson::trusted(text)))
-            .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
+        // serde_json writes valid JSON, its numbers finite: the text needs no
+        // second check.
+        Value::Object(_) => {
+            check_depth(field, value, MAX_PAYLOAD_DEPTH)?;
+            serde_json::to_string(value)
+                .map(|text| Some(RawJson::trusted(text)))
+                .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}")))
+        }
         other => Err(not_an_object(field, other)),
     }
 }
@@ -589,9 +729,12 @@ pub(crate) fn write_object(field: &str, value: &Value, out: &mut Vec<u8>) -> Res
     match value {
         Value::Null => Ok(false),
         Value::Object(map) if map.is_empty() => Ok(false),
-        Value::Object(_) => serde_json::to_writer(out, value)
-            .map(|()| true)
-            .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}"))),
+        Value::Object(_) => {
+            check_depth(field, value, MAX_PAYLOAD_DEPTH)?;
+            serde_json::to_writer(out, value)
+                .map(|()| true)
+                .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}")))
+        }
         other => Err(not_an_object(field, other)),
     }
 }
@@ -605,9 +748,12 @@ fn not_an_object(field: &str, value: &Value) -> Error {
 }
 
 /// Parses JSON text into an object payload, for callers that hold text (the
-/// FFI). Empty text and `null` mean none. `NaN` and `Infinity` are named in
-/// the error, since they are the usual way a float sneaks in that JSON cannot
-/// carry.
+/// FFI, the browser). Empty text and `null` mean none. Held to what
+/// [`object_from_value`] holds a value to: nesting at most
+/// [`MAX_PAYLOAD_DEPTH`] deep, and numbers a 64-bit float can hold (`1e999`
+/// is JSON's grammar, but not a number a backend can read). `NaN` and
+/// `Infinity` are named in the error, since they are the usual way a float
+/// sneaks in that JSON cannot carry.
 pub fn object_from_text(field: &str, text: &str) -> Result<Option<RawJson>> {
     object_text(field, text).map(|t| t.map(|t| RawJson::trusted(t.to_owned())))
 }
@@ -618,13 +764,31 @@ pub(crate) fn object_text<'a>(field: &str, text: &'a str) -> Result<Option<&'a s
     if trimmed.is_empty() || trimmed == "null" || trimmed == "{}" {
         return Ok(None);
     }
-    match crate::json::check_object(trimmed) {
+    match crate::json::check_object(trimmed, MAX_PAYLOAD_DEPTH) {
         Ok(text) => Ok(Some(text)),
         Err(Ok(kind)) => Err(Error::InvalidEvent(cat!(
             field,
             " must be a JSON object like {\"plan\": \"pro\"}, got ",
             kind
         ))),
+        Err(Err(e)) if e.what == crate::json::TOO_DEEP => Err(Error::InvalidEvent(cat!(
+            too_deep_text(field),
+            " (at line ",
+            e.line,
+            " column ",
+            e.column,
+            ")"
+        ))),
+        Err(Err(e)) if e.what == crate::json::NUMBER_OUT_OF_RANGE => {
+            Err(Error::InvalidEvent(cat!(
+                field,
+                " holds a number out of range for a 64-bit float at line ",
+                e.line,
+                " column ",
+                e.column,
+                ", which backends refuse: send it as a string"
+            )))
+        }
         Err(Err(e)) => {
             // A byte search: `str::contains` would bring the substring searcher into the browser build.
             let mentions = |word: &str| {
@@ -774,6 +938,52 @@ mod tests {
         );
         assert!(Call::identify("", None, 0).is_err());
         assert!(Call::track(&"x".repeat(MAX_NAME_BYTES + 1), None, 0).is_err());
+    }
+
+    #[test]
+    fn each_kind_of_id_gets_its_own_hint() {
+        fn err<T: core::fmt::Debug>(r: Result<T>) -> String {
+            r.unwrap_err().to_string()
+        }
+        for (e, want) in [
+            (
+                err(Call::identify("", None, 0)),
+                "user_id is empty: pass the id your backend knows the user by, e.g. \"user-42\"",
+            ),
+            (
+                err(Call::group(" ", None, 0)),
+                "group_id is empty: pass the id of the account, company or team, e.g. \"acme-inc\"",
+            ),
+            (
+                err(Call::alias("", 0)),
+                "new_id is empty: pass the id the user is known by from now on, e.g. \"user-42\"",
+            ),
+            (
+                err(Call::track("", None, 0)),
+                "event name is empty: give it a name, e.g. \"Order Completed\"",
+            ),
+            (
+                err(Call::screen("", None, 0)),
+                "screen name is empty: give it a name, e.g. \"Checkout\"",
+            ),
+            (
+                err(check_name(Subject::AnonymousId, "")),
+                "anonymous_id is empty: pass the id your app already uses for this device",
+            ),
+            (
+                err(check_name(Subject::ConsentCategory, "\t")),
+                "consent category is empty: pass the category's name, e.g. \"analytics\"",
+            ),
+        ] {
+            assert!(e.starts_with(&cat!("invalid event: ", want)), "{e}");
+        }
+        for id in [
+            Call::identify("", None, 0),
+            Call::group("", None, 0),
+            Call::alias("", 0),
+        ] {
+            assert!(!err(id).contains("Order Completed"));
+        }
     }
 
     #[test]

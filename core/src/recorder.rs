@@ -463,7 +463,8 @@ impl Recorder {
 
     /// Sets one consent category and acts on the change: held events are
     /// released (granted) or dropped (denied); a revocation purges every
-    /// not-yet-sent event from the buffer.
+    /// not-yet-sent event from the buffer and compacts its file, as
+    /// [`forget`](Self::forget) does, so nothing of them stays on disk.
     pub fn set_consent(
         &mut self,
         category: &str,
@@ -479,7 +480,8 @@ impl Recorder {
     }
 
     /// Opts out (`true`): nothing more is stored or sent and the buffer is
-    /// purged; this persists across restarts. `false` resumes.
+    /// purged (its file compacted, as on a revocation); this persists across
+    /// restarts. `false` resumes.
     pub fn opt_out(&mut self, opted_out: bool, engine: &mut Engine, now_ms: i64) {
         crate::ids::rotate();
         let before = self.consent.gate();
@@ -489,6 +491,7 @@ impl Recorder {
     }
 
     fn after_consent_change(&mut self, before: Gate, engine: &mut Engine, now_ms: i64) {
+        let mut purged = false;
         match self.consent.gate() {
             Gate::Send => {
                 for held in core::mem::take(&mut self.held) {
@@ -506,11 +509,18 @@ impl Recorder {
                     self.pending.clear();
                     engine.count_external_drop(DropReason::Consent, pending, now_ms);
                     engine.purge(DropReason::Consent, now_ms);
+                    purged = true;
                 }
             }
             Gate::Hold => {}
         }
         self.commit(engine, now_ms);
+        if purged {
+            // Deleted rows stay readable in the file's free pages and in the
+            // WAL until rewritten: a revocation or an opt-out must leave no
+            // more of the purged events on disk than `forget()` does.
+            engine.compact(now_ms);
+        }
     }
 
     /// Erases the user from this device: the buffer, identity, traits, group,

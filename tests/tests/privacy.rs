@@ -96,6 +96,67 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
 }
 
 #[test]
+fn revoking_consent_or_opting_out_leaves_no_trace_of_the_purged_events() {
+    for revoke in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("cairn.db");
+        let server = collector();
+        // Nothing is delivered: every event is still queued when purged.
+        server.set_down(Some(Fault::Status(503)));
+        let c = builder(&server, &db)
+            .consent("analytics", ConsentState::Granted)
+            .required_consent(["analytics"])
+            .build()
+            .unwrap();
+        for n in 0..60 {
+            // Events a backend service records for its users: the ids are in
+            // the events only, not in the device's identity.
+            c.enqueue(&json!({
+                "type": "track", "event": "Viewed", "userId": "user-revoked-4711",
+                "properties": {"n": n, "email": "revoked-person@example.com"},
+            }))
+            .unwrap();
+        }
+        assert!(c.commit(Duration::from_secs(5)).unwrap());
+        let files = [
+            db.clone(),
+            dir.path().join("cairn.db-wal"),
+            dir.path().join("cairn.db-shm"),
+        ];
+        let all = || -> Vec<u8> {
+            files
+                .iter()
+                .flat_map(|f| std::fs::read(f).unwrap_or_default())
+                .collect()
+        };
+        assert!(
+            contains(&all(), "user-revoked-4711"),
+            "the test can see the data before"
+        );
+
+        if revoke {
+            c.set_consent("analytics", ConsentState::Denied).unwrap();
+        } else {
+            c.opt_out(true).unwrap();
+        }
+        assert!(c.commit(Duration::from_secs(10)).unwrap());
+        assert_eq!(c.stats().queued_events, 0);
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap_or_default();
+            for secret in ["user-revoked-4711", "revoked-person@example.com"] {
+                assert!(
+                    !contains(&bytes, secret),
+                    "{}: {secret} is still in {} ({} bytes)",
+                    if revoke { "revoked" } else { "opted out" },
+                    f.display(),
+                    bytes.len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn opt_out_sends_zero_requests_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");

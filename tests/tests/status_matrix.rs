@@ -172,8 +172,23 @@ fn a_single_event_refused_with_413_is_dropped_as_oversize() {
 }
 
 #[test]
-fn status_400_drops_the_batch_as_rejected_with_the_reason() {
+fn status_400_splits_the_batch_to_find_the_refused_events() {
+    // The 400 answered the batch of 5, not an event in it: both halves go
+    // through, and nothing is dropped (tests/tests/input_edges.rs has a
+    // backend that keeps refusing one event).
     let (server, c, _d) = setup(vec![Fault::Status(400)]);
+    record(&c, 5);
+    let r = c.flush(Duration::from_secs(5)).unwrap();
+    assert_eq!((r.delivered, r.remaining), (5, 0));
+    let sizes: Vec<usize> = server.requests().iter().map(|r| r.batch().len()).collect();
+    assert_eq!(sizes, vec![5, 3, 2], "the refused batch goes out in halves");
+    assert_eq!(numbers(&server.events()), (0..5).collect::<Vec<_>>());
+    assert_eq!(c.stats().dropped.rejected, 0);
+}
+
+#[test]
+fn other_4xx_drop_the_batch_as_rejected_with_the_reason() {
+    let (server, c, _d) = setup(vec![Fault::Status(404)]);
     record(&c, 5);
     c.flush(Duration::from_secs(5)).unwrap();
     record(&c, 2);
@@ -182,7 +197,7 @@ fn status_400_drops_the_batch_as_rejected_with_the_reason() {
     let s = c.stats();
     assert_eq!(s.dropped.rejected, 5);
     assert!(
-        s.last_rejection.as_deref().unwrap().starts_with("HTTP 400"),
+        s.last_rejection.as_deref().unwrap().starts_with("HTTP 404"),
         "{s:?}"
     );
     assert_eq!(server.events().len(), 2, "later batches go on");

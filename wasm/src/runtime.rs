@@ -24,7 +24,7 @@ use cairn::engine::{Engine, EngineConfig, Upload};
 use cairn::identity::{self, Identity};
 use cairn::json::{self, Json, Object};
 use cairn::json_text::push_string;
-use cairn::model::{object_from_text, Call};
+use cairn::model::{check_name, object_from_text, Call, Subject};
 use cairn::recorder::{Recorder, RecorderSettings};
 use cairn::stats::{DropCounts, DropReason};
 use cairn::store::NewEvent;
@@ -546,11 +546,7 @@ impl<B: Backend + 'static> Runtime<B> {
 
     /// Replaces the anonymous id.
     pub fn set_anonymous_id(&mut self, anonymous_id: &str) -> Result<(), Error> {
-        if anonymous_id.trim().is_empty() {
-            return Err(Error::InvalidEvent(
-                "anonymousId is empty: pass a non-empty id".into(),
-            ));
-        }
+        check_name(Subject::AnonymousId, anonymous_id)?;
         self.recorder.set_anonymous_id(anonymous_id);
         self.commit();
         Ok(())
@@ -559,6 +555,8 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Merges `context` (a JSON object as text) into every later event's
     /// context; a `null` value removes a key.
     pub fn set_context(&mut self, context_json: &str) -> Result<(), Error> {
+        // The checks properties get (depth, numbers), then the merge's own reading.
+        object_from_text("context", context_json)?;
         let value = json::parse(context_json).map_err(|e| {
             Error::InvalidEvent(cat!("context is not valid JSON (", e.message(), ")"))
         })?;
@@ -585,9 +583,7 @@ impl<B: Backend + 'static> Runtime<B> {
         state: ConsentState,
         now: i64,
     ) -> Result<(), Error> {
-        if category.trim().is_empty() {
-            return Err(Error::InvalidEvent("consent category is empty".into()));
-        }
+        check_name(Subject::ConsentCategory, category)?;
         let now = self.tick(now);
         self.recorder
             .set_consent(category, state, &mut self.engine, now);

@@ -141,6 +141,56 @@ fn invalid_calls_are_refused_and_counted() {
 }
 
 #[test]
+fn the_browser_holds_input_to_the_cores_limits() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    let deep = format!(
+        "{}{}",
+        "{\"a\":".repeat(126),
+        "1".to_string() + &"}".repeat(126)
+    );
+    for (kind, name, payload, words) in [
+        (
+            "track",
+            "Deep",
+            deep.as_str(),
+            "nested more than 125 levels",
+        ),
+        ("track", "Huge", r#"{"n": 1e999}"#, "out of range"),
+        (
+            "identify",
+            "",
+            "",
+            "user_id is empty: pass the id your backend knows",
+        ),
+        ("group", &"g".repeat(1025), "", "over the limit of 1024"),
+    ] {
+        let e = rt.record(kind, name, payload, T0).unwrap_err().to_string();
+        assert!(e.contains(words), "{kind} {words}: {e}");
+    }
+    for e in [
+        rt.set_anonymous_id(&"a".repeat(1 << 20)).unwrap_err(),
+        rt.set_context(&format!("{{\"d\": {deep}}}")).unwrap_err(),
+        rt.set_context(r#"{"n": 1e999}"#).unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(
+            e.contains("over the limit") || e.contains("nested more") || e.contains("out of range"),
+            "{e}"
+        );
+    }
+    rt.record("track", "Fine", r#"{"n": 1e308}"#, T0).unwrap();
+    let s = stats(&mut rt);
+    assert_eq!(
+        (
+            s["dropped"]["invalid"].as_u64(),
+            s["queued_events"].as_u64()
+        ),
+        (Some(4), Some(1))
+    );
+}
+
+#[test]
 fn failures_retry_with_the_same_message_ids() {
     let kv = site();
     let mut rt = tab(&kv, "a", json!({}));

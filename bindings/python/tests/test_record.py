@@ -57,12 +57,41 @@ def test_a_bad_call_raises_the_cores_error_and_counts_one_invalid(tmp_path):
             client.set_anonymous_id("anon-\ud83c")
         with pytest.raises(CairnError.InvalidEvent, match="category contains a lone surrogate"):
             client.set_consent("ads\ud83c", cairn.ConsentState.GRANTED)
-        # A wrong type is the same TypeError as on the generated module.
-        with pytest.raises(TypeError, match="argument must be str, not int"):
+        # A name or id that is not a str: a CairnError, counted like the rest.
+        with pytest.raises(CairnError.InvalidEvent, match=r"^invalid event: event name must be a str, got int 42: pass str\(42\)"):
             client.track(42)
+        with pytest.raises(CairnError.InvalidEvent, match=r"^invalid event: event name is None: pass a str"):
+            client.track(None, {"k": "v"})
+        with pytest.raises(CairnError.InvalidEvent, match=r"^invalid event: user id must be a str, got int"):
+            client.identify(7)
+        with pytest.raises(CairnError.InvalidEvent, match=r"^invalid event: new id is None"):
+            client.alias(None)
+        # Not events: refused with a CairnError, not counted.
+        with pytest.raises(CairnError.InvalidEvent, match="anonymous_id is None"):
+            client.set_anonymous_id(None)
         client.commit(timeout=5)
         stats = client.stats()
-        assert (stats.dropped.invalid, stats.dropped.oversize, stats.queued_events) == (3, 1, 0)
+        assert (stats.dropped.invalid, stats.dropped.oversize, stats.queued_events) == (7, 1, 0)
+
+
+def test_ids_get_their_own_hint_when_empty(tmp_path):
+    with cairn.Client(WRITE_KEY, endpoint=DEAD, storage_path=str(tmp_path / "h.db")) as client:
+        for call, words in [
+            (lambda: client.identify(""), 'user_id is empty: pass the id your backend knows the user by, e.g. "user-42"'),
+            (lambda: client.group(""), "group_id is empty: pass the id of the account"),
+            (lambda: client.alias(""), "new_id is empty: pass the id the user is known by from now on"),
+        ]:
+            with pytest.raises(CairnError.InvalidEvent) as e:
+                call()
+            assert words in str(e.value) and "Order Completed" not in str(e.value)
+
+
+def test_non_string_keys_become_strings_as_json_dumps_makes_them(collector, config):
+    with cairn.Client(WRITE_KEY, **config) as client:
+        client.track("Keys", {7: "int", 2.5: "float", True: "bool", None: "none"})
+        assert client.flush(timeout=10).delivered == 1
+    (track,) = collector.events
+    assert track["properties"] == {"7": "int", "2.5": "float", "true": "bool", "null": "none"}
 
 
 def test_calls_after_shutdown_raise_shut_down(tmp_path):

@@ -123,6 +123,11 @@ pub enum Fault {
     DropConnection,
     /// Wait this long, then handle the request normally (store, answer 200).
     Stall(Duration),
+    /// Answer 400 to a batch holding an event whose JSON text contains this
+    /// string, storing nothing of it; handle other batches normally. What a
+    /// strict backend does with one event it cannot read: set it with
+    /// [`Collector::set_down`] to refuse every batch that carries a marker.
+    Refuse(String),
 }
 
 /// One request to `/v1/batch`, as it arrived and as it was answered.

@@ -204,6 +204,20 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
             return injected(conn, head, shared, index, &raw, status, Some(after));
         }
         Some(Fault::Stall(d)) => stall(shared, d),
+        Some(Fault::Refuse(ref marker)) => {
+            let holds_marker = decode(head, &raw).is_ok_and(|body| {
+                body.get("batch")
+                    .and_then(Value::as_array)
+                    .is_some_and(|events| {
+                        events
+                            .iter()
+                            .any(|e| e.to_string().contains(marker.as_str()))
+                    })
+            });
+            if holds_marker {
+                return injected(conn, head, shared, index, &raw, 400, None);
+            }
+        }
         _ => {}
     }
     let judged = match shared.retain() {

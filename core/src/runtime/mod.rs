@@ -31,7 +31,7 @@ use crate::cat;
 use crate::config::{ClientBuilder, Config};
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
-use crate::model::{self, Call, EventKind};
+use crate::model::{self, Call, EventKind, Subject};
 use crate::recorder::Forgotten;
 use crate::stats::{DropReason, Stats};
 
@@ -429,21 +429,26 @@ impl Client {
     }
 
     /// Replaces the anonymous id (for example to reuse one the web app set).
+    /// Fails with [`Error::InvalidEvent`] when it is blank or over
+    /// [`MAX_NAME_BYTES`](crate::model::MAX_NAME_BYTES): every later event
+    /// carries it. Not an event: a refusal is not counted in `stats()`.
     pub fn set_anonymous_id(&self, anonymous_id: &str) -> Result<()> {
-        if anonymous_id.trim().is_empty() {
-            return Err(Error::InvalidEvent(
-                "anonymous_id is empty: pass a non-empty id".into(),
-            ));
-        }
+        model::check_name(Subject::AnonymousId, anonymous_id)?;
         crate::ids::rotate();
         self.send(Command::SetAnonymousId(anonymous_id.to_string()))
     }
 
     /// Merges `context` (a JSON object, e.g. `{"app": {"version": "2.1"}}`)
     /// into the context of every later event; a `null` value removes a key.
+    /// Values nested deeper than the context's share of
+    /// [`MAX_PAYLOAD_DEPTH`](crate::model::MAX_PAYLOAD_DEPTH) are refused:
+    /// every later event would carry them.
     pub fn set_context(&self, context: Value) -> Result<()> {
         match context {
-            Value::Object(map) => self.send(Command::SetContext(map)),
+            Value::Object(map) => {
+                model::check_context_map(&map)?;
+                self.send(Command::SetContext(map))
+            }
             _ => Err(Error::InvalidEvent(
                 "context must be a JSON object like {\"app\": {\"version\": \"2.1\"}}".into(),
             )),
@@ -460,16 +465,16 @@ impl Client {
     /// Records the user's decision for one consent category. Granting the
     /// last undecided category the destination needs releases the events held
     /// in memory (with their original timestamps); denying or revoking one
-    /// drops them and purges every not-yet-sent event from the buffer.
+    /// drops them and purges every not-yet-sent event from the buffer,
+    /// compacting its file so nothing of them stays readable on disk.
     pub fn set_consent(&self, category: &str, state: ConsentState) -> Result<()> {
-        if category.trim().is_empty() {
-            return Err(Error::InvalidEvent("consent category is empty".into()));
-        }
+        model::check_name(Subject::ConsentCategory, category)?;
         self.send(Command::SetConsent(category.to_string(), state))
     }
 
     /// `true`: from this call on nothing is stored or sent, and the buffer is
-    /// purged; it persists across restarts. `false` resumes recording.
+    /// purged (and compacted, as by [`set_consent`](Self::set_consent)); it
+    /// persists across restarts. `false` resumes recording.
     pub fn opt_out(&self, opted_out: bool) -> Result<()> {
         crate::ids::rotate();
         self.send(Command::OptOut(opted_out))

@@ -55,6 +55,14 @@ pub enum Outcome {
     },
     /// The batch is too large for the server: send it in halves.
     Split,
+    /// The server refuses something in the batch (a 400: an event it cannot
+    /// read): a batch of several events is sent again in halves until the
+    /// refused events are alone; a single refused event is dropped, counted
+    /// as `rejected`. The others are delivered.
+    Refused {
+        /// Status and the start of the body.
+        reason: String,
+    },
     /// The server refuses these events for good: drop them, counted as `rejected`.
     Reject {
         /// Status and the start of the body.

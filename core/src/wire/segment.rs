@@ -38,6 +38,44 @@ impl SegmentWire {
     }
 }
 
+/// Write keys shorter than this are not looked for in error bodies: too
+/// short to tell from ordinary text (and no secret: real keys are 27 to 32
+/// characters).
+const MIN_REDACTED_KEY_BYTES: usize = 8;
+
+impl SegmentWire {
+    /// `body` with the write key, and the Basic token made of it, replaced
+    /// by `<write key>`: a server that echoes what it was sent ("write key
+    /// `…` is not valid") must not put the key into `stats().last_error`, the
+    /// logs or the buffer file's delivery state (`cairn inspect`).
+    fn redacted(&self, body: &str) -> String {
+        let token = self
+            .authorization
+            .strip_prefix("Basic ")
+            .unwrap_or_default();
+        let secrets = [self.write_key.as_str(), token];
+        let mut out = String::with_capacity(body.len());
+        let mut skip_to = 0;
+        for (i, c) in body.char_indices() {
+            if i < skip_to {
+                continue;
+            }
+            let rest = body.as_bytes().get(i..).unwrap_or_default();
+            let found = secrets
+                .iter()
+                .find(|s| s.len() >= MIN_REDACTED_KEY_BYTES && rest.starts_with(s.as_bytes()));
+            match found {
+                Some(s) => {
+                    out.push_str("<write key>");
+                    skip_to = i + s.len();
+                }
+                None => out.push(c),
+            }
+        }
+        out
+    }
+}
+
 /// Appends `bytes` in standard base64 with padding (RFC 4648, section 4),
 /// for the Basic credentials. Hand-written: the `base64` crate's encoder
 /// brought an `expect` with `Debug` formatting into the browser build.
@@ -86,7 +124,8 @@ impl Wire for SegmentWire {
 
     fn classify(&self, r: &HttpResponse, now_ms: i64) -> Outcome {
         let detail = || {
-            let body = body_prefix(r.body.trim());
+            let body = self.redacted(body_prefix(r.body.trim()));
+            let body = body.as_str();
             if body.is_empty() {
                 cat!("HTTP ", r.status)
             } else {
@@ -106,7 +145,10 @@ impl Wire for SegmentWire {
                     .and_then(|v| parse_retry_after(v, now_ms)),
                 reason: detail(),
             },
-            400..=499 => Outcome::Reject { reason: detail() },
+            // Segment and RudderStack answer 400 to a batch holding an event
+            // they cannot read: the others in it are fine.
+            400 => Outcome::Refused { reason: detail() },
+            402..=499 => Outcome::Reject { reason: detail() },
             // 1xx/3xx are not answers to a batch POST; treat as temporary.
             _ => Outcome::Retry {
                 after_ms: None,
@@ -175,6 +217,43 @@ mod tests {
     }
 
     #[test]
+    fn the_write_key_never_reaches_an_error_text() {
+        let key = "wk_live_s3cret_0123456789";
+        let w = SegmentWire::new("http://h", key, false);
+        let token = "d2tfbGl2ZV9zM2NyZXRfMDEyMzQ1Njc4OTo=";
+        for (status, body) in [
+            (401, format!("write key `{key}` is not valid")),
+            (
+                400,
+                format!("{{\"echo\": \"Basic {token}\", \"k\": \"{key}{key}\"}}"),
+            ),
+            (503, format!("ünïcødé {key}")),
+        ] {
+            let r = HttpResponse {
+                status,
+                retry_after: None,
+                body,
+            };
+            let reason = match w.classify(&r, 0) {
+                Outcome::AuthFailed { reason }
+                | Outcome::Refused { reason }
+                | Outcome::Retry { reason, .. } => reason,
+                other => panic!("{other:?}"),
+            };
+            assert!(!reason.contains(key) && !reason.contains(token), "{reason}");
+            assert!(reason.contains("<write key>"), "{reason}");
+        }
+        // A short key is left alone: it cannot be told from ordinary text.
+        let w = SegmentWire::new("http://h", "key", false);
+        assert_eq!(
+            w.classify(&resp(404, None), 0),
+            Outcome::Reject {
+                reason: "HTTP 404: nope".into()
+            }
+        );
+    }
+
+    #[test]
     fn classifies_the_status_matrix() {
         let w = SegmentWire::new("http://h", "k", false);
         assert_eq!(w.classify(&resp(200, None), 0), Outcome::Delivered);
@@ -189,8 +268,12 @@ mod tests {
             Outcome::AuthFailed { .. }
         ));
         assert!(
-            matches!(w.classify(&resp(400, None), 0), Outcome::Reject { ref reason } if reason == "HTTP 400: nope")
+            matches!(w.classify(&resp(400, None), 0), Outcome::Refused { ref reason } if reason == "HTTP 400: nope")
         );
+        assert!(matches!(
+            w.classify(&resp(404, None), 0),
+            Outcome::Reject { .. }
+        ));
         assert!(matches!(
             w.classify(&resp(422, None), 0),
             Outcome::Reject { .. }

@@ -164,7 +164,7 @@ fn fork_mode(client: &cairn::Client, db: &str, endpoint: &str) {
         let show = |call: &str, r: Result<String, cairn::Error>| {
             println!(
                 "forked {call}: {}",
-                r.map_or_else(|e| e.to_string(), |ok| ok)
+                r.unwrap_or_else(|e| e.to_string())
             );
         };
         show(

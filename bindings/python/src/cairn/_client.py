@@ -69,8 +69,11 @@ def _timeout(value: Seconds) -> int:
 
 
 def _text(what: str, value: str) -> str:
-    """``value`` if it can cross as UTF-8; a lone surrogate (half of an
-    emoji, e.g. from a bad slice) is an InvalidEvent naming where it is."""
+    """``value`` if it can cross as UTF-8; anything but a ``str``, or a lone
+    surrogate (half of an emoji, e.g. from a bad slice), is an InvalidEvent
+    naming where it is."""
+    if not isinstance(value, str):
+        raise CairnError.InvalidEvent(f"invalid argument: {what} {_record.not_a_str(value)}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:

@@ -91,9 +91,11 @@ _local = threading.local()
 
 
 def _utf8(what: str, text: str, refused: Callable[[], None]) -> bytes:
-    if type(text) is not str:
-        # What the generated module says for a non-str argument.
-        raise TypeError(f"argument must be str, not {type(text).__name__}")
+    if not isinstance(text, str):
+        # A refused call like any other: the caller gets a CairnError (not the
+        # TypeError of the generated module), and stats() counts it invalid.
+        refused()
+        raise CairnError.InvalidEvent(f"invalid event: {what} {not_a_str(text)}") from None
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -102,6 +104,15 @@ def _utf8(what: str, text: str, refused: Callable[[], None]) -> bytes:
             f"invalid event: {what} contains a lone surrogate ({text[e.start]!r} at index {e.start}), "
             "which UTF-8 cannot carry"
         ) from None
+
+
+def not_a_str(value: object) -> str:
+    """The end of an error for ``value``, which should have been a ``str``."""
+    if value is None:
+        return "is None: pass a str"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"must be a str, got {type(value).__name__} {value!r}: pass str({value!r}) if that is what you mean"
+    return f"must be a str, got {type(value).__name__}"
 
 
 def record(handle: int, kind: int, what: str, name: str, field: str, json: str, refused: Callable[[], None]) -> None:
