@@ -14,7 +14,9 @@ step "cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
 rust_summary "$LOG_DIR/cargo-test.log"
 # The crash harness's figures, the crash window among them (docs/delivery.md).
-cat target/tmp/crash-harness.txt 2>/dev/null || echo "crash harness: no figures written"
+for f in crash-harness crash-harness-backlog; do
+    echo "== $f"; cat "target/tmp/$f.txt" 2>/dev/null || echo "no figures written"
+done
 
 # Front-end suites: each script installs what it needs, runs its tests, fails
 # on any failure, and prints one line "NAME: N passed, M failed".

@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cairn_cli::collector::{Collector, CollectorConfig, Fault};
+use cairn_tests::dead_endpoint;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_cairn-test-child");
 /// Each run numbers its events from `run * BLOCK`, so numbers never repeat.
@@ -57,31 +58,63 @@ struct Figures {
     elapsed: Duration,
 }
 
-fn run(kills: usize, seed: u64) -> Figures {
+/// Where the kills fall.
+#[derive(Clone, Copy)]
+enum Scenario {
+    /// At random moments of a child's life, against a faulty collector.
+    Anytime,
+    /// While a child is still loading a backlog of this many events (queued
+    /// while the backend was unreachable, which it stays for the children).
+    DuringBacklogLoad(u64),
+}
+
+fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
     let started = Instant::now();
     let mut rng = Rng(seed | 1);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let server = Collector::start(CollectorConfig::default()).unwrap();
+    let (endpoint, first_run, backlog) = match scenario {
+        Scenario::Anytime => (server.endpoint(), 0, 0),
+        Scenario::DuringBacklogLoad(backlog) => {
+            let out = Command::new(CHILD)
+                .args([
+                    "record",
+                    db.to_str().unwrap(),
+                    &dead_endpoint(),
+                    "0",
+                    &backlog.to_string(),
+                ])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "the backlog was recorded");
+            (dead_endpoint(), 1, backlog)
+        }
+    };
     // Per run: the highest number the child reported durable.
     let mut durable: BTreeMap<u64, u64> = BTreeMap::new();
     // Per run: when each call returned (unix µs), and when the kill came.
     let mut returned: BTreeMap<u64, Vec<(u64, u128)>> = BTreeMap::new();
     let mut killed_at: BTreeMap<u64, u128> = BTreeMap::new();
-    for run in 0..kills as u64 {
+    for run in first_run..first_run + kills as u64 {
         server.push_faults((0..12).map(|_| fault(&mut rng)));
         let mut child = Command::new(CHILD)
             .args([
                 "crash",
                 db.to_str().unwrap(),
-                &server.endpoint(),
+                &endpoint,
                 &(run * BLOCK).to_string(),
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(380)));
+        let life = match scenario {
+            Scenario::Anytime => 20 + rng.below(380),
+            // Loading the backlog takes tens of milliseconds.
+            Scenario::DuringBacklogLoad(_) => 5 + rng.below(60),
+        };
+        std::thread::sleep(Duration::from_millis(life));
         killed_at.insert(run, unix_us());
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -127,6 +160,12 @@ fn run(kills: usize, seed: u64) -> Figures {
             .entry(n)
             .or_default()
             .push(e["messageId"].as_str().unwrap().to_string());
+    }
+    for n in 0..backlog {
+        assert!(
+            ids_by_n.contains_key(&n),
+            "seed {seed}: event {n} of the backlog never arrived"
+        );
     }
     let mut total_durable = 0;
     for (run, last) in &durable {
@@ -186,13 +225,13 @@ fn quantile(values: &[f64], q: f64) -> f64 {
     values[rank - 1]
 }
 
-fn print(f: &Figures, seed: u64) {
+fn print(f: &Figures, seed: u64, file: &str) {
     let text = figures_text(f, seed);
     println!("{text}");
     // Also kept where ./scripts/test.sh prints it from, so the CI log shows
     // the crash window without showing every test's output.
     let _ = std::fs::write(
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/crash-harness.txt"),
+        format!("{}/{file}", env!("CARGO_TARGET_TMPDIR")),
         &text,
     );
 }
@@ -230,8 +269,16 @@ fn seed() -> u64 {
 // written to target/tmp/crash-harness.txt, which ./scripts/test.sh prints.
 #[test]
 fn crash_harness_short() {
-    let f = run(30, seed());
-    print(&f, seed());
+    let f = run(30, seed(), Scenario::Anytime);
+    print(&f, seed(), "crash-harness.txt");
+}
+
+/// Kills while a restarted child still loads a backlog of 60,000 events:
+/// the calls it made meanwhile are committed as promptly as any.
+#[test]
+fn crash_harness_during_backlog_load() {
+    let f = run(8, seed(), Scenario::DuringBacklogLoad(60_000));
+    print(&f, seed(), "crash-harness-backlog.txt");
 }
 
 #[test]
@@ -241,6 +288,6 @@ fn crash_harness_long() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
-    let f = run(kills, seed());
-    print(&f, seed());
+    let f = run(kills, seed(), Scenario::Anytime);
+    print(&f, seed(), "crash-harness-long.txt");
 }
