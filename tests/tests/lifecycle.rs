@@ -122,10 +122,22 @@ fn a_forked_child_gets_a_clear_error_from_every_call_and_never_hangs() {
     let server = collector();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn-test-child"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn-test-child"))
         .args(["fork", db.to_str().unwrap(), &server.endpoint()])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("child runs");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the forked processes hang (a lock inherited through fork?)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -159,6 +171,10 @@ fn a_forked_child_gets_a_clear_error_from_every_call_and_never_hangs() {
         "stats() in the child says why nothing is recorded: {stdout}"
     );
     assert!(lines.contains(&"forked child done"), "{stdout}");
+    assert!(
+        stdout.contains("forks while busy: 40 children committed"),
+        "{stdout}"
+    );
     // The parent's client went on, and a client made in the child after
     // the fork (on its own file) delivered.
     let events = server.events();

@@ -193,14 +193,17 @@ pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started>
             // Loaded here, not in `build()`: with a large backlog the load
             // takes tens of milliseconds, which an app's main thread must
             // not wait for. Calls made meanwhile wait in the channel.
-            let worker = Worker::load(
-                config,
-                http_tx,
-                cancel,
-                worker_published,
-                worker_room,
-                clocks,
-            );
+            let worker = {
+                let _busy = super::fork::busy();
+                Worker::load(
+                    config,
+                    http_tx,
+                    cancel,
+                    worker_published,
+                    worker_room,
+                    clocks,
+                )
+            };
             worker.run(rx, done_rx)
         })
         .map_err(|e| Error::Storage {
@@ -291,7 +294,9 @@ impl Worker {
                 // answer ends it, and the next upload leaves at once instead
                 // of up to GATHER later (delivery is one batch at a time, so
                 // that wait was on every batch's path).
-                if let Ok(UploadDone { id, result }) = done.recv_timeout(GATHER) {
+                let answered = done.recv_timeout(GATHER);
+                let _busy = super::fork::busy();
+                if let Ok(UploadDone { id, result }) = answered {
                     self.engine.on_upload_result(id, result, self.now());
                     self.take_upload_results(&done);
                     self.pump();
@@ -302,6 +307,9 @@ impl Worker {
                 Some(d) => rx.recv_timeout(d),
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
+            // SQLite from here to the next wait: a fork waits for it
+            // (runtime/fork.rs).
+            let _busy = super::fork::busy();
             match first {
                 Ok(cmd) => {
                     taken.push(cmd);
@@ -328,6 +336,8 @@ impl Worker {
                 // Every Client is gone: commit what is pending and stop.
                 Err(RecvTimeoutError::Disconnected) => {
                     self.commit();
+                    // The store closes (saving acks) while still busy.
+                    drop(self);
                     return;
                 }
             }
@@ -345,6 +355,7 @@ impl Worker {
             self.publish();
             self.answer_waiters();
             if self.finish_shutdown(&done) {
+                drop(self);
                 return;
             }
         }

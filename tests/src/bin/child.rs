@@ -162,10 +162,7 @@ fn fork_mode(client: &cairn::Client, db: &str, endpoint: &str) {
     }
     if pid == 0 {
         let show = |call: &str, r: Result<String, cairn::Error>| {
-            println!(
-                "forked {call}: {}",
-                r.unwrap_or_else(|e| e.to_string())
-            );
+            println!("forked {call}: {}", r.unwrap_or_else(|e| e.to_string()));
         };
         show(
             "track",
@@ -222,6 +219,40 @@ fn fork_mode(client: &cairn::Client, db: &str, endpoint: &str) {
     let mut status = 0;
     // SAFETY: waits for the child just forked; `status` is a valid out-pointer.
     unsafe { libc::waitpid(pid, &mut status, 0) };
+    // More forks while the busy client records: each child builds a client
+    // of its own and commits with it (it would hang on a SQLite lock held
+    // at the fork; one fork in a few hits such a moment).
+    for i in 0..40 {
+        // A client whose worker is opening its file as the fork happens.
+        let opening = cairn::Client::builder("child-key")
+            .endpoint(endpoint)
+            .storage_path(format!("{db}.opening{i}"))
+            .build()
+            .expect("a client");
+        // Fork at a different point of its opening each time.
+        std::thread::sleep(Duration::from_micros(150 * (i % 16)));
+        // SAFETY: as above; the child builds a client and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let own = cairn::Client::builder("child-key")
+                .endpoint(endpoint)
+                .storage_path(format!("{db}.child{i}"))
+                .build()
+                .expect("a client built after fork");
+            own.track("Child Commit", json!({ "i": i })).expect("track");
+            let durable = own.commit(Duration::from_secs(10)).unwrap_or(false);
+            std::process::exit(if durable { 0 } else { 7 });
+        }
+        let mut child_status = 0;
+        // SAFETY: as above.
+        unsafe { libc::waitpid(pid, &mut child_status, 0) };
+        if !(libc::WIFEXITED(child_status) && libc::WEXITSTATUS(child_status) == 0) {
+            println!("fork {i}: the child failed ({child_status})");
+            std::process::exit(8);
+        }
+        drop(opening);
+    }
+    println!("forks while busy: 40 children committed with clients of their own");
     client.track("Parent After Fork", json!({})).expect("track");
     let report = client.shutdown(Duration::from_secs(10)).expect("shutdown");
     println!(
