@@ -15,7 +15,7 @@ cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
 rust_summary "$LOG_DIR/cargo-test.log"
 # The crash harness's figures, the crash window among them (docs/delivery.md).
 for f in crash-harness crash-harness-backlog; do
-    echo "== $f"; cat "target/tmp/$f.txt" 2>/dev/null || echo "no figures written"
+    echo "== $f"; cat "target/tmp/$f.txt" 2>/dev/null && echo || echo "no figures written"
 done
 
 # Front-end suites: each script installs what it needs, runs its tests, fails
