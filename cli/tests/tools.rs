@@ -237,7 +237,11 @@ fn assert_each_line_once(collector: &Collector, n: u64) {
     let missing: Vec<u64> = (1..=n).filter(|l| !seen.contains_key(l)).collect();
     assert!(missing.is_empty(), "lines never sent: {missing:?}");
     let ids: BTreeSet<&String> = seen.values().flatten().collect();
-    assert_eq!(ids.len() as u64, n, "every line has a message id of its own");
+    assert_eq!(
+        ids.len() as u64,
+        n,
+        "every line has a message id of its own"
+    );
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -246,6 +250,13 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Events queued in a buffer file, as `cairn inspect` reads it.
+fn queued_in(db: &Path) -> Option<u64> {
+    cairn::store::inspect::inspect(db, 0)
+        .ok()
+        .map(|i| i.queued_events)
 }
 
 fn resume_send(endpoint: &str, db: &Path, input: &str) -> (Option<i32>, String) {
@@ -283,7 +294,13 @@ fn send_killed_while_reading_then_resumed_sends_each_line_once() {
     // A producer writes 300 lines, then stalls; everything so far is
     // delivered while the sender waits for more, and it is killed there.
     let mut sender = Command::new(CAIRN)
-        .args(["send", "--endpoint", &collector.endpoint(), "--write-key", "k"])
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
         .args(["--storage", db.to_str().unwrap(), "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -299,6 +316,9 @@ fn send_killed_while_reading_then_resumed_sends_each_line_once() {
     wait_until("the sender to note line 300", || {
         std::fs::read_to_string(&progress).is_ok_and(|p| p.contains("\"through_line\":300"))
     });
+    // And to have written the acknowledgements down: a kill before that
+    // sends their events again (with the same ids), as for any lost ack.
+    wait_until("the acks in the buffer", || queued_in(&db) == Some(0));
     sender.kill().unwrap();
     sender.wait().unwrap();
     drop(stdin);
@@ -324,7 +344,13 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     // sender is killed while it retries with the rest queued.
     collector.set_down(Some(Fault::Status(503)));
     let mut sender = Command::new(CAIRN)
-        .args(["send", "--endpoint", &collector.endpoint(), "--write-key", "k"])
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
         .args(["--storage", db.to_str().unwrap(), path.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -335,9 +361,21 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     assert!(collector.wait_for_events(200, Duration::from_secs(60)));
     collector.set_down(Some(Fault::Status(503)));
     // A refused request after that means the last acknowledgement was taken.
-    let refused_before = collector.requests().iter().filter(|r| r.status == 503).count();
+    let refused_before = collector
+        .requests()
+        .iter()
+        .filter(|r| r.status == 503)
+        .count();
     wait_until("a refused retry", || {
-        collector.requests().iter().filter(|r| r.status == 503).count() > refused_before
+        collector
+            .requests()
+            .iter()
+            .filter(|r| r.status == 503)
+            .count()
+            > refused_before
+    });
+    wait_until("the acks in the buffer", || {
+        queued_in(&db) == Some(600 - collector.events().len() as u64)
     });
     sender.kill().unwrap();
     sender.wait().unwrap();
@@ -346,7 +384,13 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
 
     collector.set_down(None);
     let sent = Command::new(CAIRN)
-        .args(["send", "--endpoint", &collector.endpoint(), "--write-key", "k"])
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
         .args(["--storage", db.to_str().unwrap(), "--timeout", "60"])
         .arg(&path)
         .output()
@@ -361,13 +405,22 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     let first = std::fs::read_to_string(&path).unwrap();
     let first = first.lines().next().unwrap();
     let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"cairn:send");
-    let name = format!("{}\n1\n{first}", std::fs::canonicalize(&path).unwrap().display());
+    let name = format!(
+        "{}\n1\n{first}",
+        std::fs::canonicalize(&path).unwrap().display()
+    );
     let want = uuid::Uuid::new_v5(&namespace, name.as_bytes()).to_string();
     assert_eq!(received_lines(&collector)[&1], vec![want]);
 
     // Once all is sent, running the same file again sends nothing.
     let again = Command::new(CAIRN)
-        .args(["send", "--endpoint", &collector.endpoint(), "--write-key", "k"])
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
         .args(["--storage", db.to_str().unwrap()])
         .arg(&path)
         .output()

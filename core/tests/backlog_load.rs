@@ -55,7 +55,9 @@ fn calls_made_while_a_backlog_is_counted_are_committed_before_the_count_ends() {
     }
     assert_eq!(steps, 3, "20,000 rows in steps of 8,192");
     assert_eq!(engine.queued_events(), BACKLOG + 5);
-    let upload = engine.poll_upload(NOW).expect("the backlog goes out at once");
+    let upload = engine
+        .poll_upload(NOW)
+        .expect("the backlog goes out at once");
     assert_eq!(upload.events, config.max_batch_events);
     // The events recorded during the load are in the file: a new store sees them.
     drop(engine);

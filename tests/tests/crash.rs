@@ -230,10 +230,7 @@ fn print(f: &Figures, seed: u64, file: &str) {
     println!("{text}");
     // Also kept where ./scripts/test.sh prints it from, so the CI log shows
     // the crash window without showing every test's output.
-    let _ = std::fs::write(
-        format!("{}/{file}", env!("CARGO_TARGET_TMPDIR")),
-        &text,
-    );
+    let _ = std::fs::write(format!("{}/{file}", env!("CARGO_TARGET_TMPDIR")), &text);
 }
 
 fn figures_text(f: &Figures, seed: u64) -> String {

@@ -162,10 +162,7 @@ fn fork_mode(client: &cairn::Client, db: &str, endpoint: &str) {
     }
     if pid == 0 {
         let show = |call: &str, r: Result<String, cairn::Error>| {
-            println!(
-                "forked {call}: {}",
-                r.unwrap_or_else(|e| e.to_string())
-            );
+            println!("forked {call}: {}", r.unwrap_or_else(|e| e.to_string()));
         };
         show(
             "track",
