@@ -16,7 +16,7 @@
 pub mod audit;
 pub mod child;
 pub mod cpu;
-pub mod histogram;
+pub mod latency;
 pub mod limits;
 pub mod machine;
 pub mod phases;
