@@ -28,10 +28,11 @@ use resume::{Digest, Progress};
 /// 30 days, is for live events).
 pub const BACKFILL_MAX_EVENT_AGE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Most lines handed to the client between two notes of progress. A note
-/// is also taken whenever the input has no more bytes read ahead (before a
-/// read that may wait on a slow pipe).
-pub const CHECKPOINT_LINES: u64 = 1_000;
+/// Most lines handed to the client between two notes of progress: as many
+/// as the client's `flush_at`, so a batch of lines not yet noted is rarely
+/// on the wire. A note is also taken whenever the input has no more bytes
+/// read ahead (before a read that may wait on a slow pipe).
+pub const CHECKPOINT_LINES: u64 = 100;
 
 /// Bytes of input read ahead.
 const READ_AHEAD: usize = 64 * 1024;
@@ -263,7 +264,7 @@ pub fn run<R: Read>(
     let client = cairn::Client::builder(&options.write_key)
         .endpoint(&options.endpoint)
         .storage_path(&path)
-        .flush_at(100)
+        .flush_at(CHECKPOINT_LINES as usize)
         .flush_interval(Duration::from_millis(200))
         // A backfill carries old timestamps on purpose: do not expire them.
         .max_event_age(BACKFILL_MAX_EVENT_AGE)
