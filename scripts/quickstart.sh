@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 if [[ ! -x $target/release/cairn ]]; then
-    echo "quickstart: building the cairn tool first (cargo build --release -p cairn-cli, about 100 crates):"
-    echo "quickstart: about 4 minutes on an idle 2-core machine (more while other builds run), then seconds"
+    echo "quickstart: first build of the cairn tool (cargo build --release -p cairn-cli, 116 crates, SQLite among them):"
+    echo "quickstart: about 4 minutes on 2 cores (plus downloading the crates on a new machine); later runs start in seconds"
 fi
 exec cargo run --release --locked -p cairn-cli -- demo "$@"
