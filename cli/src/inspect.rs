@@ -202,10 +202,12 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
                 .as_str()
                 .map(|u| format!("user {u}"))
                 .unwrap_or_else(|| format!("anon {}", text(e, "anonymousId")));
+            // A JSON value ignores the width: pad the number's text.
+            let seq = e["_seq"].to_string();
             let _ = writeln!(
                 o,
                 "  #{:<6} {}  {:<8} {:<24} {}  {}",
-                e["_seq"],
+                seq,
                 text(e, "timestamp"),
                 text(e, "type"),
                 name,

@@ -162,6 +162,11 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
         text_out.contains("bf-0") && text_out.contains("bf-2") && !text_out.contains("bf-3 "),
         "{text_out}"
     );
+    // Event lines line up whatever the width of their number.
+    assert!(
+        text_out.contains("\n  #1      2026-03-01T10:00:00.000Z  track    Backfilled"),
+        "{text_out}"
+    );
 
     let json = Command::new(CAIRN)
         .args(["inspect", db.to_str().unwrap(), "--events", "5", "--json"])

@@ -369,7 +369,7 @@ pub fn run<R: Read>(
                 summary.refused.push((number, e.to_string()));
             }
         }
-        if summary.lines % 500 == 0 {
+        if summary.lines.is_multiple_of(500) {
             show(&summary, &client.stats());
         }
     }
