@@ -4,7 +4,8 @@
 # and wire budgets; prints the timing figures without failing on them (a
 # shared CI machine is too noisy for that). Ends with one line
 # "bench: N passed, M failed" and exits non-zero when a check fails.
-# Honours CARGO_TARGET_DIR; the JSON line is also kept in <target>/bench-short.json.
+# Every figure goes as one JSON line to <target>/bench/last.json (the path is
+# printed), not to the log. Honours CARGO_TARGET_DIR.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +14,4 @@ if ! cargo build --release --locked -p cairn-cli; then
     echo "bench: 0 passed, 1 failed"
     exit 1
 fi
-"$target/release/cairn" bench --short --json-out "$target/bench-short.json"
+"$target/release/cairn" bench --short --json-out "$target/bench/last.json"

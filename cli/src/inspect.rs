@@ -4,6 +4,7 @@
 //! The reading is `cairn::store::inspect` (read-only, safe on a file a killed
 //! app left behind); this module only renders it.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -49,6 +50,39 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("-")
 }
 
+/// The delivery condition a buffer file records (the engine's persisted
+/// `delivery` state), as the report's `delivery` lines: stopped by the
+/// server, failing with its next retry and last error, or fine, then the
+/// last refused batch. `cairn send` prints the same lines to say why events
+/// did not go out, so both tools use one wording.
+pub fn delivery_lines(state: &BTreeMap<String, Value>, now_ms: i64) -> Vec<String> {
+    let mut lines = Vec::new();
+    let delivery = state.get("delivery").cloned().unwrap_or(Value::Null);
+    let failures = delivery["failures"].as_u64().unwrap_or(0);
+    if delivery["auth_failed"].as_bool() == Some(true) {
+        lines.push(format!(
+            "delivery   STOPPED: the server refused the write key ({})",
+            text(&delivery, "last_error")
+        ));
+    } else if failures > 0 {
+        let next = delivery["next_retry_at_ms"]
+            .as_i64()
+            .map_or("-".to_string(), |t| {
+                format!("{} ({})", iso8601_ms(t), ago(now_ms, t))
+            });
+        lines.push(format!(
+            "delivery   {failures} failed attempts in a row; next retry {next}; last error: {}",
+            text(&delivery, "last_error")
+        ));
+    } else {
+        lines.push("delivery   no failure pending".to_string());
+    }
+    if let Some(rej) = delivery["last_rejection"].as_str() {
+        lines.push(format!("           last refused batch: {rej}"));
+    }
+    lines
+}
+
 /// The human-readable report.
 pub fn render(r: &Inspection, now_ms: i64) -> String {
     let mut o = String::new();
@@ -88,30 +122,8 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
     }
     o.push('\n');
 
-    let delivery = r.state.get("delivery").cloned().unwrap_or(Value::Null);
-    let failures = delivery["failures"].as_u64().unwrap_or(0);
-    if delivery["auth_failed"].as_bool() == Some(true) {
-        let _ = writeln!(
-            o,
-            "delivery   STOPPED: the server refused the write key ({})",
-            text(&delivery, "last_error")
-        );
-    } else if failures > 0 {
-        let next = delivery["next_retry_at_ms"]
-            .as_i64()
-            .map_or("-".to_string(), |t| {
-                format!("{} ({})", iso8601_ms(t), ago(now_ms, t))
-            });
-        let _ = writeln!(
-            o,
-            "delivery   {failures} failed attempts in a row; next retry {next}; last error: {}",
-            text(&delivery, "last_error")
-        );
-    } else {
-        let _ = writeln!(o, "delivery   no failure pending");
-    }
-    if let Some(rej) = delivery["last_rejection"].as_str() {
-        let _ = writeln!(o, "           last refused batch: {rej}");
+    for line in delivery_lines(&r.state, now_ms) {
+        let _ = writeln!(o, "{line}");
     }
 
     let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
@@ -190,10 +202,12 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
                 .as_str()
                 .map(|u| format!("user {u}"))
                 .unwrap_or_else(|| format!("anon {}", text(e, "anonymousId")));
+            // A JSON value ignores the width: pad the number's text.
+            let seq = e["_seq"].to_string();
             let _ = writeln!(
                 o,
                 "  #{:<6} {}  {:<8} {:<24} {}  {}",
-                e["_seq"],
+                seq,
                 text(e, "timestamp"),
                 text(e, "type"),
                 name,

@@ -62,9 +62,24 @@ enum Command {
     ///
     /// Each line is one complete Segment-spec event ({"type": "track",
     /// "event": ..., "userId": ..., "timestamp": ..., "messageId": ...});
-    /// its ids, timestamp and messageId are kept, so sending a file twice is
-    /// deduplicated by the backend. Retries, backoff and drops are the SDK's.
-    /// Exits 0 when every event was delivered, 1 otherwise.
+    /// its ids, timestamp and messageId are kept. A line without a messageId
+    /// gets a stable one: the UUID v5 of "PATH\nLINE\nTEXT" (the input's
+    /// absolute path, or "-" for standard input; the 1-based line number,
+    /// blank lines counted; the line without its line ending) in the
+    /// namespace uuid5(NAMESPACE_URL, "cairn:send"). So a file sent twice
+    /// carries the same ids and the backend drops the copies.
+    ///
+    /// With --storage FILE, FILE.send-progress notes how far the input went
+    /// (after each commit of the buffer): running the same command again
+    /// after an interruption (Ctrl-C, kill, --timeout) skips the lines
+    /// already taken and sends the rest once, and after a complete run it
+    /// sends only lines appended since. Without --storage the buffer is a
+    /// temporary file: events not delivered by the end are lost.
+    ///
+    /// When events do not go out, says why (the server's answer, or the
+    /// connection error), as `cairn inspect` does. Retries, backoff and
+    /// drops are the SDK's. Exits 0 when every event was delivered, 1
+    /// otherwise, 2 when the send could not run.
     Send {
         /// Backend base URL; events go to {endpoint}/v1/batch.
         #[arg(long)]
@@ -72,8 +87,8 @@ enum Command {
         /// The source's write key.
         #[arg(long)]
         write_key: String,
-        /// Keep the buffer in this file (default: a temporary file), so an
-        /// interrupted send can be resumed by running again with the same file.
+        /// Keep the buffer in this file (default: a temporary file, lost at the
+        /// end), so an interrupted send resumes when run again with the same file.
         #[arg(long, value_name = "FILE")]
         storage: Option<PathBuf>,
         /// Seconds to wait for delivery at the end.
@@ -147,12 +162,18 @@ fn inspect(path: &std::path::Path, events: usize, json: bool) -> ExitCode {
 }
 
 fn send(options: cairn_cli::send::SendOptions, input: Option<PathBuf>) -> ExitCode {
+    use cairn_cli::send::line_id::Source;
     let result = match input.filter(|p| p.as_os_str() != "-") {
-        Some(path) => match std::fs::File::open(&path) {
-            Ok(f) => cairn_cli::send::run(&options, std::io::BufReader::new(f)),
-            Err(e) => Err(format!("cannot open {}: {e}", path.display())),
+        Some(path) => match std::fs::File::open(&path)
+            .and_then(|f| Source::file(&path).map(|source| (f, source)))
+        {
+            Ok((f, source)) => cairn_cli::send::run(&options, &source, f),
+            Err(e) => {
+                eprintln!("error: cannot open {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
         },
-        None => cairn_cli::send::run(&options, std::io::stdin().lock()),
+        None => cairn_cli::send::run(&options, &Source::Stdin, std::io::stdin()),
     };
     match result {
         Ok(summary) => {

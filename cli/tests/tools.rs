@@ -1,9 +1,12 @@
 //! `cairn send` and `cairn inspect`, run as the real binary.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use cairn_cli::collector::{Collector, CollectorConfig, Fault};
 use serde_json::Value;
 
 const CAIRN: &str = env!("CARGO_BIN_EXE_cairn");
@@ -159,6 +162,11 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
         text_out.contains("bf-0") && text_out.contains("bf-2") && !text_out.contains("bf-3 "),
         "{text_out}"
     );
+    // Event lines line up whatever the width of their number.
+    assert!(
+        text_out.contains("\n  #1      2026-03-01T10:00:00.000Z  track    Backfilled"),
+        "{text_out}"
+    );
 
     let json = Command::new(CAIRN)
         .args(["inspect", db.to_str().unwrap(), "--events", "5", "--json"])
@@ -194,4 +202,288 @@ fn demo_binary_exits_zero_and_reports_exactly_once() {
         text.contains("held in memory only: 0 on disk, 0 requests sent"),
         "{text}"
     );
+}
+
+/// `n` track lines numbered by `properties.line` (1-based); odd lines carry
+/// no `messageId`, so `cairn send` must name them itself.
+fn numbered_lines(n: usize) -> String {
+    let mut s = String::new();
+    for i in 1..=n {
+        if i % 2 == 0 {
+            s.push_str(&format!(
+                r#"{{"type":"track","event":"Resumed","userId":"u-1","messageId":"r-{i}","timestamp":"2026-03-01T10:00:00.000Z","properties":{{"line":{i}}}}}"#
+            ));
+        } else {
+            s.push_str(&format!(
+                r#"{{"type":"track","event":"Resumed","userId":"u-1","timestamp":"2026-03-01T10:00:00.000Z","properties":{{"line":{i}}}}}"#
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// How often the collector received each line, and each line's message ids.
+fn received_lines(collector: &Collector) -> BTreeMap<u64, Vec<String>> {
+    let mut seen: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for e in collector.events() {
+        let line = e["properties"]["line"].as_u64().unwrap();
+        seen.entry(line)
+            .or_default()
+            .push(e["messageId"].as_str().unwrap().to_string());
+    }
+    seen
+}
+
+fn assert_each_line_once(collector: &Collector, n: u64) {
+    let seen = received_lines(collector);
+    let twice: Vec<_> = seen.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(twice.is_empty(), "lines sent more than once: {twice:?}");
+    let missing: Vec<u64> = (1..=n).filter(|l| !seen.contains_key(l)).collect();
+    assert!(missing.is_empty(), "lines never sent: {missing:?}");
+    let ids: BTreeSet<&String> = seen.values().flatten().collect();
+    assert_eq!(
+        ids.len() as u64,
+        n,
+        "every line has a message id of its own"
+    );
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Events queued in a buffer file, as `cairn inspect` reads it.
+fn queued_in(db: &Path) -> Option<u64> {
+    cairn::store::inspect::inspect(db, 0)
+        .ok()
+        .map(|i| i.queued_events)
+}
+
+fn resume_send(endpoint: &str, db: &Path, input: &str) -> (Option<i32>, String) {
+    let mut child = Command::new(CAIRN)
+        .args(["send", "--endpoint", endpoint, "--write-key", "k"])
+        .args(["--storage", db.to_str().unwrap(), "--timeout", "60", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn send_killed_while_reading_then_resumed_sends_each_line_once() {
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("send.db");
+    let input = numbered_lines(600);
+    let (first, _) = input.split_at(input.match_indices('\n').nth(299).unwrap().0 + 1);
+
+    // A producer writes 300 lines, then stalls; everything so far is
+    // delivered while the sender waits for more, and it is killed there.
+    let mut sender = Command::new(CAIRN)
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
+        .args(["--storage", db.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = sender.stdin.take().unwrap();
+    stdin.write_all(first.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    assert!(collector.wait_for_events(300, Duration::from_secs(60)));
+    // Where the sender notes how far it got (documented in `cairn send --help`).
+    let progress = PathBuf::from(format!("{}.send-progress", db.display()));
+    wait_until("the sender to note line 300", || {
+        std::fs::read_to_string(&progress).is_ok_and(|p| p.contains("\"through_line\":300"))
+    });
+    // And to have written the acknowledgements down: a kill before that
+    // sends their events again (with the same ids), as for any lost ack.
+    wait_until("the acks in the buffer", || queued_in(&db) == Some(0));
+    sender.kill().unwrap();
+    sender.wait().unwrap();
+    drop(stdin);
+
+    // The whole input again, as a re-run of the same pipeline would give it.
+    let (code, report) = resume_send(&collector.endpoint(), &db, &input);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("sent 300 of 300 events"), "{report}");
+    assert!(report.contains("skipped 300 lines"), "{report}");
+    assert_each_line_once(&collector, 600);
+}
+
+#[test]
+fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("send.db");
+    let path = dir.path().join("events.ndjson");
+    std::fs::write(&path, numbered_lines(600)).unwrap();
+
+    // The collector is down while the whole file is read into the buffer,
+    // comes back until part of it is delivered, and goes down again: the
+    // sender is killed while it retries with the rest queued.
+    collector.set_down(Some(Fault::Status(503)));
+    let mut sender = Command::new(CAIRN)
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
+        .args(["--storage", db.to_str().unwrap(), path.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("a refused attempt", || collector.stats().requests >= 1);
+    collector.set_down(None);
+    assert!(collector.wait_for_events(200, Duration::from_secs(60)));
+    collector.set_down(Some(Fault::Status(503)));
+    // A refused request after that means the last acknowledgement was taken.
+    let refused_before = collector
+        .requests()
+        .iter()
+        .filter(|r| r.status == 503)
+        .count();
+    wait_until("a refused retry", || {
+        collector
+            .requests()
+            .iter()
+            .filter(|r| r.status == 503)
+            .count()
+            > refused_before
+    });
+    wait_until("the acks in the buffer", || {
+        queued_in(&db) == Some(600 - collector.events().len() as u64)
+    });
+    sender.kill().unwrap();
+    sender.wait().unwrap();
+    let delivered_before = collector.events().len();
+    assert!(delivered_before < 600, "the kill left events queued");
+
+    collector.set_down(None);
+    let sent = Command::new(CAIRN)
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
+        .args(["--storage", db.to_str().unwrap(), "--timeout", "60"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.status.success(), "{report}");
+    assert!(report.contains("skipped 600 lines"), "{report}");
+    assert_each_line_once(&collector, 600);
+
+    // A line without a messageId is named from the file's absolute path, its
+    // line number and its text (UUID v5, as `cairn send --help` documents).
+    let first = std::fs::read_to_string(&path).unwrap();
+    let first = first.lines().next().unwrap();
+    let namespace = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"cairn:send");
+    let name = format!(
+        "{}\n1\n{first}",
+        std::fs::canonicalize(&path).unwrap().display()
+    );
+    let want = uuid::Uuid::new_v5(&namespace, name.as_bytes()).to_string();
+    assert_eq!(received_lines(&collector)[&1], vec![want]);
+
+    // Once all is sent, running the same file again sends nothing.
+    let again = Command::new(CAIRN)
+        .args([
+            "send",
+            "--endpoint",
+            &collector.endpoint(),
+            "--write-key",
+            "k",
+        ])
+        .args(["--storage", db.to_str().unwrap()])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{report}");
+    assert!(report.contains("sent 0 of 0 events"), "{report}");
+    assert_eq!(collector.events().len(), 600);
+}
+
+fn send_three(endpoint: &str, key: &str, timeout: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = ndjson(dir.path(), 3);
+    let sent = Command::new(CAIRN)
+        .args(["send", "--endpoint", endpoint, "--write-key", key])
+        .args(["--timeout", timeout, input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        sent.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&sent.stdout),
+            String::from_utf8_lossy(&sent.stderr)
+        ),
+    )
+}
+
+#[test]
+fn send_says_why_events_did_not_go_out_and_that_they_are_lost() {
+    // A refused write key: uploads stop at once.
+    let collector = Collector::start(CollectorConfig {
+        write_key: Some("right".into()),
+        ..CollectorConfig::default()
+    })
+    .unwrap();
+    let (code, report) = send_three(&collector.endpoint(), "wrong", "30");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains("STOPPED: the server refused the write key (HTTP 401"),
+        "{report}"
+    );
+    assert!(report.contains("check the write key"), "{report}");
+    assert!(
+        report.contains("3 events not sent are lost") && report.contains("--storage FILE"),
+        "{report}"
+    );
+
+    // Nothing listening.
+    let (code, report) = send_three(&dead_endpoint(), "k", "1");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("failed attempts in a row"), "{report}");
+    assert!(report.contains("Connection refused"), "{report}");
+    assert!(report.contains("--storage FILE"), "{report}");
+
+    // A wrong path: the server answers 404 and the batch is refused.
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let (code, report) = send_three(&format!("{}/nope", collector.endpoint()), "k", "30");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("last refused batch: HTTP 404"), "{report}");
 }

@@ -2,7 +2,7 @@
 // wasm-bindgen glue and index.js; raw, gzip -9 and brotli (quality 11).
 //
 // The suite fails when the gzip total is above BUDGET_GZIP, the issue's
-// budget (60 KB). docs/web.md, "Size", says where the bytes go and what
+// budget (60 KiB). docs/web.md, "Size", says where the bytes go and what
 // keeps them few.
 //
 // Usage: node wasm/tests/size.mjs <pkg dir>; exit status 1 above the budget.
@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
-const KB = 1024;
-export const BUDGET_GZIP = 60 * KB;
+const KIB = 1024;
+export const BUDGET_GZIP = 60 * KIB;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
@@ -31,14 +31,14 @@ const total = rows.reduce((t, r) => ({ name: 'total (what a page loads)', raw: t
   brotli: 0,
 });
 
-const kb = (n) => `${(n / KB).toFixed(1)} KB`;
-const line = (r) => `${r.name.padEnd(28)} ${String(r.raw).padStart(9)} ${String(r.gzip).padStart(9)} ${String(r.brotli).padStart(9)}   (${kb(r.gzip)} gzip)`;
+const kib = (n) => `${(n / KIB).toFixed(1)} KiB`;
+const line = (r) => `${r.name.padEnd(28)} ${String(r.raw).padStart(9)} ${String(r.gzip).padStart(9)} ${String(r.brotli).padStart(9)}   (${kib(r.gzip)} gzip)`;
 console.log(`${'file'.padEnd(28)} ${'raw'.padStart(9)} ${'gzip -9'.padStart(9)} ${'brotli'.padStart(9)}`);
 for (const r of rows) console.log(line(r));
 console.log(line(total));
 
 if (total.gzip > BUDGET_GZIP) {
-  console.log(`size: FAIL: ${kb(total.gzip)} gzip is ${kb(total.gzip - BUDGET_GZIP)} over the budget of ${kb(BUDGET_GZIP)} (the .wasm is most of it; see docs/web.md, "Size")`);
+  console.log(`size: FAIL: ${kib(total.gzip)} gzip is ${kib(total.gzip - BUDGET_GZIP)} over the budget of ${kib(BUDGET_GZIP)} (the .wasm is most of it; see docs/web.md, "Size")`);
   process.exit(1);
 }
-console.log(`size: ok: ${kb(total.gzip)} gzip is within the budget of ${kb(BUDGET_GZIP)} (${kb(BUDGET_GZIP - total.gzip)} to spare)`);
+console.log(`size: ok: ${kib(total.gzip)} gzip is within the budget of ${kib(BUDGET_GZIP)} (${kib(BUDGET_GZIP - total.gzip)} to spare)`);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::cpu::{self, ThreadCpu};
-use super::histogram::{Histogram, Summary};
+use super::latency::{Latency, Summary};
 use super::{rss, workload};
 
 /// The client settings a phase runs with (everything else is cairn's default).
@@ -215,7 +215,7 @@ fn builder(spec: &Spec) -> cairn::ClientBuilder {
         .max_queue_bytes(t.max_queue_bytes)
 }
 
-fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
+fn record(spec: &Spec, deliver: bool) -> Result<Outcome, Box<dyn std::error::Error>> {
     let timeout = Duration::from_secs(spec.timeout_s);
     let build_start = Instant::now();
     let client = builder(spec).build()?;
@@ -223,7 +223,7 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
         build_s: build_start.elapsed().as_secs_f64(),
         ..Outcome::default()
     };
-    let mut latency = Histogram::default();
+    let mut latency = Latency::new()?;
     let half = spec.events / 2;
     say(&Message::Started { wall_us: wall_us() });
     let t0 = Instant::now();
@@ -273,7 +273,7 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, cairn::Error> {
     Ok(out)
 }
 
-fn drain(spec: &Spec) -> Result<Outcome, cairn::Error> {
+fn drain(spec: &Spec) -> Result<Outcome, Box<dyn std::error::Error>> {
     let timeout = Duration::from_secs(spec.timeout_s);
     say(&Message::Building { wall_us: wall_us() });
     let t0 = Instant::now();

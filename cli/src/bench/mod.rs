@@ -6,8 +6,9 @@
 //! drained when it comes back; a cold start on a file holding 100,000 queued
 //! events; and a collector injecting faults. Every client runs in a child
 //! process of its own ([`child`]) so its peak memory is its own. The run ends
-//! with a readable table, one JSON line, and `bench: N passed, M failed`;
-//! the exit code is non-zero when an enforced budget is missed.
+//! with a readable table, the path of the JSON file holding every figure
+//! ([`default_json_path`], or `--json-out`), and `bench: N passed, M
+//! failed`; the exit code is non-zero when an enforced budget is missed.
 //!
 //! This module decides the plan (sizes and client settings per phase, what a
 //! short run leaves out); [`phases`] runs each phase and [`report`] holds
@@ -16,7 +17,7 @@
 pub mod audit;
 pub mod child;
 pub mod cpu;
-pub mod histogram;
+pub mod latency;
 pub mod limits;
 pub mod machine;
 pub mod phases;
@@ -53,7 +54,10 @@ pub struct BenchArgs {
     /// Run only these phases (scenario, gzip-off, backlog, cold, faults).
     #[arg(long, value_delimiter = ',', value_name = "PHASE,...")]
     pub only: Option<Vec<String>>,
-    /// Also write the JSON line to FILE.
+    /// Write every figure as one JSON line to FILE (`-`: standard output).
+    /// Default: bench/last.json in the cargo target directory the binary
+    /// was built in (target/bench/last.json), or cairn-bench.json in the
+    /// current directory for a binary elsewhere.
     #[arg(long, value_name = "FILE")]
     pub json_out: Option<PathBuf>,
     /// Internal: run one phase's client in this process (JSON spec).
@@ -122,29 +126,68 @@ pub fn main(args: BenchArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match run(&args) {
-        Ok(report) => {
-            print!("{}", report.table());
-            let json = serde_json::to_string(&report).unwrap_or_default();
-            println!("{json}");
-            if let Some(path) = &args.json_out {
-                if let Err(e) = std::fs::write(path, format!("{json}\n")) {
-                    eprintln!("error: cannot write {}: {e}", path.display());
-                }
-            }
-            let (passed, failed) = report.verdict();
-            println!("bench: {passed} passed, {failed} failed");
-            if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+    let json_out = args.json_out.clone().unwrap_or_else(default_json_path);
+    let result = run(&args);
+    finish(result, &json_out, &mut std::io::stdout().lock())
+}
+
+/// Where the JSON goes without `--json-out`: `bench/last.json` in the cargo
+/// target directory the running binary was built in (its profile
+/// directory's parent, which holds cargo's `CACHEDIR.TAG`), else
+/// `cairn-bench.json` in the current directory.
+pub fn default_json_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            let target = exe.parent()?.parent()?;
+            target
+                .join("CACHEDIR.TAG")
+                .is_file()
+                .then(|| target.join("bench").join("last.json"))
+        })
+        .unwrap_or_else(|| PathBuf::from("cairn-bench.json"))
+}
+
+/// Shows a run's outcome on `out`: the table, where the JSON went (the
+/// JSON itself only when `json_out` is `-`: it is some 6 KB on one line,
+/// too much for a test log) and the closing `bench: N passed, M failed`.
+pub fn finish(
+    result: Result<Report, String>,
+    json_out: &std::path::Path,
+    out: &mut dyn std::io::Write,
+) -> ExitCode {
+    // What cannot be written to standard output has nowhere else to go.
+    let report = match result {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
-            println!("bench: 0 passed, 1 failed");
-            ExitCode::from(2)
+            let _ = writeln!(out, "bench: 0 passed, 1 failed");
+            return ExitCode::from(2);
         }
+    };
+    let _ = write!(out, "{}", report.table());
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    if json_out.as_os_str() == "-" {
+        let _ = writeln!(out, "{json}");
+    } else {
+        let written = json_out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(json_out, format!("{json}\n")));
+        match written {
+            Ok(()) => {
+                let _ = writeln!(out, "bench: every figure as JSON in {}", json_out.display());
+            }
+            Err(e) => eprintln!("error: cannot write {}: {e}", json_out.display()),
+        }
+    }
+    let (passed, failed) = report.verdict();
+    let _ = writeln!(out, "bench: {passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
@@ -311,4 +354,78 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
 fn failed(what: &str, e: String) -> String {
     eprintln!("bench: {what} failed: {e}");
     format!("{what}: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let mut r = Report {
+            mode: "short",
+            command: "cairn bench --short".into(),
+            version: cairn::VERSION,
+            machine: machine::Machine::default(),
+            limits: limits::Limits::default(),
+            tunings: Tunings {
+                scenario: SCENARIO,
+                backlog: BACKLOG,
+                faults: FAULTS,
+            },
+            scenarios: Vec::new(),
+            gzip_off: None,
+            backlog: None,
+            cold: None,
+            faults: None,
+            errors: vec!["cold start: no collector".into()],
+            checks: Vec::new(),
+            elapsed_s: 1.0,
+        };
+        r.judge(false);
+        r
+    }
+
+    #[test]
+    fn the_json_goes_to_its_file_and_the_log_keeps_the_table_and_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bench").join("last.json");
+        let mut out = Vec::new();
+        let code = finish(Ok(report()), &path, &mut out);
+        assert_eq!(code, ExitCode::from(1));
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("\"tunings\""), "no JSON in the log: {out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.last(), Some(&"bench: 0 passed, 1 failed"), "{out}");
+        assert!(
+            out.contains(&format!(
+                "bench: every figure as JSON in {}",
+                path.display()
+            )),
+            "{out}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(json["mode"], "short");
+        assert_eq!(json["errors"][0], "cold start: no collector");
+
+        // `-` asks for it on standard output, for a script.
+        let mut out = Vec::new();
+        finish(Ok(report()), std::path::Path::new("-"), &mut out);
+        assert!(String::from_utf8(out).unwrap().contains("\"tunings\""));
+    }
+
+    #[test]
+    fn a_run_that_could_not_start_still_closes_with_its_verdict() {
+        let mut out = Vec::new();
+        let code = finish(
+            Err("cannot start the collector".into()),
+            std::path::Path::new("unused.json"),
+            &mut out,
+        );
+        assert_eq!(code, ExitCode::from(2));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "bench: 0 passed, 1 failed\n"
+        );
+    }
 }

@@ -1,0 +1,459 @@
+//! `cairn send`: sends NDJSON events through the SDK, for backfills and
+//! scripts.
+//!
+//! Each line is a complete Segment-spec event, recorded with
+//! `Client::enqueue`: its own ids, `messageId` and `timestamp` are kept, and
+//! a line without a `messageId` gets one derived from the input and the line
+//! ([`line_id`]), so a re-run names every event the same and the backend can
+//! drop copies. With `--storage` the buffer outlives the command and
+//! [`resume`] notes how far the input went, so running an interrupted send
+//! again takes each line once. Delivery, retries and drops are the SDK's;
+//! this module reads lines, shows progress and sums up, saying why events did
+//! not go out in `cairn inspect`'s words.
+
+pub mod line_id;
+pub mod resume;
+
+use std::io::{BufRead, BufReader, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cairn::DropCounts;
+use serde_json::Value;
+
+use line_id::{LineIds, Source};
+use resume::{Digest, Progress};
+
+/// How old an event `cairn send` still sends: 10 years (the SDK's default,
+/// 30 days, is for live events).
+pub const BACKFILL_MAX_EVENT_AGE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Most lines handed to the client between two notes of progress: as many
+/// as the client's `flush_at`, so a batch of lines not yet noted is rarely
+/// on the wire. A note is also taken whenever the input has no more bytes
+/// read ahead (before a read that may wait on a slow pipe).
+pub const CHECKPOINT_LINES: u64 = 100;
+
+/// Bytes of input read ahead.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// How long one commit of the buffer may take before the send gives up.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a send could not run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No temporary directory for the buffer.
+    #[error(
+        "cannot create a temporary directory for the buffer: {0}; give one with --storage FILE"
+    )]
+    TempDir(std::io::Error),
+    /// The input could not be read.
+    #[error("cannot read line {line} of the input: {source}")]
+    Read {
+        /// The line being read (1-based).
+        line: u64,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The client could not be built, commit or flush.
+    #[error(transparent)]
+    Client(#[from] cairn::Error),
+    /// The progress file could not be read or written.
+    #[error(
+        "cannot use the progress file {0}: {1}; delete it to send the input from its first line"
+    )]
+    Progress(PathBuf, String),
+    /// A progress file is there, for another input.
+    #[error(
+        "this input is not the one an earlier send on this buffer read {through_line} lines of \
+         ({recorded}): its lines differ. Run that input again to finish it, use another \
+         --storage FILE for this one, or delete {progress} to send this one from its first line"
+    )]
+    InputChanged {
+        /// The input the progress file names.
+        recorded: String,
+        /// How far it went.
+        through_line: u64,
+        /// The progress file.
+        progress: PathBuf,
+    },
+}
+
+/// What `cairn send` was asked to do.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Backend base URL.
+    pub endpoint: String,
+    /// Write key.
+    pub write_key: String,
+    /// The buffer file; a temporary one when `None`.
+    pub storage: Option<PathBuf>,
+    /// How long to wait for delivery at the end.
+    pub timeout: Duration,
+}
+
+/// How a send went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendSummary {
+    /// Lines read (blank ones skipped).
+    pub lines: u64,
+    /// Lines not sent again because an earlier run on the same buffer had
+    /// taken them (noted in its progress file, or queued in the buffer).
+    pub skipped: u64,
+    /// Events found queued in the buffer at the start (left by an earlier run).
+    pub backlog: u64,
+    /// Lines refused before recording, with their line numbers (first 10).
+    pub refused: Vec<(u64, String)>,
+    /// Events the backend acknowledged.
+    pub delivered: u64,
+    /// Upload attempts that failed and were retried.
+    pub retried: u64,
+    /// Drops by reason during this run, as the SDK counted them.
+    pub dropped: DropCounts,
+    /// Events still queued at the end.
+    pub remaining: u64,
+    /// The buffer file, when one was given (what is queued stays there).
+    pub storage: Option<PathBuf>,
+    /// Why events did not go out: the buffer's delivery condition, in
+    /// `cairn inspect`'s words (empty when all went out).
+    pub why: Vec<String>,
+}
+
+impl SendSummary {
+    /// True when every line was delivered.
+    pub fn all_delivered(&self) -> bool {
+        self.remaining == 0 && self.dropped.total() == 0 && self.refused.is_empty()
+    }
+
+    /// The closing report.
+    pub fn render(&self) -> String {
+        let d = &self.dropped;
+        let mut s = format!(
+            "sent {} of {} events · {} retried requests · dropped: invalid {}, oversize {}, overflow {}, expired {}, rejected {}, consent {} · still queued {}",
+            self.delivered,
+            self.lines - self.skipped + self.backlog,
+            self.retried,
+            d.invalid,
+            d.oversize,
+            d.overflow,
+            d.expired,
+            d.rejected,
+            d.consent,
+            self.remaining
+        );
+        for (line, why) in &self.refused {
+            s.push_str(&format!("\n  line {line}: {why}"));
+        }
+        if self.skipped > 0 {
+            let noted = self.storage.as_deref().map_or_else(String::new, |p| {
+                format!(" (noted in {})", resume::progress_path(p).display())
+            });
+            s.push_str(&format!(
+                "\nskipped {} lines an earlier run on this buffer had taken{noted}",
+                self.skipped
+            ));
+        }
+        if !self.why.is_empty() {
+            s.push_str("\nwhy not sent:");
+            for line in &self.why {
+                s.push_str(&format!("\n  {line}"));
+            }
+        }
+        if self.remaining > 0 {
+            s.push('\n');
+            s.push_str(&match &self.storage {
+                None => format!(
+                    "the {} events not sent are lost: without --storage their buffer was a \
+                     temporary file, deleted as this command ends. Run with --storage FILE to \
+                     keep them; the same command run again then sends them and skips the lines \
+                     already taken",
+                    self.remaining
+                ),
+                Some(p) => format!(
+                    "the {} events not sent are kept in {}: run the same command again to send \
+                     them (the lines already taken are skipped)",
+                    self.remaining,
+                    p.display()
+                ),
+            });
+        }
+        s
+    }
+}
+
+/// Drops counted between two snapshots of a buffer's life-long counts.
+fn drops_since(end: &DropCounts, start: &DropCounts) -> DropCounts {
+    DropCounts {
+        invalid: end.invalid.saturating_sub(start.invalid),
+        oversize: end.oversize.saturating_sub(start.oversize),
+        overflow: end.overflow.saturating_sub(start.overflow),
+        expired: end.expired.saturating_sub(start.expired),
+        rejected: end.rejected.saturating_sub(start.rejected),
+        consent: end.consent.saturating_sub(start.consent),
+        corrupt: end.corrupt.saturating_sub(start.corrupt),
+    }
+}
+
+/// How far the input went, and where that is written down.
+struct Notes<'a> {
+    file: Option<PathBuf>,
+    source: &'a Source,
+    /// The last line covered by the progress file.
+    noted: u64,
+}
+
+impl Notes<'_> {
+    /// Commits what was handed to the client, then notes lines 1 to `line`
+    /// as taken. Only after the commit: a line noted is in the buffer (or
+    /// already delivered), so a re-run may skip it.
+    fn checkpoint(
+        &mut self,
+        client: &cairn::Client,
+        line: u64,
+        digest: &Digest,
+    ) -> Result<(), SendError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        if line <= self.noted {
+            return Ok(());
+        }
+        // `false`: the disk is failing and the events wait in memory; they
+        // are not noted until a later commit has them on disk.
+        if client.commit(COMMIT_TIMEOUT)? {
+            resume::save(
+                file,
+                &Progress {
+                    source: self.source.name(),
+                    through_line: line,
+                    digest: digest.text(),
+                },
+            )?;
+            self.noted = line;
+        }
+        Ok(())
+    }
+}
+
+/// Sends every line of `input` (read from `source`) and waits for delivery.
+pub fn run<R: Read>(
+    options: &SendOptions,
+    source: &Source,
+    input: R,
+) -> Result<SendSummary, SendError> {
+    let temp = match &options.storage {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(SendError::TempDir)?),
+    };
+    let path = match (&options.storage, &temp) {
+        (Some(p), _) => p.clone(),
+        (None, Some(t)) => t.path().join("send.db"),
+        (None, None) => unreachable!("one of the two is set above"),
+    };
+    let progress_file = options.storage.as_deref().map(resume::progress_path);
+    let earlier = match &progress_file {
+        Some(p) => resume::load(p)?,
+        None => None,
+    };
+    let queued = options
+        .storage
+        .as_deref()
+        .map(resume::queued_message_ids)
+        .unwrap_or_default();
+    let client = cairn::Client::builder(&options.write_key)
+        .endpoint(&options.endpoint)
+        .storage_path(&path)
+        .flush_at(CHECKPOINT_LINES as usize)
+        .flush_interval(Duration::from_millis(200))
+        // A backfill carries old timestamps on purpose: do not expire them.
+        .max_event_age(BACKFILL_MAX_EVENT_AGE)
+        .build()?;
+    let at_start = client.stats();
+    let mut summary = SendSummary {
+        backlog: at_start.queued_events,
+        storage: options.storage.clone(),
+        ..SendSummary::default()
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        if options.storage.is_none() {
+            eprintln!(
+                "note: no --storage: events not delivered when this command ends are lost \
+                 (--storage FILE keeps them for a re-run)"
+            );
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let show = |summary: &SendSummary, s: &cairn::Stats| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "{} read, {} skipped, {} delivered, {} queued",
+                summary.lines, summary.skipped, s.delivered_events, s.queued_events
+            ));
+            bar.tick();
+        }
+    };
+
+    let ids = LineIds::new(source);
+    let mut notes = Notes {
+        file: progress_file.clone(),
+        source,
+        noted: earlier.as_ref().map_or(0, |p| p.through_line),
+    };
+    let changed = |p: &Progress| SendError::InputChanged {
+        recorded: p.source.clone(),
+        through_line: p.through_line,
+        progress: progress_file.clone().unwrap_or_default(),
+    };
+    let mut reader = BufReader::with_capacity(READ_AHEAD, input);
+    let mut digest = Digest::new();
+    let mut number = 0u64;
+    let mut handed = 0u64;
+    let mut buf = String::new();
+    loop {
+        // Before a read that may wait (a slow producer on a pipe), or after
+        // many lines: a kill then finds every line handed over noted.
+        if (number > notes.noted && reader.buffer().is_empty()) || handed >= CHECKPOINT_LINES {
+            notes.checkpoint(&client, number, &digest)?;
+            handed = 0;
+        }
+        buf.clear();
+        let read = reader.read_line(&mut buf).map_err(|e| SendError::Read {
+            line: number + 1,
+            source: e,
+        })?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let text = buf.strip_suffix('\n').unwrap_or(&buf);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        digest.push(text);
+        let blank = text.trim().is_empty();
+        if !blank {
+            summary.lines += 1;
+        }
+        if let Some(p) = earlier.as_ref().filter(|p| number <= p.through_line) {
+            if number == p.through_line && digest.text() != p.digest {
+                return Err(changed(p));
+            }
+            summary.skipped += u64::from(!blank);
+            continue;
+        }
+        if blank {
+            continue;
+        }
+        let result = match serde_json::from_str::<Value>(text) {
+            Ok(mut event) => {
+                // Committed by an earlier run after its last note.
+                if ids
+                    .ensure(&mut event, number, text)
+                    .is_some_and(|id| queued.contains(&id))
+                {
+                    summary.skipped += 1;
+                    continue;
+                }
+                client.enqueue(&event)
+            }
+            // cairn says what is wrong with it, in its own words.
+            Err(_) => client.enqueue_json(text),
+        };
+        handed += 1;
+        if let Err(e) = result {
+            if summary.refused.len() < 10 {
+                summary.refused.push((number, e.to_string()));
+            }
+        }
+        if summary.lines.is_multiple_of(500) {
+            show(&summary, &client.stats());
+        }
+    }
+    if let Some(p) = earlier.as_ref().filter(|p| number < p.through_line) {
+        return Err(changed(p));
+    }
+    notes.checkpoint(&client, number, &digest)?;
+
+    let deadline = Instant::now() + options.timeout;
+    loop {
+        let report = client.flush(Duration::from_millis(500))?;
+        let s = client.stats();
+        show(&summary, &s);
+        if report.remaining == 0 || Instant::now() >= deadline || s.auth_failed {
+            break;
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = client.shutdown(Duration::from_millis(200))?;
+    let s = client.stats();
+    summary.delivered = s.delivered_events;
+    summary.retried = s.retries;
+    summary.dropped = drops_since(&s.dropped, &at_start.dropped);
+    summary.remaining = report.remaining.max(s.queued_events);
+    if summary.remaining > 0 || summary.dropped.rejected > 0 {
+        summary.why = why_not_sent(&path, &s);
+    }
+    Ok(summary)
+}
+
+/// The buffer's delivery condition as `cairn inspect` shows it; the last
+/// error from `stats()` if the file cannot be read.
+fn why_not_sent(path: &Path, stats: &cairn::Stats) -> Vec<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    match cairn::store::inspect::inspect(path, 0) {
+        Ok(inspection) => crate::inspect::delivery_lines(&inspection.state, now),
+        Err(_) => stats
+            .last_error
+            .iter()
+            .map(|e| format!("delivery   last error: {e}"))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_run_counts_what_it_sends_not_what_it_skipped() {
+        let s = SendSummary {
+            lines: 600,
+            skipped: 600,
+            backlog: 250,
+            delivered: 250,
+            storage: Some("b.db".into()),
+            ..SendSummary::default()
+        };
+        let text = s.render();
+        assert!(text.starts_with("sent 250 of 250 events"), "{text}");
+        assert!(
+            text.contains("skipped 600 lines an earlier run on this buffer had taken (noted in b.db.send-progress)"),
+            "{text}"
+        );
+        assert!(s.all_delivered());
+    }
+
+    #[test]
+    fn drops_are_this_runs() {
+        let start = DropCounts {
+            rejected: 3,
+            invalid: 1,
+            ..DropCounts::default()
+        };
+        let end = DropCounts {
+            rejected: 5,
+            invalid: 1,
+            ..DropCounts::default()
+        };
+        let d = drops_since(&end, &start);
+        assert_eq!((d.rejected, d.invalid, d.total()), (2, 0, 2));
+    }
+}
