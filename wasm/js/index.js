@@ -95,6 +95,14 @@ export class Cairn {
     if (options.cookie !== undefined && options.cookie !== false && typeof options.cookie !== 'object') {
       throw new TypeError('cairn: option `cookie` must be false or an object like { domain: ".example.com" }');
     }
+    // The URL itself (host, IPv6 literal, port) is read by the browser's own
+    // parser, the WHATWG rules the native build's url crate follows; the
+    // core then checks what cairn adds (scheme, no credentials, no query,
+    // no /v1/batch at the end) without a URL parser of its own in the module.
+    if (typeof options.endpoint === 'string' && !URL.canParse(options.endpoint.trim())) {
+      const shown = options.endpoint.replace(/\/\/[^/?#]*@/, '//***@');
+      throw new TypeError(`cairn: invalid config \`endpoint\`: \`${shown}\` is not a valid URL: give the backend's base URL, e.g. https://api.segment.io`);
+    }
     wasmReady = wasmReady || init(options.wasm ? { module_or_path: options.wasm } : undefined);
     await wasmReady;
     const cairn = new Cairn(JSON.stringify(coreOptions), options);
