@@ -33,17 +33,17 @@
 use cairn::json::{self, Json, RawJson, MAX_DEPTH};
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-/// Cases per property unless `CAIRN_PROPTEST_CASES` says otherwise.
-const CASES: u32 = 8_000;
-
-fn config() -> ProptestConfig {
+/// `cases` cases (about 70,000 in all for the file), or as many as
+/// `CAIRN_PROPTEST_CASES` says for each property.
+fn config(cases: u32) -> ProptestConfig {
     let cases = std::env::var("CAIRN_PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(CASES);
+        .unwrap_or(cases);
     ProptestConfig {
         cases,
         // Bugs found become named regression tests below, not files.
@@ -145,33 +145,35 @@ fn agrees_on_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn ws() -> impl Strategy<Value = String> {
-    prop_oneof![
+fn ws(sloppy: bool) -> BoxedStrategy<String> {
+    let json = prop_oneof![
         6 => Just(String::new()),
         2 => select(vec![" ", "\t", "\n", "\r", "\r\n", "  "]).prop_map(String::from),
-        // Not JSON whitespace: form feed, vertical tab, NBSP, U+2028.
-        1 => select(vec!["\u{c}", "\u{b}", "\u{a0}", "\u{2028}"]).prop_map(String::from),
-    ]
+    ];
+    if !sloppy {
+        return json.boxed();
+    }
+    // Not JSON whitespace: form feed, vertical tab, NBSP, U+2028.
+    let other = select(vec!["\u{c}", "\u{b}", "\u{a0}", "\u{2028}"]).prop_map(String::from);
+    prop_oneof![24 => json, 1 => other].boxed()
 }
 
 /// The digits of 2^1024 - 2^970: the smallest decimal that rounds to
 /// infinity as a 64-bit float (half an ulp above `f64::MAX`).
 const OVERFLOW: &str = "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497792";
 
-/// Numbers in and out of the grammar, from tiny to past `f64::MAX`.
-fn number() -> impl Strategy<Value = String> {
-    let sign = prop_oneof![6 => Just(""), 3 => Just("-"), 1 => Just("+"), 1 => Just("--")];
+/// Numbers in JSON's grammar, from tiny to past `f64::MAX`; when `sloppy`,
+/// also some just outside it.
+fn number(sloppy: bool) -> BoxedStrategy<String> {
+    let sign = prop_oneof![2 => Just(""), 1 => Just("-")];
     let int = prop_oneof![
         4 => Just("0".to_string()),
         8 => "[1-9][0-9]{0,20}",
-        2 => "0[0-9]{1,3}",
         1 => "[1-9][0-9]{300,320}",
-        1 => Just(String::new()),
     ];
     let frac = prop_oneof![
         6 => Just(String::new()),
         4 => "\\.[0-9]{1,20}",
-        1 => Just(".".to_string()),
         1 => "\\.0{300,330}[0-9]{0,3}",
     ];
     let exp = prop_oneof![
@@ -179,17 +181,27 @@ fn number() -> impl Strategy<Value = String> {
         4 => "[eE][+-]?[0-9]{1,3}",
         2 => "[eE]\\+?30[0-9]",
         2 => "[eE]-3[0-4][0-9]",
-        1 => "[eE][+-]?",
         1 => "[eE][+-]?0*[0-9]{15,25}",
     ];
-    prop_oneof![
+    let grammar = prop_oneof![
         6 => (sign, int, frac, exp).prop_map(|(s, i, f, e)| format!("{s}{i}{f}{e}")),
         // Every finite float, as Rust writes it (in full and in e-notation).
         2 => any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_flat_map(|x| {
             select(vec![format!("{x}"), format!("{x:e}"), format!("{x:E}"), format!("{x:?}")])
         }),
         3 => boundary_number(),
-    ]
+    ];
+    if !sloppy {
+        return grammar.boxed();
+    }
+    let outside = prop_oneof![
+        (select(vec!["+", "--", "-+", "."]), "[0-9]{1,3}").prop_map(|(a, b)| format!("{a}{b}")),
+        "-?0[0-9]{1,3}(\\.[0-9])?",
+        "-?[0-9]{1,3}\\.([eE][0-9])?",
+        "-?[0-9]{1,3}(\\.[0-9])?[eE][+-]?",
+        Just("-".to_string()),
+    ];
+    prop_oneof![4 => grammar, 1 => outside].boxed()
 }
 
 /// Numbers straddling the overflow limit: its first digits, one of them
@@ -220,92 +232,137 @@ fn boundary_number() -> impl Strategy<Value = String> {
     )
 }
 
-/// One piece of a string literal's content.
-fn string_piece() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => any::<char>().prop_map(String::from),
-        3 => "[a-z é😀]{1,4}",
-        1 => select(vec!["\u{0}", "\u{1f}", "\u{7f}", "\u{2028}", "\"", "\\", "\n"]).prop_map(String::from),
+/// One piece of a string literal's content: every escape, surrogate pairs,
+/// any character; when `sloppy`, also lone surrogates, bad escapes and raw
+/// control characters.
+fn string_piece(sloppy: bool) -> BoxedStrategy<String> {
+    let json = prop_oneof![
+        4 => any::<char>()
+            .prop_filter("needs escaping", |&c| c >= ' ' && c != '"' && c != '\\')
+            .prop_map(String::from),
+        3 => "[a-z é😀\u{7f}\u{2028}\u{ffff}]{1,4}",
         3 => select(vec!["\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t"]).prop_map(String::from),
-        2 => any::<u16>().prop_flat_map(|u| select(vec![format!("\\u{u:04x}"), format!("\\u{u:04X}")])),
+        2 => any::<u16>()
+            .prop_filter("not a surrogate", |u| !(0xD800..0xE000).contains(u))
+            .prop_flat_map(|u| select(vec![format!("\\u{u:04x}"), format!("\\u{u:04X}")])),
         2 => (0xD800u32..0xDC00, 0xDC00u32..0xE000).prop_map(|(h, l)| format!("\\u{h:04X}\\u{l:04x}")),
-        1 => (0xD800u32..0xE000).prop_map(|u| format!("\\u{u:04x}")),
-        1 => (0xD800u32..0xDC00, any::<u16>()).prop_map(|(h, l)| format!("\\u{h:04x}\\u{l:04x}")),
-        1 => select(vec![
+    ];
+    if !sloppy {
+        return json.boxed();
+    }
+    let outside = prop_oneof![
+        select(vec!["\u{0}", "\u{1f}", "\n", "\t", "\"", "\\"]).prop_map(String::from),
+        (0xD800u32..0xE000).prop_map(|u| format!("\\u{u:04x}")),
+        (0xD800u32..0xDC00, any::<u16>()).prop_map(|(h, l)| format!("\\u{h:04x}\\u{l:04x}")),
+        select(vec![
             "\\", "\\u", "\\u12", "\\u12G4", "\\x", "\\U0041", "\\'", "\\0", "\\ud800\\u",
             "\\ud800\\n", "\\ud800\\ud800", "\\ud800\\udbff\\udc00", "\\ud800x",
         ])
         .prop_map(String::from),
-    ]
+    ];
+    prop_oneof![12 => json, 1 => outside].boxed()
 }
 
-fn string_literal() -> impl Strategy<Value = String> {
-    prop::collection::vec(string_piece(), 0..6).prop_map(|p| format!("\"{}\"", p.concat()))
+fn string_literal(sloppy: bool) -> BoxedStrategy<String> {
+    prop::collection::vec(string_piece(sloppy), 0..6)
+        .prop_map(|p| format!("\"{}\"", p.concat()))
+        .boxed()
 }
 
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        // Few keys, so duplicates are common, some spelled with escapes.
-        4 => select(vec!["\"a\"", "\"b\"", "\"\\u0061\"", "\"\"", "\"é\"", "\"\\ud83d\\ude00\"", "\"😀\""]).prop_map(String::from),
-        3 => string_literal(),
-        1 => select(vec!["a", "1", "null", "'a'", "[]"]).prop_map(String::from),
-    ]
+fn key(sloppy: bool) -> BoxedStrategy<String> {
+    // Few keys, so duplicates are common, some spelled with escapes.
+    let few = select(vec!["\"a\"", "\"a\"", "\"\\u0061\"", "\"b\""]).prop_map(String::from);
+    let odd = select(vec!["\"\"", "\"é\"", "\"\\ud83d\\ude00\"", "\"😀\"", "\"\\u0000\""])
+        .prop_map(String::from);
+    let json = prop_oneof![4 => few, 1 => odd, 2 => string_literal(sloppy)];
+    if !sloppy {
+        return json.boxed();
+    }
+    let outside = select(vec!["a", "1", "null", "'a'", "[]"]).prop_map(String::from);
+    prop_oneof![12 => json, 1 => outside].boxed()
 }
 
-fn leaf() -> impl Strategy<Value = String> {
-    prop_oneof![
+fn leaf(sloppy: bool) -> BoxedStrategy<String> {
+    let json = prop_oneof![
         3 => select(vec!["null", "true", "false"]).prop_map(String::from),
-        5 => number(),
-        5 => string_literal(),
-        1 => select(vec!["nul", "tru", "fals", "NaN", "Infinity", "-Infinity", "nulll", "True", "undefined"])
-            .prop_map(String::from),
-    ]
+        5 => number(sloppy),
+        5 => string_literal(sloppy),
+    ];
+    if !sloppy {
+        return json.boxed();
+    }
+    let outside = select(vec![
+        "nul", "tru", "fals", "NaN", "Infinity", "-Infinity", "nulll", "True", "undefined",
+    ])
+    .prop_map(String::from);
+    prop_oneof![20 => json, 1 => outside].boxed()
 }
 
-/// A JSON-ish value's text: mostly valid, with the occasional slip.
-fn value() -> impl Strategy<Value = String> {
-    leaf().prop_recursive(5, 48, 6, |inner| {
-        let sep = || prop_oneof![12 => Just(","), 1 => Just(""), 1 => Just(",,")];
-        let end = || prop_oneof![12 => Just(""), 1 => Just(",")];
-        prop_oneof![
-            (prop::collection::vec((ws(), inner.clone(), ws(), sep()), 0..5), ws(), end()).prop_map(
-                |(items, w, end)| {
-                    let n = items.len();
-                    let body: String = items
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (a, v, b, s))| format!("{a}{v}{b}{}", if i + 1 < n { s } else { "" }))
-                        .collect();
-                    format!("[{body}{end}{w}]")
-                }
-            ),
-            (
-                prop::collection::vec((ws(), key(), ws(), prop_oneof![12 => Just(":"), 1 => Just("")], ws(), inner, sep()), 0..5),
-                ws(),
-                end()
-            )
-                .prop_map(|(members, w, end)| {
-                    let n = members.len();
-                    let body: String = members
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (a, k, b, colon, c, v, s))| {
-                            format!("{a}{k}{b}{colon}{c}{v}{}", if i + 1 < n { s } else { "" })
-                        })
-                        .collect();
-                    format!("{{{body}{end}{w}}}")
-                }),
-        ]
-    })
+/// A value's text: valid JSON (but for numbers past `f64::MAX`), or, when
+/// `sloppy`, with the occasional slip.
+fn value(sloppy: bool) -> BoxedStrategy<String> {
+    let slip = move |ok: &'static str, bad: Vec<&'static str>| -> BoxedStrategy<&'static str> {
+        if sloppy {
+            prop_oneof![16 => Just(ok), 1 => select(bad)].boxed()
+        } else {
+            Just(ok).boxed()
+        }
+    };
+    leaf(sloppy)
+        .prop_recursive(5, 48, 6, move |inner| {
+            let sep = || slip(",", vec!["", ",,", ";"]);
+            let end = || slip("", vec![","]);
+            let colon = || slip(":", vec!["", "=", "::"]);
+            prop_oneof![
+                (
+                    prop::collection::vec((ws(sloppy), inner.clone(), ws(sloppy), sep()), 0..5),
+                    ws(sloppy),
+                    end()
+                )
+                    .prop_map(|(items, w, end)| {
+                        let n = items.len();
+                        let body: String = items
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (a, v, b, s))| format!("{a}{v}{b}{}", if i + 1 < n { s } else { "" }))
+                            .collect();
+                        format!("[{body}{end}{w}]")
+                    }),
+                (
+                    prop::collection::vec(
+                        (ws(sloppy), key(sloppy), ws(sloppy), colon(), ws(sloppy), inner, sep()),
+                        0..5
+                    ),
+                    ws(sloppy),
+                    end()
+                )
+                    .prop_map(|(members, w, end)| {
+                        let n = members.len();
+                        let body: String = members
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (a, k, b, colon, c, v, s))| {
+                                format!("{a}{k}{b}{colon}{c}{v}{}", if i + 1 < n { s } else { "" })
+                            })
+                            .collect();
+                        format!("{{{body}{end}{w}}}")
+                    }),
+            ]
+        })
+        .boxed()
 }
 
-/// A document: a value, whitespace around it, rarely something after it.
+/// A document: a value with whitespace around it; half of them sloppy
+/// (something after the value, now and then, and slips inside).
 fn document() -> impl Strategy<Value = String> {
+    let clean = (ws(false), value(false), ws(false)).prop_map(|(a, v, b)| format!("{a}{v}{b}"));
     let trailing = prop_oneof![
-        20 => Just(""),
+        8 => Just(""),
         1 => select(vec!["x", ",", "]", "}", " 1", "{}", "\u{0}", "\"", "/", "\u{feff}"]),
     ];
-    (ws(), value(), ws(), trailing).prop_map(|(a, v, b, t)| format!("{a}{v}{b}{t}"))
+    let sloppy = (ws(true), value(true), ws(true), trailing)
+        .prop_map(|(a, v, b, t)| format!("{a}{v}{b}{t}"));
+    prop_oneof![clean, sloppy]
 }
 
 #[derive(Debug, Clone)]
@@ -361,8 +418,8 @@ fn mutate(mut doc: String, m: &Mutation) -> String {
 fn deep_document() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(any::<bool>(), MAX_DEPTH - 8..MAX_DEPTH + 8),
-        leaf(),
-        ws(),
+        leaf(true),
+        ws(false),
         prop_oneof![8 => Just(None), 1 => (0.0..1.0f64).prop_map(Some)],
         any::<bool>(),
     )
@@ -411,7 +468,7 @@ fn serde_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config(16_000))]
 
     #[test]
     fn documents_read_as_serde_json_reads_them(doc in document()) {
@@ -440,11 +497,20 @@ proptest! {
     ) {
         agrees(&parts.concat())?;
     }
+}
+
+proptest! {
+    // Each case is a document of some 130 levels: fewer of them.
+    #![proptest_config(config(4_000))]
 
     #[test]
     fn nesting_near_the_limit_reads_as_serde_json_reads_it(doc in deep_document()) {
         agrees(&doc)?;
     }
+}
+
+proptest! {
+    #![proptest_config(config(8_000))]
 
     #[test]
     fn bytes_read_as_serde_json_reads_them(
@@ -502,4 +568,52 @@ fn long_numbers_with_exponents_that_cancel_them_out() {
     ] {
         agrees(&doc).unwrap();
     }
+}
+
+/// The generators are not vacuous: a good share of the documents are valid
+/// (so values and round trips are compared) and a good share are not (so
+/// verdicts on errors are), and the adversarial parts show up.
+#[test]
+fn generated_documents_are_both_valid_and_invalid() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let mut sample = |strategy: &dyn Fn(&mut TestRunner) -> String| {
+        let docs: Vec<String> = (0..2_000).map(|_| strategy(&mut runner)).collect();
+        let valid = docs.iter().filter(|d| json::parse(d).is_ok()).count();
+        (valid, docs)
+    };
+    let (valid, docs) = sample(&|r| document().new_tree(r).unwrap().current());
+    println!("documents: {valid} of 2000 valid");
+    assert!((800..1_900).contains(&valid), "{valid} of 2000 valid");
+    let with = |needle: &str| docs.iter().filter(|d| d.contains(needle)).count();
+    for needle in ["\\u", "\\ud8", "e3", "[[", "{\"", "\"a\"", "\\n", "\u{0}"] {
+        assert!(with(needle) > 20, "{needle:?} in {} documents", with(needle));
+    }
+    let duplicates = docs
+        .iter()
+        .filter(|d| d.matches("\"a\"").count() + d.matches("\"\\u0061\"").count() > 1)
+        .filter(|d| json::parse(d).is_ok())
+        .count();
+    println!("{duplicates} valid documents repeat a key");
+    assert!(duplicates > 20, "{duplicates} valid documents repeat a key");
+    let (valid, _) = sample(&|r| {
+        let doc = document().new_tree(r).unwrap().current();
+        let m = prop::collection::vec(mutation(), 1..4).new_tree(r).unwrap().current();
+        m.iter().fold(doc, mutate)
+    });
+    println!("mutated: {valid} of 2000 valid");
+    assert!((100..1_500).contains(&valid), "{valid} of 2000 valid");
+    let (valid, docs) = sample(&|r| deep_document().new_tree(r).unwrap().current());
+    let too_deep = docs
+        .iter()
+        .filter(|d| json::parse(d).is_err_and(|e| e.what == json::TOO_DEEP))
+        .count();
+    println!("deep: {valid} of 2000 valid, {too_deep} too deep");
+    assert!(valid > 400 && too_deep > 400, "{valid} valid, {too_deep} too deep");
+    let (_, numbers) = sample(&|r| boundary_number().new_tree(r).unwrap().current());
+    let finite = numbers.iter().filter(|n| json::parse(n).is_ok()).count();
+    println!("boundary numbers: {finite} of 2000 finite");
+    assert!((300..1_700).contains(&finite), "{finite} of 2000 finite");
 }
