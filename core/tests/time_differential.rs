@@ -114,7 +114,9 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         (0.0..1.0f64).prop_map(Mutation::Truncate),
         (
             0.0..1.0f64,
-            select(vec!["0", "9", "-", ":", ".", "+", " ", "T", "Z", "é", "\u{2212}", "٣"])
+            select(vec![
+                "0", "9", "-", ":", ".", "+", " ", "T", "Z", "é", "\u{2212}", "٣"
+            ])
         )
             .prop_map(|(at, t)| Mutation::Insert(at, t)),
         (0.0..1.0f64).prop_map(Mutation::Delete),
@@ -178,7 +180,10 @@ impl HttpFields {
     fn text(&self, weekday: Option<usize>) -> String {
         let wd = weekday
             .or(self.weekday)
-            .or_else(|| self.date().map(|d| d.weekday().num_days_from_monday() as usize))
+            .or_else(|| {
+                self.date()
+                    .map(|d| d.weekday().num_days_from_monday() as usize)
+            })
             .unwrap_or(0);
         let (long, short) = (WEEKDAYS[wd], &WEEKDAYS[wd][..3]);
         let (mon, y, d) = (MONTHS[self.month], self.year, self.day);
@@ -221,7 +226,11 @@ fn http_fields() -> impl Strategy<Value = HttpFields> {
             |(form, weekday, year, month, day, hour, minute, second)| HttpFields {
                 form,
                 weekday,
-                year: if form == 1 { year.clamp(1970, 2069) } else { year },
+                year: if form == 1 {
+                    year.clamp(1970, 2069)
+                } else {
+                    year
+                },
                 month,
                 day,
                 hour,
