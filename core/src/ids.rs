@@ -239,7 +239,8 @@ mod tests {
             let text = uuid_text_in(value, &mut buf);
             let theirs = uuid::Uuid::from_u128(value);
             proptest::prop_assert_eq!(text, theirs.hyphenated().to_string());
-            proptest::prop_assert_eq!(uuid::Uuid::parse_str(text).map(|u| u.as_u128()), Ok(value));
+            let back = uuid::Uuid::parse_str(text).map(|u| u.as_u128());
+            proptest::prop_assert_eq!(back, Ok(value));
         }
 
         /// Version and variant bits are set as `uuid`'s builders set them
@@ -248,11 +249,13 @@ mod tests {
         #[test]
         fn versions_are_set_as_uuid_sets_them(random: u128) {
             let v8 = uuid::Builder::from_custom_bytes(random.to_be_bytes()).into_uuid();
-            proptest::prop_assert_eq!(prefix_from(random), v8.as_u128() & !u128::from(COUNTER_MASK));
-            proptest::prop_assert_eq!((v8.get_version_num(), v8.get_variant()), (8, uuid::Variant::RFC4122));
+            let counter = u128::from(COUNTER_MASK);
+            proptest::prop_assert_eq!(prefix_from(random), v8.as_u128() & !counter);
+            let rfc = uuid::Variant::RFC4122;
+            proptest::prop_assert_eq!((v8.get_version_num(), v8.get_variant()), (8, rfc));
             let v4 = uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid();
             proptest::prop_assert_eq!(v4_from(random), v4.as_u128());
-            proptest::prop_assert_eq!((v4.get_version_num(), v4.get_variant()), (4, uuid::Variant::RFC4122));
+            proptest::prop_assert_eq!((v4.get_version_num(), v4.get_variant()), (4, rfc));
         }
     }
 }
