@@ -820,7 +820,7 @@ mod tests {
     fn limits_on_ids_and_depth_hold_right_at_the_limit() {
         let c = builder()
             .anonymous_id("a".repeat(1024))
-            .context(deep_context(125))
+            .context(deep_context(124))
             .config()
             .unwrap();
         assert_eq!(c.anonymous_id.map(|a| a.len()), Some(1024));
@@ -869,7 +869,7 @@ mod tests {
                 builder().consent("c".repeat(1025), ConsentState::Unknown),
                 "consent",
             ),
-            (builder().context(deep_context(126)), "context"),
+            (builder().context(deep_context(125)), "context"),
         ];
         for (b, field) in cases {
             match b.config() {

@@ -96,7 +96,18 @@ fn random_u128() -> u128 {
 }
 
 fn draw_prefix() -> u128 {
-    (random_u128() & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
+    prefix_from(random_u128())
+}
+
+/// A message-id prefix made of `random`: version 8, the RFC 9562 variant,
+/// the counter's bits clear.
+fn prefix_from(random: u128) -> u128 {
+    (random & !u128::from(COUNTER_MASK) & !VERSION_BITS & !VARIANT_BITS) | VERSION_8
+}
+
+/// A version 4 UUID made of `random`.
+fn v4_from(random: u128) -> u128 {
+    (random & !VERSION_BITS & !VARIANT_BITS) | VERSION_4
 }
 
 /// Bytes in a message id (and any hyphenated UUID).
@@ -129,11 +140,7 @@ pub fn message_id_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
 /// A new random (version 4) UUID, e.g. for an anonymous id.
 pub fn random_uuid() -> String {
     let mut buf = [0; MESSAGE_ID_BYTES];
-    uuid_text_in(
-        (random_u128() & !VERSION_BITS & !VARIANT_BITS) | VERSION_4,
-        &mut buf,
-    )
-    .to_owned()
+    uuid_text_in(v4_from(random_u128()), &mut buf).to_owned()
 }
 
 /// Writes the hyphenated lower-case text of a UUID (8-4-4-4-12 hex digits)
@@ -212,5 +219,43 @@ mod tests {
             (4, uuid::Variant::RFC4122)
         );
         assert_ne!(a, random_uuid());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: std::env::var("CAIRN_PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50_000),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// The text written by hand is `uuid`'s, for any 128 bits, and
+        /// `uuid` reads it back to the same value.
+        #[test]
+        fn any_value_is_written_as_uuid_writes_it(value: u128) {
+            let mut buf = [0; MESSAGE_ID_BYTES];
+            let text = uuid_text_in(value, &mut buf);
+            let theirs = uuid::Uuid::from_u128(value);
+            proptest::prop_assert_eq!(text, theirs.hyphenated().to_string());
+            let back = uuid::Uuid::parse_str(text).map(|u| u.as_u128());
+            proptest::prop_assert_eq!(back, Ok(value));
+        }
+
+        /// Version and variant bits are set as `uuid`'s builders set them
+        /// on the same random bytes, and no other bit is touched (but the
+        /// counter's, which a prefix leaves clear).
+        #[test]
+        fn versions_are_set_as_uuid_sets_them(random: u128) {
+            let v8 = uuid::Builder::from_custom_bytes(random.to_be_bytes()).into_uuid();
+            let counter = u128::from(COUNTER_MASK);
+            proptest::prop_assert_eq!(prefix_from(random), v8.as_u128() & !counter);
+            let rfc = uuid::Variant::RFC4122;
+            proptest::prop_assert_eq!((v8.get_version_num(), v8.get_variant()), (8, rfc));
+            let v4 = uuid::Builder::from_random_bytes(random.to_be_bytes()).into_uuid();
+            proptest::prop_assert_eq!(v4_from(random), v4.as_u128());
+            proptest::prop_assert_eq!((v4.get_version_num(), v4.get_variant()), (4, rfc));
+        }
     }
 }

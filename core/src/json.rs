@@ -27,8 +27,9 @@ use core::ops::Index;
 
 use crate::json_text::push_string;
 
-/// Deepest nesting of arrays and objects accepted (as `serde_json`'s default).
-pub const MAX_DEPTH: usize = 128;
+/// Deepest nesting of arrays and objects accepted: 127, as `serde_json`'s
+/// default (its recursion limit of 128 refuses the 128th level).
+pub const MAX_DEPTH: usize = 127;
 
 /// [`ParseError::what`] for arrays and objects nested too deep.
 pub const TOO_DEEP: &str = "recursion limit exceeded";
@@ -814,11 +815,13 @@ fn is_finite_number(text: &str) -> bool {
     let Some(leading_zeros) = digits().position(|d| d != b'0') else {
         return true; // zero
     };
-    // Saturated well past any float's range, so a thousand-digit exponent
-    // cannot overflow.
+    // Saturated (a thousand-digit exponent must not overflow) past where the
+    // digits could no longer move the scale below across the float's range:
+    // they shift it by at most the text's length.
+    let cap = bytes.len() as i64 + 400;
     let mut exp: i64 = 0;
     for &d in exponent.iter().filter(|b| b.is_ascii_digit()) {
-        exp = (exp * 10 + i64::from(d - b'0')).min(1_000_000);
+        exp = (exp * 10 + i64::from(d - b'0')).min(cap);
     }
     if exponent.get(1) == Some(&b'-') {
         exp = -exp;

@@ -32,9 +32,9 @@ use crate::time::{iso8601_ms_in, ISO8601_MAX};
 pub const MAX_NAME_BYTES: usize = 1_024;
 
 /// Deepest nesting of arrays and objects in properties, traits and context
-/// (the object itself is the first level): 125. A batch puts three levels
-/// around them (`{"batch":[{"properties":…}]}`), and the parsers backends use
-/// stop at 128 ([`MAX_DEPTH`], `serde_json`'s default).
+/// (the object itself is the first level): 124. A batch puts three levels
+/// around them (`{"batch":[{"properties":…}]}`), and the strictest parser
+/// backends use, `serde_json`'s, accepts 127 ([`MAX_DEPTH`]).
 pub const MAX_PAYLOAD_DEPTH: usize = MAX_DEPTH - 3;
 
 /// What a name or an id given to a call names: how errors call it, and the

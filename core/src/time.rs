@@ -56,8 +56,9 @@ pub fn iso8601_ms_in(epoch_ms: i64, buf: &mut [u8; ISO8601_MAX]) -> &str {
         .unwrap_or_default()
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` into milliseconds since the
-/// epoch; `None` if the text is not such a timestamp.
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` (RFC 3339) into
+/// milliseconds since the epoch; `None` if the text is not such a timestamp
+/// of a calendar day (`2026-02-31` is not), with an offset up to 23:59.
 pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
@@ -77,7 +78,7 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
     }
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !is_date(y, mo, d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let mut i = 19;
@@ -102,7 +103,12 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
             && tz.as_bytes()[3] == b':' =>
         {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (num(i + 1, 2)? * 60 + num(i + 4, 2)?)
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            // RFC 3339: an offset is at most 23:59.
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 60 + om)
         }
         _ => return None,
     };
@@ -114,7 +120,8 @@ pub fn parse_iso8601_ms(text: &str) -> Option<i64> {
 /// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms
 /// HTTP says to accept, RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`, years
 /// 70-99 are 19xx) and asctime (`Sun Nov  6 08:49:37 1994`). The weekday is
-/// not checked. `None` for anything else or a date before 1970.
+/// not checked. `None` for anything else, a day not in the calendar, or a
+/// date before 1970.
 pub fn parse_http_date_ms(text: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -145,7 +152,7 @@ pub fn parse_http_date_ms(text: &str) -> Option<i64> {
         .map(|p| if p.len() == 2 { num(p, 2) } else { None });
     let (h, mi, sec) = (hms.next()??, hms.next()??, hms.next()??);
     if hms.next().is_some()
-        || !(1..=31).contains(&day)
+        || !is_date(year, i64::from(month), day)
         || year < 1970
         || h > 23
         || mi > 59
@@ -154,6 +161,20 @@ pub fn parse_http_date_ms(text: &str) -> Option<i64> {
         return None;
     }
     Some((days_from_civil(year, month, day as u32) * 86_400 + h * 3_600 + mi * 60 + sec) * 1_000)
+}
+
+/// Whether `y-m-d` is a day of the proleptic Gregorian calendar (so not
+/// `2026-02-31`, which would otherwise be read as March 3rd).
+fn is_date(y: i64, m: i64, d: i64) -> bool {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// (year, month, day) to days since the epoch (inverse of `civil_from_days`).

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cairn::model::MAX_NAME_BYTES;
+use cairn::model::{MAX_NAME_BYTES, MAX_PAYLOAD_DEPTH};
 use cairn::{Client, Error};
 use serde_json::{json, Value};
 
@@ -56,28 +56,28 @@ fn refuses_what_a_strict_backend_refuses() {
         refused_events += 1;
     };
 
-    // Nesting: 125 levels, so that a batch (three levels around each event's
-    // properties) stays within the 128 of serde_json's parser.
-    refuse(c.track("Deep", deep.clone()), "nested more than 125 levels");
+    // Nesting: 124 levels, so that a batch (three levels around each event's
+    // properties) stays within the 127 serde_json's parser accepts.
+    refuse(c.track("Deep", deep.clone()), "nested more than 124 levels");
     refuse(
         c.identify("u-1", deep.clone()),
-        "nested more than 125 levels",
+        "nested more than 124 levels",
     );
-    refuse(c.group("g-1", deep.clone()), "nested more than 125 levels");
-    refuse(c.screen("S", deep.clone()), "nested more than 125 levels");
-    refuse(c.page("P", deep.clone()), "nested more than 125 levels");
+    refuse(c.group("g-1", deep.clone()), "nested more than 124 levels");
+    refuse(c.screen("S", deep.clone()), "nested more than 124 levels");
+    refuse(c.page("P", deep.clone()), "nested more than 124 levels");
     refuse(
         c.enqueue(&json!({"type": "track", "event": "x", "userId": "u", "properties": deep})),
-        "nested more than 125 levels",
+        "nested more than 124 levels",
     );
     refuse(
         c.enqueue(&json!({"type": "track", "event": "x", "userId": "u", "context": deep})),
-        "nested more than 125 levels",
+        "nested more than 124 levels",
     );
     let deep_text = format!("{}{}", "{\"a\":".repeat(200), "}".repeat(200));
     refuse(
         c.track_json("Deep", &deep_text),
-        "nested more than 125 levels",
+        "nested more than 124 levels",
     );
 
     // Numbers a 64-bit float cannot hold.
@@ -116,13 +116,13 @@ fn refuses_what_a_strict_backend_refuses() {
     );
     invalid(
         c.set_context(json!({ "deep": deep })),
-        "nested more than 125 levels",
+        "nested more than 124 levels",
     );
     invalid(c.set_context_json(r#"{"n": 1e999}"#), "out of range");
 
     // Right at the limits: accepted, and later events are not dropped.
     c.set_anonymous_id(&"a".repeat(MAX_NAME_BYTES)).unwrap();
-    c.track("Deep Enough", nested(125)).unwrap();
+    c.track("Deep Enough", nested(MAX_PAYLOAD_DEPTH)).unwrap();
     c.track_json("Big", r#"{"n": 1.7976931348623157e308, "tiny": 1e-999}"#)
         .unwrap();
     c.identify(&"u".repeat(MAX_NAME_BYTES), Value::Null)
@@ -136,4 +136,51 @@ fn refuses_what_a_strict_backend_refuses() {
         "{s:?}"
     );
     drop(deep);
+}
+
+/// Properties, traits and context nested as deep as cairn accepts reach a
+/// `serde_json` backend in a batch it can read: the batch's three levels
+/// around them (`{"batch":[{"properties":…}]}`) stay within the 127 levels
+/// `serde_json` accepts. With a limit one level deeper, its 400 refused the
+/// whole batch.
+#[test]
+fn payloads_at_the_depth_limit_reach_a_serde_json_backend() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let mut server = mockito::Server::new();
+    let parsed: Arc<Mutex<Vec<Result<Value, String>>>> = Arc::default();
+    let seen = Arc::clone(&parsed);
+    let mock = server
+        .mock("POST", "/v1/batch")
+        .match_request(move |req| {
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(req.body().expect("a body").as_slice())
+                .read_to_end(&mut raw)
+                .expect("gzip");
+            let v = serde_json::from_slice::<Value>(&raw).map_err(|e| e.to_string());
+            seen.lock().unwrap().push(v);
+            true
+        })
+        .with_status(200)
+        .with_body(r#"{"success":true}"#)
+        .create();
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::builder("k")
+        .endpoint(server.url())
+        .storage_path(dir.path().join("cairn.db"))
+        .flush_at(1_000)
+        .context(nested(MAX_PAYLOAD_DEPTH - 1))
+        .build()
+        .unwrap();
+    c.track("Deep", nested(MAX_PAYLOAD_DEPTH)).unwrap();
+    c.identify("u-1", nested(MAX_PAYLOAD_DEPTH)).unwrap();
+    let report = c.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!((report.delivered, report.remaining), (2, 0));
+    mock.assert();
+    for body in parsed.lock().unwrap().iter() {
+        let body = body.as_ref().expect("serde_json reads the batch");
+        assert_eq!(body["batch"].as_array().map(Vec::len), Some(2));
+    }
+    c.shutdown(Duration::from_secs(1)).unwrap();
 }

@@ -154,7 +154,7 @@ fn the_browser_holds_input_to_the_cores_limits() {
             "track",
             "Deep",
             deep.as_str(),
-            "nested more than 125 levels",
+            "nested more than 124 levels",
         ),
         ("track", "Huge", r#"{"n": 1e999}"#, "out of range"),
         (
