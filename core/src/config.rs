@@ -554,7 +554,10 @@ fn validate_endpoint(raw: &str) -> core::result::Result<String, String> {
     let shown = without_credentials(raw);
     // ASCII white space only: the Unicode tables cost the browser build
     // kilobytes, and any other space is refused by the URL parser.
-    if raw.chars().any(|c| c.is_ascii_whitespace() || c.is_control()) {
+    if raw
+        .chars()
+        .any(|c| c.is_ascii_whitespace() || c.is_control())
+    {
         return Err(cat!(
             "`",
             shown.trim(),
