@@ -76,7 +76,7 @@ mod limits {
 }
 
 /// A validated configuration. Build it with [`ClientBuilder`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// The backend's write key (Segment/RudderStack source key).
     pub write_key: String,
@@ -130,7 +130,7 @@ pub struct Config {
 /// Collects settings for a client; every setter is optional except
 /// [`endpoint`](Self::endpoint). Created by `Client::builder(write_key)` (or
 /// [`ClientBuilder::new`] where the native runtime is not built).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     write_key: String,
     endpoint: Option<String>,
@@ -711,6 +711,73 @@ pub(crate) fn without_credentials(url: &str) -> String {
     }
 }
 
+/// `Debug` for a type holding the write key, with the key left out: a
+/// config or builder printed to a log must not leak it. The pattern names
+/// every field, so a field added later is a compile error here until it is
+/// listed too.
+macro_rules! debug_without_write_key {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl core::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let $ty { write_key: _, $($field),* } = self;
+                f.debug_struct(stringify!($ty))
+                    .field("write_key", &"<redacted>")
+                    $(.field(stringify!($field), $field))*
+                    .finish()
+            }
+        }
+    };
+}
+
+debug_without_write_key!(Config {
+    endpoint,
+    storage_path,
+    flush_at,
+    flush_interval,
+    max_batch_events,
+    max_batch_bytes,
+    max_event_bytes,
+    request_timeout,
+    gzip,
+    retry_base_delay,
+    max_retry_delay,
+    max_queue_events,
+    max_queue_bytes,
+    max_event_age,
+    max_pending_calls,
+    session_timeout,
+    session_events,
+    reset_on_user_switch,
+    consent,
+    required_consent,
+    context,
+    anonymous_id
+});
+debug_without_write_key!(ClientBuilder {
+    endpoint,
+    storage_path,
+    flush_at,
+    flush_interval,
+    max_batch_events,
+    max_batch_bytes,
+    max_event_bytes,
+    request_timeout,
+    gzip,
+    retry_base_delay,
+    max_retry_delay,
+    max_queue_events,
+    max_queue_bytes,
+    max_event_age,
+    max_pending_calls,
+    session_timeout,
+    session_events,
+    reset_on_user_switch,
+    consent,
+    required_consent,
+    context,
+    anonymous_id
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,6 +867,19 @@ mod tests {
                 .endpoint,
             "https://api.example.com"
         );
+    }
+
+    #[test]
+    fn the_write_key_never_shows_in_debug_output() {
+        let b = ClientBuilder::new("wk-secret-123").endpoint("http://127.0.0.1:9");
+        let c = b.config().unwrap();
+        for shown in [format!("{b:?}"), format!("{c:?}")] {
+            assert!(!shown.contains("wk-secret-123"), "{shown}");
+            assert!(
+                shown.contains("<redacted>") && shown.contains("127.0.0.1:9"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
