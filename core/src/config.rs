@@ -715,6 +715,7 @@ pub(crate) fn without_credentials(url: &str) -> String {
 /// config or builder printed to a log must not leak it. The pattern names
 /// every field, so a field added later is a compile error here until it is
 /// listed too.
+#[cfg(feature = "std")]
 macro_rules! debug_without_write_key {
     ($ty:ident { $($field:ident),* $(,)? }) => {
         impl core::fmt::Debug for $ty {
@@ -729,6 +730,9 @@ macro_rules! debug_without_write_key {
     };
 }
 
+// With `std` only: `storage_path` exists there, and the browser build,
+// which has no logger, never prints a config.
+#[cfg(feature = "std")]
 debug_without_write_key!(Config {
     endpoint,
     storage_path,
@@ -753,6 +757,7 @@ debug_without_write_key!(Config {
     context,
     anonymous_id
 });
+#[cfg(feature = "std")]
 debug_without_write_key!(ClientBuilder {
     endpoint,
     storage_path,
