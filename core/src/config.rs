@@ -717,6 +717,9 @@ pub(crate) fn without_credentials(url: &str) -> String {
 /// listed too.
 #[cfg(feature = "std")]
 macro_rules! debug_without_write_key {
+    ([$($ty:ident),*] $fields:tt) => {
+        $(debug_without_write_key!($ty $fields);)*
+    };
     ($ty:ident { $($field:ident),* $(,)? }) => {
         impl core::fmt::Debug for $ty {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -733,32 +736,7 @@ macro_rules! debug_without_write_key {
 // With `std` only: `storage_path` exists there, and the browser build,
 // which has no logger, never prints a config.
 #[cfg(feature = "std")]
-debug_without_write_key!(Config {
-    endpoint,
-    storage_path,
-    flush_at,
-    flush_interval,
-    max_batch_events,
-    max_batch_bytes,
-    max_event_bytes,
-    request_timeout,
-    gzip,
-    retry_base_delay,
-    max_retry_delay,
-    max_queue_events,
-    max_queue_bytes,
-    max_event_age,
-    max_pending_calls,
-    session_timeout,
-    session_events,
-    reset_on_user_switch,
-    consent,
-    required_consent,
-    context,
-    anonymous_id
-});
-#[cfg(feature = "std")]
-debug_without_write_key!(ClientBuilder {
+debug_without_write_key!([Config, ClientBuilder] {
     endpoint,
     storage_path,
     flush_at,

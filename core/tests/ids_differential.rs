@@ -21,17 +21,8 @@ use cairn::ids::{message_id, random_uuid, rotate, MESSAGE_ID_BYTES};
 use proptest::prelude::*;
 use uuid::{Uuid, Variant};
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("CAIRN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+mod common;
+use common::config;
 
 /// The id as `uuid` reads it, checked to be written back the same.
 fn read(id: &str) -> Result<Uuid, TestCaseError> {

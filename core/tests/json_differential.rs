@@ -38,20 +38,8 @@ use proptest::strategy::BoxedStrategy;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-/// `cases` cases (about 70,000 in all for the file), or as many as
-/// `CAIRN_PROPTEST_CASES` says for each property.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("CAIRN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        // Bugs found become named regression tests below, not files.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+mod common;
+use common::config;
 
 /// cairn's value as `serde_json`'s: the same structure, each number read
 /// from the text cairn kept by `serde_json` itself.

@@ -19,17 +19,8 @@ use cairn::text::{i64_text, parse_i64, parse_u64, u64_text};
 use proptest::prelude::*;
 use proptest::sample::select;
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("CAIRN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+mod common;
+use common::config;
 
 fn same_as_std(text: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(parse_u64(text), text.parse::<u64>().ok(), "u64 {:?}", text);

@@ -37,17 +37,8 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat};
 use proptest::prelude::*;
 use proptest::sample::select;
 
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("CAIRN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+mod common;
+use common::config;
 
 /// 9999-12-31T23:59:59.999Z, the last instant with a four-digit year.
 const LAST_4_DIGIT_MS: i64 = 253_402_300_799_999;

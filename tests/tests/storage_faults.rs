@@ -300,26 +300,8 @@ fn a_file_locked_by_another_process_is_waited_out() {
     c.track("Before Lock", json!({})).unwrap();
     assert!(c.commit(Duration::from_secs(5)).unwrap());
 
-    // Another process (Python's sqlite3) takes the write lock and holds it
-    // until told to let go on its standard input.
-    let holder = "import sqlite3, sys\n\
-                  c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)\n\
-                  c.execute('BEGIN EXCLUSIVE')\n\
-                  print('locked', flush=True)\n\
-                  sys.stdin.readline()\n\
-                  c.execute('COMMIT')\n";
-    let mut other = Command::new("python3")
-        .args(["-c", holder, db.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let locked = BufReader::new(other.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    assert_eq!(locked, "locked");
+    // Another process takes the write lock and holds it until told to let go.
+    let mut other = hold_write_lock(&db);
     c.track("During Lock", json!({})).unwrap();
     // The worker waits the 2 s busy timeout, then holds the event in memory.
     assert!(
