@@ -27,6 +27,7 @@
 //! - [`ids`]: message ids, unique and cheap to send.
 //! - [`json`]: JSON values parsed and written by hand (state, context, options).
 //! - [`json_text`]: JSON string literals written by hand for the envelope.
+//! - [`plan`]: tracking plans, compiled once and checked at every call.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
@@ -62,6 +63,7 @@ pub mod ids;
 pub mod json;
 pub mod json_text;
 pub mod model;
+pub mod plan;
 pub mod recorder;
 pub mod session;
 pub mod stats;
