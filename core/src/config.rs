@@ -20,6 +20,18 @@ use crate::consent::ConsentState;
 use crate::error::{Error, Result};
 use crate::json::{Json, Object};
 use crate::model::{MAX_NAME_BYTES, MAX_PAYLOAD_DEPTH};
+use crate::plan::TrackingPlan;
+use alloc::sync::Arc;
+
+/// Where the builder's tracking plan comes from.
+#[derive(Clone, PartialEq)]
+#[cfg_attr(feature = "std", derive(Debug))]
+enum PlanSource {
+    Text(String),
+    #[cfg(feature = "std")]
+    File(PathBuf),
+    Compiled(Arc<TrackingPlan>),
+}
 
 /// Events queued before a batch is sent at once: 20.
 pub const DEFAULT_FLUSH_AT: usize = 20;
@@ -55,6 +67,9 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_SESSION_EVENTS: bool = false;
 /// `identify` with a different user id resets first (new anonymous id) by default.
 pub const DEFAULT_RESET_ON_USER_SWITCH: bool = true;
+/// Strict mode is off by default: a call that breaks the tracking plan is
+/// handled by the plan's policy, not refused with an error.
+pub const DEFAULT_STRICT_TRACKING_PLAN: bool = false;
 /// The buffer file used when no `storage_path` is given: `cairn.db` in the
 /// current directory.
 pub const DEFAULT_STORAGE_FILE: &str = "cairn.db";
@@ -80,6 +95,12 @@ mod limits {
 pub struct Config {
     /// The backend's write key (Segment/RudderStack source key).
     pub write_key: String,
+    /// The tracking plan every call is checked against (none: no checks,
+    /// no cost).
+    pub tracking_plan: Option<Arc<TrackingPlan>>,
+    /// Whether a call that breaks the plan is refused with
+    /// [`Error::PlanViolation`] (see [`ClientBuilder::strict_tracking_plan`]).
+    pub strict_tracking_plan: bool,
     /// Base URL of the backend, without a trailing slash, e.g. `https://api.example.com`.
     pub endpoint: String,
     /// The SQLite file that buffers events (with `std`; the browser keeps its own).
@@ -133,6 +154,8 @@ pub struct Config {
 #[derive(Clone)]
 pub struct ClientBuilder {
     write_key: String,
+    tracking_plan: Option<PlanSource>,
+    strict_tracking_plan: bool,
     endpoint: Option<String>,
     #[cfg(feature = "std")]
     storage_path: Option<PathBuf>,
@@ -163,6 +186,8 @@ impl ClientBuilder {
     pub fn new(write_key: impl Into<String>) -> Self {
         ClientBuilder {
             write_key: write_key.into(),
+            tracking_plan: None,
+            strict_tracking_plan: DEFAULT_STRICT_TRACKING_PLAN,
             endpoint: None,
             #[cfg(feature = "std")]
             storage_path: None,
@@ -326,6 +351,38 @@ impl ClientBuilder {
     /// example one the web app already set).
     pub fn anonymous_id(mut self, id: impl Into<String>) -> Self {
         self.anonymous_id = Some(id.into());
+        self
+    }
+
+    /// The tracking plan (its JSON text, see docs/tracking-plans.md) every
+    /// call is checked against before it is stored. `build()` compiles it
+    /// once and fails naming where a plan is wrong (an unsupported keyword,
+    /// a bad `$ref`, ...). Replace it later with `set_tracking_plan`.
+    pub fn tracking_plan(mut self, plan_json: impl Into<String>) -> Self {
+        self.tracking_plan = Some(PlanSource::Text(plan_json.into()));
+        self
+    }
+
+    /// [`tracking_plan`](Self::tracking_plan) read from a file at `build()`.
+    #[cfg(feature = "std")]
+    pub fn tracking_plan_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tracking_plan = Some(PlanSource::File(path.into()));
+        self
+    }
+
+    /// [`tracking_plan`](Self::tracking_plan) already compiled (the browser
+    /// compiles its `pattern`s with the page's `RegExp`).
+    pub fn tracking_plan_compiled(mut self, plan: Arc<TrackingPlan>) -> Self {
+        self.tracking_plan = Some(PlanSource::Compiled(plan));
+        self
+    }
+
+    /// Strict mode (default [`DEFAULT_STRICT_TRACKING_PLAN`], off): a call
+    /// that breaks the tracking plan returns [`Error::PlanViolation`] and
+    /// records nothing, whatever the plan's policy, so a developer sees it
+    /// at the call, in the IDE and in tests. For debug builds and tests.
+    pub fn strict_tracking_plan(mut self, on: bool) -> Self {
+        self.strict_tracking_plan = on;
         self
     }
 
@@ -506,8 +563,26 @@ impl ClientBuilder {
                 "is empty: pass a file path such as app-data/cairn.db",
             ));
         }
+        let tracking_plan = match &self.tracking_plan {
+            None => None,
+            Some(PlanSource::Compiled(p)) => Some(Arc::clone(p)),
+            Some(PlanSource::Text(text)) => Some(Arc::new(
+                TrackingPlan::parse(text).map_err(|e| bad("tracking_plan", e.text()))?,
+            )),
+            #[cfg(feature = "std")]
+            Some(PlanSource::File(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    bad("tracking_plan", format!("cannot read {}: {e}", path.display()))
+                })?;
+                Some(Arc::new(TrackingPlan::parse(&text).map_err(|e| {
+                    bad("tracking_plan", format!("{}: {}", path.display(), e.text()))
+                })?))
+            }
+        };
         Ok(Config {
             write_key: self.write_key.clone(),
+            tracking_plan,
+            strict_tracking_plan: self.strict_tracking_plan,
             endpoint,
             #[cfg(feature = "std")]
             storage_path,
@@ -737,6 +812,8 @@ macro_rules! debug_without_write_key {
 // which has no logger, never prints a config.
 #[cfg(feature = "std")]
 debug_without_write_key!([Config, ClientBuilder] {
+    tracking_plan,
+    strict_tracking_plan,
     endpoint,
     storage_path,
     flush_at,

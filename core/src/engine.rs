@@ -1026,6 +1026,8 @@ impl Engine {
                 Some(e) => StorageState::Failing { error: e.clone() },
             },
             dropped: self.dropped,
+            // The recorder counts violations; its owner adds them.
+            plan: Default::default(),
         }
     }
 }

@@ -34,6 +34,17 @@ pub enum Error {
         /// The configured `max_event_bytes`.
         limit: usize,
     },
+    /// The call breaks the tracking plan and the client is in strict mode
+    /// (`strict_tracking_plan`): nothing was recorded; the violations are
+    /// counted in `stats()` and the call as dropped `plan_violation`.
+    PlanViolation {
+        /// The event name (`track`), or `identify` / `group`.
+        event: String,
+        /// The plan's `id`.
+        plan: String,
+        /// What is wrong, where.
+        violations: Vec<crate::plan::Violation>,
+    },
     // The native client's errors: the browser build leaves them (and their texts) out.
     #[cfg(feature = "std")]
     /// The storage file could not be opened or created.
@@ -84,6 +95,15 @@ impl Error {
             Error::EventTooLarge { size, limit } => {
                 cat!("event is ", size, " bytes once encoded, over max_event_bytes = ", limit, ": send fewer or smaller properties")
             }
+            Error::PlanViolation { event, plan, violations } => cat!(
+                "\"",
+                event,
+                "\" breaks tracking plan ",
+                plan,
+                ": ",
+                crate::plan::violations_text(violations),
+                " (fix the call, or the plan; strict_tracking_plan refuses such calls)"
+            ),
             #[cfg(feature = "std")]
             Error::Storage { path, reason } => cat!("cannot open the event buffer at ", path, ": ", reason),
             #[cfg(feature = "std")]

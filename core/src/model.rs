@@ -561,6 +561,23 @@ impl Call {
         )
     }
 
+    /// The same call (kind, time, names, message id, a complete event's ids
+    /// and context) with `payload` (checked JSON object text, or none) as
+    /// its properties or traits: what a tracking plan's `strip` sends.
+    pub(crate) fn with_payload(&self, payload: Option<&str>) -> Result<Self> {
+        let parts = self.parts();
+        let mut call = Call::make(
+            self.kind,
+            self.timestamp_ms,
+            parts.name,
+            payload,
+            parts.target,
+            Some(parts.message_id),
+        )?;
+        call.complete = self.complete.clone();
+        Ok(call)
+    }
+
     /// All of the call's texts at once, the cheap way to read more than one.
     pub fn parts(&self) -> Parts<'_> {
         let text = self.text.as_str();

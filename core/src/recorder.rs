@@ -7,12 +7,17 @@
 //! encodes it once, and queues it for the next [`Recorder::commit`] (one store
 //! transaction, together with any identity, consent or session change). Events
 //! waiting for an undecided consent are held here, in memory only, and are
-//! stamped with the consent in force when they are released. Delivery is left
-//! to the [`Engine`].
+//! stamped with the consent in force when they are released. Under a tracking
+//! plan each call is judged before anything else happens to it (see
+//! [`crate::plan`]): dropped (counted `plan_violation`), stripped, or kept,
+//! and every kept event carries `context.trackingPlan` and, when it breaks
+//! the plan, `context.violations`; the violations are counted for `stats()`
+//! and persisted with the events. Delivery is left to the [`Engine`].
 
 use crate::prelude::*;
 
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -21,7 +26,9 @@ use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
 use crate::identity::{self, EventIds, Identity};
 use crate::json::{Json, Object, RawJson};
+use crate::error::Error;
 use crate::model::{encode_parts, Call, EventKind, Stamp};
+use crate::plan::{self, PlanStats, TrackingPlan, Violation};
 use crate::session::{self, Session, Touch};
 use crate::stats::DropReason;
 use crate::store::{NewEvent, Store};
@@ -51,6 +58,8 @@ struct Held {
     call: Call,
     ids: EventIds,
     session_id: i64,
+    /// `context.violations` (JSON array text) when the call broke the plan.
+    violations: Option<Box<str>>,
 }
 
 /// Identity, consent, session and context, and the events on their way to the store.
@@ -67,6 +76,10 @@ pub struct Recorder {
     pending_state: Vec<(String, Option<String>)>,
     // The session moves with every event; it is written once per commit.
     session_dirty: bool,
+    plan: Option<Arc<TrackingPlan>>,
+    plan_stats: PlanStats,
+    // Like the session, violation counts are written once per commit.
+    plan_stats_dirty: bool,
 }
 
 /// The settings the recorder acts on, taken from a [`Config`].
@@ -88,6 +101,10 @@ pub struct RecorderSettings {
     pub context: Object,
     /// See [`Config::anonymous_id`].
     pub anonymous_id: Option<String>,
+    /// See [`Config::tracking_plan`].
+    pub tracking_plan: Option<Arc<TrackingPlan>>,
+    /// See [`Config::strict_tracking_plan`].
+    pub strict_tracking_plan: bool,
 }
 
 impl From<&Config> for RecorderSettings {
@@ -101,6 +118,8 @@ impl From<&Config> for RecorderSettings {
             required_consent: c.required_consent.clone(),
             context: c.context.clone(),
             anonymous_id: c.anonymous_id.clone(),
+            tracking_plan: c.tracking_plan.clone(),
+            strict_tracking_plan: c.strict_tracking_plan,
         }
     }
 }
@@ -142,7 +161,16 @@ impl Recorder {
             .ok()
             .flatten()
             .and_then(|t| Session::from_json(&t));
+        let plan_stats = store
+            .get_state(plan::VIOLATIONS_STATE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|t| PlanStats::from_json(&t))
+            .unwrap_or_default();
         Recorder {
+            plan: config.tracking_plan.clone(),
+            plan_stats,
+            plan_stats_dirty: false,
             context: config.context.clone(),
             config,
             identity,
@@ -184,6 +212,17 @@ impl Recorder {
             engine.count_external_drop(DropReason::Consent, 1, now_ms);
             return;
         }
+        let mut call = call;
+        let mut violations = None;
+        if self.plan.is_some() {
+            match self.judge(call, engine, now_ms) {
+                Some((judged, v)) => {
+                    call = judged;
+                    violations = v;
+                }
+                None => return,
+            }
+        }
         if let Some(explicit) = call.explicit() {
             // A complete event speaks for its own user: the device's identity
             // is neither applied nor changed, and no session is touched.
@@ -206,6 +245,7 @@ impl Recorder {
                     call,
                     ids,
                     session_id,
+                    violations,
                 },
                 gate,
                 engine,
@@ -231,7 +271,7 @@ impl Recorder {
             // Sent at once with the identity's own ids, read in place: the
             // copies a held event needs would cost two allocations per event.
             let session_id = self.touch_session(&call, gate, engine, now_ms);
-            self.encode_event(&call, None, session_id, engine, now_ms);
+            self.encode_event(&call, None, session_id, violations.as_deref(), engine, now_ms);
             return;
         }
         let before = changes.then(|| self.identity.clone());
@@ -245,6 +285,7 @@ impl Recorder {
                 call,
                 ids,
                 session_id,
+                violations,
             },
             gate,
             engine,
@@ -284,6 +325,7 @@ impl Recorder {
                                 call: c,
                                 ids: plain.clone(),
                                 session_id: ended.id,
+                                violations: None,
                             },
                             gate,
                             engine,
@@ -297,6 +339,7 @@ impl Recorder {
                             call: c,
                             ids: plain,
                             session_id: current,
+                            violations: None,
                         },
                         gate,
                         engine,
@@ -323,16 +366,118 @@ impl Recorder {
     }
 
     fn encode_pending(&mut self, held: Held, engine: &mut Engine, now_ms: i64) {
-        self.encode_event(&held.call, Some(&held.ids), held.session_id, engine, now_ms);
+        self.encode_event(
+            &held.call,
+            Some(&held.ids),
+            held.session_id,
+            held.violations.as_deref(),
+            engine,
+            now_ms,
+        );
+    }
+
+    /// The plan's verdict on `call`: `None` when it is dropped (counted),
+    /// else the call to record (stripped, if the policy says so) and its
+    /// `context.violations`.
+    fn judge(
+        &mut self,
+        call: Call,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) -> Option<(Call, Option<Box<str>>)> {
+        let plan = self.plan.as_deref()?;
+        // A complete event speaks for its own user: the device's traits are not its.
+        let traits = call.explicit().is_none().then_some(&self.identity.traits);
+        let verdict = plan.check_call(&call, traits);
+        if verdict.is_clean() {
+            return Some((call, None));
+        }
+        self.count_violations(&call, &verdict.violations);
+        if verdict.drop {
+            engine.count_external_drop(DropReason::PlanViolation, 1, now_ms);
+            return None;
+        }
+        let call = match &verdict.replaced {
+            None => call,
+            Some(kept) => {
+                let text = (!kept.is_empty()).then(|| kept.to_text());
+                // The stripped payload is smaller than the call's: it fits.
+                match call.with_payload(text.as_deref()) {
+                    Ok(c) => c,
+                    Err(_) => call,
+                }
+            }
+        };
+        Some((call, Some(plan::violations_json(&verdict.violations).into())))
+    }
+
+    fn count_violations(&mut self, call: &Call, violations: &[Violation]) {
+        let event = match call.kind {
+            EventKind::Track => call.name().unwrap_or_default(),
+            other => other.as_str(),
+        };
+        self.plan_stats.count(event, violations);
+        self.plan_stats_dirty = true;
+    }
+
+    /// Strict mode's check, before [`record`](Self::record): with a plan
+    /// and `strict_tracking_plan` on, a call that breaks the plan is refused
+    /// with [`Error::PlanViolation`] (its violations counted, the call
+    /// dropped as `plan_violation`). Without strict mode it passes.
+    pub fn check_strict(&mut self, call: &Call, engine: &mut Engine, now_ms: i64) -> Result<(), Error> {
+        let Some(plan) = self.plan.as_deref().filter(|_| self.config.strict_tracking_plan) else {
+            return Ok(());
+        };
+        let traits = call.explicit().is_none().then_some(&self.identity.traits);
+        let verdict = plan.check_call(call, traits);
+        if verdict.is_clean() {
+            return Ok(());
+        }
+        let error = strict_error(plan, call, verdict.violations);
+        if let Error::PlanViolation { violations, .. } = &error {
+            self.count_violations(call, violations);
+        }
+        engine.count_external_drop(DropReason::PlanViolation, 1, now_ms);
+        Err(error)
+    }
+
+    /// Counts a call that strict mode refused on another thread (the
+    /// native client checks on the caller's): its violations, and the call
+    /// as dropped `plan_violation`.
+    pub fn count_refused(&mut self, error: &Error, engine: &mut Engine, now_ms: i64) {
+        if let Error::PlanViolation { event, violations, .. } = error {
+            self.plan_stats.count(event, violations);
+            self.plan_stats_dirty = true;
+            engine.count_external_drop(DropReason::PlanViolation, 1, now_ms);
+        }
+    }
+
+    /// Replaces the tracking plan (`None`: no plan) for the calls after
+    /// this one; events already recorded keep the verdict they had.
+    pub fn set_tracking_plan(&mut self, plan: Option<Arc<TrackingPlan>>) {
+        self.plan = plan;
+        self.context_cache = None;
+    }
+
+    /// The tracking plan in force.
+    pub fn tracking_plan(&self) -> Option<&Arc<TrackingPlan>> {
+        self.plan.as_ref()
+    }
+
+    /// Violations counted so far (over the life of the buffer file).
+    pub fn plan_stats(&self) -> &PlanStats {
+        &self.plan_stats
     }
 
     /// Encodes `call` and queues it for the next commit; `ids` `None` means
     /// the identity's own (a track, screen or page sent at once).
+    /// `violations` (JSON array text) go into its `context.violations`.
     fn encode_event(
         &mut self,
         call: &Call,
         ids: Option<&EventIds>,
         session_id: i64,
+        violations: Option<&str>,
         engine: &mut Engine,
         now_ms: i64,
     ) {
@@ -351,6 +496,9 @@ impl Recorder {
                 .collect();
                 own.insert("library".into(), library.into());
             }
+            if let Some(plan) = &self.plan {
+                own.insert("trackingPlan".into(), plan_stamp(plan));
+            }
             RawJson::trusted(own.to_text())
         });
         let parts = call.parts();
@@ -361,9 +509,24 @@ impl Recorder {
                     &mut self.context_cache,
                     &self.context,
                     &self.consent,
+                    self.plan.as_deref(),
                     session_id,
                 ),
             };
+            // This event's violations join the context it shares with others.
+            let flagged = violations.map(|v| {
+                let shared = context.get();
+                let mut text = String::with_capacity(shared.len() + v.len() + 16);
+                text.push_str(shared.strip_suffix('}').unwrap_or(shared));
+                if text.len() > 1 {
+                    text.push(',');
+                }
+                text.push_str("\"violations\":");
+                text.push_str(v);
+                text.push('}');
+                RawJson::trusted(text)
+            });
+            let context = flagged.as_ref().unwrap_or(context);
             let stamp = match ids {
                 Some(ids) => Stamp {
                     anonymous_id: Some(ids.anonymous_id.as_str()).filter(|a| !a.is_empty()),
@@ -401,6 +564,13 @@ impl Recorder {
             self.session_dirty = false;
             self.pending_state
                 .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
+        }
+        if self.plan_stats_dirty {
+            self.plan_stats_dirty = false;
+            self.pending_state.push((
+                plan::VIOLATIONS_STATE_KEY.into(),
+                Some(self.plan_stats.to_json()),
+            ));
         }
         if self.pending.is_empty() && self.pending_state.is_empty() {
             return None;
@@ -573,6 +743,7 @@ fn context_json<'a>(
     cache: &'a mut Option<(i64, RawJson)>,
     context: &Object,
     consent: &Consent,
+    plan: Option<&TrackingPlan>,
     session_id: i64,
 ) -> &'a RawJson {
     if cache.as_ref().is_some_and(|(s, _)| *s != session_id) {
@@ -594,9 +765,51 @@ fn context_json<'a>(
                 .collect();
             ctx.insert("consent".into(), preferences.into());
             ctx.insert("sessionId".into(), Json::from(session_id));
+            if let Some(plan) = plan {
+                ctx.insert("trackingPlan".into(), plan_stamp(plan));
+                // cairn's own under a plan: each event adds its violations.
+                ctx.remove("violations");
+            }
             (session_id, RawJson::trusted(ctx.to_text()))
         })
         .1
+}
+
+/// `context.trackingPlan`: `{"id":…,"version":…}`.
+fn plan_stamp(plan: &TrackingPlan) -> Json {
+    let stamp: Object = [
+        ("id".to_string(), Json::from(plan.id())),
+        ("version".to_string(), plan.version().clone()),
+    ]
+    .into_iter()
+    .collect();
+    stamp.into()
+}
+
+/// Strict mode's error for `call`.
+fn strict_error(plan: &TrackingPlan, call: &Call, violations: Vec<Violation>) -> Error {
+    let event = match call.kind {
+        EventKind::Track => call.name().unwrap_or_default(),
+        other => other.as_str(),
+    };
+    Error::PlanViolation {
+        event: event.to_string(),
+        plan: plan.id().to_string(),
+        violations,
+    }
+}
+
+/// Strict mode's check on its own, for a caller that holds the plan
+/// outside the recorder (the native client checks on the caller's thread):
+/// `Err` with [`Error::PlanViolation`] when `call` breaks `plan`. The user's
+/// traits are not known there; a track's rules on them are checked when
+/// the event is recorded.
+pub fn strict_check(plan: &TrackingPlan, call: &Call) -> Result<(), Error> {
+    let verdict = plan.check_call(call, None);
+    if verdict.is_clean() {
+        return Ok(());
+    }
+    Err(strict_error(plan, call, verdict.violations))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{self, Json};
 use crate::json_text::{push_key, push_string};
+use crate::plan::PlanStats;
 
 /// The state key under which drop counts are persisted.
 pub const DROPS_STATE_KEY: &str = "dropped";
@@ -38,6 +39,9 @@ pub enum DropReason {
     /// back from it (the moved-aside copy is kept for inspection; the
     /// readable ones are sent).
     Corrupt,
+    /// The event broke the tracking plan under the `drop` policy (or is not
+    /// in it under `unplanned: drop`), or strict mode refused the call.
+    PlanViolation,
 }
 
 /// Dropped events, counted by reason.
@@ -58,6 +62,9 @@ pub struct DropCounts {
     /// See [`DropReason::Corrupt`].
     #[serde(default)]
     pub corrupt: u64,
+    /// See [`DropReason::PlanViolation`].
+    #[serde(default)]
+    pub plan_violation: u64,
 }
 
 impl DropCounts {
@@ -71,6 +78,7 @@ impl DropCounts {
             DropReason::Rejected => &mut self.rejected,
             DropReason::Consent => &mut self.consent,
             DropReason::Corrupt => &mut self.corrupt,
+            DropReason::PlanViolation => &mut self.plan_violation,
         };
         *slot += n;
     }
@@ -84,10 +92,11 @@ impl DropCounts {
             + self.rejected
             + self.consent
             + self.corrupt
+            + self.plan_violation
     }
 
     /// Every reason with its count, in the persisted order.
-    pub fn by_reason(&self) -> [(DropReason, &'static str, u64); 7] {
+    pub fn by_reason(&self) -> [(DropReason, &'static str, u64); 8] {
         [
             (DropReason::Invalid, "invalid", self.invalid),
             (DropReason::Oversize, "oversize", self.oversize),
@@ -96,6 +105,7 @@ impl DropCounts {
             (DropReason::Rejected, "rejected", self.rejected),
             (DropReason::Consent, "consent", self.consent),
             (DropReason::Corrupt, "corrupt", self.corrupt),
+            (DropReason::PlanViolation, "plan_violation", self.plan_violation),
         ]
     }
 
@@ -116,14 +126,14 @@ impl DropCounts {
         out
     }
 
-    /// Reads the persisted form; every reason but `corrupt` (added later)
-    /// must be there. `None` if the text is not drop counts.
+    /// Reads the persisted form; every reason but `corrupt` and
+    /// `plan_violation` (added later) must be there. `None` if the text is not drop counts.
     pub fn from_json(text: &str) -> Option<Self> {
         let v = json::parse(text).ok()?;
         let mut d = DropCounts::default();
         for (reason, name, _) in DropCounts::default().by_reason() {
             let n = match v.get(name) {
-                None if reason == DropReason::Corrupt => 0,
+                None if matches!(reason, DropReason::Corrupt | DropReason::PlanViolation) => 0,
                 other => other?.as_u64()?,
             };
             d.add(reason, n);
@@ -177,6 +187,10 @@ pub struct Stats {
     pub storage: StorageState,
     /// Dropped events by reason, over the life of the buffer file.
     pub dropped: DropCounts,
+    /// Tracking-plan violations per event and rule, and the latest ones,
+    /// over the life of the buffer file (empty without a plan).
+    #[serde(default)]
+    pub plan: PlanStats,
 }
 
 impl Stats {
@@ -219,6 +233,8 @@ impl Stats {
         }
         push_key(&mut out, "dropped");
         self.dropped.write_json(&mut out);
+        push_key(&mut out, "plan");
+        out.push_str(&self.plan.to_json());
         out.push('}');
         out
     }
@@ -238,6 +254,7 @@ mod tests {
             rejected: 5,
             consent: 6,
             corrupt: 7,
+            plan_violation: 8,
         };
         let mut s = Stats {
             queued_events: 10,
@@ -256,10 +273,19 @@ mod tests {
                 error: "disk full".into(),
             },
             dropped,
+            plan: PlanStats::default(),
         };
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         s.storage = StorageState::Ok;
         s.oldest_queued_age_ms = None;
+        s.plan.count(
+            "Order Completed",
+            &[crate::plan::Violation {
+                rule: "type".into(),
+                path: "properties.total".into(),
+                message: "expected number, got string \"9.99\"".into(),
+            }],
+        );
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         assert_eq!(dropped.to_json(), serde_json::to_string(&dropped).unwrap());
         assert_eq!(DropCounts::from_json(&dropped.to_json()), Some(dropped));

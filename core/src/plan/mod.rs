@@ -35,7 +35,7 @@ use crate::prelude::*;
 use crate::cat;
 use crate::json::{self, Json, Object};
 use crate::json_text::{push_key, push_string};
-use crate::model::EventKind;
+use crate::model::{Call, EventKind};
 
 pub use format::Format;
 pub use pattern::{Matcher, PatternEngine};
@@ -157,6 +157,15 @@ pub struct TrackingPlan {
     definitions: Vec<Schema>,
     /// `{"id":…,"version":…}`, as every event sent under the plan carries it.
     stamp: String,
+    /// The plan's JSON text (compact), to compare plans and hand them on.
+    source: String,
+}
+
+impl PartialEq for TrackingPlan {
+    /// Plans are the same when their JSON is.
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
 }
 
 impl core::fmt::Debug for TrackingPlan {
@@ -184,6 +193,31 @@ impl Verdict {
     pub fn is_clean(&self) -> bool {
         self.violations.is_empty()
     }
+}
+
+/// `[{"rule":…,"path":…,"message":…},…]`: `context.violations`.
+pub fn violations_json(violations: &[Violation]) -> String {
+    let mut out = String::from("[");
+    for (i, v) in violations.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        v.write_json(&mut out);
+    }
+    out.push(']');
+    out
+}
+
+/// How strict mode's error lists violations: `path: message; path: message`.
+pub fn violations_text(violations: &[Violation]) -> String {
+    let mut out = String::new();
+    for (i, v) in violations.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        out.push_str(&v.text());
+    }
+    out
 }
 
 const PLAN_KEYS: &[&str] = &[
@@ -374,6 +408,7 @@ impl TrackingPlan {
             group,
             definitions,
             stamp,
+            source: root.to_text(),
         })
     }
 
@@ -403,6 +438,37 @@ impl TrackingPlan {
         &self.stamp
     }
 
+    /// The plan's JSON text (compact, keys sorted).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The verdict on `call` (see [`check`](Self::check)): its properties
+    /// or traits are read from its JSON text only when the plan has rules
+    /// for them.
+    pub fn check_call(&self, call: &Call, traits_in_force: Option<&Object>) -> Verdict {
+        let parts = call.parts();
+        let wanted = match call.kind {
+            EventKind::Track => self
+                .event(parts.name.unwrap_or_default())
+                .is_some_and(|r| r.properties.is_some()),
+            EventKind::Identify => self.identify.is_some(),
+            EventKind::Group => self.group.is_some(),
+            EventKind::Screen | EventKind::Page | EventKind::Alias => false,
+        };
+        // The call's payload was checked as a JSON object when it was made.
+        let payload = parts
+            .payload
+            .filter(|_| wanted)
+            .and_then(|p| json::parse(p).ok());
+        self.check(
+            call.kind,
+            parts.name,
+            payload.as_ref().and_then(Json::as_object),
+            traits_in_force,
+        )
+    }
+
     /// The planned events, in name order.
     pub fn events(&self) -> impl Iterator<Item = EventSummary<'_>> {
         self.events.iter().map(|(name, r)| EventSummary {
@@ -429,7 +495,8 @@ impl TrackingPlan {
 
     /// The verdict on one call: `kind` and its event `name` (track), its
     /// `payload` (properties or traits), and `traits_in_force` (the user's
-    /// traits, which a track's event may have rules for).
+    /// traits, which a track's event may have rules for; `None`: not known,
+    /// those rules are not checked).
     pub fn check(
         &self,
         kind: EventKind,
@@ -476,8 +543,10 @@ impl TrackingPlan {
             }
             schema.check_object(&self.definitions, given, field, &mut verdict.violations);
         }
-        if let Some(traits) = extra {
-            traits.check_object(&self.definitions, traits_in_force.unwrap_or(&empty), "traits", &mut verdict.violations);
+        // Without the user's traits (a complete event, a check off the
+        // recorder) an event's rules on them wait for the recorder.
+        if let (Some(traits), Some(given)) = (extra, traits_in_force) {
+            traits.check_object(&self.definitions, given, "traits", &mut verdict.violations);
         }
         verdict.replaced = replaced;
         verdict.drop = policy == Policy::Drop && !verdict.violations.is_empty();

@@ -240,6 +240,7 @@ fn identify_group_and_event_traits() {
     let v = plan.check(EventKind::Track, Some("Upgraded"), None, Some(&object_of(json!({"name": "Ada"}))));
     assert_eq!(v.violations[0].text(), "traits.plan: required by the plan, missing");
     assert!(plan.check(EventKind::Track, Some("Upgraded"), None, Some(&object_of(json!({"plan": "pro"})))).is_clean());
+    assert!(plan.check(EventKind::Track, Some("Upgraded"), None, None).is_clean(), "traits not known: not checked");
 }
 
 #[test]

@@ -21,7 +21,7 @@ mod worker;
 
 use std::cell::Cell;
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,7 @@ use crate::config::{ClientBuilder, Config};
 use crate::consent::ConsentState;
 use crate::error::{Error, Result};
 use crate::model::{self, Call, EventKind, Subject};
+use crate::plan::TrackingPlan;
 use crate::recorder::Forgotten;
 use crate::stats::{DropReason, Stats};
 
@@ -74,6 +75,9 @@ pub struct Client {
     config: Arc<Config>,
     snapshot: Arc<published::Published>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    /// The tracking plan strict mode checks calls against on the caller's
+    /// thread (the worker holds its own copy for the policies).
+    plan: RwLock<Option<Arc<TrackingPlan>>>,
     _path: paths::PathGuard,
 }
 
@@ -125,6 +129,7 @@ impl ClientBuilder {
         let clocks = Arc::new(clock::Clocks::new(time));
         let (tx, room, snapshot, handle) = worker::start(Arc::clone(&config), Arc::clone(&clocks))?;
         Ok(Client {
+            plan: RwLock::new(config.tracking_plan.clone()),
             tx,
             clocks,
             generation: fork::generation_at_build(),
@@ -462,6 +467,44 @@ impl Client {
         self.set_context(value)
     }
 
+    /// Replaces the tracking plan (its JSON text, see docs/tracking-plans.md)
+    /// for every call after this one; events already recorded keep the
+    /// verdict they had. Fails with [`Error::InvalidConfig`] (field
+    /// `tracking_plan`) naming where the plan is wrong; the plan in force
+    /// then stays.
+    pub fn set_tracking_plan(&self, plan_json: &str) -> Result<()> {
+        let plan = TrackingPlan::parse(plan_json).map_err(|e| Error::InvalidConfig {
+            field: "tracking_plan",
+            reason: e.text(),
+        })?;
+        self.use_tracking_plan(Some(Arc::new(plan)))
+    }
+
+    /// Removes the tracking plan: later calls are not checked.
+    pub fn remove_tracking_plan(&self) -> Result<()> {
+        self.use_tracking_plan(None)
+    }
+
+    /// The tracking plan in force for the next call.
+    pub fn tracking_plan(&self) -> Option<Arc<TrackingPlan>> {
+        match self.plan.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn use_tracking_plan(&self, plan: Option<Arc<TrackingPlan>>) -> Result<()> {
+        // Both under the lock: concurrent replacements reach the worker in
+        // the order strict mode saw them.
+        let mut slot = match self.plan.write() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.send(Command::SetTrackingPlan(plan.clone()))?;
+        *slot = plan;
+        Ok(())
+    }
+
     /// Records the user's decision for one consent category. Granting the
     /// last undecided category the destination needs releases the events held
     /// in memory (with their original timestamps); denying or revoking one
@@ -535,6 +578,16 @@ impl Client {
         self.check_process()?;
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
+            Ok(call) if self.config.strict_tracking_plan => {
+                if let Some(plan) = self.tracking_plan() {
+                    if let Err(e) = crate::recorder::strict_check(&plan, &call) {
+                        // Counted by the worker; the caller gets the error either way.
+                        let _ = self.send(Command::Refused(e.clone()));
+                        return Err(e);
+                    }
+                }
+                self.send(Command::Record(call))
+            }
             Ok(call) => self.send(Command::Record(call)),
             Err(e) => {
                 let reason = match e {

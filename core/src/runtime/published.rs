@@ -122,6 +122,7 @@ pub(crate) fn failing(error: String) -> Snapshot {
             auth_failed: false,
             storage: StorageState::Failing { error },
             dropped: DropCounts::default(),
+            plan: Default::default(),
         },
         anonymous_id: String::new(),
         user_id: None,

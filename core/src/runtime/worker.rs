@@ -87,6 +87,10 @@ pub(crate) enum Command {
     OptOut(bool),
     Forget(Sender<Forgotten>),
     Dropped(DropReason),
+    /// A call strict mode refused on the caller's thread (an
+    /// `Error::PlanViolation`): counted, not recorded.
+    Refused(crate::error::Error),
+    SetTrackingPlan(Option<std::sync::Arc<crate::plan::TrackingPlan>>),
     Commit(Sender<bool>),
     Flush {
         deadline: Instant,
@@ -401,6 +405,8 @@ impl Worker {
                 self.forget_waiters.push((reply, forgotten));
             }
             Command::Dropped(reason) => self.engine.count_external_drop(reason, 1, now),
+            Command::Refused(error) => self.recorder.count_refused(&error, &mut self.engine, now),
+            Command::SetTrackingPlan(plan) => self.recorder.set_tracking_plan(plan),
             Command::Commit(reply) => {
                 self.commit();
                 // Answered after the stats snapshot is refreshed, like flush.
@@ -582,8 +588,10 @@ impl Worker {
             // Getters wait for the first snapshot that knows the backlog.
             return;
         }
+        let mut stats = self.engine.stats(self.now());
+        stats.plan = self.recorder.plan_stats().clone();
         let s = Snapshot {
-            stats: self.engine.stats(self.now()),
+            stats,
             anonymous_id: self.recorder.anonymous_id().to_string(),
             user_id: self.recorder.identity().user_id.clone(),
         };
