@@ -129,12 +129,17 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
     let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
     let reasons = [
         "invalid", "oversize", "overflow", "expired", "rejected", "consent", "corrupt",
+        "plan_violation",
     ];
     let parts: Vec<String> = reasons
         .iter()
         .map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0)))
         .collect();
     let _ = writeln!(o, "dropped    {}", parts.join(" · "));
+
+    for line in violation_lines(r.state.get(cairn::plan::VIOLATIONS_STATE_KEY)) {
+        let _ = writeln!(o, "{line}");
+    }
 
     let id = r.state.get("identity").cloned().unwrap_or(Value::Null);
     let anon = text(&id, "anonymous_id");
@@ -217,4 +222,44 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
         }
     }
     o
+}
+
+/// Tracking-plan violations (persisted by the recorder under
+/// `plan_violations`): counts per event and rule, then the latest ones with
+/// their path, newest last.
+fn violation_lines(state: Option<&Value>) -> Vec<String> {
+    let Some(v) = state else {
+        return Vec::new();
+    };
+    let counts: Vec<String> = v["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{} {} × {}",
+                c["event"].as_str().unwrap_or("?"),
+                c["rule"].as_str().unwrap_or("?"),
+                c["count"].as_u64().unwrap_or(0)
+            )
+        })
+        .collect();
+    if counts.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!("violations {}", counts.join(" · "))];
+    for r in v["recent"].as_array().into_iter().flatten() {
+        let path = r["path"].as_str().unwrap_or("");
+        let message = r["message"].as_str().unwrap_or("");
+        let what = if path.is_empty() {
+            message.to_string()
+        } else {
+            format!("{path}: {message}")
+        };
+        lines.push(format!(
+            "  latest   {}: {what}",
+            r["event"].as_str().unwrap_or("?")
+        ));
+    }
+    lines
 }

@@ -99,6 +99,9 @@ enum Command {
     },
     /// Benchmark cairn end to end against this machine's limits (docs/performance.md).
     Bench(cairn_cli::bench::BenchArgs),
+    /// Tracking plans: check one, import one from Segment or RudderStack (docs/tracking-plans.md).
+    #[command(subcommand)]
+    Plan(cairn_cli::plan::PlanCommand),
 }
 
 fn main() -> ExitCode {
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
         },
         Command::Inspect { path, events, json } => inspect(&path, events, json),
         Command::Bench(args) => cairn_cli::bench::main(args),
+        Command::Plan(command) => cairn_cli::plan::main(command),
         Command::Send {
             endpoint,
             write_key,

@@ -543,6 +543,10 @@ impl Shared {
             if self.print {
                 lines.push_str(&print::event_line(&time, event, &problems));
                 lines.push('\n');
+                for v in print::violation_lines(event) {
+                    lines.push_str(&v);
+                    lines.push('\n');
+                }
             }
         }
         if let Some(out) = state.out.as_mut() {

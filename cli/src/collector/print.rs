@@ -76,6 +76,32 @@ pub fn event_line(time: &str, event: &Value, problems: &[String]) -> String {
     line
 }
 
+/// One indented line per tracking-plan violation the event carries in
+/// `context.violations` (as a cairn client under a plan flags it):
+/// `⚑ plan shop v3 · properties.price: expected number, got string "9.99"`.
+pub fn violation_lines(event: &Value) -> Vec<String> {
+    let context = &event["context"];
+    let Some(violations) = context["violations"].as_array() else {
+        return Vec::new();
+    };
+    let plan = &context["trackingPlan"];
+    let version = match &plan["version"] {
+        Value::String(s) => format!(" v{s}"),
+        Value::Number(n) => format!(" v{n}"),
+        _ => String::new(),
+    };
+    let name = plan["id"].as_str().unwrap_or("?");
+    violations
+        .iter()
+        .map(|v| {
+            let path = v["path"].as_str().unwrap_or("");
+            let message = v["message"].as_str().unwrap_or("?");
+            let sep = if path.is_empty() { "" } else { ": " };
+            format!("              ⚑ plan {name}{version} · {path}{sep}{message}")
+        })
+        .collect()
+}
+
 /// One line for a `/v1/batch` request that was not stored (fault, auth, bad body).
 pub fn refused_line(time: &str, status: u16, why: &str) -> String {
     if status == 0 {
@@ -147,6 +173,23 @@ mod tests {
         );
         let a = json!({"type": "alias", "previousId": "u-1", "userId": "u-2"});
         assert!(event_line("t", &a, &[]).contains("u-1 → u-2"));
+    }
+
+    #[test]
+    fn violations_are_shown_with_their_path() {
+        let e = json!({"type": "track", "event": "Order Completed", "context": {
+            "trackingPlan": {"id": "shop", "version": "3"},
+            "violations": [
+                {"rule": "type", "path": "properties.price", "message": "expected number, got string \"9.99\""},
+                {"rule": "unplanned", "path": "", "message": "event \"X\" is not in tracking plan shop"}]}});
+        assert_eq!(
+            violation_lines(&e),
+            [
+                "              ⚑ plan shop v3 · properties.price: expected number, got string \"9.99\"",
+                "              ⚑ plan shop v3 · event \"X\" is not in tracking plan shop",
+            ]
+        );
+        assert!(violation_lines(&json!({"type": "track"})).is_empty());
     }
 
     #[test]

@@ -192,6 +192,7 @@ fn drops_since(end: &DropCounts, start: &DropCounts) -> DropCounts {
         rejected: end.rejected.saturating_sub(start.rejected),
         consent: end.consent.saturating_sub(start.consent),
         corrupt: end.corrupt.saturating_sub(start.corrupt),
+        plan_violation: end.plan_violation.saturating_sub(start.plan_violation),
     }
 }
 
