@@ -111,6 +111,14 @@ fn bench(c: &mut Criterion) {
             black_box(plan.check_call(&sample[i], None))
         })
     });
+    let texts: Vec<String> = sample.iter().map(|c| c.properties().unwrap_or_default().to_string()).collect();
+    g.bench_function("tmp_parse", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % texts.len();
+            black_box(cairn::json::parse(&texts[i]).is_ok())
+        })
+    });
     g.finish();
 }
 

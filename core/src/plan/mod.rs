@@ -29,6 +29,7 @@ mod number;
 pub mod pattern;
 mod schema;
 mod tally;
+mod view;
 
 use crate::prelude::*;
 
@@ -46,6 +47,7 @@ pub use tally::{
 };
 
 use schema::{pointer, Compiler, Schema};
+use view::View;
 
 /// What happens to a planned event that breaks its rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -443,32 +445,6 @@ impl TrackingPlan {
         &self.source
     }
 
-    /// The verdict on `call` (see [`check`](Self::check)): its properties
-    /// or traits are read from its JSON text only when the plan has rules
-    /// for them.
-    pub fn check_call(&self, call: &Call, traits_in_force: Option<&Object>) -> Verdict {
-        let parts = call.parts();
-        let wanted = match call.kind {
-            EventKind::Track => self
-                .event(parts.name.unwrap_or_default())
-                .is_some_and(|r| r.properties.is_some()),
-            EventKind::Identify => self.identify.is_some(),
-            EventKind::Group => self.group.is_some(),
-            EventKind::Screen | EventKind::Page | EventKind::Alias => false,
-        };
-        // The call's payload was checked as a JSON object when it was made.
-        let payload = parts
-            .payload
-            .filter(|_| wanted)
-            .and_then(|p| json::parse(p).ok());
-        self.check(
-            call.kind,
-            parts.name,
-            payload.as_ref().and_then(Json::as_object),
-            traits_in_force,
-        )
-    }
-
     /// The planned events, in name order.
     pub fn events(&self) -> impl Iterator<Item = EventSummary<'_>> {
         self.events.iter().map(|(name, r)| EventSummary {
@@ -504,7 +480,25 @@ impl TrackingPlan {
         payload: Option<&Object>,
         traits_in_force: Option<&Object>,
     ) -> Verdict {
-        let empty = Object::new();
+        let payload = payload.map(|o| Payload::Object(o));
+        self.judge(kind, name, payload, traits_in_force)
+    }
+
+    /// The verdict on `call` (see [`check`](Self::check)): its properties
+    /// or traits are read from its JSON text only when the plan has rules
+    /// for them, and borrowed from it (core/benches/plan.rs).
+    pub fn check_call(&self, call: &Call, traits_in_force: Option<&Object>) -> Verdict {
+        let parts = call.parts();
+        self.judge(call.kind, parts.name, parts.payload.map(Payload::Text), traits_in_force)
+    }
+
+    fn judge(
+        &self,
+        kind: EventKind,
+        name: Option<&str>,
+        payload: Option<Payload<'_>>,
+        traits_in_force: Option<&Object>,
+    ) -> Verdict {
         let mut verdict = Verdict::default();
         let (schema, field, policy, extra) = match kind {
             EventKind::Track => {
@@ -528,30 +522,47 @@ impl TrackingPlan {
             EventKind::Group => (self.group.as_ref(), "traits", self.policy, None),
             EventKind::Screen | EventKind::Page | EventKind::Alias => return verdict,
         };
-        let mut replaced = None;
         if let Some(schema) = schema {
-            let mut given = payload.unwrap_or(&empty);
             if policy == Policy::Strip {
-                let mut kept = given.clone();
+                // Stripping edits the payload: it is read whole.
+                let mut kept = match &payload {
+                    None => Object::new(),
+                    Some(Payload::Object(o)) => (*o).clone(),
+                    Some(Payload::Text(t)) => match json::parse(t) {
+                        Ok(Json::Object(o)) => o,
+                        _ => Object::new(),
+                    },
+                };
                 schema.strip_object(&self.definitions, &mut kept, field, &mut verdict.violations);
-                if !verdict.violations.is_empty() {
-                    replaced = Some(kept);
+                let removed = !verdict.violations.is_empty();
+                schema.check_root(&self.definitions, &View::of_object(&kept), field, &mut verdict.violations);
+                if removed {
+                    verdict.replaced = Some(kept);
                 }
+            } else {
+                let view = match &payload {
+                    None => View::Object(Vec::new()),
+                    Some(Payload::Object(o)) => View::of_object(o),
+                    // The call's text was checked as a JSON object when it was made.
+                    Some(Payload::Text(t)) => View::parse(t).unwrap_or(View::Object(Vec::new())),
+                };
+                schema.check_root(&self.definitions, &view, field, &mut verdict.violations);
             }
-            if let Some(kept) = &replaced {
-                given = kept;
-            }
-            schema.check_object(&self.definitions, given, field, &mut verdict.violations);
         }
         // Without the user's traits (a complete event, a check off the
         // recorder) an event's rules on them wait for the recorder.
         if let (Some(traits), Some(given)) = (extra, traits_in_force) {
-            traits.check_object(&self.definitions, given, "traits", &mut verdict.violations);
+            traits.check_root(&self.definitions, &View::of_object(given), "traits", &mut verdict.violations);
         }
-        verdict.replaced = replaced;
         verdict.drop = policy == Policy::Drop && !verdict.violations.is_empty();
         verdict
     }
+}
+
+/// A payload as a caller has it.
+enum Payload<'a> {
+    Object(&'a Object),
+    Text(&'a str),
 }
 
 /// One planned event, as [`TrackingPlan::events`] lists it.

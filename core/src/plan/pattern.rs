@@ -2,7 +2,8 @@
 //! run on.
 //!
 //! The core does not carry one engine for every platform: natively (feature
-//! `regex`, in `std`) patterns compile with `regex-lite`; the browser build
+//! `regex`, in `std`) patterns compile with the `regex` crate (`regex-lite`
+//! matched ~30 times slower, past the plan's time budget); the browser build
 //! passes its own [`PatternEngine`] backed by the page's `RegExp`, which is
 //! already in every browser (JSON Schema's patterns are ECMA-262 regular
 //! expressions, so it is also the reference) and costs the download
@@ -35,35 +36,40 @@ impl PatternEngine for NoPatterns {
     }
 }
 
-/// `regex-lite`, the native default.
+/// The `regex` crate, the native default.
 #[cfg(feature = "regex")]
-pub struct RegexLite;
+pub struct NativeRegex;
 
 #[cfg(feature = "regex")]
-struct LiteMatcher(regex_lite::Regex);
+struct NativeMatcher(regex::Regex);
 
 #[cfg(feature = "regex")]
-impl Matcher for LiteMatcher {
+impl Matcher for NativeMatcher {
     fn is_match(&self, s: &str) -> bool {
         self.0.is_match(s)
     }
 }
 
 #[cfg(feature = "regex")]
-impl PatternEngine for RegexLite {
+impl PatternEngine for NativeRegex {
     fn compile(&self, pattern: &str) -> Result<Box<dyn Matcher>, String> {
-        regex_lite::Regex::new(pattern)
-            .map(|r| Box::new(LiteMatcher(r)) as Box<dyn Matcher>)
-            .map_err(|e| crate::cat!("the pattern does not compile: ", e.to_string()))
+        regex::Regex::new(pattern)
+            .map(|r| Box::new(NativeMatcher(r)) as Box<dyn Matcher>)
+            .map_err(|e| {
+                // regex's message spans lines (the pattern, a caret, the error).
+                let detail = e.to_string();
+                let last = detail.lines().last().unwrap_or_default().trim();
+                crate::cat!("the pattern does not compile (", last, "): write it in the syntax docs/tracking-plans.md lists")
+            })
     }
 }
 
-/// The engine [`super::TrackingPlan::parse`] uses: `regex-lite` with the
-/// `regex` feature, none without.
+/// The engine [`super::TrackingPlan::parse`] uses: the `regex` crate with
+/// the `regex` feature, none without.
 pub fn default_engine() -> &'static dyn PatternEngine {
     #[cfg(feature = "regex")]
     {
-        &RegexLite
+        &NativeRegex
     }
     #[cfg(not(feature = "regex"))]
     {

@@ -13,7 +13,10 @@ use crate::prelude::*;
 
 use core::cmp::Ordering;
 
+use alloc::borrow::Cow;
+
 use super::format::Format;
+use super::view::View;
 use super::number::{self, Decimal};
 use super::pattern::{Matcher, PatternEngine};
 use super::{PlanError, Violation};
@@ -316,12 +319,12 @@ fn push_member(path: &mut String, key: &str) {
 }
 
 /// How a violation shows a value: `string "9.99"`, `number 42`, `array of 3`.
-pub(crate) fn describe(v: &Json) -> String {
+pub(crate) fn describe(v: &View<'_>) -> String {
     match v {
-        Json::Null => "null".into(),
-        Json::Bool(b) => cat!("boolean ", if *b { "true" } else { "false" }),
-        Json::Number(n) => cat!("number ", n.as_str()),
-        Json::String(s) => {
+        View::Null => "null".into(),
+        View::Bool(b) => cat!("boolean ", if *b { "true" } else { "false" }),
+        View::Number(n) => cat!("number ", *n),
+        View::Str(s) => {
             // Long strings are cut: the message goes into every event's context.
             let mut out = String::from("string ");
             let cut: String = s.chars().take(MAX_SHOWN_CHARS).collect();
@@ -331,8 +334,8 @@ pub(crate) fn describe(v: &Json) -> String {
             }
             out
         }
-        Json::Array(a) => cat!("array of ", a.len()),
-        Json::Object(_) => "object".into(),
+        View::Array(a) => cat!("array of ", a.len()),
+        View::Object(_) => "object".into(),
     }
 }
 
@@ -352,35 +355,35 @@ fn type_list(types: u8) -> String {
     out
 }
 
-fn has_type(types: u8, v: &Json) -> bool {
+fn has_type(types: u8, v: &View<'_>) -> bool {
     let bit = match v {
-        Json::Null => NULL,
-        Json::Bool(_) => BOOLEAN,
-        Json::Number(n) => {
-            let integer = Decimal::parse(n.as_str()).is_some_and(|d| d.is_integer());
+        View::Null => NULL,
+        View::Bool(_) => BOOLEAN,
+        View::Number(n) => {
+            let integer = Decimal::parse(n).is_some_and(|d| d.is_integer());
             return types & NUMBER != 0 || (types & INTEGER != 0 && integer);
         }
-        Json::String(_) => STRING,
-        Json::Array(_) => ARRAY,
-        Json::Object(_) => OBJECT,
+        View::Str(_) => STRING,
+        View::Array(_) => ARRAY,
+        View::Object(_) => OBJECT,
     };
     types & bit != 0
 }
 
-/// JSON Schema's equality: numbers by value (`1` equals `1.0`), objects
-/// regardless of member order.
-pub(crate) fn same(a: &Json, b: &Json) -> bool {
+/// JSON Schema's equality of a plan's value and a call's: numbers by
+/// value (`1` equals `1.0`), objects regardless of member order.
+pub(crate) fn same(a: &Json, b: &View<'_>) -> bool {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => {
-            number::compare(x.as_str(), y.as_str()) == Some(Ordering::Equal)
+        (Json::Null, View::Null) => true,
+        (Json::Bool(x), View::Bool(y)) => x == y,
+        (Json::String(x), View::Str(y)) => x == y,
+        (Json::Number(x), View::Number(y)) => number::compare(x.as_str(), y) == Some(Ordering::Equal),
+        (Json::Array(x), View::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Json::Object(x), View::Object(y)) => {
+            // Both sorted by key, keys unique.
+            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
         }
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
-        }
-        _ => a == b,
+        _ => false,
     }
 }
 
@@ -436,17 +439,17 @@ impl Schema {
         self.reference
     }
 
-    /// Checks the object `o` found at `path` (`properties` or `traits`),
+    /// Checks `v` (the `properties` or `traits` object) found at `path`,
     /// adding what it breaks to `found`.
-    pub(crate) fn check_object(&self, defs: &[Schema], o: &Object, path: &str, found: &mut Vec<Violation>) {
+    pub(crate) fn check_root(&self, defs: &[Schema], v: &View<'_>, path: &str, found: &mut Vec<Violation>) {
         let mut out = Out {
             path: path.to_string(),
             found,
         };
-        self.check_members(defs, o, &mut out);
+        self.check(defs, v, &mut out);
     }
 
-    fn check(&self, defs: &[Schema], v: &Json, out: &mut Out<'_>) {
+    fn check(&self, defs: &[Schema], v: &View<'_>, out: &mut Out<'_>) {
         if self.never {
             out.add("false", cat!("the plan allows no value here, got ", describe(v)));
             return;
@@ -477,15 +480,15 @@ impl Schema {
             }
         }
         match v {
-            Json::Number(n) => self.check_number(n.as_str(), v, out),
-            Json::String(s) => self.check_string(s, v, out),
-            Json::Array(items) => {
+            View::Number(n) => self.check_number(n, v, out),
+            View::Str(s) => self.check_string(s, v, out),
+            View::Array(items) => {
                 let n = items.len() as u64;
-                if self.min_items.is_some_and(|m| n < m) {
-                    out.add("minItems", cat!("expected at least ", self.min_items.unwrap_or(0), " items, got ", n));
+                if let Some(m) = self.min_items.filter(|m| n < *m) {
+                    out.add("minItems", cat!("expected at least ", m, " items, got ", n));
                 }
-                if self.max_items.is_some_and(|m| n > m) {
-                    out.add("maxItems", cat!("expected at most ", self.max_items.unwrap_or(0), " items, got ", n));
+                if let Some(m) = self.max_items.filter(|m| n > *m) {
+                    out.add("maxItems", cat!("expected at most ", m, " items, got ", n));
                 }
                 if let Some(item) = &self.items {
                     let len = out.path.len();
@@ -498,12 +501,12 @@ impl Schema {
                     }
                 }
             }
-            Json::Object(o) => self.check_members(defs, o, out),
+            View::Object(members) => self.check_members(defs, members, out),
             _ => {}
         }
     }
 
-    fn check_number(&self, n: &str, v: &Json, out: &mut Out<'_>) {
+    fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_>) {
         fn cmp<'b>(n: &str, bound: &'b Option<String>) -> Option<(Ordering, &'b str)> {
             bound.as_deref().and_then(|b| number::compare(n, b).map(|o| (o, b)))
         }
@@ -521,7 +524,7 @@ impl Schema {
         }
     }
 
-    fn check_string(&self, s: &str, v: &Json, out: &mut Out<'_>) {
+    fn check_string(&self, s: &str, v: &View<'_>, out: &mut Out<'_>) {
         if self.min_length.is_some() || self.max_length.is_some() {
             // JSON Schema counts characters (code points), not bytes.
             let n = s.chars().count() as u64;
@@ -544,10 +547,10 @@ impl Schema {
         }
     }
 
-    fn check_members(&self, defs: &[Schema], o: &Object, out: &mut Out<'_>) {
+    fn check_members(&self, defs: &[Schema], o: &[(Cow<'_, str>, View<'_>)], out: &mut Out<'_>) {
         let len = out.path.len();
         for name in &self.required {
-            if !o.contains_key(name) {
+            if View::member(o, name).is_none() {
                 push_member(&mut out.path, name);
                 out.add("required", "required by the plan, missing".into());
                 out.path.truncate(len);
