@@ -121,6 +121,18 @@ impl CairnClient {
         Ok(self.inner.set_context_json(&context_json)?)
     }
 
+    /// Replaces the tracking plan (JSON text) for every later call; fails
+    /// with `InvalidConfig` naming where the plan is wrong (the plan in force
+    /// then stays).
+    pub fn set_tracking_plan(&self, plan_json: String) -> Result<(), CairnError> {
+        Ok(self.inner.set_tracking_plan(&plan_json)?)
+    }
+
+    /// Removes the tracking plan: later calls are not checked.
+    pub fn remove_tracking_plan(&self) -> Result<(), CairnError> {
+        Ok(self.inner.remove_tracking_plan()?)
+    }
+
     /// Records the user's decision for one consent category.
     pub fn set_consent(&self, category: String, state: ConsentState) -> Result<(), CairnError> {
         Ok(self.inner.set_consent(&category, state.into())?)
@@ -207,7 +219,35 @@ pub(crate) mod tests {
             required_consent: Vec::new(),
             context_json: None,
             anonymous_id: None,
+            tracking_plan_json: None,
+            strict_tracking_plan: None,
         }
+    }
+
+    #[test]
+    fn strict_tracking_plan_crosses_as_plan_violation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        cfg.tracking_plan_json = Some(
+            r#"{"id": "p", "version": 1, "events": {"Paid": {"properties": {"properties": {"amount": {"type": "number"}}}}}}"#.into(),
+        );
+        cfg.strict_tracking_plan = Some(true);
+        let c = CairnClient::new(cfg).unwrap();
+        c.track("Paid".into(), r#"{"amount": 3}"#.into()).unwrap();
+        let e = c.track("Paid".into(), r#"{"amount": "3"}"#.into()).unwrap_err();
+        assert!(
+            matches!(&e, CairnError::PlanViolation(m) if m.contains("properties.amount: expected number, got string \"3\"")),
+            "{e:?}"
+        );
+        c.commit(5_000).unwrap();
+        let s = c.stats();
+        assert_eq!(s.dropped.plan_violation, 1);
+        assert_eq!(s.plan_violations, [crate::types::ViolationCount { event: "Paid".into(), rule: "type".into(), count: 1 }]);
+        assert_eq!(s.recent_violations[0].path, "properties.amount");
+        let e = c.set_tracking_plan(r#"{"id": "p", "events": {"Paid": {"properties": {"not": {}}}}}"#.into()).unwrap_err();
+        assert!(matches!(&e, CairnError::InvalidConfig(m) if m.contains("at /events/Paid/properties/not: unsupported keyword `not`")), "{e:?}");
+        c.remove_tracking_plan().unwrap();
+        c.track("Paid".into(), r#"{"amount": "3"}"#.into()).unwrap();
     }
 
     #[test]

@@ -94,6 +94,15 @@ pub struct CairnConfig {
     /// The anonymous id to use on first start instead of a new UUID.
     #[uniffi(default)]
     pub anonymous_id: Option<String>,
+    /// The tracking plan every call is checked against, as JSON text (see
+    /// docs/tracking-plans.md); a plan that does not load fails the client's
+    /// creation, naming where it is wrong.
+    #[uniffi(default)]
+    pub tracking_plan_json: Option<String>,
+    /// Strict mode: a call that breaks the plan fails with `PlanViolation`
+    /// and records nothing (for debug builds and tests).
+    #[uniffi(default)]
+    pub strict_tracking_plan: Option<bool>,
 }
 
 impl CairnConfig {
@@ -172,6 +181,12 @@ impl CairnConfig {
         if let Some(id) = &self.anonymous_id {
             b = b.anonymous_id(id.clone());
         }
+        if let Some(plan) = &self.tracking_plan_json {
+            b = b.tracking_plan(plan.clone());
+        }
+        if let Some(on) = self.strict_tracking_plan {
+            b = b.strict_tracking_plan(on);
+        }
         Ok(b)
     }
 }
@@ -239,6 +254,8 @@ mod tests {
             required_consent: Vec::new(),
             context_json: None,
             anonymous_id: None,
+            tracking_plan_json: None,
+            strict_tracking_plan: None,
         }
     }
 

@@ -40,6 +40,11 @@ pub enum CairnError {
     /// (gunicorn, `multiprocessing`): create one after the fork instead.
     #[error("{0}")]
     Forked(String),
+    /// The call breaks the tracking plan and strict mode is on
+    /// (`strict_tracking_plan`); the message lists each violation with its
+    /// path. Nothing was recorded.
+    #[error("{0}")]
+    PlanViolation(String),
     /// Something cairn did not expect; the message says what. Please report it.
     #[error("{0}")]
     Internal(String),
@@ -59,6 +64,7 @@ impl From<cairn::Error> for CairnError {
             cairn::Error::Timeout { .. } => CairnError::Timeout(text),
             cairn::Error::ShutDown => CairnError::ShutDown(text),
             cairn::Error::Forked => CairnError::Forked(text),
+            cairn::Error::PlanViolation { .. } => CairnError::PlanViolation(text),
             // cairn::Error is non_exhaustive: a variant added later still
             // crosses, with its own message.
             _ => CairnError::Internal(text),

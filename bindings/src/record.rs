@@ -80,6 +80,9 @@ pub const ERR_INTERNAL: u8 = 8;
 pub const ERR_CLOSED: u8 = 9;
 /// `err[0]`: [`CairnError::Forked`] (the client was made before a fork).
 pub const ERR_FORKED: u8 = 10;
+/// `err[0]`: [`CairnError::PlanViolation`] (strict mode refused a call that
+/// breaks the tracking plan).
+pub const ERR_PLAN_VIOLATION: u8 = 11;
 
 /// What went wrong, as it crosses: an `ERR_*` kind and a message.
 #[derive(Debug)]
@@ -117,6 +120,7 @@ impl From<cairn::Error> for Failure {
             CairnError::Timeout(_) => ERR_TIMEOUT,
             CairnError::ShutDown(_) => ERR_SHUT_DOWN,
             CairnError::Forked(_) => ERR_FORKED,
+            CairnError::PlanViolation(_) => ERR_PLAN_VIOLATION,
             CairnError::Internal(_) => ERR_INTERNAL,
         };
         Failure {

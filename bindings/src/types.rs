@@ -80,6 +80,33 @@ pub struct DropCounts {
     pub consent: u64,
     /// Events lost to a corrupt buffer file (kept aside for inspection).
     pub corrupt: u64,
+    /// Events dropped by the tracking plan (`drop` policy, unplanned events
+    /// under `unplanned: drop`, or refused by strict mode).
+    pub plan_violation: u64,
+}
+
+/// How many times one event broke one rule of the tracking plan.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ViolationCount {
+    /// The event name (`track`), or `identify` / `group`.
+    pub event: String,
+    /// The rule broken (`type`, `required`, ..., `unplanned`).
+    pub rule: String,
+    /// How many times.
+    pub count: u64,
+}
+
+/// One recent violation of the tracking plan.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RecentViolation {
+    /// The event name (`track`), or `identify` / `group`.
+    pub event: String,
+    /// The rule broken.
+    pub rule: String,
+    /// Where: `properties.price`.
+    pub path: String,
+    /// What: `expected number, got string "9.99"`.
+    pub message: String,
 }
 
 /// A snapshot of the queue, delivery and drops (the core's `Stats`).
@@ -114,6 +141,10 @@ pub struct Stats {
     pub storage_error: Option<String>,
     /// Dropped events by reason.
     pub dropped: DropCounts,
+    /// Tracking-plan violations per event and rule, over the life of the buffer file.
+    pub plan_violations: Vec<ViolationCount>,
+    /// The latest violations (at most 10), oldest first.
+    pub recent_violations: Vec<RecentViolation>,
 }
 
 impl From<cairn::Stats> for Stats {
@@ -144,7 +175,29 @@ impl From<cairn::Stats> for Stats {
                 rejected: d.rejected,
                 consent: d.consent,
                 corrupt: d.corrupt,
+                plan_violation: d.plan_violation,
             },
+            plan_violations: s
+                .plan
+                .violations
+                .into_iter()
+                .map(|c| ViolationCount {
+                    event: c.event,
+                    rule: c.rule,
+                    count: c.count,
+                })
+                .collect(),
+            recent_violations: s
+                .plan
+                .recent
+                .into_iter()
+                .map(|r| RecentViolation {
+                    event: r.event,
+                    rule: r.rule,
+                    path: r.path,
+                    message: r.message,
+                })
+                .collect(),
         }
     }
 }
