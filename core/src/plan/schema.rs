@@ -442,8 +442,11 @@ impl Schema {
     /// Checks `v` (the `properties` or `traits` object) found at `path`,
     /// adding what it breaks to `found`.
     pub(crate) fn check_root(&self, defs: &[Schema], v: &View<'_>, path: &str, found: &mut Vec<Violation>) {
+        // Room for the usual nested path, so walking the payload does not grow it.
+        let mut path_buf = String::with_capacity(path.len() + 56);
+        path_buf.push_str(path);
         let mut out = Out {
-            path: path.to_string(),
+            path: path_buf,
             found,
         };
         self.check(defs, v, &mut out);

@@ -127,7 +127,8 @@ impl<'a> Reader<'a> {
             }
             b'{' => {
                 self.i += 1;
-                let mut members: Vec<(Cow<'a, str>, View<'a>)> = Vec::new();
+                // One allocation for the usual payload (a handful of members).
+                let mut members: Vec<(Cow<'a, str>, View<'a>)> = Vec::with_capacity(8);
                 if self.ws()? == b'}' {
                     self.i += 1;
                     return Some(View::Object(members));

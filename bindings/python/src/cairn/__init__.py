@@ -8,7 +8,7 @@ delivered at least once to a Segment-compatible ``/v1/batch`` endpoint.
 
 from ._client import SHUTDOWN_AT_EXIT_TIMEOUT, Client, Seconds
 from ._ffi import CairnError, ConsentState, InternalError, cairn_version
-from ._values import DroppedEvents, FlushReport, Forgotten, Stats
+from ._values import DroppedEvents, FlushReport, Forgotten, RecentViolation, Stats, ViolationCount
 
 __all__ = [
     "Client",
@@ -19,6 +19,8 @@ __all__ = [
     "FlushReport",
     "Forgotten",
     "Stats",
+    "ViolationCount",
+    "RecentViolation",
     "Seconds",
     "SHUTDOWN_AT_EXIT_TIMEOUT",
     "core_version",

@@ -148,6 +148,8 @@ class Client:
         context: Optional[Mapping[str, Any]] = None,
         anonymous_id: Optional[str] = None,
         platform_context: bool = True,
+        tracking_plan: Optional[str] = None,
+        strict_tracking_plan: Optional[bool] = None,
     ) -> None:
         def opt(conv, name, value):
             return None if value is None else conv(name, value)
@@ -183,6 +185,8 @@ class Client:
             required_consent=list(required_consent),
             context_json=context_json,
             anonymous_id=anonymous_id,
+            tracking_plan_json=tracking_plan,
+            strict_tracking_plan=strict_tracking_plan,
         )
         self._client = _FfiClient(config)
         _open_clients.add(self)
@@ -237,6 +241,15 @@ class Client:
     def set_context(self, context: Mapping[str, Any]) -> None:
         """Merges ``context`` into the context of every later event; a ``None`` value removes a key."""
         self._client.set_context(_encode("context", context) or "{}")
+
+    def set_tracking_plan(self, plan_json: str) -> None:
+        """Replaces the tracking plan (JSON text) for every later call; raises
+        ``CairnError.InvalidConfig`` naming where it is wrong (the plan in force stays)."""
+        self._client.set_tracking_plan(_text("tracking plan", plan_json))
+
+    def remove_tracking_plan(self) -> None:
+        """Removes the tracking plan: later calls are not checked."""
+        self._client.remove_tracking_plan()
 
     def set_consent(self, category: str, state: ConsentState) -> None:
         """Records the user's decision for one consent ``category``."""

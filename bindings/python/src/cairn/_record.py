@@ -43,6 +43,7 @@ _ERRORS = {
     8: CairnError.Internal,
     9: CairnError.ShutDown,
     10: CairnError.Forked,
+    11: CairnError.PlanViolation,
 }
 
 

@@ -4,7 +4,7 @@ records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional
 
 
@@ -38,11 +38,35 @@ class DroppedEvents:
     rejected: int
     consent: int
     corrupt: int
+    plan_violation: int = 0
+    """Events dropped by the tracking plan (``drop`` policy, ``unplanned: drop``, or refused in strict mode)."""
 
     @property
     def total(self) -> int:
         """All drops together."""
-        return self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent + self.corrupt
+        return (
+            self.invalid + self.oversize + self.overflow + self.expired + self.rejected + self.consent + self.corrupt
+            + self.plan_violation
+        )
+
+
+@dataclass(frozen=True)
+class ViolationCount:
+    """How many times one event broke one rule of the tracking plan."""
+
+    event: str
+    rule: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RecentViolation:
+    """One recent violation of the tracking plan: where (``path``, e.g. ``properties.price``) and what."""
+
+    event: str
+    rule: str
+    path: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,10 @@ class Stats:
     auth_failed: bool
     storage_error: Optional[str]
     dropped: DroppedEvents
+    plan_violations: List[ViolationCount] = field(default_factory=list)
+    """Tracking-plan violations per event and rule, over the life of the buffer file."""
+    recent_violations: List[RecentViolation] = field(default_factory=list)
+    """The latest tracking-plan violations (at most 10), oldest first."""
 
 
 def flush_report(r) -> FlushReport:
@@ -97,5 +125,8 @@ def stats(s) -> Stats:
             rejected=d.rejected,
             consent=d.consent,
             corrupt=d.corrupt,
+            plan_violation=d.plan_violation,
         ),
+        plan_violations=[ViolationCount(c.event, c.rule, c.count) for c in s.plan_violations],
+        recent_violations=[RecentViolation(r.event, r.rule, r.path, r.message) for r in s.recent_violations],
     )

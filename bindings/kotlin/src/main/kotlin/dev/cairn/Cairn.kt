@@ -105,6 +105,12 @@ class Cairn internal constructor(config: CairnConfig, platform: Map<String, Any?
         ffiCall { client.setContext(json) }
     }
 
+    /** Replaces the tracking plan (JSON text) for every later call; throws [CairnException.InvalidConfig] naming where it is wrong (the plan in force stays). */
+    fun setTrackingPlan(planJson: String) = ffiCall { client.setTrackingPlan(planJson) }
+
+    /** Removes the tracking plan: later calls are not checked. */
+    fun removeTrackingPlan() = ffiCall { client.removeTrackingPlan() }
+
     /** Records the user's decision for one consent [category]. */
     fun setConsent(category: String, state: ConsentState) = ffiCall { client.setConsent(category, state) }
 

@@ -46,6 +46,10 @@ class CairnConfig private constructor(b: Builder) {
     val anonymousId: String? = b.anonymousId
     /** Whether [Cairn] fills `context` from the platform (os, locale, timezone; on Android app, device, screen). */
     val platformContext: Boolean = b.platformContext
+    /** The tracking plan (JSON text) every call is checked against, or null for none. */
+    val trackingPlan: String? = b.trackingPlan
+    /** Strict mode: a call that breaks the plan throws [CairnException.PlanViolation]; null for the core's default (off). */
+    val strictTrackingPlan: Boolean? = b.strictTrackingPlan
 
     companion object {
         /** Starts a configuration for the source with [writeKey]. */
@@ -70,6 +74,7 @@ class CairnConfig private constructor(b: Builder) {
         n.sessionTimeout = sessionTimeout; n.sessionEvents = sessionEvents; n.resetOnUserSwitch = resetOnUserSwitch
         n.consent.putAll(consent); n.requiredConsent.addAll(requiredConsent); n.context.putAll(context)
         n.anonymousId = anonymousId; n.platformContext = platformContext
+        n.trackingPlan = trackingPlan; n.strictTrackingPlan = strictTrackingPlan
     }
 
     /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
@@ -97,6 +102,8 @@ class CairnConfig private constructor(b: Builder) {
         internal val context = LinkedHashMap<String, Any?>()
         internal var anonymousId: String? = null
         internal var platformContext = true
+        internal var trackingPlan: String? = null
+        internal var strictTrackingPlan: Boolean? = null
 
         /** The backend's base URL (required), e.g. `https://api.segment.io`. */
         fun endpoint(url: String) = apply { endpoint = url }
@@ -146,6 +153,12 @@ class CairnConfig private constructor(b: Builder) {
         fun anonymousId(id: String) = apply { anonymousId = id }
         /** Fill `context` from the platform (default true). */
         fun platformContext(on: Boolean) = apply { platformContext = on }
+        /** The tracking plan every call is checked against, as its JSON text (docs/tracking-plans.md); a plan that does not load fails [Cairn]'s creation, naming where. */
+        fun trackingPlan(planJson: String) = apply { trackingPlan = planJson }
+        /** The tracking plan read from [file]. */
+        fun trackingPlan(file: File) = apply { trackingPlan = file.readText() }
+        /** Strict mode (debug builds, tests): a call that breaks the plan throws [CairnException.PlanViolation] and records nothing. */
+        fun strictTrackingPlan(on: Boolean) = apply { strictTrackingPlan = on }
 
         /** Checks what the facade must convert and returns the configuration; the core checks the rest when [Cairn] is created. */
         fun build(): CairnConfig {
@@ -202,4 +215,6 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     requiredConsent = requiredConsent,
     contextJson = contextJson,
     anonymousId = anonymousId,
+    trackingPlanJson = trackingPlan,
+    strictTrackingPlan = strictTrackingPlan,
 )

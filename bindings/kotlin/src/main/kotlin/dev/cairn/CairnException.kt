@@ -22,6 +22,8 @@ sealed class CairnException(message: String, cause: Throwable?) : RuntimeExcepti
     class ShutDown(message: String, cause: Throwable? = null) : CairnException(message, cause)
     /** The client was created in the parent of this forked process; create one after the fork. */
     class Forked(message: String, cause: Throwable? = null) : CairnException(message, cause)
+    /** The call breaks the tracking plan and strict mode is on; the message lists each violation with its path. Nothing was recorded. */
+    class PlanViolation(message: String, cause: Throwable? = null) : CairnException(message, cause)
     /** Something cairn did not expect (the message says what). Please report it. */
     class Internal(message: String, cause: Throwable? = null) : CairnException(message, cause)
 }
@@ -59,6 +61,7 @@ internal fun dev.cairn.ffi.CairnException.toFacade(): CairnException {
         is dev.cairn.ffi.CairnException.Timeout -> CairnException.Timeout(m, this)
         is dev.cairn.ffi.CairnException.ShutDown -> CairnException.ShutDown(m, this)
         is dev.cairn.ffi.CairnException.Forked -> CairnException.Forked(m, this)
+        is dev.cairn.ffi.CairnException.PlanViolation -> CairnException.PlanViolation(m, this)
         is dev.cairn.ffi.CairnException.Internal -> CairnException.Internal(m, this)
     }
 }

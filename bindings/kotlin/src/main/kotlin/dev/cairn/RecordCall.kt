@@ -97,6 +97,7 @@ internal object RecordCall {
             7 -> CairnException.ShutDown(m)
             9 -> CairnException.ShutDown(CLOSED_MESSAGE)
             10 -> CairnException.Forked(m)
+            11 -> CairnException.PlanViolation(m)
             else -> CairnException.Internal(m)
         }
     }

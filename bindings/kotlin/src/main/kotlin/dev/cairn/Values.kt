@@ -40,10 +40,18 @@ data class DroppedEvents(
     val consent: Long,
     /** Events lost to a corrupt buffer file (moved aside for inspection). */
     val corrupt: Long,
+    /** Events dropped by the tracking plan (`drop` policy, `unplanned: drop`, or refused in strict mode). */
+    val planViolation: Long = 0,
 ) {
     /** All drops together. */
-    val total: Long get() = invalid + oversize + overflow + expired + rejected + consent + corrupt
+    val total: Long get() = invalid + oversize + overflow + expired + rejected + consent + corrupt + planViolation
 }
+
+/** How many times one event broke one rule of the tracking plan. */
+data class ViolationCount(val event: String, val rule: String, val count: Long)
+
+/** One recent violation of the tracking plan: where ([path], e.g. `properties.price`) and what. */
+data class RecentViolation(val event: String, val rule: String, val path: String, val message: String)
 
 /** A snapshot of the queue, delivery and drops; taking it never touches disk. */
 data class CairnStats(
@@ -75,6 +83,10 @@ data class CairnStats(
     val storageError: String?,
     /** Dropped events by reason. */
     val dropped: DroppedEvents,
+    /** Tracking-plan violations per event and rule, over the life of the buffer file. */
+    val planViolations: List<ViolationCount> = emptyList(),
+    /** The latest tracking-plan violations (at most 10), oldest first. */
+    val recentViolations: List<RecentViolation> = emptyList(),
 )
 
 internal fun dev.cairn.ffi.FlushReport.toFacade() = FlushReport(delivered.toLong(), remaining.toLong())
@@ -103,5 +115,8 @@ internal fun dev.cairn.ffi.Stats.toFacade() = CairnStats(
         rejected = dropped.rejected.toLong(),
         consent = dropped.consent.toLong(),
         corrupt = dropped.corrupt.toLong(),
+        planViolation = dropped.planViolation.toLong(),
     ),
+    planViolations = planViolations.map { ViolationCount(it.event, it.rule, it.count.toLong()) },
+    recentViolations = recentViolations.map { RecentViolation(it.event, it.rule, it.path, it.message) },
 )
