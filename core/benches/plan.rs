@@ -111,30 +111,6 @@ fn bench(c: &mut Criterion) {
             black_box(plan.check_call(&sample[i], None))
         })
     });
-    let nopattern = TrackingPlan::parse(&PLAN.replace(r#", "pattern": "^SKU-[0-9]{4}$""#, "")).unwrap();
-    g.bench_function("tmp_check_nopattern", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i = (i + 1) % sample.len();
-            black_box(nopattern.check_call(&sample[i], None))
-        })
-    });
-    let objects: Vec<cairn::json::Object> = sample.iter().map(|c| cairn::json::parse(c.properties().unwrap()).unwrap().as_object().unwrap().clone()).collect();
-    g.bench_function("tmp_check_object", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i = (i + 1) % sample.len();
-            black_box(plan.check(cairn::model::EventKind::Track, Some("Product Viewed"), Some(&objects[i]), None))
-        })
-    });
-    let texts: Vec<String> = sample.iter().map(|c| c.properties().unwrap_or_default().to_string()).collect();
-    g.bench_function("tmp_parse", |b| {
-        let mut i = 0;
-        b.iter(|| {
-            i = (i + 1) % texts.len();
-            black_box(cairn::json::parse(&texts[i]).is_ok())
-        })
-    });
     g.finish();
 }
 

@@ -562,9 +562,14 @@ impl Schema {
         if self.properties.is_empty() && matches!(self.additional, Additional::Unsaid | Additional::Allow) {
             return;
         }
+        // Both lists are sorted by name: one merge, no search per member.
+        let mut declared = self.properties.iter().peekable();
         for (name, value) in o {
+            let name: &str = name;
+            while declared.next_if(|(d, _)| d.as_str() < name).is_some() {}
+            let own = declared.next_if(|(d, _)| d.as_str() == name).map(|(_, s)| s);
             push_member(&mut out.path, name);
-            match (self.get(name), &self.additional) {
+            match (own, &self.additional) {
                 (Some(s), _) => s.check(defs, value, out),
                 (None, Additional::Schema(s)) => s.check(defs, value, out),
                 (None, Additional::Deny) => out.add("additionalProperties", "not in the tracking plan".into()),

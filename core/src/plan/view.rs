@@ -140,9 +140,14 @@ impl<'a> Reader<'a> {
                     let key = self.string()?;
                     self.eat(b':')?;
                     let v = self.value(depth + 1)?;
-                    match members.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
-                        Ok(at) => members[at].1 = v,
-                        Err(at) => members.insert(at, (key, v)),
+                    // serde_json writes keys sorted: appending is the usual case.
+                    if members.last().is_none_or(|(last, _)| last.as_ref() < key.as_ref()) {
+                        members.push((key, v));
+                    } else {
+                        match members.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
+                            Ok(at) => members[at].1 = v,
+                            Err(at) => members.insert(at, (key, v)),
+                        }
                     }
                     match self.ws()? {
                         b',' => self.i += 1,
