@@ -48,6 +48,14 @@ export interface CairnOptions {
   context?: JsonObject;
   /** The anonymous id to use on a first visit instead of a new one. */
   anonymousId?: string;
+  /**
+   * The tracking plan every call is checked against (an object, or its JSON
+   * text; see docs/tracking-plans.md). `pattern`s run on the page's RegExp.
+   * A plan that does not load makes `Cairn.load` throw, naming where.
+   */
+  trackingPlan?: JsonObject | string;
+  /** Strict mode (development): a call that breaks the plan throws and records nothing. */
+  strictTrackingPlan?: boolean;
   /** Prefix of cairn's localStorage keys (default 'cairn'). */
   storageKey?: string;
   /**
@@ -78,6 +86,16 @@ export interface DropCounts {
   rejected: number;
   consent: number;
   corrupt: number;
+  /** Dropped by the tracking plan (`drop` policy, `unplanned: "drop"`, or strict mode). */
+  planViolation: number;
+}
+
+/** Tracking-plan violations over the life of this browser's queue. */
+export interface PlanStats {
+  /** How many times each event broke each rule. */
+  violations: { event: string; rule: string; count: number }[];
+  /** The latest violations (at most 10), oldest first, e.g. `{ path: 'properties.price', message: 'expected number, got string "9.99"' }`. */
+  recent: { event: string; rule: string; path: string; message: string }[];
 }
 
 /** A snapshot of the queue and delivery. */
@@ -97,6 +115,7 @@ export interface Stats {
   authFailed: boolean;
   storage: { state: 'ok' } | { state: 'failing'; error: string };
   dropped: DropCounts;
+  plan: PlanStats;
   browser: {
     /** This tab's id (its queue in localStorage). */
     tab: string;
@@ -156,6 +175,8 @@ export declare class Cairn {
   setAnonymousId(id: string): void;
   /** Merges into every later event's context; `null` removes a key. */
   setContext(context: JsonObject): void;
+  /** Replaces the tracking plan for every later call (`null` removes it); throws naming where a plan is wrong. */
+  setTrackingPlan(plan: JsonObject | string | null): void;
   /** Records the user's decision for one consent category. */
   setConsent(category: string, state: ConsentState): void;
   /** Opts out (default) or back in. */

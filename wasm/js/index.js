@@ -453,6 +453,16 @@ export class Cairn {
     this._core.setContext(JSON.stringify(context ?? null));
   }
 
+  /** Replaces the tracking plan (an object or its JSON text) for every later call; `null` removes it. */
+  setTrackingPlan(plan) {
+    const text = typeof plan === 'string' ? plan : JSON.stringify(plan ?? null);
+    this._core.setTrackingPlan(text);
+    // A core made again (back from the back/forward cache) starts with it too.
+    const options = JSON.parse(this._coreOptions);
+    options.trackingPlan = JSON.parse(text);
+    this._coreOptions = JSON.stringify(options);
+  }
+
   /** Records the user's decision for one category: 'granted', 'denied' or 'unknown'. */
   setConsent(category, state) {
     this._core.setConsent(String(category), String(state));

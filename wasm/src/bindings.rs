@@ -219,6 +219,12 @@ impl Core {
         self.rt.set_context(context_json).map_err(err)
     }
 
+    /// Replaces the tracking plan (JSON text; `null` removes it).
+    #[wasm_bindgen(js_name = setTrackingPlan)]
+    pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), JsError> {
+        self.rt.set_tracking_plan(plan_json).map_err(err)
+    }
+
     /// Sets one consent category: `granted`, `denied` or `unknown`.
     #[wasm_bindgen(js_name = setConsent)]
     pub fn set_consent(&mut self, category: &str, state: &str) -> Result<(), JsError> {

@@ -31,6 +31,17 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = call)]
     pub fn call1(this: &Function, this_arg: &JsValue, arg: &JsValue) -> Result<JsValue, JsValue>;
 
+    /// A regular expression of the page's (`pattern` in tracking plans).
+    pub type RegExp;
+
+    /// `new RegExp(pattern, flags)`, which throws a `SyntaxError` on a bad pattern.
+    #[wasm_bindgen(constructor, catch, js_class = "RegExp")]
+    pub fn new_regexp(pattern: &str, flags: &str) -> Result<RegExp, JsValue>;
+
+    /// `regexp.test(text)`.
+    #[wasm_bindgen(method, js_name = test)]
+    pub fn test(this: &RegExp, text: &str) -> bool;
+
     /// The page's `localStorage` (a Web Storage object).
     pub type Storage;
 

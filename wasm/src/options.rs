@@ -9,6 +9,10 @@
 
 use crate::prelude::*;
 
+use cairn::plan::TrackingPlan;
+#[cfg(target_arch = "wasm32")]
+use cairn::plan::PatternEngine;
+
 use core::time::Duration;
 
 use cairn::cat;
@@ -26,13 +30,15 @@ pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).
-const OTHER: [&str; 6] = [
+const OTHER: [&str; 8] = [
     "writeKey",
     "endpoint",
     "consent",
     "requiredConsent",
     "context",
     "anonymousId",
+    "trackingPlan",
+    "strictTrackingPlan",
 ];
 
 /// Every option the core reads joined with `, `, as unknown-option errors
@@ -41,7 +47,7 @@ const OTHER: [&str; 6] = [
 /// build; a test checks it against the two lists).
 const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
-resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
+resetOnUserSwitch, consent, requiredConsent, context, anonymousId, trackingPlan, strictTrackingPlan";
 
 /// Whether the core reads option `name`.
 fn known(name: &str) -> bool {
@@ -228,12 +234,46 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(id) = text("anonymousId")? {
         b = b.anonymous_id(id);
     }
+    match obj.get("trackingPlan") {
+        None | Some(Json::Null) => {}
+        Some(plan) => {
+            let plan = compile_plan(plan)
+                .map_err(|e| cat!("cairn: invalid option `trackingPlan`: ", e))?;
+            b = b.tracking_plan_compiled(alloc::sync::Arc::new(plan));
+        }
+    }
+    match obj.get("strictTrackingPlan") {
+        None | Some(Json::Null) => {}
+        Some(Json::Bool(on)) => b = b.strict_tracking_plan(*on),
+        Some(_) => return Err("cairn: option `strictTrackingPlan` must be true or false".into()),
+    }
     b.config().map_err(|e| match e {
         cairn::Error::InvalidConfig { field, reason } => {
             cat!("cairn: invalid option `", camel(field), "`: ", reason)
         }
         other => cat!("cairn: ", other.message()),
     })
+}
+
+/// Compiles a tracking plan the page gives (an object, or its JSON text);
+/// the error says where it is wrong. In the page, `pattern`s run on the
+/// browser's own `RegExp` (JSON Schema's dialect, and nothing added to the
+/// download); on the host (tests) on the core's native engine.
+pub fn compile_plan(plan: &Json) -> Result<TrackingPlan, String> {
+    let parsed;
+    let plan = match plan {
+        Json::String(text) => {
+            parsed = cairn::json::parse(text)
+                .map_err(|e| cat!("the tracking plan is not valid JSON (", e.message(), ")"))?;
+            &parsed
+        }
+        other => other,
+    };
+    #[cfg(target_arch = "wasm32")]
+    let engine: &dyn PatternEngine = &crate::web::PageRegExp;
+    #[cfg(not(target_arch = "wasm32"))]
+    let engine = cairn::plan::pattern::default_engine();
+    TrackingPlan::from_json_with(plan, engine).map_err(|e| e.text())
 }
 
 #[cfg(test)]

@@ -251,6 +251,11 @@ impl<B: Backend + 'static> Runtime<B> {
         });
         match call.and_then(|c| c.check_size(self.max_event_bytes).map(|_| c)) {
             Ok(call) => {
+                if let Err(e) = self.recorder.check_strict(&call, &mut self.engine, now) {
+                    // Counted by the check; its counts go to storage now.
+                    self.commit();
+                    return Err(e);
+                }
                 self.recorder.record(call, &mut self.engine, now);
                 self.commit();
                 Ok(())
@@ -538,6 +543,24 @@ impl<B: Backend + 'static> Runtime<B> {
         self.commit();
     }
 
+    /// Replaces the tracking plan (a JSON object as text; `null` removes it)
+    /// for the calls after this one. The error says where the plan is wrong;
+    /// the plan in force then stays.
+    pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), String> {
+        let plan = cairn::json::parse(plan_json)
+            .map_err(|e| cat!("cairn: the tracking plan is not valid JSON (", e.message(), ")"))?;
+        let plan = match plan {
+            Json::Null => None,
+            plan => Some(alloc::sync::Arc::new(
+                options::compile_plan(&plan).map_err(|e| cat!("cairn: invalid tracking plan: ", e))?,
+            )),
+        };
+        // Kept for a reload from shared storage (another tab's change).
+        self.settings.tracking_plan = plan.clone();
+        self.recorder.set_tracking_plan(plan);
+        Ok(())
+    }
+
     /// Clears user id, traits and group and makes a new anonymous id.
     pub fn reset(&mut self) {
         self.recorder.reset();
@@ -652,7 +675,9 @@ impl<B: Backend + 'static> Runtime<B> {
     /// with storage health, hand-offs and adoptions.
     pub fn stats_json(&mut self, now: i64) -> String {
         let now = self.tick(now);
-        let engine = self.engine.stats(now).to_json();
+        let mut stats = self.engine.stats(now);
+        stats.plan = self.recorder.plan_stats().clone();
+        let engine = stats.to_json();
         let kv = self.kv.stats();
         let storage = if kv.quota_errors + kv.unavailable_errors == 0 {
             "localStorage"

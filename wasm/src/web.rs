@@ -119,3 +119,30 @@ impl Backend for LocalStorage {
         .unwrap_or_default()
     }
 }
+
+/// `pattern`s of a tracking plan, on the page's own `RegExp` (with the `u`
+/// flag, as JSON Schema's ECMA-262 dialect has it). A matcher keeps the
+/// pattern's text and builds the `RegExp` for each test: a `RegExp` object
+/// cannot be held where the core asks for `Send + Sync`, and browsers cache
+/// compiled expressions by their text.
+pub struct PageRegExp;
+
+struct PagePattern(String);
+
+impl cairn::plan::Matcher for PagePattern {
+    fn is_match(&self, s: &str) -> bool {
+        // It compiled when the plan was loaded.
+        crate::js::new_regexp(&self.0, "u").is_ok_and(|r| r.test(s))
+    }
+}
+
+impl cairn::plan::PatternEngine for PageRegExp {
+    fn compile(&self, pattern: &str) -> Result<Box<dyn cairn::plan::Matcher>, String> {
+        match crate::js::new_regexp(pattern, "u") {
+            Ok(_) => Ok(Box::new(PagePattern(pattern.to_string()))),
+            Err(_) => Err(cairn::cat!(
+                "the pattern does not compile as a JavaScript RegExp: write it in the syntax docs/tracking-plans.md lists"
+            )),
+        }
+    }
+}

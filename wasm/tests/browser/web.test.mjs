@@ -3,6 +3,7 @@
 // real site). Each test gets a fresh collector and a fresh browser profile.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { openApp, sleep, startBrowser, startCollector, startStatic, statsOf, until } from './harness.mjs';
@@ -282,4 +283,92 @@ test('forget() leaves no event or id of the user in localStorage', TEST, () =>
     assert.equal(report.remaining, 0, 'nothing of the forgotten user is left to send');
     await sleep(500);
     assert.equal(collector.events().length, 0, `nothing reached the collector: ${JSON.stringify(collector.events())}`);
+  }));
+
+// The shared table of tracking-plan cases (tests/plan-cases.json): the same
+// plan gives the same verdicts in the page (patterns on the page's RegExp)
+// as in Rust, Kotlin and Python.
+const PLAN_CASES = JSON.parse(readFileSync(new URL('../../../tests/plan-cases.json', import.meta.url), 'utf8'));
+
+test('tracking plans: the shared table of cases gives the same verdicts in the browser', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const page = await openApp(context, site.origin, opts());
+    const results = await page.evaluate(async ({ table, base }) => {
+      const { Cairn } = await import('/pkg/index.js');
+      const record = (c, call) => {
+        if (call.type === 'track') c.track(call.event, call.properties);
+        else if (call.type === 'identify') c.identify(call.user_id, call.traits);
+        else if (call.type === 'group') c.group(call.group_id, call.traits);
+        else if (call.type === 'screen') c.screen(call.name, call.properties);
+        else throw new Error(`no such call in the table: ${call.type}`);
+      };
+      const out = [];
+      for (const [i, kase] of table.cases.entries()) {
+        const trackingPlan = table.plans[kase.plan];
+        const c = await Cairn.load({ ...base, flushAt: 1000, storageKey: `plan${i}`, trackingPlan });
+        record(c, kase.call);
+        await c.flush(5000);
+        const s = c.stats();
+        c.close();
+        const strict = await Cairn.load({ ...base, storageKey: `strict${i}`, trackingPlan: JSON.stringify(trackingPlan), strictTrackingPlan: true });
+        let error = null;
+        try {
+          record(strict, kase.call);
+        } catch (e) {
+          error = e.message;
+        }
+        strict.close();
+        out.push({ dropped: s.dropped.planViolation, counted: s.plan.violations.reduce((n, v) => n + v.count, 0),
+          recent: s.plan.recent.map((r) => (r.path ? `${r.path}: ${r.message}` : r.message)), error });
+      }
+      return out;
+    }, { table: PLAN_CASES, base: opts() });
+    for (const [i, kase] of PLAN_CASES.cases.entries()) {
+      const r = results[i];
+      assert.equal(r.dropped, kase.dropped ? 1 : 0, kase.name);
+      assert.equal(r.counted, kase.violations.length, kase.name);
+      assert.deepEqual(r.recent, kase.violations.slice(-10), kase.name);
+      if (kase.violations.length === 0) assert.equal(r.error, null, kase.name);
+      else for (const v of kase.violations) assert.ok(r.error?.includes(v), `${kase.name}: ${r.error} lacks ${v}`);
+    }
+    // What the flagged events carried on the wire.
+    const flagged = collector.events().filter((e) => e.context.violations);
+    const sent = PLAN_CASES.cases.filter((k) => !k.dropped && k.violations.length > 0);
+    assert.deepEqual(
+      flagged.map((e) => e.context.violations.map((v) => (v.path ? `${v.path}: ${v.message}` : v.message))),
+      sent.map((k) => k.violations),
+    );
+    for (const e of collector.events()) assert.ok(e.context.trackingPlan?.id, 'every event carries the plan');
+  }));
+
+test('tracking plans: a bad plan fails Cairn.load naming where; setTrackingPlan replaces it', TEST, () =>
+  withRig(async ({ context, opts }) => {
+    const bad = await context.newPage();
+    const plan = { id: 'p', events: { E: { properties: { properties: { x: { pattern: '(' } } } } } };
+    await bad.goto(`${site.origin}/pages/app.html?opts=${encodeURIComponent(JSON.stringify(opts({ trackingPlan: plan })))}`);
+    const loadError = await until(() => bad.evaluate(() => window.loadError), 5_000, 'load error');
+    assert.match(loadError, /invalid option `trackingPlan`: at \/events\/E\/properties\/properties\/x\/pattern: the pattern does not compile/);
+    const page = await openApp(context, site.origin, opts({ strictTrackingPlan: true }));
+    const outcome = await page.evaluate(() => {
+      const c = window.cairn;
+      c.track('Anything');
+      const errors = [];
+      try {
+        c.setTrackingPlan({ id: 'p', events: { E: { properties: { not: {} } } } });
+      } catch (e) {
+        errors.push(e.message);
+      }
+      c.setTrackingPlan({ id: 'p', unplanned: 'drop', events: { E: {} } });
+      try {
+        c.track('Anything');
+      } catch (e) {
+        errors.push(e.message);
+      }
+      c.track('E');
+      c.setTrackingPlan(null);
+      c.track('Anything');
+      return errors;
+    });
+    assert.match(outcome[0], /at \/events\/E\/properties\/not: unsupported keyword `not`/);
+    assert.match(outcome[1], /"Anything" breaks tracking plan p: event "Anything" is not in tracking plan p/);
   }));
