@@ -61,6 +61,8 @@ fn table() -> String {
         ("`required_consent([...])`", "none".into(), "Categories the destination needs granted before anything is stored or sent."),
         ("`context(json)`", "`{}`".into(), "Context every event carries (app, device, os, locale...)."),
         ("`anonymous_id(id)`", "a new UUID v4".into(), "The anonymous id to use on first start."),
+        ("`tracking_plan(json)` / `tracking_plan_file(path)`", "none".into(), "The tracking plan every call is checked against ([tracking-plans.md](tracking-plans.md)); without one no plan code runs."),
+        ("`strict_tracking_plan`", DEFAULT_STRICT_TRACKING_PLAN.to_string(), "A call that breaks the plan fails with `PlanViolation` and records nothing (debug builds, tests)."),
     ];
     let mut t = String::from("| option | default | what it trades off |\n| --- | --- | --- |\n");
     for (name, default, what) in rows {

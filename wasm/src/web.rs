@@ -132,13 +132,13 @@ struct PagePattern(String);
 impl cairn::plan::Matcher for PagePattern {
     fn is_match(&self, s: &str) -> bool {
         // It compiled when the plan was loaded.
-        crate::js::new_regexp(&self.0, "u").is_ok_and(|r| r.test(s))
+        crate::js::RegExp::new_regexp(&self.0, "u").is_ok_and(|r| r.test(s))
     }
 }
 
 impl cairn::plan::PatternEngine for PageRegExp {
     fn compile(&self, pattern: &str) -> Result<Box<dyn cairn::plan::Matcher>, String> {
-        match crate::js::new_regexp(pattern, "u") {
+        match crate::js::RegExp::new_regexp(pattern, "u") {
             Ok(_) => Ok(Box::new(PagePattern(pattern.to_string()))),
             Err(_) => Err(cairn::cat!(
                 "the pattern does not compile as a JavaScript RegExp: write it in the syntax docs/tracking-plans.md lists"

@@ -128,6 +128,16 @@ public final class Cairn: @unchecked Sendable {
         try ffiCall { try client.setContext(contextJson: json.isEmpty ? "{}" : json) }
     }
 
+    /// Replaces the tracking plan (JSON text) for every later call; throws `invalidConfig` naming where it is wrong.
+    public func setTrackingPlan(_ planJson: String) throws {
+        try ffiCall { try client.setTrackingPlan(planJson: planJson) }
+    }
+
+    /// Removes the tracking plan: later calls are not checked.
+    public func removeTrackingPlan() throws {
+        try ffiCall { try client.removeTrackingPlan() }
+    }
+
     /// Records the user's decision for one consent `category`.
     public func setConsent(_ category: String, _ state: ConsentState) throws {
         try ffiCall { try client.setConsent(category: category, state: state.generated) }

@@ -42,6 +42,10 @@ public struct CairnConfig {
     public var anonymousId: String?
     /// Fill `context` from the platform (app, os, device, locale, timezone).
     public var platformContext = true
+    /// The tracking plan (JSON text, docs/tracking-plans.md) every call is checked against.
+    public var trackingPlan: String?
+    /// Strict mode (debug builds, tests): a call that breaks the plan throws `CairnError.planViolation`.
+    public var strictTrackingPlan: Bool?
     /// On iOS, flush (off the main thread) when the app enters the background.
     public var flushOnBackground = true
 
@@ -74,7 +78,9 @@ public struct CairnConfig {
             consent: consent.mapValues { $0.generated },
             requiredConsent: requiredConsent,
             contextJson: contextJSON,
-            anonymousId: anonymousId
+            anonymousId: anonymousId,
+            trackingPlanJson: trackingPlan,
+            strictTrackingPlan: strictTrackingPlan
         )
     }
 

@@ -23,6 +23,8 @@ public enum CairnError: Error, LocalizedError, Equatable {
     case shutDown(String)
     /// The client was created in the parent of this forked process; create one after the fork.
     case forked(String)
+    /// The call breaks the tracking plan and strict mode is on; the message lists each violation with its path. Nothing was recorded.
+    case planViolation(String)
     /// Something cairn did not expect (the message says what). Please report it.
     case `internal`(String)
 
@@ -30,7 +32,8 @@ public enum CairnError: Error, LocalizedError, Equatable {
     public var message: String {
         switch self {
         case .invalidConfig(let m), .invalidEvent(let m), .eventTooLarge(let m), .storage(let m),
-             .storageInUse(let m), .timeout(let m), .shutDown(let m), .forked(let m), .internal(let m):
+             .storageInUse(let m), .timeout(let m), .shutDown(let m), .forked(let m), .planViolation(let m),
+             .internal(let m):
             return m
         }
     }
@@ -51,6 +54,7 @@ public enum CairnError: Error, LocalizedError, Equatable {
         case .Timeout(let m): return .timeout(m)
         case .ShutDown(let m): return .shutDown(m)
         case .Forked(let m): return .forked(m)
+        case .PlanViolation(let m): return .planViolation(m)
         case .Internal(let m): return .internal(m)
         }
     }
@@ -118,9 +122,26 @@ public struct DroppedEvents: Equatable, Sendable {
     public let rejected: Int
     public let consent: Int
     public let corrupt: Int
+    /// Dropped by the tracking plan (`drop` policy, `unplanned: drop`, or strict mode).
+    public let planViolation: Int
 
     /// All drops together.
-    public var total: Int { invalid + oversize + overflow + expired + rejected + consent + corrupt }
+    public var total: Int { invalid + oversize + overflow + expired + rejected + consent + corrupt + planViolation }
+}
+
+/// How many times one event broke one rule of the tracking plan.
+public struct ViolationCount: Equatable, Sendable {
+    public let event: String
+    public let rule: String
+    public let count: Int
+}
+
+/// One recent violation of the tracking plan: where (`path`, e.g. `properties.price`) and what.
+public struct RecentViolation: Equatable, Sendable {
+    public let event: String
+    public let rule: String
+    public let path: String
+    public let message: String
 }
 
 /// A snapshot of the queue, delivery and drops; taking it never touches disk.
@@ -140,6 +161,10 @@ public struct CairnStats: Equatable, Sendable {
     /// nil while the buffer file works; what failed while writes fail.
     public let storageError: String?
     public let dropped: DroppedEvents
+    /// Tracking-plan violations per event and rule, over the life of the buffer file.
+    public let planViolations: [ViolationCount]
+    /// The latest tracking-plan violations (at most 10), oldest first.
+    public let recentViolations: [RecentViolation]
 
     init(_ s: CairnBindings.Stats) {
         queuedEvents = Int(clamping: s.queuedEvents)
@@ -159,7 +184,9 @@ public struct CairnStats: Equatable, Sendable {
         dropped = DroppedEvents(
             invalid: Int(clamping: d.invalid), oversize: Int(clamping: d.oversize), overflow: Int(clamping: d.overflow),
             expired: Int(clamping: d.expired), rejected: Int(clamping: d.rejected), consent: Int(clamping: d.consent),
-            corrupt: Int(clamping: d.corrupt)
+            corrupt: Int(clamping: d.corrupt), planViolation: Int(clamping: d.planViolation)
         )
+        planViolations = s.planViolations.map { ViolationCount(event: $0.event, rule: $0.rule, count: Int(clamping: $0.count)) }
+        recentViolations = s.recentViolations.map { RecentViolation(event: $0.event, rule: $0.rule, path: $0.path, message: $0.message) }
     }
 }
