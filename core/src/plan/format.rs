@@ -66,13 +66,15 @@ impl Format {
 
 /// `n` ASCII digits at the start of `b`, as a number; the rest.
 fn digits(b: &[u8], n: usize) -> Option<(u32, &[u8])> {
-    if b.len() < n || !b[..n].iter().all(u8::is_ascii_digit) {
+    // `get`, not indexing: no panic path (and its formatting) in the browser build.
+    let (head, rest) = (b.get(..n)?, b.get(n..)?);
+    if !head.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = b[..n]
+    let v = head
         .iter()
         .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-    Some((v, &b[n..]))
+    Some((v, rest))
 }
 
 fn expect(b: &[u8], c: u8) -> Option<&[u8]> {
@@ -117,7 +119,7 @@ fn date_time(b: &[u8]) -> Option<()> {
         if n == 0 {
             return None;
         }
-        b = &rest[n..];
+        b = rest.get(n..)?;
     }
     match b {
         [b'Z' | b'z'] => Some(()),
@@ -134,7 +136,9 @@ fn is_email(s: &str) -> bool {
     let Some(at) = s.rfind('@') else {
         return false;
     };
-    let (local, domain) = (&s[..at], &s[at + 1..]);
+    let (Some(local), Some(domain)) = (s.get(..at), s.get(at + 1..)) else {
+        return false;
+    };
     let printable = |c: char| !c.is_control() && !c.is_whitespace();
     !local.is_empty()
         && local.len() <= 64
@@ -147,7 +151,7 @@ fn is_email(s: &str) -> bool {
             !label.is_empty()
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && label.chars().all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || c == '-')
         })
 }
 
@@ -157,20 +161,17 @@ fn is_uri(b: &[u8]) -> bool {
         .iter()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
         .count();
-    if scheme == 0 || !b[0].is_ascii_alphabetic() || b.get(scheme) != Some(&b':') {
+    if scheme == 0 || !b.first().is_some_and(u8::is_ascii_alphabetic) || b.get(scheme) != Some(&b':') {
         return false;
     }
-    let rest = &b[scheme + 1..];
+    let rest = b.get(scheme + 1..).unwrap_or_default();
     // What RFC 3986 allows after the scheme: unreserved, reserved and
     // percent-encoded characters; no spaces, quotes, braces or controls.
     let mut i = 0;
-    while i < rest.len() {
-        let c = rest[i];
+    while let Some(&c) = rest.get(i) {
         if c == b'%' {
-            if !(rest.len() > i + 2
-                && rest[i + 1].is_ascii_hexdigit()
-                && rest[i + 2].is_ascii_hexdigit())
-            {
+            let hex = |k: usize| rest.get(k).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
                 return false;
             }
             i += 3;

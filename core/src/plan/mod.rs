@@ -244,7 +244,16 @@ fn only_keys(o: &Object, at: &str, allowed: &[&str], what: &str) -> Result<(), P
     match o.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(fail(
             &pointer(at, k),
-            cat!("unsupported key `", k, "` in ", what, ": use ", allowed.join(", ")),
+            {
+                let mut m = cat!("unsupported key `", k, "` in ", what, ": use ");
+                for (i, a) in allowed.iter().enumerate() {
+                    if i > 0 {
+                        m.push_str(", ");
+                    }
+                    m.push_str(a);
+                }
+                m
+            },
         )),
         None => Ok(()),
     }
@@ -350,7 +359,7 @@ impl TrackingPlan {
         for (start, (_, at, _)) in defs_json.iter().enumerate() {
             let mut at_def = start;
             for _ in 0..=definitions.len() {
-                match definitions[at_def].reference() {
+                match definitions.get(at_def).and_then(Schema::reference) {
                     Some(next) if next == start => {
                         return Err(fail(at, "this definition refers to itself through `$ref` without nesting (it could never be checked): break the cycle".into()))
                     }
@@ -466,7 +475,8 @@ impl TrackingPlan {
         self.events
             .binary_search_by(|(k, _)| k.as_str().cmp(name))
             .ok()
-            .map(|i| &self.events[i].1)
+            .and_then(|i| self.events.get(i))
+            .map(|(_, rules)| rules)
     }
 
     /// The verdict on one call: `kind` and its event `name` (track), its

@@ -34,14 +34,14 @@ impl<'a> Decimal<'a> {
         if int_len == 0 {
             return None;
         }
-        let (int_part, rest) = rest.split_at(int_len);
+        let (int_part, rest) = rest.split_at_checked(int_len)?;
         let (frac_part, rest) = match rest.split_first() {
             Some((b'.', r)) => {
                 let n = r.iter().take_while(|c| c.is_ascii_digit()).count();
                 if n == 0 {
                     return None;
                 }
-                r.split_at(n)
+                r.split_at_checked(n)?
             }
             _ => (&[][..], rest),
         };
@@ -74,7 +74,7 @@ impl<'a> Decimal<'a> {
         let (int_digits, frac_digits) = if int_digits.is_empty() {
             // 0.00123: the significant digits start in the fraction.
             let lead = frac_part.iter().take_while(|&&c| c == b'0').count();
-            let frac = trim_end_zeros(&frac_part[lead..]);
+            let frac = trim_end_zeros(frac_part.get(lead..).unwrap_or_default());
             let exp = written_exp - lead as i64;
             return Some(Decimal {
                 negative,
@@ -163,12 +163,12 @@ impl<'a> Decimal<'a> {
 
 fn trim_start_zeros(d: &[u8]) -> &[u8] {
     let n = d.iter().take_while(|&&c| c == b'0').count();
-    &d[n..]
+    d.get(n..).unwrap_or_default()
 }
 
 fn trim_end_zeros(d: &[u8]) -> &[u8] {
     let n = d.iter().rev().take_while(|&&c| c == b'0').count();
-    &d[..d.len() - n]
+    d.get(..d.len() - n).unwrap_or_default()
 }
 
 /// Numeric order of two JSON number texts; `None` if either is not one.

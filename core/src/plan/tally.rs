@@ -86,14 +86,20 @@ impl PlanStats {
         }
         let event = match self.violations.binary_search_by(|c| key(c).cmp(&(event, rule))) {
             Ok(i) => {
-                self.violations[i].count += n;
+                if let Some(c) = self.violations.get_mut(i) {
+                    c.count += n;
+                }
                 return;
             }
             Err(_) if self.violations.len() >= MAX_TALLIED => OTHER_EVENTS,
             Err(_) => event,
         };
         match self.violations.binary_search_by(|c| key(c).cmp(&(event, rule))) {
-            Ok(i) => self.violations[i].count += n,
+            Ok(i) => {
+                if let Some(c) = self.violations.get_mut(i) {
+                    c.count += n;
+                }
+            }
             Err(i) => self.violations.insert(
                 i,
                 ViolationCount {

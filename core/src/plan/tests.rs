@@ -104,6 +104,11 @@ fn every_keyword_accepts_and_flags_with_the_path() {
 }
 
 #[test]
+fn the_keyword_list_in_messages_is_the_enforced_one() {
+    assert_eq!(schema::KEYWORDS_TEXT, KEYWORDS.join(", "));
+}
+
+#[test]
 fn numbers_compare_exactly_beyond_a_float() {
     let plan = plan_with(json!({"properties": {"id": {"maximum": 9007199254740992u64}}})).unwrap();
     let props: Object = crate::json::parse(r#"{"id": 9007199254740993}"#).unwrap().as_object().cloned().unwrap();

@@ -62,7 +62,8 @@ impl<'a> View<'a> {
         members
             .binary_search_by(|(k, _)| k.as_ref().cmp(key))
             .ok()
-            .map(|i| &members[i].1)
+            .and_then(|i| members.get(i))
+            .map(|(_, v)| v)
     }
 }
 
@@ -145,7 +146,11 @@ impl<'a> Reader<'a> {
                         members.push((key, v));
                     } else {
                         match members.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
-                            Ok(at) => members[at].1 = v,
+                            Ok(at) => {
+                                if let Some(m) = members.get_mut(at) {
+                                    m.1 = v;
+                                }
+                            }
                             Err(at) => members.insert(at, (key, v)),
                         }
                     }
