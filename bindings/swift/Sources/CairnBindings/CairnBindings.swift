@@ -648,6 +648,11 @@ public protocol CairnClientProtocol: AnyObject, Sendable {
     func recordHandle()  -> UInt64
     
     /**
+     * Removes the tracking plan: later calls are not checked.
+     */
+    func removeTrackingPlan() throws 
+    
+    /**
      * Forgets the user on this device: clears user id, traits and group and
      * makes a new anonymous id.
      */
@@ -673,6 +678,13 @@ public protocol CairnClientProtocol: AnyObject, Sendable {
      * every later event; a `null` value removes a key.
      */
     func setContext(contextJson: String) throws 
+    
+    /**
+     * Replaces the tracking plan (JSON text) for every later call; fails
+     * with `InvalidConfig` naming where the plan is wrong (the plan in force
+     * then stays).
+     */
+    func setTrackingPlan(planJson: String) throws 
     
     /**
      * Flushes for up to `timeout_ms`, then stops the worker; later calls
@@ -934,6 +946,17 @@ open func recordHandle() -> UInt64  {
 }
     
     /**
+     * Removes the tracking plan: later calls are not checked.
+     */
+open func removeTrackingPlan()throws   {try rustCallWithError(FfiConverterTypeCairnError_lift) {
+        uniffiCallStatus in
+    uniffi_cairn_ffi_fn_method_cairnclient_remove_tracking_plan(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Forgets the user on this device: clears user id, traits and group and
      * makes a new anonymous id.
      */
@@ -992,6 +1015,20 @@ open func setContext(contextJson: String)throws   {try rustCallWithError(FfiConv
     uniffi_cairn_ffi_fn_method_cairnclient_set_context(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(contextJson),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces the tracking plan (JSON text) for every later call; fails
+     * with `InvalidConfig` naming where the plan is wrong (the plan in force
+     * then stays).
+     */
+open func setTrackingPlan(planJson: String)throws   {try rustCallWithError(FfiConverterTypeCairnError_lift) {
+        uniffiCallStatus in
+    uniffi_cairn_ffi_fn_method_cairnclient_set_tracking_plan(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(planJson),uniffiCallStatus
     )
 }
 }
@@ -1169,6 +1206,11 @@ public struct CairnConfig: Equatable, Hashable {
      */
     public var maxPendingCalls: UInt32?
     /**
+     * Longest an event call waits for room before its event is held in
+     * memory (or, past that bound, dropped as `overflow`); 0 never waits.
+     */
+    public var recordWaitMs: UInt64?
+    /**
      * A session ends after this long without events.
      */
     public var sessionTimeoutMs: UInt64?
@@ -1198,6 +1240,17 @@ public struct CairnConfig: Equatable, Hashable {
      * The anonymous id to use on first start instead of a new UUID.
      */
     public var anonymousId: String?
+    /**
+     * The tracking plan every call is checked against, as JSON text (see
+     * docs/tracking-plans.md); a plan that does not load fails the client's
+     * creation, naming where it is wrong.
+     */
+    public var trackingPlanJson: String?
+    /**
+     * Strict mode: a call that breaks the plan fails with `PlanViolation`
+     * and records nothing (for debug builds and tests).
+     */
+    public var strictTrackingPlan: Bool?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1253,6 +1306,10 @@ public struct CairnConfig: Equatable, Hashable {
          * Calls that may wait for the worker before a recording call waits for room.
          */maxPendingCalls: UInt32? = nil, 
         /**
+         * Longest an event call waits for room before its event is held in
+         * memory (or, past that bound, dropped as `overflow`); 0 never waits.
+         */recordWaitMs: UInt64? = nil, 
+        /**
          * A session ends after this long without events.
          */sessionTimeoutMs: UInt64? = nil, 
         /**
@@ -1274,7 +1331,16 @@ public struct CairnConfig: Equatable, Hashable {
          */contextJson: String? = nil, 
         /**
          * The anonymous id to use on first start instead of a new UUID.
-         */anonymousId: String? = nil) {
+         */anonymousId: String? = nil, 
+        /**
+         * The tracking plan every call is checked against, as JSON text (see
+         * docs/tracking-plans.md); a plan that does not load fails the client's
+         * creation, naming where it is wrong.
+         */trackingPlanJson: String? = nil, 
+        /**
+         * Strict mode: a call that breaks the plan fails with `PlanViolation`
+         * and records nothing (for debug builds and tests).
+         */strictTrackingPlan: Bool? = nil) {
         self.writeKey = writeKey
         self.endpoint = endpoint
         self.storagePath = storagePath
@@ -1291,6 +1357,7 @@ public struct CairnConfig: Equatable, Hashable {
         self.maxQueueBytes = maxQueueBytes
         self.maxEventAgeMs = maxEventAgeMs
         self.maxPendingCalls = maxPendingCalls
+        self.recordWaitMs = recordWaitMs
         self.sessionTimeoutMs = sessionTimeoutMs
         self.sessionEvents = sessionEvents
         self.resetOnUserSwitch = resetOnUserSwitch
@@ -1298,6 +1365,8 @@ public struct CairnConfig: Equatable, Hashable {
         self.requiredConsent = requiredConsent
         self.contextJson = contextJson
         self.anonymousId = anonymousId
+        self.trackingPlanJson = trackingPlanJson
+        self.strictTrackingPlan = strictTrackingPlan
     }
 
     
@@ -1332,13 +1401,16 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
                 maxQueueBytes: FfiConverterOptionUInt64.read(from: &buf), 
                 maxEventAgeMs: FfiConverterOptionUInt64.read(from: &buf), 
                 maxPendingCalls: FfiConverterOptionUInt32.read(from: &buf), 
+                recordWaitMs: FfiConverterOptionUInt64.read(from: &buf), 
                 sessionTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 sessionEvents: FfiConverterOptionBool.read(from: &buf), 
                 resetOnUserSwitch: FfiConverterOptionBool.read(from: &buf), 
                 consent: FfiConverterDictionaryStringTypeConsentState.read(from: &buf), 
                 requiredConsent: FfiConverterSequenceString.read(from: &buf), 
                 contextJson: FfiConverterOptionString.read(from: &buf), 
-                anonymousId: FfiConverterOptionString.read(from: &buf)
+                anonymousId: FfiConverterOptionString.read(from: &buf), 
+                trackingPlanJson: FfiConverterOptionString.read(from: &buf), 
+                strictTrackingPlan: FfiConverterOptionBool.read(from: &buf)
         )
     }
 
@@ -1359,6 +1431,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.maxQueueBytes, into: &buf)
         FfiConverterOptionUInt64.write(value.maxEventAgeMs, into: &buf)
         FfiConverterOptionUInt32.write(value.maxPendingCalls, into: &buf)
+        FfiConverterOptionUInt64.write(value.recordWaitMs, into: &buf)
         FfiConverterOptionUInt64.write(value.sessionTimeoutMs, into: &buf)
         FfiConverterOptionBool.write(value.sessionEvents, into: &buf)
         FfiConverterOptionBool.write(value.resetOnUserSwitch, into: &buf)
@@ -1366,6 +1439,8 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
         FfiConverterSequenceString.write(value.requiredConsent, into: &buf)
         FfiConverterOptionString.write(value.contextJson, into: &buf)
         FfiConverterOptionString.write(value.anonymousId, into: &buf)
+        FfiConverterOptionString.write(value.trackingPlanJson, into: &buf)
+        FfiConverterOptionBool.write(value.strictTrackingPlan, into: &buf)
     }
 }
 
@@ -1417,6 +1492,11 @@ public struct DropCounts: Equatable, Hashable {
      * Events lost to a corrupt buffer file (kept aside for inspection).
      */
     public var corrupt: UInt64
+    /**
+     * Events dropped by the tracking plan (`drop` policy, unplanned events
+     * under `unplanned: drop`, or refused by strict mode).
+     */
+    public var planViolation: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1441,7 +1521,11 @@ public struct DropCounts: Equatable, Hashable {
          */consent: UInt64, 
         /**
          * Events lost to a corrupt buffer file (kept aside for inspection).
-         */corrupt: UInt64) {
+         */corrupt: UInt64, 
+        /**
+         * Events dropped by the tracking plan (`drop` policy, unplanned events
+         * under `unplanned: drop`, or refused by strict mode).
+         */planViolation: UInt64) {
         self.invalid = invalid
         self.oversize = oversize
         self.overflow = overflow
@@ -1449,6 +1533,7 @@ public struct DropCounts: Equatable, Hashable {
         self.rejected = rejected
         self.consent = consent
         self.corrupt = corrupt
+        self.planViolation = planViolation
     }
 
     
@@ -1473,7 +1558,8 @@ public struct FfiConverterTypeDropCounts: FfiConverterRustBuffer {
                 expired: FfiConverterUInt64.read(from: &buf), 
                 rejected: FfiConverterUInt64.read(from: &buf), 
                 consent: FfiConverterUInt64.read(from: &buf), 
-                corrupt: FfiConverterUInt64.read(from: &buf)
+                corrupt: FfiConverterUInt64.read(from: &buf), 
+                planViolation: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -1485,6 +1571,7 @@ public struct FfiConverterTypeDropCounts: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.rejected, into: &buf)
         FfiConverterUInt64.write(value.consent, into: &buf)
         FfiConverterUInt64.write(value.corrupt, into: &buf)
+        FfiConverterUInt64.write(value.planViolation, into: &buf)
     }
 }
 
@@ -1654,6 +1741,95 @@ public func FfiConverterTypeForgotten_lower(_ value: Forgotten) -> RustBuffer {
 
 
 /**
+ * One recent violation of the tracking plan.
+ */
+public struct RecentViolation: Equatable, Hashable {
+    /**
+     * The event name (`track`), or `identify` / `group`.
+     */
+    public var event: String
+    /**
+     * The rule broken.
+     */
+    public var rule: String
+    /**
+     * Where: `properties.price`.
+     */
+    public var path: String
+    /**
+     * What: `expected number, got string "9.99"`.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The event name (`track`), or `identify` / `group`.
+         */event: String, 
+        /**
+         * The rule broken.
+         */rule: String, 
+        /**
+         * Where: `properties.price`.
+         */path: String, 
+        /**
+         * What: `expected number, got string "9.99"`.
+         */message: String) {
+        self.event = event
+        self.rule = rule
+        self.path = path
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RecentViolation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecentViolation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecentViolation {
+        return
+            try RecentViolation(
+                event: FfiConverterString.read(from: &buf), 
+                rule: FfiConverterString.read(from: &buf), 
+                path: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RecentViolation, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterString.write(value.rule, into: &buf)
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecentViolation_lift(_ buf: RustBuffer) throws -> RecentViolation {
+    return try FfiConverterTypeRecentViolation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecentViolation_lower(_ value: RecentViolation) -> RustBuffer {
+    return FfiConverterTypeRecentViolation.lower(value)
+}
+
+
+/**
  * A snapshot of the queue, delivery and drops (the core's `Stats`).
  */
 public struct Stats: Equatable, Hashable {
@@ -1714,6 +1890,14 @@ public struct Stats: Equatable, Hashable {
      * Dropped events by reason.
      */
     public var dropped: DropCounts
+    /**
+     * Tracking-plan violations per event and rule, over the life of the buffer file.
+     */
+    public var planViolations: [ViolationCount]
+    /**
+     * The latest violations (at most 10), oldest first.
+     */
+    public var recentViolations: [RecentViolation]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1760,7 +1944,13 @@ public struct Stats: Equatable, Hashable {
          */storageError: String?, 
         /**
          * Dropped events by reason.
-         */dropped: DropCounts) {
+         */dropped: DropCounts, 
+        /**
+         * Tracking-plan violations per event and rule, over the life of the buffer file.
+         */planViolations: [ViolationCount], 
+        /**
+         * The latest violations (at most 10), oldest first.
+         */recentViolations: [RecentViolation]) {
         self.queuedEvents = queuedEvents
         self.queuedBytes = queuedBytes
         self.oldestQueuedAgeMs = oldestQueuedAgeMs
@@ -1775,6 +1965,8 @@ public struct Stats: Equatable, Hashable {
         self.authFailed = authFailed
         self.storageError = storageError
         self.dropped = dropped
+        self.planViolations = planViolations
+        self.recentViolations = recentViolations
     }
 
     
@@ -1806,7 +1998,9 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
                 lastRejection: FfiConverterOptionString.read(from: &buf), 
                 authFailed: FfiConverterBool.read(from: &buf), 
                 storageError: FfiConverterOptionString.read(from: &buf), 
-                dropped: FfiConverterTypeDropCounts.read(from: &buf)
+                dropped: FfiConverterTypeDropCounts.read(from: &buf), 
+                planViolations: FfiConverterSequenceTypeViolationCount.read(from: &buf), 
+                recentViolations: FfiConverterSequenceTypeRecentViolation.read(from: &buf)
         )
     }
 
@@ -1825,6 +2019,8 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
         FfiConverterBool.write(value.authFailed, into: &buf)
         FfiConverterOptionString.write(value.storageError, into: &buf)
         FfiConverterTypeDropCounts.write(value.dropped, into: &buf)
+        FfiConverterSequenceTypeViolationCount.write(value.planViolations, into: &buf)
+        FfiConverterSequenceTypeRecentViolation.write(value.recentViolations, into: &buf)
     }
 }
 
@@ -1841,6 +2037,85 @@ public func FfiConverterTypeStats_lift(_ buf: RustBuffer) throws -> Stats {
 #endif
 public func FfiConverterTypeStats_lower(_ value: Stats) -> RustBuffer {
     return FfiConverterTypeStats.lower(value)
+}
+
+
+/**
+ * How many times one event broke one rule of the tracking plan.
+ */
+public struct ViolationCount: Equatable, Hashable {
+    /**
+     * The event name (`track`), or `identify` / `group`.
+     */
+    public var event: String
+    /**
+     * The rule broken (`type`, `required`, ..., `unplanned`).
+     */
+    public var rule: String
+    /**
+     * How many times.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The event name (`track`), or `identify` / `group`.
+         */event: String, 
+        /**
+         * The rule broken (`type`, `required`, ..., `unplanned`).
+         */rule: String, 
+        /**
+         * How many times.
+         */count: UInt64) {
+        self.event = event
+        self.rule = rule
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ViolationCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeViolationCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ViolationCount {
+        return
+            try ViolationCount(
+                event: FfiConverterString.read(from: &buf), 
+                rule: FfiConverterString.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ViolationCount, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterString.write(value.rule, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViolationCount_lift(_ buf: RustBuffer) throws -> ViolationCount {
+    return try FfiConverterTypeViolationCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViolationCount_lower(_ value: ViolationCount) -> RustBuffer {
+    return FfiConverterTypeViolationCount.lower(value)
 }
 
 
@@ -1896,6 +2171,13 @@ enum CairnError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * (gunicorn, `multiprocessing`): create one after the fork instead.
      */
     case Forked(message: String)
+    
+    /**
+     * The call breaks the tracking plan and strict mode is on
+     * (`strict_tracking_plan`); the message lists each violation with its
+     * path. Nothing was recorded.
+     */
+    case PlanViolation(message: String)
     
     /**
      * Something cairn did not expect; the message says what. Please report it.
@@ -1963,7 +2245,11 @@ public struct FfiConverterTypeCairnError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .Internal(
+        case 9: return .PlanViolation(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 10: return .Internal(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -1994,8 +2280,10 @@ public struct FfiConverterTypeCairnError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         case .Forked(_ /* message is ignored*/):
             writeInt(&buf, Int32(8))
-        case .Internal(_ /* message is ignored*/):
+        case .PlanViolation(_ /* message is ignored*/):
             writeInt(&buf, Int32(9))
+        case .Internal(_ /* message is ignored*/):
+            writeInt(&buf, Int32(10))
 
         
         }
@@ -2226,6 +2514,56 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeRecentViolation: FfiConverterRustBuffer {
+    typealias SwiftType = [RecentViolation]
+
+    public static func write(_ value: [RecentViolation], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRecentViolation.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RecentViolation] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RecentViolation]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRecentViolation.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeViolationCount: FfiConverterRustBuffer {
+    typealias SwiftType = [ViolationCount]
+
+    public static func write(_ value: [ViolationCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeViolationCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ViolationCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ViolationCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeViolationCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringTypeConsentState: FfiConverterRustBuffer {
     public static func write(_ value: [String: ConsentState], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -2314,6 +2652,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_cairn_ffi_checksum_method_cairnclient_record_handle() != 6945) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_cairn_ffi_checksum_method_cairnclient_remove_tracking_plan() != 41792) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_reset() != 58576) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2327,6 +2668,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_set_context() != 38632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cairn_ffi_checksum_method_cairnclient_set_tracking_plan() != 50684) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cairn_ffi_checksum_method_cairnclient_shutdown() != 55289) {
