@@ -1,0 +1,147 @@
+//! Differential property tests of the tracking plan's hand-written parts
+//! (the browser build ships them): exact decimal comparison (`minimum`,
+//! `maximum`, `exclusive*`, `enum` of numbers) against `f64` ordering, the
+//! `uuid` and `date-time` formats against the `uuid` and `chrono` crates,
+//! and the borrowed payload reader against `cairn::json`'s parser (a call
+//! judged from its JSON text gets exactly the verdict of the same payload
+//! judged as a parsed object).
+//!
+//! Oracles, and where cairn deliberately differs:
+//! - numbers: two `f64`s written in their shortest round-trip form compare
+//!   as the floats do (distinct floats have disjoint rounding intervals), so
+//!   f64 order is the oracle for such texts;
+//! - `uuid`: the `uuid` crate also reads the simple, braced and URN forms;
+//!   a plan's `uuid` is the hyphenated form only, so the oracle is
+//!   `Uuid::try_parse` on 36-character strings;
+//! - `date-time`: `chrono`'s RFC 3339 parser, on strings built from random
+//!   fields in and out of range (chrono reads a leap second as `:60` too).
+//!
+//! `CAIRN_PROPTEST_CASES=200000 cargo test --release -p cairn --test plan_differential`
+
+use cairn::json::{self, Json};
+use cairn::model::{object_from_value, Call, EventKind};
+use cairn::plan::TrackingPlan;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+mod common;
+use common::config;
+
+fn plan_for(x: Value) -> TrackingPlan {
+    TrackingPlan::parse(&json!({"id": "d", "events": {"E": {"properties": {"properties": {"x": x}}}}}).to_string())
+        .expect("a valid plan")
+}
+
+/// The rules `x` breaks when it is `value` (written as JSON text).
+fn rules(plan: &TrackingPlan, value_text: &str) -> Vec<String> {
+    let props = json::parse(&format!("{{\"x\":{value_text}}}")).expect("valid JSON");
+    plan.check(EventKind::Track, Some("E"), props.as_object(), None)
+        .violations
+        .into_iter()
+        .map(|v| v.rule)
+        .collect()
+}
+
+fn finite() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        (-1_000_000i64..1_000_000).prop_map(|i| i as f64 / 100.0),
+        (-50i64..50).prop_map(|i| i as f64),
+    ]
+}
+
+/// `f` as JSON text in one of the spellings a sender may use.
+fn spell(f: f64, style: u8) -> String {
+    match style % 3 {
+        0 => format!("{f:?}"),
+        1 => format!("{f:e}"),
+        _ => format!("{f:E}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(4_000))]
+
+    #[test]
+    fn bounds_compare_as_floats(bound in finite(), value in finite(), s1 in 0u8..3, s2 in 0u8..3) {
+        let (b, v) = (spell(bound, s1), spell(value, s2));
+        let b_json: Value = serde_json::from_str(&b).expect("a number");
+        for (keyword, broken) in [
+            ("minimum", value < bound),
+            ("maximum", value > bound),
+            ("exclusiveMinimum", value <= bound),
+            ("exclusiveMaximum", value >= bound),
+        ] {
+            let plan = plan_for(json!({ keyword: b_json.clone() }));
+            let got = rules(&plan, &v);
+            prop_assert_eq!(got.contains(&keyword.to_string()), broken, "{} {} against {}", keyword, v, b);
+        }
+        let plan = plan_for(json!({ "enum": [b_json] }));
+        prop_assert_eq!(rules(&plan, &v).is_empty(), value == bound, "enum [{}] against {}", b, v);
+        let plan = plan_for(json!({ "type": "integer" }));
+        prop_assert_eq!(rules(&plan, &v).is_empty(), value.fract() == 0.0, "integer {}", v);
+    }
+
+    #[test]
+    fn uuid_format_is_the_hyphenated_uuid(
+        s in prop_oneof![
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).hyphenated().to_string()),
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).hyphenated().to_string().to_uppercase()),
+            "[0-9a-fA-F-]{30,40}",
+            any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).simple().to_string()),
+        ]
+    ) {
+        let plan = plan_for(json!({ "format": "uuid" }));
+        let oracle = s.len() == 36 && uuid::Uuid::try_parse(&s).is_ok();
+        prop_assert_eq!(rules(&plan, &Value::from(s.clone()).to_string()).is_empty(), oracle, "{}", s);
+    }
+
+    #[test]
+    fn date_time_format_is_rfc_3339(
+        y in 0u32..10_000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..62, sec in 0u32..62,
+        frac in proptest::option::of(0u32..1_000_000), sep in prop::sample::select(vec!["T", "t", " "]),
+        zone in prop::sample::select(vec!["Z", "z", "+00:00", "-05:30", "+23:59", "+24:00", "-00:60", ""]),
+    ) {
+        let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+        let s = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{sec:02}{frac}{zone}");
+        let plan = plan_for(json!({ "format": "date-time" }));
+        let oracle = chrono::DateTime::parse_from_rfc3339(&s).is_ok();
+        prop_assert_eq!(rules(&plan, &Value::from(s.clone()).to_string()).is_empty(), oracle, "{}", s);
+    }
+
+    #[test]
+    fn judged_from_text_as_from_a_parsed_object(
+        x in prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            finite().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            prop::collection::vec("[a-z\"\\\\é😀]{0,6}", 0..4).prop_map(|v| json!(v)),
+        ],
+        extra in prop::collection::btree_map("[a-z\"\\\\ é😀]{1,6}", any::<i32>(), 0..5),
+    ) {
+        let plan = TrackingPlan::parse(&json!({"id": "d", "events": {"E": {"properties": {
+            "required": ["x", "y"],
+            "properties": {
+                "x": {"type": ["string", "integer"], "minLength": 2, "maxLength": 5, "minimum": 0, "maximum": 1000, "pattern": "^[a-z]"},
+                "a": {"enum": [1, 2, 3]}
+            },
+            "additionalProperties": {"type": "integer", "exclusiveMaximum": 1000}}}}}).to_string()).expect("plan");
+        let mut props = serde_json::Map::new();
+        props.insert("x".into(), x);
+        for (k, v) in extra {
+            props.insert(k, Value::from(v));
+        }
+        let value = Value::Object(props);
+        let text = object_from_value("properties", &value).expect("an object");
+        let call = Call::track("E", text.clone(), 0).expect("a call");
+        let from_text = plan.check_call(&call, None);
+        let parsed = match text.map(|t| json::parse(t.get()).expect("valid")) {
+            Some(Json::Object(o)) => Some(o),
+            _ => None,
+        };
+        let from_object = plan.check(EventKind::Track, Some("E"), parsed.as_ref(), None);
+        prop_assert_eq!(from_text, from_object, "{}", value);
+    }
+}
