@@ -27,6 +27,10 @@ use alloc::sync::Arc;
 #[derive(Clone, PartialEq)]
 #[cfg_attr(feature = "std", derive(Debug))]
 enum PlanSource {
+    // Text and files are the native API's: the browser compiles the page's
+    // plan itself (with its RegExp engine), so its build carries no second
+    // path to the compiler.
+    #[cfg(feature = "std")]
     Text(String),
     #[cfg(feature = "std")]
     File(PathBuf),
@@ -394,6 +398,7 @@ impl ClientBuilder {
     /// call is checked against before it is stored. `build()` compiles it
     /// once and fails naming where a plan is wrong (an unsupported keyword,
     /// a bad `$ref`, ...). Replace it later with `set_tracking_plan`.
+    #[cfg(feature = "std")]
     pub fn tracking_plan(mut self, plan_json: impl Into<String>) -> Self {
         self.tracking_plan = Some(PlanSource::Text(plan_json.into()));
         self
@@ -603,6 +608,7 @@ impl ClientBuilder {
         let tracking_plan = match &self.tracking_plan {
             None => None,
             Some(PlanSource::Compiled(p)) => Some(Arc::clone(p)),
+            #[cfg(feature = "std")]
             Some(PlanSource::Text(text)) => Some(Arc::new(
                 TrackingPlan::parse(text).map_err(|e| bad("tracking_plan", e.text()))?,
             )),
