@@ -490,7 +490,7 @@ impl TrackingPlan {
         payload: Option<&Object>,
         traits_in_force: Option<&Object>,
     ) -> Verdict {
-        let payload = payload.map(|o| Payload::Object(o));
+        let payload = payload.map(Payload::Object);
         self.judge(kind, name, payload, traits_in_force)
     }
 

@@ -25,11 +25,13 @@ fn track(plan: &TrackingPlan, props: serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// Each keyword: its schema for property `x`, values that pass, and values
-/// that fail with the message expected.
+/// A keyword's case: its schema for property `x`, values that pass, and
+/// values that fail with the message expected.
+type KeywordCase = (serde_json::Value, Vec<serde_json::Value>, Vec<(serde_json::Value, &'static str)>);
+
 #[test]
 fn every_keyword_accepts_and_flags_with_the_path() {
-    let cases: Vec<(serde_json::Value, Vec<serde_json::Value>, Vec<(serde_json::Value, &str)>)> = vec![
+    let cases: Vec<KeywordCase> = vec![
         (json!({"type": "number"}), vec![json!(9.99), json!(3)],
             vec![(json!("9.99"), "properties.x: expected number, got string \"9.99\" (type)")]),
         (json!({"type": "integer"}), vec![json!(3), json!(3.0), json!(-0)],
