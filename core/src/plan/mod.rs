@@ -22,7 +22,7 @@
 //! is kept (policies `flag`, `strip`, `drop`; unplanned events `allow`,
 //! `flag`, `drop`). What a verdict does to the event (its context, the
 //! stats, strict mode's error) is the recorder's; the keywords themselves
-//! are [`schema`]'s.
+//! are `plan::schema`'s.
 
 mod format;
 mod number;

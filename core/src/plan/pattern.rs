@@ -10,7 +10,7 @@
 //! nothing. Plans meant for every platform keep to the syntax both share:
 //! classes, anchors, groups, alternation, `{m,n}`, `\d \w \s` (see
 //! docs/tracking-plans.md). This module decides only how a pattern is
-//! compiled and matched; where it applies is [`super::schema`]'s.
+//! compiled and matched; where it applies is `plan::schema`'s.
 
 use crate::prelude::*;
 
