@@ -239,6 +239,6 @@ fn statuses_401_and_403_stop_uploads_and_keep_every_event() {
         // A restart with the right key sends them all.
         let c = client_for(&endpoint, "good-key", &dir);
         let r = c.flush(Duration::from_secs(5)).unwrap();
-        assert_eq!((r.delivered, r.remaining), (7, 0), "status {status}");
+        assert_eq!((r.delivered, r.remaining), (7, 0), "status {status}: {:?}", c.stats());
     }
 }
