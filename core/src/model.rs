@@ -411,7 +411,7 @@ impl Call {
             }
         };
         let timestamp_ms = match text("timestamp")? {
-            Some(t) => crate::time::parse_iso8601_ms(&t).ok_or_else(|| {
+            Some(t) => crate::time::parse_iso8601_ms(t).ok_or_else(|| {
                 Error::InvalidEvent(cat!(
                     "`timestamp` \"",
                     t,
@@ -429,18 +429,18 @@ impl Call {
                 let name = text("event")?.ok_or_else(|| {
                     Error::InvalidEvent("a track event needs `event` (its name)".into())
                 })?;
-                check_name(Subject::EventName, &name)?;
+                check_name(Subject::EventName, name)?;
                 (Some(name), props, None)
             }
             EventKind::Screen => {
                 let name = text("name")?.unwrap_or("Screen");
-                check_name(Subject::ScreenName, &name)?;
+                check_name(Subject::ScreenName, name)?;
                 (Some(name), props, None)
             }
             // `text` has made a blank name `None`: a page view without a name.
             EventKind::Page => match text("name")? {
                 Some(name) => {
-                    check_name(Subject::PageName, &name)?;
+                    check_name(Subject::PageName, name)?;
                     (Some(name), props, None)
                 }
                 None => (None, props, None),
@@ -449,7 +449,7 @@ impl Call {
             EventKind::Group => {
                 let g = text("groupId")?
                     .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
-                check_name(Subject::GroupId, &g)?;
+                check_name(Subject::GroupId, g)?;
                 (None, traits, Some(g))
             }
             EventKind::Alias => {
@@ -462,7 +462,7 @@ impl Call {
                     ));
                 }
                 crate::ids::rotate();
-                check_name(Subject::NewId, &u)?;
+                check_name(Subject::NewId, u)?;
                 (None, None, Some(u))
             }
         };
