@@ -235,7 +235,9 @@ pub(crate) mod tests {
         cfg.strict_tracking_plan = Some(true);
         let c = CairnClient::new(cfg).unwrap();
         c.track("Paid".into(), r#"{"amount": 3}"#.into()).unwrap();
-        let e = c.track("Paid".into(), r#"{"amount": "3"}"#.into()).unwrap_err();
+        let e = c
+            .track("Paid".into(), r#"{"amount": "3"}"#.into())
+            .unwrap_err();
         assert!(
             matches!(&e, CairnError::PlanViolation(m) if m.contains("properties.amount: expected number, got string \"3\"")),
             "{e:?}"
@@ -243,10 +245,24 @@ pub(crate) mod tests {
         c.commit(5_000).unwrap();
         let s = c.stats();
         assert_eq!(s.dropped.plan_violation, 1);
-        assert_eq!(s.plan_violations, [crate::types::ViolationCount { event: "Paid".into(), rule: "type".into(), count: 1 }]);
+        assert_eq!(
+            s.plan_violations,
+            [crate::types::ViolationCount {
+                event: "Paid".into(),
+                rule: "type".into(),
+                count: 1
+            }]
+        );
         assert_eq!(s.recent_violations[0].path, "properties.amount");
-        let e = c.set_tracking_plan(r#"{"id": "p", "events": {"Paid": {"properties": {"not": {}}}}}"#.into()).unwrap_err();
-        assert!(matches!(&e, CairnError::InvalidConfig(m) if m.contains("at /events/Paid/properties/not: unsupported keyword `not`")), "{e:?}");
+        let e = c
+            .set_tracking_plan(
+                r#"{"id": "p", "events": {"Paid": {"properties": {"not": {}}}}}"#.into(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&e, CairnError::InvalidConfig(m) if m.contains("at /events/Paid/properties/not: unsupported keyword `not`")),
+            "{e:?}"
+        );
         c.remove_tracking_plan().unwrap();
         c.track("Paid".into(), r#"{"amount": "3"}"#.into()).unwrap();
     }

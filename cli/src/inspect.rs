@@ -128,7 +128,13 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
 
     let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
     let reasons = [
-        "invalid", "oversize", "overflow", "expired", "rejected", "consent", "corrupt",
+        "invalid",
+        "oversize",
+        "overflow",
+        "expired",
+        "rejected",
+        "consent",
+        "corrupt",
         "plan_violation",
     ];
     let parts: Vec<String> = reasons

@@ -15,7 +15,9 @@ fn cairn(args: &[&str]) -> Output {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn text(b: &[u8]) -> String {
@@ -24,7 +26,10 @@ fn text(b: &[u8]) -> String {
 
 fn shared_plan(dir: &Path) -> PathBuf {
     let table: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plan-cases.json")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plan-cases.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let path = dir.join("shop.json");
@@ -58,15 +63,32 @@ fn check_prints_a_summary_or_where_the_plan_is_wrong() {
         err.starts_with(&format!("error: {}: at /events/E/properties/properties/x/minLenght: unsupported keyword `minLenght`", bad.display())),
         "{err}"
     );
-    let out = cairn(&["plan", "check", dir.path().join("nope.json").to_str().unwrap()]);
+    let out = cairn(&[
+        "plan",
+        "check",
+        dir.path().join("nope.json").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 fn import(vendor: &str, file: &str) -> (Value, String) {
-    let out = cairn(&["plan", "import", "--from", vendor, fixture(file).to_str().unwrap()]);
+    let out = cairn(&[
+        "plan",
+        "import",
+        "--from",
+        vendor,
+        fixture(file).to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    (serde_json::from_slice(&out.stdout).unwrap(), text(&out.stderr))
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        text(&out.stderr),
+    )
 }
 
 #[test]
@@ -77,9 +99,18 @@ fn import_segment_config_api_export() {
     let order = &plan["events"]["Order Completed"];
     assert_eq!(order["version"], 2);
     assert_eq!(order["description"], "The checkout succeeded.");
-    assert_eq!(order["properties"]["required"], json!(["order_id", "total"]));
-    assert_eq!(order["properties"]["properties"]["total"], json!({"type": ["number"], "minimum": 0}));
-    assert_eq!(order["properties"]["definitions"]["product"]["required"], json!(["sku"]));
+    assert_eq!(
+        order["properties"]["required"],
+        json!(["order_id", "total"])
+    );
+    assert_eq!(
+        order["properties"]["properties"]["total"],
+        json!({"type": ["number"], "minimum": 0})
+    );
+    assert_eq!(
+        order["properties"]["definitions"]["product"]["required"],
+        json!(["sku"])
+    );
     let signed_in = &plan["events"]["Signed In"];
     assert_eq!(signed_in["traits"]["required"], json!(["email"]));
     assert!(signed_in.get("description").is_none());
@@ -97,8 +128,14 @@ fn import_segment_public_api_export_and_run_it() {
     let (plan, notes) = import("segment", "segment-public-api.json");
     assert_eq!(plan["id"], "tp_2hG7x");
     assert_eq!(plan["events"]["Product Viewed"]["version"], 3);
-    assert_eq!(plan["identify"]["traits"]["properties"]["email"]["format"], "email");
-    assert!(notes.contains("the PAGE rule is not enforced by cairn"), "{notes}");
+    assert_eq!(
+        plan["identify"]["traits"]["properties"]["email"]["format"],
+        "email"
+    );
+    assert!(
+        notes.contains("the PAGE rule is not enforced by cairn"),
+        "{notes}"
+    );
 
     // The imported plan judges calls as the vendor's rules say.
     let dir = tempfile::tempdir().unwrap();
@@ -109,8 +146,13 @@ fn import_segment_public_api_export_and_run_it() {
         .strict_tracking_plan(true)
         .build()
         .unwrap();
-    client.track("Product Viewed", json!({"sku": "SKU-12", "price": 3})).unwrap();
-    let e = client.track("Product Viewed", json!({"sku": "12", "price": 0})).unwrap_err().to_string();
+    client
+        .track("Product Viewed", json!({"sku": "SKU-12", "price": 3}))
+        .unwrap();
+    let e = client
+        .track("Product Viewed", json!({"sku": "12", "price": 0}))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("properties.price: expected more than 0, got number 0; properties.sku: expected to match ^SKU-[0-9]+$, got string \"12\""),
         "{e}"
@@ -124,7 +166,10 @@ fn import_rudderstack_export() {
     assert_eq!(plan["version"], 4);
     let order = &plan["events"]["Order Completed"]["properties"];
     assert_eq!(order["required"], json!(["order_id", "revenue"]));
-    assert_eq!(order["additionalProperties"], false, "RudderStack's per-event setting is kept");
+    assert_eq!(
+        order["additionalProperties"], false,
+        "RudderStack's per-event setting is kept"
+    );
     assert_eq!(plan["identify"]["traits"]["required"], json!(["email"]));
     assert_eq!(notes, "note: the page rules are not enforced by cairn (it plans track, identify and group); they were left out\n");
 
@@ -132,14 +177,26 @@ fn import_rudderstack_export() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plan.json");
     let run = cairn(&[
-        "plan", "import", "--from", "rudderstack", "--id", "checkout",
+        "plan",
+        "import",
+        "--from",
+        "rudderstack",
+        "--id",
+        "checkout",
         fixture("rudderstack-data-catalog.json").to_str().unwrap(),
-        "--out", out.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
     ]);
-    assert!(run.status.success() && run.stdout.is_empty(), "{}", text(&run.stderr));
+    assert!(
+        run.status.success() && run.stdout.is_empty(),
+        "{}",
+        text(&run.stderr)
+    );
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written["id"], "checkout");
-    assert!(cairn(&["plan", "check", out.to_str().unwrap()]).status.success());
+    assert!(cairn(&["plan", "check", out.to_str().unwrap()])
+        .status
+        .success());
 }
 
 #[test]
@@ -147,16 +204,32 @@ fn import_refuses_what_it_cannot_read_or_enforce() {
     let dir = tempfile::tempdir().unwrap();
     let odd = dir.path().join("odd.json");
     std::fs::write(&odd, r#"{"id": "x", "name": "x"}"#).unwrap();
-    let out = cairn(&["plan", "import", "--from", "rudderstack", odd.to_str().unwrap()]);
+    let out = cairn(&[
+        "plan",
+        "import",
+        "--from",
+        "rudderstack",
+        odd.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("expected `events`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("expected `events`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A keyword cairn does not enforce fails the import, naming where.
     let export = json!({"name": "workspaces/w/tracking-plans/rs_9", "rules": {"events": [
         {"name": "E", "version": 1, "rules": {"properties": {"properties": {"properties": {"n": {"type": "number", "multipleOf": 5}}}}}}]}});
     let file = dir.path().join("segment.json");
     std::fs::write(&file, export.to_string()).unwrap();
-    let out = cairn(&["plan", "import", "--from", "segment", file.to_str().unwrap()]);
+    let out = cairn(&[
+        "plan",
+        "import",
+        "--from",
+        "segment",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("the imported plan does not load: at /events/E/properties/properties/n/multipleOf: unsupported keyword `multipleOf`"), "{err}");
@@ -172,15 +245,35 @@ fn inspect_shows_the_latest_violations_with_their_path() {
         .tracking_plan_file(shared_plan(dir.path()))
         .build()
         .unwrap();
-    client.track("Order Completed", json!({"order_id": "o-1", "total": "9.99"})).unwrap();
-    client.track("Signed Out", json!({"reason": "bored"})).unwrap();
+    client
+        .track(
+            "Order Completed",
+            json!({"order_id": "o-1", "total": "9.99"}),
+        )
+        .unwrap();
+    client
+        .track("Signed Out", json!({"reason": "bored"}))
+        .unwrap();
     client.commit(Duration::from_secs(5)).unwrap();
     drop(client);
     let out = cairn(&["inspect", db.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(report.contains("plan_violation 1"), "{report}");
-    assert!(report.contains("violations Order Completed type × 1 · Signed Out const × 1"), "{report}");
-    assert!(report.contains("  latest   Order Completed: properties.total: expected number, got string \"9.99\"\n"), "{report}");
-    assert!(report.contains("  latest   Signed Out: properties.reason: expected \"user\", got string \"bored\"\n"), "{report}");
+    assert!(
+        report.contains("violations Order Completed type × 1 · Signed Out const × 1"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "  latest   Order Completed: properties.total: expected number, got string \"9.99\"\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "  latest   Signed Out: properties.reason: expected \"user\", got string \"bored\"\n"
+        ),
+        "{report}"
+    );
 }

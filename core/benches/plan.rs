@@ -73,7 +73,13 @@ fn rig(plan: Option<Arc<TrackingPlan>>) -> (Engine, Recorder) {
     let mut store = MemoryStore::new();
     let recorder = Recorder::load(RecorderSettings::from(&config), &mut store, None);
     let wire = SegmentWire::new(&config.endpoint, &config.write_key, true);
-    let engine = Engine::new(EngineConfig::from(&config), Box::new(store), Box::new(wire), 7, NOW);
+    let engine = Engine::new(
+        EngineConfig::from(&config),
+        Box::new(store),
+        Box::new(wire),
+        7,
+        NOW,
+    );
     (engine, recorder)
 }
 
@@ -81,7 +87,10 @@ fn bench(c: &mut Criterion) {
     let plan = Arc::new(TrackingPlan::parse(PLAN).expect("the bench plan"));
     let mut g = c.benchmark_group("plan");
     g.throughput(Throughput::Elements(1));
-    for (name, plan) in [("record_unplanned", None), ("record_planned_5", Some(Arc::clone(&plan)))] {
+    for (name, plan) in [
+        ("record_unplanned", None),
+        ("record_planned_5", Some(Arc::clone(&plan))),
+    ] {
         let (mut engine, mut recorder) = rig(plan);
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -101,7 +110,11 @@ fn bench(c: &mut Criterion) {
                 total
             })
         });
-        assert_eq!(recorder.plan_stats().total(), 0, "the bench's events meet the plan");
+        assert_eq!(
+            recorder.plan_stats().total(),
+            0,
+            "the bench's events meet the plan"
+        );
     }
     let sample = calls(0, 1_000);
     g.bench_function("check_5", |b| {

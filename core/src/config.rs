@@ -615,7 +615,10 @@ impl ClientBuilder {
             #[cfg(feature = "std")]
             Some(PlanSource::File(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    bad("tracking_plan", format!("cannot read {}: {e}", path.display()))
+                    bad(
+                        "tracking_plan",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
                 })?;
                 Some(Arc::new(TrackingPlan::parse(&text).map_err(|e| {
                     bad("tracking_plan", format!("{}: {}", path.display(), e.text()))

@@ -24,9 +24,9 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::consent::{self, Consent, ConsentState, Gate};
 use crate::engine::{Engine, Recorded};
+use crate::error::Error;
 use crate::identity::{self, EventIds, Identity};
 use crate::json::{Json, Object, RawJson};
-use crate::error::Error;
 use crate::model::{encode_parts, Call, EventKind, Stamp};
 use crate::plan::{self, PlanStats, TrackingPlan, Violation};
 use crate::session::{self, Session, Touch};
@@ -271,7 +271,14 @@ impl Recorder {
             // Sent at once with the identity's own ids, read in place: the
             // copies a held event needs would cost two allocations per event.
             let session_id = self.touch_session(&call, gate, engine, now_ms);
-            self.encode_event(&call, None, session_id, violations.as_deref(), engine, now_ms);
+            self.encode_event(
+                &call,
+                None,
+                session_id,
+                violations.as_deref(),
+                engine,
+                now_ms,
+            );
             return;
         }
         let before = changes.then(|| self.identity.clone());
@@ -408,7 +415,10 @@ impl Recorder {
                 }
             }
         };
-        Some((call, Some(plan::violations_json(&verdict.violations).into())))
+        Some((
+            call,
+            Some(plan::violations_json(&verdict.violations).into()),
+        ))
     }
 
     fn count_violations(&mut self, call: &Call, violations: &[Violation]) {
@@ -424,8 +434,17 @@ impl Recorder {
     /// and `strict_tracking_plan` on, a call that breaks the plan is refused
     /// with [`Error::PlanViolation`] (its violations counted, the call
     /// dropped as `plan_violation`). Without strict mode it passes.
-    pub fn check_strict(&mut self, call: &Call, engine: &mut Engine, now_ms: i64) -> Result<(), Error> {
-        let Some(plan) = self.plan.as_deref().filter(|_| self.config.strict_tracking_plan) else {
+    pub fn check_strict(
+        &mut self,
+        call: &Call,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let Some(plan) = self
+            .plan
+            .as_deref()
+            .filter(|_| self.config.strict_tracking_plan)
+        else {
             return Ok(());
         };
         let traits = call.explicit().is_none().then_some(&self.identity.traits);
@@ -445,7 +464,10 @@ impl Recorder {
     /// native client checks on the caller's): its violations, and the call
     /// as dropped `plan_violation`.
     pub fn count_refused(&mut self, error: &Error, engine: &mut Engine, now_ms: i64) {
-        if let Error::PlanViolation { event, violations, .. } = error {
+        if let Error::PlanViolation {
+            event, violations, ..
+        } = error
+        {
             self.plan_stats.count(event, violations);
             self.plan_stats_dirty = true;
             engine.count_external_drop(DropReason::PlanViolation, 1, now_ms);

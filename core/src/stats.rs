@@ -105,7 +105,11 @@ impl DropCounts {
             (DropReason::Rejected, "rejected", self.rejected),
             (DropReason::Consent, "consent", self.consent),
             (DropReason::Corrupt, "corrupt", self.corrupt),
-            (DropReason::PlanViolation, "plan_violation", self.plan_violation),
+            (
+                DropReason::PlanViolation,
+                "plan_violation",
+                self.plan_violation,
+            ),
         ]
     }
 

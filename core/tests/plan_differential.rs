@@ -28,8 +28,10 @@ mod common;
 use common::config;
 
 fn plan_for(x: Value) -> TrackingPlan {
-    TrackingPlan::parse(&json!({"id": "d", "events": {"E": {"properties": {"properties": {"x": x}}}}}).to_string())
-        .expect("a valid plan")
+    TrackingPlan::parse(
+        &json!({"id": "d", "events": {"E": {"properties": {"properties": {"x": x}}}}}).to_string(),
+    )
+    .expect("a valid plan")
 }
 
 /// The rules `x` breaks when it is `value` (written as JSON text).

@@ -30,7 +30,9 @@ fn backend() -> Backend {
                 .read_to_end(&mut raw)
                 .expect("gzip");
             let body: Value = serde_json::from_slice(&raw).expect("JSON");
-            seen.lock().unwrap().extend(body["batch"].as_array().unwrap().iter().cloned());
+            seen.lock()
+                .unwrap()
+                .extend(body["batch"].as_array().unwrap().iter().cloned());
             true
         })
         .with_status(200)
@@ -71,7 +73,11 @@ fn call(c: &cairn::Client, call: &Value) -> cairn::Result<()> {
 }
 
 fn texts(v: &Value) -> Vec<String> {
-    v.as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The shared table: with the policies, the wire shows each verdict;
@@ -95,9 +101,17 @@ fn the_shared_table_of_cases() {
         assert_eq!(stats.dropped.plan_violation, u64::from(dropped), "{name}");
         assert_eq!(stats.plan.total(), want.len() as u64, "{name}");
         let events = b.events.lock().unwrap().clone();
-        assert_eq!((report.delivered, events.len()), (u64::from(!dropped), usize::from(!dropped)), "{name}");
+        assert_eq!(
+            (report.delivered, events.len()),
+            (u64::from(!dropped), usize::from(!dropped)),
+            "{name}"
+        );
         if let Some(e) = events.first() {
-            assert_eq!(e["context"]["trackingPlan"], json!({"id": plan["id"], "version": plan["version"]}), "{name}");
+            assert_eq!(
+                e["context"]["trackingPlan"],
+                json!({"id": plan["id"], "version": plan["version"]}),
+                "{name}"
+            );
             let flagged: Vec<String> = e["context"]["violations"]
                 .as_array()
                 .map(|vs| {
@@ -105,14 +119,22 @@ fn the_shared_table_of_cases() {
                         .map(|v| {
                             let path = v["path"].as_str().unwrap();
                             let message = v["message"].as_str().unwrap();
-                            if path.is_empty() { message.to_string() } else { format!("{path}: {message}") }
+                            if path.is_empty() {
+                                message.to_string()
+                            } else {
+                                format!("{path}: {message}")
+                            }
                         })
                         .collect()
                 })
                 .unwrap_or_default();
             assert_eq!(flagged, want, "{name}");
             if let Some(sent) = case.get("sent") {
-                let field = if e.get("properties").is_some() { "properties" } else { "traits" };
+                let field = if e.get("properties").is_some() {
+                    "properties"
+                } else {
+                    "traits"
+                };
                 assert_eq!(&e[field], sent, "{name}");
             }
         }
@@ -124,13 +146,20 @@ fn the_shared_table_of_cases() {
             Ok(()) => assert!(want.is_empty(), "{name}: strict mode let it through"),
             Err(e) => {
                 let text = e.to_string();
-                assert!(matches!(e, cairn::Error::PlanViolation { .. }), "{name}: {text}");
+                assert!(
+                    matches!(e, cairn::Error::PlanViolation { .. }),
+                    "{name}: {text}"
+                );
                 for w in &want {
                     assert!(text.contains(w.as_str()), "{name}: {text} lacks {w}");
                 }
                 strict.commit(Duration::from_secs(5)).unwrap();
                 let s = strict.stats();
-                assert_eq!((s.dropped.plan_violation, s.plan.total()), (1, want.len() as u64), "{name}");
+                assert_eq!(
+                    (s.dropped.plan_violation, s.plan.total()),
+                    (1, want.len() as u64),
+                    "{name}"
+                );
             }
         }
     }
@@ -142,13 +171,21 @@ fn strict_mode_error_reads_well() {
     let dir = tempfile::tempdir().unwrap();
     let table = cases();
     let c = client(&b, dir.path(), &table["plans"]["shop"], true);
-    let e = c.track("Order Completed", json!({"order_id": "o-1", "total": "9.99"})).unwrap_err();
+    let e = c
+        .track(
+            "Order Completed",
+            json!({"order_id": "o-1", "total": "9.99"}),
+        )
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "\"Order Completed\" breaks tracking plan shop: properties.total: expected number, got string \"9.99\" (fix the call, or the plan; strict_tracking_plan refuses such calls)"
     );
     c.flush(Duration::from_secs(10)).unwrap();
-    assert!(b.events.lock().unwrap().is_empty(), "a refused call records nothing");
+    assert!(
+        b.events.lock().unwrap().is_empty(),
+        "a refused call records nothing"
+    );
 }
 
 #[test]
@@ -161,13 +198,20 @@ fn plan_replaced_at_run_time_and_versions_stamped() {
     c.track("Tapped", json!({})).unwrap();
     c.screen("Home", Value::Null).unwrap();
 
-    let e = c.set_tracking_plan(r#"{"id": "app", "events": {"Tapped": {"properties": {"minProperties": 1}}}}"#).unwrap_err();
+    let e = c
+        .set_tracking_plan(
+            r#"{"id": "app", "events": {"Tapped": {"properties": {"minProperties": 1}}}}"#,
+        )
+        .unwrap_err();
     assert_eq!(
         e.to_string().split(": cairn enforces").next().unwrap(),
         "invalid config `tracking_plan`: at /events/Tapped/properties/minProperties: unsupported keyword `minProperties`"
     );
     c.set_tracking_plan(&v2.to_string()).unwrap();
-    assert_eq!(c.tracking_plan().unwrap().stamp(), r#"{"id":"app","version":"2"}"#);
+    assert_eq!(
+        c.tracking_plan().unwrap().stamp(),
+        r#"{"id":"app","version":"2"}"#
+    );
     c.track("Tapped", json!({})).unwrap();
     c.track("Swiped", json!({})).unwrap();
     c.remove_tracking_plan().unwrap();
@@ -178,8 +222,16 @@ fn plan_replaced_at_run_time_and_versions_stamped() {
     let seen: Vec<(String, Value, Value)> = events
         .iter()
         .map(|e| {
-            let name = e["event"].as_str().or(e["name"].as_str()).unwrap().to_string();
-            (name, e["context"]["trackingPlan"]["version"].clone(), e["context"]["violations"].clone())
+            let name = e["event"]
+                .as_str()
+                .or(e["name"].as_str())
+                .unwrap()
+                .to_string();
+            (
+                name,
+                e["context"]["trackingPlan"]["version"].clone(),
+                e["context"]["violations"].clone(),
+            )
         })
         .collect();
     let required = json!([{"rule": "required", "path": "properties.button", "message": "required by the plan, missing"}]);
@@ -192,11 +244,25 @@ fn plan_replaced_at_run_time_and_versions_stamped() {
             ("Swiped".into(), Value::Null, Value::Null),
         ]
     );
-    assert!(events[3]["context"].get("trackingPlan").is_none(), "no plan, no stamp");
+    assert!(
+        events[3]["context"].get("trackingPlan").is_none(),
+        "no plan, no stamp"
+    );
     let s = c.stats();
     assert_eq!(s.dropped.plan_violation, 1, "the unplanned Swiped under v2");
-    let counts: Vec<(String, String, u64)> = s.plan.violations.iter().map(|v| (v.event.clone(), v.rule.clone(), v.count)).collect();
-    assert_eq!(counts, [("Swiped".into(), "unplanned".into(), 1), ("Tapped".into(), "required".into(), 1)]);
+    let counts: Vec<(String, String, u64)> = s
+        .plan
+        .violations
+        .iter()
+        .map(|v| (v.event.clone(), v.rule.clone(), v.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("Swiped".into(), "unplanned".into(), 1),
+            ("Tapped".into(), "required".into(), 1)
+        ]
+    );
 }
 
 #[test]
@@ -213,21 +279,47 @@ fn violations_are_kept_with_the_buffer_file() {
     assert_eq!(s.plan.total(), 1);
     assert_eq!(s.plan.recent[0].event, "Paid");
     assert_eq!(s.plan.recent[0].path, "properties.amount");
-    assert_eq!(s.plan.recent[0].message, "expected number, got string \"12\"");
+    assert_eq!(
+        s.plan.recent[0].message,
+        "expected number, got string \"12\""
+    );
     let json: Value = serde_json::from_str(&s.to_json()).unwrap();
-    assert_eq!(json["plan"]["violations"][0], json!({"event": "Paid", "rule": "type", "count": 1}));
+    assert_eq!(
+        json["plan"]["violations"][0],
+        json!({"event": "Paid", "rule": "type", "count": 1})
+    );
 }
 
 #[test]
 fn a_bad_plan_fails_build_naming_where() {
     let dir = tempfile::tempdir().unwrap();
-    let build = |b: cairn::ClientBuilder| b.endpoint("http://127.0.0.1:9").storage_path(dir.path().join("c.db")).build().unwrap_err().to_string();
-    let e = build(cairn::Client::builder("k").tracking_plan(r#"{"id": "p", "events": {"E": {"properties": {"type": "obj"}}}}"#));
-    assert!(e.starts_with("invalid config `tracking_plan`: at /events/E/properties/type: unknown type \"obj\""), "{e}");
+    let build = |b: cairn::ClientBuilder| {
+        b.endpoint("http://127.0.0.1:9")
+            .storage_path(dir.path().join("c.db"))
+            .build()
+            .unwrap_err()
+            .to_string()
+    };
+    let e = build(
+        cairn::Client::builder("k")
+            .tracking_plan(r#"{"id": "p", "events": {"E": {"properties": {"type": "obj"}}}}"#),
+    );
+    assert!(
+        e.starts_with(
+            "invalid config `tracking_plan`: at /events/E/properties/type: unknown type \"obj\""
+        ),
+        "{e}"
+    );
     let e = build(cairn::Client::builder("k").tracking_plan_file(dir.path().join("missing.json")));
-    assert!(e.starts_with("invalid config `tracking_plan`: cannot read ") && e.contains("missing.json"), "{e}");
+    assert!(
+        e.starts_with("invalid config `tracking_plan`: cannot read ") && e.contains("missing.json"),
+        "{e}"
+    );
     let file = dir.path().join("plan.json");
     std::fs::write(&file, r#"{"id": "p", "unplanned": "maybe"}"#).unwrap();
     let e = build(cairn::Client::builder("k").tracking_plan_file(&file));
-    assert!(e.contains("plan.json: at /unplanned: `unplanned` must be"), "{e}");
+    assert!(
+        e.contains("plan.json: at /unplanned: `unplanned` must be"),
+        "{e}"
+    );
 }

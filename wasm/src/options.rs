@@ -9,9 +9,9 @@
 
 use crate::prelude::*;
 
-use cairn::plan::TrackingPlan;
 #[cfg(target_arch = "wasm32")]
 use cairn::plan::PatternEngine;
+use cairn::plan::TrackingPlan;
 
 use core::time::Duration;
 

@@ -547,12 +547,18 @@ impl<B: Backend + 'static> Runtime<B> {
     /// for the calls after this one. The error says where the plan is wrong;
     /// the plan in force then stays.
     pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), String> {
-        let plan = cairn::json::parse(plan_json)
-            .map_err(|e| cat!("cairn: the tracking plan is not valid JSON (", e.message(), ")"))?;
+        let plan = cairn::json::parse(plan_json).map_err(|e| {
+            cat!(
+                "cairn: the tracking plan is not valid JSON (",
+                e.message(),
+                ")"
+            )
+        })?;
         let plan = match plan {
             Json::Null => None,
             plan => Some(alloc::sync::Arc::new(
-                options::compile_plan(&plan).map_err(|e| cat!("cairn: invalid tracking plan: ", e))?,
+                options::compile_plan(&plan)
+                    .map_err(|e| cat!("cairn: invalid tracking plan: ", e))?,
             )),
         };
         // Kept for a reload from shared storage (another tab's change).

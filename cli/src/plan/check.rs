@@ -37,9 +37,16 @@ pub fn summary(plan: &TrackingPlan) -> String {
     );
     let events: Vec<_> = plan.events().collect();
     let _ = writeln!(out, "events ({}):", events.len());
-    let width = events.iter().map(|e| e.name.chars().count()).max().unwrap_or(0);
+    let width = events
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for e in &events {
-        let version = e.version.map(|v| format!(" v{}", v.to_text().trim_matches('"'))).unwrap_or_default();
+        let version = e
+            .version
+            .map(|v| format!(" v{}", v.to_text().trim_matches('"')))
+            .unwrap_or_default();
         let _ = write!(
             out,
             "  {:width$}{:5} {:5} {} properties, {} required",
@@ -56,6 +63,11 @@ pub fn summary(plan: &TrackingPlan) -> String {
     }
     let (identify, group) = plan.plans_traits();
     let said = |on: bool| if on { "planned" } else { "not planned" };
-    let _ = writeln!(out, "identify traits: {}; group traits: {}", said(identify), said(group));
+    let _ = writeln!(
+        out,
+        "identify traits: {}; group traits: {}",
+        said(identify),
+        said(group)
+    );
     out
 }

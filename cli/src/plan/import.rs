@@ -45,8 +45,7 @@ pub fn run(vendor: Vendor, path: &Path, id: Option<&str>) -> Result<Imported, Pl
         message,
     };
     let text = read(path)?;
-    let export: Value = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("not JSON ({e})")))?;
+    let export: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON ({e})")))?;
     let (mut plan, notes) = match vendor {
         Vendor::Segment => segment(&export),
         Vendor::Rudderstack => rudderstack(&export),
@@ -157,13 +156,21 @@ fn segment(export: &Value) -> Result<(Value, Vec<String>), String> {
 }
 
 /// One Segment event rule: the event's schema is the whole event's.
-fn segment_event(name: &str, schema: &Value, version: Option<&Value>, description: Option<&Value>) -> (Value, Vec<String>) {
+fn segment_event(
+    name: &str,
+    schema: &Value,
+    version: Option<&Value>,
+    description: Option<&Value>,
+) -> (Value, Vec<String>) {
     let mut event = Map::new();
     let mut notes = Vec::new();
     if let Some(v) = version.filter(|v| v.is_number() || v.is_string()) {
         event.insert("version".into(), v.clone());
     }
-    if let Some(d) = description.and_then(Value::as_str).filter(|d| !d.is_empty()) {
+    if let Some(d) = description
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+    {
         event.insert("description".into(), json!(d));
     }
     if let Some(p) = section(schema, "properties") {
@@ -173,7 +180,9 @@ fn segment_event(name: &str, schema: &Value, version: Option<&Value>, descriptio
         event.insert("traits".into(), with_definitions(t, schema));
     }
     if section(schema, "context").is_some() {
-        notes.push(format!("event \"{name}\": its context rules are not enforced by cairn; they were left out"));
+        notes.push(format!(
+            "event \"{name}\": its context rules are not enforced by cairn; they were left out"
+        ));
     }
     (Value::Object(event), notes)
 }
@@ -196,7 +205,11 @@ fn rudderstack(export: &Value) -> Result<(Value, Vec<String>), String> {
         let kind = e["eventType"].as_str().unwrap_or("track");
         // Where the event's own fields are: `properties` for track, `traits`
         // for identify and group (RudderStack's `identitySection`).
-        let field = e["identitySection"].as_str().unwrap_or(if kind == "track" { "properties" } else { "traits" });
+        let field = e["identitySection"].as_str().unwrap_or(if kind == "track" {
+            "properties"
+        } else {
+            "traits"
+        });
         match kind {
             "track" => {
                 let name = e["name"].as_str().ok_or("a track event has no `name`")?;

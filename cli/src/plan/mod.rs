@@ -59,25 +59,28 @@ pub fn main(command: PlanCommand) -> ExitCode {
         PlanCommand::Check { file } => check::run(&file).map(|summary| {
             print!("{summary}");
         }),
-        PlanCommand::Import { from, file, out, id } => {
-            import::run(from, &file, id.as_deref()).and_then(|imported| {
-                for note in &imported.notes {
-                    eprintln!("note: {note}");
+        PlanCommand::Import {
+            from,
+            file,
+            out,
+            id,
+        } => import::run(from, &file, id.as_deref()).and_then(|imported| {
+            for note in &imported.notes {
+                eprintln!("note: {note}");
+            }
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &imported.plan).map_err(|source| PlanToolError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    })
                 }
-                match out {
-                    Some(path) => std::fs::write(&path, &imported.plan).map_err(|source| {
-                        PlanToolError::Write {
-                            path: path.display().to_string(),
-                            source,
-                        }
-                    }),
-                    None => {
-                        print!("{}", imported.plan);
-                        Ok(())
-                    }
+                None => {
+                    print!("{}", imported.plan);
+                    Ok(())
                 }
-            })
-        }
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

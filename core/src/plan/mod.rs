@@ -223,8 +223,18 @@ pub fn violations_text(violations: &[Violation]) -> String {
 }
 
 const PLAN_KEYS: &[&str] = &[
-    "id", "version", "events", "identify", "group", "unplanned", "policy",
-    "definitions", "$defs", "description", "name", "$schema",
+    "id",
+    "version",
+    "events",
+    "identify",
+    "group",
+    "unplanned",
+    "policy",
+    "definitions",
+    "$defs",
+    "description",
+    "name",
+    "$schema",
 ];
 const EVENT_KEYS: &[&str] = &["version", "description", "properties", "traits", "policy"];
 
@@ -242,19 +252,16 @@ fn object<'a>(v: &'a Json, at: &str, what: &str) -> Result<&'a Object, PlanError
 
 fn only_keys(o: &Object, at: &str, allowed: &[&str], what: &str) -> Result<(), PlanError> {
     match o.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(fail(
-            &pointer(at, k),
-            {
-                let mut m = cat!("unsupported key `", k, "` in ", what, ": use ");
-                for (i, a) in allowed.iter().enumerate() {
-                    if i > 0 {
-                        m.push_str(", ");
-                    }
-                    m.push_str(a);
+        Some(k) => Err(fail(&pointer(at, k), {
+            let mut m = cat!("unsupported key `", k, "` in ", what, ": use ");
+            for (i, a) in allowed.iter().enumerate() {
+                if i > 0 {
+                    m.push_str(", ");
                 }
-                m
-            },
-        )),
+                m.push_str(a);
+            }
+            m
+        })),
         None => Ok(()),
     }
 }
@@ -270,23 +277,38 @@ impl TrackingPlan {
     /// browser passes the page's `RegExp`).
     pub fn parse_with(text: &str, engine: &dyn PatternEngine) -> Result<TrackingPlan, PlanError> {
         let root = json::parse(text).map_err(|e| {
-            fail("", cat!("the tracking plan is not valid JSON (", e.message(), ")"))
+            fail(
+                "",
+                cat!("the tracking plan is not valid JSON (", e.message(), ")"),
+            )
         })?;
         Self::from_json_with(&root, engine)
     }
 
     /// Compiles a plan already parsed.
-    pub fn from_json_with(root: &Json, engine: &dyn PatternEngine) -> Result<TrackingPlan, PlanError> {
+    pub fn from_json_with(
+        root: &Json,
+        engine: &dyn PatternEngine,
+    ) -> Result<TrackingPlan, PlanError> {
         let top = object(root, "", "a tracking plan")?;
         only_keys(top, "", PLAN_KEYS, "a tracking plan")?;
         let id = match top.get("id") {
             Some(Json::String(s)) if !s.trim().is_empty() => s.clone(),
-            _ => return Err(fail("/id", "a tracking plan needs an `id`, a non-empty string naming it, e.g. \"shop-web\"".into())),
+            _ => return Err(fail(
+                "/id",
+                "a tracking plan needs an `id`, a non-empty string naming it, e.g. \"shop-web\""
+                    .into(),
+            )),
         };
         let version = match top.get("version") {
             Some(v @ (Json::String(_) | Json::Number(_))) => v.clone(),
             None => Json::Null,
-            Some(other) => return Err(fail("/version", cat!("`version` must be a string or a number, got ", other.kind()))),
+            Some(other) => {
+                return Err(fail(
+                    "/version",
+                    cat!("`version` must be a string or a number, got ", other.kind()),
+                ))
+            }
         };
         let policy = policy_at(top.get("policy"), "/policy")?.unwrap_or_default();
         let unplanned = match top.get("unplanned") {
@@ -295,7 +317,15 @@ impl TrackingPlan {
                 Some("allow") => Unplanned::Allow,
                 Some("flag") => Unplanned::Flag,
                 Some("drop") => Unplanned::Drop,
-                _ => return Err(fail("/unplanned", cat!("`unplanned` must be \"allow\", \"flag\" or \"drop\", got ", v.to_text()))),
+                _ => {
+                    return Err(fail(
+                        "/unplanned",
+                        cat!(
+                            "`unplanned` must be \"allow\", \"flag\" or \"drop\", got ",
+                            v.to_text()
+                        ),
+                    ))
+                }
             },
         };
         // Definitions first: `$ref`s anywhere point into them.
@@ -343,7 +373,16 @@ impl TrackingPlan {
         let mut names: Vec<(String, usize)> = Vec::new();
         for (i, (name, at, _)) in defs_json.iter().enumerate() {
             match names.binary_search_by(|(k, _)| k.cmp(name)) {
-                Ok(_) => return Err(fail(at, cat!("a second definition named \"", name, "\": definitions share one namespace across the plan; rename one"))),
+                Ok(_) => {
+                    return Err(fail(
+                        at,
+                        cat!(
+                            "a second definition named \"",
+                            name,
+                            "\": definitions share one namespace across the plan; rename one"
+                        ),
+                    ))
+                }
                 Err(pos) => names.insert(pos, (name.clone(), i)),
             }
         }
@@ -382,11 +421,25 @@ impl TrackingPlan {
                 version: match o.get("version") {
                     Some(v @ (Json::String(_) | Json::Number(_))) => Some(v.clone()),
                     None => None,
-                    Some(other) => return Err(fail(&pointer(&at, "version"), cat!("`version` must be a string or a number, got ", other.kind()))),
+                    Some(other) => {
+                        return Err(fail(
+                            &pointer(&at, "version"),
+                            cat!("`version` must be a string or a number, got ", other.kind()),
+                        ))
+                    }
                 },
-                description: o.get("description").and_then(Json::as_str).map(str::to_string),
-                properties: o.get("properties").map(|s| root_schema(s, &pointer(&at, "properties"))).transpose()?,
-                traits: o.get("traits").map(|s| root_schema(s, &pointer(&at, "traits"))).transpose()?,
+                description: o
+                    .get("description")
+                    .and_then(Json::as_str)
+                    .map(str::to_string),
+                properties: o
+                    .get("properties")
+                    .map(|s| root_schema(s, &pointer(&at, "properties")))
+                    .transpose()?,
+                traits: o
+                    .get("traits")
+                    .map(|s| root_schema(s, &pointer(&at, "traits")))
+                    .transpose()?,
                 policy: policy_at(o.get("policy"), &pointer(&at, "policy"))?.unwrap_or(policy),
             };
             events.push((name.clone(), rules));
@@ -398,7 +451,9 @@ impl TrackingPlan {
                 Some(v) => {
                     let o = object(v, &at, &cat!("`", field, "`"))?;
                     only_keys(o, &at, &["traits", "description"], &cat!("`", field, "`"))?;
-                    o.get("traits").map(|s| root_schema(s, &pointer(&at, "traits"))).transpose()
+                    o.get("traits")
+                        .map(|s| root_schema(s, &pointer(&at, "traits")))
+                        .transpose()
                 }
             }
         };
@@ -499,7 +554,12 @@ impl TrackingPlan {
     /// for them, and borrowed from it (core/benches/plan.rs).
     pub fn check_call(&self, call: &Call, traits_in_force: Option<&Object>) -> Verdict {
         let parts = call.parts();
-        self.judge(call.kind, parts.name, parts.payload.map(Payload::Text), traits_in_force)
+        self.judge(
+            call.kind,
+            parts.name,
+            parts.payload.map(Payload::Text),
+            traits_in_force,
+        )
     }
 
     fn judge(
@@ -514,13 +574,23 @@ impl TrackingPlan {
             EventKind::Track => {
                 let name = name.unwrap_or_default();
                 match self.event(name) {
-                    Some(rules) => (rules.properties.as_ref(), "properties", rules.policy, rules.traits.as_ref()),
+                    Some(rules) => (
+                        rules.properties.as_ref(),
+                        "properties",
+                        rules.policy,
+                        rules.traits.as_ref(),
+                    ),
                     None => {
                         if self.unplanned != Unplanned::Allow {
                             verdict.violations.push(Violation {
                                 rule: "unplanned".into(),
                                 path: String::new(),
-                                message: cat!("event \"", name, "\" is not in tracking plan ", self.id),
+                                message: cat!(
+                                    "event \"",
+                                    name,
+                                    "\" is not in tracking plan ",
+                                    self.id
+                                ),
                             });
                             verdict.drop = self.unplanned == Unplanned::Drop;
                         }
@@ -545,7 +615,12 @@ impl TrackingPlan {
                 };
                 schema.strip_object(&self.definitions, &mut kept, field, &mut verdict.violations);
                 let removed = !verdict.violations.is_empty();
-                schema.check_root(&self.definitions, &View::of_object(&kept), field, &mut verdict.violations);
+                schema.check_root(
+                    &self.definitions,
+                    &View::of_object(&kept),
+                    field,
+                    &mut verdict.violations,
+                );
                 if removed {
                     verdict.replaced = Some(kept);
                 }
@@ -562,7 +637,12 @@ impl TrackingPlan {
         // Without the user's traits (a complete event, a check off the
         // recorder) an event's rules on them wait for the recorder.
         if let (Some(traits), Some(given)) = (extra, traits_in_force) {
-            traits.check_root(&self.definitions, &View::of_object(given), "traits", &mut verdict.violations);
+            traits.check_root(
+                &self.definitions,
+                &View::of_object(given),
+                "traits",
+                &mut verdict.violations,
+            );
         }
         verdict.drop = policy == Policy::Drop && !verdict.violations.is_empty();
         verdict
@@ -599,7 +679,13 @@ fn policy_at(v: Option<&Json>, at: &str) -> Result<Option<Policy>, PlanError> {
             Some("flag") => Ok(Some(Policy::Flag)),
             Some("strip") => Ok(Some(Policy::Strip)),
             Some("drop") => Ok(Some(Policy::Drop)),
-            _ => Err(fail(at, cat!("`policy` must be \"flag\", \"strip\" or \"drop\", got ", v.to_text()))),
+            _ => Err(fail(
+                at,
+                cat!(
+                    "`policy` must be \"flag\", \"strip\" or \"drop\", got ",
+                    v.to_text()
+                ),
+            )),
         },
     }
 }

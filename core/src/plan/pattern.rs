@@ -59,7 +59,11 @@ impl PatternEngine for NativeRegex {
                 // regex's message spans lines (the pattern, a caret, the error).
                 let detail = e.to_string();
                 let last = detail.lines().last().unwrap_or_default().trim();
-                crate::cat!("the pattern does not compile (", last, "): write it in the syntax docs/tracking-plans.md lists")
+                crate::cat!(
+                    "the pattern does not compile (",
+                    last,
+                    "): write it in the syntax docs/tracking-plans.md lists"
+                )
             })
     }
 }

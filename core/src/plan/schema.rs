@@ -16,9 +16,9 @@ use core::cmp::Ordering;
 use alloc::borrow::Cow;
 
 use super::format::Format;
-use super::view::View;
 use super::number::{self, Decimal};
 use super::pattern::{Matcher, PatternEngine};
+use super::view::View;
 use super::{PlanError, Violation};
 use crate::cat;
 use crate::json::{Json, Object};
@@ -171,7 +171,10 @@ impl Compiler<'_> {
             other => {
                 return Err(error(
                     at,
-                    cat!("a schema must be a JSON object (or true/false), got ", other.kind()),
+                    cat!(
+                        "a schema must be a JSON object (or true/false), got ",
+                        other.kind()
+                    ),
                 ))
             }
         };
@@ -268,15 +271,33 @@ fn types(v: &Json, at: &str) -> Result<u8, PlanError> {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, bit)| *bit)
-            .ok_or_else(|| error(at, cat!("unknown type \"", name, "\": use null, boolean, integer, number, string, array or object")))
+            .ok_or_else(|| {
+                error(
+                    at,
+                    cat!(
+                        "unknown type \"",
+                        name,
+                        "\": use null, boolean, integer, number, string, array or object"
+                    ),
+                )
+            })
     };
     match v {
         Json::String(s) => one(s),
         Json::Array(list) if !list.is_empty() => list.iter().try_fold(0, |acc, t| match t {
             Json::String(s) => Ok(acc | one(s)?),
-            other => Err(error(at, cat!("`type` lists type names, got ", other.kind()))),
+            other => Err(error(
+                at,
+                cat!("`type` lists type names, got ", other.kind()),
+            )),
         }),
-        other => Err(error(at, cat!("`type` must be a type name or a non-empty list of them, got ", other.kind()))),
+        other => Err(error(
+            at,
+            cat!(
+                "`type` must be a type name or a non-empty list of them, got ",
+                other.kind()
+            ),
+        )),
     }
 }
 
@@ -285,12 +306,18 @@ fn strings(v: &Json, at: &str) -> Result<Vec<String>, PlanError> {
         Json::Array(list) => list
             .iter()
             .map(|s| {
-                s.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| error(at, cat!("`required` lists property names, got ", s.kind())))
+                s.as_str().map(str::to_string).ok_or_else(|| {
+                    error(at, cat!("`required` lists property names, got ", s.kind()))
+                })
             })
             .collect(),
-        other => Err(error(at, cat!("`required` must be an array of property names, got ", other.kind()))),
+        other => Err(error(
+            at,
+            cat!(
+                "`required` must be an array of property names, got ",
+                other.kind()
+            ),
+        )),
     }
 }
 
@@ -302,8 +329,12 @@ fn number_text(v: &Json, at: &str) -> Result<String, PlanError> {
 }
 
 fn count(v: &Json, at: &str) -> Result<u64, PlanError> {
-    v.as_u64()
-        .ok_or_else(|| error(at, cat!("expected a whole number of at least 0, got ", v.to_text())))
+    v.as_u64().ok_or_else(|| {
+        error(
+            at,
+            cat!("expected a whole number of at least 0, got ", v.to_text()),
+        )
+    })
 }
 
 /// Appends `key` to a violation path: `.name`, or `["odd key"]`.
@@ -384,11 +415,18 @@ pub(crate) fn same(a: &Json, b: &View<'_>) -> bool {
         (Json::Null, View::Null) => true,
         (Json::Bool(x), View::Bool(y)) => x == y,
         (Json::String(x), View::Str(y)) => x == y,
-        (Json::Number(x), View::Number(y)) => number::compare(x.as_str(), y) == Some(Ordering::Equal),
-        (Json::Array(x), View::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Json::Number(x), View::Number(y)) => {
+            number::compare(x.as_str(), y) == Some(Ordering::Equal)
+        }
+        (Json::Array(x), View::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         (Json::Object(x), View::Object(y)) => {
             // Both sorted by key, keys unique.
-            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
         }
         _ => false,
     }
@@ -440,7 +478,13 @@ impl Schema {
 
     /// Checks `v` (the `properties` or `traits` object) found at `path`,
     /// adding what it breaks to `found`.
-    pub(crate) fn check_root(&self, defs: &[Schema], v: &View<'_>, path: &str, found: &mut Vec<Violation>) {
+    pub(crate) fn check_root(
+        &self,
+        defs: &[Schema],
+        v: &View<'_>,
+        path: &str,
+        found: &mut Vec<Violation>,
+    ) {
         // Room for the usual nested path, so walking the payload does not grow it.
         let mut path_buf = String::with_capacity(path.len() + 56);
         path_buf.push_str(path);
@@ -453,14 +497,20 @@ impl Schema {
 
     fn check(&self, defs: &[Schema], v: &View<'_>, out: &mut Out<'_>) {
         if self.never {
-            out.add("false", cat!("the plan allows no value here, got ", describe(v)));
+            out.add(
+                "false",
+                cat!("the plan allows no value here, got ", describe(v)),
+            );
             return;
         }
         if let Some(d) = self.reference.and_then(|i| defs.get(i)) {
             d.check(defs, v, out);
         }
         if self.types != 0 && !has_type(self.types, v) {
-            out.add("type", cat!("expected ", type_list(self.types), ", got ", describe(v)));
+            out.add(
+                "type",
+                cat!("expected ", type_list(self.types), ", got ", describe(v)),
+            );
             // The other keywords would only repeat that the type is wrong.
             return;
         }
@@ -473,12 +523,18 @@ impl Schema {
                     }
                     x.write(&mut listed);
                 }
-                out.add("enum", cat!("expected one of ", listed, ", got ", describe(v)));
+                out.add(
+                    "enum",
+                    cat!("expected one of ", listed, ", got ", describe(v)),
+                );
             }
         }
         if let Some(c) = &self.constant {
             if !same(c, v) {
-                out.add("const", cat!("expected ", c.to_text(), ", got ", describe(v)));
+                out.add(
+                    "const",
+                    cat!("expected ", c.to_text(), ", got ", describe(v)),
+                );
             }
         }
         match v {
@@ -510,19 +566,33 @@ impl Schema {
 
     fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_>) {
         fn cmp<'b>(n: &str, bound: &'b Option<String>) -> Option<(Ordering, &'b str)> {
-            bound.as_deref().and_then(|b| number::compare(n, b).map(|o| (o, b)))
+            bound
+                .as_deref()
+                .and_then(|b| number::compare(n, b).map(|o| (o, b)))
         }
         if let Some((Ordering::Less, b)) = cmp(n, &self.minimum) {
-            out.add("minimum", cat!("expected at least ", b, ", got ", describe(v)));
+            out.add(
+                "minimum",
+                cat!("expected at least ", b, ", got ", describe(v)),
+            );
         }
         if let Some((Ordering::Greater, b)) = cmp(n, &self.maximum) {
-            out.add("maximum", cat!("expected at most ", b, ", got ", describe(v)));
+            out.add(
+                "maximum",
+                cat!("expected at most ", b, ", got ", describe(v)),
+            );
         }
         if let Some((Ordering::Less | Ordering::Equal, b)) = cmp(n, &self.exclusive_minimum) {
-            out.add("exclusiveMinimum", cat!("expected more than ", b, ", got ", describe(v)));
+            out.add(
+                "exclusiveMinimum",
+                cat!("expected more than ", b, ", got ", describe(v)),
+            );
         }
         if let Some((Ordering::Greater | Ordering::Equal, b)) = cmp(n, &self.exclusive_maximum) {
-            out.add("exclusiveMaximum", cat!("expected less than ", b, ", got ", describe(v)));
+            out.add(
+                "exclusiveMaximum",
+                cat!("expected less than ", b, ", got ", describe(v)),
+            );
         }
     }
 
@@ -531,20 +601,32 @@ impl Schema {
             // JSON Schema counts characters (code points), not bytes.
             let n = s.chars().count() as u64;
             if let Some(m) = self.min_length.filter(|m| n < *m) {
-                out.add("minLength", cat!("expected at least ", m, " characters, got ", n));
+                out.add(
+                    "minLength",
+                    cat!("expected at least ", m, " characters, got ", n),
+                );
             }
             if let Some(m) = self.max_length.filter(|m| n > *m) {
-                out.add("maxLength", cat!("expected at most ", m, " characters, got ", n));
+                out.add(
+                    "maxLength",
+                    cat!("expected at most ", m, " characters, got ", n),
+                );
             }
         }
         if let Some((p, m)) = &self.pattern {
             if !m.is_match(s) {
-                out.add("pattern", cat!("expected to match ", p, ", got ", describe(v)));
+                out.add(
+                    "pattern",
+                    cat!("expected to match ", p, ", got ", describe(v)),
+                );
             }
         }
         if let Some(f) = self.format {
             if !f.matches(s) {
-                out.add("format", cat!("expected ", f.expected(), ", got ", describe(v)));
+                out.add(
+                    "format",
+                    cat!("expected ", f.expected(), ", got ", describe(v)),
+                );
             }
         }
     }
@@ -558,7 +640,9 @@ impl Schema {
                 out.path.truncate(len);
             }
         }
-        if self.properties.is_empty() && matches!(self.additional, Additional::Unsaid | Additional::Allow) {
+        if self.properties.is_empty()
+            && matches!(self.additional, Additional::Unsaid | Additional::Allow)
+        {
             return;
         }
         // Both lists are sorted by name: one merge, no search per member.
@@ -566,12 +650,16 @@ impl Schema {
         for (name, value) in o {
             let name: &str = name;
             while declared.next_if(|(d, _)| d.as_str() < name).is_some() {}
-            let own = declared.next_if(|(d, _)| d.as_str() == name).map(|(_, s)| s);
+            let own = declared
+                .next_if(|(d, _)| d.as_str() == name)
+                .map(|(_, s)| s);
             push_member(&mut out.path, name);
             match (own, &self.additional) {
                 (Some(s), _) => s.check(defs, value, out),
                 (None, Additional::Schema(s)) => s.check(defs, value, out),
-                (None, Additional::Deny) => out.add("additionalProperties", "not in the tracking plan".into()),
+                (None, Additional::Deny) => {
+                    out.add("additionalProperties", "not in the tracking plan".into())
+                }
                 (None, _) => {}
             }
             out.path.truncate(len);
@@ -581,7 +669,13 @@ impl Schema {
     /// Removes from `o` (at `path`) the members the plan does not name, at
     /// every level, as the `strip` policy does; each removal is added to
     /// `found` (rule `additionalProperties`).
-    pub(crate) fn strip_object(&self, defs: &[Schema], o: &mut Object, path: &str, found: &mut Vec<Violation>) {
+    pub(crate) fn strip_object(
+        &self,
+        defs: &[Schema],
+        o: &mut Object,
+        path: &str,
+        found: &mut Vec<Violation>,
+    ) {
         let mut out = Out {
             path: path.to_string(),
             found,

@@ -84,7 +84,10 @@ impl PlanStats {
         fn key(c: &ViolationCount) -> (&str, &str) {
             (c.event.as_str(), c.rule.as_str())
         }
-        let event = match self.violations.binary_search_by(|c| key(c).cmp(&(event, rule))) {
+        let event = match self
+            .violations
+            .binary_search_by(|c| key(c).cmp(&(event, rule)))
+        {
             Ok(i) => {
                 if let Some(c) = self.violations.get_mut(i) {
                     c.count += n;
@@ -94,7 +97,10 @@ impl PlanStats {
             Err(_) if self.violations.len() >= MAX_TALLIED => OTHER_EVENTS,
             Err(_) => event,
         };
-        match self.violations.binary_search_by(|c| key(c).cmp(&(event, rule))) {
+        match self
+            .violations
+            .binary_search_by(|c| key(c).cmp(&(event, rule)))
+        {
             Ok(i) => {
                 if let Some(c) = self.violations.get_mut(i) {
                     c.count += n;
@@ -154,7 +160,11 @@ impl PlanStats {
             return None;
         };
         for c in counts {
-            stats.add(&text_of(c, "event")?, &text_of(c, "rule")?, c.get("count")?.as_u64()?);
+            stats.add(
+                &text_of(c, "event")?,
+                &text_of(c, "rule")?,
+                c.get("count")?.as_u64()?,
+            );
         }
         let Json::Array(recent) = v.get("recent")? else {
             return None;
@@ -190,10 +200,18 @@ mod tests {
         s.count("Order Completed", &[v("type")]);
         s.count("identify", &[v("format")]);
         assert_eq!(s.total(), 4);
-        let pairs: Vec<_> = s.violations.iter().map(|c| (c.event.as_str(), c.rule.as_str(), c.count)).collect();
+        let pairs: Vec<_> = s
+            .violations
+            .iter()
+            .map(|c| (c.event.as_str(), c.rule.as_str(), c.count))
+            .collect();
         assert_eq!(
             pairs,
-            [("Order Completed", "required", 1), ("Order Completed", "type", 2), ("identify", "format", 1)]
+            [
+                ("Order Completed", "required", 1),
+                ("Order Completed", "type", 2),
+                ("identify", "format", 1)
+            ]
         );
         assert_eq!(s.recent.len(), 4);
         assert_eq!(PlanStats::from_json(&s.to_json()), Some(s.clone()));
@@ -209,9 +227,16 @@ mod tests {
         }
         assert_eq!(s.violations.len(), MAX_TALLIED + 1);
         assert_eq!(s.total(), (MAX_TALLIED + 50) as u64);
-        let other = s.violations.iter().find(|c| c.event == OTHER_EVENTS).unwrap();
+        let other = s
+            .violations
+            .iter()
+            .find(|c| c.event == OTHER_EVENTS)
+            .unwrap();
         assert_eq!(other.count, 50);
         assert_eq!(s.recent.len(), MAX_RECENT_VIOLATIONS);
-        assert_eq!(s.recent.last().unwrap().event, crate::cat!("made-up ", MAX_TALLIED + 49));
+        assert_eq!(
+            s.recent.last().unwrap().event,
+            crate::cat!("made-up ", MAX_TALLIED + 49)
+        );
     }
 }

@@ -27,7 +27,11 @@ fn track(plan: &TrackingPlan, props: serde_json::Value) -> Vec<String> {
 
 /// A keyword's case: its schema for property `x`, values that pass, and
 /// values that fail with the message expected.
-type KeywordCase = (serde_json::Value, Vec<serde_json::Value>, Vec<(serde_json::Value, &'static str)>);
+type KeywordCase = (
+    serde_json::Value,
+    Vec<serde_json::Value>,
+    Vec<(serde_json::Value, &'static str)>,
+);
 
 #[test]
 fn every_keyword_accepts_and_flags_with_the_path() {
@@ -94,9 +98,14 @@ fn every_keyword_accepts_and_flags_with_the_path() {
         let mut plan = json!({ "id": "t", "version": 1,
             "definitions": { "money": { "type": "number", "minimum": 0 } },
             "events": { "E": { "properties": { "properties": { "x": schema.clone() } } } } });
-        let plan = TrackingPlan::parse(&plan.take().to_string()).unwrap_or_else(|e| panic!("{schema}: {e}"));
+        let plan = TrackingPlan::parse(&plan.take().to_string())
+            .unwrap_or_else(|e| panic!("{schema}: {e}"));
         for v in good {
-            assert_eq!(track(&plan, json!({ "x": v })), Vec::<String>::new(), "{schema} should pass {v}");
+            assert_eq!(
+                track(&plan, json!({ "x": v })),
+                Vec::<String>::new(),
+                "{schema} should pass {v}"
+            );
         }
         for (v, want) in bad {
             let got = track(&plan, json!({ "x": v }));
@@ -113,7 +122,11 @@ fn the_keyword_list_in_messages_is_the_enforced_one() {
 #[test]
 fn numbers_compare_exactly_beyond_a_float() {
     let plan = plan_with(json!({"properties": {"id": {"maximum": 9007199254740992u64}}})).unwrap();
-    let props: Object = crate::json::parse(r#"{"id": 9007199254740993}"#).unwrap().as_object().cloned().unwrap();
+    let props: Object = crate::json::parse(r#"{"id": 9007199254740993}"#)
+        .unwrap()
+        .as_object()
+        .cloned()
+        .unwrap();
     let v = plan.check(EventKind::Track, Some("E"), Some(&props), None);
     assert_eq!(v.violations[0].rule, "maximum", "{v:?}");
 }
@@ -150,7 +163,9 @@ fn every_misuse_is_refused_at_load_naming_where() {
         (json!({"properties": {"a/b~": {"if": {}}}}), "at /events/E/properties/properties/a~1b~0/if: unsupported keyword `if`"),
     ];
     for (schema, want) in cases {
-        let e = plan_with(schema.clone()).expect_err(&schema.to_string()).text();
+        let e = plan_with(schema.clone())
+            .expect_err(&schema.to_string())
+            .text();
         assert!(e.starts_with(want), "{schema}: {e}");
     }
 }
@@ -159,18 +174,51 @@ fn every_misuse_is_refused_at_load_naming_where() {
 fn plan_level_mistakes_are_refused() {
     for (plan, want) in [
         ("[]", "a tracking plan must be a JSON object, got an array"),
-        ("{\"id\": ", "the tracking plan is not valid JSON (EOF while parsing"),
+        (
+            "{\"id\": ",
+            "the tracking plan is not valid JSON (EOF while parsing",
+        ),
         (r#"{"version": 1}"#, "at /id: a tracking plan needs an `id`"),
-        (r#"{"id": "t", "version": true}"#, "at /version: `version` must be a string or a number"),
-        (r#"{"id": "t", "unplanned": "block"}"#, "at /unplanned: `unplanned` must be \"allow\", \"flag\" or \"drop\", got \"block\""),
-        (r#"{"id": "t", "policy": "warn"}"#, "at /policy: `policy` must be \"flag\", \"strip\" or \"drop\""),
-        (r#"{"id": "t", "event": {}}"#, "at /event: unsupported key `event` in a tracking plan"),
-        (r#"{"id": "t", "events": {"E": {"props": {}}}}"#, "at /events/E/props: unsupported key `props` in an event"),
-        (r#"{"id": "t", "events": {"E": {"policy": "skip"}}}"#, "at /events/E/policy: `policy` must be"),
-        (r#"{"id": "t", "events": []}"#, "at /events: `events` must be a JSON object"),
-        (r#"{"id": "t", "identify": {"properties": {}}}"#, "at /identify/properties: unsupported key `properties` in `identify`"),
-        (r##"{"id": "t", "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}}"##, "at /definitions/a: this definition refers to itself"),
-        (r#"{"id": "t", "definitions": {"a": {}}, "$defs": {"a": {}}}"#, "at /$defs/a: a second definition named \"a\""),
+        (
+            r#"{"id": "t", "version": true}"#,
+            "at /version: `version` must be a string or a number",
+        ),
+        (
+            r#"{"id": "t", "unplanned": "block"}"#,
+            "at /unplanned: `unplanned` must be \"allow\", \"flag\" or \"drop\", got \"block\"",
+        ),
+        (
+            r#"{"id": "t", "policy": "warn"}"#,
+            "at /policy: `policy` must be \"flag\", \"strip\" or \"drop\"",
+        ),
+        (
+            r#"{"id": "t", "event": {}}"#,
+            "at /event: unsupported key `event` in a tracking plan",
+        ),
+        (
+            r#"{"id": "t", "events": {"E": {"props": {}}}}"#,
+            "at /events/E/props: unsupported key `props` in an event",
+        ),
+        (
+            r#"{"id": "t", "events": {"E": {"policy": "skip"}}}"#,
+            "at /events/E/policy: `policy` must be",
+        ),
+        (
+            r#"{"id": "t", "events": []}"#,
+            "at /events: `events` must be a JSON object",
+        ),
+        (
+            r#"{"id": "t", "identify": {"properties": {}}}"#,
+            "at /identify/properties: unsupported key `properties` in `identify`",
+        ),
+        (
+            r##"{"id": "t", "definitions": {"a": {"$ref": "#/definitions/b"}, "b": {"$ref": "#/definitions/a"}}}"##,
+            "at /definitions/a: this definition refers to itself",
+        ),
+        (
+            r#"{"id": "t", "definitions": {"a": {}}, "$defs": {"a": {}}}"#,
+            "at /$defs/a: a second definition named \"a\"",
+        ),
     ] {
         let e = TrackingPlan::parse(plan).expect_err(plan).text();
         assert!(e.starts_with(want), "{plan}: {e}");
@@ -198,68 +246,165 @@ fn shop() -> TrackingPlan {
 #[test]
 fn policies_decide_what_is_kept() {
     let plan = shop();
-    let v = plan.check(EventKind::Track, Some("Order Completed"), Some(&object_of(json!({"total": "9.99"}))), None);
+    let v = plan.check(
+        EventKind::Track,
+        Some("Order Completed"),
+        Some(&object_of(json!({"total": "9.99"}))),
+        None,
+    );
     assert!(!v.drop && v.replaced.is_none());
-    assert_eq!(v.violations[0].text(), "properties.total: expected number, got string \"9.99\"");
+    assert_eq!(
+        v.violations[0].text(),
+        "properties.total: expected number, got string \"9.99\""
+    );
 
-    let v = plan.check(EventKind::Track, Some("Signed Out"), Some(&object_of(json!({"why": "bored"}))), None);
+    let v = plan.check(
+        EventKind::Track,
+        Some("Signed Out"),
+        Some(&object_of(json!({"why": "bored"}))),
+        None,
+    );
     assert!(v.drop);
-    assert_eq!(v.violations[0].text(), "properties.why: not in the tracking plan");
-    assert!(plan.check(EventKind::Track, Some("Signed Out"), None, None).is_clean());
+    assert_eq!(
+        v.violations[0].text(),
+        "properties.why: not in the tracking plan"
+    );
+    assert!(plan
+        .check(EventKind::Track, Some("Signed Out"), None, None)
+        .is_clean());
 
     let v = plan.check(
         EventKind::Track,
         Some("Cart Viewed"),
-        Some(&object_of(json!({"items": [{"sku": "a", "price": 1}], "debug": true}))),
+        Some(&object_of(
+            json!({"items": [{"sku": "a", "price": 1}], "debug": true}),
+        )),
         None,
     );
     assert!(!v.drop);
-    assert_eq!(v.replaced, Some(object_of(json!({"items": [{"sku": "a"}]}))));
+    assert_eq!(
+        v.replaced,
+        Some(object_of(json!({"items": [{"sku": "a"}]})))
+    );
     let texts: Vec<_> = v.violations.iter().map(Violation::text).collect();
-    assert_eq!(texts, ["properties.items[0].price: not in the tracking plan; removed", "properties.debug: not in the tracking plan; removed"]);
-    let v = plan.check(EventKind::Track, Some("Cart Viewed"), Some(&object_of(json!({"items": []}))), None);
+    assert_eq!(
+        texts,
+        [
+            "properties.items[0].price: not in the tracking plan; removed",
+            "properties.debug: not in the tracking plan; removed"
+        ]
+    );
+    let v = plan.check(
+        EventKind::Track,
+        Some("Cart Viewed"),
+        Some(&object_of(json!({"items": []}))),
+        None,
+    );
     assert!(v.is_clean() && v.replaced.is_none());
 }
 
 #[test]
 fn unplanned_events_allow_flag_drop() {
-    for (unplanned, drop, flagged) in [("allow", false, false), ("flag", false, true), ("drop", true, true)] {
-        let plan = TrackingPlan::parse(&json!({"id": "p", "unplanned": unplanned, "events": {}}).to_string()).unwrap();
+    for (unplanned, drop, flagged) in [
+        ("allow", false, false),
+        ("flag", false, true),
+        ("drop", true, true),
+    ] {
+        let plan = TrackingPlan::parse(
+            &json!({"id": "p", "unplanned": unplanned, "events": {}}).to_string(),
+        )
+        .unwrap();
         assert_eq!(plan.unplanned().name(), unplanned);
         let v = plan.check(EventKind::Track, Some("Surprise"), None, None);
         assert_eq!((v.drop, !v.is_clean()), (drop, flagged), "{unplanned}");
         if flagged {
             assert_eq!(v.violations[0].rule, "unplanned");
-            assert_eq!(v.violations[0].message, "event \"Surprise\" is not in tracking plan p");
+            assert_eq!(
+                v.violations[0].message,
+                "event \"Surprise\" is not in tracking plan p"
+            );
         }
         // Screens, pages and aliases are not planned.
-        assert!(plan.check(EventKind::Screen, Some("Home"), None, None).is_clean());
+        assert!(plan
+            .check(EventKind::Screen, Some("Home"), None, None)
+            .is_clean());
     }
 }
 
 #[test]
 fn identify_group_and_event_traits() {
     let plan = shop();
-    let v = plan.check(EventKind::Identify, None, Some(&object_of(json!({"email": "nope"}))), None);
+    let v = plan.check(
+        EventKind::Identify,
+        None,
+        Some(&object_of(json!({"email": "nope"}))),
+        None,
+    );
     assert_eq!(v.violations[0].path, "traits.email");
-    let v = plan.check(EventKind::Group, None, Some(&object_of(json!({"seats": 0}))), None);
-    assert_eq!(v.violations[0].text(), "traits.seats: expected at least 1, got number 0");
-    let v = plan.check(EventKind::Track, Some("Upgraded"), None, Some(&object_of(json!({"name": "Ada"}))));
-    assert_eq!(v.violations[0].text(), "traits.plan: required by the plan, missing");
-    assert!(plan.check(EventKind::Track, Some("Upgraded"), None, Some(&object_of(json!({"plan": "pro"})))).is_clean());
-    assert!(plan.check(EventKind::Track, Some("Upgraded"), None, None).is_clean(), "traits not known: not checked");
+    let v = plan.check(
+        EventKind::Group,
+        None,
+        Some(&object_of(json!({"seats": 0}))),
+        None,
+    );
+    assert_eq!(
+        v.violations[0].text(),
+        "traits.seats: expected at least 1, got number 0"
+    );
+    let v = plan.check(
+        EventKind::Track,
+        Some("Upgraded"),
+        None,
+        Some(&object_of(json!({"name": "Ada"}))),
+    );
+    assert_eq!(
+        v.violations[0].text(),
+        "traits.plan: required by the plan, missing"
+    );
+    assert!(plan
+        .check(
+            EventKind::Track,
+            Some("Upgraded"),
+            None,
+            Some(&object_of(json!({"plan": "pro"})))
+        )
+        .is_clean());
+    assert!(
+        plan.check(EventKind::Track, Some("Upgraded"), None, None)
+            .is_clean(),
+        "traits not known: not checked"
+    );
 }
 
 #[test]
 fn the_stamp_and_summary() {
     let plan = shop();
     assert_eq!(plan.stamp(), r#"{"id":"shop","version":"3"}"#);
-    let names: Vec<_> = plan.events().map(|e| (e.name, e.policy.name(), e.properties, e.required)).collect();
+    let names: Vec<_> = plan
+        .events()
+        .map(|e| (e.name, e.policy.name(), e.properties, e.required))
+        .collect();
     assert_eq!(
         names,
-        [("Cart Viewed", "strip", 1, 0), ("Order Completed", "flag", 3, 1), ("Signed Out", "drop", 0, 0), ("Upgraded", "flag", 0, 0)]
+        [
+            ("Cart Viewed", "strip", 1, 0),
+            ("Order Completed", "flag", 3, 1),
+            ("Signed Out", "drop", 0, 0),
+            ("Upgraded", "flag", 0, 0)
+        ]
     );
     let long = "x".repeat(100);
-    let v = plan.check(EventKind::Track, Some("Order Completed"), Some(&object_of(json!({"total": long}))), None);
-    assert!(v.violations[0].message.ends_with(&cat!("\"", "x".repeat(40), "\"…")), "{}", v.violations[0].message);
+    let v = plan.check(
+        EventKind::Track,
+        Some("Order Completed"),
+        Some(&object_of(json!({"total": long}))),
+        None,
+    );
+    assert!(
+        v.violations[0]
+            .message
+            .ends_with(&cat!("\"", "x".repeat(40), "\"…")),
+        "{}",
+        v.violations[0].message
+    );
 }

@@ -54,11 +54,18 @@ impl<'a> View<'a> {
 
     /// A view of an object.
     pub(crate) fn of_object(o: &'a crate::json::Object) -> View<'a> {
-        View::Object(o.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), View::of(v))).collect())
+        View::Object(
+            o.iter()
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), View::of(v)))
+                .collect(),
+        )
     }
 
     /// The member `key` of an object's members.
-    pub(crate) fn member<'m>(members: &'m [(Cow<'a, str>, View<'a>)], key: &str) -> Option<&'m View<'a>> {
+    pub(crate) fn member<'m>(
+        members: &'m [(Cow<'a, str>, View<'a>)],
+        key: &str,
+    ) -> Option<&'m View<'a>> {
         members
             .binary_search_by(|(k, _)| k.as_ref().cmp(key))
             .ok()
@@ -142,7 +149,10 @@ impl<'a> Reader<'a> {
                     self.eat(b':')?;
                     let v = self.value(depth + 1)?;
                     // serde_json writes keys sorted: appending is the usual case.
-                    if members.last().is_none_or(|(last, _)| last.as_ref() < key.as_ref()) {
+                    if members
+                        .last()
+                        .is_none_or(|(last, _)| last.as_ref() < key.as_ref())
+                    {
                         members.push((key, v));
                     } else {
                         match members.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
