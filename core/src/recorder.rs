@@ -486,6 +486,16 @@ impl Recorder {
         self.plan.as_ref()
     }
 
+    /// The latest violations quote the values that broke the plan (an
+    /// email, a name): a purge or `forget` erases them with the events. The
+    /// counts (event names and rules only) stay.
+    fn forget_violation_values(&mut self) {
+        if !self.plan_stats.recent.is_empty() {
+            self.plan_stats.recent.clear();
+            self.plan_stats_dirty = true;
+        }
+    }
+
     /// Violations counted so far (over the life of the buffer file).
     pub fn plan_stats(&self) -> &PlanStats {
         &self.plan_stats
@@ -701,6 +711,7 @@ impl Recorder {
                     self.pending.clear();
                     engine.count_external_drop(DropReason::Consent, pending, now_ms);
                     engine.purge(DropReason::Consent, now_ms);
+                    self.forget_violation_values();
                     purged = true;
                 }
             }
@@ -739,6 +750,7 @@ impl Recorder {
         let erased_stored = engine.purge(DropReason::Consent, now_ms);
         engine.count_external_drop(DropReason::Consent, erased_memory, now_ms);
 
+        self.forget_violation_values();
         self.identity = Identity::new();
         self.consent = Consent::new(&self.config.consent, &self.config.required_consent);
         self.session = None;

@@ -323,3 +323,30 @@ fn a_bad_plan_fails_build_naming_where() {
         "{e}"
     );
 }
+
+#[test]
+fn forget_erases_the_values_violations_quote() {
+    let b = backend();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = json!({"id": "p", "events": {"Signed Up": {"properties": {"properties": {"referrer": {"type": "number"}}}}}});
+    let c = client(&b, dir.path(), &plan, false);
+    let secret = "ada-lovelace@example.com";
+    c.track("Signed Up", json!({"referrer": secret})).unwrap();
+    c.commit(Duration::from_secs(5)).unwrap();
+    assert!(c.stats().plan.recent[0].message.contains(secret));
+    c.forget(Duration::from_secs(5)).unwrap();
+    let s = c.stats();
+    assert!(s.plan.recent.is_empty(), "{s:?}");
+    assert_eq!(s.plan.total(), 1, "the counts (event and rule) stay");
+    c.shutdown(Duration::from_secs(5)).unwrap();
+    drop(c);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} still holds the value",
+            path.display()
+        );
+    }
+}
