@@ -405,7 +405,10 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
         .unwrap();
     let report = String::from_utf8_lossy(&sent.stdout);
     assert!(sent.status.success(), "{report}");
-    assert!(report.contains(&format!("skipped {LINES} lines")), "{report}");
+    assert!(
+        report.contains(&format!("skipped {LINES} lines")),
+        "{report}"
+    );
     assert_each_line_once(&collector, LINES as u64);
 
     // A line without a messageId is named from the file's absolute path, its

@@ -134,7 +134,9 @@ pub struct Config {
     pub max_event_age: Duration,
     /// See [`DEFAULT_MAX_PENDING_CALLS`].
     pub max_pending_calls: usize,
-    /// See [`DEFAULT_RECORD_WAIT`].
+    /// See [`DEFAULT_RECORD_WAIT`]. Native only: the browser has no worker
+    /// thread to wait for.
+    #[cfg(feature = "std")]
     pub record_wait: Duration,
     /// See [`DEFAULT_SESSION_TIMEOUT`].
     pub session_timeout: Duration,
@@ -174,6 +176,7 @@ pub struct ClientBuilder {
     max_queue_bytes: u64,
     max_event_age: Duration,
     max_pending_calls: usize,
+    #[cfg(feature = "std")]
     record_wait: Duration,
     session_timeout: Duration,
     session_events: bool,
@@ -205,6 +208,7 @@ impl ClientBuilder {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_event_age: DEFAULT_MAX_EVENT_AGE,
             max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+            #[cfg(feature = "std")]
             record_wait: DEFAULT_RECORD_WAIT,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             session_events: DEFAULT_SESSION_EVENTS,
@@ -299,10 +303,12 @@ impl ClientBuilder {
         self
     }
     /// Longest an event call (`track`, `screen`, `page`, `enqueue`) waits for
-    /// room before its event is dropped as `overflow` (default
-    /// [`DEFAULT_RECORD_WAIT`]). `Duration::ZERO` never waits: for threads
-    /// that must not block, such as a UI thread or a request handler with a
+    /// room when the worker is behind (default [`DEFAULT_RECORD_WAIT`]);
+    /// then its event is held in memory (up to 8 MiB more), and past that
+    /// dropped as `overflow`. `Duration::ZERO` never waits: for threads that
+    /// must not block, such as a UI thread or a request handler with a
     /// latency budget.
+    #[cfg(feature = "std")]
     pub fn record_wait(mut self, wait: Duration) -> Self {
         self.record_wait = wait;
         self
@@ -457,6 +463,7 @@ impl ClientBuilder {
             ("max_retry_delay", self.max_retry_delay),
             ("max_event_age", self.max_event_age),
             ("session_timeout", self.session_timeout),
+            #[cfg(feature = "std")]
             ("record_wait", self.record_wait),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, d)| *d > limits::MAX_DURATION) {
@@ -561,6 +568,7 @@ impl ClientBuilder {
             max_queue_bytes: self.max_queue_bytes,
             max_event_age: self.max_event_age,
             max_pending_calls: self.max_pending_calls,
+            #[cfg(feature = "std")]
             record_wait: self.record_wait,
             session_timeout: self.session_timeout,
             session_events: self.session_events,
