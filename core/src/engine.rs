@@ -31,6 +31,14 @@
 //!   `rejected`; 401/403 stop uploads and keep every event.
 //! - Splitting keeps order: the pieces are the queue's front, one upload at
 //!   a time, so events still arrive in recording order, less the refused.
+//! - A backend that names the refused events of a batch (Amplitude's 400)
+//!   has only those dropped as `rejected`; the rest of the batch is sent
+//!   again at once. One that names throttled users or devices (Amplitude's
+//!   429) has their events wait out the backoff while the rest of the batch
+//!   is sent at once; newer events wait behind the held ones, so each
+//!   device's order is kept. Events settled this way ahead of the cursor are
+//!   remembered in memory and left out of later claims until the cursor
+//!   passes them (after a crash they are sent again, with the same ids).
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
 //!   (`expired`).
@@ -130,6 +138,12 @@ struct InFlight {
     last_seq: u64,
     events: u64,
     bytes: u64,
+    /// How many events the claim held (those left out as settled included):
+    /// a resend of the same range claims as many.
+    claimed: usize,
+    /// Sequence number and size of each event sent, in batch order: what a
+    /// position in a per-event answer refers to.
+    sent: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +176,13 @@ pub struct Engine {
     failures: u32,
     split: Option<SplitLimit>,
     halted: Option<String>,
+    /// Events past the cursor already finished with (refused one by one, or
+    /// delivered while earlier ones were held): left out of claims. Sorted.
+    settled_ahead: Vec<u64>,
+    /// Events whose users or devices the server throttles, held until
+    /// `held_until`. Sorted.
+    held: Vec<u64>,
+    held_until: i64,
     next_expiry_check: i64,
     memory: VecDeque<NewEvent>,
     memory_bytes: usize,
@@ -230,6 +251,9 @@ impl Engine {
             failures: 0,
             split: None,
             halted: None,
+            settled_ahead: Vec::new(),
+            held: Vec::new(),
+            held_until: 0,
             next_expiry_check: now_ms,
             memory: VecDeque::new(),
             memory_bytes: 0,
@@ -543,6 +567,8 @@ impl Engine {
         self.retry_at = None;
         self.failures = 0;
         self.split = None;
+        self.settled_ahead.clear();
+        self.held.clear();
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
     }
@@ -680,7 +706,7 @@ impl Engine {
             Some(s) => s.max_events.min(self.cfg.max_batch_events),
             None => self.cfg.max_batch_events,
         };
-        let events =
+        let mut events =
             match self
                 .store
                 .claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes)
@@ -695,26 +721,87 @@ impl Engine {
                     return None;
                 }
             };
-        let Some(last) = events.last() else {
+        let Some(last_seq) = events.last().map(|e| e.seq) else {
             // Counts drifted from the store (another writer?): trust the store.
             self.resync(now_ms);
             return None;
         };
+        let claimed = events.len();
+        if !self.settled_ahead.is_empty() || !self.held.is_empty() {
+            if now_ms >= self.held_until {
+                self.held.clear();
+            }
+            let (settled, held) = (&self.settled_ahead, &self.held);
+            events.retain(|e| {
+                settled.binary_search(&e.seq).is_err() && held.binary_search(&e.seq).is_err()
+            });
+            if events.is_empty() {
+                return self.skip_settled_claim(last_seq, now_ms);
+            }
+        }
         let id = self.next_id;
         self.next_id += 1;
         self.requests += 1;
         self.in_flight = Some(InFlight {
             id,
             purged: false,
-            last_seq: last.seq,
+            last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            claimed,
+            sent: events
+                .iter()
+                .map(|e| (e.seq, e.json.len() as u64))
+                .collect(),
         });
         Some(Upload {
             id,
             request: self.wire.encode(&events, self.wall_ms(now_ms)),
             events: events.len(),
         })
+    }
+
+    /// A claim held nothing to send: every event in it was settled already,
+    /// or is held. Moves the cursor past what is settled and tries again;
+    /// with held events in the way, waits for them.
+    fn skip_settled_claim(&mut self, last_seq: u64, now_ms: i64) -> Option<Upload> {
+        self.store.release(DEFAULT_DESTINATION);
+        let through = match self.held.first() {
+            Some(&h) if h <= last_seq => h.saturating_sub(1),
+            _ => last_seq,
+        };
+        if through > self.acked_through {
+            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+                self.storage_failed(err, now_ms);
+                return None;
+            }
+            self.acked_through = through;
+            self.prune_settled_ahead();
+            if self.split.is_some_and(|s| through >= s.until_seq) {
+                self.split = None;
+            }
+            if self.queued_events == 0 {
+                self.waiting_since = None;
+            }
+            return self.poll_upload(now_ms);
+        }
+        self.retry_at = Some(self.held_until);
+        None
+    }
+
+    /// Forgets settled events the cursor has passed.
+    fn prune_settled_ahead(&mut self) {
+        let through = self.acked_through;
+        self.settled_ahead.retain(|s| *s > through);
+    }
+
+    /// Inserts `seqs` into the sorted list `into`, without repeats.
+    fn insert_sorted(into: &mut Vec<u64>, seqs: impl Iterator<Item = u64>) {
+        for seq in seqs {
+            if let Err(at) = into.binary_search(&seq) {
+                into.insert(at, seq);
+            }
+        }
     }
 
     fn resync(&mut self, now_ms: i64) {
@@ -769,6 +856,28 @@ impl Engine {
                 after_ms: None,
                 reason,
             },
+        };
+        // A per-event answer that names none of the batch's events, or all
+        // of them, is an answer about the batch.
+        let outcome = match outcome {
+            Outcome::Throttled {
+                indices,
+                after_ms,
+                reason,
+            } if indices.is_empty() || covers_all(&indices, flight.sent.len()) => {
+                Outcome::Retry { after_ms, reason }
+            }
+            Outcome::RefusedEvents { indices, reason }
+                if covers_all(&indices, flight.sent.len()) =>
+            {
+                Outcome::Reject { reason }
+            }
+            Outcome::RefusedEvents { indices, reason }
+                if !indices.iter().any(|i| *i < flight.sent.len()) =>
+            {
+                Outcome::Refused { reason }
+            }
+            other => other,
         };
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
@@ -851,6 +960,53 @@ impl Engine {
                 self.persist_delivery(now_ms);
                 self.settle(&flight, now_ms);
             }
+            Outcome::RefusedEvents { indices, reason } => {
+                let refused: Vec<(u64, u64)> = indices
+                    .iter()
+                    .filter_map(|i| flight.sent.get(*i).copied())
+                    .collect();
+                let n = refused.len() as u64;
+                if self.last_rejection.as_deref() != Some(reason.as_str()) {
+                    log::warn!(
+                        "cairn: server refused {n} of a batch of {} events, dropped; sending the others again: {reason}",
+                        flight.events
+                    );
+                }
+                self.store.release(DEFAULT_DESTINATION);
+                Self::insert_sorted(&mut self.settled_ahead, refused.iter().map(|r| r.0));
+                self.queued_events -= n.min(self.queued_events);
+                self.queued_bytes -= refused.iter().map(|r| r.1).sum::<u64>().min(self.queued_bytes);
+                self.count_drop(DropReason::Rejected, n, now_ms);
+                // The same range again, less the refused: at once, it is no
+                // failure of the server.
+                self.limit_next_batches(flight.claimed, flight.last_seq, true);
+                self.retry_at = Some(now_ms);
+                self.last_error = Some(reason.clone());
+                self.last_rejection = Some(reason);
+                self.persist_delivery(now_ms);
+            }
+            Outcome::Throttled {
+                indices,
+                after_ms,
+                reason,
+            } => {
+                self.store.release(DEFAULT_DESTINATION);
+                self.failures = self.failures.saturating_add(1);
+                self.retries += 1;
+                let delay = match after_ms {
+                    Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
+                    None => self.backoff_delay(),
+                };
+                let held = indices.iter().filter_map(|i| flight.sent.get(*i).map(|s| s.0));
+                Self::insert_sorted(&mut self.held, held);
+                self.held_until = self.held_until.max(now_ms + delay as i64);
+                // The others of the batch go at once; nothing newer passes
+                // the held events.
+                self.limit_next_batches(flight.claimed, flight.last_seq, true);
+                self.retry_at = Some(now_ms);
+                self.last_error = Some(reason);
+                self.persist_delivery(now_ms);
+            }
             Outcome::AuthFailed { reason } => {
                 log::warn!("cairn: uploads stopped, events kept: {reason}");
                 self.store.release(DEFAULT_DESTINATION);
@@ -916,19 +1072,35 @@ impl Engine {
         }
     }
 
-    /// The batch is finished with (delivered or dropped): move the cursor.
+    /// The batch is finished with (delivered or dropped): move the cursor,
+    /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
-        let recovered = self.failures > 0;
-        self.failures = 0;
-        self.retry_at = None;
-        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
-            // The events stay in the file and go out again later, with the
-            // same message ids: a duplicate the backend removes.
-            self.store.release(DEFAULT_DESTINATION);
-            self.storage_failed(err, now_ms);
-            return;
+        let recovered = self.failures > 0 && self.held.is_empty();
+        if self.held.is_empty() {
+            self.failures = 0;
         }
-        self.acked_through = self.acked_through.max(flight.last_seq);
+        self.retry_at = None;
+        let through = match self.held.first() {
+            Some(&h) if h <= flight.last_seq => {
+                let through = h.saturating_sub(1);
+                let ahead = flight.sent.iter().map(|s| s.0).filter(|s| *s > through);
+                Self::insert_sorted(&mut self.settled_ahead, ahead);
+                self.store.release(DEFAULT_DESTINATION);
+                through
+            }
+            _ => flight.last_seq,
+        };
+        if through > self.acked_through {
+            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+                // The events stay in the file and go out again later, with the
+                // same message ids: a duplicate the backend removes.
+                self.store.release(DEFAULT_DESTINATION);
+                self.storage_failed(err, now_ms);
+                return;
+            }
+        }
+        self.acked_through = self.acked_through.max(through);
+        self.prune_settled_ahead();
         if recovered {
             self.persist_delivery(now_ms);
         }
@@ -946,6 +1118,8 @@ impl Engine {
         }
         if self.queued_events == 0 {
             self.waiting_since = None;
+        } else if !self.held.is_empty() {
+            self.retry_at = Some(self.held_until);
         } else if self.split.is_some() {
             self.retry_at = Some(now_ms);
         }
@@ -1044,6 +1218,11 @@ impl Drop for Engine {
     }
 }
 
+/// True when the sorted, repeat-free `indices` name every one of `len` positions.
+fn covers_all(indices: &[usize], len: usize) -> bool {
+    indices.iter().filter(|i| **i < len).count() >= len
+}
+
 /// Sorts `ids` and removes repeats, as `sort_unstable` + `dedup` would, by
 /// inserting each into a sorted list of the distinct ones (a binary search:
 /// ids repeat a lot and are few once distinct), so the browser build carries
@@ -1061,3 +1240,7 @@ pub(crate) fn sort_unique(ids: &mut Vec<String>) {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "engine_per_event_tests.rs"]
+mod per_event_tests;
