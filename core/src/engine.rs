@@ -67,6 +67,9 @@ pub const MEMORY_FALLBACK_BYTES: usize = 8 * 1024 * 1024;
 pub const STORAGE_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// The shortest wait before a retry, whatever the jitter draws: 100 ms.
 pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Whether a wire in this build answers per event (Amplitude's): without
+/// one (the default browser build), the rules for it are compiled out.
+const PER_EVENT: bool = cfg!(feature = "wire-amplitude");
 /// Expired events are looked for at most this often: every 60 s.
 pub const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -140,6 +143,7 @@ struct InFlight {
     bytes: u64,
     /// How many events the claim held (those left out as settled included):
     /// a resend of the same range claims as many.
+    #[cfg_attr(not(feature = "wire-amplitude"), allow(dead_code))]
     claimed: usize,
     /// Sequence number and size of each event sent, in batch order: what a
     /// position in a per-event answer refers to.
@@ -727,7 +731,7 @@ impl Engine {
             return None;
         };
         let claimed = events.len();
-        if !self.settled_ahead.is_empty() || !self.held.is_empty() {
+        if PER_EVENT && (!self.settled_ahead.is_empty() || !self.held.is_empty()) {
             if now_ms >= self.held_until {
                 self.held.clear();
             }
@@ -749,10 +753,14 @@ impl Engine {
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
             claimed,
-            sent: events
-                .iter()
-                .map(|e| (e.seq, e.json.len() as u64))
-                .collect(),
+            sent: if PER_EVENT {
+                events
+                    .iter()
+                    .map(|e| (e.seq, e.json.len() as u64))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         });
         Some(Upload {
             id,
@@ -859,6 +867,7 @@ impl Engine {
         };
         // A per-event answer that names none of the batch's events, or all
         // of them, is an answer about the batch.
+        #[cfg(feature = "wire-amplitude")]
         let outcome = match outcome {
             Outcome::Throttled {
                 indices,
@@ -960,6 +969,7 @@ impl Engine {
                 self.persist_delivery(now_ms);
                 self.settle(&flight, now_ms);
             }
+            #[cfg(feature = "wire-amplitude")]
             Outcome::RefusedEvents { indices, reason } => {
                 let refused: Vec<(u64, u64)> = indices
                     .iter()
@@ -985,6 +995,7 @@ impl Engine {
                 self.last_rejection = Some(reason);
                 self.persist_delivery(now_ms);
             }
+            #[cfg(feature = "wire-amplitude")]
             Outcome::Throttled {
                 indices,
                 after_ms,
@@ -1080,7 +1091,7 @@ impl Engine {
             self.failures = 0;
         }
         self.retry_at = None;
-        let through = match self.held.first() {
+        let through = match self.held.first().filter(|_| PER_EVENT) {
             Some(&h) if h <= flight.last_seq => {
                 let through = h.saturating_sub(1);
                 let ahead = flight.sent.iter().map(|s| s.0).filter(|s| *s > through);
@@ -1219,6 +1230,7 @@ impl Drop for Engine {
 }
 
 /// True when the sorted, repeat-free `indices` name every one of `len` positions.
+#[cfg(feature = "wire-amplitude")]
 fn covers_all(indices: &[usize], len: usize) -> bool {
     indices.iter().filter(|i| **i < len).count() >= len
 }
@@ -1241,6 +1253,6 @@ pub(crate) fn sort_unique(ids: &mut Vec<String>) {
 #[path = "engine_tests.rs"]
 mod tests;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "wire-amplitude"))]
 #[path = "engine_per_event_tests.rs"]
 mod per_event_tests;

@@ -26,13 +26,14 @@ pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).
-const OTHER: [&str; 6] = [
+const OTHER: [&str; 7] = [
     "writeKey",
     "endpoint",
     "consent",
     "requiredConsent",
     "context",
     "anonymousId",
+    "destination",
 ];
 
 /// Every option the core reads joined with `, `, as unknown-option errors
@@ -41,7 +42,32 @@ const OTHER: [&str; 6] = [
 /// build; a test checks it against the two lists).
 const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
-resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
+resetOnUserSwitch, consent, requiredConsent, context, anonymousId, destination";
+
+/// The values of the `destination` option, as the page writes them.
+pub const DESTINATIONS: &str = "\"segment\", \"amplitude\", \"amplitude-batch\", \"posthog\"";
+
+/// Reads the `destination` option.
+fn destination(text: &str) -> Result<cairn::DestinationKind, String> {
+    use cairn::DestinationKind as D;
+    Ok(match text {
+        "segment" => D::Segment,
+        "amplitude" => D::amplitude(),
+        "amplitude-batch" => D::Amplitude {
+            batch_api: true,
+            min_id_length: None,
+        },
+        "posthog" => D::PostHog,
+        _ => {
+            return Err(cat!(
+                "cairn: option `destination` \"",
+                text,
+                "\" is not one of ",
+                DESTINATIONS
+            ))
+        }
+    })
+}
 
 /// Whether the core reads option `name`.
 fn known(name: &str) -> bool {
@@ -177,6 +203,9 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(e) = text("endpoint")? {
         b = b.endpoint(e);
     }
+    if let Some(d) = text("destination")? {
+        b = b.destination(destination(&d)?);
+    }
     // One loop over the numeric and yes/no options, one setter call site
     // (not one inlined copy of the reading per option).
     for (i, k) in SETTINGS.iter().enumerate() {
@@ -274,6 +303,31 @@ mod tests {
             vec![("analytics".to_string(), ConsentState::Unknown)]
         );
         assert_eq!(c.required_consent, ["analytics"]);
+    }
+
+    #[test]
+    fn destination_picks_the_wire() {
+        use cairn::DestinationKind as D;
+        for (name, kind) in [
+            ("segment", D::Segment),
+            ("amplitude", D::amplitude()),
+            ("amplitude-batch", D::Amplitude { batch_api: true, min_id_length: None }),
+            ("posthog", D::PostHog),
+        ] {
+            let c = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": name}));
+            if kind.built_in() {
+                assert_eq!(c.unwrap().destination, kind, "{name}");
+            } else {
+                // A package built without that wire says how to get one.
+                let e = c.unwrap_err();
+                assert!(e.contains("invalid option `destination`") && e.contains("not in this build"), "{e}");
+            }
+        }
+        let c = config_from(&json!({"writeKey": "k", "endpoint": "http://h"})).unwrap();
+        assert_eq!(c.destination, D::Segment);
+        let e = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": "mixpanel"}))
+            .unwrap_err();
+        assert!(e.contains("`destination` \"mixpanel\" is not one of") && e.contains("\"posthog\""), "{e}");
     }
 
     #[test]

@@ -186,11 +186,16 @@ impl<B: Backend + 'static> Runtime<B> {
         let settings = RecorderSettings::from(&config);
         let mirrored = mirrored_anonymous_id.filter(|a| !a.trim().is_empty());
         let recorder = Recorder::load(settings.clone(), &mut store, mirrored);
-        let wire = SegmentWire::new(&config.endpoint, &config.write_key, false);
+        // The browser sends plain bodies (fetch cannot gzip them).
+        // (`config_from_text` has refused a destination this build lacks.)
+        let wire = match config.destinations().into_iter().next().and_then(|d| d.wire(false)) {
+            Some(w) => w,
+            None => Box::new(SegmentWire::new(&config.endpoint, &config.write_key, false)),
+        };
         let engine = Engine::new(
             EngineConfig::from(&config),
             Box::new(store),
-            Box::new(wire),
+            wire,
             seed,
             now,
         );

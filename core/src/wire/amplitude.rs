@@ -17,7 +17,7 @@ use crate::prelude::*;
 use core::cell::Cell;
 
 use super::{
-    body_prefix, group_type, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
+    group_type, redacted_detail, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
 };
 use crate::cat;
 use crate::json::{parse, Json, Object};
@@ -25,10 +25,7 @@ use crate::json_text::push_string;
 use crate::store::StoredEvent;
 use crate::time::iso8601_ms;
 
-/// The path of Amplitude's HTTP V2 API.
-pub const HTTP_API_PATH: &str = "/2/httpapi";
-/// The path of Amplitude's Batch API (higher limits, for large backfills).
-pub const BATCH_API_PATH: &str = "/batch";
+use super::{AMPLITUDE_BATCH_API_PATH as BATCH_API_PATH, AMPLITUDE_HTTP_API_PATH as HTTP_API_PATH};
 /// The event type Amplitude gives a `screen` call (as its mobile SDKs name it).
 pub const SCREEN_EVENT: &str = "[Amplitude] Screen Viewed";
 /// The event type Amplitude gives a `page` call (as its browser SDK names it).
@@ -328,20 +325,6 @@ impl Wire for AmplitudeWire {
 fn push_indices(out: &mut Vec<usize>, list: &Json) {
     if let Json::Array(items) = list {
         out.extend(items.iter().filter_map(Json::as_u64).map(|i| i as usize));
-    }
-}
-
-/// `HTTP {status}: {start of body}`, with the key cut out of the body (a
-/// server that echoes the request must not put it into `stats()`).
-pub(crate) fn redacted_detail(r: &HttpResponse, key: &str) -> String {
-    let mut body = body_prefix(r.body.trim()).to_string();
-    if key.len() >= super::MIN_REDACTED_KEY_BYTES {
-        body = body.replace(key, "<api key>");
-    }
-    if body.is_empty() {
-        cat!("HTTP ", r.status)
-    } else {
-        cat!("HTTP ", r.status, ": ", body)
     }
 }
 

@@ -12,12 +12,23 @@
 
 use crate::prelude::*;
 
+#[cfg(feature = "wire-amplitude")]
 mod amplitude;
+#[cfg(feature = "wire-posthog")]
 mod posthog;
 mod segment;
 
+#[cfg(feature = "wire-amplitude")]
 pub use amplitude::AmplitudeWire;
-pub use posthog::{uuid_for as posthog_uuid_for, PostHogWire};
+#[cfg(feature = "wire-posthog")]
+pub use posthog::{is_uuid as posthog_is_uuid, uuid_for as posthog_uuid_for, PostHogWire};
+
+/// The path of Amplitude's HTTP V2 API.
+pub const AMPLITUDE_HTTP_API_PATH: &str = "/2/httpapi";
+/// The path of Amplitude's Batch API (higher limits, for large volumes).
+pub const AMPLITUDE_BATCH_API_PATH: &str = "/batch";
+/// The path of PostHog's batch API, with the trailing slash its SDKs send.
+pub const POSTHOG_BATCH_PATH: &str = "/batch/";
 pub use segment::SegmentWire;
 
 use crate::store::StoredEvent;
@@ -34,6 +45,7 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024;
 /// tell from ordinary text (and no secret: real keys are 27 to 47 characters).
 pub(crate) const MIN_REDACTED_KEY_BYTES: usize = 8;
 
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
 /// The trait of a `group` call that names its group type (Amplitude's
 /// `groups` key, PostHog's `$group_type`); without it the type is
 /// [`DEFAULT_GROUP_TYPE`].
@@ -42,6 +54,7 @@ pub const GROUP_TYPE_TRAIT: &str = "group_type";
 pub const DEFAULT_GROUP_TYPE: &str = "company";
 
 /// The group type of a `group` call with `traits`.
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
 pub(crate) fn group_type(traits: &crate::json::Json) -> &str {
     traits[GROUP_TYPE_TRAIT]
         .as_str()
@@ -49,6 +62,7 @@ pub(crate) fn group_type(traits: &crate::json::Json) -> &str {
         .unwrap_or(DEFAULT_GROUP_TYPE)
 }
 
+#[cfg(feature = "wire-amplitude")]
 /// Sorts positions and removes repeats by inserting into a sorted list (the
 /// browser build carries no sorting code).
 pub(crate) fn sort_unique_indices(indices: &mut Vec<usize>) {
@@ -111,7 +125,9 @@ pub enum Outcome {
     },
     /// The server refuses the events at these positions in the batch (an
     /// Amplitude 400 listing them): drop only those, counted as `rejected`
-    /// with `reason`; send the others again at once.
+    /// with `reason`; send the others again at once. (With feature
+    /// `wire-amplitude`, the one wire that answers per event.)
+    #[cfg(feature = "wire-amplitude")]
     RefusedEvents {
         /// Positions in the batch, sorted, without repeats.
         indices: Vec<usize>,
@@ -121,6 +137,7 @@ pub enum Outcome {
     /// The server is throttling the users or devices of the events at these
     /// positions (an Amplitude 429): those wait out a backoff, the others of
     /// the batch are sent again at once. No positions: the whole batch waits.
+    #[cfg(feature = "wire-amplitude")]
     Throttled {
         /// Positions in the batch, sorted, without repeats.
         indices: Vec<usize>,
@@ -170,6 +187,21 @@ pub fn body_prefix(body: &str) -> &str {
         end -= 1;
     }
     body.get(..end).unwrap_or_default()
+}
+
+/// `HTTP {status}: {start of body}`, with the key cut out of the body (a
+/// server that echoes the request must not put it into `stats()`).
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
+pub(crate) fn redacted_detail(r: &HttpResponse, key: &str) -> String {
+    let mut body = body_prefix(r.body.trim()).to_string();
+    if key.len() >= MIN_REDACTED_KEY_BYTES {
+        body = body.replace(key, "<api key>");
+    }
+    if body.is_empty() {
+        crate::cat!("HTTP ", r.status)
+    } else {
+        crate::cat!("HTTP ", r.status, ": ", body)
+    }
 }
 
 #[cfg(test)]

@@ -21,9 +21,7 @@ use crate::json_text::push_string;
 use crate::store::StoredEvent;
 use crate::time::iso8601_ms;
 
-/// The path of PostHog's batch API (with its trailing slash, as PostHog's
-/// SDKs send it).
-pub const BATCH_PATH: &str = "/batch/";
+use super::POSTHOG_BATCH_PATH as BATCH_PATH;
 
 /// The PostHog batch format.
 #[derive(Debug, Clone)]
@@ -200,7 +198,7 @@ impl Wire for PostHogWire {
     }
 
     fn classify(&self, r: &HttpResponse, now_ms: i64) -> Outcome {
-        let detail = || super::amplitude::redacted_detail(r, &self.api_key);
+        let detail = || super::redacted_detail(r, &self.api_key);
         match r.status {
             200..=299 => Outcome::Delivered,
             413 => Outcome::Split,
