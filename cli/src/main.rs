@@ -216,9 +216,8 @@ fn collect(config: CollectorConfig) -> ExitCode {
     };
     println!("cairn collector listening on {}", collector.endpoint());
     println!(
-        "  POST {}/v1/batch   GET {}/stats",
-        collector.endpoint(),
-        collector.endpoint()
+        "  POST {e}/v1/batch   GET {e}/stats\n  Amplitude: POST {e}/2/httpapi, {e}/batch   PostHog: POST {e}/batch/",
+        e = collector.endpoint()
     );
     match &key {
         Some(k) => println!("  write key: only \"{k}\" is accepted"),

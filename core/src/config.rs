@@ -380,6 +380,9 @@ impl ClientBuilder {
             }
             Some(e) => validate_endpoint(e, self.destination.path()).map_err(|r| bad("endpoint", r))?,
         };
+        // Without std and without the wires (the default browser package)
+        // nothing can choose another destination: the checks stay out of it.
+        #[cfg(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog"))]
         if !self.destination.built_in() {
             return Err(bad(
                 "destination",
@@ -393,6 +396,7 @@ impl ClientBuilder {
                 ),
             ));
         }
+        #[cfg(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog"))]
         if let DestinationKind::Amplitude {
             min_id_length: Some(0),
             ..

@@ -142,3 +142,8 @@ impl Destination {
         }
     }
 }
+
+/// docs/destinations.md's Rust examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "native"))]
+#[doc = include_str!("../../docs/destinations.md")]
+pub struct DestinationsGuide;

@@ -571,8 +571,10 @@ impl Engine {
         self.retry_at = None;
         self.failures = 0;
         self.split = None;
-        self.settled_ahead.clear();
-        self.held.clear();
+        if PER_EVENT {
+            self.settled_ahead.clear();
+            self.held.clear();
+        }
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
     }
@@ -799,6 +801,9 @@ impl Engine {
 
     /// Forgets settled events the cursor has passed.
     fn prune_settled_ahead(&mut self) {
+        if !PER_EVENT {
+            return;
+        }
         let through = self.acked_through;
         self.settled_ahead.retain(|s| *s > through);
     }
@@ -1086,8 +1091,9 @@ impl Engine {
     /// The batch is finished with (delivered or dropped): move the cursor,
     /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
-        let recovered = self.failures > 0 && self.held.is_empty();
-        if self.held.is_empty() {
+        let holding = PER_EVENT && !self.held.is_empty();
+        let recovered = self.failures > 0 && !holding;
+        if !holding {
             self.failures = 0;
         }
         self.retry_at = None;
@@ -1129,7 +1135,7 @@ impl Engine {
         }
         if self.queued_events == 0 {
             self.waiting_since = None;
-        } else if !self.held.is_empty() {
+        } else if PER_EVENT && !self.held.is_empty() {
             self.retry_at = Some(self.held_until);
         } else if self.split.is_some() {
             self.retry_at = Some(now_ms);

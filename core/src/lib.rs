@@ -2,7 +2,8 @@
 //!
 //! Product-analytics events (`track`, `identify`, `screen`, ...) recorded
 //! durably and delivered at least once to a Segment- or RudderStack-compatible
-//! `/v1/batch` endpoint.
+//! `/v1/batch` endpoint, or to Amplitude or PostHog
+//! ([`ClientBuilder::destination`], docs/destinations.md).
 //!
 //! ```no_run
 //! use std::time::Duration;

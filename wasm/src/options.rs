@@ -26,6 +26,10 @@ pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).
+/// `destination` exists in a package built with the `amplitude` or
+/// `posthog` feature: the default package speaks Segment only, and its size
+/// budget has no room for the option.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
 const OTHER: [&str; 7] = [
     "writeKey",
     "endpoint",
@@ -35,19 +39,35 @@ const OTHER: [&str; 7] = [
     "anonymousId",
     "destination",
 ];
+#[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+const OTHER: [&str; 6] = [
+    "writeKey",
+    "endpoint",
+    "consent",
+    "requiredConsent",
+    "context",
+    "anonymousId",
+];
 
 /// Every option the core reads joined with `, `, as unknown-option errors
 /// list them: the first two of [`OTHER`], the [`SETTINGS`], then the rest of
 /// [`OTHER`] (written out: `join` would bring its own code into the browser
 /// build; a test checks it against the two lists).
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
 const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
 resetOnUserSwitch, consent, requiredConsent, context, anonymousId, destination";
+#[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
+requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
+resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
 
 /// The values of the `destination` option, as the page writes them.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
 pub const DESTINATIONS: &str = "\"segment\", \"amplitude\", \"amplitude-batch\", \"posthog\"";
 
 /// Reads the `destination` option.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
 fn destination(text: &str) -> Result<cairn::DestinationKind, String> {
     use cairn::DestinationKind as D;
     Ok(match text {
@@ -203,6 +223,7 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(e) = text("endpoint")? {
         b = b.endpoint(e);
     }
+    #[cfg(any(feature = "amplitude", feature = "posthog"))]
     if let Some(d) = text("destination")? {
         b = b.destination(destination(&d)?);
     }
@@ -306,6 +327,15 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+    fn the_default_package_has_no_destination_option() {
+        let e = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": "posthog"}))
+            .unwrap_err();
+        assert!(e.contains("unknown option `destination`"), "{e}");
+    }
+
+    #[test]
+    #[cfg(any(feature = "amplitude", feature = "posthog"))]
     fn destination_picks_the_wire() {
         use cairn::DestinationKind as D;
         for (name, kind) in [

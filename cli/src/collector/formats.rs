@@ -144,6 +144,16 @@ fn from_posthog(e: Value) -> Value {
     let mut out = Map::new();
     let p = e.get("properties").cloned().unwrap_or_else(|| json!({}));
     let prop = |k: &str| p.get(k).cloned();
+    // The app's own properties: PostHog's `$` ones stay in `original`.
+    let own: Map<String, Value> = p
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let distinct = e.get("distinct_id").cloned();
     let kind = match text(&e, "event").unwrap_or_default() {
         "$identify" => {
@@ -166,19 +176,19 @@ fn from_posthog(e: Value) -> Value {
         "$screen" => {
             put(&mut out, "userId", distinct);
             put(&mut out, "name", prop("$screen_name"));
-            put(&mut out, "properties", Some(p.clone()));
+            put(&mut out, "properties", Some(Value::Object(own)));
             "screen"
         }
         "$pageview" => {
             put(&mut out, "userId", distinct);
             put(&mut out, "name", prop("$title"));
-            put(&mut out, "properties", Some(p.clone()));
+            put(&mut out, "properties", Some(Value::Object(own)));
             "page"
         }
         name => {
             out.insert("event".into(), json!(name));
             put(&mut out, "userId", distinct);
-            put(&mut out, "properties", Some(p.clone()));
+            put(&mut out, "properties", Some(Value::Object(own)));
             "track"
         }
     };
