@@ -356,6 +356,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The path the destination posts to, without a trailing slash: what
+    /// the endpoint must not already end in.
+    fn batch_path(&self) -> &'static str {
+        // The default browser package can only speak Segment: no match to carry.
+        if cfg!(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog")) {
+            self.destination.path().trim_end_matches('/')
+        } else {
+            BATCH_PATH
+        }
+    }
+
     /// Checks every setting and returns the validated [`Config`], or an
     /// [`Error::InvalidConfig`] naming the first setting that is wrong.
     pub fn config(&self) -> Result<Config> {
@@ -378,7 +389,7 @@ impl ClientBuilder {
                     "is required: pass your backend's base URL, e.g. https://api.segment.io",
                 ))
             }
-            Some(e) => validate_endpoint(e, self.destination.path()).map_err(|r| bad("endpoint", r))?,
+            Some(e) => validate_endpoint(e, self.batch_path()).map_err(|r| bad("endpoint", r))?,
         };
         // Without std and without the wires (the default browser package)
         // nothing can choose another destination: the checks stay out of it.
@@ -612,15 +623,15 @@ impl Config {
 /// one), no white space or control character anywhere (a newline read from
 /// a file or an environment variable is refused, not cut off), no
 /// credentials (cairn sends the write key as Basic auth itself), no query or
-/// fragment, and a path that does not already end in [`BATCH_PATH`] (cairn
-/// appends it: `…/v1/batch/v1/batch` would answer 404 to every batch).
+/// fragment, and a path that does not already end in `batch_path` (the
+/// destination's: [`BATCH_PATH`] for Segment, `/2/httpapi` for Amplitude...;
+/// cairn appends it: `…/v1/batch/v1/batch` would answer 404 to every batch).
 ///
 /// Errors show the URL with any `user:password@` cut out, so credentials
 /// never reach a log. The native build parses with the `url` crate (WHATWG
 /// URL rules, as browsers); the browser build, which must stay small, checks
 /// the same rules on a hand-written split of the URL.
 fn validate_endpoint(raw: &str, batch_path: &str) -> core::result::Result<String, String> {
-    let batch_path = batch_path.trim_end_matches('/');
     let shown = without_credentials(raw);
     // ASCII white space only: the Unicode tables cost the browser build
     // kilobytes, and any other space is refused by the URL parser.

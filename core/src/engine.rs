@@ -38,7 +38,8 @@
 //!   is sent at once; newer events wait behind the held ones, so each
 //!   device's order is kept. Events settled this way ahead of the cursor are
 //!   remembered in memory and left out of later claims until the cursor
-//!   passes them (after a crash they are sent again, with the same ids).
+//!   passes them (`engine_ahead.rs`; after a crash they are sent again,
+//!   with the same ids).
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
 //!   (`expired`).
@@ -67,9 +68,6 @@ pub const MEMORY_FALLBACK_BYTES: usize = 8 * 1024 * 1024;
 pub const STORAGE_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// The shortest wait before a retry, whatever the jitter draws: 100 ms.
 pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
-/// Whether a wire in this build answers per event (Amplitude's): without
-/// one (the default browser build), the rules for it are compiled out.
-const PER_EVENT: bool = cfg!(feature = "wire-amplitude");
 /// Expired events are looked for at most this often: every 60 s.
 pub const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -143,10 +141,11 @@ struct InFlight {
     bytes: u64,
     /// How many events the claim held (those left out as settled included):
     /// a resend of the same range claims as many.
-    #[cfg_attr(not(feature = "wire-amplitude"), allow(dead_code))]
+    #[cfg(feature = "wire-amplitude")]
     claimed: usize,
     /// Sequence number and size of each event sent, in batch order: what a
     /// position in a per-event answer refers to.
+    #[cfg(feature = "wire-amplitude")]
     sent: Vec<(u64, u64)>,
 }
 
@@ -180,13 +179,8 @@ pub struct Engine {
     failures: u32,
     split: Option<SplitLimit>,
     halted: Option<String>,
-    /// Events past the cursor already finished with (refused one by one, or
-    /// delivered while earlier ones were held): left out of claims. Sorted.
-    settled_ahead: Vec<u64>,
-    /// Events whose users or devices the server throttles, held until
-    /// `held_until`. Sorted.
-    held: Vec<u64>,
-    held_until: i64,
+    /// Events past the cursor settled or held by per-event answers.
+    ahead: Ahead,
     next_expiry_check: i64,
     memory: VecDeque<NewEvent>,
     memory_bytes: usize,
@@ -255,9 +249,7 @@ impl Engine {
             failures: 0,
             split: None,
             halted: None,
-            settled_ahead: Vec::new(),
-            held: Vec::new(),
-            held_until: 0,
+            ahead: Ahead::default(),
             next_expiry_check: now_ms,
             memory: VecDeque::new(),
             memory_bytes: 0,
@@ -571,10 +563,7 @@ impl Engine {
         self.retry_at = None;
         self.failures = 0;
         self.split = None;
-        if PER_EVENT {
-            self.settled_ahead.clear();
-            self.held.clear();
-        }
+        self.ahead.clear();
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
     }
@@ -732,18 +721,12 @@ impl Engine {
             self.resync(now_ms);
             return None;
         };
+        #[cfg(feature = "wire-amplitude")]
         let claimed = events.len();
-        if PER_EVENT && (!self.settled_ahead.is_empty() || !self.held.is_empty()) {
-            if now_ms >= self.held_until {
-                self.held.clear();
-            }
-            let (settled, held) = (&self.settled_ahead, &self.held);
-            events.retain(|e| {
-                settled.binary_search(&e.seq).is_err() && held.binary_search(&e.seq).is_err()
-            });
-            if events.is_empty() {
-                return self.skip_settled_claim(last_seq, now_ms);
-            }
+        self.ahead.leave_out(&mut events, now_ms);
+        #[cfg(feature = "wire-amplitude")]
+        if events.is_empty() {
+            return self.skip_settled_claim(last_seq, now_ms);
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -754,15 +737,13 @@ impl Engine {
             last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            #[cfg(feature = "wire-amplitude")]
             claimed,
-            sent: if PER_EVENT {
-                events
-                    .iter()
-                    .map(|e| (e.seq, e.json.len() as u64))
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            #[cfg(feature = "wire-amplitude")]
+            sent: events
+                .iter()
+                .map(|e| (e.seq, e.json.len() as u64))
+                .collect(),
         });
         Some(Upload {
             id,
@@ -774,19 +755,17 @@ impl Engine {
     /// A claim held nothing to send: every event in it was settled already,
     /// or is held. Moves the cursor past what is settled and tries again;
     /// with held events in the way, waits for them.
+    #[cfg(feature = "wire-amplitude")]
     fn skip_settled_claim(&mut self, last_seq: u64, now_ms: i64) -> Option<Upload> {
         self.store.release(DEFAULT_DESTINATION);
-        let through = match self.held.first() {
-            Some(&h) if h <= last_seq => h.saturating_sub(1),
-            _ => last_seq,
-        };
+        let through = self.ahead.cursor_limit(last_seq);
         if through > self.acked_through {
             if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
                 self.storage_failed(err, now_ms);
                 return None;
             }
             self.acked_through = through;
-            self.prune_settled_ahead();
+            self.ahead.passed(through);
             if self.split.is_some_and(|s| through >= s.until_seq) {
                 self.split = None;
             }
@@ -795,26 +774,8 @@ impl Engine {
             }
             return self.poll_upload(now_ms);
         }
-        self.retry_at = Some(self.held_until);
+        self.retry_at = self.ahead.holding();
         None
-    }
-
-    /// Forgets settled events the cursor has passed.
-    fn prune_settled_ahead(&mut self) {
-        if !PER_EVENT {
-            return;
-        }
-        let through = self.acked_through;
-        self.settled_ahead.retain(|s| *s > through);
-    }
-
-    /// Inserts `seqs` into the sorted list `into`, without repeats.
-    fn insert_sorted(into: &mut Vec<u64>, seqs: impl Iterator<Item = u64>) {
-        for seq in seqs {
-            if let Err(at) = into.binary_search(&seq) {
-                into.insert(at, seq);
-            }
-        }
     }
 
     fn resync(&mut self, now_ms: i64) {
@@ -988,7 +949,7 @@ impl Engine {
                     );
                 }
                 self.store.release(DEFAULT_DESTINATION);
-                Self::insert_sorted(&mut self.settled_ahead, refused.iter().map(|r| r.0));
+                self.ahead.settle(refused.iter().map(|r| r.0));
                 self.queued_events -= n.min(self.queued_events);
                 self.queued_bytes -= refused.iter().map(|r| r.1).sum::<u64>().min(self.queued_bytes);
                 self.count_drop(DropReason::Rejected, n, now_ms);
@@ -1014,8 +975,7 @@ impl Engine {
                     None => self.backoff_delay(),
                 };
                 let held = indices.iter().filter_map(|i| flight.sent.get(*i).map(|s| s.0));
-                Self::insert_sorted(&mut self.held, held);
-                self.held_until = self.held_until.max(now_ms + delay as i64);
+                self.ahead.hold(held, now_ms + delay as i64);
                 // The others of the batch go at once; nothing newer passes
                 // the held events.
                 self.limit_next_batches(flight.claimed, flight.last_seq, true);
@@ -1091,33 +1051,31 @@ impl Engine {
     /// The batch is finished with (delivered or dropped): move the cursor,
     /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
-        let holding = PER_EVENT && !self.held.is_empty();
+        let holding = self.ahead.holding().is_some();
         let recovered = self.failures > 0 && !holding;
         if !holding {
             self.failures = 0;
         }
         self.retry_at = None;
-        let through = match self.held.first().filter(|_| PER_EVENT) {
-            Some(&h) if h <= flight.last_seq => {
-                let through = h.saturating_sub(1);
-                let ahead = flight.sent.iter().map(|s| s.0).filter(|s| *s > through);
-                Self::insert_sorted(&mut self.settled_ahead, ahead);
-                self.store.release(DEFAULT_DESTINATION);
-                through
-            }
-            _ => flight.last_seq,
-        };
-        if through > self.acked_through {
-            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
-                // The events stay in the file and go out again later, with the
-                // same message ids: a duplicate the backend removes.
-                self.store.release(DEFAULT_DESTINATION);
-                self.storage_failed(err, now_ms);
-                return;
-            }
+        let through = self.ahead.cursor_limit(flight.last_seq);
+        if through < flight.last_seq {
+            // Held events lie in the batch's range: the cursor stops before
+            // the first; what was delivered past it is remembered.
+            #[cfg(feature = "wire-amplitude")]
+            self.ahead
+                .settle(flight.sent.iter().map(|s| s.0).filter(|s| *s > through));
+            self.store.release(DEFAULT_DESTINATION);
+        }
+        // (`through` is never below the cursor: held events lie past it.)
+        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+            // The events stay in the file and go out again later, with the
+            // same message ids: a duplicate the backend removes.
+            self.store.release(DEFAULT_DESTINATION);
+            self.storage_failed(err, now_ms);
+            return;
         }
         self.acked_through = self.acked_through.max(through);
-        self.prune_settled_ahead();
+        self.ahead.passed(self.acked_through);
         if recovered {
             self.persist_delivery(now_ms);
         }
@@ -1135,8 +1093,8 @@ impl Engine {
         }
         if self.queued_events == 0 {
             self.waiting_since = None;
-        } else if PER_EVENT && !self.held.is_empty() {
-            self.retry_at = Some(self.held_until);
+        } else if let Some(at) = self.ahead.holding() {
+            self.retry_at = Some(at);
         } else if self.split.is_some() {
             self.retry_at = Some(now_ms);
         }
@@ -1254,6 +1212,10 @@ pub(crate) fn sort_unique(ids: &mut Vec<String>) {
     }
     *ids = distinct;
 }
+
+#[path = "engine_ahead.rs"]
+mod ahead;
+use ahead::Ahead;
 
 #[cfg(test)]
 #[path = "engine_tests.rs"]
