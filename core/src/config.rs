@@ -360,7 +360,11 @@ impl ClientBuilder {
     /// the endpoint must not already end in.
     fn batch_path(&self) -> &'static str {
         // The default browser package can only speak Segment: no match to carry.
-        if cfg!(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog")) {
+        if cfg!(any(
+            feature = "std",
+            feature = "wire-amplitude",
+            feature = "wire-posthog"
+        )) {
             self.destination.path().trim_end_matches('/')
         } else {
             BATCH_PATH

@@ -61,9 +61,9 @@ impl DestinationKind {
             DestinationKind::Amplitude {
                 batch_api: false, ..
             } => crate::wire::AMPLITUDE_HTTP_API_PATH,
-            DestinationKind::Amplitude { batch_api: true, .. } => {
-                crate::wire::AMPLITUDE_BATCH_API_PATH
-            }
+            DestinationKind::Amplitude {
+                batch_api: true, ..
+            } => crate::wire::AMPLITUDE_BATCH_API_PATH,
             DestinationKind::PostHog => crate::wire::POSTHOG_BATCH_PATH,
         }
     }
@@ -124,7 +124,9 @@ impl Destination {
     pub fn wire(&self, gzip: bool) -> Option<Box<dyn Wire>> {
         let _ = gzip;
         match self.kind {
-            DestinationKind::Segment => Some(Box::new(SegmentWire::new(&self.endpoint, &self.key, gzip))),
+            DestinationKind::Segment => {
+                Some(Box::new(SegmentWire::new(&self.endpoint, &self.key, gzip)))
+            }
             #[cfg(feature = "wire-amplitude")]
             DestinationKind::Amplitude {
                 batch_api,
@@ -136,7 +138,9 @@ impl Destination {
                 min_id_length,
             ))),
             #[cfg(feature = "wire-posthog")]
-            DestinationKind::PostHog => Some(Box::new(PostHogWire::new(&self.endpoint, &self.key, gzip))),
+            DestinationKind::PostHog => {
+                Some(Box::new(PostHogWire::new(&self.endpoint, &self.key, gzip)))
+            }
             #[allow(unreachable_patterns)]
             _ => None,
         }

@@ -951,7 +951,11 @@ impl Engine {
                 self.store.release(DEFAULT_DESTINATION);
                 self.ahead.settle(refused.iter().map(|r| r.0));
                 self.queued_events -= n.min(self.queued_events);
-                self.queued_bytes -= refused.iter().map(|r| r.1).sum::<u64>().min(self.queued_bytes);
+                self.queued_bytes -= refused
+                    .iter()
+                    .map(|r| r.1)
+                    .sum::<u64>()
+                    .min(self.queued_bytes);
                 self.count_drop(DropReason::Rejected, n, now_ms);
                 // The same range again, less the refused: at once, it is no
                 // failure of the server.
@@ -974,7 +978,9 @@ impl Engine {
                     Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
                     None => self.backoff_delay(),
                 };
-                let held = indices.iter().filter_map(|i| flight.sent.get(*i).map(|s| s.0));
+                let held = indices
+                    .iter()
+                    .filter_map(|i| flight.sent.get(*i).map(|s| s.0));
                 self.ahead.hold(held, now_ms + delay as i64);
                 // The others of the batch go at once; nothing newer passes
                 // the held events.

@@ -84,16 +84,26 @@ fn a_400_naming_events_drops_only_those_and_resends_the_rest_at_once() {
     let s = e.stats(T0);
     assert_eq!(s.dropped.rejected, 2);
     assert_eq!(s.queued_events, 3);
-    assert!(s.last_rejection.unwrap().contains("events_with_invalid_fields"));
+    assert!(s
+        .last_rejection
+        .unwrap()
+        .contains("events_with_invalid_fields"));
     // No backoff: the server has not failed, two events were bad.
     let u = e.poll_upload(T0).expect("the rest goes at once");
     assert_eq!(ids(&u), names(&[1, 3, 5]));
     e.on_upload_result(u.id, answer(200, None, r#"{"code":200}"#), T0);
     let s = e.stats(T0);
-    assert_eq!((s.delivered_events, s.queued_events, s.dropped.rejected), (3, 0, 2));
+    assert_eq!(
+        (s.delivered_events, s.queued_events, s.dropped.rejected),
+        (3, 0, 2)
+    );
     // The refused rows are gone from the store, and later events flow as usual.
     assert_eq!(e.store_mut().summary().unwrap().events, 0);
-    record(&mut e, &[(6, "u6"), (7, "u7"), (8, "u8"), (9, "u9"), (10, "u10")], T0);
+    record(
+        &mut e,
+        &[(6, "u6"), (7, "u7"), (8, "u8"), (9, "u9"), (10, "u10")],
+        T0,
+    );
     let u = e.poll_upload(T0).unwrap();
     assert_eq!(ids(&u), names(&[6, 7, 8, 9, 10]));
 }
@@ -106,7 +116,11 @@ fn a_400_naming_every_event_drops_the_batch() {
     let u = e.poll_upload(T0).unwrap();
     e.on_upload_result(
         u.id,
-        answer(400, None, r#"{"code":400,"events_with_invalid_fields":{"time":[0,1]}}"#),
+        answer(
+            400,
+            None,
+            r#"{"code":400,"events_with_invalid_fields":{"time":[0,1]}}"#,
+        ),
         T0,
     );
     let s = e.stats(T0);
@@ -129,7 +143,10 @@ fn a_refused_event_found_on_a_resend_is_dropped_too() {
     assert_eq!(ids(&u), names(&[2, 4, 5]));
     e.on_upload_result(u.id, answer(200, None, ""), T0);
     let s = e.stats(T0);
-    assert_eq!((s.delivered_events, s.dropped.rejected, s.queued_events), (3, 2, 0));
+    assert_eq!(
+        (s.delivered_events, s.dropped.rejected, s.queued_events),
+        (3, 2, 0)
+    );
 }
 
 #[test]
@@ -164,7 +181,11 @@ fn a_429_naming_nobody_backs_off_the_whole_batch() {
     let u = e.poll_upload(T0).unwrap();
     e.on_upload_result(
         u.id,
-        answer(429, Some("10"), r#"{"code":429,"error":"Too many requests"}"#),
+        answer(
+            429,
+            Some("10"),
+            r#"{"code":429,"error":"Too many requests"}"#,
+        ),
         T0,
     );
     assert!(e.poll_upload(T0 + 9_999).is_none());

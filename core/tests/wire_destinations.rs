@@ -14,7 +14,10 @@ type Bodies = Arc<Mutex<Vec<Value>>>;
 
 fn decode(req: &mockito::Request) -> Value {
     let raw = req.body().expect("a body");
-    let gzipped = req.header("content-encoding").iter().any(|v| v.to_str().ok() == Some("gzip"));
+    let gzipped = req
+        .header("content-encoding")
+        .iter()
+        .any(|v| v.to_str().ok() == Some("gzip"));
     let text = if gzipped {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
@@ -73,8 +76,11 @@ fn client(
 fn record_orders(c: &cairn::Client, users: &[&str]) {
     for (i, user) in users.iter().enumerate() {
         c.identify(user, Value::Null).unwrap();
-        c.track("Order Completed", json!({"seq": i, "sku": format!("SKU-{i:05}")}))
-            .unwrap();
+        c.track(
+            "Order Completed",
+            json!({"seq": i, "sku": format!("SKU-{i:05}")}),
+        )
+        .unwrap();
     }
 }
 
@@ -106,11 +112,18 @@ fn amplitude_request_has_the_http_v2_shape() {
             }
         })
         .with_status(200)
-        .with_body(r#"{"code":200,"events_ingested":6,"payload_size_bytes":50,"server_upload_time":1}"#)
+        .with_body(
+            r#"{"code":200,"events_ingested":6,"payload_size_bytes":50,"server_upload_time":1}"#,
+        )
         .expect(1)
         .create();
     let dir = tempfile::tempdir().unwrap();
-    let c = client(&server, &dir, "amp_key_0123456789", DestinationKind::amplitude());
+    let c = client(
+        &server,
+        &dir,
+        "amp_key_0123456789",
+        DestinationKind::amplitude(),
+    );
     c.track(
         "Order Completed",
         json!({"price": 9.99, "is_trial": true, "meta": {"tags": ["a", "b"]}}),
@@ -152,7 +165,10 @@ fn amplitude_request_has_the_http_v2_shape() {
     assert!(track.get("user_id").is_none());
     assert!(track["time"].is_i64());
     assert_eq!(track["insert_id"].as_str().unwrap().len(), 36);
-    assert!(track["session_id"].as_i64().unwrap() > 1_700_000_000_000, "session id in ms");
+    assert!(
+        track["session_id"].as_i64().unwrap() > 1_700_000_000_000,
+        "session id in ms"
+    );
     assert_eq!(track["event_properties"]["price"], 9.99);
     assert_eq!(track["event_properties"]["is_trial"], true);
     assert_eq!(track["event_properties"]["meta"]["tags"][1], "b");
@@ -161,14 +177,20 @@ fn amplitude_request_has_the_http_v2_shape() {
     assert_eq!(events[1]["user_properties"]["$set"]["plan"], "pro");
     assert_eq!(events[2]["groups"]["company"], "acme");
     assert_eq!(events[2]["group_properties"]["$set"]["seats"], 3);
-    assert_eq!(events[3]["event_properties"]["[Amplitude] Screen Name"], "Home");
+    assert_eq!(
+        events[3]["event_properties"]["[Amplitude] Screen Name"],
+        "Home"
+    );
     assert_eq!(
         events[4]["event_properties"]["[Amplitude] Page URL"],
         "https://example.com/pricing"
     );
     assert_eq!(events[5]["user_id"], "user-00");
     // insert_id is the event's message id, unique per event.
-    let mut ids: Vec<&str> = events.iter().map(|e| e["insert_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = events
+        .iter()
+        .map(|e| e["insert_id"].as_str().unwrap())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 6);
@@ -210,7 +232,14 @@ fn amplitude_400_drops_only_the_events_it_names_and_resends_the_rest() {
         1,
         &bodies,
     );
-    let ok = answer(&mut server, "/2/httpapi", 200, r#"{"code":200}"#, 1, &bodies);
+    let ok = answer(
+        &mut server,
+        "/2/httpapi",
+        200,
+        r#"{"code":200}"#,
+        1,
+        &bodies,
+    );
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "amp_key", DestinationKind::amplitude());
     record_orders(&c, &["user-0", "user-1", "user-2"]);
@@ -220,19 +249,40 @@ fn amplitude_400_drops_only_the_events_it_names_and_resends_the_rest() {
     ok.assert();
     let bodies = bodies.lock().unwrap();
     assert_eq!(amplitude_seqs(&bodies[0]), [0, 1, 2]);
-    assert_eq!(amplitude_seqs(&bodies[1]), [2], "only the unnamed track is resent");
+    assert_eq!(
+        amplitude_seqs(&bodies[1]),
+        [2],
+        "only the unnamed track is resent"
+    );
     assert_eq!(bodies[1]["events"].as_array().unwrap().len(), 4);
     let s = c.stats();
     assert_eq!(s.dropped.rejected, 2);
-    assert!(s.last_rejection.unwrap().contains("events_with_invalid_fields"));
+    assert!(s
+        .last_rejection
+        .unwrap()
+        .contains("events_with_invalid_fields"));
 }
 
 #[test]
 fn amplitude_413_sends_the_batch_in_halves() {
     let mut server = mockito::Server::new();
     let bodies = Bodies::default();
-    let too_large = answer(&mut server, "/2/httpapi", 413, r#"{"code":413,"error":"Payload too large"}"#, 1, &bodies);
-    let ok = answer(&mut server, "/2/httpapi", 200, r#"{"code":200}"#, 2, &bodies);
+    let too_large = answer(
+        &mut server,
+        "/2/httpapi",
+        413,
+        r#"{"code":413,"error":"Payload too large"}"#,
+        1,
+        &bodies,
+    );
+    let ok = answer(
+        &mut server,
+        "/2/httpapi",
+        200,
+        r#"{"code":200}"#,
+        2,
+        &bodies,
+    );
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "amp_key", DestinationKind::amplitude());
     record_orders(&c, &["user-0", "user-1"]);
@@ -261,7 +311,14 @@ fn amplitude_429_holds_back_the_throttled_user_only() {
         1,
         &bodies,
     );
-    let ok = answer(&mut server, "/2/httpapi", 200, r#"{"code":200}"#, 2, &bodies);
+    let ok = answer(
+        &mut server,
+        "/2/httpapi",
+        200,
+        r#"{"code":200}"#,
+        2,
+        &bodies,
+    );
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "amp_key", DestinationKind::amplitude());
     record_orders(&c, &["user-a", "user-hot", "user-b"]);
@@ -278,8 +335,16 @@ fn amplitude_429_holds_back_the_throttled_user_only() {
             .map(|e| e["user_id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(users(&bodies[1]), ["user-a", "user-a", "user-b", "user-b"], "the others at once");
-    assert_eq!(users(&bodies[2]), ["user-hot", "user-hot"], "after Retry-After");
+    assert_eq!(
+        users(&bodies[1]),
+        ["user-a", "user-a", "user-b", "user-b"],
+        "the others at once"
+    );
+    assert_eq!(
+        users(&bodies[2]),
+        ["user-hot", "user-hot"],
+        "after Retry-After"
+    );
     assert_eq!(c.stats().dropped, cairn::DropCounts::default());
 }
 
@@ -288,8 +353,22 @@ fn amplitude_429_naming_nobody_and_5xx_retry_the_batch() {
     for status in [429, 500, 502, 503, 504] {
         let mut server = mockito::Server::new();
         let bodies = Bodies::default();
-        let failing = answer(&mut server, "/2/httpapi", status, r#"{"code":0}"#, 1, &bodies);
-        let ok = answer(&mut server, "/2/httpapi", 200, r#"{"code":200}"#, 1, &bodies);
+        let failing = answer(
+            &mut server,
+            "/2/httpapi",
+            status,
+            r#"{"code":0}"#,
+            1,
+            &bodies,
+        );
+        let ok = answer(
+            &mut server,
+            "/2/httpapi",
+            200,
+            r#"{"code":200}"#,
+            1,
+            &bodies,
+        );
         let dir = tempfile::tempdir().unwrap();
         let c = client(&server, &dir, "amp_key", DestinationKind::amplitude());
         record_orders(&c, &["user-0"]);
@@ -298,7 +377,10 @@ fn amplitude_429_naming_nobody_and_5xx_retry_the_batch() {
         failing.assert();
         ok.assert();
         let bodies = bodies.lock().unwrap();
-        assert_eq!(bodies[0]["events"], bodies[1]["events"], "{status}: same events");
+        assert_eq!(
+            bodies[0]["events"], bodies[1]["events"],
+            "{status}: same events"
+        );
         assert_eq!(c.stats().retries, 1);
     }
 }
@@ -306,7 +388,10 @@ fn amplitude_429_naming_nobody_and_5xx_retry_the_batch() {
 #[test]
 fn amplitude_wrong_api_key_stops_uploads_and_keeps_events() {
     for (status, body) in [
-        (400, r#"{"code":400,"error":"Invalid API key: amp_key","missing_field":"api_key"}"#),
+        (
+            400,
+            r#"{"code":400,"error":"Invalid API key: amp_key","missing_field":"api_key"}"#,
+        ),
         (401, ""),
     ] {
         let mut server = mockito::Server::new();
@@ -320,7 +405,10 @@ fn amplitude_wrong_api_key_stops_uploads_and_keeps_events() {
         mock.assert();
         let s = c.stats();
         assert!(s.auth_failed, "{status}");
-        assert!(s.last_error.unwrap().contains("check the Amplitude API key"));
+        assert!(s
+            .last_error
+            .unwrap()
+            .contains("check the Amplitude API key"));
     }
 }
 
@@ -346,8 +434,11 @@ fn posthog_request_has_the_batch_shape() {
         .create();
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "phc_key", DestinationKind::PostHog);
-    c.track("Order Completed", json!({"price": 9.99, "meta": {"tags": ["a"]}}))
-        .unwrap();
+    c.track(
+        "Order Completed",
+        json!({"price": 9.99, "meta": {"tags": ["a"]}}),
+    )
+    .unwrap();
     c.identify("user-0", json!({"plan": "pro"})).unwrap();
     c.alias("user-00").unwrap();
     c.screen("Home", json!({})).unwrap();
@@ -365,13 +456,23 @@ fn posthog_request_has_the_batch_shape() {
     let names: Vec<&str> = batch.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["Order Completed", "$identify", "$create_alias", "$screen", "$pageview", "$groupidentify"]
+        [
+            "Order Completed",
+            "$identify",
+            "$create_alias",
+            "$screen",
+            "$pageview",
+            "$groupidentify"
+        ]
     );
     let anon = batch[0]["distinct_id"].as_str().unwrap();
     assert!(!anon.is_empty());
     for e in batch {
         // uuid is the message id, a UUID as PostHog requires.
-        assert!(cairn::wire::posthog_is_uuid(e["uuid"].as_str().unwrap()), "{e}");
+        assert!(
+            cairn::wire::posthog_is_uuid(e["uuid"].as_str().unwrap()),
+            "{e}"
+        );
         assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
         assert_eq!(e["properties"]["$lib"], "cairn");
         assert_eq!(e["properties"]["$lib_version"], cairn::VERSION);
@@ -384,7 +485,10 @@ fn posthog_request_has_the_batch_shape() {
     assert_eq!(batch[2]["distinct_id"], "user-0");
     assert_eq!(batch[2]["properties"]["alias"], "user-00");
     assert_eq!(batch[3]["properties"]["$screen_name"], "Home");
-    assert_eq!(batch[4]["properties"]["$current_url"], "https://example.com/pricing");
+    assert_eq!(
+        batch[4]["properties"]["$current_url"],
+        "https://example.com/pricing"
+    );
     assert_eq!(batch[5]["properties"]["$group_key"], "acme");
     assert_eq!(batch[5]["properties"]["$group_set"]["seats"], 3);
     c.shutdown(Duration::from_secs(1)).unwrap();
@@ -414,7 +518,14 @@ fn posthog_answers_per_status() {
     assert_eq!(sizes, [4, 2, 2, 2, 2]);
 
     let mut server = mockito::Server::new();
-    let refused = answer(&mut server, "/batch/", 401, r#"{"type":"authentication_error"}"#, 1, &bodies);
+    let refused = answer(
+        &mut server,
+        "/batch/",
+        401,
+        r#"{"type":"authentication_error"}"#,
+        1,
+        &bodies,
+    );
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "phc_key", DestinationKind::PostHog);
     c.track("x", Value::Null).unwrap();
@@ -429,7 +540,14 @@ fn posthog_400_drops_the_unreadable_event_only() {
     // PostHog names no positions: halves until the refused one is alone.
     let mut server = mockito::Server::new();
     let bodies = Bodies::default();
-    answer(&mut server, "/batch/", 400, r#"{"type":"validation_error"}"#, 2, &bodies);
+    answer(
+        &mut server,
+        "/batch/",
+        400,
+        r#"{"type":"validation_error"}"#,
+        2,
+        &bodies,
+    );
     let ok = answer(&mut server, "/batch/", 200, r#"{"status":1}"#, 1, &bodies);
     let dir = tempfile::tempdir().unwrap();
     let c = client(&server, &dir, "phc_key", DestinationKind::PostHog);
@@ -443,7 +561,10 @@ fn posthog_400_drops_the_unreadable_event_only() {
 #[test]
 fn a_destination_path_in_the_endpoint_is_refused_clearly() {
     for (kind, url) in [
-        (DestinationKind::amplitude(), "https://api2.amplitude.com/2/httpapi"),
+        (
+            DestinationKind::amplitude(),
+            "https://api2.amplitude.com/2/httpapi",
+        ),
         (DestinationKind::PostHog, "https://us.i.posthog.com/batch/"),
     ] {
         let err = cairn::ClientBuilder::new("k")

@@ -38,7 +38,9 @@ fn deliver_everything_once(kind: DestinationKind, path: &str) {
     for n in 100..200u64 {
         client.track("Numbered", json!({ "n": n })).unwrap();
     }
-    client.identify("user-42", json!({"email": "a@example.com"})).unwrap();
+    client
+        .identify("user-42", json!({"email": "a@example.com"}))
+        .unwrap();
     client.alias("user-42-new").unwrap();
     client.group("org-1", json!({"name": "Acme"})).unwrap();
     client.screen("Settings", json!({})).unwrap();
@@ -54,19 +56,30 @@ fn deliver_everything_once(kind: DestinationKind, path: &str) {
     let ids = by_message_id(&events);
     assert_eq!(ids.len(), 205, "every event, by its id");
     assert!(ids.keys().all(|id| !id.is_empty()));
-    assert!(events.len() > 205, "the lost acknowledgement made duplicates");
+    assert!(
+        events.len() > 205,
+        "the lost acknowledgement made duplicates"
+    );
     let mut seen = std::collections::HashSet::new();
     let first_arrivals: Vec<u64> = events
         .iter()
         .filter(|e| seen.insert(e["messageId"].as_str().unwrap().to_string()))
         .filter_map(|e| e["properties"]["n"].as_u64())
         .collect();
-    assert_eq!(first_arrivals, (0..200).collect::<Vec<_>>(), "in recording order");
+    assert_eq!(
+        first_arrivals,
+        (0..200).collect::<Vec<_>>(),
+        "in recording order"
+    );
     assert!(numbers(&events).len() > 200);
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     for kind in ["page", "track", "identify", "alias", "group", "screen"] {
         // Amplitude has no alias: cairn sends it as an `$identify`.
-        let expected = if kind == "alias" && path == "/2/httpapi" { "identify" } else { kind };
+        let expected = if kind == "alias" && path == "/2/httpapi" {
+            "identify"
+        } else {
+            kind
+        };
         assert!(kinds.contains(&expected), "{kind} arrives");
     }
     assert!(events.iter().all(|e| e["destination"] == kind.name()));

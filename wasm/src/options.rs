@@ -329,8 +329,10 @@ mod tests {
     #[test]
     #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
     fn the_default_package_has_no_destination_option() {
-        let e = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": "posthog"}))
-            .unwrap_err();
+        let e = config_from(
+            &json!({"writeKey": "k", "endpoint": "http://h", "destination": "posthog"}),
+        )
+        .unwrap_err();
         assert!(e.contains("unknown option `destination`"), "{e}");
     }
 
@@ -341,23 +343,38 @@ mod tests {
         for (name, kind) in [
             ("segment", D::Segment),
             ("amplitude", D::amplitude()),
-            ("amplitude-batch", D::Amplitude { batch_api: true, min_id_length: None }),
+            (
+                "amplitude-batch",
+                D::Amplitude {
+                    batch_api: true,
+                    min_id_length: None,
+                },
+            ),
             ("posthog", D::PostHog),
         ] {
-            let c = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": name}));
+            let c =
+                config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": name}));
             if kind.built_in() {
                 assert_eq!(c.unwrap().destination, kind, "{name}");
             } else {
                 // A package built without that wire says how to get one.
                 let e = c.unwrap_err();
-                assert!(e.contains("invalid option `destination`") && e.contains("not in this build"), "{e}");
+                assert!(
+                    e.contains("invalid option `destination`") && e.contains("not in this build"),
+                    "{e}"
+                );
             }
         }
         let c = config_from(&json!({"writeKey": "k", "endpoint": "http://h"})).unwrap();
         assert_eq!(c.destination, D::Segment);
-        let e = config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": "mixpanel"}))
-            .unwrap_err();
-        assert!(e.contains("`destination` \"mixpanel\" is not one of") && e.contains("\"posthog\""), "{e}");
+        let e = config_from(
+            &json!({"writeKey": "k", "endpoint": "http://h", "destination": "mixpanel"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("`destination` \"mixpanel\" is not one of") && e.contains("\"posthog\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -190,7 +190,12 @@ impl<B: Backend + 'static> Runtime<B> {
         // package without the Amplitude and PostHog wires has no
         // `destination` option either: Segment is all it can be asked for.
         #[cfg(any(feature = "amplitude", feature = "posthog"))]
-        let wire = match config.destinations().into_iter().next().and_then(|d| d.wire(false)) {
+        let wire = match config
+            .destinations()
+            .into_iter()
+            .next()
+            .and_then(|d| d.wire(false))
+        {
             Some(w) => w,
             // `config_from_text` has refused a destination this build lacks.
             None => Box::new(SegmentWire::new(&config.endpoint, &config.write_key, false)),

@@ -95,7 +95,11 @@ fn from_amplitude(e: Value) -> Value {
     let props = e.get("event_properties").cloned();
     let kind = match event_type {
         "$identify" => {
-            put(&mut out, "traits", e.pointer("/user_properties/$set").cloned());
+            put(
+                &mut out,
+                "traits",
+                e.pointer("/user_properties/$set").cloned(),
+            );
             "identify"
         }
         "$groupidentify" => {
@@ -104,16 +108,30 @@ fn from_amplitude(e: Value) -> Value {
                 .and_then(Value::as_object)
                 .and_then(|g| g.values().next().cloned());
             put(&mut out, "groupId", group);
-            put(&mut out, "traits", e.pointer("/group_properties/$set").cloned());
+            put(
+                &mut out,
+                "traits",
+                e.pointer("/group_properties/$set").cloned(),
+            );
             "group"
         }
         "[Amplitude] Screen Viewed" => {
-            put(&mut out, "name", e.pointer("/event_properties/[Amplitude] Screen Name").cloned());
+            put(
+                &mut out,
+                "name",
+                e.pointer("/event_properties/[Amplitude] Screen Name")
+                    .cloned(),
+            );
             put(&mut out, "properties", props);
             "screen"
         }
         "[Amplitude] Page Viewed" => {
-            put(&mut out, "name", e.pointer("/event_properties/[Amplitude] Page Name").cloned());
+            put(
+                &mut out,
+                "name",
+                e.pointer("/event_properties/[Amplitude] Page Name")
+                    .cloned(),
+            );
             put(&mut out, "properties", props);
             "page"
         }
@@ -235,7 +253,14 @@ mod tests {
             "timestamp": "2026-01-01T00:00:00.000Z",
             "properties": {"alias": "user-2", "$cairn_message_id": "m-1"}
         }));
-        assert_eq!((p["type"].as_str(), p["previousId"].as_str(), p["userId"].as_str()), (Some("alias"), Some("user-1"), Some("user-2")));
+        assert_eq!(
+            (
+                p["type"].as_str(),
+                p["previousId"].as_str(),
+                p["userId"].as_str()
+            ),
+            (Some("alias"), Some("user-1"), Some("user-2"))
+        );
         assert_eq!(p["messageId"], "m-1");
         assert!(super::super::check_event(&p).is_empty(), "{p}");
     }

@@ -18,8 +18,8 @@ use base64::Engine as _;
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 
-use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
 use super::formats::Format;
+use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
 use super::{check_event, Digest, Fault, Finished, Retain, Shared, EVENT_TYPES};
 
 /// How often an idle connection checks whether the collector is stopping.
@@ -612,7 +612,12 @@ mod tests {
     #[test]
     fn judges_bodies() {
         let h = head(&[]);
-        let ok = judge(&h, br#"{"batch":[{"type":"track"}]}"#, None, Format::Segment);
+        let ok = judge(
+            &h,
+            br#"{"batch":[{"type":"track"}]}"#,
+            None,
+            Format::Segment,
+        );
         assert_eq!(ok.status, 200);
         assert!(matches!(ok.events, Some(Accepted::Events(e)) if e.len() == 1));
         for (body, needle) in [
@@ -630,7 +635,12 @@ mod tests {
                 j.error
             );
         }
-        let br = judge(&head(&[("content-encoding", "br")]), b"{}", None, Format::Segment);
+        let br = judge(
+            &head(&[("content-encoding", "br")]),
+            b"{}",
+            None,
+            Format::Segment,
+        );
         assert_eq!(br.status, 415);
         let auth = judge(&h, br#"{"batch":[]}"#, Some("k"), Format::Segment);
         assert_eq!((auth.status, auth.body["batch"].is_array()), (401, true));

@@ -600,5 +600,11 @@ fn destination_wire(config: &Config) -> Box<dyn crate::wire::Wire> {
         .into_iter()
         .next()
         .and_then(|d| d.wire(config.gzip))
-        .unwrap_or_else(|| Box::new(SegmentWire::new(&config.endpoint, &config.write_key, config.gzip)))
+        .unwrap_or_else(|| {
+            Box::new(SegmentWire::new(
+                &config.endpoint,
+                &config.write_key,
+                config.gzip,
+            ))
+        })
 }

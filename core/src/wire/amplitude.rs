@@ -17,7 +17,7 @@ use crate::prelude::*;
 use core::cell::Cell;
 
 use super::{
-    group_type, redacted_detail, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
+    group_type, parse_retry_after, redacted_detail, HttpRequest, HttpResponse, Outcome, Wire,
 };
 use crate::cat;
 use crate::json::{parse, Json, Object};
@@ -399,12 +399,30 @@ mod tests {
         let v = body(
             &w,
             &[
-                ev(1, r#"{"type":"identify","traits":{"plan":"pro"},"userId":"user-1","anonymousId":"anon-1"}"#),
-                ev(2, r#"{"type":"group","groupId":"acme","traits":{"group_type":"org","seats":3},"userId":"user-1"}"#),
-                ev(3, r#"{"type":"screen","name":"Home","properties":{"a":1},"anonymousId":"anon-1"}"#),
-                ev(4, r#"{"type":"page","name":"Docs","properties":{"url":"https://x/d"},"anonymousId":"anon-1"}"#),
-                ev(5, r#"{"type":"alias","userId":"user-2","previousId":"user-1","anonymousId":"anon-1"}"#),
-                ev(6, r#"{"type":"group","groupId":"acme","traits":{},"userId":"user-1"}"#),
+                ev(
+                    1,
+                    r#"{"type":"identify","traits":{"plan":"pro"},"userId":"user-1","anonymousId":"anon-1"}"#,
+                ),
+                ev(
+                    2,
+                    r#"{"type":"group","groupId":"acme","traits":{"group_type":"org","seats":3},"userId":"user-1"}"#,
+                ),
+                ev(
+                    3,
+                    r#"{"type":"screen","name":"Home","properties":{"a":1},"anonymousId":"anon-1"}"#,
+                ),
+                ev(
+                    4,
+                    r#"{"type":"page","name":"Docs","properties":{"url":"https://x/d"},"anonymousId":"anon-1"}"#,
+                ),
+                ev(
+                    5,
+                    r#"{"type":"alias","userId":"user-2","previousId":"user-1","anonymousId":"anon-1"}"#,
+                ),
+                ev(
+                    6,
+                    r#"{"type":"group","groupId":"acme","traits":{},"userId":"user-1"}"#,
+                ),
             ],
         );
         let e = &v["events"];
@@ -417,9 +435,15 @@ mod tests {
         assert_eq!(e[2]["event_properties"]["[Amplitude] Screen Name"], "Home");
         assert_eq!(e[2]["event_properties"]["a"], 1);
         assert_eq!(e[3]["event_type"], PAGE_EVENT);
-        assert_eq!(e[3]["event_properties"]["[Amplitude] Page URL"], "https://x/d");
+        assert_eq!(
+            e[3]["event_properties"]["[Amplitude] Page URL"],
+            "https://x/d"
+        );
         assert_eq!(e[4]["event_type"], "$identify");
-        assert_eq!((e[4]["user_id"].as_str(), e[4]["device_id"].as_str()), (Some("user-2"), Some("anon-1")));
+        assert_eq!(
+            (e[4]["user_id"].as_str(), e[4]["device_id"].as_str()),
+            (Some("user-2"), Some("anon-1"))
+        );
         assert_eq!(e[5]["groups"]["company"], "acme");
         assert!(e[5].get("group_properties").is_none());
     }
@@ -448,7 +472,13 @@ mod tests {
         ));
         // A wrong key stops uploads.
         assert!(matches!(
-            w.classify(&resp(400, r#"{"code":400,"error":"Invalid API key: x","missing_field":"api_key"}"#), 0),
+            w.classify(
+                &resp(
+                    400,
+                    r#"{"code":400,"error":"Invalid API key: x","missing_field":"api_key"}"#
+                ),
+                0
+            ),
             Outcome::AuthFailed { .. }
         ));
     }
@@ -459,7 +489,10 @@ mod tests {
         w.encode(
             &[
                 ev(1, r#"{"type":"track","event":"a","userId":"u-quota"}"#),
-                ev(2, r#"{"type":"track","event":"a","userId":"u-fine","anonymousId":"d-fine"}"#),
+                ev(
+                    2,
+                    r#"{"type":"track","event":"a","userId":"u-fine","anonymousId":"d-fine"}"#,
+                ),
                 ev(3, r#"{"type":"track","event":"a","anonymousId":"d-hot"}"#),
                 ev(4, r#"{"type":"track","event":"a","userId":"u-fine"}"#),
                 ev(5, r#"{"type":"track","event":"a","userId":"u-hot"}"#),
@@ -489,13 +522,25 @@ mod tests {
     #[test]
     fn classifies_the_other_statuses() {
         let w = AmplitudeWire::new("http://h", "KEY", false, None);
-        assert_eq!(w.classify(&resp(200, r#"{"code":200}"#), 0), Outcome::Delivered);
+        assert_eq!(
+            w.classify(&resp(200, r#"{"code":200}"#), 0),
+            Outcome::Delivered
+        );
         assert_eq!(w.classify(&resp(413, ""), 0), Outcome::Split);
         for s in [500, 502, 503, 504, 408] {
-            assert!(matches!(w.classify(&resp(s, ""), 0), Outcome::Retry { .. }), "{s}");
+            assert!(
+                matches!(w.classify(&resp(s, ""), 0), Outcome::Retry { .. }),
+                "{s}"
+            );
         }
-        assert!(matches!(w.classify(&resp(401, ""), 0), Outcome::AuthFailed { .. }));
-        assert!(matches!(w.classify(&resp(404, ""), 0), Outcome::Reject { .. }));
+        assert!(matches!(
+            w.classify(&resp(401, ""), 0),
+            Outcome::AuthFailed { .. }
+        ));
+        assert!(matches!(
+            w.classify(&resp(404, ""), 0),
+            Outcome::Reject { .. }
+        ));
     }
 
     #[test]
@@ -504,7 +549,10 @@ mod tests {
         let w = AmplitudeWire::new("http://h", key, false, None);
         match w.classify(&resp(503, &format!("bad key {key}")), 0) {
             Outcome::Retry { reason, .. } => {
-                assert!(!reason.contains(key) && reason.contains("<api key>"), "{reason}")
+                assert!(
+                    !reason.contains(key) && reason.contains("<api key>"),
+                    "{reason}"
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -63,7 +63,8 @@ pub fn uuid_for(message_id: &str) -> String {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
         })
     };
-    let bits = (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
+    let bits =
+        (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
     // Version 8 in bits 76..80, the RFC 9562 variant in bits 62..64.
     let bits = (bits & !(0xF << 76) & !(0b11 << 62)) | (0x8 << 76) | (0b10 << 62);
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -321,7 +322,10 @@ mod tests {
         assert_eq!(made, uuid_for("node-next-1795324666261-52be9890"));
         assert_ne!(made, uuid_for("node-next-1795324666261-52be9891"));
         let w = PostHogWire::new("http://h", "k", false);
-        let r = w.encode(&[ev(1, "m-1", r#"{"type":"track","event":"a","userId":"u"}"#)], 0);
+        let r = w.encode(
+            &[ev(1, "m-1", r#"{"type":"track","event":"a","userId":"u"}"#)],
+            0,
+        );
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["batch"][0]["uuid"], uuid_for("m-1"));
         assert_eq!(v["batch"][0]["properties"]["$cairn_message_id"], "m-1");
@@ -338,10 +342,16 @@ mod tests {
         assert_eq!(w.classify(&resp(200), 0), Outcome::Delivered);
         assert_eq!(w.classify(&resp(413), 0), Outcome::Split);
         assert!(matches!(w.classify(&resp(400), 0), Outcome::Refused { .. }));
-        assert!(matches!(w.classify(&resp(401), 0), Outcome::AuthFailed { .. }));
+        assert!(matches!(
+            w.classify(&resp(401), 0),
+            Outcome::AuthFailed { .. }
+        ));
         assert!(matches!(w.classify(&resp(404), 0), Outcome::Reject { .. }));
         for s in [429, 500, 503, 408] {
-            assert!(matches!(w.classify(&resp(s), 0), Outcome::Retry { .. }), "{s}");
+            assert!(
+                matches!(w.classify(&resp(s), 0), Outcome::Retry { .. }),
+                "{s}"
+            );
         }
     }
 }

@@ -9,7 +9,10 @@
 
 use crate::prelude::*;
 
-use super::{body_prefix, parse_retry_after, MIN_REDACTED_KEY_BYTES, HttpRequest, HttpResponse, Outcome, Wire};
+use super::{
+    body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
+    MIN_REDACTED_KEY_BYTES,
+};
 use crate::cat;
 use crate::json_text::push_string;
 use crate::store::StoredEvent;
