@@ -20,9 +20,11 @@
 //!   `flush_interval`, on `flush()`, or at start-up when a backlog is found.
 //! - One upload is in flight at a time, so events go out in recording order and
 //!   the same events are never on the wire twice at once.
-//! - A failed batch is retried before anything newer is sent, after an
-//!   exponential backoff with full jitter (or the server's `Retry-After`),
-//!   capped at `max_retry_delay`.
+//! - A failed batch is retried before anything newer is sent, after a
+//!   backoff with full jitter: within `retry_base_delay` for the first
+//!   [`RETRY_STEADY_FAILURES`] failures in a row, doubling after that, capped
+//!   at `max_retry_delay`. A server's `Retry-After` is the wait, exactly
+//!   (floored at [`MIN_RETRY_DELAY`], capped), and does not grow the window.
 //! - 413 splits the batch in halves, down to one event, which is then dropped
 //!   as `oversize`. A 400 (an event the backend cannot read) splits the same
 //!   way until the refused events are alone: they are dropped as `rejected`,
@@ -52,7 +54,7 @@ use alloc::collections::VecDeque;
 use core::time::Duration;
 
 use crate::cat;
-use crate::config::{Config, RETRY_BACKOFF_FACTOR};
+use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
 use crate::json::{Json, Object};
 use crate::stats::{
     DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
@@ -177,6 +179,9 @@ pub struct Engine {
     in_flight: Option<InFlight>,
     retry_at: Option<i64>,
     failures: u32,
+    /// Of `failures`, those whose wait the server set with `Retry-After`:
+    /// they do not grow the backoff window.
+    paced_failures: u32,
     split: Option<SplitLimit>,
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
@@ -247,6 +252,7 @@ impl Engine {
             in_flight: None,
             retry_at: None,
             failures: 0,
+            paced_failures: 0,
             split: None,
             halted: None,
             ahead: Ahead::default(),
@@ -562,6 +568,7 @@ impl Engine {
         self.waiting_since = None;
         self.retry_at = None;
         self.failures = 0;
+        self.paced_failures = 0;
         self.split = None;
         self.ahead.clear();
         self.count_drop(reason, stored + in_memory, now_ms);
@@ -873,14 +880,7 @@ impl Engine {
                 self.store.release(DEFAULT_DESTINATION);
                 // The retry carries the same events, not a bigger batch.
                 self.limit_next_batches(flight.events as usize, flight.last_seq, true);
-                self.failures = self.failures.saturating_add(1);
-                self.retries += 1;
-                let delay = match after_ms {
-                    // Floored too: `Retry-After: 0` or a past date must not
-                    // turn into a hot loop.
-                    Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
-                    None => self.backoff_delay(),
-                };
+                let delay = self.failed_attempt(after_ms);
                 self.retry_at = Some(now_ms + delay as i64);
                 self.last_error = Some(reason);
                 self.persist_delivery(now_ms);
@@ -972,12 +972,7 @@ impl Engine {
                 reason,
             } => {
                 self.store.release(DEFAULT_DESTINATION);
-                self.failures = self.failures.saturating_add(1);
-                self.retries += 1;
-                let delay = match after_ms {
-                    Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
-                    None => self.backoff_delay(),
-                };
+                let delay = self.failed_attempt(after_ms);
                 let held = indices
                     .iter()
                     .filter_map(|i| flight.sent.get(*i).map(|s| s.0));
@@ -996,6 +991,22 @@ impl Engine {
                 self.halted = Some(reason);
                 self.persist_delivery(now_ms);
             }
+        }
+    }
+
+    /// Counts a failed attempt and returns how long to wait before the
+    /// next: the server's `Retry-After` when it gave one, else the backoff.
+    fn failed_attempt(&mut self, after_ms: Option<u64>) -> u64 {
+        self.failures = self.failures.saturating_add(1);
+        self.retries += 1;
+        match after_ms {
+            // Floored too: `Retry-After: 0` or a past date must not
+            // turn into a hot loop.
+            Some(ms) => {
+                self.paced_failures = self.paced_failures.saturating_add(1);
+                ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms)
+            }
+            None => self.backoff_delay(),
         }
     }
 
@@ -1061,6 +1072,7 @@ impl Engine {
         let recovered = self.failures > 0 && !holding;
         if !holding {
             self.failures = 0;
+            self.paced_failures = 0;
         }
         self.retry_at = None;
         let through = self.ahead.cursor_limit(flight.last_seq);
@@ -1106,10 +1118,14 @@ impl Engine {
         }
     }
 
-    /// Full jitter: a uniform delay in `[0, min(cap, base * factor^(n-1))]`,
-    /// floored at [`MIN_RETRY_DELAY`].
+    /// Full jitter: a uniform delay in `[0, min(cap, base * factor^e)]`,
+    /// floored at [`MIN_RETRY_DELAY`], where `e` counts the failures in a
+    /// row past the first [`RETRY_STEADY_FAILURES`], those the server paced
+    /// with `Retry-After` left out.
     fn backoff_delay(&mut self) -> u64 {
-        let exp = self.failures.saturating_sub(1).min(30);
+        let exp = (self.failures - self.paced_failures.min(self.failures))
+            .saturating_sub(RETRY_STEADY_FAILURES)
+            .min(30);
         let window = self
             .cfg
             .retry_base_ms

@@ -334,6 +334,126 @@ fn a_file_locked_by_another_process_is_waited_out() {
 }
 
 #[test]
+fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let record_wait = Duration::from_millis(100);
+    let c = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(&db)
+        .flush_at(1_000)
+        .max_pending_calls(8)
+        .max_event_bytes(8_000)
+        .record_wait(record_wait)
+        .build()
+        .unwrap();
+    c.track("Before Lock", json!({})).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+
+    // The worker's next commit waits out the 2 s busy timeout: the calls
+    // channel fills, every event call after that waits at most record_wait
+    // and then goes to the spill, and past the spill's 8 MiB (runtime/spill.rs)
+    // the event is counted overflow. 4,000 calls of 4 KiB are twice that.
+    let mut other = hold_write_lock(&db);
+    let padding = "x".repeat(4096);
+    let mut slowest = Duration::ZERO;
+    let calls = 4_000u64;
+    for i in 0..calls {
+        let t = Instant::now();
+        c.track("During Lock", json!({ "i": i, "padding": padding }))
+            .unwrap();
+        slowest = slowest.max(t.elapsed());
+    }
+    // An identity change is never dropped for room: it waits for the worker.
+    c.identify("user-9", json!({})).unwrap();
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
+
+    assert!(
+        slowest < record_wait + Duration::from_millis(400),
+        "an event call waited {slowest:?} with record_wait {record_wait:?}"
+    );
+    // The store is tried again every 5 s (engine::STORAGE_RETRY_INTERVAL).
+    assert!(
+        wait_until(
+            || c.stats().storage == StorageState::Ok,
+            Duration::from_secs(15)
+        ),
+        "{:?}",
+        c.stats()
+    );
+    let report = c.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(report.remaining, 0, "{:?}", c.stats());
+    let stats = c.stats();
+    let kept = server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "During Lock")
+        .count() as u64;
+    assert!(stats.dropped.overflow > 0, "the channel filled: {stats:?}");
+    assert_eq!(
+        kept + stats.dropped.overflow,
+        calls,
+        "every event call is delivered or counted overflow: {stats:?}"
+    );
+    assert_eq!(c.user_id().as_deref(), Some("user-9"));
+}
+
+#[test]
+fn event_calls_spilled_while_the_disk_is_stuck_arrive_in_order_with_the_calls_around_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(&db)
+        .flush_at(1_000)
+        .max_pending_calls(8)
+        .record_wait(Duration::ZERO)
+        .build()
+        .unwrap();
+    c.track("Before Lock", json!({ "n": 0 })).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+    let mut other = hold_write_lock(&db);
+    // record_wait zero: once the channel is full every call is spilled at
+    // once, an identify among them, in the order made.
+    for n in 1..=300u64 {
+        if n == 150 {
+            c.identify("user-3", json!({})).unwrap();
+        }
+        c.track("During Lock", json!({ "n": n })).unwrap();
+    }
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
+    assert!(
+        wait_until(
+            || c.stats().storage == StorageState::Ok,
+            Duration::from_secs(15)
+        ),
+        "{:?}",
+        c.stats()
+    );
+    assert_eq!(c.flush(Duration::from_secs(20)).unwrap().remaining, 0);
+    let events = server.events();
+    assert_eq!(
+        numbers(&events),
+        (0..=300).collect::<Vec<_>>(),
+        "all, in order"
+    );
+    assert_eq!(c.stats().dropped.total(), 0);
+    // The identify took its place: events after it carry the user id.
+    let user = |n: u64| {
+        events
+            .iter()
+            .find(|e| e["properties"]["n"] == n)
+            .and_then(|e| e["userId"].as_str().map(str::to_owned))
+    };
+    assert_eq!(user(149), None);
+    assert_eq!(user(150).as_deref(), Some("user-3"));
+}
+
+#[test]
 fn a_second_process_on_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");

@@ -15,11 +15,18 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 /// The worker's take count, and the callers waiting for it to move.
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     takes: AtomicU64,
+    /// Events dropped because no room came within `record_wait` and the
+    /// spill was full: counted here, since the channel that would carry the
+    /// count is the full one.
+    overflowed: AtomicU64,
+    /// Calls that found no room within `record_wait`, and those after them.
+    pub(crate) spill: super::spill::Spill<super::worker::Command>,
     waiting: AtomicUsize,
     lock: Mutex<()>,
     moved: Condvar,
@@ -46,6 +53,39 @@ impl Room {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// Like [`wait_past`](Self::wait_past), but gives up at `deadline`:
+    /// true if the worker took calls (or stopped) in time.
+    pub(crate) fn wait_past_until(&self, seen: u64, deadline: Instant) -> bool {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut moved = self.takes.load(Ordering::SeqCst) != seen;
+        while !moved {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            guard = self
+                .moved
+                .wait_timeout(guard, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+            moved = self.takes.load(Ordering::SeqCst) != seen;
+        }
+        drop(guard);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        moved
+    }
+
+    /// Counts an event dropped for want of room.
+    pub(crate) fn overflowed(&self) {
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The events dropped for want of room since the last call, for the
+    /// worker to count in `stats()`.
+    pub(crate) fn take_overflowed(&self) -> u64 {
+        self.overflowed.swap(0, Ordering::Relaxed)
+    }
+
     /// The worker took calls out of the channel (or is stopping): wakes the
     /// callers waiting for room. No syscall when nobody waits.
     pub(crate) fn took(&self) {
@@ -64,6 +104,10 @@ pub(crate) struct WakeOnExit(pub(crate) Arc<Room>);
 
 impl Drop for WakeOnExit {
     fn drop(&mut self) {
+        // Calls spilled after the worker's last take were made while it was
+        // stopping (after a shutdown); later ones get `ShutDown`, as from the
+        // closed channel.
+        drop(self.0.spill.close());
         self.0.took();
     }
 }
