@@ -165,6 +165,7 @@ impl Recorder {
             .get_state(plan::VIOLATIONS_STATE_KEY)
             .ok()
             .flatten()
+            .filter(|_| cfg!(feature = "plan"))
             .and_then(|t| PlanStats::from_json(&t))
             .unwrap_or_default();
         Recorder {
@@ -214,7 +215,7 @@ impl Recorder {
         }
         let mut call = call;
         let mut violations = None;
-        if self.plan.is_some() {
+        if self.active_plan().is_some() {
             match self.judge(call, engine, now_ms) {
                 Some((judged, v)) => {
                     call = judged;
@@ -392,7 +393,7 @@ impl Recorder {
         engine: &mut Engine,
         now_ms: i64,
     ) -> Option<(Call, Option<Box<str>>)> {
-        let plan = self.plan.as_deref()?;
+        let plan = self.active_plan()?;
         // A complete event speaks for its own user: the device's traits are not its.
         let traits = call.explicit().is_none().then_some(&self.identity.traits);
         let verdict = plan.check_call(&call, traits);
@@ -441,8 +442,7 @@ impl Recorder {
         now_ms: i64,
     ) -> Result<(), Error> {
         let Some(plan) = self
-            .plan
-            .as_deref()
+            .active_plan()
             .filter(|_| self.config.strict_tracking_plan)
         else {
             return Ok(());
@@ -486,11 +486,22 @@ impl Recorder {
         self.plan.as_ref()
     }
 
+    /// The plan calls are judged by: none in a build without the `plan`
+    /// feature (the default browser package), where the checker is then
+    /// left out of the build as code never reached.
+    fn active_plan(&self) -> Option<&TrackingPlan> {
+        if cfg!(feature = "plan") {
+            self.plan.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// The latest violations quote the values that broke the plan (an
     /// email, a name): a purge or `forget` erases them with the events. The
     /// counts (event names and rules only) stay.
     fn forget_violation_values(&mut self) {
-        if !self.plan_stats.recent.is_empty() {
+        if cfg!(feature = "plan") && !self.plan_stats.recent.is_empty() {
             self.plan_stats.recent.clear();
             self.plan_stats_dirty = true;
         }
@@ -528,7 +539,7 @@ impl Recorder {
                 .collect();
                 own.insert("library".into(), library.into());
             }
-            if let Some(plan) = &self.plan {
+            if let Some(plan) = self.active_plan() {
                 own.insert("trackingPlan".into(), plan_stamp(plan));
             }
             RawJson::trusted(own.to_text())
@@ -541,7 +552,11 @@ impl Recorder {
                     &mut self.context_cache,
                     &self.context,
                     &self.consent,
-                    self.plan.as_deref(),
+                    if cfg!(feature = "plan") {
+                        self.plan.as_deref()
+                    } else {
+                        None
+                    },
                     session_id,
                 ),
             };
@@ -597,7 +612,7 @@ impl Recorder {
             self.pending_state
                 .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
         }
-        if self.plan_stats_dirty {
+        if cfg!(feature = "plan") && self.plan_stats_dirty {
             self.plan_stats_dirty = false;
             self.pending_state.push((
                 plan::VIOLATIONS_STATE_KEY.into(),

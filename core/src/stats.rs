@@ -237,8 +237,12 @@ impl Stats {
         }
         push_key(&mut out, "dropped");
         self.dropped.write_json(&mut out);
-        push_key(&mut out, "plan");
-        out.push_str(&self.plan.to_json());
+        // Without the `plan` feature (the default browser package) there
+        // are no plans, and no code to write their counts.
+        if cfg!(feature = "plan") {
+            push_key(&mut out, "plan");
+            out.push_str(&self.plan.to_json());
+        }
         out.push('}');
         out
     }

@@ -9,7 +9,7 @@
 
 use crate::prelude::*;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "tracking-plan"))]
 use cairn::plan::PatternEngine;
 use cairn::plan::TrackingPlan;
 
@@ -296,6 +296,9 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     }
     match obj.get("strictTrackingPlan") {
         None | Some(Json::Null) => {}
+        Some(_) if !cfg!(feature = "tracking-plan") => {
+            return Err(cat!("cairn: option `strictTrackingPlan`: ", NO_PLANS))
+        }
         Some(Json::Bool(on)) => b = b.strict_tracking_plan(*on),
         Some(_) => return Err("cairn: option `strictTrackingPlan` must be true or false".into()),
     }
@@ -307,11 +310,18 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     })
 }
 
+/// What a plan given to a package built without tracking plans says.
+pub const NO_PLANS: &str = "this cairn package was built without tracking plans (they add about 20 KiB gzip): \
+build it with CAIRN_WEB_FEATURES=tracking-plan ./scripts/build-web.sh";
+
 /// Compiles a tracking plan the page gives (an object, or its JSON text);
 /// the error says where it is wrong. In the page, `pattern`s run on the
 /// browser's own `RegExp` (JSON Schema's dialect, and nothing added to the
 /// download); on the host (tests) on the core's native engine.
 pub fn compile_plan(plan: &Json) -> Result<TrackingPlan, String> {
+    if !cfg!(feature = "tracking-plan") {
+        return Err(NO_PLANS.into());
+    }
     let parsed;
     let plan = match plan {
         Json::String(text) => {
@@ -321,11 +331,12 @@ pub fn compile_plan(plan: &Json) -> Result<TrackingPlan, String> {
         }
         other => other,
     };
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "tracking-plan"))]
     let engine: &dyn PatternEngine = &crate::web::PageRegExp;
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "tracking-plan")))]
     let engine = cairn::plan::pattern::default_engine();
     TrackingPlan::from_json_with(plan, engine).map_err(|e| e.text())
+
 }
 
 #[cfg(test)]

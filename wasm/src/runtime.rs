@@ -563,6 +563,9 @@ impl<B: Backend + 'static> Runtime<B> {
     /// for the calls after this one. The error says where the plan is wrong;
     /// the plan in force then stays.
     pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), String> {
+        if !cfg!(feature = "tracking-plan") {
+            return Err(cat!("cairn: ", options::NO_PLANS));
+        }
         let plan = cairn::json::parse(plan_json).map_err(|e| {
             cat!(
                 "cairn: the tracking plan is not valid JSON (",

@@ -125,10 +125,13 @@ impl Backend for LocalStorage {
 /// pattern's text and builds the `RegExp` for each test: a `RegExp` object
 /// cannot be held where the core asks for `Send + Sync`, and browsers cache
 /// compiled expressions by their text.
+#[cfg(feature = "tracking-plan")]
 pub struct PageRegExp;
 
+#[cfg(feature = "tracking-plan")]
 struct PagePattern(String);
 
+#[cfg(feature = "tracking-plan")]
 impl cairn::plan::Matcher for PagePattern {
     fn is_match(&self, s: &str) -> bool {
         // It compiled when the plan was loaded.
@@ -136,6 +139,7 @@ impl cairn::plan::Matcher for PagePattern {
     }
 }
 
+#[cfg(feature = "tracking-plan")]
 impl cairn::plan::PatternEngine for PageRegExp {
     fn compile(&self, pattern: &str) -> Result<Box<dyn cairn::plan::Matcher>, String> {
         match crate::js::RegExp::new_regexp(pattern, "u") {

@@ -289,8 +289,11 @@ test('forget() leaves no event or id of the user in localStorage', TEST, () =>
 // plan gives the same verdicts in the page (patterns on the page's RegExp)
 // as in Rust, Kotlin and Python.
 const PLAN_CASES = JSON.parse(readFileSync(new URL('../../../tests/plan-cases.json', import.meta.url), 'utf8'));
+// Only a package built with the `tracking-plan` feature has them
+// (scripts/test-web.sh builds one and sets CAIRN_WEB_PLANS=1 for it).
+const PLANS = { ...TEST, skip: process.env.CAIRN_WEB_PLANS ? false : 'the default package is built without tracking plans' };
 
-test('tracking plans: the shared table of cases gives the same verdicts in the browser', TEST, () =>
+test('tracking plans: the shared table of cases gives the same verdicts in the browser', PLANS, () =>
   withRig(async ({ collector, context, opts }) => {
     const page = await openApp(context, site.origin, opts());
     const results = await page.evaluate(async ({ table, base }) => {
@@ -341,7 +344,7 @@ test('tracking plans: the shared table of cases gives the same verdicts in the b
     for (const e of collector.events()) assert.ok(e.context.trackingPlan?.id, 'every event carries the plan');
   }));
 
-test('tracking plans: a bad plan fails Cairn.load naming where; setTrackingPlan replaces it', TEST, () =>
+test('tracking plans: a bad plan fails Cairn.load naming where; setTrackingPlan replaces it', PLANS, () =>
   withRig(async ({ context, opts }) => {
     const bad = await context.newPage();
     const plan = { id: 'p', events: { E: { properties: { properties: { x: { pattern: '(' } } } } } };
@@ -371,4 +374,13 @@ test('tracking plans: a bad plan fails Cairn.load naming where; setTrackingPlan 
     });
     assert.match(outcome[0], /at \/events\/E\/properties\/not: unsupported keyword `not`/);
     assert.match(outcome[1], /"Anything" breaks tracking plan p: event "Anything" is not in tracking plan p/);
+  }));
+
+test('a default package refuses a tracking plan, saying how to build one that has them', TEST, () =>
+  withRig(async ({ context, opts }) => {
+    if (process.env.CAIRN_WEB_PLANS) return;
+    const bad = await context.newPage();
+    await bad.goto(`${site.origin}/pages/app.html?opts=${encodeURIComponent(JSON.stringify(opts({ trackingPlan: { id: 'p' } })))}`);
+    const loadError = await until(() => bad.evaluate(() => window.loadError), 5_000, 'load error');
+    assert.match(loadError, /invalid option `trackingPlan`: this cairn package was built without tracking plans .*CAIRN_WEB_FEATURES=tracking-plan/);
   }));
