@@ -51,7 +51,9 @@ export interface CairnOptions {
   /**
    * The tracking plan every call is checked against (an object, or its JSON
    * text; see docs/tracking-plans.md). `pattern`s run on the page's RegExp.
-   * A plan that does not load makes `Cairn.load` throw, naming where.
+   * A plan that does not load makes `Cairn.load` throw, naming where. Only a
+   * package built with the `tracking-plan` feature has plans; the default
+   * package throws, saying so.
    */
   trackingPlan?: JsonObject | string;
   /** Strict mode (development): a call that breaks the plan throws and records nothing. */
