@@ -27,7 +27,8 @@ echo "==> web: size of what a page loads"
 if node wasm/tests/size.mjs wasm/pkg; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "==> web: the collector (cairn collect)"
-cargo build -p cairn-cli --locked
+source scripts/cargo-builds.sh
+cargo_build debug cairn-cli
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
 
 echo "==> web: headless Chromium tests"
