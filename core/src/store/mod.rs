@@ -34,6 +34,8 @@ mod reopening;
 mod salvage;
 #[cfg(feature = "native")]
 mod sqlite;
+#[cfg(feature = "native")]
+mod sqlite_error;
 
 #[cfg(feature = "std")]
 pub use memory::MemoryStore;

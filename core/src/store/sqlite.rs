@@ -18,10 +18,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::recent::RecentRows;
 use super::salvage::{salvage, Salvaged};
+use super::sqlite_error::{Result, SqliteError};
 use super::{
     cut_to_bytes, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
 };
@@ -120,8 +121,11 @@ impl SqliteStore {
     pub fn open_counting_later(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         match Self::open_once(&path) {
-            Err(StoreError::Corrupt(reason)) => Self::replace_corrupt(&path, &reason, None),
-            other => other,
+            Ok(store) => Ok(store),
+            Err(e) => match e.corrupt_reason() {
+                Some(reason) => Ok(Self::replace_corrupt(&path, &reason, None)?),
+                None => Err(e.into()),
+            },
         }
     }
 
@@ -129,9 +133,10 @@ impl SqliteStore {
     /// in it what can be read of the old one, keeping a [`Repair`] to report.
     /// `queued` is how many events the file held, when known (the store was
     /// open); otherwise the loss is estimated from the file.
-    fn replace_corrupt(path: &Path, reason: &str, queued: Option<u64>) -> Result<Self, StoreError> {
-        let aside = move_aside(path).map_err(|e| {
-            StoreError::Corrupt(format!("{reason}; moving it aside failed too: {e}"))
+    fn replace_corrupt(path: &Path, reason: &str, queued: Option<u64>) -> Result<Self> {
+        let aside = move_aside(path).map_err(|source| SqliteError::MoveAside {
+            reason: reason.to_string(),
+            source,
         })?;
         let saved = salvage(&aside);
         let seeded = Self::open_once(path).and_then(|mut fresh| {
@@ -168,24 +173,19 @@ impl SqliteStore {
         &self.path
     }
 
-    fn open_once(path: &Path) -> Result<Self, StoreError> {
+    fn open_once(path: &Path) -> Result<Self> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // journal_mode answers with a row; WAL lets readers (the inspector) in
         // while the app writes, and makes commits cheap.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(map_err)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Other(format!(
-                "the file system refused WAL mode (got {mode})"
-            )));
+            return Err(SqliteError::WalRefused { mode });
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")
-            .map_err(map_err)?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
         migrate(&conn)?;
         let mut store = SqliteStore {
             conn,
@@ -209,14 +209,14 @@ impl SqliteStore {
     }
 
     /// Reads the cursors and the counts of the whole file.
-    fn load_counters(&mut self) -> Result<(), StoreError> {
+    fn load_counters(&mut self) -> Result<()> {
         self.load_cursors()?;
-        self.count_backlog(usize::MAX).map(|_| ())
+        self.count_rows(usize::MAX).map(|_| ())
     }
 
     /// Reads the last sequence number and the delivery cursors, and leaves
     /// the queued rows to be counted ([`Store::count_backlog`]).
-    fn load_cursors(&mut self) -> Result<(), StoreError> {
+    fn load_cursors(&mut self) -> Result<()> {
         self.count = 0;
         self.bytes = 0;
         self.last_seq = self
@@ -226,20 +226,16 @@ impl SqliteStore {
                 [],
                 |r| r.get::<_, i64>(0),
             )
-            .optional()
-            .map_err(map_err)?
+            .optional()?
             .unwrap_or(0) as u64;
         let mut stmt = self
             .conn
-            .prepare("SELECT name, acked_through FROM destinations")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })
-            .map_err(map_err)?;
+            .prepare("SELECT name, acked_through FROM destinations")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         for row in rows {
-            let (name, acked) = row.map_err(map_err)?;
+            let (name, acked) = row?;
             self.acked.insert(name, acked);
         }
         self.done_through = self.acked.values().copied().min().unwrap_or(0);
@@ -264,17 +260,16 @@ impl SqliteStore {
     /// on the test machine (slow system calls), under 2% of the worker's time
     /// for a commit of 125 events; not throttled, so no event goes into a
     /// deleted file after the first write that follows the deletion.
-    fn check_file(&mut self) -> Result<(), StoreError> {
+    fn check_file(&mut self) -> Result<()> {
         if !self.file_replaced() {
             return Ok(());
         }
         let queued = self.count;
-        self.migrate_to_new_file().map_err(|e| {
-            StoreError::Write(format!(
-                "the buffer file {} was deleted or replaced while in use, and its events could not be moved to a new file yet: {e}",
-                self.path.display()
-            ))
-        })?;
+        self.migrate_to_new_file()
+            .map_err(|e| SqliteError::FileReplaced {
+                path: self.path.clone(),
+                source: Box::new(e),
+            })?;
         let message = format!(
             "the buffer file {} was deleted or replaced while in use; its {queued} queued events were copied into a new file at the same path",
             self.path.display()
@@ -286,18 +281,13 @@ impl SqliteStore {
 
     /// Copies everything from the open (deleted) file into a new file at
     /// `path`, keeping sequence numbers, and switches to it.
-    fn migrate_to_new_file(&mut self) -> Result<(), StoreError> {
-        self.save_acks()?;
+    fn migrate_to_new_file(&mut self) -> Result<()> {
+        self.write_unsaved_acks()?;
         let events = self.read_rows(0, usize::MAX >> 1)?;
         let state: Vec<(String, String)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT key, value FROM state")
-                .map_err(map_err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(map_err)?;
-            rows.collect::<Result<_, _>>().map_err(map_err)?
+            let mut stmt = self.conn.prepare("SELECT key, value FROM state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<core::result::Result<_, _>>()?
         };
         let mut fresh = SqliteStore::open_once(&self.path)?;
         fresh.seed(&events, &state, &self.acked, self.last_seq)?;
@@ -316,45 +306,39 @@ impl SqliteStore {
         state: &[(String, String)],
         acked: &HashMap<String, u64>,
         last_seq: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         {
             let tx = self
                 .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             for e in events {
                 tx.execute(
                     "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![e.seq as i64, e.message_id, e.created_ms, e.json.len() as i64, e.json],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             for (k, v) in state {
                 tx.execute(
                     "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
                     params![k, v],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             for (name, acked) in acked {
                 tx.execute(
                     "INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)",
                     params![name, *acked as i64],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             // Keep sequence numbers growing past everything handed out so far.
             tx.execute(
                 "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'",
                 params![last_seq as i64],
-            )
-            .map_err(map_err)?;
+            )?;
             tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
                 params![last_seq as i64],
-            )
-            .map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
+            )?;
+            tx.commit()?;
         }
         self.load_counters()
     }
@@ -374,48 +358,37 @@ impl SqliteStore {
 
     /// Rows after `after_seq` as the file has them (acks not yet saved are
     /// the caller's concern).
-    fn read_rows(
-        &mut self,
-        after_seq: u64,
-        max_events: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
+    fn read_rows(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![after_seq as i64, max_events as i64], |r| {
-                Ok(StoredEvent {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    message_id: r.get(1)?,
-                    created_ms: r.get(2)?,
-                    json: r.get(3)?,
-                })
+            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after_seq as i64, max_events as i64], |r| {
+            Ok(StoredEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                message_id: r.get(1)?,
+                created_ms: r.get(2)?,
+                json: r.get(3)?,
             })
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        })?;
+        Ok(rows.collect::<core::result::Result<Vec<_>, _>>()?)
     }
 
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
-    fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
+    fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let (events, bytes): (i64, i64) = tx
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
-                params![after as i64, through as i64],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (events, bytes): (i64, i64) = tx.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+            params![after as i64, through as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         tx.execute(
             "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
             params![after as i64, through as i64],
-        )
-        .map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
+        )?;
+        tx.commit()?;
         let removed = Removed {
             events: events as u64,
             bytes: bytes as u64,
@@ -431,12 +404,11 @@ impl SqliteStore {
         &mut self,
         events: &[NewEvent],
         state: &[(String, Option<String>)],
-    ) -> Result<(u64, Vec<u64>), StoreError> {
+    ) -> Result<(u64, Vec<u64>)> {
         self.check_file()?;
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if self.unsaved_acks {
             // Saved with the events: one transaction instead of two.
             write_acks(&tx, &self.acked, self.done_through)?;
@@ -445,38 +417,28 @@ impl SqliteStore {
         let mut added = 0u64;
         let mut seqs = Vec::with_capacity(events.len());
         {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(map_err)?;
-            let mut insert_many = tx.prepare_cached(insert_rows_sql()).map_err(map_err)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut insert_many = tx.prepare_cached(insert_rows_sql())?;
             for chunk in events.chunks(ROWS_PER_INSERT) {
                 if chunk.len() == ROWS_PER_INSERT {
                     for (i, e) in chunk.iter().enumerate() {
                         let at = 4 * i;
-                        insert_many
-                            .raw_bind_parameter(at + 1, &e.message_id)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 2, e.created_ms)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 3, e.json.len() as i64)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 4, &e.json)
-                            .map_err(map_err)?;
+                        insert_many.raw_bind_parameter(at + 1, &e.message_id)?;
+                        insert_many.raw_bind_parameter(at + 2, e.created_ms)?;
+                        insert_many.raw_bind_parameter(at + 3, e.json.len() as i64)?;
+                        insert_many.raw_bind_parameter(at + 4, &e.json)?;
                     }
-                    insert_many.raw_execute().map_err(map_err)?;
+                    insert_many.raw_execute()?;
                 } else {
                     for e in chunk {
-                        insert
-                            .execute(params![
-                                e.message_id,
-                                e.created_ms,
-                                e.json.len() as i64,
-                                e.json
-                            ])
-                            .map_err(map_err)?;
+                        insert.execute(params![
+                            e.message_id,
+                            e.created_ms,
+                            e.json.len() as i64,
+                            e.json
+                        ])?;
                     }
                 }
                 // One writer, rows in order: AUTOINCREMENT gives each row the
@@ -487,25 +449,77 @@ impl SqliteStore {
                 added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
             }
             let mut put = tx
-                .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-                .map_err(map_err)?;
-            let mut del = tx
-                .prepare_cached("DELETE FROM state WHERE key = ?1")
-                .map_err(map_err)?;
+                .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?;
+            let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1")?;
             for (k, v) in state {
                 match v {
-                    Some(v) => put.execute(params![k, v]).map_err(map_err)?,
-                    None => del.execute(params![k]).map_err(map_err)?,
+                    Some(v) => put.execute(params![k, v])?,
+                    None => del.execute(params![k])?,
                 };
             }
         }
-        tx.commit().map_err(map_err)?;
+        tx.commit()?;
         self.unsaved_acks = false;
         let previous = self.last_seq;
         self.count += events.len() as u64;
         self.bytes += added;
         self.last_seq = last;
         Ok((previous, seqs))
+    }
+
+    /// [`Store::save_acks`]: writes the acks taken since the last save.
+    fn write_unsaved_acks(&mut self) -> Result<()> {
+        if !self.unsaved_acks {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_acks(&tx, &self.acked, self.done_through)?;
+        tx.commit()?;
+        self.unsaved_acks = false;
+        Ok(())
+    }
+
+    /// [`Store::count_backlog`]: counts up to `max_rows` more rows of the
+    /// backlog; true once all are counted.
+    fn count_rows(&mut self, max_rows: usize) -> Result<bool> {
+        let Some((after, through)) = self.uncounted else {
+            return Ok(true);
+        };
+        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+        let counted = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(seq) FROM
+                   (SELECT seq, bytes FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+                params![after as i64, through as i64, limit],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)),
+            )
+            .map_err(SqliteError::from);
+        let (rows, bytes, last) = match counted {
+            Ok(counted) => counted,
+            // The backlog is the first thing read whole: damage in it shows
+            // here. Salvaged as at open (the count of the fresh file is done
+            // by then); the loss is reported with the repair.
+            Err(e) => match e.corrupt_reason() {
+                Some(reason) => {
+                    let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
+                    retire(std::mem::replace(self, fresh));
+                    return Ok(true);
+                }
+                None => return Err(e),
+            },
+        };
+        self.count += rows as u64;
+        self.bytes += bytes as u64;
+        self.uncounted = match last {
+            Some(last) if (rows as u64) >= max_rows as u64 && (last as u64) < through => {
+                Some((last as u64, through))
+            }
+            _ => None,
+        };
+        Ok(self.uncounted.is_none())
     }
 }
 
@@ -612,8 +626,7 @@ impl Store for SqliteStore {
                             "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
                             params![self.done_through as i64, done as i64],
                             |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .map_err(map_err)?;
+                        )?;
                     (n as u64, b as u64)
                 }
             };
@@ -630,17 +643,7 @@ impl Store for SqliteStore {
     }
 
     fn save_acks(&mut self) -> Result<(), StoreError> {
-        if !self.unsaved_acks {
-            return Ok(());
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        write_acks(&tx, &self.acked, self.done_through)?;
-        tx.commit().map_err(map_err)?;
-        self.unsaved_acks = false;
-        Ok(())
+        Ok(self.write_unsaved_acks()?)
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
@@ -657,15 +660,14 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq")
-                .map_err(map_err)?;
-            let mut rows = stmt.query(params![floor as i64]).map_err(map_err)?;
+                .prepare_cached("SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq")?;
+            let mut rows = stmt.query(params![floor as i64])?;
             while need_events > 0 || need_bytes > 0 {
-                let Some(row) = rows.next().map_err(map_err)? else {
+                let Some(row) = rows.next()? else {
                     break;
                 };
-                through = row.get::<_, i64>(0).map_err(map_err)? as u64;
-                let b = row.get::<_, i64>(1).map_err(map_err)? as u64;
+                through = row.get::<_, i64>(0)? as u64;
+                let b = row.get::<_, i64>(1)? as u64;
                 need_events = need_events.saturating_sub(1);
                 need_bytes = need_bytes.saturating_sub(b);
             }
@@ -673,7 +675,7 @@ impl Store for SqliteStore {
         if through == floor {
             return Ok(Removed::default());
         }
-        self.delete_range(floor, through)
+        Ok(self.delete_range(floor, through)?)
     }
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
@@ -682,21 +684,18 @@ impl Store for SqliteStore {
         let floor = self.max_claimed();
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (events, bytes): (i64, i64) = tx
             .query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
+            )?;
         tx.execute(
             "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
             params![floor as i64, cutoff_ms],
-        )
-        .map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
+        )?;
+        tx.commit()?;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
         Ok(Removed {
@@ -711,49 +710,16 @@ impl Store for SqliteStore {
         self.claimed_sizes.clear();
         // Counted first: what was not counted yet is removed too.
         self.count_backlog(usize::MAX)?;
-        self.delete_range(0, u64::MAX >> 1)
+        Ok(self.delete_range(0, u64::MAX >> 1)?)
     }
 
     fn count_backlog(&mut self, max_rows: usize) -> Result<bool, StoreError> {
-        let Some((after, through)) = self.uncounted else {
-            return Ok(true);
-        };
-        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
-        let counted = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(seq) FROM
-                   (SELECT seq, bytes FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
-                params![after as i64, through as i64, limit],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)),
-            )
-            .map_err(map_err);
-        let (rows, bytes, last) = match counted {
-            Ok(counted) => counted,
-            // The backlog is the first thing read whole: damage in it shows
-            // here. Salvaged as at open (the count of the fresh file is done
-            // by then); the loss is reported with the repair.
-            Err(StoreError::Corrupt(reason)) => {
-                let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
-                retire(std::mem::replace(self, fresh));
-                return Ok(true);
-            }
-            Err(e) => return Err(e),
-        };
-        self.count += rows as u64;
-        self.bytes += bytes as u64;
-        self.uncounted = match last {
-            Some(last) if (rows as u64) >= max_rows as u64 && (last as u64) < through => {
-                Some((last as u64, through))
-            }
-            _ => None,
-        };
-        Ok(self.uncounted.is_none())
+        Ok(self.count_rows(max_rows)?)
     }
 
     fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.save_acks()?;
-        self.read_rows(after_seq, max_events)
+        Ok(self.read_rows(after_seq, max_events)?)
     }
 
     fn recover(&mut self) -> Result<u64, StoreError> {
@@ -762,7 +728,10 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             });
-        if let Err(StoreError::Corrupt(reason)) = probe.map_err(map_err) {
+        if let Some(reason) = probe
+            .err()
+            .and_then(|e| SqliteError::from(e).corrupt_reason())
+        {
             // The loss is reported with the repair (`take_repair`).
             let fresh = Self::replace_corrupt(&self.path, &reason, Some(self.count))?;
             retire(std::mem::replace(self, fresh));
@@ -781,11 +750,10 @@ impl Store for SqliteStore {
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
         // either file.
-        self.conn
-            .execute_batch(
-                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
-            )
-            .map_err(map_err)
+        self.conn.execute_batch(
+            "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+        Ok(())
     }
 
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {
@@ -798,8 +766,7 @@ impl Store for SqliteStore {
                 params![self.done_through as i64],
                 |r| r.get::<_, i64>(0),
             )
-            .optional()
-            .map_err(map_err)?;
+            .optional()?;
         Ok(QueueSummary {
             events: self.count,
             bytes: self.bytes,
@@ -809,14 +776,14 @@ impl Store for SqliteStore {
     }
 
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn
+        Ok(self
+            .conn
             .query_row(
                 "SELECT value FROM state WHERE key = ?1",
                 params![key],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(map_err)
+            .optional()?)
     }
 }
 
@@ -825,7 +792,7 @@ impl Drop for SqliteStore {
         // A file deleted since the last write would take its events with it
         // when this connection closes: move them to a new file first.
         if let Err(err) = self.check_file() {
-            log::warn!("cairn: {err}");
+            log::warn!("cairn: {}", err.to_store_error());
         }
         // A clean close keeps every ack; failing here only means those
         // events are sent again by the next client (same message ids).
@@ -896,35 +863,23 @@ fn write_acks(
     tx: &rusqlite::Transaction<'_>,
     acked: &HashMap<String, u64>,
     done_through: u64,
-) -> Result<(), StoreError> {
-    let mut upsert = tx
-        .prepare_cached(
-            "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
+) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET acked_through = excluded.acked_through",
-        )
-        .map_err(map_err)?;
+    )?;
     for (name, through) in acked {
-        upsert
-            .execute(params![name, *through as i64])
-            .map_err(map_err)?;
+        upsert.execute(params![name, *through as i64])?;
     }
-    let mut delete = tx
-        .prepare_cached("DELETE FROM events WHERE seq <= ?1")
-        .map_err(map_err)?;
-    delete
-        .execute(params![done_through as i64])
-        .map_err(map_err)?;
+    let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?;
+    delete.execute(params![done_through as i64])?;
     Ok(())
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(map_err)?;
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Other(format!(
-            "the file has schema version {version}, newer than this cairn ({SCHEMA_VERSION}): upgrade cairn or use another storage_path"
-        )));
+        return Err(SqliteError::NewerSchema { version });
     }
     for (from, step) in UPGRADES.iter().enumerate().skip(version as usize) {
         let sql = format!(
@@ -933,7 +888,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(map_err(e));
+            return Err(e.into());
         }
     }
     Ok(())
@@ -959,23 +914,6 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 #[cfg(not(unix))]
 fn file_id(_path: &Path) -> Option<(u64, u64)> {
     None
-}
-
-/// Sorts SQLite's errors into what the engine can act on.
-fn map_err(e: rusqlite::Error) -> StoreError {
-    let text = e.to_string();
-    match e.sqlite_error_code() {
-        Some(
-            ErrorCode::DiskFull
-            | ErrorCode::ReadOnly
-            | ErrorCode::CannotOpen
-            | ErrorCode::SystemIoFailure
-            | ErrorCode::PermissionDenied,
-        ) => StoreError::Write(text),
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(text),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(text),
-        _ => StoreError::Other(text),
-    }
 }
 
 #[cfg(test)]
