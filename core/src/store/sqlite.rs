@@ -307,10 +307,7 @@ impl SqliteStore {
         acked: &HashMap<String, u64>,
         last_seq: u64,
     ) -> Result<()> {
-        {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write(&mut self.conn, |tx| {
             for e in events {
                 tx.execute(
                     "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -338,8 +335,8 @@ impl SqliteStore {
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
                 params![last_seq as i64],
             )?;
-            tx.commit()?;
-        }
+            Ok(())
+        })?;
         self.load_counters()
     }
 
@@ -376,19 +373,18 @@ impl SqliteStore {
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (events, bytes): (i64, i64) = tx.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
-            params![after as i64, through as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        tx.execute(
-            "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
-            params![after as i64, through as i64],
-        )?;
-        tx.commit()?;
+        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+            let counted = tx.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+                params![after as i64, through as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            tx.execute(
+                "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
+                params![after as i64, through as i64],
+            )?;
+            Ok(counted)
+        })?;
         let removed = Removed {
             events: events as u64,
             bytes: bytes as u64,
@@ -406,59 +402,58 @@ impl SqliteStore {
         state: &[(String, Option<String>)],
     ) -> Result<(u64, Vec<u64>)> {
         self.check_file()?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if self.unsaved_acks {
-            // Saved with the events: one transaction instead of two.
-            write_acks(&tx, &self.acked, self.done_through)?;
-        }
-        let mut last = self.last_seq;
-        let mut added = 0u64;
-        let mut seqs = Vec::with_capacity(events.len());
-        {
-            let mut insert = tx.prepare_cached(
+        let (last, added, seqs) = write(&mut self.conn, |tx| {
+            if self.unsaved_acks {
+                // Saved with the events: one transaction instead of two.
+                write_acks(tx, &self.acked, self.done_through)?;
+            }
+            let mut last = self.last_seq;
+            let mut added = 0u64;
+            let mut seqs = Vec::with_capacity(events.len());
+            {
+                let mut insert = tx.prepare_cached(
                 "INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            let mut insert_many = tx.prepare_cached(insert_rows_sql())?;
-            for chunk in events.chunks(ROWS_PER_INSERT) {
-                if chunk.len() == ROWS_PER_INSERT {
-                    for (i, e) in chunk.iter().enumerate() {
-                        let at = 4 * i;
-                        insert_many.raw_bind_parameter(at + 1, &e.message_id)?;
-                        insert_many.raw_bind_parameter(at + 2, e.created_ms)?;
-                        insert_many.raw_bind_parameter(at + 3, e.json.len() as i64)?;
-                        insert_many.raw_bind_parameter(at + 4, &e.json)?;
+                let mut insert_many = tx.prepare_cached(insert_rows_sql())?;
+                for chunk in events.chunks(ROWS_PER_INSERT) {
+                    if chunk.len() == ROWS_PER_INSERT {
+                        for (i, e) in chunk.iter().enumerate() {
+                            let at = 4 * i;
+                            insert_many.raw_bind_parameter(at + 1, &e.message_id)?;
+                            insert_many.raw_bind_parameter(at + 2, e.created_ms)?;
+                            insert_many.raw_bind_parameter(at + 3, e.json.len() as i64)?;
+                            insert_many.raw_bind_parameter(at + 4, &e.json)?;
+                        }
+                        insert_many.raw_execute()?;
+                    } else {
+                        for e in chunk {
+                            insert.execute(params![
+                                e.message_id,
+                                e.created_ms,
+                                e.json.len() as i64,
+                                e.json
+                            ])?;
+                        }
                     }
-                    insert_many.raw_execute()?;
-                } else {
-                    for e in chunk {
-                        insert.execute(params![
-                            e.message_id,
-                            e.created_ms,
-                            e.json.len() as i64,
-                            e.json
-                        ])?;
-                    }
+                    // One writer, rows in order: AUTOINCREMENT gives each row the
+                    // one after the row before, so the chunk's rowids end here.
+                    last = tx.last_insert_rowid() as u64;
+                    let first = last + 1 - chunk.len() as u64;
+                    seqs.extend(first..=last);
+                    added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
                 }
-                // One writer, rows in order: AUTOINCREMENT gives each row the
-                // one after the row before, so the chunk's rowids end here.
-                last = tx.last_insert_rowid() as u64;
-                let first = last + 1 - chunk.len() as u64;
-                seqs.extend(first..=last);
-                added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
-            }
-            let mut put = tx
+                let mut put = tx
                 .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?;
-            let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1")?;
-            for (k, v) in state {
-                match v {
-                    Some(v) => put.execute(params![k, v])?,
-                    None => del.execute(params![k])?,
-                };
+                let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1")?;
+                for (k, v) in state {
+                    match v {
+                        Some(v) => put.execute(params![k, v])?,
+                        None => del.execute(params![k])?,
+                    };
+                }
             }
-        }
-        tx.commit()?;
+            Ok((last, added, seqs))
+        })?;
         self.unsaved_acks = false;
         let previous = self.last_seq;
         self.count += events.len() as u64;
@@ -472,11 +467,9 @@ impl SqliteStore {
         if !self.unsaved_acks {
             return Ok(());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_acks(&tx, &self.acked, self.done_through)?;
-        tx.commit()?;
+        write(&mut self.conn, |tx| {
+            write_acks(tx, &self.acked, self.done_through)
+        })?;
         self.unsaved_acks = false;
         Ok(())
     }
@@ -682,20 +675,18 @@ impl Store for SqliteStore {
         self.save_acks()?;
         self.recent.clear();
         let floor = self.max_claimed();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (events, bytes): (i64, i64) = tx
-            .query_row(
+        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+            let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-        tx.execute(
-            "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
-            params![floor as i64, cutoff_ms],
-        )?;
-        tx.commit()?;
+            tx.execute(
+                "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
+                params![floor as i64, cutoff_ms],
+            )?;
+            Ok(counted)
+        })?;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
         Ok(Removed {
@@ -855,6 +846,21 @@ fn remove_with_sides(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(side(path, suffix));
     }
+}
+
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction: committed when `f`
+/// succeeds, rolled back (when the transaction drops) when it fails. Every
+/// write of the store goes through here, so none can forget the commit or
+/// take a weaker lock (a deferred transaction could fail half-way with
+/// SQLITE_BUSY when it upgrades to a write).
+fn write<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 /// Writes saved-later acks into `tx`: each destination's cursor, and the
