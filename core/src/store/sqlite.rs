@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::recent::RecentRows;
@@ -30,6 +31,11 @@ use super::{
 /// The schema version this build writes. Files with a lower `user_version`
 /// are upgraded step by step; a higher one means a newer cairn wrote it.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The size in bytes the WAL file is cut back to after a checkpoint: 4 MiB,
+/// what SQLite's automatic checkpoint (every 1,000 pages of 4 KiB) lets it
+/// reach in normal use.
+pub const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
 /// How long a write waits for another connection's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -174,19 +180,7 @@ impl SqliteStore {
     }
 
     fn open_once(path: &Path) -> Result<Self> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // journal_mode answers with a row; WAL lets readers (the inspector) in
-        // while the app writes, and makes commits cheap.
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(SqliteError::WalRefused { mode });
-        }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")?;
-        migrate(&conn)?;
+        let conn = open_connection(path)?;
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
@@ -882,6 +876,36 @@ fn write_acks(
     Ok(())
 }
 
+/// Opens the file at `path` (creating it) the one way the store uses it:
+/// the settings below, then the schema steps up to [`SCHEMA_VERSION`].
+fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Defensive mode refuses what only a malicious or broken statement would
+    // do (writable_schema, journal_mode=OFF, writes to shadow tables): none
+    // of the store's statements needs them, and a file corrupted that way
+    // would take queued events with it.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    // journal_mode answers with a row; WAL lets readers (the inspector) in
+    // while the app writes, and makes commits cheap.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(SqliteError::WalRefused { mode });
+    }
+    // journal_size_limit: after a checkpoint the WAL is cut back to this
+    // size instead of keeping the largest size it ever reached (a backlog
+    // of 100,000 events written in one burst would leave tens of MB).
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT};"
+    ))?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Runs the schema steps the file lacks, each in its own transaction.
 fn migrate(conn: &Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
@@ -931,6 +955,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cairn.db");
         (dir, path)
+    }
+
+    /// The opener's hardening holds on the store's connection: the WAL is
+    /// cut back after checkpoints, and defensive mode refuses a write to
+    /// the schema table that would otherwise corrupt the file.
+    #[test]
+    fn the_connection_is_hardened() {
+        let (_d, p) = temp();
+        let store = SqliteStore::open(&p).unwrap();
+        let limit: i64 = store
+            .conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, JOURNAL_SIZE_LIMIT);
+        assert!(store
+            .conn
+            .db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE)
+            .unwrap());
+        let tamper = store.conn.execute_batch(
+            "PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = 'x' WHERE name = 'state';",
+        );
+        assert!(
+            tamper.is_err(),
+            "defensive mode let the schema be rewritten"
+        );
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
     }
 
     #[test]
