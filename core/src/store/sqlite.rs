@@ -13,6 +13,31 @@
 //! again (`salvage.rs`). A file deleted or replaced while in use is noticed
 //! before the next write and its events are copied into a new file at the
 //! same path, so nothing is written into a file no one can find.
+//!
+//! # What is kept in memory, and how it ties to the file
+//!
+//! The store answers counts, claims and acks without reading the file back
+//! each time. Each cache holds these invariants after every operation
+//! (checked against the file by `check_consistency` in a randomized test of
+//! the store contract):
+//!
+//! - `last_seq` is the file's AUTOINCREMENT counter for `events`.
+//! - `acked` holds each destination's cursor; it is never behind the file's
+//!   `destinations` row, and equal to it when `unsaved_acks` is false.
+//!   `done_through` is the lowest cursor; once acks are saved no row at or
+//!   below it is left in the file.
+//! - `count` and `bytes` are the number and JSON size of the rows after
+//!   `done_through`, except those in `uncounted` (a backlog found at open
+//!   and counted in steps). Every operation that deletes rows or acks them
+//!   takes away only rows it counted: drops count the backlog first, and an
+//!   ack skips the uncounted range and moves its start past the cursor.
+//! - `claimed` is, per destination, the last row handed out and not yet
+//!   acked or released: above the cursor, at most `last_seq`.
+//! - `claimed_sizes` holds, per destination, the size of each batch claimed
+//!   since the cursor, consecutive from the cursor on; a claim that does not
+//!   follow on (after part of a batch was acked) empties it, so acks count
+//!   from the file instead.
+//! - `recent` holds consecutive rows, each exactly as the file has it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -557,10 +582,20 @@ impl Store for SqliteStore {
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
             let bytes = out.iter().map(|e| e.json.len() as u64).sum();
-            self.claimed_sizes
+            let acked = self.acked.get(destination).copied().unwrap_or(0);
+            let sizes = self
+                .claimed_sizes
                 .entry(destination.to_string())
-                .or_default()
-                .push_back((last.seq, out.len() as u64, bytes));
+                .or_default();
+            // Sizes are kept only for batches that follow on from the cursor
+            // with no gap: after part of a batch was acked (a 413 split), the
+            // rest of it is still claimed but in no batch size, and an ack
+            // summing the sizes would leave those rows counted.
+            if floor == sizes.back().map_or(acked, |b| b.0) {
+                sizes.push_back((last.seq, out.len() as u64, bytes));
+            } else {
+                sizes.clear();
+            }
         }
         Ok(out)
     }
@@ -604,19 +639,31 @@ impl Store for SqliteStore {
             _ => None,
         };
         if done > self.done_through {
+            // Rows of a backlog not counted yet are not in the counts: they
+            // are left out of what the ack takes away, and out of what is
+            // still to count (the sizes of claimed batches include them).
+            let (skip_after, skip_through) = self.uncounted.unwrap_or((0, 0));
             let (events, bytes) = match known {
-                Some(sizes) => sizes,
-                None => {
-                    let (n, b): (i64, i64) = self
-                        .conn
-                        .query_row(
-                            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
-                            params![self.done_through as i64, done as i64],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )?;
+                Some(sizes) if self.uncounted.is_none() => sizes,
+                _ => {
+                    let (n, b): (i64, i64) = self.conn.query_row(
+                        "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+                         WHERE seq > ?1 AND seq <= ?2 AND NOT (seq > ?3 AND seq <= ?4)",
+                        params![
+                            self.done_through as i64,
+                            done as i64,
+                            skip_after as i64,
+                            skip_through as i64
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
                     (n as u64, b as u64)
                 }
             };
+            if self.uncounted.is_some() {
+                self.uncounted =
+                    (done < skip_through).then_some((skip_after.max(done), skip_through));
+            }
             self.done_through = done;
             self.count = self.count.saturating_sub(events);
             self.bytes = self.bytes.saturating_sub(bytes);
@@ -635,6 +682,10 @@ impl Store for SqliteStore {
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
         self.save_acks()?;
+        // A backlog not counted yet would be deleted without leaving the
+        // counts (and the rows over the caps are not known before): counted
+        // first, as `clear` does.
+        self.count_rows(usize::MAX)?;
         if self.count <= keep_events && self.bytes <= keep_bytes {
             return Ok(Removed::default());
         }
@@ -667,6 +718,8 @@ impl Store for SqliteStore {
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         self.save_acks()?;
+        // As in `drop_oldest`: the rows it deletes must be in the counts.
+        self.count_rows(usize::MAX)?;
         self.recent.clear();
         let floor = self.max_claimed();
         let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
@@ -769,6 +822,194 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    #[cfg(any(test, feature = "store-contract"))]
+    fn check_consistency(&mut self) -> Result<(), String> {
+        self.check_caches().map_err(|e| match e {
+            Check::Differs(what) => what,
+            Check::Read(e) => format!("reading the file failed: {e}"),
+        })
+    }
+}
+
+/// Why [`SqliteStore::check_caches`] failed.
+#[cfg(any(test, feature = "store-contract"))]
+enum Check {
+    /// A cache disagrees with the file.
+    Differs(String),
+    /// The file could not be read.
+    Read(rusqlite::Error),
+}
+
+#[cfg(any(test, feature = "store-contract"))]
+impl From<rusqlite::Error> for Check {
+    fn from(e: rusqlite::Error) -> Self {
+        Check::Read(e)
+    }
+}
+
+/// `Err(Check::Differs)` with the text, when `ok` is false.
+#[cfg(any(test, feature = "store-contract"))]
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> core::result::Result<(), Check> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Check::Differs(what()))
+    }
+}
+
+#[cfg(any(test, feature = "store-contract"))]
+impl SqliteStore {
+    /// The invariants of the module docs, each checked against the file.
+    fn check_caches(&self) -> core::result::Result<(), Check> {
+        let c = &self.conn;
+        // last_seq: the file's AUTOINCREMENT counter.
+        let file_last: i64 = c
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        ensure(self.last_seq == file_last as u64, || {
+            format!(
+                "last_seq {} but the file's counter is {file_last}",
+                self.last_seq
+            )
+        })?;
+        // done_through: the lowest cursor.
+        let lowest = self.acked.values().copied().min().unwrap_or(0);
+        ensure(self.done_through == lowest, || {
+            format!(
+                "done_through {} but the lowest cursor is {lowest}",
+                self.done_through
+            )
+        })?;
+        // acked: never behind the file's cursors; equal to them once saved,
+        // and then no row at or below done_through is left.
+        let mut stmt = c.prepare("SELECT name, acked_through FROM destinations")?;
+        let saved: HashMap<String, u64> = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<core::result::Result<_, _>>()?;
+        for (name, through) in &saved {
+            let mem = self.acked.get(name).copied().unwrap_or(0);
+            ensure(mem >= *through, || {
+                format!("cursor of {name} is {mem} in memory, behind the file's {through}")
+            })?;
+        }
+        let rows_done: i64 = c.query_row(
+            "SELECT COUNT(*) FROM events WHERE seq <= ?1",
+            params![self.done_through as i64],
+            |r| r.get(0),
+        )?;
+        if !self.unsaved_acks {
+            ensure(saved == self.acked, || {
+                format!(
+                    "acks saved, but the file's cursors {saved:?} are not {:?}",
+                    self.acked
+                )
+            })?;
+            ensure(rows_done == 0, || {
+                format!(
+                    "acks saved, but {rows_done} rows at or below {} are left",
+                    self.done_through
+                )
+            })?;
+        }
+        // count and bytes: the rows after done_through, less a backlog not counted yet.
+        let (uncounted_after, uncounted_through) = self.uncounted.unwrap_or((0, 0));
+        let (rows, bytes): (i64, i64) = c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+             WHERE seq > ?1 AND NOT (seq > ?2 AND seq <= ?3)",
+            params![
+                self.done_through as i64,
+                uncounted_after as i64,
+                uncounted_through as i64
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        ensure(
+            (self.count, self.bytes) == (rows as u64, bytes as u64),
+            || {
+                format!(
+                    "count and bytes are {} and {}, the file has {rows} rows of {bytes} bytes",
+                    self.count, self.bytes
+                )
+            },
+        )?;
+        // claimed: above the destination's cursor, within what was handed out.
+        for (name, last) in &self.claimed {
+            let cursor = self.acked.get(name).copied().unwrap_or(0);
+            ensure(*last > cursor && *last <= self.last_seq, || {
+                format!(
+                    "{name} claims through {last}, cursor {cursor}, last seq {}",
+                    self.last_seq
+                )
+            })?;
+        }
+        // claimed_sizes: consecutive batches from the cursor on, each the
+        // size of its rows in the file.
+        for (name, sizes) in &self.claimed_sizes {
+            let mut start = self.acked.get(name).copied().unwrap_or(0);
+            let claimed = self.claimed.get(name).copied().unwrap_or(0);
+            for &(last, events, bytes) in sizes {
+                let (n, b): (i64, i64) = c.query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+                    params![start as i64, last as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                ensure(last > start && last <= claimed, || {
+                    format!(
+                        "{name}: a batch through {last} after {start}, claimed through {claimed}"
+                    )
+                })?;
+                ensure((events, bytes) == (n as u64, b as u64), || {
+                    format!("{name}: batch ({start}, {last}] kept as {events} events of {bytes} bytes, the file has {n} of {b}")
+                })?;
+                start = last;
+            }
+        }
+        // recent: consecutive rows, each as the file has it.
+        let (held, held_bytes) = self.recent.held();
+        let sum: usize = held.iter().map(|r| r.json.len()).sum();
+        ensure(sum == held_bytes, || {
+            format!("recent rows count {held_bytes} bytes, hold {sum}")
+        })?;
+        for (i, row) in held.iter().enumerate() {
+            if let Some(prev) = i.checked_sub(1).and_then(|p| held.get(p)) {
+                ensure(row.seq == prev.seq + 1, || {
+                    format!("recent rows jump from {} to {}", prev.seq, row.seq)
+                })?;
+            }
+            let in_file = c
+                .query_row(
+                    "SELECT message_id, created_ms, body FROM events WHERE seq = ?1",
+                    params![row.seq as i64],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            ensure(
+                in_file.as_ref()
+                    == Some(&(row.message_id.clone(), row.created_ms, row.json.clone())),
+                || {
+                    format!(
+                        "recent row {} is {row:?}, the file has {in_file:?}",
+                        row.seq
+                    )
+                },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -955,6 +1196,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cairn.db");
         (dir, path)
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = contract::Op> {
+        use contract::Op;
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (0u8..40).prop_map(Op::Append),
+            3 => (1usize..30, 1usize..2_000).prop_map(|(max_events, max_bytes)| Op::Claim { max_events, max_bytes }),
+            1 => Just(Op::Release),
+            2 => Just(Op::AckClaim),
+            1 => Just(Op::AckPart),
+            1 => Just(Op::SaveAcks),
+            1 => (0u64..60, 0u64..3_000).prop_map(|(keep_events, keep_bytes)| Op::DropOldest { keep_events, keep_bytes }),
+            1 => (1_000i64..1_200).prop_map(Op::DropOlderThan),
+            1 => Just(Op::Clear).prop_filter("rarely", |_| true),
+            1 => Just(Op::Read),
+            1 => (1usize..50).prop_map(Op::CountBacklog),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// After every operation of a random workload, the in-memory caches
+        /// (counts, cursors, claims and their sizes, recent rows, a backlog
+        /// counted in steps) agree with the file.
+        #[test]
+        fn caches_agree_with_the_file_after_every_operation(
+            backlog in 0u8..80,
+            ops in proptest::collection::vec(op(), 1..50),
+        ) {
+            let (_d, p) = temp();
+            {
+                let mut store = SqliteStore::open(&p).unwrap();
+                contract::run_ops(&mut store, &[contract::Op::Append(backlog)]);
+            }
+            let mut store = SqliteStore::open_counting_later(&p).unwrap();
+            contract::run_ops(&mut store, &ops);
+        }
     }
 
     /// The opener's hardening holds on the store's connection: the WAL is
