@@ -24,16 +24,17 @@
 //! ## Layout
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
-//! - [`ids`]: message ids, unique and cheap to send.
-//! - [`json`]: JSON values parsed and written by hand (state, context, options).
-//! - [`json_text`]: JSON string literals written by hand for the envelope.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
 //! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
 //! - [`wire`]: backend formats ([`wire::SegmentWire`]).
-//! - [`text`]: messages built without `format!` (small browser build).
+//! - Internal, not part of the API (public only for the browser build, the
+//!   CLI and the tests of this workspace; hidden from these docs, and free to
+//!   change in any release): `ids` (message ids), `json` and `json_text`
+//!   (JSON parsed and written by hand), `text` and its `cat!` (messages
+//!   built without `format!`), `time` (ISO 8601 timestamps).
 //! - Feature `std` (in `native`): the standard library; without it the core is
 //!   `no_std` + `alloc`, for the browser build.
 //! - [`Client`] (feature `native`, on by default): a worker thread driving the
@@ -58,15 +59,20 @@ pub mod consent;
 pub mod engine;
 mod error;
 pub mod identity;
+#[doc(hidden)]
 pub mod ids;
+#[doc(hidden)]
 pub mod json;
+#[doc(hidden)]
 pub mod json_text;
 pub mod model;
 pub mod recorder;
 pub mod session;
 pub mod stats;
 pub mod store;
+#[doc(hidden)]
 pub mod text;
+#[doc(hidden)]
 pub mod time;
 pub mod wire;
 

@@ -131,6 +131,8 @@ pub use alloc::string::String;
 /// Builds a `String` from [`Piece`]s (text and whole numbers), like
 /// `format!("{}{}…", a, b, …)` without the formatting machinery:
 /// `cat!("got ", n, " bytes")`.
+// Internal (see the crate docs): exported for the browser build only.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! cat {
     ($($piece:expr),* $(,)?) => {{
