@@ -313,7 +313,9 @@ mod tests {
         let base = json!({"writeKey": "k", "endpoint": "http://h"});
         let default = config_from(&base).unwrap();
         let ms = Duration::from_millis;
-        let cases: [(&str, serde_json::Value, fn(&Config) -> String, String); 14] = [
+        // (option, the page's value, the Config field it must reach, the field's expected text)
+        type Case = (&'static str, serde_json::Value, fn(&Config) -> String, String);
+        let cases: [Case; 14] = [
             ("flushAt", json!(7), |c| c.flush_at.to_string(), "7".into()),
             (
                 "flushInterval",
