@@ -186,6 +186,7 @@ pub(crate) mod tests {
             write_key: "key".into(),
             // Port 9 (discard) refuses: nothing is delivered, events stay queued.
             endpoint: Some("http://127.0.0.1:9".into()),
+            destination: None,
             storage_path: Some(dir.join("ffi.db").display().to_string()),
             flush_at: None,
             flush_interval_ms: None,
@@ -200,6 +201,7 @@ pub(crate) mod tests {
             max_queue_bytes: None,
             max_event_age_ms: None,
             max_pending_calls: None,
+            record_wait_ms: None,
             session_timeout_ms: None,
             session_events: None,
             reset_on_user_switch: None,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::CairnError;
-use crate::types::ConsentState;
+use crate::types::{ConsentState, DestinationKind};
 
 /// The longest duration an option accepts: 100 years. The core does its
 /// clock arithmetic in signed milliseconds; a larger value would overflow it.
@@ -28,6 +28,11 @@ pub struct CairnConfig {
     /// `{endpoint}/v1/batch`. Required: left unset, the core says so.
     #[uniffi(default)]
     pub endpoint: Option<String>,
+    /// The backend's format: Segment (the default; RudderStack too),
+    /// Amplitude or PostHog. With Amplitude or PostHog, `write_key` is that
+    /// project's API key. See docs/destinations.md.
+    #[uniffi(default)]
+    pub destination: Option<DestinationKind>,
     /// The SQLite file that buffers events. On a device, a path inside the
     /// app's private files directory.
     #[uniffi(default)]
@@ -71,6 +76,10 @@ pub struct CairnConfig {
     /// Calls that may wait for the worker before a recording call waits for room.
     #[uniffi(default)]
     pub max_pending_calls: Option<u32>,
+    /// Longest an event call waits for room before its event is held in
+    /// memory (or, past that bound, dropped as `overflow`); 0 never waits.
+    #[uniffi(default)]
+    pub record_wait_ms: Option<u64>,
     /// A session ends after this long without events.
     #[uniffi(default)]
     pub session_timeout_ms: Option<u64>,
@@ -105,6 +114,9 @@ impl CairnConfig {
         let mut b = cairn::Client::builder(self.write_key.clone());
         if let Some(url) = &self.endpoint {
             b = b.endpoint(url.clone());
+        }
+        if let Some(d) = self.destination {
+            b = b.destination(d.into());
         }
         if let Some(p) = &self.storage_path {
             b = b.storage_path(p);
@@ -147,6 +159,9 @@ impl CairnConfig {
         }
         if let Some(n) = self.max_pending_calls {
             b = b.max_pending_calls(count("max_pending_calls", n.into())?);
+        }
+        if let Some(ms) = self.record_wait_ms {
+            b = b.record_wait(duration("record_wait_ms", ms)?);
         }
         if let Some(ms) = self.session_timeout_ms {
             b = b.session_timeout(duration("session_timeout_ms", ms)?);
@@ -218,6 +233,7 @@ mod tests {
         CairnConfig {
             write_key: "key".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
+            destination: None,
             storage_path: None,
             flush_at: None,
             flush_interval_ms: None,
@@ -232,6 +248,7 @@ mod tests {
             max_queue_bytes: None,
             max_event_age_ms: None,
             max_pending_calls: None,
+            record_wait_ms: None,
             session_timeout_ms: None,
             session_events: None,
             reset_on_user_switch: None,
@@ -250,6 +267,31 @@ mod tests {
             Err(CairnError::InvalidConfig(m)) => m,
             other => panic!("expected InvalidConfig, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn destination_reaches_the_core() {
+        let mut c = config();
+        c.destination = Some(DestinationKind::Amplitude {
+            batch_api: true,
+            min_id_length: Some(3),
+        });
+        let core = c.to_builder().unwrap().config().unwrap();
+        assert_eq!(
+            core.destination,
+            cairn::DestinationKind::Amplitude {
+                batch_api: true,
+                min_id_length: Some(3)
+            }
+        );
+        c.destination = Some(DestinationKind::PostHog);
+        let core = c.to_builder().unwrap().config().unwrap();
+        assert_eq!(core.destinations()[0].kind.path(), "/batch/");
+        c.destination = Some(DestinationKind::Amplitude {
+            batch_api: false,
+            min_id_length: Some(0),
+        });
+        assert!(invalid_config(c).contains("`destination`"));
     }
 
     #[test]
@@ -279,6 +321,7 @@ mod tests {
         c.max_queue_bytes = Some(1_000_000);
         c.max_event_age_ms = Some(60_000);
         c.max_pending_calls = Some(9);
+        c.record_wait_ms = Some(0);
         c.session_timeout_ms = Some(5_000);
         c.session_events = Some(true);
         c.reset_on_user_switch = Some(false);
@@ -301,6 +344,7 @@ mod tests {
         assert_eq!(got.max_queue_bytes, 1_000_000);
         assert_eq!(got.max_event_age, Duration::from_millis(60_000));
         assert_eq!(got.max_pending_calls, 9);
+        assert_eq!(got.record_wait, Duration::ZERO);
         assert_eq!(got.session_timeout, Duration::from_millis(5_000));
         assert!(got.session_events);
         assert!(!got.reset_on_user_switch);

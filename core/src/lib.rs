@@ -2,7 +2,8 @@
 //!
 //! Product-analytics events (`track`, `identify`, `screen`, ...) recorded
 //! durably and delivered at least once to a Segment- or RudderStack-compatible
-//! `/v1/batch` endpoint.
+//! `/v1/batch` endpoint, or to Amplitude or PostHog
+//! ([`ClientBuilder::destination`], docs/destinations.md).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -29,7 +30,8 @@
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
 //! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
-//! - [`wire`]: backend formats ([`wire::SegmentWire`]).
+//! - [`destination`]: where events go and in which format (Segment, Amplitude, PostHog).
+//! - [`wire`]: backend formats ([`wire::SegmentWire`], [`wire::AmplitudeWire`], [`wire::PostHogWire`]).
 //! - Internal, not part of the API (public only for the browser build, the
 //!   CLI and the tests of this workspace; hidden from these docs, and free to
 //!   change in any release): `ids` (message ids), `json` and `json_text`
@@ -56,6 +58,7 @@ mod prelude;
 
 pub mod config;
 pub mod consent;
+pub mod destination;
 pub mod engine;
 mod error;
 pub mod identity;
@@ -81,6 +84,7 @@ mod runtime;
 
 pub use config::{ClientBuilder, Config};
 pub use consent::ConsentState;
+pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
 pub use stats::{DropCounts, DropReason, Stats, StorageState};

@@ -12,6 +12,9 @@ public struct CairnConfig {
     public var writeKey: String
     /// The backend's base URL; events go to `{endpoint}/v1/batch`.
     public var endpoint: String?
+    /// The backend's format; nil is Segment (also RudderStack). With Amplitude
+    /// or PostHog, `writeKey` is that project's API key (docs/destinations.md).
+    public var destination: Destination?
     /// The buffer file; nil uses `Application Support/<bundle id>/cairn.db`.
     public var storagePath: String?
     /// Send a batch as soon as this many events are queued.
@@ -29,6 +32,10 @@ public struct CairnConfig {
     public var maxQueueBytes: Int?
     public var maxEventAge: TimeInterval?
     public var maxPendingCalls: Int?
+    /// Longest an event call waits for room when the disk is behind (default
+    /// 5 ms); then the event is held in memory, or dropped as `overflow` past
+    /// that bound. 0 never waits: for the main thread.
+    public var recordWait: TimeInterval?
     public var sessionTimeout: TimeInterval?
     public var sessionEvents: Bool?
     public var resetOnUserSwitch: Bool?
@@ -54,6 +61,7 @@ public struct CairnConfig {
         CairnBindings.CairnConfig(
             writeKey: writeKey,
             endpoint: endpoint,
+            destination: try destination?.generated(),
             storagePath: try storagePath ?? CairnConfig.defaultStoragePath(),
             flushAt: try count32("flushAt", flushAt),
             flushIntervalMs: try millis("flushInterval", flushInterval),
@@ -68,6 +76,7 @@ public struct CairnConfig {
             maxQueueBytes: try count64("maxQueueBytes", maxQueueBytes),
             maxEventAgeMs: try millis("maxEventAge", maxEventAge),
             maxPendingCalls: try count32("maxPendingCalls", maxPendingCalls),
+            recordWaitMs: try millis("recordWait", recordWait),
             sessionTimeoutMs: try millis("sessionTimeout", sessionTimeout),
             sessionEvents: sessionEvents,
             resetOnUserSwitch: resetOnUserSwitch,

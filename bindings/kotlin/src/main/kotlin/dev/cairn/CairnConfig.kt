@@ -17,6 +17,8 @@ class CairnConfig private constructor(b: Builder) {
     val writeKey: String = b.writeKey
     /** The backend's base URL; events go to `{endpoint}/v1/batch`. Required: [Cairn] says so if it is missing. */
     val endpoint: String? = b.endpoint
+    /** The backend's format; null is Segment (also RudderStack). See docs/destinations.md. */
+    val destination: Destination? = b.destination
     /** The buffer file, or null for the core's default (`cairn.db` in the working directory). */
     val storagePath: String? = b.storagePath
     /** Options left unset are null and take the core's default. */
@@ -33,6 +35,7 @@ class CairnConfig private constructor(b: Builder) {
     val maxQueueBytes: Long? = b.maxQueueBytes
     val maxEventAge: Duration? = b.maxEventAge
     val maxPendingCalls: Int? = b.maxPendingCalls
+    val recordWait: Duration? = b.recordWait
     val sessionTimeout: Duration? = b.sessionTimeout
     val sessionEvents: Boolean? = b.sessionEvents
     val resetOnUserSwitch: Boolean? = b.resetOnUserSwitch
@@ -60,13 +63,14 @@ class CairnConfig private constructor(b: Builder) {
     /** A builder holding every setting of this configuration. */
     fun toBuilder(): Builder = Builder(writeKey).also { n ->
         n.endpoint = endpoint
+        n.destination = destination
         n.storagePath = storagePath
         n.flushAt = flushAt; n.flushInterval = flushInterval
         n.maxBatchEvents = maxBatchEvents; n.maxBatchBytes = maxBatchBytes; n.maxEventBytes = maxEventBytes
         n.requestTimeout = requestTimeout; n.gzip = gzip
         n.retryBaseDelay = retryBaseDelay; n.maxRetryDelay = maxRetryDelay
         n.maxQueueEvents = maxQueueEvents; n.maxQueueBytes = maxQueueBytes; n.maxEventAge = maxEventAge
-        n.maxPendingCalls = maxPendingCalls
+        n.maxPendingCalls = maxPendingCalls; n.recordWait = recordWait
         n.sessionTimeout = sessionTimeout; n.sessionEvents = sessionEvents; n.resetOnUserSwitch = resetOnUserSwitch
         n.consent.putAll(consent); n.requiredConsent.addAll(requiredConsent); n.context.putAll(context)
         n.anonymousId = anonymousId; n.platformContext = platformContext
@@ -75,6 +79,7 @@ class CairnConfig private constructor(b: Builder) {
     /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
     class Builder(internal val writeKey: String) {
         internal var endpoint: String? = null
+        internal var destination: Destination? = null
         internal var storagePath: String? = null
         internal var flushAt: Int? = null
         internal var flushInterval: Duration? = null
@@ -89,6 +94,7 @@ class CairnConfig private constructor(b: Builder) {
         internal var maxQueueBytes: Long? = null
         internal var maxEventAge: Duration? = null
         internal var maxPendingCalls: Int? = null
+        internal var recordWait: Duration? = null
         internal var sessionTimeout: Duration? = null
         internal var sessionEvents: Boolean? = null
         internal var resetOnUserSwitch: Boolean? = null
@@ -100,6 +106,12 @@ class CairnConfig private constructor(b: Builder) {
 
         /** The backend's base URL (required), e.g. `https://api.segment.io`. */
         fun endpoint(url: String) = apply { endpoint = url }
+        /**
+         * The backend's format: [Destination.Segment] (the default; also RudderStack),
+         * [Destination.Amplitude] or [Destination.PostHog]. With Amplitude or PostHog the
+         * key given to [builder] is that project's API key.
+         */
+        fun destination(kind: Destination) = apply { destination = kind }
         /** The SQLite file that buffers events. On Android, leave it unset: the app's no-backup files directory is used. */
         fun storagePath(path: String) = apply { storagePath = path }
         /** The SQLite file that buffers events. */
@@ -130,6 +142,12 @@ class CairnConfig private constructor(b: Builder) {
         fun maxEventAge(age: Duration) = apply { maxEventAge = age }
         /** Calls that may wait for the worker before a recording call waits for room. */
         fun maxPendingCalls(calls: Int) = apply { maxPendingCalls = calls }
+        /**
+         * Longest `track`, `screen`, `page` or `enqueue` waits for room when the disk is behind
+         * (default 5 ms); then the event is held in memory, or dropped as `overflow` past that
+         * bound. `Duration.ZERO` never waits: for the main thread.
+         */
+        fun recordWait(wait: Duration) = apply { recordWait = wait }
         /** A session ends after this long without events. */
         fun sessionTimeout(timeout: Duration) = apply { sessionTimeout = timeout }
         /** Record `Session Started` / `Session Ended` events. */
@@ -159,7 +177,7 @@ class CairnConfig private constructor(b: Builder) {
             for ((name, d) in listOf(
                 "flushInterval" to flushInterval, "requestTimeout" to requestTimeout,
                 "retryBaseDelay" to retryBaseDelay, "maxRetryDelay" to maxRetryDelay,
-                "maxEventAge" to maxEventAge, "sessionTimeout" to sessionTimeout,
+                "maxEventAge" to maxEventAge, "sessionTimeout" to sessionTimeout, "recordWait" to recordWait,
             )) {
                 if (d != null && d.isNegative()) invalid(name, "must not be negative, got $d")
             }
@@ -181,6 +199,7 @@ internal fun Duration.toMillisForFfi(): ULong = inWholeMilliseconds.coerceAtLeas
 internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig = dev.cairn.ffi.CairnConfig(
     writeKey = writeKey,
     endpoint = endpoint,
+    destination = destination?.toFfi(),
     storagePath = storagePath,
     flushAt = flushAt?.toUInt(),
     flushIntervalMs = flushInterval?.toMillisForFfi(),
@@ -195,6 +214,7 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     maxQueueBytes = maxQueueBytes?.toULong(),
     maxEventAgeMs = maxEventAge?.toMillisForFfi(),
     maxPendingCalls = maxPendingCalls?.toUInt(),
+    recordWaitMs = recordWait?.toMillisForFfi(),
     sessionTimeoutMs = sessionTimeout?.toMillisForFfi(),
     sessionEvents = sessionEvents,
     resetOnUserSwitch = resetOnUserSwitch,
@@ -203,3 +223,27 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     contextJson = contextJson,
     anonymousId = anonymousId,
 )
+
+/** Where a [Cairn] client delivers: the backend's wire format (docs/destinations.md). */
+sealed class Destination {
+    /** Segment or RudderStack `POST /v1/batch`, Basic auth with the write key. */
+    object Segment : Destination()
+    /**
+     * Amplitude HTTP V2 `POST /2/httpapi`, or the Batch API `POST /batch` with [batchApi];
+     * [minIdLength] is Amplitude's `options.min_id_length` (null keeps Amplitude's 5).
+     */
+    data class Amplitude(val batchApi: Boolean = false, val minIdLength: Int? = null) : Destination()
+    /** PostHog `POST /batch/`, the project API key in the body. */
+    object PostHog : Destination()
+
+    internal fun toFfi(): dev.cairn.ffi.DestinationKind = when (this) {
+        Segment -> dev.cairn.ffi.DestinationKind.Segment
+        is Amplitude -> {
+            if (minIdLength != null && minIdLength < 0) {
+                throw CairnException.InvalidConfig("invalid config `destination`: minIdLength must not be negative, got $minIdLength")
+            }
+            dev.cairn.ffi.DestinationKind.Amplitude(batchApi, minIdLength?.toUInt())
+        }
+        PostHog -> dev.cairn.ffi.DestinationKind.PostHog
+    }
+}
