@@ -43,7 +43,13 @@ pub enum Lang {
 
 impl Lang {
     /// Every language, in the order the docs list them.
-    pub const ALL: [Lang; 5] = [Lang::Rust, Lang::Kotlin, Lang::Swift, Lang::Python, Lang::Typescript];
+    pub const ALL: [Lang; 5] = [
+        Lang::Rust,
+        Lang::Kotlin,
+        Lang::Swift,
+        Lang::Python,
+        Lang::Typescript,
+    ];
 
     /// The usual file name of the generated code.
     pub fn file_name(self) -> &'static str {
@@ -130,12 +136,16 @@ pub struct Options {
 /// The source text of the typed calls for `plan` in `lang`.
 pub fn generate(plan: &Plan, lang: Lang, options: &Options) -> Result<String, CodegenError> {
     if options.package.is_some() && lang != Lang::Kotlin {
-        return Err(CodegenError::Option("--package applies to --lang kotlin only".into()));
+        return Err(CodegenError::Option(
+            "--package applies to --lang kotlin only".into(),
+        ));
     }
     if let Some(p) = &options.package {
         let ok = !p.is_empty()
             && p.split('.').all(|part| {
-                part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                part.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             });
         if !ok {
@@ -171,10 +181,19 @@ pub struct CodegenArgs {
 
 /// Reads the plan, generates, writes to `--out` or returns the text for standard output.
 pub fn run(args: &CodegenArgs) -> Result<Option<String>, CodegenError> {
-    let code = generate_file(&args.file, args.lang, &Options { package: args.package.clone() })?;
+    let code = generate_file(
+        &args.file,
+        args.lang,
+        &Options {
+            package: args.package.clone(),
+        },
+    )?;
     match &args.out {
         Some(path) => {
-            std::fs::write(path, code).map_err(|source| CodegenError::Write { path: path.clone(), source })?;
+            std::fs::write(path, code).map_err(|source| CodegenError::Write {
+                path: path.clone(),
+                source,
+            })?;
             Ok(None)
         }
         None => Ok(Some(code)),
@@ -183,6 +202,9 @@ pub fn run(args: &CodegenArgs) -> Result<Option<String>, CodegenError> {
 
 /// The typed calls for the plan in `file`.
 pub fn generate_file(file: &Path, lang: Lang, options: &Options) -> Result<String, CodegenError> {
-    let text = std::fs::read_to_string(file).map_err(|source| CodegenError::Read { path: file.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| CodegenError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
     generate(&Plan::from_json(&text)?, lang, options)
 }

@@ -47,15 +47,52 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Keywords that shape a type: next to a `$ref` they would contradict it.
-const SHAPING: &[&str] = &["type", "properties", "items", "enum", "const", "additionalProperties"];
+const SHAPING: &[&str] = &[
+    "type",
+    "properties",
+    "items",
+    "enum",
+    "const",
+    "additionalProperties",
+];
 
 /// Type names the generated code itself uses in some language: a plan type
 /// of that name would shadow it.
 const RESERVED_TYPES: &[&str] = &[
-    "TrackingPlan", "String", "Option", "Vec", "Value", "Map", "Result", "Error", "Self", "Any",
-    "Int", "Long", "Double", "Bool", "Boolean", "List", "Dict", "Optional", "Sequence", "Mapping",
-    "Enum", "Cairn", "Client", "Object", "Number", "Array", "Record", "JsonObject", "Unit",
-    "Float", "Nothing", "Never", "Void", "Unknown",
+    "TrackingPlan",
+    "String",
+    "Option",
+    "Vec",
+    "Value",
+    "Map",
+    "Result",
+    "Error",
+    "Self",
+    "Any",
+    "Int",
+    "Long",
+    "Double",
+    "Bool",
+    "Boolean",
+    "List",
+    "Dict",
+    "Optional",
+    "Sequence",
+    "Mapping",
+    "Enum",
+    "Cairn",
+    "Client",
+    "Object",
+    "Number",
+    "Array",
+    "Record",
+    "JsonObject",
+    "Unit",
+    "Float",
+    "Nothing",
+    "Never",
+    "Void",
+    "Unknown",
 ];
 
 /// Member names of the generated wrapper: an event whose function would
@@ -121,7 +158,7 @@ pub enum TypeDef {
         name: String,
         /// The schema's `description`.
         description: Option<String>,
-        /// Its fields, in the plan's order.
+        /// Its fields, required ones first, each group in alphabetical order.
         fields: Vec<Field>,
     },
 }
@@ -159,7 +196,8 @@ pub struct Call {
     pub description: Option<String>,
     /// The event's `version`, as written.
     pub version: Option<String>,
-    /// Its properties (track) or traits (identify, group), required first.
+    /// Its properties (track) or traits (identify, group): required ones
+    /// first, each group in the alphabetical order of the keys.
     pub fields: Vec<Field>,
 }
 
@@ -170,7 +208,7 @@ pub struct Plan {
     pub id: String,
     /// The plan's `version`, as written (a number or a string).
     pub version: String,
-    /// Every function to generate: events in the plan's order, then identify and group.
+    /// Every function to generate: events in alphabetical order, then identify and group.
     pub calls: Vec<Call>,
     /// Every named type, in the order first used.
     pub types: Vec<TypeDef>,
@@ -229,9 +267,12 @@ fn quoted(s: &str) -> String {
 
 impl<'a> Reader<'a> {
     fn new(value: &'a Value) -> Result<Self, CodegenError> {
-        let plan = value
-            .as_object()
-            .ok_or_else(|| invalid("(plan)", "a plan is a JSON object with \"id\", \"version\" and \"events\""))?;
+        let plan = value.as_object().ok_or_else(|| {
+            invalid(
+                "(plan)",
+                "a plan is a JSON object with \"id\", \"version\" and \"events\"",
+            )
+        })?;
         Ok(Reader {
             plan,
             plan_value: value,
@@ -249,22 +290,31 @@ impl<'a> Reader<'a> {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| invalid("id", "the plan needs an \"id\": a non-empty string"))?
             .to_string();
-        let version = self
-            .plan
-            .get("version")
-            .and_then(text)
-            .ok_or_else(|| invalid("version", "the plan needs a \"version\": a number or a string"))?;
+        let version = self.plan.get("version").and_then(text).ok_or_else(|| {
+            invalid(
+                "version",
+                "the plan needs a \"version\": a number or a string",
+            )
+        })?;
         let events = self
             .plan
             .get("events")
             .and_then(Value::as_object)
-            .ok_or_else(|| invalid("events", "the plan needs \"events\": an object of event name to event"))?;
+            .ok_or_else(|| {
+                invalid(
+                    "events",
+                    "the plan needs \"events\": an object of event name to event",
+                )
+            })?;
         let mut calls = Vec::new();
         for (name, event) in events {
             let path = format!("events.{}", quoted(name));
-            let event = event
-                .as_object()
-                .ok_or_else(|| invalid(&path, "an event is an object with \"properties\" (a JSON Schema)"))?;
+            let event = event.as_object().ok_or_else(|| {
+                invalid(
+                    &path,
+                    "an event is an object with \"properties\" (a JSON Schema)",
+                )
+            })?;
             let words = names::words(name);
             if words.is_empty() {
                 return Err(unsupported(&path, "the event name has no ASCII letter or digit to make a function name of: rename the event"));
@@ -277,7 +327,10 @@ impl<'a> Reader<'a> {
                 kind: CallKind::Track,
                 name: name.clone(),
                 words,
-                description: event.get("description").and_then(Value::as_str).map(str::to_string),
+                description: event
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 version: event.get("version").and_then(text),
                 fields,
             });
@@ -286,12 +339,19 @@ impl<'a> Reader<'a> {
             ("identify", CallKind::Identify, ["user", "id"]),
             ("group", CallKind::Group, ["group", "id"]),
         ] {
-            let Some(section) = self.plan.get(key) else { continue };
+            let Some(section) = self.plan.get(key) else {
+                continue;
+            };
             let path = key.to_string();
-            let section = section
-                .as_object()
-                .ok_or_else(|| invalid(&path, format!("\"{key}\" is an object with \"traits\" (a JSON Schema)")))?;
-            let Some(schema) = section.get("traits") else { continue };
+            let section = section.as_object().ok_or_else(|| {
+                invalid(
+                    &path,
+                    format!("\"{key}\" is an object with \"traits\" (a JSON Schema)"),
+                )
+            })?;
+            let Some(schema) = section.get("traits") else {
+                continue;
+            };
             let words = vec![key.to_string()];
             let fields = self.root_fields(schema, &format!("{path}.traits"), &words)?;
             if let Some(f) = fields.iter().find(|f| f.words == id_words) {
@@ -304,18 +364,26 @@ impl<'a> Reader<'a> {
                 kind,
                 name: key.to_string(),
                 words,
-                description: section.get("description").and_then(Value::as_str).map(str::to_string),
+                description: section
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 version: None,
                 fields,
             });
         }
         check_distinct(
-            calls.iter().map(|c| (c.words.clone(), format!("events.{}", quoted(&c.name)))),
+            calls
+                .iter()
+                .map(|c| (c.words.clone(), format!("events.{}", quoted(&c.name)))),
             "functions",
         )?;
         for call in calls.iter().filter(|c| c.kind == CallKind::Track) {
             let joined = call.words.join(" ");
-            if WRAPPER_MEMBERS.iter().any(|m| names::words(m).join(" ") == joined) {
+            if WRAPPER_MEMBERS
+                .iter()
+                .any(|m| names::words(m).join(" ") == joined)
+            {
                 return Err(unsupported(
                     &format!("events.{}", quoted(&call.name)),
                     format!("its function would be named like the wrapper's own `{joined}`: rename the event"),
@@ -323,7 +391,10 @@ impl<'a> Reader<'a> {
             }
         }
         // Rust names the optional parameters of a call `<Call>Options`.
-        for call in calls.iter().filter(|c| c.fields.iter().any(|f| !f.required && f.constant.is_none())) {
+        for call in calls
+            .iter()
+            .filter(|c| c.fields.iter().any(|f| !f.required && f.constant.is_none()))
+        {
             let name = format!("{}Options", names::join(&call.words, Case::Pascal));
             if self.types.iter().any(|t| t.name() == name) {
                 return Err(unsupported(
@@ -341,20 +412,36 @@ impl<'a> Reader<'a> {
     }
 
     /// The fields of an event's properties (or traits) schema, which must describe an object.
-    fn root_fields(&mut self, schema: &'a Value, path: &str, hint: &[String]) -> Result<Vec<Field>, CodegenError> {
+    fn root_fields(
+        &mut self,
+        schema: &'a Value,
+        path: &str,
+        hint: &[String],
+    ) -> Result<Vec<Field>, CodegenError> {
         let obj = self.schema_object(schema, path)?;
         if let Some(t) = obj.get("type") {
             if t != "object" {
-                return Err(invalid(path, "must describe an object: \"type\": \"object\""));
+                return Err(invalid(
+                    path,
+                    "must describe an object: \"type\": \"object\"",
+                ));
             }
         }
-        if obj.contains_key("$ref") || obj.contains_key("enum") || obj.contains_key("const") || obj.contains_key("items") {
+        if obj.contains_key("$ref")
+            || obj.contains_key("enum")
+            || obj.contains_key("const")
+            || obj.contains_key("items")
+        {
             return Err(unsupported(path, "the properties schema must list its properties itself (\"$ref\", \"enum\", \"const\" and \"items\" are refused at this level)"));
         }
         self.fields(obj, schema, path, hint)
     }
 
-    fn schema_object(&self, schema: &'a Value, path: &str) -> Result<&'a Map<String, Value>, CodegenError> {
+    fn schema_object(
+        &self,
+        schema: &'a Value,
+        path: &str,
+    ) -> Result<&'a Map<String, Value>, CodegenError> {
         let obj = schema
             .as_object()
             .ok_or_else(|| invalid(path, "a schema is a JSON object"))?;
@@ -367,21 +454,44 @@ impl<'a> Reader<'a> {
         Ok(obj)
     }
 
-    /// Fields of an object schema, required ones first (each group in the plan's order).
-    fn fields(&mut self, obj: &'a Map<String, Value>, root: &'a Value, path: &str, hint: &[String]) -> Result<Vec<Field>, CodegenError> {
+    /// Fields of an object schema, required ones first, each group in the
+    /// alphabetical order of the keys (serde_json's map order): reordering
+    /// the plan's file never reorders a call's parameters.
+    fn fields(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        root: &'a Value,
+        path: &str,
+        hint: &[String],
+    ) -> Result<Vec<Field>, CodegenError> {
         let props = match obj.get("properties") {
             None => return Ok(Vec::new()),
-            Some(p) => p
-                .as_object()
-                .ok_or_else(|| invalid(&format!("{path}.properties"), "\"properties\" is an object of name to schema"))?,
+            Some(p) => p.as_object().ok_or_else(|| {
+                invalid(
+                    &format!("{path}.properties"),
+                    "\"properties\" is an object of name to schema",
+                )
+            })?,
         };
         let required: Vec<&str> = match obj.get("required") {
             None => Vec::new(),
             Some(Value::Array(r)) => r
                 .iter()
-                .map(|v| v.as_str().ok_or_else(|| invalid(&format!("{path}.required"), "\"required\" lists property names (strings)")))
+                .map(|v| {
+                    v.as_str().ok_or_else(|| {
+                        invalid(
+                            &format!("{path}.required"),
+                            "\"required\" lists property names (strings)",
+                        )
+                    })
+                })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(invalid(&format!("{path}.required"), "\"required\" is a list of property names")),
+            Some(_) => {
+                return Err(invalid(
+                    &format!("{path}.required"),
+                    "\"required\" is a list of property names",
+                ))
+            }
         };
         if let Some(r) = required.iter().find(|r| !props.contains_key(**r)) {
             return Err(unsupported(
@@ -394,10 +504,16 @@ impl<'a> Reader<'a> {
             let fpath = format!("{path}.{}", key_path(key));
             let words = names::words(key);
             if words.is_empty() {
-                return Err(unsupported(&fpath, "the name has no ASCII letter or digit to make an identifier of: rename it"));
+                return Err(unsupported(
+                    &fpath,
+                    "the name has no ASCII letter or digit to make an identifier of: rename it",
+                ));
             }
             if words == ["to", "json"] {
-                return Err(unsupported(&fpath, "the name would clash with the generated to_json/toJson method: rename it"));
+                return Err(unsupported(
+                    &fpath,
+                    "the name would clash with the generated to_json/toJson method: rename it",
+                ));
             }
             let hint: Vec<String> = hint.iter().chain(words.iter()).cloned().collect();
             let (mut ty, constant) = self.ty(schema, root, &fpath, &hint)?;
@@ -407,7 +523,10 @@ impl<'a> Reader<'a> {
                     ty = *inner;
                 }
             }
-            let description = schema.get("description").and_then(Value::as_str).map(str::to_string);
+            let description = schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             fields.push(Field {
                 key: key.clone(),
                 words,
@@ -417,22 +536,38 @@ impl<'a> Reader<'a> {
                 constant,
             });
         }
-        check_distinct(fields.iter().map(|f| (f.words.clone(), format!("{path}.{}", key_path(&f.key)))), "identifiers")?;
+        check_distinct(
+            fields
+                .iter()
+                .map(|f| (f.words.clone(), format!("{path}.{}", key_path(&f.key)))),
+            "identifiers",
+        )?;
         fields.sort_by_key(|f| !f.required);
         Ok(fields)
     }
 
     /// The type of a schema, and its `const` if it has one.
-    fn ty(&mut self, schema: &'a Value, root: &'a Value, path: &str, hint: &[String]) -> Result<(Ty, Option<Value>), CodegenError> {
+    fn ty(
+        &mut self,
+        schema: &'a Value,
+        root: &'a Value,
+        path: &str,
+        hint: &[String],
+    ) -> Result<(Ty, Option<Value>), CodegenError> {
         if schema == &Value::Bool(true) {
             return Ok((Ty::Json, None));
         }
         let obj = self.schema_object(schema, path)?;
         if let Some(r) = obj.get("$ref") {
             if let Some(k) = SHAPING.iter().find(|k| obj.contains_key(**k)) {
-                return Err(unsupported(path, format!("\"{k}\" next to \"$ref\": put the whole type in the definition")));
+                return Err(unsupported(
+                    path,
+                    format!("\"{k}\" next to \"$ref\": put the whole type in the definition"),
+                ));
             }
-            let r = r.as_str().ok_or_else(|| invalid(path, "\"$ref\" is a string like \"#/definitions/Name\""))?;
+            let r = r
+                .as_str()
+                .ok_or_else(|| invalid(path, "\"$ref\" is a string like \"#/definitions/Name\""))?;
             return self.reference(r, root, path);
         }
         if let Some(c) = obj.get("const") {
@@ -462,18 +597,32 @@ impl<'a> Reader<'a> {
                     "array" => self.array(obj, root, path, hint)?,
                     _ => unreachable!("types_of returns known type names only"),
                 },
-                [a, b] if (a == "integer" && b == "number") || (a == "number" && b == "integer") => Ty::Number,
+                [a, b]
+                    if (a == "integer" && b == "number") || (a == "number" && b == "integer") =>
+                {
+                    Ty::Number
+                }
                 // A union of several types: any JSON value, checked by the core at the call.
                 _ => Ty::Json,
             }
         };
-        let ty = if nullable && ty != Ty::Json { Ty::Nullable(Box::new(ty)) } else { ty };
+        let ty = if nullable && ty != Ty::Json {
+            Ty::Nullable(Box::new(ty))
+        } else {
+            ty
+        };
         Ok((ty, None))
     }
 
     /// The schema's `type` as a list without "null", and whether "null" was in it.
-    fn types_of(&self, obj: &Map<String, Value>, path: &str) -> Result<(Vec<String>, bool), CodegenError> {
-        const NAMES: &[&str] = &["string", "integer", "number", "boolean", "object", "array", "null"];
+    fn types_of(
+        &self,
+        obj: &Map<String, Value>,
+        path: &str,
+    ) -> Result<(Vec<String>, bool), CodegenError> {
+        const NAMES: &[&str] = &[
+            "string", "integer", "number", "boolean", "object", "array", "null",
+        ];
         let list: Vec<&Value> = match obj.get("type") {
             None => return Ok((Vec::new(), false)),
             Some(Value::Array(list)) => list.iter().collect(),
@@ -496,13 +645,25 @@ impl<'a> Reader<'a> {
         Ok((types, nullable))
     }
 
-    fn enumeration(&mut self, e: &Value, obj: &Map<String, Value>, path: &str, hint: &[String], types: &[String]) -> Result<Ty, CodegenError> {
-        let values = e
-            .as_array()
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| invalid(&format!("{path}.enum"), "\"enum\" is a non-empty list of values"))?;
+    fn enumeration(
+        &mut self,
+        e: &Value,
+        obj: &Map<String, Value>,
+        path: &str,
+        hint: &[String],
+        types: &[String],
+    ) -> Result<Ty, CodegenError> {
+        let values = e.as_array().filter(|v| !v.is_empty()).ok_or_else(|| {
+            invalid(
+                &format!("{path}.enum"),
+                "\"enum\" is a non-empty list of values",
+            )
+        })?;
         if types.iter().any(|t| t != "string") {
-            return Err(unsupported(path, "only string enums become enum types: use \"type\": \"string\" with the enum"));
+            return Err(unsupported(
+                path,
+                "only string enums become enum types: use \"type\": \"string\" with the enum",
+            ));
         }
         let mut cases = Vec::new();
         for v in values {
@@ -527,8 +688,16 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        check_distinct(cases.iter().map(|(v, w)| (w.clone(), format!("{path}.enum {}", quoted(v)))), "enum cases")?;
-        let description = obj.get("description").and_then(Value::as_str).map(str::to_string);
+        check_distinct(
+            cases
+                .iter()
+                .map(|(v, w)| (w.clone(), format!("{path}.enum {}", quoted(v)))),
+            "enum cases",
+        )?;
+        let description = obj
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let index = self.add_type(
             TypeDef::Enum {
                 name: names::join(hint, Case::Pascal),
@@ -538,14 +707,30 @@ impl<'a> Reader<'a> {
             path,
         )?;
         let ty = Ty::Named(index);
-        Ok(if values.contains(&Value::Null) { Ty::Nullable(Box::new(ty)) } else { ty })
+        Ok(if values.contains(&Value::Null) {
+            Ty::Nullable(Box::new(ty))
+        } else {
+            ty
+        })
     }
 
-    fn object(&mut self, obj: &'a Map<String, Value>, root: &'a Value, path: &str, hint: &[String]) -> Result<Ty, CodegenError> {
-        let has_fields = obj.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+    fn object(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        root: &'a Value,
+        path: &str,
+        hint: &[String],
+    ) -> Result<Ty, CodegenError> {
+        let has_fields = obj
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
         if has_fields {
             let fields = self.fields(obj, root, path, hint)?;
-            let description = obj.get("description").and_then(Value::as_str).map(str::to_string);
+            let description = obj
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let index = self.add_type(
                 TypeDef::Struct {
                     name: names::join(hint, Case::Pascal),
@@ -560,14 +745,25 @@ impl<'a> Reader<'a> {
             Some(extra @ Value::Object(_)) => {
                 let mut item_hint = hint.to_vec();
                 item_hint.push("value".into());
-                let (ty, _) = self.ty(extra, root, &format!("{path}.additionalProperties"), &item_hint)?;
+                let (ty, _) = self.ty(
+                    extra,
+                    root,
+                    &format!("{path}.additionalProperties"),
+                    &item_hint,
+                )?;
                 Ok(Ty::Map(Box::new(ty)))
             }
             _ => Ok(Ty::Map(Box::new(Ty::Json))),
         }
     }
 
-    fn array(&mut self, obj: &'a Map<String, Value>, root: &'a Value, path: &str, hint: &[String]) -> Result<Ty, CodegenError> {
+    fn array(
+        &mut self,
+        obj: &'a Map<String, Value>,
+        root: &'a Value,
+        path: &str,
+        hint: &[String],
+    ) -> Result<Ty, CodegenError> {
         match obj.get("items") {
             None => Ok(Ty::Array(Box::new(Ty::Json))),
             Some(items @ (Value::Object(_) | Value::Bool(true))) => {
@@ -576,17 +772,33 @@ impl<'a> Reader<'a> {
                 let (ty, _) = self.ty(items, root, &format!("{path}.items"), &item_hint)?;
                 Ok(Ty::Array(Box::new(ty)))
             }
-            Some(_) => Err(unsupported(&format!("{path}.items"), "\"items\" must be one schema for every element (tuples are not supported)")),
+            Some(_) => Err(unsupported(
+                &format!("{path}.items"),
+                "\"items\" must be one schema for every element (tuples are not supported)",
+            )),
         }
     }
 
     /// `#/definitions/Name`: in the schema it appears in, else in the plan.
-    fn reference(&mut self, r: &str, root: &'a Value, path: &str) -> Result<(Ty, Option<Value>), CodegenError> {
+    fn reference(
+        &mut self,
+        r: &str,
+        root: &'a Value,
+        path: &str,
+    ) -> Result<(Ty, Option<Value>), CodegenError> {
         let name = r
             .strip_prefix("#/definitions/")
             .filter(|n| !n.is_empty() && !n.contains('/'))
             .map(|n| n.replace("~1", "/").replace("~0", "~"))
-            .ok_or_else(|| unsupported(path, format!("\"$ref\": {} is not a local definition: use \"#/definitions/Name\"", quoted(r))))?;
+            .ok_or_else(|| {
+                unsupported(
+                    path,
+                    format!(
+                        "\"$ref\": {} is not a local definition: use \"#/definitions/Name\"",
+                        quoted(r)
+                    ),
+                )
+            })?;
         let local = root.get("definitions").and_then(|d| d.get(&name));
         let (scope, target) = match local {
             Some(t) => (root, t),
@@ -605,14 +817,31 @@ impl<'a> Reader<'a> {
             return Ok((ty.clone(), None));
         }
         if self.resolving.contains(&key) {
-            return Err(unsupported(path, format!("{} refers to itself: recursive types are not supported", quoted(r))));
+            return Err(unsupported(
+                path,
+                format!(
+                    "{} refers to itself: recursive types are not supported",
+                    quoted(r)
+                ),
+            ));
         }
         let words = names::words(&name);
         if words.is_empty() {
-            return Err(unsupported(path, format!("the definition {} has no ASCII letter or digit to name its type with", quoted(&name))));
+            return Err(unsupported(
+                path,
+                format!(
+                    "the definition {} has no ASCII letter or digit to name its type with",
+                    quoted(&name)
+                ),
+            ));
         }
         self.resolving.push(key.clone());
-        let result = self.ty(target, scope, &format!("definitions.{}", quoted(&name)), &words);
+        let result = self.ty(
+            target,
+            scope,
+            &format!("definitions.{}", quoted(&name)),
+            &words,
+        );
         self.resolving.pop();
         let (ty, constant) = result?;
         if constant.is_none() {
@@ -625,7 +854,10 @@ impl<'a> Reader<'a> {
         if RESERVED_TYPES.contains(&def.name()) {
             return Err(unsupported(
                 path,
-                format!("its type would be named `{}`, which the generated code uses itself: rename it", def.name()),
+                format!(
+                    "its type would be named `{}`, which the generated code uses itself: rename it",
+                    def.name()
+                ),
             ));
         }
         if self.types.iter().any(|t| t.name() == def.name()) {
@@ -649,7 +881,10 @@ fn key_path(key: &str) -> String {
 }
 
 /// Refuses two names that give the same words (so the same identifier in every language).
-fn check_distinct(items: impl Iterator<Item = (Vec<String>, String)>, what: &str) -> Result<(), CodegenError> {
+fn check_distinct(
+    items: impl Iterator<Item = (Vec<String>, String)>,
+    what: &str,
+) -> Result<(), CodegenError> {
     let mut seen: HashMap<Vec<String>, String> = HashMap::new();
     for (words, path) in items {
         if let Some(first) = seen.get(&words) {
