@@ -312,6 +312,34 @@ fn names_and_text_are_escaped_for_each_language() {
 }
 
 #[test]
+fn annotations_defs_and_false_schemas_are_read_as_the_core_reads_them() {
+    let text = json!({
+        "id": "p", "version": "1",
+        "$defs": {"Tier": {"type": "string", "enum": ["free", "pro"], "default": "free", "examples": ["pro"]}},
+        "events": {"E": {"policy": "drop", "properties": {
+            "type": "object", "required": ["tier"],
+            "properties": {
+                "tier": {"$ref": "#/$defs/Tier", "deprecated": false},
+                "legacy": false
+            }
+        }}}
+    });
+    let plan = Plan::from_json(&text.to_string()).unwrap();
+    let call = &plan.calls[0];
+    assert_eq!(
+        call.fields
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect::<Vec<_>>(),
+        ["tier"],
+        "a `false` property is no parameter"
+    );
+    assert_eq!(plan.types[0].name(), "Tier");
+    let required_false = json!({"id": "p", "version": 1, "events": {"E": {"properties": {"type": "object", "required": ["x"], "properties": {"x": false}}}}});
+    assert!(refusal(&required_false.to_string()).contains("required, but its schema is `false`"));
+}
+
+#[test]
 fn a_shared_definition_is_one_type_and_scalar_definitions_are_inlined() {
     let text = json!({
         "id": "p", "version": 1,

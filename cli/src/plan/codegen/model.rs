@@ -39,11 +39,19 @@ const KEYWORDS: &[&str] = &[
     "maxItems",
     "$ref",
     "definitions",
+    "$defs",
+    // Annotations: they describe and never change a type (the core's plan
+    // reader accepts the same ones).
     "description",
     "title",
     "$schema",
     "$id",
     "$comment",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
 ];
 
 /// Keywords that shape a type: next to a `$ref` they would contradict it.
@@ -502,6 +510,16 @@ impl<'a> Reader<'a> {
         let mut fields = Vec::new();
         for (key, schema) in props {
             let fpath = format!("{path}.{}", key_path(key));
+            // `false`: the property must never be present, so it is no parameter.
+            if schema == &Value::Bool(false) {
+                if required.contains(&key.as_str()) {
+                    return Err(invalid(
+                        &fpath,
+                        "required, but its schema is `false` (never valid): no call could be valid",
+                    ));
+                }
+                continue;
+            }
             let words = names::words(key);
             if words.is_empty() {
                 return Err(unsupported(
@@ -779,7 +797,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `#/definitions/Name`: in the schema it appears in, else in the plan.
+    /// `#/definitions/Name` (or `#/$defs/Name`): in the schema it appears
+    /// in, else in the plan.
     fn reference(
         &mut self,
         r: &str,
@@ -788,6 +807,7 @@ impl<'a> Reader<'a> {
     ) -> Result<(Ty, Option<Value>), CodegenError> {
         let name = r
             .strip_prefix("#/definitions/")
+            .or_else(|| r.strip_prefix("#/$defs/"))
             .filter(|n| !n.is_empty() && !n.contains('/'))
             .map(|n| n.replace("~1", "/").replace("~0", "~"))
             .ok_or_else(|| {
@@ -799,10 +819,15 @@ impl<'a> Reader<'a> {
                     ),
                 )
             })?;
-        let local = root.get("definitions").and_then(|d| d.get(&name));
+        let section = if r.starts_with("#/$defs/") {
+            "$defs"
+        } else {
+            "definitions"
+        };
+        let local = root.get(section).and_then(|d| d.get(&name));
         let (scope, target) = match local {
             Some(t) => (root, t),
-            None => match self.plan_value.get("definitions").and_then(|d| d.get(&name)) {
+            None => match self.plan_value.get(section).and_then(|d| d.get(&name)) {
                 Some(t) => (self.plan_value, t),
                 None => {
                     return Err(invalid(
