@@ -117,8 +117,9 @@ check "a real call through the C ABI returns the core version" abi_call
 check "committed Sources/CairnBindings/CairnBindings.swift is the freshly generated one" generated_swift_current
 check "hand-written Swift and Package.swift parse (tree-sitter-swift)" \
     "$VENV/bin/python" "$CHECKS/syntax_check.py" "$SWIFT/Package.swift" "$SWIFT"/Sources/Cairn/*.swift "$SWIFT"/Tests/CairnTests/*.swift
-check "Swift typed calls generated from the sample plan parse (tree-sitter-swift; examples/plans/generated)" \
-    "$VENV/bin/python" "$CHECKS/syntax_check.py" "$BINDINGS_ROOT/examples/plans/generated/TrackingPlan.swift"
+check "Swift typed calls generated from the sample plans parse (tree-sitter-swift; examples/plans/generated)" \
+    "$VENV/bin/python" "$CHECKS/syntax_check.py" "$BINDINGS_ROOT/examples/plans/generated/TrackingPlan.swift" \
+    "$BINDINGS_ROOT/examples/plans/generated/edge/TrackingPlan.swift"
 check "package layout is complete (targets, binary target, XCFramework script, module names)" package_layout
 
 echo "swift-checks: $passed passed, $failed failed"

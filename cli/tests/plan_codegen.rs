@@ -13,25 +13,34 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn options(lang: Lang) -> Options {
+fn options(lang: Lang, package: &str) -> Options {
     Options {
-        package: (lang == Lang::Kotlin).then(|| "example.shop".to_string()),
+        package: (lang == Lang::Kotlin).then(|| package.to_string()),
     }
 }
 
 #[test]
-fn the_committed_code_of_the_sample_plan_is_what_codegen_writes() {
-    let plan =
-        Plan::from_json(&std::fs::read_to_string(root().join("examples/plans/shop.json")).unwrap())
-            .unwrap();
+fn the_committed_code_of_the_sample_plans_is_what_codegen_writes() {
     let mut stale = Vec::new();
-    for lang in Lang::ALL {
-        let path = root()
-            .join("examples/plans/generated")
-            .join(lang.file_name());
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        if generate(&plan, lang, &options(lang)).unwrap() != committed {
-            stale.push(path.display().to_string());
+    for (plan, dir, package) in [
+        (
+            "examples/plans/shop.json",
+            "examples/plans/generated",
+            "example.shop",
+        ),
+        (
+            "examples/plans/edge-cases.json",
+            "examples/plans/generated/edge",
+            "example.edge",
+        ),
+    ] {
+        let plan = Plan::from_json(&std::fs::read_to_string(root().join(plan)).unwrap()).unwrap();
+        for lang in Lang::ALL {
+            let path = root().join(dir).join(lang.file_name());
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if generate(&plan, lang, &options(lang, package)).unwrap() != committed {
+                stale.push(path.display().to_string());
+            }
         }
     }
     assert!(

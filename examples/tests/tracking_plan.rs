@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cairn_cli::collector::{Collector, CollectorConfig};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use tracking_plan::*;
 
@@ -172,5 +172,88 @@ fn every_generated_call_delivers_the_planned_event() {
         events[5]["properties"],
         json!({ "query": "dune", "results": 3, "referrer": null, "filters": { "format": "paperback" }, "took_ms": 1.5 })
     );
+    client.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+// The plan of awkward names: keywords, quotes, `$`, digits first.
+#[allow(dead_code)]
+#[rustfmt::skip]
+#[path = "../plans/generated/edge/tracking_plan.rs"]
+mod edge;
+
+#[test]
+fn names_that_are_keywords_or_need_escaping_compile_and_are_sent_as_planned() {
+    use edge::*;
+    let server = Collector::start(CollectorConfig {
+        print: false,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = cairn::Client::builder("plan-key")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("cairn.db"))
+        .flush_at(1000)
+        .build()
+        .unwrap();
+    let plan = TrackingPlan::new(&client);
+    assert_eq!(PLAN_ID, "edge \"cases\" $plan \\ é");
+    let point = Point {
+        x: 1.0,
+        y: 2.5,
+        label: None,
+    };
+    plan.class_joined_now(
+        "wizard",
+        Some(vec![Some(1.5), None]),
+        true,
+        7,
+        ClassJoinedNowType::V2fa,
+        ClassJoinedNowOptions {
+            fun: Some(BTreeMap::from([("home".to_string(), point.clone())])),
+            matrix: Some(vec![vec![1, 2], vec![]]),
+            anything: Some(json!({ "free": ["form"] })),
+            either: Some(json!(3)),
+        },
+    )
+    .unwrap();
+    plan._2nd_step(V2ndStepOptions {
+        is: Some(V2ndStepIs::Yes),
+        points: Some(vec![point]),
+    })
+    .unwrap();
+    plan.class_joined_now(
+        "x",
+        None,
+        false,
+        0,
+        ClassJoinedNowType::Self_,
+        ClassJoinedNowOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(client.flush(Duration::from_secs(10)).unwrap().remaining, 0);
+    let events = server.events();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["event"], "Class \"Joined\" $now");
+    assert_eq!(
+        events[0]["properties"],
+        json!({
+            "class": "wizard", "self": 7, "in": true, "type": "2fa", "default": [1.5, null],
+            "fun": { "home": { "x": 1.0, "y": 2.5 } },
+            "matrix": [[1, 2], []], "anything": { "free": ["form"] }, "either": 3,
+            "version": { "major": 1, "tags": ["a\"b", "$x"] }
+        })
+    );
+    assert_eq!(events[1]["event"], "2nd Step");
+    assert_eq!(
+        events[1]["properties"],
+        json!({ "is": "yes", "points": [{ "x": 1.0, "y": 2.5 }] })
+    );
+    assert_eq!(
+        events[2]["properties"]["default"],
+        Value::Null,
+        "a required nullable array is sent as null"
+    );
+    assert_eq!(events[2]["properties"]["type"], "self");
     client.shutdown(Duration::from_secs(5)).unwrap();
 }

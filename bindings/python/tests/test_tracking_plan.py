@@ -93,3 +93,33 @@ def test_a_value_outside_an_enum_is_refused_at_the_call_and_nothing_is_recorded(
 def test_optional_arguments_are_keyword_only():
     with pytest.raises(TypeError):
         tp.TrackingPlan(None).product_viewed(PRODUCT, "home")
+
+
+def _load_edge():
+    path = GENERATED.parent / "edge" / "tracking_plan.py"
+    spec = importlib.util.spec_from_file_location("tracking_plan_edge", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tracking_plan_edge"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_names_that_are_keywords_or_need_escaping_are_valid_python_and_sent_as_planned(collector, config):
+    edge = _load_edge()
+    assert edge.PLAN_ID == 'edge "cases" $plan \\ é'
+    point = edge.Point(x=1.0, y=2.5)
+    with cairn.Client("plan-key", **config) as client:
+        plan = edge.TrackingPlan(client)
+        plan.class_joined_now(
+            class_="wizard", default=[1.5, None], in_=True, self_=7, type=edge.ClassJoinedNowType._2FA,
+            fun={"home": point}, matrix=[[1, 2], []], anything={"free": ["form"]}, either="three",
+        )
+        plan._2nd_step(is_="yes", points=[point])
+        assert client.flush(10).remaining == 0
+    assert [e["event"] for e in collector.events] == ['Class "Joined" $now', "2nd Step"]
+    assert collector.events[0]["properties"] == {
+        "class": "wizard", "default": [1.5, None], "in": True, "self": 7, "type": "2fa",
+        "fun": {"home": {"x": 1.0, "y": 2.5}}, "matrix": [[1, 2], []], "anything": {"free": ["form"]},
+        "either": "three", "version": {"major": 1, "tags": ['a"b', "$x"]},
+    }
+    assert collector.events[1]["properties"] == {"is": "yes", "points": [{"x": 1.0, "y": 2.5}]}

@@ -81,4 +81,38 @@ class TrackingPlanTest {
             )
         }
     }
+
+    /** The plan of awkward names (examples/plans/edge-cases.json): keywords, quotes, `$`, digits first. */
+    @Test
+    fun namesThatAreKeywordsOrNeedEscapingCompileAndAreSentAsPlanned() {
+        Collector().use { collector ->
+            Cairn(Fixtures.config(collector.url).build()).use { cairn ->
+                val plan = example.edge.TrackingPlan(cairn)
+                assertEquals("edge \"cases\" \$plan \\ é", example.edge.TrackingPlan.PLAN_ID)
+                val point = example.edge.Point(x = 1.0, y = 2.5)
+                plan.classJoinedNow(
+                    `class` = "wizard",
+                    default = listOf(1.5, null),
+                    `in` = true,
+                    self = 7,
+                    type = example.edge.ClassJoinedNowType._2FA,
+                    `fun` = mapOf("home" to point),
+                    matrix = listOf(listOf(1L, 2L), emptyList()),
+                )
+                plan.v2ndStep(`is` = example.edge.V2ndStepIs.YES, points = listOf(point))
+                assertEquals(0L, cairn.flush().remaining)
+            }
+            val events = collector.events
+            assertEquals(listOf("Class \"Joined\" \$now", "2nd Step"), events.map { it["event"] })
+            assertEquals(
+                mapOf(
+                    "class" to "wizard", "default" to listOf(1.5, null), "in" to true, "self" to 7L, "type" to "2fa",
+                    "fun" to mapOf("home" to mapOf("x" to 1.0, "y" to 2.5)), "matrix" to listOf(listOf(1L, 2L), emptyList<Any>()),
+                    "version" to mapOf("major" to 1L, "tags" to listOf("a\"b", "\$x")),
+                ),
+                events[0]["properties"],
+            )
+            assertEquals(mapOf("is" to "yes", "points" to listOf(mapOf("x" to 1.0, "y" to 2.5))), events[1]["properties"])
+        }
+    }
 }
