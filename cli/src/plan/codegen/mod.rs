@@ -8,8 +8,8 @@
 //! the core still checks every call against the plan at record time.
 //!
 //! [`model`] reads the plan and decides the types; one module per language
-//! writes them out ([`rust`], [`kotlin`], [`swift`], [`python`],
-//! [`typescript`]); [`names`] makes identifiers. Reading the file and writing
+//! writes them out (`rust`, `kotlin`, `swift`, `python`, `typescript`);
+//! [`names`] makes identifiers. Reading the file and writing
 //! the output are the caller's ([`run`]).
 
 pub mod model;
