@@ -25,8 +25,13 @@ use crate::model::{MAX_NAME_BYTES, MAX_PAYLOAD_DEPTH};
 pub const DEFAULT_FLUSH_AT: usize = 20;
 /// Longest time an event waits before its batch is sent anyway: 10 s.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
-/// Most events in one upload: 100.
-pub const DEFAULT_MAX_BATCH_EVENTS: usize = 100;
+/// Most events in one upload: 1,000. Batches are this big only under a
+/// backlog (while one upload is on the wire, the next takes everything
+/// queued meanwhile, up to this and [`DEFAULT_MAX_BATCH_BYTES`]): each
+/// round trip then carries ten times what it did at 100, which is most of
+/// what a burst or a drain is waiting on (docs/performance.md). Amplitude's
+/// batch limit (2,000) and Segment's 500 KB both hold it.
+pub const DEFAULT_MAX_BATCH_EVENTS: usize = 1_000;
 /// Most bytes in one upload body before compression: 500,000 (Segment accepts 500 KB).
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 500_000;
 /// Largest single event once encoded: 32,000 bytes (Segment accepts 32 KB).
@@ -35,9 +40,19 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 32_000;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Upload bodies are gzip-compressed by default.
 pub const DEFAULT_GZIP: bool = true;
-/// The first retry waits up to 1 s (full jitter: a random delay in `0..=1 s`).
-pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
-/// Each further failure doubles the retry window.
+/// The retry window of the first failures: up to 500 ms (full jitter: a
+/// random delay in `0..=500 ms`, at least 100 ms).
+pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_millis(500);
+/// Failures in a row that each wait within the base window before it starts
+/// doubling: 3. A server that fails half its requests at random (the
+/// benchmark's fault mix) fails 3 in a row one time in 8; doubling from the
+/// first failure made such streaks cost tens of seconds and 20,000 events
+/// took minutes to deliver, while a server that is really down is still
+/// backed off to [`DEFAULT_MAX_RETRY_DELAY`] within about 13 failures.
+pub const RETRY_STEADY_FAILURES: u32 = 3;
+/// Each failure past [`RETRY_STEADY_FAILURES`] doubles the retry window.
+/// A failure whose wait the server set (`Retry-After`) does not: the server
+/// is up and pacing its clients, so it gets exactly the wait it asked for.
 pub const RETRY_BACKOFF_FACTOR: u32 = 2;
 /// No retry waits longer than 5 minutes, whatever `Retry-After` says.
 pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
@@ -49,6 +64,14 @@ pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Calls waiting for the worker before a recording call waits for room: 10,000.
 pub const DEFAULT_MAX_PENDING_CALLS: usize = 10_000;
+/// Longest a `track`, `screen`, `page` or `enqueue` call waits for room when
+/// the worker is that far behind: 5 ms. Past it the event is dropped and
+/// counted `overflow`: an app's thread is never stalled for longer by
+/// analytics. Calls that change identity or consent (`identify`, `alias`,
+/// `group`, `reset`, consent) are never dropped for room; they wait until the
+/// worker takes its next calls, which it does every few hundred calls
+/// handled (about a millisecond; docs/architecture.md).
+pub const DEFAULT_RECORD_WAIT: Duration = Duration::from_millis(5);
 /// A session ends after this long without events: 30 minutes.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// `Session Started` / `Session Ended` events are off by default.
@@ -111,6 +134,8 @@ pub struct Config {
     pub max_event_age: Duration,
     /// See [`DEFAULT_MAX_PENDING_CALLS`].
     pub max_pending_calls: usize,
+    /// See [`DEFAULT_RECORD_WAIT`].
+    pub record_wait: Duration,
     /// See [`DEFAULT_SESSION_TIMEOUT`].
     pub session_timeout: Duration,
     /// See [`DEFAULT_SESSION_EVENTS`].
@@ -149,6 +174,7 @@ pub struct ClientBuilder {
     max_queue_bytes: u64,
     max_event_age: Duration,
     max_pending_calls: usize,
+    record_wait: Duration,
     session_timeout: Duration,
     session_events: bool,
     reset_on_user_switch: bool,
@@ -179,6 +205,7 @@ impl ClientBuilder {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_event_age: DEFAULT_MAX_EVENT_AGE,
             max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+            record_wait: DEFAULT_RECORD_WAIT,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             session_events: DEFAULT_SESSION_EVENTS,
             reset_on_user_switch: DEFAULT_RESET_ON_USER_SWITCH,
@@ -269,6 +296,15 @@ impl ClientBuilder {
     /// room (default [`DEFAULT_MAX_PENDING_CALLS`]).
     pub fn max_pending_calls(mut self, calls: usize) -> Self {
         self.max_pending_calls = calls;
+        self
+    }
+    /// Longest an event call (`track`, `screen`, `page`, `enqueue`) waits for
+    /// room before its event is dropped as `overflow` (default
+    /// [`DEFAULT_RECORD_WAIT`]). `Duration::ZERO` never waits: for threads
+    /// that must not block, such as a UI thread or a request handler with a
+    /// latency budget.
+    pub fn record_wait(mut self, wait: Duration) -> Self {
+        self.record_wait = wait;
         self
     }
 
@@ -421,6 +457,7 @@ impl ClientBuilder {
             ("max_retry_delay", self.max_retry_delay),
             ("max_event_age", self.max_event_age),
             ("session_timeout", self.session_timeout),
+            ("record_wait", self.record_wait),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, d)| *d > limits::MAX_DURATION) {
             return Err(bad(field, "must be at most ten years (3650 days)"));
@@ -524,6 +561,7 @@ impl ClientBuilder {
             max_queue_bytes: self.max_queue_bytes,
             max_event_age: self.max_event_age,
             max_pending_calls: self.max_pending_calls,
+            record_wait: self.record_wait,
             session_timeout: self.session_timeout,
             session_events: self.session_events,
             reset_on_user_switch: self.reset_on_user_switch,
@@ -752,6 +790,7 @@ debug_without_write_key!([Config, ClientBuilder] {
     max_queue_bytes,
     max_event_age,
     max_pending_calls,
+    record_wait,
     session_timeout,
     session_events,
     reset_on_user_switch,

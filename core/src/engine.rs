@@ -20,9 +20,11 @@
 //!   `flush_interval`, on `flush()`, or at start-up when a backlog is found.
 //! - One upload is in flight at a time, so events go out in recording order and
 //!   the same events are never on the wire twice at once.
-//! - A failed batch is retried before anything newer is sent, after an
-//!   exponential backoff with full jitter (or the server's `Retry-After`),
-//!   capped at `max_retry_delay`.
+//! - A failed batch is retried before anything newer is sent, after a
+//!   backoff with full jitter: within `retry_base_delay` for the first
+//!   [`RETRY_STEADY_FAILURES`] failures in a row, doubling after that, capped
+//!   at `max_retry_delay`. A server's `Retry-After` is the wait, exactly
+//!   (floored at [`MIN_RETRY_DELAY`], capped), and does not grow the window.
 //! - 413 splits the batch in halves, down to one event, which is then dropped
 //!   as `oversize`. A 400 (an event the backend cannot read) splits the same
 //!   way until the refused events are alone: they are dropped as `rejected`,
@@ -43,7 +45,7 @@ use alloc::collections::VecDeque;
 use core::time::Duration;
 
 use crate::cat;
-use crate::config::{Config, RETRY_BACKOFF_FACTOR};
+use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
 use crate::json::{Json, Object};
 use crate::stats::{
     DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
@@ -160,6 +162,9 @@ pub struct Engine {
     in_flight: Option<InFlight>,
     retry_at: Option<i64>,
     failures: u32,
+    /// Of `failures`, those whose wait the server set with `Retry-After`:
+    /// they do not grow the backoff window.
+    paced_failures: u32,
     split: Option<SplitLimit>,
     halted: Option<String>,
     next_expiry_check: i64,
@@ -228,6 +233,7 @@ impl Engine {
             in_flight: None,
             retry_at: None,
             failures: 0,
+            paced_failures: 0,
             split: None,
             halted: None,
             next_expiry_check: now_ms,
@@ -542,6 +548,7 @@ impl Engine {
         self.waiting_since = None;
         self.retry_at = None;
         self.failures = 0;
+        self.paced_failures = 0;
         self.split = None;
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
@@ -794,7 +801,10 @@ impl Engine {
                 let delay = match after_ms {
                     // Floored too: `Retry-After: 0` or a past date must not
                     // turn into a hot loop.
-                    Some(ms) => ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms),
+                    Some(ms) => {
+                        self.paced_failures = self.paced_failures.saturating_add(1);
+                        ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms)
+                    }
                     None => self.backoff_delay(),
                 };
                 self.retry_at = Some(now_ms + delay as i64);
@@ -920,6 +930,7 @@ impl Engine {
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
         let recovered = self.failures > 0;
         self.failures = 0;
+        self.paced_failures = 0;
         self.retry_at = None;
         if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
             // The events stay in the file and go out again later, with the
@@ -951,10 +962,14 @@ impl Engine {
         }
     }
 
-    /// Full jitter: a uniform delay in `[0, min(cap, base * factor^(n-1))]`,
-    /// floored at [`MIN_RETRY_DELAY`].
+    /// Full jitter: a uniform delay in `[0, min(cap, base * factor^e)]`,
+    /// floored at [`MIN_RETRY_DELAY`], where `e` counts the failures in a
+    /// row past the first [`RETRY_STEADY_FAILURES`], those the server paced
+    /// with `Retry-After` left out.
     fn backoff_delay(&mut self) -> u64 {
-        let exp = self.failures.saturating_sub(1).min(30);
+        let exp = (self.failures - self.paced_failures.min(self.failures))
+            .saturating_sub(RETRY_STEADY_FAILURES)
+            .min(30);
         let window = self
             .cfg
             .retry_base_ms

@@ -241,7 +241,10 @@ fn backoff_grows_and_honours_retry_after_within_the_cap() {
         now = at;
     }
     for (i, w) in windows.iter().enumerate() {
-        let cap = (1_000i64 << i).min(300_000);
+        // The first RETRY_STEADY_FAILURES wait within the base window; each
+        // later failure doubles it.
+        let base = cfg().retry_base_ms as i64;
+        let cap = (base << (i as u32 + 1).saturating_sub(RETRY_STEADY_FAILURES)).min(300_000);
         assert!(
             *w >= 100 && *w <= cap,
             "retry {i}: waited {w} ms, window {cap}"
@@ -275,6 +278,32 @@ fn backoff_grows_and_honours_retry_after_within_the_cap() {
         Some(now + 100),
         "Retry-After: 0 is floored, no hot loop"
     );
+}
+
+#[test]
+fn failures_the_server_paced_with_retry_after_do_not_grow_the_backoff() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let mut now = T0;
+    let mut fail = |e: &mut Engine, now: &mut i64, retry_after: Option<&str>| {
+        let u = e.poll_upload(*now).unwrap();
+        e.on_upload_result(u.id, status(503, retry_after), *now);
+        let at = e.next_wakeup(*now).unwrap();
+        let waited = at - *now;
+        *now = at;
+        waited
+    };
+    for _ in 0..RETRY_STEADY_FAILURES {
+        fail(&mut e, &mut now, None);
+    }
+    for _ in 0..20 {
+        assert_eq!(fail(&mut e, &mut now, Some("1")), 1_000, "Retry-After is the wait");
+    }
+    // Twenty paced failures later, the next unpaced one is only the first
+    // past the steady ones: its window is twice the base, not 2^20 times.
+    let waited = fail(&mut e, &mut now, None);
+    let window = 2 * cfg().retry_base_ms as i64;
+    assert!((100..=window).contains(&waited), "waited {waited} ms, window {window}");
 }
 
 #[test]

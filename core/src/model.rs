@@ -622,6 +622,17 @@ impl Call {
         self.parts().message_id
     }
 
+    /// Whether the call changes the device's identity (`identify`, `alias`,
+    /// `group` without ids of their own): such a call is never dropped for
+    /// want of room, since every later event depends on it.
+    pub fn changes_identity(&self) -> bool {
+        self.complete.is_none()
+            && matches!(
+                self.kind,
+                EventKind::Identify | EventKind::Alias | EventKind::Group
+            )
+    }
+
     /// Ids given with the event itself (see [`Call::from_event`]): the
     /// device's identity is then neither applied nor changed.
     pub fn explicit(&self) -> Option<&ExplicitIds> {

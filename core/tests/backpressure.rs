@@ -11,6 +11,8 @@ fn client(dir: &tempfile::TempDir, pending: usize) -> cairn::Client {
         .endpoint("http://127.0.0.1:9")
         .storage_path(dir.path().join("c.db"))
         .max_pending_calls(pending)
+        // These tests are about waiting for room: no event is dropped for it.
+        .record_wait(Duration::from_secs(3600))
         .build()
         .unwrap()
 }

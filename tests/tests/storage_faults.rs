@@ -334,6 +334,68 @@ fn a_file_locked_by_another_process_is_waited_out() {
 }
 
 #[test]
+fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let record_wait = Duration::from_millis(100);
+    let c = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(&db)
+        .flush_at(1_000)
+        .max_pending_calls(8)
+        .record_wait(record_wait)
+        .build()
+        .unwrap();
+    c.track("Before Lock", json!({})).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+
+    // The worker's next commit waits out the 2 s busy timeout: the calls
+    // channel fills, and every event call after that gives up after
+    // record_wait instead of waiting for the disk.
+    let mut other = hold_write_lock(&db);
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    let mut calls = 0u64;
+    while started.elapsed() < Duration::from_millis(1_500) {
+        let t = Instant::now();
+        c.track("During Lock", json!({ "i": calls })).unwrap();
+        slowest = slowest.max(t.elapsed());
+        calls += 1;
+    }
+    // An identity change is never dropped for room: it waits for the worker.
+    c.identify("user-9", json!({})).unwrap();
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
+
+    assert!(
+        slowest < record_wait + Duration::from_millis(400),
+        "an event call waited {slowest:?} with record_wait {record_wait:?}"
+    );
+    // The store is tried again every 5 s (engine::STORAGE_RETRY_INTERVAL).
+    assert!(
+        wait_until(|| c.stats().storage == StorageState::Ok, Duration::from_secs(15)),
+        "{:?}",
+        c.stats()
+    );
+    let report = c.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(report.remaining, 0, "{:?}", c.stats());
+    let stats = c.stats();
+    let kept = server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "During Lock")
+        .count() as u64;
+    assert!(stats.dropped.overflow > 0, "the channel filled: {stats:?}");
+    assert_eq!(
+        kept + stats.dropped.overflow,
+        calls,
+        "every event call is delivered or counted overflow: {stats:?}"
+    );
+    assert_eq!(c.user_id().as_deref(), Some("user-9"));
+}
+
+#[test]
 fn a_second_process_on_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");

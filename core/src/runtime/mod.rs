@@ -535,7 +535,8 @@ impl Client {
         self.check_process()?;
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
-            Ok(call) => self.send(Command::Record(call)),
+            Ok(call) if call.changes_identity() => self.send(Command::Record(call)),
+            Ok(call) => self.send_event(call),
             Err(e) => {
                 let reason = match e {
                     Error::EventTooLarge { .. } => DropReason::Oversize,
@@ -561,6 +562,31 @@ impl Client {
                 Err(TrySendError::Full(back)) => {
                     cmd = back;
                     self.room.wait_past(seen);
+                }
+            }
+        }
+    }
+
+    /// Sends an event call, waiting at most `record_wait` for room; past
+    /// that the event is dropped and counted `overflow` (see
+    /// [`DEFAULT_RECORD_WAIT`](crate::config::DEFAULT_RECORD_WAIT)).
+    fn send_event(&self, call: Call) -> Result<()> {
+        let mut cmd = Command::Record(call);
+        let mut deadline = None;
+        loop {
+            let seen = self.room.takes();
+            match self.tx.try_send(cmd) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => return Err(Error::ShutDown),
+                Err(TrySendError::Full(back)) => {
+                    cmd = back;
+                    // The clock is read only once the channel is full: the
+                    // common path stays free of it.
+                    let until = *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
+                    if !self.room.wait_past_until(seen, until) {
+                        self.room.overflowed();
+                        return Ok(());
+                    }
                 }
             }
         }

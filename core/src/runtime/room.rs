@@ -15,11 +15,15 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 /// The worker's take count, and the callers waiting for it to move.
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     takes: AtomicU64,
+    /// Events dropped because no room came within `record_wait`: counted
+    /// here, since the channel that would carry the count is the full one.
+    overflowed: AtomicU64,
     waiting: AtomicUsize,
     lock: Mutex<()>,
     moved: Condvar,
@@ -44,6 +48,39 @@ impl Room {
         }
         drop(guard);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Like [`wait_past`](Self::wait_past), but gives up at `deadline`:
+    /// true if the worker took calls (or stopped) in time.
+    pub(crate) fn wait_past_until(&self, seen: u64, deadline: Instant) -> bool {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut moved = self.takes.load(Ordering::SeqCst) != seen;
+        while !moved {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            guard = self
+                .moved
+                .wait_timeout(guard, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+            moved = self.takes.load(Ordering::SeqCst) != seen;
+        }
+        drop(guard);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        moved
+    }
+
+    /// Counts an event dropped for want of room.
+    pub(crate) fn overflowed(&self) {
+        self.overflowed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The events dropped for want of room since the last call, for the
+    /// worker to count in `stats()`.
+    pub(crate) fn take_overflowed(&self) -> u64 {
+        self.overflowed.swap(0, Ordering::Relaxed)
     }
 
     /// The worker took calls out of the channel (or is stopping): wakes the

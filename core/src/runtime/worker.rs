@@ -1,11 +1,13 @@
 //! The worker thread: owns the engine, the recorder and the store, and turns
 //! commands from the API into their inputs.
 //!
-//! Each wake-up it takes every command waiting (up to [`GROUP_COMMIT_MAX`])
-//! out of the channel at once and only then wakes callers waiting for room
-//! (see `room.rs`), so they get all that room back in one go rather than one
-//! slot per call handled (a caller then waits once per group commit, not on
-//! every call), and while calls
+//! Each wake-up it takes the commands waiting, [`COMMIT_CHUNK`] at a time
+//! (up to [`GROUP_COMMIT_MAX`] a wake-up), and wakes callers waiting for
+//! room after each take (see `room.rs`), so they get a chunk's room back in
+//! one go rather than one slot per call handled, and wait for one chunk to
+//! be handled, not for a whole wake-up's worth (with 2,000 calls taken at
+//! once, a caller in a burst waited about 14 ms for each take; an event
+//! call waits at most `record_wait`, 5 ms by default), and while calls
 //! stream in it naps for [`GATHER`] between wake-ups instead of blocking on
 //! the channel, so a call seldom has to wake it; it then
 //! feeds recorded calls to the [`Recorder`] in order, and commits them with
@@ -42,10 +44,11 @@ use crate::stats::DropReason;
 use crate::store::ReopeningStore;
 use crate::wire::{HttpResponse, SegmentWire};
 
-/// Most commands committed in one transaction.
+/// Most commands handled in one wake-up, before the worker looks at its
+/// timers, flush callers and `stats()` snapshot again.
 pub(crate) const GROUP_COMMIT_MAX: usize = 2_000;
 
-/// Within one wake-up, commands are committed this many at a time, and the
+/// Within one wake-up, commands are taken and committed this many at a time, and the
 /// upload results that came meanwhile are handled and the next upload
 /// started between those commits: with one commit per wake-up, delivery
 /// could start one batch per 2,000 calls committed and fell behind a fast
@@ -286,7 +289,7 @@ impl Worker {
     }
 
     fn run(mut self, rx: Receiver<Command>, done: Receiver<UploadDone>) {
-        let mut taken: Vec<Command> = Vec::with_capacity(GROUP_COMMIT_MAX + 1);
+        let mut taken: Vec<Command> = Vec::with_capacity(COMMIT_CHUNK);
         let mut streaming = false;
         loop {
             if streaming {
@@ -313,21 +316,29 @@ impl Worker {
             match first {
                 Ok(cmd) => {
                     taken.push(cmd);
-                    taken.extend(rx.try_iter().take(GROUP_COMMIT_MAX));
-                    // Callers waiting for room get it all at once (runtime/room.rs).
-                    self.room.took();
-                    streaming = taken.len() >= GATHER_AFTER;
-                    if self.take_upload_results(&done) {
-                        self.pump();
-                    }
-                    for (n, cmd) in taken.drain(..).enumerate() {
-                        self.handle(cmd);
-                        if (n + 1) % COMMIT_CHUNK == 0 {
-                            self.commit();
-                            self.take_upload_results(&done);
+                    let mut handled = 0;
+                    loop {
+                        // Taken a chunk at a time, and callers waiting for
+                        // room woken after each take (runtime/room.rs): a
+                        // caller waits for one chunk to be handled, not for
+                        // a whole group commit (docs/architecture.md).
+                        let want = COMMIT_CHUNK - taken.len();
+                        taken.extend(rx.try_iter().take(want));
+                        let drained = taken.len() < COMMIT_CHUNK;
+                        self.room.took();
+                        handled += taken.len();
+                        if self.take_upload_results(&done) {
                             self.pump();
                         }
+                        for cmd in taken.drain(..) {
+                            self.handle(cmd);
+                        }
+                        if drained || handled >= GROUP_COMMIT_MAX {
+                            break;
+                        }
+                        self.commit();
                     }
+                    streaming = handled >= GATHER_AFTER;
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     streaming = false;
@@ -342,6 +353,14 @@ impl Worker {
                 }
             }
             self.commit();
+            let overflowed = self.room.take_overflowed();
+            if overflowed > 0 {
+                log::warn!(
+                    "cairn: {overflowed} events dropped as overflow: the app records faster than the buffer file takes them, and record_wait ran out"
+                );
+                self.engine
+                    .count_external_drop(DropReason::Overflow, overflowed, self.now());
+            }
             if self.engine.loading() {
                 // One step of counting the backlog per wake-up, after the
                 // calls that came meanwhile are committed (see BACKLOG_STEP).
