@@ -49,6 +49,49 @@ fn the_committed_code_of_the_sample_plans_is_what_codegen_writes() {
     );
 }
 
+/// No Swift compiler exists here, so the Swift generator's calls into the
+/// `Cairn` facade are checked against the facade's declarations instead:
+/// when a signature it relies on changes, this fails.
+#[test]
+fn the_generated_swift_calls_the_swift_facade_as_it_is_declared() {
+    let facade =
+        std::fs::read_to_string(root().join("bindings/swift/Sources/Cairn/Cairn.swift")).unwrap();
+    for declared in [
+        "public func track(_ event: String, properties: [String: Any] = [:]) throws",
+        "public func identify(_ userId: String, traits: [String: Any] = [:]) throws",
+        "public func group(_ groupId: String, traits: [String: Any] = [:]) throws",
+    ] {
+        assert!(
+            facade.contains(declared),
+            "Cairn.swift no longer declares `{declared}`: update the Swift generator"
+        );
+    }
+    let json_text =
+        std::fs::read_to_string(root().join("bindings/swift/Sources/Cairn/JSONText.swift"))
+            .unwrap();
+    for handled in [
+        "case is NSNull",
+        "case let v as [String: Any]",
+        "case let v as [Any]",
+    ] {
+        assert!(
+            json_text.contains(handled),
+            "JSONText.swift no longer has `{handled}`, which the generated Swift relies on"
+        );
+    }
+    let generated =
+        std::fs::read_to_string(root().join("examples/plans/generated/TrackingPlan.swift"))
+            .unwrap();
+    assert!(generated.contains("try self.cairn.track(\"Order Completed\", properties: properties)"));
+    assert!(generated.contains("try self.cairn.track(\"Cart Viewed\")"));
+    assert!(generated.contains("try self.cairn.identify(userId, traits: properties)"));
+    assert!(generated.contains("try self.cairn.group(groupId, traits: properties)"));
+    assert!(
+        generated.contains("(referrer.map { e0 -> Any in e0 } ?? NSNull())"),
+        "a required null is NSNull, not a removed key"
+    );
+}
+
 #[test]
 fn the_command_writes_to_out_or_standard_output_and_exits_2_on_a_refusal() {
     let dir = tempfile::tempdir().unwrap();

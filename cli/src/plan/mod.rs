@@ -26,6 +26,8 @@ pub enum PlanCommand {
     /// names that would become the same identifier.
     ///
     /// Example: cairn plan codegen --lang kotlin --package com.example.analytics examples/plans/shop.json --out TrackingPlan.kt
+    ///
+    /// The types per language and how to use them: docs/tracking-plans.md, "Typed calls".
     Codegen(codegen::CodegenArgs),
 }
 
