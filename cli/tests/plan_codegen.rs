@@ -392,6 +392,34 @@ fn annotations_defs_and_false_schemas_are_read_as_the_core_reads_them() {
 }
 
 #[test]
+fn a_plan_without_properties_imports_only_what_it_uses() {
+    let plan = Plan::from_json(
+        &json!({"id": "p", "version": 1, "events": {"App Opened": {}}}).to_string(),
+    )
+    .unwrap();
+    let rust = generate(&plan, Lang::Rust, &Options::default()).unwrap();
+    assert!(
+        rust.contains("use serde_json::Value;\n") && !rust.contains("Map"),
+        "{rust}"
+    );
+    assert!(
+        rust.contains("self.client.track(\"App Opened\", Value::Null)"),
+        "{rust}"
+    );
+    let ts = generate(&plan, Lang::Typescript, &Options::default()).unwrap();
+    assert!(
+        ts.contains("import type { Cairn } from 'cairn-web';")
+            && ts.contains("this.cairn.track('App Opened');"),
+        "{ts}"
+    );
+    let kotlin = generate(&plan, Lang::Kotlin, &Options::default()).unwrap();
+    assert!(
+        kotlin.contains("this.cairn.track(\"App Opened\", emptyMap())"),
+        "{kotlin}"
+    );
+}
+
+#[test]
 fn a_shared_definition_is_one_type_and_scalar_definitions_are_inlined() {
     let text = json!({
         "id": "p", "version": 1,

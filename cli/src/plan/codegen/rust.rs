@@ -263,20 +263,17 @@ pub fn generate(plan: &Plan) -> String {
         out.line(0, "", "use std::collections::BTreeMap;");
         out.line(0, "", "");
     }
-    let any_fields = plan.calls.iter().any(|c| !c.fields.is_empty())
-        || plan
-            .types
-            .iter()
-            .any(|t| matches!(t, TypeDef::Struct { .. }));
-    out.line(
-        0,
-        "",
-        if any_fields {
-            "use serde_json::{Map, Value};"
-        } else {
-            "use serde_json::Value;"
-        },
-    );
+    let any_struct = plan
+        .types
+        .iter()
+        .any(|t| matches!(t, TypeDef::Struct { .. }));
+    let any_fields = any_struct || plan.calls.iter().any(|c| !c.fields.is_empty());
+    // Only what is used: the module compiles without warnings whatever the plan.
+    if any_fields {
+        out.line(0, "", "use serde_json::{Map, Value};");
+    } else if !plan.calls.is_empty() {
+        out.line(0, "", "use serde_json::Value;");
+    }
     out.line(0, "", "");
     out.line(0, "", "/// The plan's id.");
     out.line(

@@ -265,7 +265,21 @@ pub fn generate(plan: &Plan) -> String {
         );
     }
     out.line(0, I, "");
-    out.line(0, I, "import type { Cairn, JsonObject } from 'cairn-web';");
+    // Only what is used: a `noUnusedLocals` build stays clean whatever the plan.
+    let any_fields = plan
+        .types
+        .iter()
+        .any(|t| matches!(t, TypeDef::Struct { .. }))
+        || plan.calls.iter().any(|c| !c.fields.is_empty());
+    out.line(
+        0,
+        I,
+        if any_fields {
+            "import type { Cairn, JsonObject } from 'cairn-web';"
+        } else {
+            "import type { Cairn } from 'cairn-web';"
+        },
+    );
     out.line(0, I, "");
     out.line(0, I, "/** The plan's id. */");
     out.line(0, I, &format!("export const PLAN_ID = {};", lit(&plan.id)));
