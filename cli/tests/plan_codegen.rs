@@ -392,6 +392,62 @@ fn annotations_defs_and_false_schemas_are_read_as_the_core_reads_them() {
 }
 
 #[test]
+fn schemas_map_to_types_as_documented() {
+    use cairn_cli::plan::codegen::model::Ty;
+    let text = plan_with(json!({
+        "type": "object",
+        "required": ["name", "maybe", "level"],
+        "properties": {
+            "name": {"type": "string", "format": "email"},
+            "maybe": {"type": ["integer", "null"]},
+            "later": {"type": ["string", "null"]},
+            "amount": {"type": ["integer", "number"]},
+            "either": {"type": ["string", "boolean"]},
+            "free": {},
+            "level": {"enum": ["low", "high", null]},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "bag": {"type": "object"},
+            "list": {"type": "array"},
+            "fixed": {"const": 3}
+        }
+    }));
+    let plan = Plan::from_json(&text).unwrap();
+    let fields: Vec<(&str, &Ty, bool)> = plan.calls[0]
+        .fields
+        .iter()
+        .map(|f| (f.key.as_str(), &f.ty, f.required))
+        .collect();
+    let nullable = |t: Ty| Ty::Nullable(Box::new(t));
+    assert_eq!(
+        fields,
+        [
+            ("level", &nullable(Ty::Named(0)), true),
+            ("maybe", &nullable(Ty::Integer), true),
+            ("name", &Ty::String, true),
+            ("amount", &Ty::Number, false),
+            ("bag", &Ty::Map(Box::new(Ty::Json)), false),
+            ("counts", &Ty::Map(Box::new(Ty::Integer)), false),
+            ("either", &Ty::Json, false),
+            ("fixed", &Ty::Integer, false),
+            ("free", &Ty::Json, false),
+            // An optional nullable property is simply optional: left out when not given.
+            ("later", &Ty::String, false),
+            ("list", &Ty::Array(Box::new(Ty::Json)), false),
+        ]
+    );
+    assert_eq!(
+        plan.calls[0]
+            .fields
+            .iter()
+            .find(|f| f.key == "fixed")
+            .unwrap()
+            .constant,
+        Some(json!(3))
+    );
+    assert_eq!(plan.types[0].name(), "ELevel");
+}
+
+#[test]
 fn a_plan_without_properties_imports_only_what_it_uses() {
     let plan = Plan::from_json(
         &json!({"id": "p", "version": 1, "events": {"App Opened": {}}}).to_string(),
