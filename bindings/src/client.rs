@@ -200,6 +200,7 @@ pub(crate) mod tests {
             max_queue_bytes: None,
             max_event_age_ms: None,
             max_pending_calls: None,
+            record_wait_ms: None,
             session_timeout_ms: None,
             session_events: None,
             reset_on_user_switch: None,

@@ -71,6 +71,10 @@ pub struct CairnConfig {
     /// Calls that may wait for the worker before a recording call waits for room.
     #[uniffi(default)]
     pub max_pending_calls: Option<u32>,
+    /// Longest an event call waits for room before its event is held in
+    /// memory (or, past that bound, dropped as `overflow`); 0 never waits.
+    #[uniffi(default)]
+    pub record_wait_ms: Option<u64>,
     /// A session ends after this long without events.
     #[uniffi(default)]
     pub session_timeout_ms: Option<u64>,
@@ -147,6 +151,9 @@ impl CairnConfig {
         }
         if let Some(n) = self.max_pending_calls {
             b = b.max_pending_calls(count("max_pending_calls", n.into())?);
+        }
+        if let Some(ms) = self.record_wait_ms {
+            b = b.record_wait(duration("record_wait_ms", ms)?);
         }
         if let Some(ms) = self.session_timeout_ms {
             b = b.session_timeout(duration("session_timeout_ms", ms)?);
@@ -232,6 +239,7 @@ mod tests {
             max_queue_bytes: None,
             max_event_age_ms: None,
             max_pending_calls: None,
+            record_wait_ms: None,
             session_timeout_ms: None,
             session_events: None,
             reset_on_user_switch: None,

@@ -814,7 +814,8 @@ mod tests {
         assert_eq!(c.endpoint, "http://127.0.0.1:9");
         assert_eq!(c.flush_at, 20);
         assert_eq!(c.flush_interval, Duration::from_secs(10));
-        assert_eq!(c.max_batch_events, 100);
+        assert_eq!(c.max_batch_events, 1_000);
+        assert_eq!(c.record_wait, Duration::from_millis(5));
         assert_eq!(c.max_batch_bytes, 500_000);
         assert_eq!(c.max_event_bytes, 32_000);
         assert!(c.gzip);

@@ -285,7 +285,7 @@ fn failures_the_server_paced_with_retry_after_do_not_grow_the_backoff() {
     let mut e = engine(cfg());
     record(&mut e, 1..=20, T0);
     let mut now = T0;
-    let mut fail = |e: &mut Engine, now: &mut i64, retry_after: Option<&str>| {
+    let fail = |e: &mut Engine, now: &mut i64, retry_after: Option<&str>| {
         let u = e.poll_upload(*now).unwrap();
         e.on_upload_result(u.id, status(503, retry_after), *now);
         let at = e.next_wakeup(*now).unwrap();
@@ -297,13 +297,20 @@ fn failures_the_server_paced_with_retry_after_do_not_grow_the_backoff() {
         fail(&mut e, &mut now, None);
     }
     for _ in 0..20 {
-        assert_eq!(fail(&mut e, &mut now, Some("1")), 1_000, "Retry-After is the wait");
+        assert_eq!(
+            fail(&mut e, &mut now, Some("1")),
+            1_000,
+            "Retry-After is the wait"
+        );
     }
     // Twenty paced failures later, the next unpaced one is only the first
     // past the steady ones: its window is twice the base, not 2^20 times.
     let waited = fail(&mut e, &mut now, None);
     let window = 2 * cfg().retry_base_ms as i64;
-    assert!((100..=window).contains(&waited), "waited {waited} ms, window {window}");
+    assert!(
+        (100..=window).contains(&waited),
+        "waited {waited} ms, window {window}"
+    );
 }
 
 #[test]

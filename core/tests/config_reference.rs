@@ -38,22 +38,24 @@ fn n(x: u64) -> String {
 }
 
 fn table() -> String {
+    let retry = format!("Window of each of the first {RETRY_STEADY_FAILURES} retries in a row (full jitter, at least {}); it doubles per failure after that. A `Retry-After` is the wait instead, and does not grow the window.", d(MIN_RETRY_DELAY));
     let rows: Vec<(&str, String, &str)> = vec![
         ("`endpoint`", "required".into(), "Base URL of the backend (`http://` or `https://`); events go to `{endpoint}/v1/batch` (rules below the table)."),
         ("`storage_path`", format!("`{DEFAULT_STORAGE_FILE}`"), "The SQLite buffer file. One client per file; its directory must exist."),
         ("`flush_at`", format!("{} events", n(DEFAULT_FLUSH_AT as u64)), "Send as soon as this many are queued. Lower: fresher data, more requests; higher: fewer, larger requests."),
         ("`flush_interval`", d(DEFAULT_FLUSH_INTERVAL), "Send at the latest this long after the first queued event. Lower: fresher data and more radio wake-ups on phones."),
-        ("`max_batch_events`", format!("{} events", n(DEFAULT_MAX_BATCH_EVENTS as u64)), "Most events in one request (at most 2,000). Larger batches cost fewer requests but more to resend after a failure."),
+        ("`max_batch_events`", format!("{} events", n(DEFAULT_MAX_BATCH_EVENTS as u64)), "Most events in one request (at most 2,000). Batches are this big only under a backlog (while a request is on the wire, the next takes what queued meanwhile): each round trip then carries more."),
         ("`max_batch_bytes`", format!("{} bytes", n(DEFAULT_MAX_BATCH_BYTES as u64)), "Most bytes in one request before compression (Segment accepts 500 KB)."),
         ("`max_event_bytes`", format!("{} bytes", n(DEFAULT_MAX_EVENT_BYTES as u64)), "Largest event; a bigger one is refused at the call (`EventTooLarge`) and counted as `oversize`."),
         ("`request_timeout`", d(DEFAULT_REQUEST_TIMEOUT), "Time limit of one request; a timeout is retried like a 5xx."),
         ("`gzip`", DEFAULT_GZIP.to_string(), "Compress request bodies (bytes per event measured in docs/performance.md) at a little CPU."),
-        ("`retry_base_delay`", d(DEFAULT_RETRY_BASE_DELAY), "Window of the first retry; doubles per failure (full jitter)."),
+        ("`retry_base_delay`", d(DEFAULT_RETRY_BASE_DELAY), &retry),
         ("`max_retry_delay`", d(DEFAULT_MAX_RETRY_DELAY), "Longest wait between retries, `Retry-After` included. Lower: faster recovery, more requests during an outage."),
         ("`max_queue_events`", format!("{} events", n(DEFAULT_MAX_QUEUE_EVENTS)), "Buffer cap; past it the oldest unsent events are dropped as `overflow`."),
         ("`max_queue_bytes`", format!("{} bytes", n(DEFAULT_MAX_QUEUE_BYTES)), "Buffer cap in bytes (64 MiB); past it the oldest go, as `overflow`."),
         ("`max_event_age`", d(DEFAULT_MAX_EVENT_AGE), "Events older than this are dropped as `expired` instead of sent."),
-        ("`max_pending_calls`", format!("{} calls", n(DEFAULT_MAX_PENDING_CALLS as u64)), "Calls waiting for the worker before a call waits for room (back-pressure, never loss). Also bounds what a kill -9 can lose."),
+        ("`max_pending_calls`", format!("{} calls", n(DEFAULT_MAX_PENDING_CALLS as u64)), "Calls waiting for the worker before a call waits for room (back-pressure). Also bounds what a kill -9 can lose."),
+        ("`record_wait`", d(DEFAULT_RECORD_WAIT), "Longest `track`/`screen`/`page`/`enqueue` waits for room; then its event is held in memory (8 MiB), past that dropped as `overflow`. `0` never waits (UI threads). Identity and consent calls always wait."),
         ("`session_timeout`", d(DEFAULT_SESSION_TIMEOUT), "A new session starts after this long without events."),
         ("`session_events`", DEFAULT_SESSION_EVENTS.to_string(), "Record `Session Started` / `Session Ended` events."),
         ("`reset_on_user_switch`", DEFAULT_RESET_ON_USER_SWITCH.to_string(), "`identify` with a different user id resets first, so two people on one device are never merged."),

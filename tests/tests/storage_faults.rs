@@ -344,6 +344,7 @@ fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_dr
         .storage_path(&db)
         .flush_at(1_000)
         .max_pending_calls(8)
+        .max_event_bytes(8_000)
         .record_wait(record_wait)
         .build()
         .unwrap();
@@ -351,17 +352,18 @@ fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_dr
     assert!(c.commit(Duration::from_secs(5)).unwrap());
 
     // The worker's next commit waits out the 2 s busy timeout: the calls
-    // channel fills, and every event call after that gives up after
-    // record_wait instead of waiting for the disk.
+    // channel fills, every event call after that waits at most record_wait
+    // and then goes to the spill, and past the spill's 8 MiB (runtime/spill.rs)
+    // the event is counted overflow. 4,000 calls of 4 KiB are twice that.
     let mut other = hold_write_lock(&db);
+    let padding = "x".repeat(4096);
     let mut slowest = Duration::ZERO;
-    let started = Instant::now();
-    let mut calls = 0u64;
-    while started.elapsed() < Duration::from_millis(1_500) {
+    let calls = 4_000u64;
+    for i in 0..calls {
         let t = Instant::now();
-        c.track("During Lock", json!({ "i": calls })).unwrap();
+        c.track("During Lock", json!({ "i": i, "padding": padding }))
+            .unwrap();
         slowest = slowest.max(t.elapsed());
-        calls += 1;
     }
     // An identity change is never dropped for room: it waits for the worker.
     c.identify("user-9", json!({})).unwrap();
@@ -374,7 +376,10 @@ fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_dr
     );
     // The store is tried again every 5 s (engine::STORAGE_RETRY_INTERVAL).
     assert!(
-        wait_until(|| c.stats().storage == StorageState::Ok, Duration::from_secs(15)),
+        wait_until(
+            || c.stats().storage == StorageState::Ok,
+            Duration::from_secs(15)
+        ),
         "{:?}",
         c.stats()
     );
@@ -393,6 +398,59 @@ fn a_stuck_disk_never_holds_an_event_call_past_record_wait_and_counts_what_it_dr
         "every event call is delivered or counted overflow: {stats:?}"
     );
     assert_eq!(c.user_id().as_deref(), Some("user-9"));
+}
+
+#[test]
+fn event_calls_spilled_while_the_disk_is_stuck_arrive_in_order_with_the_calls_around_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let server = collector();
+    let c = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(&db)
+        .flush_at(1_000)
+        .max_pending_calls(8)
+        .record_wait(Duration::ZERO)
+        .build()
+        .unwrap();
+    c.track("Before Lock", json!({ "n": 0 })).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+    let mut other = hold_write_lock(&db);
+    // record_wait zero: once the channel is full every call is spilled at
+    // once, an identify among them, in the order made.
+    for n in 1..=300u64 {
+        if n == 150 {
+            c.identify("user-3", json!({})).unwrap();
+        }
+        c.track("During Lock", json!({ "n": n })).unwrap();
+    }
+    writeln!(other.stdin.take().unwrap(), "release").unwrap();
+    assert!(other.wait().unwrap().success());
+    assert!(
+        wait_until(
+            || c.stats().storage == StorageState::Ok,
+            Duration::from_secs(15)
+        ),
+        "{:?}",
+        c.stats()
+    );
+    assert_eq!(c.flush(Duration::from_secs(20)).unwrap().remaining, 0);
+    let events = server.events();
+    assert_eq!(
+        numbers(&events),
+        (0..=300).collect::<Vec<_>>(),
+        "all, in order"
+    );
+    assert_eq!(c.stats().dropped.total(), 0);
+    // The identify took its place: events after it carry the user id.
+    let user = |n: u64| {
+        events
+            .iter()
+            .find(|e| e["properties"]["n"] == n)
+            .and_then(|e| e["userId"].as_str().map(str::to_owned))
+    };
+    assert_eq!(user(149), None);
+    assert_eq!(user(150).as_deref(), Some("user-3"));
 }
 
 #[test]

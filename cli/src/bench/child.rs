@@ -74,6 +74,10 @@ pub struct Spec {
     pub tuning: Tuning,
     /// How long flush and commit may wait, in seconds.
     pub timeout_s: u64,
+    /// Record complete events with `enqueue`, each with its own user id
+    /// (the backend path), instead of `track`.
+    #[serde(default)]
+    pub enqueue: bool,
 }
 
 /// What a child reports at the end.
@@ -238,12 +242,22 @@ fn record(spec: &Spec, deliver: bool) -> Result<Outcome, Box<dyn std::error::Err
             }
             out.identify_ns = t.elapsed().as_nanos() as u64;
         }
-        // The app builds its properties before the call; only the call is timed.
+        // The app builds its properties (or its event) before the call;
+        // only the call is timed.
         let properties = workload::properties(i);
         let name = workload::name(i);
-        let t = Instant::now();
-        let r = client.track(name, properties);
-        latency.record(t.elapsed().as_nanos() as u64);
+        let r = if spec.enqueue {
+            let event = workload::complete_event(i, name, properties);
+            let t = Instant::now();
+            let r = client.enqueue(&event);
+            latency.record(t.elapsed().as_nanos() as u64);
+            r
+        } else {
+            let t = Instant::now();
+            let r = client.track(name, properties);
+            latency.record(t.elapsed().as_nanos() as u64);
+            r
+        };
         if r.is_err() {
             out.call_errors += 1;
         }

@@ -42,6 +42,15 @@ impl Limits {
     pub fn post_events_per_s(&self) -> f64 {
         self.post_per_s * 100.0
     }
+
+    /// Seconds the raw limit takes for `events`: encoding them, inserting
+    /// them and posting them, one after the other, at this run's rates. What
+    /// a client that did nothing but that work, without overlapping any of
+    /// it, would take (issue 14's yardstick).
+    pub fn raw_limit_s(&self, events: u64) -> f64 {
+        let n = events as f64;
+        n / self.encode_per_s + n / self.sqlite_rows_per_s + n / self.post_events_per_s()
+    }
 }
 
 /// How much work each limit measures.

@@ -35,7 +35,9 @@ use report::{Report, Tunings};
 use crate::collector::{Collector, CollectorConfig, Retain};
 
 /// The phases a run can be limited to (`--only`).
-pub const PHASES: [&str; 5] = ["scenario", "gzip-off", "backlog", "cold", "faults"];
+pub const PHASES: [&str; 6] = [
+    "scenario", "enqueue", "gzip-off", "backlog", "cold", "faults",
+];
 
 /// Arguments of `cairn bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -292,6 +294,7 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
             faults: FAULTS,
         },
         scenarios: Vec::new(),
+        enqueue: None,
         gzip_off: None,
         backlog: None,
         cold: None,
@@ -304,10 +307,25 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     if wants("scenario") {
         for &n in &sizes {
             eprintln!("bench: scenario, N = {n}");
-            match phases::scenario(&collector, dir.path(), n, scenario_tuning(n), timeout) {
+            match phases::scenario(
+                &collector,
+                dir.path(),
+                n,
+                scenario_tuning(n),
+                timeout,
+                false,
+            ) {
                 Ok(f) => report.scenarios.push(f),
                 Err(e) => errors.push(failed(&format!("scenario N={n}"), e)),
             }
+        }
+    }
+    if wants("enqueue") {
+        let n = sizes.iter().copied().min().unwrap_or(100_000);
+        eprintln!("bench: scenario with enqueue, per-event identity, N = {n}");
+        match phases::scenario(&collector, dir.path(), n, scenario_tuning(n), timeout, true) {
+            Ok(f) => report.enqueue = Some(f),
+            Err(e) => errors.push(failed("scenario with enqueue", e)),
         }
     }
     if wants("gzip-off") {
@@ -322,6 +340,7 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
                 ..SCENARIO
             },
             timeout,
+            false,
         ) {
             Ok(f) => report.gzip_off = Some(f),
             Err(e) => errors.push(failed("scenario gzip off", e)),
@@ -336,7 +355,7 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     }
     if wants("cold") {
         eprintln!("bench: cold start, 100,000 queued");
-        match phases::cold_start(&collector, dir.path(), 100_000, SCENARIO, timeout) {
+        match phases::cold_start(&collector, dir.path(), 100_000, scenario_tuning(100_001), timeout) {
             Ok(f) => report.cold = Some(f),
             Err(e) => errors.push(failed("cold start", e)),
         }
@@ -379,6 +398,7 @@ mod tests {
                 faults: FAULTS,
             },
             scenarios: Vec::new(),
+            enqueue: None,
             gzip_off: None,
             backlog: None,
             cold: None,

@@ -22,6 +22,8 @@ pub struct ScenarioFigures {
     pub events: u64,
     /// Whether uploads were gzip-compressed.
     pub gzip: bool,
+    /// Whether the calls were `enqueue` of complete events (else `track`).
+    pub enqueue: bool,
     /// The child's own figures (latency, durable, flushed, RSS...).
     pub client: Outcome,
     /// Seconds from the first call until the collector had every event.
@@ -119,6 +121,19 @@ fn start_child(
     tuning: Tuning,
     timeout: Duration,
 ) -> Result<child::Running, String> {
+    start_child_with(collector, storage, phase, events, tuning, timeout, false)
+}
+
+/// [`start_child`], recording with `enqueue` when `enqueue` is true.
+fn start_child_with(
+    collector: &Collector,
+    storage: &Path,
+    phase: Phase,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+    enqueue: bool,
+) -> Result<child::Running, String> {
     child::spawn(&Spec {
         phase,
         endpoint: collector.endpoint(),
@@ -126,6 +141,7 @@ fn start_child(
         events,
         tuning,
         timeout_s: timeout.as_secs(),
+        enqueue,
     })
     .map_err(|e| format!("could not start the bench child: {e}"))
 }
@@ -198,20 +214,23 @@ pub fn scenario(
     events: u64,
     tuning: Tuning,
     timeout: Duration,
+    enqueue: bool,
 ) -> Result<ScenarioFigures, String> {
     collector.clear();
     let storage = dir.join(format!(
-        "scenario-{events}-{}.db",
-        if tuning.gzip { "gzip" } else { "plain" }
+        "scenario-{events}-{}-{}.db",
+        if tuning.gzip { "gzip" } else { "plain" },
+        if enqueue { "enqueue" } else { "track" }
     ));
     let cpu_before = super::cpu::process_s();
-    let running = start_child(
+    let running = start_child_with(
         collector,
         &storage,
         Phase::Record { deliver: true },
         events,
         tuning,
         timeout,
+        enqueue,
     )?;
     let started = expect_started(&running, timeout)?;
     let expected = events + 1;
@@ -230,6 +249,7 @@ pub fn scenario(
     Ok(ScenarioFigures {
         events,
         gzip: tuning.gzip,
+        enqueue,
         client,
         collected_s,
         delivered_per_s: expected as f64 / collected_s,

@@ -49,6 +49,18 @@ pub fn name(i: u64) -> &'static str {
     NAMES[(mix(i) % NAMES.len() as u64) as usize]
 }
 
+/// Event `i` as a backend has it for `enqueue`: a complete track event with
+/// a user id of its own (one of 10,000 users) and no message id (cairn
+/// draws one).
+pub fn complete_event(i: u64, name: &str, properties: Value) -> Value {
+    serde_json::json!({
+        "type": "track",
+        "event": name,
+        "userId": format!("user-{}", mix(i ^ 0x05E4) % 10_000),
+        "properties": properties,
+    })
+}
+
 /// The properties of event `i`: string, integer, float, boolean, nested object.
 pub fn properties(i: u64) -> Value {
     let r = mix(i ^ 0x5EED);

@@ -16,6 +16,7 @@ mod http;
 mod paths;
 mod published;
 mod room;
+mod spill;
 mod storage_path;
 mod worker;
 
@@ -35,6 +36,7 @@ use crate::model::{self, Call, EventKind, Subject};
 use crate::recorder::Forgotten;
 use crate::stats::{DropReason, Stats};
 
+use spill::Pushed;
 use worker::Command;
 
 #[doc(hidden)]
@@ -552,6 +554,14 @@ impl Client {
     fn send(&self, mut cmd: Command) -> Result<()> {
         self.check_process()?;
         loop {
+            if self.room.spill.active() {
+                // In order behind the spilled calls (runtime/spill.rs).
+                match self.room.spill.push(cmd, 0, false, false) {
+                    Pushed::Queued | Pushed::Full => return Ok(()),
+                    Pushed::Closed => return Err(Error::ShutDown),
+                    Pushed::NotSpilling(back) => cmd = back,
+                }
+            }
             let seen = self.room.takes();
             match self.tx.try_send(cmd) {
                 Ok(()) => return Ok(()),
@@ -568,12 +578,32 @@ impl Client {
     }
 
     /// Sends an event call, waiting at most `record_wait` for room; past
-    /// that the event is dropped and counted `overflow` (see
+    /// that it is spilled (runtime/spill.rs), and past the spill's bound the
+    /// event is dropped and counted `overflow` (see
     /// [`DEFAULT_RECORD_WAIT`](crate::config::DEFAULT_RECORD_WAIT)).
     fn send_event(&self, call: Call) -> Result<()> {
         let mut cmd = Command::Record(call);
         let mut deadline = None;
         loop {
+            if self.room.spill.active() {
+                if self.room.spill.pacing() {
+                    // Held to the worker's pace, within record_wait (runtime/spill.rs).
+                    let seen = self.room.takes();
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
+                    self.room.wait_past_until(seen, until);
+                }
+                let bytes = spilled_bytes(&cmd);
+                match self.room.spill.push(cmd, bytes, true, false) {
+                    Pushed::Queued => return Ok(()),
+                    Pushed::Full => {
+                        self.room.overflowed();
+                        return Ok(());
+                    }
+                    Pushed::Closed => return Err(Error::ShutDown),
+                    Pushed::NotSpilling(back) => cmd = back,
+                }
+            }
             let seen = self.room.takes();
             match self.tx.try_send(cmd) {
                 Ok(()) => return Ok(()),
@@ -582,10 +612,19 @@ impl Client {
                     cmd = back;
                     // The clock is read only once the channel is full: the
                     // common path stays free of it.
-                    let until = *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
+                    let until =
+                        *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
                     if !self.room.wait_past_until(seen, until) {
-                        self.room.overflowed();
-                        return Ok(());
+                        let bytes = spilled_bytes(&cmd);
+                        return match self.room.spill.push(cmd, bytes, true, true) {
+                            Pushed::Queued => Ok(()),
+                            // (Not spilling is not an answer to a start.)
+                            Pushed::Full | Pushed::NotSpilling(_) => {
+                                self.room.overflowed();
+                                Ok(())
+                            }
+                            Pushed::Closed => Err(Error::ShutDown),
+                        };
                     }
                 }
             }
@@ -633,6 +672,15 @@ impl Drop for Client {
             self.join_worker();
         }
     }
+}
+
+/// What a spilled call counts against the spill's bound: its slot and its text.
+fn spilled_bytes(cmd: &Command) -> usize {
+    let text = match cmd {
+        Command::Record(call) => call.payload_bytes(),
+        _ => 0,
+    };
+    std::mem::size_of::<Command>() + text
 }
 
 /// How long a stopping client waits for the answer to an upload already on

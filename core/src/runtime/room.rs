@@ -21,9 +21,12 @@ use std::time::Instant;
 #[derive(Debug, Default)]
 pub(crate) struct Room {
     takes: AtomicU64,
-    /// Events dropped because no room came within `record_wait`: counted
-    /// here, since the channel that would carry the count is the full one.
+    /// Events dropped because no room came within `record_wait` and the
+    /// spill was full: counted here, since the channel that would carry the
+    /// count is the full one.
     overflowed: AtomicU64,
+    /// Calls that found no room within `record_wait`, and those after them.
+    pub(crate) spill: super::spill::Spill<super::worker::Command>,
     waiting: AtomicUsize,
     lock: Mutex<()>,
     moved: Condvar,
@@ -101,6 +104,10 @@ pub(crate) struct WakeOnExit(pub(crate) Arc<Room>);
 
 impl Drop for WakeOnExit {
     fn drop(&mut self) {
+        // Calls spilled after the worker's last take were made while it was
+        // stopping (after a shutdown); later ones get `ShutDown`, as from the
+        // closed channel.
+        drop(self.0.spill.close());
         self.0.took();
     }
 }

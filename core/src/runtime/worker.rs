@@ -306,24 +306,42 @@ impl Worker {
                 }
             }
             let now = self.now();
-            let first = match self.wait_time(now) {
-                Some(d) => rx.recv_timeout(d),
-                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            let first = if self.room.spill.active() {
+                // Spilled calls wait (runtime/spill.rs): no sleeping.
+                rx.try_recv().map_err(|e| match e {
+                    mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                    mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                })
+            } else {
+                match self.wait_time(now) {
+                    Some(d) => rx.recv_timeout(d),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                }
             };
             // SQLite from here to the next wait: a fork waits for it
             // (runtime/fork.rs).
             let _busy = super::fork::busy();
+            let first = match first {
+                Ok(cmd) => Ok(Some(cmd)),
+                Err(RecvTimeoutError::Timeout) if self.room.spill.active() => Ok(None),
+                Err(e) => Err(e),
+            };
             match first {
                 Ok(cmd) => {
-                    taken.push(cmd);
+                    taken.extend(cmd);
                     let mut handled = 0;
                     loop {
                         // Taken a chunk at a time, and callers waiting for
                         // room woken after each take (runtime/room.rs): a
                         // caller waits for one chunk to be handled, not for
-                        // a whole group commit (docs/architecture.md).
+                        // a whole group commit (docs/architecture.md). The
+                        // spill's calls come once the channel is empty: the
+                        // channel's were made before it filled.
                         let want = COMMIT_CHUNK - taken.len();
                         taken.extend(rx.try_iter().take(want));
+                        if taken.len() < COMMIT_CHUNK && self.room.spill.active() {
+                            self.room.spill.take(COMMIT_CHUNK - taken.len(), &mut taken);
+                        }
                         let drained = taken.len() < COMMIT_CHUNK;
                         self.room.took();
                         handled += taken.len();

@@ -29,6 +29,10 @@ public struct CairnConfig {
     public var maxQueueBytes: Int?
     public var maxEventAge: TimeInterval?
     public var maxPendingCalls: Int?
+    /// Longest an event call waits for room when the disk is behind (default
+    /// 5 ms); then the event is held in memory, or dropped as `overflow` past
+    /// that bound. 0 never waits: for the main thread.
+    public var recordWait: TimeInterval?
     public var sessionTimeout: TimeInterval?
     public var sessionEvents: Bool?
     public var resetOnUserSwitch: Bool?
@@ -68,6 +72,7 @@ public struct CairnConfig {
             maxQueueBytes: try count64("maxQueueBytes", maxQueueBytes),
             maxEventAgeMs: try millis("maxEventAge", maxEventAge),
             maxPendingCalls: try count32("maxPendingCalls", maxPendingCalls),
+            recordWaitMs: try millis("recordWait", recordWait),
             sessionTimeoutMs: try millis("sessionTimeout", sessionTimeout),
             sessionEvents: sessionEvents,
             resetOnUserSwitch: resetOnUserSwitch,

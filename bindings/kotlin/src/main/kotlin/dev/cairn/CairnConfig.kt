@@ -33,6 +33,7 @@ class CairnConfig private constructor(b: Builder) {
     val maxQueueBytes: Long? = b.maxQueueBytes
     val maxEventAge: Duration? = b.maxEventAge
     val maxPendingCalls: Int? = b.maxPendingCalls
+    val recordWait: Duration? = b.recordWait
     val sessionTimeout: Duration? = b.sessionTimeout
     val sessionEvents: Boolean? = b.sessionEvents
     val resetOnUserSwitch: Boolean? = b.resetOnUserSwitch
@@ -66,7 +67,7 @@ class CairnConfig private constructor(b: Builder) {
         n.requestTimeout = requestTimeout; n.gzip = gzip
         n.retryBaseDelay = retryBaseDelay; n.maxRetryDelay = maxRetryDelay
         n.maxQueueEvents = maxQueueEvents; n.maxQueueBytes = maxQueueBytes; n.maxEventAge = maxEventAge
-        n.maxPendingCalls = maxPendingCalls
+        n.maxPendingCalls = maxPendingCalls; n.recordWait = recordWait
         n.sessionTimeout = sessionTimeout; n.sessionEvents = sessionEvents; n.resetOnUserSwitch = resetOnUserSwitch
         n.consent.putAll(consent); n.requiredConsent.addAll(requiredConsent); n.context.putAll(context)
         n.anonymousId = anonymousId; n.platformContext = platformContext
@@ -89,6 +90,7 @@ class CairnConfig private constructor(b: Builder) {
         internal var maxQueueBytes: Long? = null
         internal var maxEventAge: Duration? = null
         internal var maxPendingCalls: Int? = null
+        internal var recordWait: Duration? = null
         internal var sessionTimeout: Duration? = null
         internal var sessionEvents: Boolean? = null
         internal var resetOnUserSwitch: Boolean? = null
@@ -130,6 +132,12 @@ class CairnConfig private constructor(b: Builder) {
         fun maxEventAge(age: Duration) = apply { maxEventAge = age }
         /** Calls that may wait for the worker before a recording call waits for room. */
         fun maxPendingCalls(calls: Int) = apply { maxPendingCalls = calls }
+        /**
+         * Longest `track`, `screen`, `page` or `enqueue` waits for room when the disk is behind
+         * (default 5 ms); then the event is held in memory, or dropped as `overflow` past that
+         * bound. `Duration.ZERO` never waits: for the main thread.
+         */
+        fun recordWait(wait: Duration) = apply { recordWait = wait }
         /** A session ends after this long without events. */
         fun sessionTimeout(timeout: Duration) = apply { sessionTimeout = timeout }
         /** Record `Session Started` / `Session Ended` events. */
@@ -159,7 +167,7 @@ class CairnConfig private constructor(b: Builder) {
             for ((name, d) in listOf(
                 "flushInterval" to flushInterval, "requestTimeout" to requestTimeout,
                 "retryBaseDelay" to retryBaseDelay, "maxRetryDelay" to maxRetryDelay,
-                "maxEventAge" to maxEventAge, "sessionTimeout" to sessionTimeout,
+                "maxEventAge" to maxEventAge, "sessionTimeout" to sessionTimeout, "recordWait" to recordWait,
             )) {
                 if (d != null && d.isNegative()) invalid(name, "must not be negative, got $d")
             }
@@ -195,6 +203,7 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     maxQueueBytes = maxQueueBytes?.toULong(),
     maxEventAgeMs = maxEventAge?.toMillisForFfi(),
     maxPendingCalls = maxPendingCalls?.toUInt(),
+    recordWaitMs = recordWait?.toMillisForFfi(),
     sessionTimeoutMs = sessionTimeout?.toMillisForFfi(),
     sessionEvents = sessionEvents,
     resetOnUserSwitch = resetOnUserSwitch,
