@@ -287,6 +287,7 @@ mod tests {
         c.max_queue_bytes = Some(1_000_000);
         c.max_event_age_ms = Some(60_000);
         c.max_pending_calls = Some(9);
+        c.record_wait_ms = Some(0);
         c.session_timeout_ms = Some(5_000);
         c.session_events = Some(true);
         c.reset_on_user_switch = Some(false);
@@ -309,6 +310,7 @@ mod tests {
         assert_eq!(got.max_queue_bytes, 1_000_000);
         assert_eq!(got.max_event_age, Duration::from_millis(60_000));
         assert_eq!(got.max_pending_calls, 9);
+        assert_eq!(got.record_wait, Duration::ZERO);
         assert_eq!(got.session_timeout, Duration::from_millis(5_000));
         assert!(got.session_events);
         assert!(!got.reset_on_user_switch);

@@ -104,6 +104,17 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    // `enqueue`'s part on the caller's thread: a complete event with its own
+    // user id (the backend path) made into a call.
+    let event = json!({
+        "type": "track",
+        "event": NAME,
+        "userId": "user-4242",
+        "properties": properties(42),
+    });
+    g.bench_function("call_from_event", |b| {
+        b.iter(|| Call::from_event(black_box(&event), 1_790_000_000_000))
+    });
     g.bench_function("message_id", |b| b.iter(cairn::ids::message_id));
     g.bench_function("drop_properties", |b| {
         b.iter_batched(|| properties(42), drop, BatchSize::SmallInput)

@@ -140,7 +140,12 @@ pub fn message_id_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
 /// A new random (version 4) UUID, e.g. for an anonymous id.
 pub fn random_uuid() -> String {
     let mut buf = [0; MESSAGE_ID_BYTES];
-    uuid_text_in(v4_from(random_u128()), &mut buf).to_owned()
+    random_uuid_in(&mut buf).to_owned()
+}
+
+/// [`random_uuid`] written into `buf`, without an allocation.
+pub fn random_uuid_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
+    uuid_text_in(v4_from(random_u128()), buf)
 }
 
 /// Writes the hyphenated lower-case text of a UUID (8-4-4-4-12 hex digits)

@@ -372,14 +372,16 @@ impl Call {
         let obj = event.as_object().ok_or_else(|| {
             Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event)))
         })?;
-        let text = |k: &str| -> Result<Option<String>> {
+        // Borrowed, not copied: enqueue is the backend's hot path, and each
+        // copy was an allocation on the caller's thread.
+        let text = |k: &str| -> Result<Option<&str>> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
                 Some(Value::String(s)) if s.len() > MAX_NAME_BYTES => {
                     Err(too_long(&cat!("`", k, "`"), s.len()))
                 }
-                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
                 Some(other) => Err(Error::InvalidEvent(cat!(
                     "`",
                     k,
@@ -388,7 +390,7 @@ impl Call {
                 ))),
             }
         };
-        let kind = match text("type")?.as_deref() {
+        let kind = match text("type")? {
             Some("track") => EventKind::Track,
             Some("identify") => EventKind::Identify,
             Some("alias") => EventKind::Alias,
@@ -409,7 +411,7 @@ impl Call {
             }
         };
         let timestamp_ms = match text("timestamp")? {
-            Some(t) => crate::time::parse_iso8601_ms(&t).ok_or_else(|| {
+            Some(t) => crate::time::parse_iso8601_ms(t).ok_or_else(|| {
                 Error::InvalidEvent(cat!(
                     "`timestamp` \"",
                     t,
@@ -427,31 +429,31 @@ impl Call {
                 let name = text("event")?.ok_or_else(|| {
                     Error::InvalidEvent("a track event needs `event` (its name)".into())
                 })?;
-                check_name(Subject::EventName, &name)?;
+                check_name(Subject::EventName, name)?;
                 (Some(name), props, None)
             }
             EventKind::Screen => {
-                let name = text("name")?.unwrap_or_else(|| "Screen".into());
-                check_name(Subject::ScreenName, &name)?;
+                let name = text("name")?.unwrap_or("Screen");
+                check_name(Subject::ScreenName, name)?;
                 (Some(name), props, None)
             }
             // `text` has made a blank name `None`: a page view without a name.
             EventKind::Page => match text("name")? {
                 Some(name) => {
-                    check_name(Subject::PageName, &name)?;
+                    check_name(Subject::PageName, name)?;
                     (Some(name), props, None)
                 }
                 None => (None, props, None),
             },
-            EventKind::Identify => (None, traits, user_id.clone()),
+            EventKind::Identify => (None, traits, user_id),
             EventKind::Group => {
                 let g = text("groupId")?
                     .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
-                check_name(Subject::GroupId, &g)?;
+                check_name(Subject::GroupId, g)?;
                 (None, traits, Some(g))
             }
             EventKind::Alias => {
-                let u = user_id.clone().ok_or_else(|| {
+                let u = user_id.ok_or_else(|| {
                     Error::InvalidEvent("an alias event needs `userId` (the new id)".into())
                 })?;
                 if text("previousId")?.is_none() {
@@ -460,14 +462,14 @@ impl Call {
                     ));
                 }
                 crate::ids::rotate();
-                check_name(Subject::NewId, &u)?;
+                check_name(Subject::NewId, u)?;
                 (None, None, Some(u))
             }
         };
         let explicit = ExplicitIds {
-            user_id,
-            anonymous_id: text("anonymousId")?,
-            previous_id: text("previousId")?,
+            user_id: user_id.map(str::to_owned),
+            anonymous_id: text("anonymousId")?.map(str::to_owned),
+            previous_id: text("previousId")?.map(str::to_owned),
         };
         if kind == EventKind::Identify
             && explicit.user_id.is_none()
@@ -480,7 +482,11 @@ impl Call {
         // Without one of its own, a complete event gets a random id, not one
         // from this thread's counter: ids sharing a prefix would tell the
         // backend that the events of different users came from one place.
-        let message_id = text("messageId")?.or_else(|| Some(crate::ids::random_uuid()));
+        let mut id_buf = [0; crate::ids::MESSAGE_ID_BYTES];
+        let message_id = match text("messageId")? {
+            Some(id) => id,
+            None => crate::ids::random_uuid_in(&mut id_buf),
+        };
         let context = match obj.get("context") {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(m)) => {
@@ -497,10 +503,10 @@ impl Call {
         let mut call = Call::make(
             kind,
             timestamp_ms,
-            name.as_deref(),
+            name,
             payload.as_ref().map(RawJson::get),
-            target.as_deref(),
-            message_id.as_deref(),
+            target,
+            Some(message_id),
         )?;
         call.complete = Some(Box::new(Complete { explicit, context }));
         Ok(call)

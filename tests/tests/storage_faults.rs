@@ -147,7 +147,7 @@ fn a_read_only_file_holds_events_in_memory_until_it_is_writable_again() {
     chmod("777");
     writeln!(child.stdin.take().unwrap(), "go").unwrap();
     let last = lines.next().unwrap().unwrap();
-    assert_eq!(last, "delivered 5");
+    assert_eq!(last, "delivered 5 remaining 0");
     assert!(child.wait().unwrap().success());
     assert_eq!(numbers(&server.events()), vec![0, 1, 2, 3, 4]);
 }

@@ -6,6 +6,8 @@ import enum
 import os
 import uuid
 
+import pytest
+
 import cairn
 from conftest import WRITE_KEY
 
@@ -112,3 +114,23 @@ def test_enqueue_keeps_the_ids_a_backend_gives(collector, config):
         client.enqueue({"type": "track", "event": "Invoice Paid", "userId": "customer-9", "messageId": message_id})
     (event,) = collector.events
     assert event["userId"] == "customer-9" and event["messageId"] == message_id
+
+
+def test_a_thread_that_must_not_wait_never_blocks_and_loses_nothing_silently(collector, config):
+    # record_wait=0: a full calls channel never holds the caller; its events
+    # go to the in-memory spill, and only past that are counted overflow.
+    with cairn.Client(WRITE_KEY, **config, max_pending_calls=1, record_wait=0) as client:
+        for n in range(5_000):
+            client.track("Tapped", {"n": n})
+        report = client.flush(timeout=30)
+        overflow = client.stats().dropped.overflow
+    assert report.remaining == 0
+    numbers = [e["properties"]["n"] for e in collector.of_type("track")]
+    assert numbers == sorted(numbers), "the spill keeps the order of the calls"
+    assert len(numbers) + overflow == 5_000
+
+
+def test_record_wait_must_not_be_negative(config):
+    with pytest.raises(cairn.CairnError.InvalidConfig) as e:
+        cairn.Client(WRITE_KEY, **config, record_wait=-1)
+    assert "record_wait" in str(e.value)

@@ -47,6 +47,28 @@ class DeliveryTest {
     }
 
     @Test
+    fun aMainThreadThatMustNotWaitNeverBlocksAndLosesNothingSilently() {
+        Collector().use { collector ->
+            // recordWait zero: a full calls channel never holds the caller; its events go to
+            // the in-memory spill, in order, and only past that are counted overflow.
+            val config = Fixtures.config(collector.url)
+                .maxPendingCalls(1)
+                .recordWait(kotlin.time.Duration.ZERO)
+                .build()
+            var overflow = 0L
+            Cairn(config).use { cairn ->
+                for (n in 0 until 5_000) cairn.track("Tapped", mapOf("n" to n))
+                assertEquals(0L, cairn.flush(30.seconds).remaining)
+                overflow = cairn.stats().dropped.overflow
+            }
+            @Suppress("UNCHECKED_CAST")
+            val numbers = collector.ofType("track").map { (it["properties"] as Map<String, Any?>)["n"] as Long }
+            assertEquals("in the order of the calls", numbers.sorted(), numbers)
+            assertEquals(5_000L, numbers.size + overflow)
+        }
+    }
+
+    @Test
     fun everyCallKindArrivesInOrderWithPlatformAndAppContext() {
         Collector().use { collector ->
             val config = Fixtures.config(collector.url)
