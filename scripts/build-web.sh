@@ -3,7 +3,8 @@
 # (profile release-wasm), wasm-bindgen (--target web), wasm-opt -Oz (npm
 # binaryen), then the hand-written index.js / index.d.ts / package.json; the
 # shipped JS (glue and index.js) is minified with terser (npm).
-# Run scripts/setup-web.sh first (test-web.sh does). Honours CARGO_TARGET_DIR.
+# Run scripts/setup-web.sh first (test-web.sh does). Honours CARGO_TARGET_DIR
+# and CAIRN_WEB_FEATURES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -11,7 +12,10 @@ PKG=wasm/pkg
 WASM_OPT=wasm/.tools/node_modules/.bin/wasm-opt
 TERSER=wasm/.tools/node_modules/.bin/terser
 
-cargo build -p cairn-wasm --target wasm32-unknown-unknown --profile release-wasm --locked
+# CAIRN_WEB_FEATURES (e.g. `amplitude,posthog`) adds cairn-wasm features: the
+# Amplitude and PostHog wires are left out of the default package for size.
+cargo build -p cairn-wasm --target wasm32-unknown-unknown --profile release-wasm --locked \
+  ${CAIRN_WEB_FEATURES:+--features "$CAIRN_WEB_FEATURES"}
 rm -rf "$PKG"
 mkdir -p "$PKG"
 # The package ships its own typed API (index.d.ts); the generated glue's

@@ -186,6 +186,7 @@ pub(crate) mod tests {
             write_key: "key".into(),
             // Port 9 (discard) refuses: nothing is delivered, events stay queued.
             endpoint: Some("http://127.0.0.1:9".into()),
+            destination: None,
             storage_path: Some(dir.join("ffi.db").display().to_string()),
             flush_at: None,
             flush_interval_ms: None,

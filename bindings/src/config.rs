@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::CairnError;
-use crate::types::ConsentState;
+use crate::types::{ConsentState, DestinationKind};
 
 /// The longest duration an option accepts: 100 years. The core does its
 /// clock arithmetic in signed milliseconds; a larger value would overflow it.
@@ -28,6 +28,11 @@ pub struct CairnConfig {
     /// `{endpoint}/v1/batch`. Required: left unset, the core says so.
     #[uniffi(default)]
     pub endpoint: Option<String>,
+    /// The backend's format: Segment (the default; RudderStack too),
+    /// Amplitude or PostHog. With Amplitude or PostHog, `write_key` is that
+    /// project's API key. See docs/destinations.md.
+    #[uniffi(default)]
+    pub destination: Option<DestinationKind>,
     /// The SQLite file that buffers events. On a device, a path inside the
     /// app's private files directory.
     #[uniffi(default)]
@@ -109,6 +114,9 @@ impl CairnConfig {
         let mut b = cairn::Client::builder(self.write_key.clone());
         if let Some(url) = &self.endpoint {
             b = b.endpoint(url.clone());
+        }
+        if let Some(d) = self.destination {
+            b = b.destination(d.into());
         }
         if let Some(p) = &self.storage_path {
             b = b.storage_path(p);
@@ -225,6 +233,7 @@ mod tests {
         CairnConfig {
             write_key: "key".into(),
             endpoint: Some("http://127.0.0.1:9".into()),
+            destination: None,
             storage_path: None,
             flush_at: None,
             flush_interval_ms: None,
@@ -258,6 +267,31 @@ mod tests {
             Err(CairnError::InvalidConfig(m)) => m,
             other => panic!("expected InvalidConfig, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn destination_reaches_the_core() {
+        let mut c = config();
+        c.destination = Some(DestinationKind::Amplitude {
+            batch_api: true,
+            min_id_length: Some(3),
+        });
+        let core = c.to_builder().unwrap().config().unwrap();
+        assert_eq!(
+            core.destination,
+            cairn::DestinationKind::Amplitude {
+                batch_api: true,
+                min_id_length: Some(3)
+            }
+        );
+        c.destination = Some(DestinationKind::PostHog);
+        let core = c.to_builder().unwrap().config().unwrap();
+        assert_eq!(core.destinations()[0].kind.path(), "/batch/");
+        c.destination = Some(DestinationKind::Amplitude {
+            batch_api: false,
+            min_id_length: Some(0),
+        });
+        assert!(invalid_config(c).contains("`destination`"));
     }
 
     #[test]

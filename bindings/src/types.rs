@@ -23,6 +23,39 @@ impl From<ConsentState> for cairn::ConsentState {
     }
 }
 
+/// The backend format a client delivers to (the core's `DestinationKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DestinationKind {
+    /// Segment or RudderStack `POST /v1/batch` (the default).
+    Segment,
+    /// Amplitude HTTP V2 `POST /2/httpapi`, or the Batch API `POST /batch`
+    /// with `batch_api`.
+    Amplitude {
+        /// Post to `/batch` instead of `/2/httpapi`.
+        batch_api: bool,
+        /// Amplitude's `options.min_id_length`; null keeps Amplitude's 5.
+        min_id_length: Option<u32>,
+    },
+    /// PostHog `POST /batch/`.
+    PostHog,
+}
+
+impl From<DestinationKind> for cairn::DestinationKind {
+    fn from(d: DestinationKind) -> Self {
+        match d {
+            DestinationKind::Segment => cairn::DestinationKind::Segment,
+            DestinationKind::Amplitude {
+                batch_api,
+                min_id_length,
+            } => cairn::DestinationKind::Amplitude {
+                batch_api,
+                min_id_length,
+            },
+            DestinationKind::PostHog => cairn::DestinationKind::PostHog,
+        }
+    }
+}
+
 /// What a `flush` or `shutdown` achieved before it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct FlushReport {

@@ -18,10 +18,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a local Segment/RudderStack-compatible collector in the foreground.
+    /// Run a local collector for Segment/RudderStack, Amplitude and PostHog in the foreground.
     ///
-    /// Listens on 127.0.0.1 only. Accepts `POST /v1/batch` (gzip or plain JSON,
-    /// `{"batch": [...]}`), prints one line per event received, flags events
+    /// Listens on 127.0.0.1 only. Accepts `POST /v1/batch` (Segment and
+    /// RudderStack, `{"batch": [...]}`), `POST /2/httpapi` and `POST /batch`
+    /// (Amplitude, `{"api_key", "events": [...]}`) and `POST /batch/`
+    /// (PostHog, `{"api_key", "batch": [...]}`), gzip or plain JSON; prints
+    /// one line per event received (Amplitude and PostHog events read back as
+    /// Segment events, with `→ amplitude` / `→ posthog`), flags events
     /// that break Segment's spec with ⚠, and answers `GET /stats` with
     /// `{"requests", "events", "invalid"}`. Point a client at the printed
     /// endpoint; stop with Ctrl-C.
@@ -32,7 +36,8 @@ enum Command {
         /// Also append every event received to FILE, one JSON object per line (NDJSON).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Only accept batches whose Basic-auth user is KEY; others get 401.
+        /// Only accept batches whose key is KEY (Segment: the Basic-auth user;
+        /// Amplitude, PostHog: `api_key` in the body); others get 401.
         #[arg(long, value_name = "KEY")]
         write_key: Option<String>,
     },
@@ -81,12 +86,18 @@ enum Command {
     /// drops are the SDK's. Exits 0 when every event was delivered, 1
     /// otherwise, 2 when the send could not run.
     Send {
-        /// Backend base URL; events go to {endpoint}/v1/batch.
+        /// Backend base URL; events go to {endpoint}/v1/batch (Segment),
+        /// {endpoint}/2/httpapi or /batch (Amplitude), {endpoint}/batch/ (PostHog).
         #[arg(long)]
         endpoint: String,
-        /// The source's write key.
+        /// The source's write key (Segment), or the project's API key
+        /// (Amplitude, PostHog).
         #[arg(long)]
         write_key: String,
+        /// The backend's format: segment (also RudderStack), amplitude,
+        /// amplitude-batch or posthog (docs/destinations.md).
+        #[arg(long, default_value = "segment", value_parser = cairn_cli::send::parse_destination)]
+        destination: cairn::DestinationKind,
         /// Keep the buffer in this file (default: a temporary file, lost at the
         /// end), so an interrupted send resumes when run again with the same file.
         #[arg(long, value_name = "FILE")]
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
         Command::Send {
             endpoint,
             write_key,
+            destination,
             storage,
             timeout,
             input,
@@ -138,6 +150,7 @@ fn main() -> ExitCode {
             cairn_cli::send::SendOptions {
                 endpoint,
                 write_key,
+                destination,
                 storage,
                 timeout: std::time::Duration::from_secs(timeout),
             },
@@ -207,9 +220,8 @@ fn collect(config: CollectorConfig) -> ExitCode {
     };
     println!("cairn collector listening on {}", collector.endpoint());
     println!(
-        "  POST {}/v1/batch   GET {}/stats",
-        collector.endpoint(),
-        collector.endpoint()
+        "  POST {e}/v1/batch   GET {e}/stats\n  Amplitude: POST {e}/2/httpapi, {e}/batch   PostHog: POST {e}/batch/",
+        e = collector.endpoint()
     );
     match &key {
         Some(k) => println!("  write key: only \"{k}\" is accepted"),

@@ -342,8 +342,11 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("send.db");
     let path = dir.path().join("events.ndjson");
-    std::fs::write(&path, numbered_lines(600)).unwrap();
+    std::fs::write(&path, numbered_lines(LINES)).unwrap();
 
+    // Three batches of the default 1,000 events: one delivered, the rest
+    // queued when the kill comes.
+    const LINES: usize = 3_000;
     // The collector is down while the whole file is read into the buffer,
     // comes back until part of it is delivered, and goes down again: the
     // sender is killed while it retries with the rest queued.
@@ -363,7 +366,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
         .unwrap();
     wait_until("a refused attempt", || collector.stats().requests >= 1);
     collector.set_down(None);
-    assert!(collector.wait_for_events(200, Duration::from_secs(60)));
+    assert!(collector.wait_for_events(1_000, Duration::from_secs(60)));
     collector.set_down(Some(Fault::Status(503)));
     // A refused request after that means the last acknowledgement was taken.
     let refused_before = collector
@@ -380,12 +383,12 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
             > refused_before
     });
     wait_until("the acks in the buffer", || {
-        queued_in(&db) == Some(600 - collector.events().len() as u64)
+        queued_in(&db) == Some((LINES - collector.events().len()) as u64)
     });
     sender.kill().unwrap();
     sender.wait().unwrap();
     let delivered_before = collector.events().len();
-    assert!(delivered_before < 600, "the kill left events queued");
+    assert!(delivered_before < LINES, "the kill left events queued");
 
     collector.set_down(None);
     let sent = Command::new(CAIRN)
@@ -402,8 +405,11 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
         .unwrap();
     let report = String::from_utf8_lossy(&sent.stdout);
     assert!(sent.status.success(), "{report}");
-    assert!(report.contains("skipped 600 lines"), "{report}");
-    assert_each_line_once(&collector, 600);
+    assert!(
+        report.contains(&format!("skipped {LINES} lines")),
+        "{report}"
+    );
+    assert_each_line_once(&collector, LINES as u64);
 
     // A line without a messageId is named from the file's absolute path, its
     // line number and its text (UUID v5, as `cairn send --help` documents).
@@ -433,7 +439,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     let report = String::from_utf8_lossy(&again.stdout);
     assert!(again.status.success(), "{report}");
     assert!(report.contains("sent 0 of 0 events"), "{report}");
-    assert_eq!(collector.events().len(), 600);
+    assert_eq!(collector.events().len(), LINES);
 }
 
 fn send_three(endpoint: &str, key: &str, timeout: &str) -> (Option<i32>, String) {

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::cat;
 use crate::consent::ConsentState;
+use crate::destination::{Destination, DestinationKind};
 use crate::error::{Error, Result};
 use crate::json::{Json, Object};
 use crate::model::{MAX_NAME_BYTES, MAX_PAYLOAD_DEPTH};
@@ -105,6 +106,9 @@ pub struct Config {
     pub write_key: String,
     /// Base URL of the backend, without a trailing slash, e.g. `https://api.example.com`.
     pub endpoint: String,
+    /// The backend's format (Segment unless [`ClientBuilder::destination`]
+    /// said otherwise); see [`Config::destinations`].
+    pub destination: DestinationKind,
     /// The SQLite file that buffers events (with `std`; the browser keeps its own).
     #[cfg(feature = "std")]
     pub storage_path: PathBuf,
@@ -134,7 +138,9 @@ pub struct Config {
     pub max_event_age: Duration,
     /// See [`DEFAULT_MAX_PENDING_CALLS`].
     pub max_pending_calls: usize,
-    /// See [`DEFAULT_RECORD_WAIT`].
+    /// See [`DEFAULT_RECORD_WAIT`]. Native only: the browser has no worker
+    /// thread to wait for.
+    #[cfg(feature = "std")]
     pub record_wait: Duration,
     /// See [`DEFAULT_SESSION_TIMEOUT`].
     pub session_timeout: Duration,
@@ -159,6 +165,7 @@ pub struct Config {
 pub struct ClientBuilder {
     write_key: String,
     endpoint: Option<String>,
+    destination: DestinationKind,
     #[cfg(feature = "std")]
     storage_path: Option<PathBuf>,
     flush_at: usize,
@@ -174,6 +181,7 @@ pub struct ClientBuilder {
     max_queue_bytes: u64,
     max_event_age: Duration,
     max_pending_calls: usize,
+    #[cfg(feature = "std")]
     record_wait: Duration,
     session_timeout: Duration,
     session_events: bool,
@@ -190,6 +198,7 @@ impl ClientBuilder {
         ClientBuilder {
             write_key: write_key.into(),
             endpoint: None,
+            destination: DestinationKind::Segment,
             #[cfg(feature = "std")]
             storage_path: None,
             flush_at: DEFAULT_FLUSH_AT,
@@ -205,6 +214,7 @@ impl ClientBuilder {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_event_age: DEFAULT_MAX_EVENT_AGE,
             max_pending_calls: DEFAULT_MAX_PENDING_CALLS,
+            #[cfg(feature = "std")]
             record_wait: DEFAULT_RECORD_WAIT,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             session_events: DEFAULT_SESSION_EVENTS,
@@ -222,6 +232,27 @@ impl ClientBuilder {
     /// ends in `/v1/batch` (see docs/configuration.md).
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The backend's format (default [`DestinationKind::Segment`], which
+    /// RudderStack and other compatible backends accept too). With
+    /// [`DestinationKind::Amplitude`] the key given to the builder is the
+    /// Amplitude API key and events go to `{endpoint}/2/httpapi` (or
+    /// `/batch`); with [`DestinationKind::PostHog`] it is the project API
+    /// key and events go to `{endpoint}/batch/`. See docs/destinations.md.
+    ///
+    /// ```
+    /// use cairn::{ClientBuilder, DestinationKind};
+    /// let config = ClientBuilder::new("AMPLITUDE_API_KEY")
+    ///     .endpoint("https://api2.amplitude.com")
+    ///     .destination(DestinationKind::amplitude())
+    ///     .config()
+    ///     .unwrap();
+    /// assert_eq!(config.destinations()[0].kind.path(), "/2/httpapi");
+    /// ```
+    pub fn destination(mut self, kind: DestinationKind) -> Self {
+        self.destination = kind;
         self
     }
     /// The SQLite file that buffers events (default [`DEFAULT_STORAGE_FILE`]).
@@ -299,10 +330,12 @@ impl ClientBuilder {
         self
     }
     /// Longest an event call (`track`, `screen`, `page`, `enqueue`) waits for
-    /// room before its event is dropped as `overflow` (default
-    /// [`DEFAULT_RECORD_WAIT`]). `Duration::ZERO` never waits: for threads
-    /// that must not block, such as a UI thread or a request handler with a
+    /// room when the worker is behind (default [`DEFAULT_RECORD_WAIT`]);
+    /// then its event is held in memory (up to 8 MiB more), and past that
+    /// dropped as `overflow`. `Duration::ZERO` never waits: for threads that
+    /// must not block, such as a UI thread or a request handler with a
     /// latency budget.
+    #[cfg(feature = "std")]
     pub fn record_wait(mut self, wait: Duration) -> Self {
         self.record_wait = wait;
         self
@@ -365,6 +398,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The path the destination posts to, without a trailing slash: what
+    /// the endpoint must not already end in.
+    fn batch_path(&self) -> &'static str {
+        // The default browser package can only speak Segment: no match to carry.
+        if cfg!(any(
+            feature = "std",
+            feature = "wire-amplitude",
+            feature = "wire-posthog"
+        )) {
+            self.destination.path().trim_end_matches('/')
+        } else {
+            BATCH_PATH
+        }
+    }
+
     /// Checks every setting and returns the validated [`Config`], or an
     /// [`Error::InvalidConfig`] naming the first setting that is wrong.
     pub fn config(&self) -> Result<Config> {
@@ -387,8 +435,35 @@ impl ClientBuilder {
                     "is required: pass your backend's base URL, e.g. https://api.segment.io",
                 ))
             }
-            Some(e) => validate_endpoint(e).map_err(|r| bad("endpoint", r))?,
+            Some(e) => validate_endpoint(e, self.batch_path()).map_err(|r| bad("endpoint", r))?,
         };
+        // Without std and without the wires (the default browser package)
+        // nothing can choose another destination: the checks stay out of it.
+        #[cfg(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog"))]
+        if !self.destination.built_in() {
+            return Err(bad(
+                "destination",
+                cat!(
+                    self.destination.name(),
+                    " is not in this build: enable cairn's feature `wire-",
+                    self.destination.name(),
+                    "` (for the browser package, cairn-wasm's feature `",
+                    self.destination.name(),
+                    "`)"
+                ),
+            ));
+        }
+        #[cfg(any(feature = "std", feature = "wire-amplitude", feature = "wire-posthog"))]
+        if let DestinationKind::Amplitude {
+            min_id_length: Some(0),
+            ..
+        } = self.destination
+        {
+            return Err(bad(
+                "destination",
+                "Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5",
+            ));
+        }
         if self.flush_at == 0 {
             return Err(bad("flush_at", "must be at least 1"));
         }
@@ -457,6 +532,7 @@ impl ClientBuilder {
             ("max_retry_delay", self.max_retry_delay),
             ("max_event_age", self.max_event_age),
             ("session_timeout", self.session_timeout),
+            #[cfg(feature = "std")]
             ("record_wait", self.record_wait),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, d)| *d > limits::MAX_DURATION) {
@@ -546,6 +622,7 @@ impl ClientBuilder {
         Ok(Config {
             write_key: self.write_key.clone(),
             endpoint,
+            destination: self.destination,
             #[cfg(feature = "std")]
             storage_path,
             flush_at: self.flush_at,
@@ -561,6 +638,7 @@ impl ClientBuilder {
             max_queue_bytes: self.max_queue_bytes,
             max_event_age: self.max_event_age,
             max_pending_calls: self.max_pending_calls,
+            #[cfg(feature = "std")]
             record_wait: self.record_wait,
             session_timeout: self.session_timeout,
             session_events: self.session_events,
@@ -576,19 +654,34 @@ impl ClientBuilder {
 /// The path cairn appends to the endpoint for Segment's batch API.
 pub const BATCH_PATH: &str = "/v1/batch";
 
+impl Config {
+    /// Where events go: one destination today, named
+    /// [`DEFAULT_DESTINATION`](crate::destination::DEFAULT_DESTINATION),
+    /// made of [`destination`](Self::destination), the endpoint and the key.
+    pub fn destinations(&self) -> Vec<Destination> {
+        vec![Destination {
+            name: crate::destination::DEFAULT_DESTINATION.to_string(),
+            kind: self.destination,
+            endpoint: self.endpoint.clone(),
+            key: self.write_key.clone(),
+        }]
+    }
+}
+
 /// Checks the endpoint and returns it without a trailing slash. It must be
 /// an `http://` or `https://` URL with a host (and a port from 1 to 65535, if
 /// one), no white space or control character anywhere (a newline read from
 /// a file or an environment variable is refused, not cut off), no
 /// credentials (cairn sends the write key as Basic auth itself), no query or
-/// fragment, and a path that does not already end in [`BATCH_PATH`] (cairn
-/// appends it: `…/v1/batch/v1/batch` would answer 404 to every batch).
+/// fragment, and a path that does not already end in `batch_path` (the
+/// destination's: [`BATCH_PATH`] for Segment, `/2/httpapi` for Amplitude...;
+/// cairn appends it: `…/v1/batch/v1/batch` would answer 404 to every batch).
 ///
 /// Errors show the URL with any `user:password@` cut out, so credentials
 /// never reach a log. The native build parses with the `url` crate (WHATWG
 /// URL rules, as browsers); the browser build, which must stay small, checks
 /// the same rules on a hand-written split of the URL.
-fn validate_endpoint(raw: &str) -> core::result::Result<String, String> {
+fn validate_endpoint(raw: &str, batch_path: &str) -> core::result::Result<String, String> {
     let shown = without_credentials(raw);
     // ASCII white space only: the Unicode tables cost the browser build
     // kilobytes, and any other space is refused by the URL parser.
@@ -633,19 +726,19 @@ fn validate_endpoint(raw: &str) -> core::result::Result<String, String> {
         ));
     }
     let base = url.normalized.trim_end_matches('/');
-    let ends_in_batch = base.len() >= BATCH_PATH.len()
+    let ends_in_batch = base.len() >= batch_path.len()
         && base
-            .get(base.len() - BATCH_PATH.len()..)
-            .is_some_and(|tail| tail.eq_ignore_ascii_case(BATCH_PATH));
-    if ends_in_batch && url.path.trim_end_matches('/').len() >= BATCH_PATH.len() {
+            .get(base.len() - batch_path.len()..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(batch_path));
+    if ends_in_batch && url.path.trim_end_matches('/').len() >= batch_path.len() {
         let suggested = base
-            .get(..base.len() - BATCH_PATH.len())
+            .get(..base.len() - batch_path.len())
             .unwrap_or_default();
         return Err(cat!(
             "`",
             shown,
             "` already ends in ",
-            BATCH_PATH,
+            batch_path,
             ", which cairn appends itself: pass the base URL `",
             suggested,
             "`"
@@ -776,6 +869,7 @@ macro_rules! debug_without_write_key {
 #[cfg(feature = "std")]
 debug_without_write_key!([Config, ClientBuilder] {
     endpoint,
+    destination,
     storage_path,
     flush_at,
     flush_interval,

@@ -33,6 +33,15 @@
 //!   `rejected`; 401/403 stop uploads and keep every event.
 //! - Splitting keeps order: the pieces are the queue's front, one upload at
 //!   a time, so events still arrive in recording order, less the refused.
+//! - A backend that names the refused events of a batch (Amplitude's 400)
+//!   has only those dropped as `rejected`; the rest of the batch is sent
+//!   again at once. One that names throttled users or devices (Amplitude's
+//!   429) has their events wait out the backoff while the rest of the batch
+//!   is sent at once; newer events wait behind the held ones, so each
+//!   device's order is kept. Events settled this way ahead of the cursor are
+//!   remembered in memory and left out of later claims until the cursor
+//!   passes them (`engine_ahead.rs`; after a crash they are sent again,
+//!   with the same ids).
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
 //!   (`expired`).
@@ -132,6 +141,14 @@ struct InFlight {
     last_seq: u64,
     events: u64,
     bytes: u64,
+    /// How many events the claim held (those left out as settled included):
+    /// a resend of the same range claims as many.
+    #[cfg(feature = "wire-amplitude")]
+    claimed: usize,
+    /// Sequence number and size of each event sent, in batch order: what a
+    /// position in a per-event answer refers to.
+    #[cfg(feature = "wire-amplitude")]
+    sent: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -167,6 +184,8 @@ pub struct Engine {
     paced_failures: u32,
     split: Option<SplitLimit>,
     halted: Option<String>,
+    /// Events past the cursor settled or held by per-event answers.
+    ahead: Ahead,
     next_expiry_check: i64,
     memory: VecDeque<NewEvent>,
     memory_bytes: usize,
@@ -236,6 +255,7 @@ impl Engine {
             paced_failures: 0,
             split: None,
             halted: None,
+            ahead: Ahead::default(),
             next_expiry_check: now_ms,
             memory: VecDeque::new(),
             memory_bytes: 0,
@@ -550,6 +570,7 @@ impl Engine {
         self.failures = 0;
         self.paced_failures = 0;
         self.split = None;
+        self.ahead.clear();
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
     }
@@ -687,7 +708,7 @@ impl Engine {
             Some(s) => s.max_events.min(self.cfg.max_batch_events),
             None => self.cfg.max_batch_events,
         };
-        let events =
+        let mut events =
             match self
                 .store
                 .claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes)
@@ -702,26 +723,66 @@ impl Engine {
                     return None;
                 }
             };
-        let Some(last) = events.last() else {
+        let Some(last_seq) = events.last().map(|e| e.seq) else {
             // Counts drifted from the store (another writer?): trust the store.
             self.resync(now_ms);
             return None;
         };
+        #[cfg(feature = "wire-amplitude")]
+        let claimed = events.len();
+        self.ahead.leave_out(&mut events, now_ms);
+        #[cfg(feature = "wire-amplitude")]
+        if events.is_empty() {
+            return self.skip_settled_claim(last_seq, now_ms);
+        }
         let id = self.next_id;
         self.next_id += 1;
         self.requests += 1;
         self.in_flight = Some(InFlight {
             id,
             purged: false,
-            last_seq: last.seq,
+            last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            #[cfg(feature = "wire-amplitude")]
+            claimed,
+            #[cfg(feature = "wire-amplitude")]
+            sent: events
+                .iter()
+                .map(|e| (e.seq, e.json.len() as u64))
+                .collect(),
         });
         Some(Upload {
             id,
             request: self.wire.encode(&events, self.wall_ms(now_ms)),
             events: events.len(),
         })
+    }
+
+    /// A claim held nothing to send: every event in it was settled already,
+    /// or is held. Moves the cursor past what is settled and tries again;
+    /// with held events in the way, waits for them.
+    #[cfg(feature = "wire-amplitude")]
+    fn skip_settled_claim(&mut self, last_seq: u64, now_ms: i64) -> Option<Upload> {
+        self.store.release(DEFAULT_DESTINATION);
+        let through = self.ahead.cursor_limit(last_seq);
+        if through > self.acked_through {
+            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+                self.storage_failed(err, now_ms);
+                return None;
+            }
+            self.acked_through = through;
+            self.ahead.passed(through);
+            if self.split.is_some_and(|s| through >= s.until_seq) {
+                self.split = None;
+            }
+            if self.queued_events == 0 {
+                self.waiting_since = None;
+            }
+            return self.poll_upload(now_ms);
+        }
+        self.retry_at = self.ahead.holding();
+        None
     }
 
     fn resync(&mut self, now_ms: i64) {
@@ -777,6 +838,29 @@ impl Engine {
                 reason,
             },
         };
+        // A per-event answer that names none of the batch's events, or all
+        // of them, is an answer about the batch.
+        #[cfg(feature = "wire-amplitude")]
+        let outcome = match outcome {
+            Outcome::Throttled {
+                indices,
+                after_ms,
+                reason,
+            } if indices.is_empty() || covers_all(&indices, flight.sent.len()) => {
+                Outcome::Retry { after_ms, reason }
+            }
+            Outcome::RefusedEvents { indices, reason }
+                if covers_all(&indices, flight.sent.len()) =>
+            {
+                Outcome::Reject { reason }
+            }
+            Outcome::RefusedEvents { indices, reason }
+                if !indices.iter().any(|i| *i < flight.sent.len()) =>
+            {
+                Outcome::Refused { reason }
+            }
+            other => other,
+        };
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
             // the queue counts already left them out.
@@ -796,17 +880,7 @@ impl Engine {
                 self.store.release(DEFAULT_DESTINATION);
                 // The retry carries the same events, not a bigger batch.
                 self.limit_next_batches(flight.events as usize, flight.last_seq, true);
-                self.failures = self.failures.saturating_add(1);
-                self.retries += 1;
-                let delay = match after_ms {
-                    // Floored too: `Retry-After: 0` or a past date must not
-                    // turn into a hot loop.
-                    Some(ms) => {
-                        self.paced_failures = self.paced_failures.saturating_add(1);
-                        ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms)
-                    }
-                    None => self.backoff_delay(),
-                };
+                let delay = self.failed_attempt(after_ms);
                 self.retry_at = Some(now_ms + delay as i64);
                 self.last_error = Some(reason);
                 self.persist_delivery(now_ms);
@@ -861,6 +935,55 @@ impl Engine {
                 self.persist_delivery(now_ms);
                 self.settle(&flight, now_ms);
             }
+            #[cfg(feature = "wire-amplitude")]
+            Outcome::RefusedEvents { indices, reason } => {
+                let refused: Vec<(u64, u64)> = indices
+                    .iter()
+                    .filter_map(|i| flight.sent.get(*i).copied())
+                    .collect();
+                let n = refused.len() as u64;
+                if self.last_rejection.as_deref() != Some(reason.as_str()) {
+                    log::warn!(
+                        "cairn: server refused {n} of a batch of {} events, dropped; sending the others again: {reason}",
+                        flight.events
+                    );
+                }
+                self.store.release(DEFAULT_DESTINATION);
+                self.ahead.settle(refused.iter().map(|r| r.0));
+                self.queued_events -= n.min(self.queued_events);
+                self.queued_bytes -= refused
+                    .iter()
+                    .map(|r| r.1)
+                    .sum::<u64>()
+                    .min(self.queued_bytes);
+                self.count_drop(DropReason::Rejected, n, now_ms);
+                // The same range again, less the refused: at once, it is no
+                // failure of the server.
+                self.limit_next_batches(flight.claimed, flight.last_seq, true);
+                self.retry_at = Some(now_ms);
+                self.last_error = Some(reason.clone());
+                self.last_rejection = Some(reason);
+                self.persist_delivery(now_ms);
+            }
+            #[cfg(feature = "wire-amplitude")]
+            Outcome::Throttled {
+                indices,
+                after_ms,
+                reason,
+            } => {
+                self.store.release(DEFAULT_DESTINATION);
+                let delay = self.failed_attempt(after_ms);
+                let held = indices
+                    .iter()
+                    .filter_map(|i| flight.sent.get(*i).map(|s| s.0));
+                self.ahead.hold(held, now_ms + delay as i64);
+                // The others of the batch go at once; nothing newer passes
+                // the held events.
+                self.limit_next_batches(flight.claimed, flight.last_seq, true);
+                self.retry_at = Some(now_ms);
+                self.last_error = Some(reason);
+                self.persist_delivery(now_ms);
+            }
             Outcome::AuthFailed { reason } => {
                 log::warn!("cairn: uploads stopped, events kept: {reason}");
                 self.store.release(DEFAULT_DESTINATION);
@@ -868,6 +991,22 @@ impl Engine {
                 self.halted = Some(reason);
                 self.persist_delivery(now_ms);
             }
+        }
+    }
+
+    /// Counts a failed attempt and returns how long to wait before the
+    /// next: the server's `Retry-After` when it gave one, else the backoff.
+    fn failed_attempt(&mut self, after_ms: Option<u64>) -> u64 {
+        self.failures = self.failures.saturating_add(1);
+        self.retries += 1;
+        match after_ms {
+            // Floored too: `Retry-After: 0` or a past date must not
+            // turn into a hot loop.
+            Some(ms) => {
+                self.paced_failures = self.paced_failures.saturating_add(1);
+                ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms)
+            }
+            None => self.backoff_delay(),
         }
     }
 
@@ -926,20 +1065,35 @@ impl Engine {
         }
     }
 
-    /// The batch is finished with (delivered or dropped): move the cursor.
+    /// The batch is finished with (delivered or dropped): move the cursor,
+    /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, flight: &InFlight, now_ms: i64) {
-        let recovered = self.failures > 0;
-        self.failures = 0;
-        self.paced_failures = 0;
+        let holding = self.ahead.holding().is_some();
+        let recovered = self.failures > 0 && !holding;
+        if !holding {
+            self.failures = 0;
+            self.paced_failures = 0;
+        }
         self.retry_at = None;
-        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
+        let through = self.ahead.cursor_limit(flight.last_seq);
+        if through < flight.last_seq {
+            // Held events lie in the batch's range: the cursor stops before
+            // the first; what was delivered past it is remembered.
+            #[cfg(feature = "wire-amplitude")]
+            self.ahead
+                .settle(flight.sent.iter().map(|s| s.0).filter(|s| *s > through));
+            self.store.release(DEFAULT_DESTINATION);
+        }
+        // (`through` is never below the cursor: held events lie past it.)
+        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
             // The events stay in the file and go out again later, with the
             // same message ids: a duplicate the backend removes.
             self.store.release(DEFAULT_DESTINATION);
             self.storage_failed(err, now_ms);
             return;
         }
-        self.acked_through = self.acked_through.max(flight.last_seq);
+        self.acked_through = self.acked_through.max(through);
+        self.ahead.passed(self.acked_through);
         if recovered {
             self.persist_delivery(now_ms);
         }
@@ -957,6 +1111,8 @@ impl Engine {
         }
         if self.queued_events == 0 {
             self.waiting_since = None;
+        } else if let Some(at) = self.ahead.holding() {
+            self.retry_at = Some(at);
         } else if self.split.is_some() {
             self.retry_at = Some(now_ms);
         }
@@ -1059,6 +1215,12 @@ impl Drop for Engine {
     }
 }
 
+/// True when the sorted, repeat-free `indices` name every one of `len` positions.
+#[cfg(feature = "wire-amplitude")]
+fn covers_all(indices: &[usize], len: usize) -> bool {
+    indices.iter().filter(|i| **i < len).count() >= len
+}
+
 /// Sorts `ids` and removes repeats, as `sort_unstable` + `dedup` would, by
 /// inserting each into a sorted list of the distinct ones (a binary search:
 /// ids repeat a lot and are few once distinct), so the browser build carries
@@ -1073,6 +1235,14 @@ pub(crate) fn sort_unique(ids: &mut Vec<String>) {
     *ids = distinct;
 }
 
+#[path = "engine_ahead.rs"]
+mod ahead;
+use ahead::Ahead;
+
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(all(test, feature = "wire-amplitude"))]
+#[path = "engine_per_event_tests.rs"]
+mod per_event_tests;

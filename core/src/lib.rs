@@ -2,7 +2,8 @@
 //!
 //! Product-analytics events (`track`, `identify`, `screen`, ...) recorded
 //! durably and delivered at least once to a Segment- or RudderStack-compatible
-//! `/v1/batch` endpoint.
+//! `/v1/batch` endpoint, or to Amplitude or PostHog
+//! ([`ClientBuilder::destination`], docs/destinations.md).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -32,7 +33,8 @@
 //! - [`recorder`]: applies identity, session, context and consent to each call, in order.
 //! - [`engine`]: the sans-IO state machine deciding every batching, retry and drop rule.
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
-//! - [`wire`]: backend formats ([`wire::SegmentWire`]).
+//! - [`destination`]: where events go and in which format (Segment, Amplitude, PostHog).
+//! - [`wire`]: backend formats ([`wire::SegmentWire`], [`wire::AmplitudeWire`], [`wire::PostHogWire`]).
 //! - [`text`]: messages built without `format!` (small browser build).
 //! - Feature `std` (in `native`): the standard library; without it the core is
 //!   `no_std` + `alloc`, for the browser build.
@@ -55,6 +57,7 @@ mod prelude;
 
 pub mod config;
 pub mod consent;
+pub mod destination;
 pub mod engine;
 mod error;
 pub mod identity;
@@ -75,6 +78,7 @@ mod runtime;
 
 pub use config::{ClientBuilder, Config};
 pub use consent::ConsentState;
+pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
 pub use stats::{DropCounts, DropReason, Stats, StorageState};

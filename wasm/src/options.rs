@@ -26,6 +26,20 @@ pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).
+/// `destination` exists in a package built with the `amplitude` or
+/// `posthog` feature: the default package speaks Segment only, and its size
+/// budget has no room for the option.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
+const OTHER: [&str; 7] = [
+    "writeKey",
+    "endpoint",
+    "consent",
+    "requiredConsent",
+    "context",
+    "anonymousId",
+    "destination",
+];
+#[cfg(not(any(feature = "amplitude", feature = "posthog")))]
 const OTHER: [&str; 6] = [
     "writeKey",
     "endpoint",
@@ -39,9 +53,41 @@ const OTHER: [&str; 6] = [
 /// list them: the first two of [`OTHER`], the [`SETTINGS`], then the rest of
 /// [`OTHER`] (written out: `join` would bring its own code into the browser
 /// build; a test checks it against the two lists).
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
+const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
+requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
+resetOnUserSwitch, consent, requiredConsent, context, anonymousId, destination";
+#[cfg(not(any(feature = "amplitude", feature = "posthog")))]
 const KNOWN_TEXT: &str = "writeKey, endpoint, flushAt, flushInterval, maxBatchEvents, maxBatchBytes, maxEventBytes, \
 requestTimeout, retryBaseDelay, maxRetryDelay, maxQueueEvents, maxQueueBytes, maxEventAge, sessionTimeout, sessionEvents, \
 resetOnUserSwitch, consent, requiredConsent, context, anonymousId";
+
+/// The values of the `destination` option, as the page writes them.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
+pub const DESTINATIONS: &str = "\"segment\", \"amplitude\", \"amplitude-batch\", \"posthog\"";
+
+/// Reads the `destination` option.
+#[cfg(any(feature = "amplitude", feature = "posthog"))]
+fn destination(text: &str) -> Result<cairn::DestinationKind, String> {
+    use cairn::DestinationKind as D;
+    Ok(match text {
+        "segment" => D::Segment,
+        "amplitude" => D::amplitude(),
+        "amplitude-batch" => D::Amplitude {
+            batch_api: true,
+            min_id_length: None,
+        },
+        "posthog" => D::PostHog,
+        _ => {
+            return Err(cat!(
+                "cairn: option `destination` \"",
+                text,
+                "\" is not one of ",
+                DESTINATIONS
+            ))
+        }
+    })
+}
 
 /// Whether the core reads option `name`.
 fn known(name: &str) -> bool {
@@ -177,6 +223,10 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(e) = text("endpoint")? {
         b = b.endpoint(e);
     }
+    #[cfg(any(feature = "amplitude", feature = "posthog"))]
+    if let Some(d) = text("destination")? {
+        b = b.destination(destination(&d)?);
+    }
     // One loop over the numeric and yes/no options, one setter call site
     // (not one inlined copy of the reading per option).
     for (i, k) in SETTINGS.iter().enumerate() {
@@ -274,6 +324,57 @@ mod tests {
             vec![("analytics".to_string(), ConsentState::Unknown)]
         );
         assert_eq!(c.required_consent, ["analytics"]);
+    }
+
+    #[test]
+    #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+    fn the_default_package_has_no_destination_option() {
+        let e = config_from(
+            &json!({"writeKey": "k", "endpoint": "http://h", "destination": "posthog"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown option `destination`"), "{e}");
+    }
+
+    #[test]
+    #[cfg(any(feature = "amplitude", feature = "posthog"))]
+    fn destination_picks_the_wire() {
+        use cairn::DestinationKind as D;
+        for (name, kind) in [
+            ("segment", D::Segment),
+            ("amplitude", D::amplitude()),
+            (
+                "amplitude-batch",
+                D::Amplitude {
+                    batch_api: true,
+                    min_id_length: None,
+                },
+            ),
+            ("posthog", D::PostHog),
+        ] {
+            let c =
+                config_from(&json!({"writeKey": "k", "endpoint": "http://h", "destination": name}));
+            if kind.built_in() {
+                assert_eq!(c.unwrap().destination, kind, "{name}");
+            } else {
+                // A package built without that wire says how to get one.
+                let e = c.unwrap_err();
+                assert!(
+                    e.contains("invalid option `destination`") && e.contains("not in this build"),
+                    "{e}"
+                );
+            }
+        }
+        let c = config_from(&json!({"writeKey": "k", "endpoint": "http://h"})).unwrap();
+        assert_eq!(c.destination, D::Segment);
+        let e = config_from(
+            &json!({"writeKey": "k", "endpoint": "http://h", "destination": "mixpanel"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("`destination` \"mixpanel\" is not one of") && e.contains("\"posthog\""),
+            "{e}"
+        );
     }
 
     #[test]

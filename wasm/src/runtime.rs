@@ -186,11 +186,27 @@ impl<B: Backend + 'static> Runtime<B> {
         let settings = RecorderSettings::from(&config);
         let mirrored = mirrored_anonymous_id.filter(|a| !a.trim().is_empty());
         let recorder = Recorder::load(settings.clone(), &mut store, mirrored);
-        let wire = SegmentWire::new(&config.endpoint, &config.write_key, false);
+        // The browser sends plain bodies (fetch cannot gzip them). A
+        // package without the Amplitude and PostHog wires has no
+        // `destination` option either: Segment is all it can be asked for.
+        #[cfg(any(feature = "amplitude", feature = "posthog"))]
+        let wire = match config
+            .destinations()
+            .into_iter()
+            .next()
+            .and_then(|d| d.wire(false))
+        {
+            Some(w) => w,
+            // `config_from_text` has refused a destination this build lacks.
+            None => Box::new(SegmentWire::new(&config.endpoint, &config.write_key, false)),
+        };
+        #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+        let wire: Box<dyn cairn::wire::Wire> =
+            Box::new(SegmentWire::new(&config.endpoint, &config.write_key, false));
         let engine = Engine::new(
             EngineConfig::from(&config),
             Box::new(store),
-            Box::new(wire),
+            wire,
             seed,
             now,
         );

@@ -21,6 +21,8 @@ class Collector:
     def __init__(self) -> None:
         self.events: list[dict] = []
         self.auth_headers: list[str | None] = []
+        # (path, decoded body) of every request: other destinations' formats.
+        self.bodies: list[tuple[str, dict]] = []
         self.requests = 0
         self.status = 200
         collector = self
@@ -33,6 +35,7 @@ class Collector:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 status = collector.status
+                collector.bodies.append((self.path, json.loads(body)))
                 if self.path == "/v1/batch" and status == 200:
                     collector.events.extend(json.loads(body)["batch"])
                 answer = json.dumps({"success": status == 200}).encode()

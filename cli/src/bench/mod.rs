@@ -355,7 +355,13 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     }
     if wants("cold") {
         eprintln!("bench: cold start, 100,000 queued");
-        match phases::cold_start(&collector, dir.path(), 100_000, scenario_tuning(100_001), timeout) {
+        match phases::cold_start(
+            &collector,
+            dir.path(),
+            100_000,
+            scenario_tuning(100_001),
+            timeout,
+        ) {
             Ok(f) => report.cold = Some(f),
             Err(e) => errors.push(failed("cold start", e)),
         }

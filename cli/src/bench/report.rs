@@ -265,7 +265,10 @@ impl Report {
             let rate = b.events as f64 / b.drain_s;
             let share = rate / self.limits.post_events_per_s();
             push(
-                format!("backlog drained (N={}) / loopback POST rate", thousands(b.events)),
+                format!(
+                    "backlog drained (N={}) / loopback POST rate",
+                    thousands(b.events)
+                ),
                 format!("{}/s = {:.0}%", thousands(rate as u64), share * 100.0),
                 "≥ 50%",
                 share >= DRAIN_SHARE_OF_POST,

@@ -20,6 +20,7 @@
 //! ```
 
 mod check;
+pub mod formats;
 mod http;
 mod print;
 mod server;

@@ -69,6 +69,11 @@ pub fn event_line(time: &str, event: &Value, problems: &[String]) -> String {
     );
     let trimmed = line.trim_end().len();
     line.truncate(trimmed);
+    // Events that came in another backend's format say which.
+    if let Some(destination) = str_of("destination") {
+        line.push_str("  → ");
+        line.push_str(destination);
+    }
     if !problems.is_empty() {
         line.push_str(" ⚠ ");
         line.push_str(&problems.join("; "));

@@ -18,6 +18,7 @@ use base64::Engine as _;
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 
+use super::formats::Format;
 use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
 use super::{check_event, Digest, Fault, Finished, Retain, Shared, EVENT_TYPES};
 
@@ -86,32 +87,33 @@ fn serve(stream: TcpStream, shared: &Shared) {
             }
             Err(ReadError::TooLarge(_) | ReadError::Io(_)) => return,
         };
-        let after = match (head.path.as_str(), head.method.as_str()) {
-            ("/v1/batch", "POST") => batch(&mut conn, &head, shared),
+        let format = Format::of_path(&head.path);
+        let after = match (format, head.path.as_str(), head.method.as_str()) {
+            (Some(format), _, "POST") => batch(&mut conn, &head, shared, format),
             // A CORS preflight (a page on another origin sending JSON with an
             // Authorization header); cairn's browser build needs none.
-            ("/v1/batch", "OPTIONS") => answer_other(&mut conn, &head, 204, PREFLIGHT, ""),
-            ("/v1/batch", _) => answer_other(
+            (Some(_), _, "OPTIONS") => answer_other(&mut conn, &head, 204, PREFLIGHT, ""),
+            (Some(_), path, _) => answer_other(
                 &mut conn,
                 &head,
                 405,
                 &[("Allow", "POST")],
-                &error_body("use POST /v1/batch"),
+                &error_body(&format!("use POST {path}")),
             ),
-            ("/stats", "GET" | "HEAD") => {
+            (None, "/stats", "GET" | "HEAD") => {
                 let stats = serde_json::to_string(&shared.stats()).unwrap_or_default();
                 answer_other(&mut conn, &head, 200, &[], &stats)
             }
-            ("/stats", _) => answer_other(
+            (None, "/stats", _) => answer_other(
                 &mut conn,
                 &head,
                 405,
                 &[("Allow", "GET")],
                 &error_body("use GET /stats"),
             ),
-            (path, _) => {
+            (None, path, _) => {
                 let why = format!(
-                    "no such path `{path}`: this collector serves POST /v1/batch and GET /stats"
+                    "no such path `{path}`: this collector serves POST /v1/batch (Segment), /2/httpapi and /batch (Amplitude), /batch/ (PostHog) and GET /stats"
                 );
                 answer_other(&mut conn, &head, 404, &[], &error_body(&why))
             }
@@ -156,7 +158,7 @@ fn respond(
     }
 }
 
-fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
+fn batch(conn: &mut Conn, head: &Head, shared: &Shared, format: Format) -> After {
     let (index, fault) = shared.begin_request(&head.path, &head.headers);
     if fault == Some(Fault::DropConnection) {
         conn.drop_connection();
@@ -206,7 +208,7 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
         Some(Fault::Stall(d)) => stall(shared, d),
         Some(Fault::Refuse(ref marker)) => {
             let holds_marker = decode(head, &raw).is_ok_and(|body| {
-                body.get("batch")
+                body.get(format.events_key())
                     .and_then(Value::as_array)
                     .is_some_and(|events| {
                         events
@@ -220,9 +222,10 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared) -> After {
         }
         _ => {}
     }
-    let judged = match shared.retain() {
-        Retain::Everything => judge(head, &raw, shared.write_key()),
-        Retain::Digests => judge_digests(head, &raw, shared.write_key()),
+    let judged = match (shared.retain(), format) {
+        (Retain::Everything, _) => judge(head, &raw, shared.write_key(), format),
+        (Retain::Digests, Format::Segment) => judge_digests(head, &raw, shared.write_key()),
+        (Retain::Digests, _) => digested(judge(head, &raw, shared.write_key(), format)),
     };
     let status = judged.status;
     let refused = judged.error.clone();
@@ -329,7 +332,7 @@ struct Judged {
     error: Option<String>,
 }
 
-fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
+fn judge(head: &Head, raw: &[u8], write_key: Option<&str>, format: Format) -> Judged {
     let decoded = decode(head, raw);
     let refuse = |status: u16, why: String, body: Value| Judged {
         status,
@@ -338,7 +341,12 @@ fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
         error: Some(why),
     };
     if let Some(key) = write_key {
-        if let Err(why) = check_write_key(head.header("authorization"), key) {
+        let checked = match (format, &decoded) {
+            (Format::Segment, _) => check_write_key(head.header("authorization"), key),
+            (_, Ok(body)) => format.check_body_key(body, key),
+            (_, Err(_)) => Ok(()),
+        };
+        if let Err(why) = checked {
             return refuse(401, why, decoded.unwrap_or(Value::Null));
         }
     }
@@ -346,32 +354,34 @@ fn judge(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
         Ok(v) => v,
         Err((status, why)) => return refuse(status, why, Value::Null),
     };
+    let key = format.events_key();
     let batch = match &value {
-        Value::Object(map) => match map.get("batch") {
+        Value::Object(map) => match map.get(key) {
             Some(Value::Array(events)) => events.clone(),
             Some(other) => {
                 return refuse(
                     400,
-                    format!("`batch` is {}, not an array of events", kind_of(other)),
+                    format!("`{key}` is {}, not an array of events", kind_of(other)),
                     value,
                 )
             }
             None => {
                 return refuse(
                     400,
-                    "body has no `batch` array: send {\"batch\": [...]}".into(),
+                    format!("body has no `{key}` array: send {{\"{key}\": [...]}}"),
                     value,
                 )
             }
         },
         other => {
             let why = format!(
-                "body is {}, not a JSON object with a `batch` array",
+                "body is {}, not a JSON object with a `{key}` array",
                 kind_of(other)
             );
             return refuse(400, why, value);
         }
     };
+    let batch = batch.into_iter().map(|e| format.to_segment(e)).collect();
     Judged {
         status: 200,
         body: value,
@@ -444,14 +454,14 @@ fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
         }
     };
     let Ok(body) = serde_json::from_slice::<LeanBody>(&text) else {
-        return digested(judge(head, raw, write_key));
+        return digested(judge(head, raw, write_key, Format::Segment));
     };
     let mut digests = Vec::with_capacity(body.batch.len());
     let mut invalid = 0;
     for (i, event) in body.batch.iter().enumerate() {
         let Ok(lean) = serde_json::from_str::<LeanEvent>(event.get()) else {
             // Not an object: the full reading flags it.
-            return digested(judge(head, raw, write_key));
+            return digested(judge(head, raw, write_key, Format::Segment));
         };
         let event_type = lean.event_type.unwrap_or_default().into_owned();
         let message_id = lean.message_id.unwrap_or_default().into_owned();
@@ -602,7 +612,12 @@ mod tests {
     #[test]
     fn judges_bodies() {
         let h = head(&[]);
-        let ok = judge(&h, br#"{"batch":[{"type":"track"}]}"#, None);
+        let ok = judge(
+            &h,
+            br#"{"batch":[{"type":"track"}]}"#,
+            None,
+            Format::Segment,
+        );
         assert_eq!(ok.status, 200);
         assert!(matches!(ok.events, Some(Accepted::Events(e)) if e.len() == 1));
         for (body, needle) in [
@@ -612,7 +627,7 @@ mod tests {
             (br#"{"events":[]}"#, "no `batch` array"),
             (br#"{"batch":"x"}"#, "`batch` is a string"),
         ] {
-            let j = judge(&h, body, None);
+            let j = judge(&h, body, None, Format::Segment);
             assert_eq!(j.status, 400);
             assert!(
                 j.error.as_deref().unwrap_or("").contains(needle),
@@ -620,9 +635,14 @@ mod tests {
                 j.error
             );
         }
-        let br = judge(&head(&[("content-encoding", "br")]), b"{}", None);
+        let br = judge(
+            &head(&[("content-encoding", "br")]),
+            b"{}",
+            None,
+            Format::Segment,
+        );
         assert_eq!(br.status, 415);
-        let auth = judge(&h, br#"{"batch":[]}"#, Some("k"));
+        let auth = judge(&h, br#"{"batch":[]}"#, Some("k"), Format::Segment);
         assert_eq!((auth.status, auth.body["batch"].is_array()), (401, true));
     }
 }

@@ -85,12 +85,32 @@ pub enum SendError {
 pub struct SendOptions {
     /// Backend base URL.
     pub endpoint: String,
-    /// Write key.
+    /// Write key (Segment) or API key (Amplitude, PostHog).
     pub write_key: String,
+    /// The backend's format.
+    pub destination: cairn::DestinationKind,
     /// The buffer file; a temporary one when `None`.
     pub storage: Option<PathBuf>,
     /// How long to wait for delivery at the end.
     pub timeout: Duration,
+}
+
+/// The `--destination` names: `segment` (also RudderStack), `amplitude`
+/// (HTTP V2), `amplitude-batch` (Amplitude's Batch API), `posthog`.
+pub fn parse_destination(name: &str) -> Result<cairn::DestinationKind, String> {
+    use cairn::DestinationKind as D;
+    match name {
+        "segment" | "rudderstack" => Ok(D::Segment),
+        "amplitude" => Ok(D::amplitude()),
+        "amplitude-batch" => Ok(D::Amplitude {
+            batch_api: true,
+            min_id_length: None,
+        }),
+        "posthog" => Ok(D::PostHog),
+        other => Err(format!(
+            "`{other}` is not a destination: use segment, amplitude, amplitude-batch or posthog"
+        )),
+    }
 }
 
 /// How a send went.
@@ -263,6 +283,7 @@ pub fn run<R: Read>(
         .unwrap_or_default();
     let client = cairn::Client::builder(&options.write_key)
         .endpoint(&options.endpoint)
+        .destination(options.destination)
         .storage_path(&path)
         .flush_at(CHECKPOINT_LINES as usize)
         .flush_interval(Duration::from_millis(200))

@@ -16,7 +16,7 @@ use flate2::Compression;
 use super::worker::{Command, UploadDone};
 use crate::config::Config;
 use crate::engine::Upload;
-use crate::wire::{HttpRequest, HttpResponse, MAX_ERROR_BODY_BYTES};
+use crate::wire::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES};
 
 /// Uploads with an id at or below this are not sent (their events were
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
@@ -83,13 +83,13 @@ fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> 
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let mut body = Vec::new();
-    // Reading the body lets the connection be reused; only its start is kept.
+    // Reading the body lets the connection be reused; only its start is
+    // kept, long enough for a per-event answer (Amplitude's index lists).
     let _ = response
         .into_body()
         .into_reader()
-        .take(MAX_ERROR_BODY_BYTES as u64 * 8)
+        .take(MAX_RESPONSE_BODY_BYTES as u64)
         .read_to_end(&mut body);
-    body.truncate(MAX_ERROR_BODY_BYTES);
     Ok(HttpResponse {
         status,
         retry_after,

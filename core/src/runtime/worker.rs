@@ -254,12 +254,12 @@ impl Worker {
             &mut store,
             mirrored.clone(),
         );
-        let wire = SegmentWire::new(&config.endpoint, &config.write_key, config.gzip);
+        let wire = destination_wire(&config);
         let seed = uuid::Uuid::new_v4().as_u64_pair().0;
         let mut engine = Engine::starting(
             EngineConfig::from(config.as_ref()),
             Box::new(store),
-            Box::new(wire),
+            wire,
             seed,
             now,
         );
@@ -626,4 +626,22 @@ impl Worker {
         };
         self.published.set(s);
     }
+}
+
+/// The wire of the config's destination (one today: the first).
+fn destination_wire(config: &Config) -> Box<dyn crate::wire::Wire> {
+    // `destinations()` always holds one, and native builds carry every
+    // wire (feature `native`); Segment, the default, should either fail.
+    config
+        .destinations()
+        .into_iter()
+        .next()
+        .and_then(|d| d.wire(config.gzip))
+        .unwrap_or_else(|| {
+            Box::new(SegmentWire::new(
+                &config.endpoint,
+                &config.write_key,
+                config.gzip,
+            ))
+        })
 }

@@ -4,17 +4,76 @@
 //! events into an [`HttpRequest`] and classifies an [`HttpResponse`] into an
 //! [`Outcome`]. What to *do* with an outcome (retry when, split how, count
 //! what) is the engine's decision; sending the bytes is the runtime's.
+//!
+//! Formats: [`SegmentWire`] (Segment and RudderStack `/v1/batch`, the
+//! default), [`AmplitudeWire`] (HTTP V2 `/2/httpapi` or Batch `/batch`) and
+//! [`PostHogWire`] (`/batch/`). Each reads the stored event, which is always
+//! Segment-spec JSON, and writes its backend's shape.
 
 use crate::prelude::*;
 
+#[cfg(feature = "wire-amplitude")]
+mod amplitude;
+#[cfg(feature = "wire-posthog")]
+mod posthog;
 mod segment;
 
+#[cfg(feature = "wire-amplitude")]
+pub use amplitude::AmplitudeWire;
+#[cfg(feature = "wire-posthog")]
+pub use posthog::{is_uuid as posthog_is_uuid, uuid_for as posthog_uuid_for, PostHogWire};
+
+/// The path of Amplitude's HTTP V2 API.
+pub const AMPLITUDE_HTTP_API_PATH: &str = "/2/httpapi";
+/// The path of Amplitude's Batch API (higher limits, for large volumes).
+pub const AMPLITUDE_BATCH_API_PATH: &str = "/batch";
+/// The path of PostHog's batch API, with the trailing slash its SDKs send.
+pub const POSTHOG_BATCH_PATH: &str = "/batch/";
 pub use segment::SegmentWire;
 
 use crate::store::StoredEvent;
 
 /// How much of an error response's body is kept for `stats()` and logs.
 pub const MAX_ERROR_BODY_BYTES: usize = 512;
+
+/// How much of a response's body a runtime reads for [`Wire::classify`]:
+/// 64 KiB, room for Amplitude's lists of the refused events' positions in
+/// a batch of 2,000.
+pub const MAX_RESPONSE_BODY_BYTES: usize = 64 * 1024;
+
+/// Keys shorter than this are not looked for in error bodies: too short to
+/// tell from ordinary text (and no secret: real keys are 27 to 47 characters).
+pub(crate) const MIN_REDACTED_KEY_BYTES: usize = 8;
+
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
+/// The trait of a `group` call that names its group type (Amplitude's
+/// `groups` key, PostHog's `$group_type`); without it the type is
+/// [`DEFAULT_GROUP_TYPE`].
+pub const GROUP_TYPE_TRAIT: &str = "group_type";
+/// The group type of a `group` call whose traits name none.
+pub const DEFAULT_GROUP_TYPE: &str = "company";
+
+/// The group type of a `group` call with `traits`.
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
+pub(crate) fn group_type(traits: &crate::json::Json) -> &str {
+    traits[GROUP_TYPE_TRAIT]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(DEFAULT_GROUP_TYPE)
+}
+
+#[cfg(feature = "wire-amplitude")]
+/// Sorts positions and removes repeats by inserting into a sorted list (the
+/// browser build carries no sorting code).
+pub(crate) fn sort_unique_indices(indices: &mut Vec<usize>) {
+    let mut sorted: Vec<usize> = Vec::with_capacity(indices.len());
+    for i in indices.drain(..) {
+        if let Err(at) = sorted.binary_search(&i) {
+            sorted.insert(at, i);
+        }
+    }
+    *indices = sorted;
+}
 
 /// An HTTP request for the runtime to send, as plain data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +95,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Retry-After` header, if present.
     pub retry_after: Option<String>,
-    /// The start of the body (at most [`MAX_ERROR_BODY_BYTES`]), for error reports.
+    /// The body, or its start (at most [`MAX_RESPONSE_BODY_BYTES`]). Wires
+    /// cut it to [`MAX_ERROR_BODY_BYTES`] for error reports.
     pub body: String,
 }
 
@@ -60,6 +120,29 @@ pub enum Outcome {
     /// refused events are alone; a single refused event is dropped, counted
     /// as `rejected`. The others are delivered.
     Refused {
+        /// Status and the start of the body.
+        reason: String,
+    },
+    /// The server refuses the events at these positions in the batch (an
+    /// Amplitude 400 listing them): drop only those, counted as `rejected`
+    /// with `reason`; send the others again at once. (With feature
+    /// `wire-amplitude`, the one wire that answers per event.)
+    #[cfg(feature = "wire-amplitude")]
+    RefusedEvents {
+        /// Positions in the batch, sorted, without repeats.
+        indices: Vec<usize>,
+        /// Status and the start of the body.
+        reason: String,
+    },
+    /// The server is throttling the users or devices of the events at these
+    /// positions (an Amplitude 429): those wait out a backoff, the others of
+    /// the batch are sent again at once. No positions: the whole batch waits.
+    #[cfg(feature = "wire-amplitude")]
+    Throttled {
+        /// Positions in the batch, sorted, without repeats.
+        indices: Vec<usize>,
+        /// The delay the server asked for, in milliseconds.
+        after_ms: Option<u64>,
         /// Status and the start of the body.
         reason: String,
     },
@@ -104,6 +187,21 @@ pub fn body_prefix(body: &str) -> &str {
         end -= 1;
     }
     body.get(..end).unwrap_or_default()
+}
+
+/// `HTTP {status}: {start of body}`, with the key cut out of the body (a
+/// server that echoes the request must not put it into `stats()`).
+#[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
+pub(crate) fn redacted_detail(r: &HttpResponse, key: &str) -> String {
+    let mut body = body_prefix(r.body.trim()).to_string();
+    if key.len() >= MIN_REDACTED_KEY_BYTES {
+        body = body.replace(key, "<api key>");
+    }
+    if body.is_empty() {
+        crate::cat!("HTTP ", r.status)
+    } else {
+        crate::cat!("HTTP ", r.status, ": ", body)
+    }
 }
 
 #[cfg(test)]

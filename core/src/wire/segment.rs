@@ -9,7 +9,10 @@
 
 use crate::prelude::*;
 
-use super::{body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire};
+use super::{
+    body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
+    MIN_REDACTED_KEY_BYTES,
+};
 use crate::cat;
 use crate::json_text::push_string;
 use crate::store::StoredEvent;
@@ -37,11 +40,6 @@ impl SegmentWire {
         }
     }
 }
-
-/// Write keys shorter than this are not looked for in error bodies: too
-/// short to tell from ordinary text (and no secret: real keys are 27 to 32
-/// characters).
-const MIN_REDACTED_KEY_BYTES: usize = 8;
 
 impl SegmentWire {
     /// `body` with the write key, and the Basic token made of it, replaced

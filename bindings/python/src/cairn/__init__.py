@@ -7,13 +7,14 @@ delivered at least once to a Segment-compatible ``/v1/batch`` endpoint.
 """
 
 from ._client import SHUTDOWN_AT_EXIT_TIMEOUT, Client, Seconds
-from ._ffi import CairnError, ConsentState, InternalError, cairn_version
+from ._ffi import CairnError, ConsentState, DestinationKind, InternalError, cairn_version
 from ._values import DroppedEvents, FlushReport, Forgotten, Stats
 
 __all__ = [
     "Client",
     "CairnError",
     "ConsentState",
+    "DestinationKind",
     "InternalError",
     "DroppedEvents",
     "FlushReport",

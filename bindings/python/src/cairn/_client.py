@@ -17,7 +17,7 @@ import weakref as _weakref
 from typing import Any, Callable, Iterable, Mapping, Optional, Union
 
 from . import _json, _platform, _record, _values
-from ._ffi import CairnClient as _FfiClient, CairnConfig as _FfiConfig, CairnError, ConsentState
+from ._ffi import CairnClient as _FfiClient, CairnConfig as _FfiConfig, CairnError, ConsentState, DestinationKind
 
 Seconds = Union[float, int, _dt.timedelta]
 """A duration: seconds as a number, or a ``datetime.timedelta``."""
@@ -111,6 +111,11 @@ class Client:
     delivers them in the background to a Segment-compatible ``/v1/batch``
     endpoint.
 
+    ``destination`` picks the backend's format: ``None`` (Segment, also
+    RudderStack), ``DestinationKind.AMPLITUDE(batch_api=False,
+    min_id_length=None)`` or ``DestinationKind.POST_HOG()``; with Amplitude
+    or PostHog, ``write_key`` is that project's API key (docs/destinations.md).
+
     Only ``write_key`` and ``endpoint`` are needed; every other option left
     ``None`` takes the core's default (see docs/configuration.md). Durations
     are seconds (or ``timedelta``). One client per buffer file; it is safe to
@@ -126,6 +131,7 @@ class Client:
         write_key: str,
         *,
         endpoint: Optional[str] = None,
+        destination: Optional[DestinationKind] = None,
         storage_path: Optional[str] = None,
         flush_at: Optional[int] = None,
         flush_interval: Optional[Seconds] = None,
@@ -163,6 +169,7 @@ class Client:
         config = _FfiConfig(
             write_key=write_key,
             endpoint=endpoint,
+            destination=destination,
             storage_path=None if storage_path is None else str(storage_path),
             flush_at=opt(_count, "flush_at", flush_at),
             flush_interval_ms=opt(_millis, "flush_interval", flush_interval),

@@ -3,7 +3,15 @@ scripts/bindings-python.sh puts beside this file; says what to run when
 they are missing instead of failing with a bare ImportError."""
 
 try:
-    from .cairn_ffi import CairnClient, CairnConfig, CairnError, ConsentState, InternalError, cairn_version
+    from .cairn_ffi import (
+        CairnClient,
+        CairnConfig,
+        CairnError,
+        ConsentState,
+        DestinationKind,
+        InternalError,
+        cairn_version,
+    )
 except ImportError as e:  # pragma: no cover - exercised by hand, not in CI
     raise ImportError(
         "cairn's generated bindings or native library are missing from "
@@ -11,4 +19,12 @@ except ImportError as e:  # pragma: no cover - exercised by hand, not in CI
         f"(it builds libcairn_ffi and generates cairn_ffi.py), then install bindings/python ({e})"
     ) from e
 
-__all__ = ["CairnClient", "CairnConfig", "CairnError", "ConsentState", "InternalError", "cairn_version"]
+__all__ = [
+    "CairnClient",
+    "CairnConfig",
+    "CairnError",
+    "ConsentState",
+    "DestinationKind",
+    "InternalError",
+    "cairn_version",
+]

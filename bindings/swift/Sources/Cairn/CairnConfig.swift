@@ -12,6 +12,9 @@ public struct CairnConfig {
     public var writeKey: String
     /// The backend's base URL; events go to `{endpoint}/v1/batch`.
     public var endpoint: String?
+    /// The backend's format; nil is Segment (also RudderStack). With Amplitude
+    /// or PostHog, `writeKey` is that project's API key (docs/destinations.md).
+    public var destination: Destination?
     /// The buffer file; nil uses `Application Support/<bundle id>/cairn.db`.
     public var storagePath: String?
     /// Send a batch as soon as this many events are queued.
@@ -58,6 +61,7 @@ public struct CairnConfig {
         CairnBindings.CairnConfig(
             writeKey: writeKey,
             endpoint: endpoint,
+            destination: try destination?.generated(),
             storagePath: try storagePath ?? CairnConfig.defaultStoragePath(),
             flushAt: try count32("flushAt", flushAt),
             flushIntervalMs: try millis("flushInterval", flushInterval),

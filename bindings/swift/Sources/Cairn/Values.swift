@@ -83,6 +83,34 @@ public enum ConsentState: Sendable {
     }
 }
 
+/// Where a `Cairn` client delivers: the backend's wire format.
+public enum Destination: Equatable, Sendable {
+    /// Segment or RudderStack `POST /v1/batch` (the default).
+    case segment
+    /// Amplitude HTTP V2 `POST /2/httpapi`, or the Batch API `POST /batch`
+    /// with `batchApi`; `minIdLength` is Amplitude's `options.min_id_length`
+    /// (nil keeps Amplitude's 5).
+    case amplitude(batchApi: Bool = false, minIdLength: Int? = nil)
+    /// PostHog `POST /batch/`.
+    case postHog
+
+    func generated() throws -> CairnBindings.DestinationKind {
+        switch self {
+        case .segment: return .segment
+        case let .amplitude(batchApi, minIdLength):
+            var length: UInt32?
+            if let n = minIdLength {
+                guard let v = UInt32(exactly: n) else {
+                    throw CairnError.invalidConfig("invalid config `destination`: minIdLength must be between 0 and \(UInt32.max), got \(n)")
+                }
+                length = v
+            }
+            return .amplitude(batchApi: batchApi, minIdLength: length)
+        case .postHog: return .postHog
+        }
+    }
+}
+
 /// What `flush` or `shutdown` achieved before it returned.
 public struct FlushReport: Equatable, Sendable {
     /// Events the backend acknowledged while the call waited.

@@ -1112,6 +1112,12 @@ public struct CairnConfig: Equatable, Hashable {
      */
     public var endpoint: String?
     /**
+     * The backend's format: Segment (the default; RudderStack too),
+     * Amplitude or PostHog. With Amplitude or PostHog, `write_key` is that
+     * project's API key. See docs/destinations.md.
+     */
+    public var destination: DestinationKind?
+    /**
      * The SQLite file that buffers events. On a device, a path inside the
      * app's private files directory.
      */
@@ -1169,6 +1175,11 @@ public struct CairnConfig: Equatable, Hashable {
      */
     public var maxPendingCalls: UInt32?
     /**
+     * Longest an event call waits for room before its event is held in
+     * memory (or, past that bound, dropped as `overflow`); 0 never waits.
+     */
+    public var recordWaitMs: UInt64?
+    /**
      * A session ends after this long without events.
      */
     public var sessionTimeoutMs: UInt64?
@@ -1209,6 +1220,11 @@ public struct CairnConfig: Equatable, Hashable {
          * The backend's base URL, `http://` or `https://`; events go to
          * `{endpoint}/v1/batch`. Required: left unset, the core says so.
          */endpoint: String? = nil, 
+        /**
+         * The backend's format: Segment (the default; RudderStack too),
+         * Amplitude or PostHog. With Amplitude or PostHog, `write_key` is that
+         * project's API key. See docs/destinations.md.
+         */destination: DestinationKind? = nil, 
         /**
          * The SQLite file that buffers events. On a device, a path inside the
          * app's private files directory.
@@ -1253,6 +1269,10 @@ public struct CairnConfig: Equatable, Hashable {
          * Calls that may wait for the worker before a recording call waits for room.
          */maxPendingCalls: UInt32? = nil, 
         /**
+         * Longest an event call waits for room before its event is held in
+         * memory (or, past that bound, dropped as `overflow`); 0 never waits.
+         */recordWaitMs: UInt64? = nil, 
+        /**
          * A session ends after this long without events.
          */sessionTimeoutMs: UInt64? = nil, 
         /**
@@ -1277,6 +1297,7 @@ public struct CairnConfig: Equatable, Hashable {
          */anonymousId: String? = nil) {
         self.writeKey = writeKey
         self.endpoint = endpoint
+        self.destination = destination
         self.storagePath = storagePath
         self.flushAt = flushAt
         self.flushIntervalMs = flushIntervalMs
@@ -1291,6 +1312,7 @@ public struct CairnConfig: Equatable, Hashable {
         self.maxQueueBytes = maxQueueBytes
         self.maxEventAgeMs = maxEventAgeMs
         self.maxPendingCalls = maxPendingCalls
+        self.recordWaitMs = recordWaitMs
         self.sessionTimeoutMs = sessionTimeoutMs
         self.sessionEvents = sessionEvents
         self.resetOnUserSwitch = resetOnUserSwitch
@@ -1318,6 +1340,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
             try CairnConfig(
                 writeKey: FfiConverterString.read(from: &buf), 
                 endpoint: FfiConverterOptionString.read(from: &buf), 
+                destination: FfiConverterOptionTypeDestinationKind.read(from: &buf), 
                 storagePath: FfiConverterOptionString.read(from: &buf), 
                 flushAt: FfiConverterOptionUInt32.read(from: &buf), 
                 flushIntervalMs: FfiConverterOptionUInt64.read(from: &buf), 
@@ -1332,6 +1355,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
                 maxQueueBytes: FfiConverterOptionUInt64.read(from: &buf), 
                 maxEventAgeMs: FfiConverterOptionUInt64.read(from: &buf), 
                 maxPendingCalls: FfiConverterOptionUInt32.read(from: &buf), 
+                recordWaitMs: FfiConverterOptionUInt64.read(from: &buf), 
                 sessionTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 sessionEvents: FfiConverterOptionBool.read(from: &buf), 
                 resetOnUserSwitch: FfiConverterOptionBool.read(from: &buf), 
@@ -1345,6 +1369,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
     public static func write(_ value: CairnConfig, into buf: inout [UInt8]) {
         FfiConverterString.write(value.writeKey, into: &buf)
         FfiConverterOptionString.write(value.endpoint, into: &buf)
+        FfiConverterOptionTypeDestinationKind.write(value.destination, into: &buf)
         FfiConverterOptionString.write(value.storagePath, into: &buf)
         FfiConverterOptionUInt32.write(value.flushAt, into: &buf)
         FfiConverterOptionUInt64.write(value.flushIntervalMs, into: &buf)
@@ -1359,6 +1384,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.maxQueueBytes, into: &buf)
         FfiConverterOptionUInt64.write(value.maxEventAgeMs, into: &buf)
         FfiConverterOptionUInt32.write(value.maxPendingCalls, into: &buf)
+        FfiConverterOptionUInt64.write(value.recordWaitMs, into: &buf)
         FfiConverterOptionUInt64.write(value.sessionTimeoutMs, into: &buf)
         FfiConverterOptionBool.write(value.sessionEvents, into: &buf)
         FfiConverterOptionBool.write(value.resetOnUserSwitch, into: &buf)
@@ -2102,6 +2128,102 @@ public func FfiConverterTypeConsentState_lower(_ value: ConsentState) -> RustBuf
 }
 
 
+
+/**
+ * The backend format a client delivers to (the core's `DestinationKind`).
+ */
+
+public enum DestinationKind: Equatable, Hashable {
+    
+    /**
+     * Segment or RudderStack `POST /v1/batch` (the default).
+     */
+    case segment
+    /**
+     * Amplitude HTTP V2 `POST /2/httpapi`, or the Batch API `POST /batch`
+     * with `batch_api`.
+     */
+    case amplitude(
+        /**
+         * Post to `/batch` instead of `/2/httpapi`.
+         */batchApi: Bool, 
+        /**
+         * Amplitude's `options.min_id_length`; null keeps Amplitude's 5.
+         */minIdLength: UInt32?
+    )
+    /**
+     * PostHog `POST /batch/`.
+     */
+    case postHog
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DestinationKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDestinationKind: FfiConverterRustBuffer {
+    typealias SwiftType = DestinationKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DestinationKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .segment
+        
+        case 2: return .amplitude(batchApi: try FfiConverterBool.read(from: &buf), minIdLength: try FfiConverterOptionUInt32.read(from: &buf)
+        )
+        
+        case 3: return .postHog
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DestinationKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .segment:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .amplitude(batchApi,minIdLength):
+            writeInt(&buf, Int32(2))
+            FfiConverterBool.write(batchApi, into: &buf)
+            FfiConverterOptionUInt32.write(minIdLength, into: &buf)
+            
+        
+        case .postHog:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationKind_lift(_ buf: RustBuffer) throws -> DestinationKind {
+    return try FfiConverterTypeDestinationKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationKind_lower(_ value: DestinationKind) -> RustBuffer {
+    return FfiConverterTypeDestinationKind.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -2193,6 +2315,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeDestinationKind: FfiConverterRustBuffer {
+    typealias SwiftType = DestinationKind?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDestinationKind.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDestinationKind.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -17,6 +17,8 @@ class CairnConfig private constructor(b: Builder) {
     val writeKey: String = b.writeKey
     /** The backend's base URL; events go to `{endpoint}/v1/batch`. Required: [Cairn] says so if it is missing. */
     val endpoint: String? = b.endpoint
+    /** The backend's format; null is Segment (also RudderStack). See docs/destinations.md. */
+    val destination: Destination? = b.destination
     /** The buffer file, or null for the core's default (`cairn.db` in the working directory). */
     val storagePath: String? = b.storagePath
     /** Options left unset are null and take the core's default. */
@@ -61,6 +63,7 @@ class CairnConfig private constructor(b: Builder) {
     /** A builder holding every setting of this configuration. */
     fun toBuilder(): Builder = Builder(writeKey).also { n ->
         n.endpoint = endpoint
+        n.destination = destination
         n.storagePath = storagePath
         n.flushAt = flushAt; n.flushInterval = flushInterval
         n.maxBatchEvents = maxBatchEvents; n.maxBatchBytes = maxBatchBytes; n.maxEventBytes = maxEventBytes
@@ -76,6 +79,7 @@ class CairnConfig private constructor(b: Builder) {
     /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
     class Builder(internal val writeKey: String) {
         internal var endpoint: String? = null
+        internal var destination: Destination? = null
         internal var storagePath: String? = null
         internal var flushAt: Int? = null
         internal var flushInterval: Duration? = null
@@ -102,6 +106,12 @@ class CairnConfig private constructor(b: Builder) {
 
         /** The backend's base URL (required), e.g. `https://api.segment.io`. */
         fun endpoint(url: String) = apply { endpoint = url }
+        /**
+         * The backend's format: [Destination.Segment] (the default; also RudderStack),
+         * [Destination.Amplitude] or [Destination.PostHog]. With Amplitude or PostHog the
+         * key given to [builder] is that project's API key.
+         */
+        fun destination(kind: Destination) = apply { destination = kind }
         /** The SQLite file that buffers events. On Android, leave it unset: the app's no-backup files directory is used. */
         fun storagePath(path: String) = apply { storagePath = path }
         /** The SQLite file that buffers events. */
@@ -189,6 +199,7 @@ internal fun Duration.toMillisForFfi(): ULong = inWholeMilliseconds.coerceAtLeas
 internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig = dev.cairn.ffi.CairnConfig(
     writeKey = writeKey,
     endpoint = endpoint,
+    destination = destination?.toFfi(),
     storagePath = storagePath,
     flushAt = flushAt?.toUInt(),
     flushIntervalMs = flushInterval?.toMillisForFfi(),
@@ -212,3 +223,27 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     contextJson = contextJson,
     anonymousId = anonymousId,
 )
+
+/** Where a [Cairn] client delivers: the backend's wire format (docs/destinations.md). */
+sealed class Destination {
+    /** Segment or RudderStack `POST /v1/batch`, Basic auth with the write key. */
+    object Segment : Destination()
+    /**
+     * Amplitude HTTP V2 `POST /2/httpapi`, or the Batch API `POST /batch` with [batchApi];
+     * [minIdLength] is Amplitude's `options.min_id_length` (null keeps Amplitude's 5).
+     */
+    data class Amplitude(val batchApi: Boolean = false, val minIdLength: Int? = null) : Destination()
+    /** PostHog `POST /batch/`, the project API key in the body. */
+    object PostHog : Destination()
+
+    internal fun toFfi(): dev.cairn.ffi.DestinationKind = when (this) {
+        Segment -> dev.cairn.ffi.DestinationKind.Segment
+        is Amplitude -> {
+            if (minIdLength != null && minIdLength < 0) {
+                throw CairnException.InvalidConfig("invalid config `destination`: minIdLength must not be negative, got $minIdLength")
+            }
+            dev.cairn.ffi.DestinationKind.Amplitude(batchApi, minIdLength?.toUInt())
+        }
+        PostHog -> dev.cairn.ffi.DestinationKind.PostHog
+    }
+}

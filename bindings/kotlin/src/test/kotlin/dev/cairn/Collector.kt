@@ -16,6 +16,8 @@ class Collector : AutoCloseable {
     /** The Authorization header of every request. */
     val authHeaders = CopyOnWriteArrayList<String?>()
     @Volatile var requests = 0
+    /** (path, decoded body) of every Amplitude or PostHog request. */
+    val bodies = CopyOnWriteArrayList<Pair<String, Map<String, Any?>>>()
     /** The status to answer with; 200 accepts the batch. */
     @Volatile var status = 200
 
@@ -40,6 +42,23 @@ class Collector : AutoCloseable {
             val answer = """{"success":${code == 200}}""".toByteArray()
             ex.sendResponseHeaders(code, answer.size.toLong())
             ex.responseBody.use { it.write(answer) }
+        }
+        // Amplitude and PostHog formats: kept whole, answered 200.
+        for (path in listOf("/2/httpapi", "/batch/")) {
+            server.createContext(path) { ex ->
+                requests++
+                authHeaders.add(ex.requestHeaders.getFirst("Authorization"))
+                val raw = ex.requestBody.readBytes()
+                val body = if (ex.requestHeaders.getFirst("Content-Encoding") == "gzip") {
+                    GZIPInputStream(raw.inputStream()).readBytes()
+                } else {
+                    raw
+                }
+                bodies.add(ex.requestURI.path to MiniJson.obj(String(body, Charsets.UTF_8)))
+                val answer = "{\"code\":200}".toByteArray()
+                ex.sendResponseHeaders(200, answer.size.toLong())
+                ex.responseBody.use { it.write(answer) }
+            }
         }
         server.start()
     }
