@@ -9,6 +9,7 @@
 //!   local collector, ending with an exactly-once check.
 //! - [`inspect`]: `cairn inspect`, what a device's buffer file holds.
 //! - [`send`]: `cairn send`, NDJSON events through the SDK.
+//! - [`plan`]: `cairn plan`, tracking plans (`codegen`: typed calls generated from one).
 //! - [`bench`](mod@bench): `cairn bench`, cairn end to end against this machine's limits.
 //!
 //! The `cairn` binary (`src/main.rs`) only parses arguments and calls these.
@@ -19,4 +20,5 @@ pub mod bench;
 pub mod collector;
 pub mod demo;
 pub mod inspect;
+pub mod plan;
 pub mod send;

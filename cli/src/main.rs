@@ -108,6 +108,9 @@ enum Command {
         /// NDJSON file to send; `-` or nothing reads standard input.
         input: Option<PathBuf>,
     },
+    /// Tracking plans: typed calls generated from a plan (docs/tracking-plans.md).
+    #[command(subcommand)]
+    Plan(cairn_cli::plan::PlanCommand),
     /// Benchmark cairn end to end against this machine's limits (docs/performance.md).
     Bench(cairn_cli::bench::BenchArgs),
 }
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         },
         Command::Inspect { path, events, json } => inspect(&path, events, json),
         Command::Bench(args) => cairn_cli::bench::main(args),
+        Command::Plan(command) => cairn_cli::plan::main(command),
         Command::Send {
             endpoint,
             write_key,
