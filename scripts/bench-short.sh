@@ -10,7 +10,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 target="${CARGO_TARGET_DIR:-target}"
-if ! cargo build --release --locked -p cairn-cli; then
+source scripts/cargo-builds.sh
+if ! cargo_build release cairn-cli; then
     echo "bench: 0 passed, 1 failed"
     exit 1
 fi

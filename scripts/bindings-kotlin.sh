@@ -7,8 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/bindings-lib.sh"
 ensure_apt
 ensure_kotlinc
-build_debug
+build_bindgen
 build_release
-generate "$LIB_DEBUG" "$BUILD/generated"
+generate "$LIB_RELEASE" "$BUILD/generated"
 kotlin_jar "$BUILD/generated" "$LIB_RELEASE"
 echo "$KOTLIN_JAR"

@@ -17,6 +17,7 @@ JUNIT_JAR=/usr/share/java/junit4.jar
 HAMCREST_JAR=/usr/share/java/hamcrest-core.jar
 
 say() { printf '  %s\n' "$*"; }
+source "$BINDINGS_ROOT/scripts/cargo-builds.sh"
 
 # Debian packages: JNA and JUnit for the JVM tests, clang for the Swift header checks.
 ensure_apt() {
@@ -26,6 +27,7 @@ ensure_apt() {
     fi
     local sudo=""
     [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    say "apt: installing libjna-java libjna-jni junit4 clang (Debian packages)"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libjna-java libjna-jni junit4 clang >/dev/null
 }
@@ -36,6 +38,7 @@ ensure_kotlinc() {
         say "kotlinc $KOTLIN_VERSION present"
         return
     fi
+    say "npm: installing kotlin-compiler@$KOTLIN_VERSION into bindings/.tools (a JDK-hosted kotlinc)"
     mkdir -p "$TOOLS"
     [[ -f $TOOLS/package.json ]] || printf '{\n  "name": "cairn-bindings-tools",\n  "private": true\n}\n' >"$TOOLS/package.json"
     (cd "$TOOLS" && npm install --no-audit --no-fund --loglevel=error "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
@@ -47,23 +50,35 @@ ensure_venv() {
         say "venv with pytest present"
         return
     fi
+    say "python: creating the venv bindings/.tools/venv, pip installing pytest tree-sitter tree-sitter-swift"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check pytest tree-sitter tree-sitter-swift
 }
 
-# Builds the cdylib and the bindgen in ONE cargo invocation: the same feature
-# set as `cargo build --workspace`, so neither is rebuilt (TOOLCHAIN.md G4).
+# The debug cdylib and the bindgen, in ONE cargo invocation (TOOLCHAIN.md G4:
+# separate invocations would alternate uniffi's `cli` feature and rebuild it
+# each time); under test.sh, its shared workspace build (cargo-builds.sh).
 build_debug() {
-    (cd "$BINDINGS_ROOT" && cargo build --locked -q -p cairn-ffi -p uniffi-bindgen)
+    (cd "$BINDINGS_ROOT" && cargo_build debug -q cairn-ffi uniffi-bindgen)
     LIB_DEBUG="$TARGET_DIR/debug/libcairn_ffi.so"
     BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
     BINDGEN_SWIFT="$TARGET_DIR/debug/uniffi-bindgen-swift"
 }
 
-# The release cdylib alone (no `cli` feature in it): what ships, and what the
-# benchmarks measure.
+# The bindgen alone, for the packaging scripts: they generate from the
+# release library they ship (not stripped: the release profile keeps the
+# symbols the metadata is read from, G9), so no debug cdylib is built for them.
+build_bindgen() {
+    (cd "$BINDINGS_ROOT" && cargo_build debug -q uniffi-bindgen)
+    BINDGEN="$TARGET_DIR/debug/uniffi-bindgen"
+    BINDGEN_SWIFT="$TARGET_DIR/debug/uniffi-bindgen-swift"
+}
+
+# The release cdylib (no `cli` feature in it): what ships, and what the
+# benchmarks measure. Under test.sh it comes from the release build shared
+# with the bench suite (cairn-cli's features unified in, the same code paths).
 build_release() {
-    (cd "$BINDINGS_ROOT" && cargo build --locked -q --release -p cairn-ffi)
+    (cd "$BINDINGS_ROOT" && cargo_build release -q cairn-ffi)
     LIB_RELEASE="$TARGET_DIR/release/libcairn_ffi.so"
 }
 

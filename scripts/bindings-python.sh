@@ -4,8 +4,8 @@
 #   python3 -m pip install ./bindings/python
 set -euo pipefail
 source "$(dirname "$0")/bindings-lib.sh"
-build_debug
+build_bindgen
 build_release
-generate "$LIB_DEBUG" "$BUILD/generated"
+generate "$LIB_RELEASE" "$BUILD/generated"
 stage_python "$BUILD/generated" "$LIB_RELEASE" "$BINDINGS_ROOT/bindings/python/src/cairn"
 echo "bindings/python is ready: python3 -m pip install ./bindings/python"

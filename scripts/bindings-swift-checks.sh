@@ -3,7 +3,8 @@
 # exists for Debian; see docs/swift.md): the generated C header and module
 # map, the library's exports, the checksums Swift verifies at load time, a
 # real C-ABI call, the committed generated Swift being current, the syntax
-# of the hand-written Swift, and the package layout.
+# of the hand-written Swift and of the typed calls `cairn plan codegen`
+# generates for the sample plan, and the package layout.
 # Usage: bindings-swift-checks.sh GENERATED_DIR LIBRARY   (as test-bindings.sh calls it)
 # Prints "ok"/"FAIL" per check and ends with "swift-checks: N passed, M failed".
 set -uo pipefail
@@ -116,6 +117,9 @@ check "a real call through the C ABI returns the core version" abi_call
 check "committed Sources/CairnBindings/CairnBindings.swift is the freshly generated one" generated_swift_current
 check "hand-written Swift and Package.swift parse (tree-sitter-swift)" \
     "$VENV/bin/python" "$CHECKS/syntax_check.py" "$SWIFT/Package.swift" "$SWIFT"/Sources/Cairn/*.swift "$SWIFT"/Tests/CairnTests/*.swift
+check "Swift typed calls generated from the sample plans parse (tree-sitter-swift; examples/plans/generated)" \
+    "$VENV/bin/python" "$CHECKS/syntax_check.py" "$BINDINGS_ROOT/examples/plans/generated/TrackingPlan.swift" \
+    "$BINDINGS_ROOT/examples/plans/generated/edge/TrackingPlan.swift"
 check "package layout is complete (targets, binary target, XCFramework script, module names)" package_layout
 
 echo "swift-checks: $passed passed, $failed failed"

@@ -7,7 +7,10 @@ SUITES=()
 step() { printf '\n==> %s\n' "$*"; }
 
 ensure_rust_components() {
-    if ! cargo clippy --version >/dev/null 2>&1; then rustup component add clippy; fi
+    if ! cargo clippy --version >/dev/null 2>&1; then
+        echo "rustup: installing the clippy component"
+        rustup component add clippy
+    fi
 }
 
 # Reads cargo test's "test result:" lines and records the Rust totals.

@@ -58,6 +58,7 @@ KT="$BUILD/kotlin"
 if kotlin_jar "$GEN" "$LIB_DEBUG" &&
     "$KOTLINC" -module-name cairn -Xfriend-paths="$KOTLIN_JAR" -cp "$KOTLIN_JAR:$JNA_JAR:$JUNIT_JAR:$HAMCREST_JAR" \
         bindings/kotlin/src/test/kotlin bindings/kotlin/src/bench/kotlin examples/kotlin-jvm/Main.kt \
+        examples/plans/generated/TrackingPlan.kt examples/plans/generated/edge/TrackingPlan.kt \
         -d "$KT/tests.jar"; then
     # No jna.library.path: JNA loads libcairn_ffi.so from cairn-kotlin.jar, as an app would.
     java -cp "$KT/tests.jar:$KOTLIN_JAR:$JNA_JAR:$JUNIT_JAR:$HAMCREST_JAR:$KOTLIN_LIB/kotlin-stdlib.jar" \

@@ -26,8 +26,23 @@ echo "==> web: build (cargo wasm32 + wasm-bindgen + wasm-opt)"
 echo "==> web: size of what a page loads"
 if node wasm/tests/size.mjs wasm/pkg; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+echo "==> web: typed calls generated from the sample plan (tsc)"
+# examples/plans/generated/tracking-plan.ts against the package's index.d.ts,
+# with wasm/tests/plan/usage.ts (uses that must compile, misuses that must
+# not); the compiled module is what the browser suite's plan test runs.
+export CAIRN_PLAN_JS="$CARGO_TARGET_DIR/web-plan"
+rm -rf "$CAIRN_PLAN_JS"
+if wasm/.tools/node_modules/.bin/tsc -p wasm/tests/plan/tsconfig.json --outDir "$CAIRN_PLAN_JS" 2>&1 | tee "$LOG_DIR/web-tsc.log"; then
+    echo "tsc: the generated TypeScript compiles; every misuse in usage.ts is a type error"
+    passed=$((passed + 1))
+else
+    echo "tsc: failed (above)"
+    failed=$((failed + 1))
+fi
+
 echo "==> web: the collector (cairn collect)"
-cargo build -p cairn-cli --locked
+source scripts/cargo-builds.sh
+cargo_build debug cairn-cli
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
 
 echo "==> web: headless Chromium tests"

@@ -5,10 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
+source scripts/cargo-builds.sh
 ensure_rust_components
 
-step "build (workspace, all targets)"
-cargo build --workspace --all-targets --locked
+# Each artifact is built once and shared by the suites (scripts/cargo-builds.sh).
+export CAIRN_SHARED_BUILD=1
+step "build, debug: the workspace, all targets (cargo ${CAIRN_DEBUG_BUILD[*]})"
+cargo "${CAIRN_DEBUG_BUILD[@]}"
+step "build, release: libcairn_ffi and the cairn CLI, for the benchmarks (cargo ${CAIRN_RELEASE_BUILD[*]})"
+cargo "${CAIRN_RELEASE_BUILD[@]}"
 
 step "cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"

@@ -84,6 +84,22 @@ pub const ERR_FORKED: u8 = 10;
 /// breaks the tracking plan).
 pub const ERR_PLAN_VIOLATION: u8 = 11;
 
+/// Every `ERR_*` kind with the error each wrapper raises for it (the
+/// variant of `CairnError` / `CairnException`): the one list the Kotlin
+/// (`RecordCall.kt`) and Python (`_record.py`) tables are checked against.
+pub const ERROR_KINDS: [(u8, &str); 10] = [
+    (ERR_INVALID_CONFIG, "InvalidConfig"),
+    (ERR_INVALID_EVENT, "InvalidEvent"),
+    (ERR_EVENT_TOO_LARGE, "EventTooLarge"),
+    (ERR_STORAGE, "Storage"),
+    (ERR_STORAGE_IN_USE, "StorageInUse"),
+    (ERR_TIMEOUT, "Timeout"),
+    (ERR_SHUT_DOWN, "ShutDown"),
+    (ERR_INTERNAL, "Internal"),
+    (ERR_CLOSED, "ShutDown"),
+    (ERR_FORKED, "Forked"),
+];
+
 /// What went wrong, as it crosses: an `ERR_*` kind and a message.
 #[derive(Debug)]
 struct Failure {
@@ -317,6 +333,47 @@ mod tests {
     use std::sync::Arc;
 
     use crate::CairnClient;
+
+    /// The Kotlin and Python tables of error kinds say what [`ERROR_KINDS`]
+    /// says, kind for kind (Kotlin's `else` stands for `Internal`): a kind
+    /// added or renumbered here without them fails this test.
+    #[test]
+    fn wrappers_map_every_error_kind_as_rust_defines_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        let python = read("python/src/cairn/_record.py");
+        let kotlin = read("kotlin/src/main/kotlin/dev/cairn/RecordCall.kt");
+        let kinds = |text: &str, arrow: &str, prefix: &str| -> Vec<(u8, String)> {
+            text.lines()
+                .filter_map(|l| {
+                    let (code, rest) = l.trim().split_once(arrow)?;
+                    let name = rest.trim().strip_prefix(prefix)?;
+                    let name: String = name
+                        .chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect();
+                    Some((code.trim().parse().ok()?, name))
+                })
+                .collect()
+        };
+        let want: Vec<(u8, String)> = ERROR_KINDS
+            .iter()
+            .map(|(c, n)| (*c, n.to_string()))
+            .collect();
+        assert_eq!(
+            kinds(&python, ":", "CairnError."),
+            want,
+            "_ERRORS in _record.py"
+        );
+        let mut kt = kinds(&kotlin, "->", "CairnException.");
+        assert!(
+            kotlin.contains("else -> CairnException.Internal("),
+            "RecordCall.kt's default"
+        );
+        kt.push((ERR_INTERNAL, "Internal".into()));
+        kt.sort();
+        assert_eq!(kt, want, "the `when` in RecordCall.kt");
+    }
 
     /// Calls the C function as a wrapper would; returns the code and, on
     /// error, the kind and message.

@@ -9,7 +9,7 @@
 //!   local collector, ending with an exactly-once check.
 //! - [`inspect`]: `cairn inspect`, what a device's buffer file holds.
 //! - [`send`]: `cairn send`, NDJSON events through the SDK.
-//! - [`plan`]: `cairn plan check` and `cairn plan import`, tools for tracking plans.
+//! - [`plan`]: `cairn plan check`, `import` and `codegen`: tools for tracking plans (typed calls generated from one).
 //! - [`bench`](mod@bench): `cairn bench`, cairn end to end against this machine's limits.
 //!
 //! The `cairn` binary (`src/main.rs`) only parses arguments and calls these.

@@ -110,7 +110,7 @@ enum Command {
     },
     /// Benchmark cairn end to end against this machine's limits (docs/performance.md).
     Bench(cairn_cli::bench::BenchArgs),
-    /// Tracking plans: check one, import one from Segment or RudderStack (docs/tracking-plans.md).
+    /// Tracking plans: check one, import one from Segment or RudderStack, generate typed calls (docs/tracking-plans.md).
     #[command(subcommand)]
     Plan(cairn_cli::plan::PlanCommand),
 }

@@ -51,15 +51,8 @@ fn send_delivers_an_ndjson_file_to_collect() {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{first}");
 
     let input = ndjson(dir.path(), 250);
-    let sent = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &endpoint,
-            "--write-key",
-            "k",
-            input.to_str().unwrap(),
-        ])
+    let sent = send(&endpoint, "k")
+        .args([input.to_str().unwrap()])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&sent.stdout);
@@ -91,17 +84,8 @@ fn send_reports_refused_lines_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("bad.ndjson");
     std::fs::write(&input, "{\"type\":\"track\"}\nnot json\n").unwrap();
-    let sent = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &dead_endpoint(),
-            "--write-key",
-            "k",
-            "--timeout",
-            "1",
-            input.to_str().unwrap(),
-        ])
+    let sent = send(&dead_endpoint(), "k")
+        .args(["--timeout", "1", input.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(sent.status.code(), Some(1));
@@ -123,17 +107,8 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     let input = ndjson(dir.path(), 40);
     // A sender against a dead endpoint keeps everything queued and retrying;
     // kill it without warning once the events are on disk and a retry failed.
-    let mut sender = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &dead_endpoint(),
-            "--write-key",
-            "k",
-            "--storage",
-            db.to_str().unwrap(),
-            input.to_str().unwrap(),
-        ])
+    let mut sender = send(&dead_endpoint(), "k")
+        .args(["--storage", db.to_str().unwrap(), input.to_str().unwrap()])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -264,9 +239,15 @@ fn queued_in(db: &Path) -> Option<u64> {
         .map(|i| i.queued_events)
 }
 
+/// `cairn send` to `endpoint` with write key `key`; the caller adds the rest.
+fn send(endpoint: &str, key: &str) -> Command {
+    let mut command = Command::new(CAIRN);
+    command.args(["send", "--endpoint", endpoint, "--write-key", key]);
+    command
+}
+
 fn resume_send(endpoint: &str, db: &Path, input: &str) -> (Option<i32>, String) {
-    let mut child = Command::new(CAIRN)
-        .args(["send", "--endpoint", endpoint, "--write-key", "k"])
+    let mut child = send(endpoint, "k")
         .args(["--storage", db.to_str().unwrap(), "--timeout", "60", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -298,14 +279,7 @@ fn send_killed_while_reading_then_resumed_sends_each_line_once() {
 
     // A producer writes 300 lines, then stalls; everything so far is
     // delivered while the sender waits for more, and it is killed there.
-    let mut sender = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &collector.endpoint(),
-            "--write-key",
-            "k",
-        ])
+    let mut sender = send(&collector.endpoint(), "k")
         .args(["--storage", db.to_str().unwrap(), "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -351,14 +325,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     // comes back until part of it is delivered, and goes down again: the
     // sender is killed while it retries with the rest queued.
     collector.set_down(Some(Fault::Status(503)));
-    let mut sender = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &collector.endpoint(),
-            "--write-key",
-            "k",
-        ])
+    let mut sender = send(&collector.endpoint(), "k")
         .args(["--storage", db.to_str().unwrap(), path.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -391,14 +358,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     assert!(delivered_before < LINES, "the kill left events queued");
 
     collector.set_down(None);
-    let sent = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &collector.endpoint(),
-            "--write-key",
-            "k",
-        ])
+    let sent = send(&collector.endpoint(), "k")
         .args(["--storage", db.to_str().unwrap(), "--timeout", "60"])
         .arg(&path)
         .output()
@@ -424,14 +384,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
     assert_eq!(received_lines(&collector)[&1], vec![want]);
 
     // Once all is sent, running the same file again sends nothing.
-    let again = Command::new(CAIRN)
-        .args([
-            "send",
-            "--endpoint",
-            &collector.endpoint(),
-            "--write-key",
-            "k",
-        ])
+    let again = send(&collector.endpoint(), "k")
         .args(["--storage", db.to_str().unwrap()])
         .arg(&path)
         .output()
@@ -445,8 +398,7 @@ fn send_killed_while_retrying_then_resumed_sends_each_line_once() {
 fn send_three(endpoint: &str, key: &str, timeout: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let input = ndjson(dir.path(), 3);
-    let sent = Command::new(CAIRN)
-        .args(["send", "--endpoint", endpoint, "--write-key", key])
+    let sent = send(endpoint, key)
         .args(["--timeout", timeout, input.to_str().unwrap()])
         .output()
         .unwrap();

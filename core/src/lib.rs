@@ -25,9 +25,6 @@
 //! ## Layout
 //! - [`model`]: the event and its validation.
 //! - [`identity`]: anonymous id, user id, traits and group as transitions.
-//! - [`ids`]: message ids, unique and cheap to send.
-//! - [`json`]: JSON values parsed and written by hand (state, context, options).
-//! - [`json_text`]: JSON string literals written by hand for the envelope.
 //! - [`plan`]: tracking plans, compiled once and checked at every call.
 //! - [`consent`]: whether an event may be kept and sent.
 //! - [`session`]: session ids renewed after inactivity.
@@ -36,7 +33,11 @@
 //! - [`store`]: the durable queue ([`store::SqliteStore`]) and [`store::MemoryStore`].
 //! - [`destination`]: where events go and in which format (Segment, Amplitude, PostHog).
 //! - [`wire`]: backend formats ([`wire::SegmentWire`], [`wire::AmplitudeWire`], [`wire::PostHogWire`]).
-//! - [`text`]: messages built without `format!` (small browser build).
+//! - Internal, not part of the API (public only for the browser build, the
+//!   CLI and the tests of this workspace; hidden from these docs, and free to
+//!   change in any release): `ids` (message ids), `json` and `json_text`
+//!   (JSON parsed and written by hand), `text` and its `cat!` (messages
+//!   built without `format!`), `time` (ISO 8601 timestamps).
 //! - Feature `std` (in `native`): the standard library; without it the core is
 //!   `no_std` + `alloc`, for the browser build.
 //! - [`Client`] (feature `native`, on by default): a worker thread driving the
@@ -62,8 +63,11 @@ pub mod destination;
 pub mod engine;
 mod error;
 pub mod identity;
+#[doc(hidden)]
 pub mod ids;
+#[doc(hidden)]
 pub mod json;
+#[doc(hidden)]
 pub mod json_text;
 pub mod model;
 pub mod plan;
@@ -71,7 +75,9 @@ pub mod recorder;
 pub mod session;
 pub mod stats;
 pub mod store;
+#[doc(hidden)]
 pub mod text;
+#[doc(hidden)]
 pub mod time;
 pub mod wire;
 

@@ -131,10 +131,13 @@ pub use alloc::string::String;
 /// Builds a `String` from [`Piece`]s (text and whole numbers), like
 /// `format!("{}{}…", a, b, …)` without the formatting machinery:
 /// `cat!("got ", n, " bytes")`.
+// Internal (see the crate docs): exported for the browser build only.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! cat {
     ($($piece:expr),* $(,)?) => {{
-        #[allow(unused_mut)]
+        // `allow`, not `expect`: only a `cat!()` without pieces leaves it unused.
+        #[allow(unused_mut, reason = "cat!() with no pieces never pushes")]
         let mut out = $crate::text::String::new();
         $( $crate::text::Piece::push_to(&$piece, &mut out); )*
         out

@@ -282,27 +282,12 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
     };
     let limits = limits::measure(dir.path(), &collector, amounts)?;
 
-    let mut report = Report {
-        mode: if short { "short" } else { "full" },
-        command: command_line(),
-        version: cairn::VERSION,
+    let mut report = new_report(
+        if short { "short" } else { "full" },
+        command_line(),
         machine,
         limits,
-        tunings: Tunings {
-            scenario: SCENARIO,
-            backlog: BACKLOG,
-            faults: FAULTS,
-        },
-        scenarios: Vec::new(),
-        enqueue: None,
-        gzip_off: None,
-        backlog: None,
-        cold: None,
-        faults: None,
-        errors: Vec::new(),
-        checks: Vec::new(),
-        elapsed_s: 0.0,
-    };
+    );
     let mut errors = Vec::new();
     if wants("scenario") {
         for &n in &sizes {
@@ -387,32 +372,49 @@ fn failed(what: &str, e: String) -> String {
     format!("{what}: {e}")
 }
 
+/// A report of this run's settings with no figure yet: the phases fill it in.
+fn new_report(
+    mode: &'static str,
+    command: String,
+    machine: machine::Machine,
+    limits: limits::Limits,
+) -> Report {
+    Report {
+        mode,
+        command,
+        version: cairn::VERSION,
+        machine,
+        limits,
+        tunings: Tunings {
+            scenario: SCENARIO,
+            backlog: BACKLOG,
+            faults: FAULTS,
+        },
+        scenarios: Vec::new(),
+        enqueue: None,
+        gzip_off: None,
+        backlog: None,
+        cold: None,
+        faults: None,
+        errors: Vec::new(),
+        checks: Vec::new(),
+        elapsed_s: 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn report() -> Report {
-        let mut r = Report {
-            mode: "short",
-            command: "cairn bench --short".into(),
-            version: cairn::VERSION,
-            machine: machine::Machine::default(),
-            limits: limits::Limits::default(),
-            tunings: Tunings {
-                scenario: SCENARIO,
-                backlog: BACKLOG,
-                faults: FAULTS,
-            },
-            scenarios: Vec::new(),
-            enqueue: None,
-            gzip_off: None,
-            backlog: None,
-            cold: None,
-            faults: None,
-            errors: vec!["cold start: no collector".into()],
-            checks: Vec::new(),
-            elapsed_s: 1.0,
-        };
+        let mut r = new_report(
+            "short",
+            "cairn bench --short".into(),
+            machine::Machine::default(),
+            limits::Limits::default(),
+        );
+        r.errors = vec!["cold start: no collector".into()];
+        r.elapsed_s = 1.0;
         r.judge(false);
         r
     }

@@ -18,6 +18,29 @@ use crate::config::Config;
 use crate::engine::Upload;
 use crate::wire::{HttpRequest, HttpResponse, MAX_RESPONSE_BODY_BYTES};
 
+/// Why an upload got no response from the server. The engine sees only its
+/// text (it is sans-IO and built for the browser too); the type keeps the
+/// cause for everything before it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TransportError {
+    /// The upload's events were purged (consent revoked, opt-out, `forget()`)
+    /// before it left.
+    #[error("not sent: its events were purged")]
+    Purged,
+    /// Compressing the batch failed.
+    #[error("could not compress the batch: {0}")]
+    Compress(#[source] std::io::Error),
+    /// The request failed before a response: refused, reset, timed out, a
+    /// name that does not resolve.
+    #[error("request to {url} failed: {source}")]
+    Request {
+        /// Where the batch was going.
+        url: String,
+        /// What ureq said.
+        source: ureq::Error,
+    },
+}
+
 /// Uploads with an id at or below this are not sent (their events were
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
 pub(crate) type CancelBelow = Arc<AtomicU64>;
@@ -43,7 +66,7 @@ pub(crate) fn start(
         .spawn(move || {
             for upload in rx {
                 let result = if upload.id <= cancel.load(Ordering::SeqCst) {
-                    Err("not sent: its events were purged".to_string())
+                    Err(TransportError::Purged)
                 } else {
                     send(&agent, &upload.request)
                 };
@@ -64,18 +87,21 @@ pub(crate) fn start(
     Ok(())
 }
 
-fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, String> {
+fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
     let mut builder = agent.post(&req.url);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
     let response = if req.gzip {
-        let body = gzip(&req.body).map_err(|e| format!("could not compress the batch: {e}"))?;
+        let body = gzip(&req.body).map_err(TransportError::Compress)?;
         builder.header("Content-Encoding", "gzip").send(&body[..])
     } else {
         builder.send(&req.body[..])
     };
-    let response = response.map_err(|e| format!("request to {} failed: {e}", req.url))?;
+    let response = response.map_err(|source| TransportError::Request {
+        url: req.url.clone(),
+        source,
+    })?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -101,4 +127,47 @@ fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
     enc.write_all(body)?;
     enc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused connection is a `Request` error that names the URL and
+    /// keeps ureq's error (and the OS error under it) as its source.
+    #[test]
+    fn a_refused_connection_keeps_its_cause() {
+        // A port that was just free: nothing listens on it any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/v1/batch");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let req = HttpRequest {
+            url: url.clone(),
+            headers: vec![],
+            body: b"{}".to_vec(),
+            gzip: true,
+        };
+        let err = send(&agent, &req).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("request to {url} failed: ")),
+            "{err}"
+        );
+        let TransportError::Request { source, .. } = &err else {
+            panic!("not a request error: {err:?}");
+        };
+        let io = match source {
+            ureq::Error::Io(io) => io.kind(),
+            other => panic!("not an I/O error: {other:?}"),
+        };
+        assert_eq!(io, std::io::ErrorKind::ConnectionRefused);
+        assert!(std::error::Error::source(&err).is_some());
+    }
 }

@@ -20,7 +20,11 @@ fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
 /// Holds a storage path for one client; releases it on drop. The lock file
 /// is held open only for its lock.
 #[derive(Debug)]
-pub(crate) struct PathGuard(PathBuf, #[allow(dead_code)] Option<std::fs::File>);
+pub(crate) struct PathGuard(
+    PathBuf,
+    #[expect(dead_code, reason = "never read: held open for the lock it keeps")]
+    Option<std::fs::File>,
+);
 
 impl PathGuard {
     pub(crate) fn acquire(path: &Path) -> Result<Self> {

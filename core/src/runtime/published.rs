@@ -13,9 +13,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use super::Snapshot;
 use crate::stats::{DropCounts, Stats, StorageState};
 
-// One per client, replaced in place after every worker step: boxing the
-// snapshot would only add an allocation per step.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per client, replaced in place after every worker step: boxing the snapshot would only add an allocation per step"
+)]
 enum State {
     /// The worker has not finished loading the buffer file yet.
     Loading,

@@ -112,8 +112,11 @@ fn special_file_system(dir: &Path) -> Option<&'static str> {
         (0x9584_58f6, "hugetlbfs"),
     ];
     let stat = rustix::fs::statfs(dir).ok()?;
-    // The magic numbers are 32-bit; `f_type`'s width differs by platform.
-    #[allow(clippy::unnecessary_cast)]
+    // `allow`, not `expect`: the lint fires only where `f_type` is already a u64.
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "the magic numbers are 32-bit; f_type's width differs by platform"
+    )]
     let magic = stat.f_type as u64 as u32;
     SPECIAL
         .iter()

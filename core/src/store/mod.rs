@@ -34,6 +34,8 @@ mod reopening;
 mod salvage;
 #[cfg(feature = "native")]
 mod sqlite;
+#[cfg(feature = "native")]
+mod sqlite_error;
 
 #[cfg(feature = "std")]
 pub use memory::MemoryStore;
@@ -236,6 +238,15 @@ pub trait Store {
 
     /// Reads one state value.
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Checks that what the store keeps in memory about its contents (counts,
+    /// cursors, claims, copies of rows) agrees with what it stored; `Err`
+    /// names the first disagreement. The store contract runs it after every
+    /// operation of a random workload ([`contract::run_ops`]). Tests only.
+    #[cfg(any(test, feature = "store-contract"))]
+    fn check_consistency(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Keeps as many leading events as fit in `max_bytes` of JSON, always at
@@ -335,6 +346,138 @@ pub mod contract {
         store.release(DEFAULT_DESTINATION);
         let r = store.drop_older_than(1_008).unwrap();
         assert_eq!(r.events, 3, "m1, m2, m7 are older than 1008");
+    }
+
+    /// One step of a random workload for [`run_ops`].
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        /// Appends this many events (JSON of varied sizes), with a state change.
+        Append(u8),
+        /// Claims for the default destination.
+        Claim {
+            /// At most this many events.
+            max_events: usize,
+            /// About this many bytes (the first event always).
+            max_bytes: usize,
+        },
+        /// Gives back the claims.
+        Release,
+        /// Acks through the last event of the last claim.
+        AckClaim,
+        /// Acks through the first event of the last claim (part of a batch,
+        /// as after a 413 split).
+        AckPart,
+        /// Saves the acks taken.
+        SaveAcks,
+        /// Drops the oldest unclaimed events down to these caps.
+        DropOldest {
+            /// Events to keep at most.
+            keep_events: u64,
+            /// Bytes to keep at most.
+            keep_bytes: u64,
+        },
+        /// Drops unclaimed events recorded before this time (events are
+        /// recorded at 1,000 ms plus their number).
+        DropOlderThan(i64),
+        /// Deletes everything.
+        Clear,
+        /// Reads events without claiming them.
+        Read,
+        /// Counts up to this many more rows of a backlog left uncounted.
+        CountBacklog(usize),
+        /// Rewrites the file.
+        Compact,
+    }
+
+    /// Runs `ops` against `store` and, after each, checks the store's
+    /// consistency ([`Store::check_consistency`]) and that its counts match
+    /// the events it gives back; panics naming the step on the first miss.
+    pub fn run_ops(store: &mut dyn Store, ops: &[Op]) {
+        let mut next = 0u32;
+        let mut last_claim: Vec<StoredEvent> = Vec::new();
+        for (step, op) in ops.iter().enumerate() {
+            match op {
+                Op::Append(n) => {
+                    let events: Vec<NewEvent> = (0..*n)
+                        .map(|_| {
+                            next += 1;
+                            NewEvent {
+                                message_id: format!("r{next}"),
+                                created_ms: 1_000 + i64::from(next),
+                                json: format!(
+                                    "{{\"n\":{next},\"pad\":\"{}\"}}",
+                                    "x".repeat((next % 7) as usize * 5)
+                                ),
+                            }
+                        })
+                        .collect();
+                    store
+                        .append(
+                            &events,
+                            &[(format!("k{}", next % 3), Some(next.to_string()))],
+                        )
+                        .unwrap();
+                }
+                Op::Claim {
+                    max_events,
+                    max_bytes,
+                } => {
+                    let claimed = store
+                        .claim(DEFAULT_DESTINATION, *max_events, *max_bytes)
+                        .unwrap();
+                    if !claimed.is_empty() {
+                        last_claim = claimed;
+                    }
+                }
+                Op::Release => store.release(DEFAULT_DESTINATION),
+                Op::AckClaim => {
+                    if let Some(e) = last_claim.last() {
+                        store.ack(DEFAULT_DESTINATION, e.seq).unwrap();
+                    }
+                }
+                Op::AckPart => {
+                    if let Some(e) = last_claim.first() {
+                        store.ack(DEFAULT_DESTINATION, e.seq).unwrap();
+                    }
+                }
+                Op::SaveAcks => store.save_acks().unwrap(),
+                Op::DropOldest {
+                    keep_events,
+                    keep_bytes,
+                } => {
+                    store.drop_oldest(*keep_events, *keep_bytes).unwrap();
+                }
+                Op::DropOlderThan(cutoff) => {
+                    store.drop_older_than(*cutoff).unwrap();
+                }
+                Op::Clear => {
+                    store.clear().unwrap();
+                }
+                Op::Read => {
+                    store.read(0, 10).unwrap();
+                }
+                Op::CountBacklog(rows) => {
+                    store.count_backlog(*rows).unwrap();
+                }
+                Op::Compact => store.compact().unwrap(),
+            }
+            if let Err(e) = store.check_consistency() {
+                panic!("after step {step} ({op:?}) of {ops:?}: {e}");
+            }
+        }
+        // The counts the store keeps are the events it gives back.
+        store.count_backlog(usize::MAX).unwrap();
+        let s = store.summary().unwrap();
+        let all = store.read(0, usize::MAX >> 1).unwrap();
+        assert_eq!(
+            (s.events, s.bytes),
+            (
+                all.len() as u64,
+                all.iter().map(|e| e.json.len() as u64).sum::<u64>()
+            ),
+            "summary against the stored events after {ops:?}"
+        );
+        assert!(all.last().is_none_or(|e| e.seq <= s.last_seq));
     }
 
     /// State values are written, read back and removed.

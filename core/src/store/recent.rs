@@ -103,6 +103,13 @@ impl RecentRows {
         }
     }
 
+    /// The rows held and their JSON bytes as counted, for the store's
+    /// consistency check.
+    #[cfg(any(test, feature = "store-contract"))]
+    pub(crate) fn held(&self) -> (&VecDeque<StoredEvent>, usize) {
+        (&self.rows, self.bytes)
+    }
+
     /// Forgets everything (rows were deleted from the file).
     pub(crate) fn clear(&mut self) {
         self.rows.clear();

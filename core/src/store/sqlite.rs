@@ -13,15 +13,42 @@
 //! again (`salvage.rs`). A file deleted or replaced while in use is noticed
 //! before the next write and its events are copied into a new file at the
 //! same path, so nothing is written into a file no one can find.
+//!
+//! # What is kept in memory, and how it ties to the file
+//!
+//! The store answers counts, claims and acks without reading the file back
+//! each time. Each cache holds these invariants after every operation
+//! (checked against the file by `check_consistency` in a randomized test of
+//! the store contract):
+//!
+//! - `last_seq` is the file's AUTOINCREMENT counter for `events`.
+//! - `acked` holds each destination's cursor; it is never behind the file's
+//!   `destinations` row, and equal to it when `unsaved_acks` is false.
+//!   `done_through` is the lowest cursor; once acks are saved no row at or
+//!   below it is left in the file.
+//! - `count` and `bytes` are the number and JSON size of the rows after
+//!   `done_through`, except those in `uncounted` (a backlog found at open
+//!   and counted in steps). Every operation that deletes rows or acks them
+//!   takes away only rows it counted: drops count the backlog first, and an
+//!   ack skips the uncounted range and moves its start past the cursor.
+//! - `claimed` is, per destination, the last row handed out and not yet
+//!   acked or released: above the cursor, at most `last_seq`.
+//! - `claimed_sizes` holds, per destination, the size of each batch claimed
+//!   since the cursor, consecutive from the cursor on; a claim that does not
+//!   follow on (after part of a batch was acked) empties it, so acks count
+//!   from the file instead.
+//! - `recent` holds consecutive rows, each exactly as the file has it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::config::DbConfig;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::recent::RecentRows;
 use super::salvage::{salvage, Salvaged};
+use super::sqlite_error::{Result, SqliteError};
 use super::{
     cut_to_bytes, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
 };
@@ -29,6 +56,11 @@ use super::{
 /// The schema version this build writes. Files with a lower `user_version`
 /// are upgraded step by step; a higher one means a newer cairn wrote it.
 pub const SCHEMA_VERSION: i64 = 1;
+
+/// The size in bytes the WAL file is cut back to after a checkpoint: 4 MiB,
+/// what SQLite's automatic checkpoint (every 1,000 pages of 4 KiB) lets it
+/// reach in normal use.
+pub const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
 /// How long a write waits for another connection's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -120,8 +152,11 @@ impl SqliteStore {
     pub fn open_counting_later(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         match Self::open_once(&path) {
-            Err(StoreError::Corrupt(reason)) => Self::replace_corrupt(&path, &reason, None),
-            other => other,
+            Ok(store) => Ok(store),
+            Err(e) => match e.corrupt_reason() {
+                Some(reason) => Ok(Self::replace_corrupt(&path, &reason, None)?),
+                None => Err(e.into()),
+            },
         }
     }
 
@@ -129,9 +164,10 @@ impl SqliteStore {
     /// in it what can be read of the old one, keeping a [`Repair`] to report.
     /// `queued` is how many events the file held, when known (the store was
     /// open); otherwise the loss is estimated from the file.
-    fn replace_corrupt(path: &Path, reason: &str, queued: Option<u64>) -> Result<Self, StoreError> {
-        let aside = move_aside(path).map_err(|e| {
-            StoreError::Corrupt(format!("{reason}; moving it aside failed too: {e}"))
+    fn replace_corrupt(path: &Path, reason: &str, queued: Option<u64>) -> Result<Self> {
+        let aside = move_aside(path).map_err(|source| SqliteError::MoveAside {
+            reason: reason.to_string(),
+            source,
         })?;
         let saved = salvage(&aside);
         let seeded = Self::open_once(path).and_then(|mut fresh| {
@@ -168,25 +204,8 @@ impl SqliteStore {
         &self.path
     }
 
-    fn open_once(path: &Path) -> Result<Self, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
-        // journal_mode answers with a row; WAL lets readers (the inspector) in
-        // while the app writes, and makes commits cheap.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(map_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Other(format!(
-                "the file system refused WAL mode (got {mode})"
-            )));
-        }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")
-            .map_err(map_err)?;
-        migrate(&conn)?;
+    fn open_once(path: &Path) -> Result<Self> {
+        let conn = open_connection(path)?;
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
@@ -209,14 +228,14 @@ impl SqliteStore {
     }
 
     /// Reads the cursors and the counts of the whole file.
-    fn load_counters(&mut self) -> Result<(), StoreError> {
+    fn load_counters(&mut self) -> Result<()> {
         self.load_cursors()?;
-        self.count_backlog(usize::MAX).map(|_| ())
+        self.count_rows(usize::MAX).map(|_| ())
     }
 
     /// Reads the last sequence number and the delivery cursors, and leaves
     /// the queued rows to be counted ([`Store::count_backlog`]).
-    fn load_cursors(&mut self) -> Result<(), StoreError> {
+    fn load_cursors(&mut self) -> Result<()> {
         self.count = 0;
         self.bytes = 0;
         self.last_seq = self
@@ -226,20 +245,16 @@ impl SqliteStore {
                 [],
                 |r| r.get::<_, i64>(0),
             )
-            .optional()
-            .map_err(map_err)?
+            .optional()?
             .unwrap_or(0) as u64;
         let mut stmt = self
             .conn
-            .prepare("SELECT name, acked_through FROM destinations")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })
-            .map_err(map_err)?;
+            .prepare("SELECT name, acked_through FROM destinations")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         for row in rows {
-            let (name, acked) = row.map_err(map_err)?;
+            let (name, acked) = row?;
             self.acked.insert(name, acked);
         }
         self.done_through = self.acked.values().copied().min().unwrap_or(0);
@@ -264,17 +279,16 @@ impl SqliteStore {
     /// on the test machine (slow system calls), under 2% of the worker's time
     /// for a commit of 125 events; not throttled, so no event goes into a
     /// deleted file after the first write that follows the deletion.
-    fn check_file(&mut self) -> Result<(), StoreError> {
+    fn check_file(&mut self) -> Result<()> {
         if !self.file_replaced() {
             return Ok(());
         }
         let queued = self.count;
-        self.migrate_to_new_file().map_err(|e| {
-            StoreError::Write(format!(
-                "the buffer file {} was deleted or replaced while in use, and its events could not be moved to a new file yet: {e}",
-                self.path.display()
-            ))
-        })?;
+        self.migrate_to_new_file()
+            .map_err(|e| SqliteError::FileReplaced {
+                path: self.path.clone(),
+                source: Box::new(e),
+            })?;
         let message = format!(
             "the buffer file {} was deleted or replaced while in use; its {queued} queued events were copied into a new file at the same path",
             self.path.display()
@@ -286,18 +300,13 @@ impl SqliteStore {
 
     /// Copies everything from the open (deleted) file into a new file at
     /// `path`, keeping sequence numbers, and switches to it.
-    fn migrate_to_new_file(&mut self) -> Result<(), StoreError> {
-        self.save_acks()?;
+    fn migrate_to_new_file(&mut self) -> Result<()> {
+        self.write_unsaved_acks()?;
         let events = self.read_rows(0, usize::MAX >> 1)?;
         let state: Vec<(String, String)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT key, value FROM state")
-                .map_err(map_err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(map_err)?;
-            rows.collect::<Result<_, _>>().map_err(map_err)?
+            let mut stmt = self.conn.prepare("SELECT key, value FROM state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<core::result::Result<_, _>>()?
         };
         let mut fresh = SqliteStore::open_once(&self.path)?;
         fresh.seed(&events, &state, &self.acked, self.last_seq)?;
@@ -316,46 +325,37 @@ impl SqliteStore {
         state: &[(String, String)],
         acked: &HashMap<String, u64>,
         last_seq: u64,
-    ) -> Result<(), StoreError> {
-        {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(map_err)?;
+    ) -> Result<()> {
+        write(&mut self.conn, |tx| {
             for e in events {
                 tx.execute(
                     "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![e.seq as i64, e.message_id, e.created_ms, e.json.len() as i64, e.json],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             for (k, v) in state {
                 tx.execute(
                     "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
                     params![k, v],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             for (name, acked) in acked {
                 tx.execute(
                     "INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)",
                     params![name, *acked as i64],
-                )
-                .map_err(map_err)?;
+                )?;
             }
             // Keep sequence numbers growing past everything handed out so far.
             tx.execute(
                 "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'",
                 params![last_seq as i64],
-            )
-            .map_err(map_err)?;
+            )?;
             tx.execute(
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
                 params![last_seq as i64],
-            )
-            .map_err(map_err)?;
-            tx.commit().map_err(map_err)?;
-        }
+            )?;
+            Ok(())
+        })?;
         self.load_counters()
     }
 
@@ -374,48 +374,36 @@ impl SqliteStore {
 
     /// Rows after `after_seq` as the file has them (acks not yet saved are
     /// the caller's concern).
-    fn read_rows(
-        &mut self,
-        after_seq: u64,
-        max_events: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
+    fn read_rows(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![after_seq as i64, max_events as i64], |r| {
-                Ok(StoredEvent {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    message_id: r.get(1)?,
-                    created_ms: r.get(2)?,
-                    json: r.get(3)?,
-                })
+            .prepare_cached("SELECT seq, message_id, created_ms, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after_seq as i64, max_events as i64], |r| {
+            Ok(StoredEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                message_id: r.get(1)?,
+                created_ms: r.get(2)?,
+                json: r.get(3)?,
             })
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        })?;
+        Ok(rows.collect::<core::result::Result<Vec<_>, _>>()?)
     }
 
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
-    fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed, StoreError> {
+    fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let (events, bytes): (i64, i64) = tx
-            .query_row(
+        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+            let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
-        tx.execute(
-            "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
-            params![after as i64, through as i64],
-        )
-        .map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
+            )?;
+            tx.execute(
+                "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
+                params![after as i64, through as i64],
+            )?;
+            Ok(counted)
+        })?;
         let removed = Removed {
             events: events as u64,
             bytes: bytes as u64,
@@ -431,81 +419,119 @@ impl SqliteStore {
         &mut self,
         events: &[NewEvent],
         state: &[(String, Option<String>)],
-    ) -> Result<(u64, Vec<u64>), StoreError> {
+    ) -> Result<(u64, Vec<u64>)> {
         self.check_file()?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        if self.unsaved_acks {
-            // Saved with the events: one transaction instead of two.
-            write_acks(&tx, &self.acked, self.done_through)?;
-        }
-        let mut last = self.last_seq;
-        let mut added = 0u64;
-        let mut seqs = Vec::with_capacity(events.len());
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(map_err)?;
-            let mut insert_many = tx.prepare_cached(insert_rows_sql()).map_err(map_err)?;
-            for chunk in events.chunks(ROWS_PER_INSERT) {
-                if chunk.len() == ROWS_PER_INSERT {
-                    for (i, e) in chunk.iter().enumerate() {
-                        let at = 4 * i;
-                        insert_many
-                            .raw_bind_parameter(at + 1, &e.message_id)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 2, e.created_ms)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 3, e.json.len() as i64)
-                            .map_err(map_err)?;
-                        insert_many
-                            .raw_bind_parameter(at + 4, &e.json)
-                            .map_err(map_err)?;
-                    }
-                    insert_many.raw_execute().map_err(map_err)?;
-                } else {
-                    for e in chunk {
-                        insert
-                            .execute(params![
+        let (last, added, seqs) = write(&mut self.conn, |tx| {
+            if self.unsaved_acks {
+                // Saved with the events: one transaction instead of two.
+                write_acks(tx, &self.acked, self.done_through)?;
+            }
+            let mut last = self.last_seq;
+            let mut added = 0u64;
+            let mut seqs = Vec::with_capacity(events.len());
+            {
+                let mut insert = tx.prepare_cached(
+                "INSERT INTO events (message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+                let mut insert_many = tx.prepare_cached(insert_rows_sql())?;
+                for chunk in events.chunks(ROWS_PER_INSERT) {
+                    if chunk.len() == ROWS_PER_INSERT {
+                        for (i, e) in chunk.iter().enumerate() {
+                            let at = 4 * i;
+                            insert_many.raw_bind_parameter(at + 1, &e.message_id)?;
+                            insert_many.raw_bind_parameter(at + 2, e.created_ms)?;
+                            insert_many.raw_bind_parameter(at + 3, e.json.len() as i64)?;
+                            insert_many.raw_bind_parameter(at + 4, &e.json)?;
+                        }
+                        insert_many.raw_execute()?;
+                    } else {
+                        for e in chunk {
+                            insert.execute(params![
                                 e.message_id,
                                 e.created_ms,
                                 e.json.len() as i64,
                                 e.json
-                            ])
-                            .map_err(map_err)?;
+                            ])?;
+                        }
                     }
+                    // One writer, rows in order: AUTOINCREMENT gives each row the
+                    // one after the row before, so the chunk's rowids end here.
+                    last = tx.last_insert_rowid() as u64;
+                    let first = last + 1 - chunk.len() as u64;
+                    seqs.extend(first..=last);
+                    added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
                 }
-                // One writer, rows in order: AUTOINCREMENT gives each row the
-                // one after the row before, so the chunk's rowids end here.
-                last = tx.last_insert_rowid() as u64;
-                let first = last + 1 - chunk.len() as u64;
-                seqs.extend(first..=last);
-                added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
+                let mut put = tx
+                .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?;
+                let mut del = tx.prepare_cached("DELETE FROM state WHERE key = ?1")?;
+                for (k, v) in state {
+                    match v {
+                        Some(v) => put.execute(params![k, v])?,
+                        None => del.execute(params![k])?,
+                    };
+                }
             }
-            let mut put = tx
-                .prepare_cached("INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-                .map_err(map_err)?;
-            let mut del = tx
-                .prepare_cached("DELETE FROM state WHERE key = ?1")
-                .map_err(map_err)?;
-            for (k, v) in state {
-                match v {
-                    Some(v) => put.execute(params![k, v]).map_err(map_err)?,
-                    None => del.execute(params![k]).map_err(map_err)?,
-                };
-            }
-        }
-        tx.commit().map_err(map_err)?;
+            Ok((last, added, seqs))
+        })?;
         self.unsaved_acks = false;
         let previous = self.last_seq;
         self.count += events.len() as u64;
         self.bytes += added;
         self.last_seq = last;
         Ok((previous, seqs))
+    }
+
+    /// [`Store::save_acks`]: writes the acks taken since the last save.
+    fn write_unsaved_acks(&mut self) -> Result<()> {
+        if !self.unsaved_acks {
+            return Ok(());
+        }
+        write(&mut self.conn, |tx| {
+            write_acks(tx, &self.acked, self.done_through)
+        })?;
+        self.unsaved_acks = false;
+        Ok(())
+    }
+
+    /// [`Store::count_backlog`]: counts up to `max_rows` more rows of the
+    /// backlog; true once all are counted.
+    fn count_rows(&mut self, max_rows: usize) -> Result<bool> {
+        let Some((after, through)) = self.uncounted else {
+            return Ok(true);
+        };
+        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+        let counted = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(seq) FROM
+                   (SELECT seq, bytes FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+                params![after as i64, through as i64, limit],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)),
+            )
+            .map_err(SqliteError::from);
+        let (rows, bytes, last) = match counted {
+            Ok(counted) => counted,
+            // The backlog is the first thing read whole: damage in it shows
+            // here. Salvaged as at open (the count of the fresh file is done
+            // by then); the loss is reported with the repair.
+            Err(e) => match e.corrupt_reason() {
+                Some(reason) => {
+                    let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
+                    retire(std::mem::replace(self, fresh));
+                    return Ok(true);
+                }
+                None => return Err(e),
+            },
+        };
+        self.count += rows as u64;
+        self.bytes += bytes as u64;
+        self.uncounted = match last {
+            Some(last) if (rows as u64) >= max_rows as u64 && (last as u64) < through => {
+                Some((last as u64, through))
+            }
+            _ => None,
+        };
+        Ok(self.uncounted.is_none())
     }
 }
 
@@ -556,10 +582,20 @@ impl Store for SqliteStore {
         if let Some(last) = out.last() {
             self.claimed.insert(destination.to_string(), last.seq);
             let bytes = out.iter().map(|e| e.json.len() as u64).sum();
-            self.claimed_sizes
+            let acked = self.acked.get(destination).copied().unwrap_or(0);
+            let sizes = self
+                .claimed_sizes
                 .entry(destination.to_string())
-                .or_default()
-                .push_back((last.seq, out.len() as u64, bytes));
+                .or_default();
+            // Sizes are kept only for batches that follow on from the cursor
+            // with no gap: after part of a batch was acked (a 413 split), the
+            // rest of it is still claimed but in no batch size, and an ack
+            // summing the sizes would leave those rows counted.
+            if floor == sizes.back().map_or(acked, |b| b.0) {
+                sizes.push_back((last.seq, out.len() as u64, bytes));
+            } else {
+                sizes.clear();
+            }
         }
         Ok(out)
     }
@@ -603,20 +639,31 @@ impl Store for SqliteStore {
             _ => None,
         };
         if done > self.done_through {
+            // Rows of a backlog not counted yet are not in the counts: they
+            // are left out of what the ack takes away, and out of what is
+            // still to count (the sizes of claimed batches include them).
+            let (skip_after, skip_through) = self.uncounted.unwrap_or((0, 0));
             let (events, bytes) = match known {
-                Some(sizes) => sizes,
-                None => {
-                    let (n, b): (i64, i64) = self
-                        .conn
-                        .query_row(
-                            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
-                            params![self.done_through as i64, done as i64],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .map_err(map_err)?;
+                Some(sizes) if self.uncounted.is_none() => sizes,
+                _ => {
+                    let (n, b): (i64, i64) = self.conn.query_row(
+                        "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+                         WHERE seq > ?1 AND seq <= ?2 AND NOT (seq > ?3 AND seq <= ?4)",
+                        params![
+                            self.done_through as i64,
+                            done as i64,
+                            skip_after as i64,
+                            skip_through as i64
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
                     (n as u64, b as u64)
                 }
             };
+            if self.uncounted.is_some() {
+                self.uncounted =
+                    (done < skip_through).then_some((skip_after.max(done), skip_through));
+            }
             self.done_through = done;
             self.count = self.count.saturating_sub(events);
             self.bytes = self.bytes.saturating_sub(bytes);
@@ -630,21 +677,15 @@ impl Store for SqliteStore {
     }
 
     fn save_acks(&mut self) -> Result<(), StoreError> {
-        if !self.unsaved_acks {
-            return Ok(());
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        write_acks(&tx, &self.acked, self.done_through)?;
-        tx.commit().map_err(map_err)?;
-        self.unsaved_acks = false;
-        Ok(())
+        Ok(self.write_unsaved_acks()?)
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
         self.save_acks()?;
+        // A backlog not counted yet would be deleted without leaving the
+        // counts (and the rows over the caps are not known before): counted
+        // first, as `clear` does.
+        self.count_rows(usize::MAX)?;
         if self.count <= keep_events && self.bytes <= keep_bytes {
             return Ok(Removed::default());
         }
@@ -657,15 +698,14 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq")
-                .map_err(map_err)?;
-            let mut rows = stmt.query(params![floor as i64]).map_err(map_err)?;
+                .prepare_cached("SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq")?;
+            let mut rows = stmt.query(params![floor as i64])?;
             while need_events > 0 || need_bytes > 0 {
-                let Some(row) = rows.next().map_err(map_err)? else {
+                let Some(row) = rows.next()? else {
                     break;
                 };
-                through = row.get::<_, i64>(0).map_err(map_err)? as u64;
-                let b = row.get::<_, i64>(1).map_err(map_err)? as u64;
+                through = row.get::<_, i64>(0)? as u64;
+                let b = row.get::<_, i64>(1)? as u64;
                 need_events = need_events.saturating_sub(1);
                 need_bytes = need_bytes.saturating_sub(b);
             }
@@ -673,30 +713,27 @@ impl Store for SqliteStore {
         if through == floor {
             return Ok(Removed::default());
         }
-        self.delete_range(floor, through)
+        Ok(self.delete_range(floor, through)?)
     }
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
         self.save_acks()?;
+        // As in `drop_oldest`: the rows it deletes must be in the counts.
+        self.count_rows(usize::MAX)?;
         self.recent.clear();
         let floor = self.max_claimed();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let (events, bytes): (i64, i64) = tx
-            .query_row(
+        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+            let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(map_err)?;
-        tx.execute(
-            "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
-            params![floor as i64, cutoff_ms],
-        )
-        .map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
+            )?;
+            tx.execute(
+                "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
+                params![floor as i64, cutoff_ms],
+            )?;
+            Ok(counted)
+        })?;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
         Ok(Removed {
@@ -711,49 +748,16 @@ impl Store for SqliteStore {
         self.claimed_sizes.clear();
         // Counted first: what was not counted yet is removed too.
         self.count_backlog(usize::MAX)?;
-        self.delete_range(0, u64::MAX >> 1)
+        Ok(self.delete_range(0, u64::MAX >> 1)?)
     }
 
     fn count_backlog(&mut self, max_rows: usize) -> Result<bool, StoreError> {
-        let Some((after, through)) = self.uncounted else {
-            return Ok(true);
-        };
-        let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
-        let counted = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(seq) FROM
-                   (SELECT seq, bytes FROM events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
-                params![after as i64, through as i64, limit],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)),
-            )
-            .map_err(map_err);
-        let (rows, bytes, last) = match counted {
-            Ok(counted) => counted,
-            // The backlog is the first thing read whole: damage in it shows
-            // here. Salvaged as at open (the count of the fresh file is done
-            // by then); the loss is reported with the repair.
-            Err(StoreError::Corrupt(reason)) => {
-                let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
-                retire(std::mem::replace(self, fresh));
-                return Ok(true);
-            }
-            Err(e) => return Err(e),
-        };
-        self.count += rows as u64;
-        self.bytes += bytes as u64;
-        self.uncounted = match last {
-            Some(last) if (rows as u64) >= max_rows as u64 && (last as u64) < through => {
-                Some((last as u64, through))
-            }
-            _ => None,
-        };
-        Ok(self.uncounted.is_none())
+        Ok(self.count_rows(max_rows)?)
     }
 
     fn read(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.save_acks()?;
-        self.read_rows(after_seq, max_events)
+        Ok(self.read_rows(after_seq, max_events)?)
     }
 
     fn recover(&mut self) -> Result<u64, StoreError> {
@@ -762,7 +766,10 @@ impl Store for SqliteStore {
             .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             });
-        if let Err(StoreError::Corrupt(reason)) = probe.map_err(map_err) {
+        if let Some(reason) = probe
+            .err()
+            .and_then(|e| SqliteError::from(e).corrupt_reason())
+        {
             // The loss is reported with the repair (`take_repair`).
             let fresh = Self::replace_corrupt(&self.path, &reason, Some(self.count))?;
             retire(std::mem::replace(self, fresh));
@@ -781,11 +788,10 @@ impl Store for SqliteStore {
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
         // either file.
-        self.conn
-            .execute_batch(
-                "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
-            )
-            .map_err(map_err)
+        self.conn.execute_batch(
+            "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+        Ok(())
     }
 
     fn summary(&mut self) -> Result<QueueSummary, StoreError> {
@@ -798,8 +804,7 @@ impl Store for SqliteStore {
                 params![self.done_through as i64],
                 |r| r.get::<_, i64>(0),
             )
-            .optional()
-            .map_err(map_err)?;
+            .optional()?;
         Ok(QueueSummary {
             events: self.count,
             bytes: self.bytes,
@@ -809,14 +814,202 @@ impl Store for SqliteStore {
     }
 
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.conn
+        Ok(self
+            .conn
             .query_row(
                 "SELECT value FROM state WHERE key = ?1",
                 params![key],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(map_err)
+            .optional()?)
+    }
+
+    #[cfg(any(test, feature = "store-contract"))]
+    fn check_consistency(&mut self) -> Result<(), String> {
+        self.check_caches().map_err(|e| match e {
+            Check::Differs(what) => what,
+            Check::Read(e) => format!("reading the file failed: {e}"),
+        })
+    }
+}
+
+/// Why [`SqliteStore::check_caches`] failed.
+#[cfg(any(test, feature = "store-contract"))]
+enum Check {
+    /// A cache disagrees with the file.
+    Differs(String),
+    /// The file could not be read.
+    Read(rusqlite::Error),
+}
+
+#[cfg(any(test, feature = "store-contract"))]
+impl From<rusqlite::Error> for Check {
+    fn from(e: rusqlite::Error) -> Self {
+        Check::Read(e)
+    }
+}
+
+/// `Err(Check::Differs)` with the text, when `ok` is false.
+#[cfg(any(test, feature = "store-contract"))]
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> core::result::Result<(), Check> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Check::Differs(what()))
+    }
+}
+
+#[cfg(any(test, feature = "store-contract"))]
+impl SqliteStore {
+    /// The invariants of the module docs, each checked against the file.
+    fn check_caches(&self) -> core::result::Result<(), Check> {
+        let c = &self.conn;
+        // last_seq: the file's AUTOINCREMENT counter.
+        let file_last: i64 = c
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        ensure(self.last_seq == file_last as u64, || {
+            format!(
+                "last_seq {} but the file's counter is {file_last}",
+                self.last_seq
+            )
+        })?;
+        // done_through: the lowest cursor.
+        let lowest = self.acked.values().copied().min().unwrap_or(0);
+        ensure(self.done_through == lowest, || {
+            format!(
+                "done_through {} but the lowest cursor is {lowest}",
+                self.done_through
+            )
+        })?;
+        // acked: never behind the file's cursors; equal to them once saved,
+        // and then no row at or below done_through is left.
+        let mut stmt = c.prepare("SELECT name, acked_through FROM destinations")?;
+        let saved: HashMap<String, u64> = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<core::result::Result<_, _>>()?;
+        for (name, through) in &saved {
+            let mem = self.acked.get(name).copied().unwrap_or(0);
+            ensure(mem >= *through, || {
+                format!("cursor of {name} is {mem} in memory, behind the file's {through}")
+            })?;
+        }
+        let rows_done: i64 = c.query_row(
+            "SELECT COUNT(*) FROM events WHERE seq <= ?1",
+            params![self.done_through as i64],
+            |r| r.get(0),
+        )?;
+        if !self.unsaved_acks {
+            ensure(saved == self.acked, || {
+                format!(
+                    "acks saved, but the file's cursors {saved:?} are not {:?}",
+                    self.acked
+                )
+            })?;
+            ensure(rows_done == 0, || {
+                format!(
+                    "acks saved, but {rows_done} rows at or below {} are left",
+                    self.done_through
+                )
+            })?;
+        }
+        // count and bytes: the rows after done_through, less a backlog not counted yet.
+        let (uncounted_after, uncounted_through) = self.uncounted.unwrap_or((0, 0));
+        let (rows, bytes): (i64, i64) = c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+             WHERE seq > ?1 AND NOT (seq > ?2 AND seq <= ?3)",
+            params![
+                self.done_through as i64,
+                uncounted_after as i64,
+                uncounted_through as i64
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        ensure(
+            (self.count, self.bytes) == (rows as u64, bytes as u64),
+            || {
+                format!(
+                    "count and bytes are {} and {}, the file has {rows} rows of {bytes} bytes",
+                    self.count, self.bytes
+                )
+            },
+        )?;
+        // claimed: above the destination's cursor, within what was handed out.
+        for (name, last) in &self.claimed {
+            let cursor = self.acked.get(name).copied().unwrap_or(0);
+            ensure(*last > cursor && *last <= self.last_seq, || {
+                format!(
+                    "{name} claims through {last}, cursor {cursor}, last seq {}",
+                    self.last_seq
+                )
+            })?;
+        }
+        // claimed_sizes: consecutive batches from the cursor on, each the
+        // size of its rows in the file.
+        for (name, sizes) in &self.claimed_sizes {
+            let mut start = self.acked.get(name).copied().unwrap_or(0);
+            let claimed = self.claimed.get(name).copied().unwrap_or(0);
+            for &(last, events, bytes) in sizes {
+                let (n, b): (i64, i64) = c.query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
+                    params![start as i64, last as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                ensure(last > start && last <= claimed, || {
+                    format!(
+                        "{name}: a batch through {last} after {start}, claimed through {claimed}"
+                    )
+                })?;
+                ensure((events, bytes) == (n as u64, b as u64), || {
+                    format!("{name}: batch ({start}, {last}] kept as {events} events of {bytes} bytes, the file has {n} of {b}")
+                })?;
+                start = last;
+            }
+        }
+        // recent: consecutive rows, each as the file has it.
+        let (held, held_bytes) = self.recent.held();
+        let sum: usize = held.iter().map(|r| r.json.len()).sum();
+        ensure(sum == held_bytes, || {
+            format!("recent rows count {held_bytes} bytes, hold {sum}")
+        })?;
+        for (i, row) in held.iter().enumerate() {
+            if let Some(prev) = i.checked_sub(1).and_then(|p| held.get(p)) {
+                ensure(row.seq == prev.seq + 1, || {
+                    format!("recent rows jump from {} to {}", prev.seq, row.seq)
+                })?;
+            }
+            let in_file = c
+                .query_row(
+                    "SELECT message_id, created_ms, body FROM events WHERE seq = ?1",
+                    params![row.seq as i64],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            ensure(
+                in_file.as_ref()
+                    == Some(&(row.message_id.clone(), row.created_ms, row.json.clone())),
+                || {
+                    format!(
+                        "recent row {} is {row:?}, the file has {in_file:?}",
+                        row.seq
+                    )
+                },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -825,7 +1018,7 @@ impl Drop for SqliteStore {
         // A file deleted since the last write would take its events with it
         // when this connection closes: move them to a new file first.
         if let Err(err) = self.check_file() {
-            log::warn!("cairn: {err}");
+            log::warn!("cairn: {}", err.to_store_error());
         }
         // A clean close keeps every ack; failing here only means those
         // events are sent again by the next client (same message ids).
@@ -890,41 +1083,74 @@ fn remove_with_sides(path: &Path) {
     }
 }
 
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction: committed when `f`
+/// succeeds, rolled back (when the transaction drops) when it fails. Every
+/// write of the store goes through here, so none can forget the commit or
+/// take a weaker lock (a deferred transaction could fail half-way with
+/// SQLITE_BUSY when it upgrades to a write).
+fn write<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
 /// Writes saved-later acks into `tx`: each destination's cursor, and the
 /// deletion of rows every destination is done with.
 fn write_acks(
     tx: &rusqlite::Transaction<'_>,
     acked: &HashMap<String, u64>,
     done_through: u64,
-) -> Result<(), StoreError> {
-    let mut upsert = tx
-        .prepare_cached(
-            "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
+) -> Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
              ON CONFLICT(name) DO UPDATE SET acked_through = excluded.acked_through",
-        )
-        .map_err(map_err)?;
+    )?;
     for (name, through) in acked {
-        upsert
-            .execute(params![name, *through as i64])
-            .map_err(map_err)?;
+        upsert.execute(params![name, *through as i64])?;
     }
-    let mut delete = tx
-        .prepare_cached("DELETE FROM events WHERE seq <= ?1")
-        .map_err(map_err)?;
-    delete
-        .execute(params![done_through as i64])
-        .map_err(map_err)?;
+    let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?;
+    delete.execute(params![done_through as i64])?;
     Ok(())
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(map_err)?;
+/// Opens the file at `path` (creating it) the one way the store uses it:
+/// the settings below, then the schema steps up to [`SCHEMA_VERSION`].
+fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Defensive mode refuses what only a malicious or broken statement would
+    // do (writable_schema, journal_mode=OFF, writes to shadow tables): none
+    // of the store's statements needs them, and a file corrupted that way
+    // would take queued events with it.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    // journal_mode answers with a row; WAL lets readers (the inspector) in
+    // while the app writes, and makes commits cheap.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(SqliteError::WalRefused { mode });
+    }
+    // journal_size_limit: after a checkpoint the WAL is cut back to this
+    // size instead of keeping the largest size it ever reached (a backlog
+    // of 100,000 events written in one burst would leave tens of MB).
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT};"
+    ))?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Runs the schema steps the file lacks, each in its own transaction.
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Other(format!(
-            "the file has schema version {version}, newer than this cairn ({SCHEMA_VERSION}): upgrade cairn or use another storage_path"
-        )));
+        return Err(SqliteError::NewerSchema { version });
     }
     for (from, step) in UPGRADES.iter().enumerate().skip(version as usize) {
         let sql = format!(
@@ -933,7 +1159,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(map_err(e));
+            return Err(e.into());
         }
     }
     Ok(())
@@ -961,23 +1187,6 @@ fn file_id(_path: &Path) -> Option<(u64, u64)> {
     None
 }
 
-/// Sorts SQLite's errors into what the engine can act on.
-fn map_err(e: rusqlite::Error) -> StoreError {
-    let text = e.to_string();
-    match e.sqlite_error_code() {
-        Some(
-            ErrorCode::DiskFull
-            | ErrorCode::ReadOnly
-            | ErrorCode::CannotOpen
-            | ErrorCode::SystemIoFailure
-            | ErrorCode::PermissionDenied,
-        ) => StoreError::Write(text),
-        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(text),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(text),
-        _ => StoreError::Other(text),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{contract, DEFAULT_DESTINATION};
@@ -987,6 +1196,78 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cairn.db");
         (dir, path)
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = contract::Op> {
+        use contract::Op;
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (0u8..40).prop_map(Op::Append),
+            3 => (1usize..30, 1usize..2_000).prop_map(|(max_events, max_bytes)| Op::Claim { max_events, max_bytes }),
+            1 => Just(Op::Release),
+            2 => Just(Op::AckClaim),
+            1 => Just(Op::AckPart),
+            1 => Just(Op::SaveAcks),
+            1 => (0u64..60, 0u64..3_000).prop_map(|(keep_events, keep_bytes)| Op::DropOldest { keep_events, keep_bytes }),
+            1 => (1_000i64..1_200).prop_map(Op::DropOlderThan),
+            1 => Just(Op::Clear).prop_filter("rarely", |_| true),
+            1 => Just(Op::Read),
+            1 => (1usize..50).prop_map(Op::CountBacklog),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// After every operation of a random workload, the in-memory caches
+        /// (counts, cursors, claims and their sizes, recent rows, a backlog
+        /// counted in steps) agree with the file.
+        #[test]
+        fn caches_agree_with_the_file_after_every_operation(
+            backlog in 0u8..80,
+            ops in proptest::collection::vec(op(), 1..50),
+        ) {
+            let (_d, p) = temp();
+            {
+                let mut store = SqliteStore::open(&p).unwrap();
+                contract::run_ops(&mut store, &[contract::Op::Append(backlog)]);
+            }
+            let mut store = SqliteStore::open_counting_later(&p).unwrap();
+            contract::run_ops(&mut store, &ops);
+        }
+    }
+
+    /// The opener's hardening holds on the store's connection: the WAL is
+    /// cut back after checkpoints, and defensive mode refuses a write to
+    /// the schema table that would otherwise corrupt the file.
+    #[test]
+    fn the_connection_is_hardened() {
+        let (_d, p) = temp();
+        let store = SqliteStore::open(&p).unwrap();
+        let limit: i64 = store
+            .conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, JOURNAL_SIZE_LIMIT);
+        assert!(store
+            .conn
+            .db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE)
+            .unwrap());
+        let tamper = store.conn.execute_batch(
+            "PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = 'x' WHERE name = 'state';",
+        );
+        assert!(
+            tamper.is_err(),
+            "defensive mode let the schema be rewritten"
+        );
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
     }
 
     #[test]

@@ -19,6 +19,8 @@ const { chromium } = require('playwright-core');
 const CAIRN_BIN = process.env.CAIRN_BIN || join(resolve(root, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'cairn');
 const PKG = resolve(process.env.CAIRN_PKG || join(root, 'wasm/pkg'));
 const PAGES = join(root, 'wasm/tests/pages');
+/** tsc's output for the typed calls generated from the sample plan (test-web.sh). */
+const PLAN_JS = resolve(process.env.CAIRN_PLAN_JS || join(root, process.env.CARGO_TARGET_DIR || 'target', 'web-plan'));
 
 /** Polls `check` until it returns a truthy value or `ms` pass; returns the last value. */
 export async function until(check, ms = 10_000, what = 'condition') {
@@ -77,11 +79,13 @@ export async function startCollector() {
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 
-/** Serves /pkg/* from the built package and /pages/* from the test pages. */
+/** Serves /pkg/* from the built package, /pages/* from the test pages and /plan/* from the compiled typed calls. */
 export async function startStatic() {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const [base, rest] = path.startsWith('/pkg/') ? [PKG, path.slice(5)] : path.startsWith('/pages/') ? [PAGES, path.slice(7)] : [null, null];
+    const roots = [['/pkg/', PKG], ['/pages/', PAGES], ['/plan/', PLAN_JS]];
+    const [prefix, base] = roots.find(([p]) => path.startsWith(p)) || [null, null];
+    const rest = prefix && path.slice(prefix.length);
     const file = base && normalize(join(base, rest));
     if (!file || !file.startsWith(base) || !existsSync(file)) {
       res.writeHead(404).end('not found');
