@@ -87,7 +87,7 @@ pub const ERR_PLAN_VIOLATION: u8 = 11;
 /// Every `ERR_*` kind with the error each wrapper raises for it (the
 /// variant of `CairnError` / `CairnException`): the one list the Kotlin
 /// (`RecordCall.kt`) and Python (`_record.py`) tables are checked against.
-pub const ERROR_KINDS: [(u8, &str); 10] = [
+pub const ERROR_KINDS: [(u8, &str); 11] = [
     (ERR_INVALID_CONFIG, "InvalidConfig"),
     (ERR_INVALID_EVENT, "InvalidEvent"),
     (ERR_EVENT_TOO_LARGE, "EventTooLarge"),
@@ -98,6 +98,7 @@ pub const ERROR_KINDS: [(u8, &str); 10] = [
     (ERR_INTERNAL, "Internal"),
     (ERR_CLOSED, "ShutDown"),
     (ERR_FORKED, "Forked"),
+    (ERR_PLAN_VIOLATION, "PlanViolation"),
 ];
 
 /// What went wrong, as it crosses: an `ERR_*` kind and a message.
