@@ -115,6 +115,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("call_from_event", |b| {
         b.iter(|| Call::from_event(black_box(&event), 1_790_000_000_000))
     });
+    // What `Client::enqueue` runs: the payload written into a reused buffer.
+    let mut scratch = Vec::new();
+    g.bench_function("call_from_event_in", |b| {
+        b.iter(|| Call::from_event_in(black_box(&event), 1_790_000_000_000, &mut scratch))
+    });
     g.bench_function("message_id", |b| b.iter(cairn::ids::message_id));
     g.bench_function("drop_properties", |b| {
         b.iter_batched(|| properties(42), drop, BatchSize::SmallInput)

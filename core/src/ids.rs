@@ -152,15 +152,17 @@ pub fn random_uuid_in(buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
 /// into `buf`.
 fn uuid_text_in(value: u128, buf: &mut [u8; MESSAGE_ID_BYTES]) -> &str {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = value.to_be_bytes();
     let mut at = 0;
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
             buf[at] = b'-';
             at += 1;
         }
-        // The nibble is masked to 0..16, so the index is in bounds.
-        buf[at] = HEX[((value >> (124 - 4 * i)) & 0xF) as usize];
-        at += 1;
+        // A byte at a time, not a nibble: this runs once per event id.
+        buf[at] = HEX[usize::from(byte >> 4)];
+        buf[at + 1] = HEX[usize::from(byte & 0xF)];
+        at += 2;
     }
     // Only ASCII hex digits and hyphens were written.
     core::str::from_utf8(buf).unwrap_or_default()

@@ -369,13 +369,23 @@ impl Call {
     /// names and ids are held to [`MAX_NAME_BYTES`], its properties, traits
     /// and context to [`MAX_PAYLOAD_DEPTH`], as every other call's.
     pub fn from_event(event: &Value, now_ms: i64) -> Result<Self> {
+        // serde_json's own `to_string` starts at 128 bytes too: fewer regrowths.
+        Self::from_event_in(event, now_ms, &mut Vec::with_capacity(128))
+    }
+
+    /// [`from_event`](Self::from_event) with the properties' or traits' JSON
+    /// written into `scratch` (cleared first) on the way: a caller that keeps
+    /// one buffer per thread makes no allocation for it.
+    pub fn from_event_in(event: &Value, now_ms: i64, scratch: &mut Vec<u8>) -> Result<Self> {
         let obj = event.as_object().ok_or_else(|| {
             Error::InvalidEvent(cat!("an event must be a JSON object, got ", kind_of(event)))
         })?;
-        // Borrowed, not copied: enqueue is the backend's hot path, and each
-        // copy was an allocation on the caller's thread.
-        let text = |k: &str| -> Result<Option<&str>> {
-            match obj.get(k) {
+        // One pass over the event's members, not a search per field: this
+        // is the backend's hot path.
+        let f = EventFields::of(obj);
+        // Borrowed, not copied: each copy was an allocation on the caller's thread.
+        fn text<'v>(k: &str, v: Option<&'v Value>) -> Result<Option<&'v str>> {
+            match v {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
                 Some(Value::String(s)) if s.len() > MAX_NAME_BYTES => {
@@ -389,8 +399,8 @@ impl Call {
                     kind_of(other)
                 ))),
             }
-        };
-        let kind = match text("type")? {
+        }
+        let kind = match text("type", f.kind)? {
             Some("track") => EventKind::Track,
             Some("identify") => EventKind::Identify,
             Some("alias") => EventKind::Alias,
@@ -410,7 +420,7 @@ impl Call {
                 ))
             }
         };
-        let timestamp_ms = match text("timestamp")? {
+        let timestamp_ms = match text("timestamp", f.timestamp)? {
             Some(t) => crate::time::parse_iso8601_ms(t).ok_or_else(|| {
                 Error::InvalidEvent(cat!(
                     "`timestamp` \"",
@@ -420,43 +430,66 @@ impl Call {
             })?,
             None => now_ms,
         };
-        let props = object_from_value("properties", obj.get("properties").unwrap_or(&Value::Null))?;
-        let traits = object_from_value("traits", obj.get("traits").unwrap_or(&Value::Null))?;
-        let user_id = text("userId")?;
+        // Both are checked whatever the type; only the one the type sends
+        // is encoded.
+        let null = Value::Null;
+        let (properties, traits) = (f.properties.unwrap_or(&null), f.traits.unwrap_or(&null));
+        let sends_traits = matches!(kind, EventKind::Identify | EventKind::Group);
+        let (sent, sent_field, other, other_field) = if sends_traits {
+            (traits, "traits", properties, "properties")
+        } else {
+            (properties, "properties", traits, "traits")
+        };
+        if !sends_traits {
+            write_object(sent_field, sent, scratch)?;
+            check_object(other_field, other)?;
+        } else {
+            check_object(other_field, other)?;
+            write_object(sent_field, sent, scratch)?;
+        }
+        let payload = if kind == EventKind::Alias || scratch.is_empty() {
+            None
+        } else {
+            // serde_json writes UTF-8: the error is never taken.
+            Some(core::str::from_utf8(scratch).map_err(|_| {
+                Error::InvalidEvent(cat!(sent_field, " could not be encoded as UTF-8"))
+            })?)
+        };
+        let user_id = text("userId", f.user_id)?;
         // What goes in the call's name, payload and target slots.
         let (name, payload, target) = match kind {
             EventKind::Track => {
-                let name = text("event")?.ok_or_else(|| {
+                let name = text("event", f.event)?.ok_or_else(|| {
                     Error::InvalidEvent("a track event needs `event` (its name)".into())
                 })?;
                 check_name(Subject::EventName, name)?;
-                (Some(name), props, None)
+                (Some(name), payload, None)
             }
             EventKind::Screen => {
-                let name = text("name")?.unwrap_or("Screen");
+                let name = text("name", f.name)?.unwrap_or("Screen");
                 check_name(Subject::ScreenName, name)?;
-                (Some(name), props, None)
+                (Some(name), payload, None)
             }
             // `text` has made a blank name `None`: a page view without a name.
-            EventKind::Page => match text("name")? {
+            EventKind::Page => match text("name", f.name)? {
                 Some(name) => {
                     check_name(Subject::PageName, name)?;
-                    (Some(name), props, None)
+                    (Some(name), payload, None)
                 }
-                None => (None, props, None),
+                None => (None, payload, None),
             },
-            EventKind::Identify => (None, traits, user_id),
+            EventKind::Identify => (None, payload, user_id),
             EventKind::Group => {
-                let g = text("groupId")?
+                let g = text("groupId", f.group_id)?
                     .ok_or_else(|| Error::InvalidEvent("a group event needs `groupId`".into()))?;
                 check_name(Subject::GroupId, g)?;
-                (None, traits, Some(g))
+                (None, payload, Some(g))
             }
             EventKind::Alias => {
                 let u = user_id.ok_or_else(|| {
                     Error::InvalidEvent("an alias event needs `userId` (the new id)".into())
                 })?;
-                if text("previousId")?.is_none() {
+                if text("previousId", f.previous_id)?.is_none() {
                     return Err(Error::InvalidEvent(
                         "an alias event needs `previousId`".into(),
                     ));
@@ -468,8 +501,8 @@ impl Call {
         };
         let explicit = ExplicitIds {
             user_id: user_id.map(str::to_owned),
-            anonymous_id: text("anonymousId")?.map(str::to_owned),
-            previous_id: text("previousId")?.map(str::to_owned),
+            anonymous_id: text("anonymousId", f.anonymous_id)?.map(str::to_owned),
+            previous_id: text("previousId", f.previous_id)?.map(str::to_owned),
         };
         if kind == EventKind::Identify
             && explicit.user_id.is_none()
@@ -483,11 +516,11 @@ impl Call {
         // from this thread's counter: ids sharing a prefix would tell the
         // backend that the events of different users came from one place.
         let mut id_buf = [0; crate::ids::MESSAGE_ID_BYTES];
-        let message_id = match text("messageId")? {
+        let message_id = match text("messageId", f.message_id)? {
             Some(id) => id,
             None => crate::ids::random_uuid_in(&mut id_buf),
         };
-        let context = match obj.get("context") {
+        let context = match f.context {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(m)) => {
                 check_depth("context", v, MAX_PAYLOAD_DEPTH)?;
@@ -500,14 +533,7 @@ impl Call {
                 )))
             }
         };
-        let mut call = Call::make(
-            kind,
-            timestamp_ms,
-            name,
-            payload.as_ref().map(RawJson::get),
-            target,
-            Some(message_id),
-        )?;
+        let mut call = Call::make(kind, timestamp_ms, name, payload, target, Some(message_id))?;
         call.complete = Some(Box::new(Complete { explicit, context }));
         Ok(call)
     }
@@ -755,9 +781,8 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
     }
 }
 
-/// [`object_from_value`] into `out` (cleared first) instead of a new string,
-/// for the native client: `Ok(false)` means none.
-#[cfg(feature = "native")]
+/// [`object_from_value`] into `out` (cleared first) instead of a new string:
+/// `Ok(false)` (and `out` empty) means none.
 pub(crate) fn write_object(field: &str, value: &Value, out: &mut Vec<u8>) -> Result<bool> {
     out.clear();
     match value {
@@ -765,11 +790,67 @@ pub(crate) fn write_object(field: &str, value: &Value, out: &mut Vec<u8>) -> Res
         Value::Object(map) if map.is_empty() => Ok(false),
         Value::Object(_) => {
             check_depth(field, value, MAX_PAYLOAD_DEPTH)?;
-            serde_json::to_writer(out, value)
+            #[cfg(feature = "std")]
+            let written = serde_json::to_writer(&mut *out, value);
+            #[cfg(not(feature = "std"))]
+            let written = serde_json::to_vec(value).map(|text| *out = text);
+            written
                 .map(|()| true)
                 .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}")))
         }
         other => Err(not_an_object(field, other)),
+    }
+}
+
+/// What [`object_from_value`] checks, without encoding anything.
+fn check_object(field: &str, value: &Value) -> Result<()> {
+    match value {
+        Value::Null => Ok(()),
+        Value::Object(_) => check_depth(field, value, MAX_PAYLOAD_DEPTH),
+        other => Err(not_an_object(field, other)),
+    }
+}
+
+/// The members of a complete event that [`Call::from_event`] reads, found
+/// in one pass.
+#[derive(Default)]
+struct EventFields<'a> {
+    kind: Option<&'a Value>,
+    event: Option<&'a Value>,
+    name: Option<&'a Value>,
+    timestamp: Option<&'a Value>,
+    properties: Option<&'a Value>,
+    traits: Option<&'a Value>,
+    user_id: Option<&'a Value>,
+    anonymous_id: Option<&'a Value>,
+    previous_id: Option<&'a Value>,
+    group_id: Option<&'a Value>,
+    message_id: Option<&'a Value>,
+    context: Option<&'a Value>,
+}
+
+impl<'a> EventFields<'a> {
+    fn of(obj: &'a serde_json::Map<String, Value>) -> Self {
+        let mut f = EventFields::default();
+        for (k, v) in obj {
+            let slot = match k.as_str() {
+                "type" => &mut f.kind,
+                "event" => &mut f.event,
+                "name" => &mut f.name,
+                "timestamp" => &mut f.timestamp,
+                "properties" => &mut f.properties,
+                "traits" => &mut f.traits,
+                "userId" => &mut f.user_id,
+                "anonymousId" => &mut f.anonymous_id,
+                "previousId" => &mut f.previous_id,
+                "groupId" => &mut f.group_id,
+                "messageId" => &mut f.message_id,
+                "context" => &mut f.context,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        f
     }
 }
 

@@ -184,6 +184,19 @@ fn with_object(
     })
 }
 
+/// [`Call::from_event`], its payload written into this thread's scratch buffer.
+fn from_event(event: &Value, now_ms: i64) -> Result<Call> {
+    SCRATCH.with(|cell| {
+        // Taken rather than borrowed: a nested use would find it empty, not panic.
+        let mut buf = cell.take();
+        let call = Call::from_event_in(event, now_ms, &mut buf);
+        if buf.capacity() <= SCRATCH_KEEP_BYTES {
+            cell.set(buf);
+        }
+        call
+    })
+}
+
 /// [`with_object`] for a payload given as JSON text.
 fn with_text(
     kind: EventKind,
@@ -335,14 +348,14 @@ impl Client {
     /// device identity is neither applied nor changed. See
     /// [`Call::from_event`] for what each `type` needs.
     pub fn enqueue(&self, event: &Value) -> Result<()> {
-        self.submit(Call::from_event(event, self.now()))
+        self.submit(from_event(event, self.now()))
     }
 
     /// Like [`enqueue`](Self::enqueue), with the event as JSON text (one NDJSON line).
     pub fn enqueue_json(&self, event_json: &str) -> Result<()> {
         let value: Result<Value> = serde_json::from_str(event_json)
             .map_err(|e| Error::InvalidEvent(format!("the event is not valid JSON ({e})")));
-        self.submit(value.and_then(|v| Call::from_event(&v, self.now())))
+        self.submit(value.and_then(|v| from_event(&v, self.now())))
     }
 
     /// Forgets the user on this device: clears user id, traits and group and
