@@ -1199,6 +1199,8 @@ impl Engine {
             dropped: self.dropped,
             // The recorder counts violations; its owner adds them.
             plan: Default::default(),
+            // Counted on the callers' threads, not by the engine.
+            waited_for_room: Default::default(),
         }
     }
 }

@@ -89,7 +89,7 @@ pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
-pub use stats::{DropCounts, DropReason, Stats, StorageState};
+pub use stats::{DropCounts, DropReason, RoomWaits, Stats, StorageState};
 
 #[cfg(feature = "native")]
 #[doc(hidden)]

@@ -160,6 +160,22 @@ pub enum StorageState {
     },
 }
 
+/// How long event calls waited for room in the worker's queue, since the
+/// client started (native clients; the browser's calls never wait). A call
+/// waits when the disk commits slower than the app records, and never past
+/// `record_wait` (5 ms by default): then it is spilled or counted
+/// `overflow`. Identity calls (identify, alias, group) and flushes are not
+/// counted here: they wait until there is room.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomWaits {
+    /// Event calls that found the queue full and waited.
+    pub calls: u64,
+    /// Their waits added up, in microseconds.
+    pub total_us: u64,
+    /// The longest single wait, in microseconds.
+    pub longest_us: u64,
+}
+
 /// A snapshot of a client's queue and delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -195,6 +211,9 @@ pub struct Stats {
     /// over the life of the buffer file (empty without a plan).
     #[serde(default)]
     pub plan: PlanStats,
+    /// How long event calls waited for room (see [`RoomWaits`]).
+    #[serde(default)]
+    pub waited_for_room: RoomWaits,
 }
 
 impl Stats {
@@ -243,6 +262,16 @@ impl Stats {
             push_key(&mut out, "plan");
             out.push_str(&self.plan.to_json());
         }
+        // The browser's calls never wait: no code for it in the page.
+        if cfg!(feature = "std") {
+            let w = &self.waited_for_room;
+            push_key(&mut out, "waited_for_room");
+            out.push('{');
+            number(&mut out, "calls", Some(w.calls));
+            number(&mut out, "total_us", Some(w.total_us));
+            number(&mut out, "longest_us", Some(w.longest_us));
+            out.push('}');
+        }
         out.push('}');
         out
     }
@@ -282,6 +311,11 @@ mod tests {
             },
             dropped,
             plan: PlanStats::default(),
+            waited_for_room: RoomWaits {
+                calls: 3,
+                total_us: 7_001,
+                longest_us: 5_000,
+            },
         };
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         s.storage = StorageState::Ok;

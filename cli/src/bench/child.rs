@@ -117,6 +117,9 @@ pub struct Outcome {
     /// CPU time of each thread of the child at the end (the caller is the
     /// main thread, named after the program).
     pub threads: Vec<ThreadCpu>,
+    /// How long event calls waited for room (`stats().waited_for_room`).
+    #[serde(default)]
+    pub waited_for_room: cairn::RoomWaits,
 }
 
 impl Outcome {
@@ -312,6 +315,7 @@ fn finish(client: &cairn::Client, out: &mut Outcome) {
     out.requests = stats.requests;
     out.retries = stats.retries;
     out.dropped = stats.dropped.total();
+    out.waited_for_room = stats.waited_for_room;
 }
 
 /// A running child, as the parent sees it.

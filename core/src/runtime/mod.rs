@@ -409,7 +409,10 @@ impl Client {
     /// Right after [`build`](ClientBuilder::build) it waits for the worker
     /// to load the buffer file.
     pub fn stats(&self) -> Stats {
-        self.snapshot().stats
+        let mut stats = self.snapshot().stats;
+        // Counted on the callers' threads as they wait, so read live.
+        stats.waited_for_room = self.room.waits();
+        stats
     }
 
     /// Counts a recording call that a front end refused before it reached
@@ -653,40 +656,42 @@ impl Client {
     /// [`DEFAULT_RECORD_WAIT`](crate::config::DEFAULT_RECORD_WAIT)).
     fn send_event(&self, call: Call) -> Result<()> {
         let mut cmd = Command::Record(call);
-        let mut deadline = None;
-        loop {
+        // When this call first had to wait: the clock is read only then, so
+        // the common path stays free of it.
+        let mut waiting_since = None;
+        let result = loop {
             if self.room.spill.active() {
                 if self.room.spill.pacing() {
                     // Held to the worker's pace, within record_wait (runtime/spill.rs).
                     let seen = self.room.takes();
-                    let until =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
-                    self.room.wait_past_until(seen, until);
+                    let since = *waiting_since.get_or_insert_with(Instant::now);
+                    self.room
+                        .wait_past_until(seen, since + self.config.record_wait);
                 }
                 let bytes = spilled_bytes(&cmd);
                 match self.room.spill.push(cmd, bytes, true, false) {
-                    Pushed::Queued => return Ok(()),
+                    Pushed::Queued => break Ok(()),
                     Pushed::Full => {
                         self.room.overflowed();
-                        return Ok(());
+                        break Ok(());
                     }
-                    Pushed::Closed => return Err(Error::ShutDown),
+                    Pushed::Closed => break Err(Error::ShutDown),
                     Pushed::NotSpilling(back) => cmd = back,
                 }
             }
             let seen = self.room.takes();
             match self.tx.try_send(cmd) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Disconnected(_)) => return Err(Error::ShutDown),
+                Ok(()) => break Ok(()),
+                Err(TrySendError::Disconnected(_)) => break Err(Error::ShutDown),
                 Err(TrySendError::Full(back)) => {
                     cmd = back;
-                    // The clock is read only once the channel is full: the
-                    // common path stays free of it.
-                    let until =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.record_wait);
-                    if !self.room.wait_past_until(seen, until) {
+                    let since = *waiting_since.get_or_insert_with(Instant::now);
+                    if !self
+                        .room
+                        .wait_past_until(seen, since + self.config.record_wait)
+                    {
                         let bytes = spilled_bytes(&cmd);
-                        return match self.room.spill.push(cmd, bytes, true, true) {
+                        break match self.room.spill.push(cmd, bytes, true, true) {
                             Pushed::Queued => Ok(()),
                             // (Not spilling is not an answer to a start.)
                             Pushed::Full | Pushed::NotSpilling(_) => {
@@ -698,7 +703,11 @@ impl Client {
                     }
                 }
             }
+        };
+        if let Some(since) = waiting_since {
+            self.room.waited_since(since);
         }
+        result
     }
 
     fn join_worker(&self) {

@@ -123,6 +123,7 @@ pub(crate) fn failing(error: String) -> Snapshot {
             auth_failed: false,
             storage: StorageState::Failing { error },
             dropped: DropCounts::default(),
+            waited_for_room: Default::default(),
             plan: Default::default(),
         },
         anonymous_id: String::new(),

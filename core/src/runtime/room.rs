@@ -27,6 +27,11 @@ pub(crate) struct Room {
     overflowed: AtomicU64,
     /// Calls that found no room within `record_wait`, and those after them.
     pub(crate) spill: super::spill::Spill<super::worker::Command>,
+    /// Event calls that waited for room, their waits in all and the
+    /// longest, in nanoseconds (`stats().waited_for_room`).
+    waits: AtomicU64,
+    waited_ns: AtomicU64,
+    longest_wait_ns: AtomicU64,
     waiting: AtomicUsize,
     lock: Mutex<()>,
     moved: Condvar,
@@ -73,6 +78,24 @@ impl Room {
         drop(guard);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         moved
+    }
+
+    /// Counts an event call's wait for room, from `since` (when it found the
+    /// channel full) to now.
+    pub(crate) fn waited_since(&self, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        self.waited_ns.fetch_add(ns, Ordering::Relaxed);
+        self.longest_wait_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    /// The event calls' waits so far.
+    pub(crate) fn waits(&self) -> crate::stats::RoomWaits {
+        crate::stats::RoomWaits {
+            calls: self.waits.load(Ordering::Relaxed),
+            total_us: self.waited_ns.load(Ordering::Relaxed) / 1_000,
+            longest_us: self.longest_wait_ns.load(Ordering::Relaxed) / 1_000,
+        }
     }
 
     /// Counts an event dropped for want of room.
