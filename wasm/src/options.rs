@@ -24,9 +24,9 @@ use cairn::{ClientBuilder, Config, ConsentState};
 pub const BROWSER_MAX_BATCH_BYTES: usize = 60_000;
 /// Browser default for `maxQueueBytes`: 1,000,000 bytes; `localStorage`
 /// holds a few MB per site and the page needs room too.
-pub const BROWSER_MAX_QUEUE_BYTES: u64 = 1_000_000;
+pub const BROWSER_MAX_QUEUE_BYTES: u64 = 8_000_000;
 /// Browser default for `maxQueueEvents`: 5,000.
-pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
+pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 20_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).

@@ -11,7 +11,10 @@
 //! storage falls back to memory (see [`crate::kv`]).
 //!
 //! Layout, under a site-wide prefix `P` (`cairn` unless configured):
-//! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`.
+//! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`,
+//!   or compact (below) `"<created_ms> <id length>:<message_id><n><head>"`.
+//! - `P:t:<tab>:c:<n>`: text that queued events have in common (their ids
+//!   and their context), kept once for all of them.
 //! - `P:t:<tab>:s:<key>`: the tab's own state (drop counters, delivery condition).
 //! - `P:t:<tab>:alive`: when the tab last showed it is alive (see [`crate::runtime`] and `js/index.js`).
 //! - `P:s:<key>`: state every tab shares: identity, consent, session.
@@ -21,6 +24,21 @@
 //! or claim from the same queue. That is what keeps one event from being sent
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.
+//!
+//! Compact events: an event as the recorder writes it is
+//! `<head>` (type, name, properties or traits), `<ids>` (`,"userId":…`,
+//! `,"anonymousId":…`), `,"messageId":"<id>","timestamp":"<t>","originalTimestamp":"<t>"`
+//! and `<context>` (`,"context":{…}}`). Only the head is stored per event: the
+//! message id and the time are in the value already (the timestamps are
+//! written again from `created_ms`), and `<ids>` and `<context>`, the same
+//! for every event of a visitor and page, are kept once under `c:<n>` (as
+//! `"<ids>\n<context>"`; JSON text holds no raw newline). A typical track
+//! call keeps a third to a half of its JSON size in storage this way, which
+//! is what lets a page record 10,000 events in one task without yielding.
+//! An event that does not have that shape (a message id that needs escaping,
+//! a time that does not match) is stored whole, as are all events when the
+//! common text could not be stored durably. The text is rebuilt exactly:
+//! the head and the common parts are slices of the event's own JSON.
 
 use crate::prelude::*;
 
@@ -75,6 +93,10 @@ impl Keys {
         cat!(self.tab_prefix(), "e:", seq)
     }
 
+    fn common(&self, n: u64) -> String {
+        cat!(self.tab_prefix(), "c:", n)
+    }
+
     /// Where the tab's liveness mark is kept.
     pub fn alive(&self) -> String {
         cat!(self.tab_prefix(), "alive")
@@ -112,7 +134,7 @@ pub fn shared_state_key(prefix: &str, key: &str) -> String {
     cat!(prefix, ":s:", key)
 }
 
-/// A stored event's value: `"<created_ms> <id length>:<message_id><json>"`.
+/// A stored event's value, whole: `"<created_ms> <id length>:<message_id><json>"`.
 /// The JSON is kept as is (not escaped into another JSON string), and the
 /// length prefix lets a message id hold any character.
 fn encode_value(e: &NewEvent) -> String {
@@ -126,14 +148,63 @@ fn encode_value(e: &NewEvent) -> String {
     )
 }
 
-fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
+/// Reads a value: `(created_ms, message_id, n, rest)`, where `rest` is the
+/// whole JSON when `n` is 0, else the head of a compact event whose common
+/// text is `c:<n>` (JSON starts with `{`, so the number cannot be mistaken).
+fn decode_value(value: &str) -> Option<(i64, &str, u64, &str)> {
     let (created, rest) = value.split_once(' ')?;
     let (len, rest) = rest.split_once(':')?;
     let len = usize::try_from(cairn::text::parse_u64(len)?).ok()?;
     // `get` is None past the end or inside a character.
-    let (id, json) = (rest.get(..len)?, rest.get(len..)?);
-    Some((cairn::text::parse_i64(created)?, id, json))
+    let (id, rest) = (rest.get(..len)?, rest.get(len..)?);
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let n = match digits {
+        0 => 0,
+        _ => cairn::text::parse_u64(rest.get(..digits)?)?,
+    };
+    Some((cairn::text::parse_i64(created)?, id, n, rest.get(digits..)?))
 }
+
+/// What a compact event leaves out between its ids and its context, and
+/// gets back from its message id and time.
+fn middle(id: &str, created_ms: i64) -> String {
+    let t = cairn::time::iso8601_ms(created_ms);
+    cat!(
+        ",\"messageId\":\"",
+        id,
+        "\",\"timestamp\":\"",
+        t,
+        "\",\"originalTimestamp\":\"",
+        t,
+        "\""
+    )
+}
+
+/// Splits an event's JSON for compact storage: `(head, common text)`, or
+/// `None` when it has not the shape (see the module doc).
+fn split_event(e: &NewEvent) -> Option<(&str, String)> {
+    let json = e.json.as_bytes();
+    let mid = middle(&e.message_id, e.created_ms);
+    let at = json.windows(mid.len()).position(|w| w == mid.as_bytes())?;
+    let before = e.json.get(..at)?;
+    // The payload's closing brace: ids hold strings only, in which a quote
+    // is escaped, so no `},"` follows it.
+    let ids_at = before
+        .as_bytes()
+        .windows(3)
+        .rposition(|w| w == b"},\"")
+        .map_or(at, |p| p + 1);
+    let (head, ids) = (before.get(..ids_at)?, before.get(ids_at..)?);
+    if !head.starts_with('{') || ids.contains('\n') {
+        return None;
+    }
+    Some((head, cat!(ids, "\n", e.json.get(at + mid.len()..)?)))
+}
+
+/// At most this many common texts are kept until the queue is next empty;
+/// past it, events are stored whole (a page whose context changes with
+/// every call gains nothing from them).
+const MAX_COMMONS: u64 = 32;
 
 /// A sequence number per destination (a page has one or two: a list, not
 /// a hash map, keeps hashing code out of the module).
@@ -169,6 +240,7 @@ impl Cursors {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     created_ms: i64,
+    /// Bytes of its JSON (what the engine's caps count).
     bytes: u64,
 }
 
@@ -182,6 +254,12 @@ pub struct BrowserStore<B> {
     last_seq: u64,
     acked: Cursors,
     claimed: Cursors,
+    /// Common texts `c:<n>` may exist for `first_common <= n <= last_common`;
+    /// they are removed together once the queue is empty.
+    first_common: u64,
+    last_common: u64,
+    /// The text of `c:<last_common>`, while new events may use it.
+    common: Option<String>,
 }
 
 impl<B: Backend> BrowserStore<B> {
@@ -196,24 +274,40 @@ impl<B: Backend> BrowserStore<B> {
             last_seq: 0,
             acked: Cursors::default(),
             claimed: Cursors::default(),
+            first_common: u64::MAX,
+            last_common: 0,
+            common: None,
         };
-        let prefix = store.keys.events_prefix();
+        let prefix = store.keys.tab_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
-            let seq = key
-                .strip_prefix(prefix.as_str())
-                .and_then(cairn::text::parse_u64);
-            let value = store.kv.get(&key);
-            match (seq, value.as_deref().and_then(decode_value)) {
-                (Some(seq), Some((created_ms, _, json))) => {
-                    let bytes = json.len() as u64;
+            let Some(rest) = key.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            if let Some(n) = rest.strip_prefix("c:").and_then(cairn::text::parse_u64) {
+                store.first_common = store.first_common.min(n);
+                store.last_common = store.last_common.max(n);
+                continue;
+            }
+            let Some(seq) = rest.strip_prefix("e:") else {
+                continue;
+            };
+            match (cairn::text::parse_u64(seq), store.load(&key)) {
+                (Some(seq), Some(e)) => {
+                    let bytes = e.json.len() as u64;
                     let at = store.index.partition_point(|(s, _)| *s < seq);
-                    store.index.insert(at, (seq, Entry { created_ms, bytes }));
+                    let entry = Entry {
+                        created_ms: e.created_ms,
+                        bytes,
+                    };
+                    store.index.insert(at, (seq, entry));
                     store.bytes += bytes;
                     store.last_seq = store.last_seq.max(seq);
                 }
                 _ => store.kv.remove(&key),
             }
         }
+        store.first_common = store.first_common.min(store.last_common + 1);
+        store.drop_commons_if_empty();
         store
     }
 
@@ -222,22 +316,76 @@ impl<B: Backend> BrowserStore<B> {
         &self.keys
     }
 
+    /// The event stored under `key`, whole again.
+    fn load(&self, key: &str) -> Option<NewEvent> {
+        let value = self.kv.get(key)?;
+        let (created_ms, id, n, rest) = decode_value(&value)?;
+        let mut json = rest.to_string();
+        if n > 0 {
+            let text = match (&self.common, n == self.last_common) {
+                (Some(text), true) => text.clone(),
+                _ => self.kv.get(&self.keys.common(n))?,
+            };
+            let (ids, context) = text.split_once('\n')?;
+            json = cat!(json, ids, middle(id, created_ms), context);
+        }
+        Some(NewEvent {
+            message_id: id.to_string(),
+            created_ms,
+            json,
+        })
+    }
+
+    /// Once the queue is empty, its common texts go too.
+    fn drop_commons_if_empty(&mut self) {
+        if !self.index.is_empty() {
+            return;
+        }
+        for n in self.first_common..=self.last_common {
+            self.kv.remove(&self.keys.common(n));
+        }
+        self.first_common = self.last_common + 1;
+        self.common = None;
+    }
+
+    /// The value to store for `e`: compact when it has the shape and its
+    /// common text is (or can be made) durable, else whole.
+    fn encode(&mut self, e: &NewEvent) -> String {
+        let Some((head, text)) = split_event(e) else {
+            return encode_value(e);
+        };
+        if self.common.as_ref() != Some(&text) {
+            let n = self.last_common + 1;
+            let key = self.keys.common(n);
+            // Only a durable common text is used: an event whose common
+            // text is in memory only would not outlive the page.
+            if n - self.first_common >= MAX_COMMONS || !self.kv.set(&key, &text) {
+                self.kv.remove(&key);
+                return encode_value(e);
+            }
+            self.last_common = n;
+            self.common = Some(text);
+        }
+        cat!(
+            e.created_ms,
+            " ",
+            e.message_id.len(),
+            ":",
+            e.message_id,
+            self.last_common,
+            head
+        )
+    }
+
     /// Every event of the queue, in order, and removes the whole tab (events
     /// and state) from storage. Returns the events and the tab's drop
     /// counters as stored. For adopting the queue of a tab that is gone.
     pub fn drain_tab(kv: &Kv<B>, keys: &Keys) -> (Vec<NewEvent>, Option<String>) {
         let mut store = BrowserStore::open(kv.clone(), keys.clone());
         let mut events = Vec::with_capacity(store.index.len());
-        let seqs: Vec<u64> = store.index.iter().map(|(s, _)| *s).collect();
-        for seq in seqs {
-            if let Some(value) = store.kv.get(&store.keys.event(seq)) {
-                if let Some((created_ms, id, json)) = decode_value(&value) {
-                    events.push(NewEvent {
-                        message_id: id.to_string(),
-                        created_ms,
-                        json: json.to_string(),
-                    });
-                }
+        for (seq, _) in &store.index {
+            if let Some(e) = store.load(&store.keys.event(*seq)) {
+                events.push(e);
             }
         }
         let drops = store
@@ -277,6 +425,7 @@ impl<B: Backend> BrowserStore<B> {
             false
         });
         self.bytes -= removed.bytes;
+        self.drop_commons_if_empty();
         removed
     }
 }
@@ -291,8 +440,8 @@ impl<B: Backend> Store for BrowserStore<B> {
         // key-value layer and counted there.
         for e in events {
             self.last_seq += 1;
-            self.kv
-                .set(&self.keys.event(self.last_seq), &encode_value(e));
+            let value = self.encode(e);
+            self.kv.set(&self.keys.event(self.last_seq), &value);
             let bytes = e.json.len() as u64;
             self.index.push((
                 self.last_seq,
@@ -381,13 +530,12 @@ impl<B: Backend> Store for BrowserStore<B> {
             if out.len() >= max_events {
                 break;
             }
-            let value = self.kv.get(&self.keys.event(seq));
-            match value.as_deref().and_then(decode_value) {
-                Some((created_ms, id, json)) => out.push(StoredEvent {
+            match self.load(&self.keys.event(seq)) {
+                Some(e) => out.push(StoredEvent {
                     seq,
-                    message_id: id.to_string(),
-                    created_ms,
-                    json: json.to_string(),
+                    message_id: e.message_id,
+                    created_ms: e.created_ms,
+                    json: e.json,
                 }),
                 // Gone from storage (cleared by the user or the browser):
                 // forget it here too, so counts follow what is really there.
@@ -575,5 +723,140 @@ mod tests {
         store.ack(D, 4).unwrap();
         assert_eq!(kv.stats().volatile_values, 0);
         assert!(kv.keys_with_prefix("cairn:").is_empty());
+    }
+
+    /// An event shaped as the recorder writes it, with context `ctx`.
+    fn shaped(i: u32, ctx: &str) -> NewEvent {
+        let id = format!("m-{i}");
+        let created_ms = 1_800_000_000_000 + i64::from(i);
+        let t = cairn::time::iso8601_ms(created_ms);
+        let json = format!(
+            r#"{{"type":"track","event":"E{i}","properties":{{"i":{i},"n":{{"userId":"x"}},"s":"}},\"q"}},"userId":"u","anonymousId":"a-1","messageId":"{id}","timestamp":"{t}","originalTimestamp":"{t}","context":{ctx}}}"#
+        );
+        NewEvent {
+            message_id: id,
+            created_ms,
+            json,
+        }
+    }
+
+    fn stored(kv: &Kv<MemoryBackend>, infix: &str) -> Vec<String> {
+        let mut keys = kv.keys_with_prefix(&format!("cairn:t:tab1:{infix}"));
+        keys.sort();
+        keys.iter().filter_map(|k| kv.get(k)).collect()
+    }
+
+    #[test]
+    fn compact_events_come_back_exactly_and_keep_their_common_text_once() {
+        let (kv, mut store) = fresh();
+        let ctx =
+            r#"{"library":{"name":"cairn","version":"0"},"page":{"url":"https://example.com/"}}"#;
+        let events: Vec<NewEvent> = (1..=3).map(|i| shaped(i, ctx)).collect();
+        store.append(&events, &[]).unwrap();
+        let commons = stored(&kv, "c:");
+        assert_eq!(
+            commons,
+            [format!(
+                ",\"userId\":\"u\",\"anonymousId\":\"a-1\"\n,\"context\":{ctx}}}"
+            )],
+            "ids and context are kept once"
+        );
+        for (value, e) in stored(&kv, "e:").iter().zip(&events) {
+            assert!(
+                !value.contains("library") && !value.contains("anonymousId"),
+                "{value}"
+            );
+            assert!(
+                !value.contains("timestamp"),
+                "times are written again: {value}"
+            );
+            assert!(
+                value.starts_with(&format!(
+                    "{} {}:{}1{{",
+                    e.created_ms,
+                    e.message_id.len(),
+                    e.message_id
+                )),
+                "{value}"
+            );
+            assert!(value.len() * 2 < e.json.len(), "{value}");
+        }
+        let read = |store: &mut BrowserStore<MemoryBackend>| -> Vec<NewEvent> {
+            store
+                .read(0, 10)
+                .unwrap()
+                .into_iter()
+                .map(|e| NewEvent {
+                    message_id: e.message_id,
+                    created_ms: e.created_ms,
+                    json: e.json,
+                })
+                .collect()
+        };
+        assert_eq!(
+            read(&mut store),
+            events,
+            "the JSON is rebuilt byte for byte"
+        );
+        let mut again = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        assert_eq!(read(&mut again), events, "and after a reload");
+        assert_eq!(
+            again.summary().unwrap().bytes,
+            store.summary().unwrap().bytes,
+            "caps count JSON bytes"
+        );
+        // A new context gets its own common text; the old one goes with its last event.
+        let later = shaped(4, r#"{"library":{"name":"cairn","version":"0"}}"#);
+        again.append(&[later.clone()], &[]).unwrap();
+        assert_eq!(stored(&kv, "c:").len(), 2);
+        let got = again.claim(D, 3, 100_000).unwrap();
+        again.ack(D, got[2].seq).unwrap();
+        assert_eq!(read(&mut again), [later]);
+        again.clear().unwrap();
+        assert!(
+            kv.keys_with_prefix("cairn:t:tab1:").is_empty(),
+            "nothing is left behind"
+        );
+    }
+
+    #[test]
+    fn events_without_the_shape_are_stored_whole() {
+        let (kv, mut store) = fresh();
+        let mut quoted = shaped(1, "{}");
+        quoted.message_id = "m\"1".into();
+        let mut moved = shaped(2, "{}");
+        moved.created_ms += 1;
+        let plain = ev(3);
+        let events = [quoted, moved, plain];
+        store.append(&events, &[]).unwrap();
+        assert!(stored(&kv, "c:").is_empty());
+        for (value, e) in stored(&kv, "e:").iter().zip(&events) {
+            assert_eq!(value, &encode_value(e));
+        }
+        let back = store.read(0, 10).unwrap();
+        assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
+    }
+
+    #[test]
+    fn a_common_text_is_used_only_when_durable_and_their_number_is_bounded() {
+        let kv = Kv::new(MemoryBackend::with_quota(0));
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
+        let e = shaped(1, "{}");
+        store.append(&[e.clone()], &[]).unwrap();
+        assert_eq!(
+            kv.get("cairn:t:t:e:1"),
+            Some(encode_value(&e)),
+            "held in memory whole, not leaning on a common text that is not on disk"
+        );
+        assert!(kv.keys_with_prefix("cairn:t:t:c:").is_empty());
+        let (kv, mut store) = fresh();
+        let events: Vec<NewEvent> = (1..=40)
+            .map(|i| shaped(i, &format!(r#"{{"n":{i}}}"#)))
+            .collect();
+        store.append(&events, &[]).unwrap();
+        assert_eq!(stored(&kv, "c:").len() as u64, MAX_COMMONS);
+        let back = store.read(0, 100).unwrap();
+        assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
+        assert_eq!(back.len(), 40);
     }
 }
