@@ -137,15 +137,15 @@ pub fn shared_state_key(prefix: &str, key: &str) -> String {
 /// A stored event's value, whole: `"<created_ms> <id length>:<message_id><json>"`.
 /// The JSON is kept as is (not escaped into another JSON string), and the
 /// length prefix lets a message id hold any character.
-fn encode_value(e: &NewEvent) -> String {
-    cat!(
-        e.created_ms,
-        " ",
-        e.message_id.len(),
-        ":",
-        e.message_id,
-        e.json
-    )
+/// With `n` other than 0, the value of a compact event whose common text is
+/// `c:<n>` and whose `body` is its head (see the module doc).
+fn encode_value(e: &NewEvent, n: u64, body: &str) -> String {
+    let mut value = cat!(e.created_ms, " ", e.message_id.len(), ":", e.message_id);
+    if n > 0 {
+        cairn::text::push_u64(&mut value, n);
+    }
+    value.push_str(body);
+    value
 }
 
 /// Reads a value: `(created_ms, message_id, n, rest)`, where `rest` is the
@@ -322,12 +322,20 @@ impl<B: Backend> BrowserStore<B> {
         let (created_ms, id, n, rest) = decode_value(&value)?;
         let mut json = rest.to_string();
         if n > 0 {
-            let text = match (&self.common, n == self.last_common) {
-                (Some(text), true) => text.clone(),
-                _ => self.kv.get(&self.keys.common(n))?,
+            // The common text in force is at hand (a drain reads it for
+            // every event); an older one is read from storage.
+            let stored;
+            let text = match &self.common {
+                Some(text) if n == self.last_common => text,
+                _ => {
+                    stored = self.kv.get(&self.keys.common(n))?;
+                    &stored
+                }
             };
             let (ids, context) = text.split_once('\n')?;
-            json = cat!(json, ids, middle(id, created_ms), context);
+            json.push_str(ids);
+            json.push_str(&middle(id, created_ms));
+            json.push_str(context);
         }
         Some(NewEvent {
             message_id: id.to_string(),
@@ -352,7 +360,7 @@ impl<B: Backend> BrowserStore<B> {
     /// common text is (or can be made) durable, else whole.
     fn encode(&mut self, e: &NewEvent) -> String {
         let Some((head, text)) = split_event(e) else {
-            return encode_value(e);
+            return encode_value(e, 0, &e.json);
         };
         if self.common.as_ref() != Some(&text) {
             let n = self.last_common + 1;
@@ -361,20 +369,12 @@ impl<B: Backend> BrowserStore<B> {
             // text is in memory only would not outlive the page.
             if n - self.first_common >= MAX_COMMONS || !self.kv.set(&key, &text) {
                 self.kv.remove(&key);
-                return encode_value(e);
+                return encode_value(e, 0, &e.json);
             }
             self.last_common = n;
             self.common = Some(text);
         }
-        cat!(
-            e.created_ms,
-            " ",
-            e.message_id.len(),
-            ":",
-            e.message_id,
-            self.last_common,
-            head
-        )
+        encode_value(e, self.last_common, head)
     }
 
     /// Every event of the queue, in order, and removes the whole tab (events
@@ -831,7 +831,7 @@ mod tests {
         store.append(&events, &[]).unwrap();
         assert!(stored(&kv, "c:").is_empty());
         for (value, e) in stored(&kv, "e:").iter().zip(&events) {
-            assert_eq!(value, &encode_value(e));
+            assert_eq!(value, &encode_value(e, 0, &e.json));
         }
         let back = store.read(0, 10).unwrap();
         assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
@@ -845,7 +845,7 @@ mod tests {
         store.append(&[e.clone()], &[]).unwrap();
         assert_eq!(
             kv.get("cairn:t:t:e:1"),
-            Some(encode_value(&e)),
+            Some(encode_value(&e, 0, &e.json)),
             "held in memory whole, not leaning on a common text that is not on disk"
         );
         assert!(kv.keys_with_prefix("cairn:t:t:c:").is_empty());
