@@ -6,9 +6,10 @@
 //! `localStorage` is the browser's only synchronous durable storage.
 //! IndexedDB would need an in-memory copy written back asynchronously, so an
 //! event could be "committed" without being on disk yet, the very gap the
-//! store exists to close. The price is a quota of a few MB per site, shared
-//! with the page: the browser defaults keep the queue under 1 MB, and a full
-//! storage falls back to memory (see [`crate::kv`]).
+//! store exists to close. The price is a quota of about 5 MiB characters
+//! per site, shared with the page: events are stored compactly (below), one
+//! tab's queue keeps to [`STORAGE_SHARE`], and a full storage falls back to
+//! memory (see [`crate::kv`]).
 //!
 //! Layout, under a site-wide prefix `P` (`cairn` unless configured):
 //! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`,
@@ -83,10 +84,6 @@ impl Keys {
     /// Everything of this tab starts with this.
     pub fn tab_prefix(&self) -> String {
         cat!(self.prefix, ":t:", self.tab, ":")
-    }
-
-    fn events_prefix(&self) -> String {
-        cat!(self.tab_prefix(), "e:")
     }
 
     fn event(&self, seq: u64) -> String {
@@ -206,6 +203,13 @@ fn split_event(e: &NewEvent) -> Option<(&str, String)> {
 /// every call gains nothing from them).
 const MAX_COMMONS: u64 = 32;
 
+/// Most characters (keys and values, counted as UTF-8 bytes) one tab's
+/// queued events may take in storage: 3,000,000, under 60% of the 5 MiB
+/// characters browsers give a site (Chromium, Firefox), so the page keeps
+/// room of its own. About 14,000 typical events stored compactly; past it,
+/// new events are held in memory ([`Kv::hold`]) until delivery makes room.
+pub const STORAGE_SHARE: u64 = 3_000_000;
+
 /// A sequence number per destination (a page has one or two: a list, not
 /// a hash map, keeps hashing code out of the module).
 #[derive(Debug, Default)]
@@ -242,6 +246,8 @@ struct Entry {
     created_ms: i64,
     /// Bytes of its JSON (what the engine's caps count).
     bytes: u64,
+    /// What it takes in storage (key and value).
+    stored: u64,
 }
 
 /// One tab's queue and state in browser storage.
@@ -251,6 +257,8 @@ pub struct BrowserStore<B> {
     /// `(seq, entry)` in increasing `seq` order.
     index: Vec<(u64, Entry)>,
     bytes: u64,
+    /// The sum of the entries' `stored`, held in memory or not.
+    stored: u64,
     last_seq: u64,
     acked: Cursors,
     claimed: Cursors,
@@ -271,6 +279,7 @@ impl<B: Backend> BrowserStore<B> {
             keys,
             index: Vec::new(),
             bytes: 0,
+            stored: 0,
             last_seq: 0,
             acked: Cursors::default(),
             claimed: Cursors::default(),
@@ -295,12 +304,17 @@ impl<B: Backend> BrowserStore<B> {
                 (Some(seq), Some(e)) => {
                     let bytes = e.json.len() as u64;
                     let at = store.index.partition_point(|(s, _)| *s < seq);
+                    // Whole, as the share is counted (a reopened queue
+                    // may hold older, uncompacted values).
+                    let stored = (key.len() + bytes as usize) as u64;
                     let entry = Entry {
                         created_ms: e.created_ms,
                         bytes,
+                        stored,
                     };
                     store.index.insert(at, (seq, entry));
                     store.bytes += bytes;
+                    store.stored += stored;
                     store.last_seq = store.last_seq.max(seq);
                 }
                 _ => store.kv.remove(&key),
@@ -414,7 +428,7 @@ impl<B: Backend> BrowserStore<B> {
 
     fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
         let mut removed = Removed::default();
-        let (kv, keys) = (&self.kv, &self.keys);
+        let (kv, keys, stored) = (&self.kv, &self.keys, &mut self.stored);
         self.index.retain(|(seq, e)| {
             if keep(*seq, e) {
                 return true;
@@ -422,6 +436,7 @@ impl<B: Backend> BrowserStore<B> {
             kv.remove(&keys.event(*seq));
             removed.events += 1;
             removed.bytes += e.bytes;
+            *stored -= e.stored;
             false
         });
         self.bytes -= removed.bytes;
@@ -440,17 +455,25 @@ impl<B: Backend> Store for BrowserStore<B> {
         // key-value layer and counted there.
         for e in events {
             self.last_seq += 1;
-            let value = self.encode(e);
-            self.kv.set(&self.keys.event(self.last_seq), &value);
+            let (key, value) = (self.keys.event(self.last_seq), self.encode(e));
+            let stored = (key.len() + value.len()) as u64;
+            // Past the share, in memory only: the page keeps its room.
+            if self.stored + stored > STORAGE_SHARE {
+                self.kv.hold(&key, &value);
+            } else {
+                self.kv.set(&key, &value);
+            }
             let bytes = e.json.len() as u64;
             self.index.push((
                 self.last_seq,
                 Entry {
                     created_ms: e.created_ms,
                     bytes,
+                    stored,
                 },
             ));
             self.bytes += bytes;
+            self.stored += stored;
         }
         for (k, v) in state {
             let key = self.keys.state(k);
@@ -805,9 +828,9 @@ mod tests {
             store.summary().unwrap().bytes,
             "caps count JSON bytes"
         );
-        // A new context gets its own common text; the old one goes with its last event.
+        // A new context gets its own common text; the old ones go once the queue is empty.
         let later = shaped(4, r#"{"library":{"name":"cairn","version":"0"}}"#);
-        again.append(&[later.clone()], &[]).unwrap();
+        again.append(std::slice::from_ref(&later), &[]).unwrap();
         assert_eq!(stored(&kv, "c:").len(), 2);
         let got = again.claim(D, 3, 100_000).unwrap();
         again.ack(D, got[2].seq).unwrap();
@@ -842,7 +865,7 @@ mod tests {
         let kv = Kv::new(MemoryBackend::with_quota(0));
         let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
         let e = shaped(1, "{}");
-        store.append(&[e.clone()], &[]).unwrap();
+        store.append(std::slice::from_ref(&e), &[]).unwrap();
         assert_eq!(
             kv.get("cairn:t:t:e:1"),
             Some(encode_value(&e, 0, &e.json)),
@@ -858,5 +881,32 @@ mod tests {
         let back = store.read(0, 100).unwrap();
         assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
         assert_eq!(back.len(), 40);
+    }
+
+    #[test]
+    fn past_its_share_of_storage_the_queue_holds_new_events_in_memory() {
+        let (kv, mut store) = fresh();
+        let big = |i: u32| NewEvent {
+            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(100_000)),
+            ..ev(i)
+        };
+        let events: Vec<NewEvent> = (1..=40).map(big).collect();
+        store.append(&events, &[]).unwrap();
+        let on_disk = kv.with_backend(|b| b.used_chars()) as u64;
+        assert!(on_disk <= STORAGE_SHARE, "{on_disk}");
+        assert!(
+            on_disk > STORAGE_SHARE - 200_000,
+            "up to the share: {on_disk}"
+        );
+        let s = kv.stats();
+        assert_eq!(s.volatile_values, 11, "the rest waits in memory");
+        assert_eq!(s.quota_errors, 11, "counted");
+        assert!(kv.last_error().unwrap().contains("share"));
+        let got = store.claim(D, 100, usize::MAX).unwrap();
+        assert_eq!(got.len(), 40, "every event is still there to send");
+        assert!(got.iter().zip(&events).all(|(g, e)| g.json == e.json));
+        store.ack(D, 40).unwrap();
+        assert_eq!(kv.stats().volatile_values, 0);
+        assert!(kv.keys_with_prefix("cairn:").is_empty());
     }
 }
