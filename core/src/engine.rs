@@ -231,6 +231,12 @@ impl Engine {
     /// to [`load_backlog`](Self::load_backlog): until it is done the engine
     /// records and commits as usual but starts no upload and drops nothing
     /// for the caps, since it does not know yet how much is queued.
+    // `Ahead` is a unit struct without the Amplitude wire (the browser's
+    // default build), a map with it: `default()` serves both.
+    #[allow(
+        clippy::default_constructed_unit_structs,
+        reason = "a unit struct only in some builds"
+    )]
     pub fn starting(
         cfg: EngineConfig,
         store: Box<dyn Store + Send>,

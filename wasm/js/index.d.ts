@@ -28,9 +28,9 @@ export interface CairnOptions {
   retryBaseDelay?: number;
   /** Longest wait between retries (default 300000). */
   maxRetryDelay?: number;
-  /** Most events kept in storage; the oldest go first (default 5000). */
+  /** Most events queued; past it the oldest go first, counted as `overflow` (default 20000). */
   maxQueueEvents?: number;
-  /** Most bytes kept in storage (default 1000000). */
+  /** Most bytes of event JSON queued (default 8000000); in `localStorage` they take about a third of that. */
   maxQueueBytes?: number;
   /** Events older than this are dropped instead of sent (default 30 days). */
   maxEventAge?: number;

@@ -144,6 +144,13 @@ impl<B> Inner<B> {
         self.overlay.retain(|(k, _)| k != key);
         self.stats.volatile_values = self.overlay.len() as u64;
     }
+
+    /// Holds `value` in the overlay.
+    fn keep(&mut self, key: &str, value: &str) {
+        self.forget_overlay(key);
+        self.overlay.push((key.to_string(), value.to_string()));
+        self.stats.volatile_values = self.overlay.len() as u64;
+    }
 }
 
 /// A shared handle on a backend with the in-memory fallback. Cloning it
@@ -227,10 +234,21 @@ impl<B: Backend> Kv<B> {
                 ));
             }
         }
-        inner.forget_overlay(key);
-        inner.overlay.push((key.to_string(), value.to_string()));
-        inner.stats.volatile_values = inner.overlay.len() as u64;
+        inner.keep(key, value);
         false
+    }
+
+    /// Keeps `value` in memory only, as [`set`](Self::set) keeps a value the
+    /// backend refuses for lack of room (counted as a quota error), without
+    /// trying the backend: for a writer past its own share of the storage.
+    /// An older durable value under `key` is removed.
+    pub fn hold(&self, key: &str, value: &str) {
+        let mut inner = self.lock();
+        inner.backend.remove(key);
+        inner.stats.quota_errors += 1;
+        inner.last_error =
+            Some("the queue is past its share of storage: new events wait in memory".into());
+        inner.keep(key, value);
     }
 
     /// Removes `key` from the backend and from memory.

@@ -22,11 +22,16 @@ use cairn::{ClientBuilder, Config, ConsentState};
 /// Browser default for `maxBatchBytes`: 60,000 bytes, so that every batch
 /// fits in a keepalive request or a beacon (the browser allows 64 KiB).
 pub const BROWSER_MAX_BATCH_BYTES: usize = 60_000;
-/// Browser default for `maxQueueBytes`: 1,000,000 bytes; `localStorage`
-/// holds a few MB per site and the page needs room too.
-pub const BROWSER_MAX_QUEUE_BYTES: u64 = 1_000_000;
-/// Browser default for `maxQueueEvents`: 5,000.
-pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 5_000;
+/// Browser default for `maxQueueBytes`: 8,000,000 bytes of event JSON
+/// (what every store's caps count). The browser store keeps events
+/// compactly, at about a third of their JSON, and never past its
+/// [`STORAGE_SHARE`](crate::store::STORAGE_SHARE) of `localStorage`, so
+/// this admits 10,000 typical events recorded in one task (about 5.6 MB of
+/// JSON with a page context) while the page keeps room of its own.
+pub const BROWSER_MAX_QUEUE_BYTES: u64 = 8_000_000;
+/// Browser default for `maxQueueEvents`: 20,000 (twice the 10,000 events a
+/// page may record in one task).
+pub const BROWSER_MAX_QUEUE_EVENTS: u64 = 20_000;
 
 /// The options the core reads besides the [`SETTINGS`]: the texts and the
 /// structured ones. The JS layer handles its own (see `index.js`).

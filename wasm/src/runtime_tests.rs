@@ -553,3 +553,77 @@ fn stats_and_reports_are_json() {
     .unwrap();
     assert_eq!(h["why_kept"], "x\"y");
 }
+
+/// A page that records 10,000 typical track calls in one task, without
+/// yielding (no upload is answered meanwhile): every event is kept, in
+/// storage (not in memory), compactly, and all of them are delivered once,
+/// in order, after.
+#[test]
+fn ten_thousand_calls_in_one_task_are_kept_in_storage() {
+    let kv = site();
+    // The defaults a page gets, but for the endpoint.
+    let mut rt = Runtime::new(
+        kv.clone(),
+        "cairn",
+        "a",
+        r#"{"writeKey":"wk","endpoint":"http://127.0.0.1:9"}"#,
+        None,
+        7,
+        T0,
+    )
+    .unwrap();
+    rt.set_context(
+        r#"{"page":{"path":"/shop/cart","referrer":"https://www.example.com/","search":"","title":"Cart","url":"https://www.example.com/shop/cart"}}"#,
+    )
+    .unwrap();
+    let mut first = None;
+    for i in 0..10_000 {
+        let props =
+            format!(r#"{{"product_id":"sku-{i}","price":19.99,"currency":"EUR","position":{i}}}"#);
+        rt.record("track", "Product Viewed", &props, T0 + i / 10)
+            .unwrap();
+        // The page polls after each call: the first batch leaves (and stays
+        // unanswered until the task ends).
+        first = first.or_else(|| rt.poll(T0 + i / 10));
+    }
+    let s = stats(&mut rt);
+    assert_eq!(s["dropped"]["overflow"], 0, "{s}");
+    assert_eq!(s["queued_events"], 10_000);
+    assert_eq!(
+        s["browser"]["volatile_values"], 0,
+        "all of it is in storage"
+    );
+    assert_eq!(s["browser"]["quota_errors"], 0);
+    let json_bytes = s["queued_bytes"].as_u64().unwrap() as usize;
+    let used = kv.with_backend(|b| b.used_chars());
+    println!(
+        "10,000 events: {json_bytes} bytes of JSON, {used} characters in storage (keys included), {} per event",
+        used / 10_000
+    );
+    assert!(
+        used * 2 < json_bytes,
+        "stored compactly: {used} of {json_bytes}"
+    );
+    let first = first.expect("a batch leaves during the task");
+    let mut sent = batch(&first);
+    rt.on_response(first.id, 200, None, String::new(), T0 + 1_000);
+    sent.extend(deliver_all(&mut rt, T0 + 1_000));
+    let positions: Vec<u64> = sent
+        .iter()
+        .map(|e| e["properties"]["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        positions,
+        (0..10_000).collect::<Vec<u64>>(),
+        "each once, in order"
+    );
+    let ids: std::collections::BTreeSet<&str> = sent
+        .iter()
+        .map(|e| e["messageId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 10_000);
+    assert_eq!(sent[9_999]["context"]["page"]["path"], "/shop/cart");
+    assert_eq!(sent[9_999]["timestamp"], sent[9_999]["originalTimestamp"]);
+    assert!(kv.keys_with_prefix("cairn:t:a:e:").is_empty());
+    assert!(kv.keys_with_prefix("cairn:t:a:c:").is_empty());
+}

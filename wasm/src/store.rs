@@ -6,12 +6,16 @@
 //! `localStorage` is the browser's only synchronous durable storage.
 //! IndexedDB would need an in-memory copy written back asynchronously, so an
 //! event could be "committed" without being on disk yet, the very gap the
-//! store exists to close. The price is a quota of a few MB per site, shared
-//! with the page: the browser defaults keep the queue under 1 MB, and a full
-//! storage falls back to memory (see [`crate::kv`]).
+//! store exists to close. The price is a quota of about 5 MiB characters
+//! per site, shared with the page: events are stored compactly (below), one
+//! tab's queue keeps to [`STORAGE_SHARE`], and a full storage falls back to
+//! memory (see [`crate::kv`]).
 //!
 //! Layout, under a site-wide prefix `P` (`cairn` unless configured):
-//! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`.
+//! - `P:t:<tab>:e:<seq>`: one queued event, `"<created_ms> <id length>:<message_id><json>"`,
+//!   or compact (below) `"<created_ms> <id length>:<message_id><n><head>"`.
+//! - `P:t:<tab>:c:<n>`: text that queued events have in common (their ids
+//!   and their context), kept once for all of them.
 //! - `P:t:<tab>:s:<key>`: the tab's own state (drop counters, delivery condition).
 //! - `P:t:<tab>:alive`: when the tab last showed it is alive (see [`crate::runtime`] and `js/index.js`).
 //! - `P:s:<key>`: state every tab shares: identity, consent, session.
@@ -21,6 +25,21 @@
 //! or claim from the same queue. That is what keeps one event from being sent
 //! by two tabs. An in-memory index of the tab's events (sequence, size,
 //! time) keeps counts and caps cheap; the values are read back only to send.
+//!
+//! Compact events: an event as the recorder writes it is
+//! `<head>` (type, name, properties or traits), `<ids>` (`,"userId":…`,
+//! `,"anonymousId":…`), `,"messageId":"<id>","timestamp":"<t>","originalTimestamp":"<t>"`
+//! and `<context>` (`,"context":{…}}`). Only the head is stored per event: the
+//! message id and the time are in the value already (the timestamps are
+//! written again from `created_ms`), and `<ids>` and `<context>`, the same
+//! for every event of a visitor and page, are kept once under `c:<n>` (as
+//! `"<ids>\n<context>"`; JSON text holds no raw newline). A typical track
+//! call keeps a third to a half of its JSON size in storage this way, which
+//! is what lets a page record 10,000 events in one task without yielding.
+//! An event that does not have that shape (a message id that needs escaping,
+//! a time that does not match) is stored whole, as are all events when the
+//! common text could not be stored durably. The text is rebuilt exactly:
+//! the head and the common parts are slices of the event's own JSON.
 
 use crate::prelude::*;
 
@@ -67,12 +86,12 @@ impl Keys {
         cat!(self.prefix, ":t:", self.tab, ":")
     }
 
-    fn events_prefix(&self) -> String {
-        cat!(self.tab_prefix(), "e:")
-    }
-
     fn event(&self, seq: u64) -> String {
         cat!(self.tab_prefix(), "e:", seq)
+    }
+
+    fn common(&self, n: u64) -> String {
+        cat!(self.tab_prefix(), "c:", n)
     }
 
     /// Where the tab's liveness mark is kept.
@@ -112,28 +131,84 @@ pub fn shared_state_key(prefix: &str, key: &str) -> String {
     cat!(prefix, ":s:", key)
 }
 
-/// A stored event's value: `"<created_ms> <id length>:<message_id><json>"`.
+/// A stored event's value, whole: `"<created_ms> <id length>:<message_id><json>"`.
 /// The JSON is kept as is (not escaped into another JSON string), and the
 /// length prefix lets a message id hold any character.
-fn encode_value(e: &NewEvent) -> String {
-    cat!(
-        e.created_ms,
-        " ",
-        e.message_id.len(),
-        ":",
-        e.message_id,
-        e.json
-    )
+/// With `n` other than 0, the value of a compact event whose common text is
+/// `c:<n>` and whose `body` is its head (see the module doc).
+fn encode_value(e: &NewEvent, n: u64, body: &str) -> String {
+    let mut value = cat!(e.created_ms, " ", e.message_id.len(), ":", e.message_id);
+    if n > 0 {
+        cairn::text::push_u64(&mut value, n);
+    }
+    value.push_str(body);
+    value
 }
 
-fn decode_value(value: &str) -> Option<(i64, &str, &str)> {
+/// Reads a value: `(created_ms, message_id, n, rest)`, where `rest` is the
+/// whole JSON when `n` is 0, else the head of a compact event whose common
+/// text is `c:<n>` (JSON starts with `{`, so the number cannot be mistaken).
+fn decode_value(value: &str) -> Option<(i64, &str, u64, &str)> {
     let (created, rest) = value.split_once(' ')?;
     let (len, rest) = rest.split_once(':')?;
     let len = usize::try_from(cairn::text::parse_u64(len)?).ok()?;
     // `get` is None past the end or inside a character.
-    let (id, json) = (rest.get(..len)?, rest.get(len..)?);
-    Some((cairn::text::parse_i64(created)?, id, json))
+    let (id, rest) = (rest.get(..len)?, rest.get(len..)?);
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let n = match digits {
+        0 => 0,
+        _ => cairn::text::parse_u64(rest.get(..digits)?)?,
+    };
+    Some((cairn::text::parse_i64(created)?, id, n, rest.get(digits..)?))
 }
+
+/// What a compact event leaves out between its ids and its context, and
+/// gets back from its message id and time.
+fn middle(id: &str, created_ms: i64) -> String {
+    let t = cairn::time::iso8601_ms(created_ms);
+    cat!(
+        ",\"messageId\":\"",
+        id,
+        "\",\"timestamp\":\"",
+        t,
+        "\",\"originalTimestamp\":\"",
+        t,
+        "\""
+    )
+}
+
+/// Splits an event's JSON for compact storage: `(head, common text)`, or
+/// `None` when it has not the shape (see the module doc).
+fn split_event(e: &NewEvent) -> Option<(&str, String)> {
+    let json = e.json.as_bytes();
+    let mid = middle(&e.message_id, e.created_ms);
+    let at = json.windows(mid.len()).position(|w| w == mid.as_bytes())?;
+    let before = e.json.get(..at)?;
+    // The payload's closing brace: ids hold strings only, in which a quote
+    // is escaped, so no `},"` follows it.
+    let ids_at = before
+        .as_bytes()
+        .windows(3)
+        .rposition(|w| w == b"},\"")
+        .map_or(at, |p| p + 1);
+    let (head, ids) = (before.get(..ids_at)?, before.get(ids_at..)?);
+    if !head.starts_with('{') || ids.contains('\n') {
+        return None;
+    }
+    Some((head, cat!(ids, "\n", e.json.get(at + mid.len()..)?)))
+}
+
+/// At most this many common texts are kept until the queue is next empty;
+/// past it, events are stored whole (a page whose context changes with
+/// every call gains nothing from them).
+const MAX_COMMONS: u64 = 32;
+
+/// Most characters (keys and values, counted as UTF-8 bytes) one tab's
+/// queued events may take in storage: 3,000,000, under 60% of the 5 MiB
+/// characters browsers give a site (Chromium, Firefox), so the page keeps
+/// room of its own. About 14,000 typical events stored compactly; past it,
+/// new events are held in memory ([`Kv::hold`]) until delivery makes room.
+pub const STORAGE_SHARE: u64 = 3_000_000;
 
 /// A sequence number per destination (a page has one or two: a list, not
 /// a hash map, keeps hashing code out of the module).
@@ -169,7 +244,10 @@ impl Cursors {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     created_ms: i64,
+    /// Bytes of its JSON (what the engine's caps count).
     bytes: u64,
+    /// What it takes in storage (key and value).
+    stored: u64,
 }
 
 /// One tab's queue and state in browser storage.
@@ -179,9 +257,17 @@ pub struct BrowserStore<B> {
     /// `(seq, entry)` in increasing `seq` order.
     index: Vec<(u64, Entry)>,
     bytes: u64,
+    /// The sum of the entries' `stored`, held in memory or not.
+    stored: u64,
     last_seq: u64,
     acked: Cursors,
     claimed: Cursors,
+    /// Common texts `c:<n>` may exist for `first_common <= n <= last_common`;
+    /// they are removed together once the queue is empty.
+    first_common: u64,
+    last_common: u64,
+    /// The text of `c:<last_common>`, while new events may use it.
+    common: Option<String>,
 }
 
 impl<B: Backend> BrowserStore<B> {
@@ -193,27 +279,49 @@ impl<B: Backend> BrowserStore<B> {
             keys,
             index: Vec::new(),
             bytes: 0,
+            stored: 0,
             last_seq: 0,
             acked: Cursors::default(),
             claimed: Cursors::default(),
+            first_common: u64::MAX,
+            last_common: 0,
+            common: None,
         };
-        let prefix = store.keys.events_prefix();
+        let prefix = store.keys.tab_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
-            let seq = key
-                .strip_prefix(prefix.as_str())
-                .and_then(cairn::text::parse_u64);
-            let value = store.kv.get(&key);
-            match (seq, value.as_deref().and_then(decode_value)) {
-                (Some(seq), Some((created_ms, _, json))) => {
-                    let bytes = json.len() as u64;
+            let Some(rest) = key.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            if let Some(n) = rest.strip_prefix("c:").and_then(cairn::text::parse_u64) {
+                store.first_common = store.first_common.min(n);
+                store.last_common = store.last_common.max(n);
+                continue;
+            }
+            let Some(seq) = rest.strip_prefix("e:") else {
+                continue;
+            };
+            match (cairn::text::parse_u64(seq), store.load(&key)) {
+                (Some(seq), Some(e)) => {
+                    let bytes = e.json.len() as u64;
                     let at = store.index.partition_point(|(s, _)| *s < seq);
-                    store.index.insert(at, (seq, Entry { created_ms, bytes }));
+                    // Whole, as the share is counted (a reopened queue
+                    // may hold older, uncompacted values).
+                    let stored = (key.len() + bytes as usize) as u64;
+                    let entry = Entry {
+                        created_ms: e.created_ms,
+                        bytes,
+                        stored,
+                    };
+                    store.index.insert(at, (seq, entry));
                     store.bytes += bytes;
+                    store.stored += stored;
                     store.last_seq = store.last_seq.max(seq);
                 }
                 _ => store.kv.remove(&key),
             }
         }
+        store.first_common = store.first_common.min(store.last_common + 1);
+        store.drop_commons_if_empty();
         store
     }
 
@@ -222,22 +330,76 @@ impl<B: Backend> BrowserStore<B> {
         &self.keys
     }
 
+    /// The event stored under `key`, whole again.
+    fn load(&self, key: &str) -> Option<NewEvent> {
+        let value = self.kv.get(key)?;
+        let (created_ms, id, n, rest) = decode_value(&value)?;
+        let mut json = rest.to_string();
+        if n > 0 {
+            // The common text in force is at hand (a drain reads it for
+            // every event); an older one is read from storage.
+            let stored;
+            let text = match &self.common {
+                Some(text) if n == self.last_common => text,
+                _ => {
+                    stored = self.kv.get(&self.keys.common(n))?;
+                    &stored
+                }
+            };
+            let (ids, context) = text.split_once('\n')?;
+            json.push_str(ids);
+            json.push_str(&middle(id, created_ms));
+            json.push_str(context);
+        }
+        Some(NewEvent {
+            message_id: id.to_string(),
+            created_ms,
+            json,
+        })
+    }
+
+    /// Once the queue is empty, its common texts go too.
+    fn drop_commons_if_empty(&mut self) {
+        if !self.index.is_empty() {
+            return;
+        }
+        for n in self.first_common..=self.last_common {
+            self.kv.remove(&self.keys.common(n));
+        }
+        self.first_common = self.last_common + 1;
+        self.common = None;
+    }
+
+    /// The value to store for `e`: compact when it has the shape and its
+    /// common text is (or can be made) durable, else whole.
+    fn encode(&mut self, e: &NewEvent) -> String {
+        let Some((head, text)) = split_event(e) else {
+            return encode_value(e, 0, &e.json);
+        };
+        if self.common.as_ref() != Some(&text) {
+            let n = self.last_common + 1;
+            let key = self.keys.common(n);
+            // Only a durable common text is used: an event whose common
+            // text is in memory only would not outlive the page.
+            if n - self.first_common >= MAX_COMMONS || !self.kv.set(&key, &text) {
+                self.kv.remove(&key);
+                return encode_value(e, 0, &e.json);
+            }
+            self.last_common = n;
+            self.common = Some(text);
+        }
+        encode_value(e, self.last_common, head)
+    }
+
     /// Every event of the queue, in order, and removes the whole tab (events
     /// and state) from storage. Returns the events and the tab's drop
     /// counters as stored. For adopting the queue of a tab that is gone.
     pub fn drain_tab(kv: &Kv<B>, keys: &Keys) -> (Vec<NewEvent>, Option<String>) {
         let mut store = BrowserStore::open(kv.clone(), keys.clone());
         let mut events = Vec::with_capacity(store.index.len());
-        let seqs: Vec<u64> = store.index.iter().map(|(s, _)| *s).collect();
-        for seq in seqs {
-            if let Some(value) = store.kv.get(&store.keys.event(seq)) {
-                if let Some((created_ms, id, json)) = decode_value(&value) {
-                    events.push(NewEvent {
-                        message_id: id.to_string(),
-                        created_ms,
-                        json: json.to_string(),
-                    });
-                }
+        for (seq, _) in &store.index {
+            if let Some(e) = store.load(&store.keys.event(*seq)) {
+                events.push(e);
             }
         }
         let drops = store
@@ -266,7 +428,7 @@ impl<B: Backend> BrowserStore<B> {
 
     fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
         let mut removed = Removed::default();
-        let (kv, keys) = (&self.kv, &self.keys);
+        let (kv, keys, stored) = (&self.kv, &self.keys, &mut self.stored);
         self.index.retain(|(seq, e)| {
             if keep(*seq, e) {
                 return true;
@@ -274,9 +436,11 @@ impl<B: Backend> BrowserStore<B> {
             kv.remove(&keys.event(*seq));
             removed.events += 1;
             removed.bytes += e.bytes;
+            *stored -= e.stored;
             false
         });
         self.bytes -= removed.bytes;
+        self.drop_commons_if_empty();
         removed
     }
 }
@@ -291,17 +455,25 @@ impl<B: Backend> Store for BrowserStore<B> {
         // key-value layer and counted there.
         for e in events {
             self.last_seq += 1;
-            self.kv
-                .set(&self.keys.event(self.last_seq), &encode_value(e));
+            let (key, value) = (self.keys.event(self.last_seq), self.encode(e));
+            let stored = (key.len() + value.len()) as u64;
+            // Past the share, in memory only: the page keeps its room.
+            if self.stored + stored > STORAGE_SHARE {
+                self.kv.hold(&key, &value);
+            } else {
+                self.kv.set(&key, &value);
+            }
             let bytes = e.json.len() as u64;
             self.index.push((
                 self.last_seq,
                 Entry {
                     created_ms: e.created_ms,
                     bytes,
+                    stored,
                 },
             ));
             self.bytes += bytes;
+            self.stored += stored;
         }
         for (k, v) in state {
             let key = self.keys.state(k);
@@ -381,13 +553,12 @@ impl<B: Backend> Store for BrowserStore<B> {
             if out.len() >= max_events {
                 break;
             }
-            let value = self.kv.get(&self.keys.event(seq));
-            match value.as_deref().and_then(decode_value) {
-                Some((created_ms, id, json)) => out.push(StoredEvent {
+            match self.load(&self.keys.event(seq)) {
+                Some(e) => out.push(StoredEvent {
                     seq,
-                    message_id: id.to_string(),
-                    created_ms,
-                    json: json.to_string(),
+                    message_id: e.message_id,
+                    created_ms: e.created_ms,
+                    json: e.json,
                 }),
                 // Gone from storage (cleared by the user or the browser):
                 // forget it here too, so counts follow what is really there.
@@ -573,6 +744,168 @@ mod tests {
             "every event is still there to send"
         );
         store.ack(D, 4).unwrap();
+        assert_eq!(kv.stats().volatile_values, 0);
+        assert!(kv.keys_with_prefix("cairn:").is_empty());
+    }
+
+    /// An event shaped as the recorder writes it, with context `ctx`.
+    fn shaped(i: u32, ctx: &str) -> NewEvent {
+        let id = format!("m-{i}");
+        let created_ms = 1_800_000_000_000 + i64::from(i);
+        let t = cairn::time::iso8601_ms(created_ms);
+        let json = format!(
+            r#"{{"type":"track","event":"E{i}","properties":{{"i":{i},"n":{{"userId":"x"}},"s":"}},\"q"}},"userId":"u","anonymousId":"a-1","messageId":"{id}","timestamp":"{t}","originalTimestamp":"{t}","context":{ctx}}}"#
+        );
+        NewEvent {
+            message_id: id,
+            created_ms,
+            json,
+        }
+    }
+
+    fn stored(kv: &Kv<MemoryBackend>, infix: &str) -> Vec<String> {
+        let mut keys = kv.keys_with_prefix(&format!("cairn:t:tab1:{infix}"));
+        keys.sort();
+        keys.iter().filter_map(|k| kv.get(k)).collect()
+    }
+
+    #[test]
+    fn compact_events_come_back_exactly_and_keep_their_common_text_once() {
+        let (kv, mut store) = fresh();
+        let ctx =
+            r#"{"library":{"name":"cairn","version":"0"},"page":{"url":"https://example.com/"}}"#;
+        let events: Vec<NewEvent> = (1..=3).map(|i| shaped(i, ctx)).collect();
+        store.append(&events, &[]).unwrap();
+        let commons = stored(&kv, "c:");
+        assert_eq!(
+            commons,
+            [format!(
+                ",\"userId\":\"u\",\"anonymousId\":\"a-1\"\n,\"context\":{ctx}}}"
+            )],
+            "ids and context are kept once"
+        );
+        for (value, e) in stored(&kv, "e:").iter().zip(&events) {
+            assert!(
+                !value.contains("library") && !value.contains("anonymousId"),
+                "{value}"
+            );
+            assert!(
+                !value.contains("timestamp"),
+                "times are written again: {value}"
+            );
+            assert!(
+                value.starts_with(&format!(
+                    "{} {}:{}1{{",
+                    e.created_ms,
+                    e.message_id.len(),
+                    e.message_id
+                )),
+                "{value}"
+            );
+            assert!(value.len() * 2 < e.json.len(), "{value}");
+        }
+        let read = |store: &mut BrowserStore<MemoryBackend>| -> Vec<NewEvent> {
+            store
+                .read(0, 10)
+                .unwrap()
+                .into_iter()
+                .map(|e| NewEvent {
+                    message_id: e.message_id,
+                    created_ms: e.created_ms,
+                    json: e.json,
+                })
+                .collect()
+        };
+        assert_eq!(
+            read(&mut store),
+            events,
+            "the JSON is rebuilt byte for byte"
+        );
+        let mut again = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        assert_eq!(read(&mut again), events, "and after a reload");
+        assert_eq!(
+            again.summary().unwrap().bytes,
+            store.summary().unwrap().bytes,
+            "caps count JSON bytes"
+        );
+        // A new context gets its own common text; the old ones go once the queue is empty.
+        let later = shaped(4, r#"{"library":{"name":"cairn","version":"0"}}"#);
+        again.append(std::slice::from_ref(&later), &[]).unwrap();
+        assert_eq!(stored(&kv, "c:").len(), 2);
+        let got = again.claim(D, 3, 100_000).unwrap();
+        again.ack(D, got[2].seq).unwrap();
+        assert_eq!(read(&mut again), [later]);
+        again.clear().unwrap();
+        assert!(
+            kv.keys_with_prefix("cairn:t:tab1:").is_empty(),
+            "nothing is left behind"
+        );
+    }
+
+    #[test]
+    fn events_without_the_shape_are_stored_whole() {
+        let (kv, mut store) = fresh();
+        let mut quoted = shaped(1, "{}");
+        quoted.message_id = "m\"1".into();
+        let mut moved = shaped(2, "{}");
+        moved.created_ms += 1;
+        let plain = ev(3);
+        let events = [quoted, moved, plain];
+        store.append(&events, &[]).unwrap();
+        assert!(stored(&kv, "c:").is_empty());
+        for (value, e) in stored(&kv, "e:").iter().zip(&events) {
+            assert_eq!(value, &encode_value(e, 0, &e.json));
+        }
+        let back = store.read(0, 10).unwrap();
+        assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
+    }
+
+    #[test]
+    fn a_common_text_is_used_only_when_durable_and_their_number_is_bounded() {
+        let kv = Kv::new(MemoryBackend::with_quota(0));
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
+        let e = shaped(1, "{}");
+        store.append(std::slice::from_ref(&e), &[]).unwrap();
+        assert_eq!(
+            kv.get("cairn:t:t:e:1"),
+            Some(encode_value(&e, 0, &e.json)),
+            "held in memory whole, not leaning on a common text that is not on disk"
+        );
+        assert!(kv.keys_with_prefix("cairn:t:t:c:").is_empty());
+        let (kv, mut store) = fresh();
+        let events: Vec<NewEvent> = (1..=40)
+            .map(|i| shaped(i, &format!(r#"{{"n":{i}}}"#)))
+            .collect();
+        store.append(&events, &[]).unwrap();
+        assert_eq!(stored(&kv, "c:").len() as u64, MAX_COMMONS);
+        let back = store.read(0, 100).unwrap();
+        assert!(back.iter().zip(&events).all(|(b, e)| b.json == e.json));
+        assert_eq!(back.len(), 40);
+    }
+
+    #[test]
+    fn past_its_share_of_storage_the_queue_holds_new_events_in_memory() {
+        let (kv, mut store) = fresh();
+        let big = |i: u32| NewEvent {
+            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(100_000)),
+            ..ev(i)
+        };
+        let events: Vec<NewEvent> = (1..=40).map(big).collect();
+        store.append(&events, &[]).unwrap();
+        let on_disk = kv.with_backend(|b| b.used_chars()) as u64;
+        assert!(on_disk <= STORAGE_SHARE, "{on_disk}");
+        assert!(
+            on_disk > STORAGE_SHARE - 200_000,
+            "up to the share: {on_disk}"
+        );
+        let s = kv.stats();
+        assert_eq!(s.volatile_values, 11, "the rest waits in memory");
+        assert_eq!(s.quota_errors, 11, "counted");
+        assert!(kv.last_error().unwrap().contains("share"));
+        let got = store.claim(D, 100, usize::MAX).unwrap();
+        assert_eq!(got.len(), 40, "every event is still there to send");
+        assert!(got.iter().zip(&events).all(|(g, e)| g.json == e.json));
+        store.ack(D, 40).unwrap();
         assert_eq!(kv.stats().volatile_values, 0);
         assert!(kv.keys_with_prefix("cairn:").is_empty());
     }
