@@ -232,11 +232,7 @@ impl Report {
             // worker, the HTTP thread and the collector).
             push(
                 format!("{call} p99.9 / max, one call (N={n})"),
-                format!(
-                    "{} / {:.2} ms",
-                    micros(t.p999_ns),
-                    t.max_ns as f64 / 1e6
-                ),
+                format!("{} / {:.2} ms", micros(t.p999_ns), t.max_ns as f64 / 1e6),
                 REPORTED,
                 true,
                 false,
