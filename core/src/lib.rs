@@ -72,6 +72,7 @@ pub mod json_text;
 pub mod model;
 pub mod plan;
 pub mod recorder;
+pub mod routing;
 pub mod session;
 pub mod stats;
 pub mod store;

@@ -124,6 +124,7 @@ pub(crate) fn failing(error: String) -> Snapshot {
             storage: StorageState::Failing { error },
             dropped: DropCounts::default(),
             plan: Default::default(),
+            destinations: Vec::new(),
         },
         anonymous_id: String::new(),
         user_id: None,

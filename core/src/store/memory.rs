@@ -170,6 +170,16 @@ impl Store for MemoryStore {
         core::mem::take(&mut self.losses)
     }
 
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let cursor = self.acked.get(destination).copied().unwrap_or(0);
+        let mut r = Removed::default();
+        for (_, (_, _, json)) in self.events.range(cursor + 1..) {
+            r.events += 1;
+            r.bytes += json.len() as u64;
+        }
+        Ok(r)
+    }
+
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
         self.check_write()?;
         let floor = self.max_claimed();

@@ -233,6 +233,18 @@ pub trait Store {
         Ok(())
     }
 
+    /// The events past `destination`'s cursor and their bytes (read at start,
+    /// when several destinations share the queue; with one it is the
+    /// [`summary`](Self::summary)'s count).
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let _ = destination;
+        let s = self.summary()?;
+        Ok(Removed {
+            events: s.events,
+            bytes: s.bytes,
+        })
+    }
+
     /// What the last [`drop_oldest`](Self::drop_oldest) or
     /// [`drop_older_than`](Self::drop_older_than) removed of each declared
     /// destination's events, when more than one is declared (taken once);

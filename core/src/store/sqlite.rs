@@ -790,6 +790,19 @@ impl Store for SqliteStore {
         std::mem::take(&mut self.losses)
     }
 
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let cursor = self.acked.get(destination).copied().unwrap_or(0);
+        let (n, b): (i64, i64) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1",
+            params![cursor.max(self.done_through) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Removed {
+            events: n as u64,
+            bytes: b as u64,
+        })
+    }
+
     fn save_acks(&mut self) -> Result<(), StoreError> {
         Ok(self.write_unsaved_acks()?)
     }
