@@ -921,9 +921,10 @@ impl Engine {
     pub fn delivered_through(&self, seq: u64) -> bool {
         !self.loading
             && (self.queued_events == 0
-                || self.lanes.iter().all(|l| {
-                    l.queued_events == 0 || l.acked_through >= seq || l.halted.is_some()
-                }))
+                || self
+                    .lanes
+                    .iter()
+                    .all(|l| l.queued_events == 0 || l.acked_through >= seq || l.halted.is_some()))
     }
 
     /// Events acknowledged since start, by every destination together.
@@ -1441,10 +1442,7 @@ impl Engine {
         .collect();
         let state = state.to_text();
         let key = lane.delivery_key();
-        if let Err(err) = self
-            .store
-            .append(&[], &[(key, Some(state.to_string()))])
-        {
+        if let Err(err) = self.store.append(&[], &[(key, Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }
     }
@@ -1691,3 +1689,7 @@ mod tests;
 #[cfg(all(test, feature = "wire-amplitude"))]
 #[path = "engine_per_event_tests.rs"]
 mod per_event_tests;
+
+#[cfg(all(test, feature = "native"))]
+#[path = "engine_multi_tests.rs"]
+mod multi_tests;
