@@ -90,7 +90,7 @@ pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
-pub use stats::{DropCounts, DropReason, Stats, StorageState};
+pub use stats::{DestinationStats, DropCounts, DropReason, Stats, StorageState};
 
 #[cfg(feature = "native")]
 #[doc(hidden)]
