@@ -11,6 +11,7 @@
 
 use crate::prelude::*;
 
+#[cfg(feature = "std")]
 use crate::routing::Routing;
 pub use crate::store::DEFAULT_DESTINATION;
 #[cfg(feature = "wire-amplitude")]
@@ -104,10 +105,13 @@ pub struct Destination {
     pub endpoint: String,
     /// Write key (Segment) or API key (Amplitude, PostHog).
     pub key: String,
-    /// Which events it takes (all by default).
+    /// Which events it takes (all by default). Native builds only: the
+    /// browser build delivers every event to its one destination.
+    #[cfg(feature = "std")]
     pub routing: Routing,
     /// Most events in one of its batches; `None`: the client's
     /// `max_batch_events` (for Amplitude at most 2,000 either way).
+    #[cfg(feature = "std")]
     pub max_batch_events: Option<usize>,
 }
 
@@ -137,11 +141,14 @@ impl Destination {
             kind,
             endpoint: endpoint.into(),
             key: key.into(),
+            #[cfg(feature = "std")]
             routing: Routing::default(),
+            #[cfg(feature = "std")]
             max_batch_events: None,
         }
     }
 
+    #[cfg(feature = "std")]
     /// Takes only events whose name is one of `names` (exact, or a prefix
     /// ending in `*`, as in `"Order *"`); calls without a name (identify,
     /// group, alias) are not concerned.
@@ -150,12 +157,14 @@ impl Destination {
         self
     }
 
+    #[cfg(feature = "std")]
     /// Never takes events whose name is one of `names` (exact or prefix `*`).
     pub fn deny_events<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.routing.deny_events = names.into_iter().map(Into::into).collect();
         self
     }
 
+    #[cfg(feature = "std")]
     /// Takes only these call types: `track`, `identify`, `alias`, `group`,
     /// `screen`, `page`.
     pub fn call_types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> Self {
@@ -163,6 +172,7 @@ impl Destination {
         self
     }
 
+    #[cfg(feature = "std")]
     /// Takes an event only when every one of `categories` was granted when
     /// it was recorded; revoking one of them purges this destination's
     /// queued events (only its own).
@@ -174,6 +184,7 @@ impl Destination {
         self
     }
 
+    #[cfg(feature = "std")]
     /// Most events in one of its batches (default: the client's `max_batch_events`).
     pub fn max_batch_events(mut self, n: usize) -> Self {
         self.max_batch_events = Some(n);

@@ -18,8 +18,16 @@
 //! - A batch is sent when `flush_at` events are queued, when a full batch of
 //!   `max_batch_bytes` is queued, when the first queued event has waited
 //!   `flush_interval`, on `flush()`, or at start-up when a backlog is found.
-//! - One upload is in flight at a time, so events go out in recording order and
-//!   the same events are never on the wire twice at once.
+//! - Each destination has its own delivery state machine (a lane): its
+//!   cursor, batch limits, backoff, retry and split state, routing and drop
+//!   counts. One upload is in flight at a time per destination, so events go
+//!   out to each in recording order and the same events are never on the
+//!   wire twice at once to one destination; a destination that is down
+//!   holds back only its own lane. A row leaves the buffer once every
+//!   destination is done with it (delivered, dropped, or passed over by its
+//!   routing, `crate::routing`).
+//! - With one destination the engine writes, counts and reports exactly as
+//!   before there were several (`stats().destinations` stays empty).
 //! - A failed batch is retried before anything newer is sent, after a
 //!   backoff with full jitter: within `retry_base_delay` for the first
 //!   [`RETRY_STEADY_FAILURES`] failures in a row, doubling after that, capped
@@ -44,7 +52,11 @@
 //!   with the same ids).
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
-//!   (`expired`).
+//!   (`expired`). The caps hold for the whole file; each destination counts
+//!   the removed events it had not finished with.
+//! - A consent category revoked purges the queue of the destinations that
+//!   need it (`purge_for_category`), counted `consent` for each; the others
+//!   keep theirs.
 //! - When the store fails, new events are held in memory (bounded, overflow
 //!   counted) and written once the store works again, in order.
 
@@ -56,10 +68,12 @@ use core::time::Duration;
 use crate::cat;
 use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
 use crate::json::{Json, Object};
+#[cfg(feature = "std")]
 use crate::routing::Routing;
+#[cfg(feature = "std")]
+use crate::stats::DestinationStats;
 use crate::stats::{
-    DestinationStats, DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY,
-    DROPS_STATE_KEY,
+    DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
 };
 use crate::store::{NewEvent, Removed, Store, StoreError, DEFAULT_DESTINATION};
 use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
@@ -182,7 +196,8 @@ pub struct Target {
     pub name: String,
     /// The format it speaks.
     pub wire: Box<dyn Wire>,
-    /// Which events it takes.
+    /// Which events it takes (native builds).
+    #[cfg(feature = "std")]
     pub routing: Routing,
     /// Most events in one of its batches (at most the engine's `max_batch_events`).
     pub max_batch_events: usize,
@@ -194,13 +209,19 @@ pub struct Target {
 /// limits, backoff and retry state. A destination that is down holds back
 /// only its own lane.
 struct Lane {
+    /// Its name (natively; the browser's one lane is [`DEFAULT_DESTINATION`]).
+    #[cfg(feature = "std")]
     name: String,
     wire: Box<dyn Wire>,
+    #[cfg(feature = "std")]
     routing: Routing,
     max_batch_events: usize,
     max_batch_bytes: usize,
-    /// Events past this lane's cursor, and their bytes.
+    /// Events past this lane's cursor, and their bytes, kept with several
+    /// destinations (with one they are the engine's, the file's counts).
+    #[cfg(feature = "std")]
     queued_events: u64,
+    #[cfg(feature = "std")]
     queued_bytes: u64,
     acked_through: u64,
     waiting_since: Option<i64>,
@@ -215,24 +236,50 @@ struct Lane {
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
     ahead: Ahead,
+    /// Its drops and the events its routing passed over (with several).
+    #[cfg(feature = "std")]
     dropped: DropCounts,
     delivered: u64,
+    #[cfg(feature = "std")]
     skipped: u64,
     requests: u64,
     retries: u64,
+    /// Its own last error and refusal, kept with several destinations (with
+    /// one, the engine's are its).
+    #[cfg(feature = "std")]
     last_error: Option<String>,
+    #[cfg(feature = "std")]
     last_rejection: Option<String>,
 }
 
 impl Lane {
+    /// The lane of `t`, its batch limits within the engine's.
+    #[cfg(feature = "std")]
     fn new(t: Target, cfg: &EngineConfig) -> Self {
+        let mut lane = Lane::with_wire(
+            t.wire,
+            t.max_batch_events.clamp(1, cfg.max_batch_events.max(1)),
+            t.max_batch_bytes.clamp(1, cfg.max_batch_bytes.max(1)),
+        );
+        lane.name = t.name;
+        lane.routing = t.routing;
+        lane
+    }
+
+    /// The lane of the one destination [`DEFAULT_DESTINATION`], taking
+    /// every event.
+    fn with_wire(wire: Box<dyn Wire>, max_batch_events: usize, max_batch_bytes: usize) -> Self {
         Lane {
-            name: t.name,
-            wire: t.wire,
-            routing: t.routing,
-            max_batch_events: t.max_batch_events.clamp(1, cfg.max_batch_events.max(1)),
-            max_batch_bytes: t.max_batch_bytes.clamp(1, cfg.max_batch_bytes.max(1)),
+            #[cfg(feature = "std")]
+            name: DEFAULT_DESTINATION.to_string(),
+            wire,
+            #[cfg(feature = "std")]
+            routing: Routing::default(),
+            max_batch_events,
+            max_batch_bytes,
+            #[cfg(feature = "std")]
             queued_events: 0,
+            #[cfg(feature = "std")]
             queued_bytes: 0,
             acked_through: 0,
             waiting_since: None,
@@ -244,23 +291,35 @@ impl Lane {
             split: None,
             halted: None,
             ahead: Ahead::default(),
+            #[cfg(feature = "std")]
             dropped: DropCounts::default(),
             delivered: 0,
+            #[cfg(feature = "std")]
             skipped: 0,
             requests: 0,
             retries: 0,
+            #[cfg(feature = "std")]
             last_error: None,
+            #[cfg(feature = "std")]
             last_rejection: None,
         }
     }
 
-    /// Takes `events` and `bytes` off this lane's queue.
+    /// Its name, which its cursor is kept under.
+    fn name(&self) -> &str {
+        #[cfg(feature = "std")]
+        {
+            &self.name
+        }
+        #[cfg(not(feature = "std"))]
+        DEFAULT_DESTINATION
+    }
+
+    /// Takes `events` and `bytes` off this lane's own queue count.
+    #[cfg(feature = "std")]
     fn passed(&mut self, events: u64, bytes: u64) {
         self.queued_events -= events.min(self.queued_events);
         self.queued_bytes -= bytes.min(self.queued_bytes);
-        if self.queued_events == 0 {
-            self.waiting_since = None;
-        }
     }
 
     /// Forgets every queued event and the retry state (a purge).
@@ -268,8 +327,11 @@ impl Lane {
         if let Some(f) = self.in_flight.as_mut() {
             f.purged = true;
         }
-        self.queued_events = 0;
-        self.queued_bytes = 0;
+        #[cfg(feature = "std")]
+        {
+            self.queued_events = 0;
+            self.queued_bytes = 0;
+        }
         self.waiting_since = None;
         self.retry_at = None;
         self.failures = 0;
@@ -282,14 +344,15 @@ impl Lane {
     /// default destination (as before there were several), else
     /// `delivery:<name>`.
     fn delivery_key(&self) -> String {
-        if self.name == DEFAULT_DESTINATION {
-            DELIVERY_STATE_KEY.to_string()
-        } else {
-            cat!(DELIVERY_STATE_KEY, ":", self.name.as_str())
+        #[cfg(feature = "std")]
+        if self.name != DEFAULT_DESTINATION {
+            return cat!(DELIVERY_STATE_KEY, ":", self.name.as_str());
         }
+        DELIVERY_STATE_KEY.to_string()
     }
 
     /// The state key of its drop counts, kept with several destinations.
+    #[cfg(feature = "std")]
     fn drops_key(&self) -> String {
         cat!(DROPS_STATE_KEY, ":", self.name.as_str())
     }
@@ -300,7 +363,7 @@ impl Lane {
 pub struct Engine {
     cfg: EngineConfig,
     store: Box<dyn Store + Send>,
-    lanes: Vec<Lane>,
+    lanes: Lanes,
     rng: u64,
     /// Events in the buffer file (any destination still needs them).
     queued_events: u64,
@@ -323,6 +386,89 @@ pub struct Engine {
     backlog_last_seq: u64,
     /// Events appended while the backlog was being counted.
     appended_while_loading: u64,
+}
+
+/// The lanes: as many as destinations natively; one in the browser build,
+/// which delivers to one (an array, so none of the code serving several
+/// reaches the download).
+#[cfg(feature = "std")]
+type Lanes = Vec<Lane>;
+#[cfg(not(feature = "std"))]
+type Lanes = One;
+
+/// The one lane of the browser build, with the few slice methods the engine
+/// uses over lanes; its iterators are `once`, which compile to straight
+/// code (the page is built for size, where loops are not unrolled).
+#[cfg(not(feature = "std"))]
+struct One(Lane);
+
+#[cfg(not(feature = "std"))]
+impl One {
+    fn iter(&self) -> core::iter::Once<&Lane> {
+        core::iter::once(&self.0)
+    }
+    fn len(&self) -> usize {
+        1
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::ops::Index<usize> for One {
+    type Output = Lane;
+    fn index(&self, _: usize) -> &Lane {
+        &self.0
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::ops::IndexMut<usize> for One {
+    fn index_mut(&mut self, _: usize) -> &mut Lane {
+        &mut self.0
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl<'a> IntoIterator for &'a mut One {
+    type Item = &'a mut Lane;
+    type IntoIter = core::iter::Once<&'a mut Lane>;
+    fn into_iter(self) -> Self::IntoIter {
+        core::iter::once(&mut self.0)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl<'a> IntoIterator for &'a One {
+    type Item = &'a Lane;
+    type IntoIter = core::iter::Once<&'a Lane>;
+    fn into_iter(self) -> Self::IntoIter {
+        core::iter::once(&self.0)
+    }
+}
+
+/// `for $lane in &mut $lanes $body`: natively a loop over the lanes; in
+/// the browser build the one lane, without a loop (built for size, where
+/// even a loop over one item stays a loop).
+macro_rules! each_lane {
+    ($lanes:expr, |$lane:ident| $body:block) => {
+        #[cfg(feature = "std")]
+        for $lane in $lanes.iter_mut() $body
+        #[cfg(not(feature = "std"))]
+        {
+            let $lane = &mut $lanes.0;
+            $body
+        }
+    };
+}
+
+/// Lane `i`'s position: `i` natively, always the one lane in the browser
+/// build (a constant index, so no bounds check reaches the download).
+#[inline(always)]
+const fn at(i: usize) -> usize {
+    if cfg!(feature = "std") {
+        i
+    } else {
+        0
+    }
 }
 
 /// Reads the wall clock, in milliseconds since the Unix epoch.
@@ -355,20 +501,19 @@ impl Engine {
         seed: u64,
         now_ms: i64,
     ) -> Self {
-        let target = Target {
-            name: DEFAULT_DESTINATION.to_string(),
-            wire,
-            routing: Routing::default(),
-            max_batch_events: cfg.max_batch_events,
-            max_batch_bytes: cfg.max_batch_bytes,
-        };
-        Self::starting_with(cfg, store, vec![target], seed, now_ms)
+        let lane = Lane::with_wire(wire, cfg.max_batch_events, cfg.max_batch_bytes);
+        #[cfg(feature = "std")]
+        let lanes = vec![lane];
+        #[cfg(not(feature = "std"))]
+        let lanes = One(lane);
+        Self::with_lanes(cfg, store, lanes, seed, now_ms)
     }
 
     /// [`starting`](Self::starting) for several destinations sharing the
     /// store's one queue, each delivered on its own ([`Target`]; names must
     /// differ). Declares them to the store: one new to the file starts at the
     /// slowest cursor, one no longer given is forgotten.
+    #[cfg(feature = "std")]
     pub fn starting_with(
         cfg: EngineConfig,
         store: Box<dyn Store + Send>,
@@ -377,6 +522,16 @@ impl Engine {
         now_ms: i64,
     ) -> Self {
         let lanes = targets.into_iter().map(|t| Lane::new(t, &cfg)).collect();
+        Self::with_lanes(cfg, store, lanes, seed, now_ms)
+    }
+
+    fn with_lanes(
+        cfg: EngineConfig,
+        store: Box<dyn Store + Send>,
+        lanes: Lanes,
+        seed: u64,
+        now_ms: i64,
+    ) -> Self {
         let mut e = Engine {
             cfg,
             store,
@@ -400,9 +555,12 @@ impl Engine {
             backlog_last_seq: 0,
             appended_while_loading: 0,
         };
-        let names: Vec<&str> = e.lanes.iter().map(|l| l.name.as_str()).collect();
-        if let Err(err) = e.store.set_destinations(&names) {
-            e.storage_failed(err, now_ms);
+        #[cfg(feature = "std")]
+        {
+            let names: Vec<&str> = e.lanes.iter().map(|l| l.name.as_str()).collect();
+            if let Err(err) = e.store.set_destinations(&names) {
+                e.storage_failed(err, now_ms);
+            }
         }
         match e.store.summary() {
             Ok(s) => {
@@ -418,9 +576,10 @@ impl Engine {
                 e.dropped = d;
             }
         }
+        #[cfg(feature = "std")]
         if e.several() {
             for i in 0..e.lanes.len() {
-                let key = e.lanes[i].drops_key();
+                let key = e.lanes[at(i)].drops_key();
                 if let Some(d) = e
                     .store
                     .get_state(&key)
@@ -428,7 +587,7 @@ impl Engine {
                     .flatten()
                     .and_then(|t| DropCounts::from_json(&t))
                 {
-                    e.lanes[i].dropped = d;
+                    e.lanes[at(i)].dropped = d;
                 }
             }
         }
@@ -437,9 +596,10 @@ impl Engine {
         e
     }
 
-    /// True with more than one destination.
+    /// True with more than one destination (never in the browser build,
+    /// which delivers to one: what serves several compiles out there).
     fn several(&self) -> bool {
-        self.lanes.len() > 1
+        cfg!(feature = "std") && self.lanes.len() > 1
     }
 
     /// Counts up to `max_rows` more of the backlog the store held at start
@@ -470,10 +630,10 @@ impl Engine {
                     // was counted wait for flush_at or flush_interval as any.
                     if s.events > self.appended_while_loading {
                         let through = self.backlog_last_seq;
-                        for lane in &mut self.lanes {
+                        each_lane!(self.lanes, |lane| {
                             lane.flush_through = lane.flush_through.max(through);
                             lane.waiting_since.get_or_insert(now_ms);
-                        }
+                        });
                     }
                 }
                 Err(err) => self.storage_failed(err, now_ms),
@@ -486,22 +646,21 @@ impl Engine {
     /// Sets each lane's queue from the store: the file's counts with one
     /// destination, the rows past each cursor with several.
     fn count_lanes(&mut self, now_ms: i64) {
-        if !self.several() {
-            let (events, bytes) = (self.queued_events, self.queued_bytes);
-            self.lanes[0].queued_events = events;
-            self.lanes[0].queued_bytes = bytes;
-            return;
-        }
-        for i in 0..self.lanes.len() {
-            let name = self.lanes[i].name.clone();
-            match self.store.pending(&name) {
-                Ok(r) => {
-                    self.lanes[i].queued_events = r.events;
-                    self.lanes[i].queued_bytes = r.bytes;
+        // With one destination its queue is the file's: nothing to count.
+        if self.several() {
+            #[cfg(feature = "std")]
+            for i in 0..self.lanes.len() {
+                let name = self.lanes[at(i)].name.clone();
+                match self.store.pending(&name) {
+                    Ok(r) => {
+                        self.lanes[at(i)].queued_events = r.events;
+                        self.lanes[at(i)].queued_bytes = r.bytes;
+                    }
+                    Err(err) => self.storage_failed(err, now_ms),
                 }
-                Err(err) => self.storage_failed(err, now_ms),
             }
         }
+        let _ = now_ms;
     }
 
     /// True until [`load_backlog`](Self::load_backlog) has counted the
@@ -566,11 +725,16 @@ impl Engine {
         self.queued_events += count;
         self.queued_bytes += bytes;
         self.last_seq = last;
-        for lane in &mut self.lanes {
-            lane.queued_events += count;
-            lane.queued_bytes += bytes;
+        #[cfg(feature = "std")]
+        let several = self.several();
+        each_lane!(self.lanes, |lane| {
+            #[cfg(feature = "std")]
+            if several {
+                lane.queued_events += count;
+                lane.queued_bytes += bytes;
+            }
             lane.waiting_since.get_or_insert(now_ms);
-        }
+        });
     }
 
     fn hold_in_memory(&mut self, events: Vec<NewEvent>, state: Vec<(String, Option<String>)>) {
@@ -642,12 +806,15 @@ impl Engine {
                     self.queued_bytes = s.bytes;
                     self.last_seq = s.last_seq.max(last);
                     self.count_lanes(now_ms);
-                    if s.events > 0 {
-                        for lane in &mut self.lanes {
-                            if lane.queued_events > 0 {
-                                lane.waiting_since.get_or_insert(now_ms);
-                            }
+                    #[cfg(feature = "std")]
+                    for i in 0..self.lanes.len() {
+                        if self.queued_of(i).0 > 0 {
+                            self.lanes[at(i)].waiting_since.get_or_insert(now_ms);
                         }
+                    }
+                    #[cfg(not(feature = "std"))]
+                    if s.events > 0 {
+                        self.lanes[0].waiting_since.get_or_insert(now_ms);
                     }
                 }
                 self.enforce_caps(now_ms);
@@ -702,16 +869,9 @@ impl Engine {
     fn dropped_rows(&mut self, r: Removed, reason: DropReason, now_ms: i64) {
         self.queued_events -= r.events.min(self.queued_events);
         self.queued_bytes -= r.bytes.min(self.queued_bytes);
-        let losses = self.store.take_losses();
-        if losses.is_empty() {
-            for lane in &mut self.lanes {
-                lane.passed(r.events, r.bytes);
-                if r.events > 0 {
-                    lane.dropped.add(reason, r.events);
-                }
-            }
-        } else {
-            for loss in losses {
+        #[cfg(feature = "std")]
+        if self.several() {
+            for loss in self.store.take_losses() {
                 if let Some(lane) = self.lanes.iter_mut().find(|l| l.name == loss.destination) {
                     lane.passed(loss.removed.events, loss.removed.bytes);
                     if loss.removed.events > 0 {
@@ -719,6 +879,16 @@ impl Engine {
                     }
                 }
             }
+        }
+        #[cfg(feature = "std")]
+        for i in 0..self.lanes.len() {
+            if self.queued_of(i).0 == 0 {
+                self.lanes[at(i)].waiting_since = None;
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        if self.queued_events == 0 {
+            self.lanes[0].waiting_since = None;
         }
         self.count_drop(reason, r.events, now_ms);
     }
@@ -734,27 +904,39 @@ impl Engine {
             return;
         }
         self.dropped.add(reason, n);
-        let mut counters = vec![self.drops_state()];
-        if self.several() {
-            for lane in &self.lanes {
-                counters.push((lane.drops_key(), Some(lane.dropped.to_json())));
+        #[cfg(feature = "std")]
+        let counters = {
+            let mut counters = vec![self.drops_state()];
+            if self.several() {
+                for lane in &self.lanes {
+                    counters.push((lane.drops_key(), Some(lane.dropped.to_json())));
+                }
             }
-        }
+            counters
+        };
+        #[cfg(not(feature = "std"))]
+        let counters = self.drops_state();
         if self.storage_error.is_none() {
+            #[cfg(not(feature = "std"))]
+            let counters = [counters];
             if let Err(err) = self.store.append(&[], &counters) {
                 self.storage_failed(err, now_ms);
             }
         } else {
+            #[cfg(feature = "std")]
             self.memory_state.extend(counters);
+            #[cfg(not(feature = "std"))]
+            self.memory_state.push(counters);
         }
     }
 
     /// Counts `n` drops by lane `i` (refused, oversize) for it and for the client.
     fn count_lane_drop(&mut self, i: usize, reason: DropReason, n: u64, now_ms: i64) {
-        if n == 0 {
-            return;
+        #[cfg(feature = "std")]
+        if n > 0 && self.several() {
+            self.lanes[at(i)].dropped.add(reason, n);
         }
-        self.lanes[i].dropped.add(reason, n);
+        let _ = i;
         self.count_drop(reason, n, now_ms);
     }
 
@@ -781,13 +963,15 @@ impl Engine {
         } else {
             0
         };
+        #[cfg(feature = "std")]
         let several = self.several();
-        for lane in &mut self.lanes {
+        each_lane!(self.lanes, |lane| {
+            #[cfg(feature = "std")]
             if several && lane.queued_events > 0 {
                 lane.dropped.add(reason, lane.queued_events);
             }
             lane.emptied();
-        }
+        });
         self.queued_events = 0;
         self.queued_bytes = 0;
         self.count_drop(reason, stored + in_memory, now_ms);
@@ -798,13 +982,14 @@ impl Engine {
     /// revoked): their cursors pass every queued event, counted `consent`
     /// for them; the other destinations keep theirs. Returns how many
     /// events the destinations lost together.
+    #[cfg(feature = "std")]
     pub fn purge_for_category(&mut self, category: &str, now_ms: i64) -> u64 {
         let mut lost = 0;
         for i in 0..self.lanes.len() {
-            if !self.lanes[i].routing.needs(category) {
+            if !self.lanes[at(i)].routing.needs(category) {
                 continue;
             }
-            let name = self.lanes[i].name.clone();
+            let name = self.lanes[at(i)].name.clone();
             self.store.release(&name);
             if self.storage_error.is_none() {
                 if let Err(err) = self.store.ack(&name, self.last_seq) {
@@ -812,9 +997,10 @@ impl Engine {
                     continue;
                 }
             }
-            let lane = &mut self.lanes[i];
-            let n = lane.queued_events;
-            lane.acked_through = lane.acked_through.max(self.last_seq);
+            let n = self.queued_of(i).0;
+            let last = self.last_seq;
+            let lane = &mut self.lanes[at(i)];
+            lane.acked_through = lane.acked_through.max(last);
             lane.emptied();
             lost += n;
             self.count_lane_drop(i, DropReason::Consent, n, now_ms);
@@ -840,12 +1026,13 @@ impl Engine {
     /// The upload on the wire whose events were purged, if any: the runtime
     /// should not send it if it has not yet.
     pub fn purged_upload(&self) -> Option<u64> {
-        self.lanes
-            .iter()
-            .filter_map(|l| l.in_flight.as_ref())
-            .filter(|f| f.purged)
-            .map(|f| f.id)
-            .max()
+        let purged = |l: &Lane| l.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id);
+        #[cfg(feature = "std")]
+        {
+            self.lanes.iter().filter_map(purged).max()
+        }
+        #[cfg(not(feature = "std"))]
+        purged(&self.lanes[0])
     }
 
     /// Makes the acks of delivered batches durable. Runtimes call it once
@@ -906,9 +1093,9 @@ impl Engine {
     /// regardless of `flush_at` and `flush_interval`.
     pub fn flush(&mut self) {
         let last = self.last_seq;
-        for lane in &mut self.lanes {
+        each_lane!(self.lanes, |lane| {
             lane.flush_through = lane.flush_through.max(last);
-        }
+        });
     }
 
     /// The sequence number of the last committed event.
@@ -919,17 +1106,33 @@ impl Engine {
     /// True when no event up to `seq` is still waiting to be delivered to
     /// any destination (one stopped by a 401/403 waits for no one).
     pub fn delivered_through(&self, seq: u64) -> bool {
-        !self.loading
-            && (self.queued_events == 0
-                || self
-                    .lanes
-                    .iter()
-                    .all(|l| l.queued_events == 0 || l.acked_through >= seq || l.halted.is_some()))
+        #[cfg(not(feature = "std"))]
+        let done = self.lanes[0].acked_through >= seq;
+        #[cfg(feature = "std")]
+        let done =
+            self.lanes.iter().enumerate().all(|(i, l)| {
+                self.queued_of(i).0 == 0 || l.acked_through >= seq || l.halted.is_some()
+            });
+        !self.loading && (self.queued_events == 0 || done)
     }
 
     /// Events acknowledged since start, by every destination together.
     pub fn delivered(&self) -> u64 {
-        self.lanes.iter().map(|l| l.delivered).sum()
+        self.sum(|l| l.delivered)
+    }
+
+    /// `figure` added up over the lanes.
+    fn sum(&self, figure: impl Fn(&Lane) -> u64) -> u64 {
+        #[cfg(feature = "std")]
+        {
+            let mut total = 0;
+            for lane in self.lanes.iter() {
+                total += figure(lane);
+            }
+            total
+        }
+        #[cfg(not(feature = "std"))]
+        figure(&self.lanes[0])
     }
 
     /// Events committed and not yet delivered.
@@ -950,14 +1153,19 @@ impl Engine {
 
     /// True while uploads are stopped by a 401/403 (to every destination).
     pub fn auth_failed(&self) -> bool {
-        self.lanes.iter().all(|l| l.halted.is_some())
+        #[cfg(feature = "std")]
+        {
+            self.lanes.iter().all(|l| l.halted.is_some())
+        }
+        #[cfg(not(feature = "std"))]
+        self.lanes[0].halted.is_some()
     }
 
     /// Lifts a stop caused by 401/403 (after the write key was changed).
     pub fn resume(&mut self) {
-        for lane in &mut self.lanes {
+        each_lane!(self.lanes, |lane| {
             lane.halted = None;
-        }
+        });
     }
 
     /// How many destinations the engine delivers to.
@@ -966,15 +1174,16 @@ impl Engine {
     }
 
     fn due(&self, i: usize, now_ms: i64) -> bool {
-        let lane = &self.lanes[i];
-        if lane.queued_events == 0 {
+        let lane = &self.lanes[at(i)];
+        let (queued, queued_bytes) = self.queued_of(i);
+        if queued == 0 {
             return false;
         }
         if let Some(at) = lane.retry_at {
             return now_ms >= at;
         }
-        lane.queued_events >= self.cfg.flush_at as u64
-            || lane.queued_bytes >= lane.max_batch_bytes as u64
+        queued >= self.cfg.flush_at as u64
+            || queued_bytes >= lane.max_batch_bytes as u64
             || lane.flush_through > lane.acked_through
             || lane
                 .waiting_since
@@ -988,30 +1197,37 @@ impl Engine {
         if self.loading {
             return None;
         }
-        for i in 0..self.lanes.len() {
-            if let Some(upload) = self.poll_lane(i, now_ms) {
-                return Some(upload);
+        #[cfg(feature = "std")]
+        {
+            for i in 0..self.lanes.len() {
+                if let Some(upload) = self.poll_lane(i, now_ms) {
+                    return Some(upload);
+                }
             }
+            None
         }
-        None
+        #[cfg(not(feature = "std"))]
+        self.poll_lane(0, now_ms)
     }
 
     fn poll_lane(&mut self, i: usize, now_ms: i64) -> Option<Upload> {
         {
-            let lane = &self.lanes[i];
+            let lane = &self.lanes[at(i)];
             if lane.halted.is_some() || lane.in_flight.is_some() || !self.due(i, now_ms) {
                 return None;
             }
         }
         self.drop_expired(now_ms);
-        let lane = &self.lanes[i];
+        let lane = &self.lanes[at(i)];
         let max_events = match lane.split {
             Some(s) => s.max_events.min(lane.max_batch_events),
             None => lane.max_batch_events,
         };
         let max_bytes = lane.max_batch_bytes;
-        let name = lane.name.clone();
-        let mut events = match self.store.claim(&name, max_events, max_bytes) {
+        let mut events = match self
+            .store
+            .claim(self.lanes[at(i)].name(), max_events, max_bytes)
+        {
             Ok(ev) => {
                 // A deleted file moved to safety before the claim.
                 self.take_repair(now_ms);
@@ -1029,7 +1245,7 @@ impl Engine {
         };
         #[cfg(feature = "wire-amplitude")]
         let claimed = events.len();
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.ahead.leave_out(&mut events, now_ms);
         // Events its routing passes over go with the batch's cursor move.
         #[cfg(feature = "std")]
@@ -1047,6 +1263,8 @@ impl Engine {
             });
             skipped
         };
+        // (Without routing or per-event answers a claim is never emptied.)
+        #[cfg(any(feature = "std", feature = "wire-amplitude"))]
         if events.is_empty() {
             return self.skip_settled_claim(
                 i,
@@ -1058,7 +1276,7 @@ impl Engine {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.requests += 1;
         lane.in_flight = Some(InFlight {
             id,
@@ -1080,7 +1298,7 @@ impl Engine {
         Some(Upload {
             id,
             destination: i,
-            request: self.lanes[i].wire.encode(&events, wall),
+            request: self.lanes[at(i)].wire.encode(&events, wall),
             events: events.len(),
         })
     }
@@ -1088,6 +1306,7 @@ impl Engine {
     /// A claim held nothing to send: every event in it was settled already,
     /// held, or not for this destination. Moves the cursor past what is
     /// settled and tries again; with held events in the way, waits for them.
+    #[cfg(any(feature = "std", feature = "wire-amplitude"))]
     fn skip_settled_claim(
         &mut self,
         i: usize,
@@ -1095,36 +1314,35 @@ impl Engine {
         #[cfg(feature = "std")] skipped: Vec<(u64, u64)>,
         now_ms: i64,
     ) -> Option<Upload> {
-        let name = self.lanes[i].name.clone();
-        self.store.release(&name);
-        let lane = &self.lanes[i];
+        self.store.release(self.lanes[at(i)].name());
+        let lane = &self.lanes[at(i)];
         let through = lane.ahead.cursor_limit(last_seq);
         if through > lane.acked_through {
-            if let Err(err) = self.store.ack(&name, through) {
+            if let Err(err) = self.store.ack(self.lanes[at(i)].name(), through) {
                 self.storage_failed(err, now_ms);
                 return None;
             }
-            let lane = &mut self.lanes[i];
+            let lane = &mut self.lanes[at(i)];
             lane.acked_through = through;
             lane.ahead.passed(through);
-            #[cfg(feature = "std")]
-            {
-                let (n, b) = passed_over(&skipped, through);
-                lane.skipped += n;
-                lane.passed(n, b);
-            }
             if lane.split.is_some_and(|s| through >= s.until_seq) {
                 lane.split = None;
             }
-            if lane.queued_events == 0 {
-                lane.waiting_since = None;
+            #[cfg(feature = "std")]
+            {
+                let (n, b) = passed_over(&skipped, through);
+                self.lanes[at(i)].skipped += n;
+                self.passed(i, n, b);
+            }
+            if self.queued_of(i).0 == 0 {
+                self.lanes[at(i)].waiting_since = None;
             }
             if self.several() {
                 self.refresh_file_counts(now_ms);
             }
             return self.poll_lane(i, now_ms);
         }
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.retry_at = lane.ahead.holding();
         None
     }
@@ -1141,17 +1359,20 @@ impl Engine {
                 return;
             }
         }
-        let name = self.lanes[i].name.clone();
-        match self.store.pending(&name) {
-            Ok(r) => {
-                let lane = &mut self.lanes[i];
-                lane.queued_events = r.events;
-                lane.queued_bytes = r.bytes;
-                if r.events == 0 {
-                    lane.waiting_since = None;
+        #[cfg(feature = "std")]
+        if self.several() {
+            let name = self.lanes[at(i)].name.clone();
+            match self.store.pending(&name) {
+                Ok(r) => {
+                    let lane = &mut self.lanes[at(i)];
+                    lane.queued_events = r.events;
+                    lane.queued_bytes = r.bytes;
                 }
+                Err(err) => self.storage_failed(err, now_ms),
             }
-            Err(err) => self.storage_failed(err, now_ms),
+        }
+        if self.queued_of(i).0 == 0 {
+            self.lanes[at(i)].waiting_since = None;
         }
     }
 
@@ -1177,6 +1398,7 @@ impl Engine {
     /// Feeds back what happened to upload `id`: the server's response, or a
     /// transport error (refused, reset, timed out) as text.
     pub fn on_upload_result(&mut self, id: u64, result: Result<HttpResponse, String>, now_ms: i64) {
+        #[cfg(feature = "std")]
         let Some(i) = self
             .lanes
             .iter()
@@ -1184,13 +1406,15 @@ impl Engine {
         else {
             return;
         };
-        let Some(flight) = self.lanes[i].in_flight.take() else {
+        #[cfg(not(feature = "std"))]
+        let i = 0;
+        let Some(flight) = self.lanes[at(i)].in_flight.take_if(|f| f.id == id) else {
             return;
         };
         let outcome = match result {
             Ok(resp) => {
                 let wall = self.wall_ms(now_ms);
-                self.lanes[i].wire.classify(&resp, wall)
+                self.lanes[at(i)].wire.classify(&resp, wall)
             }
             Err(reason) => Outcome::Retry {
                 after_ms: None,
@@ -1220,29 +1444,28 @@ impl Engine {
             }
             other => other,
         };
-        let name = self.lanes[i].name.clone();
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
             // the queue counts already left them out.
-            self.store.release(&name);
-            if let Err(err) = self.store.ack(&name, flight.last_seq) {
+            self.store.release(self.lanes[at(i)].name());
+            if let Err(err) = self.store.ack(self.lanes[at(i)].name(), flight.last_seq) {
                 self.storage_failed(err, now_ms);
             }
-            let lane = &mut self.lanes[i];
+            let lane = &mut self.lanes[at(i)];
             lane.acked_through = lane.acked_through.max(flight.last_seq);
             return;
         }
         match outcome {
             Outcome::Delivered => {
-                self.lanes[i].delivered += flight.events;
+                self.lanes[at(i)].delivered += flight.events;
                 self.settle(i, &flight, now_ms);
             }
             Outcome::Retry { after_ms, reason } => {
-                self.store.release(&name);
+                self.store.release(self.lanes[at(i)].name());
                 // The retry carries the same events, not a bigger batch.
                 self.limit_next_batches(i, flight.events as usize, flight.last_seq, true);
                 let delay = self.failed_attempt(i, after_ms);
-                self.lanes[i].retry_at = Some(now_ms + delay as i64);
+                self.lanes[at(i)].retry_at = Some(now_ms + delay as i64);
                 self.set_error(i, reason);
                 self.persist_delivery(i, now_ms);
             }
@@ -1255,7 +1478,7 @@ impl Engine {
                 self.settle(i, &flight, now_ms);
             }
             Outcome::Split => {
-                self.store.release(&name);
+                self.store.release(self.lanes[at(i)].name());
                 self.limit_next_batches(
                     i,
                     (flight.events as usize).div_ceil(2),
@@ -1263,19 +1486,19 @@ impl Engine {
                     false,
                 );
                 // Sending the halves is not a failure of the server: no backoff.
-                self.lanes[i].retry_at = Some(now_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms);
             }
             Outcome::Refused { reason } if flight.events > 1 => {
                 // Some event in it cannot be read; the others can: halves, at
                 // once, until the refused ones are alone.
-                self.store.release(&name);
+                self.store.release(self.lanes[at(i)].name());
                 self.limit_next_batches(
                     i,
                     (flight.events as usize).div_ceil(2),
                     flight.last_seq,
                     true,
                 );
-                let lane = &mut self.lanes[i];
+                let lane = &mut self.lanes[at(i)];
                 if let Some(s) = lane.split.as_mut() {
                     s.refused_through = flight.last_seq;
                 }
@@ -1286,13 +1509,13 @@ impl Engine {
                     " events: sending it in halves to find the refused ones)"
                 );
                 self.set_error(i, text);
-                self.lanes[i].retry_at = Some(now_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms);
             }
             Outcome::Refused { reason } | Outcome::Reject { reason } => {
-                if self.lanes[i].last_rejection.as_deref() != Some(reason.as_str()) {
+                if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
                     log::warn!(
                         "cairn: {} refused a batch of {} events, dropped: {reason}",
-                        name,
+                        self.lanes[at(i)].name(),
                         flight.events
                     );
                 }
@@ -1309,29 +1532,28 @@ impl Engine {
                     .filter_map(|i| flight.sent.get(*i).copied())
                     .collect();
                 let n = refused.len() as u64;
-                if self.lanes[i].last_rejection.as_deref() != Some(reason.as_str()) {
+                if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
                     log::warn!(
                         "cairn: {} refused {n} of a batch of {} events, dropped; sending the others again: {reason}",
-                        name,
+                        self.lanes[at(i)].name(),
                         flight.events
                     );
                 }
-                self.store.release(&name);
-                let lane = &mut self.lanes[i];
+                self.store.release(self.lanes[at(i)].name());
+                let lane = &mut self.lanes[at(i)];
                 lane.ahead.settle(refused.iter().map(|r| r.0));
                 let bytes = refused.iter().map(|r| r.1).sum::<u64>();
-                lane.passed(n, bytes);
+                self.passed(i, n, bytes);
                 self.count_lane_drop(i, DropReason::Rejected, n, now_ms);
                 // The same range again, less the refused: at once, it is no
                 // failure of the server.
                 self.limit_next_batches(i, flight.claimed, flight.last_seq, true);
-                self.lanes[i].retry_at = Some(now_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms);
                 self.set_error(i, reason.clone());
                 self.set_rejection(i, reason);
                 self.persist_delivery(i, now_ms);
-                if !self.several() {
-                    self.queued_events -= n.min(self.queued_events);
-                    self.queued_bytes -= bytes.min(self.queued_bytes);
+                if self.several() {
+                    self.refresh_file_counts(now_ms);
                 }
             }
             #[cfg(feature = "wire-amplitude")]
@@ -1340,24 +1562,27 @@ impl Engine {
                 after_ms,
                 reason,
             } => {
-                self.store.release(&name);
+                self.store.release(self.lanes[at(i)].name());
                 let delay = self.failed_attempt(i, after_ms);
                 let held = indices
                     .iter()
                     .filter_map(|i| flight.sent.get(*i).map(|s| s.0));
-                self.lanes[i].ahead.hold(held, now_ms + delay as i64);
+                self.lanes[at(i)].ahead.hold(held, now_ms + delay as i64);
                 // The others of the batch go at once; nothing newer passes
                 // the held events.
                 self.limit_next_batches(i, flight.claimed, flight.last_seq, true);
-                self.lanes[i].retry_at = Some(now_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms);
                 self.set_error(i, reason);
                 self.persist_delivery(i, now_ms);
             }
             Outcome::AuthFailed { reason } => {
-                log::warn!("cairn: uploads to {name} stopped, events kept: {reason}");
-                self.store.release(&name);
+                log::warn!(
+                    "cairn: uploads to {} stopped, events kept: {reason}",
+                    self.lanes[at(i)].name()
+                );
+                self.store.release(self.lanes[at(i)].name());
                 self.set_error(i, reason.clone());
-                self.lanes[i].halted = Some(reason);
+                self.lanes[at(i)].halted = Some(reason);
                 self.persist_delivery(i, now_ms);
             }
         }
@@ -1365,20 +1590,40 @@ impl Engine {
 
     /// Lane `i`'s last error, also the client's.
     fn set_error(&mut self, i: usize, text: String) {
-        self.last_error = Some(text.clone());
-        self.lanes[i].last_error = Some(text);
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].last_error = Some(text.clone());
+        }
+        let _ = i;
+        self.last_error = Some(text);
     }
 
     /// Lane `i`'s last permanent refusal, also the client's.
     fn set_rejection(&mut self, i: usize, text: String) {
-        self.last_rejection = Some(text.clone());
-        self.lanes[i].last_rejection = Some(text);
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].last_rejection = Some(text.clone());
+        }
+        let _ = i;
+        self.last_rejection = Some(text);
+    }
+
+    /// Lane `i`'s last error and refusal: its own with several
+    /// destinations, the engine's with one.
+    fn errors_of(&self, i: usize) -> (&Option<String>, &Option<String>) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            let lane = &self.lanes[at(i)];
+            return (&lane.last_error, &lane.last_rejection);
+        }
+        let _ = i;
+        (&self.last_error, &self.last_rejection)
     }
 
     /// Counts a failed attempt and returns how long to wait before the
     /// next: the server's `Retry-After` when it gave one, else the backoff.
     fn failed_attempt(&mut self, i: usize, after_ms: Option<u64>) -> u64 {
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.failures = lane.failures.saturating_add(1);
         lane.retries += 1;
         match after_ms {
@@ -1397,7 +1642,7 @@ impl Engine {
     /// `grow`: batches may grow back once past the refused events (a 400);
     /// a 413 anywhere in the range keeps them small.
     fn limit_next_batches(&mut self, i: usize, max_events: usize, until_seq: u64, grow: bool) {
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.split = Some(match lane.split {
             Some(s) => SplitLimit {
                 max_events: s.max_events.min(max_events),
@@ -1423,7 +1668,8 @@ impl Engine {
         // Written in wall-clock terms: whoever reads them later (the next
         // start, `cairn inspect`) has no use for this process's timer clock.
         let wall = self.wall_ms(now_ms);
-        let lane = &self.lanes[i];
+        let (last_error, last_rejection) = self.errors_of(i);
+        let lane = &self.lanes[at(i)];
         let state: Object = [
             ("failures", Json::from(u64::from(lane.failures))),
             (
@@ -1432,8 +1678,8 @@ impl Engine {
                     .filter(|_| lane.failures > 0)
                     .map_or(Json::Null, |at| Json::from(at - now_ms + wall)),
             ),
-            ("last_error", Json::from(lane.last_error.clone())),
-            ("last_rejection", Json::from(lane.last_rejection.clone())),
+            ("last_error", Json::from(last_error.clone())),
+            ("last_rejection", Json::from(last_rejection.clone())),
             ("auth_failed", Json::from(lane.halted.is_some())),
             ("written_at_ms", Json::from(wall)),
         ]
@@ -1450,8 +1696,7 @@ impl Engine {
     /// The batch is finished with (delivered or dropped): move the cursor,
     /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, i: usize, flight: &InFlight, now_ms: i64) {
-        let name = self.lanes[i].name.clone();
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         let holding = lane.ahead.holding().is_some();
         let recovered = lane.failures > 0 && !holding;
         if !holding {
@@ -1466,30 +1711,34 @@ impl Engine {
             #[cfg(feature = "wire-amplitude")]
             lane.ahead
                 .settle(flight.sent.iter().map(|s| s.0).filter(|s| *s > through));
-            self.store.release(&name);
+            self.store.release(self.lanes[at(i)].name());
         }
         // (`through` is never below the cursor: held events lie past it.)
-        if let Err(err) = self.store.ack(&name, through) {
+        if let Err(err) = self.store.ack(self.lanes[at(i)].name(), through) {
             // The events stay in the file and go out again later, with the
             // same message ids: a duplicate the backend removes.
-            self.store.release(&name);
+            self.store.release(self.lanes[at(i)].name());
             self.storage_failed(err, now_ms);
             return;
         }
-        let lane = &mut self.lanes[i];
+        let lane = &mut self.lanes[at(i)];
         lane.acked_through = lane.acked_through.max(through);
         let acked = lane.acked_through;
         lane.ahead.passed(acked);
         if recovered {
             self.persist_delivery(i, now_ms);
         }
-        let lane = &mut self.lanes[i];
         #[cfg(feature = "std")]
         let (skipped, skipped_bytes) = passed_over(&flight.skipped, through);
         #[cfg(not(feature = "std"))]
         let (skipped, skipped_bytes) = (0, 0);
-        lane.skipped += skipped;
-        lane.passed(flight.events + skipped, flight.bytes + skipped_bytes);
+        #[cfg(feature = "std")]
+        {
+            self.lanes[at(i)].skipped += skipped;
+        }
+        self.passed(i, flight.events + skipped, flight.bytes + skipped_bytes);
+        let queued = self.queued_of(i).0;
+        let lane = &mut self.lanes[at(i)];
         let max_batch_events = lane.max_batch_events;
         match lane.split.as_mut() {
             Some(s) if lane.acked_through >= s.until_seq => lane.split = None,
@@ -1500,7 +1749,7 @@ impl Engine {
             }
             _ => {}
         }
-        if lane.queued_events == 0 {
+        if queued == 0 {
             lane.waiting_since = None;
         } else if let Some(at) = lane.ahead.holding() {
             lane.retry_at = Some(at);
@@ -1509,10 +1758,33 @@ impl Engine {
         }
         if self.several() {
             self.refresh_file_counts(now_ms);
-        } else {
-            self.queued_events -= (flight.events + skipped).min(self.queued_events);
-            self.queued_bytes -= (flight.bytes + skipped_bytes).min(self.queued_bytes);
         }
+    }
+
+    /// Events and bytes past lane `i`'s cursor: its own count with several
+    /// destinations, the file's with one.
+    fn queued_of(&self, i: usize) -> (u64, u64) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            let lane = &self.lanes[at(i)];
+            return (lane.queued_events, lane.queued_bytes);
+        }
+        let _ = i;
+        (self.queued_events, self.queued_bytes)
+    }
+
+    /// Lane `i`'s cursor passed `events` more (delivered, dropped, passed
+    /// over): off its count, and with one destination off the file's (its
+    /// rows go; with several the file's counts are read back).
+    fn passed(&mut self, i: usize, events: u64, bytes: u64) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].passed(events, bytes);
+            return;
+        }
+        let _ = i;
+        self.queued_events -= events.min(self.queued_events);
+        self.queued_bytes -= bytes.min(self.queued_bytes);
     }
 
     /// Full jitter: a uniform delay in `[0, min(cap, base * factor^e)]`,
@@ -1520,7 +1792,7 @@ impl Engine {
     /// in a row past the first [`RETRY_STEADY_FAILURES`], those the server
     /// paced with `Retry-After` left out.
     fn backoff_delay(&mut self, i: usize) -> u64 {
-        let lane = &self.lanes[i];
+        let lane = &self.lanes[at(i)];
         let exp = (lane.failures - lane.paced_failures.min(lane.failures))
             .saturating_sub(RETRY_STEADY_FAILURES)
             .min(30);
@@ -1550,24 +1822,30 @@ impl Engine {
             return Some(now_ms);
         }
         let mut next = self.storage_error.as_ref().map(|_| self.storage_retry_at);
-        for (i, lane) in self.lanes.iter().enumerate() {
-            let upload =
-                if lane.halted.is_some() || lane.in_flight.is_some() || lane.queued_events == 0 {
-                    None
-                } else if let Some(at) = lane.retry_at {
-                    Some(at)
-                } else if self.due(i, now_ms) {
-                    Some(now_ms)
-                } else {
-                    lane.waiting_since
-                        .map(|w| w + self.cfg.flush_interval_ms as i64)
-                };
-            next = match (next, upload) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+        #[cfg(feature = "std")]
+        for i in 0..self.lanes.len() {
+            next = earliest(next, self.lane_wakeup(i, now_ms));
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            next = earliest(next, self.lane_wakeup(0, now_ms));
         }
         next
+    }
+
+    /// When lane `i` next has an upload to start, if ever.
+    fn lane_wakeup(&self, i: usize, now_ms: i64) -> Option<i64> {
+        let lane = &self.lanes[at(i)];
+        if lane.halted.is_some() || lane.in_flight.is_some() || self.queued_of(i).0 == 0 {
+            None
+        } else if let Some(at) = lane.retry_at {
+            Some(at)
+        } else if self.due(i, now_ms) {
+            Some(now_ms)
+        } else {
+            lane.waiting_since
+                .map(|w| w + self.cfg.flush_interval_ms as i64)
+        }
     }
 
     /// A snapshot for `stats()`.
@@ -1582,6 +1860,7 @@ impl Engine {
                 .filter(|_| lane.failures > 0)
                 .map(|at| (at - now_ms).max(0) as u64)
         };
+        #[cfg(feature = "std")]
         let destinations = if self.several() {
             self.lanes
                 .iter()
@@ -1604,24 +1883,23 @@ impl Engine {
         } else {
             Vec::new()
         };
+        #[cfg(feature = "std")]
+        let next_retry = self.lanes.iter().filter_map(retry_in).min();
+        #[cfg(not(feature = "std"))]
+        let next_retry = retry_in(&self.lanes[0]);
         Stats {
             queued_events: self.queued_events,
             queued_bytes: self.queued_bytes,
             oldest_queued_age_ms: oldest.map(|o| (self.wall_ms(now_ms) - o).max(0) as u64),
             memory_events: self.memory.len() as u64,
-            in_flight_events: self
-                .lanes
-                .iter()
-                .filter_map(|l| l.in_flight.as_ref())
-                .map(|f| f.events)
-                .sum(),
+            in_flight_events: self.sum(|l| l.in_flight.as_ref().map_or(0, |f| f.events)),
             delivered_events: self.delivered(),
-            requests: self.lanes.iter().map(|l| l.requests).sum(),
-            retries: self.lanes.iter().map(|l| l.retries).sum(),
-            next_retry_in_ms: self.lanes.iter().filter_map(retry_in).min(),
+            requests: self.sum(|l| l.requests),
+            retries: self.sum(|l| l.retries),
+            next_retry_in_ms: next_retry,
             last_error: self.last_error.clone(),
             last_rejection: self.last_rejection.clone(),
-            auth_failed: self.lanes.iter().any(|l| l.halted.is_some()),
+            auth_failed: self.sum(|l| u64::from(l.halted.is_some())) > 0,
             storage: match &self.storage_error {
                 None => StorageState::Ok,
                 Some(e) => StorageState::Failing { error: e.clone() },
@@ -1629,8 +1907,17 @@ impl Engine {
             dropped: self.dropped,
             // The recorder counts violations; its owner adds them.
             plan: Default::default(),
+            #[cfg(feature = "std")]
             destinations,
         }
+    }
+}
+
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

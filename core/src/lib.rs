@@ -72,6 +72,7 @@ pub mod json_text;
 pub mod model;
 pub mod plan;
 pub mod recorder;
+#[cfg(feature = "std")]
 pub mod routing;
 pub mod session;
 pub mod stats;
@@ -90,7 +91,9 @@ pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
-pub use stats::{DestinationStats, DropCounts, DropReason, Stats, StorageState};
+#[cfg(feature = "std")]
+pub use stats::DestinationStats;
+pub use stats::{DropCounts, DropReason, Stats, StorageState};
 
 #[cfg(feature = "native")]
 #[doc(hidden)]

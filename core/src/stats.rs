@@ -160,7 +160,9 @@ pub enum StorageState {
     },
 }
 
-/// One destination's part of a snapshot, when a client has several.
+/// One destination's part of a snapshot, when a client has several
+/// (native builds; the browser build delivers to one).
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestinationStats {
     /// The destination's name.
@@ -234,6 +236,7 @@ pub struct Stats {
     /// up every destination: queued counts the buffer file, delivered and
     /// requests sum over destinations, and a drop by a destination (refused,
     /// purged for its consent) counts once for each that dropped it.
+    #[cfg(feature = "std")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<DestinationStats>,
 }

@@ -72,7 +72,15 @@ fn the_one_up_receives_everything_at_once_and_the_one_down_everything_once_after
         in_time < down,
         "delivered in {in_time:?}, within the other's outage of {down:?}"
     );
-    let stats = client.stats();
+    // The snapshot follows the collector's answer by a worker step.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut stats = client.stats();
+    while stats.destinations.first().map(|d| d.delivered_events) != Some(300)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+        stats = client.stats();
+    }
     assert_eq!(stats.destinations.len(), 2, "{stats:?}");
     let (s, a) = (&stats.destinations[0], &stats.destinations[1]);
     assert_eq!((s.name.as_str(), s.delivered_events), ("default", 300));

@@ -113,7 +113,9 @@ pub struct Removed {
 }
 
 /// What one drop removed of one destination's events: the rows it had not
-/// finished with (past its cursor).
+/// finished with (past its cursor). Several destinations need `std` (the
+/// browser build delivers to one).
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loss {
     /// The destination's name.
@@ -224,6 +226,7 @@ pub trait Store {
     /// with its cursor, and the rows only it still needed are deleted. One
     /// destination needs no declaration (its missing cursor is 0). A store
     /// that keeps one destination only (the browser's) refuses several.
+    #[cfg(feature = "std")]
     fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
         if names.len() > 1 {
             return Err(StoreError::Other(
@@ -236,6 +239,7 @@ pub trait Store {
     /// The events past `destination`'s cursor and their bytes (read at start,
     /// when several destinations share the queue; with one it is the
     /// [`summary`](Self::summary)'s count).
+    #[cfg(feature = "std")]
     fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
         let _ = destination;
         let s = self.summary()?;
@@ -249,6 +253,7 @@ pub trait Store {
     /// [`drop_older_than`](Self::drop_older_than) removed of each declared
     /// destination's events, when more than one is declared (taken once);
     /// empty otherwise: with one destination the drop's [`Removed`] is its loss.
+    #[cfg(feature = "std")]
     fn take_losses(&mut self) -> Vec<Loss> {
         Vec::new()
     }
