@@ -1139,6 +1139,52 @@ mod tests {
     }
 
     #[test]
+    fn added_destinations_are_checked_with_their_fix() {
+        use crate::destination::{Destination, DestinationKind};
+        let amp = |name: &str, endpoint: &str| {
+            Destination::new(name, DestinationKind::amplitude(), endpoint, "amp-key")
+        };
+        let err = |b: ClientBuilder| b.config().unwrap_err().to_string();
+        let c = builder()
+            .add_destination(
+                amp("amplitude", "https://api2.amplitude.com/").allow_events(["Order *"]),
+            )
+            .config()
+            .unwrap();
+        let all = c.destinations();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].endpoint, "https://api2.amplitude.com", "normalised");
+        assert_eq!(all[1].routing.allow_events, ["Order *"]);
+        assert!(
+            err(builder().add_destination(amp("default", "https://a.example")))
+                .contains("two destinations are named `default`")
+        );
+        assert!(
+            err(builder().add_destination(amp(" ", "https://a.example"))).contains("name each one")
+        );
+        assert!(
+            err(builder().add_destination(amp("a", "https://a.example/2/httpapi")))
+                .contains("a: endpoint")
+        );
+        assert!(
+            err(builder().add_destination(amp("a", "https://a.example").call_types(["Track"])))
+                .contains("use track, identify")
+        );
+        assert!(err(builder().add_destination(Destination::new(
+            "p",
+            DestinationKind::PostHog,
+            "https://eu.i.posthog.com",
+            " "
+        )))
+        .contains("p: the key is empty"));
+        let mut many = builder();
+        for n in 0..MAX_DESTINATIONS {
+            many = many.add_destination(amp(&format!("d{n}"), "https://a.example"));
+        }
+        assert!(err(many).contains("more than the 8"));
+    }
+
+    #[test]
     fn defaults_are_the_documented_constants() {
         let c = builder().config().unwrap();
         assert_eq!(c.endpoint, "http://127.0.0.1:9");
