@@ -729,6 +729,10 @@ impl Store for SqliteStore {
     }
 
     fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        if names.len() > 1 {
+            // The newest rows in memory serve every destination's claims.
+            self.recent.serve(names);
+        }
         let gone: Vec<String> = self
             .acked
             .keys()
@@ -771,9 +775,8 @@ impl Store for SqliteStore {
             self.acked.insert((*name).to_string(), start);
         }
         if !gone.is_empty() {
-            // The window answers one destination's claims; it may have been
-            // a forgotten one.
-            self.recent = RecentRows::default();
+            // The window answered the claims of a forgotten one too.
+            self.recent.serve(names);
         }
         let done = self.acked.values().copied().min().unwrap_or(start);
         if done > self.done_through {
