@@ -360,3 +360,29 @@ fn a_file_of_one_destination_gains_a_second_that_receives_what_is_queued() {
     assert_eq!(ids(&ups[0]), names(26..=27));
     assert_eq!(ids(&ups[1]), names(26..=27), "starts where the first stood");
 }
+
+#[test]
+fn one_destination_with_routing_passes_over_the_rest_and_empties_the_file() {
+    let orders = Routing {
+        allow_events: vec!["Order *".into()],
+        ..Routing::default()
+    };
+    let mut t = target(DEFAULT_DESTINATION, orders);
+    t.max_batch_events = 4;
+    let mut e = Engine::starting_with(cfg(), Box::new(MemoryStore::new()), vec![t], 7, T0);
+    e.load_backlog(usize::MAX, T0);
+    let events: Vec<NewEvent> = (1..=10)
+        .map(|n| ev_named(n, if n == 2 { "Order Completed" } else { "Viewed" }, "{}"))
+        .collect();
+    e.record(events, vec![], T0);
+    e.flush();
+    let ups = due(&mut e, T0);
+    assert_eq!(ups.len(), 1);
+    assert_eq!(ids(&ups[0]), ["m2"]);
+    e.on_upload_result(ups[0].id, status(200), T0);
+    // The rest holds nothing for it: passed over without a request.
+    assert!(due(&mut e, T0).is_empty());
+    assert_eq!(e.queued_events(), 0, "{:?}", e.stats(T0));
+    assert!(e.delivered_through(e.last_seq()));
+    assert_eq!(e.next_wakeup(T0), None);
+}
