@@ -236,6 +236,11 @@ struct Lane {
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
     ahead: Ahead,
+    /// A consent purge could not move its cursor in the store, or events
+    /// held in memory (the store failing) were recorded before it: done
+    /// when the store works again, and nothing is sent until then.
+    #[cfg(feature = "std")]
+    purge_on_recovery: bool,
     /// Its drops and the events its routing passed over (with several).
     #[cfg(feature = "std")]
     dropped: DropCounts,
@@ -291,6 +296,8 @@ impl Lane {
             split: None,
             halted: None,
             ahead: Ahead::default(),
+            #[cfg(feature = "std")]
+            purge_on_recovery: false,
             #[cfg(feature = "std")]
             dropped: DropCounts::default(),
             delivered: 0,
@@ -800,6 +807,8 @@ impl Engine {
                 self.storage_error = None;
                 self.memory.clear();
                 self.memory_bytes = 0;
+                #[cfg(feature = "std")]
+                self.finish_purges(last, now_ms);
                 // Counts may be stale after a failure; read them back.
                 if let Ok(s) = self.store.summary() {
                     self.queued_events = s.events;
@@ -991,13 +1000,23 @@ impl Engine {
             }
             let name = self.lanes[at(i)].name.clone();
             self.store.release(&name);
-            if self.storage_error.is_none() {
-                if let Err(err) = self.store.ack(&name, self.last_seq) {
+            // Tried even while the store fails (an ack is kept in memory
+            // until saved): the purged events must not be claimed again.
+            let moved = match self.store.ack(&name, self.last_seq) {
+                Ok(()) => true,
+                Err(err) => {
                     self.storage_failed(err, now_ms);
-                    continue;
+                    false
                 }
-            }
-            let n = self.queued_of(i).0;
+            };
+            // Events held in memory were recorded before the revocation too.
+            let held = if self.storage_error.is_some() {
+                self.memory.len() as u64
+            } else {
+                0
+            };
+            self.lanes[at(i)].purge_on_recovery = !moved || held > 0;
+            let n = self.queued_of(i).0 + held;
             let last = self.last_seq;
             let lane = &mut self.lanes[at(i)];
             lane.acked_through = lane.acked_through.max(last);
@@ -1009,6 +1028,26 @@ impl Engine {
             self.refresh_file_counts(now_ms);
         }
         lost
+    }
+
+    /// Moves the cursor of each destination whose consent purge waited for
+    /// the store through `last` (the held events just written included).
+    #[cfg(feature = "std")]
+    fn finish_purges(&mut self, last: u64, now_ms: i64) {
+        for i in 0..self.lanes.len() {
+            if !self.lanes[at(i)].purge_on_recovery {
+                continue;
+            }
+            let name = self.lanes[at(i)].name.clone();
+            match self.store.ack(&name, last) {
+                Ok(()) => {
+                    let lane = &mut self.lanes[at(i)];
+                    lane.acked_through = lane.acked_through.max(last);
+                    lane.purge_on_recovery = false;
+                }
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+        }
     }
 
     /// Reads the file's counts back after cursors moved (several
@@ -1214,6 +1253,10 @@ impl Engine {
         {
             let lane = &self.lanes[at(i)];
             if lane.halted.is_some() || lane.in_flight.is_some() || !self.due(i, now_ms) {
+                return None;
+            }
+            #[cfg(feature = "std")]
+            if lane.purge_on_recovery {
                 return None;
             }
         }

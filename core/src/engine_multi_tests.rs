@@ -386,3 +386,97 @@ fn one_destination_with_routing_passes_over_the_rest_and_empties_the_file() {
     assert!(e.delivered_through(e.last_seq()));
     assert_eq!(e.next_wakeup(T0), None);
 }
+
+#[test]
+fn a_revocation_while_the_disk_fails_still_keeps_the_events_from_that_destination() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    /// A memory store whose writes (acks included) fail while the flag is set.
+    struct Failing(MemoryStore, Arc<AtomicBool>);
+    impl Store for Failing {
+        fn append(
+            &mut self,
+            e: &[NewEvent],
+            s: &[(String, Option<String>)],
+        ) -> Result<u64, StoreError> {
+            self.0.fail_writes = self.1.load(Ordering::SeqCst);
+            self.0.append(e, s)
+        }
+        fn claim(
+            &mut self,
+            d: &str,
+            n: usize,
+            b: usize,
+        ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+            self.0.claim(d, n, b)
+        }
+        fn release(&mut self, d: &str) {
+            self.0.release(d)
+        }
+        fn ack(&mut self, d: &str, s: u64) -> Result<(), StoreError> {
+            self.0.fail_writes = self.1.load(Ordering::SeqCst);
+            self.0.ack(d, s)
+        }
+        fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+            self.0.set_destinations(names)
+        }
+        fn pending(&mut self, d: &str) -> Result<Removed, StoreError> {
+            self.0.pending(d)
+        }
+        fn drop_oldest(&mut self, e: u64, b: u64) -> Result<Removed, StoreError> {
+            self.0.drop_oldest(e, b)
+        }
+        fn drop_older_than(&mut self, c: i64) -> Result<Removed, StoreError> {
+            self.0.drop_older_than(c)
+        }
+        fn clear(&mut self) -> Result<Removed, StoreError> {
+            self.0.clear()
+        }
+        fn read(&mut self, a: u64, n: usize) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+            self.0.read(a, n)
+        }
+        fn summary(&mut self) -> Result<crate::store::QueueSummary, StoreError> {
+            self.0.summary()
+        }
+        fn get_state(&mut self, k: &str) -> Result<Option<String>, StoreError> {
+            self.0.get_state(k)
+        }
+    }
+    let fail = Arc::new(AtomicBool::new(false));
+    let marketing = Routing {
+        consent_categories: vec!["marketing".into()],
+        ..Routing::default()
+    };
+    let mut e = two(
+        cfg(),
+        Box::new(Failing(MemoryStore::new(), Arc::clone(&fail))),
+        marketing,
+    );
+    let granted = |n| ev_named(n, "A", r#"{"marketing":true}"#);
+    e.record((1..=3).map(granted).collect(), vec![], T0);
+    fail.store(true, Ordering::SeqCst);
+    e.record((4..=5).map(granted).collect(), vec![], T0);
+    assert_eq!(e.memory_events(), 2);
+    assert_eq!(e.purge_for_category("marketing", T0), 5);
+    // While the purge waits for the store, nothing goes to the second.
+    e.flush();
+    assert!(due(&mut e, T0).iter().all(|u| u.destination == 0));
+    fail.store(false, Ordering::SeqCst);
+    let later = T0 + 10_000;
+    let mut to_second = Vec::new();
+    for u in due(&mut e, later) {
+        if u.destination == 1 {
+            to_second.extend(ids(&u));
+        }
+        e.on_upload_result(u.id, status(200), later);
+    }
+    e.flush();
+    for u in due(&mut e, later) {
+        if u.destination == 1 {
+            to_second.extend(ids(&u));
+        }
+        e.on_upload_result(u.id, status(200), later);
+    }
+    assert!(to_second.is_empty(), "{to_second:?}");
+    assert_eq!(e.stats(later).destinations[1].dropped.consent, 5);
+}
