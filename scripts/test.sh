@@ -19,7 +19,7 @@ step "cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
 rust_summary "$LOG_DIR/cargo-test.log"
 # The crash harness's figures, the crash window among them (docs/delivery.md).
-for f in crash-harness crash-harness-backlog; do
+for f in crash-harness crash-harness-backlog crash-harness-two-destinations; do
     echo "== $f"; cat "target/tmp/$f.txt" 2>/dev/null && echo || echo "no figures written"
 done
 

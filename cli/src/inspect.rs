@@ -56,8 +56,14 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 /// last refused batch. `cairn send` prints the same lines to say why events
 /// did not go out, so both tools use one wording.
 pub fn delivery_lines(state: &BTreeMap<String, Value>, now_ms: i64) -> Vec<String> {
-    let mut lines = Vec::new();
     let delivery = state.get("delivery").cloned().unwrap_or(Value::Null);
+    condition_lines(&delivery, now_ms)
+}
+
+/// The `delivery` lines of one persisted delivery condition.
+fn condition_lines(delivery: &Value, now_ms: i64) -> Vec<String> {
+    let delivery = delivery.clone();
+    let mut lines = Vec::new();
     let failures = delivery["failures"].as_u64().unwrap_or(0);
     if delivery["auth_failed"].as_bool() == Some(true) {
         lines.push(format!(
@@ -122,26 +128,31 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
     }
     o.push('\n');
 
-    for line in delivery_lines(&r.state, now_ms) {
-        let _ = writeln!(o, "{line}");
+    if r.destinations.is_empty() {
+        for line in delivery_lines(&r.state, now_ms) {
+            let _ = writeln!(o, "{line}");
+        }
     }
 
     let d = r.state.get("dropped").cloned().unwrap_or(Value::Null);
-    let reasons = [
-        "invalid",
-        "oversize",
-        "overflow",
-        "expired",
-        "rejected",
-        "consent",
-        "corrupt",
-        "plan_violation",
-    ];
-    let parts: Vec<String> = reasons
-        .iter()
-        .map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0)))
-        .collect();
-    let _ = writeln!(o, "dropped    {}", parts.join(" · "));
+    let _ = writeln!(o, "dropped    {}", drop_counts(&d));
+
+    for dest in &r.destinations {
+        let _ = writeln!(
+            o,
+            "destination {}: {} events queued, {} (cursor #{})",
+            dest.name,
+            dest.queued_events,
+            bytes(dest.queued_bytes),
+            dest.cursor
+        );
+        for line in condition_lines(&dest.delivery, now_ms) {
+            let _ = writeln!(o, "  {line}");
+        }
+        if !dest.dropped.is_null() {
+            let _ = writeln!(o, "  dropped    {}", drop_counts(&dest.dropped));
+        }
+    }
 
     for line in violation_lines(r.state.get(cairn::plan::VIOLATIONS_STATE_KEY)) {
         let _ = writeln!(o, "{line}");
@@ -228,6 +239,25 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
         }
     }
     o
+}
+
+/// Drop counts by reason, as `invalid 0 · oversize 0 · …`.
+fn drop_counts(d: &Value) -> String {
+    let reasons = [
+        "invalid",
+        "oversize",
+        "overflow",
+        "expired",
+        "rejected",
+        "consent",
+        "corrupt",
+        "plan_violation",
+    ];
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|k| format!("{k} {}", d[k].as_u64().unwrap_or(0)))
+        .collect();
+    parts.join(" · ")
 }
 
 /// Tracking-plan violations (persisted by the recorder under

@@ -98,6 +98,11 @@ enum Command {
         /// amplitude-batch or posthog (docs/destinations.md).
         #[arg(long, default_value = "segment", value_parser = cairn_cli::send::parse_destination)]
         destination: cairn::DestinationKind,
+        /// Also deliver every event to this destination, from the same buffer
+        /// and on its own (repeat for more): [NAME=]KIND,ENDPOINT,KEY, e.g.
+        /// amplitude,https://api2.amplitude.com,API_KEY (docs/destinations.md).
+        #[arg(long = "also-to", value_name = "[NAME=]KIND,ENDPOINT,KEY", value_parser = cairn_cli::send::parse_also_to)]
+        also_to: Vec<cairn::Destination>,
         /// Keep the buffer in this file (default: a temporary file, lost at the
         /// end), so an interrupted send resumes when run again with the same file.
         #[arg(long, value_name = "FILE")]
@@ -143,6 +148,7 @@ fn main() -> ExitCode {
             endpoint,
             write_key,
             destination,
+            also_to,
             storage,
             timeout,
             input,
@@ -151,6 +157,7 @@ fn main() -> ExitCode {
                 endpoint,
                 write_key,
                 destination,
+                also_to,
                 storage,
                 timeout: std::time::Duration::from_secs(timeout),
             },

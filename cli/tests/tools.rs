@@ -445,3 +445,73 @@ fn send_says_why_events_did_not_go_out_and_that_they_are_lost() {
     assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("last refused batch: HTTP 404"), "{report}");
 }
+
+/// `--also-to`: the same lines to a second destination from one buffer. One
+/// that is down keeps its events queued (inspect shows each destination),
+/// the other gets everything; run again once it is up, the queued events go
+/// to it alone.
+#[test]
+fn send_also_to_a_second_destination_that_is_down_then_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("two.db");
+    let input = ndjson(dir.path(), 30);
+    let first = Collector::start(CollectorConfig::default()).unwrap();
+    let second = Collector::start(CollectorConfig::default()).unwrap();
+    let also = |endpoint: &str| format!("amplitude,{endpoint},amp-key");
+    let sent = send(&first.endpoint(), "k")
+        .args([
+            "--also-to",
+            &also(&dead_endpoint()),
+            "--storage",
+            db.to_str().unwrap(),
+            "--timeout",
+            "2",
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&sent.stdout);
+    assert_eq!(sent.status.code(), Some(1), "{report}");
+    assert!(report.contains("sent 30 of 30 events"), "{report}");
+    assert!(
+        report.contains("to default: 30 delivered, 0 still queued"),
+        "{report}"
+    );
+    assert!(
+        report.contains("to amplitude: 0 delivered, 30 still queued"),
+        "{report}"
+    );
+    assert_eq!(first.events().len(), 30);
+
+    let text = Command::new(CAIRN)
+        .args(["inspect", db.to_str().unwrap(), "--events", "0"])
+        .output()
+        .unwrap();
+    let text_out = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text_out.contains("destination amplitude: 30 events queued"),
+        "{text_out}"
+    );
+    assert!(
+        text_out.contains("destination default: 0 events queued"),
+        "{text_out}"
+    );
+    assert!(text_out.contains("failed attempts in a row"), "{text_out}");
+
+    // Up again: the second gets the 30 once, the first nothing more.
+    let sent = send(&first.endpoint(), "k")
+        .args([
+            "--also-to",
+            &also(&second.endpoint()),
+            "--storage",
+            db.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.status.success(), "{report}");
+    assert_eq!(second.events().len(), 30, "{report}");
+    assert_eq!(first.events().len(), 30, "no duplicate to the first");
+    assert_eq!(queued_in(&db), Some(0));
+}

@@ -134,6 +134,12 @@ pub struct Config {
     /// The backend's format (Segment unless [`ClientBuilder::destination`]
     /// said otherwise); see [`Config::destinations`].
     pub destination: DestinationKind,
+    /// Which events the builder's own destination takes.
+    #[cfg(feature = "std")]
+    pub routing: crate::routing::Routing,
+    /// The destinations added with [`ClientBuilder::add_destination`], validated.
+    #[cfg(feature = "std")]
+    pub more_destinations: Vec<Destination>,
     /// The SQLite file that buffers events (with `std`; the browser keeps its own).
     #[cfg(feature = "std")]
     pub storage_path: PathBuf,
@@ -194,6 +200,10 @@ pub struct ClientBuilder {
     endpoint: Option<String>,
     destination: DestinationKind,
     #[cfg(feature = "std")]
+    routing: crate::routing::Routing,
+    #[cfg(feature = "std")]
+    more_destinations: Vec<Destination>,
+    #[cfg(feature = "std")]
     storage_path: Option<PathBuf>,
     flush_at: usize,
     flush_interval: Duration,
@@ -228,6 +238,10 @@ impl ClientBuilder {
             strict_tracking_plan: DEFAULT_STRICT_TRACKING_PLAN,
             endpoint: None,
             destination: DestinationKind::Segment,
+            #[cfg(feature = "std")]
+            routing: crate::routing::Routing::default(),
+            #[cfg(feature = "std")]
+            more_destinations: Vec::new(),
             #[cfg(feature = "std")]
             storage_path: None,
             flush_at: DEFAULT_FLUSH_AT,
@@ -282,6 +296,41 @@ impl ClientBuilder {
     /// ```
     pub fn destination(mut self, kind: DestinationKind) -> Self {
         self.destination = kind;
+        self
+    }
+
+    /// Delivers to one more destination from the same buffer (call once per
+    /// destination, up to [`MAX_DESTINATIONS`] in all with the builder's
+    /// own, which stays the one named
+    /// [`DEFAULT_DESTINATION`](crate::destination::DEFAULT_DESTINATION)).
+    /// Each has its own cursor, batches, backoff and routing: one that is
+    /// down never delays the others, and an event leaves the buffer once
+    /// every destination has delivered it, dropped it or passed it over.
+    ///
+    /// ```
+    /// use cairn::destination::{Destination, DestinationKind};
+    /// let config = cairn::Client::builder("SEGMENT_WRITE_KEY")
+    ///     .endpoint("https://api.segment.io")
+    ///     .add_destination(
+    ///         Destination::new("amplitude", DestinationKind::amplitude(), "https://api2.amplitude.com", "AMPLITUDE_API_KEY")
+    ///             .allow_events(["Order *", "Signed Up"])
+    ///             .consent_categories(["analytics"]),
+    ///     )
+    ///     .config()
+    ///     .unwrap();
+    /// assert_eq!(config.destinations().len(), 2);
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn add_destination(mut self, destination: Destination) -> Self {
+        self.more_destinations.push(destination);
+        self
+    }
+
+    /// Which events the builder's own destination takes (every event by
+    /// default); see [`Destination::allow_events`] and its siblings.
+    #[cfg(feature = "std")]
+    pub fn routing(mut self, routing: crate::routing::Routing) -> Self {
+        self.routing = routing;
         self
     }
     /// The SQLite file that buffers events (default [`DEFAULT_STORAGE_FILE`]).
@@ -475,6 +524,82 @@ impl ClientBuilder {
         }
     }
 
+    /// Checks the destinations added with
+    /// [`add_destination`](Self::add_destination) and the routing of the
+    /// builder's own; returns them with their endpoints normalised.
+    #[cfg(feature = "std")]
+    fn check_destinations(&self) -> Result<Vec<Destination>> {
+        let bad = |reason: String| Error::InvalidConfig {
+            field: "destinations",
+            reason,
+        };
+        self.routing
+            .validate()
+            .map_err(|e| bad(format!("{}: {e}", crate::destination::DEFAULT_DESTINATION)))?;
+        if self.more_destinations.len() + 1 > MAX_DESTINATIONS {
+            return Err(bad(format!(
+                "{} destinations, more than the {MAX_DESTINATIONS} a client delivers to",
+                self.more_destinations.len() + 1
+            )));
+        }
+        let mut names = vec![crate::destination::DEFAULT_DESTINATION];
+        let mut out = Vec::with_capacity(self.more_destinations.len());
+        for d in &self.more_destinations {
+            let name = d.name.as_str();
+            if name.trim().is_empty() || name.len() > crate::model::MAX_NAME_BYTES {
+                return Err(bad(format!(
+                    "a destination's name is empty or over {} bytes: name each one (its delivery progress is kept under the name)",
+                    crate::model::MAX_NAME_BYTES
+                )));
+            }
+            if names.contains(&name) {
+                return Err(bad(format!(
+                    "two destinations are named `{name}`: each needs its own name (`{}` is the builder's own)",
+                    crate::destination::DEFAULT_DESTINATION
+                )));
+            }
+            names.push(name);
+            if !d.kind.built_in() {
+                return Err(bad(format!(
+                    "{name}: {} is not in this build: enable cairn's feature `wire-{}`",
+                    d.kind.name(),
+                    d.kind.name()
+                )));
+            }
+            if let DestinationKind::Amplitude {
+                min_id_length: Some(0),
+                ..
+            } = d.kind
+            {
+                return Err(bad(format!(
+                    "{name}: Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5"
+                )));
+            }
+            if d.key.trim().is_empty() {
+                return Err(bad(format!(
+                    "{name}: the key is empty: pass the write key or API key of that project"
+                )));
+            }
+            if d.max_batch_events
+                .is_some_and(|n| n == 0 || n > limits::MAX_BATCH_EVENTS)
+            {
+                return Err(bad(format!(
+                    "{name}: max_batch_events must be between 1 and {}",
+                    limits::MAX_BATCH_EVENTS
+                )));
+            }
+            d.routing
+                .validate()
+                .map_err(|e| bad(format!("{name}: {e}")))?;
+            let endpoint = validate_endpoint(&d.endpoint, d.kind.path().trim_end_matches('/'))
+                .map_err(|r| bad(format!("{name}: endpoint {r}")))?;
+            let mut d = d.clone();
+            d.endpoint = endpoint;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
     /// Checks every setting and returns the validated [`Config`], or an
     /// [`Error::InvalidConfig`] naming the first setting that is wrong.
     pub fn config(&self) -> Result<Config> {
@@ -526,6 +651,8 @@ impl ClientBuilder {
                 "Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5",
             ));
         }
+        #[cfg(feature = "std")]
+        let more_destinations = self.check_destinations()?;
         if self.flush_at == 0 {
             return Err(bad("flush_at", "must be at least 1"));
         }
@@ -708,6 +835,10 @@ impl ClientBuilder {
             endpoint,
             destination: self.destination,
             #[cfg(feature = "std")]
+            routing: self.routing.clone(),
+            #[cfg(feature = "std")]
+            more_destinations,
+            #[cfg(feature = "std")]
             storage_path,
             flush_at: self.flush_at,
             flush_interval: self.flush_interval,
@@ -735,20 +866,37 @@ impl ClientBuilder {
     }
 }
 
+/// Most destinations one client delivers to (its own and those added).
+pub const MAX_DESTINATIONS: usize = 8;
+
 /// The path cairn appends to the endpoint for Segment's batch API.
 pub const BATCH_PATH: &str = "/v1/batch";
 
 impl Config {
-    /// Where events go: one destination today, named
+    /// Where events go: first the builder's own destination, named
     /// [`DEFAULT_DESTINATION`](crate::destination::DEFAULT_DESTINATION),
-    /// made of [`destination`](Self::destination), the endpoint and the key.
+    /// made of [`destination`](Self::destination), the endpoint and the key;
+    /// then those added with [`ClientBuilder::add_destination`].
     pub fn destinations(&self) -> Vec<Destination> {
-        vec![Destination {
-            name: crate::destination::DEFAULT_DESTINATION.to_string(),
-            kind: self.destination,
-            endpoint: self.endpoint.clone(),
-            key: self.write_key.clone(),
-        }]
+        #[cfg_attr(
+            not(feature = "std"),
+            expect(unused_mut, reason = "several destinations need std")
+        )]
+        let mut own = Destination::new(
+            crate::destination::DEFAULT_DESTINATION,
+            self.destination,
+            self.endpoint.clone(),
+            self.write_key.clone(),
+        );
+        #[cfg(feature = "std")]
+        {
+            own.routing = self.routing.clone();
+            let mut all = vec![own];
+            all.extend(self.more_destinations.iter().cloned());
+            all
+        }
+        #[cfg(not(feature = "std"))]
+        vec![own]
     }
 }
 
@@ -956,6 +1104,8 @@ debug_without_write_key!([Config, ClientBuilder] {
     strict_tracking_plan,
     endpoint,
     destination,
+    routing,
+    more_destinations,
     storage_path,
     flush_at,
     flush_interval,
@@ -986,6 +1136,52 @@ mod tests {
 
     fn builder() -> ClientBuilder {
         ClientBuilder::new("key").endpoint("http://127.0.0.1:9/")
+    }
+
+    #[test]
+    fn added_destinations_are_checked_with_their_fix() {
+        use crate::destination::{Destination, DestinationKind};
+        let amp = |name: &str, endpoint: &str| {
+            Destination::new(name, DestinationKind::amplitude(), endpoint, "amp-key")
+        };
+        let err = |b: ClientBuilder| b.config().unwrap_err().to_string();
+        let c = builder()
+            .add_destination(
+                amp("amplitude", "https://api2.amplitude.com/").allow_events(["Order *"]),
+            )
+            .config()
+            .unwrap();
+        let all = c.destinations();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].endpoint, "https://api2.amplitude.com", "normalised");
+        assert_eq!(all[1].routing.allow_events, ["Order *"]);
+        assert!(
+            err(builder().add_destination(amp("default", "https://a.example")))
+                .contains("two destinations are named `default`")
+        );
+        assert!(
+            err(builder().add_destination(amp(" ", "https://a.example"))).contains("name each one")
+        );
+        assert!(
+            err(builder().add_destination(amp("a", "https://a.example/2/httpapi")))
+                .contains("a: endpoint")
+        );
+        assert!(
+            err(builder().add_destination(amp("a", "https://a.example").call_types(["Track"])))
+                .contains("use track, identify")
+        );
+        assert!(err(builder().add_destination(Destination::new(
+            "p",
+            DestinationKind::PostHog,
+            "https://eu.i.posthog.com",
+            " "
+        )))
+        .contains("p: the key is empty"));
+        let mut many = builder();
+        for n in 0..MAX_DESTINATIONS {
+            many = many.add_destination(amp(&format!("d{n}"), "https://a.example"));
+        }
+        assert!(err(many).contains("more than the 8"));
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //!
 //! This module decides what a destination is (a [`DestinationKind`], a base
 //! URL and a key), which path each kind posts to, and which [`Wire`] speaks
-//! it. It leaves validating URLs to [`crate::config`], and every delivery
-//! rule to the engine. A client has one destination today, named
-//! [`DEFAULT_DESTINATION`], Segment unless the builder says otherwise; the
-//! store already keeps delivery progress per destination name, so several
-//! can follow.
+//! it. It leaves validating URLs to [`crate::config`], which events each
+//! destination takes to [`crate::routing`], and every delivery rule to the
+//! engine. A client has one destination by default, named
+//! [`DEFAULT_DESTINATION`], Segment unless the builder says otherwise; more
+//! are added with `ClientBuilder::add_destination` (native builds), each
+//! delivered on its own from the one buffer.
 
 use crate::prelude::*;
 
+#[cfg(feature = "std")]
+use crate::routing::Routing;
 pub use crate::store::DEFAULT_DESTINATION;
 #[cfg(feature = "wire-amplitude")]
 use crate::wire::AmplitudeWire;
@@ -102,6 +105,14 @@ pub struct Destination {
     pub endpoint: String,
     /// Write key (Segment) or API key (Amplitude, PostHog).
     pub key: String,
+    /// Which events it takes (all by default). Native builds only: the
+    /// browser build delivers every event to its one destination.
+    #[cfg(feature = "std")]
+    pub routing: Routing,
+    /// Most events in one of its batches; `None`: the client's
+    /// `max_batch_events` (for Amplitude at most 2,000 either way).
+    #[cfg(feature = "std")]
+    pub max_batch_events: Option<usize>,
 }
 
 impl core::fmt::Debug for Destination {
@@ -116,6 +127,70 @@ impl core::fmt::Debug for Destination {
 }
 
 impl Destination {
+    /// A destination named `name` (its delivery progress is kept under it:
+    /// keep it stable across releases), speaking `kind` at the base URL
+    /// `endpoint` with `key`; it takes every event until told otherwise.
+    pub fn new(
+        name: impl Into<String>,
+        kind: DestinationKind,
+        endpoint: impl Into<String>,
+        key: impl Into<String>,
+    ) -> Self {
+        Destination {
+            name: name.into(),
+            kind,
+            endpoint: endpoint.into(),
+            key: key.into(),
+            #[cfg(feature = "std")]
+            routing: Routing::default(),
+            #[cfg(feature = "std")]
+            max_batch_events: None,
+        }
+    }
+
+    #[cfg(feature = "std")]
+    /// Takes only events whose name is one of `names` (exact, or a prefix
+    /// ending in `*`, as in `"Order *"`); calls without a name (identify,
+    /// group, alias) are not concerned.
+    pub fn allow_events<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.routing.allow_events = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    #[cfg(feature = "std")]
+    /// Never takes events whose name is one of `names` (exact or prefix `*`).
+    pub fn deny_events<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.routing.deny_events = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    #[cfg(feature = "std")]
+    /// Takes only these call types: `track`, `identify`, `alias`, `group`,
+    /// `screen`, `page`.
+    pub fn call_types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> Self {
+        self.routing.call_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    #[cfg(feature = "std")]
+    /// Takes an event only when every one of `categories` was granted when
+    /// it was recorded; revoking one of them purges this destination's
+    /// queued events (only its own).
+    pub fn consent_categories<S: Into<String>>(
+        mut self,
+        categories: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.routing.consent_categories = categories.into_iter().map(Into::into).collect();
+        self
+    }
+
+    #[cfg(feature = "std")]
+    /// Most events in one of its batches (default: the client's `max_batch_events`).
+    pub fn max_batch_events(mut self, n: usize) -> Self {
+        self.max_batch_events = Some(n);
+        self
+    }
+
     /// The wire format that encodes batches for this destination, or
     /// `None` when this build does not carry it (see
     /// [`DestinationKind::built_in`]; `ClientBuilder::config` refuses such a

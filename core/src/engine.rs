@@ -18,8 +18,16 @@
 //! - A batch is sent when `flush_at` events are queued, when a full batch of
 //!   `max_batch_bytes` is queued, when the first queued event has waited
 //!   `flush_interval`, on `flush()`, or at start-up when a backlog is found.
-//! - One upload is in flight at a time, so events go out in recording order and
-//!   the same events are never on the wire twice at once.
+//! - Each destination has its own delivery state machine (a lane): its
+//!   cursor, batch limits, backoff, retry and split state, routing and drop
+//!   counts. One upload is in flight at a time per destination, so events go
+//!   out to each in recording order and the same events are never on the
+//!   wire twice at once to one destination; a destination that is down
+//!   holds back only its own lane. A row leaves the buffer once every
+//!   destination is done with it (delivered, dropped, or passed over by its
+//!   routing, `crate::routing`).
+//! - With one destination the engine writes, counts and reports exactly as
+//!   before there were several (`stats().destinations` stays empty).
 //! - A failed batch is retried before anything newer is sent, after a
 //!   backoff with full jitter: within `retry_base_delay` for the first
 //!   [`RETRY_STEADY_FAILURES`] failures in a row, doubling after that, capped
@@ -44,7 +52,11 @@
 //!   with the same ids).
 //! - Over `max_queue_events` / `max_queue_bytes` the oldest unsent events go
 //!   (`overflow`); events older than `max_event_age` go before being sent
-//!   (`expired`).
+//!   (`expired`). The caps hold for the whole file; each destination counts
+//!   the removed events it had not finished with.
+//! - A consent category revoked purges the queue of the destinations that
+//!   need it (`purge_for_category`), counted `consent` for each; the others
+//!   keep theirs.
 //! - When the store fails, new events are held in memory (bounded, overflow
 //!   counted) and written once the store works again, in order.
 
@@ -56,10 +68,14 @@ use core::time::Duration;
 use crate::cat;
 use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
 use crate::json::{Json, Object};
+#[cfg(feature = "std")]
+use crate::routing::Routing;
+#[cfg(feature = "std")]
+use crate::stats::DestinationStats;
 use crate::stats::{
     DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
 };
-use crate::store::{NewEvent, Store, StoreError, DEFAULT_DESTINATION};
+use crate::store::{NewEvent, Removed, Store, StoreError, DEFAULT_DESTINATION};
 use crate::wire::{HttpRequest, HttpResponse, Outcome, Wire};
 
 /// Most events held in memory while the store fails.
@@ -118,6 +134,11 @@ impl From<&Config> for EngineConfig {
 pub struct Upload {
     /// Matches the result to this upload.
     pub id: u64,
+    /// Which destination it goes to: its position in the engine's list (0
+    /// with one). Uploads of different destinations may be on the wire at
+    /// once; a runtime sends each destination's on its own, so a slow one
+    /// never holds up another.
+    pub destination: usize,
     /// What to send.
     pub request: HttpRequest,
     /// How many events it carries.
@@ -141,6 +162,10 @@ struct InFlight {
     last_seq: u64,
     events: u64,
     bytes: u64,
+    /// Events of the claim its routing passed over (not for this
+    /// destination): `(seq, bytes)`, passed by the cursor with the batch.
+    #[cfg(feature = "std")]
+    skipped: Vec<(u64, u64)>,
     /// How many events the claim held (those left out as settled included):
     /// a resend of the same range claims as many.
     #[cfg(feature = "wire-amplitude")]
@@ -164,15 +189,40 @@ struct SplitLimit {
     refused_through: u64,
 }
 
-/// The sans-IO delivery engine for one destination.
-pub struct Engine {
-    cfg: EngineConfig,
-    store: Box<dyn Store + Send>,
+/// One destination the engine delivers to: its name (its cursor's in the
+/// store), its wire, its routing and its batch limits.
+pub struct Target {
+    /// The name its delivery progress is kept under.
+    pub name: String,
+    /// The format it speaks.
+    pub wire: Box<dyn Wire>,
+    /// Which events it takes (native builds).
+    #[cfg(feature = "std")]
+    pub routing: Routing,
+    /// Most events in one of its batches (at most the engine's `max_batch_events`).
+    pub max_batch_events: usize,
+    /// Most bytes in one of its batches (at most the engine's `max_batch_bytes`).
+    pub max_batch_bytes: usize,
+}
+
+/// The delivery state machine of one destination: its cursor, batch
+/// limits, backoff and retry state. A destination that is down holds back
+/// only its own lane.
+struct Lane {
+    /// Its name (natively; the browser's one lane is [`DEFAULT_DESTINATION`]).
+    #[cfg(feature = "std")]
+    name: String,
     wire: Box<dyn Wire>,
-    rng: u64,
+    #[cfg(feature = "std")]
+    routing: Routing,
+    max_batch_events: usize,
+    max_batch_bytes: usize,
+    /// Events past this lane's cursor, and their bytes, kept with several
+    /// destinations (with one they are the engine's, the file's counts).
+    #[cfg(feature = "std")]
     queued_events: u64,
+    #[cfg(feature = "std")]
     queued_bytes: u64,
-    last_seq: u64,
     acked_through: u64,
     waiting_since: Option<i64>,
     flush_through: u64,
@@ -186,6 +236,146 @@ pub struct Engine {
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
     ahead: Ahead,
+    /// A consent purge could not move its cursor in the store, or events
+    /// held in memory (the store failing) were recorded before it: done
+    /// when the store works again, and nothing is sent until then.
+    #[cfg(feature = "std")]
+    purge_on_recovery: bool,
+    /// Its drops and the events its routing passed over (with several).
+    #[cfg(feature = "std")]
+    dropped: DropCounts,
+    delivered: u64,
+    #[cfg(feature = "std")]
+    skipped: u64,
+    requests: u64,
+    retries: u64,
+    /// Its own last error and refusal, kept with several destinations (with
+    /// one, the engine's are its).
+    #[cfg(feature = "std")]
+    last_error: Option<String>,
+    #[cfg(feature = "std")]
+    last_rejection: Option<String>,
+}
+
+impl Lane {
+    /// The lane of `t`, its batch limits within the engine's.
+    #[cfg(feature = "std")]
+    fn new(t: Target, cfg: &EngineConfig) -> Self {
+        let mut lane = Lane::with_wire(
+            t.wire,
+            t.max_batch_events.clamp(1, cfg.max_batch_events.max(1)),
+            t.max_batch_bytes.clamp(1, cfg.max_batch_bytes.max(1)),
+        );
+        lane.name = t.name;
+        lane.routing = t.routing;
+        lane
+    }
+
+    /// The lane of the one destination [`DEFAULT_DESTINATION`], taking
+    /// every event.
+    fn with_wire(wire: Box<dyn Wire>, max_batch_events: usize, max_batch_bytes: usize) -> Self {
+        Lane {
+            #[cfg(feature = "std")]
+            name: DEFAULT_DESTINATION.to_string(),
+            wire,
+            #[cfg(feature = "std")]
+            routing: Routing::default(),
+            max_batch_events,
+            max_batch_bytes,
+            #[cfg(feature = "std")]
+            queued_events: 0,
+            #[cfg(feature = "std")]
+            queued_bytes: 0,
+            acked_through: 0,
+            waiting_since: None,
+            flush_through: 0,
+            in_flight: None,
+            retry_at: None,
+            failures: 0,
+            paced_failures: 0,
+            split: None,
+            halted: None,
+            ahead: Ahead::default(),
+            #[cfg(feature = "std")]
+            purge_on_recovery: false,
+            #[cfg(feature = "std")]
+            dropped: DropCounts::default(),
+            delivered: 0,
+            #[cfg(feature = "std")]
+            skipped: 0,
+            requests: 0,
+            retries: 0,
+            #[cfg(feature = "std")]
+            last_error: None,
+            #[cfg(feature = "std")]
+            last_rejection: None,
+        }
+    }
+
+    /// Its name, which its cursor is kept under.
+    fn name(&self) -> &str {
+        #[cfg(feature = "std")]
+        {
+            &self.name
+        }
+        #[cfg(not(feature = "std"))]
+        DEFAULT_DESTINATION
+    }
+
+    /// Takes `events` and `bytes` off this lane's own queue count.
+    #[cfg(feature = "std")]
+    fn passed(&mut self, events: u64, bytes: u64) {
+        self.queued_events -= events.min(self.queued_events);
+        self.queued_bytes -= bytes.min(self.queued_bytes);
+    }
+
+    /// Forgets every queued event and the retry state (a purge).
+    fn emptied(&mut self) {
+        if let Some(f) = self.in_flight.as_mut() {
+            f.purged = true;
+        }
+        #[cfg(feature = "std")]
+        {
+            self.queued_events = 0;
+            self.queued_bytes = 0;
+        }
+        self.waiting_since = None;
+        self.retry_at = None;
+        self.failures = 0;
+        self.paced_failures = 0;
+        self.split = None;
+        self.ahead.clear();
+    }
+
+    /// The state key of its delivery condition: `delivery` for the one
+    /// default destination (as before there were several), else
+    /// `delivery:<name>`.
+    fn delivery_key(&self) -> String {
+        #[cfg(feature = "std")]
+        if self.name != DEFAULT_DESTINATION {
+            return cat!(DELIVERY_STATE_KEY, ":", self.name.as_str());
+        }
+        DELIVERY_STATE_KEY.to_string()
+    }
+
+    /// The state key of its drop counts, kept with several destinations.
+    #[cfg(feature = "std")]
+    fn drops_key(&self) -> String {
+        cat!(DROPS_STATE_KEY, ":", self.name.as_str())
+    }
+}
+
+/// The sans-IO delivery engine: one buffer, one delivery state machine
+/// (a lane) per destination.
+pub struct Engine {
+    cfg: EngineConfig,
+    store: Box<dyn Store + Send>,
+    lanes: Lanes,
+    rng: u64,
+    /// Events in the buffer file (any destination still needs them).
+    queued_events: u64,
+    queued_bytes: u64,
+    last_seq: u64,
     next_expiry_check: i64,
     memory: VecDeque<NewEvent>,
     memory_bytes: usize,
@@ -193,9 +383,6 @@ pub struct Engine {
     storage_error: Option<String>,
     storage_retry_at: i64,
     dropped: DropCounts,
-    delivered: u64,
-    requests: u64,
-    retries: u64,
     last_error: Option<String>,
     last_rejection: Option<String>,
     next_id: u64,
@@ -208,13 +395,96 @@ pub struct Engine {
     appended_while_loading: u64,
 }
 
+/// The lanes: as many as destinations natively; one in the browser build,
+/// which delivers to one (an array, so none of the code serving several
+/// reaches the download).
+#[cfg(feature = "std")]
+type Lanes = Vec<Lane>;
+#[cfg(not(feature = "std"))]
+type Lanes = One;
+
+/// The one lane of the browser build, with the few slice methods the engine
+/// uses over lanes; its iterators are `once`, which compile to straight
+/// code (the page is built for size, where loops are not unrolled).
+#[cfg(not(feature = "std"))]
+struct One(Lane);
+
+#[cfg(not(feature = "std"))]
+impl One {
+    fn iter(&self) -> core::iter::Once<&Lane> {
+        core::iter::once(&self.0)
+    }
+    fn len(&self) -> usize {
+        1
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::ops::Index<usize> for One {
+    type Output = Lane;
+    fn index(&self, _: usize) -> &Lane {
+        &self.0
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::ops::IndexMut<usize> for One {
+    fn index_mut(&mut self, _: usize) -> &mut Lane {
+        &mut self.0
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl<'a> IntoIterator for &'a mut One {
+    type Item = &'a mut Lane;
+    type IntoIter = core::iter::Once<&'a mut Lane>;
+    fn into_iter(self) -> Self::IntoIter {
+        core::iter::once(&mut self.0)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl<'a> IntoIterator for &'a One {
+    type Item = &'a Lane;
+    type IntoIter = core::iter::Once<&'a Lane>;
+    fn into_iter(self) -> Self::IntoIter {
+        core::iter::once(&self.0)
+    }
+}
+
+/// `for $lane in &mut $lanes $body`: natively a loop over the lanes; in
+/// the browser build the one lane, without a loop (built for size, where
+/// even a loop over one item stays a loop).
+macro_rules! each_lane {
+    ($lanes:expr, |$lane:ident| $body:block) => {
+        #[cfg(feature = "std")]
+        for $lane in $lanes.iter_mut() $body
+        #[cfg(not(feature = "std"))]
+        {
+            let $lane = &mut $lanes.0;
+            $body
+        }
+    };
+}
+
+/// Lane `i`'s position: `i` natively, always the one lane in the browser
+/// build (a constant index, so no bounds check reaches the download).
+#[inline(always)]
+const fn at(i: usize) -> usize {
+    if cfg!(feature = "std") {
+        i
+    } else {
+        0
+    }
+}
+
 /// Reads the wall clock, in milliseconds since the Unix epoch.
 pub type WallClock = Box<dyn Fn() -> i64 + Send>;
 
 impl Engine {
-    /// An engine over `store`, sending with `wire`. `seed` drives the retry
-    /// jitter (any value; tests fix it). A backlog found in the store is
-    /// sent at once.
+    /// An engine over `store`, sending with `wire` to the one destination
+    /// [`DEFAULT_DESTINATION`]. `seed` drives the retry jitter (any value;
+    /// tests fix it). A backlog found in the store is sent at once.
     pub fn new(
         cfg: EngineConfig,
         store: Box<dyn Store + Send>,
@@ -244,24 +514,45 @@ impl Engine {
         seed: u64,
         now_ms: i64,
     ) -> Self {
+        let lane = Lane::with_wire(wire, cfg.max_batch_events, cfg.max_batch_bytes);
+        #[cfg(feature = "std")]
+        let lanes = vec![lane];
+        #[cfg(not(feature = "std"))]
+        let lanes = One(lane);
+        Self::with_lanes(cfg, store, lanes, seed, now_ms)
+    }
+
+    /// [`starting`](Self::starting) for several destinations sharing the
+    /// store's one queue, each delivered on its own ([`Target`]; names must
+    /// differ). Declares them to the store: one new to the file starts at the
+    /// slowest cursor, one no longer given is forgotten.
+    #[cfg(feature = "std")]
+    pub fn starting_with(
+        cfg: EngineConfig,
+        store: Box<dyn Store + Send>,
+        targets: Vec<Target>,
+        seed: u64,
+        now_ms: i64,
+    ) -> Self {
+        let lanes = targets.into_iter().map(|t| Lane::new(t, &cfg)).collect();
+        Self::with_lanes(cfg, store, lanes, seed, now_ms)
+    }
+
+    fn with_lanes(
+        cfg: EngineConfig,
+        store: Box<dyn Store + Send>,
+        lanes: Lanes,
+        seed: u64,
+        now_ms: i64,
+    ) -> Self {
         let mut e = Engine {
             cfg,
             store,
-            wire,
+            lanes,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
             queued_events: 0,
             queued_bytes: 0,
             last_seq: 0,
-            acked_through: 0,
-            waiting_since: None,
-            flush_through: 0,
-            in_flight: None,
-            retry_at: None,
-            failures: 0,
-            paced_failures: 0,
-            split: None,
-            halted: None,
-            ahead: Ahead::default(),
             next_expiry_check: now_ms,
             memory: VecDeque::new(),
             memory_bytes: 0,
@@ -269,9 +560,6 @@ impl Engine {
             storage_error: None,
             storage_retry_at: 0,
             dropped: DropCounts::default(),
-            delivered: 0,
-            requests: 0,
-            retries: 0,
             last_error: None,
             last_rejection: None,
             next_id: 1,
@@ -280,6 +568,13 @@ impl Engine {
             backlog_last_seq: 0,
             appended_while_loading: 0,
         };
+        #[cfg(feature = "std")]
+        {
+            let names: Vec<&str> = e.lanes.iter().map(|l| l.name.as_str()).collect();
+            if let Err(err) = e.store.set_destinations(&names) {
+                e.storage_failed(err, now_ms);
+            }
+        }
         match e.store.summary() {
             Ok(s) => {
                 e.queued_events = s.events;
@@ -294,9 +589,30 @@ impl Engine {
                 e.dropped = d;
             }
         }
+        #[cfg(feature = "std")]
+        if e.several() {
+            for i in 0..e.lanes.len() {
+                let key = e.lanes[at(i)].drops_key();
+                if let Some(d) = e
+                    .store
+                    .get_state(&key)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| DropCounts::from_json(&t))
+                {
+                    e.lanes[at(i)].dropped = d;
+                }
+            }
+        }
         // A corrupt file salvaged when the store was opened.
         e.take_repair(now_ms);
         e
+    }
+
+    /// True with more than one destination (never in the browser build,
+    /// which delivers to one: what serves several compiles out there).
+    fn several(&self) -> bool {
+        cfg!(feature = "std") && self.lanes.len() > 1
     }
 
     /// Counts up to `max_rows` more of the backlog the store held at start
@@ -322,11 +638,15 @@ impl Engine {
                     self.queued_events = s.events;
                     self.queued_bytes = s.bytes;
                     self.last_seq = self.last_seq.max(s.last_seq);
+                    self.count_lanes(now_ms);
                     // The backlog goes out at once; calls recorded while it
                     // was counted wait for flush_at or flush_interval as any.
                     if s.events > self.appended_while_loading {
-                        self.flush_through = self.flush_through.max(self.backlog_last_seq);
-                        self.waiting_since.get_or_insert(now_ms);
+                        let through = self.backlog_last_seq;
+                        each_lane!(self.lanes, |lane| {
+                            lane.flush_through = lane.flush_through.max(through);
+                            lane.waiting_since.get_or_insert(now_ms);
+                        });
                     }
                 }
                 Err(err) => self.storage_failed(err, now_ms),
@@ -334,6 +654,26 @@ impl Engine {
             self.enforce_caps(now_ms);
         }
         true
+    }
+
+    /// Sets each lane's queue from the store: the file's counts with one
+    /// destination, the rows past each cursor with several.
+    fn count_lanes(&mut self, now_ms: i64) {
+        // With one destination its queue is the file's: nothing to count.
+        if self.several() {
+            #[cfg(feature = "std")]
+            for i in 0..self.lanes.len() {
+                let name = self.lanes[at(i)].name.clone();
+                match self.store.pending(&name) {
+                    Ok(r) => {
+                        self.lanes[at(i)].queued_events = r.events;
+                        self.lanes[at(i)].queued_bytes = r.bytes;
+                    }
+                    Err(err) => self.storage_failed(err, now_ms),
+                }
+            }
+        }
+        let _ = now_ms;
     }
 
     /// True until [`load_backlog`](Self::load_backlog) has counted the
@@ -398,7 +738,16 @@ impl Engine {
         self.queued_events += count;
         self.queued_bytes += bytes;
         self.last_seq = last;
-        self.waiting_since.get_or_insert(now_ms);
+        #[cfg(feature = "std")]
+        let several = self.several();
+        each_lane!(self.lanes, |lane| {
+            #[cfg(feature = "std")]
+            if several {
+                lane.queued_events += count;
+                lane.queued_bytes += bytes;
+            }
+            lane.waiting_since.get_or_insert(now_ms);
+        });
     }
 
     fn hold_in_memory(&mut self, events: Vec<NewEvent>, state: Vec<(String, Option<String>)>) {
@@ -464,13 +813,23 @@ impl Engine {
                 self.storage_error = None;
                 self.memory.clear();
                 self.memory_bytes = 0;
+                #[cfg(feature = "std")]
+                self.finish_purges(last, now_ms);
                 // Counts may be stale after a failure; read them back.
                 if let Ok(s) = self.store.summary() {
                     self.queued_events = s.events;
                     self.queued_bytes = s.bytes;
                     self.last_seq = s.last_seq.max(last);
+                    self.count_lanes(now_ms);
+                    #[cfg(feature = "std")]
+                    for i in 0..self.lanes.len() {
+                        if self.queued_of(i).0 > 0 {
+                            self.lanes[at(i)].waiting_since.get_or_insert(now_ms);
+                        }
+                    }
+                    #[cfg(not(feature = "std"))]
                     if s.events > 0 {
-                        self.waiting_since.get_or_insert(now_ms);
+                        self.lanes[0].waiting_since.get_or_insert(now_ms);
                     }
                 }
                 self.enforce_caps(now_ms);
@@ -514,33 +873,86 @@ impl Engine {
             .store
             .drop_oldest(self.cfg.max_queue_events, self.cfg.max_queue_bytes)
         {
-            Ok(r) => {
-                self.queued_events -= r.events.min(self.queued_events);
-                self.queued_bytes -= r.bytes.min(self.queued_bytes);
-                self.count_drop(DropReason::Overflow, r.events, now_ms);
-            }
+            Ok(r) => self.dropped_rows(r, DropReason::Overflow, now_ms),
             Err(err) => self.storage_failed(err, now_ms),
         }
+    }
+
+    /// Rows the store removed (over the caps, or expired): off the file's
+    /// counts and off each lane's, counted under `reason` for the client
+    /// and for each destination that had not finished with them.
+    fn dropped_rows(&mut self, r: Removed, reason: DropReason, now_ms: i64) {
+        self.queued_events -= r.events.min(self.queued_events);
+        self.queued_bytes -= r.bytes.min(self.queued_bytes);
+        #[cfg(feature = "std")]
+        if self.several() {
+            for loss in self.store.take_losses() {
+                if let Some(lane) = self.lanes.iter_mut().find(|l| l.name == loss.destination) {
+                    lane.passed(loss.removed.events, loss.removed.bytes);
+                    if loss.removed.events > 0 {
+                        lane.dropped.add(reason, loss.removed.events);
+                    }
+                }
+            }
+        }
+        #[cfg(feature = "std")]
+        for i in 0..self.lanes.len() {
+            if self.queued_of(i).0 == 0 {
+                self.lanes[at(i)].waiting_since = None;
+            }
+        }
+        #[cfg(not(feature = "std"))]
+        if self.queued_events == 0 {
+            self.lanes[0].waiting_since = None;
+        }
+        self.count_drop(reason, r.events, now_ms);
     }
 
     fn drops_state(&self) -> (String, Option<String>) {
         (DROPS_STATE_KEY.to_string(), Some(self.dropped.to_json()))
     }
 
-    /// Counts `n` drops and persists the counters.
+    /// Counts `n` drops and persists the counters (each destination's too,
+    /// with several).
     fn count_drop(&mut self, reason: DropReason, n: u64, now_ms: i64) {
         if n == 0 {
             return;
         }
         self.dropped.add(reason, n);
+        #[cfg(feature = "std")]
+        let counters = {
+            let mut counters = vec![self.drops_state()];
+            if self.several() {
+                for lane in &self.lanes {
+                    counters.push((lane.drops_key(), Some(lane.dropped.to_json())));
+                }
+            }
+            counters
+        };
+        #[cfg(not(feature = "std"))]
         let counters = self.drops_state();
         if self.storage_error.is_none() {
-            if let Err(err) = self.store.append(&[], &[counters]) {
+            #[cfg(not(feature = "std"))]
+            let counters = [counters];
+            if let Err(err) = self.store.append(&[], &counters) {
                 self.storage_failed(err, now_ms);
             }
         } else {
+            #[cfg(feature = "std")]
+            self.memory_state.extend(counters);
+            #[cfg(not(feature = "std"))]
             self.memory_state.push(counters);
         }
+    }
+
+    /// Counts `n` drops by lane `i` (refused, oversize) for it and for the client.
+    fn count_lane_drop(&mut self, i: usize, reason: DropReason, n: u64, now_ms: i64) {
+        #[cfg(feature = "std")]
+        if n > 0 && self.several() {
+            self.lanes[at(i)].dropped.add(reason, n);
+        }
+        let _ = i;
+        self.count_drop(reason, n, now_ms);
     }
 
     /// Counts drops made outside the engine (invalid calls on the caller's thread).
@@ -566,25 +978,106 @@ impl Engine {
         } else {
             0
         };
-        if let Some(f) = self.in_flight.as_mut() {
-            f.purged = true;
-        }
+        #[cfg(feature = "std")]
+        let several = self.several();
+        each_lane!(self.lanes, |lane| {
+            #[cfg(feature = "std")]
+            if several && lane.queued_events > 0 {
+                lane.dropped.add(reason, lane.queued_events);
+            }
+            lane.emptied();
+        });
         self.queued_events = 0;
         self.queued_bytes = 0;
-        self.waiting_since = None;
-        self.retry_at = None;
-        self.failures = 0;
-        self.paced_failures = 0;
-        self.split = None;
-        self.ahead.clear();
         self.count_drop(reason, stored + in_memory, now_ms);
         stored + in_memory
+    }
+
+    /// Purges the queue of the destinations that need `category` (it was
+    /// revoked): their cursors pass every queued event, counted `consent`
+    /// for them; the other destinations keep theirs. Returns how many
+    /// events the destinations lost together.
+    #[cfg(feature = "std")]
+    pub fn purge_for_category(&mut self, category: &str, now_ms: i64) -> u64 {
+        let mut lost = 0;
+        for i in 0..self.lanes.len() {
+            if !self.lanes[at(i)].routing.needs(category) {
+                continue;
+            }
+            let name = self.lanes[at(i)].name.clone();
+            self.store.release(&name);
+            // Tried even while the store fails (an ack is kept in memory
+            // until saved): the purged events must not be claimed again.
+            let moved = match self.store.ack(&name, self.last_seq) {
+                Ok(()) => true,
+                Err(err) => {
+                    self.storage_failed(err, now_ms);
+                    false
+                }
+            };
+            // Events held in memory were recorded before the revocation too.
+            let held = if self.storage_error.is_some() {
+                self.memory.len() as u64
+            } else {
+                0
+            };
+            self.lanes[at(i)].purge_on_recovery = !moved || held > 0;
+            let n = self.queued_of(i).0 + held;
+            let last = self.last_seq;
+            let lane = &mut self.lanes[at(i)];
+            lane.acked_through = lane.acked_through.max(last);
+            lane.emptied();
+            lost += n;
+            self.count_lane_drop(i, DropReason::Consent, n, now_ms);
+        }
+        if lost > 0 {
+            self.refresh_file_counts(now_ms);
+        }
+        lost
+    }
+
+    /// Moves the cursor of each destination whose consent purge waited for
+    /// the store through `last` (the held events just written included).
+    #[cfg(feature = "std")]
+    fn finish_purges(&mut self, last: u64, now_ms: i64) {
+        for i in 0..self.lanes.len() {
+            if !self.lanes[at(i)].purge_on_recovery {
+                continue;
+            }
+            let name = self.lanes[at(i)].name.clone();
+            match self.store.ack(&name, last) {
+                Ok(()) => {
+                    let lane = &mut self.lanes[at(i)];
+                    lane.acked_through = lane.acked_through.max(last);
+                    lane.purge_on_recovery = false;
+                }
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+        }
+    }
+
+    /// Reads the file's counts back after cursors moved (several
+    /// destinations: a row leaves the file only once all are done with it).
+    fn refresh_file_counts(&mut self, now_ms: i64) {
+        match self.store.summary() {
+            Ok(s) => {
+                self.queued_events = s.events;
+                self.queued_bytes = s.bytes;
+            }
+            Err(err) => self.storage_failed(err, now_ms),
+        }
     }
 
     /// The upload on the wire whose events were purged, if any: the runtime
     /// should not send it if it has not yet.
     pub fn purged_upload(&self) -> Option<u64> {
-        self.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id)
+        let purged = |l: &Lane| l.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id);
+        #[cfg(feature = "std")]
+        {
+            self.lanes.iter().filter_map(purged).max()
+        }
+        #[cfg(not(feature = "std"))]
+        purged(&self.lanes[0])
     }
 
     /// Makes the acks of delivered batches durable. Runtimes call it once
@@ -644,7 +1137,10 @@ impl Engine {
     /// Sends everything recorded so far as soon as the backoff allows,
     /// regardless of `flush_at` and `flush_interval`.
     pub fn flush(&mut self) {
-        self.flush_through = self.flush_through.max(self.last_seq);
+        let last = self.last_seq;
+        each_lane!(self.lanes, |lane| {
+            lane.flush_through = lane.flush_through.max(last);
+        });
     }
 
     /// The sequence number of the last committed event.
@@ -652,14 +1148,36 @@ impl Engine {
         self.last_seq
     }
 
-    /// True when no event up to `seq` is still waiting to be delivered.
+    /// True when no event up to `seq` is still waiting to be delivered to
+    /// any destination (one stopped by a 401/403 waits for no one).
     pub fn delivered_through(&self, seq: u64) -> bool {
-        !self.loading && (self.queued_events == 0 || self.acked_through >= seq)
+        #[cfg(not(feature = "std"))]
+        let done = self.lanes[0].acked_through >= seq;
+        #[cfg(feature = "std")]
+        let done =
+            self.lanes.iter().enumerate().all(|(i, l)| {
+                self.queued_of(i).0 == 0 || l.acked_through >= seq || l.halted.is_some()
+            });
+        !self.loading && (self.queued_events == 0 || done)
     }
 
-    /// Events acknowledged by the backend since start.
+    /// Events acknowledged since start, by every destination together.
     pub fn delivered(&self) -> u64 {
-        self.delivered
+        self.sum(|l| l.delivered)
+    }
+
+    /// `figure` added up over the lanes.
+    fn sum(&self, figure: impl Fn(&Lane) -> u64) -> u64 {
+        #[cfg(feature = "std")]
+        {
+            let mut total = 0;
+            for lane in self.lanes.iter() {
+                total += figure(lane);
+            }
+            total
+        }
+        #[cfg(not(feature = "std"))]
+        figure(&self.lanes[0])
     }
 
     /// Events committed and not yet delivered.
@@ -669,7 +1187,7 @@ impl Engine {
 
     /// True while an upload is on the wire, waiting for its result.
     pub fn upload_in_flight(&self) -> bool {
-        self.in_flight.is_some()
+        self.lanes.iter().any(|l| l.in_flight.is_some())
     }
 
     /// Events held in memory because the store is failing: not yet
@@ -678,78 +1196,145 @@ impl Engine {
         self.memory.len() as u64
     }
 
-    /// True while uploads are stopped by a 401/403.
+    /// True while uploads are stopped by a 401/403 (to every destination).
     pub fn auth_failed(&self) -> bool {
-        self.halted.is_some()
+        #[cfg(feature = "std")]
+        {
+            self.lanes.iter().all(|l| l.halted.is_some())
+        }
+        #[cfg(not(feature = "std"))]
+        self.lanes[0].halted.is_some()
     }
 
     /// Lifts a stop caused by 401/403 (after the write key was changed).
     pub fn resume(&mut self) {
-        self.halted = None;
+        each_lane!(self.lanes, |lane| {
+            lane.halted = None;
+        });
     }
 
-    fn due(&self, now_ms: i64) -> bool {
-        if self.queued_events == 0 {
+    /// How many destinations the engine delivers to.
+    pub fn destinations(&self) -> usize {
+        self.lanes.len()
+    }
+
+    fn due(&self, i: usize, now_ms: i64) -> bool {
+        let lane = &self.lanes[at(i)];
+        let (queued, queued_bytes) = self.queued_of(i);
+        if queued == 0 {
             return false;
         }
-        if let Some(at) = self.retry_at {
+        if let Some(at) = lane.retry_at {
             return now_ms >= at;
         }
-        self.queued_events >= self.cfg.flush_at as u64
-            || self.queued_bytes >= self.cfg.max_batch_bytes as u64
-            || self.flush_through > self.acked_through
-            || self
+        queued >= self.cfg.flush_at as u64
+            || queued_bytes >= lane.max_batch_bytes as u64
+            || lane.flush_through > lane.acked_through
+            || lane
                 .waiting_since
                 .is_some_and(|w| now_ms >= w + self.cfg.flush_interval_ms as i64)
     }
 
-    /// The next upload to perform, if one is due now.
+    /// The next upload to perform, if one is due now: one destination's
+    /// (each has at most one on the wire; call again for the others).
     pub fn poll_upload(&mut self, now_ms: i64) -> Option<Upload> {
         self.retry_storage(now_ms);
-        if self.loading || self.halted.is_some() || self.in_flight.is_some() || !self.due(now_ms) {
+        if self.loading {
             return None;
         }
+        #[cfg(feature = "std")]
+        {
+            for i in 0..self.lanes.len() {
+                if let Some(upload) = self.poll_lane(i, now_ms) {
+                    return Some(upload);
+                }
+            }
+            None
+        }
+        #[cfg(not(feature = "std"))]
+        self.poll_lane(0, now_ms)
+    }
+
+    fn poll_lane(&mut self, i: usize, now_ms: i64) -> Option<Upload> {
+        {
+            let lane = &self.lanes[at(i)];
+            if lane.halted.is_some() || lane.in_flight.is_some() || !self.due(i, now_ms) {
+                return None;
+            }
+            #[cfg(feature = "std")]
+            if lane.purge_on_recovery {
+                return None;
+            }
+        }
         self.drop_expired(now_ms);
-        let max_events = match self.split {
-            Some(s) => s.max_events.min(self.cfg.max_batch_events),
-            None => self.cfg.max_batch_events,
+        let lane = &self.lanes[at(i)];
+        let max_events = match lane.split {
+            Some(s) => s.max_events.min(lane.max_batch_events),
+            None => lane.max_batch_events,
         };
-        let mut events =
-            match self
-                .store
-                .claim(DEFAULT_DESTINATION, max_events, self.cfg.max_batch_bytes)
-            {
-                Ok(ev) => {
-                    // A deleted file moved to safety before the claim.
-                    self.take_repair(now_ms);
-                    ev
-                }
-                Err(err) => {
-                    self.storage_failed(err, now_ms);
-                    return None;
-                }
-            };
+        let max_bytes = lane.max_batch_bytes;
+        let mut events = match self
+            .store
+            .claim(self.lanes[at(i)].name(), max_events, max_bytes)
+        {
+            Ok(ev) => {
+                // A deleted file moved to safety before the claim.
+                self.take_repair(now_ms);
+                ev
+            }
+            Err(err) => {
+                self.storage_failed(err, now_ms);
+                return None;
+            }
+        };
         let Some(last_seq) = events.last().map(|e| e.seq) else {
             // Counts drifted from the store (another writer?): trust the store.
-            self.resync(now_ms);
+            self.resync(i, now_ms);
             return None;
         };
         #[cfg(feature = "wire-amplitude")]
         let claimed = events.len();
-        self.ahead.leave_out(&mut events, now_ms);
-        #[cfg(feature = "wire-amplitude")]
+        let lane = &mut self.lanes[at(i)];
+        lane.ahead.leave_out(&mut events, now_ms);
+        // Events its routing passes over go with the batch's cursor move.
+        #[cfg(feature = "std")]
+        let skipped: Vec<(u64, u64)> = if lane.routing.takes_all() {
+            Vec::new()
+        } else {
+            let mut skipped = Vec::new();
+            let routing = &lane.routing;
+            events.retain(|e| {
+                let takes = routing.takes(&e.json);
+                if !takes {
+                    skipped.push((e.seq, e.json.len() as u64));
+                }
+                takes
+            });
+            skipped
+        };
+        // (Without routing or per-event answers a claim is never emptied.)
+        #[cfg(any(feature = "std", feature = "wire-amplitude"))]
         if events.is_empty() {
-            return self.skip_settled_claim(last_seq, now_ms);
+            return self.skip_settled_claim(
+                i,
+                last_seq,
+                #[cfg(feature = "std")]
+                skipped,
+                now_ms,
+            );
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.requests += 1;
-        self.in_flight = Some(InFlight {
+        let lane = &mut self.lanes[at(i)];
+        lane.requests += 1;
+        lane.in_flight = Some(InFlight {
             id,
             purged: false,
             last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            #[cfg(feature = "std")]
+            skipped,
             #[cfg(feature = "wire-amplitude")]
             claimed,
             #[cfg(feature = "wire-amplitude")]
@@ -758,50 +1343,85 @@ impl Engine {
                 .map(|e| (e.seq, e.json.len() as u64))
                 .collect(),
         });
+        let wall = self.wall_ms(now_ms);
         Some(Upload {
             id,
-            request: self.wire.encode(&events, self.wall_ms(now_ms)),
+            destination: i,
+            request: self.lanes[at(i)].wire.encode(&events, wall),
             events: events.len(),
         })
     }
 
     /// A claim held nothing to send: every event in it was settled already,
-    /// or is held. Moves the cursor past what is settled and tries again;
-    /// with held events in the way, waits for them.
-    #[cfg(feature = "wire-amplitude")]
-    fn skip_settled_claim(&mut self, last_seq: u64, now_ms: i64) -> Option<Upload> {
-        self.store.release(DEFAULT_DESTINATION);
-        let through = self.ahead.cursor_limit(last_seq);
-        if through > self.acked_through {
-            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+    /// held, or not for this destination. Moves the cursor past what is
+    /// settled and tries again; with held events in the way, waits for them.
+    #[cfg(any(feature = "std", feature = "wire-amplitude"))]
+    fn skip_settled_claim(
+        &mut self,
+        i: usize,
+        last_seq: u64,
+        #[cfg(feature = "std")] skipped: Vec<(u64, u64)>,
+        now_ms: i64,
+    ) -> Option<Upload> {
+        self.store.release(self.lanes[at(i)].name());
+        let lane = &self.lanes[at(i)];
+        let through = lane.ahead.cursor_limit(last_seq);
+        if through > lane.acked_through {
+            if let Err(err) = self.store.ack(self.lanes[at(i)].name(), through) {
                 self.storage_failed(err, now_ms);
                 return None;
             }
-            self.acked_through = through;
-            self.ahead.passed(through);
-            if self.split.is_some_and(|s| through >= s.until_seq) {
-                self.split = None;
+            let lane = &mut self.lanes[at(i)];
+            lane.acked_through = through;
+            lane.ahead.passed(through);
+            if lane.split.is_some_and(|s| through >= s.until_seq) {
+                lane.split = None;
             }
-            if self.queued_events == 0 {
-                self.waiting_since = None;
+            #[cfg(feature = "std")]
+            {
+                let (n, b) = passed_over(&skipped, through);
+                self.lanes[at(i)].skipped += n;
+                self.passed(i, n, b);
             }
-            return self.poll_upload(now_ms);
+            if self.queued_of(i).0 == 0 {
+                self.lanes[at(i)].waiting_since = None;
+            }
+            if self.several() {
+                self.refresh_file_counts(now_ms);
+            }
+            return self.poll_lane(i, now_ms);
         }
-        self.retry_at = self.ahead.holding();
+        let lane = &mut self.lanes[at(i)];
+        lane.retry_at = lane.ahead.holding();
         None
     }
 
-    fn resync(&mut self, now_ms: i64) {
+    fn resync(&mut self, i: usize, now_ms: i64) {
         match self.store.summary() {
             Ok(s) => {
                 self.queued_events = s.events;
                 self.queued_bytes = s.bytes;
                 self.last_seq = self.last_seq.max(s.last_seq);
-                if s.events == 0 {
-                    self.waiting_since = None;
-                }
             }
-            Err(err) => self.storage_failed(err, now_ms),
+            Err(err) => {
+                self.storage_failed(err, now_ms);
+                return;
+            }
+        }
+        #[cfg(feature = "std")]
+        if self.several() {
+            let name = self.lanes[at(i)].name.clone();
+            match self.store.pending(&name) {
+                Ok(r) => {
+                    let lane = &mut self.lanes[at(i)];
+                    lane.queued_events = r.events;
+                    lane.queued_bytes = r.bytes;
+                }
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+        }
+        if self.queued_of(i).0 == 0 {
+            self.lanes[at(i)].waiting_since = None;
         }
     }
 
@@ -819,14 +1439,7 @@ impl Engine {
             return;
         }
         match self.store.drop_older_than(cutoff) {
-            Ok(r) => {
-                self.queued_events -= r.events.min(self.queued_events);
-                self.queued_bytes -= r.bytes.min(self.queued_bytes);
-                self.count_drop(DropReason::Expired, r.events, now_ms);
-                if self.queued_events == 0 {
-                    self.waiting_since = None;
-                }
-            }
+            Ok(r) => self.dropped_rows(r, DropReason::Expired, now_ms),
             Err(err) => self.storage_failed(err, now_ms),
         }
     }
@@ -834,11 +1447,24 @@ impl Engine {
     /// Feeds back what happened to upload `id`: the server's response, or a
     /// transport error (refused, reset, timed out) as text.
     pub fn on_upload_result(&mut self, id: u64, result: Result<HttpResponse, String>, now_ms: i64) {
-        let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
+        #[cfg(feature = "std")]
+        let Some(i) = self
+            .lanes
+            .iter()
+            .position(|l| l.in_flight.as_ref().is_some_and(|f| f.id == id))
+        else {
+            return;
+        };
+        #[cfg(not(feature = "std"))]
+        let i = 0;
+        let Some(flight) = self.lanes[at(i)].in_flight.take_if(|f| f.id == id) else {
             return;
         };
         let outcome = match result {
-            Ok(resp) => self.wire.classify(&resp, self.wall_ms(now_ms)),
+            Ok(resp) => {
+                let wall = self.wall_ms(now_ms);
+                self.lanes[at(i)].wire.classify(&resp, wall)
+            }
             Err(reason) => Outcome::Retry {
                 after_ms: None,
                 reason,
@@ -870,76 +1496,83 @@ impl Engine {
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
             // the queue counts already left them out.
-            self.store.release(DEFAULT_DESTINATION);
-            if let Err(err) = self.store.ack(DEFAULT_DESTINATION, flight.last_seq) {
+            self.store.release(self.lanes[at(i)].name());
+            if let Err(err) = self.store.ack(self.lanes[at(i)].name(), flight.last_seq) {
                 self.storage_failed(err, now_ms);
             }
-            self.acked_through = self.acked_through.max(flight.last_seq);
+            let lane = &mut self.lanes[at(i)];
+            lane.acked_through = lane.acked_through.max(flight.last_seq);
             return;
         }
         match outcome {
             Outcome::Delivered => {
-                self.delivered += flight.events;
-                self.settle(&flight, now_ms);
+                self.lanes[at(i)].delivered += flight.events;
+                self.settle(i, &flight, now_ms);
             }
             Outcome::Retry { after_ms, reason } => {
-                self.store.release(DEFAULT_DESTINATION);
+                self.store.release(self.lanes[at(i)].name());
                 // The retry carries the same events, not a bigger batch.
-                self.limit_next_batches(flight.events as usize, flight.last_seq, true);
-                let delay = self.failed_attempt(after_ms);
-                self.retry_at = Some(now_ms + delay as i64);
-                self.last_error = Some(reason);
-                self.persist_delivery(now_ms);
+                self.limit_next_batches(i, flight.events as usize, flight.last_seq, true);
+                let delay = self.failed_attempt(i, after_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms + delay as i64);
+                self.set_error(i, reason);
+                self.persist_delivery(i, now_ms);
             }
             Outcome::Split if flight.events <= 1 => {
-                self.last_error = Some(
+                self.set_error(
+                    i,
                     "HTTP 413: one event is too large for the server; dropped as oversize".into(),
                 );
-                self.count_drop(DropReason::Oversize, flight.events, now_ms);
-                self.settle(&flight, now_ms);
+                self.count_lane_drop(i, DropReason::Oversize, flight.events, now_ms);
+                self.settle(i, &flight, now_ms);
             }
             Outcome::Split => {
-                self.store.release(DEFAULT_DESTINATION);
+                self.store.release(self.lanes[at(i)].name());
                 self.limit_next_batches(
+                    i,
                     (flight.events as usize).div_ceil(2),
                     flight.last_seq,
                     false,
                 );
                 // Sending the halves is not a failure of the server: no backoff.
-                self.retry_at = Some(now_ms);
+                self.lanes[at(i)].retry_at = Some(now_ms);
             }
             Outcome::Refused { reason } if flight.events > 1 => {
                 // Some event in it cannot be read; the others can: halves, at
                 // once, until the refused ones are alone.
-                self.store.release(DEFAULT_DESTINATION);
+                self.store.release(self.lanes[at(i)].name());
                 self.limit_next_batches(
+                    i,
                     (flight.events as usize).div_ceil(2),
                     flight.last_seq,
                     true,
                 );
-                if let Some(s) = self.split.as_mut() {
+                let lane = &mut self.lanes[at(i)];
+                if let Some(s) = lane.split.as_mut() {
                     s.refused_through = flight.last_seq;
                 }
-                self.last_error = Some(cat!(
+                let text = cat!(
                     reason,
                     " (a batch of ",
                     flight.events,
                     " events: sending it in halves to find the refused ones)"
-                ));
-                self.retry_at = Some(now_ms);
+                );
+                self.set_error(i, text);
+                self.lanes[at(i)].retry_at = Some(now_ms);
             }
             Outcome::Refused { reason } | Outcome::Reject { reason } => {
-                if self.last_rejection.as_deref() != Some(reason.as_str()) {
+                if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
                     log::warn!(
-                        "cairn: server refused a batch of {} events, dropped: {reason}",
+                        "cairn: {} refused a batch of {} events, dropped: {reason}",
+                        self.lanes[at(i)].name(),
                         flight.events
                     );
                 }
-                self.last_error = Some(reason.clone());
-                self.last_rejection = Some(reason);
-                self.count_drop(DropReason::Rejected, flight.events, now_ms);
-                self.persist_delivery(now_ms);
-                self.settle(&flight, now_ms);
+                self.set_error(i, reason.clone());
+                self.set_rejection(i, reason);
+                self.count_lane_drop(i, DropReason::Rejected, flight.events, now_ms);
+                self.persist_delivery(i, now_ms);
+                self.settle(i, &flight, now_ms);
             }
             #[cfg(feature = "wire-amplitude")]
             Outcome::RefusedEvents { indices, reason } => {
@@ -948,28 +1581,29 @@ impl Engine {
                     .filter_map(|i| flight.sent.get(*i).copied())
                     .collect();
                 let n = refused.len() as u64;
-                if self.last_rejection.as_deref() != Some(reason.as_str()) {
+                if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
                     log::warn!(
-                        "cairn: server refused {n} of a batch of {} events, dropped; sending the others again: {reason}",
+                        "cairn: {} refused {n} of a batch of {} events, dropped; sending the others again: {reason}",
+                        self.lanes[at(i)].name(),
                         flight.events
                     );
                 }
-                self.store.release(DEFAULT_DESTINATION);
-                self.ahead.settle(refused.iter().map(|r| r.0));
-                self.queued_events -= n.min(self.queued_events);
-                self.queued_bytes -= refused
-                    .iter()
-                    .map(|r| r.1)
-                    .sum::<u64>()
-                    .min(self.queued_bytes);
-                self.count_drop(DropReason::Rejected, n, now_ms);
+                self.store.release(self.lanes[at(i)].name());
+                let lane = &mut self.lanes[at(i)];
+                lane.ahead.settle(refused.iter().map(|r| r.0));
+                let bytes = refused.iter().map(|r| r.1).sum::<u64>();
+                self.passed(i, n, bytes);
+                self.count_lane_drop(i, DropReason::Rejected, n, now_ms);
                 // The same range again, less the refused: at once, it is no
                 // failure of the server.
-                self.limit_next_batches(flight.claimed, flight.last_seq, true);
-                self.retry_at = Some(now_ms);
-                self.last_error = Some(reason.clone());
-                self.last_rejection = Some(reason);
-                self.persist_delivery(now_ms);
+                self.limit_next_batches(i, flight.claimed, flight.last_seq, true);
+                self.lanes[at(i)].retry_at = Some(now_ms);
+                self.set_error(i, reason.clone());
+                self.set_rejection(i, reason);
+                self.persist_delivery(i, now_ms);
+                if self.several() {
+                    self.refresh_file_counts(now_ms);
+                }
             }
             #[cfg(feature = "wire-amplitude")]
             Outcome::Throttled {
@@ -977,42 +1611,78 @@ impl Engine {
                 after_ms,
                 reason,
             } => {
-                self.store.release(DEFAULT_DESTINATION);
-                let delay = self.failed_attempt(after_ms);
+                self.store.release(self.lanes[at(i)].name());
+                let delay = self.failed_attempt(i, after_ms);
                 let held = indices
                     .iter()
                     .filter_map(|i| flight.sent.get(*i).map(|s| s.0));
-                self.ahead.hold(held, now_ms + delay as i64);
+                self.lanes[at(i)].ahead.hold(held, now_ms + delay as i64);
                 // The others of the batch go at once; nothing newer passes
                 // the held events.
-                self.limit_next_batches(flight.claimed, flight.last_seq, true);
-                self.retry_at = Some(now_ms);
-                self.last_error = Some(reason);
-                self.persist_delivery(now_ms);
+                self.limit_next_batches(i, flight.claimed, flight.last_seq, true);
+                self.lanes[at(i)].retry_at = Some(now_ms);
+                self.set_error(i, reason);
+                self.persist_delivery(i, now_ms);
             }
             Outcome::AuthFailed { reason } => {
-                log::warn!("cairn: uploads stopped, events kept: {reason}");
-                self.store.release(DEFAULT_DESTINATION);
-                self.last_error = Some(reason.clone());
-                self.halted = Some(reason);
-                self.persist_delivery(now_ms);
+                log::warn!(
+                    "cairn: uploads to {} stopped, events kept: {reason}",
+                    self.lanes[at(i)].name()
+                );
+                self.store.release(self.lanes[at(i)].name());
+                self.set_error(i, reason.clone());
+                self.lanes[at(i)].halted = Some(reason);
+                self.persist_delivery(i, now_ms);
             }
         }
     }
 
+    /// Lane `i`'s last error, also the client's.
+    fn set_error(&mut self, i: usize, text: String) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].last_error = Some(text.clone());
+        }
+        let _ = i;
+        self.last_error = Some(text);
+    }
+
+    /// Lane `i`'s last permanent refusal, also the client's.
+    fn set_rejection(&mut self, i: usize, text: String) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].last_rejection = Some(text.clone());
+        }
+        let _ = i;
+        self.last_rejection = Some(text);
+    }
+
+    /// Lane `i`'s last error and refusal: its own with several
+    /// destinations, the engine's with one.
+    fn errors_of(&self, i: usize) -> (&Option<String>, &Option<String>) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            let lane = &self.lanes[at(i)];
+            return (&lane.last_error, &lane.last_rejection);
+        }
+        let _ = i;
+        (&self.last_error, &self.last_rejection)
+    }
+
     /// Counts a failed attempt and returns how long to wait before the
     /// next: the server's `Retry-After` when it gave one, else the backoff.
-    fn failed_attempt(&mut self, after_ms: Option<u64>) -> u64 {
-        self.failures = self.failures.saturating_add(1);
-        self.retries += 1;
+    fn failed_attempt(&mut self, i: usize, after_ms: Option<u64>) -> u64 {
+        let lane = &mut self.lanes[at(i)];
+        lane.failures = lane.failures.saturating_add(1);
+        lane.retries += 1;
         match after_ms {
             // Floored too: `Retry-After: 0` or a past date must not
             // turn into a hot loop.
             Some(ms) => {
-                self.paced_failures = self.paced_failures.saturating_add(1);
+                lane.paced_failures = lane.paced_failures.saturating_add(1);
                 ms.clamp(MIN_RETRY_DELAY.as_millis() as u64, self.cfg.retry_max_ms)
             }
-            None => self.backoff_delay(),
+            None => self.backoff_delay(i),
         }
     }
 
@@ -1020,8 +1690,9 @@ impl Engine {
     /// settled (a retry resends the same batch; a 413 or a 400 sends halves).
     /// `grow`: batches may grow back once past the refused events (a 400);
     /// a 413 anywhere in the range keeps them small.
-    fn limit_next_batches(&mut self, max_events: usize, until_seq: u64, grow: bool) {
-        self.split = Some(match self.split {
+    fn limit_next_batches(&mut self, i: usize, max_events: usize, until_seq: u64, grow: bool) {
+        let lane = &mut self.lanes[at(i)];
+        lane.split = Some(match lane.split {
             Some(s) => SplitLimit {
                 max_events: s.max_events.min(max_events),
                 until_seq: s.until_seq.max(until_seq),
@@ -1039,97 +1710,139 @@ impl Engine {
 
     /// Writes the delivery condition (failures, next retry, last errors) to
     /// the store, so a buffer left by a killed app still tells its story.
-    fn persist_delivery(&mut self, now_ms: i64) {
+    fn persist_delivery(&mut self, i: usize, now_ms: i64) {
         if self.storage_error.is_some() {
             return;
         }
         // Written in wall-clock terms: whoever reads them later (the next
         // start, `cairn inspect`) has no use for this process's timer clock.
         let wall = self.wall_ms(now_ms);
+        let (last_error, last_rejection) = self.errors_of(i);
+        let lane = &self.lanes[at(i)];
         let state: Object = [
-            ("failures", Json::from(u64::from(self.failures))),
+            ("failures", Json::from(u64::from(lane.failures))),
             (
                 "next_retry_at_ms",
-                self.retry_at
-                    .filter(|_| self.failures > 0)
+                lane.retry_at
+                    .filter(|_| lane.failures > 0)
                     .map_or(Json::Null, |at| Json::from(at - now_ms + wall)),
             ),
-            ("last_error", Json::from(self.last_error.clone())),
-            ("last_rejection", Json::from(self.last_rejection.clone())),
-            ("auth_failed", Json::from(self.halted.is_some())),
+            ("last_error", Json::from(last_error.clone())),
+            ("last_rejection", Json::from(last_rejection.clone())),
+            ("auth_failed", Json::from(lane.halted.is_some())),
             ("written_at_ms", Json::from(wall)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let state = state.to_text();
-        if let Err(err) = self.store.append(
-            &[],
-            &[(DELIVERY_STATE_KEY.to_string(), Some(state.to_string()))],
-        ) {
+        let key = lane.delivery_key();
+        if let Err(err) = self.store.append(&[], &[(key, Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }
     }
 
     /// The batch is finished with (delivered or dropped): move the cursor,
     /// up to the first held event if one lies in the batch's range.
-    fn settle(&mut self, flight: &InFlight, now_ms: i64) {
-        let holding = self.ahead.holding().is_some();
-        let recovered = self.failures > 0 && !holding;
+    fn settle(&mut self, i: usize, flight: &InFlight, now_ms: i64) {
+        let lane = &mut self.lanes[at(i)];
+        let holding = lane.ahead.holding().is_some();
+        let recovered = lane.failures > 0 && !holding;
         if !holding {
-            self.failures = 0;
-            self.paced_failures = 0;
+            lane.failures = 0;
+            lane.paced_failures = 0;
         }
-        self.retry_at = None;
-        let through = self.ahead.cursor_limit(flight.last_seq);
+        lane.retry_at = None;
+        let through = lane.ahead.cursor_limit(flight.last_seq);
         if through < flight.last_seq {
             // Held events lie in the batch's range: the cursor stops before
             // the first; what was delivered past it is remembered.
             #[cfg(feature = "wire-amplitude")]
-            self.ahead
+            lane.ahead
                 .settle(flight.sent.iter().map(|s| s.0).filter(|s| *s > through));
-            self.store.release(DEFAULT_DESTINATION);
+            self.store.release(self.lanes[at(i)].name());
         }
         // (`through` is never below the cursor: held events lie past it.)
-        if let Err(err) = self.store.ack(DEFAULT_DESTINATION, through) {
+        if let Err(err) = self.store.ack(self.lanes[at(i)].name(), through) {
             // The events stay in the file and go out again later, with the
             // same message ids: a duplicate the backend removes.
-            self.store.release(DEFAULT_DESTINATION);
+            self.store.release(self.lanes[at(i)].name());
             self.storage_failed(err, now_ms);
             return;
         }
-        self.acked_through = self.acked_through.max(through);
-        self.ahead.passed(self.acked_through);
+        let lane = &mut self.lanes[at(i)];
+        lane.acked_through = lane.acked_through.max(through);
+        let acked = lane.acked_through;
+        lane.ahead.passed(acked);
         if recovered {
-            self.persist_delivery(now_ms);
+            self.persist_delivery(i, now_ms);
         }
-        self.queued_events -= flight.events.min(self.queued_events);
-        self.queued_bytes -= flight.bytes.min(self.queued_bytes);
-        let max_batch_events = self.cfg.max_batch_events;
-        match self.split.as_mut() {
-            Some(s) if self.acked_through >= s.until_seq => self.split = None,
+        #[cfg(feature = "std")]
+        let (skipped, skipped_bytes) = passed_over(&flight.skipped, through);
+        #[cfg(not(feature = "std"))]
+        let (skipped, skipped_bytes) = (0, 0);
+        #[cfg(feature = "std")]
+        {
+            self.lanes[at(i)].skipped += skipped;
+        }
+        self.passed(i, flight.events + skipped, flight.bytes + skipped_bytes);
+        let queued = self.queued_of(i).0;
+        let lane = &mut self.lanes[at(i)];
+        let max_batch_events = lane.max_batch_events;
+        match lane.split.as_mut() {
+            Some(s) if lane.acked_through >= s.until_seq => lane.split = None,
             // Past the refused events: the rest of the range is likely fine,
             // so a few doublings send it, instead of one event at a time.
-            Some(s) if s.grow && self.acked_through >= s.refused_through => {
+            Some(s) if s.grow && lane.acked_through >= s.refused_through => {
                 s.max_events = s.max_events.saturating_mul(2).min(max_batch_events);
             }
             _ => {}
         }
-        if self.queued_events == 0 {
-            self.waiting_since = None;
-        } else if let Some(at) = self.ahead.holding() {
-            self.retry_at = Some(at);
-        } else if self.split.is_some() {
-            self.retry_at = Some(now_ms);
+        if queued == 0 {
+            lane.waiting_since = None;
+        } else if let Some(at) = lane.ahead.holding() {
+            lane.retry_at = Some(at);
+        } else if lane.split.is_some() {
+            lane.retry_at = Some(now_ms);
+        }
+        if self.several() {
+            self.refresh_file_counts(now_ms);
         }
     }
 
+    /// Events and bytes past lane `i`'s cursor: its own count with several
+    /// destinations, the file's with one.
+    fn queued_of(&self, i: usize) -> (u64, u64) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            let lane = &self.lanes[at(i)];
+            return (lane.queued_events, lane.queued_bytes);
+        }
+        let _ = i;
+        (self.queued_events, self.queued_bytes)
+    }
+
+    /// Lane `i`'s cursor passed `events` more (delivered, dropped, passed
+    /// over): off its count, and with one destination off the file's (its
+    /// rows go; with several the file's counts are read back).
+    fn passed(&mut self, i: usize, events: u64, bytes: u64) {
+        #[cfg(feature = "std")]
+        if self.several() {
+            self.lanes[at(i)].passed(events, bytes);
+            return;
+        }
+        let _ = i;
+        self.queued_events -= events.min(self.queued_events);
+        self.queued_bytes -= bytes.min(self.queued_bytes);
+    }
+
     /// Full jitter: a uniform delay in `[0, min(cap, base * factor^e)]`,
-    /// floored at [`MIN_RETRY_DELAY`], where `e` counts the failures in a
-    /// row past the first [`RETRY_STEADY_FAILURES`], those the server paced
-    /// with `Retry-After` left out.
-    fn backoff_delay(&mut self) -> u64 {
-        let exp = (self.failures - self.paced_failures.min(self.failures))
+    /// floored at [`MIN_RETRY_DELAY`], where `e` counts lane `i`'s failures
+    /// in a row past the first [`RETRY_STEADY_FAILURES`], those the server
+    /// paced with `Retry-After` left out.
+    fn backoff_delay(&mut self, i: usize) -> u64 {
+        let lane = &self.lanes[at(i)];
+        let exp = (lane.failures - lane.paced_failures.min(lane.failures))
             .saturating_sub(RETRY_STEADY_FAILURES)
             .min(30);
         let window = self
@@ -1157,21 +1870,30 @@ impl Engine {
         if self.loading {
             return Some(now_ms);
         }
-        let storage = self.storage_error.as_ref().map(|_| self.storage_retry_at);
-        let upload = if self.halted.is_some() || self.in_flight.is_some() || self.queued_events == 0
+        let mut next = self.storage_error.as_ref().map(|_| self.storage_retry_at);
+        #[cfg(feature = "std")]
+        for i in 0..self.lanes.len() {
+            next = earliest(next, self.lane_wakeup(i, now_ms));
+        }
+        #[cfg(not(feature = "std"))]
         {
+            next = earliest(next, self.lane_wakeup(0, now_ms));
+        }
+        next
+    }
+
+    /// When lane `i` next has an upload to start, if ever.
+    fn lane_wakeup(&self, i: usize, now_ms: i64) -> Option<i64> {
+        let lane = &self.lanes[at(i)];
+        if lane.halted.is_some() || lane.in_flight.is_some() || self.queued_of(i).0 == 0 {
             None
-        } else if let Some(at) = self.retry_at {
+        } else if let Some(at) = lane.retry_at {
             Some(at)
-        } else if self.due(now_ms) {
+        } else if self.due(i, now_ms) {
             Some(now_ms)
         } else {
-            self.waiting_since
+            lane.waiting_since
                 .map(|w| w + self.cfg.flush_interval_ms as i64)
-        };
-        match (storage, upload) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
         }
     }
 
@@ -1182,22 +1904,51 @@ impl Engine {
         } else {
             None
         };
+        let retry_in = |lane: &Lane| {
+            lane.retry_at
+                .filter(|_| lane.failures > 0)
+                .map(|at| (at - now_ms).max(0) as u64)
+        };
+        #[cfg(feature = "std")]
+        let destinations = if self.several() {
+            self.lanes
+                .iter()
+                .map(|l| DestinationStats {
+                    name: l.name.clone(),
+                    queued_events: l.queued_events,
+                    queued_bytes: l.queued_bytes,
+                    in_flight_events: l.in_flight.as_ref().map_or(0, |f| f.events),
+                    delivered_events: l.delivered,
+                    skipped_events: l.skipped,
+                    requests: l.requests,
+                    retries: l.retries,
+                    next_retry_in_ms: retry_in(l),
+                    last_error: l.last_error.clone(),
+                    last_rejection: l.last_rejection.clone(),
+                    auth_failed: l.halted.is_some(),
+                    dropped: l.dropped,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        #[cfg(feature = "std")]
+        let next_retry = self.lanes.iter().filter_map(retry_in).min();
+        #[cfg(not(feature = "std"))]
+        let next_retry = retry_in(&self.lanes[0]);
         Stats {
             queued_events: self.queued_events,
             queued_bytes: self.queued_bytes,
             oldest_queued_age_ms: oldest.map(|o| (self.wall_ms(now_ms) - o).max(0) as u64),
             memory_events: self.memory.len() as u64,
-            in_flight_events: self.in_flight.as_ref().map_or(0, |f| f.events),
-            delivered_events: self.delivered,
-            requests: self.requests,
-            retries: self.retries,
-            next_retry_in_ms: self
-                .retry_at
-                .filter(|_| self.failures > 0)
-                .map(|at| (at - now_ms).max(0) as u64),
+            in_flight_events: self.sum(|l| l.in_flight.as_ref().map_or(0, |f| f.events)),
+            delivered_events: self.delivered(),
+            requests: self.sum(|l| l.requests),
+            retries: self.sum(|l| l.retries),
+            next_retry_in_ms: next_retry,
             last_error: self.last_error.clone(),
             last_rejection: self.last_rejection.clone(),
-            auth_failed: self.halted.is_some(),
+            auth_failed: self.sum(|l| u64::from(l.halted.is_some())) > 0,
             storage: match &self.storage_error {
                 None => StorageState::Ok,
                 Some(e) => StorageState::Failing { error: e.clone() },
@@ -1207,8 +1958,28 @@ impl Engine {
             plan: Default::default(),
             // Counted on the callers' threads, not by the engine.
             waited_for_room: Default::default(),
+            #[cfg(feature = "std")]
+            destinations,
         }
     }
+}
+
+/// The earlier of two times, either of which may be missing.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Of the events a routing passed over, those at or below `through`
+/// (the cursor moved past them), and their bytes.
+#[cfg(feature = "std")]
+fn passed_over(skipped: &[(u64, u64)], through: u64) -> (u64, u64) {
+    skipped
+        .iter()
+        .filter(|s| s.0 <= through)
+        .fold((0, 0), |(n, b), s| (n + 1, b + s.1))
 }
 
 impl Drop for Engine {
@@ -1256,3 +2027,7 @@ mod tests;
 #[cfg(all(test, feature = "wire-amplitude"))]
 #[path = "engine_per_event_tests.rs"]
 mod per_event_tests;
+
+#[cfg(all(test, feature = "native"))]
+#[path = "engine_multi_tests.rs"]
+mod multi_tests;

@@ -72,6 +72,8 @@ pub mod json_text;
 pub mod model;
 pub mod plan;
 pub mod recorder;
+#[cfg(feature = "std")]
+pub mod routing;
 pub mod session;
 pub mod stats;
 pub mod store;
@@ -89,6 +91,8 @@ pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
+#[cfg(feature = "std")]
+pub use stats::DestinationStats;
 pub use stats::{DropCounts, DropReason, RoomWaits, Stats, StorageState};
 
 #[cfg(feature = "native")]

@@ -682,6 +682,8 @@ impl Recorder {
     /// released (granted) or dropped (denied); a revocation purges every
     /// not-yet-sent event from the buffer and compacts its file, as
     /// [`forget`](Self::forget) does, so nothing of them stays on disk.
+    /// A category that only some destinations need (their
+    /// `consent_categories`) purges only those destinations' queues.
     pub fn set_consent(
         &mut self,
         category: &str,
@@ -694,6 +696,12 @@ impl Recorder {
         self.save_consent();
         self.context_cache = None;
         self.after_consent_change(before, engine, now_ms);
+        #[cfg(feature = "std")]
+        if state != ConsentState::Granted {
+            // The destinations that need this category lose their queued
+            // events (counted `consent` for them); the others keep theirs.
+            engine.purge_for_category(category, now_ms);
+        }
     }
 
     /// Opts out (`true`): nothing more is stored or sent and the buffer is

@@ -176,6 +176,42 @@ pub struct RoomWaits {
     pub longest_us: u64,
 }
 
+/// One destination's part of a snapshot, when a client has several
+/// (native builds; the browser build delivers to one).
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationStats {
+    /// The destination's name.
+    pub name: String,
+    /// Events in the buffer past this destination's cursor: not yet
+    /// delivered, dropped or passed over by its routing.
+    pub queued_events: u64,
+    /// Their size in bytes.
+    pub queued_bytes: u64,
+    /// Events in its upload now on the wire.
+    pub in_flight_events: u64,
+    /// Events it acknowledged, since this client started.
+    pub delivered_events: u64,
+    /// Events its routing rules passed over (not for it), since this client started.
+    pub skipped_events: u64,
+    /// Upload requests made to it, since this client started.
+    pub requests: u64,
+    /// Its failed attempts scheduled for retry, since this client started.
+    pub retries: u64,
+    /// Milliseconds until its next retry, while one is scheduled.
+    pub next_retry_in_ms: Option<u64>,
+    /// Its last delivery error, if any.
+    pub last_error: Option<String>,
+    /// Its last permanent refusal.
+    pub last_rejection: Option<String>,
+    /// True once it answered 401/403: uploads to it stop, events are kept.
+    pub auth_failed: bool,
+    /// Its events dropped, by reason, over the life of the buffer file
+    /// (`overflow` and `expired`: the rows removed that it had not finished
+    /// with; `consent`: purged when a category it needs was revoked).
+    pub dropped: DropCounts,
+}
+
 /// A snapshot of a client's queue and delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -214,6 +250,14 @@ pub struct Stats {
     /// How long event calls waited for room (see [`RoomWaits`]).
     #[serde(default)]
     pub waited_for_room: RoomWaits,
+    /// Each destination, when the client has more than one (empty with one:
+    /// the fields above are then that destination's). The fields above add
+    /// up every destination: queued counts the buffer file, delivered and
+    /// requests sum over destinations, and a drop by a destination (refused,
+    /// purged for its consent) counts once for each that dropped it.
+    #[cfg(feature = "std")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<DestinationStats>,
 }
 
 impl Stats {
@@ -272,6 +316,11 @@ impl Stats {
             number(&mut out, "longest_us", Some(w.longest_us));
             out.push('}');
         }
+        #[cfg(feature = "std")]
+        if !self.destinations.is_empty() {
+            push_key(&mut out, "destinations");
+            out.push_str(&serde_json::to_string(&self.destinations).unwrap_or_default());
+        }
         out.push('}');
         out
     }
@@ -316,6 +365,7 @@ mod tests {
                 total_us: 7_001,
                 longest_us: 5_000,
             },
+            destinations: Vec::new(),
         };
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         s.storage = StorageState::Ok;
@@ -328,6 +378,22 @@ mod tests {
                 message: "expected number, got string \"9.99\"".into(),
             }],
         );
+        assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+        s.destinations.push(DestinationStats {
+            name: "amplitude".into(),
+            queued_events: 4,
+            queued_bytes: 400,
+            in_flight_events: 0,
+            delivered_events: 6,
+            skipped_events: 1,
+            requests: 2,
+            retries: 1,
+            next_retry_in_ms: Some(900),
+            last_error: Some("HTTP 503".into()),
+            last_rejection: None,
+            auth_failed: false,
+            dropped,
+        });
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         assert_eq!(dropped.to_json(), serde_json::to_string(&dropped).unwrap());
         assert_eq!(DropCounts::from_json(&dropped.to_json()), Some(dropped));

@@ -66,6 +66,10 @@ enum Scenario {
     /// While a child is still loading a backlog of this many events (queued
     /// while the backend was unreachable, which it stays for the children).
     DuringBacklogLoad(u64),
+    /// At random moments, with two destinations, each behind its own faulty
+    /// collector: every durable event reaches each, duplicates per
+    /// destination only with the same id.
+    TwoDestinations,
 }
 
 fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
@@ -74,8 +78,10 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cairn.db");
     let server = Collector::start(CollectorConfig::default()).unwrap();
+    let second = matches!(scenario, Scenario::TwoDestinations)
+        .then(|| Collector::start(CollectorConfig::default()).unwrap());
     let (endpoint, first_run, backlog) = match scenario {
-        Scenario::Anytime => (server.endpoint(), 0, 0),
+        Scenario::Anytime | Scenario::TwoDestinations => (server.endpoint(), 0, 0),
         Scenario::DuringBacklogLoad(backlog) => {
             let out = Command::new(CHILD)
                 .args([
@@ -98,7 +104,12 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
     let mut killed_at: BTreeMap<u64, u128> = BTreeMap::new();
     for run in first_run..first_run + kills as u64 {
         server.push_faults((0..12).map(|_| fault(&mut rng)));
-        let mut child = Command::new(CHILD)
+        let mut child = Command::new(CHILD);
+        if let Some(second) = &second {
+            second.push_faults((0..12).map(|_| fault(&mut rng)));
+            child.env("CAIRN_CHILD_SECOND_ENDPOINT", second.endpoint());
+        }
+        let mut child = child
             .args([
                 "crash",
                 db.to_str().unwrap(),
@@ -110,7 +121,7 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
             .spawn()
             .unwrap();
         let life = match scenario {
-            Scenario::Anytime => 20 + rng.below(380),
+            Scenario::Anytime | Scenario::TwoDestinations => 20 + rng.below(380),
             // Loading the backlog takes tens of milliseconds.
             Scenario::DuringBacklogLoad(_) => 5 + rng.below(60),
         };
@@ -136,7 +147,16 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
     }
 
     // A last client on the same file delivers what is left.
-    let client = cairn::Client::builder("k")
+    let mut builder = cairn::Client::builder("k");
+    if let Some(second) = &second {
+        builder = builder.add_destination(cairn::Destination::new(
+            "second",
+            cairn::DestinationKind::Segment,
+            second.endpoint(),
+            "k",
+        ));
+    }
+    let client = builder
         .endpoint(server.endpoint())
         .storage_path(&db)
         .retry_base_delay(Duration::from_millis(50))
@@ -152,38 +172,20 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
         client.stats()
     );
 
-    let events = server.events();
-    let mut ids_by_n: HashMap<u64, Vec<String>> = HashMap::new();
-    for e in &events {
-        let n = e["properties"]["n"].as_u64().expect("numbered event");
-        ids_by_n
-            .entry(n)
-            .or_default()
-            .push(e["messageId"].as_str().unwrap().to_string());
-    }
-    for n in 0..backlog {
-        assert!(
-            ids_by_n.contains_key(&n),
-            "seed {seed}: event {n} of the backlog never arrived"
-        );
+    let mut servers = vec![("first", &server)];
+    if let Some(second) = &second {
+        servers.push(("second", second));
     }
     let mut total_durable = 0;
-    for (run, last) in &durable {
-        for n in run * BLOCK..=*last {
-            assert!(
-                ids_by_n.contains_key(&n),
-                "seed {seed}: event {n} was durable before kill {run} but never arrived"
-            );
-        }
-        total_durable += last - run * BLOCK + 1;
-    }
     let mut duplicates = 0;
-    for (n, ids) in &ids_by_n {
-        assert!(
-            ids.iter().all(|id| *id == ids[0]),
-            "seed {seed}: event {n} arrived under different messageIds: {ids:?}"
-        );
-        duplicates += ids.len() - 1;
+    let mut ids_by_n: HashMap<u64, Vec<String>> = HashMap::new();
+    for (name, server) in servers {
+        let (d, dups, ids) = check_arrivals(server, &durable, backlog, seed, name);
+        total_durable = d;
+        duplicates += dups;
+        if name == "first" {
+            ids_by_n = ids;
+        }
     }
     assert!(total_durable > 0, "the children made progress");
     // What a kill took: calls that had returned and never arrived, and how
@@ -204,9 +206,56 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
         loss_window_ms,
         delivered_unique: ids_by_n.len(),
         duplicates,
-        requests: server.requests().len(),
+        requests: server.requests().len() + second.as_ref().map_or(0, |s| s.requests().len()),
         elapsed: started.elapsed(),
     }
+}
+
+/// Checks what `server` (the destination `name`) received: every event of
+/// the backlog and every event durable before a kill, duplicates only with
+/// the same id. Returns the durable count, the duplicates and the ids by
+/// number.
+fn check_arrivals(
+    server: &Collector,
+    durable: &BTreeMap<u64, u64>,
+    backlog: u64,
+    seed: u64,
+    name: &str,
+) -> (u64, usize, HashMap<u64, Vec<String>>) {
+    let events = server.events();
+    let mut ids_by_n: HashMap<u64, Vec<String>> = HashMap::new();
+    for e in &events {
+        let n = e["properties"]["n"].as_u64().expect("numbered event");
+        ids_by_n
+            .entry(n)
+            .or_default()
+            .push(e["messageId"].as_str().unwrap().to_string());
+    }
+    for n in 0..backlog {
+        assert!(
+            ids_by_n.contains_key(&n),
+            "seed {seed}, {name}: event {n} of the backlog never arrived"
+        );
+    }
+    let mut total_durable = 0;
+    for (run, last) in durable {
+        for n in run * BLOCK..=*last {
+            assert!(
+                ids_by_n.contains_key(&n),
+                "seed {seed}, {name}: event {n} was durable before kill {run} but never arrived"
+            );
+        }
+        total_durable += last - run * BLOCK + 1;
+    }
+    let mut duplicates = 0;
+    for (n, ids) in &ids_by_n {
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "seed {seed}, {name}: event {n} arrived under different messageIds: {ids:?}"
+        );
+        duplicates += ids.len() - 1;
+    }
+    (total_durable, duplicates, ids_by_n)
 }
 
 fn unix_us() -> u128 {
@@ -276,6 +325,14 @@ fn crash_harness_short() {
 fn crash_harness_during_backlog_load() {
     let f = run(8, seed(), Scenario::DuringBacklogLoad(60_000));
     print(&f, seed(), "crash-harness-backlog.txt");
+}
+
+/// Two destinations, each behind its own faulty collector: no event lost
+/// for either, duplicates per destination only with the same id.
+#[test]
+fn crash_harness_two_destinations() {
+    let f = run(12, seed(), Scenario::TwoDestinations);
+    print(&f, seed(), "crash-harness-two-destinations.txt");
 }
 
 #[test]

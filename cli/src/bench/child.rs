@@ -78,6 +78,10 @@ pub struct Spec {
     /// (the backend path), instead of `track`.
     #[serde(default)]
     pub enqueue: bool,
+    /// A second destination's base URL (Segment's format, named `second`):
+    /// the same events delivered to both from one buffer.
+    #[serde(default)]
+    pub second_endpoint: Option<String>,
 }
 
 /// What a child reports at the end.
@@ -209,7 +213,16 @@ pub fn run(spec: &Spec) -> std::process::ExitCode {
 
 fn builder(spec: &Spec) -> cairn::ClientBuilder {
     let t = &spec.tuning;
-    cairn::Client::builder("bench-write-key")
+    let mut builder = cairn::Client::builder("bench-write-key");
+    if let Some(second) = &spec.second_endpoint {
+        builder = builder.add_destination(cairn::Destination::new(
+            "second",
+            cairn::DestinationKind::Segment,
+            second.clone(),
+            "bench-write-key",
+        ));
+    }
+    builder
         .endpoint(spec.endpoint.clone())
         .storage_path(&spec.storage)
         .gzip(t.gzip)

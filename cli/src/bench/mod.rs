@@ -35,8 +35,14 @@ use report::{Report, Tunings};
 use crate::collector::{Collector, CollectorConfig, Retain};
 
 /// The phases a run can be limited to (`--only`).
-pub const PHASES: [&str; 6] = [
-    "scenario", "enqueue", "gzip-off", "backlog", "cold", "faults",
+pub const PHASES: [&str; 7] = [
+    "scenario",
+    "enqueue",
+    "gzip-off",
+    "two-destinations",
+    "backlog",
+    "cold",
+    "faults",
 ];
 
 /// Arguments of `cairn bench`.
@@ -53,7 +59,8 @@ pub struct BenchArgs {
     /// Events recorded with the collector down (default 1000000; short: 100000).
     #[arg(long, value_name = "N")]
     pub backlog: Option<u64>,
-    /// Run only these phases (scenario, gzip-off, backlog, cold, faults).
+    /// Run only these phases (scenario, enqueue, gzip-off, two-destinations,
+    /// backlog, cold, faults).
     #[arg(long, value_delimiter = ',', value_name = "PHASE,...")]
     pub only: Option<Vec<String>>,
     /// Write every figure as one JSON line to FILE (`-`: standard output).
@@ -331,6 +338,26 @@ pub fn run(args: &BenchArgs) -> Result<Report, String> {
             Err(e) => errors.push(failed("scenario gzip off", e)),
         }
     }
+    if wants("two-destinations") {
+        let n = sizes.iter().copied().min().unwrap_or(100_000);
+        eprintln!("bench: scenario with two destinations, N = {n}");
+        let second = Collector::start(CollectorConfig {
+            retain: Retain::Digests,
+            ..CollectorConfig::default()
+        })
+        .map_err(|e| format!("cannot start the second collector: {e}"))?;
+        match phases::two_destinations(
+            &collector,
+            &second,
+            dir.path(),
+            n,
+            scenario_tuning(n),
+            timeout,
+        ) {
+            Ok(f) => report.two_destinations = Some(f),
+            Err(e) => errors.push(failed("scenario with two destinations", e)),
+        }
+    }
     if wants("backlog") {
         eprintln!("bench: backlog, N = {backlog_n}, collector down");
         match phases::backlog(&collector, dir.path(), backlog_n, BACKLOG, timeout) {
@@ -393,6 +420,7 @@ fn new_report(
         scenarios: Vec::new(),
         enqueue: None,
         gzip_off: None,
+        two_destinations: None,
         backlog: None,
         cold: None,
         faults: None,

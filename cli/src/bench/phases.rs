@@ -142,6 +142,7 @@ fn start_child_with(
         tuning,
         timeout_s: timeout.as_secs(),
         enqueue,
+        second_endpoint: None,
     })
     .map_err(|e| format!("could not start the bench child: {e}"))
 }
@@ -257,6 +258,78 @@ pub fn scenario(
         wire_bytes_per_event: bytes as f64 / expected as f64,
         collector_cpu_s,
         audit,
+    })
+}
+
+/// What the two-destination run measured: the scenario with a second
+/// destination (a collector of its own), both fed from one buffer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TwoDestinationFigures {
+    /// Track calls recorded.
+    pub events: u64,
+    /// The child's own figures (its `delivered` counts both destinations).
+    pub client: Outcome,
+    /// Seconds from the first call until each collector had every event.
+    pub collected_s: [f64; 2],
+    /// Events delivered per second to each destination, end to end.
+    pub delivered_per_s: [f64; 2],
+    /// Lost and duplicated, per destination.
+    pub audit: [Audit; 2],
+}
+
+/// The scenario with two destinations: one caller records `events`, both
+/// collectors must receive them all.
+pub fn two_destinations(
+    collector: &Collector,
+    second: &Collector,
+    dir: &Path,
+    events: u64,
+    tuning: Tuning,
+    timeout: Duration,
+) -> Result<TwoDestinationFigures, String> {
+    collector.clear();
+    second.clear();
+    let storage = dir.join(format!("two-destinations-{events}.db"));
+    let running = child::spawn(&Spec {
+        phase: Phase::Record { deliver: true },
+        endpoint: collector.endpoint(),
+        storage,
+        events,
+        tuning,
+        timeout_s: timeout.as_secs(),
+        enqueue: false,
+        second_endpoint: Some(second.endpoint()),
+    })
+    .map_err(|e| format!("could not start the bench child: {e}"))?;
+    let started = expect_started(&running, timeout)?;
+    let expected = events + 1;
+    let deadline = Instant::now() + timeout;
+    let mut collected: [Option<f64>; 2] = [None, None];
+    while collected.iter().any(Option::is_none) {
+        for (i, c) in [collector, second].into_iter().enumerate() {
+            if collected[i].is_none() && c.stats().events >= expected {
+                collected[i] = Some(wall_us().saturating_sub(started) as f64 / 1e6);
+            }
+        }
+        if Instant::now() > deadline {
+            running.kill();
+            return Err(format!(
+                "after {timeout:?} the collectors had {} and {} of {expected} events",
+                collector.stats().events,
+                second.stats().events
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let collected_s = collected.map(|c| c.unwrap_or(f64::INFINITY));
+    let client = running.outcome(timeout)?;
+    let audits = [collector, second].map(|c| audit(&c.digests(), events));
+    Ok(TwoDestinationFigures {
+        events,
+        client,
+        collected_s,
+        delivered_per_s: collected_s.map(|s| expected as f64 / s),
+        audit: audits,
     })
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use super::child::Tuning;
 use super::limits::Limits;
 use super::machine::Machine;
-use super::phases::{BacklogFigures, ColdFigures, FaultFigures, ScenarioFigures};
+use super::phases::{
+    BacklogFigures, ColdFigures, FaultFigures, ScenarioFigures, TwoDestinationFigures,
+};
 
 /// `track` on the caller's thread, median: 1 µs.
 pub const TRACK_P50_NS: u64 = 1_000;
@@ -27,6 +29,12 @@ pub const DELIVERED_SHARE_OF_SQLITE: f64 = 0.7;
 /// limit (encoding, inserting and posting the same events one after the
 /// other, at the rates measured): 1.2.
 pub const COLLECTED_OVER_RAW_LIMIT: f64 = 1.2;
+/// With two destinations, each one's delivered rate against one
+/// destination's (issue 15): at least 80%.
+pub const TWO_DESTINATIONS_RATE_SHARE: f64 = 0.8;
+/// With two destinations, `track`'s p50 against one destination's: the
+/// recording cost is the same (1.2× leaves room for a run's noise).
+pub const TWO_DESTINATIONS_TRACK_RATIO: f64 = 1.2;
 /// A backlog drained after an outage, as a share of the same run's loopback
 /// POST rate: 50%.
 pub const DRAIN_SHARE_OF_POST: f64 = 0.5;
@@ -88,6 +96,8 @@ pub struct Report {
     pub gzip_off: Option<ScenarioFigures>,
     /// The scenario recorded with `enqueue`, per-event identity.
     pub enqueue: Option<ScenarioFigures>,
+    /// The scenario with two destinations fed from one buffer.
+    pub two_destinations: Option<TwoDestinationFigures>,
     /// Backlog with the collector down.
     pub backlog: Option<BacklogFigures>,
     /// Cold start.
@@ -150,6 +160,18 @@ impl Report {
                 s.audit,
             )
         }));
+        if let Some(t) = &self.two_destinations {
+            for (i, a) in t.audit.iter().enumerate() {
+                audits.push((
+                    format!(
+                        "two destinations N={}, destination {}",
+                        thousands(t.events),
+                        i + 1
+                    ),
+                    *a,
+                ));
+            }
+        }
         audits.extend(
             self.backlog
                 .iter()
@@ -270,6 +292,43 @@ impl Report {
                 "≤ 40 B",
                 s.wire_bytes_per_event <= WIRE_BYTES_GZIP,
                 true,
+            );
+        }
+        // Issue 15: with two destinations the recording cost per event stays
+        // that of one, and each destination gets at least 80% of one's rate.
+        let one = self.two_destinations.as_ref().and_then(|t| {
+            self.scenarios
+                .iter()
+                .find(|s| s.events == t.events && !s.enqueue)
+                .map(|s| (t, s))
+        });
+        if let Some((t, s)) = one {
+            let n = thousands(t.events);
+            for (i, rate) in t.delivered_per_s.iter().enumerate() {
+                let share = rate / s.delivered_per_s;
+                push(
+                    format!(
+                        "two destinations: destination {} delivered/s (N={n}) / one destination's",
+                        i + 1
+                    ),
+                    format!(
+                        "{}/s / {}/s = {:.0}%",
+                        thousands(*rate as u64),
+                        thousands(s.delivered_per_s as u64),
+                        share * 100.0
+                    ),
+                    "≥ 80%",
+                    share >= TWO_DESTINATIONS_RATE_SHARE,
+                    timings,
+                );
+            }
+            let (two, one) = (t.client.track.p50_ns, s.client.track.p50_ns);
+            push(
+                format!("two destinations: track p50 (N={n}) / one destination's"),
+                format!("{} / {}", micros(two), micros(one)),
+                "≤ 1.2×",
+                two as f64 <= TWO_DESTINATIONS_TRACK_RATIO * one.max(1) as f64,
+                timings,
             );
         }
         if let Some(b) = &self.backlog {
@@ -496,6 +555,19 @@ impl Report {
                 }),
             );
             o.push('\n');
+        }
+        if let Some(t) = &self.two_destinations {
+            let _ = writeln!(
+                o,
+                "two destinations from one buffer (N={}): collected in {:.2} s and {:.2} s = {} and {} events/s; track p50 {}, p99 {}\n",
+                thousands(t.events),
+                t.collected_s[0],
+                t.collected_s[1],
+                thousands(t.delivered_per_s[0] as u64),
+                thousands(t.delivered_per_s[1] as u64),
+                micros(t.client.track.p50_ns),
+                micros(t.client.track.p99_ns)
+            );
         }
         if let Some(b) = &self.backlog {
             let _ = writeln!(

@@ -89,6 +89,8 @@ pub struct SendOptions {
     pub write_key: String,
     /// The backend's format.
     pub destination: cairn::DestinationKind,
+    /// More destinations the same events go to (`--also-to`), each on its own.
+    pub also_to: Vec<cairn::Destination>,
     /// The buffer file; a temporary one when `None`.
     pub storage: Option<PathBuf>,
     /// How long to wait for delivery at the end.
@@ -113,6 +115,40 @@ pub fn parse_destination(name: &str) -> Result<cairn::DestinationKind, String> {
     }
 }
 
+/// One `--also-to` value: `[NAME=]KIND,ENDPOINT,KEY`, KIND as for
+/// `--destination`; NAME defaults to KIND's name (`amplitude`, `posthog`,
+/// `segment`) and is what the buffer keeps that destination's progress under.
+pub fn parse_also_to(value: &str) -> Result<cairn::Destination, String> {
+    let usage =
+        "expected [NAME=]KIND,ENDPOINT,KEY, e.g. amplitude,https://api2.amplitude.com,API_KEY";
+    let mut parts = value.splitn(3, ',');
+    let (Some(first), Some(endpoint), Some(key)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("`{value}`: {usage}"));
+    };
+    let (name, kind) = match first.split_once('=') {
+        Some((name, kind)) => (name.trim().to_string(), kind.trim()),
+        None => (String::new(), first.trim()),
+    };
+    let kind = parse_destination(kind)?;
+    let name = if name.is_empty() {
+        kind.name().to_string()
+    } else {
+        name
+    };
+    if endpoint.trim().is_empty() || key.trim().is_empty() {
+        return Err(format!(
+            "`{value}`: the endpoint and the key are needed; {usage}"
+        ));
+    }
+    Ok(cairn::Destination::new(
+        name,
+        kind,
+        endpoint.trim(),
+        key.trim(),
+    ))
+}
+
 /// How a send went.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SendSummary {
@@ -125,8 +161,11 @@ pub struct SendSummary {
     pub backlog: u64,
     /// Lines refused before recording, with their line numbers (first 10).
     pub refused: Vec<(u64, String)>,
-    /// Events the backend acknowledged.
+    /// Events the backend acknowledged (the first destination's, with several).
     pub delivered: u64,
+    /// With `--also-to`: each destination's name, events delivered to it and
+    /// events still queued for it.
+    pub destinations: Vec<(String, u64, u64)>,
     /// Upload attempts that failed and were retried.
     pub retried: u64,
     /// Drops by reason during this run, as the SDK counted them.
@@ -162,6 +201,11 @@ impl SendSummary {
             d.consent,
             self.remaining
         );
+        for (name, delivered, queued) in &self.destinations {
+            s.push_str(&format!(
+                "\n  to {name}: {delivered} delivered, {queued} still queued"
+            ));
+        }
         for (line, why) in &self.refused {
             s.push_str(&format!("\n  line {line}: {why}"));
         }
@@ -282,7 +326,11 @@ pub fn run<R: Read>(
         .as_deref()
         .map(resume::queued_message_ids)
         .unwrap_or_default();
-    let client = cairn::Client::builder(&options.write_key)
+    let mut builder = cairn::Client::builder(&options.write_key);
+    for d in &options.also_to {
+        builder = builder.add_destination(d.clone());
+    }
+    let client = builder
         .endpoint(&options.endpoint)
         .destination(options.destination)
         .storage_path(&path)
@@ -414,7 +462,15 @@ pub fn run<R: Read>(
     }
     let report = client.shutdown(Duration::from_millis(200))?;
     let s = client.stats();
-    summary.delivered = s.delivered_events;
+    summary.delivered = s
+        .destinations
+        .first()
+        .map_or(s.delivered_events, |d| d.delivered_events);
+    summary.destinations = s
+        .destinations
+        .iter()
+        .map(|d| (d.name.clone(), d.delivered_events, d.queued_events))
+        .collect();
     summary.retried = s.retries;
     summary.dropped = drops_since(&s.dropped, &at_start.dropped);
     summary.remaining = report.remaining.max(s.queued_events);

@@ -125,6 +125,7 @@ pub(crate) fn failing(error: String) -> Snapshot {
             dropped: DropCounts::default(),
             waited_for_room: Default::default(),
             plan: Default::default(),
+            destinations: Vec::new(),
         },
         anonymous_id: String::new(),
         user_id: None,

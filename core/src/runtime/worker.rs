@@ -80,8 +80,9 @@ pub(crate) const BACKLOG_STEP: usize = 8_192;
 // sustained stream fell from about 10 µs to under 2 µs
 // (docs/performance.md). The channel's slots grow to the size of a `Call`
 // (about 2.5 MB for 10,000).
-// `allow`, not `expect`: with every feature on, `Refused`'s error is as
-// large as a call and the lint does not fire.
+// `allow`, not `expect`: whether the lint fires depends on the features
+// (with every feature on, `Refused`'s error is as large as a call), the
+// target and the toolchain's clippy.
 #[allow(
     clippy::large_enum_variant,
     reason = "calls travel unboxed, one allocation fewer per call (see above)"
@@ -136,7 +137,9 @@ struct Worker {
     commit_waiters: Vec<Sender<bool>>,
     forget_waiters: Vec<(Sender<Forgotten>, Forgotten)>,
     shutdown: Option<Waiter>,
-    http: Sender<crate::engine::Upload>,
+    /// One HTTP thread per destination (in the engine's order), so a slow
+    /// or down destination holds up only its own uploads.
+    http: Vec<Sender<crate::engine::Upload>>,
     cancel: http::CancelBelow,
     published: Arc<Published>,
     room: Arc<Room>,
@@ -179,16 +182,26 @@ pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started>
     let published = Arc::new(Published::loading());
     let (tx, rx) = mpsc::sync_channel(config.max_pending_calls);
     let room = Arc::new(Room::default());
-    let (http_tx, http_rx) = mpsc::channel();
-    // Unbounded, but one upload is in flight at a time.
+    // Unbounded, but one upload per destination is in flight at a time.
     let (done_tx, done_rx) = mpsc::channel();
     let cancel = http::CancelBelow::default();
-    http::start(&config, http_rx, done_tx, tx.clone(), Arc::clone(&cancel)).map_err(|e| {
-        Error::Storage {
+    let mut http_tx = Vec::new();
+    for _ in 0..config.destinations().len() {
+        let (upload_tx, upload_rx) = mpsc::channel();
+        http::start(
+            &config,
+            upload_rx,
+            done_tx.clone(),
+            tx.clone(),
+            Arc::clone(&cancel),
+        )
+        .map_err(|e| Error::Storage {
             path: path_text.clone(),
             reason: format!("could not start the upload thread: {e}"),
-        }
-    })?;
+        })?;
+        http_tx.push(upload_tx);
+    }
+    drop(done_tx);
     let wake = WakeOnExit(Arc::clone(&room));
     let ended = EndOnDrop(Arc::clone(&published));
     let (worker_room, worker_published) = (Arc::clone(&room), Arc::clone(&published));
@@ -231,7 +244,7 @@ impl Worker {
     /// first snapshot.
     fn load(
         config: Arc<Config>,
-        http: Sender<crate::engine::Upload>,
+        http: Vec<Sender<crate::engine::Upload>>,
         cancel: http::CancelBelow,
         published: Arc<Published>,
         room: Arc<Room>,
@@ -263,12 +276,11 @@ impl Worker {
             &mut store,
             mirrored.clone(),
         );
-        let wire = destination_wire(&config);
         let seed = uuid::Uuid::new_v4().as_u64_pair().0;
-        let mut engine = Engine::starting(
+        let mut engine = Engine::starting_with(
             EngineConfig::from(config.as_ref()),
             Box::new(store),
-            wire,
+            targets(&config),
             seed,
             now,
         );
@@ -534,7 +546,11 @@ impl Worker {
         }
         while let Some(upload) = self.engine.poll_upload(self.now()) {
             let id = upload.id;
-            if self.http.send(upload).is_err() {
+            let sent = match self.http.get(upload.destination) {
+                Some(http) => http.send(upload).is_ok(),
+                None => false,
+            };
+            if !sent {
                 // The HTTP thread only stops when the worker does; report the
                 // upload as failed so it is retried if we go on.
                 self.engine
@@ -644,20 +660,22 @@ impl Worker {
     }
 }
 
-/// The wire of the config's destination (one today: the first).
-fn destination_wire(config: &Config) -> Box<dyn crate::wire::Wire> {
-    // `destinations()` always holds one, and native builds carry every
-    // wire (feature `native`); Segment, the default, should either fail.
+/// The engine's destinations, from the config's: each with its wire, its
+/// routing and its batch limit.
+fn targets(config: &Config) -> Vec<crate::engine::Target> {
     config
         .destinations()
         .into_iter()
-        .next()
-        .and_then(|d| d.wire(config.gzip))
-        .unwrap_or_else(|| {
-            Box::new(SegmentWire::new(
-                &config.endpoint,
-                &config.write_key,
-                config.gzip,
-            ))
+        .map(|d| crate::engine::Target {
+            // Native builds carry every wire (feature `native`); Segment,
+            // the default, should any be missing.
+            wire: d
+                .wire(config.gzip)
+                .unwrap_or_else(|| Box::new(SegmentWire::new(&d.endpoint, &d.key, config.gzip))),
+            max_batch_events: d.max_batch_events.unwrap_or(config.max_batch_events),
+            max_batch_bytes: config.max_batch_bytes,
+            routing: d.routing,
+            name: d.name,
         })
+        .collect()
 }

@@ -41,6 +41,8 @@ pub struct Inspection {
     pub newest_created_ms: Option<i64>,
     /// Delivery cursor per destination: everything up to it is done.
     pub cursors: BTreeMap<String, u64>,
+    /// Each destination with a cursor in the file, when there are several.
+    pub destinations: Vec<DestinationReport>,
     /// Persisted state by key (`identity`, `consent`, `session`, `dropped`, `delivery`).
     pub state: BTreeMap<String, Value>,
     /// The first queued events, oldest first.
@@ -49,6 +51,33 @@ pub struct Inspection {
     pub mirrored_anonymous_id: Option<String>,
     /// Corrupt files moved aside next to this one.
     pub moved_aside: Vec<PathBuf>,
+}
+
+/// One destination of a buffer file shared by several.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationReport {
+    /// Its name.
+    pub name: String,
+    /// Its cursor: every event up to it is done for it.
+    pub cursor: u64,
+    /// Events past its cursor (to deliver, or to pass over by its routing).
+    pub queued_events: u64,
+    /// Their bytes.
+    pub queued_bytes: u64,
+    /// Its delivery condition (failures, next retry, last error), as the
+    /// engine persisted it (state `delivery:<name>`; `delivery` for `default`).
+    pub delivery: Value,
+    /// Its drops by reason (state `dropped:<name>`), if any were counted.
+    pub dropped: Value,
+}
+
+/// The state key of a destination's delivery condition.
+pub fn delivery_key(name: &str) -> String {
+    if name == super::DEFAULT_DESTINATION {
+        crate::stats::DELIVERY_STATE_KEY.to_string()
+    } else {
+        format!("{}:{name}", crate::stats::DELIVERY_STATE_KEY)
+    }
 }
 
 /// Inspects the buffer file at `path`, listing up to `list_events` queued events.
@@ -113,6 +142,32 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
             state.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
         }
     }
+    let mut destinations = Vec::new();
+    if cursors.len() > 1 {
+        for (name, cursor) in &cursors {
+            let (n, b): (i64, i64) = conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1",
+                    params![*cursor as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(bad)?;
+            destinations.push(DestinationReport {
+                name: name.clone(),
+                cursor: *cursor,
+                queued_events: n as u64,
+                queued_bytes: b as u64,
+                delivery: state
+                    .get(&delivery_key(name))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                dropped: state
+                    .get(&format!("{}:{name}", crate::stats::DROPS_STATE_KEY))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            });
+        }
+    }
     let mut events = Vec::new();
     {
         let mut stmt = conn
@@ -167,6 +222,7 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         oldest_created_ms: oldest,
         newest_created_ms: newest,
         cursors,
+        destinations,
         state,
         events,
         mirrored_anonymous_id: std::fs::read_to_string(side(".anonymous-id"))

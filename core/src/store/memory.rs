@@ -6,7 +6,7 @@ use crate::prelude::*;
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+use super::{cut_to_bytes, Loss, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
 
 /// A [`Store`] held in memory.
 #[derive(Debug, Default)]
@@ -16,6 +16,7 @@ pub struct MemoryStore {
     acked: HashMap<String, u64>,
     claimed: HashMap<String, u64>,
     last_seq: u64,
+    losses: Vec<Loss>,
     /// While true, every write fails with [`StoreError::Write`] (a full disk).
     pub fail_writes: bool,
 }
@@ -54,6 +55,20 @@ impl MemoryStore {
         limit: u64,
     ) -> Removed {
         let mut removed = Removed::default();
+        let several = self.acked.len() > 1;
+        let mut losses: Vec<Loss> = if several {
+            let mut names: Vec<&String> = self.acked.keys().collect();
+            names.sort();
+            names
+                .into_iter()
+                .map(|n| Loss {
+                    destination: n.clone(),
+                    removed: Removed::default(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let seqs: Vec<u64> = self
             .events
             .iter()
@@ -65,8 +80,15 @@ impl MemoryStore {
             if let Some((_, _, json)) = self.events.remove(&s) {
                 removed.events += 1;
                 removed.bytes += json.len() as u64;
+                for loss in &mut losses {
+                    if self.acked.get(&loss.destination).is_some_and(|c| s > *c) {
+                        loss.removed.events += 1;
+                        loss.removed.bytes += json.len() as u64;
+                    }
+                }
             }
         }
+        self.losses = losses;
         removed
     }
 }
@@ -127,6 +149,35 @@ impl Store for MemoryStore {
         let done = self.acked.values().copied().min().unwrap_or(0);
         self.events.retain(|seq, _| *seq > done);
         Ok(())
+    }
+
+    fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        self.check_write()?;
+        let start = self.acked.values().copied().min().unwrap_or(0);
+        self.acked.retain(|k, _| names.contains(&k.as_str()));
+        self.claimed.retain(|k, _| names.contains(&k.as_str()));
+        if names.len() > 1 || !self.acked.is_empty() {
+            for name in names {
+                self.acked.entry((*name).to_string()).or_insert(start);
+            }
+        }
+        let done = self.acked.values().copied().min().unwrap_or(0);
+        self.events.retain(|seq, _| *seq > done);
+        Ok(())
+    }
+
+    fn take_losses(&mut self) -> Vec<Loss> {
+        core::mem::take(&mut self.losses)
+    }
+
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let cursor = self.acked.get(destination).copied().unwrap_or(0);
+        let mut r = Removed::default();
+        for (_, (_, _, json)) in self.events.range(cursor + 1..) {
+            r.events += 1;
+            r.bytes += json.len() as u64;
+        }
+        Ok(r)
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
@@ -204,6 +255,52 @@ mod tests {
     #[test]
     fn drops_skip_claimed() {
         contract::drops_skip_claimed(&mut MemoryStore::new());
+    }
+    #[test]
+    fn two_destinations() {
+        contract::two_destinations(&mut MemoryStore::new());
+    }
+    #[test]
+    fn random_workload_with_two_destinations() {
+        use contract::Op;
+        let ops = [
+            Op::Append(9),
+            Op::Claim {
+                max_events: 4,
+                max_bytes: 1_000,
+            },
+            Op::AckClaim,
+            Op::Switch,
+            Op::Claim {
+                max_events: 2,
+                max_bytes: 1_000,
+            },
+            Op::DropOldest {
+                keep_events: 3,
+                keep_bytes: u64::MAX,
+            },
+            Op::AckPart,
+            Op::Switch,
+            Op::Append(4),
+            Op::DropOlderThan(1_012),
+            Op::Claim {
+                max_events: 20,
+                max_bytes: 10_000,
+            },
+            Op::AckClaim,
+            Op::Switch,
+            Op::Release,
+            Op::Claim {
+                max_events: 20,
+                max_bytes: 10_000,
+            },
+            Op::AckClaim,
+        ];
+        contract::run_ops_on(
+            &mut MemoryStore::new(),
+            &[crate::store::DEFAULT_DESTINATION, contract::SECOND],
+            &ops,
+        );
     }
     #[test]
     fn state_roundtrip() {

@@ -9,8 +9,27 @@
 //! highest sequence number that destination has finished with (delivered or
 //! dropped). Events are sent in order, so everything at or below the cursor is
 //! done for that destination, and a row is deleted once every destination's
-//! cursor has passed it. One destination exists today; a second is one more
-//! cursor, not a new schema.
+//! cursor has passed it.
+//!
+//! # Several destinations
+//!
+//! Several destinations share the one queue: each has its own cursor and its
+//! own claims, and nothing else is kept per destination. No row says which
+//! destinations an event is for: routing (event names, call types, consent
+//! categories) is decided by the engine when it sends, from the event
+//! itself (its `type`, its name, the `context.consent.categoryPreferences`
+//! stamped at the call, as in Segment's consent model), and an event a
+//! destination does not take is passed by its cursor like a delivered one.
+//! So the one-destination case writes exactly what it wrote before (no
+//! column, no row per event and destination), and a second destination
+//! costs one cursor row, not a new schema: the file format stays version 1.
+//!
+//! Destinations are declared with [`Store::set_destinations`]: a name new to
+//! the file starts at the slowest cursor (it receives every event still
+//! queued), a name no longer declared is forgotten with its cursor (its
+//! progress no longer keeps rows). Each drop over the caps or by age reports
+//! what it took from each destination ([`Store::take_losses`]): the rows past
+//! that destination's cursor.
 //!
 //! Claims are held in memory: [`Store::claim`] hands out the next events after
 //! the cursor *and* after anything already claimed, so a batch is never handed
@@ -91,6 +110,18 @@ pub struct Removed {
     pub events: u64,
     /// Their bytes.
     pub bytes: u64,
+}
+
+/// What one drop removed of one destination's events: the rows it had not
+/// finished with (past its cursor). Several destinations need `std` (the
+/// browser build delivers to one).
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loss {
+    /// The destination's name.
+    pub destination: String,
+    /// Its events and bytes removed.
+    pub removed: Removed,
 }
 
 /// A repair a store made on its own (a corrupt file moved aside and what
@@ -187,6 +218,44 @@ pub trait Store {
     /// events again (same message ids), as a lost ack would.
     fn save_acks(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Declares the destinations delivered to, by name. A name the store
+    /// does not know yet starts at the slowest known cursor (it receives
+    /// every event still queued); a known name not declared is forgotten
+    /// with its cursor, and the rows only it still needed are deleted. One
+    /// destination needs no declaration (its missing cursor is 0). A store
+    /// that keeps one destination only (the browser's) refuses several.
+    #[cfg(feature = "std")]
+    fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        if names.len() > 1 {
+            return Err(StoreError::Other(
+                "this store keeps the progress of one destination only".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The events past `destination`'s cursor and their bytes (read at start,
+    /// when several destinations share the queue; with one it is the
+    /// [`summary`](Self::summary)'s count).
+    #[cfg(feature = "std")]
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let _ = destination;
+        let s = self.summary()?;
+        Ok(Removed {
+            events: s.events,
+            bytes: s.bytes,
+        })
+    }
+
+    /// What the last [`drop_oldest`](Self::drop_oldest) or
+    /// [`drop_older_than`](Self::drop_older_than) removed of each declared
+    /// destination's events, when more than one is declared (taken once);
+    /// empty otherwise: with one destination the drop's [`Removed`] is its loss.
+    #[cfg(feature = "std")]
+    fn take_losses(&mut self) -> Vec<Loss> {
+        Vec::new()
     }
 
     /// Deletes the oldest unclaimed events until at most `keep_events` events
@@ -348,6 +417,80 @@ pub mod contract {
         assert_eq!(r.events, 3, "m1, m2, m7 are older than 1008");
     }
 
+    /// The second destination of the checks with several.
+    pub const SECOND: &str = "second";
+
+    fn ids(events: &[StoredEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.message_id.as_str()).collect()
+    }
+
+    /// Two destinations share the queue: each claims every event in order on
+    /// its own, a row goes once both are done with it, a drop says whose
+    /// events it took, a destination no longer declared holds no rows, and
+    /// one new to the store receives what is still queued.
+    pub fn two_destinations(store: &mut dyn Store) {
+        store
+            .set_destinations(&[DEFAULT_DESTINATION, SECOND])
+            .unwrap();
+        store
+            .append(&(1..=6).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        let a = store.claim(DEFAULT_DESTINATION, 10, 10_000).unwrap();
+        assert_eq!(ids(&a), ["m1", "m2", "m3", "m4", "m5", "m6"]);
+        let b = store.claim(SECOND, 2, 10_000).unwrap();
+        assert_eq!(ids(&b), ["m1", "m2"], "each destination claims on its own");
+        store.ack(DEFAULT_DESTINATION, 6).unwrap();
+        assert_eq!(
+            store.summary().unwrap().events,
+            6,
+            "the second destination still needs them"
+        );
+        store.ack(SECOND, 2).unwrap();
+        assert_eq!(store.summary().unwrap().events, 4);
+        store.save_acks().unwrap();
+        let b = store.claim(SECOND, 1, 10_000).unwrap();
+        assert_eq!(ids(&b), ["m3"]);
+        // The oldest not in flight go (m4), and only the second had not
+        // finished with it.
+        let r = store.drop_oldest(3, u64::MAX).unwrap();
+        assert_eq!(r.events, 1);
+        let losses: Vec<(String, u64)> = store
+            .take_losses()
+            .into_iter()
+            .map(|l| (l.destination, l.removed.events))
+            .collect();
+        assert_eq!(
+            losses,
+            [
+                (DEFAULT_DESTINATION.to_string(), 0),
+                (SECOND.to_string(), 1)
+            ]
+        );
+        assert!(store.take_losses().is_empty(), "reported once");
+        store.release(SECOND);
+        let b = store.claim(SECOND, 10, 10_000).unwrap();
+        assert_eq!(ids(&b), ["m3", "m5", "m6"]);
+        // Forgotten: its progress no longer keeps rows.
+        store.set_destinations(&[DEFAULT_DESTINATION]).unwrap();
+        assert_eq!(store.summary().unwrap().events, 0);
+        store
+            .append(&(7..=8).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        // New to the store: starts where the slowest stands.
+        store
+            .set_destinations(&[DEFAULT_DESTINATION, SECOND])
+            .unwrap();
+        assert_eq!(ids(&store.claim(SECOND, 10, 10_000).unwrap()), ["m7", "m8"]);
+        assert_eq!(
+            ids(&store.claim(DEFAULT_DESTINATION, 10, 10_000).unwrap()),
+            ["m7", "m8"]
+        );
+        store.ack(SECOND, 8).unwrap();
+        assert_eq!(store.summary().unwrap().events, 2);
+        store.ack(DEFAULT_DESTINATION, 8).unwrap();
+        assert_eq!(store.summary().unwrap().events, 0);
+    }
+
     /// One step of a random workload for [`run_ops`].
     #[derive(Debug, Clone)]
     pub enum Op {
@@ -387,15 +530,28 @@ pub mod contract {
         CountBacklog(usize),
         /// Rewrites the file.
         Compact,
+        /// The next operations act for the next destination declared (with
+        /// [`run_ops_on`]; with one, nothing changes).
+        Switch,
     }
 
     /// Runs `ops` against `store` and, after each, checks the store's
     /// consistency ([`Store::check_consistency`]) and that its counts match
     /// the events it gives back; panics naming the step on the first miss.
     pub fn run_ops(store: &mut dyn Store, ops: &[Op]) {
+        run_ops_on(store, &[DEFAULT_DESTINATION], ops);
+    }
+
+    /// [`run_ops`] with `destinations` declared first; [`Op::Switch`] moves
+    /// the claims and acks that follow to the next one.
+    pub fn run_ops_on(store: &mut dyn Store, destinations: &[&str], ops: &[Op]) {
+        store.set_destinations(destinations).unwrap();
         let mut next = 0u32;
-        let mut last_claim: Vec<StoredEvent> = Vec::new();
+        let mut current = 0usize;
+        let mut last_claims: Vec<Vec<StoredEvent>> = vec![Vec::new(); destinations.len()];
         for (step, op) in ops.iter().enumerate() {
+            let dest = destinations[current];
+            let last_claim = &mut last_claims[current];
             match op {
                 Op::Append(n) => {
                     let events: Vec<NewEvent> = (0..*n)
@@ -422,22 +578,20 @@ pub mod contract {
                     max_events,
                     max_bytes,
                 } => {
-                    let claimed = store
-                        .claim(DEFAULT_DESTINATION, *max_events, *max_bytes)
-                        .unwrap();
+                    let claimed = store.claim(dest, *max_events, *max_bytes).unwrap();
                     if !claimed.is_empty() {
-                        last_claim = claimed;
+                        *last_claim = claimed;
                     }
                 }
-                Op::Release => store.release(DEFAULT_DESTINATION),
+                Op::Release => store.release(dest),
                 Op::AckClaim => {
                     if let Some(e) = last_claim.last() {
-                        store.ack(DEFAULT_DESTINATION, e.seq).unwrap();
+                        store.ack(dest, e.seq).unwrap();
                     }
                 }
                 Op::AckPart => {
                     if let Some(e) = last_claim.first() {
-                        store.ack(DEFAULT_DESTINATION, e.seq).unwrap();
+                        store.ack(dest, e.seq).unwrap();
                     }
                 }
                 Op::SaveAcks => store.save_acks().unwrap(),
@@ -445,10 +599,12 @@ pub mod contract {
                     keep_events,
                     keep_bytes,
                 } => {
-                    store.drop_oldest(*keep_events, *keep_bytes).unwrap();
+                    let r = store.drop_oldest(*keep_events, *keep_bytes).unwrap();
+                    check_losses(store, destinations, r, step);
                 }
                 Op::DropOlderThan(cutoff) => {
-                    store.drop_older_than(*cutoff).unwrap();
+                    let r = store.drop_older_than(*cutoff).unwrap();
+                    check_losses(store, destinations, r, step);
                 }
                 Op::Clear => {
                     store.clear().unwrap();
@@ -460,6 +616,7 @@ pub mod contract {
                     store.count_backlog(*rows).unwrap();
                 }
                 Op::Compact => store.compact().unwrap(),
+                Op::Switch => current = (current + 1) % destinations.len(),
             }
             if let Err(e) = store.check_consistency() {
                 panic!("after step {step} ({op:?}) of {ops:?}: {e}");
@@ -478,6 +635,35 @@ pub mod contract {
             "summary against the stored events after {ops:?}"
         );
         assert!(all.last().is_none_or(|e| e.seq <= s.last_seq));
+    }
+
+    /// With several destinations, a drop reports each one's loss: none more
+    /// than the drop removed, and the slowest lost all of it (every row left
+    /// in the store is past the slowest cursor).
+    fn check_losses(store: &mut dyn Store, destinations: &[&str], r: Removed, step: usize) {
+        let losses = store.take_losses();
+        if destinations.len() < 2 {
+            assert!(
+                losses.is_empty(),
+                "step {step}: losses with one destination"
+            );
+            return;
+        }
+        if r.events == 0 {
+            return;
+        }
+        assert_eq!(losses.len(), destinations.len(), "step {step}: {losses:?}");
+        assert!(
+            losses
+                .iter()
+                .all(|l| l.removed.events <= r.events && l.removed.bytes <= r.bytes),
+            "step {step}: {losses:?} against {r:?}"
+        );
+        assert_eq!(
+            losses.iter().map(|l| l.removed.events).max(),
+            Some(r.events),
+            "step {step}: the slowest lost every row: {losses:?} against {r:?}"
+        );
     }
 
     /// State values are written, read back and removed.

@@ -5,10 +5,15 @@
 //! file: it holds rows with consecutive sequence numbers ending at the last
 //! one appended, and answers a claim only when its first row is the very next
 //! one after the claimant's floor. Anything else (a gap, a claim from a retry
-//! further back, a second destination, a window over its byte cap) is
-//! answered from the file by the caller. Rows deleted by a drop or a purge
-//! make the caller clear it; acks only remove rows below a claim, which the
-//! window no longer holds.
+//! further back, a window over its byte cap) is answered from the file by the
+//! caller. Rows deleted by a drop or a purge make the caller clear it; acks
+//! only remove rows below a claim, which the window no longer holds.
+//!
+//! With one destination a claim takes its rows out of the window. With
+//! several ([`RecentRows::serve`]) each claim copies them, and a row leaves
+//! once every destination has taken it (or claimed past it from the file);
+//! when the window is full its oldest rows make room for new ones, so a
+//! destination that is down never keeps the others reading the file.
 
 use std::collections::VecDeque;
 
@@ -23,8 +28,10 @@ pub const RECENT_MAX_BYTES: usize = 2 * 1024 * 1024;
 pub(crate) struct RecentRows {
     rows: VecDeque<StoredEvent>,
     bytes: usize,
-    /// The destination whose claims it answers (the first to claim).
+    /// The destination whose claims it answers (the first to claim), with one.
     owner: Option<String>,
+    /// With several destinations: each one's last row taken (or passed).
+    shared: Vec<(String, u64)>,
 }
 
 impl RecentRows {
@@ -45,7 +52,16 @@ impl RecentRows {
         if last != previous_last_seq {
             return;
         }
+        let shared = !self.shared.is_empty();
         for (e, &seq) in events.into_iter().zip(seqs) {
+            // Shared: the oldest rows make room (a destination behind them
+            // reads them from the file).
+            while shared && self.bytes + e.json.len() > RECENT_MAX_BYTES {
+                match self.rows.pop_front() {
+                    Some(r) => self.bytes -= r.json.len(),
+                    None => break,
+                }
+            }
             if seq != last + 1 || self.bytes + e.json.len() > RECENT_MAX_BYTES {
                 // A hole would make the window lie about what follows `last`.
                 if seq != last + 1 {
@@ -74,6 +90,9 @@ impl RecentRows {
         max_events: usize,
         max_bytes: usize,
     ) -> Option<Vec<StoredEvent>> {
+        if !self.shared.is_empty() {
+            return self.copy(destination, floor, max_events, max_bytes);
+        }
         let owner = self.owner.get_or_insert_with(|| destination.to_string());
         if owner != destination || self.rows.front()?.seq != floor + 1 {
             return None;
@@ -91,8 +110,70 @@ impl RecentRows {
         Some(out)
     }
 
+    /// Answers claims of several destinations, named `destinations` (one or
+    /// none: a claim takes its rows, as before). Empties the window.
+    pub(crate) fn serve(&mut self, destinations: &[&str]) {
+        self.clear();
+        self.owner = None;
+        self.shared = if destinations.len() > 1 {
+            destinations.iter().map(|d| ((*d).to_string(), 0)).collect()
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// [`take`](Self::take) with several destinations: copies of the rows
+    /// after `floor`, when the window holds the next one.
+    fn copy(
+        &mut self,
+        destination: &str,
+        floor: u64,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Option<Vec<StoredEvent>> {
+        let front = self.rows.front()?.seq;
+        if floor + 1 < front {
+            return None;
+        }
+        let start = usize::try_from(floor + 1 - front).ok()?;
+        if start >= self.rows.len() {
+            return None;
+        }
+        let mut out: Vec<StoredEvent> = Vec::new();
+        let mut total = 0;
+        for r in self.rows.iter().skip(start) {
+            if out.len() >= max_events || (!out.is_empty() && total + r.json.len() > max_bytes) {
+                break;
+            }
+            total += r.json.len();
+            out.push(r.clone());
+        }
+        if let Some(last) = out.last() {
+            self.passed(destination, last.seq);
+        }
+        Some(out)
+    }
+
+    /// With several destinations: `destination` is done with the rows
+    /// through `seq`; rows every one is done with leave.
+    fn passed(&mut self, destination: &str, seq: u64) {
+        if let Some(p) = self.shared.iter_mut().find(|p| p.0 == destination) {
+            p.1 = p.1.max(seq);
+        }
+        let done = self.shared.iter().map(|p| p.1).min().unwrap_or(0);
+        while self.rows.front().is_some_and(|r| r.seq <= done) {
+            if let Some(r) = self.rows.pop_front() {
+                self.bytes -= r.json.len();
+            }
+        }
+    }
+
     /// Forgets rows at or below `seq` (claimed from the file instead).
     pub(crate) fn forget_through(&mut self, destination: &str, seq: u64) {
+        if !self.shared.is_empty() {
+            self.passed(destination, seq);
+            return;
+        }
         if self.owner.as_deref().is_some_and(|o| o != destination) {
             return;
         }
@@ -181,6 +262,29 @@ mod tests {
             "over the cap: growth stops"
         );
         assert!(w.take("d", 1, 10, usize::MAX).is_none());
+    }
+
+    #[test]
+    fn several_destinations_each_get_a_copy_and_rows_leave_once_all_took_them() {
+        let mut w = RecentRows::default();
+        w.serve(&["a", "b"]);
+        w.appended(0, events(4, 10), &[1, 2, 3, 4]);
+        let a = w.take("a", 0, 3, 1_000).unwrap();
+        assert_eq!(a.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(w.held().0.len(), 4, "b has taken nothing yet");
+        let b = w.take("b", 0, 2, 1_000).unwrap();
+        assert_eq!(b, a[..2]);
+        assert_eq!(w.held().0.front().unwrap().seq, 3, "1 and 2 left");
+        // A retry from further back than the window: read the file.
+        assert!(w.take("b", 0, 2, 1_000).is_none());
+        w.forget_through("b", 4);
+        assert_eq!(w.take("a", 3, 10, 1_000).unwrap()[0].seq, 4);
+        assert!(w.held().0.is_empty());
+        // Full: the oldest rows make room, the newest stay.
+        let big = RECENT_MAX_BYTES / 2 + 1;
+        w.appended(4, events(3, big), &[5, 6, 7]);
+        assert_eq!(w.held().0.front().unwrap().seq, 7);
+        assert!(w.take("a", 4, 10, usize::MAX).is_none(), "5 went: the file");
     }
 
     #[test]

@@ -8,13 +8,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{NewEvent, QueueSummary, Removed, Repair, SqliteStore, Store, StoreError, StoredEvent};
+use super::{
+    Loss, NewEvent, QueueSummary, Removed, Repair, SqliteStore, Store, StoreError, StoredEvent,
+};
 
 /// A SQLite store opened lazily, and re-opened after a failed open.
 #[derive(Debug)]
 pub struct ReopeningStore {
     path: PathBuf,
     inner: Result<SqliteStore, StoreError>,
+    /// The destinations declared, declared again to a store opened later.
+    destinations: Vec<String>,
 }
 
 impl ReopeningStore {
@@ -23,7 +27,11 @@ impl ReopeningStore {
         let path = path.as_ref().to_path_buf();
         // The backlog is counted by the engine, in steps (Store::count_backlog).
         let inner = SqliteStore::open_counting_later(&path);
-        ReopeningStore { path, inner }
+        ReopeningStore {
+            path,
+            inner,
+            destinations: Vec::new(),
+        }
     }
 
     /// The store, if open.
@@ -90,6 +98,10 @@ impl Store for ReopeningStore {
     fn recover(&mut self) -> Result<u64, StoreError> {
         if self.inner.is_err() {
             self.inner = SqliteStore::open(&self.path);
+            if let Ok(store) = self.inner.as_mut() {
+                let names: Vec<&str> = self.destinations.iter().map(String::as_str).collect();
+                store.set_destinations(&names)?;
+            }
         }
         self.get()?.recover()
     }
@@ -111,5 +123,22 @@ impl Store for ReopeningStore {
     }
     fn get_state(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.get()?.get_state(key)
+    }
+    fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        self.destinations = names.iter().map(|n| (*n).to_string()).collect();
+        match self.inner.as_mut() {
+            Ok(s) => s.set_destinations(names),
+            // Declared when `recover` opens it.
+            Err(_) => Ok(()),
+        }
+    }
+    fn take_losses(&mut self) -> Vec<Loss> {
+        self.inner
+            .as_mut()
+            .map(|s| s.take_losses())
+            .unwrap_or_default()
+    }
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        self.get()?.pending(destination)
     }
 }

@@ -50,7 +50,7 @@ use super::recent::RecentRows;
 use super::salvage::{salvage, Salvaged};
 use super::sqlite_error::{Result, SqliteError};
 use super::{
-    cut_to_bytes, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
+    cut_to_bytes, Loss, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
 };
 
 /// The schema version this build writes. Files with a lower `user_version`
@@ -117,6 +117,9 @@ pub struct SqliteStore {
     /// with [`open_counting_later`](Self::open_counting_later) counts its
     /// backlog in steps ([`Store::count_backlog`]).
     uncounted: Option<(u64, u64)>,
+    /// What the last drop took from each destination, with several declared
+    /// (see [`Store::take_losses`]).
+    losses: Vec<Loss>,
 }
 
 /// Rows one `INSERT` statement writes in an append (the rest one at a time):
@@ -222,6 +225,7 @@ impl SqliteStore {
             done_through: 0,
             unsaved_acks: false,
             uncounted: None,
+            losses: Vec::new(),
         };
         store.load_cursors()?;
         Ok(store)
@@ -392,18 +396,21 @@ impl SqliteStore {
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
-        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+        let acked = &self.acked;
+        let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
+            let losses = Self::losses_in(tx, acked, after, through, i64::MAX)?;
             tx.execute(
                 "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
             )?;
-            Ok(counted)
+            Ok((counted, losses))
         })?;
+        self.losses = losses;
         let removed = Removed {
             events: events as u64,
             bytes: bytes as u64,
@@ -479,6 +486,79 @@ impl SqliteStore {
         self.bytes += added;
         self.last_seq = last;
         Ok((previous, seqs))
+    }
+
+    /// Every destination is done with the rows through `done` (the lowest
+    /// cursor moved there): takes them out of the counts. `known` is their
+    /// number and bytes when the caller knows them (whole claimed batches).
+    fn advance_done(&mut self, done: u64, known: Option<(u64, u64)>) -> Result<()> {
+        if done <= self.done_through {
+            return Ok(());
+        }
+        // Rows of a backlog not counted yet are not in the counts: they
+        // are left out of what the ack takes away, and out of what is
+        // still to count (the sizes of claimed batches include them).
+        let (skip_after, skip_through) = self.uncounted.unwrap_or((0, 0));
+        let (events, bytes) = match known {
+            Some(sizes) if self.uncounted.is_none() => sizes,
+            _ => {
+                let (n, b): (i64, i64) = self.conn.query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+                     WHERE seq > ?1 AND seq <= ?2 AND NOT (seq > ?3 AND seq <= ?4)",
+                    params![
+                        self.done_through as i64,
+                        done as i64,
+                        skip_after as i64,
+                        skip_through as i64
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                (n as u64, b as u64)
+            }
+        };
+        if self.uncounted.is_some() {
+            self.uncounted = (done < skip_through).then_some((skip_after.max(done), skip_through));
+        }
+        self.done_through = done;
+        self.count = self.count.saturating_sub(events);
+        self.bytes = self.bytes.saturating_sub(bytes);
+        Ok(())
+    }
+
+    /// With several destinations, what deleting the rows `(after, through]`
+    /// whose `created_ms` is under `before_ms` takes from each: the rows
+    /// past its cursor. Read inside the deleting transaction, before the
+    /// delete.
+    fn losses_in(
+        tx: &rusqlite::Transaction<'_>,
+        acked: &HashMap<String, u64>,
+        after: u64,
+        through: u64,
+        before_ms: i64,
+    ) -> Result<Vec<Loss>> {
+        if acked.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut stmt = tx.prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
+             WHERE seq > ?1 AND seq <= ?2 AND created_ms < ?3",
+        )?;
+        let mut out = Vec::with_capacity(acked.len());
+        for (name, cursor) in acked {
+            let (n, b): (i64, i64) = stmt.query_row(
+                params![after.max(*cursor) as i64, through as i64, before_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            out.push(Loss {
+                destination: name.clone(),
+                removed: Removed {
+                    events: n as u64,
+                    bytes: b as u64,
+                },
+            });
+        }
+        out.sort_by(|a, b| a.destination.cmp(&b.destination));
+        Ok(out)
     }
 
     /// [`Store::save_acks`]: writes the acks taken since the last save.
@@ -618,8 +698,9 @@ impl Store for SqliteStore {
         // rows that become done (rows under its last ack are done already,
         // and a claim starts right after the previous one): their sizes are
         // known.
+        let only = self.acked.len() == 1;
         let known = match self.claimed_sizes.get_mut(destination) {
-            Some(sizes) if done == through && self.acked.len() == 1 => {
+            Some(sizes) => {
                 let mut sum = (0u64, 0u64);
                 let mut on_boundary = false;
                 while let Some(&(last, events, bytes)) = sizes.front().filter(|b| b.0 <= through) {
@@ -627,53 +708,102 @@ impl Store for SqliteStore {
                     sum = (sum.0 + events, sum.1 + bytes);
                     on_boundary = last == through;
                 }
-                if on_boundary {
-                    Some(sum)
-                } else {
+                if !on_boundary && sizes.front().is_some_and(|b| b.0 > through) {
                     // Part of a batch (a split after a 413): the sizes no
                     // longer match the rows; count this and later acks.
                     sizes.clear();
-                    None
                 }
+                // With several destinations the rows that become done are
+                // not this destination's batches: counted from the file.
+                (on_boundary && only && done == through).then_some(sum)
             }
-            _ => None,
+            None => None,
         };
-        if done > self.done_through {
-            // Rows of a backlog not counted yet are not in the counts: they
-            // are left out of what the ack takes away, and out of what is
-            // still to count (the sizes of claimed batches include them).
-            let (skip_after, skip_through) = self.uncounted.unwrap_or((0, 0));
-            let (events, bytes) = match known {
-                Some(sizes) if self.uncounted.is_none() => sizes,
-                _ => {
-                    let (n, b): (i64, i64) = self.conn.query_row(
-                        "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events
-                         WHERE seq > ?1 AND seq <= ?2 AND NOT (seq > ?3 AND seq <= ?4)",
-                        params![
-                            self.done_through as i64,
-                            done as i64,
-                            skip_after as i64,
-                            skip_through as i64
-                        ],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
-                    (n as u64, b as u64)
-                }
-            };
-            if self.uncounted.is_some() {
-                self.uncounted =
-                    (done < skip_through).then_some((skip_after.max(done), skip_through));
-            }
-            self.done_through = done;
-            self.count = self.count.saturating_sub(events);
-            self.bytes = self.bytes.saturating_sub(bytes);
-        }
+        self.advance_done(done, known)?;
         self.unsaved_acks = true;
         self.recent.forget_through(destination, through);
         if self.claimed.get(destination).is_some_and(|c| *c <= through) {
             self.claimed.remove(destination);
         }
         Ok(())
+    }
+
+    fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        if names.len() > 1 {
+            // The newest rows in memory serve every destination's claims.
+            self.recent.serve(names);
+        }
+        let gone: Vec<String> = self
+            .acked
+            .keys()
+            .filter(|k| !names.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let new: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !self.acked.contains_key(*n))
+            .collect();
+        // One destination and nothing else known: its missing cursor is 0,
+        // as before destinations were declared; nothing to write.
+        if gone.is_empty() && (new.is_empty() || (names.len() == 1 && self.acked.is_empty())) {
+            return Ok(());
+        }
+        self.write_unsaved_acks()?;
+        // A new destination receives what is still queued: it starts where
+        // the slowest known one stands.
+        let start = self.done_through;
+        write(&mut self.conn, |tx| {
+            let mut forget = tx.prepare_cached("DELETE FROM destinations WHERE name = ?1")?;
+            for name in &gone {
+                forget.execute(params![name])?;
+            }
+            let mut add = tx.prepare_cached(
+                "INSERT OR REPLACE INTO destinations (name, acked_through) VALUES (?1, ?2)",
+            )?;
+            for name in &new {
+                add.execute(params![name, start as i64])?;
+            }
+            Ok(())
+        })?;
+        for name in &gone {
+            self.acked.remove(name);
+            self.claimed.remove(name);
+            self.claimed_sizes.remove(name);
+        }
+        for name in &new {
+            self.acked.insert((*name).to_string(), start);
+        }
+        if !gone.is_empty() {
+            // The window answered the claims of a forgotten one too.
+            self.recent.serve(names);
+        }
+        let done = self.acked.values().copied().min().unwrap_or(start);
+        if done > self.done_through {
+            // A forgotten destination was the slowest: the rows only it
+            // needed go with the next save (now).
+            self.advance_done(done, None)?;
+            self.unsaved_acks = true;
+            self.write_unsaved_acks()?;
+        }
+        Ok(())
+    }
+
+    fn take_losses(&mut self) -> Vec<Loss> {
+        std::mem::take(&mut self.losses)
+    }
+
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let cursor = self.acked.get(destination).copied().unwrap_or(0);
+        let (n, b): (i64, i64) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1",
+            params![cursor.max(self.done_through) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Removed {
+            events: n as u64,
+            bytes: b as u64,
+        })
     }
 
     fn save_acks(&mut self) -> Result<(), StoreError> {
@@ -722,18 +852,21 @@ impl Store for SqliteStore {
         self.count_rows(usize::MAX)?;
         self.recent.clear();
         let floor = self.max_claimed();
-        let (events, bytes): (i64, i64) = write(&mut self.conn, |tx| {
+        let acked = &self.acked;
+        let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
+            let losses = Self::losses_in(tx, acked, floor, i64::MAX as u64, cutoff_ms)?;
             tx.execute(
                 "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
             )?;
-            Ok(counted)
+            Ok((counted, losses))
         })?;
+        self.losses = losses;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
         Ok(Removed {
@@ -1213,6 +1346,7 @@ mod tests {
             1 => Just(Op::Clear).prop_filter("rarely", |_| true),
             1 => Just(Op::Read),
             1 => (1usize..50).prop_map(Op::CountBacklog),
+            2 => Just(Op::Switch),
         ]
     }
 
@@ -1238,6 +1372,35 @@ mod tests {
             let mut store = SqliteStore::open_counting_later(&p).unwrap();
             contract::run_ops(&mut store, &ops);
         }
+
+        /// The same with two destinations sharing the queue, declared on a
+        /// file with a backlog (the second starts where the first stands).
+        #[test]
+        fn caches_agree_with_the_file_with_two_destinations(
+            backlog in 0u8..80,
+            acked in 0u64..80,
+            ops in proptest::collection::vec(op(), 1..50),
+        ) {
+            let (_d, p) = temp();
+            {
+                let mut store = SqliteStore::open(&p).unwrap();
+                contract::run_ops(&mut store, &[contract::Op::Append(backlog)]);
+                store.ack(DEFAULT_DESTINATION, acked.min(u64::from(backlog))).unwrap();
+            }
+            let mut store = SqliteStore::open_counting_later(&p).unwrap();
+            contract::run_ops_on(&mut store, &[DEFAULT_DESTINATION, contract::SECOND], &ops);
+            drop(store);
+            // Reopened: the cursors and counts come back from the file.
+            let mut store = SqliteStore::open(&p).unwrap();
+            store.set_destinations(&[DEFAULT_DESTINATION, contract::SECOND]).unwrap();
+            store.check_consistency().unwrap();
+        }
+    }
+
+    #[test]
+    fn contract_two_destinations() {
+        let (_d, p) = temp();
+        contract::two_destinations(&mut SqliteStore::open(&p).unwrap());
     }
 
     /// The opener's hardening holds on the store's connection: the WAL is

@@ -15,6 +15,9 @@
 //!   the inherited client (printing `forked <call>: <error>`), then builds
 //!   its own client on `<db>.child` and delivers one event; the parent
 //!   records again after the child exits.
+//!
+//! With `CAIRN_CHILD_SECOND_ENDPOINT` set, the client also delivers to a
+//! second destination (Segment's format, named `second`) at that endpoint.
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
@@ -30,7 +33,16 @@ fn main() {
     }
     let (mode, db, endpoint) = (args[1].as_str(), &args[2], &args[3]);
     let num = |i: usize| -> u64 { args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0) };
-    let client = cairn::Client::builder("child-key")
+    let mut builder = cairn::Client::builder("child-key");
+    if let Ok(second) = std::env::var("CAIRN_CHILD_SECOND_ENDPOINT") {
+        builder = builder.add_destination(cairn::Destination::new(
+            "second",
+            cairn::DestinationKind::Segment,
+            second,
+            "child-key",
+        ));
+    }
+    let client = builder
         .endpoint(endpoint)
         .storage_path(db)
         .flush_at(50)
