@@ -771,12 +771,9 @@ pub fn object_from_value(field: &str, value: &Value) -> Result<Option<RawJson>> 
         Value::Object(map) if map.is_empty() => Ok(None),
         // serde_json writes valid JSON, its numbers finite: the text needs no
         // second check.
-        Value::Object(_) => {
-            check_depth(field, value, MAX_PAYLOAD_DEPTH)?;
-            serde_json::to_string(value)
-                .map(|text| Some(RawJson::trusted(text)))
-                .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}")))
-        }
+        Value::Object(_) => serde_json::to_string(&DepthChecked::new(value))
+            .map(|text| Some(RawJson::trusted(text)))
+            .map_err(|e| encode_error(field, value, e)),
         other => Err(not_an_object(field, other)),
     }
 }
@@ -789,16 +786,78 @@ pub(crate) fn write_object(field: &str, value: &Value, out: &mut Vec<u8>) -> Res
         Value::Null => Ok(false),
         Value::Object(map) if map.is_empty() => Ok(false),
         Value::Object(_) => {
-            check_depth(field, value, MAX_PAYLOAD_DEPTH)?;
+            let checked = DepthChecked::new(value);
             #[cfg(feature = "std")]
-            let written = serde_json::to_writer(&mut *out, value);
+            let written = serde_json::to_writer(&mut *out, &checked);
             #[cfg(not(feature = "std"))]
-            let written = serde_json::to_vec(value).map(|text| *out = text);
+            let written = serde_json::to_vec(&checked).map(|text| *out = text);
             written
                 .map(|()| true)
-                .map_err(|e| Error::InvalidEvent(format!("{field} could not be encoded: {e}")))
+                .map_err(|e| encode_error(field, value, e))
         }
         other => Err(not_an_object(field, other)),
+    }
+}
+
+/// Why `value` (an object) could not be written: nested too deep (the
+/// error [`DepthChecked`] stops at), or what serde_json said.
+fn encode_error(field: &str, value: &Value, e: serde_json::Error) -> Error {
+    match check_depth(field, value, MAX_PAYLOAD_DEPTH) {
+        Err(too_deep) => too_deep,
+        Ok(()) => Error::InvalidEvent(format!("{field} could not be encoded: {e}")),
+    }
+}
+
+/// A value serialized as serde_json serializes it, refusing (with an error)
+/// an array or object nested deeper than [`MAX_PAYLOAD_DEPTH`] on the way:
+/// one walk of the caller's value instead of a depth check and then the
+/// writing, on the hot path of `track` and `enqueue`. Same verdict as
+/// [`check_depth`].
+struct DepthChecked<'a> {
+    value: &'a Value,
+    /// Array or object levels still allowed, this one included.
+    left: usize,
+}
+
+impl<'a> DepthChecked<'a> {
+    fn new(value: &'a Value) -> Self {
+        DepthChecked {
+            value,
+            left: MAX_PAYLOAD_DEPTH,
+        }
+    }
+
+    fn inner(&self, value: &'a Value) -> Self {
+        DepthChecked {
+            value,
+            left: self.left - 1,
+        }
+    }
+}
+
+impl serde::Serialize for DepthChecked<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+        match self.value {
+            Value::Array(_) | Value::Object(_) if self.left == 0 => {
+                Err(S::Error::custom("nested too deep"))
+            }
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(&self.inner(v))?;
+                }
+                seq.end()
+            }
+            Value::Object(members) => {
+                let mut map = s.serialize_map(Some(members.len()))?;
+                for (k, v) in members {
+                    map.serialize_entry(k, &self.inner(v))?;
+                }
+                map.end()
+            }
+            scalar => scalar.serialize(s),
+        }
     }
 }
 
@@ -1030,6 +1089,40 @@ pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) ->
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Writing with the depth checked on the way gives serde_json's text
+    /// and check_depth's verdict, at every depth around the limit, for
+    /// arrays, objects and both mixed.
+    #[test]
+    fn depth_checked_writing_matches_serde_json_and_check_depth() {
+        for depth in 0..MAX_PAYLOAD_DEPTH + 3 {
+            for shape in 0..3 {
+                let mut v = json!({"leaf": [1, "two", 3.5, null, true]});
+                for level in 0..depth {
+                    let as_array = match shape {
+                        0 => false,
+                        1 => true,
+                        _ => level % 2 == 0,
+                    };
+                    v = if as_array {
+                        json!([level, v])
+                    } else {
+                        json!({"k": v, "n": level})
+                    };
+                }
+                let top = json!({ "p": v });
+                let ours = object_from_value("properties", &top);
+                let verdict = check_depth("properties", &top, MAX_PAYLOAD_DEPTH);
+                match (ours, verdict) {
+                    (Ok(Some(raw)), Ok(())) => {
+                        assert_eq!(raw.get(), serde_json::to_string(&top).unwrap())
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("depth {depth} shape {shape}: {a:?} against {b:?}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn rejects_bad_input_with_clear_messages() {
