@@ -1,11 +1,14 @@
 //! `cairn demo`: the README quickstart, end to end, with no outside service.
 //!
-//! It starts a [`Collector`] on 127.0.0.1, points a real `cairn::Client` at
-//! it (buffer file in a temporary directory), records a short scripted story,
-//! takes the collector down for a moment to show retries and `stats()`, brings
-//! it back, and checks that every recorded event arrived exactly once, by
-//! `messageId`, in the order it was recorded. This module decides the story
-//! and the check; the collector and the client do the work.
+//! It starts two [`Collector`]s on 127.0.0.1, one speaking Segment's
+//! `/v1/batch` and one Amplitude's HTTP V2, points a real `cairn::Client` at
+//! both (two destinations fed from one buffer file in a temporary
+//! directory), records a short scripted story, takes the Segment collector
+//! down for a moment to show that Amplitude's events go on meanwhile, with
+//! retries and `stats()`, brings it back, and checks that every recorded
+//! event arrived exactly once at each, by `messageId`, in the order it was
+//! recorded. This module decides the story and the check; the collectors
+//! and the client do the work.
 
 use std::collections::HashMap;
 use std::io;
@@ -16,8 +19,10 @@ use serde_json::{json, Value};
 
 use crate::collector::{Collector, CollectorConfig, Fault, Output};
 
-/// The write key the demo's client sends and its collector checks.
+/// The write key the demo's client sends and its Segment collector checks.
 pub const DEMO_WRITE_KEY: &str = "demo-write-key";
+/// The API key the demo's client sends and its Amplitude collector checks.
+pub const DEMO_AMPLITUDE_KEY: &str = "demo-amplitude-key";
 /// How long the demo lets the client retry against the downed collector.
 const OUTAGE: Duration = Duration::from_millis(1500);
 /// How long a flush may wait once the collector is up.
@@ -43,7 +48,7 @@ pub enum DemoError {
 pub struct DemoReport {
     /// Events the script recorded.
     pub recorded: usize,
-    /// Events the client reports as acknowledged.
+    /// Events the client reports as acknowledged, by both destinations.
     pub delivered: u64,
     /// Events the collector stored, duplicates included.
     pub received: usize,
@@ -61,6 +66,12 @@ pub struct DemoReport {
     pub dropped: u64,
     /// Stored events the collector flagged as breaking Segment's spec.
     pub invalid: u64,
+    /// Events the Amplitude collector stored, duplicates included.
+    pub amplitude_received: usize,
+    /// Distinct `messageId`s (Amplitude's `insert_id`) among them.
+    pub amplitude_unique: usize,
+    /// Whether they arrived in the order the Segment collector has them.
+    pub amplitude_in_order: bool,
     /// Wall time the demo took.
     pub elapsed: Duration,
 }
@@ -71,9 +82,20 @@ impl DemoReport {
         self.received == self.recorded && self.unique == self.recorded && self.duplicates == 0
     }
 
-    /// The demo shows what it promises: exactly once, in order, nothing dropped or flagged.
+    /// Every recorded event arrived once and only once at the Amplitude collector too.
+    pub fn amplitude_exactly_once(&self) -> bool {
+        self.amplitude_received == self.recorded && self.amplitude_unique == self.recorded
+    }
+
+    /// The demo shows what it promises: exactly once and in order at both
+    /// collectors, nothing dropped or flagged.
     pub fn ok(&self) -> bool {
-        self.exactly_once() && self.in_order && self.dropped == 0 && self.invalid == 0
+        self.exactly_once()
+            && self.in_order
+            && self.amplitude_exactly_once()
+            && self.amplitude_in_order
+            && self.dropped == 0
+            && self.invalid == 0
     }
 }
 
@@ -109,6 +131,13 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
     };
     let collector =
         Collector::start_with_output(config, Arc::clone(&output)).map_err(DemoError::Collector)?;
+    let amplitude_config = CollectorConfig {
+        write_key: Some(DEMO_AMPLITUDE_KEY.into()),
+        print: true,
+        ..CollectorConfig::default()
+    };
+    let amplitude = Collector::start_with_output(amplitude_config, Arc::clone(&output))
+        .map_err(DemoError::Collector)?;
     let dir = tempfile::Builder::new()
         .prefix("cairn-demo-")
         .tempdir()
@@ -124,18 +153,28 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         .request_timeout(Duration::from_secs(5))
         .consent("analytics", cairn::ConsentState::Unknown)
         .required_consent(["analytics"])
+        .add_destination(cairn::Destination::new(
+            "amplitude",
+            cairn::DestinationKind::amplitude(),
+            amplitude.endpoint(),
+            DEMO_AMPLITUDE_KEY,
+        ))
         .build()?;
 
-    say("cairn demo: a real cairn::Client delivering to a local collector; no outside service.");
+    say("cairn demo: a real cairn::Client delivering to two local collectors; no outside service.");
     say(&format!(
-        "  collector  {}/v1/batch  (write key \"{DEMO_WRITE_KEY}\"; one line per event received)",
+        "  Segment    {}/v1/batch  (write key \"{DEMO_WRITE_KEY}\"; one line per event received)",
         collector.endpoint()
+    ));
+    say(&format!(
+        "  Amplitude  {}/2/httpapi  (api_key \"{DEMO_AMPLITUDE_KEY}\"; its lines say amplitude)",
+        amplitude.endpoint()
     ));
     say(&format!(
         "  buffer     {}  (SQLite, deleted at the end)",
         buffer.display()
     ));
-    say("  client     flush_at 5, flush_interval 300 ms, gzip, retries from 200 ms up to 1 s");
+    say("  client     both destinations from one buffer; flush_at 5, flush_interval 300 ms, gzip, retries from 200 ms up to 1 s");
 
     let story = [
         step(
@@ -208,7 +247,7 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
 
     say("");
     say(&format!(
-        "3. The collector goes down (every request answered 503); {} more events are recorded",
+        "3. The Segment collector goes down (every request answered 503); {} more events are recorded",
         outage.len()
     ));
     collector.set_down(Some(Fault::Status(503)));
@@ -223,20 +262,26 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         r.remaining
     ));
     let s = client.stats();
-    let next = s
-        .next_retry_in_ms
-        .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
+    for d in &s.destinations {
+        let next = d
+            .next_retry_in_ms
+            .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
+        say(&format!(
+            "   stats() {:<9}: queued {}, delivered {}, retries {}, next retry in {next}, last_error: {}",
+            d.name,
+            d.queued_events,
+            d.delivered_events,
+            d.retries,
+            d.last_error.as_deref().unwrap_or("none")
+        ));
+    }
     say(&format!(
-        "   stats(): queued {}, requests {}, retries {}, next retry in {next}",
-        s.queued_events, s.requests, s.retries
-    ));
-    say(&format!(
-        "            last_error: {}",
-        s.last_error.as_deref().unwrap_or("none")
+        "   the Amplitude collector has all {} events so far: a destination that is down holds up only itself",
+        amplitude.events().len()
     ));
 
     say("");
-    say("4. The collector is back; the client retries on its own");
+    say("4. The Segment collector is back; the client retries on its own");
     collector.set_down(None);
     let r = client.flush(FLUSH_TIMEOUT)?;
     say(&format!(
@@ -254,9 +299,11 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         .iter()
         .filter(|r| r.status != 200)
         .count();
-    let invalid = collector.stats().invalid;
+    let invalid = collector.stats().invalid + amplitude.stats().invalid;
+    let amplitude_events = amplitude.events();
     collector.stop();
-    let report = judge(
+    amplitude.stop();
+    let mut report = judge(
         &script,
         &events,
         &stats,
@@ -264,11 +311,15 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         invalid,
         started.elapsed(),
     );
+    let (received, unique, in_order) = compare_order(&events, &amplitude_events);
+    report.amplitude_received = received;
+    report.amplitude_unique = unique;
+    report.amplitude_in_order = in_order;
 
     say("");
     say("Summary");
     say(&format!(
-        "   recorded {}, delivered {}, received {} ({} requests refused while down, {} client retries), dropped {}",
+        "   recorded {}, delivered {} (to both destinations), Segment received {} ({} requests refused while down, {} client retries), dropped {}",
         report.recorded, report.delivered, report.received, report.refused_requests, report.retries, report.dropped
     ));
     if report.exactly_once() {
@@ -286,6 +337,17 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
         say("   ✔ in the order they were recorded");
     } else {
         say("   ✘ the events that arrived do not match the script in recording order");
+    }
+    if report.amplitude_exactly_once() && report.amplitude_in_order {
+        say(&format!(
+            "   ✔ and exactly once, in the same order, at the Amplitude collector ({} events)",
+            report.amplitude_unique
+        ));
+    } else {
+        say(&format!(
+            "   ✘ Amplitude collector: received {}, distinct insert ids {}, same order: {}",
+            report.amplitude_received, report.amplitude_unique, report.amplitude_in_order
+        ));
     }
     if report.invalid > 0 {
         say(&format!(
@@ -328,6 +390,23 @@ fn wire_label(event: &Value) -> (String, String) {
     (kind, label)
 }
 
+/// The second collector's events against the first's: how many arrived,
+/// how many distinct message ids, and whether those ids came in the order
+/// the first collector has them.
+fn compare_order(first: &[Value], second: &[Value]) -> (usize, usize, bool) {
+    let distinct = |events: &[Value]| {
+        let mut seen = std::collections::HashSet::new();
+        events
+            .iter()
+            .filter_map(|e| e.get("messageId").and_then(Value::as_str))
+            .filter(|id| seen.insert(id.to_string()))
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let ours = distinct(second);
+    (second.len(), ours.len(), ours == distinct(first))
+}
+
 fn judge(
     script: &[&Step],
     events: &[Value],
@@ -362,5 +441,9 @@ fn judge(
         dropped: stats.dropped.total(),
         invalid,
         elapsed,
+        // Filled in by the caller, which has the second collector's events.
+        amplitude_received: 0,
+        amplitude_unique: 0,
+        amplitude_in_order: false,
     }
 }

@@ -16,7 +16,23 @@ fn demo_runs_end_to_end_and_every_event_arrives_exactly_once() {
         (report.received, report.unique, report.duplicates),
         (12, 12, 0)
     );
-    assert_eq!(report.delivered, 12);
+    // Delivered sums both destinations: 12 to each.
+    assert_eq!(report.delivered, 24);
+    assert!(
+        report.amplitude_exactly_once() && report.amplitude_in_order,
+        "{report:?}"
+    );
+    assert!(
+        text.contains(
+            "✔ and exactly once, in the same order, at the Amplitude collector (12 events)"
+        ),
+        "{text}"
+    );
+    // While Segment's collector was down, Amplitude's got the outage's events.
+    assert!(
+        text.contains("the Amplitude collector has all 12 events so far"),
+        "{text}"
+    );
     assert!(
         report.retries >= 1 && report.refused_requests >= 1,
         "the outage must cause retries: {report:?}"
@@ -30,7 +46,7 @@ fn demo_runs_end_to_end_and_every_event_arrives_exactly_once() {
     assert!(text.contains("last_error: HTTP 503"), "{text}");
     assert!(!text.contains('⚠'), "no event may break the spec:\n{text}");
     assert!(
-        text.lines().count() < 60,
+        text.lines().count() < 70,
         "{} lines:\n{text}",
         text.lines().count()
     );
