@@ -223,6 +223,7 @@ pub(crate) mod tests {
             anonymous_id: None,
             tracking_plan_json: None,
             strict_tracking_plan: None,
+            destinations: Vec::new(),
         }
     }
 
@@ -338,5 +339,33 @@ pub(crate) mod tests {
             Err(CairnError::StorageInUse(m)) => assert!(m.contains("own storage_path"), "{m}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn stats_show_each_destination_when_there_are_several() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        cfg.destinations = vec![crate::types::DestinationConfig {
+            name: "orders".into(),
+            kind: crate::types::DestinationKind::Segment,
+            endpoint: "http://127.0.0.1:9".into(),
+            key: "k2".into(),
+            allow_events: vec!["Order *".into()],
+            deny_events: Vec::new(),
+            call_types: Vec::new(),
+            consent_categories: Vec::new(),
+            max_batch_events: None,
+        }];
+        let c = CairnClient::new(cfg).unwrap();
+        c.track("Viewed".into(), String::new()).unwrap();
+        c.commit(5_000).unwrap();
+        let s = c.stats();
+        let names: Vec<_> = s.destinations.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["default", "orders"]);
+        assert_eq!(s.waited_for_room.calls, 0);
+        // Without extra destinations the list stays empty, as in the core.
+        let dir = tempfile::tempdir().unwrap();
+        let one = CairnClient::new(config(dir.path())).unwrap();
+        assert!(one.stats().destinations.is_empty());
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::CairnError;
-use crate::types::{ConsentState, DestinationKind};
+use crate::types::{ConsentState, DestinationConfig, DestinationKind};
 
 /// The longest duration an option accepts: 100 years. The core does its
 /// clock arithmetic in signed milliseconds; a larger value would overflow it.
@@ -112,6 +112,12 @@ pub struct CairnConfig {
     /// and records nothing (for debug builds and tests).
     #[uniffi(default)]
     pub strict_tracking_plan: Option<bool>,
+    /// More destinations besides `endpoint` (named `default`), each fed
+    /// from the same buffer with its own routing, batches and retries.
+    /// Empty (the default): one destination, as configured above. See
+    /// docs/destinations.md.
+    #[uniffi(default)]
+    pub destinations: Vec<DestinationConfig>,
 }
 
 impl CairnConfig {
@@ -202,7 +208,39 @@ impl CairnConfig {
         if let Some(on) = self.strict_tracking_plan {
             b = b.strict_tracking_plan(on);
         }
+        for d in &self.destinations {
+            b = b.add_destination(d.to_core()?);
+        }
         Ok(b)
+    }
+}
+
+impl DestinationConfig {
+    /// The core's `Destination`; the core validates it (name, endpoint,
+    /// routing) when the client is built, naming the destination.
+    fn to_core(&self) -> Result<cairn::Destination, CairnError> {
+        let mut d = cairn::Destination::new(
+            self.name.clone(),
+            self.kind.into(),
+            self.endpoint.clone(),
+            self.key.clone(),
+        );
+        if !self.allow_events.is_empty() {
+            d = d.allow_events(self.allow_events.iter().cloned());
+        }
+        if !self.deny_events.is_empty() {
+            d = d.deny_events(self.deny_events.iter().cloned());
+        }
+        if !self.call_types.is_empty() {
+            d = d.call_types(self.call_types.iter().cloned());
+        }
+        if !self.consent_categories.is_empty() {
+            d = d.consent_categories(self.consent_categories.iter().cloned());
+        }
+        if let Some(n) = self.max_batch_events {
+            d = d.max_batch_events(count("max_batch_events", n.into())?);
+        }
+        Ok(d)
     }
 }
 
@@ -273,6 +311,7 @@ mod tests {
             anonymous_id: None,
             tracking_plan_json: None,
             strict_tracking_plan: None,
+            destinations: Vec::new(),
         }
     }
 
@@ -309,6 +348,80 @@ mod tests {
             min_id_length: Some(0),
         });
         assert!(invalid_config(c).contains("`destination`"));
+    }
+
+    fn extra(name: &str) -> DestinationConfig {
+        DestinationConfig {
+            name: name.into(),
+            kind: DestinationKind::PostHog,
+            endpoint: "https://eu.i.posthog.com/".into(),
+            key: "phc_x".into(),
+            allow_events: Vec::new(),
+            deny_events: Vec::new(),
+            call_types: Vec::new(),
+            consent_categories: Vec::new(),
+            max_batch_events: None,
+        }
+    }
+
+    #[test]
+    fn extra_destinations_reach_the_core_with_their_routing() {
+        let mut c = config();
+        let mut d = extra("posthog");
+        d.allow_events = vec!["Order *".into()];
+        d.deny_events = vec!["Order Refunded".into()];
+        d.call_types = vec!["track".into(), "screen".into()];
+        d.consent_categories = vec!["analytics".into()];
+        d.max_batch_events = Some(25);
+        c.destinations = vec![d];
+        let core = c.to_builder().unwrap().config().unwrap();
+        let all = core.destinations();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].name, cairn::destination::DEFAULT_DESTINATION);
+        let p = &all[1];
+        assert_eq!(p.name, "posthog");
+        assert_eq!(p.kind, cairn::DestinationKind::PostHog);
+        assert_eq!(p.endpoint, "https://eu.i.posthog.com");
+        assert_eq!(p.key, "phc_x");
+        assert_eq!(p.routing.allow_events, ["Order *"]);
+        assert_eq!(p.routing.deny_events, ["Order Refunded"]);
+        assert_eq!(p.routing.call_types, ["track", "screen"]);
+        assert_eq!(p.routing.consent_categories, ["analytics"]);
+        assert_eq!(p.max_batch_events, Some(25));
+        // Unset routing takes every event, as the core's own default.
+        let mut c = config();
+        c.destinations = vec![extra("posthog")];
+        let core = c.to_builder().unwrap().config().unwrap();
+        assert_eq!(
+            core.destinations()[1].routing,
+            cairn::Destination::new("x", cairn::DestinationKind::Segment, "http://x", "k").routing
+        );
+    }
+
+    #[test]
+    fn bad_extra_destinations_are_refused_in_the_core_words() {
+        let mut c = config();
+        c.destinations = vec![extra("default")];
+        let m = invalid_config(c);
+        assert!(m.contains("two destinations are named `default`"), "{m}");
+
+        let mut c = config();
+        c.destinations = vec![extra("a"), extra("a")];
+        assert!(invalid_config(c).contains("`a`"));
+
+        let mut c = config();
+        let mut d = extra("a");
+        d.call_types = vec!["Track".into()];
+        c.destinations = vec![d];
+        let m = invalid_config(c);
+        assert!(m.contains("use track, identify"), "{m}");
+
+        let mut c = config();
+        let mut d = extra("p");
+        d.key = " ".into();
+        c.destinations = vec![d];
+        let m = invalid_config(c);
+        assert!(m.contains("p: the key is empty"), "{m}");
     }
 
     #[test]

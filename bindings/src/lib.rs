@@ -37,7 +37,10 @@ pub mod types;
 pub use client::CairnClient;
 pub use config::CairnConfig;
 pub use error::CairnError;
-pub use types::{ConsentState, DropCounts, FlushReport, Forgotten, Stats};
+pub use types::{
+    ConsentState, DestinationConfig, DestinationStats, DropCounts, FlushReport, Forgotten,
+    RoomWaits, Stats,
+};
 
 uniffi::setup_scaffolding!();
 

@@ -56,6 +56,43 @@ impl From<DestinationKind> for cairn::DestinationKind {
     }
 }
 
+/// One more place events go, besides the config's own `endpoint` (the
+/// core's `Destination`): each is delivered on its own from the one buffer,
+/// with its own cursor, batches and retries (see docs/destinations.md).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DestinationConfig {
+    /// The name its delivery progress is kept under in the buffer file:
+    /// keep it stable across releases. Unique within a client, and not
+    /// `default` (the name of the config's own destination).
+    pub name: String,
+    /// The backend format it speaks.
+    pub kind: DestinationKind,
+    /// Its base URL, `http://` or `https://`.
+    pub endpoint: String,
+    /// Write key (Segment) or project API key (Amplitude, PostHog).
+    pub key: String,
+    /// Takes only events whose name is one of these (exact, or a prefix
+    /// ending in `*`, as in `Order *`); empty: every name. Calls without a
+    /// name (identify, group, alias) are not concerned.
+    #[uniffi(default)]
+    pub allow_events: Vec<String>,
+    /// Never takes events whose name is one of these (exact or prefix `*`).
+    #[uniffi(default)]
+    pub deny_events: Vec<String>,
+    /// Takes only these call types (`track`, `identify`, `alias`, `group`,
+    /// `screen`, `page`); empty: every type.
+    #[uniffi(default)]
+    pub call_types: Vec<String>,
+    /// Takes an event only when every one of these consent categories was
+    /// granted when it was recorded; revoking one purges this destination's
+    /// queued events (only its own).
+    #[uniffi(default)]
+    pub consent_categories: Vec<String>,
+    /// Most events in one of its batches; null: the client's `max_batch_events`.
+    #[uniffi(default)]
+    pub max_batch_events: Option<u32>,
+}
+
 /// What a `flush` or `shutdown` achieved before it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct FlushReport {
@@ -142,6 +179,85 @@ pub struct RecentViolation {
     pub message: String,
 }
 
+/// How long event calls waited for room in the queue (the core's `RoomWaits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct RoomWaits {
+    /// Event calls that found the queue full and waited.
+    pub calls: u64,
+    /// Their waits added up, in microseconds.
+    pub total_us: u64,
+    /// The longest single wait, in microseconds.
+    pub longest_us: u64,
+}
+
+/// One destination's part of a snapshot, when a client has several (the
+/// core's `DestinationStats`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DestinationStats {
+    /// The destination's name (`default` for the config's own endpoint).
+    pub name: String,
+    /// Events in the buffer past this destination's cursor: not yet
+    /// delivered, dropped or passed over by its routing.
+    pub queued_events: u64,
+    /// Their size in bytes.
+    pub queued_bytes: u64,
+    /// Events in its upload now on the wire.
+    pub in_flight_events: u64,
+    /// Events it acknowledged since this client started.
+    pub delivered_events: u64,
+    /// Events its routing passed over (not for it) since this client started.
+    pub skipped_events: u64,
+    /// Upload requests made to it since this client started.
+    pub requests: u64,
+    /// Its failed attempts scheduled for retry since this client started.
+    pub retries: u64,
+    /// Milliseconds until its next retry, while one is scheduled.
+    pub next_retry_in_ms: Option<u64>,
+    /// Its last delivery error, if any.
+    pub last_error: Option<String>,
+    /// Its last permanent refusal.
+    pub last_rejection: Option<String>,
+    /// True once it answered 401/403: uploads to it stop, events are kept.
+    pub auth_failed: bool,
+    /// Its events dropped, by reason, over the life of the buffer file.
+    pub dropped: DropCounts,
+}
+
+impl From<cairn::DropCounts> for DropCounts {
+    fn from(d: cairn::DropCounts) -> Self {
+        DropCounts {
+            invalid: d.invalid,
+            oversize: d.oversize,
+            overflow: d.overflow,
+            expired: d.expired,
+            rejected: d.rejected,
+            consent: d.consent,
+            corrupt: d.corrupt,
+            plan_violation: d.plan_violation,
+        }
+    }
+}
+
+impl From<cairn::DestinationStats> for DestinationStats {
+    fn from(d: cairn::DestinationStats) -> Self {
+        DestinationStats {
+            name: d.name,
+            queued_events: d.queued_events,
+            queued_bytes: d.queued_bytes,
+            in_flight_events: d.in_flight_events,
+            delivered_events: d.delivered_events,
+            skipped_events: d.skipped_events,
+            requests: d.requests,
+            retries: d.retries,
+            next_retry_in_ms: d.next_retry_in_ms,
+            last_error: d.last_error,
+            last_rejection: d.last_rejection,
+            auth_failed: d.auth_failed,
+            dropped: d.dropped.into(),
+        }
+    }
+}
+
 /// A snapshot of the queue, delivery and drops (the core's `Stats`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Stats {
@@ -178,11 +294,18 @@ pub struct Stats {
     pub plan_violations: Vec<ViolationCount>,
     /// The latest violations (at most 10), oldest first.
     pub recent_violations: Vec<RecentViolation>,
+    /// How long event calls waited for room in the queue.
+    pub waited_for_room: RoomWaits,
+    /// Each destination, when the client has more than one (empty with one:
+    /// the fields above are then that destination's). The fields above add
+    /// up every destination: queued counts the buffer file, delivered and
+    /// requests sum over destinations, and a drop by a destination counts
+    /// once for each destination that dropped it.
+    pub destinations: Vec<DestinationStats>,
 }
 
 impl From<cairn::Stats> for Stats {
     fn from(s: cairn::Stats) -> Self {
-        let d = s.dropped;
         Stats {
             queued_events: s.queued_events,
             queued_bytes: s.queued_bytes,
@@ -200,16 +323,7 @@ impl From<cairn::Stats> for Stats {
                 cairn::StorageState::Ok => None,
                 cairn::StorageState::Failing { error } => Some(error),
             },
-            dropped: DropCounts {
-                invalid: d.invalid,
-                oversize: d.oversize,
-                overflow: d.overflow,
-                expired: d.expired,
-                rejected: d.rejected,
-                consent: d.consent,
-                corrupt: d.corrupt,
-                plan_violation: d.plan_violation,
-            },
+            dropped: s.dropped.into(),
             plan_violations: s
                 .plan
                 .violations
@@ -231,6 +345,12 @@ impl From<cairn::Stats> for Stats {
                     message: r.message,
                 })
                 .collect(),
+            waited_for_room: RoomWaits {
+                calls: s.waited_for_room.calls,
+                total_us: s.waited_for_room.total_us,
+                longest_us: s.waited_for_room.longest_us,
+            },
+            destinations: s.destinations.into_iter().map(Into::into).collect(),
         }
     }
 }

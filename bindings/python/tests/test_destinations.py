@@ -2,8 +2,10 @@
 format to a real HTTP server (the formats themselves are checked in the
 core's tests/wire_destinations.rs)."""
 
+import pytest
+
 import cairn
-from conftest import WRITE_KEY
+from conftest import WRITE_KEY, Collector
 
 
 def test_amplitude_destination_posts_http_v2(collector, config):
@@ -45,3 +47,57 @@ def test_a_bad_min_id_length_is_refused_at_the_call(config):
         assert "min_id_length must be at least 1" in str(e)
     else:
         raise AssertionError("min_id_length 0 was accepted")
+
+
+def test_two_destinations_each_receive_their_events_exactly_once(collector, config):
+    orders = Collector()
+    try:
+        routed = cairn.Destination(
+            "orders",
+            cairn.DestinationKind.SEGMENT(),
+            orders.url,
+            "orders-key",
+            allow_events=["Order *"],
+            call_types=["track"],
+        )
+        with cairn.Client(WRITE_KEY, destinations=[routed], **config) as client:
+            client.identify("user-7")
+            client.track("Product Viewed")
+            client.track("Order Completed", {"total": 42.5})
+            client.track("Order Refunded")
+            assert client.flush(timeout=10).remaining == 0
+            stats = client.stats()
+        assert [d.name for d in stats.destinations] == ["default", "orders"]
+        default, routed_stats = stats.destinations
+        assert (default.delivered_events, default.skipped_events) == (4, 0)
+        assert (routed_stats.delivered_events, routed_stats.skipped_events, routed_stats.queued_events) == (2, 2, 0)
+        assert stats.delivered_events == 6
+        assert stats.waited_for_room.calls >= 0
+        assert [e["type"] for e in collector.events] == ["identify", "track", "track", "track"]
+        assert len({e["messageId"] for e in collector.events}) == 4
+        assert [e["event"] for e in orders.events] == ["Order Completed", "Order Refunded"]
+        assert [e["messageId"] for e in orders.events] == [
+            e["messageId"] for e in collector.events if e.get("event", "").startswith("Order ")
+        ]
+        assert set(collector.auth_headers) == {Collector.basic_auth(WRITE_KEY)}
+        assert set(orders.auth_headers) == {Collector.basic_auth("orders-key")}
+    finally:
+        orders.close()
+
+
+def test_with_one_destination_the_stats_list_none(config):
+    with cairn.Client(WRITE_KEY, **config) as client:
+        assert client.stats().destinations == []
+
+
+def test_a_bad_extra_destination_is_refused_in_the_core_words(config):
+    clash = cairn.Destination("default", cairn.DestinationKind.POST_HOG(), "https://eu.i.posthog.com", "phc_x")
+    with pytest.raises(cairn.CairnError.InvalidConfig, match="two destinations are named `default`"):
+        cairn.Client(WRITE_KEY, destinations=[clash], **config)
+    one_string = cairn.Destination("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", allow_events="Order *")
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"destinations\.a\.allow_events"):
+        cairn.Client(WRITE_KEY, destinations=[one_string], **config)
+    negative = cairn.Destination("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", max_batch_events=-1)
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"destinations\.a\.max_batch_events"):
+        cairn.Client(WRITE_KEY, destinations=[negative], **config)
+    assert "phc_x" not in repr(clash)

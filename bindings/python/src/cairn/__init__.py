@@ -8,13 +8,26 @@ delivered at least once to a Segment-compatible ``/v1/batch`` endpoint.
 
 from ._client import SHUTDOWN_AT_EXIT_TIMEOUT, Client, Seconds
 from ._ffi import CairnError, ConsentState, DestinationKind, InternalError, cairn_version
-from ._values import DroppedEvents, FlushReport, Forgotten, RecentViolation, Stats, ViolationCount
+from ._values import (
+    Destination,
+    DestinationStats,
+    DroppedEvents,
+    FlushReport,
+    Forgotten,
+    RecentViolation,
+    RoomWaits,
+    Stats,
+    ViolationCount,
+)
 
 __all__ = [
     "Client",
     "CairnError",
     "ConsentState",
+    "Destination",
     "DestinationKind",
+    "DestinationStats",
+    "RoomWaits",
     "InternalError",
     "DroppedEvents",
     "FlushReport",

@@ -115,6 +115,9 @@ class Client:
     RudderStack), ``DestinationKind.AMPLITUDE(batch_api=False,
     min_id_length=None)`` or ``DestinationKind.POST_HOG()``; with Amplitude
     or PostHog, ``write_key`` is that project's API key (docs/destinations.md).
+    ``destinations`` adds more places to deliver to, each a
+    :class:`Destination` with its own routing (``default`` is the name of the
+    one at ``endpoint``).
 
     Only ``write_key`` and ``endpoint`` are needed; every other option left
     ``None`` takes the core's default (see docs/configuration.md). Durations
@@ -157,10 +160,24 @@ class Client:
         platform_context: bool = True,
         tracking_plan: Optional[str] = None,
         strict_tracking_plan: Optional[bool] = None,
+        destinations: Iterable[_values.Destination] = (),
     ) -> None:
         def opt(conv, name, value):
             return None if value is None else conv(name, value)
 
+        extra = []
+        for d in destinations:
+            if not isinstance(d, _values.Destination):
+                raise CairnError.InvalidConfig(
+                    f"invalid config `destinations`: expected cairn.Destination(name, kind, endpoint, key, ...), got {d!r}"
+                )
+            for option in ("allow_events", "deny_events", "call_types", "consent_categories"):
+                if isinstance(getattr(d, option), str):
+                    raise CairnError.InvalidConfig(
+                        f"invalid config `destinations.{d.name}.{option}`: expected a list of strings, "
+                        f"got the string {getattr(d, option)!r} (write [{getattr(d, option)!r}])"
+                    )
+            extra.append(d._to_ffi(opt(_count, f"destinations.{d.name}.max_batch_events", d.max_batch_events)))
         ctx = dict(context or {})
         if platform_context:
             ctx = _platform.merge(_platform.platform_context(), ctx)
@@ -196,6 +213,7 @@ class Client:
             anonymous_id=anonymous_id,
             tracking_plan_json=tracking_plan,
             strict_tracking_plan=strict_tracking_plan,
+            destinations=extra,
         )
         self._client = _FfiClient(config)
         _open_clients.add(self)

@@ -55,6 +55,10 @@ public struct CairnConfig {
     public var strictTrackingPlan: Bool?
     /// On iOS, flush (off the main thread) when the app enters the background.
     public var flushOnBackground = true
+    /// More destinations besides `endpoint` (which is named `default`), each
+    /// fed from the same buffer with its own routing, batches and retries;
+    /// empty for one destination. See docs/destinations.md.
+    public var destinations: [DestinationConfig] = []
 
     public init(writeKey: String, endpoint: String? = nil) {
         self.writeKey = writeKey
@@ -89,7 +93,8 @@ public struct CairnConfig {
             contextJson: contextJSON,
             anonymousId: anonymousId,
             trackingPlanJson: trackingPlan,
-            strictTrackingPlan: strictTrackingPlan
+            strictTrackingPlan: strictTrackingPlan,
+            destinations: try destinations.map { try $0.generated() }
         )
     }
 
@@ -106,6 +111,86 @@ public struct CairnConfig {
             throw CairnError.storage("cannot create \(dir.path) for the event buffer: \(error.localizedDescription); set storagePath")
         }
         return dir.appendingPathComponent("cairn.db").path
+    }
+}
+
+/// One more place a `Cairn` client delivers to, besides its `endpoint`: for
+/// example Amplitude for order events next to Segment for everything.
+///
+/// ```swift
+/// var config = CairnConfig(writeKey: "SEGMENT_WRITE_KEY", endpoint: "https://api.segment.io")
+/// config.destinations = [
+///     DestinationConfig(name: "amplitude", kind: .amplitude(), endpoint: "https://api2.amplitude.com",
+///                       key: "AMPLITUDE_API_KEY", allowEvents: ["Order *", "Signed Up"],
+///                       consentCategories: ["analytics"]),
+/// ]
+/// ```
+///
+/// The core checks it when the client is created (a unique name other than
+/// `default`, the URL, the key, the call types) and throws
+/// `CairnError.invalidConfig` naming the destination that is wrong.
+public struct DestinationConfig: Equatable, Sendable {
+    /// The name its delivery progress is kept under in the buffer file: keep
+    /// it stable across releases.
+    public var name: String
+    /// The backend format it speaks.
+    public var kind: Destination
+    /// Its base URL, `http://` or `https://`.
+    public var endpoint: String
+    /// Write key (Segment) or project API key (Amplitude, PostHog).
+    public var key: String
+    /// Takes only events whose name is one of these (exact, or a prefix
+    /// ending in `*`); empty: every name. Calls without a name (identify,
+    /// group, alias) are not concerned.
+    public var allowEvents: [String]
+    /// Never takes events whose name is one of these (exact, or a prefix ending in `*`).
+    public var denyEvents: [String]
+    /// Takes only these call types (`track`, `identify`, `alias`, `group`,
+    /// `screen`, `page`); empty: every type.
+    public var callTypes: [String]
+    /// Takes an event only when every one of these consent categories was
+    /// granted when it was recorded; revoking one purges this destination's
+    /// queued events (only its own).
+    public var consentCategories: [String]
+    /// Most events in one of its batches; nil: the client's `maxBatchEvents`.
+    public var maxBatchEvents: Int?
+
+    /// A destination named `name` speaking `kind` at `endpoint` with `key`;
+    /// it takes every event unless the routing lists say otherwise.
+    public init(
+        name: String,
+        kind: Destination,
+        endpoint: String,
+        key: String,
+        allowEvents: [String] = [],
+        denyEvents: [String] = [],
+        callTypes: [String] = [],
+        consentCategories: [String] = [],
+        maxBatchEvents: Int? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.endpoint = endpoint
+        self.key = key
+        self.allowEvents = allowEvents
+        self.denyEvents = denyEvents
+        self.callTypes = callTypes
+        self.consentCategories = consentCategories
+        self.maxBatchEvents = maxBatchEvents
+    }
+
+    func generated() throws -> CairnBindings.DestinationConfig {
+        CairnBindings.DestinationConfig(
+            name: name,
+            kind: try kind.generated(),
+            endpoint: endpoint,
+            key: key,
+            allowEvents: allowEvents,
+            denyEvents: denyEvents,
+            callTypes: callTypes,
+            consentCategories: consentCategories,
+            maxBatchEvents: try count32("destinations.\(name).maxBatchEvents", maxBatchEvents)
+        )
     }
 }
 

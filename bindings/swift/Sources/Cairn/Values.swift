@@ -172,6 +172,72 @@ public struct RecentViolation: Equatable, Sendable {
     public let message: String
 }
 
+extension DroppedEvents {
+    init(_ d: CairnBindings.DropCounts) {
+        self.init(
+            invalid: Int(clamping: d.invalid), oversize: Int(clamping: d.oversize), overflow: Int(clamping: d.overflow),
+            expired: Int(clamping: d.expired), rejected: Int(clamping: d.rejected), consent: Int(clamping: d.consent),
+            corrupt: Int(clamping: d.corrupt), planViolation: Int(clamping: d.planViolation)
+        )
+    }
+}
+
+/// How long event calls waited for room in the queue (a full queue means the disk is behind).
+public struct RoomWaits: Equatable, Sendable {
+    /// Event calls that found the queue full and waited.
+    public let calls: Int
+    /// Their waits added up, in microseconds.
+    public let totalUs: Int
+    /// The longest single wait, in microseconds.
+    public let longestUs: Int
+}
+
+/// One destination's part of `CairnStats`, when a client has several.
+public struct DestinationStats: Equatable, Sendable {
+    /// The destination's name (`default` for the config's own endpoint).
+    public let name: String
+    /// Events in the buffer past its cursor: not yet delivered, dropped or passed over by its routing.
+    public let queuedEvents: Int
+    /// Their size in bytes.
+    public let queuedBytes: Int
+    /// Events in its upload now on the wire.
+    public let inFlightEvents: Int
+    /// Events it acknowledged since this client started.
+    public let deliveredEvents: Int
+    /// Events its routing passed over (not for it) since this client started.
+    public let skippedEvents: Int
+    /// Upload requests made to it since this client started.
+    public let requests: Int
+    /// Its failed attempts scheduled for retry since this client started.
+    public let retries: Int
+    /// Milliseconds until its next retry, while one is scheduled.
+    public let nextRetryInMs: Int?
+    /// Its last delivery error, if any.
+    public let lastError: String?
+    /// Its last permanent refusal.
+    public let lastRejection: String?
+    /// True once it answered 401/403: uploads to it stop, events are kept.
+    public let authFailed: Bool
+    /// Its events dropped, by reason, over the life of the buffer file.
+    public let dropped: DroppedEvents
+
+    init(_ d: CairnBindings.DestinationStats) {
+        name = d.name
+        queuedEvents = Int(clamping: d.queuedEvents)
+        queuedBytes = Int(clamping: d.queuedBytes)
+        inFlightEvents = Int(clamping: d.inFlightEvents)
+        deliveredEvents = Int(clamping: d.deliveredEvents)
+        skippedEvents = Int(clamping: d.skippedEvents)
+        requests = Int(clamping: d.requests)
+        retries = Int(clamping: d.retries)
+        nextRetryInMs = d.nextRetryInMs.map { Int(clamping: $0) }
+        lastError = d.lastError
+        lastRejection = d.lastRejection
+        authFailed = d.authFailed
+        dropped = DroppedEvents(d.dropped)
+    }
+}
+
 /// A snapshot of the queue, delivery and drops; taking it never touches disk.
 public struct CairnStats: Equatable, Sendable {
     public let queuedEvents: Int
@@ -193,6 +259,14 @@ public struct CairnStats: Equatable, Sendable {
     public let planViolations: [ViolationCount]
     /// The latest tracking-plan violations (at most 10), oldest first.
     public let recentViolations: [RecentViolation]
+    /// How long event calls waited for room in the queue.
+    public let waitedForRoom: RoomWaits
+    /// Each destination, when the client has more than one (empty with one:
+    /// the fields above are then that destination's). The fields above add up
+    /// every destination: queued counts the buffer file, delivered and
+    /// requests sum over destinations, and a drop counts once for each
+    /// destination that dropped it.
+    public let destinations: [DestinationStats]
 
     init(_ s: CairnBindings.Stats) {
         queuedEvents = Int(clamping: s.queuedEvents)
@@ -208,13 +282,13 @@ public struct CairnStats: Equatable, Sendable {
         lastRejection = s.lastRejection
         authFailed = s.authFailed
         storageError = s.storageError
-        let d = s.dropped
-        dropped = DroppedEvents(
-            invalid: Int(clamping: d.invalid), oversize: Int(clamping: d.oversize), overflow: Int(clamping: d.overflow),
-            expired: Int(clamping: d.expired), rejected: Int(clamping: d.rejected), consent: Int(clamping: d.consent),
-            corrupt: Int(clamping: d.corrupt), planViolation: Int(clamping: d.planViolation)
-        )
+        dropped = DroppedEvents(s.dropped)
         planViolations = s.planViolations.map { ViolationCount(event: $0.event, rule: $0.rule, count: Int(clamping: $0.count)) }
         recentViolations = s.recentViolations.map { RecentViolation(event: $0.event, rule: $0.rule, path: $0.path, message: $0.message) }
+        waitedForRoom = RoomWaits(
+            calls: Int(clamping: s.waitedForRoom.calls), totalUs: Int(clamping: s.waitedForRoom.totalUs),
+            longestUs: Int(clamping: s.waitedForRoom.longestUs)
+        )
+        destinations = s.destinations.map { DestinationStats($0) }
     }
 }

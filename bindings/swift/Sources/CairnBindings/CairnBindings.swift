@@ -1257,6 +1257,13 @@ public struct CairnConfig: Equatable, Hashable {
      * and records nothing (for debug builds and tests).
      */
     public var strictTrackingPlan: Bool?
+    /**
+     * More destinations besides `endpoint` (named `default`), each fed
+     * from the same buffer with its own routing, batches and retries.
+     * Empty (the default): one destination, as configured above. See
+     * docs/destinations.md.
+     */
+    public var destinations: [DestinationConfig]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1351,7 +1358,13 @@ public struct CairnConfig: Equatable, Hashable {
         /**
          * Strict mode: a call that breaks the plan fails with `PlanViolation`
          * and records nothing (for debug builds and tests).
-         */strictTrackingPlan: Bool? = nil) {
+         */strictTrackingPlan: Bool? = nil, 
+        /**
+         * More destinations besides `endpoint` (named `default`), each fed
+         * from the same buffer with its own routing, batches and retries.
+         * Empty (the default): one destination, as configured above. See
+         * docs/destinations.md.
+         */destinations: [DestinationConfig] = []) {
         self.writeKey = writeKey
         self.endpoint = endpoint
         self.destination = destination
@@ -1379,6 +1392,7 @@ public struct CairnConfig: Equatable, Hashable {
         self.anonymousId = anonymousId
         self.trackingPlanJson = trackingPlanJson
         self.strictTrackingPlan = strictTrackingPlan
+        self.destinations = destinations
     }
 
     
@@ -1423,7 +1437,8 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
                 contextJson: FfiConverterOptionString.read(from: &buf), 
                 anonymousId: FfiConverterOptionString.read(from: &buf), 
                 trackingPlanJson: FfiConverterOptionString.read(from: &buf), 
-                strictTrackingPlan: FfiConverterOptionBool.read(from: &buf)
+                strictTrackingPlan: FfiConverterOptionBool.read(from: &buf), 
+                destinations: FfiConverterSequenceTypeDestinationConfig.read(from: &buf)
         )
     }
 
@@ -1455,6 +1470,7 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.anonymousId, into: &buf)
         FfiConverterOptionString.write(value.trackingPlanJson, into: &buf)
         FfiConverterOptionBool.write(value.strictTrackingPlan, into: &buf)
+        FfiConverterSequenceTypeDestinationConfig.write(value.destinations, into: &buf)
     }
 }
 
@@ -1471,6 +1487,343 @@ public func FfiConverterTypeCairnConfig_lift(_ buf: RustBuffer) throws -> CairnC
 #endif
 public func FfiConverterTypeCairnConfig_lower(_ value: CairnConfig) -> RustBuffer {
     return FfiConverterTypeCairnConfig.lower(value)
+}
+
+
+/**
+ * One more place events go, besides the config's own `endpoint` (the
+ * core's `Destination`): each is delivered on its own from the one buffer,
+ * with its own cursor, batches and retries (see docs/destinations.md).
+ */
+public struct DestinationConfig: Equatable, Hashable {
+    /**
+     * The name its delivery progress is kept under in the buffer file:
+     * keep it stable across releases. Unique within a client, and not
+     * `default` (the name of the config's own destination).
+     */
+    public var name: String
+    /**
+     * The backend format it speaks.
+     */
+    public var kind: DestinationKind
+    /**
+     * Its base URL, `http://` or `https://`.
+     */
+    public var endpoint: String
+    /**
+     * Write key (Segment) or project API key (Amplitude, PostHog).
+     */
+    public var key: String
+    /**
+     * Takes only events whose name is one of these (exact, or a prefix
+     * ending in `*`, as in `Order *`); empty: every name. Calls without a
+     * name (identify, group, alias) are not concerned.
+     */
+    public var allowEvents: [String]
+    /**
+     * Never takes events whose name is one of these (exact or prefix `*`).
+     */
+    public var denyEvents: [String]
+    /**
+     * Takes only these call types (`track`, `identify`, `alias`, `group`,
+     * `screen`, `page`); empty: every type.
+     */
+    public var callTypes: [String]
+    /**
+     * Takes an event only when every one of these consent categories was
+     * granted when it was recorded; revoking one purges this destination's
+     * queued events (only its own).
+     */
+    public var consentCategories: [String]
+    /**
+     * Most events in one of its batches; null: the client's `max_batch_events`.
+     */
+    public var maxBatchEvents: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The name its delivery progress is kept under in the buffer file:
+         * keep it stable across releases. Unique within a client, and not
+         * `default` (the name of the config's own destination).
+         */name: String, 
+        /**
+         * The backend format it speaks.
+         */kind: DestinationKind, 
+        /**
+         * Its base URL, `http://` or `https://`.
+         */endpoint: String, 
+        /**
+         * Write key (Segment) or project API key (Amplitude, PostHog).
+         */key: String, 
+        /**
+         * Takes only events whose name is one of these (exact, or a prefix
+         * ending in `*`, as in `Order *`); empty: every name. Calls without a
+         * name (identify, group, alias) are not concerned.
+         */allowEvents: [String] = [], 
+        /**
+         * Never takes events whose name is one of these (exact or prefix `*`).
+         */denyEvents: [String] = [], 
+        /**
+         * Takes only these call types (`track`, `identify`, `alias`, `group`,
+         * `screen`, `page`); empty: every type.
+         */callTypes: [String] = [], 
+        /**
+         * Takes an event only when every one of these consent categories was
+         * granted when it was recorded; revoking one purges this destination's
+         * queued events (only its own).
+         */consentCategories: [String] = [], 
+        /**
+         * Most events in one of its batches; null: the client's `max_batch_events`.
+         */maxBatchEvents: UInt32? = nil) {
+        self.name = name
+        self.kind = kind
+        self.endpoint = endpoint
+        self.key = key
+        self.allowEvents = allowEvents
+        self.denyEvents = denyEvents
+        self.callTypes = callTypes
+        self.consentCategories = consentCategories
+        self.maxBatchEvents = maxBatchEvents
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DestinationConfig: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDestinationConfig: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DestinationConfig {
+        return
+            try DestinationConfig(
+                name: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeDestinationKind.read(from: &buf), 
+                endpoint: FfiConverterString.read(from: &buf), 
+                key: FfiConverterString.read(from: &buf), 
+                allowEvents: FfiConverterSequenceString.read(from: &buf), 
+                denyEvents: FfiConverterSequenceString.read(from: &buf), 
+                callTypes: FfiConverterSequenceString.read(from: &buf), 
+                consentCategories: FfiConverterSequenceString.read(from: &buf), 
+                maxBatchEvents: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DestinationConfig, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeDestinationKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.endpoint, into: &buf)
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterSequenceString.write(value.allowEvents, into: &buf)
+        FfiConverterSequenceString.write(value.denyEvents, into: &buf)
+        FfiConverterSequenceString.write(value.callTypes, into: &buf)
+        FfiConverterSequenceString.write(value.consentCategories, into: &buf)
+        FfiConverterOptionUInt32.write(value.maxBatchEvents, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationConfig_lift(_ buf: RustBuffer) throws -> DestinationConfig {
+    return try FfiConverterTypeDestinationConfig.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationConfig_lower(_ value: DestinationConfig) -> RustBuffer {
+    return FfiConverterTypeDestinationConfig.lower(value)
+}
+
+
+/**
+ * One destination's part of a snapshot, when a client has several (the
+ * core's `DestinationStats`).
+ */
+public struct DestinationStats: Equatable, Hashable {
+    /**
+     * The destination's name (`default` for the config's own endpoint).
+     */
+    public var name: String
+    /**
+     * Events in the buffer past this destination's cursor: not yet
+     * delivered, dropped or passed over by its routing.
+     */
+    public var queuedEvents: UInt64
+    /**
+     * Their size in bytes.
+     */
+    public var queuedBytes: UInt64
+    /**
+     * Events in its upload now on the wire.
+     */
+    public var inFlightEvents: UInt64
+    /**
+     * Events it acknowledged since this client started.
+     */
+    public var deliveredEvents: UInt64
+    /**
+     * Events its routing passed over (not for it) since this client started.
+     */
+    public var skippedEvents: UInt64
+    /**
+     * Upload requests made to it since this client started.
+     */
+    public var requests: UInt64
+    /**
+     * Its failed attempts scheduled for retry since this client started.
+     */
+    public var retries: UInt64
+    /**
+     * Milliseconds until its next retry, while one is scheduled.
+     */
+    public var nextRetryInMs: UInt64?
+    /**
+     * Its last delivery error, if any.
+     */
+    public var lastError: String?
+    /**
+     * Its last permanent refusal.
+     */
+    public var lastRejection: String?
+    /**
+     * True once it answered 401/403: uploads to it stop, events are kept.
+     */
+    public var authFailed: Bool
+    /**
+     * Its events dropped, by reason, over the life of the buffer file.
+     */
+    public var dropped: DropCounts
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The destination's name (`default` for the config's own endpoint).
+         */name: String, 
+        /**
+         * Events in the buffer past this destination's cursor: not yet
+         * delivered, dropped or passed over by its routing.
+         */queuedEvents: UInt64, 
+        /**
+         * Their size in bytes.
+         */queuedBytes: UInt64, 
+        /**
+         * Events in its upload now on the wire.
+         */inFlightEvents: UInt64, 
+        /**
+         * Events it acknowledged since this client started.
+         */deliveredEvents: UInt64, 
+        /**
+         * Events its routing passed over (not for it) since this client started.
+         */skippedEvents: UInt64, 
+        /**
+         * Upload requests made to it since this client started.
+         */requests: UInt64, 
+        /**
+         * Its failed attempts scheduled for retry since this client started.
+         */retries: UInt64, 
+        /**
+         * Milliseconds until its next retry, while one is scheduled.
+         */nextRetryInMs: UInt64?, 
+        /**
+         * Its last delivery error, if any.
+         */lastError: String?, 
+        /**
+         * Its last permanent refusal.
+         */lastRejection: String?, 
+        /**
+         * True once it answered 401/403: uploads to it stop, events are kept.
+         */authFailed: Bool, 
+        /**
+         * Its events dropped, by reason, over the life of the buffer file.
+         */dropped: DropCounts) {
+        self.name = name
+        self.queuedEvents = queuedEvents
+        self.queuedBytes = queuedBytes
+        self.inFlightEvents = inFlightEvents
+        self.deliveredEvents = deliveredEvents
+        self.skippedEvents = skippedEvents
+        self.requests = requests
+        self.retries = retries
+        self.nextRetryInMs = nextRetryInMs
+        self.lastError = lastError
+        self.lastRejection = lastRejection
+        self.authFailed = authFailed
+        self.dropped = dropped
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DestinationStats: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDestinationStats: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DestinationStats {
+        return
+            try DestinationStats(
+                name: FfiConverterString.read(from: &buf), 
+                queuedEvents: FfiConverterUInt64.read(from: &buf), 
+                queuedBytes: FfiConverterUInt64.read(from: &buf), 
+                inFlightEvents: FfiConverterUInt64.read(from: &buf), 
+                deliveredEvents: FfiConverterUInt64.read(from: &buf), 
+                skippedEvents: FfiConverterUInt64.read(from: &buf), 
+                requests: FfiConverterUInt64.read(from: &buf), 
+                retries: FfiConverterUInt64.read(from: &buf), 
+                nextRetryInMs: FfiConverterOptionUInt64.read(from: &buf), 
+                lastError: FfiConverterOptionString.read(from: &buf), 
+                lastRejection: FfiConverterOptionString.read(from: &buf), 
+                authFailed: FfiConverterBool.read(from: &buf), 
+                dropped: FfiConverterTypeDropCounts.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DestinationStats, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterUInt64.write(value.queuedEvents, into: &buf)
+        FfiConverterUInt64.write(value.queuedBytes, into: &buf)
+        FfiConverterUInt64.write(value.inFlightEvents, into: &buf)
+        FfiConverterUInt64.write(value.deliveredEvents, into: &buf)
+        FfiConverterUInt64.write(value.skippedEvents, into: &buf)
+        FfiConverterUInt64.write(value.requests, into: &buf)
+        FfiConverterUInt64.write(value.retries, into: &buf)
+        FfiConverterOptionUInt64.write(value.nextRetryInMs, into: &buf)
+        FfiConverterOptionString.write(value.lastError, into: &buf)
+        FfiConverterOptionString.write(value.lastRejection, into: &buf)
+        FfiConverterBool.write(value.authFailed, into: &buf)
+        FfiConverterTypeDropCounts.write(value.dropped, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationStats_lift(_ buf: RustBuffer) throws -> DestinationStats {
+    return try FfiConverterTypeDestinationStats.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDestinationStats_lower(_ value: DestinationStats) -> RustBuffer {
+    return FfiConverterTypeDestinationStats.lower(value)
 }
 
 
@@ -1844,6 +2197,85 @@ public func FfiConverterTypeRecentViolation_lower(_ value: RecentViolation) -> R
 
 
 /**
+ * How long event calls waited for room in the queue (the core's `RoomWaits`).
+ */
+public struct RoomWaits: Equatable, Hashable {
+    /**
+     * Event calls that found the queue full and waited.
+     */
+    public var calls: UInt64
+    /**
+     * Their waits added up, in microseconds.
+     */
+    public var totalUs: UInt64
+    /**
+     * The longest single wait, in microseconds.
+     */
+    public var longestUs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Event calls that found the queue full and waited.
+         */calls: UInt64, 
+        /**
+         * Their waits added up, in microseconds.
+         */totalUs: UInt64, 
+        /**
+         * The longest single wait, in microseconds.
+         */longestUs: UInt64) {
+        self.calls = calls
+        self.totalUs = totalUs
+        self.longestUs = longestUs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RoomWaits: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRoomWaits: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RoomWaits {
+        return
+            try RoomWaits(
+                calls: FfiConverterUInt64.read(from: &buf), 
+                totalUs: FfiConverterUInt64.read(from: &buf), 
+                longestUs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RoomWaits, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.calls, into: &buf)
+        FfiConverterUInt64.write(value.totalUs, into: &buf)
+        FfiConverterUInt64.write(value.longestUs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRoomWaits_lift(_ buf: RustBuffer) throws -> RoomWaits {
+    return try FfiConverterTypeRoomWaits.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRoomWaits_lower(_ value: RoomWaits) -> RustBuffer {
+    return FfiConverterTypeRoomWaits.lower(value)
+}
+
+
+/**
  * A snapshot of the queue, delivery and drops (the core's `Stats`).
  */
 public struct Stats: Equatable, Hashable {
@@ -1912,6 +2344,18 @@ public struct Stats: Equatable, Hashable {
      * The latest violations (at most 10), oldest first.
      */
     public var recentViolations: [RecentViolation]
+    /**
+     * How long event calls waited for room in the queue.
+     */
+    public var waitedForRoom: RoomWaits
+    /**
+     * Each destination, when the client has more than one (empty with one:
+     * the fields above are then that destination's). The fields above add
+     * up every destination: queued counts the buffer file, delivered and
+     * requests sum over destinations, and a drop by a destination counts
+     * once for each destination that dropped it.
+     */
+    public var destinations: [DestinationStats]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1964,7 +2408,17 @@ public struct Stats: Equatable, Hashable {
          */planViolations: [ViolationCount], 
         /**
          * The latest violations (at most 10), oldest first.
-         */recentViolations: [RecentViolation]) {
+         */recentViolations: [RecentViolation], 
+        /**
+         * How long event calls waited for room in the queue.
+         */waitedForRoom: RoomWaits, 
+        /**
+         * Each destination, when the client has more than one (empty with one:
+         * the fields above are then that destination's). The fields above add
+         * up every destination: queued counts the buffer file, delivered and
+         * requests sum over destinations, and a drop by a destination counts
+         * once for each destination that dropped it.
+         */destinations: [DestinationStats]) {
         self.queuedEvents = queuedEvents
         self.queuedBytes = queuedBytes
         self.oldestQueuedAgeMs = oldestQueuedAgeMs
@@ -1981,6 +2435,8 @@ public struct Stats: Equatable, Hashable {
         self.dropped = dropped
         self.planViolations = planViolations
         self.recentViolations = recentViolations
+        self.waitedForRoom = waitedForRoom
+        self.destinations = destinations
     }
 
     
@@ -2014,7 +2470,9 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
                 storageError: FfiConverterOptionString.read(from: &buf), 
                 dropped: FfiConverterTypeDropCounts.read(from: &buf), 
                 planViolations: FfiConverterSequenceTypeViolationCount.read(from: &buf), 
-                recentViolations: FfiConverterSequenceTypeRecentViolation.read(from: &buf)
+                recentViolations: FfiConverterSequenceTypeRecentViolation.read(from: &buf), 
+                waitedForRoom: FfiConverterTypeRoomWaits.read(from: &buf), 
+                destinations: FfiConverterSequenceTypeDestinationStats.read(from: &buf)
         )
     }
 
@@ -2035,6 +2493,8 @@ public struct FfiConverterTypeStats: FfiConverterRustBuffer {
         FfiConverterTypeDropCounts.write(value.dropped, into: &buf)
         FfiConverterSequenceTypeViolationCount.write(value.planViolations, into: &buf)
         FfiConverterSequenceTypeRecentViolation.write(value.recentViolations, into: &buf)
+        FfiConverterTypeRoomWaits.write(value.waitedForRoom, into: &buf)
+        FfiConverterSequenceTypeDestinationStats.write(value.destinations, into: &buf)
     }
 }
 
@@ -2640,6 +3100,56 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDestinationConfig: FfiConverterRustBuffer {
+    typealias SwiftType = [DestinationConfig]
+
+    public static func write(_ value: [DestinationConfig], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDestinationConfig.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DestinationConfig] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DestinationConfig]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDestinationConfig.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDestinationStats: FfiConverterRustBuffer {
+    typealias SwiftType = [DestinationStats]
+
+    public static func write(_ value: [DestinationStats], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDestinationStats.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DestinationStats] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DestinationStats]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDestinationStats.read(from: &buf))
         }
         return seq
     }

@@ -53,6 +53,8 @@ class CairnConfig private constructor(b: Builder) {
     val trackingPlan: String? = b.trackingPlan
     /** Strict mode: a call that breaks the plan throws [CairnException.PlanViolation]; null for the core's default (off). */
     val strictTrackingPlan: Boolean? = b.strictTrackingPlan
+    /** More destinations besides [endpoint] (which is named `default`); empty for one. See docs/destinations.md. */
+    val destinations: List<DestinationConfig> = b.destinations.toList()
 
     companion object {
         /** Starts a configuration for the source with [writeKey]. */
@@ -79,6 +81,7 @@ class CairnConfig private constructor(b: Builder) {
         n.consent.putAll(consent); n.requiredConsent.addAll(requiredConsent); n.context.putAll(context)
         n.anonymousId = anonymousId; n.platformContext = platformContext
         n.trackingPlan = trackingPlan; n.strictTrackingPlan = strictTrackingPlan
+        n.destinations.addAll(destinations)
     }
 
     /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
@@ -110,6 +113,7 @@ class CairnConfig private constructor(b: Builder) {
         internal var platformContext = true
         internal var trackingPlan: String? = null
         internal var strictTrackingPlan: Boolean? = null
+        internal val destinations = ArrayList<DestinationConfig>()
 
         /** The backend's base URL (required), e.g. `https://api.segment.io`. */
         fun endpoint(url: String) = apply { endpoint = url }
@@ -177,6 +181,13 @@ class CairnConfig private constructor(b: Builder) {
         fun trackingPlan(file: File) = apply { trackingPlan = file.readText() }
         /** Strict mode (debug builds, tests): a call that breaks the plan throws [CairnException.PlanViolation] and records nothing. */
         fun strictTrackingPlan(on: Boolean) = apply { strictTrackingPlan = on }
+        /**
+         * Delivers to one more destination besides [endpoint] (up to 8 in all), from the same buffer:
+         * each has its own cursor, batches, retries and routing, so a slow one never holds back another.
+         * The core checks it when [Cairn] is created (a unique name other than `default`, the URL, the key,
+         * the call types), naming the destination that is wrong.
+         */
+        fun addDestination(destination: DestinationConfig) = apply { destinations.add(destination) }
 
         /** Checks what the facade must convert and returns the configuration; the core checks the rest when [Cairn] is created. */
         fun build(): CairnConfig {
@@ -187,6 +198,7 @@ class CairnConfig private constructor(b: Builder) {
             nonNegative("maxQueueEvents", maxQueueEvents)
             nonNegative("maxQueueBytes", maxQueueBytes)
             nonNegative("maxPendingCalls", maxPendingCalls?.toLong())
+            for (d in destinations) nonNegative("destinations.${d.name}.maxBatchEvents", d.maxBatchEvents?.toLong())
             for ((name, d) in listOf(
                 "flushInterval" to flushInterval, "requestTimeout" to requestTimeout,
                 "retryBaseDelay" to retryBaseDelay, "maxRetryDelay" to maxRetryDelay,
@@ -237,7 +249,59 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     anonymousId = anonymousId,
     trackingPlanJson = trackingPlan,
     strictTrackingPlan = strictTrackingPlan,
+    destinations = destinations.map { it.toFfi() },
 )
+
+/**
+ * One more place a [Cairn] client delivers to, besides its `endpoint`: for example Amplitude for
+ * order events next to Segment for everything.
+ *
+ * ```kotlin
+ * CairnConfig.builder("SEGMENT_WRITE_KEY")
+ *     .endpoint("https://api.segment.io")
+ *     .addDestination(DestinationConfig(
+ *         name = "amplitude", kind = Destination.Amplitude(),
+ *         endpoint = "https://api2.amplitude.com", key = "AMPLITUDE_API_KEY",
+ *         allowEvents = listOf("Order *", "Signed Up"), consentCategories = listOf("analytics"),
+ *     ))
+ *     .build()
+ * ```
+ */
+data class DestinationConfig(
+    /** The name its delivery progress is kept under in the buffer file: keep it stable across releases; not `default`. */
+    val name: String,
+    /** The backend format it speaks. */
+    val kind: Destination,
+    /** Its base URL, `http://` or `https://`. */
+    val endpoint: String,
+    /** Write key (Segment) or project API key (Amplitude, PostHog). */
+    val key: String,
+    /** Takes only events whose name is one of these (exact, or a prefix ending in `*`); empty: every name. Calls without a name (identify, group, alias) are not concerned. */
+    val allowEvents: List<String> = emptyList(),
+    /** Never takes events whose name is one of these (exact, or a prefix ending in `*`). */
+    val denyEvents: List<String> = emptyList(),
+    /** Takes only these call types (`track`, `identify`, `alias`, `group`, `screen`, `page`); empty: every type. */
+    val callTypes: List<String> = emptyList(),
+    /** Takes an event only when every one of these consent categories was granted when it was recorded; revoking one purges this destination's queued events. */
+    val consentCategories: List<String> = emptyList(),
+    /** Most events in one of its batches; null: the client's `maxBatchEvents`. */
+    val maxBatchEvents: Int? = null,
+) {
+    /** Without [key]: a logged configuration must not leak it. */
+    override fun toString(): String = "DestinationConfig(name=$name, kind=$kind, endpoint=$endpoint)"
+
+    internal fun toFfi() = dev.cairn.ffi.DestinationConfig(
+        name = name,
+        kind = kind.toFfi(),
+        endpoint = endpoint,
+        key = key,
+        allowEvents = allowEvents,
+        denyEvents = denyEvents,
+        callTypes = callTypes,
+        consentCategories = consentCategories,
+        maxBatchEvents = maxBatchEvents?.toUInt(),
+    )
+}
 
 /** Where a [Cairn] client delivers: the backend's wire format (docs/destinations.md). */
 sealed class Destination {

@@ -87,6 +87,54 @@ data class CairnStats(
     val planViolations: List<ViolationCount> = emptyList(),
     /** The latest tracking-plan violations (at most 10), oldest first. */
     val recentViolations: List<RecentViolation> = emptyList(),
+    /** How long `track`-like calls waited for room in the queue. */
+    val waitedForRoom: RoomWaits = RoomWaits(0, 0, 0),
+    /**
+     * Each destination, when the client has more than one (empty with one: the fields above are then
+     * that destination's). The fields above add up every destination: queued counts the buffer file,
+     * delivered and requests sum over destinations, and a drop counts once for each destination that dropped it.
+     */
+    val destinations: List<DestinationStats> = emptyList(),
+)
+
+/** How long event calls waited for room in the queue (a full queue means the disk is behind). */
+data class RoomWaits(
+    /** Event calls that found the queue full and waited. */
+    val calls: Long,
+    /** Their waits added up, in microseconds. */
+    val totalUs: Long,
+    /** The longest single wait, in microseconds. */
+    val longestUs: Long,
+)
+
+/** One destination's part of [CairnStats], when a client has several. */
+data class DestinationStats(
+    /** The destination's name (`default` for the config's own endpoint). */
+    val name: String,
+    /** Events in the buffer past its cursor: not yet delivered, dropped or passed over by its routing. */
+    val queuedEvents: Long,
+    /** Their size in bytes. */
+    val queuedBytes: Long,
+    /** Events in its upload now on the wire. */
+    val inFlightEvents: Long,
+    /** Events it acknowledged since this client started. */
+    val deliveredEvents: Long,
+    /** Events its routing passed over (not for it) since this client started. */
+    val skippedEvents: Long,
+    /** Upload requests made to it since this client started. */
+    val requests: Long,
+    /** Its failed attempts scheduled for retry since this client started. */
+    val retries: Long,
+    /** Milliseconds until its next retry, while one is scheduled. */
+    val nextRetryInMs: Long?,
+    /** Its last delivery error, if any. */
+    val lastError: String?,
+    /** Its last permanent refusal. */
+    val lastRejection: String?,
+    /** True once it answered 401/403: uploads to it stop, events are kept. */
+    val authFailed: Boolean,
+    /** Its events dropped, by reason, over the life of the buffer file. */
+    val dropped: DroppedEvents,
 )
 
 internal fun dev.cairn.ffi.FlushReport.toFacade() = FlushReport(delivered.toLong(), remaining.toLong())
@@ -107,16 +155,36 @@ internal fun dev.cairn.ffi.Stats.toFacade() = CairnStats(
     lastRejection = lastRejection,
     authFailed = authFailed,
     storageError = storageError,
-    dropped = DroppedEvents(
-        invalid = dropped.invalid.toLong(),
-        oversize = dropped.oversize.toLong(),
-        overflow = dropped.overflow.toLong(),
-        expired = dropped.expired.toLong(),
-        rejected = dropped.rejected.toLong(),
-        consent = dropped.consent.toLong(),
-        corrupt = dropped.corrupt.toLong(),
-        planViolation = dropped.planViolation.toLong(),
-    ),
+    dropped = dropped.toFacade(),
     planViolations = planViolations.map { ViolationCount(it.event, it.rule, it.count.toLong()) },
     recentViolations = recentViolations.map { RecentViolation(it.event, it.rule, it.path, it.message) },
+    waitedForRoom = RoomWaits(waitedForRoom.calls.toLong(), waitedForRoom.totalUs.toLong(), waitedForRoom.longestUs.toLong()),
+    destinations = destinations.map {
+        DestinationStats(
+            name = it.name,
+            queuedEvents = it.queuedEvents.toLong(),
+            queuedBytes = it.queuedBytes.toLong(),
+            inFlightEvents = it.inFlightEvents.toLong(),
+            deliveredEvents = it.deliveredEvents.toLong(),
+            skippedEvents = it.skippedEvents.toLong(),
+            requests = it.requests.toLong(),
+            retries = it.retries.toLong(),
+            nextRetryInMs = it.nextRetryInMs?.toLong(),
+            lastError = it.lastError,
+            lastRejection = it.lastRejection,
+            authFailed = it.authFailed,
+            dropped = it.dropped.toFacade(),
+        )
+    },
+)
+
+internal fun dev.cairn.ffi.DropCounts.toFacade() = DroppedEvents(
+    invalid = invalid.toLong(),
+    oversize = oversize.toLong(),
+    overflow = overflow.toLong(),
+    expired = expired.toLong(),
+    rejected = rejected.toLong(),
+    consent = consent.toLong(),
+    corrupt = corrupt.toLong(),
+    planViolation = planViolation.toLong(),
 )

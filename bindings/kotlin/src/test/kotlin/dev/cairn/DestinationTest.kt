@@ -45,6 +45,76 @@ class DestinationTest {
     }
 
     @Test
+    fun twoDestinationsEachReceiveTheirEventsExactlyOnce() {
+        Collector().use { all ->
+            Collector().use { orders ->
+                val config = Fixtures.config(all.url)
+                    .addDestination(
+                        DestinationConfig(
+                            name = "orders", kind = Destination.Segment, endpoint = orders.url, key = "orders-key",
+                            allowEvents = listOf("Order *"), callTypes = listOf("track"),
+                        ),
+                    )
+                    .build()
+                Cairn(config).use { cairn ->
+                    cairn.identify("user-7")
+                    cairn.track("Product Viewed")
+                    cairn.track("Order Completed", mapOf("total" to 42.5))
+                    cairn.track("Order Refunded")
+                    assertEquals(0L, cairn.flush(10.seconds).remaining)
+                    val stats = cairn.stats()
+                    assertEquals(listOf("default", "orders"), stats.destinations.map { it.name })
+                    val (default, routed) = stats.destinations
+                    assertEquals(4L, default.deliveredEvents)
+                    assertEquals(0L, default.skippedEvents)
+                    assertEquals(2L, routed.deliveredEvents)
+                    assertEquals(2L, routed.skippedEvents)
+                    assertEquals(0L, routed.queuedEvents)
+                    assertEquals(6L, stats.deliveredEvents)
+                    assertTrue(stats.waitedForRoom.calls >= 0)
+                }
+                assertEquals(listOf("identify", "track", "track", "track"), all.events.map { it["type"] })
+                assertEquals(4, all.events.map { it["messageId"] }.toSet().size)
+                assertEquals(listOf("Order Completed", "Order Refunded"), orders.events.map { it["event"] })
+                assertEquals(2, orders.events.map { it["messageId"] }.toSet().size)
+                assertEquals(
+                    orders.events.map { it["messageId"] },
+                    all.events.filter { (it["event"] as? String)?.startsWith("Order ") == true }.map { it["messageId"] },
+                )
+                assertTrue(all.authHeaders.all { it == all.basicAuthFor(Fixtures.WRITE_KEY) })
+                assertTrue(orders.authHeaders.all { it == orders.basicAuthFor("orders-key") })
+            }
+        }
+    }
+
+    @Test
+    fun withOneDestinationTheStatsListNone() {
+        Collector().use { collector ->
+            Cairn(Fixtures.config(collector.url).build()).use { cairn ->
+                assertEquals(emptyList<DestinationStats>(), cairn.stats().destinations)
+            }
+        }
+    }
+
+    @Test
+    fun aBadExtraDestinationIsRefusedInTheCoreWords() {
+        val e = runCatching {
+            Cairn(
+                Fixtures.config("http://127.0.0.1:9")
+                    .addDestination(DestinationConfig("default", Destination.PostHog, "https://eu.i.posthog.com", "phc_x"))
+                    .build(),
+            )
+        }.exceptionOrNull()
+        assertTrue("$e", e is CairnException.InvalidConfig && e.message!!.contains("two destinations are named `default`"))
+        val negative = runCatching {
+            Fixtures.config("http://127.0.0.1:9")
+                .addDestination(DestinationConfig("a", Destination.Segment, "http://127.0.0.1:9", "k", maxBatchEvents = -1))
+                .build()
+        }.exceptionOrNull()
+        assertTrue("$negative", negative is CairnException.InvalidConfig && negative.message!!.contains("destinations.a.maxBatchEvents"))
+    }
+
+    @Test
     fun aBadMinIdLengthIsRefusedNamingTheOption() {
         val e = runCatching {
             Cairn(Fixtures.config("http://127.0.0.1:9").destination(Destination.Amplitude(minIdLength = 0)).build())
