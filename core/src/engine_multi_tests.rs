@@ -1,25 +1,12 @@
 //! Several destinations over one buffer, under a fake clock: each lane
 //! delivers on its own, a row goes once every destination is done with it.
 
+use super::tests::cfg;
 use super::*;
 use crate::store::{contract::SECOND, MemoryStore, SqliteStore};
 use crate::wire::SegmentWire;
 
 const T0: i64 = 1_800_000_000_000;
-
-fn cfg() -> EngineConfig {
-    EngineConfig {
-        flush_at: 20,
-        flush_interval_ms: 10_000,
-        max_batch_events: 100,
-        max_batch_bytes: 500_000,
-        retry_base_ms: 1_000,
-        retry_max_ms: 300_000,
-        max_queue_events: 100_000,
-        max_queue_bytes: 64 << 20,
-        max_event_age_ms: 30 * 24 * 3600 * 1000,
-    }
-}
 
 fn target(name: &str, routing: Routing) -> Target {
     Target {

@@ -9,7 +9,9 @@ use crate::wire::SegmentWire;
 
 const T0: i64 = 1_800_000_000_000;
 
-fn cfg() -> EngineConfig {
+/// The engine settings the rules are tested with (the multi-destination
+/// tests use them too).
+pub(super) fn cfg() -> EngineConfig {
     EngineConfig {
         flush_at: 20,
         flush_interval_ms: 10_000,

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { openApp, sleep, startBrowser, startCollector, startStatic, statsOf, until } from './harness.mjs';
+import { openApp, sleep, startCollector, startStatic, statsOf, until, withRig } from './harness.mjs';
 
 const N = 10_000;
 const TEST = { timeout: 180_000 };
@@ -21,16 +21,6 @@ after(async () => {
   await site.stop();
 });
 
-async function withRig(body) {
-  const collector = await startCollector();
-  const browser = await startBrowser();
-  try {
-    await body({ collector, context: browser.context, opts: (extra = {}) => ({ writeKey: 'wk', endpoint: collector.endpoint, ...extra }) });
-  } finally {
-    await browser.stop();
-    collector.stop();
-  }
-}
 
 /** Records N typical track calls in one task (no await, no yield); returns what the task saw. */
 function burst(page) {

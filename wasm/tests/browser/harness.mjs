@@ -136,3 +136,15 @@ export async function openApp(context, origin, opts, { fill = false, page = null
 
 /** `stats()` of the cairn on page `p`. */
 export const statsOf = (p) => p.evaluate(() => window.cairn.stats());
+
+/** Runs `body` with a fresh collector and browser, and stops both after. */
+export async function withRig(body) {
+  const collector = await startCollector();
+  const browser = await startBrowser();
+  try {
+    await body({ collector, context: browser.context, opts: (extra = {}) => ({ writeKey: 'wk', endpoint: collector.endpoint, ...extra }) });
+  } finally {
+    await browser.stop();
+    collector.stop();
+  }
+}

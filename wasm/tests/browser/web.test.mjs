@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { openApp, sleep, startBrowser, startCollector, startStatic, statsOf, until } from './harness.mjs';
+import { openApp, sleep, startStatic, statsOf, until, withRig } from './harness.mjs';
 
 const TEST = { timeout: 60_000 };
 let site;
@@ -17,17 +17,6 @@ after(async () => {
   await site.stop();
 });
 
-/** Runs `body` with a fresh collector and browser, and stops both after. */
-async function withRig(body) {
-  const collector = await startCollector();
-  const browser = await startBrowser();
-  try {
-    await body({ collector, context: browser.context, opts: (extra = {}) => ({ writeKey: 'wk', endpoint: collector.endpoint, ...extra }) });
-  } finally {
-    await browser.stop();
-    collector.stop();
-  }
-}
 
 const ids = (events) => events.map((e) => e.messageId);
 const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
