@@ -303,18 +303,15 @@ pub fn run_with_output(output: Output) -> Result<DemoReport, DemoError> {
     let amplitude_events = amplitude.events();
     collector.stop();
     amplitude.stop();
-    let mut report = judge(
+    let report = judge(
         &script,
         &events,
+        &amplitude_events,
         &stats,
         refused_requests,
         invalid,
         started.elapsed(),
     );
-    let (received, unique, in_order) = compare_order(&events, &amplitude_events);
-    report.amplitude_received = received;
-    report.amplitude_unique = unique;
-    report.amplitude_in_order = in_order;
 
     say("");
     say("Summary");
@@ -410,6 +407,7 @@ fn compare_order(first: &[Value], second: &[Value]) -> (usize, usize, bool) {
 fn judge(
     script: &[&Step],
     events: &[Value],
+    amplitude_events: &[Value],
     stats: &cairn::Stats,
     refused_requests: usize,
     invalid: u64,
@@ -429,6 +427,8 @@ fn judge(
         .iter()
         .map(|s| (s.kind.to_string(), s.label.to_string()))
         .collect();
+    let (amplitude_received, amplitude_unique, amplitude_in_order) =
+        compare_order(events, amplitude_events);
     DemoReport {
         recorded: script.len(),
         delivered: stats.delivered_events,
@@ -441,9 +441,8 @@ fn judge(
         dropped: stats.dropped.total(),
         invalid,
         elapsed,
-        // Filled in by the caller, which has the second collector's events.
-        amplitude_received: 0,
-        amplitude_unique: 0,
-        amplitude_in_order: false,
+        amplitude_received,
+        amplitude_unique,
+        amplitude_in_order,
     }
 }

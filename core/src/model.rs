@@ -430,22 +430,18 @@ impl Call {
             })?,
             None => now_ms,
         };
-        // Both are checked whatever the type; only the one the type sends
-        // is encoded.
-        let null = Value::Null;
-        let (properties, traits) = (f.properties.unwrap_or(&null), f.traits.unwrap_or(&null));
+        // Both are checked whatever the type, properties first; only the
+        // one the type sends is written (into `scratch`).
         let sends_traits = matches!(kind, EventKind::Identify | EventKind::Group);
-        let (sent, sent_field, other, other_field) = if sends_traits {
-            (traits, "traits", properties, "properties")
-        } else {
-            (properties, "properties", traits, "traits")
-        };
-        if !sends_traits {
-            write_object(sent_field, sent, scratch)?;
-            check_object(other_field, other)?;
-        } else {
-            check_object(other_field, other)?;
-            write_object(sent_field, sent, scratch)?;
+        let sent_field = if sends_traits { "traits" } else { "properties" };
+        scratch.clear();
+        for (field, value) in [("properties", f.properties), ("traits", f.traits)] {
+            let value = value.unwrap_or(&Value::Null);
+            if field == sent_field {
+                write_object(field, value, scratch)?;
+            } else {
+                check_object(field, value)?;
+            }
         }
         let payload = if kind == EventKind::Alias || scratch.is_empty() {
             None
@@ -1299,6 +1295,15 @@ mod tests {
             ),
             (
                 json!({"type": "track", "event": "x", "properties": [1]}),
+                "properties must be a JSON object",
+            ),
+            // The field a type does not send is still held to the rules.
+            (
+                json!({"type": "track", "event": "x", "traits": "pro"}),
+                "traits must be a JSON object",
+            ),
+            (
+                json!({"type": "identify", "userId": "u", "properties": 5}),
                 "properties must be a JSON object",
             ),
         ] {
