@@ -11,7 +11,7 @@ import init, { Core } from './cairn_wasm.js';
 /** Options this file reads; every other option goes to the core, which checks it. */
 const JS_OPTIONS = ['storageKey', 'cookie', 'wasm', 'onLog'];
 const COOKIE_NAME = 'cairn_aid';
-const locks = globalThis.navigator && globalThis.navigator.locks;
+const locks = globalThis.navigator?.locks;
 
 let wasmReady = null;
 
@@ -36,7 +36,7 @@ function readUpload(text) {
 
 function randomId() {
   const c = globalThis.crypto;
-  const raw = c && c.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
+  const raw = c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
   return raw.replace(/-/g, '').slice(0, 16);
 }
 
@@ -74,10 +74,7 @@ function pageProperties() {
   };
 }
 
-function toJson(what, value) {
-  if (value === undefined || value === null) return '';
-  return JSON.stringify(value);
-}
+const toJson = (value) => (value == null ? '' : JSON.stringify(value));
 
 /**
  * One page's cairn. Create it with `await Cairn.load({ writeKey, endpoint })`.
@@ -277,16 +274,17 @@ export class Cairn {
       JSON.parse(
         this._core.handOff((text) => {
           const { url, body } = readUpload(text);
+          // Every browser cairn supports has sendBeacon (it throws, rather
+          // than refusing, in some embedded views: the batch then stays).
           try {
-            if (navigator.sendBeacon) return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' }));
-            fetch(url, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, credentials: 'omit' }).catch(() => {});
-            return true;
+            return navigator.sendBeacon(url, new Blob([body], { type: 'text/plain;charset=UTF-8' }));
           } catch {
             return false;
           }
         }),
       ),
     );
+    if (report.cancel) this._inflight?.ctrl.abort();
     this._inflight = null;
     this._log('handoff', report);
     clearTimeout(this._timer);
@@ -354,7 +352,7 @@ export class Cairn {
         },
         (e) => {
           if (this._inflight?.id !== id || this._closed) return;
-          const reason = ctrl.signal.aborted ? 'aborted (requestTimeout, or its events were purged)' : String((e && e.message) || e);
+          const reason = ctrl.signal.aborted ? 'aborted (requestTimeout, or its events were purged)' : String(e?.message || e);
           this._core.onError(id, reason);
           this._log('failed', { id, events, error: reason });
         },
@@ -371,7 +369,7 @@ export class Cairn {
   // cookie in step with the anonymous id, and let the engine send.
   _after() {
     const purged = this._core.purgedUpload();
-    if (purged !== undefined && this._inflight && this._inflight.id === purged) this._inflight.ctrl.abort();
+    if (purged !== undefined && this._inflight?.id === purged) this._inflight.ctrl.abort();
     this._syncCookie();
     this._answerWaiters();
     this._pump();
@@ -390,7 +388,7 @@ export class Cairn {
     if (this._closed) throw new Error('cairn: this instance was closed; load a new one');
     let json;
     try {
-      json = toJson(kind, payload);
+      json = toJson(payload);
     } catch (e) {
       this._core.dropInvalid();
       throw new TypeError(`cairn: ${kind === 'identify' || kind === 'group' ? 'traits' : 'properties'} cannot be turned into JSON (${e.message})`);

@@ -101,6 +101,10 @@ pub struct HandOff {
     pub kept: u64,
     /// Why events were kept, if some were.
     pub why_kept: Option<String>,
+    /// The upload on the wire is to be cancelled, and its answer not
+    /// reported: its events stay queued for the next page load, so a
+    /// request that still reached the server would deliver them twice.
+    pub cancel: bool,
 }
 
 /// Counters only the browser has.
@@ -383,9 +387,12 @@ impl<B: Backend + 'static> Runtime<B> {
     ///
     /// - If delivery is failing (a retry is scheduled, or the write key was
     ///   refused), nothing is handed off: a beacon would most likely be lost
-    ///   too, and the events stay queued for the next page load.
-    /// - An upload already on the wire with `keepalive` is the browser's to
-    ///   finish: it counts as handed off.
+    ///   too, and the events stay queued for the next page load. So do
+    ///   they when the upload on the wire is too big for `keepalive`.
+    ///   An upload on the wire then is to be cancelled ([`HandOff::cancel`]):
+    ///   the next page sends its events, and must be the only one to.
+    /// - Otherwise an upload already on the wire with `keepalive` is the
+    ///   browser's to finish: it counts as handed off.
     /// - Then every queued batch goes to `send` (a beacon or keepalive fetch,
     ///   each under 64 KiB) until the browser refuses one; the rest stays.
     ///
@@ -405,20 +412,24 @@ impl<B: Backend + 'static> Runtime<B> {
         } else {
             None
         };
-        if let Some(why) = failing {
-            report.kept = stats.queued_events;
+        let unsendable = self
+            .in_flight
+            .filter(|f| !f.keepalive)
+            .and(Some("an upload too large for keepalive is on the wire"));
+        if let Some(why) = failing.or(unsendable) {
+            // A retry, or a big upload, may be on the wire: the page cancels
+            // it, since its events stay queued and a request that got
+            // through anyway would deliver them twice. The page is gone for
+            // this runtime (`js/index.js` makes a new one if it comes back),
+            // so the flight is not settled here: that saves the browser
+            // package bytes it does not have (docs/web.md, "Size").
+            report.cancel = self.in_flight.is_some();
+            report.kept = self.engine.queued_events();
             report.why_kept = Some(cat!(why, ": events stay queued for the next page load"));
             return report;
         }
         self.engine.flush();
         if let Some(f) = self.in_flight {
-            if !f.keepalive {
-                report.kept = self.engine.queued_events();
-                report.why_kept = Some(
-                    "an upload too large for keepalive is on the wire: events stay queued".into(),
-                );
-                return report;
-            }
             self.settle(f.id, Ok(handed_off_response()), now);
             report.handed_off += f.events as u64;
         }
@@ -780,7 +791,7 @@ pub fn hand_off_json(h: &HandOff) -> String {
         h.kept,
         ",\"why_kept\":",
         why.to_text(),
-        "}"
+        if h.cancel { ",\"cancel\":true}" } else { "}" }
     )
 }
 

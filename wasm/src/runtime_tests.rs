@@ -234,7 +234,8 @@ fn page_hide_hands_every_batch_to_the_browser() {
         HandOff {
             handed_off: 5,
             kept: 0,
-            why_kept: None
+            why_kept: None,
+            cancel: false
         }
     );
     assert_eq!(
@@ -276,6 +277,36 @@ fn page_hide_keeps_what_the_browser_refuses_and_keeps_all_while_failing() {
     });
     assert_eq!((report.handed_off, report.kept), (0, 1));
     assert!(report.why_kept.unwrap().contains("failing"));
+    assert!(!report.cancel, "nothing was on the wire");
+}
+
+/// The retry of a failed batch is on the wire as the page goes away (a
+/// reload): its events stay for the next page, so the request is cancelled.
+/// Had it gone on, and reached the server, the next page would have sent
+/// the same events again (seen in the browser suite under load).
+#[test]
+fn page_hide_cancels_a_retry_on_the_wire_whose_events_it_keeps() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    rt.record("track", "Offline", "", T0).unwrap();
+    rt.flush();
+    let first = rt.poll(T0).unwrap();
+    rt.on_error(first.id, "offline", T0);
+    let wake = rt.next_wakeup(T0).unwrap();
+    let retry = rt.poll(wake).expect("the retry is on the wire");
+    let report = rt.hand_off(wake + 1, &mut |_| {
+        panic!("nothing is sent while delivery fails")
+    });
+    assert!(report.cancel, "the retry on the wire is cancelled");
+    assert_eq!((report.handed_off, report.kept), (0, 1));
+    assert!(report.why_kept.unwrap().contains("failing"));
+    assert_eq!(kv.keys_with_prefix("cairn:t:a:e:").len(), 1);
+    drop(rt);
+    let mut next = tab(&kv, "b", json!({}));
+    assert_eq!(next.adopt("a", wake + 10), 1);
+    let sent = deliver_all(&mut next, wake + 10);
+    assert_eq!(names(&sent), ["Offline"]);
+    assert_eq!(sent[0]["messageId"], batch(&retry)[0]["messageId"]);
 }
 
 #[test]
@@ -549,9 +580,11 @@ fn stats_and_reports_are_json() {
         handed_off: 1,
         kept: 2,
         why_kept: Some("x\"y".into()),
+        cancel: true,
     }))
     .unwrap();
     assert_eq!(h["why_kept"], "x\"y");
+    assert_eq!(h["cancel"], true);
 }
 
 /// A page that records 10,000 typical track calls in one task, without
