@@ -432,19 +432,47 @@ pub(crate) fn same(a: &Json, b: &View<'_>) -> bool {
     }
 }
 
-struct Out<'a> {
-    path: String,
-    found: &'a mut Vec<Violation>,
+/// One step from the root of a payload to a value in it.
+#[derive(Clone, Copy)]
+enum Step<'w> {
+    Member(&'w str),
+    Item(usize),
 }
 
-impl Out<'_> {
+/// What a check found, and where it is in the payload. The path is kept as
+/// steps and written out only for a violation: walking a payload that
+/// meets the plan, the usual case, writes no path text (core/benches/plan.rs).
+struct Out<'f, 'w> {
+    root: &'f str,
+    steps: Vec<Step<'w>>,
+    found: &'f mut Vec<Violation>,
+}
+
+impl Out<'_, '_> {
     fn add(&mut self, rule: &str, message: String) {
+        let mut path = String::from(self.root);
+        for step in &self.steps {
+            match *step {
+                Step::Member(key) => push_member(&mut path, key),
+                Step::Item(i) => {
+                    path.push('[');
+                    crate::text::push_u64(&mut path, i as u64);
+                    path.push(']');
+                }
+            }
+        }
         self.found.push(Violation {
             rule: rule.to_string(),
-            path: self.path.clone(),
+            path,
             message,
         });
     }
+}
+
+/// What stripping removed, and the path of the member being looked at.
+struct StripOut<'a> {
+    path: String,
+    found: &'a mut Vec<Violation>,
 }
 
 impl Schema {
@@ -485,17 +513,16 @@ impl Schema {
         path: &str,
         found: &mut Vec<Violation>,
     ) {
-        // Room for the usual nested path, so walking the payload does not grow it.
-        let mut path_buf = String::with_capacity(path.len() + 56);
-        path_buf.push_str(path);
         let mut out = Out {
-            path: path_buf,
+            root: path,
+            // Room for the usual nesting, so walking the payload does not grow it.
+            steps: Vec::with_capacity(8),
             found,
         };
         self.check(defs, v, &mut out);
     }
 
-    fn check(&self, defs: &[Schema], v: &View<'_>, out: &mut Out<'_>) {
+    fn check<'w>(&'w self, defs: &'w [Schema], v: &'w View<'_>, out: &mut Out<'_, 'w>) {
         if self.never {
             out.add(
                 "false",
@@ -549,13 +576,10 @@ impl Schema {
                     out.add("maxItems", cat!("expected at most ", m, " items, got ", n));
                 }
                 if let Some(item) = &self.items {
-                    let len = out.path.len();
                     for (i, x) in items.iter().enumerate() {
-                        out.path.push('[');
-                        crate::text::push_u64(&mut out.path, i as u64);
-                        out.path.push(']');
+                        out.steps.push(Step::Item(i));
                         item.check(defs, x, out);
-                        out.path.truncate(len);
+                        out.steps.pop();
                     }
                 }
             }
@@ -564,7 +588,7 @@ impl Schema {
         }
     }
 
-    fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_>) {
+    fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_, '_>) {
         fn cmp<'b>(n: &str, bound: &'b Option<String>) -> Option<(Ordering, &'b str)> {
             bound
                 .as_deref()
@@ -596,7 +620,7 @@ impl Schema {
         }
     }
 
-    fn check_string(&self, s: &str, v: &View<'_>, out: &mut Out<'_>) {
+    fn check_string(&self, s: &str, v: &View<'_>, out: &mut Out<'_, '_>) {
         if self.min_length.is_some() || self.max_length.is_some() {
             // JSON Schema counts characters (code points), not bytes.
             let n = s.chars().count() as u64;
@@ -631,13 +655,17 @@ impl Schema {
         }
     }
 
-    fn check_members(&self, defs: &[Schema], o: &[(Cow<'_, str>, View<'_>)], out: &mut Out<'_>) {
-        let len = out.path.len();
+    fn check_members<'w>(
+        &'w self,
+        defs: &'w [Schema],
+        o: &'w [(Cow<'_, str>, View<'_>)],
+        out: &mut Out<'_, 'w>,
+    ) {
         for name in &self.required {
             if View::member(o, name).is_none() {
-                push_member(&mut out.path, name);
+                out.steps.push(Step::Member(name));
                 out.add("required", "required by the plan, missing".into());
-                out.path.truncate(len);
+                out.steps.pop();
             }
         }
         if self.properties.is_empty()
@@ -653,7 +681,7 @@ impl Schema {
             let own = declared
                 .next_if(|(d, _)| d.as_str() == name)
                 .map(|(_, s)| s);
-            push_member(&mut out.path, name);
+            out.steps.push(Step::Member(name));
             match (own, &self.additional) {
                 (Some(s), _) => s.check(defs, value, out),
                 (None, Additional::Schema(s)) => s.check(defs, value, out),
@@ -662,7 +690,7 @@ impl Schema {
                 }
                 (None, _) => {}
             }
-            out.path.truncate(len);
+            out.steps.pop();
         }
     }
 
@@ -676,14 +704,14 @@ impl Schema {
         path: &str,
         found: &mut Vec<Violation>,
     ) {
-        let mut out = Out {
+        let mut out = StripOut {
             path: path.to_string(),
             found,
         };
         self.strip_members(defs, o, &mut out);
     }
 
-    fn strip(&self, defs: &[Schema], v: &mut Json, out: &mut Out<'_>) {
+    fn strip(&self, defs: &[Schema], v: &mut Json, out: &mut StripOut<'_>) {
         if let Some(d) = self.reference.and_then(|i| defs.get(i)) {
             d.strip(defs, v, out);
         }
@@ -705,7 +733,7 @@ impl Schema {
         }
     }
 
-    fn strip_members(&self, defs: &[Schema], o: &mut Object, out: &mut Out<'_>) {
+    fn strip_members(&self, defs: &[Schema], o: &mut Object, out: &mut StripOut<'_>) {
         let removes = match self.additional {
             Additional::Deny => true,
             Additional::Unsaid => !self.properties.is_empty(),
