@@ -574,6 +574,9 @@ impl Engine {
             if let Err(err) = e.store.set_destinations(&names) {
                 e.storage_failed(err, now_ms);
             }
+            for lane in &e.lanes {
+                e.store.set_routing(&lane.name, &lane.routing);
+            }
         }
         match e.store.summary() {
             Ok(s) => {
@@ -880,7 +883,8 @@ impl Engine {
 
     /// Rows the store removed (over the caps, or expired): off the file's
     /// counts and off each lane's, counted under `reason` for the client
-    /// and for each destination that had not finished with them.
+    /// and for each destination that had not finished with them and whose
+    /// routing takes them.
     fn dropped_rows(&mut self, r: Removed, reason: DropReason, now_ms: i64) {
         self.queued_events -= r.events.min(self.queued_events);
         self.queued_bytes -= r.bytes.min(self.queued_bytes);
@@ -889,8 +893,10 @@ impl Engine {
             for loss in self.store.take_losses() {
                 if let Some(lane) = self.lanes.iter_mut().find(|l| l.name == loss.destination) {
                     lane.passed(loss.removed.events, loss.removed.bytes);
-                    if loss.removed.events > 0 {
-                        lane.dropped.add(reason, loss.removed.events);
+                    // Rows its routing would have passed over were not its
+                    // events: they leave its queue without counting as its drops.
+                    if loss.routed_events > 0 {
+                        lane.dropped.add(reason, loss.routed_events);
                     }
                 }
             }

@@ -278,6 +278,68 @@ fn overflow_counts_for_each_destination_what_it_lost() {
     assert_eq!(s.destinations[0].queued_events, 8);
 }
 
+/// A destination's overflow counts only the events its routing takes: the
+/// rows it would have passed over leave its queue without being its loss.
+/// Its own events add up: delivered plus dropped. Both stores.
+#[test]
+fn overflow_counts_only_the_events_a_destination_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores: [Box<dyn Store + Send>; 2] = [
+        Box::new(MemoryStore::new()),
+        Box::new(SqliteStore::open(dir.path().join("cairn.db")).unwrap()),
+    ];
+    for store in stores {
+        let mut small = cfg();
+        small.max_queue_events = 10;
+        let no_hidden = Routing {
+            deny_events: vec!["Hidden*".into()],
+            ..Routing::default()
+        };
+        let mut e = two(small, store, no_hidden);
+        // Odd events are "Viewed", even ones "Hidden" (not for the second).
+        let batch = |from: u32, to: u32| -> Vec<NewEvent> {
+            (from..=to)
+                .map(|n| ev_named(n, if n % 2 == 1 { "Viewed" } else { "Hidden" }, "{}"))
+                .collect()
+        };
+        e.record(batch(1, 6), vec![], T0);
+        e.flush();
+        let ups = due(&mut e, T0);
+        e.on_upload_result(ups[0].id, status(200), T0);
+        e.on_upload_result(ups[1].id, status(503), T0);
+        e.record(batch(7, 14), vec![], T0);
+        let s = e.stats(T0);
+        assert_eq!(s.dropped.overflow, 4, "m1..m4 left the file");
+        assert_eq!(
+            s.destinations[1].dropped.overflow, 2,
+            "of m1..m4 the second takes m1 and m3 only"
+        );
+        assert_eq!(s.destinations[0].dropped.overflow, 0);
+        assert_eq!(s.destinations[1].queued_events, 10);
+        // The second recovers: it receives its events that are left, once.
+        let mut now = T0 + 60_000;
+        let mut got = Vec::new();
+        for _ in 0..10 {
+            e.flush();
+            for up in due(&mut e, now) {
+                if up.request.url.contains(SECOND) {
+                    got.extend(ids(&up));
+                }
+                e.on_upload_result(up.id, status(200), now);
+            }
+            now += 60_000;
+        }
+        assert_eq!(got, ["m5", "m7", "m9", "m11", "m13"]);
+        let d = &e.stats(now).destinations[1];
+        assert_eq!(
+            d.delivered_events + d.dropped.overflow,
+            7,
+            "its seven events: delivered or counted dropped"
+        );
+        assert_eq!(d.queued_events, 0);
+    }
+}
+
 #[test]
 fn a_restart_resumes_each_destination_where_it_was() {
     let dir = tempfile::tempdir().unwrap();

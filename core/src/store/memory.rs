@@ -17,6 +17,7 @@ pub struct MemoryStore {
     claimed: HashMap<String, u64>,
     last_seq: u64,
     losses: Vec<Loss>,
+    routes: HashMap<String, crate::routing::Routing>,
     /// While true, every write fails with [`StoreError::Write`] (a full disk).
     pub fail_writes: bool,
 }
@@ -64,6 +65,7 @@ impl MemoryStore {
                 .map(|n| Loss {
                     destination: n.clone(),
                     removed: Removed::default(),
+                    routed_events: 0,
                 })
                 .collect()
         } else {
@@ -84,6 +86,13 @@ impl MemoryStore {
                     if self.acked.get(&loss.destination).is_some_and(|c| s > *c) {
                         loss.removed.events += 1;
                         loss.removed.bytes += json.len() as u64;
+                        if self
+                            .routes
+                            .get(&loss.destination)
+                            .is_none_or(|r| r.takes(&json))
+                        {
+                            loss.routed_events += 1;
+                        }
                     }
                 }
             }
@@ -168,6 +177,10 @@ impl Store for MemoryStore {
 
     fn take_losses(&mut self) -> Vec<Loss> {
         core::mem::take(&mut self.losses)
+    }
+
+    fn set_routing(&mut self, destination: &str, routing: &crate::routing::Routing) {
+        self.routes.insert(destination.to_string(), routing.clone());
     }
 
     fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {

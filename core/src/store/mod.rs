@@ -120,8 +120,13 @@ pub struct Removed {
 pub struct Loss {
     /// The destination's name.
     pub destination: String,
-    /// Its events and bytes removed.
+    /// The rows removed past its cursor, events and bytes: what leaves its
+    /// queue.
     pub removed: Removed,
+    /// Of those, the events its routing takes (see
+    /// [`Store::set_routing`]): the events it lost, counted as its drops.
+    /// The others were never going to it.
+    pub routed_events: u64,
 }
 
 /// A repair a store made on its own (a corrupt file moved aside and what
@@ -256,6 +261,14 @@ pub trait Store {
     #[cfg(feature = "std")]
     fn take_losses(&mut self) -> Vec<Loss> {
         Vec::new()
+    }
+
+    /// Which events `destination` takes, so that its [`Loss`]es count only
+    /// its own events (the store reads the bodies of dropped rows for it).
+    /// Without it, every row past its cursor is its own.
+    #[cfg(feature = "std")]
+    fn set_routing(&mut self, destination: &str, routing: &crate::routing::Routing) {
+        let _ = (destination, routing);
     }
 
     /// Deletes the oldest unclaimed events until at most `keep_events` events

@@ -19,6 +19,8 @@ pub struct ReopeningStore {
     inner: Result<SqliteStore, StoreError>,
     /// The destinations declared, declared again to a store opened later.
     destinations: Vec<String>,
+    /// Their routings, given again to a store opened later.
+    routes: Vec<(String, crate::routing::Routing)>,
 }
 
 impl ReopeningStore {
@@ -31,6 +33,7 @@ impl ReopeningStore {
             path,
             inner,
             destinations: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -101,6 +104,9 @@ impl Store for ReopeningStore {
             if let Ok(store) = self.inner.as_mut() {
                 let names: Vec<&str> = self.destinations.iter().map(String::as_str).collect();
                 store.set_destinations(&names)?;
+                for (name, routing) in &self.routes {
+                    store.set_routing(name, routing);
+                }
             }
         }
         self.get()?.recover()
@@ -137,6 +143,12 @@ impl Store for ReopeningStore {
             .as_mut()
             .map(|s| s.take_losses())
             .unwrap_or_default()
+    }
+    fn set_routing(&mut self, destination: &str, routing: &crate::routing::Routing) {
+        self.routes.push((destination.to_string(), routing.clone()));
+        if let Ok(s) = self.inner.as_mut() {
+            s.set_routing(destination, routing);
+        }
     }
     fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
         self.get()?.pending(destination)

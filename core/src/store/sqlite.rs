@@ -120,6 +120,9 @@ pub struct SqliteStore {
     /// What the last drop took from each destination, with several declared
     /// (see [`Store::take_losses`]).
     losses: Vec<Loss>,
+    /// The routings of destinations that do not take every event (see
+    /// [`Store::set_routing`]).
+    routes: HashMap<String, crate::routing::Routing>,
 }
 
 /// Rows one `INSERT` statement writes in an append (the rest one at a time):
@@ -226,6 +229,7 @@ impl SqliteStore {
             unsaved_acks: false,
             uncounted: None,
             losses: Vec::new(),
+            routes: HashMap::new(),
         };
         store.load_cursors()?;
         Ok(store)
@@ -396,14 +400,14 @@ impl SqliteStore {
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
-        let acked = &self.acked;
+        let (acked, routes) = (&self.acked, &self.routes);
         let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let losses = Self::losses_in(tx, acked, after, through, i64::MAX)?;
+            let losses = Self::losses_in(tx, acked, routes, after, through, i64::MAX)?;
             tx.execute(
                 "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
@@ -532,6 +536,7 @@ impl SqliteStore {
     fn losses_in(
         tx: &rusqlite::Transaction<'_>,
         acked: &HashMap<String, u64>,
+        routes: &HashMap<String, crate::routing::Routing>,
         after: u64,
         through: u64,
         before_ms: i64,
@@ -545,16 +550,38 @@ impl SqliteStore {
         )?;
         let mut out = Vec::with_capacity(acked.len());
         for (name, cursor) in acked {
-            let (n, b): (i64, i64) = stmt.query_row(
-                params![after.max(*cursor) as i64, through as i64, before_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let from = after.max(*cursor) as i64;
+            let (n, b): (i64, i64) = stmt
+                .query_row(params![from, through as i64, before_ms], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            // Only a routing that passes events over needs the bodies; the
+            // drops are the caps' and expiry's, a few rows at a time.
+            let routed_events = match routes.get(name) {
+                None => n as u64,
+                Some(routing) => {
+                    let mut bodies = tx.prepare_cached(
+                        "SELECT body FROM events WHERE seq > ?1 AND seq <= ?2 AND created_ms < ?3",
+                    )?;
+                    let mut rows = bodies.query(params![from, through as i64, before_ms])?;
+                    let mut taken = 0;
+                    while let Some(row) = rows.next()? {
+                        // A body that is not text is taken, as `takes` does
+                        // with one it cannot read.
+                        if routing.takes(row.get_ref(0)?.as_str().unwrap_or_default()) {
+                            taken += 1;
+                        }
+                    }
+                    taken
+                }
+            };
             out.push(Loss {
                 destination: name.clone(),
                 removed: Removed {
                     events: n as u64,
                     bytes: b as u64,
                 },
+                routed_events,
             });
         }
         out.sort_by(|a, b| a.destination.cmp(&b.destination));
@@ -793,6 +820,14 @@ impl Store for SqliteStore {
         std::mem::take(&mut self.losses)
     }
 
+    fn set_routing(&mut self, destination: &str, routing: &crate::routing::Routing) {
+        if routing.takes_all() {
+            self.routes.remove(destination);
+        } else {
+            self.routes.insert(destination.to_string(), routing.clone());
+        }
+    }
+
     fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
         let cursor = self.acked.get(destination).copied().unwrap_or(0);
         let (n, b): (i64, i64) = self.conn.query_row(
@@ -852,14 +887,14 @@ impl Store for SqliteStore {
         self.count_rows(usize::MAX)?;
         self.recent.clear();
         let floor = self.max_claimed();
-        let acked = &self.acked;
+        let (acked, routes) = (&self.acked, &self.routes);
         let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let losses = Self::losses_in(tx, acked, floor, i64::MAX as u64, cutoff_ms)?;
+            let losses = Self::losses_in(tx, acked, routes, floor, i64::MAX as u64, cutoff_ms)?;
             tx.execute(
                 "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
                 params![floor as i64, cutoff_ms],
