@@ -10,6 +10,13 @@
 //!
 //! The hand-written entry point cannot use uniffi's object handles: their
 //! layout is uniffi's private business and may change with any version.
+//!
+//! Fork: a lock is copied into a forked child as it was, so a lookup under
+//! way on another thread at the instant of `fork()` would leave the
+//! registry locked in the child for good, and the child's own client (what
+//! it should build there) would hang in `register`. A `pthread_atfork`
+//! handler takes the lock for writing before the fork (lookups last
+//! nanoseconds) and lets it go on both sides after.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,9 +46,54 @@ fn write() -> RwLockWriteGuard<'static, BTreeMap<u64, Arc<cairn::Client>>> {
 
 /// Registers `client` and returns its handle (never 0, never reused).
 pub(crate) fn register(client: Arc<cairn::Client>) -> u64 {
+    #[cfg(unix)]
+    fork::watch();
     let handle = NEXT.fetch_add(1, Ordering::Relaxed);
     write().insert(handle, client);
     handle
+}
+
+/// Holding the registry across a `fork()` (see the module doc).
+#[cfg(unix)]
+mod fork {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Once, RwLockWriteGuard};
+
+    type Held = Option<RwLockWriteGuard<'static, BTreeMap<u64, Arc<cairn::Client>>>>;
+
+    thread_local! {
+        /// The forking thread's hold on the registry; the child is a copy
+        /// of that thread, so it finds the guard there too.
+        static HELD: RefCell<Held> = const { RefCell::new(None) };
+    }
+
+    extern "C" fn before_fork() {
+        let guard = super::write();
+        HELD.with(|h| *h.borrow_mut() = Some(guard));
+    }
+
+    /// In the parent and in the child: the lock is free again (a futex
+    /// word, released with an atomic store, fit for a forked child).
+    extern "C" fn after_fork() {
+        HELD.with(|h| drop(h.borrow_mut().take()));
+    }
+
+    /// Registers the handlers once per process (a child inherits them).
+    pub(super) fn watch() {
+        static REGISTERED: Once = Once::new();
+        REGISTERED.call_once(|| {
+            // SAFETY: plain `extern "C" fn`s; the prepare handler only
+            // waits for the registry's lock in the forking thread, the
+            // others release it.
+            let status = unsafe {
+                libc::pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork))
+            };
+            if status != 0 {
+                eprintln!("cairn: cannot watch for fork() (pthread_atfork: {status}); a forked child may hang registering a client");
+            }
+        });
+    }
 }
 
 /// Removes `handle`; later lookups find nothing. A call that already looked
@@ -90,5 +142,53 @@ mod tests {
         assert!(lookup(h).is_none());
         unregister(h2);
         assert!(lookup(0).is_none());
+    }
+
+    /// A process forked while another thread looks a client up (a
+    /// pre-fork server whose threads record) can still register its own
+    /// client: the lookup's lock is not inherited held. Each child gets
+    /// 2 s (SIGALRM ends a hung one).
+    #[cfg(unix)]
+    #[test]
+    fn a_child_forked_during_lookups_can_register() {
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let c = client(dir.path());
+        let h = register(Arc::clone(&c));
+        let stop = Arc::new(AtomicBool::new(false));
+        let looking = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::black_box(lookup(h));
+                }
+            })
+        };
+        let mut failed = 0;
+        for _ in 0..50 {
+            // SAFETY: the child only takes the registry's lock and exits
+            // with `_exit`, running nothing of the test harness.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: plain calls; a hung child is ended by the alarm,
+                // and `_exit` ends it without unwinding into the harness.
+                unsafe { libc::alarm(2) };
+                drop(write());
+                unsafe { libc::_exit(0) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for the child just forked.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if status != 0 {
+                failed += 1;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        looking.join().unwrap();
+        unregister(h);
+        assert_eq!(
+            failed, 0,
+            "children that hung on the registry's lock, of 50"
+        );
     }
 }

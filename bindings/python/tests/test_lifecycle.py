@@ -117,3 +117,50 @@ def test_a_forked_child_gets_a_clear_error_and_never_hangs(collector, tmp_path):
     assert "parent remaining 0 child status 0" in out
     names = sorted(e["event"] for e in collector.events)
     assert names == ["Child Own Client", "Parent After Fork", "Parent Before Fork"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_forks_while_another_thread_tracks_never_hang_the_child(collector, tmp_path):
+    # A pre-fork server forks while its other threads record. A lock one of
+    # them held at that instant stays held in the child forever: the child's
+    # own new client (what it should build) must still come up. Each child
+    # gets 10 s (SIGALRM ends a hung one) and exits 3 if its client failed.
+    db = str(tmp_path / "cairn.db")
+    run = run_script(
+        """
+        import os, signal, sys, threading, cairn
+        client = cairn.Client(sys.argv[1], endpoint=sys.argv[2], storage_path=sys.argv[3], record_wait=0)
+        stop = threading.Event()
+        def record():
+            while not stop.is_set():
+                try:
+                    client.track("Busy")
+                except cairn.CairnError:
+                    pass
+        threads = [threading.Thread(target=record, daemon=True) for _ in range(2)]
+        for t in threads:
+            t.start()
+        statuses = []
+        for i in range(150):
+            pid = os.fork()
+            if pid == 0:
+                signal.alarm(10)
+                try:
+                    own = cairn.Client(sys.argv[1], endpoint=sys.argv[2], storage_path=f"{sys.argv[3]}.{i}", flush_at=1000)
+                    own.track("Child")
+                    own.shutdown(timeout=0)
+                except BaseException:
+                    os._exit(3)
+                os._exit(0)
+            statuses.append(os.waitpid(pid, 0)[1])
+        stop.set()
+        for t in threads:
+            t.join()
+        bad = [s for s in statuses if s != 0]
+        print("children", len(statuses), "not ok", len(bad), bad[:5])
+        """,
+        WRITE_KEY,
+        collector.url,
+        db,
+    )
+    assert "children 150 not ok 0 []" in run.stdout, run.stdout + run.stderr

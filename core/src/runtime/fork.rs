@@ -19,7 +19,10 @@
 //! first SQLite call. So workers mark the stretches in which they use their
 //! store ([`busy`]), and a `fork()` waits, in the atfork `prepare` handler,
 //! until no worker is in one (a few milliseconds: one step of a worker);
-//! workers wait for the fork to finish before entering another.
+//! workers wait for the fork to finish before entering another. The same
+//! handler holds the lock on the process's open buffer files
+//! (runtime/paths.rs) across the fork, so that a client being built or
+//! dropped on another thread does not leave it held in the child.
 //!
 //! What a child should do instead (build its own client, on its own file) is
 //! for the docs to say (docs/python.md).
@@ -69,11 +72,13 @@ extern "C" fn before_fork() {
     while BUSY.load(Ordering::SeqCst) > 0 {
         std::thread::sleep(POLL);
     }
+    super::paths::hold_for_fork();
 }
 
 /// Runs in the parent after the fork: workers go on.
 #[cfg(unix)]
 extern "C" fn in_parent() {
+    super::paths::release_after_fork();
     FORKING.store(false, Ordering::SeqCst);
 }
 
@@ -82,9 +87,10 @@ extern "C" fn in_parent() {
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Runs in the child right after a fork. Only async-signal-safe work here:
-/// atomics.
+/// atomics, and releasing the lock the forking thread took.
 #[cfg(unix)]
 extern "C" fn in_child() {
+    super::paths::release_after_fork();
     GENERATION.fetch_add(1, Ordering::SeqCst);
     crate::ids::rotate();
     // The parent's workers are not here; a client built here starts clean.
@@ -97,8 +103,10 @@ fn watch() {
     REGISTERED.call_once(|| {
         #[cfg(unix)]
         // SAFETY: the handlers are plain `extern "C" fn`s; `in_child` only
-        // touches atomics, which is what a handler run in a forked child may
-        // do, and `before_fork` only waits on atomics in the forking thread.
+        // touches atomics and releases a futex-based lock (an atomic store),
+        // which is what a handler run in a forked child may do, and
+        // `before_fork` only waits, on atomics and that lock, in the forking
+        // thread.
         unsafe {
             let status = libc::pthread_atfork(Some(before_fork), Some(in_parent), Some(in_child));
             if status != 0 {
@@ -118,4 +126,56 @@ pub(crate) fn generation_at_build() -> u64 {
 /// True in a process forked after a client built under `generation`.
 pub(crate) fn forked_since(generation: u64) -> bool {
     GENERATION.load(Ordering::Relaxed) != generation
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// A process forked while another thread opens and closes clients'
+    /// files can still open its own: the open-paths lock is not inherited
+    /// held. Each child gets 2 s (SIGALRM ends a hung one).
+    #[test]
+    fn a_child_forked_while_files_open_and_close_can_open_its_own() {
+        generation_at_build();
+        let dir = tempfile::tempdir().unwrap();
+        let busy = dir.path().join("busy.db");
+        let own = dir.path().join("own.db");
+        let stop = Arc::new(AtomicBool::new(false));
+        let opening = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    drop(super::super::paths::PathGuard::acquire(&busy));
+                }
+            })
+        };
+        let mut hung = 0;
+        for _ in 0..50 {
+            // SAFETY: the child only opens a path and exits with `_exit`,
+            // running nothing of the test harness.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // SAFETY: plain calls; a hung child is ended by the alarm.
+                unsafe { libc::alarm(2) };
+                let ok = super::super::paths::PathGuard::acquire(&own).is_ok();
+                // SAFETY: ends the child without unwinding into the harness.
+                unsafe { libc::_exit(if ok { 0 } else { 3 }) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for the child just forked.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if status != 0 {
+                hung += 1;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        opening.join().unwrap();
+        assert_eq!(
+            hung, 0,
+            "children that could not open their own file, of 50"
+        );
+    }
 }

@@ -6,15 +6,37 @@
 //! exclusive lock on `<file>.lock`, which the OS releases when the holder
 //! exits, even on a kill -9.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::error::{Error, Result};
 
 fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
     static OPEN: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
     OPEN.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+thread_local! {
+    /// The forking thread's hold on the open paths across a `fork()`; the
+    /// child is a copy of that thread, so it finds the guard there too.
+    static HELD_FOR_FORK: RefCell<Option<MutexGuard<'static, HashSet<PathBuf>>>> =
+        const { RefCell::new(None) };
+}
+
+/// Before a `fork()` (runtime/fork.rs): takes the open paths' lock, so that
+/// no other thread holds it at the fork. A lock held there would stay held
+/// in the child for good, and the child's own client would hang in `build`.
+pub(crate) fn hold_for_fork() {
+    let guard = open_paths().lock().unwrap_or_else(|p| p.into_inner());
+    HELD_FOR_FORK.with(|h| *h.borrow_mut() = Some(guard));
+}
+
+/// After a `fork()`, in the parent and in the child: lets the lock go (a
+/// futex word released with an atomic store, fit for a forked child).
+pub(crate) fn release_after_fork() {
+    HELD_FOR_FORK.with(|h| drop(h.borrow_mut().take()));
 }
 
 /// Holds a storage path for one client; releases it on drop. The lock file
