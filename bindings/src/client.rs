@@ -224,6 +224,10 @@ pub(crate) mod tests {
             tracking_plan_json: None,
             strict_tracking_plan: None,
             destinations: Vec::new(),
+            allow_events: Vec::new(),
+            deny_events: Vec::new(),
+            call_types: Vec::new(),
+            consent_categories: Vec::new(),
         }
     }
 
@@ -367,5 +371,17 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = CairnClient::new(config(dir.path())).unwrap();
         assert!(one.stats().destinations.is_empty());
+        // One that routes is listed: its skipped events show nowhere else.
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        cfg.allow_events = vec!["Order *".into()];
+        let routed = CairnClient::new(cfg).unwrap();
+        let names: Vec<_> = routed
+            .stats()
+            .destinations
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(names, ["default"]);
     }
 }

@@ -118,6 +118,26 @@ pub struct CairnConfig {
     /// docs/destinations.md.
     #[uniffi(default)]
     pub destinations: Vec<DestinationConfig>,
+    /// The routing of the config's own destination (the one at `endpoint`,
+    /// named `default`), as [`DestinationConfig::allow_events`]: takes only
+    /// events whose name is one of these (exact, or a prefix ending in `*`,
+    /// as in `Order *`); empty: every name. Calls without a name (identify,
+    /// group, alias) are not concerned.
+    #[uniffi(default)]
+    pub allow_events: Vec<String>,
+    /// The own destination never takes events whose name is one of these
+    /// (exact or prefix `*`).
+    #[uniffi(default)]
+    pub deny_events: Vec<String>,
+    /// The own destination takes only these call types (`track`,
+    /// `identify`, `alias`, `group`, `screen`, `page`); empty: every type.
+    #[uniffi(default)]
+    pub call_types: Vec<String>,
+    /// The own destination takes an event only when every one of these
+    /// consent categories was granted when it was recorded; revoking one
+    /// purges its queued events (not those of the other destinations).
+    #[uniffi(default)]
+    pub consent_categories: Vec<String>,
 }
 
 impl CairnConfig {
@@ -211,6 +231,15 @@ impl CairnConfig {
         for d in &self.destinations {
             b = b.add_destination(d.to_core()?);
         }
+        let own = routing(
+            &self.allow_events,
+            &self.deny_events,
+            &self.call_types,
+            &self.consent_categories,
+        );
+        if !own.takes_all() {
+            b = b.routing(own);
+        }
         Ok(b)
     }
 }
@@ -225,22 +254,34 @@ impl DestinationConfig {
             self.endpoint.clone(),
             self.key.clone(),
         );
-        if !self.allow_events.is_empty() {
-            d = d.allow_events(self.allow_events.iter().cloned());
-        }
-        if !self.deny_events.is_empty() {
-            d = d.deny_events(self.deny_events.iter().cloned());
-        }
-        if !self.call_types.is_empty() {
-            d = d.call_types(self.call_types.iter().cloned());
-        }
-        if !self.consent_categories.is_empty() {
-            d = d.consent_categories(self.consent_categories.iter().cloned());
-        }
+        d.routing = routing(
+            &self.allow_events,
+            &self.deny_events,
+            &self.call_types,
+            &self.consent_categories,
+        );
         if let Some(n) = self.max_batch_events {
             d = d.max_batch_events(count("max_batch_events", n.into())?);
         }
         Ok(d)
+    }
+}
+
+/// The core's routing from the four lists a [`CairnConfig`] (for its own
+/// destination) and a [`DestinationConfig`] carry alike; empty lists are no
+/// restriction, the core's default. The core validates it when the client
+/// is built, naming the option (`call_types`) or the destination.
+fn routing(
+    allow_events: &[String],
+    deny_events: &[String],
+    call_types: &[String],
+    consent_categories: &[String],
+) -> cairn::routing::Routing {
+    cairn::routing::Routing {
+        allow_events: allow_events.to_vec(),
+        deny_events: deny_events.to_vec(),
+        call_types: call_types.to_vec(),
+        consent_categories: consent_categories.to_vec(),
     }
 }
 
@@ -312,6 +353,10 @@ mod tests {
             tracking_plan_json: None,
             strict_tracking_plan: None,
             destinations: Vec::new(),
+            allow_events: Vec::new(),
+            deny_events: Vec::new(),
+            call_types: Vec::new(),
+            consent_categories: Vec::new(),
         }
     }
 
@@ -422,6 +467,43 @@ mod tests {
         c.destinations = vec![d];
         let m = invalid_config(c);
         assert!(m.contains("p: the key is empty"), "{m}");
+    }
+
+    #[test]
+    fn the_own_routing_reaches_the_core_and_is_refused_naming_the_option() {
+        let mut c = config();
+        c.allow_events = vec!["Order *".into()];
+        c.deny_events = vec!["Order Refunded".into()];
+        c.call_types = vec!["track".into()];
+        c.consent_categories = vec!["analytics".into()];
+        c.destinations = vec![extra("posthog")];
+        let core = c.to_builder().unwrap().config().unwrap();
+        let all = core.destinations();
+        assert_eq!(all[0].name, cairn::destination::DEFAULT_DESTINATION);
+        let own = &all[0].routing;
+        assert_eq!(own.allow_events, ["Order *"]);
+        assert_eq!(own.deny_events, ["Order Refunded"]);
+        assert_eq!(own.call_types, ["track"]);
+        assert_eq!(own.consent_categories, ["analytics"]);
+        assert!(all[1].routing.takes_all(), "the extra keeps its own");
+
+        let mut c = config();
+        c.call_types = vec!["Track".into()];
+        assert_eq!(
+            invalid_config(c),
+            "invalid config `call_types`: unknown call type `Track`: use track, identify, alias, group, screen or page"
+        );
+        let mut c = config();
+        c.deny_events = vec!["Or*der".into()];
+        let m = invalid_config(c);
+        assert!(
+            m.starts_with("invalid config `deny_events`: event name pattern `Or*der`"),
+            "{m}"
+        );
+        let mut c = config();
+        c.consent_categories = vec![" ".into()];
+        let m = invalid_config(c);
+        assert!(m.starts_with("invalid config `consent_categories`"), "{m}");
     }
 
     #[test]

@@ -190,8 +190,8 @@ pub struct RoomWaits {
     pub longest_us: u64,
 }
 
-/// One destination's part of a snapshot, when a client has several (the
-/// core's `DestinationStats`).
+/// One destination's part of a snapshot, when a client has several, or one
+/// whose routing passes events over (the core's `DestinationStats`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DestinationStats {
     /// The destination's name (`default` for the config's own endpoint).
@@ -296,8 +296,10 @@ pub struct Stats {
     pub recent_violations: Vec<RecentViolation>,
     /// How long event calls waited for room in the queue.
     pub waited_for_room: RoomWaits,
-    /// Each destination, when the client has more than one (empty with one:
-    /// the fields above are then that destination's). The fields above add
+    /// Each destination, when the client has more than one or its one
+    /// destination has routing (its `skipped_events` then counts what the
+    /// routing passed over); empty with one that takes every event: the
+    /// fields above are then that destination's. The fields above add
     /// up every destination: queued counts the buffer file, delivered and
     /// requests sum over destinations, and a drop by a destination counts
     /// once for each destination that dropped it.

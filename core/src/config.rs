@@ -326,8 +326,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Which events the builder's own destination takes (every event by
-    /// default); see [`Destination::allow_events`] and its siblings.
+    /// Which events the builder's own destination (the one at `endpoint`,
+    /// named [`DEFAULT_DESTINATION`](crate::destination::DEFAULT_DESTINATION))
+    /// takes: every event by default; see [`Destination::allow_events`] and
+    /// its siblings. A rule that does not validate is refused naming its
+    /// field, e.g. "invalid config `call_types`: unknown call type `Track`: …".
+    ///
+    /// ```
+    /// use cairn::routing::Routing;
+    /// let config = cairn::Client::builder("SEGMENT_WRITE_KEY")
+    ///     .endpoint("https://api.segment.io")
+    ///     .routing(Routing {
+    ///         allow_events: vec!["Order *".into()],
+    ///         ..Routing::default()
+    ///     })
+    ///     .config()
+    ///     .unwrap();
+    /// assert_eq!(config.destinations()[0].routing.allow_events, ["Order *"]);
+    /// ```
     #[cfg(feature = "std")]
     pub fn routing(mut self, routing: crate::routing::Routing) -> Self {
         self.routing = routing;
@@ -533,9 +549,14 @@ impl ClientBuilder {
             field: "destinations",
             reason,
         };
+        // The own destination's routing is options of the builder's own:
+        // named as such (`call_types`), not as one of `destinations`.
         self.routing
-            .validate()
-            .map_err(|e| bad(format!("{}: {e}", crate::destination::DEFAULT_DESTINATION)))?;
+            .validate_fields()
+            .map_err(|(field, e)| Error::InvalidConfig {
+                field,
+                reason: e.to_string(),
+            })?;
         if self.more_destinations.len() + 1 > MAX_DESTINATIONS {
             return Err(bad(format!(
                 "{} destinations, more than the {MAX_DESTINATIONS} a client delivers to",
@@ -1182,6 +1203,32 @@ mod tests {
             many = many.add_destination(amp(&format!("d{n}"), "https://a.example"));
         }
         assert!(err(many).contains("more than the 8"));
+    }
+
+    #[test]
+    fn the_own_routing_is_refused_naming_its_field() {
+        use crate::routing::Routing;
+        let err = |r: Routing| builder().routing(r).config().unwrap_err().to_string();
+        assert_eq!(
+            err(Routing {
+                call_types: vec!["Track".into()],
+                ..Routing::default()
+            }),
+            "invalid config `call_types`: unknown call type `Track`: use track, identify, alias, group, screen or page"
+        );
+        assert!(err(Routing {
+            deny_events: vec!["Or*der".into()],
+            ..Routing::default()
+        })
+        .starts_with("invalid config `deny_events`: event name pattern `Or*der`"));
+        let c = builder()
+            .routing(Routing {
+                allow_events: vec!["Order *".into()],
+                ..Routing::default()
+            })
+            .config()
+            .unwrap();
+        assert_eq!(c.destinations()[0].routing.allow_events, ["Order *"]);
     }
 
     #[test]

@@ -1915,24 +1915,37 @@ impl Engine {
                 .filter(|_| lane.failures > 0)
                 .map(|at| (at - now_ms).max(0) as u64)
         };
+        // Listed with several destinations, and with one that routes: its
+        // `skipped_events` is the only place the events its routing passed
+        // over show. With one, the queue, errors and drops are the engine's.
         #[cfg(feature = "std")]
-        let destinations = if self.several() {
+        let destinations = if self.several() || !self.lanes[0].routing.takes_all() {
+            let one = !self.several();
             self.lanes
                 .iter()
-                .map(|l| DestinationStats {
-                    name: l.name.clone(),
-                    queued_events: l.queued_events,
-                    queued_bytes: l.queued_bytes,
-                    in_flight_events: l.in_flight.as_ref().map_or(0, |f| f.events),
-                    delivered_events: l.delivered,
-                    skipped_events: l.skipped,
-                    requests: l.requests,
-                    retries: l.retries,
-                    next_retry_in_ms: retry_in(l),
-                    last_error: l.last_error.clone(),
-                    last_rejection: l.last_rejection.clone(),
-                    auth_failed: l.halted.is_some(),
-                    dropped: l.dropped,
+                .enumerate()
+                .map(|(i, l)| {
+                    let (queued_events, queued_bytes) = self.queued_of(i);
+                    DestinationStats {
+                        name: l.name.clone(),
+                        queued_events,
+                        queued_bytes,
+                        in_flight_events: l.in_flight.as_ref().map_or(0, |f| f.events),
+                        delivered_events: l.delivered,
+                        skipped_events: l.skipped,
+                        requests: l.requests,
+                        retries: l.retries,
+                        next_retry_in_ms: retry_in(l),
+                        last_error: if one { &self.last_error } else { &l.last_error }.clone(),
+                        last_rejection: if one {
+                            &self.last_rejection
+                        } else {
+                            &l.last_rejection
+                        }
+                        .clone(),
+                        auth_failed: l.halted.is_some(),
+                        dropped: if one { self.dropped } else { l.dropped },
+                    }
                 })
                 .collect()
         } else {

@@ -434,6 +434,14 @@ fn one_destination_with_routing_passes_over_the_rest_and_empties_the_file() {
     assert_eq!(e.queued_events(), 0, "{:?}", e.stats(T0));
     assert!(e.delivered_through(e.last_seq()));
     assert_eq!(e.next_wakeup(T0), None);
+    // Its one entry in the stats shows what the routing passed over.
+    let s = e.stats(T0);
+    assert_eq!(s.destinations.len(), 1, "{s:?}");
+    let d = &s.destinations[0];
+    assert_eq!(d.name, DEFAULT_DESTINATION);
+    assert_eq!((d.delivered_events, d.skipped_events), (1, 9));
+    assert_eq!((d.queued_events, d.requests), (0, 1));
+    assert_eq!(d.dropped, s.dropped);
 }
 
 #[test]

@@ -73,25 +73,43 @@ impl Routing {
 
     /// Checks the rules; the builder refuses a destination whose rules fail.
     pub fn validate(&self) -> Result<(), RoutingError> {
+        self.validate_fields().map_err(|(_, e)| e)
+    }
+
+    /// [`validate`](Self::validate), also naming the field that is wrong
+    /// (`allow_events`, `deny_events`, `call_types` or
+    /// `consent_categories`): the builder names it as the option of its own
+    /// destination's routing. Too many patterns names the longer list.
+    pub fn validate_fields(&self) -> Result<(), (&'static str, RoutingError)> {
         let patterns = self.allow_events.len() + self.deny_events.len();
         if patterns > MAX_NAME_PATTERNS {
-            return Err(RoutingError::TooManyPatterns(patterns));
+            let field = if self.allow_events.len() >= self.deny_events.len() {
+                "allow_events"
+            } else {
+                "deny_events"
+            };
+            return Err((field, RoutingError::TooManyPatterns(patterns)));
         }
-        for p in self.allow_events.iter().chain(&self.deny_events) {
-            if p.trim().is_empty() {
-                return Err(RoutingError::EmptyPattern);
-            }
-            if p.trim_end_matches('*').contains('*') || p.ends_with("**") {
-                return Err(RoutingError::InnerWildcard(p.clone()));
+        for (field, list) in [
+            ("allow_events", &self.allow_events),
+            ("deny_events", &self.deny_events),
+        ] {
+            for p in list {
+                if p.trim().is_empty() {
+                    return Err((field, RoutingError::EmptyPattern));
+                }
+                if p.trim_end_matches('*').contains('*') || p.ends_with("**") {
+                    return Err((field, RoutingError::InnerWildcard(p.clone())));
+                }
             }
         }
         for t in &self.call_types {
             if !CALL_TYPES.contains(&t.as_str()) {
-                return Err(RoutingError::UnknownCallType(t.clone()));
+                return Err(("call_types", RoutingError::UnknownCallType(t.clone())));
             }
         }
         if self.consent_categories.iter().any(|c| c.trim().is_empty()) {
-            return Err(RoutingError::EmptyCategory);
+            return Err(("consent_categories", RoutingError::EmptyCategory));
         }
         Ok(())
     }
@@ -230,5 +248,24 @@ mod tests {
         })
         .contains("use track, identify"));
         assert!(Routing::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_refusal_names_the_field_that_is_wrong() {
+        let mut r = Routing {
+            allow_events: strings(&["Order *"]),
+            deny_events: strings(&["Or*der"]),
+            ..Routing::default()
+        };
+        assert_eq!(r.validate_fields().unwrap_err().0, "deny_events");
+        r.allow_events = strings(&[""]);
+        assert_eq!(r.validate_fields().unwrap_err().0, "allow_events");
+        let mut r = Routing {
+            consent_categories: strings(&[" "]),
+            ..Routing::default()
+        };
+        assert_eq!(r.validate_fields().unwrap_err().0, "consent_categories");
+        r.call_types = strings(&["Track"]);
+        assert_eq!(r.validate_fields().unwrap_err().0, "call_types");
     }
 }

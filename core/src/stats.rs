@@ -176,8 +176,9 @@ pub struct RoomWaits {
     pub longest_us: u64,
 }
 
-/// One destination's part of a snapshot, when a client has several
-/// (native builds; the browser build delivers to one).
+/// One destination's part of a snapshot, when a client has several, or
+/// one whose routing passes events over (native builds; the browser build
+/// delivers to one).
 #[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestinationStats {
@@ -250,8 +251,10 @@ pub struct Stats {
     /// How long event calls waited for room (see [`RoomWaits`]).
     #[serde(default)]
     pub waited_for_room: RoomWaits,
-    /// Each destination, when the client has more than one (empty with one:
-    /// the fields above are then that destination's). The fields above add
+    /// Each destination, when the client has more than one or its one
+    /// destination has routing (then its entry's `skipped_events` counts
+    /// what the routing passed over); empty with one that takes every
+    /// event: the fields above are then that destination's. The fields above add
     /// up every destination: queued counts the buffer file, delivered and
     /// requests sum over destinations, and a drop by a destination (refused,
     /// purged for its consent) counts once for each that dropped it.

@@ -39,7 +39,7 @@ fn n(x: u64) -> String {
 
 fn table() -> String {
     let retry = format!("Window of each of the first {RETRY_STEADY_FAILURES} retries in a row (full jitter, at least {}); it doubles per failure after that. A `Retry-After` is the wait instead, and does not grow the window.", d(MIN_RETRY_DELAY));
-    let more = format!("More destinations from the same buffer (at most {MAX_DESTINATIONS} in all), each with its own cursor, batches, backoff and routing (names, call types, consent categories); `routing` is the builder's own destination's ([destinations.md](destinations.md#several-destinations)).");
+    let more = format!("More destinations from the same buffer (at most {MAX_DESTINATIONS} in all), each with its own cursor, batches, backoff and routing (names, call types, consent categories); `routing` is the builder's own destination's ([destinations.md](destinations.md#routing-the-builders-own-destination)); in the bindings its four lists are options of the config (`allow_events`, `deny_events`, `call_types`, `consent_categories`).");
     let rows: Vec<(&str, String, &str)> = vec![
         ("`endpoint`", "required".into(), "Base URL of the backend (`http://` or `https://`); events go to `{endpoint}/v1/batch` (rules below the table)."),
         ("`destination`", format!("{:?}", cairn::DestinationKind::default()), "The backend's format: `Segment` (also RudderStack), `Amplitude { batch_api, min_id_length }` (`/2/httpapi`, or `/batch`) or `PostHog` (`/batch/`); the key is then that project's API key ([destinations.md](destinations.md))."),

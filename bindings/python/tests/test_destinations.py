@@ -52,7 +52,7 @@ def test_a_bad_min_id_length_is_refused_at_the_call(config):
 def test_two_destinations_each_receive_their_events_exactly_once(collector, config):
     orders = Collector()
     try:
-        routed = cairn.Destination(
+        routed = cairn.DestinationConfig(
             "orders",
             cairn.DestinationKind.SEGMENT(),
             orders.url,
@@ -85,19 +85,70 @@ def test_two_destinations_each_receive_their_events_exactly_once(collector, conf
         orders.close()
 
 
+def test_the_own_destination_receives_only_the_events_its_routing_allows(collector, config):
+    with cairn.Client(WRITE_KEY, allow_events=["Order *"], deny_events=("Order Refunded",), **config) as client:
+        client.identify("user-7")
+        client.track("Product Viewed")
+        client.track("Order Completed", {"total": 42.5})
+        client.track("Order Refunded")
+        client.screen("Home")
+        assert client.flush(timeout=10).remaining == 0
+        stats = client.stats()
+    # With one destination that routes, stats list it: its skipped events show there.
+    (own,) = stats.destinations
+    assert own.name == "default"
+    assert (own.delivered_events, own.skipped_events, own.queued_events) == (2, 3, 0)
+    assert (stats.delivered_events, stats.queued_events) == (2, 0)
+    # The identify has no name: name rules pass it.
+    assert [(e["type"], e.get("event")) for e in collector.events] == [("identify", None), ("track", "Order Completed")]
+
+
+def test_the_own_destinations_call_types_and_consent_categories_route_too(collector, config):
+    with cairn.Client(
+        WRITE_KEY,
+        consent={"analytics": cairn.ConsentState.GRANTED},
+        call_types=["track"],
+        consent_categories=["analytics"],
+        **config,
+    ) as client:
+        client.identify("user-7")
+        client.track("Signed Up")
+        assert client.flush(timeout=10).remaining == 0
+        client.track("Order Started")  # queued when the category is revoked: purged, never sent
+        client.set_consent("analytics", cairn.ConsentState.DENIED)
+        client.track("Order Completed")  # recorded while denied: passed over
+        assert client.flush(timeout=10).remaining == 0
+        stats = client.stats()
+    (own,) = stats.destinations
+    assert (own.delivered_events, own.skipped_events) == (1, 2)
+    assert stats.dropped.consent == 1
+    assert [e["event"] for e in collector.events] == ["Signed Up"]
+
+
+def test_a_bad_own_routing_is_refused_naming_the_option(config):
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"^invalid config `call_types`: unknown call type `Track`"):
+        cairn.Client(WRITE_KEY, call_types=["Track"], **config)
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"`deny_events`: event name pattern `Or\*der`"):
+        cairn.Client(WRITE_KEY, deny_events=["Or*der"], **config)
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"^invalid config `allow_events`: expected a list of strings"):
+        cairn.Client(WRITE_KEY, allow_events="Order *", **config)
+
+
 def test_with_one_destination_the_stats_list_none(config):
     with cairn.Client(WRITE_KEY, **config) as client:
         assert client.stats().destinations == []
 
 
 def test_a_bad_extra_destination_is_refused_in_the_core_words(config):
-    clash = cairn.Destination("default", cairn.DestinationKind.POST_HOG(), "https://eu.i.posthog.com", "phc_x")
+    clash = cairn.DestinationConfig("default", cairn.DestinationKind.POST_HOG(), "https://eu.i.posthog.com", "phc_x")
     with pytest.raises(cairn.CairnError.InvalidConfig, match="two destinations are named `default`"):
         cairn.Client(WRITE_KEY, destinations=[clash], **config)
-    one_string = cairn.Destination("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", allow_events="Order *")
+    one_string = cairn.DestinationConfig("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", allow_events="Order *")
     with pytest.raises(cairn.CairnError.InvalidConfig, match=r"destinations\.a\.allow_events"):
         cairn.Client(WRITE_KEY, destinations=[one_string], **config)
-    negative = cairn.Destination("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", max_batch_events=-1)
+    negative = cairn.DestinationConfig("a", cairn.DestinationKind.SEGMENT(), "http://127.0.0.1:9", "k", max_batch_events=-1)
     with pytest.raises(cairn.CairnError.InvalidConfig, match=r"destinations\.a\.max_batch_events"):
         cairn.Client(WRITE_KEY, destinations=[negative], **config)
+    with pytest.raises(cairn.CairnError.InvalidConfig, match=r"expected cairn\.DestinationConfig\("):
+        cairn.Client(WRITE_KEY, destinations=[cairn.DestinationKind.SEGMENT()], **config)
     assert "phc_x" not in repr(clash)

@@ -9,7 +9,7 @@ delivered at least once to a Segment-compatible ``/v1/batch`` endpoint.
 from ._client import SHUTDOWN_AT_EXIT_TIMEOUT, Client, Seconds
 from ._ffi import CairnError, ConsentState, DestinationKind, InternalError, cairn_version
 from ._values import (
-    Destination,
+    DestinationConfig,
     DestinationStats,
     DroppedEvents,
     FlushReport,
@@ -24,7 +24,7 @@ __all__ = [
     "Client",
     "CairnError",
     "ConsentState",
-    "Destination",
+    "DestinationConfig",
     "DestinationKind",
     "DestinationStats",
     "RoomWaits",

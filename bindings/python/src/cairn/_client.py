@@ -116,8 +116,11 @@ class Client:
     min_id_length=None)`` or ``DestinationKind.POST_HOG()``; with Amplitude
     or PostHog, ``write_key`` is that project's API key (docs/destinations.md).
     ``destinations`` adds more places to deliver to, each a
-    :class:`Destination` with its own routing (``default`` is the name of the
-    one at ``endpoint``).
+    :class:`DestinationConfig` with its own routing (``default`` is the name of
+    the one at ``endpoint``). ``allow_events``, ``deny_events``, ``call_types``
+    and ``consent_categories`` route the one at ``endpoint`` itself, with the
+    meaning they have on a :class:`DestinationConfig` (empty: no restriction);
+    what they pass over shows as ``skipped_events`` in ``stats().destinations``.
 
     Only ``write_key`` and ``endpoint`` are needed; every other option left
     ``None`` takes the core's default (see docs/configuration.md). Durations
@@ -160,23 +163,31 @@ class Client:
         platform_context: bool = True,
         tracking_plan: Optional[str] = None,
         strict_tracking_plan: Optional[bool] = None,
-        destinations: Iterable[_values.Destination] = (),
+        destinations: Iterable[_values.DestinationConfig] = (),
+        allow_events: Iterable[str] = (),
+        deny_events: Iterable[str] = (),
+        call_types: Iterable[str] = (),
+        consent_categories: Iterable[str] = (),
     ) -> None:
         def opt(conv, name, value):
             return None if value is None else conv(name, value)
 
+        own_routing = _values.routing(
+            "",
+            {
+                "allow_events": allow_events,
+                "deny_events": deny_events,
+                "call_types": call_types,
+                "consent_categories": consent_categories,
+            },
+        )
         extra = []
         for d in destinations:
-            if not isinstance(d, _values.Destination):
+            if not isinstance(d, _values.DestinationConfig):
                 raise CairnError.InvalidConfig(
-                    f"invalid config `destinations`: expected cairn.Destination(name, kind, endpoint, key, ...), got {d!r}"
+                    "invalid config `destinations`: expected "
+                    f"cairn.DestinationConfig(name, kind, endpoint, key, ...), got {d!r}"
                 )
-            for option in ("allow_events", "deny_events", "call_types", "consent_categories"):
-                if isinstance(getattr(d, option), str):
-                    raise CairnError.InvalidConfig(
-                        f"invalid config `destinations.{d.name}.{option}`: expected a list of strings, "
-                        f"got the string {getattr(d, option)!r} (write [{getattr(d, option)!r}])"
-                    )
             extra.append(d._to_ffi(opt(_count, f"destinations.{d.name}.max_batch_events", d.max_batch_events)))
         ctx = dict(context or {})
         if platform_context:
@@ -214,6 +225,7 @@ class Client:
             tracking_plan_json=tracking_plan,
             strict_tracking_plan=strict_tracking_plan,
             destinations=extra,
+            **own_routing,
         )
         self._client = _FfiClient(config)
         _open_clients.add(self)

@@ -5,9 +5,28 @@ records."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ._ffi import DestinationConfig as _FfiDestination, DestinationKind
+from ._ffi import CairnError, DestinationConfig as _FfiDestination, DestinationKind
+
+ROUTING_OPTIONS = ("allow_events", "deny_events", "call_types", "consent_categories")
+"""The routing lists of a destination, the client's own (``Client(allow_events=...)``) or an extra one."""
+
+
+def routing(prefix: str, options: Mapping[str, Any]) -> Dict[str, List[str]]:
+    """The routing lists of ``options`` (by the names in :data:`ROUTING_OPTIONS`) as
+    the generated records take them. A lone string, which would route by its
+    letters, is refused naming ``prefix + option``."""
+    lists = {}
+    for option in ROUTING_OPTIONS:
+        value = options[option]
+        if isinstance(value, str):
+            raise CairnError.InvalidConfig(
+                f"invalid config `{prefix}{option}`: expected a list of strings, "
+                f"got the string {value!r} (write [{value!r}])"
+            )
+        lists[option] = list(value)
+    return lists
 
 
 @dataclass(frozen=True)
@@ -72,12 +91,14 @@ class RecentViolation:
 
 
 @dataclass(frozen=True)
-class Destination:
+class DestinationConfig:
     """One more place a client delivers to, besides its ``endpoint`` (which is
     named ``default``): each is fed from the same buffer with its own cursor,
     batches, retries and routing, so a slow one never holds back another.
+    (The same name as in Kotlin and Swift, where ``Destination`` is the
+    backend format, here ``DestinationKind``.)
 
-    >>> amplitude = Destination(  # doctest: +SKIP
+    >>> amplitude = DestinationConfig(  # doctest: +SKIP
     ...     "amplitude", DestinationKind.AMPLITUDE(batch_api=False, min_id_length=None),
     ...     "https://api2.amplitude.com", "AMPLITUDE_API_KEY",
     ...     allow_events=["Order *", "Signed Up"], consent_categories=["analytics"])
@@ -115,11 +136,8 @@ class Destination:
             kind=self.kind,
             endpoint=self.endpoint,
             key=self.key,
-            allow_events=list(self.allow_events),
-            deny_events=list(self.deny_events),
-            call_types=list(self.call_types),
-            consent_categories=list(self.consent_categories),
             max_batch_events=max_batch_events,
+            **routing(f"destinations.{self.name}.", vars(self)),
         )
 
 
@@ -137,7 +155,7 @@ class RoomWaits:
 
 @dataclass(frozen=True)
 class DestinationStats:
-    """One destination's part of :class:`Stats`, when a client has several."""
+    """One destination's part of :class:`Stats`, when a client has several, or one whose routing passes events over."""
 
     name: str
     """The destination's name (``default`` for the client's own ``endpoint``)."""
@@ -192,8 +210,9 @@ class Stats:
     waited_for_room: RoomWaits = field(default_factory=RoomWaits)
     """How long event calls waited for room in the queue."""
     destinations: List[DestinationStats] = field(default_factory=list)
-    """Each destination, when the client has more than one (empty with one: the fields above are then
-    that destination's). The fields above add up every destination: queued counts the buffer file,
+    """Each destination, when the client has more than one or its one destination has routing (its
+    ``skipped_events`` then counts what the routing passed over); empty with one that takes every event:
+    the fields above are then that destination's. The fields above add up every destination: queued counts the buffer file,
     delivered and requests sum over destinations, and a drop counts once for each destination that dropped it."""
 
 

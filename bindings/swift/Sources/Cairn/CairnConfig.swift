@@ -59,6 +59,23 @@ public struct CairnConfig {
     /// fed from the same buffer with its own routing, batches and retries;
     /// empty for one destination. See docs/destinations.md.
     public var destinations: [DestinationConfig] = []
+    /// Routing of the own destination (`endpoint`, named `default`), as
+    /// `DestinationConfig.allowEvents`: it takes only events whose name is one
+    /// of these (exact, or a prefix ending in `*`, as in `"Order *"`); calls
+    /// without a name (identify, group, alias) are not concerned. Empty: every
+    /// name. What it passes over shows as `skippedEvents` in
+    /// `stats().destinations`.
+    public var allowEvents: [String] = []
+    /// Routing of the own destination: it never takes events whose name is
+    /// one of these (exact, or a prefix ending in `*`).
+    public var denyEvents: [String] = []
+    /// Routing of the own destination: it takes only these call types
+    /// (`track`, `identify`, `alias`, `group`, `screen`, `page`); empty: every type.
+    public var callTypes: [String] = []
+    /// Routing of the own destination: it takes an event only when every one
+    /// of these consent categories was granted when the event was recorded;
+    /// revoking one purges its queued events (not the other destinations').
+    public var consentCategories: [String] = []
 
     public init(writeKey: String, endpoint: String? = nil) {
         self.writeKey = writeKey
@@ -94,7 +111,11 @@ public struct CairnConfig {
             anonymousId: anonymousId,
             trackingPlanJson: trackingPlan,
             strictTrackingPlan: strictTrackingPlan,
-            destinations: try destinations.map { try $0.generated() }
+            destinations: try destinations.map { try $0.generated() },
+            allowEvents: allowEvents,
+            denyEvents: denyEvents,
+            callTypes: callTypes,
+            consentCategories: consentCategories
         )
     }
 

@@ -192,7 +192,8 @@ public struct RoomWaits: Equatable, Sendable {
     public let longestUs: Int
 }
 
-/// One destination's part of `CairnStats`, when a client has several.
+/// One destination's part of `CairnStats`, when a client has several, or one
+/// whose routing passes events over.
 public struct DestinationStats: Equatable, Sendable {
     /// The destination's name (`default` for the config's own endpoint).
     public let name: String
@@ -261,8 +262,10 @@ public struct CairnStats: Equatable, Sendable {
     public let recentViolations: [RecentViolation]
     /// How long event calls waited for room in the queue.
     public let waitedForRoom: RoomWaits
-    /// Each destination, when the client has more than one (empty with one:
-    /// the fields above are then that destination's). The fields above add up
+    /// Each destination, when the client has more than one or its one
+    /// destination has routing (its `skippedEvents` then counts what the
+    /// routing passed over); empty with one that takes every event: the
+    /// fields above are then that destination's. The fields above add up
     /// every destination: queued counts the buffer file, delivered and
     /// requests sum over destinations, and a drop counts once for each
     /// destination that dropped it.

@@ -1264,6 +1264,30 @@ public struct CairnConfig: Equatable, Hashable {
      * docs/destinations.md.
      */
     public var destinations: [DestinationConfig]
+    /**
+     * The routing of the config's own destination (the one at `endpoint`,
+     * named `default`), as [`DestinationConfig::allow_events`]: takes only
+     * events whose name is one of these (exact, or a prefix ending in `*`,
+     * as in `Order *`); empty: every name. Calls without a name (identify,
+     * group, alias) are not concerned.
+     */
+    public var allowEvents: [String]
+    /**
+     * The own destination never takes events whose name is one of these
+     * (exact or prefix `*`).
+     */
+    public var denyEvents: [String]
+    /**
+     * The own destination takes only these call types (`track`,
+     * `identify`, `alias`, `group`, `screen`, `page`); empty: every type.
+     */
+    public var callTypes: [String]
+    /**
+     * The own destination takes an event only when every one of these
+     * consent categories was granted when it was recorded; revoking one
+     * purges its queued events (not those of the other destinations).
+     */
+    public var consentCategories: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1364,7 +1388,27 @@ public struct CairnConfig: Equatable, Hashable {
          * from the same buffer with its own routing, batches and retries.
          * Empty (the default): one destination, as configured above. See
          * docs/destinations.md.
-         */destinations: [DestinationConfig] = []) {
+         */destinations: [DestinationConfig] = [], 
+        /**
+         * The routing of the config's own destination (the one at `endpoint`,
+         * named `default`), as [`DestinationConfig::allow_events`]: takes only
+         * events whose name is one of these (exact, or a prefix ending in `*`,
+         * as in `Order *`); empty: every name. Calls without a name (identify,
+         * group, alias) are not concerned.
+         */allowEvents: [String] = [], 
+        /**
+         * The own destination never takes events whose name is one of these
+         * (exact or prefix `*`).
+         */denyEvents: [String] = [], 
+        /**
+         * The own destination takes only these call types (`track`,
+         * `identify`, `alias`, `group`, `screen`, `page`); empty: every type.
+         */callTypes: [String] = [], 
+        /**
+         * The own destination takes an event only when every one of these
+         * consent categories was granted when it was recorded; revoking one
+         * purges its queued events (not those of the other destinations).
+         */consentCategories: [String] = []) {
         self.writeKey = writeKey
         self.endpoint = endpoint
         self.destination = destination
@@ -1393,6 +1437,10 @@ public struct CairnConfig: Equatable, Hashable {
         self.trackingPlanJson = trackingPlanJson
         self.strictTrackingPlan = strictTrackingPlan
         self.destinations = destinations
+        self.allowEvents = allowEvents
+        self.denyEvents = denyEvents
+        self.callTypes = callTypes
+        self.consentCategories = consentCategories
     }
 
     
@@ -1438,7 +1486,11 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
                 anonymousId: FfiConverterOptionString.read(from: &buf), 
                 trackingPlanJson: FfiConverterOptionString.read(from: &buf), 
                 strictTrackingPlan: FfiConverterOptionBool.read(from: &buf), 
-                destinations: FfiConverterSequenceTypeDestinationConfig.read(from: &buf)
+                destinations: FfiConverterSequenceTypeDestinationConfig.read(from: &buf), 
+                allowEvents: FfiConverterSequenceString.read(from: &buf), 
+                denyEvents: FfiConverterSequenceString.read(from: &buf), 
+                callTypes: FfiConverterSequenceString.read(from: &buf), 
+                consentCategories: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -1471,6 +1523,10 @@ public struct FfiConverterTypeCairnConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.trackingPlanJson, into: &buf)
         FfiConverterOptionBool.write(value.strictTrackingPlan, into: &buf)
         FfiConverterSequenceTypeDestinationConfig.write(value.destinations, into: &buf)
+        FfiConverterSequenceString.write(value.allowEvents, into: &buf)
+        FfiConverterSequenceString.write(value.denyEvents, into: &buf)
+        FfiConverterSequenceString.write(value.callTypes, into: &buf)
+        FfiConverterSequenceString.write(value.consentCategories, into: &buf)
     }
 }
 
@@ -1646,8 +1702,8 @@ public func FfiConverterTypeDestinationConfig_lower(_ value: DestinationConfig) 
 
 
 /**
- * One destination's part of a snapshot, when a client has several (the
- * core's `DestinationStats`).
+ * One destination's part of a snapshot, when a client has several, or one
+ * whose routing passes events over (the core's `DestinationStats`).
  */
 public struct DestinationStats: Equatable, Hashable {
     /**
@@ -2349,8 +2405,10 @@ public struct Stats: Equatable, Hashable {
      */
     public var waitedForRoom: RoomWaits
     /**
-     * Each destination, when the client has more than one (empty with one:
-     * the fields above are then that destination's). The fields above add
+     * Each destination, when the client has more than one or its one
+     * destination has routing (its `skipped_events` then counts what the
+     * routing passed over); empty with one that takes every event: the
+     * fields above are then that destination's. The fields above add
      * up every destination: queued counts the buffer file, delivered and
      * requests sum over destinations, and a drop by a destination counts
      * once for each destination that dropped it.
@@ -2413,8 +2471,10 @@ public struct Stats: Equatable, Hashable {
          * How long event calls waited for room in the queue.
          */waitedForRoom: RoomWaits, 
         /**
-         * Each destination, when the client has more than one (empty with one:
-         * the fields above are then that destination's). The fields above add
+         * Each destination, when the client has more than one or its one
+         * destination has routing (its `skipped_events` then counts what the
+         * routing passed over); empty with one that takes every event: the
+         * fields above are then that destination's. The fields above add
          * up every destination: queued counts the buffer file, delivered and
          * requests sum over destinations, and a drop by a destination counts
          * once for each destination that dropped it.

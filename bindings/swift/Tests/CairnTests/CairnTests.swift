@@ -52,4 +52,20 @@ final class CairnTests: XCTestCase {
         XCTAssertThrowsError(try cairn.track("Bad", properties: ["v": Double.nan]))
         try cairn.shutdown(timeout: 0)
     }
+
+    func testTheOwnDestinationRoutesAndIsListedInStats() throws {
+        var config = CairnConfig(writeKey: "key", endpoint: "http://127.0.0.1:9")
+        config.storagePath = NSTemporaryDirectory() + "/cairn-swift-\(UUID().uuidString).db"
+        config.allowEvents = ["Order *"]
+        config.denyEvents = ["Order Refunded"]
+        let cairn = try Cairn(config: config)
+        XCTAssertEqual(cairn.stats().destinations.map { $0.name }, ["default"])
+        try cairn.shutdown(timeout: 0)
+
+        config.callTypes = ["Track"]
+        XCTAssertThrowsError(try Cairn(config: config)) { error in
+            guard case .invalidConfig(let message) = error as? CairnError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("`call_types`"), message)
+        }
+    }
 }

@@ -55,6 +55,14 @@ class CairnConfig private constructor(b: Builder) {
     val strictTrackingPlan: Boolean? = b.strictTrackingPlan
     /** More destinations besides [endpoint] (which is named `default`); empty for one. See docs/destinations.md. */
     val destinations: List<DestinationConfig> = b.destinations.toList()
+    /** Routing of the own destination ([endpoint], named `default`): the event names it takes (exact, or a prefix ending in `*`); empty: every name. */
+    val allowEvents: List<String> = b.allowEvents.toList()
+    /** Routing of the own destination: the event names it never takes. */
+    val denyEvents: List<String> = b.denyEvents.toList()
+    /** Routing of the own destination: the call types it takes; empty: every type. */
+    val callTypes: List<String> = b.callTypes.toList()
+    /** Routing of the own destination: the consent categories that must all have been granted when an event was recorded. */
+    val consentCategories: List<String> = b.consentCategories.toList()
 
     companion object {
         /** Starts a configuration for the source with [writeKey]. */
@@ -82,6 +90,8 @@ class CairnConfig private constructor(b: Builder) {
         n.anonymousId = anonymousId; n.platformContext = platformContext
         n.trackingPlan = trackingPlan; n.strictTrackingPlan = strictTrackingPlan
         n.destinations.addAll(destinations)
+        n.allowEvents.addAll(allowEvents); n.denyEvents.addAll(denyEvents)
+        n.callTypes.addAll(callTypes); n.consentCategories.addAll(consentCategories)
     }
 
     /** Collects settings; each method returns the builder. See docs/configuration.md for defaults. */
@@ -114,6 +124,10 @@ class CairnConfig private constructor(b: Builder) {
         internal var trackingPlan: String? = null
         internal var strictTrackingPlan: Boolean? = null
         internal val destinations = ArrayList<DestinationConfig>()
+        internal val allowEvents = ArrayList<String>()
+        internal val denyEvents = ArrayList<String>()
+        internal val callTypes = ArrayList<String>()
+        internal val consentCategories = ArrayList<String>()
 
         /** The backend's base URL (required), e.g. `https://api.segment.io`. */
         fun endpoint(url: String) = apply { endpoint = url }
@@ -188,6 +202,22 @@ class CairnConfig private constructor(b: Builder) {
          * the call types), naming the destination that is wrong.
          */
         fun addDestination(destination: DestinationConfig) = apply { destinations.add(destination) }
+        /**
+         * Routing of the own destination ([endpoint], named `default`), as [DestinationConfig.allowEvents]:
+         * it takes only events whose name is one of [names] (exact, or a prefix ending in `*`, as in
+         * `"Order *"`); calls without a name (identify, group, alias) are not concerned. None: every name.
+         * The events it passes over show as `skippedEvents` in [Cairn.stats]'s `destinations`.
+         */
+        fun allowEvents(vararg names: String) = apply { allowEvents.clear(); allowEvents.addAll(names) }
+        /** Routing of the own destination: it never takes events whose name is one of [names] (exact, or a prefix ending in `*`). */
+        fun denyEvents(vararg names: String) = apply { denyEvents.clear(); denyEvents.addAll(names) }
+        /** Routing of the own destination: it takes only these call types (`track`, `identify`, `alias`, `group`, `screen`, `page`). */
+        fun callTypes(vararg types: String) = apply { callTypes.clear(); callTypes.addAll(types) }
+        /**
+         * Routing of the own destination: it takes an event only when every one of [categories] was granted
+         * when the event was recorded; revoking one purges its queued events (not the other destinations').
+         */
+        fun consentCategories(vararg categories: String) = apply { consentCategories.clear(); consentCategories.addAll(categories) }
 
         /** Checks what the facade must convert and returns the configuration; the core checks the rest when [Cairn] is created. */
         fun build(): CairnConfig {
@@ -250,6 +280,10 @@ internal fun CairnConfig.toFfi(contextJson: String?): dev.cairn.ffi.CairnConfig 
     trackingPlanJson = trackingPlan,
     strictTrackingPlan = strictTrackingPlan,
     destinations = destinations.map { it.toFfi() },
+    allowEvents = allowEvents,
+    denyEvents = denyEvents,
+    callTypes = callTypes,
+    consentCategories = consentCategories,
 )
 
 /**

@@ -90,8 +90,9 @@ data class CairnStats(
     /** How long `track`-like calls waited for room in the queue. */
     val waitedForRoom: RoomWaits = RoomWaits(0, 0, 0),
     /**
-     * Each destination, when the client has more than one (empty with one: the fields above are then
-     * that destination's). The fields above add up every destination: queued counts the buffer file,
+     * Each destination, when the client has more than one or its one destination has routing (its
+     * `skippedEvents` then counts what the routing passed over); empty with one that takes every event:
+     * the fields above are then that destination's. The fields above add up every destination: queued counts the buffer file,
      * delivered and requests sum over destinations, and a drop counts once for each destination that dropped it.
      */
     val destinations: List<DestinationStats> = emptyList(),
@@ -107,7 +108,7 @@ data class RoomWaits(
     val longestUs: Long,
 )
 
-/** One destination's part of [CairnStats], when a client has several. */
+/** One destination's part of [CairnStats], when a client has several, or one whose routing passes events over. */
 data class DestinationStats(
     /** The destination's name (`default` for the config's own endpoint). */
     val name: String,

@@ -88,6 +88,78 @@ class DestinationTest {
     }
 
     @Test
+    fun theOwnDestinationReceivesOnlyTheEventsItsRoutingAllows() {
+        Collector().use { collector ->
+            val config = Fixtures.config(collector.url)
+                .allowEvents("Order *")
+                .denyEvents("Order Refunded")
+                .build()
+            assertEquals(listOf("Order *"), config.toBuilder().build().allowEvents)
+            Cairn(config).use { cairn ->
+                cairn.identify("user-7")
+                cairn.track("Product Viewed")
+                cairn.track("Order Completed", mapOf("total" to 42.5))
+                cairn.track("Order Refunded")
+                cairn.screen("Home")
+                val report = cairn.flush(10.seconds)
+                assertEquals(0L, report.remaining)
+                val stats = cairn.stats()
+                // With one destination that routes, stats list it: its skipped events show there.
+                val own = stats.destinations.single()
+                assertEquals("default", own.name)
+                assertEquals(2L, own.deliveredEvents)
+                assertEquals(3L, own.skippedEvents)
+                assertEquals(0L, own.queuedEvents)
+                assertEquals(0L, stats.queuedEvents)
+                assertEquals(2L, stats.deliveredEvents)
+            }
+            // The identify has no name: name rules pass it.
+            assertEquals(listOf("identify", "track"), collector.events.map { it["type"] })
+            assertEquals("Order Completed", collector.events[1]["event"])
+        }
+    }
+
+    @Test
+    fun theOwnDestinationsCallTypesAndConsentCategoriesRouteToo() {
+        Collector().use { collector ->
+            val config = Fixtures.config(collector.url)
+                .consent("analytics", ConsentState.GRANTED)
+                .callTypes("track")
+                .consentCategories("analytics")
+                .build()
+            Cairn(config).use { cairn ->
+                cairn.identify("user-7")
+                cairn.track("Signed Up")
+                assertEquals(0L, cairn.flush(10.seconds).remaining)
+                // Queued when the category is revoked: purged, never sent.
+                cairn.track("Order Started")
+                cairn.setConsent("analytics", ConsentState.DENIED)
+                // Recorded while denied: passed over.
+                cairn.track("Order Completed")
+                assertEquals(0L, cairn.flush(10.seconds).remaining)
+                val stats = cairn.stats()
+                val own = stats.destinations.single()
+                assertEquals(1L, own.deliveredEvents)
+                assertEquals(2L, own.skippedEvents)
+                assertEquals(1L, stats.dropped.consent)
+            }
+            assertEquals(listOf("Signed Up"), collector.events.map { it["event"] })
+        }
+    }
+
+    @Test
+    fun aBadOwnRoutingIsRefusedNamingTheOption() {
+        val e = runCatching {
+            Cairn(Fixtures.config("http://127.0.0.1:9").callTypes("Track").build())
+        }.exceptionOrNull()
+        assertTrue("$e", e is CairnException.InvalidConfig && e.message!!.startsWith("invalid config `call_types`: unknown call type `Track`"))
+        val pattern = runCatching {
+            Cairn(Fixtures.config("http://127.0.0.1:9").denyEvents("Or*der").build())
+        }.exceptionOrNull()
+        assertTrue("$pattern", pattern is CairnException.InvalidConfig && pattern.message!!.contains("`deny_events`: event name pattern `Or*der`"))
+    }
+
+    @Test
     fun withOneDestinationTheStatsListNone() {
         Collector().use { collector ->
             Cairn(Fixtures.config(collector.url).build()).use { cairn ->
