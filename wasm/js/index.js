@@ -341,7 +341,9 @@ export class Cairn {
       signal: ctrl.signal,
     })
       .then(async (r) => {
-        const text = (await r.text().catch(() => '')).slice(0, 512);
+        // Far more than the core's 512-byte report, so that a write key the
+        // server echoes is whole when the core cuts it out.
+        const text = (await r.text().catch(() => '')).slice(0, 4000);
         return [r.status, r.headers.get('Retry-After'), text];
       })
       .then(

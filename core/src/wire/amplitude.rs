@@ -556,5 +556,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Across the 512-byte cut of the report: not even its first half.
+        let across = format!("{}{key}", "x".repeat(500));
+        match w.classify(&resp(503, &across), 0) {
+            Outcome::Retry { reason, .. } => {
+                assert!(!reason.contains(&key[..8]), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

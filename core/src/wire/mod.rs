@@ -193,10 +193,13 @@ pub fn body_prefix(body: &str) -> &str {
 /// server that echoes the request must not put it into `stats()`).
 #[cfg(any(feature = "wire-amplitude", feature = "wire-posthog"))]
 pub(crate) fn redacted_detail(r: &HttpResponse, key: &str) -> String {
-    let mut body = body_prefix(r.body.trim()).to_string();
+    // Redacted whole, then cut: a key across the cut would leave its first
+    // half in the report otherwise.
+    let mut whole = r.body.trim().to_string();
     if key.len() >= MIN_REDACTED_KEY_BYTES {
-        body = body.replace(key, "<api key>");
+        whole = whole.replace(key, "<api key>");
     }
+    let body = body_prefix(&whole);
     if body.is_empty() {
         crate::cat!("HTTP ", r.status)
     } else {
