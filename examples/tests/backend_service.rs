@@ -48,8 +48,8 @@ fn records_one_event_per_request_and_loses_none_on_sigterm() {
     assert!(status.success(), "exits cleanly on SIGTERM");
     let last = lines.map_while(Result::ok).last().unwrap_or_default();
     assert!(
-        last.starts_with("shutting down: delivered ")
-            && last.ends_with(", 0 left in the buffer for the next start"),
+        last.starts_with("shutting down: delivered 50 since start (")
+            && last.ends_with(" while shutting down), 0 left in the buffer for the next start"),
         "{last}"
     );
     let events = server.events();
