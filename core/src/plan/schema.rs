@@ -108,6 +108,9 @@ pub(crate) struct Schema {
     required: Vec<String>,
     /// Sorted by name.
     properties: Vec<(String, Schema)>,
+    /// For each of `required`, its position in `properties` if declared
+    /// there: the one-pass check (walk.rs) marks members by position.
+    required_at: Vec<Option<usize>>,
     additional: Additional,
     one_of: Option<Vec<Json>>,
     constant: Option<Json>,
@@ -261,6 +264,15 @@ impl Compiler<'_> {
                 }
             }
         }
+        s.required_at = s
+            .required
+            .iter()
+            .map(|name| {
+                s.properties
+                    .binary_search_by(|(k, _)| k.as_str().cmp(name))
+                    .ok()
+            })
+            .collect();
         Ok(s)
     }
 }
@@ -432,10 +444,14 @@ pub(crate) fn same(a: &Json, b: &View<'_>) -> bool {
     }
 }
 
+#[path = "walk.rs"]
+mod walk;
+
 /// One step from the root of a payload to a value in it.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Step<'w> {
-    Member(&'w str),
+    /// A member's name (owned only when its text had escapes).
+    Member(Cow<'w, str>),
     Item(usize),
 }
 
@@ -449,18 +465,24 @@ struct Out<'f, 'w> {
 }
 
 impl Out<'_, '_> {
-    fn add(&mut self, rule: &str, message: String) {
+    /// Where the check is, as violations show it.
+    fn path(&self) -> String {
         let mut path = String::from(self.root);
         for step in &self.steps {
-            match *step {
+            match step {
                 Step::Member(key) => push_member(&mut path, key),
                 Step::Item(i) => {
                     path.push('[');
-                    crate::text::push_u64(&mut path, i as u64);
+                    crate::text::push_u64(&mut path, *i as u64);
                     path.push(']');
                 }
             }
         }
+        path
+    }
+
+    fn add(&mut self, rule: &str, message: String) {
+        let path = self.path();
         self.found.push(Violation {
             rule: rule.to_string(),
             path,
@@ -533,13 +555,46 @@ impl Schema {
         if let Some(d) = self.reference.and_then(|i| defs.get(i)) {
             d.check(defs, v, out);
         }
+        if !self.check_own(v, out) {
+            return;
+        }
+        match v {
+            View::Array(items) => {
+                let n = items.len() as u64;
+                self.check_count(n, out);
+                if let Some(item) = &self.items {
+                    for (i, x) in items.iter().enumerate() {
+                        out.steps.push(Step::Item(i));
+                        item.check(defs, x, out);
+                        out.steps.pop();
+                    }
+                }
+            }
+            View::Object(members) => self.check_members(defs, members, out),
+            _ => {}
+        }
+    }
+
+    /// `minItems` and `maxItems` for an array of `n` items.
+    fn check_count(&self, n: u64, out: &mut Out<'_, '_>) {
+        if let Some(m) = self.min_items.filter(|m| n < *m) {
+            out.add("minItems", cat!("expected at least ", m, " items, got ", n));
+        }
+        if let Some(m) = self.max_items.filter(|m| n > *m) {
+            out.add("maxItems", cat!("expected at most ", m, " items, got ", n));
+        }
+    }
+
+    /// The rules on `v` itself, not on its members or items (`false` and
+    /// `$ref` are the caller's); false when its type is wrong, as the other
+    /// keywords would only repeat that.
+    fn check_own(&self, v: &View<'_>, out: &mut Out<'_, '_>) -> bool {
         if self.types != 0 && !has_type(self.types, v) {
             out.add(
                 "type",
                 cat!("expected ", type_list(self.types), ", got ", describe(v)),
             );
-            // The other keywords would only repeat that the type is wrong.
-            return;
+            return false;
         }
         if let Some(values) = &self.one_of {
             if !values.iter().any(|x| same(x, v)) {
@@ -567,25 +622,9 @@ impl Schema {
         match v {
             View::Number(n) => self.check_number(n, v, out),
             View::Str(s) => self.check_string(s, v, out),
-            View::Array(items) => {
-                let n = items.len() as u64;
-                if let Some(m) = self.min_items.filter(|m| n < *m) {
-                    out.add("minItems", cat!("expected at least ", m, " items, got ", n));
-                }
-                if let Some(m) = self.max_items.filter(|m| n > *m) {
-                    out.add("maxItems", cat!("expected at most ", m, " items, got ", n));
-                }
-                if let Some(item) = &self.items {
-                    for (i, x) in items.iter().enumerate() {
-                        out.steps.push(Step::Item(i));
-                        item.check(defs, x, out);
-                        out.steps.pop();
-                    }
-                }
-            }
-            View::Object(members) => self.check_members(defs, members, out),
             _ => {}
         }
+        true
     }
 
     fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_, '_>) {
@@ -663,7 +702,7 @@ impl Schema {
     ) {
         for name in &self.required {
             if View::member(o, name).is_none() {
-                out.steps.push(Step::Member(name));
+                out.steps.push(Step::Member(Cow::Borrowed(name)));
                 out.add("required", "required by the plan, missing".into());
                 out.steps.pop();
             }
@@ -681,7 +720,7 @@ impl Schema {
             let own = declared
                 .next_if(|(d, _)| d.as_str() == name)
                 .map(|(_, s)| s);
-            out.steps.push(Step::Member(name));
+            out.steps.push(Step::Member(Cow::Borrowed(name)));
             match (own, &self.additional) {
                 (Some(s), _) => s.check(defs, value, out),
                 (None, Additional::Schema(s)) => s.check(defs, value, out),

@@ -15,14 +15,32 @@ fn object_of(v: serde_json::Value) -> Object {
     Json::from(&v).as_object().cloned().unwrap()
 }
 
-/// The violations of `track("E", props)` as `path: message (rule)`.
-fn track(plan: &TrackingPlan, props: serde_json::Value) -> Vec<String> {
-    let o = object_of(props);
-    plan.check(EventKind::Track, Some("E"), Some(&o), None)
+fn texts(verdict: Verdict) -> Vec<String> {
+    verdict
         .violations
         .iter()
         .map(|v| cat!(v.text(), " (", v.rule, ")"))
         .collect()
+}
+
+/// The violations of `track("E", props)` as `path: message (rule)`,
+/// judged both ways, which must agree: on a view of the object, and in one
+/// pass over the call's JSON text (plan/walk.rs).
+fn track(plan: &TrackingPlan, props: serde_json::Value) -> Vec<String> {
+    let by_view = texts(plan.check(
+        EventKind::Track,
+        Some("E"),
+        Some(&object_of(props.clone())),
+        None,
+    ));
+    let raw = crate::model::object_from_value("properties", &props).expect("a valid payload");
+    let call = Call::track("E", raw, 1_800_000_000_000).expect("a valid call");
+    let by_text = texts(plan.check_call(&call, None));
+    assert_eq!(
+        by_text, by_view,
+        "the pass over the text and the view disagree on {props}"
+    );
+    by_view
 }
 
 /// A keyword's case: its schema for property `x`, values that pass, and
@@ -407,4 +425,105 @@ fn the_stamp_and_summary() {
         "{}",
         v.violations[0].message
     );
+}
+
+/// A schema using every keyword the one-pass check handles itself or hands
+/// to the view (`false`, `$ref`, `enum` and `const` of containers, a wrong
+/// container type), for the differential test below.
+fn rich() -> TrackingPlan {
+    let plan = json!({ "id": "t", "version": 1,
+        "definitions": { "tag": { "type": "array", "items": { "type": "string", "maxLength": 3 } } },
+        "events": { "E": { "properties": {
+            "type": "object", "required": ["sku", "price", "nested"],
+            "properties": {
+                "sku": { "type": "string", "pattern": "^SKU-[0-9]{4}$", "minLength": 2 },
+                "price": { "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 3 },
+                "items": { "type": "array", "minItems": 1, "maxItems": 2,
+                           "items": { "type": "integer", "minimum": 0 } },
+                "nested": { "type": "object", "required": ["a", "é"],
+                            "properties": { "a": { "enum": ["games", "x", [1, 2]] },
+                                            "b": { "const": { "a": 1 } } },
+                            "additionalProperties": false },
+                "tags": { "$ref": "#/definitions/tag" },
+                "c": false,
+                "x\"y": { "type": "boolean" }
+            },
+            "additionalProperties": { "type": ["string", "integer", "array"], "items": { "type": "string" } }
+        } } } });
+    TrackingPlan::parse(&plan.to_string()).expect("the rich plan")
+}
+
+fn payload() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let keys = prop::sample::select(vec![
+        "a", "b", "c", "é", "sku", "price", "items", "nested", "tags", "x\"y", "z",
+    ]);
+    let leaf = prop_oneof![
+        Just(json!(null)),
+        any::<bool>().prop_map(|b| json!(b)),
+        (-3i64..5).prop_map(|n| json!(n)),
+        prop::sample::select(vec![0.5, 2.5, 3.0, 3.5, -0.1]).prop_map(|f| json!(f)),
+        prop::sample::select(vec![
+            "",
+            "SKU-0001",
+            "SKU-1",
+            "games",
+            "x",
+            "abcd",
+            "q\"\\\u{e9}\n"
+        ])
+        .prop_map(|s| json!(s)),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(keys.clone().prop_map(String::from), inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let keys = prop::sample::select(vec![
+        "a", "c", "é", "sku", "price", "items", "nested", "tags", "x\"y", "z",
+    ]);
+    prop::collection::btree_map(keys.prop_map(String::from), value, 0..6)
+        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(4_000))]
+
+    /// The one pass over a call's text and the view of its object give the
+    /// same violations, in the same order, whatever the payload.
+    #[test]
+    fn the_pass_over_the_text_agrees_with_the_view(props in payload()) {
+        let plan = rich();
+        track(&plan, props);
+    }
+}
+
+/// Text that is not in cairn's order (keys unsorted, or repeated) is judged
+/// on the view, which sorts and keeps the last: the same verdict as the
+/// object's.
+#[test]
+fn text_out_of_order_is_judged_on_the_view() {
+    let plan = rich();
+    let schema = plan.event("E").and_then(|e| e.properties.as_ref()).unwrap();
+    for text in [
+        r#"{"sku":"SKU-1","price":9,"nested":{"a":"x","é":1}}"#,
+        r#"{"nested":{"a":"x","é":1},"price":1,"price":9,"sku":"SKU-0001"}"#,
+    ] {
+        let mut walked = Vec::new();
+        assert!(schema
+            .walk_root(&plan.definitions, text, "properties", &mut walked)
+            .is_none());
+        assert!(walked.is_empty(), "nothing is added when the pass gives up");
+        let mut viewed = Vec::new();
+        let view = View::parse(text).unwrap();
+        schema.check_root(&plan.definitions, &view, "properties", &mut viewed);
+        let got = plan.judge(EventKind::Track, Some("E"), Some(Payload::Text(text)), None);
+        assert_eq!(got.violations, viewed, "{text}");
+        assert!(
+            !viewed.is_empty(),
+            "{text}: the price breaks the plan either way"
+        );
+    }
 }

@@ -33,7 +33,7 @@ pub(crate) enum View<'a> {
 impl<'a> View<'a> {
     /// Reads JSON text already known to be valid.
     pub(crate) fn parse(text: &'a str) -> Option<View<'a>> {
-        let mut r = Reader { text, i: 0 };
+        let mut r = Reader::new(text);
         let v = r.value(0)?;
         r.ws();
         (r.i == text.len()).then_some(v)
@@ -75,30 +75,82 @@ impl<'a> View<'a> {
 }
 
 /// Deepest nesting read; the calls' payloads are held to less.
-const MAX_DEPTH: usize = crate::json::MAX_DEPTH + 1;
+pub(super) const MAX_DEPTH: usize = crate::json::MAX_DEPTH + 1;
 
-struct Reader<'a> {
+/// Reads JSON text known to be valid, value by value (also for
+/// `plan::walk`, which checks as it reads).
+pub(super) struct Reader<'a> {
     text: &'a str,
     i: usize,
 }
 
 impl<'a> Reader<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Reader { text, i: 0 }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.i).copied()
     }
 
-    fn ws(&mut self) -> Option<u8> {
+    /// Skips white space; the next byte, if any.
+    pub(super) fn ws(&mut self) -> Option<u8> {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.i += 1;
         }
         self.peek()
     }
 
-    fn eat(&mut self, c: u8) -> Option<()> {
+    /// Steps over the byte [`ws`](Self::ws) showed.
+    pub(super) fn bump(&mut self) {
+        self.i += 1;
+    }
+
+    /// True once the text is read to its end (but for white space).
+    pub(super) fn at_end(&mut self) -> bool {
+        self.ws().is_none()
+    }
+
+    pub(super) fn eat(&mut self, c: u8) -> Option<()> {
         (self.ws()? == c).then(|| self.i += 1)
     }
 
-    fn value(&mut self, depth: usize) -> Option<View<'a>> {
+    /// Reads past one value without keeping it.
+    pub(super) fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let close = match self.ws()? {
+            b'{' => b'}',
+            b'[' => b']',
+            _ => return self.value(depth).map(drop),
+        };
+        self.i += 1;
+        if self.ws()? == close {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            if close == b'}' {
+                if self.ws()? != b'"' {
+                    return None;
+                }
+                self.string()?;
+                self.eat(b':')?;
+            }
+            self.skip(depth + 1)?;
+            match self.ws()? {
+                b',' => self.i += 1,
+                c if c == close => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    pub(super) fn value(&mut self, depth: usize) -> Option<View<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -187,7 +239,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The string starting at the current `"`, unescaped only if it must be.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
         let bytes = self.text.as_bytes();
