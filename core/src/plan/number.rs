@@ -172,6 +172,51 @@ fn trim_end_zeros(d: &[u8]) -> &[u8] {
 }
 
 /// Numeric order of two JSON number texts; `None` if either is not one.
+/// A bound of a plan (`minimum`, `maximum`, ...), read as a decimal once,
+/// when the plan is compiled, and kept with its text for messages.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    /// As the plan wrote it.
+    pub(crate) text: String,
+    negative: bool,
+    /// The significant digits: the integer part's, then the fraction's.
+    digits: Vec<u8>,
+    int_len: usize,
+    exp: i64,
+}
+
+impl Bound {
+    /// Reads `text`; `None` if it is not JSON number text.
+    pub(crate) fn new(text: String) -> Option<Bound> {
+        let d = Decimal::parse(&text)?;
+        let mut digits = Vec::with_capacity(d.int_digits.len() + d.frac_digits.len());
+        digits.extend_from_slice(d.int_digits);
+        digits.extend_from_slice(d.frac_digits);
+        let (negative, int_len, exp) = (d.negative, d.int_digits.len(), d.exp);
+        Some(Bound {
+            text,
+            negative,
+            digits,
+            int_len,
+            exp,
+        })
+    }
+
+    /// The bound as a [`Decimal`], to compare with.
+    pub(crate) fn decimal(&self) -> Decimal<'_> {
+        let (int_digits, frac_digits) = self
+            .digits
+            .split_at_checked(self.int_len)
+            .unwrap_or_default();
+        Decimal {
+            negative: self.negative,
+            int_digits,
+            frac_digits,
+            exp: self.exp,
+        }
+    }
+}
+
 pub(crate) fn compare(a: &str, b: &str) -> Option<Ordering> {
     Some(Decimal::parse(a)?.cmp(&Decimal::parse(b)?))
 }
@@ -179,6 +224,28 @@ pub(crate) fn compare(a: &str, b: &str) -> Option<Ordering> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bound_read_once_compares_as_its_text() {
+        for (n, b) in [
+            ("1", "0"),
+            ("-1", "0"),
+            ("0.5", "0.50"),
+            ("1e3", "999.9"),
+            ("-0", "0"),
+            ("0.001", "1e-3"),
+            ("12", "120e-1"),
+        ] {
+            let bound = Bound::new(b.to_string()).unwrap();
+            let direct = Decimal::parse(n).unwrap().cmp(&Decimal::parse(b).unwrap());
+            assert_eq!(
+                Decimal::parse(n).unwrap().cmp(&bound.decimal()),
+                direct,
+                "{n} vs {b}"
+            );
+        }
+        assert!(Bound::new("nope".into()).is_none());
+    }
 
     #[test]
     fn orders_as_decimals() {

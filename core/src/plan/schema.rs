@@ -16,7 +16,7 @@ use core::cmp::Ordering;
 use alloc::borrow::Cow;
 
 use super::format::Format;
-use super::number::{self, Decimal};
+use super::number::{self, Bound, Decimal};
 use super::pattern::{Matcher, PatternEngine};
 use super::view::View;
 use super::{PlanError, Violation};
@@ -114,10 +114,10 @@ pub(crate) struct Schema {
     additional: Additional,
     one_of: Option<Vec<Json>>,
     constant: Option<Json>,
-    minimum: Option<String>,
-    maximum: Option<String>,
-    exclusive_minimum: Option<String>,
-    exclusive_maximum: Option<String>,
+    minimum: Option<Bound>,
+    maximum: Option<Bound>,
+    exclusive_minimum: Option<Bound>,
+    exclusive_maximum: Option<Bound>,
     min_length: Option<u64>,
     max_length: Option<u64>,
     pattern: Option<(String, Box<dyn Matcher>)>,
@@ -211,10 +211,10 @@ impl Compiler<'_> {
                     _ => return Err(error(&here, "`enum` must be a non-empty array of the allowed values".into())),
                 },
                 "const" => s.constant = Some(value.clone()),
-                "minimum" => s.minimum = Some(number_text(value, &here)?),
-                "maximum" => s.maximum = Some(number_text(value, &here)?),
-                "exclusiveMinimum" => s.exclusive_minimum = Some(number_text(value, &here)?),
-                "exclusiveMaximum" => s.exclusive_maximum = Some(number_text(value, &here)?),
+                "minimum" => s.minimum = Some(bound(value, &here)?),
+                "maximum" => s.maximum = Some(bound(value, &here)?),
+                "exclusiveMinimum" => s.exclusive_minimum = Some(bound(value, &here)?),
+                "exclusiveMaximum" => s.exclusive_maximum = Some(bound(value, &here)?),
                 "minLength" => s.min_length = Some(count(value, &here)?),
                 "maxLength" => s.max_length = Some(count(value, &here)?),
                 "minItems" => s.min_items = Some(count(value, &here)?),
@@ -333,9 +333,11 @@ fn strings(v: &Json, at: &str) -> Result<Vec<String>, PlanError> {
     }
 }
 
-fn number_text(v: &Json, at: &str) -> Result<String, PlanError> {
+fn bound(v: &Json, at: &str) -> Result<Bound, PlanError> {
     match v {
-        Json::Number(n) => Ok(n.as_str().to_string()),
+        // A JSON number's text always reads as a decimal.
+        Json::Number(n) => Bound::new(n.as_str().to_string())
+            .ok_or_else(|| error(at, cat!("expected a number, got ", n.as_str()))),
         other => Err(error(at, cat!("expected a number, got ", other.kind(), " (JSON Schema draft 4's boolean exclusiveMinimum/Maximum is not supported: give the bound itself)"))),
     }
 }
@@ -405,12 +407,14 @@ fn type_list(types: u8) -> String {
     out
 }
 
-fn has_type(types: u8, v: &View<'_>) -> bool {
+/// Whether `v` is of one of `types`; `number` is `v` read as a decimal,
+/// when it is a number.
+fn has_type(types: u8, v: &View<'_>, number: Option<&Decimal<'_>>) -> bool {
     let bit = match v {
         View::Null => NULL,
         View::Bool(_) => BOOLEAN,
-        View::Number(n) => {
-            let integer = Decimal::parse(n).is_some_and(|d| d.is_integer());
+        View::Number(_) => {
+            let integer = number.is_some_and(Decimal::is_integer);
             return types & NUMBER != 0 || (types & INTEGER != 0 && integer);
         }
         View::Str(_) => STRING,
@@ -589,7 +593,12 @@ impl Schema {
     /// `$ref` are the caller's); false when its type is wrong, as the other
     /// keywords would only repeat that.
     fn check_own(&self, v: &View<'_>, out: &mut Out<'_, '_>) -> bool {
-        if self.types != 0 && !has_type(self.types, v) {
+        // A number is read once, for its type and its bounds.
+        let number = match v {
+            View::Number(n) => Decimal::parse(n),
+            _ => None,
+        };
+        if self.types != 0 && !has_type(self.types, v, number.as_ref()) {
             out.add(
                 "type",
                 cat!("expected ", type_list(self.types), ", got ", describe(v)),
@@ -620,18 +629,22 @@ impl Schema {
             }
         }
         match v {
-            View::Number(n) => self.check_number(n, v, out),
+            View::Number(_) => {
+                if let Some(n) = &number {
+                    self.check_number(n, v, out);
+                }
+            }
             View::Str(s) => self.check_string(s, v, out),
             _ => {}
         }
         true
     }
 
-    fn check_number(&self, n: &str, v: &View<'_>, out: &mut Out<'_, '_>) {
-        fn cmp<'b>(n: &str, bound: &'b Option<String>) -> Option<(Ordering, &'b str)> {
+    fn check_number(&self, n: &Decimal<'_>, v: &View<'_>, out: &mut Out<'_, '_>) {
+        fn cmp<'b>(n: &Decimal<'_>, bound: &'b Option<Bound>) -> Option<(Ordering, &'b str)> {
             bound
-                .as_deref()
-                .and_then(|b| number::compare(n, b).map(|o| (o, b)))
+                .as_ref()
+                .map(|b| (n.cmp(&b.decimal()), b.text.as_str()))
         }
         if let Some((Ordering::Less, b)) = cmp(n, &self.minimum) {
             out.add(

@@ -161,9 +161,12 @@ impl<'a> Reader<'a> {
             b'"' => self.string().map(View::Str),
             b'-' | b'0'..=b'9' => {
                 let start = self.i;
-                while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
-                    self.i += 1;
-                }
+                let rest = self.text.as_bytes().get(start..)?;
+                let len = rest
+                    .iter()
+                    .position(|b| !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .unwrap_or(rest.len());
+                self.i += len;
                 self.text.get(start..self.i).map(View::Number)
             }
             b'[' => {
@@ -242,19 +245,15 @@ impl<'a> Reader<'a> {
     pub(super) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let start = self.i;
-        let bytes = self.text.as_bytes();
-        while let Some(&b) = bytes.get(self.i) {
-            match b {
-                b'"' => {
-                    let s = self.text.get(start..self.i)?;
-                    self.i += 1;
-                    return Some(Cow::Borrowed(s));
-                }
-                b'\\' => return self.escaped(start).map(Cow::Owned),
-                _ => self.i += 1,
-            }
+        let rest = self.text.as_bytes().get(start..)?;
+        let len = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        self.i += len;
+        if rest.get(len) == Some(&b'\\') {
+            return self.escaped(start).map(Cow::Owned);
         }
-        None
+        let s = self.text.get(start..self.i)?;
+        self.i += 1;
+        Some(Cow::Borrowed(s))
     }
 
     fn escaped(&mut self, start: usize) -> Option<String> {

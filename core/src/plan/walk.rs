@@ -116,7 +116,7 @@ impl Schema {
         let members = !(self.properties.is_empty()
             && matches!(self.additional, Additional::Unsaid | Additional::Allow));
         // Both in order by name: one merge, no search per member.
-        let mut declared = self.properties.iter().enumerate().peekable();
+        let mut at = 0;
         let mut last: Option<Cow<'w, str>> = None;
         r.bump();
         if r.ws()? == b'}' {
@@ -142,16 +142,21 @@ impl Schema {
                     }
                 }
                 let name: &str = &key;
-                while declared
-                    .next_if(|(_, (d, _))| order(d, name) == Ordering::Less)
-                    .is_some()
-                {}
-                let own = declared
-                    .next_if(|(_, (d, _))| d.as_str() == name)
-                    .map(|(j, (_, s))| {
-                        seen |= 1 << j;
-                        s
-                    });
+                while self
+                    .properties
+                    .get(at)
+                    .is_some_and(|(d, _)| order(d, name) == Ordering::Less)
+                {
+                    at += 1;
+                }
+                let own = match self.properties.get(at) {
+                    Some((d, s)) if d.as_str() == name => {
+                        seen |= 1 << at;
+                        at += 1;
+                        Some(s)
+                    }
+                    _ => None,
+                };
                 let mut rules = None;
                 if members {
                     rules = match (own, &self.additional) {
