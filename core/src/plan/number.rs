@@ -8,6 +8,8 @@
 //! decides only numeric order and integrality; the checks that use them
 //! are in [`super::schema`].
 
+use crate::prelude::*;
+
 use core::cmp::Ordering;
 
 /// A decimal read from valid JSON number text: `0.d₁d₂… × 10^exp`,
