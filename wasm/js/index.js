@@ -338,6 +338,10 @@ export class Cairn {
       // body): a CORS-simple request, no preflight, same as a beacon.
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       credentials: 'omit',
+      // A redirect is not a delivery: followed, a 301 or 302 turns the POST
+      // into a GET, whose 200 would count the batch delivered. As natively,
+      // the batch is retried (and `lastError` says the request failed).
+      redirect: 'error',
       signal: ctrl.signal,
     })
       .then(async (r) => {
@@ -354,7 +358,7 @@ export class Cairn {
         },
         (e) => {
           if (this._inflight?.id !== id || this._closed) return;
-          const reason = ctrl.signal.aborted ? 'aborted (requestTimeout, or its events were purged)' : String(e?.message || e);
+          const reason = ctrl.signal.aborted ? 'aborted: requestTimeout or a purge' : String(e?.message || e);
           this._core.onError(id, reason);
           this._log('failed', { id, events, error: reason });
         },

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
 import { openApp, sleep, startStatic, statsOf, until, withRig } from './harness.mjs';
@@ -86,6 +87,34 @@ test('offline, reload, back online: every event recorded offline arrives once', 
     assert.equal(all.length, 15, `each event once: ${all.map((e) => `${e.event} ${e.messageId}`)}`);
     assert.ok(unique(ids(events)));
     assert.deepEqual(names(events), [...Array.from({ length: 10 }, (_, i) => `Offline A${i}`), ...Array.from({ length: 5 }, (_, i) => `Offline B${i}`)]);
+  }));
+
+test('a redirect answering the batch is not taken for delivery', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    // An endpoint that moved, with CORS headers on its answers: fetch would
+    // follow the 301 as a GET, and the 200 that GET gets would count the
+    // batch as delivered while no backend received it.
+    const moved = createServer((req, res) => {
+      const cors = { 'Access-Control-Allow-Origin': '*' };
+      if (req.url === '/v1/batch') res.writeHead(301, { ...cors, Location: '/moved' });
+      else res.writeHead(200, cors);
+      req.resume();
+      res.end('ok');
+    });
+    await new Promise((ok) => moved.listen(0, '127.0.0.1', ok));
+    try {
+      const endpoint = `http://127.0.0.1:${moved.address().port}`;
+      const page = await openApp(context, site.origin, { ...opts({ flushAt: 1, retryBaseDelay: 200 }), endpoint });
+      await page.evaluate(() => window.cairn.track('Redirected'));
+      const s = await until(async () => {
+        const t = await statsOf(page);
+        return (t.retries >= 1 || t.deliveredEvents > 0) && t;
+      }, 10_000, 'an attempt');
+      assert.equal(s.deliveredEvents, 0, 'a redirect is not a delivery');
+      assert.equal(s.queuedEvents, 1, 'the event waits for the next attempt');
+    } finally {
+      moved.close();
+    }
   }));
 
 test('closing the page right after track still delivers the event (pagehide)', TEST, () =>
