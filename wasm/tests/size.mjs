@@ -2,9 +2,10 @@
 // wasm-bindgen glue and index.js; raw, gzip -9 and brotli (quality 11).
 //
 // The suite fails when the gzip total is above BUDGET_GZIP, the issue's
-// budget (62 KiB), plus the 2,267 bytes tracking plans measured in the
-// default package (issue 17 allows at most 6 KB; 2,252, and 15 more when the
-// checker's shared code changed for the one-pass check), plus the 1,102 bytes the
+// budget (62 KiB), plus the 2,269 bytes tracking plans measured in the
+// default package (issue 17 allows at most 6 KB; 2,252, and 17 more when the
+// checker's shared code changed for the one-pass check, as a clean build
+// measures it: 66,857 to 66,859 bytes between builds), plus the 1,102 bytes the
 // compact queue measured (issue 14: 10,000 events recorded in one task kept
 // in localStorage, and the queue's share of storage). docs/web.md, "Size",
 // says where the bytes go and what keeps them few.
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2267 + 1102;
+export const BUDGET_GZIP = 62 * KIB + 2269 + 1102;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
