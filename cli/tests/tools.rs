@@ -439,11 +439,14 @@ fn send_says_why_events_did_not_go_out_and_that_they_are_lost() {
     assert!(report.contains("Connection refused"), "{report}");
     assert!(report.contains("--storage FILE"), "{report}");
 
-    // A wrong path: the server answers 404 and the batch is refused.
+    // A wrong path: the server answers 404; the events are kept and retried
+    // until the timeout, and the report says where to look.
     let collector = Collector::start(CollectorConfig::default()).unwrap();
-    let (code, report) = send_three(&format!("{}/nope", collector.endpoint()), "k", "30");
+    let (code, report) = send_three(&format!("{}/nope", collector.endpoint()), "k", "2");
     assert_eq!(code, Some(1), "{report}");
-    assert!(report.contains("last refused batch: HTTP 404"), "{report}");
+    assert!(report.contains("HTTP 404"), "{report}");
+    assert!(report.contains("check the endpoint"), "{report}");
+    assert!(!report.contains("refused batch"), "{report}");
 }
 
 /// `--also-to`: the same lines to a second destination from one buffer. One

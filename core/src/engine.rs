@@ -1566,20 +1566,9 @@ impl Engine {
                 self.set_error(i, text);
                 self.lanes[at(i)].retry_at = Some(now_ms);
             }
-            Outcome::Refused { reason } | Outcome::Reject { reason } => {
-                if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
-                    log::warn!(
-                        "cairn: {} refused a batch of {} events, dropped: {reason}",
-                        self.lanes[at(i)].name(),
-                        flight.events
-                    );
-                }
-                self.set_error(i, reason.clone());
-                self.set_rejection(i, reason);
-                self.count_lane_drop(i, DropReason::Rejected, flight.events, now_ms);
-                self.persist_delivery(i, now_ms);
-                self.settle(i, &flight, now_ms);
-            }
+            Outcome::Refused { reason } => self.reject_batch(i, &flight, reason, now_ms),
+            #[cfg(feature = "wire-amplitude")]
+            Outcome::Reject { reason } => self.reject_batch(i, &flight, reason, now_ms),
             #[cfg(feature = "wire-amplitude")]
             Outcome::RefusedEvents { indices, reason } => {
                 let refused: Vec<(u64, u64)> = indices
@@ -1746,6 +1735,22 @@ impl Engine {
         if let Err(err) = self.store.append(&[], &[(key, Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }
+    }
+
+    /// Drops every event of `flight` as `rejected` for `reason`.
+    fn reject_batch(&mut self, i: usize, flight: &InFlight, reason: String, now_ms: i64) {
+        if self.errors_of(i).1.as_deref() != Some(reason.as_str()) {
+            log::warn!(
+                "cairn: {} refused a batch of {} events, dropped: {reason}",
+                self.lanes[at(i)].name(),
+                flight.events
+            );
+        }
+        self.set_error(i, reason.clone());
+        self.set_rejection(i, reason);
+        self.count_lane_drop(i, DropReason::Rejected, flight.events, now_ms);
+        self.persist_delivery(i, now_ms);
+        self.settle(i, flight, now_ms);
     }
 
     /// The batch is finished with (delivered or dropped): move the cursor,

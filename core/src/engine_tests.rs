@@ -378,31 +378,63 @@ fn status_413_splits_down_to_one_event_then_drops_it_as_oversize() {
 }
 
 #[test]
-fn status_404_drops_the_batch_as_rejected_and_moves_on() {
+fn status_404_keeps_the_batch_and_retries_it_saying_to_check_the_endpoint() {
     let mut e = engine(cfg());
     record(&mut e, 1..=40, T0);
     let u = e.poll_upload(T0).unwrap();
     e.on_upload_result(u.id, status(404, None), T0);
     let s = e.stats(T0);
-    assert_eq!(s.dropped.rejected, 40);
-    assert_eq!(
-        s.last_rejection.as_deref(),
-        Some("HTTP 404: {\"error\":\"x\"}")
+    assert_eq!((s.dropped.rejected, s.queued_events), (0, 40));
+    assert!(
+        s.last_error
+            .as_deref()
+            .unwrap()
+            .ends_with(": check the endpoint"),
+        "{:?}",
+        s.last_error
     );
-    assert_eq!(s.queued_events, 0);
+    assert!(e.poll_upload(T0).is_none(), "after a backoff, not at once");
+    let later = T0 + 10 * 60_000;
+    let again = e.poll_upload(later).expect("retried after the backoff");
+    assert_eq!(ids(&again), names(1..=40));
+    e.on_upload_result(again.id, ok(), later);
+    let s = e.stats(later);
+    assert_eq!((s.delivered_events, s.dropped.rejected), (40, 0));
+}
+
+#[test]
+fn a_422_isolates_the_refused_event_as_a_400_does() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=20, T0);
+    let (delivered, _) = deliver_refusing_with(&mut e, &["m7"], 422, T0);
+    let mut want = names(1..=20);
+    want.retain(|id| id != "m7");
+    assert_eq!(delivered, want);
+    let s = e.stats(T0);
+    assert_eq!((s.dropped.rejected, s.delivered_events), (1, 19));
 }
 
 /// Drives `e` against a backend that answers 400 to any batch holding one of
 /// `refused` and 200 to the rest, all at `now` (splits go out at once, with
 /// no backoff). Returns the ids delivered, in order, and the requests made.
 fn deliver_refusing(e: &mut Engine, refused: &[&str], now: i64) -> (Vec<String>, usize) {
+    deliver_refusing_with(e, refused, 400, now)
+}
+
+/// [`deliver_refusing`] with the refusing status `code`.
+fn deliver_refusing_with(
+    e: &mut Engine,
+    refused: &[&str],
+    code: u16,
+    now: i64,
+) -> (Vec<String>, usize) {
     let (mut delivered, mut requests) = (Vec::new(), 0);
     while let Some(u) = e.poll_upload(now) {
         requests += 1;
         assert!(requests < 1_000, "no end to the splitting");
         let batch = ids(&u);
         if batch.iter().any(|id| refused.contains(&id.as_str())) {
-            e.on_upload_result(u.id, status(400, None), now);
+            e.on_upload_result(u.id, status(code, None), now);
         } else {
             delivered.extend(batch);
             e.on_upload_result(u.id, ok(), now);

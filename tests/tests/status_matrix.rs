@@ -187,20 +187,16 @@ fn status_400_splits_the_batch_to_find_the_refused_events() {
 }
 
 #[test]
-fn other_4xx_drop_the_batch_as_rejected_with_the_reason() {
+fn a_404_keeps_the_events_and_they_go_once_the_endpoint_answers() {
     let (server, c, _d) = setup(vec![Fault::Status(404)]);
     record(&c, 5);
-    c.flush(Duration::from_secs(5)).unwrap();
-    record(&c, 2);
-    let r = c.flush(Duration::from_secs(5)).unwrap();
-    assert_eq!(r.remaining, 0);
+    let r = c.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!((r.delivered, r.remaining), (5, 0), "retried, not dropped");
     let s = c.stats();
-    assert_eq!(s.dropped.rejected, 5);
-    assert!(
-        s.last_rejection.as_deref().unwrap().starts_with("HTTP 404"),
-        "{s:?}"
-    );
-    assert_eq!(server.events().len(), 2, "later batches go on");
+    assert_eq!(s.dropped.rejected, 0);
+    assert_eq!(s.last_rejection, None);
+    assert_eq!(s.retries, 1);
+    assert_eq!(numbers(&server.events()), (0..5).collect::<Vec<_>>());
 }
 
 #[test]

@@ -360,8 +360,7 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
 }
 
 /// What a plan given to a package built without tracking plans says.
-pub const NO_PLANS: &str =
-    "this cairn package was built without tracking plans (they add about 20 KiB gzip): \
+pub const NO_PLANS: &str = "this cairn package was built without tracking plans: \
 build it with CAIRN_WEB_FEATURES=tracking-plan ./scripts/build-web.sh";
 
 /// Compiles a tracking plan the page gives (an object, or its JSON text);

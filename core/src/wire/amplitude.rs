@@ -312,11 +312,10 @@ impl Wire for AmplitudeWire {
                 after_ms: after_ms(),
                 reason: detail(),
             },
-            402..=499 => Outcome::Reject { reason: detail() },
-            _ => Outcome::Retry {
-                after_ms: None,
-                reason: cat!("unexpected ", detail()),
-            },
+            // Not Amplitude's own: halves find an event refused alone.
+            s @ 402..=499 if !super::names_the_endpoint(s) => Outcome::Refused { reason: detail() },
+            // A 404, a redirect: said of the endpoint, not of the events.
+            _ => super::wrong_endpoint(detail()),
         }
     }
 }
@@ -539,7 +538,11 @@ mod tests {
         ));
         assert!(matches!(
             w.classify(&resp(404, ""), 0),
-            Outcome::Reject { .. }
+            Outcome::Retry { ref reason, .. } if reason == "HTTP 404: check the endpoint"
+        ));
+        assert!(matches!(
+            w.classify(&resp(409, ""), 0),
+            Outcome::Refused { .. }
         ));
     }
 

@@ -146,7 +146,9 @@ pub enum Outcome {
         /// Status and the start of the body.
         reason: String,
     },
-    /// The server refuses these events for good: drop them, counted as `rejected`.
+    /// The server refuses every event of the batch for good (an Amplitude
+    /// 400 listing them all): drop them, counted as `rejected`.
+    #[cfg(feature = "wire-amplitude")]
     Reject {
         /// Status and the start of the body.
         reason: String,
@@ -187,6 +189,23 @@ pub fn body_prefix(body: &str) -> &str {
         end -= 1;
     }
     body.get(..end).unwrap_or_default()
+}
+
+/// True for the statuses that say the request went to the wrong place, not
+/// that its events are bad: 404, 405 and 410 (a typo in the endpoint, an
+/// API that moved) and 415 (a server that takes no gzip). Dropping the batch
+/// would lose every event until someone noticed; they are kept and retried.
+pub(crate) fn names_the_endpoint(status: u16) -> bool {
+    matches!(status, 404 | 405 | 410 | 415)
+}
+
+/// The [`Outcome`] of a status [`names_the_endpoint`]: retried with backoff,
+/// the events kept, the error saying where to look.
+pub(crate) fn wrong_endpoint(detail: String) -> Outcome {
+    Outcome::Retry {
+        after_ms: None,
+        reason: crate::cat!(detail, ": check the endpoint"),
+    }
 }
 
 /// `HTTP {status}: {start of body}`, with the key cut out of the body (a

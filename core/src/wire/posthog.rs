@@ -215,12 +215,9 @@ impl Wire for PostHogWire {
             },
             // PostHog answers 400 to a batch it cannot read: find the
             // events it refuses by halves, as for Segment.
-            400 => Outcome::Refused { reason: detail() },
-            402..=499 => Outcome::Reject { reason: detail() },
-            _ => Outcome::Retry {
-                after_ms: None,
-                reason: cat!("unexpected ", detail()),
-            },
+            s @ 400..=499 if !super::names_the_endpoint(s) => Outcome::Refused { reason: detail() },
+            // A 404, a redirect: said of the endpoint, not of the events.
+            _ => super::wrong_endpoint(detail()),
         }
     }
 }
@@ -346,7 +343,10 @@ mod tests {
             w.classify(&resp(401), 0),
             Outcome::AuthFailed { .. }
         ));
-        assert!(matches!(w.classify(&resp(404), 0), Outcome::Reject { .. }));
+        assert!(
+            matches!(w.classify(&resp(404), 0), Outcome::Retry { ref reason, .. } if reason.ends_with("check the endpoint"))
+        );
+        assert!(matches!(w.classify(&resp(422), 0), Outcome::Refused { .. }));
         for s in [429, 500, 503, 408] {
             assert!(
                 matches!(w.classify(&resp(s), 0), Outcome::Retry { .. }),

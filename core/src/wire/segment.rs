@@ -10,8 +10,8 @@
 use crate::prelude::*;
 
 use super::{
-    body_prefix, parse_retry_after, HttpRequest, HttpResponse, Outcome, Wire,
-    MIN_REDACTED_KEY_BYTES,
+    body_prefix, names_the_endpoint, parse_retry_after, wrong_endpoint, HttpRequest, HttpResponse,
+    Outcome, Wire, MIN_REDACTED_KEY_BYTES,
 };
 use crate::cat;
 use crate::json_text::push_string;
@@ -146,14 +146,12 @@ impl Wire for SegmentWire {
                 reason: detail(),
             },
             // Segment and RudderStack answer 400 to a batch holding an event
-            // they cannot read: the others in it are fine.
-            400 => Outcome::Refused { reason: detail() },
-            402..=499 => Outcome::Reject { reason: detail() },
-            // 1xx/3xx are not answers to a batch POST; treat as temporary.
-            _ => Outcome::Retry {
-                after_ms: None,
-                reason: cat!("unexpected ", detail()),
-            },
+            // they cannot read: the others in it are fine. Any other 4xx may
+            // be one event's too: halves find it, the rest go.
+            s @ 400..=499 if !names_the_endpoint(s) => Outcome::Refused { reason: detail() },
+            // Said of the endpoint, not of the events (a 404, a redirect):
+            // keep them and retry.
+            _ => wrong_endpoint(detail()),
         }
     }
 }
@@ -257,9 +255,9 @@ mod tests {
         // A short key is left alone: it cannot be told from ordinary text.
         let w = SegmentWire::new("http://h", "key", false);
         assert_eq!(
-            w.classify(&resp(404, None), 0),
-            Outcome::Reject {
-                reason: "HTTP 404: nope".into()
+            w.classify(&resp(422, None), 0),
+            Outcome::Refused {
+                reason: "HTTP 422: nope".into()
             }
         );
     }
@@ -281,14 +279,24 @@ mod tests {
         assert!(
             matches!(w.classify(&resp(400, None), 0), Outcome::Refused { ref reason } if reason == "HTTP 400: nope")
         );
-        assert!(matches!(
-            w.classify(&resp(404, None), 0),
-            Outcome::Reject { .. }
-        ));
-        assert!(matches!(
-            w.classify(&resp(422, None), 0),
-            Outcome::Reject { .. }
-        ));
+        // The endpoint is wrong, not the events: kept and retried.
+        for s in [404, 405, 410, 415] {
+            assert_eq!(
+                w.classify(&resp(s, None), 0),
+                Outcome::Retry {
+                    after_ms: None,
+                    reason: format!("HTTP {s}: nope: check the endpoint")
+                },
+                "{s}"
+            );
+        }
+        // Any other 4xx may be one event's: halves find it.
+        for s in [402, 409, 422, 451] {
+            assert!(
+                matches!(w.classify(&resp(s, None), 0), Outcome::Refused { .. }),
+                "{s}"
+            );
+        }
         assert!(matches!(
             w.classify(&resp(429, Some("7")), 0),
             Outcome::Retry {
