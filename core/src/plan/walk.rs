@@ -142,21 +142,21 @@ impl Schema {
                     }
                 }
                 let name: &str = &key;
-                while self
-                    .properties
-                    .get(at)
-                    .is_some_and(|(d, _)| order(d, name) == Ordering::Less)
-                {
-                    at += 1;
-                }
-                let own = match self.properties.get(at) {
-                    Some((d, s)) if d.as_str() == name => {
-                        seen |= 1 << at;
-                        at += 1;
-                        Some(s)
+                // The declared names up to this key; the comparison that
+                // stops there also says whether it is declared.
+                let mut own = None;
+                while let Some((d, s)) = self.properties.get(at) {
+                    match order(d, name) {
+                        Ordering::Less => at += 1,
+                        Ordering::Equal => {
+                            seen |= 1 << at;
+                            at += 1;
+                            own = Some(s);
+                            break;
+                        }
+                        Ordering::Greater => break,
                     }
-                    _ => None,
-                };
+                }
                 let mut rules = None;
                 if members {
                     rules = match (own, &self.additional) {
