@@ -107,9 +107,15 @@ enum Command {
         /// end), so an interrupted send resumes when run again with the same file.
         #[arg(long, value_name = "FILE")]
         storage: Option<PathBuf>,
-        /// Seconds to wait for delivery at the end.
+        /// Seconds to wait for delivery at the end; also how long reading
+        /// waits for a nearly full buffer to drain before it stops (the
+        /// lines read are kept: run again to go on).
         #[arg(long, default_value_t = 120)]
         timeout: u64,
+        /// Most events the buffer holds. Reading waits for the backend when
+        /// the buffer is nine tenths full, so nothing is dropped for room.
+        #[arg(long, default_value_t = cairn::config::DEFAULT_MAX_QUEUE_EVENTS)]
+        max_queue_events: u64,
         /// NDJSON file to send; `-` or nothing reads standard input.
         input: Option<PathBuf>,
     },
@@ -151,6 +157,7 @@ fn main() -> ExitCode {
             also_to,
             storage,
             timeout,
+            max_queue_events,
             input,
         } => send(
             cairn_cli::send::SendOptions {
@@ -160,6 +167,7 @@ fn main() -> ExitCode {
                 also_to,
                 storage,
                 timeout: std::time::Duration::from_secs(timeout),
+                max_queue_events,
             },
             input,
         ),

@@ -101,6 +101,52 @@ fn send_reports_refused_lines_and_fails() {
 }
 
 #[test]
+fn a_backfill_larger_than_the_buffer_waits_for_room_and_drops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    let input = ndjson(dir.path(), 3_000);
+    let args = |endpoint: &str| {
+        let mut c = send(endpoint, "k");
+        c.args([
+            "--storage",
+            db.to_str().unwrap(),
+            "--max-queue-events",
+            "1000",
+            "--timeout",
+            "1",
+            input.to_str().unwrap(),
+        ]);
+        c
+    };
+    // The backend is down: reading stops near the cap instead of dropping
+    // the oldest events for room.
+    let first = args(&dead_endpoint()).output().unwrap();
+    let report = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(1), "{report}");
+    assert!(report.contains("stopped reading after line"), "{report}");
+    assert!(report.contains("overflow 0"), "{report}");
+    let queued = Command::new(CAIRN)
+        .args(["inspect", db.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&queued.stdout).unwrap();
+    let held = v["queued_events"].as_u64().unwrap();
+    assert!((800..=1_000).contains(&held), "{held} events held");
+
+    // Back up: the same command goes on from where reading stopped.
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let second = args(&collector.endpoint()).output().unwrap();
+    let report = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(second.status.code(), Some(0), "{report}");
+    assert!(report.contains("overflow 0"), "{report}");
+    let mut ids = collector.message_ids();
+    assert_eq!(ids.len(), 3_000, "every line once: {report}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3_000);
+}
+
+#[test]
 fn inspect_reads_a_buffer_left_by_a_killed_process() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("left.db");

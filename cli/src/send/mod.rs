@@ -93,9 +93,21 @@ pub struct SendOptions {
     pub also_to: Vec<cairn::Destination>,
     /// The buffer file; a temporary one when `None`.
     pub storage: Option<PathBuf>,
-    /// How long to wait for delivery at the end.
+    /// How long to wait for delivery at the end, and for room in the
+    /// buffer while reading (see [`FULL_SHARE`]).
     pub timeout: Duration,
+    /// Most events the buffer holds (the client's `max_queue_events`).
+    pub max_queue_events: u64,
 }
+
+/// The share of the buffer's caps (`max_queue_events`, and cairn's default
+/// `max_queue_bytes`) past which reading waits for the backend: 9/10. A
+/// buffer past its cap drops its oldest events; a backfill of more lines
+/// than the cap, to a backend slower than the disk or down, lost them so.
+/// Reading now waits while the backend takes events, and stops once it has
+/// taken none for `--timeout` seconds: the lines read are kept and noted, so
+/// the same command run again goes on from there.
+pub const FULL_SHARE: (u64, u64) = (9, 10);
 
 /// The `--destination` names: `segment` (also RudderStack), `amplitude`
 /// (HTTP V2), `amplitude-batch` (Amplitude's Batch API), `posthog`.
@@ -177,12 +189,18 @@ pub struct SendSummary {
     /// Why events did not go out: the buffer's delivery condition, in
     /// `cairn inspect`'s words (empty when all went out).
     pub why: Vec<String>,
+    /// The last line read when reading stopped early, the buffer nearly full
+    /// and the backend taking nothing (see [`FULL_SHARE`]).
+    pub stopped_at: Option<u64>,
 }
 
 impl SendSummary {
     /// True when every line was delivered.
     pub fn all_delivered(&self) -> bool {
-        self.remaining == 0 && self.dropped.total() == 0 && self.refused.is_empty()
+        self.remaining == 0
+            && self.dropped.total() == 0
+            && self.refused.is_empty()
+            && self.stopped_at.is_none()
     }
 
     /// The closing report.
@@ -216,6 +234,16 @@ impl SendSummary {
             s.push_str(&format!(
                 "\nskipped {} lines an earlier run on this buffer had taken{noted}",
                 self.skipped
+            ));
+        }
+        if let Some(line) = self.stopped_at {
+            s.push_str(&format!(
+                "\nstopped reading after line {line}: the buffer is nearly full and the backend \
+                 took no event for the --timeout; nothing was dropped. {}",
+                match &self.storage {
+                    Some(_) => "Run the same command again to send the rest of the input",
+                    None => "Run with --storage FILE: the same command run again then goes on from there",
+                }
             ));
         }
         if !self.why.is_empty() {
@@ -335,6 +363,7 @@ pub fn run<R: Read>(
         .destination(options.destination)
         .storage_path(&path)
         .flush_at(CHECKPOINT_LINES as usize)
+        .max_queue_events(options.max_queue_events)
         .flush_interval(Duration::from_millis(200))
         // A backfill carries old timestamps on purpose: do not expire them.
         .max_event_age(BACKFILL_MAX_EVENT_AGE)
@@ -391,6 +420,10 @@ pub fn run<R: Read>(
         if (number > notes.noted && reader.buffer().is_empty()) || handed >= CHECKPOINT_LINES {
             notes.checkpoint(&client, number, &digest)?;
             handed = 0;
+            if !wait_for_room(&client, options, |s| show(&summary, s))? {
+                summary.stopped_at = Some(number);
+                break;
+            }
         }
         buf.clear();
         let read = reader.read_line(&mut buf).map_err(|e| SendError::Read {
@@ -448,7 +481,11 @@ pub fn run<R: Read>(
     }
     notes.checkpoint(&client, number, &digest)?;
 
-    let deadline = Instant::now() + options.timeout;
+    // Stopped early: the backend took nothing for the timeout already.
+    let deadline = match summary.stopped_at {
+        Some(_) => Instant::now(),
+        None => Instant::now() + options.timeout,
+    };
     loop {
         let report = client.flush(Duration::from_millis(500))?;
         let s = client.stats();
@@ -478,6 +515,41 @@ pub fn run<R: Read>(
         summary.why = why_not_sent(&path, &s);
     }
     Ok(summary)
+}
+
+/// Waits while the buffer is past [`FULL_SHARE`] of its caps, as long as the
+/// backend keeps taking events. `false` once it has taken none for
+/// `options.timeout` (or refuses the write key): reading stops there.
+fn wait_for_room(
+    client: &cairn::Client,
+    options: &SendOptions,
+    show: impl Fn(&cairn::Stats),
+) -> Result<bool, SendError> {
+    let (part, whole) = FULL_SHARE;
+    let max_events = options.max_queue_events / whole * part;
+    let max_bytes = cairn::config::DEFAULT_MAX_QUEUE_BYTES / whole * part;
+    let mut delivered = None;
+    let mut since = Instant::now();
+    loop {
+        let s = client.stats();
+        let room = s.queued_events + CHECKPOINT_LINES <= max_events && s.queued_bytes <= max_bytes;
+        // An empty buffer takes the next lines whatever the cap.
+        if room || s.queued_events == 0 {
+            return Ok(true);
+        }
+        if s.auth_failed {
+            return Ok(false);
+        }
+        if delivered != Some(s.delivered_events) {
+            delivered = Some(s.delivered_events);
+            since = Instant::now();
+        } else if since.elapsed() >= options.timeout {
+            return Ok(false);
+        }
+        show(&s);
+        // Sends what is due and waits a little for it.
+        client.flush(Duration::from_millis(200))?;
+    }
 }
 
 /// The buffer's delivery condition as `cairn inspect` shows it; the last

@@ -8,7 +8,17 @@ import java.nio.file.Files
 object Fixtures {
     const val WRITE_KEY = "kotlin-test-key"
 
-    fun tempDir(): File = Files.createTempDirectory("cairn-kt").toFile().also { it.deleteOnExit() }
+    private val made = java.util.Collections.synchronizedList(mutableListOf<File>())
+
+    init {
+        // deleteOnExit() removes only empty directories: every test's buffer
+        // file, lock and id file stayed behind in /tmp, run after run.
+        Runtime.getRuntime().addShutdownHook(Thread {
+            synchronized(made) { made.forEach { it.deleteRecursively() } }
+        })
+    }
+
+    fun tempDir(): File = Files.createTempDirectory("cairn-kt").toFile().also { made.add(it) }
 
     fun config(endpoint: String, dir: File = tempDir()): CairnConfig.Builder =
         CairnConfig.builder(WRITE_KEY)
