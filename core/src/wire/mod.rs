@@ -116,7 +116,8 @@ pub enum Outcome {
     /// The batch is too large for the server: send it in halves.
     Split,
     /// The server refuses something in the batch (a 400: an event it cannot
-    /// read): a batch of several events is sent again in halves until the
+    /// read; or another 4xx that is not about the endpoint, such as 409 or
+    /// 422): a batch of several events is sent again in halves until the
     /// refused events are alone; a single refused event is dropped, counted
     /// as `rejected`. The others are delivered.
     Refused {
