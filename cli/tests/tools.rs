@@ -147,6 +147,53 @@ fn a_backfill_larger_than_the_buffer_waits_for_room_and_drops_nothing() {
 }
 
 #[test]
+fn a_rerun_goes_on_after_the_last_line_committed_not_the_last_noted() {
+    use cairn_cli::send::resume::{self, Digest, Progress};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let input = ndjson(dir.path(), 300);
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let run = || {
+        send(&collector.endpoint(), "k")
+            .args(["--storage", db.to_str().unwrap(), "--timeout", "10"])
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    assert_eq!(collector.message_ids().len(), 300);
+    // As if killed between the commit of lines 101 to 301 and their note:
+    // the note says line 100 (the file has a blank line after line 3).
+    let path = resume::progress_path(&db);
+    let mut p = resume::load(&path).unwrap().unwrap();
+    let mut digest = Digest::new();
+    for line in std::fs::read_to_string(&input).unwrap().lines().take(100) {
+        digest.push(line);
+    }
+    p = Progress {
+        through_line: 100,
+        digest: digest.text(),
+        ..p
+    };
+    resume::save(&path, &p).unwrap();
+    let again = run();
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{report}");
+    assert!(report.contains("skipped 300 lines"), "{report}");
+    assert_eq!(
+        collector.message_ids().len(),
+        300,
+        "nothing sent twice: {report}"
+    );
+}
+
+#[test]
 fn inspect_reads_a_buffer_left_by_a_killed_process() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("left.db");

@@ -96,10 +96,10 @@ pub use stats::DestinationStats;
 pub use stats::{DropCounts, DropReason, RoomWaits, Stats, StorageState};
 
 #[cfg(feature = "native")]
-#[doc(hidden)]
-pub use runtime::TimeSource;
-#[cfg(feature = "native")]
 pub use runtime::{Client, FlushReport, ANSWER_GRACE};
+#[cfg(feature = "native")]
+#[doc(hidden)]
+pub use runtime::{TimeSource, MARK_STATE_KEY};
 
 /// This library's name, as sent in `context.library.name`.
 pub const LIBRARY_NAME: &str = "cairn";

@@ -631,6 +631,14 @@ impl Recorder {
         Some(engine.record(core::mem::take(&mut self.pending), state, now_ms))
     }
 
+    /// Stores `mark` with the next commit, in the same transaction as the
+    /// events recorded before it ([`crate::runtime::MARK_STATE_KEY`]).
+    #[cfg(feature = "native")]
+    pub fn set_mark(&mut self, mark: String) {
+        self.pending_state
+            .push((crate::runtime::MARK_STATE_KEY.into(), Some(mark)));
+    }
+
     fn save_identity(&mut self) {
         self.pending_state
             .push((identity::STATE_KEY.into(), Some(self.identity.to_json())));

@@ -345,3 +345,82 @@ fn crash_harness_long() {
     let f = run(kills, seed(), Scenario::Anytime);
     print(&f, seed(), "crash-harness-long.txt");
 }
+
+/// `Client::enqueue_marked` (what `cairn send` resumes by): killed at any
+/// moment, the file's mark names exactly the last event committed. Every
+/// event up to the mark is in the file or at the collector, none past it
+/// is, whatever was delivered and deleted before the kill.
+#[test]
+fn the_mark_committed_with_the_events_names_exactly_the_last_one() {
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let mut rng = Rng(0x005e_ed0f_3a4c);
+    for round in 1..=6u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("marked.db");
+        let first = round * BLOCK;
+        let mut child = Command::new(CHILD)
+            .args(["marked", db.to_str().unwrap(), &collector.endpoint()])
+            .arg(first.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut started = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut started)
+            .unwrap();
+        assert_eq!(started.trim(), "started");
+        std::thread::sleep(Duration::from_millis(150 + rng.below(500)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mark: u64 = conn
+            .query_row(
+                "SELECT value FROM state WHERE key = ?1",
+                [cairn::MARK_STATE_KEY],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap()
+            .parse()
+            .unwrap();
+        let number = |id: &str| id.strip_prefix("mk-").and_then(|n| n.parse::<u64>().ok());
+        let mut committed: std::collections::BTreeSet<u64> = conn
+            .prepare("SELECT message_id FROM events")
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .filter_map(|id| number(&id.unwrap()))
+            .collect();
+        let delivered: Vec<u64> = collector
+            .message_ids()
+            .iter()
+            .filter_map(|id| number(id))
+            .filter(|n| (first..first + BLOCK).contains(n))
+            .collect();
+        let in_file = committed.len();
+        committed.extend(&delivered);
+        assert!(mark >= first, "round {round}: nothing marked");
+        assert_eq!(
+            committed.first().copied(),
+            Some(first),
+            "round {round}: events missing at the start"
+        );
+        assert_eq!(
+            committed.last().copied(),
+            Some(mark),
+            "round {round}: the mark is not the last event committed \
+             ({in_file} in the file, {} delivered)",
+            delivered.len()
+        );
+        assert_eq!(
+            committed.len() as u64,
+            mark - first + 1,
+            "round {round}: a gap below the mark"
+        );
+        eprintln!(
+            "round {round}: mark {}, {} delivered, {in_file} in the file",
+            mark - first,
+            delivered.len()
+        );
+    }
+}

@@ -345,9 +345,15 @@ pub fn run<R: Read>(
         (None, None) => unreachable!("one of the two is set above"),
     };
     let progress_file = options.storage.as_deref().map(resume::progress_path);
-    let earlier = match &progress_file {
+    let noted = match &progress_file {
         Some(p) => resume::load(p)?,
         None => None,
+    };
+    // The mark committed with the last event goes further than the note
+    // when the run stopped between a commit and its note.
+    let earlier = match (noted, options.storage.as_deref().and_then(resume::marked)) {
+        (Some(n), Some(m)) if m.source == n.source && m.through_line > n.through_line => Some(m),
+        (n, _) => n,
     };
     let queued = options
         .storage
@@ -461,7 +467,20 @@ pub fn run<R: Read>(
                     summary.skipped += 1;
                     continue;
                 }
-                client.enqueue(&event)
+                match &notes.file {
+                    Some(_) => {
+                        let mark = Progress {
+                            source: source.name(),
+                            through_line: number,
+                            digest: digest.text(),
+                        };
+                        match serde_json::to_string(&mark) {
+                            Ok(mark) => client.enqueue_marked(&event, mark),
+                            Err(_) => client.enqueue(&event),
+                        }
+                    }
+                    None => client.enqueue(&event),
+                }
             }
             // cairn says what is wrong with it, in its own words.
             Err(_) => client.enqueue_json(text),

@@ -6,9 +6,11 @@
 //! whose event is committed to the buffer, and a digest of every line up to
 //! it. The sender writes it after each commit of the buffer; a re-run skips
 //! the lines it covers (their events are in the buffer or delivered), after
-//! checking by the digest that the input is the same. Lines past it whose
-//! message id is already queued in the buffer (committed after the last note)
-//! are skipped too.
+//! checking by the digest that the input is the same. Each event carries its
+//! line's progress into the buffer too ([`marked`], committed in the same
+//! transaction as the event): when a run stopped between a commit and its
+//! note, a re-run goes on after the last line committed. Lines past both
+//! whose message id is already queued in the buffer are skipped too.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -88,6 +90,29 @@ impl Default for Digest {
     fn default() -> Self {
         Digest::new()
     }
+}
+
+/// The progress the last event committed to the buffer file `storage`
+/// carries (`Client::enqueue_marked`, in the same transaction as the event):
+/// past the progress file's note when a run was stopped between a commit and
+/// its note. `None` when there is none or it cannot be read.
+pub fn marked(storage: &Path) -> Option<Progress> {
+    if !storage.is_file() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(
+        storage,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let text: String = conn
+        .query_row(
+            "SELECT value FROM state WHERE key = ?1",
+            [cairn::MARK_STATE_KEY],
+            |r| r.get(0),
+        )
+        .ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// The message ids of the events queued in the buffer file `storage` (none

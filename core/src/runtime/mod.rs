@@ -351,6 +351,25 @@ impl Client {
         self.submit(from_event(event, self.now()))
     }
 
+    /// Like [`enqueue`](Self::enqueue), and stores `mark` in the buffer file
+    /// in the same transaction as the event, under [`MARK_STATE_KEY`] in its
+    /// `state` table: whoever reads the file after a crash finds the mark of
+    /// the last event committed, never one whose event is not there.
+    /// `cairn send` marks each event with its input line, so a re-run
+    /// resumes exactly after it. An event dropped on the way (the spill
+    /// full, say) takes its mark with it.
+    #[doc(hidden)]
+    pub fn enqueue_marked(&self, event: &Value, mark: String) -> Result<()> {
+        self.check_process()?;
+        let call = from_event(event, self.now())
+            .and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
+        match call {
+            Ok(call) => self.send(Command::RecordMarked(Box::new((call, mark)))),
+            // Counted as enqueue counts them, with no mark.
+            Err(_) => self.submit(call),
+        }
+    }
+
     /// Like [`enqueue`](Self::enqueue), with the event as JSON text (one NDJSON line).
     pub fn enqueue_json(&self, event_json: &str) -> Result<()> {
         let value: Result<Value> = serde_json::from_str(event_json)
@@ -757,10 +776,15 @@ impl Drop for Client {
 fn spilled_bytes(cmd: &Command) -> usize {
     let text = match cmd {
         Command::Record(call) => call.payload_bytes(),
+        Command::RecordMarked(marked) => marked.0.payload_bytes() + marked.1.len(),
         _ => 0,
     };
     std::mem::size_of::<Command>() + text
 }
+
+/// The `state` key [`Client::enqueue_marked`] stores its mark under.
+#[doc(hidden)]
+pub const MARK_STATE_KEY: &str = "mark";
 
 /// How long a stopping client waits for the answer to an upload already on
 /// the wire (and a `flush` or `shutdown` caller for a worker busy on its

@@ -89,6 +89,10 @@ pub(crate) const BACKLOG_STEP: usize = 8_192;
 )]
 pub(crate) enum Command {
     Record(Call),
+    /// A call and the mark to store with it, in the same transaction
+    /// ([`Client::enqueue_marked`](super::Client::enqueue_marked)). Boxed:
+    /// rare, and the channel's slots stay a call's size.
+    RecordMarked(Box<(Call, String)>),
     Reset,
     SetAnonymousId(String),
     SetContext(Map<String, Value>),
@@ -444,6 +448,11 @@ impl Worker {
         let now = self.now();
         match cmd {
             Command::Record(call) => self.recorder.record(call, &mut self.engine, now),
+            Command::RecordMarked(marked) => {
+                let (call, mark) = *marked;
+                self.recorder.record(call, &mut self.engine, now);
+                self.recorder.set_mark(mark);
+            }
             Command::Reset => self.recorder.reset(),
             Command::SetAnonymousId(id) => self.recorder.set_anonymous_id(&id),
             Command::SetContext(ctx) => self.recorder.set_context(ctx),

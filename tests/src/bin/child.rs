@@ -11,6 +11,8 @@
 //! - `readonly`: records 5 events on a file it cannot write, prints
 //!   `failing <events in memory>`, waits for a line on stdin, then waits for
 //!   the disk to work and flushes; prints `delivered <n>`.
+//! - `marked <first>`: enqueues complete events `mk-<n>` from `first` on,
+//!   each with the mark `<n>`, until the test kills it.
 //! - `fork`: records, forks, and in the child calls every kind of call on
 //!   the inherited client (printing `forked <call>: <error>`), then builds
 //!   its own client on `<db>.child` and delivers one event; the parent
@@ -150,6 +152,23 @@ fn main() {
                 client.stats().delivered_events,
                 report.remaining
             ));
+        }
+        "marked" => {
+            // Complete events, each marked with its number (what `cairn
+            // send` does with input lines), until the test kills it.
+            say("started".into());
+            for n in num(4).. {
+                let event = json!({
+                    "type": "track", "event": "Marked", "userId": "u-1",
+                    "messageId": format!("mk-{n}"), "properties": { "n": n },
+                });
+                client
+                    .enqueue_marked(&event, n.to_string())
+                    .expect("enqueue_marked");
+                if n % 50 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
         other => {
             eprintln!("unknown mode {other}");
