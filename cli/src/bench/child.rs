@@ -136,11 +136,13 @@ impl Outcome {
             .sum()
     }
 
-    /// CPU seconds of the caller's (main) thread: every thread not cairn's own.
+    /// CPU seconds of the caller's (main) thread: every thread not cairn's own
+    /// (named exactly, so a binary renamed `cairn-…` still counts its main
+    /// thread, which takes the program's name).
     pub fn caller_cpu_s(&self) -> f64 {
         self.threads
             .iter()
-            .filter(|t| !t.name.starts_with("cairn-"))
+            .filter(|t| t.name != "cairn-worker" && t.name != "cairn-http")
             .map(|t| t.cpu_s)
             .sum()
     }
