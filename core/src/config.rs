@@ -436,6 +436,9 @@ impl ClientBuilder {
     }
 
     /// A session ends after this long without events (default [`DEFAULT_SESSION_TIMEOUT`]).
+    /// Its last activity is written to storage when it moved by a 360th of
+    /// this (at most 5 s), not with every event: after a restart a session
+    /// may end up to that much early.
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
         self.session_timeout = timeout;
         self

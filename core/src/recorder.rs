@@ -74,8 +74,11 @@ pub struct Recorder {
     held_bytes: usize,
     pending: Vec<NewEvent>,
     pending_state: Vec<(String, Option<String>)>,
-    // The session moves with every event; it is written once per commit.
+    // The session moves with every event, but is written only when a new one
+    // begins or its last activity moved by `session::save_step_ms` since it
+    // was (`session_saved_ms`): the browser paid a storage write per call.
     session_dirty: bool,
+    session_saved_ms: i64,
     plan: Option<Arc<TrackingPlan>>,
     plan_stats: PlanStats,
     // Like the session, violation counts are written once per commit.
@@ -183,6 +186,7 @@ impl Recorder {
             pending: Vec::new(),
             pending_state,
             session_dirty: false,
+            session_saved_ms: session.map_or(0, |s| s.last_event_ms),
         }
     }
 
@@ -356,7 +360,12 @@ impl Recorder {
                 }
             }
         }
-        self.session_dirty = true;
+        let moved = self.session.map_or(0, |s| s.last_event_ms) - self.session_saved_ms;
+        if matches!(touch, Touch::Started { .. })
+            || moved >= session::save_step_ms(self.config.session_timeout_ms)
+        {
+            self.session_dirty = true;
+        }
         current
     }
 
@@ -609,6 +618,7 @@ impl Recorder {
     pub fn commit(&mut self, engine: &mut Engine, now_ms: i64) -> Option<Recorded> {
         if self.session_dirty {
             self.session_dirty = false;
+            self.session_saved_ms = self.session.map_or(0, |s| s.last_event_ms);
             self.pending_state
                 .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
         }

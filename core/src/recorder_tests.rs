@@ -360,6 +360,71 @@ fn sessions_renew_after_inactivity_and_can_emit_events() {
 }
 
 #[test]
+fn the_session_is_written_when_it_begins_and_then_every_few_seconds_not_per_event() {
+    let saved = |r: &mut Rig| {
+        r.engine
+            .store_mut()
+            .get_state(session::STATE_KEY)
+            .unwrap()
+            .and_then(|t| Session::from_json(&t))
+            .unwrap()
+    };
+    // The default timeout, 30 minutes: written again once 5 s have passed.
+    let mut r = rig(builder());
+    r.track("first");
+    r.commit();
+    assert_eq!(saved(&mut r).last_event_ms, T0, "written as it begins");
+    for _ in 0..40 {
+        r.now += 100;
+        r.track("burst");
+        r.commit();
+    }
+    assert_eq!(
+        saved(&mut r).last_event_ms,
+        T0,
+        "4 s of events: not written again"
+    );
+    r.now += 1_000;
+    r.track("later");
+    r.commit();
+    assert_eq!(saved(&mut r).last_event_ms, T0 + 5_000, "5 s on: written");
+    assert_eq!(saved(&mut r).id, T0);
+
+    // A short timeout keeps the step to a 360th of it: a restart read back
+    // resumes the same session as long as the timeout says so.
+    let timeout = std::time::Duration::from_secs(36);
+    let mut r = rig(builder().session_timeout(timeout));
+    r.track("a");
+    r.now += 150;
+    r.track("b");
+    r.commit();
+    assert_eq!(
+        saved(&mut r).last_event_ms,
+        T0 + 150,
+        "moved past the 100 ms step"
+    );
+    let state = r
+        .engine
+        .store_mut()
+        .get_state(session::STATE_KEY)
+        .unwrap()
+        .unwrap();
+    let mut store = MemoryStore::new();
+    store
+        .append(&[], &[(session::STATE_KEY.into(), Some(state))])
+        .unwrap();
+    let mut r2 = rig_with(builder().session_timeout(timeout), store);
+    r2.now = T0 + 150 + 35_900;
+    r2.track("after the restart");
+    let sent = r2.sent();
+    assert_eq!(
+        sent[0]["context"]["sessionId"].as_i64(),
+        Some(T0),
+        "the same session"
+    );
+}
+
+#[test]
 fn context_from_config_and_set_context_land_in_every_event() {
     let mut r = rig(builder().context(json!({"app": {"name": "Shop", "version": "2.1"}})));
     r.track("a");

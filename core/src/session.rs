@@ -33,6 +33,14 @@ pub enum Touch {
     },
 }
 
+/// How far a session's last activity may move before it is written again:
+/// a 360th of the timeout, at most 5 s (the default 30 minutes' share). A
+/// session read back after a restart may so end up to that much early, and
+/// its `Session Ended` be stamped that much before its last event.
+pub fn save_step_ms(timeout_ms: i64) -> i64 {
+    (timeout_ms / 360).min(5_000)
+}
+
 impl Session {
     /// Reads a persisted session.
     pub fn from_json(text: &str) -> Option<Self> {
