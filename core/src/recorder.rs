@@ -641,6 +641,12 @@ impl Recorder {
         Some(engine.record(core::mem::take(&mut self.pending), state, now_ms))
     }
 
+    /// Events recorded since the last commit, on their way to it.
+    #[cfg(feature = "native")]
+    pub fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Stores `mark` with the next commit, in the same transaction as the
     /// events recorded before it ([`crate::runtime::MARK_STATE_KEY`]).
     #[cfg(feature = "native")]

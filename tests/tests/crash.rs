@@ -424,3 +424,45 @@ fn the_mark_committed_with_the_events_names_exactly_the_last_one() {
         );
     }
 }
+
+/// An event held in memory for an undecided consent category is not
+/// committed, so its mark is not either: a reader of the file never finds a
+/// mark ahead of the events it has.
+#[test]
+fn an_event_held_for_consent_leaves_the_mark_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("held.db");
+    let client = cairn::Client::builder("k")
+        .endpoint(dead_endpoint())
+        .storage_path(&db)
+        .consent("analytics", cairn::ConsentState::Unknown)
+        .required_consent(["analytics"])
+        .build()
+        .unwrap();
+    let event = |n: u64| {
+        serde_json::json!({
+            "type": "track", "event": "Marked", "userId": "u-1",
+            "messageId": format!("mk-{n}"),
+        })
+    };
+    client.enqueue_marked(&event(1), "1".into()).unwrap();
+    client.commit(Duration::from_secs(5)).unwrap();
+    let mark = |db: &std::path::Path| {
+        rusqlite::Connection::open(db).unwrap().query_row(
+            "SELECT value FROM state WHERE key = ?1",
+            [cairn::MARK_STATE_KEY],
+            |r| r.get::<_, String>(0),
+        )
+    };
+    assert!(
+        mark(&db).is_err(),
+        "no mark while its event waits for consent"
+    );
+    client
+        .set_consent("analytics", cairn::ConsentState::Granted)
+        .unwrap();
+    client.enqueue_marked(&event(2), "2".into()).unwrap();
+    assert!(client.commit(Duration::from_secs(5)).unwrap());
+    assert_eq!(mark(&db).unwrap(), "2");
+    client.shutdown(Duration::from_millis(100)).unwrap();
+}

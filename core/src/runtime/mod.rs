@@ -356,8 +356,9 @@ impl Client {
     /// `state` table: whoever reads the file after a crash finds the mark of
     /// the last event committed, never one whose event is not there.
     /// `cairn send` marks each event with its input line, so a re-run
-    /// resumes exactly after it. An event dropped on the way (the spill
-    /// full, say) takes its mark with it.
+    /// resumes exactly after it. An event that does not reach that commit
+    /// (dropped on the way, or held for an undecided consent category)
+    /// leaves the mark where it was.
     #[doc(hidden)]
     pub fn enqueue_marked(&self, event: &Value, mark: String) -> Result<()> {
         self.check_process()?;

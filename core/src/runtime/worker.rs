@@ -450,8 +450,13 @@ impl Worker {
             Command::Record(call) => self.recorder.record(call, &mut self.engine, now),
             Command::RecordMarked(marked) => {
                 let (call, mark) = *marked;
+                let before = self.recorder.pending_events();
                 self.recorder.record(call, &mut self.engine, now);
-                self.recorder.set_mark(mark);
+                // Only an event on its way to this commit moves the mark: one
+                // held for an undecided consent category is not committed yet.
+                if self.recorder.pending_events() > before {
+                    self.recorder.set_mark(mark);
+                }
             }
             Command::Reset => self.recorder.reset(),
             Command::SetAnonymousId(id) => self.recorder.set_anonymous_id(&id),
