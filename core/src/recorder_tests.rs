@@ -48,6 +48,15 @@ fn rig(b: ClientBuilder) -> Rig {
     rig_with(b, MemoryStore::new())
 }
 
+/// A new rig on `b` whose store holds only `r`'s state under `key`: a
+/// restart that kept that state.
+fn restarted_with(r: &mut Rig, key: &str, b: ClientBuilder) -> Rig {
+    let state = r.engine.store_mut().get_state(key).unwrap().unwrap();
+    let mut store = MemoryStore::new();
+    store.append(&[], &[(key.into(), Some(state))]).unwrap();
+    rig_with(b, store)
+}
+
 impl Rig {
     fn call(&mut self, c: crate::error::Result<Call>) {
         let mut c = c.unwrap();
@@ -140,17 +149,7 @@ fn identity_survives_a_restart() {
     r.call(Call::group("g1", None, 0));
     r.commit();
     let saved = r.recorder.identity().clone();
-    let state = r
-        .engine
-        .store_mut()
-        .get_state(identity::STATE_KEY)
-        .unwrap()
-        .unwrap();
-    let mut store = MemoryStore::new();
-    store
-        .append(&[], &[(identity::STATE_KEY.into(), Some(state))])
-        .unwrap();
-    let r2 = rig_with(builder(), store);
+    let r2 = restarted_with(&mut r, identity::STATE_KEY, builder());
     assert_eq!(r2.recorder.identity(), &saved);
 }
 
@@ -403,17 +402,11 @@ fn the_session_is_written_when_it_begins_and_then_every_few_seconds_not_per_even
         T0 + 150,
         "moved past the 100 ms step"
     );
-    let state = r
-        .engine
-        .store_mut()
-        .get_state(session::STATE_KEY)
-        .unwrap()
-        .unwrap();
-    let mut store = MemoryStore::new();
-    store
-        .append(&[], &[(session::STATE_KEY.into(), Some(state))])
-        .unwrap();
-    let mut r2 = rig_with(builder().session_timeout(timeout), store);
+    let mut r2 = restarted_with(
+        &mut r,
+        session::STATE_KEY,
+        builder().session_timeout(timeout),
+    );
     r2.now = T0 + 150 + 35_900;
     r2.track("after the restart");
     let sent = r2.sent();

@@ -315,17 +315,26 @@ impl Notes<'_> {
         // `false`: the disk is failing and the events wait in memory; they
         // are not noted until a later commit has them on disk.
         if client.commit(COMMIT_TIMEOUT)? {
-            resume::save(
-                file,
-                &Progress {
-                    source: self.source.name(),
-                    through_line: line,
-                    digest: digest.text(),
-                },
-            )?;
+            resume::save(file, &self.at(line, digest))?;
             self.noted = line;
         }
         Ok(())
+    }
+
+    /// The progress of lines 1 to `line` of this input.
+    fn at(&self, line: u64, digest: &Digest) -> Progress {
+        Progress {
+            source: self.source.name(),
+            through_line: line,
+            digest: digest.text(),
+        }
+    }
+
+    /// What `line`'s event carries into the buffer (`enqueue_marked`): its
+    /// progress, when there is a progress file to resume by.
+    fn mark(&self, line: u64, digest: &Digest) -> Option<String> {
+        self.file.as_ref()?;
+        serde_json::to_string(&self.at(line, digest)).ok()
     }
 }
 
@@ -467,18 +476,8 @@ pub fn run<R: Read>(
                     summary.skipped += 1;
                     continue;
                 }
-                match &notes.file {
-                    Some(_) => {
-                        let mark = Progress {
-                            source: source.name(),
-                            through_line: number,
-                            digest: digest.text(),
-                        };
-                        match serde_json::to_string(&mark) {
-                            Ok(mark) => client.enqueue_marked(&event, mark),
-                            Err(_) => client.enqueue(&event),
-                        }
-                    }
+                match notes.mark(number, &digest) {
+                    Some(mark) => client.enqueue_marked(&event, mark),
                     None => client.enqueue(&event),
                 }
             }

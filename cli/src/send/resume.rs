@@ -97,15 +97,8 @@ impl Default for Digest {
 /// past the progress file's note when a run was stopped between a commit and
 /// its note. `None` when there is none or it cannot be read.
 pub fn marked(storage: &Path) -> Option<Progress> {
-    if !storage.is_file() {
-        return None;
-    }
-    let conn = Connection::open_with_flags(
-        storage,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    let text: String = conn
+    let text: String = open_read_only(storage)
+        .ok()?
         .query_row(
             "SELECT value FROM state WHERE key = ?1",
             [cairn::MARK_STATE_KEY],
@@ -122,14 +115,8 @@ pub fn marked(storage: &Path) -> Option<Progress> {
 /// offers no list of queued ids without parsing every event, which for a
 /// full buffer (100,000 events) would cost hundreds of MB here.
 pub fn queued_message_ids(storage: &Path) -> HashSet<String> {
-    if !storage.is_file() {
-        return HashSet::new();
-    }
     let read = || -> rusqlite::Result<HashSet<String>> {
-        let conn = Connection::open_with_flags(
-            storage,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = open_read_only(storage)?;
         let mut stmt = conn.prepare("SELECT message_id FROM events")?;
         let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
         ids.collect()
@@ -137,6 +124,15 @@ pub fn queued_message_ids(storage: &Path) -> HashSet<String> {
     // A file cairn cannot read is cairn's to repair or refuse when the
     // client opens it; here it only means no id is known to be queued.
     read().unwrap_or_default()
+}
+
+/// The buffer file, read-only, before a client opens it; an error when it
+/// does not exist (read-only opening never creates it).
+fn open_read_only(storage: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        storage,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 #[cfg(test)]

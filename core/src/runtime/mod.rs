@@ -361,14 +361,7 @@ impl Client {
     /// leaves the mark where it was.
     #[doc(hidden)]
     pub fn enqueue_marked(&self, event: &Value, mark: String) -> Result<()> {
-        self.check_process()?;
-        let call = from_event(event, self.now())
-            .and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
-        match call {
-            Ok(call) => self.send(Command::RecordMarked(Box::new((call, mark)))),
-            // Counted as enqueue counts them, with no mark.
-            Err(_) => self.submit(call),
-        }
+        self.submit_marked(from_event(event, self.now()), Some(mark))
     }
 
     /// Like [`enqueue`](Self::enqueue), with the event as JSON text (one NDJSON line).
@@ -613,6 +606,12 @@ impl Client {
     }
 
     fn submit(&self, call: Result<Call>) -> Result<()> {
+        self.submit_marked(call, None)
+    }
+
+    /// Checks `call` and hands it to the worker, with `mark` to commit
+    /// with it ([`enqueue_marked`](Self::enqueue_marked)) if any.
+    fn submit_marked(&self, call: Result<Call>, mark: Option<String>) -> Result<()> {
         self.check_process()?;
         let call = call.and_then(|c| c.check_size(self.config.max_event_bytes).map(|_| c));
         match call {
@@ -626,10 +625,11 @@ impl Client {
                         }
                     }
                 }
-                if call.changes_identity() {
-                    self.send(Command::Record(call))
-                } else {
-                    self.send_event(call)
+                match mark {
+                    // Never dropped for room: the mark must not outrun it.
+                    Some(mark) => self.send(Command::RecordMarked(Box::new((call, mark)))),
+                    None if call.changes_identity() => self.send(Command::Record(call)),
+                    None => self.send_event(call),
                 }
             }
             Err(e) => {
