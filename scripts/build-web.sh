@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package into wasm/pkg: cairn-wasm for wasm32-unknown-unknown
 # (profile release-wasm), wasm-bindgen (--target web), wasm-opt -Oz (npm
-# binaryen), then the hand-written index.js / index.d.ts / package.json; the
-# shipped JS (glue and index.js) is minified with terser (npm).
+# binaryen), then the hand-written index.js / plan.js / index.d.ts / package.json;
+# the shipped JS (glue, index.js, plan.js) is minified with terser (npm).
 # Run scripts/setup-web.sh first (test-web.sh does). Honours CARGO_TARGET_DIR
 # and CAIRN_WEB_FEATURES.
 set -euo pipefail
@@ -38,5 +38,11 @@ minify "$PKG/cairn_wasm.js" "$PKG/cairn_wasm.js"
 # outside reads them, nor by string): their names are shortened too. Not in
 # the glue, whose `__wbindgen_*` names are the module's exports.
 minify wasm/js/index.js "$PKG/index.js" --mangle-props 'regex=/^_/'
+# Tracking plans (feature `tracking-plan`): the page's checker, or in its
+# place a module that refuses plans saying how to build one with them.
+case ",${CAIRN_WEB_FEATURES:-}," in
+  *,tracking-plan,*) minify wasm/js/plan.js "$PKG/plan.js" ;;
+  *) minify wasm/js/no-plan.js "$PKG/plan.js" ;;
+esac
 cp docs/web.md "$PKG/README.md" 2>/dev/null || true
 echo "build-web: package in $PKG"

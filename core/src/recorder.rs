@@ -168,7 +168,7 @@ impl Recorder {
             .get_state(plan::VIOLATIONS_STATE_KEY)
             .ok()
             .flatten()
-            .filter(|_| cfg!(feature = "plan"))
+            .filter(|_| cfg!(feature = "plan-verdicts"))
             .and_then(|t| PlanStats::from_json(&t))
             .unwrap_or_default();
         Recorder {
@@ -495,11 +495,11 @@ impl Recorder {
         self.plan.as_ref()
     }
 
-    /// The plan calls are judged by: none in a build without the `plan`
-    /// feature (the default browser package), where the checker is then
-    /// left out of the build as code never reached.
+    /// The plan calls are judged by: none in a build without tracking
+    /// plans (feature `plan-verdicts`), where their code is then left out of
+    /// the build as code never reached.
     fn active_plan(&self) -> Option<&TrackingPlan> {
-        if cfg!(feature = "plan") {
+        if cfg!(feature = "plan-verdicts") {
             self.plan.as_deref()
         } else {
             None
@@ -510,7 +510,7 @@ impl Recorder {
     /// email, a name): a purge or `forget` erases them with the events. The
     /// counts (event names and rules only) stay.
     fn forget_violation_values(&mut self) {
-        if cfg!(feature = "plan") && !self.plan_stats.recent.is_empty() {
+        if cfg!(feature = "plan-verdicts") && !self.plan_stats.recent.is_empty() {
             self.plan_stats.recent.clear();
             self.plan_stats_dirty = true;
         }
@@ -561,7 +561,7 @@ impl Recorder {
                     &mut self.context_cache,
                     &self.context,
                     &self.consent,
-                    if cfg!(feature = "plan") {
+                    if cfg!(feature = "plan-verdicts") {
                         self.plan.as_deref()
                     } else {
                         None
@@ -622,7 +622,7 @@ impl Recorder {
             self.pending_state
                 .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
         }
-        if cfg!(feature = "plan") && self.plan_stats_dirty {
+        if cfg!(feature = "plan-verdicts") && self.plan_stats_dirty {
             self.plan_stats_dirty = false;
             self.pending_state.push((
                 plan::VIOLATIONS_STATE_KEY.into(),

@@ -7,9 +7,10 @@
 // consent allows and who the user is lives in the Rust core (`Core`).
 
 import init, { Core } from './cairn_wasm.js';
+import { compilePlan } from './plan.js';
 
 /** Options this file reads; every other option goes to the core, which checks it. */
-const JS_OPTIONS = ['storageKey', 'cookie', 'wasm', 'onLog'];
+const JS_OPTIONS = ['storageKey', 'cookie', 'wasm', 'onLog', 'trackingPlan'];
 const COOKIE_NAME = 'cairn_aid';
 const locks = globalThis.navigator?.locks;
 
@@ -76,6 +77,19 @@ function pageProperties() {
 
 const toJson = (value) => (value == null ? '' : JSON.stringify(value));
 
+// A tracking plan as the page gives it (an object, its JSON text, or null
+// for none), compiled; throws saying what is wrong with it.
+function readPlan(plan) {
+  if (typeof plan === 'string') {
+    try {
+      plan = JSON.parse(plan);
+    } catch (e) {
+      throw new Error(`the tracking plan is not valid JSON (${e.message})`);
+    }
+  }
+  return plan == null ? undefined : compilePlan(plan);
+}
+
 /**
  * One page's cairn. Create it with `await Cairn.load({ writeKey, endpoint })`.
  */
@@ -100,16 +114,23 @@ export class Cairn {
       const shown = options.endpoint.replace(/\/\/[^/?#]*@/, '//***@');
       throw new TypeError(`cairn: invalid config \`endpoint\`: \`${shown}\` is not a valid URL: give the backend's base URL, e.g. https://api.segment.io`);
     }
+    let plan;
+    try {
+      plan = readPlan(options.trackingPlan);
+    } catch (e) {
+      throw new Error(`cairn: invalid option \`trackingPlan\`: ${e.message}`);
+    }
     wasmReady = wasmReady || init(options.wasm ? { module_or_path: options.wasm } : undefined);
     await wasmReady;
-    const cairn = new Cairn(JSON.stringify(coreOptions), options);
+    const cairn = new Cairn(JSON.stringify(coreOptions), options, plan);
     await cairn._start();
     return cairn;
   }
 
   /** @private Use `Cairn.load`. */
-  constructor(coreOptionsJson, options) {
+  constructor(coreOptionsJson, options, plan) {
     this._coreOptions = coreOptionsJson;
+    this._plan = plan;
     this._prefix = options.storageKey ?? 'cairn';
     this._cookie = options.cookie ? { name: COOKIE_NAME, ...options.cookie } : null;
     this._onLog = options.onLog ?? null;
@@ -141,7 +162,10 @@ export class Cairn {
       storage = e;
       found = false;
     }
-    return new Core(this._coreOptions, this._prefix, randomId(), fromCookie, storage, found);
+    const core = new Core(this._coreOptions, this._prefix, randomId(), fromCookie, storage, found);
+    const plan = this._plan;
+    if (plan) core.setPlan(plan.id, plan.version, plan.judge, plan.traits);
+    return core;
   }
 
   async _start() {
@@ -459,12 +483,16 @@ export class Cairn {
 
   /** Replaces the tracking plan (an object or its JSON text) for every later call; `null` removes it. */
   setTrackingPlan(plan) {
-    const text = typeof plan === 'string' ? plan : JSON.stringify(plan ?? null);
-    this._core.setTrackingPlan(text);
+    let compiled;
+    try {
+      compiled = readPlan(plan);
+    } catch (e) {
+      throw new Error(`cairn: invalid tracking plan: ${e.message}`);
+    }
     // A core made again (back from the back/forward cache) starts with it too.
-    const options = JSON.parse(this._coreOptions);
-    options.trackingPlan = JSON.parse(text);
-    this._coreOptions = JSON.stringify(options);
+    this._plan = compiled;
+    const p = compiled ?? { id: '', version: 'null' };
+    this._core.setPlan(p.id, p.version, p.judge, p.traits);
   }
 
   /** Records the user's decision for one category: 'granted', 'denied' or 'unknown'. */

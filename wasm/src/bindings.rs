@@ -219,10 +219,24 @@ impl Core {
         self.rt.set_context(context_json).map_err(err)
     }
 
-    /// Replaces the tracking plan (JSON text; `null` removes it).
-    #[wasm_bindgen(js_name = setTrackingPlan)]
-    pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), JsError> {
-        self.rt.set_tracking_plan(plan_json).map_err(err)
+    /// Replaces the tracking plan with one the page compiled (js/plan.js):
+    /// its `id`, its `version` as JSON text, its `judge` function and whether
+    /// that asks for the user's traits. `judge` undefined removes the plan.
+    #[cfg(feature = "tracking-plan")]
+    #[wasm_bindgen(js_name = setPlan)]
+    pub fn set_plan(
+        &mut self,
+        id: String,
+        version: &str,
+        judge: Option<crate::js::Function>,
+        traits: bool,
+    ) {
+        let plan = judge.map(|judge| {
+            let version = cairn::json::parse(version).unwrap_or(cairn::json::Json::Null);
+            let judge = alloc::boxed::Box::new(crate::web::PageJudge::new(judge, traits));
+            alloc::sync::Arc::new(cairn::plan::TrackingPlan::judged_by(id, version, judge))
+        });
+        self.rt.set_tracking_plan(plan);
     }
 
     /// Sets one consent category: `granted`, `denied` or `unknown`.

@@ -9,10 +9,6 @@
 
 use crate::prelude::*;
 
-#[cfg(all(target_arch = "wasm32", feature = "tracking-plan"))]
-use cairn::plan::PatternEngine;
-use cairn::plan::TrackingPlan;
-
 use core::time::Duration;
 
 use cairn::cat;
@@ -335,19 +331,10 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(id) = text("anonymousId")? {
         b = b.anonymous_id(id);
     }
-    match obj.get("trackingPlan") {
-        None | Some(Json::Null) => {}
-        Some(plan) => {
-            let plan = compile_plan(plan)
-                .map_err(|e| cat!("cairn: invalid option `trackingPlan`: ", e))?;
-            b = b.tracking_plan_compiled(alloc::sync::Arc::new(plan));
-        }
-    }
+    // `trackingPlan` is compiled by the page (js/plan.js), which hands the
+    // core its judge once the core is made (`Core::set_plan`).
     match obj.get("strictTrackingPlan") {
         None | Some(Json::Null) => {}
-        Some(_) if !cfg!(feature = "tracking-plan") => {
-            return Err(cat!("cairn: option `strictTrackingPlan`: ", NO_PLANS))
-        }
         Some(Json::Bool(on)) => b = b.strict_tracking_plan(*on),
         Some(_) => return Err("cairn: option `strictTrackingPlan` must be true or false".into()),
     }
@@ -357,34 +344,6 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
         }
         other => cat!("cairn: ", other.message()),
     })
-}
-
-/// What a plan given to a package built without tracking plans says.
-pub const NO_PLANS: &str = "this cairn package was built without tracking plans: \
-build it with CAIRN_WEB_FEATURES=tracking-plan ./scripts/build-web.sh";
-
-/// Compiles a tracking plan the page gives (an object, or its JSON text);
-/// the error says where it is wrong. In the page, `pattern`s run on the
-/// browser's own `RegExp` (JSON Schema's dialect, and nothing added to the
-/// download); on the host (tests) on the core's native engine.
-pub fn compile_plan(plan: &Json) -> Result<TrackingPlan, String> {
-    if !cfg!(feature = "tracking-plan") {
-        return Err(NO_PLANS.into());
-    }
-    let parsed;
-    let plan = match plan {
-        Json::String(text) => {
-            parsed = cairn::json::parse(text)
-                .map_err(|e| cat!("the tracking plan is not valid JSON (", e.message(), ")"))?;
-            &parsed
-        }
-        other => other,
-    };
-    #[cfg(all(target_arch = "wasm32", feature = "tracking-plan"))]
-    let engine: &dyn PatternEngine = &crate::web::PageRegExp;
-    #[cfg(not(all(target_arch = "wasm32", feature = "tracking-plan")))]
-    let engine = cairn::plan::pattern::default_engine();
-    TrackingPlan::from_json_with(plan, engine).map_err(|e| e.text())
 }
 
 #[cfg(test)]

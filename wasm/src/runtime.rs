@@ -570,31 +570,12 @@ impl<B: Backend + 'static> Runtime<B> {
         self.commit();
     }
 
-    /// Replaces the tracking plan (a JSON object as text; `null` removes it)
-    /// for the calls after this one. The error says where the plan is wrong;
-    /// the plan in force then stays.
-    pub fn set_tracking_plan(&mut self, plan_json: &str) -> Result<(), String> {
-        if !cfg!(feature = "tracking-plan") {
-            return Err(cat!("cairn: ", options::NO_PLANS));
-        }
-        let plan = cairn::json::parse(plan_json).map_err(|e| {
-            cat!(
-                "cairn: the tracking plan is not valid JSON (",
-                e.message(),
-                ")"
-            )
-        })?;
-        let plan = match plan {
-            Json::Null => None,
-            plan => Some(alloc::sync::Arc::new(
-                options::compile_plan(&plan)
-                    .map_err(|e| cat!("cairn: invalid tracking plan: ", e))?,
-            )),
-        };
+    /// Replaces the tracking plan (`None` removes it) for the calls after
+    /// this one; the page compiled it (js/plan.js).
+    pub fn set_tracking_plan(&mut self, plan: Option<alloc::sync::Arc<cairn::plan::TrackingPlan>>) {
         // Kept for a reload from shared storage (another tab's change).
         self.settings.tracking_plan = plan.clone();
         self.recorder.set_tracking_plan(plan);
-        Ok(())
     }
 
     /// Clears user id, traits and group and makes a new anonymous id.

@@ -120,33 +120,88 @@ impl Backend for LocalStorage {
     }
 }
 
-/// `pattern`s of a tracking plan, on the page's own `RegExp` (with the `u`
-/// flag, as JSON Schema's ECMA-262 dialect has it). A matcher keeps the
-/// pattern's text and builds the `RegExp` for each test: a `RegExp` object
-/// cannot be held where the core asks for `Send + Sync`, and browsers cache
-/// compiled expressions by their text.
+/// The page's tracking-plan checker (`compilePlan(...).judge` in
+/// js/plan.js) as the core's [`Judge`](cairn::plan::Judge): the core hands
+/// it each call's JSON text and reads back the verdict.
 #[cfg(feature = "tracking-plan")]
-pub struct PageRegExp;
-
-#[cfg(feature = "tracking-plan")]
-struct PagePattern(String);
-
-#[cfg(feature = "tracking-plan")]
-impl cairn::plan::Matcher for PagePattern {
-    fn is_match(&self, s: &str) -> bool {
-        // It compiled when the plan was loaded.
-        crate::js::RegExp::new_regexp(&self.0, "u").is_ok_and(|r| r.test(s))
-    }
+pub struct PageJudge {
+    judge: crate::js::Function,
+    /// Whether any planned event has rules on the user's traits: only then
+    /// are they written out for each call.
+    traits: bool,
 }
 
 #[cfg(feature = "tracking-plan")]
-impl cairn::plan::PatternEngine for PageRegExp {
-    fn compile(&self, pattern: &str) -> Result<Box<dyn cairn::plan::Matcher>, String> {
-        match crate::js::RegExp::new_regexp(pattern, "u") {
-            Ok(_) => Ok(Box::new(PagePattern(pattern.to_string()))),
-            Err(_) => Err(cairn::cat!(
-                "the pattern does not compile as a JavaScript RegExp: write it in the syntax docs/tracking-plans.md lists"
-            )),
+impl PageJudge {
+    /// The page's `judge` function; `traits`: whether it asks for the
+    /// user's traits.
+    pub fn new(judge: crate::js::Function, traits: bool) -> PageJudge {
+        PageJudge { judge, traits }
+    }
+}
+
+// SAFETY: the wasm32 build has no threads (no atomics, no workers sharing
+// the module's memory): the page's function is only ever touched on the one
+// thread that made it. The core asks for `Send + Sync` for native clients.
+#[cfg(feature = "tracking-plan")]
+unsafe impl Send for PageJudge {}
+// SAFETY: as for `Send` above.
+#[cfg(feature = "tracking-plan")]
+unsafe impl Sync for PageJudge {}
+
+#[cfg(feature = "tracking-plan")]
+impl cairn::plan::Judge for PageJudge {
+    fn judge(
+        &self,
+        kind: cairn::model::EventKind,
+        name: Option<&str>,
+        payload: Option<&str>,
+        traits_in_force: Option<&cairn::json::Object>,
+    ) -> cairn::plan::Verdict {
+        let traits = match traits_in_force {
+            Some(t) if self.traits => t.to_text(),
+            _ => String::new(),
+        };
+        let answer = self.judge.judge(
+            &wasm_bindgen::JsValue::UNDEFINED,
+            kind.as_str(),
+            name.unwrap_or_default(),
+            payload.unwrap_or_default(),
+            &traits,
+        );
+        // A judge that throws (a bug of the page's checker) lets the call
+        // through as a plan would that has no rule for it.
+        match answer {
+            Ok(Some(text)) => read_verdict(&text),
+            _ => cairn::plan::Verdict::default(),
         }
     }
+}
+
+/// The verdict `judge` answers: `[drop, payload or null, rule, path,
+/// message, rule, path, message, ...]`.
+#[cfg(feature = "tracking-plan")]
+fn read_verdict(text: &str) -> cairn::plan::Verdict {
+    use cairn::json::Json;
+    let mut verdict = cairn::plan::Verdict::default();
+    let Ok(Json::Array(items)) = cairn::json::parse(text) else {
+        return verdict;
+    };
+    let mut items = items.into_iter();
+    verdict.drop = matches!(items.next(), Some(Json::Number(n)) if n.as_u64() == Some(1));
+    if let Some(Json::Object(kept)) = items.next() {
+        verdict.replaced = Some(kept);
+    }
+    let mut take = || match items.next() {
+        Some(Json::String(s)) => Some(s),
+        _ => None,
+    };
+    while let (Some(rule), Some(path), Some(message)) = (take(), take(), take()) {
+        verdict.violations.push(cairn::plan::Violation {
+            rule,
+            path,
+            message,
+        });
+    }
+    verdict
 }

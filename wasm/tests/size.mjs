@@ -1,11 +1,12 @@
 // Size report of what a page loads from the package: the .wasm, the
-// wasm-bindgen glue and index.js; raw, gzip -9 and brotli (quality 11).
+// wasm-bindgen glue, index.js and plan.js; raw, gzip -9 and brotli (quality 11).
 //
 // The suite fails when the gzip total is above BUDGET_GZIP, the issue's
-// budget (62 KiB), plus the 2,269 bytes tracking plans measured in the
-// default package (issue 17 allows at most 6 KB; 2,252, and 17 more when the
-// checker's shared code changed for the one-pass check, as a clean build
-// measures it: 66,857 to 66,859 bytes between builds), plus the 1,102 bytes the
+// budget (62 KiB), plus the 2,132 bytes tracking plans cost the default
+// package (issue 17 allows at most 6 KB: 2,252, and 17 more when the
+// checker's shared code changed for the one-pass check; 137 fewer when the
+// page's checker moved to plan.js and the default package's plan.js became
+// a stand-in that refuses plans: 66,960 -> 66,823), plus the 1,102 bytes the
 // compact queue measured (issue 14: 10,000 events recorded in one task kept
 // in localStorage, and the queue's share of storage), plus the 130 bytes
 // that writing the session only when it begins or moved 5 s measured
@@ -19,8 +20,8 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2269 + 1102 + 130;
-const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js'];
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130;
+const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
 const rows = FILES.map((name) => {
