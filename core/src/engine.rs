@@ -273,6 +273,10 @@ impl Lane {
 
     /// The lane of the one destination [`DEFAULT_DESTINATION`], taking
     /// every event.
+    #[allow(
+        clippy::default_constructed_unit_structs,
+        reason = "`Ahead` is a unit struct only without a per-event wire (the default browser package): one `default()` serves both"
+    )]
     fn with_wire(wire: Box<dyn Wire>, max_batch_events: usize, max_batch_bytes: usize) -> Self {
         Lane {
             #[cfg(feature = "std")]

@@ -168,7 +168,7 @@ impl Recorder {
             .get_state(plan::VIOLATIONS_STATE_KEY)
             .ok()
             .flatten()
-            .filter(|_| cfg!(feature = "plan-verdicts"))
+            .filter(|_| cfg!(feature = "plan"))
             .and_then(|t| PlanStats::from_json(&t))
             .unwrap_or_default();
         Recorder {
@@ -228,6 +228,45 @@ impl Recorder {
                 None => return,
             }
         }
+        self.record_passed(call, violations, gate, engine, now_ms);
+    }
+
+    /// Takes one call judged by a tracking-plan checker outside the core
+    /// (the browser's, wasm/js/plan.js, which keeps its own counts):
+    /// `drop` counts it `plan_violation`, else it is recorded as `call`
+    /// (already stripped) with `violations` (JSON array text) in its
+    /// `context.violations`. Consent comes first, as for [`record`](Self::record):
+    /// `false` when consent dropped the call before its verdict counted.
+    pub fn record_judged(
+        &mut self,
+        call: Call,
+        drop: bool,
+        violations: Option<Box<str>>,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) -> bool {
+        let gate = self.consent.gate();
+        if gate == Gate::Drop {
+            engine.count_external_drop(DropReason::Consent, 1, now_ms);
+            return false;
+        }
+        if drop {
+            engine.count_external_drop(DropReason::PlanViolation, 1, now_ms);
+        } else {
+            self.record_passed(call, violations, gate, engine, now_ms);
+        }
+        true
+    }
+
+    /// Records a call past consent and the plan.
+    fn record_passed(
+        &mut self,
+        call: Call,
+        violations: Option<Box<str>>,
+        gate: Gate,
+        engine: &mut Engine,
+        now_ms: i64,
+    ) {
         if let Some(explicit) = call.explicit() {
             // A complete event speaks for its own user: the device's identity
             // is neither applied nor changed, and no session is touched.
@@ -495,11 +534,11 @@ impl Recorder {
         self.plan.as_ref()
     }
 
-    /// The plan calls are judged by: none in a build without tracking
-    /// plans (feature `plan-verdicts`), where their code is then left out of
-    /// the build as code never reached.
+    /// The plan calls are judged by: none in a build without the `plan`
+    /// feature (the default browser package), where the checker is then
+    /// left out of the build as code never reached.
     fn active_plan(&self) -> Option<&TrackingPlan> {
-        if cfg!(feature = "plan-verdicts") {
+        if cfg!(feature = "plan") {
             self.plan.as_deref()
         } else {
             None
@@ -510,7 +549,7 @@ impl Recorder {
     /// email, a name): a purge or `forget` erases them with the events. The
     /// counts (event names and rules only) stay.
     fn forget_violation_values(&mut self) {
-        if cfg!(feature = "plan-verdicts") && !self.plan_stats.recent.is_empty() {
+        if cfg!(feature = "plan") && !self.plan_stats.recent.is_empty() {
             self.plan_stats.recent.clear();
             self.plan_stats_dirty = true;
         }
@@ -561,7 +600,7 @@ impl Recorder {
                     &mut self.context_cache,
                     &self.context,
                     &self.consent,
-                    if cfg!(feature = "plan-verdicts") {
+                    if cfg!(feature = "plan") {
                         self.plan.as_deref()
                     } else {
                         None
@@ -622,7 +661,7 @@ impl Recorder {
             self.pending_state
                 .push((session::STATE_KEY.into(), self.session.map(|s| s.to_json())));
         }
-        if cfg!(feature = "plan-verdicts") && self.plan_stats_dirty {
+        if cfg!(feature = "plan") && self.plan_stats_dirty {
             self.plan_stats_dirty = false;
             self.pending_state.push((
                 plan::VIOLATIONS_STATE_KEY.into(),

@@ -432,3 +432,51 @@ fn context_from_config_and_set_context_land_in_every_event() {
     assert!(sent[1]["context"].get("app").is_none());
     assert_eq!(sent[1]["context"]["os"]["name"], "Android");
 }
+
+/// The browser's checker (wasm/js/plan.js) judges calls itself and hands
+/// the recorder its verdict: consent still comes first, a drop is counted,
+/// and the violations ride with the event, also one held for consent.
+#[test]
+fn a_verdict_reached_outside_the_core_is_recorded_as_it_says() {
+    let mut r = rig(builder()
+        .consent("analytics", ConsentState::Unknown)
+        .required_consent(["analytics"]));
+    let flagged = r#"[{"rule":"type","path":"properties.n","message":"expected number"}]"#;
+    let call = |name: &str| Call::track(name, None, T0).unwrap();
+    let now = r.now;
+    assert!(r.recorder.record_judged(
+        call("Held"),
+        false,
+        Some(flagged.into()),
+        &mut r.engine,
+        now
+    ));
+    assert!(r
+        .recorder
+        .record_judged(call("Dropped"), true, None, &mut r.engine, now));
+    r.recorder
+        .set_consent("analytics", ConsentState::Granted, &mut r.engine, now);
+    assert!(r
+        .recorder
+        .record_judged(call("Clean"), false, None, &mut r.engine, now));
+    let sent = r.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0]["event"], "Held");
+    assert_eq!(
+        sent[0]["context"]["violations"][0]["path"], "properties.n",
+        "a held event keeps its violations until consent releases it"
+    );
+    assert_eq!(sent[1]["event"], "Clean");
+    assert!(sent[1]["context"].get("violations").is_none());
+    assert_eq!(r.stats().dropped.plan_violation, 1);
+
+    r.recorder
+        .set_consent("analytics", ConsentState::Denied, &mut r.engine, now);
+    assert!(
+        !r.recorder
+            .record_judged(call("Denied"), true, None, &mut r.engine, now),
+        "consent drops the call before its verdict counts"
+    );
+    assert_eq!(r.stats().dropped.plan_violation, 1);
+    assert_eq!(r.stats().dropped.consent, 1);
+}

@@ -303,9 +303,9 @@ impl Stats {
         }
         push_key(&mut out, "dropped");
         self.dropped.write_json(&mut out);
-        // Without tracking plans (feature `plan-verdicts`) there are no
-        // counts to write, and no code to write them.
-        if cfg!(feature = "plan-verdicts") {
+        // Without the `plan` feature (the default browser package) there
+        // are no plans, and no code to write their counts.
+        if cfg!(feature = "plan") {
             push_key(&mut out, "plan");
             out.push_str(&self.plan.to_json());
         }

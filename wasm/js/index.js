@@ -7,7 +7,7 @@
 // consent allows and who the user is lives in the Rust core (`Core`).
 
 import init, { Core } from './cairn_wasm.js';
-import { compilePlan } from './plan.js';
+import { compilePlan, planCounts } from './plan.js';
 
 /** Options this file reads; every other option goes to the core, which checks it. */
 const JS_OPTIONS = ['storageKey', 'cookie', 'wasm', 'onLog', 'trackingPlan'];
@@ -132,6 +132,8 @@ export class Cairn {
     this._coreOptions = coreOptionsJson;
     this._plan = plan;
     this._prefix = options.storageKey ?? 'cairn';
+    // Tracking plans' violation counts (undefined in a package without plans).
+    this._counts = planCounts(this._prefix, options.strictTrackingPlan === true);
     this._cookie = options.cookie ? { name: COOKIE_NAME, ...options.cookie } : null;
     this._onLog = options.onLog ?? null;
     this._core = this._newCore();
@@ -163,8 +165,7 @@ export class Cairn {
       found = false;
     }
     const core = new Core(this._coreOptions, this._prefix, randomId(), fromCookie, storage, found);
-    const plan = this._plan;
-    if (plan) core.setPlan(plan.id, plan.version, plan.judge, plan.traits);
+    this._stamp(core);
     return core;
   }
 
@@ -414,6 +415,12 @@ export class Cairn {
     }
   }
 
+  // Every event sent under a plan carries its id and version, and only
+  // its own violations (a page's `violations` context would mix with them).
+  _stamp(core = this._core, p = this._plan) {
+    if (p) core.setContext(JSON.stringify({ trackingPlan: { id: p.id, version: p.version }, violations: null }));
+  }
+
   _record(kind, name, payload) {
     if (this._closed) throw new Error('cairn: this instance was closed; load a new one');
     let json;
@@ -423,7 +430,9 @@ export class Cairn {
       this._core.dropInvalid();
       throw new TypeError(`cairn: ${kind === 'identify' || kind === 'group' ? 'traits' : 'properties'} cannot be turned into JSON (${e.message})`);
     }
-    this._core.record(kind, String(name ?? ''), json);
+    name = String(name ?? '');
+    if (this._counts) this._counts.record(this._plan, this._core, kind, name, json);
+    else this._core.record(kind, name, json);
     this._log('recorded', { kind, name, payload });
     this._after();
   }
@@ -479,6 +488,7 @@ export class Cairn {
   /** Merges `context` into every later event's context; `null` removes a key. */
   setContext(context) {
     this._core.setContext(JSON.stringify(context ?? null));
+    this._stamp();
   }
 
   /** Replaces the tracking plan (an object or its JSON text) for every later call; `null` removes it. */
@@ -491,19 +501,21 @@ export class Cairn {
     }
     // A core made again (back from the back/forward cache) starts with it too.
     this._plan = compiled;
-    const p = compiled ?? { id: '', version: 'null' };
-    this._core.setPlan(p.id, p.version, p.judge, p.traits);
+    if (!compiled) this._core.setContext('{"trackingPlan":null}');
+    this._stamp();
   }
 
   /** Records the user's decision for one category: 'granted', 'denied' or 'unknown'. */
   setConsent(category, state) {
     this._core.setConsent(String(category), String(state));
+    if (state != 'granted') this._counts?.forget();
     this._after();
   }
 
   /** `true`: nothing more is stored or sent, and the queue is purged (it persists). */
   optOut(optedOut = true) {
     this._core.optOut(Boolean(optedOut));
+    if (optedOut) this._counts?.forget();
     this._after();
   }
 
@@ -513,6 +525,7 @@ export class Cairn {
    */
   forget() {
     const erased = camelKeys(JSON.parse(this._core.forget()));
+    this._counts?.forget();
     this._after();
     return erased;
   }
@@ -549,7 +562,9 @@ export class Cairn {
 
   /** A snapshot of the queue, delivery, drops by reason, and browser storage. */
   stats() {
-    return camelKeys(JSON.parse(this._core.stats()));
+    const s = camelKeys(JSON.parse(this._core.stats()));
+    if (this._counts) s.plan = this._counts.stats();
+    return s;
   }
 
   /** The anonymous id in force. */

@@ -6,3 +6,6 @@
 export function compilePlan() {
   throw new Error('this cairn package was built without tracking plans: build it with CAIRN_WEB_FEATURES=tracking-plan ./scripts/build-web.sh');
 }
+
+/** No plans, no counts. */
+export function planCounts() {}

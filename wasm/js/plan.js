@@ -8,10 +8,13 @@
 // tests/tests/plan_js.rs holds it to the Rust checker on thousands of
 // generated plans and payloads.
 //
-// This file decides only what a plan says of one call: its violations,
-// whether it is dropped, and what `strip` leaves. What a verdict does to
-// the event (context.violations, context.trackingPlan, the stats, strict
-// mode's error) stays the core's, which asks `judge` for every call.
+// It also does what a verdict does in the page (`planCounts`): the core
+// records the call as the verdict says (Core.recordJudged: stripped, with
+// context.violations, or counted `plan_violation`), and this file keeps the
+// violation counts `stats().plan` shows (as core/src/plan/tally.rs does
+// natively, in the same form and under the same storage key) and throws
+// strict mode's error. Keeping them here rather than in the core keeps the
+// .wasm of a package with plans the default package's.
 //
 // It judges the payload as the core stores it (the call's JSON text), so a
 // `Date` is the string it is sent as and `undefined` members are absent. The
@@ -366,5 +369,83 @@ export function compilePlan(plan) {
     if (traits && userTraits) check(traits, JSON.parse(userTraits), 'traits', out, defs);
     if (out.length) return text([rulesPolicy == 'drop' ? 1 : 0, kept, ...out.flat()]);
   };
-  return { id, version: text(version ?? null), traits: [...planned.values()].some((r) => r[2]), judge };
+  return { id, version: version ?? null, traits: [...planned.values()].some((r) => r[2]), judge };
+}
+
+// The bounds of the counts (core/src/plan/tally.rs): pairs of event and
+// rule counted one by one, then under OTHER; the latest violations kept.
+const MAX_TALLIED = 200;
+const MAX_RECENT = 10;
+const OTHER = '(other events)';
+
+/**
+ * The tracking-plan side of one Cairn instance: `record(plan, core, kind,
+ * name, payload)` judges a call under `plan` (from `compilePlan`; none:
+ * recorded as it is), has the
+ * core record it as the verdict says and counts its violations (strict
+ * mode: throws them instead of recording); `stats()` is `stats().plan`;
+ * `forget()` erases the latest violations' values (they quote the user's
+ * data), as a purge does natively. The counts live in localStorage under
+ * `<prefix>:s:plan_violations` (in memory when storage is unavailable).
+ */
+export function planCounts(prefix, strict) {
+  const key = `${prefix}:s:plan_violations`;
+  let memory = { violations: [], recent: [] };
+  const load = () => {
+    try {
+      const v = JSON.parse(localStorage.getItem(key));
+      if (Array.isArray(v?.violations) && Array.isArray(v.recent)) return v;
+    } catch {
+      // Unavailable storage or a damaged value: the copy in memory.
+    }
+    return memory;
+  };
+  const save = (v) => {
+    memory = v;
+    try {
+      localStorage.setItem(key, JSON.stringify(v));
+    } catch {
+      // Storage full or unavailable: the counts stay in memory.
+    }
+  };
+  const find = (list, event, rule) => list.findIndex((c) => c.event == event && c.rule == rule);
+  const add = (list, event, rule) => {
+    let i = find(list, event, rule);
+    if (i < 0 && list.length >= MAX_TALLIED) i = find(list, (event = OTHER), rule);
+    if (i >= 0) return list[i].count++;
+    i = list.findIndex((c) => c.event > event || (c.event == event && c.rule > rule));
+    list.splice(i < 0 ? list.length : i, 0, { event, rule, count: 1 });
+  };
+  return {
+    record(plan, core, kind, name, payload) {
+      // This package's core records every call this way (it has no `record`).
+      const verdict = plan?.judge(kind, name, payload, plan.traits ? core.traits() : '');
+      if (!verdict) return core.recordJudged(kind, name, payload, 0, '');
+      const [drop, kept, ...flat] = JSON.parse(verdict);
+      const found = [];
+      for (let i = 0; i < flat.length; i += 3) found.push({ rule: flat[i], path: flat[i + 1], message: flat[i + 2] });
+      const event = kind == 'track' ? name : kind;
+      const counted = strict
+        ? core.recordJudged(kind, name, payload, 2, '')
+        : core.recordJudged(kind, name, kept ? (Object.keys(kept).length ? JSON.stringify(kept) : '') : payload, drop, JSON.stringify(found));
+      if (counted) {
+        const s = load();
+        for (const v of found) {
+          add(s.violations, event, v.rule);
+          s.recent.push({ event, ...v });
+        }
+        s.recent = s.recent.slice(-MAX_RECENT);
+        save(s);
+      }
+      if (strict) {
+        const texts = found.map((v) => (v.path ? `${v.path}: ${v.message}` : v.message)).join('; ');
+        throw new Error(`"${event}" breaks tracking plan ${plan.id}: ${texts} (fix the call, or the plan; strict_tracking_plan refuses such calls)`);
+      }
+    },
+    stats: load,
+    forget() {
+      const s = load();
+      if (s.recent.length) save({ ...s, recent: [] });
+    },
+  };
 }

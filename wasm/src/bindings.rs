@@ -93,6 +93,9 @@ impl Core {
     }
 
     /// Records `track`, `page`, `screen`, `identify`, `group` or `alias`.
+    /// A package with tracking plans records every call with `recordJudged`
+    /// (its .wasm then holds one copy of the recording path, not two).
+    #[cfg(not(feature = "tracking-plan"))]
     pub fn record(&mut self, kind: &str, name: &str, payload_json: &str) -> Result<(), JsError> {
         self.rt.record(kind, name, payload_json, now()).map_err(err)
     }
@@ -219,24 +222,38 @@ impl Core {
         self.rt.set_context(context_json).map_err(err)
     }
 
-    /// Replaces the tracking plan with one the page compiled (js/plan.js):
-    /// its `id`, its `version` as JSON text, its `judge` function and whether
-    /// that asks for the user's traits. `judge` undefined removes the plan.
+    /// Records one call (as `record`) under the verdict of the page's
+    /// tracking-plan checker (js/plan.js), or with no plan in force:
+    /// `verdict` 0 keeps it, with
+    /// `violations` (JSON array text, or empty) in its context; 1 drops it
+    /// (policy `drop`); 2 refuses it (strict mode). `false` when consent
+    /// dropped the call first: its violations do not count then.
     #[cfg(feature = "tracking-plan")]
-    #[wasm_bindgen(js_name = setPlan)]
-    pub fn set_plan(
+    #[wasm_bindgen(js_name = recordJudged)]
+    pub fn record_judged(
         &mut self,
-        id: String,
-        version: &str,
-        judge: Option<crate::js::Function>,
-        traits: bool,
-    ) {
-        let plan = judge.map(|judge| {
-            let version = cairn::json::parse(version).unwrap_or(cairn::json::Json::Null);
-            let judge = alloc::boxed::Box::new(crate::web::PageJudge::new(judge, traits));
-            alloc::sync::Arc::new(cairn::plan::TrackingPlan::judged_by(id, version, judge))
-        });
-        self.rt.set_tracking_plan(plan);
+        kind: &str,
+        name: &str,
+        payload_json: &str,
+        verdict: u8,
+        violations: String,
+    ) -> Result<bool, JsError> {
+        use crate::runtime::PageVerdict;
+        let verdict = match verdict {
+            1 => PageVerdict::Drop,
+            2 => PageVerdict::Refuse,
+            _ => PageVerdict::Keep((!violations.is_empty()).then(|| violations.into())),
+        };
+        self.rt
+            .record_judged(kind, name, payload_json, verdict, now())
+            .map_err(err)
+    }
+
+    /// The user's traits in force as JSON text, for the page's tracking
+    /// plan checker.
+    #[cfg(feature = "tracking-plan")]
+    pub fn traits(&self) -> String {
+        self.rt.traits_json()
     }
 
     /// Sets one consent category: `granted`, `denied` or `unknown`.

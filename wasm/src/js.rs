@@ -31,20 +31,6 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = call)]
     pub fn call1(this: &Function, this_arg: &JsValue, arg: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// `judge.call(this_arg, kind, name, payload, traits)`: a tracking
-    /// plan's verdict on one call (js/plan.js): `undefined` when the call
-    /// meets the plan, else the verdict as JSON text.
-    #[cfg(feature = "tracking-plan")]
-    #[wasm_bindgen(method, catch, js_name = call)]
-    pub fn judge(
-        this: &Function,
-        this_arg: &JsValue,
-        kind: &str,
-        name: &str,
-        payload: &str,
-        traits: &str,
-    ) -> Result<Option<String>, JsValue>;
-
     /// The page's `localStorage` (a Web Storage object).
     pub type Storage;
 

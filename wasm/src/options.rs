@@ -331,8 +331,8 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     if let Some(id) = text("anonymousId")? {
         b = b.anonymous_id(id);
     }
-    // `trackingPlan` is compiled by the page (js/plan.js), which hands the
-    // core its judge once the core is made (`Core::set_plan`).
+    // `trackingPlan` is compiled and applied by the page (js/plan.js),
+    // which also reads `strictTrackingPlan`; the core checks its type here.
     match obj.get("strictTrackingPlan") {
         None | Some(Json::Null) => {}
         Some(Json::Bool(on)) => b = b.strict_tracking_plan(*on),

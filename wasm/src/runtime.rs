@@ -46,6 +46,19 @@ pub const STALE_TAB_MS: i64 = 10 * 60 * 1000;
 /// Shared state key: when `forget()` last ran in any tab (ms since epoch).
 pub const FORGOTTEN_KEY: &str = "forgotten";
 
+/// The page's tracking-plan verdict on one call (js/plan.js), for
+/// [`Runtime::record_judged`].
+#[cfg(feature = "tracking-plan")]
+pub enum PageVerdict {
+    /// Recorded, with these violations (JSON array text) in its
+    /// `context.violations`, if any.
+    Keep(Option<Box<str>>),
+    /// Dropped by the plan's `drop` policy: counted `plan_violation`.
+    Drop,
+    /// Refused by strict mode: counted `plan_violation`; the page throws.
+    Refuse,
+}
+
 /// An upload for `fetch` (or a beacon) to carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -255,6 +268,56 @@ impl<B: Backend + 'static> Runtime<B> {
     /// call is counted as dropped and its error returned.
     pub fn record(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<(), Error> {
         let now = self.tick(now);
+        let call = self.call_of(kind, name, payload, now)?;
+        if let Err(e) = self.recorder.check_strict(&call, &mut self.engine, now) {
+            // Counted by the check; its counts go to storage now.
+            self.commit();
+            return Err(e);
+        }
+        self.recorder.record(call, &mut self.engine, now);
+        self.commit();
+        Ok(())
+    }
+
+    /// Records one call as [`record`](Self::record) does, under the
+    /// verdict of the page's tracking-plan checker (js/plan.js), which
+    /// keeps the violation counts: `Ok(false)` when consent dropped the
+    /// call before its verdict counted (the page then counts nothing).
+    /// `payload` is what the plan kept of it (`strip`).
+    #[cfg(feature = "tracking-plan")]
+    pub fn record_judged(
+        &mut self,
+        kind: &str,
+        name: &str,
+        payload: &str,
+        verdict: PageVerdict,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let now = self.tick(now);
+        let call = self.call_of(kind, name, payload, now)?;
+        let judged = match verdict {
+            // Strict mode refuses before consent is asked, as natively.
+            PageVerdict::Refuse => {
+                self.engine
+                    .count_external_drop(DropReason::PlanViolation, 1, now);
+                true
+            }
+            PageVerdict::Drop => {
+                self.recorder
+                    .record_judged(call, true, None, &mut self.engine, now)
+            }
+            PageVerdict::Keep(violations) => {
+                self.recorder
+                    .record_judged(call, false, violations, &mut self.engine, now)
+            }
+        };
+        self.commit();
+        Ok(judged)
+    }
+
+    /// The call `kind` with `payload` (JSON text) as the core records it;
+    /// an invalid one is counted as dropped and its error returned.
+    fn call_of(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<Call, Error> {
         let field = if matches!(kind, "identify" | "group") {
             "traits"
         } else {
@@ -270,16 +333,7 @@ impl<B: Backend + 'static> Runtime<B> {
             other => Err(Error::InvalidEvent(cat!("unknown call `", other, "`"))),
         });
         match call.and_then(|c| c.check_size(self.max_event_bytes).map(|_| c)) {
-            Ok(call) => {
-                if let Err(e) = self.recorder.check_strict(&call, &mut self.engine, now) {
-                    // Counted by the check; its counts go to storage now.
-                    self.commit();
-                    return Err(e);
-                }
-                self.recorder.record(call, &mut self.engine, now);
-                self.commit();
-                Ok(())
-            }
+            Ok(call) => Ok(call),
             Err(e) => {
                 let reason = if matches!(e, Error::EventTooLarge { .. }) {
                     DropReason::Oversize
@@ -570,12 +624,10 @@ impl<B: Backend + 'static> Runtime<B> {
         self.commit();
     }
 
-    /// Replaces the tracking plan (`None` removes it) for the calls after
-    /// this one; the page compiled it (js/plan.js).
-    pub fn set_tracking_plan(&mut self, plan: Option<alloc::sync::Arc<cairn::plan::TrackingPlan>>) {
-        // Kept for a reload from shared storage (another tab's change).
-        self.settings.tracking_plan = plan.clone();
-        self.recorder.set_tracking_plan(plan);
+    /// The user's traits in force, as JSON text (a tracking plan's rules
+    /// on them are checked by the page, js/plan.js).
+    pub fn traits_json(&self) -> String {
+        self.recorder.identity().traits.to_text()
     }
 
     /// Clears user id, traits and group and makes a new anonymous id.

@@ -13,7 +13,15 @@
 // (issue 14's burst: one storage write a call fewer, 54-55 -> 38-44 µs a
 // call). docs/web.md, "Size", says where the bytes go and what keeps them few.
 //
-// Usage: node wasm/tests/size.mjs <pkg dir>; exit status 1 above the budget.
+// A package built with tracking plans (CAIRN_WEB_FEATURES=tracking-plan,
+// checked with `--tracking-plan`) may weigh PLANS_GZIP more: what it
+// measured over the default package (js/plan.js, the core's recordJudged
+// path and its glue). With the 459 bytes plans cost the default package
+// (index.js's plan lines, 285, and the stand-in plan.js, 174), plans add
+// 5,673 bytes over a package without them: within issue 17's 6 KB.
+//
+// Usage: node wasm/tests/size.mjs <pkg dir> [--tracking-plan]; exit status
+// 1 above the budget.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,9 +29,12 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
 export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130;
+export const PLANS_GZIP = 5213;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
+const plans = process.argv.includes('--tracking-plan');
+const budget = BUDGET_GZIP + (plans ? PLANS_GZIP : 0);
 const rows = FILES.map((name) => {
   const bytes = readFileSync(join(dir, name));
   return {
@@ -45,8 +56,9 @@ console.log(`${'file'.padEnd(28)} ${'raw'.padStart(9)} ${'gzip -9'.padStart(9)} 
 for (const r of rows) console.log(line(r));
 console.log(line(total));
 
-if (total.gzip > BUDGET_GZIP) {
-  console.log(`size: FAIL: ${kib(total.gzip)} gzip is ${kib(total.gzip - BUDGET_GZIP)} over the budget of ${kib(BUDGET_GZIP)} (the .wasm is most of it; see docs/web.md, "Size")`);
+const what = plans ? 'the budget of a package with tracking plans' : 'the budget';
+if (total.gzip > budget) {
+  console.log(`size: FAIL: ${kib(total.gzip)} gzip is ${total.gzip - budget} bytes over ${what}, ${kib(budget)} (the .wasm is most of it; see docs/web.md, "Size")`);
   process.exit(1);
 }
-console.log(`size: ok: ${kib(total.gzip)} gzip is within the budget of ${kib(BUDGET_GZIP)} (${kib(BUDGET_GZIP - total.gzip)} to spare)`);
+console.log(`size: ok: ${kib(total.gzip)} gzip is within ${what}, ${kib(budget)} (${budget - total.gzip} bytes to spare)`);

@@ -146,24 +146,6 @@ struct EventRules {
     policy: Policy,
 }
 
-/// A checker outside the core that judges calls for a plan it compiled
-/// itself: the browser package's, in JavaScript (wasm/js/plan.js), where
-/// this module's checker would cost the page about 20 KiB of download. It
-/// must give the verdicts this module gives; the recorder does the rest
-/// (context, stats, strict mode) as for a plan compiled here.
-pub trait Judge: Send + Sync {
-    /// The verdict on one call: its `kind`, event `name` (track), its
-    /// properties or traits as JSON text (`payload`), and the user's traits
-    /// (`None`: not known, rules on them are not checked).
-    fn judge(
-        &self,
-        kind: EventKind,
-        name: Option<&str>,
-        payload: Option<&str>,
-        traits_in_force: Option<&Object>,
-    ) -> Verdict;
-}
-
 /// A tracking plan, compiled: cheap to check calls against, immutable.
 pub struct TrackingPlan {
     id: String,
@@ -179,9 +161,6 @@ pub struct TrackingPlan {
     stamp: String,
     /// The plan's JSON text (compact), to compare plans and hand them on.
     source: String,
-    /// Who judges calls when the plan was compiled elsewhere
-    /// ([`TrackingPlan::judged_by`]); `None`: this module's rules above.
-    judge: Option<Box<dyn Judge>>,
 }
 
 impl PartialEq for TrackingPlan {
@@ -496,32 +475,7 @@ impl TrackingPlan {
             definitions,
             stamp,
             source: root.to_text(),
-            judge: None,
         })
-    }
-
-    /// A plan compiled and judged outside the core (see [`Judge`]): `id`
-    /// and `version` are what every event sent under it carries in
-    /// `context.trackingPlan`, and what strict mode's error names.
-    pub fn judged_by(id: String, version: Json, judge: Box<dyn Judge>) -> TrackingPlan {
-        let mut stamp = String::from("{\"id\":");
-        push_string(&mut stamp, &id);
-        push_key(&mut stamp, "version");
-        version.write(&mut stamp);
-        stamp.push('}');
-        TrackingPlan {
-            id,
-            version,
-            policy: Policy::Flag,
-            unplanned: Unplanned::Allow,
-            events: Vec::new(),
-            identify: None,
-            group: None,
-            definitions: Vec::new(),
-            source: stamp.clone(),
-            stamp,
-            judge: Some(judge),
-        }
     }
 
     /// The plan's `id`.
@@ -591,10 +545,6 @@ impl TrackingPlan {
         payload: Option<&Object>,
         traits_in_force: Option<&Object>,
     ) -> Verdict {
-        if let Some(judge) = &self.judge {
-            let text = payload.map(Object::to_text);
-            return judge.judge(kind, name, text.as_deref(), traits_in_force);
-        }
         let payload = payload.map(Payload::Object);
         self.judge(kind, name, payload, traits_in_force)
     }
@@ -604,9 +554,6 @@ impl TrackingPlan {
     /// for them, and borrowed from it (core/benches/plan.rs).
     pub fn check_call(&self, call: &Call, traits_in_force: Option<&Object>) -> Verdict {
         let parts = call.parts();
-        if let Some(judge) = &self.judge {
-            return judge.judge(call.kind, parts.name, parts.payload, traits_in_force);
-        }
         self.judge(
             call.kind,
             parts.name,
@@ -623,10 +570,6 @@ impl TrackingPlan {
         traits_in_force: Option<&Object>,
     ) -> Verdict {
         let mut verdict = Verdict::default();
-        // Without the checker (the browser package) a plan has a judge of its own.
-        if !cfg!(feature = "plan") {
-            return verdict;
-        }
         let (schema, field, policy, extra) = match kind {
             EventKind::Track => {
                 let name = name.unwrap_or_default();

@@ -344,7 +344,7 @@ test('tracking plans: the shared table of cases gives the same verdicts in the b
         }
         strict.close();
         out.push({ dropped: s.dropped.planViolation, counted: s.plan.violations.reduce((n, v) => n + v.count, 0),
-          recent: s.plan.recent.map((r) => (r.path ? `${r.path}: ${r.message}` : r.message)), error });
+          recent: s.plan.recent.map((r) => (r.path ? `${r.path}: ${r.message}` : r.message)), error, anonymousId: c.anonymousId });
       }
       return out;
     }, { table: PLAN_CASES, base: opts() });
@@ -364,6 +364,71 @@ test('tracking plans: the shared table of cases gives the same verdicts in the b
       sent.map((k) => k.violations),
     );
     for (const e of collector.events()) assert.ok(e.context.trackingPlan?.id, 'every event carries the plan');
+    // What `strip` left of the properties, as the case says.
+    for (const [i, kase] of PLAN_CASES.cases.entries()) {
+      if (!kase.sent || kase.dropped) continue;
+      const mine = collector.events().filter((e) => e.anonymousId === results[i].anonymousId && e.type === kase.call.type);
+      assert.equal(mine.length, 1, kase.name);
+      assert.deepEqual(mine[0].properties ?? mine[0].traits ?? {}, kase.sent, kase.name);
+    }
+  }));
+
+test('tracking plans: the page counts violations as the core does (stored, bounded, consent first, values forgotten)', PLANS, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const plan = { id: 'p', version: 7, unplanned: 'flag', events: { E: { properties: { properties: { n: { type: 'number' } } } } } };
+    const page = await openApp(context, site.origin, opts({ flushAt: 1000, trackingPlan: plan }));
+    const seen = await page.evaluate(async ({ base, plan }) => {
+      const { Cairn } = await import('/pkg/index.js');
+      const c = window.cairn;
+      const out = {};
+      // 205 event names past the 200 counted one by one: the rest under "(other events)".
+      for (let i = 0; i < 205; i++) c.track(`Made Up ${String(i).padStart(3, '0')}`);
+      c.track('E', { n: 'one' });
+      c.setContext({ trackingPlan: 'mine', violations: ['mine'] });
+      c.track('E', { n: 'two' });
+      out.first = c.stats().plan;
+      // Another instance on the same storage (a reload) finds the counts.
+      await c.flush(5000);
+      c.close();
+      const again = await Cairn.load({ ...base, flushAt: 1000, trackingPlan: plan, requiredConsent: ['analytics'] });
+      again.setConsent('analytics', 'granted');
+      out.reloaded = again.stats().plan;
+      // Consent denied drops the call before its verdict counts.
+      again.setConsent('analytics', 'denied');
+      out.recentAfterDenial = again.stats().plan.recent.length;
+      const consentBefore = again.stats().dropped.consent;
+      again.track('E', { n: 'three' });
+      out.countedAfterDenied = again.stats().plan.violations.reduce((n, v) => n + v.count, 0);
+      out.consentDrops = again.stats().dropped.consent - consentBefore;
+      again.setConsent('analytics', 'granted');
+      again.setTrackingPlan(null);
+      again.track('E', { n: 'no plan' });
+      await again.flush(5000);
+      again.forget();
+      out.afterForget = again.stats().plan;
+      return out;
+    }, { base: opts(), plan });
+    const count = (s, event) => s.violations.filter((v) => v.event === event).reduce((n, v) => n + v.count, 0);
+    assert.equal(seen.first.violations.length, 202, 'at most 200 pairs, then one per rule for the rest');
+    assert.deepEqual(seen.first.violations.filter((v) => v.event === '(other events)'), [
+      { event: '(other events)', rule: 'type', count: 2 },
+      { event: '(other events)', rule: 'unplanned', count: 5 },
+    ]);
+    assert.equal(count(seen.first, 'E'), 0, 'E came after the 200th pair: counted with the others');
+    assert.deepEqual(seen.first.violations.map((v) => v.event + v.rule), seen.first.violations.map((v) => v.event + v.rule).sort());
+    assert.equal(seen.first.recent.length, 10);
+    assert.equal(seen.first.recent.at(-1).message, 'expected number, got string "two"');
+    assert.deepEqual(seen.reloaded, seen.first, 'the counts are stored with the buffer');
+    assert.equal(seen.recentAfterDenial, 0, 'a revocation erases the values the latest violations quote');
+    assert.equal(seen.countedAfterDenied, 207, 'the call consent dropped counted no violation');
+    assert.equal(seen.consentDrops, 1);
+    assert.equal(seen.afterForget.recent.length, 0);
+    assert.equal(seen.afterForget.violations.length, 202, 'the counts (names and rules only) stay');
+    const sent = await until(() => collector.events().find((e) => e.properties?.n === 'two'), 10_000, 'the flagged event');
+    assert.deepEqual(sent.context.trackingPlan, { id: 'p', version: 7 }, "the plan's stamp wins over the page's context");
+    assert.deepEqual(sent.context.violations, [{ rule: 'type', path: 'properties.n', message: 'expected number, got string "two"' }]);
+    const unplanned = await until(() => collector.events().find((e) => e.properties?.n === 'no plan'), 10_000, 'the event after the plan was removed');
+    assert.equal(unplanned.context.trackingPlan, undefined, 'no stamp once the plan is removed');
   }));
 
 test('tracking plans: a bad plan fails Cairn.load naming where; setTrackingPlan replaces it', PLANS, () =>
