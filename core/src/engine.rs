@@ -227,6 +227,9 @@ struct Lane {
     waiting_since: Option<i64>,
     flush_through: u64,
     in_flight: Option<InFlight>,
+    /// The batch after the one on the wire, claimed while it was there
+    /// ([`Engine::claim_next`]): sent as soon as the answer comes.
+    next_batch: Option<Vec<crate::store::StoredEvent>>,
     retry_at: Option<i64>,
     failures: u32,
     /// Of `failures`, those whose wait the server set with `Retry-After`:
@@ -294,6 +297,7 @@ impl Lane {
             waiting_since: None,
             flush_through: 0,
             in_flight: None,
+            next_batch: None,
             retry_at: None,
             failures: 0,
             paced_failures: 0,
@@ -349,6 +353,7 @@ impl Lane {
         self.paced_failures = 0;
         self.split = None;
         self.ahead.clear();
+        self.next_batch = None;
     }
 
     /// The state key of its delivery condition: `delivery` for the one
@@ -787,6 +792,10 @@ impl Engine {
         let text = err.message();
         self.last_error = Some(text.clone());
         self.storage_error = Some(text);
+        // Claims are read again from a store that works again.
+        each_lane!(self.lanes, |lane| {
+            lane.next_batch = None;
+        });
         self.storage_retry_at = now_ms + STORAGE_RETRY_INTERVAL.as_millis() as i64;
     }
 
@@ -1015,7 +1024,7 @@ impl Engine {
                 continue;
             }
             let name = self.lanes[at(i)].name.clone();
-            self.store.release(&name);
+            self.release(i);
             // Tried even while the store fails (an ack is kept in memory
             // until saved): the purged events must not be claimed again.
             let moved = match self.store.ack(&name, self.last_seq) {
@@ -1283,10 +1292,13 @@ impl Engine {
             None => lane.max_batch_events,
         };
         let max_bytes = lane.max_batch_bytes;
-        let mut events = match self
-            .store
-            .claim(self.lanes[at(i)].name(), max_events, max_bytes)
-        {
+        let claimed = match self.lanes[at(i)].next_batch.take() {
+            Some(next) => Ok(next),
+            None => self
+                .store
+                .claim(self.lanes[at(i)].name(), max_events, max_bytes),
+        };
+        let mut events = match claimed {
             Ok(ev) => {
                 // A deleted file moved to safety before the claim.
                 self.take_repair(now_ms);
@@ -1362,6 +1374,49 @@ impl Engine {
         })
     }
 
+    /// Gives back lane `i`'s claims in the store (the batch on the wire and
+    /// the one claimed after it), so that their events are claimed again.
+    fn release(&mut self, i: usize) {
+        self.lanes[at(i)].next_batch = None;
+        self.store.release(self.lanes[at(i)].name());
+    }
+
+    /// While a batch is on the wire, claims (reads) the batch after it, so
+    /// that it leaves as soon as the answer comes instead of after its
+    /// read: the browser's reads cost about as much as a round trip on
+    /// loopback, and a page is idle while it waits. Only the read is done
+    /// ahead; the request is built when it is sent (its `sentAt` is then).
+    /// A claimed event is kept from the caps' and the age limit's drops as
+    /// the batch on the wire is; a retry, a split or a purge gives it back.
+    /// Does nothing where the next batch depends on the answer: a batch
+    /// sent in parts, a halted lane, or a wire that answers per event.
+    pub fn claim_next(&mut self, now_ms: i64) {
+        if self.loading || self.storage_error.is_some() {
+            return;
+        }
+        for i in 0..self.lanes.len() {
+            let lane = &self.lanes[at(i)];
+            let waiting = lane.in_flight.as_ref().is_some_and(|f| !f.purged);
+            if !waiting
+                || lane.next_batch.is_some()
+                || lane.split.is_some()
+                || lane.halted.is_some()
+                || lane.wire.answers_per_event()
+            {
+                continue;
+            }
+            let (max_events, max_bytes) = (lane.max_batch_events, lane.max_batch_bytes);
+            match self
+                .store
+                .claim(self.lanes[at(i)].name(), max_events, max_bytes)
+            {
+                Ok(next) if !next.is_empty() => self.lanes[at(i)].next_batch = Some(next),
+                Ok(_) => {}
+                Err(err) => self.storage_failed(err, now_ms),
+            }
+        }
+    }
+
     /// A claim held nothing to send: every event in it was settled already,
     /// held, or not for this destination. Moves the cursor past what is
     /// settled and tries again; with held events in the way, waits for them.
@@ -1373,7 +1428,7 @@ impl Engine {
         #[cfg(feature = "std")] skipped: Vec<(u64, u64)>,
         now_ms: i64,
     ) -> Option<Upload> {
-        self.store.release(self.lanes[at(i)].name());
+        self.release(i);
         let lane = &self.lanes[at(i)];
         let through = lane.ahead.cursor_limit(last_seq);
         if through > lane.acked_through {
@@ -1506,7 +1561,7 @@ impl Engine {
         if flight.purged {
             // Counted when purged; the rows are gone whatever the answer, and
             // the queue counts already left them out.
-            self.store.release(self.lanes[at(i)].name());
+            self.release(i);
             if let Err(err) = self.store.ack(self.lanes[at(i)].name(), flight.last_seq) {
                 self.storage_failed(err, now_ms);
             }
@@ -1520,7 +1575,7 @@ impl Engine {
                 self.settle(i, &flight, now_ms);
             }
             Outcome::Retry { after_ms, reason } => {
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 // The retry carries the same events, not a bigger batch.
                 self.limit_next_batches(i, flight.events as usize, flight.last_seq, true);
                 let delay = self.failed_attempt(i, after_ms);
@@ -1537,7 +1592,7 @@ impl Engine {
                 self.settle(i, &flight, now_ms);
             }
             Outcome::Split => {
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 self.limit_next_batches(
                     i,
                     (flight.events as usize).div_ceil(2),
@@ -1550,7 +1605,7 @@ impl Engine {
             Outcome::Refused { reason } if flight.events > 1 => {
                 // Some event in it cannot be read; the others can: halves, at
                 // once, until the refused ones are alone.
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 self.limit_next_batches(
                     i,
                     (flight.events as usize).div_ceil(2),
@@ -1587,7 +1642,7 @@ impl Engine {
                         flight.events
                     );
                 }
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 let lane = &mut self.lanes[at(i)];
                 lane.ahead.settle(refused.iter().map(|r| r.0));
                 let bytes = refused.iter().map(|r| r.1).sum::<u64>();
@@ -1610,7 +1665,7 @@ impl Engine {
                 after_ms,
                 reason,
             } => {
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 let delay = self.failed_attempt(i, after_ms);
                 let held = indices
                     .iter()
@@ -1628,7 +1683,7 @@ impl Engine {
                     "cairn: uploads to {} stopped, events kept: {reason}",
                     self.lanes[at(i)].name()
                 );
-                self.store.release(self.lanes[at(i)].name());
+                self.release(i);
                 self.set_error(i, reason.clone());
                 self.lanes[at(i)].halted = Some(reason);
                 self.persist_delivery(i, now_ms);
@@ -1775,13 +1830,13 @@ impl Engine {
             #[cfg(feature = "wire-amplitude")]
             lane.ahead
                 .settle(flight.sent.iter().map(|s| s.0).filter(|s| *s > through));
-            self.store.release(self.lanes[at(i)].name());
+            self.release(i);
         }
         // (`through` is never below the cursor: held events lie past it.)
         if let Err(err) = self.store.ack(self.lanes[at(i)].name(), through) {
             // The events stay in the file and go out again later, with the
             // same message ids: a duplicate the backend removes.
-            self.store.release(self.lanes[at(i)].name());
+            self.release(i);
             self.storage_failed(err, now_ms);
             return;
         }

@@ -678,3 +678,107 @@ fn sort_unique_matches_sort_and_dedup() {
     sort_unique(&mut empty);
     assert!(empty.is_empty());
 }
+
+/// The browser reads the next batch while one is on the wire
+/// (`claim_next`): what leaves, and in which order, is what leaves without it.
+#[test]
+fn the_batch_claimed_while_one_is_on_the_wire_goes_next_in_order() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let mut seen = Vec::new();
+    for expected in [100, 100, 50] {
+        let u = e.poll_upload(T0).unwrap();
+        assert_eq!(u.events, expected);
+        e.claim_next(T0);
+        e.claim_next(T0);
+        assert!(e.poll_upload(T0).is_none(), "never two uploads in flight");
+        seen.extend(ids(&u));
+        e.on_upload_result(u.id, ok(), T0);
+    }
+    assert_eq!(seen, names(1..=250), "sent once each, in recording order");
+    assert_eq!(e.stats(T0).queued_events, 0);
+    assert!(e.poll_upload(T0 + 1_000_000).is_none());
+}
+
+#[test]
+fn a_retry_gives_back_the_batch_claimed_after_it() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=150, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next(T0);
+    e.on_upload_result(first.id, status(500, None), T0);
+    // Events recorded meanwhile join the batches after the retry.
+    record(&mut e, 151..=160, T0);
+    let at = e.next_wakeup(T0).unwrap();
+    let again = e.poll_upload(at).unwrap();
+    assert_eq!(ids(&again), names(1..=100), "the retry is the same batch");
+    e.on_upload_result(again.id, ok(), at);
+    let next = e.poll_upload(at).unwrap();
+    assert_eq!(
+        ids(&next),
+        names(101..=160),
+        "claimed again, with the newer events"
+    );
+}
+
+#[test]
+fn a_400_splits_the_batch_on_the_wire_not_the_one_claimed_after_it() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=40, T0);
+    e.flush();
+    let mut now = T0;
+    let mut delivered = Vec::new();
+    let mut refused = 0;
+    while let Some(u) = e.poll_upload(now) {
+        e.claim_next(now);
+        let got = ids(&u);
+        let answer = if got.iter().any(|id| id == "m7") {
+            status(400, None)
+        } else {
+            ok()
+        };
+        if answer.as_ref().is_ok_and(|r| r.status == 400) && got.len() == 1 {
+            refused += 1;
+        }
+        if answer.as_ref().is_ok_and(|r| r.status == 200) {
+            delivered.extend(got);
+        }
+        e.on_upload_result(u.id, answer, now);
+        now = e.next_wakeup(now).unwrap_or(now).max(now);
+    }
+    let mut expected = names(1..=40);
+    expected.retain(|id| id != "m7");
+    assert_eq!(delivered, expected, "every other event, once, in order");
+    assert_eq!(refused, 1);
+    assert_eq!(e.stats(now).dropped.rejected, 1);
+}
+
+#[test]
+fn the_caps_and_a_purge_treat_a_claimed_batch_as_the_one_on_the_wire() {
+    let mut c = cfg();
+    c.max_queue_events = 150;
+    c.max_batch_events = 50;
+    let mut e = engine(c);
+    record(&mut e, 1..=150, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next(T0);
+    // 50 more: the caps drop the oldest events that are neither on the
+    // wire nor claimed after it.
+    record(&mut e, 151..=200, T0);
+    assert_eq!(e.stats(T0).dropped.overflow, 50);
+    e.on_upload_result(first.id, ok(), T0);
+    let second = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&second), names(51..=100), "the claimed batch was kept");
+    e.on_upload_result(second.id, ok(), T0);
+    let third = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&third)[0], "m151", "101 to 150 went to the cap");
+
+    // A purge takes the claimed batch with the rest.
+    e.claim_next(T0);
+    assert_eq!(e.purge(DropReason::Consent, T0), 50);
+    e.on_upload_result(third.id, ok(), T0);
+    record(&mut e, 201..=210, T0);
+    e.flush();
+    let after = e.poll_upload(T0).unwrap();
+    assert_eq!(ids(&after), names(201..=210), "nothing purged is sent");
+}

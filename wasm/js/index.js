@@ -394,6 +394,10 @@ export class Cairn {
         this._answerWaiters();
         this._pump();
       });
+    // The next batch is read from storage while this one is on the wire
+    // (the page is idle then), not after its answer.
+    const core = this._core;
+    setTimeout(() => this._core === core && !this._closed && core.claimNext());
   }
 
   // After any call: abort an upload whose events were purged, keep the

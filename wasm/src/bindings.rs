@@ -117,6 +117,12 @@ impl Core {
         self.rt.poll(now()).map(|o| upload_text(&o))
     }
 
+    /// Reads the next batch while an upload is on the wire.
+    #[wasm_bindgen(js_name = claimNext)]
+    pub fn claim_next(&mut self) {
+        self.rt.claim_next(now());
+    }
+
     /// The server answered upload `id`.
     #[wasm_bindgen(js_name = onResponse)]
     pub fn on_response(&mut self, id: f64, status: u16, retry_after: Option<String>, body: String) {

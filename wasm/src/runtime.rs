@@ -358,6 +358,13 @@ impl<B: Backend + 'static> Runtime<B> {
         self.request_timeout_ms
     }
 
+    /// Reads the batch after the one on the wire (see
+    /// [`Engine::claim_next`]): the page calls it once the upload has left.
+    pub fn claim_next(&mut self, now: i64) {
+        let now = self.tick(now);
+        self.engine.claim_next(now);
+    }
+
     /// The next upload to send, if one is due now and none is on the wire.
     pub fn poll(&mut self, now: i64) -> Option<Outgoing> {
         let now = self.tick(now);

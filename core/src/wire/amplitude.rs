@@ -199,6 +199,10 @@ fn event(e: &StoredEvent) -> (Object, Option<String>, Option<String>) {
 }
 
 impl Wire for AmplitudeWire {
+    fn answers_per_event(&self) -> bool {
+        true
+    }
+
     fn encode(&self, events: &[StoredEvent], now_ms: i64) -> HttpRequest {
         let size: usize = events.iter().map(|e| e.json.len() + 64).sum();
         let mut body = String::with_capacity(size + 128);

@@ -167,6 +167,11 @@ pub trait Wire: Send {
     fn encode(&self, events: &[StoredEvent], now_ms: i64) -> HttpRequest;
     /// Says what `response` means for the batch it answers.
     fn classify(&self, response: &HttpResponse, now_ms: i64) -> Outcome;
+    /// Whether an answer may settle or hold single events of the batch
+    /// (Amplitude's per-event lists): the next batch then depends on it.
+    fn answers_per_event(&self) -> bool {
+        false
+    }
 }
 
 /// Reads `Retry-After` as delta-seconds or as an HTTP date; `None` when absent
