@@ -165,6 +165,8 @@ export class Cairn {
       found = false;
     }
     const core = new Core(this._coreOptions, this._prefix, randomId(), fromCookie, storage, found);
+    // Back from the back/forward cache the page's context goes on.
+    if (this._ctx) core.setContext(JSON.stringify(this._ctx));
     this._stamp(core);
     return core;
   }
@@ -419,6 +421,12 @@ export class Cairn {
     }
   }
 
+  // What the page added to the context, kept for a core made again.
+  _setContext(context) {
+    this._core.setContext(JSON.stringify(context ?? null));
+    this._ctx = { ...this._ctx, ...context };
+  }
+
   // Every event sent under a plan carries its id and version, and only
   // its own violations (a page's `violations` context would mix with them).
   _stamp(core = this._core, p = this._plan) {
@@ -453,7 +461,7 @@ export class Cairn {
   page(name, properties) {
     if (name && typeof name === 'object') [name, properties] = ['', name];
     const page = pageProperties();
-    this._core.setContext(JSON.stringify({ page }));
+    this._setContext({ page });
     this._record('page', name ?? '', { ...page, ...(properties || {}) });
   }
 
@@ -491,7 +499,7 @@ export class Cairn {
 
   /** Merges `context` into every later event's context; `null` removes a key. */
   setContext(context) {
-    this._core.setContext(JSON.stringify(context ?? null));
+    this._setContext(context);
     this._stamp();
   }
 

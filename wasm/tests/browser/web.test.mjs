@@ -56,6 +56,32 @@ test('events recorded on a page arrive at the collector, in order, exactly once'
     assert.deepEqual(left, [], 'delivered events leave localStorage');
   }));
 
+test('back from the back/forward cache, events keep the context the page set', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const page = await openApp(context, site.origin, opts({ flushAt: 1 }));
+    await page.evaluate(async () => {
+      const c = window.cairn;
+      c.setContext({ app: { build: 7 }, campaign: { name: 'spring' } });
+      c.setContext({ campaign: null });
+      c.page('Home');
+      c.track('Before');
+      await c.flush(5000);
+      // What the browser does when the page goes into the cache and comes back.
+      window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+      window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+      await new Promise((r) => setTimeout(r, 200));
+      c.track('After');
+      await c.flush(5000);
+    });
+    const after = await until(() => collector.events().find((e) => e.event === 'After'), 10_000, 'the event after the return');
+    const before = collector.events().find((e) => e.event === 'Before');
+    assert.deepEqual(before.context.app, { build: 7 });
+    assert.deepEqual(after.context.app, { build: 7 }, 'setContext outlives the return');
+    assert.equal(after.context.campaign, undefined, 'a removed key stays removed');
+    assert.equal(after.context.page?.path, '/pages/app.html', "page()'s context too");
+    assert.equal(after.anonymousId, before.anonymousId);
+  }));
+
 test('offline, reload, back online: every event recorded offline arrives once', TEST, () =>
   withRig(async ({ collector, context, opts }) => {
     const batchUrl = `${collector.endpoint}/v1/batch`;
