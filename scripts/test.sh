@@ -31,6 +31,10 @@ run_suite bench ./scripts/bench-short.sh
 
 step "clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The browser build is no_std with other features: what it compiles, the
+# native run above does not see (test-web.sh installed the wasm32 target).
+cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked --features amplitude,posthog,tracking-plan -- -D warnings
 
 step "docs build (no broken intra-doc links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked >/dev/null
