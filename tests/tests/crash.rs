@@ -187,7 +187,13 @@ fn run(kills: usize, seed: u64, scenario: Scenario) -> Figures {
             ids_by_n = ids;
         }
     }
-    assert!(total_durable > 0, "the children made progress");
+    // Kills during a backlog's load may all come before any child records
+    // (a loaded machine loads slowly): there the backlog, checked event by
+    // event above, is what the children had to keep.
+    assert!(
+        total_durable > 0 || backlog > 0,
+        "the children made progress"
+    );
     // What a kill took: calls that had returned and never arrived, and how
     // long before the kill each had returned (the crash window).
     let mut loss_window_ms = Vec::new();
