@@ -792,10 +792,13 @@ impl Engine {
         let text = err.message();
         self.last_error = Some(text.clone());
         self.storage_error = Some(text);
-        // Claims are read again from a store that works again.
-        each_lane!(self.lanes, |lane| {
-            lane.next_batch = None;
-        });
+        // A batch claimed ahead is read again from a store that works again:
+        // given back, or the next claim would start past its events.
+        for i in 0..self.lanes.len() {
+            if self.lanes[at(i)].next_batch.is_some() {
+                self.release(i);
+            }
+        }
         self.storage_retry_at = now_ms + STORAGE_RETRY_INTERVAL.as_millis() as i64;
     }
 
@@ -1387,7 +1390,8 @@ impl Engine {
     /// loopback, and a page is idle while it waits. Only the read is done
     /// ahead; the request is built when it is sent (its `sentAt` is then).
     /// A claimed event is kept from the caps' and the age limit's drops as
-    /// the batch on the wire is; a retry, a split or a purge gives it back.
+    /// the batch on the wire is; a retry, a split, a purge or a failing store
+    /// gives it back.
     /// Does nothing where the next batch depends on the answer: a batch
     /// sent in parts, a halted lane, or a wire that answers per event.
     pub fn claim_next(&mut self, now_ms: i64) {

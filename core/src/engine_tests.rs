@@ -47,6 +47,7 @@ impl Store for FlakyStore {
         self.inner.release(d)
     }
     fn ack(&mut self, d: &str, s: u64) -> Result<(), StoreError> {
+        self.inner.fail_writes = self.fail.load(Ordering::SeqCst);
         self.inner.ack(d, s)
     }
     fn save_acks(&mut self) -> Result<(), StoreError> {
@@ -83,6 +84,17 @@ fn engine_with(cfg: EngineConfig, store: Box<dyn Store + Send>) -> Engine {
         7,
         T0,
     )
+}
+
+/// An engine over a [`FlakyStore`] (the default settings), and the flag
+/// that makes its writes fail; `failing`: from the start.
+fn flaky_engine(failing: bool) -> (Engine, Arc<AtomicBool>) {
+    let fail = Arc::new(AtomicBool::new(failing));
+    let store = FlakyStore {
+        inner: MemoryStore::new(),
+        fail: Arc::clone(&fail),
+    };
+    (engine_with(cfg(), Box::new(store)), fail)
 }
 
 fn engine(cfg: EngineConfig) -> Engine {
@@ -578,12 +590,7 @@ fn old_events_expire_before_they_are_sent() {
 
 #[test]
 fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
-    let fail = Arc::new(AtomicBool::new(false));
-    let store = FlakyStore {
-        inner: MemoryStore::new(),
-        fail: Arc::clone(&fail),
-    };
-    let mut e = engine_with(cfg(), Box::new(store));
+    let (mut e, fail) = flaky_engine(false);
     record(&mut e, 1..=2, T0);
     fail.store(true, Ordering::SeqCst);
     assert_eq!(e.record(vec![ev(3, T0)], vec![], T0), Recorded::InMemory);
@@ -609,12 +616,7 @@ fn a_failing_store_holds_events_in_memory_and_writes_them_later_in_order() {
 
 #[test]
 fn saving_acks_on_every_wake_up_does_not_postpone_the_storage_retry() {
-    let fail = Arc::new(AtomicBool::new(true));
-    let store = FlakyStore {
-        inner: MemoryStore::new(),
-        fail: Arc::clone(&fail),
-    };
-    let mut e = engine_with(cfg(), Box::new(store));
+    let (mut e, fail) = flaky_engine(true);
     assert_eq!(e.record(vec![ev(1, T0)], vec![], T0), Recorded::InMemory);
     let retry = e.next_wakeup(T0).unwrap();
     for t in (T0..retry).step_by(250) {
@@ -636,12 +638,7 @@ fn saving_acks_on_every_wake_up_does_not_postpone_the_storage_retry() {
 
 #[test]
 fn memory_fallback_is_bounded_and_counts_overflow() {
-    let fail = Arc::new(AtomicBool::new(true));
-    let store = FlakyStore {
-        inner: MemoryStore::new(),
-        fail,
-    };
-    let mut e = engine_with(cfg(), Box::new(store));
+    let (mut e, _failing) = flaky_engine(true);
     let n = MEMORY_FALLBACK_EVENTS as u32 + 5;
     record(&mut e, 1..=n, T0);
     let s = e.stats(T0);
@@ -778,4 +775,27 @@ fn the_caps_and_a_purge_treat_a_claimed_batch_as_the_one_on_the_wire() {
     e.flush();
     let after = e.poll_upload(T0).unwrap();
     assert_eq!(ids(&after), names(201..=210), "nothing purged is sent");
+}
+
+#[test]
+fn a_store_failing_while_a_batch_is_claimed_ahead_skips_none_of_it() {
+    let (mut e, fail) = flaky_engine(false);
+    record(&mut e, 1..=250, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next(T0);
+    // A write fails (a full disk) while 101..=200 are claimed ahead.
+    fail.store(true, Ordering::SeqCst);
+    assert_eq!(e.record(vec![ev(251, T0)], vec![], T0), Recorded::InMemory);
+    fail.store(false, Ordering::SeqCst);
+    e.on_upload_result(first.id, ok(), T0);
+    let mut now = T0 + STORAGE_RETRY_INTERVAL.as_millis() as i64;
+    let mut seen = ids(&first);
+    e.flush();
+    while let Some(u) = e.poll_upload(now) {
+        seen.extend(ids(&u));
+        e.on_upload_result(u.id, ok(), now);
+        now += 1;
+    }
+    assert_eq!(seen, names(1..=251), "every event once, in order");
+    assert_eq!(e.stats(now).queued_events, 0);
 }

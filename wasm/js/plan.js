@@ -13,8 +13,8 @@
 // context.violations, or counted `plan_violation`), and this file keeps the
 // violation counts `stats().plan` shows (as core/src/plan/tally.rs does
 // natively, in the same form and under the same storage key) and throws
-// strict mode's error. Keeping them here rather than in the core keeps the
-// .wasm of a package with plans the default package's.
+// strict mode's error. Keeping them here keeps the core's plan code out of
+// the .wasm (docs/tracking-plans.md, "Cost").
 //
 // It judges the payload as the core stores it (the call's JSON text), so a
 // `Date` is the string it is sent as and `undefined` members are absent. The
@@ -381,9 +381,9 @@ const OTHER = '(other events)';
 /**
  * The tracking-plan side of one Cairn instance: `record(plan, core, kind,
  * name, payload)` judges a call under `plan` (from `compilePlan`; none:
- * recorded as it is), has the
- * core record it as the verdict says and counts its violations (strict
- * mode: throws them instead of recording); `stats()` is `stats().plan`;
+ * recorded as it is), has the core record it as the verdict says and
+ * counts its violations (strict mode: throws them instead of recording);
+ * `stats()` is `stats().plan`;
  * `forget()` erases the latest violations' values (they quote the user's
  * data), as a purge does natively. The counts live in localStorage under
  * `<prefix>:s:plan_violations` (in memory when storage is unavailable).
@@ -419,7 +419,14 @@ export function planCounts(prefix, strict) {
   return {
     record(plan, core, kind, name, payload) {
       // This package's core records every call this way (it has no `record`).
-      const verdict = plan?.judge(kind, name, payload, plan.traits ? core.traits() : '');
+      let verdict;
+      try {
+        verdict = plan?.judge(kind, name, payload, plan.traits ? core.traits() : '');
+      } catch {
+        // A payload nested deeper than the checker's stack (under a plan
+        // whose definitions nest) goes to the core unjudged: its input
+        // limits refuse it, counted, with their own error.
+      }
       if (!verdict) return core.recordJudged(kind, name, payload, 0, '');
       const [drop, kept, ...flat] = JSON.parse(verdict);
       const found = [];

@@ -15,14 +15,16 @@
 // wire measured (issue 14's drain: 1.51-1.56 -> 1.42-1.46 times the page's
 // own fetch time), plus the 29 bytes that keeping the page's context for a
 // core made again after the back/forward cache measured (its events had
-// lost what `setContext` and `page()` added). docs/web.md, "Size", says where the bytes go and what keeps them few.
+// lost what `setContext` and `page()` added), plus the 2 bytes that giving
+// back a batch read ahead when the store fails measured. docs/web.md,
+// "Size", says where the bytes go and what keeps them few.
 //
 // A package built with tracking plans (CAIRN_WEB_FEATURES=tracking-plan,
 // checked with `--tracking-plan`) may weigh PLANS_GZIP more: what it
 // measured over the default package (js/plan.js, the core's recordJudged
 // path and its glue). With the 458 bytes plans cost the default package
 // (index.js's plan lines, 284, and the stand-in plan.js, 174), plans add
-// 5,673 bytes over a package without them: within issue 17's 6 KB.
+// 5,678 bytes over a package without them: within issue 17's 6 KB.
 //
 // Usage: node wasm/tests/size.mjs <pkg dir> [--tracking-plan]; exit status
 // 1 above the budget.
@@ -32,8 +34,8 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29;
-export const PLANS_GZIP = 5215;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2;
+export const PLANS_GZIP = 5220;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';

@@ -432,6 +432,18 @@ test('tracking plans: the page counts violations as the core does (stored, bound
       await again.flush(5000);
       again.forget();
       out.afterForget = again.stats().plan;
+      // A payload nested deeper than the checker's stack, under a plan whose
+      // definitions nest: the core's input limits refuse it, counted.
+      again.setTrackingPlan({ id: 'tree', definitions: { node: { properties: { child: { $ref: '#/definitions/node' } } } }, events: { T: { properties: { properties: { root: { $ref: '#/definitions/node' } } } } } });
+      let deep = {};
+      for (let i = 0; i < 3000; i++) deep = { child: deep };
+      const invalidBefore = again.stats().dropped.invalid;
+      try {
+        again.track('T', { root: deep });
+      } catch (e) {
+        out.deepError = `${e.constructor.name}: ${e.message}`;
+      }
+      out.deepCounted = again.stats().dropped.invalid - invalidBefore;
       return out;
     }, { base: opts(), plan });
     const count = (s, event) => s.violations.filter((v) => v.event === event).reduce((n, v) => n + v.count, 0);
@@ -450,6 +462,8 @@ test('tracking plans: the page counts violations as the core does (stored, bound
     assert.equal(seen.consentDrops, 1);
     assert.equal(seen.afterForget.recent.length, 0);
     assert.equal(seen.afterForget.violations.length, 202, 'the counts (names and rules only) stay');
+    assert.match(seen.deepError ?? '', /nested/, 'the core refuses it, not a stack overflow in the checker');
+    assert.equal(seen.deepCounted, 1);
     const sent = await until(() => collector.events().find((e) => e.properties?.n === 'two'), 10_000, 'the flagged event');
     assert.deepEqual(sent.context.trackingPlan, { id: 'p', version: 7 }, "the plan's stamp wins over the page's context");
     assert.deepEqual(sent.context.violations, [{ rule: 'type', path: 'properties.n', message: 'expected number, got string "two"' }]);
