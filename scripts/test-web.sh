@@ -58,7 +58,7 @@ if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
     failed=$((failed + 1))
 fi
 
-# Tracking plans are a feature of their own (5,678 bytes gzip; the default
+# Tracking plans are a feature of their own (5,680 bytes gzip; the default
 # package leaves them out): their tests run on a package built with it, and
 # the default package is built again after, so wasm/pkg stays the default.
 echo "==> web: tracking plans (a package built with CAIRN_WEB_FEATURES=tracking-plan)"

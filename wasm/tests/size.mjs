@@ -24,7 +24,7 @@
 // measured over the default package (js/plan.js, the core's recordJudged
 // path and its glue). With the 458 bytes plans cost the default package
 // (index.js's plan lines, 284, and the stand-in plan.js, 174), plans add
-// 5,678 bytes over a package without them: within issue 17's 6 KB.
+// 5,680 bytes over a package without them: within issue 17's 6 KB.
 //
 // Usage: node wasm/tests/size.mjs <pkg dir> [--tracking-plan]; exit status
 // 1 above the budget.
@@ -35,7 +35,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
 export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2;
-export const PLANS_GZIP = 5220;
+// Measured 5,222; the 8 more are the byte or two by which an edit anywhere
+// in the core moves the gzip size (line numbers in its location data).
+export const PLANS_GZIP = 5230;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
