@@ -135,10 +135,10 @@ pub struct Config {
     /// said otherwise); see [`Config::destinations`].
     pub destination: DestinationKind,
     /// Which events the builder's own destination takes.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub routing: crate::routing::Routing,
     /// The destinations added with [`ClientBuilder::add_destination`], validated.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub more_destinations: Vec<Destination>,
     /// The SQLite file that buffers events (with `std`; the browser keeps its own).
     #[cfg(feature = "std")]
@@ -199,9 +199,9 @@ pub struct ClientBuilder {
     strict_tracking_plan: bool,
     endpoint: Option<String>,
     destination: DestinationKind,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     routing: crate::routing::Routing,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     more_destinations: Vec<Destination>,
     #[cfg(feature = "std")]
     storage_path: Option<PathBuf>,
@@ -238,9 +238,9 @@ impl ClientBuilder {
             strict_tracking_plan: DEFAULT_STRICT_TRACKING_PLAN,
             endpoint: None,
             destination: DestinationKind::Segment,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             routing: crate::routing::Routing::default(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             more_destinations: Vec::new(),
             #[cfg(feature = "std")]
             storage_path: None,
@@ -320,7 +320,7 @@ impl ClientBuilder {
     ///     .unwrap();
     /// assert_eq!(config.destinations().len(), 2);
     /// ```
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub fn add_destination(mut self, destination: Destination) -> Self {
         self.more_destinations.push(destination);
         self
@@ -344,7 +344,7 @@ impl ClientBuilder {
     ///     .unwrap();
     /// assert_eq!(config.destinations()[0].routing.allow_events, ["Order *"]);
     /// ```
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub fn routing(mut self, routing: crate::routing::Routing) -> Self {
         self.routing = routing;
         self
@@ -546,7 +546,7 @@ impl ClientBuilder {
     /// Checks the destinations added with
     /// [`add_destination`](Self::add_destination) and the routing of the
     /// builder's own; returns them with their endpoints normalised.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn check_destinations(&self) -> Result<Vec<Destination>> {
         let bad = |reason: String| Error::InvalidConfig {
             field: "destinations",
@@ -675,7 +675,7 @@ impl ClientBuilder {
                 "Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5",
             ));
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let more_destinations = self.check_destinations()?;
         if self.flush_at == 0 {
             return Err(bad("flush_at", "must be at least 1"));
@@ -858,9 +858,9 @@ impl ClientBuilder {
             strict_tracking_plan: self.strict_tracking_plan,
             endpoint,
             destination: self.destination,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             routing: self.routing.clone(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             more_destinations,
             #[cfg(feature = "std")]
             storage_path,
@@ -903,8 +903,8 @@ impl Config {
     /// then those added with [`ClientBuilder::add_destination`].
     pub fn destinations(&self) -> Vec<Destination> {
         #[cfg_attr(
-            not(feature = "std"),
-            expect(unused_mut, reason = "several destinations need std")
+            not(feature = "lanes"),
+            expect(unused_mut, reason = "several destinations need the `lanes` feature")
         )]
         let mut own = Destination::new(
             crate::destination::DEFAULT_DESTINATION,
@@ -912,14 +912,14 @@ impl Config {
             self.endpoint.clone(),
             self.write_key.clone(),
         );
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             own.routing = self.routing.clone();
             let mut all = vec![own];
             all.extend(self.more_destinations.iter().cloned());
             all
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         vec![own]
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::prelude::*;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 use crate::routing::Routing;
 pub use crate::store::DEFAULT_DESTINATION;
 #[cfg(feature = "wire-amplitude")]
@@ -107,11 +107,11 @@ pub struct Destination {
     pub key: String,
     /// Which events it takes (all by default). Native builds only: the
     /// browser build delivers every event to its one destination.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub routing: Routing,
     /// Most events in one of its batches; `None`: the client's
     /// `max_batch_events` (for Amplitude at most 2,000 either way).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub max_batch_events: Option<usize>,
 }
 
@@ -141,14 +141,14 @@ impl Destination {
             kind,
             endpoint: endpoint.into(),
             key: key.into(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             routing: Routing::default(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             max_batch_events: None,
         }
     }
 
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     /// Takes only events whose name is one of `names` (exact, or a prefix
     /// ending in `*`, as in `"Order *"`); calls without a name (identify,
     /// group, alias) are not concerned.
@@ -157,14 +157,14 @@ impl Destination {
         self
     }
 
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     /// Never takes events whose name is one of `names` (exact or prefix `*`).
     pub fn deny_events<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.routing.deny_events = names.into_iter().map(Into::into).collect();
         self
     }
 
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     /// Takes only these call types: `track`, `identify`, `alias`, `group`,
     /// `screen`, `page`.
     pub fn call_types<S: Into<String>>(mut self, types: impl IntoIterator<Item = S>) -> Self {
@@ -172,7 +172,7 @@ impl Destination {
         self
     }
 
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     /// Takes an event only when every one of `categories` was granted when
     /// it was recorded; revoking one of them purges this destination's
     /// queued events (only its own).
@@ -184,7 +184,7 @@ impl Destination {
         self
     }
 
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     /// Most events in one of its batches (default: the client's `max_batch_events`).
     pub fn max_batch_events(mut self, n: usize) -> Self {
         self.max_batch_events = Some(n);

@@ -68,9 +68,9 @@ use core::time::Duration;
 use crate::cat;
 use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
 use crate::json::{Json, Object};
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 use crate::routing::Routing;
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 use crate::stats::DestinationStats;
 use crate::stats::{
     DropCounts, DropReason, Stats, StorageState, DELIVERY_STATE_KEY, DROPS_STATE_KEY,
@@ -164,7 +164,7 @@ struct InFlight {
     bytes: u64,
     /// Events of the claim its routing passed over (not for this
     /// destination): `(seq, bytes)`, passed by the cursor with the batch.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     skipped: Vec<(u64, u64)>,
     /// How many events the claim held (those left out as settled included):
     /// a resend of the same range claims as many.
@@ -197,7 +197,7 @@ pub struct Target {
     /// The format it speaks.
     pub wire: Box<dyn Wire>,
     /// Which events it takes (native builds).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub routing: Routing,
     /// Most events in one of its batches (at most the engine's `max_batch_events`).
     pub max_batch_events: usize,
@@ -205,23 +205,46 @@ pub struct Target {
     pub max_batch_bytes: usize,
 }
 
+#[cfg(feature = "lanes")]
+impl Target {
+    /// The targets of `config`'s destinations, in order (its own first),
+    /// each with its wire (compressing with `gzip`), routing and batch
+    /// limit. A destination whose wire this build lacks (the config refuses
+    /// it) speaks Segment.
+    pub fn all_of(config: &Config, gzip: bool) -> Vec<Target> {
+        config
+            .destinations()
+            .into_iter()
+            .map(|d| Target {
+                wire: d.wire(gzip).unwrap_or_else(|| {
+                    Box::new(crate::wire::SegmentWire::new(&d.endpoint, &d.key, gzip))
+                }),
+                max_batch_events: d.max_batch_events.unwrap_or(config.max_batch_events),
+                max_batch_bytes: config.max_batch_bytes,
+                routing: d.routing,
+                name: d.name,
+            })
+            .collect()
+    }
+}
+
 /// The delivery state machine of one destination: its cursor, batch
 /// limits, backoff and retry state. A destination that is down holds back
 /// only its own lane.
 struct Lane {
     /// Its name (natively; the browser's one lane is [`DEFAULT_DESTINATION`]).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     name: String,
     wire: Box<dyn Wire>,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     routing: Routing,
     max_batch_events: usize,
     max_batch_bytes: usize,
     /// Events past this lane's cursor, and their bytes, kept with several
     /// destinations (with one they are the engine's, the file's counts).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     queued_events: u64,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     queued_bytes: u64,
     acked_through: u64,
     waiting_since: Option<i64>,
@@ -242,27 +265,27 @@ struct Lane {
     /// A consent purge could not move its cursor in the store, or events
     /// held in memory (the store failing) were recorded before it: done
     /// when the store works again, and nothing is sent until then.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     purge_on_recovery: bool,
     /// Its drops and the events its routing passed over (with several).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     dropped: DropCounts,
     delivered: u64,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     skipped: u64,
     requests: u64,
     retries: u64,
     /// Its own last error and refusal, kept with several destinations (with
     /// one, the engine's are its).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     last_error: Option<String>,
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     last_rejection: Option<String>,
 }
 
 impl Lane {
     /// The lane of `t`, its batch limits within the engine's.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn new(t: Target, cfg: &EngineConfig) -> Self {
         let mut lane = Lane::with_wire(
             t.wire,
@@ -282,16 +305,16 @@ impl Lane {
     )]
     fn with_wire(wire: Box<dyn Wire>, max_batch_events: usize, max_batch_bytes: usize) -> Self {
         Lane {
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             name: DEFAULT_DESTINATION.to_string(),
             wire,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             routing: Routing::default(),
             max_batch_events,
             max_batch_bytes,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             queued_events: 0,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             queued_bytes: 0,
             acked_through: 0,
             waiting_since: None,
@@ -304,34 +327,34 @@ impl Lane {
             split: None,
             halted: None,
             ahead: Ahead::default(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             purge_on_recovery: false,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             dropped: DropCounts::default(),
             delivered: 0,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             skipped: 0,
             requests: 0,
             retries: 0,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             last_error: None,
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             last_rejection: None,
         }
     }
 
     /// Its name, which its cursor is kept under.
     fn name(&self) -> &str {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             &self.name
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         DEFAULT_DESTINATION
     }
 
     /// Takes `events` and `bytes` off this lane's own queue count.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn passed(&mut self, events: u64, bytes: u64) {
         self.queued_events -= events.min(self.queued_events);
         self.queued_bytes -= bytes.min(self.queued_bytes);
@@ -342,7 +365,7 @@ impl Lane {
         if let Some(f) = self.in_flight.as_mut() {
             f.purged = true;
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             self.queued_events = 0;
             self.queued_bytes = 0;
@@ -360,7 +383,7 @@ impl Lane {
     /// default destination (as before there were several), else
     /// `delivery:<name>`.
     fn delivery_key(&self) -> String {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.name != DEFAULT_DESTINATION {
             return cat!(DELIVERY_STATE_KEY, ":", self.name.as_str());
         }
@@ -368,7 +391,7 @@ impl Lane {
     }
 
     /// The state key of its drop counts, kept with several destinations.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn drops_key(&self) -> String {
         cat!(DROPS_STATE_KEY, ":", self.name.as_str())
     }
@@ -407,18 +430,18 @@ pub struct Engine {
 /// The lanes: as many as destinations natively; one in the browser build,
 /// which delivers to one (an array, so none of the code serving several
 /// reaches the download).
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 type Lanes = Vec<Lane>;
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 type Lanes = One;
 
 /// The one lane of the browser build, with the few slice methods the engine
 /// uses over lanes; its iterators are `once`, which compile to straight
 /// code (the page is built for size, where loops are not unrolled).
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 struct One(Lane);
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 impl One {
     fn iter(&self) -> core::iter::Once<&Lane> {
         core::iter::once(&self.0)
@@ -428,7 +451,7 @@ impl One {
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 impl core::ops::Index<usize> for One {
     type Output = Lane;
     fn index(&self, _: usize) -> &Lane {
@@ -436,14 +459,14 @@ impl core::ops::Index<usize> for One {
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 impl core::ops::IndexMut<usize> for One {
     fn index_mut(&mut self, _: usize) -> &mut Lane {
         &mut self.0
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 impl<'a> IntoIterator for &'a mut One {
     type Item = &'a mut Lane;
     type IntoIter = core::iter::Once<&'a mut Lane>;
@@ -452,7 +475,7 @@ impl<'a> IntoIterator for &'a mut One {
     }
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(not(feature = "lanes"))]
 impl<'a> IntoIterator for &'a One {
     type Item = &'a Lane;
     type IntoIter = core::iter::Once<&'a Lane>;
@@ -466,9 +489,9 @@ impl<'a> IntoIterator for &'a One {
 /// even a loop over one item stays a loop).
 macro_rules! each_lane {
     ($lanes:expr, |$lane:ident| $body:block) => {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         for $lane in $lanes.iter_mut() $body
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         {
             let $lane = &mut $lanes.0;
             $body
@@ -480,7 +503,7 @@ macro_rules! each_lane {
 /// build (a constant index, so no bounds check reaches the download).
 #[inline(always)]
 const fn at(i: usize) -> usize {
-    if cfg!(feature = "std") {
+    if cfg!(feature = "lanes") {
         i
     } else {
         0
@@ -524,9 +547,9 @@ impl Engine {
         now_ms: i64,
     ) -> Self {
         let lane = Lane::with_wire(wire, cfg.max_batch_events, cfg.max_batch_bytes);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let lanes = vec![lane];
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let lanes = One(lane);
         Self::with_lanes(cfg, store, lanes, seed, now_ms)
     }
@@ -535,7 +558,7 @@ impl Engine {
     /// store's one queue, each delivered on its own ([`Target`]; names must
     /// differ). Declares them to the store: one new to the file starts at the
     /// slowest cursor, one no longer given is forgotten.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub fn starting_with(
         cfg: EngineConfig,
         store: Box<dyn Store + Send>,
@@ -577,7 +600,7 @@ impl Engine {
             backlog_last_seq: 0,
             appended_while_loading: 0,
         };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             let names: Vec<&str> = e.lanes.iter().map(|l| l.name.as_str()).collect();
             if let Err(err) = e.store.set_destinations(&names) {
@@ -601,7 +624,7 @@ impl Engine {
                 e.dropped = d;
             }
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if e.several() {
             for i in 0..e.lanes.len() {
                 let key = e.lanes[at(i)].drops_key();
@@ -621,10 +644,11 @@ impl Engine {
         e
     }
 
-    /// True with more than one destination (never in the browser build,
-    /// which delivers to one: what serves several compiles out there).
+    /// True with more than one destination (never in a build without
+    /// `lanes`, the default browser package: what serves several compiles
+    /// out there).
     fn several(&self) -> bool {
-        cfg!(feature = "std") && self.lanes.len() > 1
+        cfg!(feature = "lanes") && self.lanes.len() > 1
     }
 
     /// Counts up to `max_rows` more of the backlog the store held at start
@@ -673,7 +697,7 @@ impl Engine {
     fn count_lanes(&mut self, now_ms: i64) {
         // With one destination its queue is the file's: nothing to count.
         if self.several() {
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             for i in 0..self.lanes.len() {
                 let name = self.lanes[at(i)].name.clone();
                 match self.store.pending(&name) {
@@ -750,10 +774,10 @@ impl Engine {
         self.queued_events += count;
         self.queued_bytes += bytes;
         self.last_seq = last;
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let several = self.several();
         each_lane!(self.lanes, |lane| {
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             if several {
                 lane.queued_events += count;
                 lane.queued_bytes += bytes;
@@ -832,7 +856,7 @@ impl Engine {
                 self.storage_error = None;
                 self.memory.clear();
                 self.memory_bytes = 0;
-                #[cfg(feature = "std")]
+                #[cfg(feature = "lanes")]
                 self.finish_purges(last, now_ms);
                 // Counts may be stale after a failure; read them back.
                 if let Ok(s) = self.store.summary() {
@@ -840,13 +864,13 @@ impl Engine {
                     self.queued_bytes = s.bytes;
                     self.last_seq = s.last_seq.max(last);
                     self.count_lanes(now_ms);
-                    #[cfg(feature = "std")]
+                    #[cfg(feature = "lanes")]
                     for i in 0..self.lanes.len() {
                         if self.queued_of(i).0 > 0 {
                             self.lanes[at(i)].waiting_since.get_or_insert(now_ms);
                         }
                     }
-                    #[cfg(not(feature = "std"))]
+                    #[cfg(not(feature = "lanes"))]
                     if s.events > 0 {
                         self.lanes[0].waiting_since.get_or_insert(now_ms);
                     }
@@ -904,7 +928,7 @@ impl Engine {
     fn dropped_rows(&mut self, r: Removed, reason: DropReason, now_ms: i64) {
         self.queued_events -= r.events.min(self.queued_events);
         self.queued_bytes -= r.bytes.min(self.queued_bytes);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             for loss in self.store.take_losses() {
                 if let Some(lane) = self.lanes.iter_mut().find(|l| l.name == loss.destination) {
@@ -917,13 +941,13 @@ impl Engine {
                 }
             }
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         for i in 0..self.lanes.len() {
             if self.queued_of(i).0 == 0 {
                 self.lanes[at(i)].waiting_since = None;
             }
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         if self.queued_events == 0 {
             self.lanes[0].waiting_since = None;
         }
@@ -941,7 +965,7 @@ impl Engine {
             return;
         }
         self.dropped.add(reason, n);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let counters = {
             let mut counters = vec![self.drops_state()];
             if self.several() {
@@ -951,25 +975,25 @@ impl Engine {
             }
             counters
         };
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let counters = self.drops_state();
         if self.storage_error.is_none() {
-            #[cfg(not(feature = "std"))]
+            #[cfg(not(feature = "lanes"))]
             let counters = [counters];
             if let Err(err) = self.store.append(&[], &counters) {
                 self.storage_failed(err, now_ms);
             }
         } else {
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             self.memory_state.extend(counters);
-            #[cfg(not(feature = "std"))]
+            #[cfg(not(feature = "lanes"))]
             self.memory_state.push(counters);
         }
     }
 
     /// Counts `n` drops by lane `i` (refused, oversize) for it and for the client.
     fn count_lane_drop(&mut self, i: usize, reason: DropReason, n: u64, now_ms: i64) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if n > 0 && self.several() {
             self.lanes[at(i)].dropped.add(reason, n);
         }
@@ -1000,10 +1024,10 @@ impl Engine {
         } else {
             0
         };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let several = self.several();
         each_lane!(self.lanes, |lane| {
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             if several && lane.queued_events > 0 {
                 lane.dropped.add(reason, lane.queued_events);
             }
@@ -1019,7 +1043,7 @@ impl Engine {
     /// revoked): their cursors pass every queued event, counted `consent`
     /// for them; the other destinations keep theirs. Returns how many
     /// events the destinations lost together.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     pub fn purge_for_category(&mut self, category: &str, now_ms: i64) -> u64 {
         let mut lost = 0;
         for i in 0..self.lanes.len() {
@@ -1060,7 +1084,7 @@ impl Engine {
 
     /// Moves the cursor of each destination whose consent purge waited for
     /// the store through `last` (the held events just written included).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn finish_purges(&mut self, last: u64, now_ms: i64) {
         for i in 0..self.lanes.len() {
             if !self.lanes[at(i)].purge_on_recovery {
@@ -1094,11 +1118,11 @@ impl Engine {
     /// should not send it if it has not yet.
     pub fn purged_upload(&self) -> Option<u64> {
         let purged = |l: &Lane| l.in_flight.as_ref().filter(|f| f.purged).map(|f| f.id);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             self.lanes.iter().filter_map(purged).max()
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         purged(&self.lanes[0])
     }
 
@@ -1173,9 +1197,9 @@ impl Engine {
     /// True when no event up to `seq` is still waiting to be delivered to
     /// any destination (one stopped by a 401/403 waits for no one).
     pub fn delivered_through(&self, seq: u64) -> bool {
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let done = self.lanes[0].acked_through >= seq;
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let done =
             self.lanes.iter().enumerate().all(|(i, l)| {
                 self.queued_of(i).0 == 0 || l.acked_through >= seq || l.halted.is_some()
@@ -1190,7 +1214,7 @@ impl Engine {
 
     /// `figure` added up over the lanes.
     fn sum(&self, figure: impl Fn(&Lane) -> u64) -> u64 {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             let mut total = 0;
             for lane in self.lanes.iter() {
@@ -1198,7 +1222,7 @@ impl Engine {
             }
             total
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         figure(&self.lanes[0])
     }
 
@@ -1220,11 +1244,11 @@ impl Engine {
 
     /// True while uploads are stopped by a 401/403 (to every destination).
     pub fn auth_failed(&self) -> bool {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             self.lanes.iter().all(|l| l.halted.is_some())
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         self.lanes[0].halted.is_some()
     }
 
@@ -1264,7 +1288,7 @@ impl Engine {
         if self.loading {
             return None;
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             for i in 0..self.lanes.len() {
                 if let Some(upload) = self.poll_lane(i, now_ms) {
@@ -1273,7 +1297,7 @@ impl Engine {
             }
             None
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         self.poll_lane(0, now_ms)
     }
 
@@ -1283,7 +1307,7 @@ impl Engine {
             if lane.halted.is_some() || lane.in_flight.is_some() || !self.due(i, now_ms) {
                 return None;
             }
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             if lane.purge_on_recovery {
                 return None;
             }
@@ -1322,7 +1346,7 @@ impl Engine {
         let lane = &mut self.lanes[at(i)];
         lane.ahead.leave_out(&mut events, now_ms);
         // Events its routing passes over go with the batch's cursor move.
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let skipped: Vec<(u64, u64)> = if lane.routing.takes_all() {
             Vec::new()
         } else {
@@ -1338,12 +1362,12 @@ impl Engine {
             skipped
         };
         // (Without routing or per-event answers a claim is never emptied.)
-        #[cfg(any(feature = "std", feature = "wire-amplitude"))]
+        #[cfg(any(feature = "lanes", feature = "wire-amplitude"))]
         if events.is_empty() {
             return self.skip_settled_claim(
                 i,
                 last_seq,
-                #[cfg(feature = "std")]
+                #[cfg(feature = "lanes")]
                 skipped,
                 now_ms,
             );
@@ -1358,7 +1382,7 @@ impl Engine {
             last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             skipped,
             #[cfg(feature = "wire-amplitude")]
             claimed,
@@ -1424,12 +1448,12 @@ impl Engine {
     /// A claim held nothing to send: every event in it was settled already,
     /// held, or not for this destination. Moves the cursor past what is
     /// settled and tries again; with held events in the way, waits for them.
-    #[cfg(any(feature = "std", feature = "wire-amplitude"))]
+    #[cfg(any(feature = "lanes", feature = "wire-amplitude"))]
     fn skip_settled_claim(
         &mut self,
         i: usize,
         last_seq: u64,
-        #[cfg(feature = "std")] skipped: Vec<(u64, u64)>,
+        #[cfg(feature = "lanes")] skipped: Vec<(u64, u64)>,
         now_ms: i64,
     ) -> Option<Upload> {
         self.release(i);
@@ -1446,7 +1470,7 @@ impl Engine {
             if lane.split.is_some_and(|s| through >= s.until_seq) {
                 lane.split = None;
             }
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             {
                 let (n, b) = passed_over(&skipped, through);
                 self.lanes[at(i)].skipped += n;
@@ -1477,7 +1501,7 @@ impl Engine {
                 return;
             }
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             let name = self.lanes[at(i)].name.clone();
             match self.store.pending(&name) {
@@ -1516,7 +1540,7 @@ impl Engine {
     /// Feeds back what happened to upload `id`: the server's response, or a
     /// transport error (refused, reset, timed out) as text.
     pub fn on_upload_result(&mut self, id: u64, result: Result<HttpResponse, String>, now_ms: i64) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let Some(i) = self
             .lanes
             .iter()
@@ -1524,7 +1548,7 @@ impl Engine {
         else {
             return;
         };
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let i = 0;
         let Some(flight) = self.lanes[at(i)].in_flight.take_if(|f| f.id == id) else {
             return;
@@ -1697,7 +1721,7 @@ impl Engine {
 
     /// Lane `i`'s last error, also the client's.
     fn set_error(&mut self, i: usize, text: String) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             self.lanes[at(i)].last_error = Some(text.clone());
         }
@@ -1707,7 +1731,7 @@ impl Engine {
 
     /// Lane `i`'s last permanent refusal, also the client's.
     fn set_rejection(&mut self, i: usize, text: String) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             self.lanes[at(i)].last_rejection = Some(text.clone());
         }
@@ -1718,7 +1742,7 @@ impl Engine {
     /// Lane `i`'s last error and refusal: its own with several
     /// destinations, the engine's with one.
     fn errors_of(&self, i: usize) -> (&Option<String>, &Option<String>) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             let lane = &self.lanes[at(i)];
             return (&lane.last_error, &lane.last_rejection);
@@ -1851,11 +1875,11 @@ impl Engine {
         if recovered {
             self.persist_delivery(i, now_ms);
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let (skipped, skipped_bytes) = passed_over(&flight.skipped, through);
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let (skipped, skipped_bytes) = (0, 0);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         {
             self.lanes[at(i)].skipped += skipped;
         }
@@ -1887,7 +1911,7 @@ impl Engine {
     /// Events and bytes past lane `i`'s cursor: its own count with several
     /// destinations, the file's with one.
     fn queued_of(&self, i: usize) -> (u64, u64) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             let lane = &self.lanes[at(i)];
             return (lane.queued_events, lane.queued_bytes);
@@ -1900,7 +1924,7 @@ impl Engine {
     /// over): off its count, and with one destination off the file's (its
     /// rows go; with several the file's counts are read back).
     fn passed(&mut self, i: usize, events: u64, bytes: u64) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if self.several() {
             self.lanes[at(i)].passed(events, bytes);
             return;
@@ -1945,11 +1969,11 @@ impl Engine {
             return Some(now_ms);
         }
         let mut next = self.storage_error.as_ref().map(|_| self.storage_retry_at);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         for i in 0..self.lanes.len() {
             next = earliest(next, self.lane_wakeup(i, now_ms));
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         {
             next = earliest(next, self.lane_wakeup(0, now_ms));
         }
@@ -1986,7 +2010,7 @@ impl Engine {
         // Listed with several destinations, and with one that routes: its
         // `skipped_events` is the only place the events its routing passed
         // over show. With one, the queue, errors and drops are the engine's.
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let destinations = if self.several() || !self.lanes[0].routing.takes_all() {
             let one = !self.several();
             self.lanes
@@ -2019,9 +2043,9 @@ impl Engine {
         } else {
             Vec::new()
         };
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         let next_retry = self.lanes.iter().filter_map(retry_in).min();
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "lanes"))]
         let next_retry = retry_in(&self.lanes[0]);
         Stats {
             queued_events: self.queued_events,
@@ -2045,7 +2069,7 @@ impl Engine {
             plan: Default::default(),
             // Counted on the callers' threads, not by the engine.
             waited_for_room: Default::default(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "lanes")]
             destinations,
         }
     }
@@ -2061,7 +2085,7 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 /// Of the events a routing passed over, those at or below `through`
 /// (the cursor moved past them), and their bytes.
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 fn passed_over(skipped: &[(u64, u64)], through: u64) -> (u64, u64) {
     skipped
         .iter()

@@ -72,7 +72,7 @@ pub mod json_text;
 pub mod model;
 pub mod plan;
 pub mod recorder;
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 pub mod routing;
 pub mod session;
 pub mod stats;
@@ -91,7 +91,7 @@ pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};
 pub use error::{Error, Result};
 pub use recorder::Forgotten;
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 pub use stats::DestinationStats;
 pub use stats::{DropCounts, DropReason, RoomWaits, Stats, StorageState};
 

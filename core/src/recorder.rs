@@ -759,7 +759,7 @@ impl Recorder {
         self.save_consent();
         self.context_cache = None;
         self.after_consent_change(before, engine, now_ms);
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if state != ConsentState::Granted {
             // The destinations that need this category lose their queued
             // events (counted `consent` for them); the others keep theirs.

@@ -179,7 +179,7 @@ pub struct RoomWaits {
 /// One destination's part of a snapshot, when a client has several, or
 /// one whose routing passes events over (native builds; the browser build
 /// delivers to one).
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestinationStats {
     /// The destination's name.
@@ -258,7 +258,7 @@ pub struct Stats {
     /// up every destination: queued counts the buffer file, delivered and
     /// requests sum over destinations, and a drop by a destination (refused,
     /// purged for its consent) counts once for each that dropped it.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<DestinationStats>,
 }
@@ -319,7 +319,7 @@ impl Stats {
             number(&mut out, "longest_us", Some(w.longest_us));
             out.push('}');
         }
-        #[cfg(feature = "std")]
+        #[cfg(feature = "lanes")]
         if !self.destinations.is_empty() {
             push_key(&mut out, "destinations");
             out.push_str(&serde_json::to_string(&self.destinations).unwrap_or_default());

@@ -58,6 +58,17 @@ export interface CairnOptions {
   trackingPlan?: JsonObject | string;
   /** Strict mode (development): a call that breaks the plan throws and records nothing. */
   strictTrackingPlan?: boolean;
+  /**
+   * The wire `endpoint` speaks (default 'segment'). Only a package built
+   * with the `amplitude` or `posthog` feature has this option.
+   */
+  destination?: 'segment' | 'amplitude' | 'amplitude-batch' | 'posthog';
+  /**
+   * More destinations, each delivered on its own from the one queue (see
+   * docs/web.md, "Several destinations"). Only a package built with the
+   * `destinations` feature has this option.
+   */
+  destinations?: DestinationOptions[];
   /** Prefix of cairn's localStorage keys (default 'cairn'). */
   storageKey?: string;
   /**
@@ -69,6 +80,47 @@ export interface CairnOptions {
   wasm?: string | URL | Request | Response | BufferSource | WebAssembly.Module;
   /** Called with each step (recorded, sent, delivered, failed, handoff, adopted), e.g. for a debug panel. */
   onLog?: (entry: LogEntry) => void;
+}
+
+/** One more destination (the `destinations` option). */
+export interface DestinationOptions {
+  /** Its name: its delivery progress is kept under it; unique, not 'default'. Required. */
+  name: string;
+  /** The wire it speaks (default 'segment'; others need the package's `amplitude` / `posthog` feature). */
+  destination?: 'segment' | 'amplitude' | 'amplitude-batch' | 'posthog';
+  /** Its base URL. Required. */
+  endpoint: string;
+  /** Its write key or API key. Required. */
+  writeKey: string;
+  /** Event names it takes (exact, or a prefix ending in `*`); default every name. */
+  allowEvents?: string[];
+  /** Event names it never takes. */
+  denyEvents?: string[];
+  /** Call types it takes (track, identify, alias, group, screen, page); default every type. */
+  callTypes?: string[];
+  /** Consent categories that must all have been granted at the call for it to receive an event. */
+  consentCategories?: string[];
+  /** Most events in one of its batches (at most `maxBatchEvents`). */
+  maxBatchEvents?: number;
+}
+
+/** One destination's part of `stats()`, with several. */
+export interface DestinationStats {
+  name: string;
+  /** Events past its cursor: not yet delivered, dropped or passed over by its routing. */
+  queuedEvents: number;
+  queuedBytes: number;
+  inFlightEvents: number;
+  deliveredEvents: number;
+  /** Events its routing passed over (not for it). */
+  skippedEvents: number;
+  requests: number;
+  retries: number;
+  nextRetryInMs: number | null;
+  lastError: string | null;
+  lastRejection: string | null;
+  authFailed: boolean;
+  dropped: DropCounts;
 }
 
 /** One step reported to `onLog`. */
@@ -117,6 +169,8 @@ export interface Stats {
   authFailed: boolean;
   storage: { state: 'ok' } | { state: 'failing'; error: string };
   dropped: DropCounts;
+  /** Each destination's part, with several (the `destinations` option); absent with one. */
+  destinations?: DestinationStats[];
   plan: PlanStats;
   browser: {
     /** This tab's id (its queue in localStorage). */

@@ -138,7 +138,8 @@ export class Cairn {
     this._onLog = options.onLog ?? null;
     this._core = this._newCore();
     this._timer = undefined;
-    this._inflight = null;
+    // Uploads on the wire by id: one at a time for each destination.
+    this._flights = new Map();
     this._waiters = [];
     this._releases = [];
     this._aliveTimer = undefined;
@@ -311,8 +312,8 @@ export class Cairn {
         }),
       ),
     );
-    if (report.cancel) this._inflight?.ctrl.abort();
-    this._inflight = null;
+    for (const id of [].concat(report.cancel ?? [])) this._flights.get(id)?.abort();
+    this._flights.clear();
     this._log('handoff', report);
     clearTimeout(this._timer);
     clearInterval(this._aliveTimer);
@@ -335,10 +336,7 @@ export class Cairn {
 
   _pump() {
     if (this._closed || this._gone) return;
-    if (!this._inflight) {
-      const text = this._core.poll();
-      if (text !== undefined) this._send(readUpload(text));
-    }
+    for (let text; (text = this._core.poll()) !== undefined; ) this._send(readUpload(text));
     this._schedule();
   }
 
@@ -354,7 +352,7 @@ export class Cairn {
   _send(upload) {
     const { id, url, body, events, keepalive } = upload;
     const ctrl = new AbortController();
-    this._inflight = { id, ctrl };
+    this._flights.set(id, ctrl);
     const timer = setTimeout(() => ctrl.abort(), this._core.requestTimeout());
     this._log('sent', { id, events, bytes: body.length });
     fetch(url, {
@@ -379,12 +377,12 @@ export class Cairn {
       })
       .then(
         ([status, retryAfter, text]) => {
-          if (this._inflight?.id !== id || this._closed) return;
+          if (!this._flights.has(id) || this._closed) return;
           this._core.onResponse(id, status, retryAfter ?? undefined, text);
           this._log(status >= 200 && status < 300 ? 'delivered' : 'failed', { id, events, status });
         },
         (e) => {
-          if (this._inflight?.id !== id || this._closed) return;
+          if (!this._flights.has(id) || this._closed) return;
           const reason = ctrl.signal.aborted ? 'aborted: requestTimeout or a purge' : String(e?.message || e);
           this._core.onError(id, reason);
           this._log('failed', { id, events, error: reason });
@@ -392,9 +390,9 @@ export class Cairn {
       )
       .finally(() => {
         clearTimeout(timer);
-        if (this._inflight?.id === id) this._inflight = null;
-        this._answerWaiters();
-        this._pump();
+        this._flights.delete(id);
+        // Another destination's upload may have been purged meanwhile.
+        this._after();
       });
     // The next batch is read from storage while this one is on the wire
     // (the page is idle then), not after its answer.
@@ -406,7 +404,7 @@ export class Cairn {
   // cookie in step with the anonymous id, and let the engine send.
   _after() {
     const purged = this._core.purgedUpload();
-    if (purged !== undefined && this._inflight?.id === purged) this._inflight.ctrl.abort();
+    if (purged !== undefined) this._flights.get(purged)?.abort();
     this._syncCookie();
     this._answerWaiters();
     this._pump();

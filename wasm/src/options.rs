@@ -100,7 +100,100 @@ fn destination(text: &str) -> Result<cairn::DestinationKind, String> {
 
 /// Whether the core reads option `name`.
 fn known(name: &str) -> bool {
-    SETTINGS.contains(&name) || OTHER.contains(&name)
+    SETTINGS.contains(&name)
+        || OTHER.contains(&name)
+        || (cfg!(feature = "destinations") && name == "destinations")
+}
+
+/// The options of features other than the wires, for [`KNOWN_TEXT`]'s list.
+#[cfg(feature = "destinations")]
+const KNOWN_MORE: &str = ", destinations";
+#[cfg(not(feature = "destinations"))]
+const KNOWN_MORE: &str = "";
+
+/// What each entry of the `destinations` option may say.
+#[cfg(feature = "destinations")]
+pub const DESTINATION_FIELDS: [&str; 9] = [
+    "name",
+    "destination",
+    "endpoint",
+    "writeKey",
+    "allowEvents",
+    "denyEvents",
+    "callTypes",
+    "consentCategories",
+    "maxBatchEvents",
+];
+
+/// Reads the `destinations` option: more destinations, each delivered on
+/// its own from the one queue (with the `destinations` feature).
+#[cfg(feature = "destinations")]
+fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder, String> {
+    const SHAPE: &str = "cairn: option `destinations` must be an array of objects like { name: \"warehouse\", endpoint, writeKey }";
+    let list = match value {
+        Json::Null => return Ok(b),
+        Json::Array(list) => list,
+        _ => return Err(SHAPE.into()),
+    };
+    for (i, entry) in list.iter().enumerate() {
+        let obj = entry.as_object().ok_or(SHAPE)?;
+        let at = |field: &str| cat!("destinations[", i, "].", field);
+        if let Some(k) = obj.keys().find(|k| !DESTINATION_FIELDS.contains(&k.as_str())) {
+            return Err(cat!(
+                "cairn: unknown option `",
+                at(k),
+                "`; a destination takes ",
+                DESTINATION_FIELDS.join(", ")
+            ));
+        }
+        let text = |k: &str| opt_text(obj, k).map_err(|_| cat!("cairn: option `", at(k), "` must be a string"));
+        let kind = match text("destination")? {
+            None => cairn::DestinationKind::Segment,
+            #[cfg(any(feature = "amplitude", feature = "posthog"))]
+            Some(d) => destination(&d).map_err(|e| e.replace("`destination`", &cat!("`", at("destination"), "`")))?,
+            #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+            Some(d) if d == "segment" => cairn::DestinationKind::Segment,
+            #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
+            Some(d) => {
+                return Err(cat!(
+                    "cairn: option `",
+                    at("destination"),
+                    "` \"",
+                    d,
+                    "\": this package speaks Segment only; build it with the `amplitude` or `posthog` feature"
+                ))
+            }
+        };
+        let mut d = cairn::Destination::new(
+            text("name")?.unwrap_or_default(),
+            kind,
+            text("endpoint")?.unwrap_or_default(),
+            text("writeKey")?.unwrap_or_default(),
+        );
+        let names = |k: &str| -> Result<Vec<String>, String> {
+            match obj.get(k) {
+                None | Some(Json::Null) => Ok(Vec::new()),
+                Some(Json::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()
+                    .ok_or_else(|| cat!("cairn: option `", at(k), "` must be an array of strings")),
+                Some(_) => Err(cat!("cairn: option `", at(k), "` must be an array of strings")),
+            }
+        };
+        d = d
+            .allow_events(names("allowEvents")?)
+            .deny_events(names("denyEvents")?)
+            .call_types(names("callTypes")?)
+            .consent_categories(names("consentCategories")?);
+        if let Some(n) = opt_setting(obj, "maxBatchEvents", false)
+            .map_err(|_| cat!("cairn: option `", at("maxBatchEvents"), "` must be a whole number ≥ 1"))?
+        {
+            d = d.max_batch_events(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        b = b.add_destination(d);
+    }
+    Ok(b)
 }
 
 /// Reads a consent state as the page writes it.
@@ -259,7 +352,8 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
             "cairn: unknown option `",
             unknown,
             "`; known options: ",
-            KNOWN_TEXT
+            KNOWN_TEXT,
+            KNOWN_MORE
         ));
     }
     let text = |k: &str| opt_text(obj, k);
@@ -330,6 +424,10 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
     }
     if let Some(id) = text("anonymousId")? {
         b = b.anonymous_id(id);
+    }
+    #[cfg(feature = "destinations")]
+    if let Some(v) = obj.get("destinations") {
+        b = more_destinations(v, b)?;
     }
     // `trackingPlan` is compiled and applied by the page (js/plan.js),
     // which also reads `strictTrackingPlan`; the core checks its type here.

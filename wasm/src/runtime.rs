@@ -114,11 +114,18 @@ pub struct HandOff {
     pub kept: u64,
     /// Why events were kept, if some were.
     pub why_kept: Option<String>,
-    /// The upload on the wire is to be cancelled, and its answer not
-    /// reported: its events stay queued for the next page load, so a
+    /// The uploads on the wire to cancel, whose answers are not to be
+    /// reported: their events stay queued for the next page load, so a
     /// request that still reached the server would deliver them twice.
-    pub cancel: bool,
+    pub cancel: Ids,
 }
+
+/// Upload ids: at most one in the default package (one destination).
+#[cfg(not(feature = "destinations"))]
+pub type Ids = Option<u64>;
+/// Upload ids: one per destination at most.
+#[cfg(feature = "destinations")]
+pub type Ids = Vec<u64>;
 
 /// Counters only the browser has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -131,9 +138,19 @@ pub struct BrowserCounters {
     pub adopted_tabs: u64,
 }
 
+/// Uploads on the wire: at most one in the default package, which
+/// delivers to one destination; one per destination with `destinations`.
+#[cfg(not(feature = "destinations"))]
+type Flights = Option<Flight>;
+#[cfg(feature = "destinations")]
+type Flights = Vec<Flight>;
+
 #[derive(Debug, Clone, Copy)]
 struct Flight {
     id: u64,
+    /// Its destination's position (`Upload::destination`).
+    #[cfg(feature = "destinations")]
+    destination: usize,
     events: usize,
     keepalive: bool,
 }
@@ -148,7 +165,7 @@ pub struct Runtime<B: Backend + 'static> {
     max_event_bytes: usize,
     request_timeout_ms: u64,
     extra_context: Object,
-    in_flight: Option<Flight>,
+    in_flight: Flights,
     now: i64,
     counters: BrowserCounters,
     seen_forgotten: Option<String>,
@@ -163,6 +180,9 @@ fn handed_off_response() -> HttpResponse {
         body: "handed to the browser as the page went away".into(),
     }
 }
+
+const TOO_LARGE_ON_THE_WIRE: &str = "an upload too large for keepalive is on the wire";
+const KEPT_FOR_NEXT_LOAD: &str = ": events stay queued for the next page load";
 
 /// Checks a site prefix (`storageKey`): it names localStorage keys.
 pub fn check_prefix(prefix: &str) -> Result<(), String> {
@@ -220,6 +240,7 @@ impl<B: Backend + 'static> Runtime<B> {
         #[cfg(not(any(feature = "amplitude", feature = "posthog")))]
         let wire: Box<dyn cairn::wire::Wire> =
             Box::new(SegmentWire::new(&config.endpoint, &config.write_key, false));
+        #[cfg(not(feature = "destinations"))]
         let engine = Engine::new(
             EngineConfig::from(&config),
             Box::new(store),
@@ -227,6 +248,20 @@ impl<B: Backend + 'static> Runtime<B> {
             seed,
             now,
         );
+        // Each destination on its own lane, from the one queue.
+        #[cfg(feature = "destinations")]
+        let engine = {
+            drop(wire);
+            let mut e = Engine::starting_with(
+                EngineConfig::from(&config),
+                Box::new(store),
+                cairn::engine::Target::all_of(&config, false),
+                seed,
+                now,
+            );
+            e.load_backlog(usize::MAX, now);
+            e
+        };
         let seen_forgotten = kv.get(&shared_state_key(prefix, FORGOTTEN_KEY));
         let mut rt = Runtime {
             kv,
@@ -237,7 +272,7 @@ impl<B: Backend + 'static> Runtime<B> {
             max_event_bytes: config.max_event_bytes,
             request_timeout_ms: config.request_timeout.as_millis() as u64,
             extra_context: Object::new(),
-            in_flight: None,
+            in_flight: Flights::default(),
             now,
             counters: BrowserCounters::default(),
             seen_forgotten,
@@ -368,23 +403,40 @@ impl<B: Backend + 'static> Runtime<B> {
     /// The next upload to send, if one is due now and none is on the wire.
     pub fn poll(&mut self, now: i64) -> Option<Outgoing> {
         let now = self.tick(now);
+        // With several destinations the engine sends one upload per
+        // destination at a time, each on its own.
+        #[cfg(not(feature = "destinations"))]
         if self.in_flight.is_some() {
             return None;
         }
-        let out = Outgoing::from_upload(self.engine.poll_upload(now)?);
-        self.in_flight = Some(Flight {
+        let up = self.engine.poll_upload(now)?;
+        #[cfg(feature = "destinations")]
+        let destination = up.destination;
+        let out = Outgoing::from_upload(up);
+        let flight = Flight {
             id: out.id,
+            #[cfg(feature = "destinations")]
+            destination,
             events: out.events,
             keepalive: out.keepalive,
-        });
+        };
+        #[cfg(not(feature = "destinations"))]
+        {
+            self.in_flight = Some(flight);
+        }
+        #[cfg(feature = "destinations")]
+        self.in_flight.push(flight);
         Some(out)
     }
 
     fn settle(&mut self, id: u64, result: Result<HttpResponse, String>, now: i64) {
         let now = self.tick(now);
+        #[cfg(not(feature = "destinations"))]
         if self.in_flight.is_some_and(|f| f.id == id) {
             self.in_flight = None;
         }
+        #[cfg(feature = "destinations")]
+        self.in_flight.retain(|f| f.id != id);
         self.engine.on_upload_result(id, result, now);
     }
 
@@ -466,17 +518,31 @@ impl<B: Backend + 'static> Runtime<B> {
         self.commit();
         let mut report = HandOff::default();
         let stats = self.engine.stats(now);
-        let failing = if stats.auth_failed {
+        // With several destinations each is judged on its own (`settle_each`).
+        #[cfg(feature = "destinations")]
+        let several = stats.destinations.len() > 1;
+        #[cfg(not(feature = "destinations"))]
+        let several = false;
+        let failing = if several {
+            None
+        } else if stats.auth_failed {
             Some("the server refused the write key")
         } else if stats.next_retry_in_ms.is_some() {
             Some("delivery is failing and a retry is scheduled")
         } else {
             None
         };
+        #[cfg(not(feature = "destinations"))]
         let unsendable = self
             .in_flight
             .filter(|f| !f.keepalive)
-            .and(Some("an upload too large for keepalive is on the wire"));
+            .and(Some(TOO_LARGE_ON_THE_WIRE));
+        #[cfg(feature = "destinations")]
+        let unsendable = self
+            .in_flight
+            .iter()
+            .any(|f| !f.keepalive && !several)
+            .then_some(TOO_LARGE_ON_THE_WIRE);
         if let Some(why) = failing.or(unsendable) {
             // A retry, or a big upload, may be on the wire: the page cancels
             // it, since its events stay queued and a request that got
@@ -484,15 +550,34 @@ impl<B: Backend + 'static> Runtime<B> {
             // this runtime (`js/index.js` makes a new one if it comes back),
             // so the flight is not settled here: that saves the browser
             // package bytes it does not have (docs/web.md, "Size").
-            report.cancel = self.in_flight.is_some();
+            #[cfg(not(feature = "destinations"))]
+            {
+                report.cancel = self.in_flight.map(|f| f.id);
+            }
+            #[cfg(feature = "destinations")]
+            {
+                report.cancel = self.in_flight.iter().map(|f| f.id).collect();
+            }
             report.kept = self.engine.queued_events();
-            report.why_kept = Some(cat!(why, ": events stay queued for the next page load"));
+            report.why_kept = Some(cat!(why, KEPT_FOR_NEXT_LOAD));
             return report;
         }
         self.engine.flush();
+        #[cfg(feature = "destinations")]
+        if several {
+            self.settle_each(&stats.destinations, now, &mut report);
+        }
+        #[cfg(not(feature = "destinations"))]
         if let Some(f) = self.in_flight {
             self.settle(f.id, Ok(handed_off_response()), now);
             report.handed_off += f.events as u64;
+        }
+        #[cfg(feature = "destinations")]
+        if !several {
+            for f in self.in_flight.clone() {
+                self.settle(f.id, Ok(handed_off_response()), now);
+                report.handed_off += f.events as u64;
+            }
         }
         while let Some(up) = self.engine.poll_upload(now) {
             let out = Outgoing::from_upload(up);
@@ -503,13 +588,56 @@ impl<B: Backend + 'static> Runtime<B> {
             } else {
                 let why = "the browser did not take the batch as the page went away (over its keepalive allowance)";
                 self.engine.on_upload_result(out.id, Err(why.into()), now);
-                report.why_kept = Some(cat!(why, ": events stay queued for the next page load"));
+                report.why_kept = Some(cat!(why, KEPT_FOR_NEXT_LOAD));
                 break;
             }
         }
         report.kept = self.engine.queued_events();
         self.counters.handed_off_events += report.handed_off;
         report
+    }
+
+    /// The uploads on the wire at a hand-off with several destinations,
+    /// each judged on its own: one whose destination is failing (refused
+    /// the write key, or a retry is scheduled), or too large for
+    /// keepalive, is cancelled and its events stay for the next page load;
+    /// the others are the browser's to finish. A failing destination's
+    /// queue stays too (the engine has no batch of it due), the others'
+    /// go out as beacons.
+    #[cfg(feature = "destinations")]
+    fn settle_each(
+        &mut self,
+        lanes: &[cairn::DestinationStats],
+        now: i64,
+        report: &mut HandOff,
+    ) {
+        let failing = |l: &cairn::DestinationStats| {
+            if l.auth_failed {
+                Some("the server refused the write key")
+            } else if l.next_retry_in_ms.is_some() {
+                Some("delivery is failing and a retry is scheduled")
+            } else {
+                None
+            }
+        };
+        for lane in lanes {
+            if let Some(why) = failing(lane) {
+                report.why_kept = Some(cat!(lane.name.as_str(), ": ", why, KEPT_FOR_NEXT_LOAD));
+            }
+        }
+        for f in self.in_flight.clone() {
+            let Some(lane) = lanes.get(f.destination) else {
+                continue;
+            };
+            let why = failing(lane).or((!f.keepalive).then_some(TOO_LARGE_ON_THE_WIRE));
+            if let Some(why) = why {
+                report.cancel.push(f.id);
+                report.why_kept = Some(cat!(lane.name.as_str(), ": ", why, KEPT_FOR_NEXT_LOAD));
+            } else {
+                self.settle(f.id, Ok(handed_off_response()), now);
+                report.handed_off += f.events as u64;
+            }
+        }
     }
 
     /// Tabs of this site, other than this one, that have something stored.
@@ -824,15 +952,25 @@ pub fn forgotten_json(f: &Forgotten) -> String {
 /// [`HandOff`] as JSON text for the page.
 pub fn hand_off_json(h: &HandOff) -> String {
     let why = Json::from(h.why_kept.clone());
-    cat!(
+    let head = cat!(
         "{\"handed_off\":",
         h.handed_off,
         ",\"kept\":",
         h.kept,
         ",\"why_kept\":",
-        why.to_text(),
-        if h.cancel { ",\"cancel\":true}" } else { "}" }
-    )
+        why.to_text()
+    );
+    // The upload to cancel (the default package), or an array of them.
+    #[cfg(not(feature = "destinations"))]
+    return match h.cancel {
+        Some(id) => cat!(head, ",\"cancel\":", id, "}"),
+        None => cat!(head, "}"),
+    };
+    #[cfg(feature = "destinations")]
+    {
+        let cancel = Json::Array(h.cancel.iter().map(|&id| Json::from(id)).collect());
+        cat!(head, ",\"cancel\":", cancel.to_text(), "}")
+    }
 }
 
 #[cfg(test)]

@@ -268,7 +268,23 @@ pub struct BrowserStore<B> {
     last_common: u64,
     /// The text of `c:<last_common>`, while new events may use it.
     common: Option<String>,
+    /// Whether the cursors are kept in storage (`s:cursors`): with several
+    /// destinations, where an event one of them delivered stays for the
+    /// others, and a reload must not send it to that one again.
+    #[cfg(feature = "destinations")]
+    durable_cursors: bool,
+    /// Each destination's routing, for counting its losses.
+    #[cfg(feature = "destinations")]
+    routes: Vec<(String, cairn::routing::Routing)>,
+    /// What the last drop removed of each destination's events.
+    #[cfg(feature = "destinations")]
+    losses: Vec<cairn::store::Loss>,
 }
+
+/// The tab's state key of its destinations' cursors, as lines
+/// `<seq> <name>`.
+#[cfg(feature = "destinations")]
+const CURSORS_KEY: &str = "cursors";
 
 impl<B: Backend> BrowserStore<B> {
     /// Opens the queue of `keys.tab()`, indexing the events already there
@@ -286,7 +302,15 @@ impl<B: Backend> BrowserStore<B> {
             first_common: u64::MAX,
             last_common: 0,
             common: None,
+            #[cfg(feature = "destinations")]
+            durable_cursors: false,
+            #[cfg(feature = "destinations")]
+            routes: Vec::new(),
+            #[cfg(feature = "destinations")]
+            losses: Vec::new(),
         };
+        #[cfg(feature = "destinations")]
+        store.load_cursors();
         let prefix = store.keys.tab_prefix();
         for key in store.kv.keys_with_prefix(&prefix) {
             let Some(rest) = key.strip_prefix(prefix.as_str()) else {
@@ -417,6 +441,75 @@ impl<B: Backend> BrowserStore<B> {
         }
     }
 
+    /// Reads the cursors kept by a page that delivered to several
+    /// destinations. New events number on from the highest: one at or
+    /// below a cursor would count as delivered there.
+    #[cfg(feature = "destinations")]
+    fn load_cursors(&mut self) {
+        let Some(text) = self.kv.get(&self.keys.state(CURSORS_KEY)) else {
+            return;
+        };
+        for line in text.lines() {
+            if let Some((seq, name)) = line.split_once(' ') {
+                if let Some(seq) = cairn::text::parse_u64(seq) {
+                    self.acked.insert(name, seq);
+                    self.last_seq = self.last_seq.max(seq);
+                }
+            }
+        }
+        self.durable_cursors = true;
+    }
+
+    /// Writes the cursors, while they are kept in storage.
+    #[cfg(feature = "destinations")]
+    fn save_cursors(&mut self) {
+        let key = self.keys.state(CURSORS_KEY);
+        if !self.durable_cursors {
+            return self.kv.remove(&key);
+        }
+        let mut text = String::new();
+        for (name, seq) in &self.acked.0 {
+            text.push_str(&cairn::text::u64_text(*seq));
+            text.push(' ');
+            text.push_str(name);
+            text.push('\n');
+        }
+        self.kv.set(&key, &text);
+    }
+
+    /// What removing `gone` takes from each destination, with several:
+    /// the events past its cursor, and of those the ones its routing takes.
+    #[cfg(feature = "destinations")]
+    fn count_losses(&mut self, gone: &[(u64, Entry)]) {
+        let mut losses = Vec::new();
+        for (name, cursor) in &self.acked.0 {
+            let route = self.routes.iter().find(|(d, _)| d == name).map(|(_, r)| r);
+            let mut loss = cairn::store::Loss {
+                destination: name.clone(),
+                removed: Removed::default(),
+                routed_events: 0,
+            };
+            for (seq, e) in gone.iter().filter(|(seq, _)| seq > cursor) {
+                loss.removed.events += 1;
+                loss.removed.bytes += e.bytes;
+                let takes = match route {
+                    Some(r) if !r.takes_all() => self
+                        .load(&self.keys.event(*seq))
+                        .is_some_and(|ev| r.takes(&ev.json)),
+                    _ => true,
+                };
+                loss.routed_events += u64::from(takes);
+            }
+            losses.push(loss);
+        }
+        // With one destination a drop's `Removed` is its loss.
+        if losses.len() > 1 {
+            self.losses = losses;
+        } else {
+            self.losses.clear();
+        }
+    }
+
     fn floor(&self, destination: &str) -> u64 {
         let acked = self.acked.get(destination).unwrap_or(0);
         self.claimed.get(destination).unwrap_or(0).max(acked)
@@ -426,6 +519,7 @@ impl<B: Backend> BrowserStore<B> {
         self.claimed.values().max().unwrap_or(0)
     }
 
+    #[cfg(not(feature = "destinations"))]
     fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
         let mut removed = Removed::default();
         let (kv, keys, stored) = (&self.kv, &self.keys, &mut self.stored);
@@ -439,6 +533,31 @@ impl<B: Backend> BrowserStore<B> {
             *stored -= e.stored;
             false
         });
+        self.bytes -= removed.bytes;
+        self.drop_commons_if_empty();
+        removed
+    }
+
+    /// `remove_where` with several destinations: what each loses is
+    /// counted first, from the values about to go.
+    #[cfg(feature = "destinations")]
+    fn remove_where(&mut self, mut keep: impl FnMut(u64, &Entry) -> bool) -> Removed {
+        let mut gone = Vec::new();
+        self.index.retain(|(seq, e)| {
+            let kept = keep(*seq, e);
+            if !kept {
+                gone.push((*seq, *e));
+            }
+            kept
+        });
+        self.count_losses(&gone);
+        let mut removed = Removed::default();
+        for (seq, e) in gone {
+            self.kv.remove(&self.keys.event(seq));
+            removed.events += 1;
+            removed.bytes += e.bytes;
+            self.stored -= e.stored;
+        }
         self.bytes -= removed.bytes;
         self.drop_commons_if_empty();
         removed
@@ -516,9 +635,55 @@ impl<B: Backend> Store for BrowserStore<B> {
         {
             self.claimed.remove(destination);
         }
+        #[cfg(feature = "destinations")]
+        if self.durable_cursors {
+            self.save_cursors();
+        }
         let done = self.acked.values().min().unwrap_or(0);
         self.remove_where(|seq, _| seq > done);
         Ok(())
+    }
+
+    #[cfg(feature = "destinations")]
+    fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
+        // Where the slowest known destination is: a new one starts there.
+        let start = self.acked.values().min().unwrap_or(0);
+        self.acked.0.retain(|(d, _)| names.contains(&d.as_str()));
+        self.claimed.0.retain(|(d, _)| names.contains(&d.as_str()));
+        self.durable_cursors = names.len() > 1;
+        if self.durable_cursors {
+            for name in names {
+                if self.acked.get(name).is_none() {
+                    self.acked.insert(name, start);
+                }
+            }
+        }
+        self.save_cursors();
+        let done = self.acked.values().min().unwrap_or(0);
+        self.remove_where(|seq, _| seq > done);
+        Ok(())
+    }
+
+    #[cfg(feature = "destinations")]
+    fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
+        let cursor = self.acked.get(destination).unwrap_or(0);
+        let mut r = Removed::default();
+        for (_, e) in self.index.iter().filter(|(seq, _)| *seq > cursor) {
+            r.events += 1;
+            r.bytes += e.bytes;
+        }
+        Ok(r)
+    }
+
+    #[cfg(feature = "destinations")]
+    fn take_losses(&mut self) -> Vec<cairn::store::Loss> {
+        core::mem::take(&mut self.losses)
+    }
+
+    #[cfg(feature = "destinations")]
+    fn set_routing(&mut self, destination: &str, routing: &cairn::routing::Routing) {
+        self.routes.retain(|(d, _)| d != destination);
+        self.routes.push((destination.to_string(), routing.clone()));
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
@@ -627,6 +792,86 @@ mod tests {
     #[test]
     fn state_roundtrip() {
         contract::state_roundtrip(&mut fresh().1);
+    }
+
+    #[cfg(feature = "destinations")]
+    #[test]
+    fn two_destinations() {
+        contract::two_destinations(&mut fresh().1);
+    }
+
+    #[cfg(feature = "destinations")]
+    #[test]
+    fn a_workload_with_two_destinations_keeps_counts_and_order() {
+        use contract::Op;
+        let claim = |n| Op::Claim {
+            max_events: n,
+            max_bytes: 10_000,
+        };
+        let ops = [
+            Op::Append(9),
+            claim(4),
+            Op::AckClaim,
+            Op::Switch,
+            claim(2),
+            Op::DropOldest {
+                keep_events: 3,
+                keep_bytes: u64::MAX,
+            },
+            Op::AckPart,
+            Op::Switch,
+            Op::Append(4),
+            Op::DropOlderThan(1_012),
+            claim(20),
+            Op::AckClaim,
+            Op::Switch,
+            Op::Release,
+            claim(20),
+            Op::AckClaim,
+            Op::Clear,
+            Op::Append(3),
+            claim(1),
+            Op::AckClaim,
+        ];
+        contract::run_ops_on(&mut fresh().1, &[D, contract::SECOND], &ops);
+    }
+
+    /// A page that delivers to two destinations is reloaded after one of
+    /// them took some events: that one does not get them again, the other
+    /// still gets every one, and new events are numbered past both cursors
+    /// even once the queue was empty (a number at or below a cursor would
+    /// count as delivered there).
+    #[cfg(feature = "destinations")]
+    #[test]
+    fn each_destinations_progress_outlives_a_reload() {
+        let (kv, mut store) = fresh();
+        let both = [D, contract::SECOND];
+        store.set_destinations(&both).unwrap();
+        store
+            .append(&(1..=4).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        let a = store.claim(D, 3, 10_000).unwrap();
+        store.ack(D, a.last().unwrap().seq).unwrap();
+
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        store.set_destinations(&both).unwrap();
+        assert_eq!(ids(&store.claim(D, 10, 10_000).unwrap()), ["m4"]);
+        let b = store.claim(contract::SECOND, 10, 10_000).unwrap();
+        assert_eq!(ids(&b), ["m1", "m2", "m3", "m4"]);
+        store.ack(D, 4).unwrap();
+        store.ack(contract::SECOND, 4).unwrap();
+        assert_eq!(store.summary().unwrap().events, 0);
+
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        store.set_destinations(&both).unwrap();
+        let seq = store.append(&[ev(5)], &[]).unwrap();
+        assert!(seq > 4, "numbered past the cursors, got {seq}");
+        assert_eq!(ids(&store.claim(D, 10, 10_000).unwrap()), ["m5"]);
+        assert_eq!(ids(&store.claim(contract::SECOND, 10, 10_000).unwrap()), ["m5"]);
+
+        // Back to one destination: its cursors are no longer kept.
+        store.set_destinations(&[D]).unwrap();
+        assert_eq!(kv.get("cairn:t:tab1:s:cursors"), None);
     }
 
     #[test]

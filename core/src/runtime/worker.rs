@@ -42,7 +42,7 @@ use crate::model::Call;
 use crate::recorder::{Forgotten, Recorder, RecorderSettings};
 use crate::stats::DropReason;
 use crate::store::ReopeningStore;
-use crate::wire::{HttpResponse, SegmentWire};
+use crate::wire::HttpResponse;
 
 /// Most commands handled in one wake-up, before the worker looks at its
 /// timers, flush callers and `stats()` snapshot again.
@@ -284,7 +284,7 @@ impl Worker {
         let mut engine = Engine::starting_with(
             EngineConfig::from(config.as_ref()),
             Box::new(store),
-            targets(&config),
+            crate::engine::Target::all_of(&config, config.gzip),
             seed,
             now,
         );
@@ -672,24 +672,4 @@ impl Worker {
         };
         self.published.set(s);
     }
-}
-
-/// The engine's destinations, from the config's: each with its wire, its
-/// routing and its batch limit.
-fn targets(config: &Config) -> Vec<crate::engine::Target> {
-    config
-        .destinations()
-        .into_iter()
-        .map(|d| crate::engine::Target {
-            // Native builds carry every wire (feature `native`); Segment,
-            // the default, should any be missing.
-            wire: d
-                .wire(config.gzip)
-                .unwrap_or_else(|| Box::new(SegmentWire::new(&d.endpoint, &d.key, config.gzip))),
-            max_batch_events: d.max_batch_events.unwrap_or(config.max_batch_events),
-            max_batch_bytes: config.max_batch_bytes,
-            routing: d.routing,
-            name: d.name,
-        })
-        .collect()
 }

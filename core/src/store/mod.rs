@@ -115,7 +115,7 @@ pub struct Removed {
 /// What one drop removed of one destination's events: the rows it had not
 /// finished with (past its cursor). Several destinations need `std` (the
 /// browser build delivers to one).
-#[cfg(feature = "std")]
+#[cfg(feature = "lanes")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loss {
     /// The destination's name.
@@ -231,7 +231,7 @@ pub trait Store {
     /// with its cursor, and the rows only it still needed are deleted. One
     /// destination needs no declaration (its missing cursor is 0). A store
     /// that keeps one destination only (the browser's) refuses several.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
         if names.len() > 1 {
             return Err(StoreError::Other(
@@ -244,7 +244,7 @@ pub trait Store {
     /// The events past `destination`'s cursor and their bytes (read at start,
     /// when several destinations share the queue; with one it is the
     /// [`summary`](Self::summary)'s count).
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn pending(&mut self, destination: &str) -> Result<Removed, StoreError> {
         let _ = destination;
         let s = self.summary()?;
@@ -258,7 +258,7 @@ pub trait Store {
     /// [`drop_older_than`](Self::drop_older_than) removed of each declared
     /// destination's events, when more than one is declared (taken once);
     /// empty otherwise: with one destination the drop's [`Removed`] is its loss.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn take_losses(&mut self) -> Vec<Loss> {
         Vec::new()
     }
@@ -266,7 +266,7 @@ pub trait Store {
     /// Which events `destination` takes, so that its [`Loss`]es count only
     /// its own events (the store reads the bodies of dropped rows for it).
     /// Without it, every row past its cursor is its own.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "lanes")]
     fn set_routing(&mut self, destination: &str, routing: &crate::routing::Routing) {
         let _ = (destination, routing);
     }
