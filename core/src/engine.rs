@@ -267,6 +267,12 @@ struct Lane {
     /// when the store works again, and nothing is sent until then.
     #[cfg(feature = "lanes")]
     purge_on_recovery: bool,
+    /// Ranges of sequence numbers `(first, last)` it received already
+    /// from elsewhere (a browser tab that was gone, whose queue this one
+    /// took over): its claims pass over them as over events its routing
+    /// does not take, so they are not sent to it twice.
+    #[cfg(feature = "lanes")]
+    delivered_elsewhere: Vec<(u64, u64)>,
     /// Its drops and the events its routing passed over (with several).
     #[cfg(feature = "lanes")]
     dropped: DropCounts,
@@ -330,6 +336,8 @@ impl Lane {
             #[cfg(feature = "lanes")]
             purge_on_recovery: false,
             #[cfg(feature = "lanes")]
+            delivered_elsewhere: Vec::new(),
+            #[cfg(feature = "lanes")]
             dropped: DropCounts::default(),
             delivered: 0,
             #[cfg(feature = "lanes")]
@@ -367,6 +375,7 @@ impl Lane {
         }
         #[cfg(feature = "lanes")]
         {
+            self.delivered_elsewhere.clear();
             self.queued_events = 0;
             self.queued_bytes = 0;
         }
@@ -1114,6 +1123,20 @@ impl Engine {
         }
     }
 
+    /// Notes that destination `name` received the events `first..=last`
+    /// already, from elsewhere (the browser's runtime took over the queue
+    /// of a tab that was gone, whose progress says so): its claims pass
+    /// over them, counted as skipped, instead of sending them twice. Held
+    /// in memory until its cursor passes them, which its next claim does.
+    #[cfg(feature = "lanes")]
+    pub fn delivered_elsewhere(&mut self, name: &str, first: u64, last: u64) {
+        if let Some(lane) = self.lanes.iter_mut().find(|l| l.name == name) {
+            if first <= last && last > lane.acked_through {
+                lane.delivered_elsewhere.push((first, last));
+            }
+        }
+    }
+
     /// The upload on the wire whose events were purged, if any: the runtime
     /// should not send it if it has not yet.
     pub fn purged_upload(&self) -> Option<u64> {
@@ -1347,20 +1370,26 @@ impl Engine {
         lane.ahead.leave_out(&mut events, now_ms);
         // Events its routing passes over go with the batch's cursor move.
         #[cfg(feature = "lanes")]
-        let skipped: Vec<(u64, u64)> = if lane.routing.takes_all() {
-            Vec::new()
-        } else {
-            let mut skipped = Vec::new();
-            let routing = &lane.routing;
-            events.retain(|e| {
-                let takes = routing.takes(&e.json);
-                if !takes {
-                    skipped.push((e.seq, e.json.len() as u64));
-                }
-                takes
-            });
-            skipped
-        };
+        let through = lane.acked_through;
+        #[cfg(feature = "lanes")]
+        lane.delivered_elsewhere.retain(|r| r.1 > through);
+        #[cfg(feature = "lanes")]
+        let skipped: Vec<(u64, u64)> =
+            if lane.routing.takes_all() && lane.delivered_elsewhere.is_empty() {
+                Vec::new()
+            } else {
+                let mut skipped = Vec::new();
+                let (routing, elsewhere) = (&lane.routing, &lane.delivered_elsewhere);
+                events.retain(|e| {
+                    let takes = !elsewhere.iter().any(|r| (r.0..=r.1).contains(&e.seq))
+                        && routing.takes(&e.json);
+                    if !takes {
+                        skipped.push((e.seq, e.json.len() as u64));
+                    }
+                    takes
+                });
+                skipped
+            };
         // (Without routing or per-event answers a claim is never emptied.)
         #[cfg(any(feature = "lanes", feature = "wire-amplitude"))]
         if events.is_empty() {

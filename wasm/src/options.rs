@@ -138,7 +138,10 @@ fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder
     for (i, entry) in list.iter().enumerate() {
         let obj = entry.as_object().ok_or(SHAPE)?;
         let at = |field: &str| cat!("destinations[", i, "].", field);
-        if let Some(k) = obj.keys().find(|k| !DESTINATION_FIELDS.contains(&k.as_str())) {
+        if let Some(k) = obj
+            .keys()
+            .find(|k| !DESTINATION_FIELDS.contains(&k.as_str()))
+        {
             return Err(cat!(
                 "cairn: unknown option `",
                 at(k),
@@ -146,7 +149,9 @@ fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder
                 DESTINATION_FIELDS.join(", ")
             ));
         }
-        let text = |k: &str| opt_text(obj, k).map_err(|_| cat!("cairn: option `", at(k), "` must be a string"));
+        let text = |k: &str| {
+            opt_text(obj, k).map_err(|_| cat!("cairn: option `", at(k), "` must be a string"))
+        };
         let kind = match text("destination")? {
             None => cairn::DestinationKind::Segment,
             #[cfg(any(feature = "amplitude", feature = "posthog"))]
@@ -178,7 +183,11 @@ fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<Vec<String>>>()
                     .ok_or_else(|| cat!("cairn: option `", at(k), "` must be an array of strings")),
-                Some(_) => Err(cat!("cairn: option `", at(k), "` must be an array of strings")),
+                Some(_) => Err(cat!(
+                    "cairn: option `",
+                    at(k),
+                    "` must be an array of strings"
+                )),
             }
         };
         d = d
@@ -186,9 +195,13 @@ fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder
             .deny_events(names("denyEvents")?)
             .call_types(names("callTypes")?)
             .consent_categories(names("consentCategories")?);
-        if let Some(n) = opt_setting(obj, "maxBatchEvents", false)
-            .map_err(|_| cat!("cairn: option `", at("maxBatchEvents"), "` must be a whole number ≥ 1"))?
-        {
+        if let Some(n) = opt_setting(obj, "maxBatchEvents", false).map_err(|_| {
+            cat!(
+                "cairn: option `",
+                at("maxBatchEvents"),
+                "` must be a whole number ≥ 1"
+            )
+        })? {
             d = d.max_batch_events(usize::try_from(n).unwrap_or(usize::MAX));
         }
         b = b.add_destination(d);

@@ -605,12 +605,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// queue stays too (the engine has no batch of it due), the others'
     /// go out as beacons.
     #[cfg(feature = "destinations")]
-    fn settle_each(
-        &mut self,
-        lanes: &[cairn::DestinationStats],
-        now: i64,
-        report: &mut HandOff,
-    ) {
+    fn settle_each(&mut self, lanes: &[cairn::DestinationStats], now: i64, report: &mut HandOff) {
         let failing = |l: &cairn::DestinationStats| {
             if l.auth_failed {
                 Some("the server refused the write key")
@@ -680,6 +675,8 @@ impl<B: Backend + 'static> Runtime<B> {
         if tab == self.keys.tab() || self.kv.keys_with_prefix(&keys.tab_prefix()).is_empty() {
             return 0;
         }
+        #[cfg(feature = "destinations")]
+        let done = BrowserStore::done_counts(&self.kv, &keys);
         let (events, drops) = BrowserStore::drain_tab(&self.kv, &keys);
         if let Some(d) = drops.and_then(|t| DropCounts::from_json(&t)) {
             for (reason, _, n) in d.by_reason() {
@@ -691,14 +688,36 @@ impl<B: Backend + 'static> Runtime<B> {
             .get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY))
             .and_then(|v| parse_i64(&v));
         let refused = self.recorder.consent().gate() == Gate::Drop;
-        let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) = events
+        let kept = |e: &NewEvent| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f);
+        // Of the events each destination had, those kept: the first of
+        // the kept ones, since a queue is in order.
+        #[cfg(feature = "destinations")]
+        let done: Vec<(String, u64)> = done
             .into_iter()
-            .partition(|e| !refused && forgotten_at.is_none_or(|f| e.created_ms >= f));
+            .map(|(name, k)| {
+                let had = events.iter().take(k).filter(|e| kept(e)).count();
+                (name, had as u64)
+            })
+            .collect();
+        let (keep, erased): (Vec<NewEvent>, Vec<NewEvent>) = events.into_iter().partition(kept);
         self.engine
             .count_external_drop(DropReason::Consent, erased.len() as u64, now);
         let n = keep.len() as u64;
         if n > 0 {
-            self.engine.record(keep, Vec::new(), now);
+            let recorded = self.engine.record(keep, Vec::new(), now);
+            // Taken over with the gone tab's progress: a destination is not
+            // sent again what it had (held in memory: were the store
+            // failing, they would go again, with their ids).
+            #[cfg(feature = "destinations")]
+            if let cairn::engine::Recorded::Durable(last) = recorded {
+                let first = last + 1 - n;
+                for (name, had) in done.iter().filter(|d| d.1 > 0) {
+                    self.engine
+                        .delivered_elsewhere(name, first, first + had - 1);
+                }
+            }
+            #[cfg(not(feature = "destinations"))]
+            let _ = recorded;
             self.engine.flush();
         }
         self.counters.adopted_events += n;

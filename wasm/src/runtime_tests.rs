@@ -674,3 +674,206 @@ fn ten_thousand_calls_in_one_task_are_kept_in_storage() {
     assert!(kv.keys_with_prefix("cairn:t:a:e:").is_empty());
     assert!(kv.keys_with_prefix("cairn:t:a:c:").is_empty());
 }
+
+/// Several destinations (`destinations` feature): each delivered on its
+/// own from the one queue.
+#[cfg(feature = "destinations")]
+mod several {
+    use super::*;
+
+    fn two(kv: &Kv<MemoryBackend>) -> Runtime<MemoryBackend> {
+        tab(
+            kv,
+            "a",
+            json!({"destinations": [{"name": "warehouse", "endpoint": "http://127.0.0.1:8", "writeKey": "wk"}]}),
+        )
+    }
+
+    /// What each destination was sent, by the host of its URL.
+    fn uploads(rt: &mut Runtime<MemoryBackend>, now: i64) -> Vec<Outgoing> {
+        rt.flush();
+        let mut out = Vec::new();
+        while let Some(o) = rt.poll(now) {
+            out.push(o);
+        }
+        out
+    }
+
+    fn to(ups: &[Outgoing], port: &str) -> Outgoing {
+        ups.iter()
+            .find(|o| o.url.contains(port))
+            .unwrap_or_else(|| panic!("no upload to {port}: {ups:?}"))
+            .clone()
+    }
+
+    #[test]
+    fn a_destination_that_is_down_holds_back_only_its_own_events() {
+        let kv = site();
+        let mut rt = two(&kv);
+        rt.record("track", "A", "", T0).unwrap();
+        let ups = uploads(&mut rt, T0);
+        assert_eq!(ups.len(), 2, "one upload to each, at once");
+        let (main, warehouse) = (to(&ups, ":9/"), to(&ups, ":8/"));
+        rt.on_response(main.id, 200, None, String::new(), T0);
+        rt.on_error(warehouse.id, "offline", T0);
+
+        // The warehouse waits out its backoff; the main one goes on.
+        rt.record("track", "B", "", T0 + 1).unwrap();
+        let ups = uploads(&mut rt, T0 + 1);
+        assert_eq!(ups.len(), 1, "{ups:?}");
+        assert_eq!(names(&batch(&to(&ups, ":9/"))), ["B"]);
+        rt.on_response(ups[0].id, 200, None, String::new(), T0 + 1);
+
+        let s = stats(&mut rt);
+        let d = &s["destinations"];
+        assert_eq!(d[0]["name"], "default");
+        assert_eq!(d[0]["delivered_events"], 2);
+        assert_eq!(d[1]["name"], "warehouse");
+        assert_eq!(d[1]["queued_events"], 2);
+        assert!(d[1]["next_retry_in_ms"].is_u64(), "{d}");
+
+        // Back up: the warehouse receives both, in order, once (the failed
+        // batch is retried as it was, then what came after).
+        let wake = rt.next_wakeup(T0 + 1).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let ups = uploads(&mut rt, wake);
+            let w = to(&ups, ":8/");
+            got.extend(names(&batch(&w)));
+            rt.on_response(w.id, 200, None, String::new(), wake);
+        }
+        assert_eq!(got, ["A", "B"]);
+        assert_eq!(stats(&mut rt)["queued_events"], 0);
+    }
+
+    /// Reloaded while one destination was down: the other is not sent its
+    /// events again, the one that was down receives all of them.
+    #[test]
+    fn a_reload_resumes_each_destination_where_it_was() {
+        let kv = site();
+        let mut rt = two(&kv);
+        rt.record("track", "A", "", T0).unwrap();
+        let ups = uploads(&mut rt, T0);
+        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        drop(rt);
+
+        let mut rt = two(&kv);
+        rt.record("track", "B", "", T0 + 1).unwrap();
+        let ups = uploads(&mut rt, T0 + 1);
+        assert_eq!(names(&batch(&to(&ups, ":9/"))), ["B"], "not A again");
+        assert_eq!(names(&batch(&to(&ups, ":8/"))), ["A", "B"]);
+    }
+
+    /// A page reloaded while one destination was down: the new page (a new
+    /// tab) takes over the old one's queue, and with it each destination's
+    /// progress: the destination that had the events is not sent them
+    /// again, the one that was down receives each once, in order.
+    #[test]
+    fn a_tab_taken_over_keeps_each_destinations_progress() {
+        let kv = site();
+        let opts = json!({"destinations": [{"name": "warehouse", "endpoint": "http://127.0.0.1:8", "writeKey": "wk"}]});
+        let mut old = tab(&kv, "old", opts.clone());
+        for name in ["A", "B"] {
+            old.record("track", name, "", T0).unwrap();
+        }
+        let ups = uploads(&mut old, T0);
+        old.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        old.on_error(to(&ups, ":8/").id, "offline", T0);
+        old.record("track", "C", "", T0 + 1).unwrap();
+        drop(old);
+
+        let mut new = tab(&kv, "new", opts);
+        new.record("track", "D", "", T0 + 2).unwrap();
+        assert_eq!(new.adopt("old", T0 + 2), 3);
+        let (mut main, mut warehouse) = (Vec::new(), Vec::new());
+        for _ in 0..4 {
+            for o in uploads(&mut new, T0 + 2) {
+                let got = names(&batch(&o));
+                if o.url.contains(":9/") {
+                    main.extend(got)
+                } else {
+                    warehouse.extend(got)
+                }
+                new.on_response(o.id, 200, None, String::new(), T0 + 2);
+            }
+        }
+        // Its own event first (recorded before the take-over), then the old
+        // tab's that each had not had.
+        assert_eq!(main, ["D", "C"], "A and B are not sent to it again");
+        assert_eq!(warehouse, ["D", "A", "B", "C"]);
+        let s = stats(&mut new);
+        assert_eq!(s["queued_events"], 0);
+        assert_eq!(s["destinations"][0]["skipped_events"], 2, "{s}");
+    }
+
+    /// At page hide a failing destination keeps its events (and its retry
+    /// on the wire is cancelled); the healthy one hands its own off.
+    #[test]
+    fn page_hide_hands_off_only_the_healthy_destinations_events() {
+        let kv = site();
+        let mut rt = two(&kv);
+        rt.record("track", "A", "", T0).unwrap();
+        let ups = uploads(&mut rt, T0);
+        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        let wake = rt.next_wakeup(T0).unwrap();
+        let retry = rt.poll(wake).expect("the warehouse's retry is on the wire");
+        assert!(retry.url.contains(":8/"));
+        rt.record("track", "B", "", wake).unwrap();
+        let mut beacons = Vec::new();
+        let report = rt.hand_off(wake + 1, &mut |o| {
+            beacons.push(o.clone());
+            true
+        });
+        assert_eq!(beacons.len(), 1, "{beacons:?}");
+        assert_eq!(names(&batch(&to(&beacons, ":9/"))), ["B"]);
+        assert_eq!(report.cancel, [retry.id]);
+        assert_eq!(report.handed_off, 1);
+        assert!(report.why_kept.unwrap().starts_with("warehouse: "));
+    }
+
+    #[test]
+    fn bad_destinations_are_refused_naming_the_field() {
+        let kv = site();
+        for (d, says) in [
+            (
+                json!({"name": "w", "endpoint": "http://h", "writeKey": "k", "colour": 1}),
+                "unknown option `destinations[0].colour`",
+            ),
+            (
+                json!({"name": "w", "endpoint": "http://h", "writeKey": 5}),
+                "option `destinations[0].writeKey` must be a string",
+            ),
+            (
+                json!({"name": "w", "endpoint": "http://h", "writeKey": "k", "callTypes": ["tap"]}),
+                "unknown call type `tap`",
+            ),
+            (
+                json!({"name": "default", "endpoint": "http://h", "writeKey": "k"}),
+                "two destinations are named `default`",
+            ),
+            (
+                json!({"name": "w", "endpoint": "http://h", "writeKey": " "}),
+                "w: the key is empty",
+            ),
+            (
+                json!({"name": "w", "endpoint": "ftp://h", "writeKey": "k"}),
+                "w: endpoint",
+            ),
+        ] {
+            let e = Runtime::new(
+                kv.clone(),
+                "cairn",
+                "a",
+                &opts(json!({ "destinations": [d] })).to_string(),
+                None,
+                7,
+                T0,
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{d} was taken"));
+            assert!(e.contains(says), "{d}: {e}");
+        }
+    }
+}

@@ -434,6 +434,26 @@ impl<B: Backend> BrowserStore<B> {
         (events, drops)
     }
 
+    /// How many of the first events of tab `keys`' queue each destination
+    /// is done with, by its cursor: read before [`drain_tab`](Self::drain_tab)
+    /// takes the queue, so that its events are not sent twice to a
+    /// destination that had them. Empty unless the tab kept cursors (it
+    /// delivered to several destinations).
+    #[cfg(feature = "destinations")]
+    pub fn done_counts(kv: &Kv<B>, keys: &Keys) -> Vec<(String, usize)> {
+        if kv.get(&keys.state(CURSORS_KEY)).is_none() {
+            return Vec::new();
+        }
+        let store = BrowserStore::open(kv.clone(), keys.clone());
+        let found = |cursor: u64| store.index.partition_point(|(s, _)| *s <= cursor);
+        store
+            .acked
+            .0
+            .iter()
+            .map(|(name, cursor)| (name.clone(), found(*cursor)))
+            .collect()
+    }
+
     /// Removes every key of the tab in `keys`.
     pub fn erase_tab(kv: &Kv<B>, keys: &Keys) {
         for key in kv.keys_with_prefix(&keys.tab_prefix()) {
@@ -867,7 +887,10 @@ mod tests {
         let seq = store.append(&[ev(5)], &[]).unwrap();
         assert!(seq > 4, "numbered past the cursors, got {seq}");
         assert_eq!(ids(&store.claim(D, 10, 10_000).unwrap()), ["m5"]);
-        assert_eq!(ids(&store.claim(contract::SECOND, 10, 10_000).unwrap()), ["m5"]);
+        assert_eq!(
+            ids(&store.claim(contract::SECOND, 10, 10_000).unwrap()),
+            ["m5"]
+        );
 
         // Back to one destination: its cursors are no longer kept.
         store.set_destinations(&[D]).unwrap();
