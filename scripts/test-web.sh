@@ -75,5 +75,22 @@ if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
     echo "web: the tracking-plan tests ran nothing, or exited with status $status"
     failed=$((failed + 1))
 fi
+
+# Several destinations are a feature of their own too (12.9 KB gzip): their
+# tests run on a package built with it, and must run (a run of none fails).
+echo "==> web: several destinations (a package built with CAIRN_WEB_FEATURES=destinations)"
+status=0
+CAIRN_WEB_FEATURES=destinations ./scripts/build-web.sh
+if node wasm/tests/size.mjs wasm/pkg --destinations; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+CAIRN_WEB_DESTINATIONS=1 timeout 240 node --test --test-reporter=spec --test-concurrency=1 \
+    wasm/tests/browser/destinations.test.mjs 2>&1 | tee "$LOG_DIR/web-destinations.log" || status=$?
+p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/web-destinations.log" | tail -1)
+f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/web-destinations.log" | tail -1)
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0}))
+if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
+    echo "web: the several-destination tests ran nothing, or exited with status $status"
+    failed=$((failed + 1))
+fi
 ./scripts/build-web.sh
 finish

@@ -17,6 +17,9 @@ cargo "${CAIRN_RELEASE_BUILD[@]}"
 
 step "cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"
+# The browser runtime with several destinations (feature `destinations`),
+# on the host: its own feature set, so its own build of cairn-wasm.
+cargo test -p cairn-wasm --features destinations --locked 2>&1 | tee -a "$LOG_DIR/cargo-test.log"
 rust_summary "$LOG_DIR/cargo-test.log"
 # The crash harness's figures, the crash window among them (docs/delivery.md).
 for f in crash-harness crash-harness-backlog crash-harness-two-destinations; do
@@ -34,7 +37,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The browser build is no_std with other features: what it compiles, the
 # native run above does not see (test-web.sh installed the wasm32 target).
 cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked -- -D warnings
-cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked --features amplitude,posthog,tracking-plan -- -D warnings
+cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked --features amplitude,posthog,tracking-plan,destinations -- -D warnings
+cargo clippy -p cairn-wasm --target wasm32-unknown-unknown --locked --features destinations -- -D warnings
+cargo clippy -p cairn-wasm --all-targets --locked --features destinations -- -D warnings
 
 step "docs build (no broken intra-doc links)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked >/dev/null

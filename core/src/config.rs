@@ -548,6 +548,8 @@ impl ClientBuilder {
     /// builder's own; returns them with their endpoints normalised.
     #[cfg(feature = "lanes")]
     fn check_destinations(&self) -> Result<Vec<Destination>> {
+        // Texts built with `cat!`, not `format!`: the browser's
+        // `destinations` package carries no formatting machinery.
         let bad = |reason: String| Error::InvalidConfig {
             field: "destinations",
             reason,
@@ -558,12 +560,14 @@ impl ClientBuilder {
             .validate_fields()
             .map_err(|(field, e)| Error::InvalidConfig {
                 field,
-                reason: e.to_string(),
+                reason: e.message(),
             })?;
         if self.more_destinations.len() + 1 > MAX_DESTINATIONS {
-            return Err(bad(format!(
-                "{} destinations, more than the {MAX_DESTINATIONS} a client delivers to",
-                self.more_destinations.len() + 1
+            return Err(bad(cat!(
+                self.more_destinations.len() + 1,
+                " destinations, more than the ",
+                MAX_DESTINATIONS,
+                " a client delivers to"
             )));
         }
         let mut names = vec![crate::destination::DEFAULT_DESTINATION];
@@ -571,23 +575,31 @@ impl ClientBuilder {
         for d in &self.more_destinations {
             let name = d.name.as_str();
             if name.trim().is_empty() || name.len() > crate::model::MAX_NAME_BYTES {
-                return Err(bad(format!(
-                    "a destination's name is empty or over {} bytes: name each one (its delivery progress is kept under the name)",
-                    crate::model::MAX_NAME_BYTES
+                return Err(bad(cat!(
+                    "a destination's name is empty or over ",
+                    crate::model::MAX_NAME_BYTES,
+                    " bytes: name each one (its delivery progress is kept under the name)"
                 )));
             }
             if names.contains(&name) {
-                return Err(bad(format!(
-                    "two destinations are named `{name}`: each needs its own name (`{}` is the builder's own)",
-                    crate::destination::DEFAULT_DESTINATION
+                return Err(bad(cat!(
+                    "two destinations are named `",
+                    name,
+                    "`: each needs its own name (`",
+                    crate::destination::DEFAULT_DESTINATION,
+                    "` is the builder's own)"
                 )));
             }
             names.push(name);
+            let kind = d.kind.name();
             if !d.kind.built_in() {
-                return Err(bad(format!(
-                    "{name}: {} is not in this build: enable cairn's feature `wire-{}`",
-                    d.kind.name(),
-                    d.kind.name()
+                return Err(bad(cat!(
+                    name,
+                    ": ",
+                    kind,
+                    " is not in this build: enable cairn's feature `wire-",
+                    kind,
+                    "`"
                 )));
             }
             if let DestinationKind::Amplitude {
@@ -595,28 +607,31 @@ impl ClientBuilder {
                 ..
             } = d.kind
             {
-                return Err(bad(format!(
-                    "{name}: Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5"
+                return Err(bad(cat!(
+                    name,
+                    ": Amplitude's min_id_length must be at least 1: pass None for Amplitude's default of 5"
                 )));
             }
             if d.key.trim().is_empty() {
-                return Err(bad(format!(
-                    "{name}: the key is empty: pass the write key or API key of that project"
+                return Err(bad(cat!(
+                    name,
+                    ": the key is empty: pass the write key or API key of that project"
                 )));
             }
             if d.max_batch_events
                 .is_some_and(|n| n == 0 || n > limits::MAX_BATCH_EVENTS)
             {
-                return Err(bad(format!(
-                    "{name}: max_batch_events must be between 1 and {}",
+                return Err(bad(cat!(
+                    name,
+                    ": max_batch_events must be between 1 and ",
                     limits::MAX_BATCH_EVENTS
                 )));
             }
             d.routing
                 .validate()
-                .map_err(|e| bad(format!("{name}: {e}")))?;
+                .map_err(|e| bad(cat!(name, ": ", e.message())))?;
             let endpoint = validate_endpoint(&d.endpoint, d.kind.path().trim_end_matches('/'))
-                .map_err(|r| bad(format!("{name}: endpoint {r}")))?;
+                .map_err(|r| bad(cat!(name, ": endpoint ", r)))?;
             let mut d = d.clone();
             d.endpoint = endpoint;
             out.push(d);

@@ -20,6 +20,7 @@
 
 use crate::prelude::*;
 
+use crate::cat;
 use crate::json::Json;
 
 /// Most name patterns a destination may list (allowed and denied together).
@@ -60,6 +61,36 @@ pub enum RoutingError {
     /// An empty consent category.
     #[error("a consent category is empty")]
     EmptyCategory,
+}
+
+impl RoutingError {
+    /// The error's text, as `Display` writes it (built without the
+    /// formatting machinery, which the browser build does not carry; a test
+    /// holds the two to the same text).
+    pub fn message(&self) -> String {
+        match self {
+            RoutingError::EmptyPattern => {
+                "an event name pattern is empty: give a name, or a prefix followed by `*`".into()
+            }
+            RoutingError::InnerWildcard(p) => cat!(
+                "event name pattern `",
+                p.as_str(),
+                "`: `*` may only end a pattern (a prefix), as in `Order *`"
+            ),
+            RoutingError::TooManyPatterns(n) => cat!(
+                *n,
+                " event name patterns, more than the ",
+                MAX_NAME_PATTERNS,
+                " a destination may list"
+            ),
+            RoutingError::UnknownCallType(t) => cat!(
+                "unknown call type `",
+                t.as_str(),
+                "`: use track, identify, alias, group, screen or page"
+            ),
+            RoutingError::EmptyCategory => "a consent category is empty".into(),
+        }
+    }
 }
 
 impl Routing {
@@ -248,6 +279,19 @@ mod tests {
         })
         .contains("use track, identify"));
         assert!(Routing::default().validate().is_ok());
+    }
+
+    #[test]
+    fn messages_read_as_display_writes_them() {
+        for e in [
+            RoutingError::EmptyPattern,
+            RoutingError::InnerWildcard("Or*der".into()),
+            RoutingError::TooManyPatterns(1_001),
+            RoutingError::UnknownCallType("tap".into()),
+            RoutingError::EmptyCategory,
+        ] {
+            assert_eq!(e.message(), e.to_string());
+        }
     }
 
     #[test]

@@ -263,22 +263,52 @@ pub struct Stats {
     pub destinations: Vec<DestinationStats>,
 }
 
+/// Appends `,"key":n` (`null` for none).
+fn number(out: &mut String, key: &str, n: Option<u64>) {
+    push_key(out, key);
+    match n {
+        Some(n) => crate::text::push_u64(out, n),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends `,"key":"text"` (`null` for none).
+fn text(out: &mut String, key: &str, s: &Option<String>) {
+    push_key(out, key);
+    Json::from(s.clone()).write(out);
+}
+
+#[cfg(feature = "lanes")]
+impl DestinationStats {
+    /// Appends this destination's part as a JSON object, with the field
+    /// names above (as serde writes them; a test holds the two together).
+    pub fn write_json(&self, out: &mut String) {
+        out.push('{');
+        push_key(out, "name");
+        push_string(out, &self.name);
+        number(out, "queued_events", Some(self.queued_events));
+        number(out, "queued_bytes", Some(self.queued_bytes));
+        number(out, "in_flight_events", Some(self.in_flight_events));
+        number(out, "delivered_events", Some(self.delivered_events));
+        number(out, "skipped_events", Some(self.skipped_events));
+        number(out, "requests", Some(self.requests));
+        number(out, "retries", Some(self.retries));
+        number(out, "next_retry_in_ms", self.next_retry_in_ms);
+        text(out, "last_error", &self.last_error);
+        text(out, "last_rejection", &self.last_rejection);
+        push_key(out, "auth_failed");
+        out.push_str(if self.auth_failed { "true" } else { "false" });
+        push_key(out, "dropped");
+        self.dropped.write_json(out);
+        out.push('}');
+    }
+}
+
 impl Stats {
     /// The snapshot as JSON, with the field names above (`snake_case`),
     /// `storage` as `{"state":"ok"}` or `{"state":"failing","error":…}`.
     pub fn to_json(&self) -> String {
         let mut out = String::from("{");
-        let number = |out: &mut String, key: &str, n: Option<u64>| {
-            push_key(out, key);
-            match n {
-                Some(n) => crate::text::push_u64(out, n),
-                None => out.push_str("null"),
-            }
-        };
-        let text = |out: &mut String, key: &str, s: &Option<String>| {
-            push_key(out, key);
-            Json::from(s.clone()).write(out);
-        };
         number(&mut out, "queued_events", Some(self.queued_events));
         number(&mut out, "queued_bytes", Some(self.queued_bytes));
         number(&mut out, "oldest_queued_age_ms", self.oldest_queued_age_ms);
@@ -322,7 +352,11 @@ impl Stats {
         #[cfg(feature = "lanes")]
         if !self.destinations.is_empty() {
             push_key(&mut out, "destinations");
-            out.push_str(&serde_json::to_string(&self.destinations).unwrap_or_default());
+            for (i, d) in self.destinations.iter().enumerate() {
+                out.push(if i == 0 { '[' } else { ',' });
+                d.write_json(&mut out);
+            }
+            out.push(']');
         }
         out.push('}');
         out
@@ -397,6 +431,10 @@ mod tests {
             auth_failed: false,
             dropped,
         });
+        assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
+        let mut second = s.destinations[0].clone();
+        (second.name, second.last_rejection) = ("a \"quoted\" name".into(), Some("400".into()));
+        s.destinations.push(second);
         assert_eq!(s.to_json(), serde_json::to_string(&s).unwrap());
         assert_eq!(dropped.to_json(), serde_json::to_string(&dropped).unwrap());
         assert_eq!(DropCounts::from_json(&dropped.to_json()), Some(dropped));

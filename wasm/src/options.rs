@@ -105,11 +105,13 @@ fn known(name: &str) -> bool {
         || (cfg!(feature = "destinations") && name == "destinations")
 }
 
-/// The options of features other than the wires, for [`KNOWN_TEXT`]'s list.
+/// The end of the unknown-option error: the `destinations` option in a
+/// package that has it, else where to read of the packages that take more.
 #[cfg(feature = "destinations")]
 const KNOWN_MORE: &str = ", destinations";
 #[cfg(not(feature = "destinations"))]
-const KNOWN_MORE: &str = "";
+const KNOWN_MORE: &str =
+    " (packages built with features take more: docs/web.md, \"Build features\")";
 
 /// What each entry of the `destinations` option may say.
 #[cfg(feature = "destinations")]
@@ -124,6 +126,12 @@ pub const DESTINATION_FIELDS: [&str; 9] = [
     "consentCategories",
     "maxBatchEvents",
 ];
+
+/// [`DESTINATION_FIELDS`] joined with `, ` (written out: `join` brings
+/// its own code; a test checks it against the list).
+#[cfg(feature = "destinations")]
+const DESTINATION_FIELDS_TEXT: &str =
+    "name, destination, endpoint, writeKey, allowEvents, denyEvents, callTypes, consentCategories, maxBatchEvents";
 
 /// Reads the `destinations` option: more destinations, each delivered on
 /// its own from the one queue (with the `destinations` feature).
@@ -146,7 +154,7 @@ fn more_destinations(value: &Json, mut b: ClientBuilder) -> Result<ClientBuilder
                 "cairn: unknown option `",
                 at(k),
                 "`; a destination takes ",
-                DESTINATION_FIELDS.join(", ")
+                DESTINATION_FIELDS_TEXT
             ));
         }
         let text = |k: &str| {
@@ -460,6 +468,12 @@ pub fn config_from(options: &Json) -> Result<Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "destinations")]
+    #[test]
+    fn destination_fields_text_lists_the_fields() {
+        assert_eq!(DESTINATION_FIELDS_TEXT, DESTINATION_FIELDS.join(", "));
+    }
 
     #[test]
     fn known_text_lists_the_known_options() {

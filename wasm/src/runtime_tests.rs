@@ -277,7 +277,7 @@ fn page_hide_keeps_what_the_browser_refuses_and_keeps_all_while_failing() {
     });
     assert_eq!((report.handed_off, report.kept), (0, 1));
     assert!(report.why_kept.unwrap().contains("failing"));
-    assert_eq!(report.cancel.iter().count(), 0, "nothing was on the wire");
+    assert_eq!(report.cancel, Ids::default(), "nothing was on the wire");
 }
 
 /// The retry of a failed batch is on the wire as the page goes away (a
@@ -297,10 +297,10 @@ fn page_hide_cancels_a_retry_on_the_wire_whose_events_it_keeps() {
     let report = rt.hand_off(wake + 1, &mut |_| {
         panic!("nothing is sent while delivery fails")
     });
-    assert_eq!(
-        report.cancel.iter().copied().collect::<Vec<u64>>(),
-        [retry.id],
-        "the retry on the wire is cancelled"
+    assert!(
+        report.cancel.iter().eq([retry.id].iter()),
+        "the retry on the wire is cancelled: {:?}",
+        report.cancel
     );
     assert_eq!((report.handed_off, report.kept), (0, 1));
     assert!(report.why_kept.unwrap().contains("failing"));

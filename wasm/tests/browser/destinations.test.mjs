@@ -1,0 +1,96 @@
+// Several destinations from the one queue, in real headless Chromium against
+// two real collectors on 127.0.0.1. Only a package built with the
+// `destinations` feature has them (scripts/test-web.sh builds one and sets
+// CAIRN_WEB_DESTINATIONS=1 for it, and fails if these tests ran nothing);
+// the default package's own test checks that it refuses the option.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { openApp, sleep, startCollector, startStatic, statsOf, until, withRig } from './harness.mjs';
+
+const SEVERAL = process.env.CAIRN_WEB_DESTINATIONS ? true : false;
+const TEST = { timeout: 60_000, skip: SEVERAL ? false : 'the default package is built without several destinations' };
+let site;
+before(async () => {
+  site = await startStatic();
+});
+after(async () => {
+  await site.stop();
+});
+
+const ids = (events) => events.map((e) => e.messageId);
+const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
+
+// Runs `body` with a second collector, "warehouse", beside the rig's.
+const withTwo = (body) =>
+  withRig(async (rig) => {
+    const warehouse = await startCollector();
+    try {
+      await body({ ...rig, warehouse, second: { name: 'warehouse', endpoint: warehouse.endpoint, writeKey: 'wk2' } });
+    } finally {
+      warehouse.stop();
+    }
+  });
+
+test('several destinations: one down receives every event once after it recovers, across a reload; the other at once, never twice', TEST, () =>
+  withTwo(async ({ collector, warehouse, second, context, opts }) => {
+    const down = `${warehouse.endpoint}/v1/batch`;
+    await context.route(down, (route) => route.abort('connectionrefused'));
+    const o = opts({ flushAt: 1, retryBaseDelay: 200, maxRetryDelay: 1_000, destinations: [second] });
+    const page = await openApp(context, site.origin, o);
+    await page.evaluate(() => {
+      for (let i = 0; i < 10; i++) window.cairn.track(`A${i}`);
+    });
+    await until(() => collector.events().length >= 10, 10_000, 'the healthy destination receives them at once');
+    await until(async () => (await statsOf(page)).destinations?.[1]?.retries >= 1, 10_000, 'a failed attempt to the warehouse');
+    const before = await statsOf(page);
+    assert.equal(before.destinations[0].queuedEvents, 0);
+    assert.equal(before.destinations[1].queuedEvents, 10);
+    assert.equal(before.queuedEvents, 10, 'kept once, for the destination that still needs them');
+
+    // A reload: the new page takes over the old page's queue and each
+    // destination's progress.
+    await page.reload();
+    await page.evaluate(() => window.cairnReady);
+    await page.evaluate(() => {
+      for (let i = 0; i < 5; i++) window.cairn.track(`B${i}`);
+    });
+    await until(() => collector.events().length >= 15, 10_000, 'the B events at the healthy destination');
+    assert.equal(warehouse.events().length, 0);
+
+    await context.unroute(down);
+    await until(() => warehouse.events().length >= 15, 20_000, 'the warehouse catching up');
+    await sleep(1_000);
+    const expected = [...Array.from({ length: 10 }, (_, i) => `A${i}`), ...Array.from({ length: 5 }, (_, i) => `B${i}`)];
+    assert.deepEqual(names(collector.events()), expected, 'each once, in order, at the healthy destination');
+    assert.deepEqual(names(warehouse.events()), expected, 'each once, in order, at the one that was down');
+    assert.deepEqual(ids(warehouse.events()), ids(collector.events()), 'the same message ids at both');
+    const s = await statsOf(page);
+    assert.equal(s.queuedEvents, 0);
+    assert.equal(s.destinations[1].name, 'warehouse');
+    assert.equal(s.destinations[1].deliveredEvents, 15);
+  }));
+
+test('several destinations: a destination with consent categories receives only what was recorded while they were granted', TEST, () =>
+  withTwo(async ({ collector, warehouse, second, context, opts }) => {
+    const o = opts({
+      flushAt: 1,
+      consent: { marketing: 'denied' },
+      destinations: [{ ...second, consentCategories: ['marketing'], denyEvents: ['Debug *'] }],
+    });
+    const page = await openApp(context, site.origin, o);
+    await page.evaluate(() => {
+      window.cairn.track('Before');
+      window.cairn.setConsent('marketing', 'granted');
+      window.cairn.track('After');
+      window.cairn.track('Debug ping');
+    });
+    await until(() => collector.events().length >= 3, 10_000, 'every event at the main destination');
+    await until(() => warehouse.events().length >= 1, 10_000, 'the granted event at the warehouse');
+    await until(async () => (await statsOf(page)).queuedEvents === 0, 10_000, 'an empty queue');
+    assert.deepEqual(names(collector.events()), ['Before', 'After', 'Debug ping']);
+    assert.deepEqual(names(warehouse.events()), ['After']);
+    const s = await statsOf(page);
+    assert.equal(s.destinations[1].skippedEvents, 2, 'passed over by its routing, counted');
+  }));
