@@ -110,8 +110,7 @@ fn known(name: &str) -> bool {
 #[cfg(feature = "destinations")]
 const KNOWN_MORE: &str = ", destinations";
 #[cfg(not(feature = "destinations"))]
-const KNOWN_MORE: &str =
-    " (packages built with features take more: docs/web.md, \"Build features\")";
+const KNOWN_MORE: &str = "; more with build features (docs/web.md)";
 
 /// What each entry of the `destinations` option may say.
 #[cfg(feature = "destinations")]

@@ -16,7 +16,10 @@
 // own fetch time), plus the 29 bytes that keeping the page's context for a
 // core made again after the back/forward cache measured (its events had
 // lost what `setContext` and `page()` added), plus the 2 bytes that giving
-// back a batch read ahead when the store fails measured. docs/web.md,
+// back a batch read ahead when the store fails measured, plus the 131 bytes
+// that several destinations cost the default package (issue 15: index.js
+// keeps uploads by id and aborts those the hand-off names, 81; an unknown
+// option's error points to the build features, 50). docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
 // A package built with tracking plans (CAIRN_WEB_FEATURES=tracking-plan,
@@ -39,7 +42,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
