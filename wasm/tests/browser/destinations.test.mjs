@@ -94,3 +94,12 @@ test('several destinations: a destination with consent categories receives only 
     const s = await statsOf(page);
     assert.equal(s.destinations[1].skippedEvents, 2, 'passed over by its routing, counted');
   }));
+
+test('a default package refuses `destinations`, pointing to the build features', { timeout: 60_000, skip: SEVERAL ? 'this package has several destinations' : false }, () =>
+  withRig(async ({ context, opts }) => {
+    const page = await context.newPage();
+    const o = opts({ destinations: [{ name: 'warehouse', endpoint: 'http://127.0.0.1:9', writeKey: 'k' }] });
+    await page.goto(`${site.origin}/pages/app.html?opts=${encodeURIComponent(JSON.stringify(o))}`);
+    const loadError = await until(() => page.evaluate(() => window.loadError), 5_000, 'load error');
+    assert.match(loadError, /unknown option `destinations`.*more with build features \(docs\/web\.md\)/);
+  }));
