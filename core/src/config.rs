@@ -574,11 +574,14 @@ impl ClientBuilder {
         let mut out = Vec::with_capacity(self.more_destinations.len());
         for d in &self.more_destinations {
             let name = d.name.as_str();
-            if name.trim().is_empty() || name.len() > crate::model::MAX_NAME_BYTES {
+            if name.trim().is_empty()
+                || name.len() > crate::model::MAX_NAME_BYTES
+                || name.chars().any(char::is_control)
+            {
                 return Err(bad(cat!(
-                    "a destination's name is empty or over ",
+                    "a destination's name is empty, over ",
                     crate::model::MAX_NAME_BYTES,
-                    " bytes: name each one (its delivery progress is kept under the name)"
+                    " bytes or holds a control character: name each one (its delivery progress is kept under the name)"
                 )));
             }
             if names.contains(&name) {

@@ -861,6 +861,11 @@ mod several {
                 json!({"name": "w", "endpoint": "ftp://h", "writeKey": "k"}),
                 "w: endpoint",
             ),
+            // Its progress is kept under the name, a line per destination.
+            (
+                json!({"name": "w\nx", "endpoint": "http://h", "writeKey": "k"}),
+                "holds a control character",
+            ),
         ] {
             let e = Runtime::new(
                 kv.clone(),

@@ -279,6 +279,9 @@ pub struct BrowserStore<B> {
     /// What the last drop removed of each destination's events.
     #[cfg(feature = "destinations")]
     losses: Vec<cairn::store::Loss>,
+    /// The next removal is a drop (caps, age), whose losses are counted.
+    #[cfg(feature = "destinations")]
+    dropping: bool,
 }
 
 /// The tab's state key of its destinations' cursors, as lines
@@ -308,6 +311,8 @@ impl<B: Backend> BrowserStore<B> {
             routes: Vec::new(),
             #[cfg(feature = "destinations")]
             losses: Vec::new(),
+            #[cfg(feature = "destinations")]
+            dropping: false,
         };
         #[cfg(feature = "destinations")]
         store.load_cursors();
@@ -570,7 +575,13 @@ impl<B: Backend> BrowserStore<B> {
             }
             kept
         });
-        self.count_losses(&gone);
+        // Only a drop's losses are asked for: an ack removes what every
+        // destination is done with, a purge counts on its own.
+        if core::mem::take(&mut self.dropping) {
+            self.count_losses(&gone);
+        } else {
+            self.losses.clear();
+        }
         let mut removed = Removed::default();
         for (seq, e) in gone {
             self.kv.remove(&self.keys.event(seq));
@@ -707,6 +718,10 @@ impl<B: Backend> Store for BrowserStore<B> {
     }
 
     fn drop_oldest(&mut self, keep_events: u64, keep_bytes: u64) -> Result<Removed, StoreError> {
+        #[cfg(feature = "destinations")]
+        {
+            self.dropping = true;
+        }
         let floor = self.max_claimed();
         let mut count = self.index.len() as u64;
         let mut bytes = self.bytes;
@@ -721,6 +736,10 @@ impl<B: Backend> Store for BrowserStore<B> {
     }
 
     fn drop_older_than(&mut self, cutoff_ms: i64) -> Result<Removed, StoreError> {
+        #[cfg(feature = "destinations")]
+        {
+            self.dropping = true;
+        }
         let floor = self.max_claimed();
         Ok(self.remove_where(|seq, e| seq <= floor || e.created_ms >= cutoff_ms))
     }
