@@ -312,7 +312,7 @@ export class Cairn {
         }),
       ),
     );
-    for (const id of [].concat(report.cancel ?? [])) this._flights.get(id)?.abort();
+    for (const id of [report.cancel].flat()) this._flights.get(id)?.abort();
     this._flights.clear();
     this._log('handoff', report);
     clearTimeout(this._timer);
@@ -377,12 +377,12 @@ export class Cairn {
       })
       .then(
         ([status, retryAfter, text]) => {
-          if (!this._flights.has(id) || this._closed) return;
+          if (this._flights.get(id) !== ctrl || this._closed) return;
           this._core.onResponse(id, status, retryAfter ?? undefined, text);
           this._log(status >= 200 && status < 300 ? 'delivered' : 'failed', { id, events, status });
         },
         (e) => {
-          if (!this._flights.has(id) || this._closed) return;
+          if (this._flights.get(id) !== ctrl || this._closed) return;
           const reason = ctrl.signal.aborted ? 'aborted: requestTimeout or a purge' : String(e?.message || e);
           this._core.onError(id, reason);
           this._log('failed', { id, events, error: reason });
@@ -390,7 +390,9 @@ export class Cairn {
       )
       .finally(() => {
         clearTimeout(timer);
-        this._flights.delete(id);
+        // By its controller, not its id: a core made again (back from the
+        // back/forward cache) numbers its uploads from 1 again.
+        if (this._flights.get(id) === ctrl) this._flights.delete(id);
         // Another destination's upload may have been purged meanwhile.
         this._after();
       });
@@ -403,8 +405,7 @@ export class Cairn {
   // After any call: abort an upload whose events were purged, keep the
   // cookie in step with the anonymous id, and let the engine send.
   _after() {
-    const purged = this._core.purgedUpload();
-    if (purged !== undefined) this._flights.get(purged)?.abort();
+    this._flights.get(this._core.purgedUpload())?.abort();
     this._syncCookie();
     this._answerWaiters();
     this._pump();
