@@ -6,7 +6,7 @@
 //! destination takes to [`crate::routing`], and every delivery rule to the
 //! engine. A client has one destination by default, named
 //! [`DEFAULT_DESTINATION`], Segment unless the builder says otherwise; more
-//! are added with `ClientBuilder::add_destination` (native builds), each
+//! are added with `ClientBuilder::add_destination` (feature `lanes`), each
 //! delivered on its own from the one buffer.
 
 use crate::prelude::*;

@@ -196,7 +196,7 @@ pub struct Target {
     pub name: String,
     /// The format it speaks.
     pub wire: Box<dyn Wire>,
-    /// Which events it takes (native builds).
+    /// Which events it takes (with `lanes`).
     #[cfg(feature = "lanes")]
     pub routing: Routing,
     /// Most events in one of its batches (at most the engine's `max_batch_events`).
@@ -232,7 +232,8 @@ impl Target {
 /// limits, backoff and retry state. A destination that is down holds back
 /// only its own lane.
 struct Lane {
-    /// Its name (natively; the browser's one lane is [`DEFAULT_DESTINATION`]).
+    /// Its name (with `lanes`; the default browser build's one lane is
+    /// [`DEFAULT_DESTINATION`]).
     #[cfg(feature = "lanes")]
     name: String,
     wire: Box<dyn Wire>,
@@ -436,7 +437,8 @@ pub struct Engine {
     appended_while_loading: u64,
 }
 
-/// The lanes: as many as destinations natively; one in the browser build,
+/// The lanes: as many as destinations with `lanes` (native, and the
+/// browser's `destinations` package); one in the default browser build,
 /// which delivers to one (an array, so none of the code serving several
 /// reaches the download).
 #[cfg(feature = "lanes")]

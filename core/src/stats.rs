@@ -177,8 +177,8 @@ pub struct RoomWaits {
 }
 
 /// One destination's part of a snapshot, when a client has several, or
-/// one whose routing passes events over (native builds; the browser build
-/// delivers to one).
+/// one whose routing passes events over (with the `lanes` feature: native
+/// builds and the browser's `destinations` package).
 #[cfg(feature = "lanes")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestinationStats {

@@ -336,7 +336,8 @@ export class Cairn {
 
   _pump() {
     if (this._closed || this._gone) return;
-    for (let text; (text = this._core.poll()) !== undefined; ) this._send(readUpload(text));
+    // (An upload's text is never empty: "<id> <events> ...".)
+    for (let text; (text = this._core.poll()); ) this._send(readUpload(text));
     this._schedule();
   }
 

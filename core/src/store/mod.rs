@@ -113,8 +113,8 @@ pub struct Removed {
 }
 
 /// What one drop removed of one destination's events: the rows it had not
-/// finished with (past its cursor). Several destinations need `std` (the
-/// browser build delivers to one).
+/// finished with (past its cursor). Several destinations need the `lanes`
+/// feature (the default browser build delivers to one).
 #[cfg(feature = "lanes")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loss {
@@ -230,7 +230,7 @@ pub trait Store {
     /// every event still queued); a known name not declared is forgotten
     /// with its cursor, and the rows only it still needed are deleted. One
     /// destination needs no declaration (its missing cursor is 0). A store
-    /// that keeps one destination only (the browser's) refuses several.
+    /// that keeps one destination only refuses several (the default).
     #[cfg(feature = "lanes")]
     fn set_destinations(&mut self, names: &[&str]) -> Result<(), StoreError> {
         if names.len() > 1 {
