@@ -39,6 +39,13 @@
 //!   the rest is delivered, and once past the refused ones batches grow back
 //!   (doubling) to full size. Other permanent refusals drop the batch as
 //!   `rejected`; 401/403 stop uploads and keep every event.
+//! - A batch answered 5xx [`POISON_SUSPECT_AFTER`] times in a row goes in
+//!   halves (after the backoff) down to one event; that event is then
+//!   suspect, and the server is probed with an upload of no events before
+//!   each next try of it. Probes answered (not 5xx) after each of
+//!   [`POISON_CONFIRMATIONS`] more failures prove it a poison event: it is
+//!   dropped as `rejected` and the queue goes on. A probe answered 5xx, or
+//!   not at all, clears the suspicion: the server is down.
 //! - Splitting keeps order: the pieces are the queue's front, one upload at
 //!   a time, so events still arrive in recording order, less the refused.
 //! - A backend that names the refused events of a batch (Amplitude's 400)
@@ -86,6 +93,18 @@ pub const MEMORY_FALLBACK_BYTES: usize = 8 * 1024 * 1024;
 pub const STORAGE_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// The shortest wait before a retry, whatever the jitter draws: 100 ms.
 pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// 5xx answers in a row to the batch at the head of a destination's queue
+/// before it is sent in halves, and to a lone event before the server is
+/// probed without it (see [`POISON_CONFIRMATIONS`]): 5.
+pub const POISON_SUSPECT_AFTER: u32 = 5;
+/// Probes without the suspect event (an upload of no events) that the
+/// server must answer with anything but a 5xx, each after the event alone
+/// was answered 5xx again, before the event is dropped as one the server
+/// cannot take (counted `rejected`): 5. A server that answers 5xx at random
+/// (30% of requests) drops a good event this way about once in 300,000
+/// lone-event batches; one that is down answers the probes 5xx too, and
+/// nothing is dropped.
+pub const POISON_CONFIRMATIONS: u32 = 5;
 /// Expired events are looked for at most this often: every 60 s.
 pub const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -159,6 +178,9 @@ struct InFlight {
     id: u64,
     /// Its events were purged while on the wire: settle without counting.
     purged: bool,
+    /// An upload of no events, asking whether the server answers without
+    /// the suspect event ([`Suspect`]).
+    probe: bool,
     last_seq: u64,
     events: u64,
     bytes: u64,
@@ -187,6 +209,20 @@ struct SplitLimit {
     /// The last event of the latest batch refused with a 400: a refused
     /// event lies at or before it.
     refused_through: u64,
+}
+
+/// A lone event the server answered 5xx to [`POISON_SUSPECT_AFTER`] times
+/// in a row: before each next try the server is probed without it. Held in
+/// memory (after a restart the count starts again).
+#[derive(Debug)]
+struct Suspect {
+    /// The upload it last went out in.
+    flight: InFlight,
+    /// Probes answered (not 5xx) since it became suspect, each after it
+    /// failed again.
+    confirmed: u32,
+    /// The next upload is a probe.
+    probe_next: bool,
 }
 
 /// One destination the engine delivers to: its name (its cursor's in the
@@ -260,6 +296,10 @@ struct Lane {
     /// they do not grow the backoff window.
     paced_failures: u32,
     split: Option<SplitLimit>,
+    /// 5xx answers in a row to the batch at the head of its queue.
+    server_errors: u32,
+    /// A lone event the server seems unable to take (see [`Suspect`]).
+    suspect: Option<Suspect>,
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
     ahead: Ahead,
@@ -332,6 +372,8 @@ impl Lane {
             failures: 0,
             paced_failures: 0,
             split: None,
+            server_errors: 0,
+            suspect: None,
             halted: None,
             ahead: Ahead::default(),
             #[cfg(feature = "lanes")]
@@ -385,6 +427,8 @@ impl Lane {
         self.failures = 0;
         self.paced_failures = 0;
         self.split = None;
+        self.server_errors = 0;
+        self.suspect = None;
         self.ahead.clear();
         self.next_batch = None;
     }
@@ -937,6 +981,11 @@ impl Engine {
     /// and for each destination that had not finished with them and whose
     /// routing takes them.
     fn dropped_rows(&mut self, r: Removed, reason: DropReason, now_ms: i64) {
+        // The caps or the age limit may have taken a suspect poison event:
+        // its proof starts again (it must not be dropped twice).
+        each_lane!(self.lanes, |lane| {
+            lane.suspect = None;
+        });
         self.queued_events -= r.events.min(self.queued_events);
         self.queued_bytes -= r.bytes.min(self.queued_bytes);
         #[cfg(feature = "lanes")]
@@ -1338,6 +1387,13 @@ impl Engine {
             }
         }
         self.drop_expired(now_ms);
+        if self.lanes[at(i)]
+            .suspect
+            .as_ref()
+            .is_some_and(|s| s.probe_next)
+        {
+            return Some(self.probe(i, now_ms));
+        }
         let lane = &self.lanes[at(i)];
         let max_events = match lane.split {
             Some(s) => s.max_events.min(lane.max_batch_events),
@@ -1410,6 +1466,7 @@ impl Engine {
         lane.in_flight = Some(InFlight {
             id,
             purged: false,
+            probe: false,
             last_seq,
             events: events.len() as u64,
             bytes: events.iter().map(|e| e.json.len() as u64).sum(),
@@ -1584,6 +1641,18 @@ impl Engine {
         let Some(flight) = self.lanes[at(i)].in_flight.take_if(|f| f.id == id) else {
             return;
         };
+        let status = result.as_ref().ok().map(|r| r.status);
+        let server_error = status.is_some_and(|s| (500..=599).contains(&s));
+        if flight.probe {
+            if !flight.purged {
+                let reason = match &result {
+                    Ok(r) => cat!("HTTP ", r.status),
+                    Err(e) => e.clone(),
+                };
+                self.on_probe_answer(i, status, reason, now_ms);
+            }
+            return;
+        }
         let outcome = match result {
             Ok(resp) => {
                 let wall = self.wall_ms(now_ms);
@@ -1640,6 +1709,7 @@ impl Engine {
                 let delay = self.failed_attempt(i, after_ms);
                 self.lanes[at(i)].retry_at = Some(now_ms + delay as i64);
                 self.set_error(i, reason);
+                self.count_server_error(i, flight, server_error);
                 self.persist_delivery(i, now_ms);
             }
             Outcome::Split if flight.events <= 1 => {
@@ -1784,6 +1854,120 @@ impl Engine {
 
     /// Counts a failed attempt and returns how long to wait before the
     /// next: the server's `Retry-After` when it gave one, else the backoff.
+    /// An upload of no events for lane `i`: does the server answer without
+    /// the suspect event?
+    fn probe(&mut self, i: usize, now_ms: i64) -> Upload {
+        let id = self.next_id;
+        self.next_id += 1;
+        let wall = self.wall_ms(now_ms);
+        let lane = &mut self.lanes[at(i)];
+        lane.requests += 1;
+        if let Some(s) = lane.suspect.as_mut() {
+            s.probe_next = false;
+        }
+        lane.in_flight = Some(InFlight {
+            id,
+            purged: false,
+            probe: true,
+            last_seq: lane.acked_through,
+            events: 0,
+            bytes: 0,
+            #[cfg(feature = "lanes")]
+            skipped: Vec::new(),
+            #[cfg(feature = "wire-amplitude")]
+            claimed: 0,
+            #[cfg(feature = "wire-amplitude")]
+            sent: Vec::new(),
+        });
+        Upload {
+            id,
+            destination: i,
+            request: lane.wire.encode(&[], wall),
+            events: 0,
+        }
+    }
+
+    /// The batch `flight` failed and will be sent again: a 5xx answer
+    /// (`server_error`) counts towards finding a poison event, the one
+    /// event the server cannot take while it takes others. After
+    /// [`POISON_SUSPECT_AFTER`] in a row a batch goes in halves (each
+    /// counted again), and a lone event becomes suspect: the server is
+    /// probed without it before each next try. Any other failure (no
+    /// answer, 429, 408) starts the count again.
+    fn count_server_error(&mut self, i: usize, flight: InFlight, server_error: bool) {
+        let lane = &mut self.lanes[at(i)];
+        if !server_error {
+            lane.server_errors = 0;
+            lane.suspect = None;
+            return;
+        }
+        if let Some(s) = lane.suspect.as_mut() {
+            // Failed again alone: probe before the next try.
+            s.probe_next = true;
+            s.flight = flight;
+            return;
+        }
+        lane.server_errors += 1;
+        if lane.server_errors < POISON_SUSPECT_AFTER {
+            return;
+        }
+        lane.server_errors = 0;
+        if flight.events > 1 {
+            self.limit_next_batches(
+                i,
+                (flight.events as usize).div_ceil(2),
+                flight.last_seq,
+                true,
+            );
+            if let Some(s) = self.lanes[at(i)].split.as_mut() {
+                s.refused_through = s.refused_through.max(flight.last_seq);
+            }
+        } else {
+            lane.suspect = Some(Suspect {
+                flight,
+                confirmed: 0,
+                probe_next: true,
+            });
+        }
+    }
+
+    /// The server answered a probe (`status`), or not (`None`, with
+    /// `reason`). Answered without the suspect event, it counts as proof
+    /// that the event is what fails; after [`POISON_CONFIRMATIONS`] the
+    /// event is dropped as `rejected`. A 5xx or no answer: the server is
+    /// down, not the event, which is no longer suspect.
+    fn on_probe_answer(&mut self, i: usize, status: Option<u16>, reason: String, now_ms: i64) {
+        let up = status.is_some_and(|s| !(500..=599).contains(&s));
+        let lane = &mut self.lanes[at(i)];
+        if !up {
+            lane.suspect = None;
+            let delay = self.failed_attempt(i, None);
+            self.lanes[at(i)].retry_at = Some(now_ms + delay as i64);
+            self.set_error(i, reason);
+            self.persist_delivery(i, now_ms);
+            return;
+        }
+        let Some(s) = lane.suspect.as_mut() else {
+            return;
+        };
+        s.confirmed += 1;
+        // The event again, at once: it is the one to prove it fails.
+        lane.retry_at = Some(now_ms);
+        if s.confirmed < POISON_CONFIRMATIONS {
+            return;
+        }
+        let Some(suspect) = lane.suspect.take() else {
+            return;
+        };
+        let text = cat!(
+            "HTTP 5xx to this event alone, again and again, while the server answered without it (",
+            reason,
+            "): dropped as one it cannot take"
+        );
+        self.reject_batch(i, &suspect.flight, text, now_ms);
+        self.lanes[at(i)].retry_at = Some(now_ms);
+    }
+
     fn failed_attempt(&mut self, i: usize, after_ms: Option<u64>) -> u64 {
         let lane = &mut self.lanes[at(i)];
         lane.failures = lane.failures.saturating_add(1);
@@ -1875,6 +2059,8 @@ impl Engine {
     /// up to the first held event if one lies in the batch's range.
     fn settle(&mut self, i: usize, flight: &InFlight, now_ms: i64) {
         let lane = &mut self.lanes[at(i)];
+        lane.server_errors = 0;
+        lane.suspect = None;
         let holding = lane.ahead.holding().is_some();
         let recovered = lane.failures > 0 && !holding;
         if !holding {

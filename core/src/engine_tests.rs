@@ -799,3 +799,123 @@ fn a_store_failing_while_a_batch_is_claimed_ahead_skips_none_of_it() {
     assert_eq!(seen, names(1..=251), "every event once, in order");
     assert_eq!(e.stats(now).queued_events, 0);
 }
+
+/// Drives `e` against a backend whose answer to each request (the ids it
+/// carries; none for a probe) `answer` gives, moving the clock to each next
+/// wake-up, until nothing is queued or `max_requests` were made. Returns the
+/// ids delivered in order, the requests made, the probes among them and the
+/// clock at the end.
+fn drive(
+    e: &mut Engine,
+    mut answer: impl FnMut(&[String]) -> u16,
+    max_requests: usize,
+) -> (Vec<String>, usize, usize, i64) {
+    let (mut delivered, mut requests, mut probes, mut now) = (Vec::new(), 0, 0, T0);
+    e.flush();
+    while requests < max_requests {
+        let Some(u) = e.poll_upload(now) else {
+            match e.next_wakeup(now) {
+                Some(at) if e.queued_events() > 0 => {
+                    now = now.max(at);
+                    continue;
+                }
+                _ => break,
+            }
+        };
+        requests += 1;
+        let batch = ids(&u);
+        probes += usize::from(u.events == 0);
+        let code = answer(&batch);
+        if (200..300).contains(&code) {
+            delivered.extend(batch);
+        }
+        e.on_upload_result(u.id, status(code, None), now);
+    }
+    (delivered, requests, probes, now)
+}
+
+/// A poison event: the server answers 500 to any request that holds it and
+/// takes everything else. It is isolated, proven (the server answers
+/// requests without it) and dropped as `rejected`, naming its message id;
+/// the others are delivered, in order, and nothing else is lost.
+#[test]
+fn an_event_the_server_answers_500_to_every_time_is_isolated_and_dropped_the_rest_delivered() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=40, T0);
+    let (delivered, requests, probes, now) = drive(
+        &mut e,
+        |batch| {
+            if batch.iter().any(|id| id == "m23") {
+                500
+            } else {
+                200
+            }
+        },
+        1_000,
+    );
+    let mut want = names(1..=40);
+    want.retain(|id| id != "m23");
+    assert_eq!(delivered, want);
+    let s = e.stats(now);
+    assert_eq!(
+        (s.dropped.rejected, s.delivered_events, s.queued_events),
+        (1, 39, 0)
+    );
+    assert_eq!(probes, POISON_CONFIRMATIONS as usize);
+    // Each step waits out the backoff (the server may be down): about
+    // 40 minutes here, against the queue held until the age limit before.
+    assert!(
+        now - T0 < 3_600_000,
+        "dropped after {} s",
+        (now - T0) / 1000
+    );
+    let why = s.last_rejection.unwrap();
+    assert!(why.contains("HTTP 5xx to this event alone"), "{why}");
+    // Six halvings of 40, five 500s each, then the proof: about 60.
+    assert!(requests < 100, "{requests} requests");
+    // Batches grow back past it.
+    record(&mut e, 41..=140, now);
+    let u = e.poll_upload(now).unwrap();
+    assert_eq!(u.events, 100);
+}
+
+/// A server down for everything (probes too) drops nothing, however long:
+/// its events are all delivered, in order, once it is back.
+#[test]
+fn a_server_that_answers_503_to_everything_drops_nothing() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=40, T0);
+    let (delivered, _, probes, _) = drive(&mut e, |_| 503, 400);
+    assert!(delivered.is_empty());
+    assert!(probes > 0, "it did ask without the event");
+    let (delivered, _, _, now) = drive(&mut e, |_| 200, 1_000);
+    assert_eq!(delivered, names(1..=40));
+    let s = e.stats(now);
+    assert_eq!((s.dropped.rejected, s.queued_events), (0, 0));
+}
+
+/// A server that answers 500 at random to 30% of requests, probes
+/// included (the fault mix of `cairn bench`): every event is delivered,
+/// none taken for poison, over many lone-event batches.
+#[test]
+fn a_server_that_fails_at_random_drops_nothing() {
+    let mut e = engine(EngineConfig {
+        flush_at: 1,
+        ..cfg()
+    });
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut coin = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % 10 < 3
+    };
+    let mut delivered = Vec::new();
+    for n in 1..=2_000 {
+        record(&mut e, n..=n, T0);
+        let (d, _, _, _) = drive(&mut e, |_| if coin() { 500 } else { 200 }, 10_000);
+        delivered.extend(d);
+    }
+    assert_eq!(delivered, names(1..=2_000));
+    assert_eq!(e.stats(T0).dropped.rejected, 0);
+}

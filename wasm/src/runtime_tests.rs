@@ -675,6 +675,33 @@ fn ten_thousand_calls_in_one_task_are_kept_in_storage() {
     assert!(kv.keys_with_prefix("cairn:t:a:c:").is_empty());
 }
 
+/// A probe for a poison event is on the wire as the page goes away (an
+/// upload of no events, after the one event was answered 500 five times):
+/// it is cancelled like a retry, never taken as an answer (the hand-off's
+/// stand-in 200 would have proven the event poison and dropped it).
+#[test]
+fn page_hide_cancels_a_poison_probe_and_keeps_the_event() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    rt.record("track", "Crashes the server", "", T0).unwrap();
+    rt.flush();
+    let mut now = T0;
+    for _ in 0..cairn::engine::POISON_SUSPECT_AFTER {
+        let u = rt.poll(now).expect("the event again");
+        assert_eq!(u.events, 1);
+        rt.on_response(u.id, 500, None, String::new(), now);
+        now = rt.next_wakeup(now).unwrap();
+    }
+    let probe = rt.poll(now).expect("the probe");
+    assert_eq!(probe.events, 0);
+    let report = rt.hand_off(now + 1, &mut |_| {
+        panic!("nothing is sent while delivery fails")
+    });
+    assert!(report.cancel.iter().eq([probe.id].iter()), "{report:?}");
+    assert_eq!((report.handed_off, report.kept), (0, 1));
+    assert_eq!(stats(&mut rt)["dropped"]["rejected"], 0);
+}
+
 /// Several destinations (`destinations` feature): each delivered on its
 /// own from the one queue.
 #[cfg(feature = "destinations")]

@@ -19,7 +19,10 @@
 // back a batch read ahead when the store fails measured, plus the 131 bytes
 // that several destinations cost the default package (issue 15: index.js
 // keeps uploads by id and aborts those the hand-off names, 81; an unknown
-// option's error points to the build features, 50). docs/web.md,
+// option's error points to the build features, 50), plus the 579 bytes
+// that finding a poison event measured (the promise at the edges: an
+// event the server answers 500 to every time held the whole queue until
+// the caps or the age limit dropped the others; docs/delivery.md). docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
 // A package built with tracking plans (CAIRN_WEB_FEATURES=tracking-plan,
@@ -42,7 +45,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;

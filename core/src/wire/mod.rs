@@ -236,6 +236,26 @@ pub(crate) fn redacted_detail(r: &HttpResponse, key: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The engine's probe for a poison event is an upload of no events:
+    /// every wire makes it a request of its own format, with its key.
+    #[cfg(all(feature = "wire-amplitude", feature = "wire-posthog"))]
+    #[test]
+    fn every_wire_encodes_an_empty_batch_as_a_request_of_its_format() {
+        let wires: [(Box<dyn Wire>, &str); 3] = [
+            (Box::new(SegmentWire::new("http://h", "k", true)), "batch"),
+            (
+                Box::new(AmplitudeWire::new("http://h", "k", false, None)),
+                "events",
+            ),
+            (Box::new(PostHogWire::new("http://h", "k", false)), "batch"),
+        ];
+        for (wire, list) in wires {
+            let r = wire.encode(&[], 0);
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v[list], serde_json::json!([]), "{v}");
+        }
+    }
+
     #[test]
     fn retry_after_seconds_and_dates() {
         assert_eq!(parse_retry_after("120", 0), Some(120_000));
