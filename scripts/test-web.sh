@@ -76,7 +76,7 @@ if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
     failed=$((failed + 1))
 fi
 
-# Several destinations are a feature of their own too (13.1 KB gzip): their
+# Several destinations are a feature of their own too (13.3 KB gzip): their
 # tests run on a package built with it, and must run (a run of none fails).
 echo "==> web: several destinations (a package built with CAIRN_WEB_FEATURES=destinations)"
 status=0

@@ -563,10 +563,13 @@ impl<B: Backend + 'static> Runtime<B> {
             return report;
         }
         self.engine.flush();
+        // The failing destinations keep their events for the next page load.
         #[cfg(feature = "destinations")]
-        if several {
-            self.settle_each(&stats.destinations, now, &mut report);
-        }
+        let keep = if several {
+            self.settle_each(&stats.destinations, now, &mut report)
+        } else {
+            Vec::new()
+        };
         #[cfg(not(feature = "destinations"))]
         if let Some(f) = self.in_flight {
             self.settle(f.id, Ok(handed_off_response()), now);
@@ -580,6 +583,14 @@ impl<B: Backend + 'static> Runtime<B> {
             }
         }
         while let Some(up) = self.engine.poll_upload(now) {
+            // A failing destination's retry may be due: not as a beacon,
+            // which would go out unanswered where requests fail.
+            #[cfg(feature = "destinations")]
+            if keep.contains(&up.destination) {
+                let why = "delivery is failing: kept for the next page load";
+                self.engine.on_upload_result(up.id, Err(why.into()), now);
+                continue;
+            }
             let out = Outgoing::from_upload(up);
             if out.keepalive && send(&out) {
                 self.engine
@@ -601,11 +612,16 @@ impl<B: Backend + 'static> Runtime<B> {
     /// each judged on its own: one whose destination is failing (refused
     /// the write key, or a retry is scheduled), or too large for
     /// keepalive, is cancelled and its events stay for the next page load;
-    /// the others are the browser's to finish. A failing destination's
-    /// queue stays too (the engine has no batch of it due), the others'
-    /// go out as beacons.
+    /// the others are the browser's to finish. Returns the failing
+    /// destinations (positions), whose queues stay too; the others' go out
+    /// as beacons.
     #[cfg(feature = "destinations")]
-    fn settle_each(&mut self, lanes: &[cairn::DestinationStats], now: i64, report: &mut HandOff) {
+    fn settle_each(
+        &mut self,
+        lanes: &[cairn::DestinationStats],
+        now: i64,
+        report: &mut HandOff,
+    ) -> Vec<usize> {
         let failing = |l: &cairn::DestinationStats| {
             if l.auth_failed {
                 Some("the server refused the write key")
@@ -615,8 +631,10 @@ impl<B: Backend + 'static> Runtime<B> {
                 None
             }
         };
-        for lane in lanes {
+        let mut keep = Vec::new();
+        for (i, lane) in lanes.iter().enumerate() {
             if let Some(why) = failing(lane) {
+                keep.push(i);
                 report.why_kept = Some(cat!(lane.name.as_str(), ": ", why, KEPT_FOR_NEXT_LOAD));
             }
         }
@@ -633,6 +651,7 @@ impl<B: Backend + 'static> Runtime<B> {
                 report.handed_off += f.events as u64;
             }
         }
+        keep
     }
 
     /// Tabs of this site, other than this one, that have something stored.

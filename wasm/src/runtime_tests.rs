@@ -860,6 +860,30 @@ mod several {
         assert!(report.why_kept.unwrap().starts_with("warehouse: "));
     }
 
+    /// The same with the failing destination's retry due but not yet
+    /// sent as the page goes away: it is not sent as a beacon either (where
+    /// requests fail, a beacon's loss would go unseen); it stays queued.
+    #[test]
+    fn page_hide_keeps_a_failing_destinations_due_retry() {
+        let kv = site();
+        let mut rt = two(&kv);
+        rt.record("track", "A", "", T0).unwrap();
+        let ups = uploads(&mut rt, T0);
+        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        let wake = rt.next_wakeup(T0).unwrap();
+        rt.record("track", "B", "", wake).unwrap();
+        let mut beacons = Vec::new();
+        let report = rt.hand_off(wake + 1, &mut |o| {
+            beacons.push(o.clone());
+            true
+        });
+        assert_eq!(beacons.len(), 1, "{beacons:?}");
+        assert_eq!(names(&batch(&to(&beacons, ":9/"))), ["B"]);
+        assert_eq!(report.handed_off, 1);
+        assert_eq!(report.kept, 2, "A and B stay for the warehouse");
+    }
+
     #[test]
     fn bad_destinations_are_refused_naming_the_field() {
         let kv = site();

@@ -49,8 +49,8 @@ export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 5
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
-// Measured 13,132 (80,993 against 67,861), plus the same 8 of jitter.
-export const DESTINATIONS_GZIP = 13140;
+// Measured 13,347 (81,207 against 67,860), plus the same 8 of jitter.
+export const DESTINATIONS_GZIP = 13355;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
