@@ -1,6 +1,7 @@
 //! The edges of cairn's input through a real `Client`, a real SQLite file and
 //! the project's collector on 127.0.0.1: one event a strict backend refuses
-//! never takes the rest of its batch with it, and the write key a server
+//! never takes the rest of its batch with it, nor does one it answers 500
+//! to every time (a poison event), and the write key a server
 //! echoes back never lands in `stats()`, the buffer file or `cairn inspect`.
 
 use std::time::Duration;
@@ -107,4 +108,55 @@ fn a_write_key_the_server_echoes_never_reaches_stats_the_file_or_inspect() {
         assert!(report.contains("<write key>"), "{report}");
         assert!(!report.contains(secret), "{report}");
     }
+}
+
+/// A poison event: the backend answers 500 to every batch that holds it
+/// and takes the rest. Found, proven (the backend answers requests without
+/// it) and dropped alone; the others arrive once each, in order.
+#[test]
+fn one_event_the_backend_answers_500_to_every_time_is_dropped_alone() {
+    let server = Collector::start(CollectorConfig::default()).expect("collector starts");
+    server.set_down(Some(Fault::Crash("poison-4711".into())));
+    let dir = tempfile::tempdir().unwrap();
+    let c = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("cairn.db"))
+        .flush_at(20)
+        // Short waits: each step of the proof waits out the backoff.
+        .retry_base_delay(Duration::from_millis(10))
+        .max_retry_delay(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    for n in 0..20u64 {
+        let note = if n == 12 { "poison-4711" } else { "fine" };
+        c.track("Numbered", json!({ "n": n, "note": note }))
+            .unwrap();
+    }
+    let report = c.flush(Duration::from_secs(60)).unwrap();
+    assert_eq!(report.remaining, 0, "{report:?}");
+    let delivered: Vec<u64> = server
+        .events()
+        .iter()
+        .map(|e| e["properties"]["n"].as_u64().unwrap())
+        .collect();
+    let want: Vec<u64> = (0..20).filter(|&n| n != 12).collect();
+    assert_eq!(delivered, want, "the other 19, once each, in order");
+    let s = c.stats();
+    assert_eq!(
+        (s.delivered_events, s.dropped.rejected, s.queued_events),
+        (19, 1, 0),
+        "{s:?}"
+    );
+    assert!(
+        s.last_rejection
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HTTP 5xx to this event alone")),
+        "{s:?}"
+    );
+    let probes = server
+        .requests()
+        .iter()
+        .filter(|r| r.batch().is_empty())
+        .count();
+    assert_eq!(probes, cairn::engine::POISON_CONFIRMATIONS as usize);
 }

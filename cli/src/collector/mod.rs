@@ -129,6 +129,11 @@ pub enum Fault {
     /// strict backend does with one event it cannot read: set it with
     /// [`Collector::set_down`] to refuse every batch that carries a marker.
     Refuse(String),
+    /// Answer 500 to a batch holding an event whose JSON text contains this
+    /// string, storing nothing of it; handle other batches (an empty one
+    /// too) normally. What a backend does with an event that crashes its
+    /// handler: a poison event.
+    Crash(String),
 }
 
 /// One request to `/v1/batch`, as it arrived and as it was answered.

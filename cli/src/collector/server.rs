@@ -206,7 +206,7 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared, format: Format) -> After
             return injected(conn, head, shared, index, &raw, status, Some(after));
         }
         Some(Fault::Stall(d)) => stall(shared, d),
-        Some(Fault::Refuse(ref marker)) => {
+        Some(Fault::Refuse(ref marker) | Fault::Crash(ref marker)) => {
             let holds_marker = decode(head, &raw).is_ok_and(|body| {
                 body.get(format.events_key())
                     .and_then(Value::as_array)
@@ -217,7 +217,12 @@ fn batch(conn: &mut Conn, head: &Head, shared: &Shared, format: Format) -> After
                     })
             });
             if holds_marker {
-                return injected(conn, head, shared, index, &raw, 400, None);
+                let status = if matches!(fault, Some(Fault::Crash(_))) {
+                    500
+                } else {
+                    400
+                };
+                return injected(conn, head, shared, index, &raw, status, None);
             }
         }
         _ => {}
