@@ -36,11 +36,15 @@ export async function until(check, ms = 10_000, what = 'condition') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `cairn collect --port 0 --out FILE`; resolves once it listens. */
-export async function startCollector() {
+/**
+ * Starts `cairn collect --port PORT --out FILE` (any free port by default;
+ * a given one brings a stopped collector back where it was); resolves once
+ * it listens.
+ */
+export async function startCollector(port = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-web-collector-'));
   const out = join(dir, 'events.ndjson');
-  const child = spawn(CAIRN_BIN, ['collect', '--port', '0', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(CAIRN_BIN, ['collect', '--port', String(port), '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const endpoint = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`collector did not start: ${text}`)), 10_000);
