@@ -45,52 +45,42 @@ source scripts/cargo-builds.sh
 cargo_build debug cairn-cli
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
 
+# Runs `node --test` with ARGS, its output in LOG_DIR/NAME.log, and counts
+# its passes and failures; a run that exits non-zero without a failure (a
+# timeout, a crash) fails, and so does one that ran no test at all: a suite
+# that can skip silently is a broken one. `timeout SECONDS` bounds it.
+browser_suite() {
+    local name=$1 seconds=$2 status=0 p f
+    shift 2
+    timeout "$seconds" node --test --test-reporter=spec --test-concurrency=1 "$@" 2>&1 \
+        | tee "$LOG_DIR/$name.log" || status=$?
+    p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/$name.log" | tail -1)
+    f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/$name.log" | tail -1)
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
+        echo "web: $name ran nothing, or exited with status $status (timeout or crash)"
+        failed=$((failed + 1))
+    fi
+}
+
 echo "==> web: headless Chromium tests"
 # Bounded: each test has its own timeout; the whole run gets 8 minutes.
-status=0
-timeout 480 node --test --test-reporter=spec --test-concurrency=1 wasm/tests/browser/ 2>&1 | tee "$LOG_DIR/web-browser.log" || status=$?
-p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/web-browser.log" | tail -1)
-f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/web-browser.log" | tail -1)
-passed=$((passed + ${p:-0}))
-failed=$((failed + ${f:-0}))
-if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
-    echo "web: the browser tests exited with status $status (timeout or crash)"
-    failed=$((failed + 1))
-fi
+browser_suite web-browser 480 wasm/tests/browser/
 
 # Tracking plans are a feature of their own (5,680 bytes gzip; the default
 # package leaves them out): their tests run on a package built with it, and
 # the default package is built again after, so wasm/pkg stays the default.
 echo "==> web: tracking plans (a package built with CAIRN_WEB_FEATURES=tracking-plan)"
-status=0
 CAIRN_WEB_FEATURES=tracking-plan ./scripts/build-web.sh
 if node wasm/tests/size.mjs wasm/pkg --tracking-plan; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-CAIRN_WEB_PLANS=1 timeout 240 node --test --test-reporter=spec --test-concurrency=1 \
-    --test-name-pattern 'tracking plans' wasm/tests/browser/ 2>&1 | tee "$LOG_DIR/web-plans.log" || status=$?
-p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/web-plans.log" | tail -1)
-f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/web-plans.log" | tail -1)
-passed=$((passed + ${p:-0}))
-failed=$((failed + ${f:-0}))
-if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
-    echo "web: the tracking-plan tests ran nothing, or exited with status $status"
-    failed=$((failed + 1))
-fi
+CAIRN_WEB_PLANS=1 browser_suite web-plans 240 --test-name-pattern 'tracking plans' wasm/tests/browser/
 
 # Several destinations are a feature of their own too (13.3 KB gzip): their
-# tests run on a package built with it, and must run (a run of none fails).
+# tests run on a package built with it.
 echo "==> web: several destinations (a package built with CAIRN_WEB_FEATURES=destinations)"
-status=0
 CAIRN_WEB_FEATURES=destinations ./scripts/build-web.sh
 if node wasm/tests/size.mjs wasm/pkg --destinations; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-CAIRN_WEB_DESTINATIONS=1 timeout 240 node --test --test-reporter=spec --test-concurrency=1 \
-    wasm/tests/browser/destinations.test.mjs 2>&1 | tee "$LOG_DIR/web-destinations.log" || status=$?
-p=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$LOG_DIR/web-destinations.log" | tail -1)
-f=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$LOG_DIR/web-destinations.log" | tail -1)
-passed=$((passed + ${p:-0}))
-failed=$((failed + ${f:-0}))
-if [ "${p:-0}" -eq 0 ] || { [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
-    echo "web: the several-destination tests ran nothing, or exited with status $status"
-    failed=$((failed + 1))
-fi
+CAIRN_WEB_DESTINATIONS=1 browser_suite web-destinations 240 wasm/tests/browser/destinations.test.mjs
 ./scripts/build-web.sh
 finish

@@ -104,16 +104,13 @@ export interface DestinationOptions {
   maxBatchEvents?: number;
 }
 
-/** One destination's part of `stats()`, with several. */
-export interface DestinationStats {
-  name: string;
-  /** Events past its cursor: not yet delivered, dropped or passed over by its routing. */
+/** Delivery figures, of the whole queue (`Stats`) or of one destination. */
+export interface DeliveryStats {
   queuedEvents: number;
   queuedBytes: number;
   inFlightEvents: number;
+  /** Acknowledged by the backend, or handed to the browser as the page went away. */
   deliveredEvents: number;
-  /** Events its routing passed over (not for it). */
-  skippedEvents: number;
   requests: number;
   retries: number;
   nextRetryInMs: number | null;
@@ -121,6 +118,13 @@ export interface DestinationStats {
   lastRejection: string | null;
   authFailed: boolean;
   dropped: DropCounts;
+}
+
+/** One destination's part of `stats()`, with several (its `queuedEvents`: past its cursor, not yet delivered, dropped or passed over by its routing). */
+export interface DestinationStats extends DeliveryStats {
+  name: string;
+  /** Events its routing passed over (not for it), or that a gone tab whose queue this one took over had delivered to it. */
+  skippedEvents: number;
 }
 
 /** One step reported to `onLog`. */
@@ -153,22 +157,10 @@ export interface PlanStats {
 }
 
 /** A snapshot of the queue and delivery. */
-export interface Stats {
-  queuedEvents: number;
-  queuedBytes: number;
+export interface Stats extends DeliveryStats {
   oldestQueuedAgeMs: number | null;
   memoryEvents: number;
-  inFlightEvents: number;
-  /** Acknowledged by the backend, or handed to the browser as the page went away. */
-  deliveredEvents: number;
-  requests: number;
-  retries: number;
-  nextRetryInMs: number | null;
-  lastError: string | null;
-  lastRejection: string | null;
-  authFailed: boolean;
   storage: { state: 'ok' } | { state: 'failing'; error: string };
-  dropped: DropCounts;
   /** Each destination's part, with several (the `destinations` option); absent with one. */
   destinations?: DestinationStats[];
   plan: PlanStats;

@@ -708,12 +708,29 @@ fn page_hide_cancels_a_poison_probe_and_keeps_the_event() {
 mod several {
     use super::*;
 
-    fn two(kv: &Kv<MemoryBackend>) -> Runtime<MemoryBackend> {
+    /// Tab `id` delivering to the default destination (port 9) and a
+    /// "warehouse" (port 8).
+    fn two_in(kv: &Kv<MemoryBackend>, id: &str) -> Runtime<MemoryBackend> {
         tab(
             kv,
-            "a",
+            id,
             json!({"destinations": [{"name": "warehouse", "endpoint": "http://127.0.0.1:8", "writeKey": "wk"}]}),
         )
+    }
+
+    fn two(kv: &Kv<MemoryBackend>) -> Runtime<MemoryBackend> {
+        two_in(kv, "a")
+    }
+
+    /// Records `events` at `T0`, then the default destination takes them
+    /// and the warehouse is offline (a retry scheduled).
+    fn warehouse_fails(rt: &mut Runtime<MemoryBackend>, events: &[&str]) {
+        for name in events {
+            rt.record("track", name, "", T0).unwrap();
+        }
+        let ups = uploads(rt, T0);
+        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        rt.on_error(to(&ups, ":8/").id, "offline", T0);
     }
 
     /// What each destination was sent, by the host of its URL.
@@ -779,10 +796,7 @@ mod several {
     fn a_reload_resumes_each_destination_where_it_was() {
         let kv = site();
         let mut rt = two(&kv);
-        rt.record("track", "A", "", T0).unwrap();
-        let ups = uploads(&mut rt, T0);
-        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
-        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        warehouse_fails(&mut rt, &["A"]);
         drop(rt);
 
         let mut rt = two(&kv);
@@ -799,18 +813,12 @@ mod several {
     #[test]
     fn a_tab_taken_over_keeps_each_destinations_progress() {
         let kv = site();
-        let opts = json!({"destinations": [{"name": "warehouse", "endpoint": "http://127.0.0.1:8", "writeKey": "wk"}]});
-        let mut old = tab(&kv, "old", opts.clone());
-        for name in ["A", "B"] {
-            old.record("track", name, "", T0).unwrap();
-        }
-        let ups = uploads(&mut old, T0);
-        old.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
-        old.on_error(to(&ups, ":8/").id, "offline", T0);
+        let mut old = two_in(&kv, "old");
+        warehouse_fails(&mut old, &["A", "B"]);
         old.record("track", "C", "", T0 + 1).unwrap();
         drop(old);
 
-        let mut new = tab(&kv, "new", opts);
+        let mut new = two_in(&kv, "new");
         new.record("track", "D", "", T0 + 2).unwrap();
         assert_eq!(new.adopt("old", T0 + 2), 3);
         let (mut main, mut warehouse) = (Vec::new(), Vec::new());
@@ -840,10 +848,7 @@ mod several {
     fn page_hide_hands_off_only_the_healthy_destinations_events() {
         let kv = site();
         let mut rt = two(&kv);
-        rt.record("track", "A", "", T0).unwrap();
-        let ups = uploads(&mut rt, T0);
-        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
-        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        warehouse_fails(&mut rt, &["A"]);
         let wake = rt.next_wakeup(T0).unwrap();
         let retry = rt.poll(wake).expect("the warehouse's retry is on the wire");
         assert!(retry.url.contains(":8/"));
@@ -867,10 +872,7 @@ mod several {
     fn page_hide_keeps_a_failing_destinations_due_retry() {
         let kv = site();
         let mut rt = two(&kv);
-        rt.record("track", "A", "", T0).unwrap();
-        let ups = uploads(&mut rt, T0);
-        rt.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
-        rt.on_error(to(&ups, ":8/").id, "offline", T0);
+        warehouse_fails(&mut rt, &["A"]);
         let wake = rt.next_wakeup(T0).unwrap();
         rt.record("track", "B", "", wake).unwrap();
         let mut beacons = Vec::new();

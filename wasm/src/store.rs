@@ -841,38 +841,8 @@ mod tests {
 
     #[cfg(feature = "destinations")]
     #[test]
-    fn a_workload_with_two_destinations_keeps_counts_and_order() {
-        use contract::Op;
-        let claim = |n| Op::Claim {
-            max_events: n,
-            max_bytes: 10_000,
-        };
-        let ops = [
-            Op::Append(9),
-            claim(4),
-            Op::AckClaim,
-            Op::Switch,
-            claim(2),
-            Op::DropOldest {
-                keep_events: 3,
-                keep_bytes: u64::MAX,
-            },
-            Op::AckPart,
-            Op::Switch,
-            Op::Append(4),
-            Op::DropOlderThan(1_012),
-            claim(20),
-            Op::AckClaim,
-            Op::Switch,
-            Op::Release,
-            claim(20),
-            Op::AckClaim,
-            Op::Clear,
-            Op::Append(3),
-            claim(1),
-            Op::AckClaim,
-        ];
-        contract::run_ops_on(&mut fresh().1, &[D, contract::SECOND], &ops);
+    fn two_destinations_workload() {
+        contract::two_destinations_workload(&mut fresh().1);
     }
 
     /// A page that delivers to two destinations is reloaded after one of

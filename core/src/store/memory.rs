@@ -274,46 +274,8 @@ mod tests {
         contract::two_destinations(&mut MemoryStore::new());
     }
     #[test]
-    fn random_workload_with_two_destinations() {
-        use contract::Op;
-        let ops = [
-            Op::Append(9),
-            Op::Claim {
-                max_events: 4,
-                max_bytes: 1_000,
-            },
-            Op::AckClaim,
-            Op::Switch,
-            Op::Claim {
-                max_events: 2,
-                max_bytes: 1_000,
-            },
-            Op::DropOldest {
-                keep_events: 3,
-                keep_bytes: u64::MAX,
-            },
-            Op::AckPart,
-            Op::Switch,
-            Op::Append(4),
-            Op::DropOlderThan(1_012),
-            Op::Claim {
-                max_events: 20,
-                max_bytes: 10_000,
-            },
-            Op::AckClaim,
-            Op::Switch,
-            Op::Release,
-            Op::Claim {
-                max_events: 20,
-                max_bytes: 10_000,
-            },
-            Op::AckClaim,
-        ];
-        contract::run_ops_on(
-            &mut MemoryStore::new(),
-            &[crate::store::DEFAULT_DESTINATION, contract::SECOND],
-            &ops,
-        );
+    fn two_destinations_workload() {
+        contract::two_destinations_workload(&mut MemoryStore::new());
     }
     #[test]
     fn state_roundtrip() {

@@ -548,6 +548,43 @@ pub mod contract {
         Switch,
     }
 
+    /// A fixed workload over two destinations ([`run_ops_on`]): claims,
+    /// partial acks, drops by caps and age, releases and a clear, switching
+    /// between the two, so each store's per-destination cursors, claims and
+    /// losses are checked against what it gives back.
+    pub fn two_destinations_workload(store: &mut dyn Store) {
+        let claim = |n| Op::Claim {
+            max_events: n,
+            max_bytes: 10_000,
+        };
+        let ops = [
+            Op::Append(9),
+            claim(4),
+            Op::AckClaim,
+            Op::Switch,
+            claim(2),
+            Op::DropOldest {
+                keep_events: 3,
+                keep_bytes: u64::MAX,
+            },
+            Op::AckPart,
+            Op::Switch,
+            Op::Append(4),
+            Op::DropOlderThan(1_012),
+            claim(20),
+            Op::AckClaim,
+            Op::Switch,
+            Op::Release,
+            claim(20),
+            Op::AckClaim,
+            Op::Clear,
+            Op::Append(3),
+            claim(1),
+            Op::AckClaim,
+        ];
+        run_ops_on(store, &[DEFAULT_DESTINATION, SECOND], &ops);
+    }
+
     /// Runs `ops` against `store` and, after each, checks the store's
     /// consistency ([`Store::check_consistency`]) and that its counts match
     /// the events it gives back; panics naming the step on the first miss.

@@ -1438,6 +1438,12 @@ mod tests {
         contract::two_destinations(&mut SqliteStore::open(&p).unwrap());
     }
 
+    #[test]
+    fn contract_two_destinations_workload() {
+        let (_d, p) = temp();
+        contract::two_destinations_workload(&mut SqliteStore::open(&p).unwrap());
+    }
+
     /// The opener's hardening holds on the store's connection: the WAL is
     /// cut back after checkpoints, and defensive mode refuses a write to
     /// the schema table that would otherwise corrupt the file.

@@ -7,19 +7,13 @@
 // page of the site sends all of it.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { openApp, sleep, startCollector, startStatic, statsOf, until, withRig } from './harness.mjs';
+import { openApp, servePages, sleep, startCollector, statsOf, until, withRig } from './harness.mjs';
 
 const N = 10_000;
 const TEST = { timeout: 180_000 };
-let site;
-before(async () => {
-  site = await startStatic();
-});
-after(async () => {
-  await site.stop();
-});
+const site = servePages();
 
 
 /** Records N typical track calls in one task (no await, no yield); returns what the task saw. */

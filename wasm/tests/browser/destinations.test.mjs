@@ -5,22 +5,14 @@
 // the default package's own test checks that it refuses the option.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { openApp, sleep, startCollector, startStatic, statsOf, until, withRig } from './harness.mjs';
+import { ids, names, openApp, servePages, sleep, startCollector, statsOf, until, withRig } from './harness.mjs';
 
 const SEVERAL = process.env.CAIRN_WEB_DESTINATIONS ? true : false;
 const TEST = { timeout: 60_000, skip: SEVERAL ? false : 'the default package is built without several destinations' };
-let site;
-before(async () => {
-  site = await startStatic();
-});
-after(async () => {
-  await site.stop();
-});
+const site = servePages();
 
-const ids = (events) => events.map((e) => e.messageId);
-const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
 
 // Runs `body` with a second collector, "warehouse", beside the rig's.
 const withTwo = (body) =>

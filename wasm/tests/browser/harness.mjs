@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { createRequire } from 'node:module';
+import { after, before } from 'node:test';
 
 const root = resolve(new URL('../../..', import.meta.url).pathname);
 const require = createRequire(join(root, 'wasm/.tools/package.json'));
@@ -102,6 +103,25 @@ export async function startStatic() {
   const origin = `http://127.0.0.1:${server.address().port}`;
   return { origin, stop: () => new Promise((ok) => server.close(ok)) };
 }
+
+/**
+ * Serves the package and the test pages for the test file that calls it
+ * (its `before`/`after` hooks): the returned object has `origin` once the
+ * file's tests run.
+ */
+export function servePages() {
+  const site = {};
+  before(async () => {
+    Object.assign(site, await startStatic());
+  });
+  after(() => site.stop());
+  return site;
+}
+
+/** The message ids of collected events, in order. */
+export const ids = (events) => events.map((e) => e.messageId);
+/** The names of collected events (the event, page or screen name, else the type), in order. */
+export const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
 
 /** A fresh Chromium profile (its own localStorage), headless. */
 export async function startBrowser() {

@@ -5,22 +5,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { openApp, sleep, startStatic, statsOf, until, withRig } from './harness.mjs';
+import { ids, names, openApp, servePages, sleep, statsOf, until, withRig } from './harness.mjs';
 
 const TEST = { timeout: 60_000 };
-let site;
-before(async () => {
-  site = await startStatic();
-});
-after(async () => {
-  await site.stop();
-});
+const site = servePages();
 
 
-const ids = (events) => events.map((e) => e.messageId);
-const names = (events) => events.map((e) => e.event ?? e.name ?? e.type);
 const unique = (xs) => new Set(xs).size === xs.length;
 
 test('events recorded on a page arrive at the collector, in order, exactly once', TEST, () =>
@@ -102,7 +94,7 @@ test('offline, reload, back online: every event recorded offline arrives once', 
       for (let i = 0; i < 5; i++) window.cairn.track(`Offline B${i}`);
     });
     await until(async () => (await statsOf(page)).retries >= 1, 10_000, 'a failed attempt after reload');
-    assert.equal(collector.events().length, 0);
+    assert.equal(collector.events().length, 0, `nothing while offline: ${JSON.stringify(collector.events().map((e) => e.event))} ${await page.evaluate(() => JSON.stringify(window.cairnLog))}`);
     await context.unroute(batchUrl);
     const events = await until(() => collector.events().length >= 15 && collector.events(), 15_000, '15 events');
     await sleep(1_000);
