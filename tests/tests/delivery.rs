@@ -316,3 +316,45 @@ fn complete_events_of_many_users_share_no_session_context_or_id_prefix() {
         .collect();
     assert_eq!(prefixes.len(), 50, "no two customers' ids share a prefix");
 }
+
+/// While calls stream in, the worker leaves the acks of delivered batches to
+/// its next commit; once the calls stop they must still reach the file
+/// within moments, without a flush: a process killed a second later must not
+/// send the delivered events again.
+#[test]
+fn delivered_events_leave_the_file_soon_after_a_burst_ends_without_a_flush() {
+    let server = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let client = cairn::Client::builder("e2e")
+        .endpoint(server.endpoint())
+        .storage_path(&path)
+        .build()
+        .unwrap();
+    for n in 0..3_000u64 {
+        client.track("Burst", json!({ "n": n })).unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while client.stats().delivered_events < 3_000 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", client.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The client stays open (no flush, no shutdown): only the worker's own
+    // save can empty the file.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let seen = cairn::store::inspect::inspect(&path, 0).unwrap();
+        if seen.queued_events == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delivered 2 s ago, but the file still queues {} events (cursors {:?})",
+            seen.queued_events,
+            seen.cursors
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(numbers(&server.events()), (0..3_000).collect::<Vec<_>>());
+    drop(client);
+}

@@ -50,6 +50,8 @@ mod recent;
 #[cfg(feature = "native")]
 mod reopening;
 #[cfg(feature = "native")]
+mod row_sizes;
+#[cfg(feature = "native")]
 mod salvage;
 #[cfg(feature = "native")]
 mod sqlite;

@@ -38,6 +38,8 @@
 //!   follow on (after part of a batch was acked) empties it, so acks count
 //!   from the file instead.
 //! - `recent` holds consecutive rows, each exactly as the file has it.
+//! - `row_sizes` holds the JSON size of consecutive rows, each as the file
+//!   has it, none at or below `done_through`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::recent::RecentRows;
+use super::row_sizes::RowSizes;
 use super::salvage::{salvage, Salvaged};
 use super::sqlite_error::{Result, SqliteError};
 use super::{
@@ -108,6 +111,9 @@ pub struct SqliteStore {
     repair: Option<Repair>,
     /// The newest rows, so claims right after appends need not read them back.
     recent: RecentRows,
+    /// The size of each row appended since opening, until done, so the
+    /// lowest cursor can move without reading the rows it passes.
+    row_sizes: RowSizes,
     /// Rows at or below this are done for every destination: already left
     /// out of `count` and `bytes`, and deleted once the acks are saved.
     done_through: u64,
@@ -218,6 +224,7 @@ impl SqliteStore {
             acked: HashMap::new(),
             claimed: HashMap::new(),
             claimed_sizes: HashMap::new(),
+            row_sizes: RowSizes::default(),
             count: 0,
             bytes: 0,
             last_seq: 0,
@@ -400,6 +407,7 @@ impl SqliteStore {
     /// Deletes rows with `seq` in `(after, through]` and returns what went.
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
+        self.row_sizes.clear(self.last_seq);
         let (acked, routes) = (&self.acked, &self.routes);
         let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
@@ -503,7 +511,8 @@ impl SqliteStore {
         // are left out of what the ack takes away, and out of what is
         // still to count (the sizes of claimed batches include them).
         let (skip_after, skip_through) = self.uncounted.unwrap_or((0, 0));
-        let (events, bytes) = match known {
+        let held = self.row_sizes.take(self.done_through, done);
+        let (events, bytes) = match known.or(held) {
             Some(sizes) if self.uncounted.is_none() => sizes,
             _ => {
                 let (n, b): (i64, i64) = self.conn.query_row(
@@ -649,6 +658,8 @@ impl Store for SqliteStore {
         state: &[(String, Option<String>)],
     ) -> Result<u64, StoreError> {
         let (previous, seqs) = self.insert(events, state)?;
+        self.row_sizes
+            .appended(previous, events.iter().map(|e| e.json.len()));
         self.recent
             .appended(previous, events.iter().cloned(), &seqs);
         Ok(self.last_seq)
@@ -660,6 +671,8 @@ impl Store for SqliteStore {
         state: &[(String, Option<String>)],
     ) -> Result<u64, StoreError> {
         let (previous, seqs) = self.insert(events, state)?;
+        self.row_sizes
+            .appended(previous, events.iter().map(|e| e.json.len()));
         // Moved, not copied: the JSON is most of an event's bytes.
         self.recent.appended(previous, events.drain(..), &seqs);
         Ok(self.last_seq)
@@ -886,6 +899,7 @@ impl Store for SqliteStore {
         // As in `drop_oldest`: the rows it deletes must be in the counts.
         self.count_rows(usize::MAX)?;
         self.recent.clear();
+        self.row_sizes.clear(self.last_seq);
         let floor = self.max_claimed();
         let (acked, routes) = (&self.acked, &self.routes);
         let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
@@ -1140,6 +1154,27 @@ impl SqliteStore {
                 })?;
                 start = last;
             }
+        }
+        // row_sizes: consecutive rows after done_through, each the size the
+        // file has.
+        let (after, sizes) = self.row_sizes.held();
+        ensure(sizes.is_empty() || after >= self.done_through, || {
+            format!(
+                "row sizes held from {after}, at or below done_through {}",
+                self.done_through
+            )
+        })?;
+        for (seq, &size) in (after + 1..).zip(sizes) {
+            let in_file: Option<i64> = c
+                .query_row(
+                    "SELECT bytes FROM events WHERE seq = ?1",
+                    params![seq as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            ensure(in_file == Some(i64::from(size)), || {
+                format!("row {seq} held as {size} bytes, the file has {in_file:?}")
+            })?;
         }
         // recent: consecutive rows, each as the file has it.
         let (held, held_bytes) = self.recent.held();
