@@ -45,7 +45,9 @@
 //!   each next try of it. Probes answered (not 5xx) after each of
 //!   [`POISON_CONFIRMATIONS`] more failures prove it a poison event: it is
 //!   dropped as `rejected` and the queue goes on. A probe answered 5xx, or
-//!   not at all, clears the suspicion: the server is down.
+//!   not at all, clears the suspicion: the server is down. The search (the
+//!   count, the batch limit, the suspect) is kept with the lane's delivery
+//!   state and taken up again after a restart.
 //! - Splitting keeps order: the pieces are the queue's front, one upload at
 //!   a time, so events still arrive in recording order, less the refused.
 //! - A backend that names the refused events of a batch (Amplitude's 400)
@@ -74,7 +76,7 @@ use core::time::Duration;
 
 use crate::cat;
 use crate::config::{Config, RETRY_BACKOFF_FACTOR, RETRY_STEADY_FAILURES};
-use crate::json::{Json, Object};
+use crate::json::Json;
 #[cfg(feature = "lanes")]
 use crate::routing::Routing;
 #[cfg(feature = "lanes")]
@@ -212,12 +214,17 @@ struct SplitLimit {
 }
 
 /// A lone event the server answered 5xx to [`POISON_SUSPECT_AFTER`] times
-/// in a row: before each next try the server is probed without it. Held in
-/// memory (after a restart the count starts again).
+/// in a row: before each next try the server is probed without it. Kept in
+/// the lane's delivery state with the count and the batch limit that led
+/// to it, so an app that runs a few seconds at a time (a CLI run per event,
+/// a page view) still gets to the proof over several runs.
 #[derive(Debug)]
 struct Suspect {
-    /// The upload it last went out in.
-    flight: InFlight,
+    /// Its sequence number.
+    seq: u64,
+    /// The upload it last went out in; `None` after a restart until it
+    /// has failed again (a probe counts only after it failed).
+    flight: Option<InFlight>,
     /// Probes answered (not 5xx) since it became suspect, each after it
     /// failed again.
     confirmed: u32,
@@ -300,6 +307,9 @@ struct Lane {
     server_errors: u32,
     /// A lone event the server seems unable to take (see [`Suspect`]).
     suspect: Option<Suspect>,
+    /// The store holds a search for a poison event (`server_errors`,
+    /// `split` or `suspect`) for it: written again once that is over.
+    search_saved: bool,
     halted: Option<String>,
     /// Events past the cursor settled or held by per-event answers.
     ahead: Ahead,
@@ -374,6 +384,7 @@ impl Lane {
             split: None,
             server_errors: 0,
             suspect: None,
+            search_saved: false,
             halted: None,
             ahead: Ahead::default(),
             #[cfg(feature = "lanes")]
@@ -442,6 +453,31 @@ impl Lane {
             return cat!(DELIVERY_STATE_KEY, ":", self.name.as_str());
         }
         DELIVERY_STATE_KEY.to_string()
+    }
+
+    /// The search for a poison event, as kept in its delivery state
+    /// (`poison_search`, the numbers each followed by a space, a string
+    /// for the page package's size): 5xx answers in a row, the batch limit (its
+    /// events, 0 for none; the sequence number it lasts until; 1 if it
+    /// grows back; the last refused), the suspect's sequence number (0 for
+    /// none) and its probes confirmed. `None` when there is no search.
+    fn search(&self) -> Option<[u64; 7]> {
+        if self.server_errors == 0 && self.split.is_none() && self.suspect.is_none() {
+            return None;
+        }
+        let (events, until, grow, refused) = self.split.map_or((0, 0, false, 0), |l| {
+            (l.max_events as u64, l.until_seq, l.grow, l.refused_through)
+        });
+        let (seq, confirmed) = (self.suspect.as_ref()).map_or((0, 0), |s| (s.seq, s.confirmed));
+        Some([
+            u64::from(self.server_errors),
+            events,
+            until,
+            u64::from(grow),
+            refused,
+            seq,
+            u64::from(confirmed),
+        ])
     }
 
     /// The state key of its drop counts, kept with several destinations.
@@ -693,6 +729,9 @@ impl Engine {
                     e.lanes[at(i)].dropped = d;
                 }
             }
+        }
+        for i in 0..e.lanes.len() {
+            e.resume_search(i);
         }
         // A corrupt file salvaged when the store was opened.
         e.take_repair(now_ms);
@@ -1902,10 +1941,15 @@ impl Engine {
             return;
         }
         if let Some(s) = lane.suspect.as_mut() {
-            // Failed again alone: probe before the next try.
-            s.probe_next = true;
-            s.flight = flight;
-            return;
+            if flight.events == 1 && flight.last_seq == s.seq {
+                // Failed again alone: probe before the next try.
+                s.probe_next = true;
+                s.flight = Some(flight);
+                return;
+            }
+            // Not the suspect alone (a restart claimed another batch): the
+            // search goes on from this batch.
+            lane.suspect = None;
         }
         lane.server_errors += 1;
         if lane.server_errors < POISON_SUSPECT_AFTER {
@@ -1924,7 +1968,8 @@ impl Engine {
             }
         } else {
             lane.suspect = Some(Suspect {
-                flight,
+                seq: flight.last_seq,
+                flight: Some(flight),
                 confirmed: 0,
                 probe_next: true,
             });
@@ -1954,9 +1999,11 @@ impl Engine {
         // The event again, at once: it is the one to prove it fails.
         lane.retry_at = Some(now_ms);
         if s.confirmed < POISON_CONFIRMATIONS {
+            self.persist_delivery(i, now_ms);
             return;
         }
-        let Some(suspect) = lane.suspect.take() else {
+        // (Probes follow a failure of the event, which holds its upload.)
+        let Some(flight) = lane.suspect.take().and_then(|s| s.flight) else {
             return;
         };
         let text = cat!(
@@ -1964,7 +2011,7 @@ impl Engine {
             reason,
             "): dropped as one it cannot take"
         );
-        self.reject_batch(i, &suspect.flight, text, now_ms);
+        self.reject_batch(i, &flight, text, now_ms);
         self.lanes[at(i)].retry_at = Some(now_ms);
     }
 
@@ -2016,7 +2063,8 @@ impl Engine {
         let wall = self.wall_ms(now_ms);
         let (last_error, last_rejection) = self.errors_of(i);
         let lane = &self.lanes[at(i)];
-        let state: Object = [
+        let search = lane.search();
+        let state: crate::json::Object = [
             ("failures", Json::from(u64::from(lane.failures))),
             (
                 "next_retry_at_ms",
@@ -2028,15 +2076,63 @@ impl Engine {
             ("last_rejection", Json::from(last_rejection.clone())),
             ("auth_failed", Json::from(lane.halted.is_some())),
             ("written_at_ms", Json::from(wall)),
+            (
+                "poison_search",
+                search.map_or(Json::Null, |a| {
+                    let mut text = String::new();
+                    for n in a {
+                        crate::text::push_u64(&mut text, n);
+                        text.push(' ');
+                    }
+                    Json::from(text)
+                }),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let state = state.to_text();
+        let lane = &mut self.lanes[at(i)];
+        lane.search_saved = search.is_some();
         let key = lane.delivery_key();
         if let Err(err) = self.store.append(&[], &[(key, Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }
+    }
+
+    /// Takes up a search for a poison event where the last run left it
+    /// (`persist_delivery` wrote it): the 5xx count, the batch limit and
+    /// the suspect. Its failures and backoff are not: a new run tries at once.
+    fn resume_search(&mut self, i: usize) {
+        let key = self.lanes[at(i)].delivery_key();
+        let Some(saved) =
+            (self.store.get_state(&key).ok().flatten()).and_then(|t| crate::json::parse(&t).ok())
+        else {
+            return;
+        };
+        let Some(Json::String(a)) = saved.get("poison_search") else {
+            return;
+        };
+        let mut n = a.split(' ').map(|t| crate::text::parse_u64(t).unwrap_or(0));
+        let mut next = || n.next().unwrap_or(0);
+        let (errors, max_events, until_seq, grow) = (next(), next(), next(), next());
+        let (refused_through, seq, confirmed) = (next(), next(), next());
+        let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let lane = &mut self.lanes[at(i)];
+        lane.server_errors = small(errors);
+        lane.split = (max_events > 0).then(|| SplitLimit {
+            max_events: usize::try_from(max_events).unwrap_or(usize::MAX),
+            until_seq,
+            grow: grow == 1,
+            refused_through,
+        });
+        lane.suspect = (seq > 0).then_some(Suspect {
+            seq,
+            flight: None,
+            confirmed: small(confirmed),
+            probe_next: false,
+        });
+        lane.search_saved = true;
     }
 
     /// Drops every event of `flight` as `rejected` for `reason`.
@@ -2062,7 +2158,7 @@ impl Engine {
         lane.server_errors = 0;
         lane.suspect = None;
         let holding = lane.ahead.holding().is_some();
-        let recovered = lane.failures > 0 && !holding;
+        let recovered = (lane.failures > 0 || lane.search_saved) && !holding;
         if !holding {
             lane.failures = 0;
             lane.paced_failures = 0;
@@ -2089,9 +2185,6 @@ impl Engine {
         lane.acked_through = lane.acked_through.max(through);
         let acked = lane.acked_through;
         lane.ahead.passed(acked);
-        if recovered {
-            self.persist_delivery(i, now_ms);
-        }
         #[cfg(feature = "lanes")]
         let (skipped, skipped_bytes) = passed_over(&flight.skipped, through);
         #[cfg(not(feature = "lanes"))]
@@ -2122,6 +2215,11 @@ impl Engine {
         }
         if self.several() {
             self.refresh_file_counts(now_ms);
+        }
+        // After the batch limit is settled: the state written says whether
+        // a search for a poison event goes on.
+        if recovered {
+            self.persist_delivery(i, now_ms);
         }
     }
 

@@ -376,9 +376,12 @@ fn a_restart_resumes_each_destination_where_it_was() {
     assert_eq!(ids(&ups[0]), names(31..=35), "the first goes on");
     assert_eq!(
         ids(&ups[1]),
-        names(1..=35),
-        "the second starts over its own"
+        names(1..=30),
+        "the second starts over its own, with the batch that failed"
     );
+    e.on_upload_result(ups[1].id, status(200), T0);
+    let next = e.poll_upload(T0).unwrap();
+    assert_eq!((next.destination, ids(&next)), (1, names(31..=35)));
 }
 
 #[test]

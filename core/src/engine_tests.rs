@@ -807,10 +807,20 @@ fn a_store_failing_while_a_batch_is_claimed_ahead_skips_none_of_it() {
 /// clock at the end.
 fn drive(
     e: &mut Engine,
-    mut answer: impl FnMut(&[String]) -> u16,
+    answer: impl FnMut(&[String]) -> u16,
     max_requests: usize,
 ) -> (Vec<String>, usize, usize, i64) {
-    let (mut delivered, mut requests, mut probes, mut now) = (Vec::new(), 0, 0, T0);
+    drive_from(e, answer, max_requests, T0)
+}
+
+/// [`drive`] with the clock starting at `start`.
+fn drive_from(
+    e: &mut Engine,
+    mut answer: impl FnMut(&[String]) -> u16,
+    max_requests: usize,
+    start: i64,
+) -> (Vec<String>, usize, usize, i64) {
+    let (mut delivered, mut requests, mut probes, mut now) = (Vec::new(), 0, 0, start);
     e.flush();
     while requests < max_requests {
         let Some(u) = e.poll_upload(now) else {
@@ -877,6 +887,88 @@ fn an_event_the_server_answers_500_to_every_time_is_isolated_and_dropped_the_res
     record(&mut e, 41..=140, now);
     let u = e.poll_upload(now).unwrap();
     assert_eq!(u.events, 100);
+}
+
+/// A lone event can become suspect with nothing queued behind it; events
+/// recorded meanwhile must not go out with it and be dropped as poison with
+/// it: only it is.
+#[test]
+fn events_recorded_while_a_lone_event_is_suspect_are_not_dropped_with_it() {
+    let mut e = engine(cfg());
+    let poison = |batch: &[String]| {
+        if batch.iter().any(|id| id == "m1") {
+            500
+        } else {
+            200
+        }
+    };
+    record(&mut e, 1..=1, T0);
+    let (delivered, _, probes, now) = drive(&mut e, poison, 6);
+    assert!(delivered.is_empty());
+    assert_eq!(probes, 1, "suspect after 5 failures alone");
+    record(&mut e, 2..=6, now);
+    let (delivered, _, _, now) = drive_from(&mut e, poison, 1_000, now);
+    assert_eq!(delivered, names(2..=6));
+    let s = e.stats(now);
+    assert_eq!(
+        (s.dropped.rejected, s.delivered_events, s.queued_events),
+        (1, 5, 0)
+    );
+}
+
+/// An app that runs a few seconds at a time (a CLI run per event, a page
+/// view) makes a handful of requests per run: the search for a poison event
+/// goes on where the last run left it, so the event is dropped within a few
+/// runs and the others delivered, instead of holding the queue until the
+/// age limit (each run started the count again).
+#[cfg(feature = "native")]
+#[test]
+fn a_poison_event_is_found_across_short_runs_of_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cairn.db");
+    let open = || {
+        engine_with(
+            cfg(),
+            Box::new(crate::store::SqliteStore::open(&path).unwrap()),
+        )
+    };
+    let mut e = open();
+    record(&mut e, 1..=40, T0);
+    let poison = |batch: &[String]| {
+        if batch.iter().any(|id| id == "m23") {
+            500
+        } else {
+            200
+        }
+    };
+    let mut delivered = Vec::new();
+    let mut runs = 0;
+    while e.queued_events() > 0 {
+        assert!(
+            runs < 40,
+            "still queued after {runs} runs: {:?}",
+            e.stats(T0)
+        );
+        let (got, ..) = drive(&mut e, poison, 6);
+        delivered.extend(got);
+        drop(e);
+        e = open();
+        runs += 1;
+    }
+    let mut want = names(1..=40);
+    want.retain(|id| id != "m23");
+    assert_eq!(delivered, want);
+    let s = e.stats(T0);
+    assert_eq!((s.dropped.rejected, s.queued_events), (1, 0));
+    assert!(runs <= 15, "{runs} runs of 6 requests (11 when written)");
+    // The search is over: a later 5xx starts from nothing.
+    let saved = e
+        .store_mut()
+        .get_state(DELIVERY_STATE_KEY)
+        .unwrap()
+        .unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["poison_search"], serde_json::Value::Null, "{saved}");
 }
 
 /// A server down for everything (probes too) drops nothing, however long:

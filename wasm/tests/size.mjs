@@ -22,7 +22,9 @@
 // option's error points to the build features, 50), plus the 579 bytes
 // that finding a poison event measured (the promise at the edges: an
 // event the server answers 500 to every time held the whole queue until
-// the caps or the age limit dropped the others; docs/delivery.md). docs/web.md,
+// the caps or the age limit dropped the others; docs/delivery.md), plus the
+// 606 bytes that keeping that search in storage measured (a page view
+// ends long before the proof: each reload began it again). docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
 // A package built with tracking plans (CAIRN_WEB_FEATURES=tracking-plan,
@@ -45,12 +47,14 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 606;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
-// Measured 13,347 (81,207 against 67,860), plus the same 8 of jitter.
-export const DESTINATIONS_GZIP = 13355;
+// Measured 13,444 (81,914 against 68,470; 13,347 before the search for a
+// poison event was kept in storage, for each destination), plus the same 8
+// of jitter.
+export const DESTINATIONS_GZIP = 13452;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
