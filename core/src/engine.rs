@@ -2442,6 +2442,24 @@ pub(crate) fn sort_unique(ids: &mut Vec<String>) {
     *ids = distinct;
 }
 
+// At the end of the file: the page package's location data for the code
+// above stays as it was (its size moves with line numbers).
+#[cfg(feature = "lanes")]
+impl Engine {
+    /// Adds `drops` to destination `name`'s own drop counts: what it lost
+    /// elsewhere (the browser's runtime took over the queue of a tab that
+    /// was gone, with its counts). Its share of the file-wide counts comes
+    /// with [`count_external_drop`](Self::count_external_drop), which also
+    /// writes these.
+    #[cfg(feature = "lanes")]
+    pub fn add_destination_drops(&mut self, name: &str, drops: &DropCounts) {
+        let several = self.several();
+        if let Some(lane) = self.lanes.iter_mut().find(|l| several && l.name == name) {
+            lane.dropped.merge(drops);
+        }
+    }
+}
+
 #[path = "engine_ahead.rs"]
 mod ahead;
 use ahead::Ahead;

@@ -363,6 +363,22 @@ impl Stats {
     }
 }
 
+// At the end of the file: the page package's location data for the code
+// above stays as it was (its size moves with line numbers).
+impl DropCounts {
+    /// Adds every count of `other` to these.
+    pub fn merge(&mut self, other: &DropCounts) {
+        self.invalid += other.invalid;
+        self.oversize += other.oversize;
+        self.overflow += other.overflow;
+        self.expired += other.expired;
+        self.rejected += other.rejected;
+        self.consent += other.consent;
+        self.corrupt += other.corrupt;
+        self.plan_violation += other.plan_violation;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -695,7 +695,7 @@ impl<B: Backend + 'static> Runtime<B> {
             return 0;
         }
         #[cfg(feature = "destinations")]
-        let done = BrowserStore::done_counts(&self.kv, &keys);
+        let done = self.take_progress(&keys);
         let (events, drops) = BrowserStore::drain_tab(&self.kv, &keys);
         if let Some(d) = drops.and_then(|t| DropCounts::from_json(&t)) {
             for (reason, _, n) in d.by_reason() {
@@ -713,7 +713,7 @@ impl<B: Backend + 'static> Runtime<B> {
         #[cfg(feature = "destinations")]
         let done: Vec<(String, u64)> = done
             .into_iter()
-            .map(|(name, k)| {
+            .map(|(name, k, _)| {
                 let had = events.iter().take(k).filter(|e| kept(e)).count();
                 (name, had as u64)
             })
@@ -1008,6 +1008,25 @@ pub fn hand_off_json(h: &HandOff) -> String {
     {
         let cancel = Json::Array(h.cancel.iter().map(|&id| Json::from(id)).collect());
         cat!(head, ",\"cancel\":", cancel.to_text(), "}")
+    }
+}
+
+// At the end of the file: the default package's location data for the
+// code above stays as it was (its size moves with line numbers).
+#[cfg(feature = "destinations")]
+impl<B: Backend + 'static> Runtime<B> {
+    /// Of gone tab `keys`, how many of its first events each destination is
+    /// done with ([`adopt`](Self::adopt) keeps them from being sent twice);
+    /// adds each destination's drop counts there to its own here, so that
+    /// what it lost in the gone tab still shows.
+    fn take_progress(&mut self, keys: &Keys) -> Vec<(String, usize, Option<String>)> {
+        let mut progress = BrowserStore::progress(&self.kv, keys);
+        for (name, _, drops) in &mut progress {
+            if let Some(d) = drops.take().as_deref().and_then(DropCounts::from_json) {
+                self.engine.add_destination_drops(name, &d);
+            }
+        }
+        progress
     }
 }
 

@@ -848,6 +848,35 @@ mod several {
         assert_eq!(s["destinations"][0]["skipped_events"], 2, "{s}");
     }
 
+    /// The tab taking over a gone tab's queue takes each destination's drop
+    /// counts with it: what the warehouse refused in the old tab still
+    /// shows in the new one's `stats()`, for it and for the file.
+    #[test]
+    fn a_tab_taken_over_keeps_each_destinations_drop_counts() {
+        let kv = site();
+        let mut old = two_in(&kv, "old");
+        old.record("track", "A", "", T0).unwrap();
+        let ups = uploads(&mut old, T0);
+        old.on_response(to(&ups, ":9/").id, 200, None, String::new(), T0);
+        old.on_response(to(&ups, ":8/").id, 400, None, String::new(), T0);
+        old.record("track", "B", "", T0 + 1).unwrap();
+        let s = stats(&mut old);
+        assert_eq!(s["destinations"][1]["dropped"]["rejected"], 1, "{s}");
+        drop(old);
+
+        let mut new = two_in(&kv, "new");
+        assert_eq!(new.adopt("old", T0 + 2), 1);
+        let s = stats(&mut new);
+        assert_eq!(s["dropped"]["rejected"], 1, "{s}");
+        assert_eq!(s["destinations"][0]["dropped"]["rejected"], 0, "{s}");
+        assert_eq!(s["destinations"][1]["dropped"]["rejected"], 1, "{s}");
+        // Kept: a reload of the new tab still shows them.
+        drop(new);
+        let mut again = two_in(&kv, "new");
+        let s = stats(&mut again);
+        assert_eq!(s["destinations"][1]["dropped"]["rejected"], 1, "{s}");
+    }
+
     /// At page hide a failing destination keeps its events (and its retry
     /// on the wire is cancelled); the healthy one hands its own off.
     #[test]

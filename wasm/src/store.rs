@@ -439,23 +439,25 @@ impl<B: Backend> BrowserStore<B> {
         (events, drops)
     }
 
-    /// How many of the first events of tab `keys`' queue each destination
-    /// is done with, by its cursor: read before [`drain_tab`](Self::drain_tab)
+    /// Each destination's progress in tab `keys`' queue: how many of its
+    /// first events the destination is done with, by its cursor, and its
+    /// drop counts as stored. Read before [`drain_tab`](Self::drain_tab)
     /// takes the queue, so that its events are not sent twice to a
-    /// destination that had them. Empty unless the tab kept cursors (it
-    /// delivered to several destinations).
+    /// destination that had them and its losses still show. Empty unless
+    /// the tab kept cursors (it delivered to several destinations).
     #[cfg(feature = "destinations")]
-    pub fn done_counts(kv: &Kv<B>, keys: &Keys) -> Vec<(String, usize)> {
+    pub fn progress(kv: &Kv<B>, keys: &Keys) -> Vec<(String, usize, Option<String>)> {
         if kv.get(&keys.state(CURSORS_KEY)).is_none() {
             return Vec::new();
         }
         let store = BrowserStore::open(kv.clone(), keys.clone());
         let found = |cursor: u64| store.index.partition_point(|(s, _)| *s <= cursor);
-        store
-            .acked
-            .0
-            .iter()
-            .map(|(name, cursor)| (name.clone(), found(*cursor)))
+        let drops = |name: &str| {
+            let key = cairn::cat!(cairn::stats::DROPS_STATE_KEY, ":", name);
+            kv.get(&keys.state(&key))
+        };
+        (store.acked.0.iter())
+            .map(|(name, cursor)| (name.clone(), found(*cursor), drops(name)))
             .collect()
     }
 

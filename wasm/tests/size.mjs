@@ -51,10 +51,11 @@ export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 5
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
-// Measured 13,444 (81,914 against 68,470; 13,347 before the search for a
-// poison event was kept in storage, for each destination), plus the same 8
-// of jitter.
-export const DESTINATIONS_GZIP = 13452;
+// Measured 13,761 (82,231 against 68,470; 13,347 before the search for a
+// poison event was kept in storage, for each destination, and a tab taking
+// over a gone tab's queue took each destination's drop counts too), plus
+// the same 8 of jitter.
+export const DESTINATIONS_GZIP = 13769;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';
