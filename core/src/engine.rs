@@ -47,7 +47,7 @@
 //!   dropped as `rejected` and the queue goes on. A probe answered 5xx, or
 //!   not at all, clears the suspicion: the server is down. The search (the
 //!   count, the batch limit, the suspect) is kept with the lane's delivery
-//!   state and taken up again after a restart.
+//!   state and taken up again after a restart (native builds).
 //! - Splitting keeps order: the pieces are the queue's front, one upload at
 //!   a time, so events still arrive in recording order, less the refused.
 //! - A backend that names the refused events of a batch (Amplitude's 400)
@@ -216,8 +216,8 @@ struct SplitLimit {
 /// A lone event the server answered 5xx to [`POISON_SUSPECT_AFTER`] times
 /// in a row: before each next try the server is probed without it. Kept in
 /// the lane's delivery state with the count and the batch limit that led
-/// to it, so an app that runs a few seconds at a time (a CLI run per event,
-/// a page view) still gets to the proof over several runs.
+/// to it (native builds, `engine_search.rs`), so an app that runs a few
+/// seconds at a time still gets to the proof over several runs.
 #[derive(Debug)]
 struct Suspect {
     /// Its sequence number.
@@ -453,31 +453,6 @@ impl Lane {
             return cat!(DELIVERY_STATE_KEY, ":", self.name.as_str());
         }
         DELIVERY_STATE_KEY.to_string()
-    }
-
-    /// The search for a poison event, as kept in its delivery state
-    /// (`poison_search`, the numbers each followed by a space, a string
-    /// for the page package's size): 5xx answers in a row, the batch limit (its
-    /// events, 0 for none; the sequence number it lasts until; 1 if it
-    /// grows back; the last refused), the suspect's sequence number (0 for
-    /// none) and its probes confirmed. `None` when there is no search.
-    fn search(&self) -> Option<[u64; 7]> {
-        if self.server_errors == 0 && self.split.is_none() && self.suspect.is_none() {
-            return None;
-        }
-        let (events, until, grow, refused) = self.split.map_or((0, 0, false, 0), |l| {
-            (l.max_events as u64, l.until_seq, l.grow, l.refused_through)
-        });
-        let (seq, confirmed) = (self.suspect.as_ref()).map_or((0, 0), |s| (s.seq, s.confirmed));
-        Some([
-            u64::from(self.server_errors),
-            events,
-            until,
-            u64::from(grow),
-            refused,
-            seq,
-            u64::from(confirmed),
-        ])
     }
 
     /// The state key of its drop counts, kept with several destinations.
@@ -730,6 +705,7 @@ impl Engine {
                 }
             }
         }
+        #[cfg(feature = "native")]
         for i in 0..e.lanes.len() {
             e.resume_search(i);
         }
@@ -2063,8 +2039,11 @@ impl Engine {
         let wall = self.wall_ms(now_ms);
         let (last_error, last_rejection) = self.errors_of(i);
         let lane = &self.lanes[at(i)];
-        let search = lane.search();
-        let state: crate::json::Object = [
+        #[cfg_attr(
+            not(feature = "native"),
+            allow(unused_mut, reason = "only native builds add the poison search")
+        )]
+        let mut state: crate::json::Object = [
             ("failures", Json::from(u64::from(lane.failures))),
             (
                 "next_retry_at_ms",
@@ -2076,63 +2055,17 @@ impl Engine {
             ("last_rejection", Json::from(last_rejection.clone())),
             ("auth_failed", Json::from(lane.halted.is_some())),
             ("written_at_ms", Json::from(wall)),
-            (
-                "poison_search",
-                search.map_or(Json::Null, |a| {
-                    let mut text = String::new();
-                    for n in a {
-                        crate::text::push_u64(&mut text, n);
-                        text.push(' ');
-                    }
-                    Json::from(text)
-                }),
-            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        #[cfg(feature = "native")]
+        self.save_search(i, &mut state);
         let state = state.to_text();
-        let lane = &mut self.lanes[at(i)];
-        lane.search_saved = search.is_some();
-        let key = lane.delivery_key();
+        let key = self.lanes[at(i)].delivery_key();
         if let Err(err) = self.store.append(&[], &[(key, Some(state.to_string()))]) {
             self.storage_failed(err, now_ms);
         }
-    }
-
-    /// Takes up a search for a poison event where the last run left it
-    /// (`persist_delivery` wrote it): the 5xx count, the batch limit and
-    /// the suspect. Its failures and backoff are not: a new run tries at once.
-    fn resume_search(&mut self, i: usize) {
-        let key = self.lanes[at(i)].delivery_key();
-        let Some(saved) =
-            (self.store.get_state(&key).ok().flatten()).and_then(|t| crate::json::parse(&t).ok())
-        else {
-            return;
-        };
-        let Some(Json::String(a)) = saved.get("poison_search") else {
-            return;
-        };
-        let mut n = a.split(' ').map(|t| crate::text::parse_u64(t).unwrap_or(0));
-        let mut next = || n.next().unwrap_or(0);
-        let (errors, max_events, until_seq, grow) = (next(), next(), next(), next());
-        let (refused_through, seq, confirmed) = (next(), next(), next());
-        let small = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-        let lane = &mut self.lanes[at(i)];
-        lane.server_errors = small(errors);
-        lane.split = (max_events > 0).then(|| SplitLimit {
-            max_events: usize::try_from(max_events).unwrap_or(usize::MAX),
-            until_seq,
-            grow: grow == 1,
-            refused_through,
-        });
-        lane.suspect = (seq > 0).then_some(Suspect {
-            seq,
-            flight: None,
-            confirmed: small(confirmed),
-            probe_next: false,
-        });
-        lane.search_saved = true;
     }
 
     /// Drops every event of `flight` as `rejected` for `reason`.
@@ -2462,6 +2395,10 @@ impl Engine {
 
 #[path = "engine_ahead.rs"]
 mod ahead;
+
+#[cfg(feature = "native")]
+#[path = "engine_search.rs"]
+mod search;
 use ahead::Ahead;
 
 #[cfg(test)]
