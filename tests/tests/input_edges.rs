@@ -1,7 +1,8 @@
 //! The edges of cairn's input through a real `Client`, a real SQLite file and
 //! the project's collector on 127.0.0.1: one event a strict backend refuses
 //! never takes the rest of its batch with it, nor does one it answers 500
-//! to every time (a poison event), and the write key a server
+//! to every time (a poison event, found even over short runs of an app),
+//! and the write key a server
 //! echoes back never lands in `stats()`, the buffer file or `cairn inspect`.
 
 use std::time::Duration;
@@ -139,4 +140,59 @@ fn one_event_the_backend_answers_500_to_every_time_is_dropped_alone() {
         .filter(|r| r.batch().is_empty())
         .count();
     assert_eq!(probes, cairn::engine::POISON_CONFIRMATIONS as usize);
+}
+
+/// A poison event met by an app that runs a few moments at a time (a CLI
+/// run per event, a serverless function): each run records one event and
+/// shuts down after a few tries. The search for the poison event goes on
+/// where the last run left it (it is kept in the buffer file), so it is
+/// dropped after some runs and every other event arrives, in order; begun
+/// again each run, it never ended and held all of them.
+#[test]
+fn a_poison_event_is_found_over_short_runs_of_the_app() {
+    let server = Collector::start(CollectorConfig::default()).expect("collector starts");
+    server.set_down(Some(Fault::Crash("poison-4711".into())));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let mut runs = 0u64;
+    let stats = loop {
+        let c = cairn::Client::builder("k")
+            .endpoint(server.endpoint())
+            .storage_path(&db)
+            .flush_at(1)
+            .retry_base_delay(Duration::from_millis(10))
+            .max_retry_delay(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        let note = if runs == 0 { "poison-4711" } else { "fine" };
+        c.track("Run", json!({ "n": runs, "note": note })).unwrap();
+        // A short run: two or three tries (each retry waits at least 100 ms).
+        let _ = c.shutdown(Duration::from_millis(300));
+        let s = c.stats();
+        drop(c);
+        runs += 1;
+        if s.dropped.rejected == 1 && s.queued_events == 0 {
+            break s;
+        }
+        assert!(runs < 80, "not found after {runs} runs: {s:?}");
+    };
+    let delivered: Vec<u64> = server
+        .events()
+        .iter()
+        .map(|e| e["properties"]["n"].as_u64().unwrap())
+        .collect();
+    let mut firsts = delivered.clone();
+    firsts.dedup();
+    assert_eq!(
+        firsts,
+        (1..runs).collect::<Vec<_>>(),
+        "every other run's event, in order"
+    );
+    assert!(
+        stats
+            .last_rejection
+            .as_deref()
+            .is_some_and(|r| r.starts_with("HTTP 5xx to this event alone")),
+        "{stats:?}"
+    );
 }
