@@ -2,8 +2,8 @@
 //! the project's collector on 127.0.0.1: one event a strict backend refuses
 //! never takes the rest of its batch with it, nor does one it answers 500
 //! to every time (a poison event, found even over short runs of an app),
-//! and the write key a server
-//! echoes back never lands in `stats()`, the buffer file or `cairn inspect`.
+//! and the write key a server echoes back never lands in `stats()`, the
+//! buffer file or `cairn inspect`.
 
 use std::time::Duration;
 
