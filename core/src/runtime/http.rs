@@ -13,6 +13,7 @@ use std::sync::Arc;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::resolver::SharedResolver;
 use super::worker::{Command, UploadDone};
 use crate::config::Config;
 use crate::engine::Upload;
@@ -54,13 +55,18 @@ pub(crate) fn start(
     wake: SyncSender<Command>,
     cancel: CancelBelow,
 ) -> std::io::Result<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let agent_config = ureq::Agent::config_builder()
         .timeout_global(Some(config.request_timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(format!("cairn/{}", crate::VERSION))
-        .build()
-        .into();
+        .build();
+    let resolver = SharedResolver::default();
+    let agent = ureq::Agent::with_parts(
+        agent_config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        resolver.clone(),
+    );
     std::thread::Builder::new()
         .name("cairn-http".into())
         .spawn(move || {
@@ -70,6 +76,10 @@ pub(crate) fn start(
                 } else {
                     send(&agent, &upload.request)
                 };
+                if let Err(TransportError::Request { .. }) = result {
+                    // The host may have moved: look it up again next time.
+                    resolver.forget();
+                }
                 if done
                     .send(UploadDone {
                         id: upload.id,

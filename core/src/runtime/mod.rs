@@ -15,6 +15,7 @@ mod fork;
 mod http;
 mod paths;
 mod published;
+mod resolver;
 mod room;
 mod spill;
 mod storage_path;
