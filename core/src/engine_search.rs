@@ -15,7 +15,6 @@
 //! with new sequence numbers (docs/delivery.md).
 
 use super::{Engine, Json, Lane, SplitLimit, Suspect};
-use crate::cat;
 use crate::json::Object;
 use crate::text::{parse_u64, push_u64};
 
@@ -56,7 +55,7 @@ impl Engine {
         let search = lane.search();
         lane.search_saved = search.is_some();
         let value = search.map_or(Json::Null, |numbers| {
-            let mut text = cat!();
+            let mut text = String::new();
             for (k, n) in numbers.into_iter().enumerate() {
                 if k > 0 {
                     text.push(' ');

@@ -733,6 +733,16 @@ mod several {
         rt.on_error(to(&ups, ":8/").id, "offline", T0);
     }
 
+    /// Page hide, every beacon accepted: the beacons and the report.
+    fn hand_off_all(rt: &mut Runtime<MemoryBackend>, now: i64) -> (Vec<Outgoing>, HandOff) {
+        let mut beacons = Vec::new();
+        let report = rt.hand_off(now, &mut |o| {
+            beacons.push(o.clone());
+            true
+        });
+        (beacons, report)
+    }
+
     /// What each destination was sent, by the host of its URL.
     fn uploads(rt: &mut Runtime<MemoryBackend>, now: i64) -> Vec<Outgoing> {
         rt.flush();
@@ -882,11 +892,7 @@ mod several {
         let retry = rt.poll(wake).expect("the warehouse's retry is on the wire");
         assert!(retry.url.contains(":8/"));
         rt.record("track", "B", "", wake).unwrap();
-        let mut beacons = Vec::new();
-        let report = rt.hand_off(wake + 1, &mut |o| {
-            beacons.push(o.clone());
-            true
-        });
+        let (beacons, report) = hand_off_all(&mut rt, wake + 1);
         assert_eq!(beacons.len(), 1, "{beacons:?}");
         assert_eq!(names(&batch(&to(&beacons, ":9/"))), ["B"]);
         assert_eq!(report.cancel, [retry.id]);
@@ -904,11 +910,7 @@ mod several {
         warehouse_fails(&mut rt, &["A"]);
         let wake = rt.next_wakeup(T0).unwrap();
         rt.record("track", "B", "", wake).unwrap();
-        let mut beacons = Vec::new();
-        let report = rt.hand_off(wake + 1, &mut |o| {
-            beacons.push(o.clone());
-            true
-        });
+        let (beacons, report) = hand_off_all(&mut rt, wake + 1);
         assert_eq!(beacons.len(), 1, "{beacons:?}");
         assert_eq!(names(&batch(&to(&beacons, ":9/"))), ["B"]);
         assert_eq!(report.handed_off, 1);

@@ -140,16 +140,16 @@ fn send(
 /// The HTTP thread's compressor, reset for each batch: making one per batch
 /// allocated and cleared its window and tables every time (about 5% of the
 /// thread's time in `cairn bench`).
-pub(crate) struct Gzip(Compress);
+struct Gzip(Compress);
 
 impl Gzip {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         // 15: zlib's largest window, as `GzEncoder` uses.
         Gzip(Compress::new_gzip(Compression::fast(), 15))
     }
 
     /// `body` as one gzip stream (header and trailer included).
-    pub(crate) fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
         self.0.reset();
         let mut out = Vec::with_capacity(body.len() / 4 + 64);
         loop {
