@@ -43,9 +43,7 @@ impl RecentRows {
     fn max_bytes(&self) -> usize {
         RECENT_MAX_BYTES * self.shared.len().max(1)
     }
-}
 
-impl RecentRows {
     /// Adds rows just committed with sequence numbers `seqs`, when they follow
     /// on from what is held (`previous_last_seq` was the last row before
     /// them) and fit under the cap. Otherwise the window stops growing until
