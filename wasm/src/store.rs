@@ -44,7 +44,9 @@
 use crate::prelude::*;
 
 use cairn::cat;
-use cairn::store::{cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent};
+use cairn::store::{
+    compact, cut_to_bytes, NewEvent, QueueSummary, Removed, Store, StoreError, StoredEvent,
+};
 
 use crate::kv::{Backend, Kv};
 
@@ -162,40 +164,23 @@ fn decode_value(value: &str) -> Option<(i64, &str, u64, &str)> {
     Some((cairn::text::parse_i64(created)?, id, n, rest.get(digits..)?))
 }
 
-/// What a compact event leaves out between its ids and its context, and
-/// gets back from its message id and time.
-fn middle(id: &str, created_ms: i64) -> String {
-    let t = cairn::time::iso8601_ms(created_ms);
-    cat!(
-        ",\"messageId\":\"",
-        id,
-        "\",\"timestamp\":\"",
-        t,
-        "\",\"originalTimestamp\":\"",
-        t,
-        "\""
-    )
-}
-
 /// Splits an event's JSON for compact storage: `(head, common text)`, or
 /// `None` when it has not the shape (see the module doc).
 fn split_event(e: &NewEvent) -> Option<(&str, String)> {
-    let json = e.json.as_bytes();
-    let mid = middle(&e.message_id, e.created_ms);
-    let at = json.windows(mid.len()).position(|w| w == mid.as_bytes())?;
-    let before = e.json.get(..at)?;
+    let (before, context) =
+        compact::split(&e.json, &e.message_id, e.created_ms, &mut String::new())?;
     // The payload's closing brace: ids hold strings only, in which a quote
     // is escaped, so no `},"` follows it.
     let ids_at = before
         .as_bytes()
         .windows(3)
         .rposition(|w| w == b"},\"")
-        .map_or(at, |p| p + 1);
+        .map_or(before.len(), |p| p + 1);
     let (head, ids) = (before.get(..ids_at)?, before.get(ids_at..)?);
     if !head.starts_with('{') || ids.contains('\n') {
         return None;
     }
-    Some((head, cat!(ids, "\n", e.json.get(at + mid.len()..)?)))
+    Some((head, cat!(ids, "\n", context)))
 }
 
 /// At most this many common texts are kept until the queue is next empty;
@@ -377,7 +362,9 @@ impl<B: Backend> BrowserStore<B> {
             };
             let (ids, context) = text.split_once('\n')?;
             json.push_str(ids);
-            json.push_str(&middle(id, created_ms));
+            let mut middle = String::new();
+            compact::write_middle(&mut middle, id, created_ms);
+            json.push_str(&middle);
             json.push_str(context);
         }
         Some(NewEvent {

@@ -170,12 +170,30 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
     }
     let mut events = Vec::new();
     {
-        let mut stmt = conn
-            .prepare("SELECT seq, body FROM events ORDER BY seq LIMIT ?1")
-            .map_err(bad)?;
+        // Rows that keep only their head are shown whole (schema 2).
+        let tails = super::commons::read_tails(&conn);
+        let sql = match tails {
+            Some(_) => {
+                "SELECT seq, message_id, created_ms, body, common FROM events ORDER BY seq LIMIT ?1"
+            }
+            None => {
+                "SELECT seq, message_id, created_ms, body, NULL FROM events ORDER BY seq LIMIT ?1"
+            }
+        };
+        let tails = tails.unwrap_or_default();
+        let mut stmt = conn.prepare(sql).map_err(bad)?;
         let rows = stmt
             .query_map(params![list_events as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                let (seq, id, created_ms, mut body) = (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                );
+                if let Some(tail) = r.get::<_, Option<i64>>(4)?.and_then(|c| tails.get(&c)) {
+                    body = super::compact::join(&body, &id, created_ms, tail, &mut String::new());
+                }
+                Ok((seq, body))
             })
             .map_err(bad)?;
         for row in rows {

@@ -42,6 +42,9 @@
 use crate::prelude::*;
 
 #[cfg(feature = "native")]
+mod commons;
+pub mod compact;
+#[cfg(feature = "native")]
 pub mod inspect;
 #[cfg(feature = "std")]
 mod memory;
@@ -367,6 +370,25 @@ pub mod contract {
         }
     }
 
+    /// Event `i` shaped as the recorder writes it (see [`compact`]): its
+    /// context changes every 6 events, and every 7th has one of its own,
+    /// so a store that shares contexts makes, reuses and lets go of them.
+    pub fn shaped_ev(i: u32) -> NewEvent {
+        let message_id = format!("r{i}");
+        let created_ms = 1_000 + i64::from(i);
+        let mut middle = String::new();
+        compact::write_middle(&mut middle, &message_id, created_ms);
+        let context = if i % 7 == 3 { i } else { i / 6 % 3 };
+        NewEvent {
+            json: format!(
+                "{{\"n\":{i},\"pad\":\"{}\"{middle},\"context\":{{\"c\":{context}}}}}",
+                "x".repeat((i % 7) as usize * 5)
+            ),
+            message_id,
+            created_ms,
+        }
+    }
+
     /// Claims hand out events in order and never twice while claimed; acks delete, releases give back; sequence numbers are never reused.
     pub fn append_claim_ack(store: &mut dyn Store) {
         let last = store
@@ -609,14 +631,7 @@ pub mod contract {
                     let events: Vec<NewEvent> = (0..*n)
                         .map(|_| {
                             next += 1;
-                            NewEvent {
-                                message_id: format!("r{next}"),
-                                created_ms: 1_000 + i64::from(next),
-                                json: format!(
-                                    "{{\"n\":{next},\"pad\":\"{}\"}}",
-                                    "x".repeat((next % 7) as usize * 5)
-                                ),
-                            }
+                            shaped_ev(next)
                         })
                         .collect();
                     store

@@ -8,7 +8,9 @@
 //! ... rows) and then halving back, so one bad page costs a few reads and
 //! the readable rows after it are kept. Events keep their sequence number,
 //! message id, body and recording time, so they are sent in their original
-//! order and a retry carries the same `messageId`. A row read from a page cut
+//! order and a retry carries the same `messageId`; a row that keeps only its
+//! head is made whole with its shared tail (`commons.rs`), when that could be
+//! read. A row read from a page cut
 //! in the middle may be garbage that SQLite does not notice; an event is
 //! kept only if its body is a JSON object of the recorded size carrying its
 //! message id.
@@ -26,7 +28,8 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 
-use super::StoredEvent;
+use super::commons::read_tails;
+use super::{compact, StoredEvent};
 
 /// What could be read from a corrupt file.
 #[derive(Debug, Default)]
@@ -81,19 +84,40 @@ pub(super) fn salvage(path: &Path) -> Salvaged {
         .ok()
         .flatten()
         .map(|s| s.max(0) as u64);
+    // Rows that share a tail (schema 2) are whole again only with it; a
+    // file of schema 1 has no `common` column.
+    let commons = read_tails(&conn);
+    let sql = match commons {
+        Some(_) => "SELECT seq, message_id, created_ms, body, bytes, common FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000",
+        None => "SELECT seq, message_id, created_ms, body, bytes, NULL FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000",
+    };
+    let commons = commons.unwrap_or_default();
     let events = read_skipping(
         &conn,
-        "SELECT seq, message_id, created_ms, body, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000",
+        sql,
         cursor,
         last_seq,
         |r| {
-            let e = StoredEvent {
+            let mut e = StoredEvent {
                 seq: r.get::<_, i64>(0)? as u64,
                 message_id: r.get(1)?,
                 created_ms: r.get(2)?,
                 json: r.get(3)?,
             };
             let bytes: i64 = r.get(4)?;
+            if let Some(id) = r.get::<_, Option<i64>>(5)? {
+                // A tail that could not be read leaves the head alone,
+                // which `whole` refuses.
+                if let Some(tail) = commons.get(&id) {
+                    e.json = compact::join(
+                        &e.json,
+                        &e.message_id,
+                        e.created_ms,
+                        tail,
+                        &mut String::new(),
+                    );
+                }
+            }
             if whole(&e, bytes) {
                 Ok(e)
             } else {
