@@ -70,6 +70,8 @@ pub struct Recorder {
     session: Option<Session>,
     context: Object,
     context_cache: Option<(i64, RawJson)>,
+    /// The context of a complete event that brings none (see `own_context`).
+    library_context: Option<RawJson>,
     held: VecDeque<Held>,
     held_bytes: usize,
     pending: Vec<NewEvent>,
@@ -181,6 +183,7 @@ impl Recorder {
             consent,
             session,
             context_cache: None,
+            library_context: None,
             held: VecDeque::new(),
             held_bytes: 0,
             pending: Vec::new(),
@@ -576,25 +579,32 @@ impl Recorder {
         // A complete event (`enqueue`) speaks for its own user, often one of
         // many a backend serves: it carries the context it brought and the
         // library, never this device's session, consent or context.
-        let own_context = call.explicit().map(|_| {
-            let mut own = call.context().cloned().unwrap_or_default();
-            if !own.contains_key("library") {
-                let library: Object = [
-                    ("name".to_string(), Json::from(crate::LIBRARY_NAME)),
-                    ("version".to_string(), Json::from(crate::VERSION)),
-                ]
-                .into_iter()
-                .collect();
-                own.insert("library".into(), library.into());
+        let built;
+        let own_context = match call.explicit() {
+            None => None,
+            // The backend's usual event brings no context: its context is
+            // the library alone, the same text every time (kept native
+            // only: the browser records few complete events, and its size
+            // budget counts every byte).
+            Some(_)
+                if cfg!(feature = "native")
+                    && call.context().is_none()
+                    && self.active_plan().is_none() =>
+            {
+                Some(
+                    &*self
+                        .library_context
+                        .get_or_insert_with(|| own_context(None, None)),
+                )
             }
-            if let Some(plan) = self.active_plan() {
-                own.insert("trackingPlan".into(), plan_stamp(plan));
+            Some(_) => {
+                built = own_context(call.context(), self.active_plan());
+                Some(&built)
             }
-            RawJson::trusted(own.to_text())
-        });
+        };
         let parts = call.parts();
         let json = {
-            let context = match &own_context {
+            let context = match own_context {
                 Some(c) => c,
                 None => context_json(
                     &mut self.context_cache,
@@ -935,3 +945,22 @@ pub fn strict_check(plan: &TrackingPlan, call: &Call) -> Result<(), Error> {
 #[cfg(test)]
 #[path = "recorder_tests.rs"]
 mod tests;
+
+/// The context of a complete event (`enqueue`): the one it brought, with the
+/// library added unless it names one, and the tracking plan's stamp.
+fn own_context(brought: Option<&Object>, plan: Option<&TrackingPlan>) -> RawJson {
+    let mut own = brought.cloned().unwrap_or_default();
+    if !own.contains_key("library") {
+        let library: Object = [
+            ("name".to_string(), Json::from(crate::LIBRARY_NAME)),
+            ("version".to_string(), Json::from(crate::VERSION)),
+        ]
+        .into_iter()
+        .collect();
+        own.insert("library".into(), library.into());
+    }
+    if let Some(plan) = plan {
+        own.insert("trackingPlan".into(), plan_stamp(plan));
+    }
+    RawJson::trusted(own.to_text())
+}
