@@ -42,8 +42,16 @@ impl Published {
 
     /// Replaces the snapshot, waking getters waiting for the first one.
     pub(crate) fn set(&self, snapshot: Snapshot) {
-        *self.lock() = State::Ready(snapshot);
-        self.changed.notify_all();
+        let first = !matches!(
+            core::mem::replace(&mut *self.lock(), State::Ready(snapshot)),
+            State::Ready(_)
+        );
+        // Only the first snapshot has getters waiting: a notify is a system
+        // call whether or not anyone waits (std's futex condvar), and the
+        // worker publishes after every step.
+        if first {
+            self.changed.notify_all();
+        }
     }
 
     /// The latest snapshot; waits while the worker is still loading.
