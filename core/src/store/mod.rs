@@ -22,7 +22,11 @@
 //! destination does not take is passed by its cursor like a delivered one.
 //! So the one-destination case writes exactly what it wrote before (no
 //! column, no row per event and destination), and a second destination
-//! costs one cursor row, not a new schema: the file format stays version 1.
+//! costs one cursor row, not a new schema.
+//!
+//! What an event's JSON shares with others (its context) may be kept once
+//! for all of them ([`compact`] decides the split): a store gives back
+//! exactly the JSON it was given.
 //!
 //! Destinations are declared with [`Store::set_destinations`]: a name new to
 //! the file starts at the slowest cursor (it receives every event still
