@@ -1844,15 +1844,16 @@ mod tests {
     }
 
     /// Event `i` as the recorder stores it: the body carries its message id.
+    /// Event `i` as the recorder writes it, 300 bytes of properties and a
+    /// context every event shares: stored as its head after the first.
     fn full_ev(i: u32) -> NewEvent {
-        NewEvent {
-            message_id: format!("m{i}"),
-            created_ms: 1_000 + i64::from(i),
-            json: format!(
-                "{{\"messageId\":\"m{i}\",\"n\":{i},\"pad\":\"{}\"}}",
-                "p".repeat(300)
-            ),
-        }
+        let mut e = with_context(i, "shared");
+        e.json = e.json.replacen(
+            "{\"n\":",
+            &format!("{{\"pad\":\"{}\",\"n\":", "p".repeat(300)),
+            1,
+        );
+        e
     }
 
     /// A file of 400 events, the first 50 delivered, closed (checkpointed).
