@@ -542,6 +542,44 @@ fn send_says_why_events_did_not_go_out_and_that_they_are_lost() {
     assert!(!report.contains("refused batch"), "{report}");
 }
 
+/// A buffer file `send` cannot use (here one a newer cairn wrote): the
+/// events wait in memory, and the report says they are lost as the command
+/// ends instead of kept in the file; no line is noted as taken, so once the
+/// file is usable the same command sends every line.
+#[test]
+fn send_says_events_it_could_not_write_to_the_buffer_are_lost() {
+    let collector = Collector::start(CollectorConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = ndjson(dir.path(), 3);
+    let db = dir.path().join("buffer.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let run = || {
+        send(&collector.endpoint(), "k")
+            .args(["--storage", db.to_str().unwrap(), "--timeout", "1"])
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let sent = run();
+    let report = String::from_utf8_lossy(&sent.stdout).to_string();
+    assert_eq!(sent.status.code(), Some(1), "{report}");
+    assert!(report.contains("newer than this cairn"), "{report}");
+    assert!(
+        report.contains("3 events not sent are lost as this command ends"),
+        "{report}"
+    );
+    assert!(!report.contains("are kept in"), "{report}");
+
+    std::fs::remove_file(&db).unwrap();
+    let sent = run();
+    let report = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.status.success(), "{report}");
+    assert!(report.contains("sent 3 of 3 events"), "{report}");
+}
+
 /// `--also-to`: the same lines to a second destination from one buffer. One
 /// that is down keeps its events queued (inspect shows each destination),
 /// the other gets everything; run again once it is up, the queued events go

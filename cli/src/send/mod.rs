@@ -184,6 +184,9 @@ pub struct SendSummary {
     pub dropped: DropCounts,
     /// Events still queued at the end.
     pub remaining: u64,
+    /// Of those, events only in memory: the buffer file could not be
+    /// written (they go when the command ends).
+    pub in_memory: u64,
     /// The buffer file, when one was given (what is queued stays there).
     pub storage: Option<PathBuf>,
     /// Why events did not go out: the buffer's delivery condition, in
@@ -261,6 +264,15 @@ impl SendSummary {
                      keep them; the same command run again then sends them and skips the lines \
                      already taken",
                     self.remaining
+                ),
+                Some(p) if self.in_memory > 0 => format!(
+                    "the {} events not sent are lost as this command ends: {} of them could not \
+                     be written to {} (see why above), and were held in memory. No line was noted \
+                     as taken that is not in the file: once the file can be written, the same \
+                     command run again sends them",
+                    self.remaining,
+                    self.in_memory,
+                    p.display()
                 ),
                 Some(p) => format!(
                     "the {} events not sent are kept in {}: run the same command again to send \
@@ -529,6 +541,7 @@ pub fn run<R: Read>(
     summary.retried = s.retries;
     summary.dropped = drops_since(&s.dropped, &at_start.dropped);
     summary.remaining = report.remaining.max(s.queued_events);
+    summary.in_memory = s.memory_events;
     if summary.remaining > 0 || summary.dropped.rejected > 0 {
         summary.why = why_not_sent(&path, &s);
     }
