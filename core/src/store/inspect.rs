@@ -105,6 +105,10 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
             path.display()
         ))
     };
+    // One read transaction for every read below: a running app's commits
+    // land between them otherwise, and a row could name a shared tail
+    // (`commons`) written after the tails were read.
+    conn.execute_batch("BEGIN").map_err(bad)?;
     let schema_version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(bad)?;
