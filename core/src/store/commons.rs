@@ -30,9 +30,9 @@ pub const MAX_COMMONS: usize = 32;
 struct Common {
     id: i64,
     tail: String,
-    /// The last sequence number stored with it.
+    /// The last sequence number stored with it (at or after the true last).
     last_seq: u64,
-    /// Whether `last_seq` moved since it was written.
+    /// Used by a row of the open transaction: `last_seq` is written at its end.
     moved: bool,
     /// Whether the row is committed (else it goes if the transaction fails).
     durable: bool,
