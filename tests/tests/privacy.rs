@@ -44,6 +44,16 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
         )
         .unwrap();
     }
+    // Complete events whose context names the user: the file keeps a
+    // context once for the events that share it (a `commons` row).
+    for n in 0..20 {
+        c.enqueue(&json!({
+            "type": "track", "event": "Exported", "userId": "user-secret-4711",
+            "properties": {"n": n},
+            "context": {"traits": {"email": "secret-context@example.com"}},
+        }))
+        .unwrap();
+    }
     assert!(c.commit(Duration::from_secs(5)).unwrap());
     let old_anon = c.anonymous_id();
     let files = [
@@ -56,14 +66,16 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
         .flat_map(|f| std::fs::read(f).unwrap_or_default())
         .collect();
     assert!(
-        contains(&before, "user-secret-4711") && contains(&before, &old_anon),
+        contains(&before, "user-secret-4711")
+            && contains(&before, &old_anon)
+            && contains(&before, "secret-context@example.com"),
         "the test can see the data before"
     );
 
     let forgotten = c.forget(Duration::from_secs(10)).unwrap();
     assert_eq!(forgotten.user_ids, vec!["user-secret-4711".to_string()]);
     assert!(forgotten.anonymous_ids.contains(&old_anon));
-    assert!(forgotten.events_erased >= 201, "{forgotten:?}");
+    assert!(forgotten.events_erased >= 221, "{forgotten:?}");
     // What the caller reads right after forget() returns already shows it.
     assert_ne!(c.anonymous_id(), old_anon, "a new anonymous id at once");
     assert_eq!(c.user_id(), None, "no user id at once");
@@ -77,6 +89,7 @@ fn forget_leaves_no_trace_in_the_database_wal_or_mirror() {
         for secret in [
             "user-secret-4711",
             "secret-person@example.com",
+            "secret-context@example.com",
             old_anon.as_str(),
         ] {
             assert!(

@@ -187,6 +187,17 @@ impl Commons {
         Ok(())
     }
 
+    /// Deletes every common in `tx` (all rows are deleted with them).
+    pub(super) fn clear(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        tx.prepare_cached("DELETE FROM commons")?.execute([])?;
+        for c in &mut self.known {
+            c.doomed = true;
+        }
+        self.current = None;
+        self.candidate.clear();
+        Ok(())
+    }
+
     /// The event stored as `head` with common `id`, whole again; `None` if
     /// the file has no such common.
     pub(super) fn join(

@@ -451,8 +451,12 @@ impl SqliteStore {
         self.recent.clear();
         self.row_sizes.clear(self.last_seq);
         let (acked, routes, commons) = (&self.acked, &self.routes, &mut self.commons);
-        let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
-            let counted = tx.query_row(
+        // Every row goes (a purge: forget, consent revoked): the shared
+        // tails go too, the one in use included, since a context can carry
+        // what the purge is erasing.
+        let everything = after == 0 && through >= self.last_seq;
+        let written = write(&mut self.conn, |tx| {
+            let counted: (i64, i64) = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -462,8 +466,21 @@ impl SqliteStore {
                 "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
                 params![after as i64, through as i64],
             )?;
+            if everything {
+                commons.clear(tx)?;
+            }
             Ok((counted, losses))
-        })?;
+        });
+        let ((events, bytes), losses) = match written {
+            Ok(w) => {
+                self.commons.committed();
+                w
+            }
+            Err(e) => {
+                self.commons.rolled_back();
+                return Err(e);
+            }
+        };
         self.losses = losses;
         let removed = Removed {
             events: events as u64,
