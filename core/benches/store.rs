@@ -10,7 +10,11 @@
 //!   of 125 (its commits while the app records), one claim of the 1,000 and
 //!   their ack.
 //!
-//! Events are about 480 bytes of JSON, as in the end-to-end scenario.
+//! Events are about 480 bytes of JSON, as in the end-to-end scenario, and
+//! written as the recorder writes them, so the file keeps their context once
+//! (`store/compact.rs`). `claim_1000_whole` and `cycle_1000_whole` are the
+//! same with events stored whole (a timestamp other than the recording
+//! time: as a file of schema 1 kept every event).
 //!
 //! `cargo bench -p cairn --bench store`
 
@@ -20,13 +24,15 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use cairn::store::{NewEvent, SqliteStore, Store, DEFAULT_DESTINATION};
 
-fn event(i: u64) -> NewEvent {
+fn event(i: u64, whole: bool) -> NewEvent {
     let message_id = cairn::ids::message_id();
+    let created_ms = 1_790_000_000_000 + i as i64;
+    let timestamp = cairn::time::iso8601_ms(created_ms + i64::from(whole));
     let json = format!(
         concat!(
             r#"{{"type":"track","event":"Product Viewed","properties":{{"sku":"SKU-{:04}","index":{},"price":{}.{:02},"in_stock":true,"#,
             r#""item":{{"category":"games","rank":{}}}}},"userId":"bench-user-42","anonymousId":"0f6f1c3e-7f59-4b84-9d52-5c2f0c3e1a77","#,
-            r#""messageId":"{}","timestamp":"2026-09-21T14:13:20.300Z","originalTimestamp":"2026-09-21T14:13:20.300Z","#,
+            r#""messageId":"{}","timestamp":"{}","originalTimestamp":"{}","#,
             r#""context":{{"consent":{{"categoryPreferences":{{}}}},"library":{{"name":"cairn","version":"0.1.0"}},"sessionId":1790000000000}}}}"#
         ),
         (i * 7_919) % 1_000,
@@ -34,11 +40,13 @@ fn event(i: u64) -> NewEvent {
         1 + i % 99,
         i % 100,
         i % 50,
-        message_id
+        message_id,
+        timestamp,
+        timestamp
     );
     NewEvent {
         message_id,
-        created_ms: 1_790_000_000_000 + i as i64,
+        created_ms,
         json,
     }
 }
@@ -46,8 +54,7 @@ fn event(i: u64) -> NewEvent {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut store = SqliteStore::open(dir.path().join("store.db")).expect("a store");
-    let batch: Vec<NewEvent> = (0..100).map(event).collect();
-    let thousand: Vec<NewEvent> = (0..1_000).map(event).collect();
+    let batch: Vec<NewEvent> = (0..100).map(|i| event(i, false)).collect();
 
     let mut g = c.benchmark_group("sqlite_store");
     g.throughput(Throughput::Elements(100));
@@ -69,50 +76,56 @@ fn bench(c: &mut Criterion) {
     });
 
     g.throughput(Throughput::Elements(1_000));
-    for _ in 0..100 {
-        store.append(&thousand, &[]).expect("append");
-    }
-    g.bench_function("claim_1000", |b| {
-        b.iter(|| {
-            let claimed = store
-                .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
-                .expect("claim");
-            store.release(DEFAULT_DESTINATION);
-            claimed
-        })
-    });
-    store.clear().expect("clear");
+    for (suffix, whole) in [("", false), ("_whole", true)] {
+        let thousand: Vec<NewEvent> = (0..1_000).map(|i| event(i, whole)).collect();
+        for _ in 0..100 {
+            store.append(&thousand, &[]).expect("append");
+        }
+        g.bench_function(format!("claim_1000{suffix}"), |b| {
+            b.iter(|| {
+                let claimed = store
+                    .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                    .expect("claim");
+                store.release(DEFAULT_DESTINATION);
+                claimed
+            })
+        });
+        store.clear().expect("clear");
 
-    g.bench_function("ack_1000", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                store.append(&thousand, &[]).expect("append");
+        if !whole {
+            g.bench_function("ack_1000", |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        store.append(&thousand, &[]).expect("append");
+                        let claimed = store
+                            .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                            .expect("claim");
+                        let last = claimed.last().map_or(0, |e| e.seq);
+                        let start = Instant::now();
+                        store.ack(DEFAULT_DESTINATION, last).expect("ack");
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            });
+        }
+
+        let chunks: Vec<Vec<NewEvent>> = thousand.chunks(125).map(<[NewEvent]>::to_vec).collect();
+        g.bench_function(format!("cycle_1000{suffix}"), |b| {
+            b.iter(|| {
+                for chunk in &chunks {
+                    store.append(chunk, &[]).expect("append");
+                }
                 let claimed = store
                     .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
                     .expect("claim");
                 let last = claimed.last().map_or(0, |e| e.seq);
-                let start = Instant::now();
                 store.ack(DEFAULT_DESTINATION, last).expect("ack");
-                total += start.elapsed();
-            }
-            total
-        })
-    });
-
-    let chunks: Vec<Vec<NewEvent>> = thousand.chunks(125).map(<[NewEvent]>::to_vec).collect();
-    g.bench_function("cycle_1000", |b| {
-        b.iter(|| {
-            for chunk in &chunks {
-                store.append(chunk, &[]).expect("append");
-            }
-            let claimed = store
-                .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
-                .expect("claim");
-            let last = claimed.last().map_or(0, |e| e.seq);
-            store.ack(DEFAULT_DESTINATION, last).expect("ack");
-        })
-    });
+            })
+        });
+        store.clear().expect("clear");
+    }
     g.finish();
 }
 
