@@ -198,23 +198,26 @@ impl Commons {
         Ok(())
     }
 
-    /// The event stored as `head` with common `id`, whole again; `None` if
-    /// the file has no such common.
+    /// Makes the event stored as `head` with common `id` whole again; false
+    /// if the file has no such common.
     pub(super) fn join(
         &mut self,
-        head: &str,
+        head: &mut String,
         id: i64,
         message_id: &str,
         created_ms: i64,
-    ) -> Option<String> {
-        let common = self.known.iter().find(|c| c.id == id)?;
-        Some(compact::join(
+    ) -> bool {
+        let Some(common) = self.known.iter().find(|c| c.id == id) else {
+            return false;
+        };
+        compact::join(
             head,
             message_id,
             created_ms,
             &common.tail,
             &mut self.scratch,
-        ))
+        );
+        true
     }
 
     /// How many commons are kept (for the consistency check).

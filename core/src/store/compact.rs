@@ -69,21 +69,20 @@ pub fn split<'j>(
     Some((json.get(..at)?, json.get(at + scratch.len()..)?))
 }
 
-/// The event's JSON again from its `head`, its message id, its recording
-/// time and its `tail`; `scratch` is a buffer for the middle.
+/// Makes `head` (an event's head, as stored) the event's JSON again, from
+/// its message id, its recording time and its `tail`; `scratch` is a buffer
+/// for the middle. In place: a row read back from the file is not copied.
 pub fn join(
-    head: &str,
+    head: &mut String,
     message_id: &str,
     created_ms: i64,
     tail: &str,
     scratch: &mut String,
-) -> String {
+) {
     write_middle(scratch, message_id, created_ms);
-    let mut json = String::with_capacity(head.len() + scratch.len() + tail.len());
-    json.push_str(head);
-    json.push_str(scratch);
-    json.push_str(tail);
-    json
+    head.reserve_exact(scratch.len() + tail.len());
+    head.push_str(scratch);
+    head.push_str(tail);
 }
 
 #[cfg(test)]
@@ -112,10 +111,9 @@ mod tests {
             r#"{"type":"track","event":"A","properties":{"k":1},"userId":"u""#
         );
         assert_eq!(tail, r#","context":{"library":{"name":"cairn"}}}"#);
-        assert_eq!(
-            join(head, "m-1", 1_796_411_609_838, tail, &mut scratch),
-            json
-        );
+        let mut joined = head.to_string();
+        join(&mut joined, "m-1", 1_796_411_609_838, tail, &mut scratch);
+        assert_eq!(joined, json);
     }
 
     #[test]

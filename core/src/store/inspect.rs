@@ -195,7 +195,7 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
                     r.get::<_, String>(3)?,
                 );
                 if let Some(tail) = r.get::<_, Option<i64>>(4)?.and_then(|c| tails.get(&c)) {
-                    body = super::compact::join(&body, &id, created_ms, tail, &mut String::new());
+                    super::compact::join(&mut body, &id, created_ms, tail, &mut String::new());
                 }
                 Ok((seq, body))
             })

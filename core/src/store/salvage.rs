@@ -109,8 +109,8 @@ pub(super) fn salvage(path: &Path) -> Salvaged {
                 // A tail that could not be read leaves the head alone,
                 // which `whole` refuses.
                 if let Some(tail) = commons.get(&id) {
-                    e.json = compact::join(
-                        &e.json,
+                    compact::join(
+                        &mut e.json,
                         &e.message_id,
                         e.created_ms,
                         tail,

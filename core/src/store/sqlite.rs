@@ -172,19 +172,17 @@ fn stored_event(r: &rusqlite::Row<'_>, commons: &mut Commons) -> rusqlite::Resul
         json: r.get(3)?,
     };
     if let Some(id) = r.get::<_, Option<i64>>(4)? {
-        e.json = commons
-            .join(&e.json, id, &e.message_id, e.created_ms)
-            .ok_or_else(|| {
-                // A row whose common is gone: the file was changed by
-                // something other than cairn, or damaged.
-                rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
-                    Some(format!(
-                        "event {} refers to shared text {id}, which the file does not have",
-                        e.seq
-                    )),
-                )
-            })?;
+        if !commons.join(&mut e.json, id, &e.message_id, e.created_ms) {
+            // A row whose common is gone: the file was changed by
+            // something other than cairn, or damaged.
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(format!(
+                    "event {} refers to shared text {id}, which the file does not have",
+                    e.seq
+                )),
+            ));
+        }
     }
     Ok(e)
 }
