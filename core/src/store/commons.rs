@@ -4,9 +4,11 @@
 //!
 //! This module decides which tails are shared and when one is let go; the
 //! store decides when to call it, inside its own transactions. A tail is
-//! shared from the second event in a row that has it (a backend whose every
-//! event brings a context of its own gains nothing from a table row per
-//! event, and is stored whole as before), at most [`MAX_COMMONS`] at a time.
+//! shared from the second event that has it among the last few
+//! ([`CANDIDATES`]: an app mixing its own events with a backend's alternates
+//! two contexts), so a backend whose every event brings a context of its
+//! own gains no table row per event and is stored whole as before; at most
+//! [`MAX_COMMONS`] at a time.
 //! Each common row keeps the last sequence number that uses it; once every
 //! destination is done with that row it is deleted in the transaction that
 //! deletes the rows, except the one in use now, so a steady stream of events
@@ -25,6 +27,9 @@ use super::sqlite_error::Result;
 /// Most shared tails kept at once; past it, events with a new tail are
 /// stored whole until delivery lets an old one go.
 pub const MAX_COMMONS: usize = 32;
+
+/// Tails seen once and not shared yet, kept to recognise their second event.
+const CANDIDATES: usize = 4;
 
 #[derive(Debug)]
 struct Common {
@@ -46,8 +51,11 @@ pub(super) struct Commons {
     known: Vec<Common>,
     /// The index in `known` of the tail used last.
     current: Option<usize>,
-    /// The last tail that matched none: shared when the next event has it.
-    candidate: String,
+    /// The last tails that matched none (the oldest replaced first): one
+    /// is shared when another event has it.
+    candidates: [String; CANDIDATES],
+    /// The slot of `candidates` the next new tail takes.
+    next_candidate: usize,
     next_id: i64,
     scratch: String,
 }
@@ -106,12 +114,14 @@ impl Commons {
         };
         let i = match found {
             Some(i) => i,
-            None if self.candidate == tail && self.known.len() < MAX_COMMONS => {
+            None if self.known.len() < MAX_COMMONS && self.candidates.iter().any(|c| c == tail) => {
                 let id = self.next_id;
                 tx.prepare_cached("INSERT INTO commons (id, text, last_seq) VALUES (?1, ?2, ?3)")?
                     .execute(params![id, tail, 0])?;
                 self.next_id += 1;
-                self.candidate.clear();
+                for c in self.candidates.iter_mut().filter(|c| *c == tail) {
+                    c.clear();
+                }
                 self.known.push(Common {
                     id,
                     tail: tail.to_string(),
@@ -123,8 +133,11 @@ impl Commons {
                 self.known.len() - 1
             }
             None => {
-                self.candidate.clear();
-                self.candidate.push_str(tail);
+                // Into the oldest slot, reusing its buffer.
+                let slot = &mut self.candidates[self.next_candidate];
+                slot.clear();
+                slot.push_str(tail);
+                self.next_candidate = (self.next_candidate + 1) % CANDIDATES;
                 return Ok(Shape::Whole);
             }
         };
@@ -194,7 +207,9 @@ impl Commons {
             c.doomed = true;
         }
         self.current = None;
-        self.candidate.clear();
+        for c in &mut self.candidates {
+            c.clear();
+        }
         Ok(())
     }
 

@@ -2147,4 +2147,38 @@ mod tests {
         let want: Vec<String> = std::iter::once(old).chain(new).map(|e| e.json).collect();
         assert_eq!(got, want);
     }
+
+    #[test]
+    fn two_contexts_that_alternate_are_each_kept_once_and_contexts_of_their_own_never() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        let long = |name: &str| format!("{name}-{}", "x".repeat(200));
+        // An app's own events and a backend's, turn about.
+        let alternating: Vec<NewEvent> = (1..=40)
+            .map(|i| with_context(i, &long(if i % 2 == 0 { "app" } else { "backend" })))
+            .collect();
+        s.append(&alternating, &[]).unwrap();
+        assert_eq!(stored_bytes(&p).1, 2);
+        // Every event with a context of its own: none is shared.
+        let own: Vec<NewEvent> = (41..=80)
+            .map(|i| with_context(i, &long(&format!("user-{i}"))))
+            .collect();
+        s.append(&own, &[]).unwrap();
+        assert_eq!(stored_bytes(&p).1, 2);
+        s.check_consistency().unwrap();
+        let all: Vec<String> = alternating
+            .iter()
+            .chain(&own)
+            .map(|e| e.json.clone())
+            .collect();
+        drop(s);
+        let mut s = SqliteStore::open(&p).unwrap();
+        let got: Vec<String> = s
+            .claim(DEFAULT_DESTINATION, 1_000, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.json)
+            .collect();
+        assert_eq!(got, all);
+    }
 }
