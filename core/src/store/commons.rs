@@ -94,8 +94,8 @@ impl Commons {
     }
 
     /// How to store `json` (the event `message_id` recorded at
-    /// `created_ms`), creating its common in `tx` when its tail comes a
-    /// second time in a row. The transaction ends with
+    /// `created_ms`), creating its common in `tx` when its tail is one of
+    /// the [`CANDIDATES`]. The transaction ends with
     /// [`save_uses`](Self::save_uses).
     pub(super) fn shape<'e>(
         &mut self,
