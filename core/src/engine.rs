@@ -2384,7 +2384,6 @@ impl Engine {
     /// was gone, with its counts). Its share of the file-wide counts comes
     /// with [`count_external_drop`](Self::count_external_drop), which also
     /// writes these.
-    #[cfg(feature = "lanes")]
     pub fn add_destination_drops(&mut self, name: &str, drops: &DropCounts) {
         let several = self.several();
         if let Some(lane) = self.lanes.iter_mut().find(|l| several && l.name == name) {

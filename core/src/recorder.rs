@@ -883,13 +883,7 @@ fn context_json<'a>(
         .get_or_insert_with(|| {
             let member = |k: &str, v: Json| (k.to_string(), v);
             let mut ctx = context.clone();
-            let library: Object = [
-                member("name", crate::LIBRARY_NAME.into()),
-                member("version", crate::VERSION.into()),
-            ]
-            .into_iter()
-            .collect();
-            ctx.insert("library".into(), library.into());
+            ctx.insert("library".into(), library());
             let preferences: Object = [member("categoryPreferences", consent.preferences().into())]
                 .into_iter()
                 .collect();
@@ -951,16 +945,21 @@ mod tests;
 fn own_context(brought: Option<&Object>, plan: Option<&TrackingPlan>) -> RawJson {
     let mut own = brought.cloned().unwrap_or_default();
     if !own.contains_key("library") {
-        let library: Object = [
-            ("name".to_string(), Json::from(crate::LIBRARY_NAME)),
-            ("version".to_string(), Json::from(crate::VERSION)),
-        ]
-        .into_iter()
-        .collect();
-        own.insert("library".into(), library.into());
+        own.insert("library".into(), library());
     }
     if let Some(plan) = plan {
         own.insert("trackingPlan".into(), plan_stamp(plan));
     }
     RawJson::trusted(own.to_text())
+}
+
+/// `context.library`: `{"name":"cairn","version":…}`.
+fn library() -> Json {
+    let library: Object = [
+        ("name".to_string(), Json::from(crate::LIBRARY_NAME)),
+        ("version".to_string(), Json::from(crate::VERSION)),
+    ]
+    .into_iter()
+    .collect();
+    library.into()
 }

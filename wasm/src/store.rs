@@ -362,10 +362,7 @@ impl<B: Backend> BrowserStore<B> {
             };
             let (ids, context) = text.split_once('\n')?;
             json.push_str(ids);
-            let mut middle = String::new();
-            compact::write_middle(&mut middle, id, created_ms);
-            json.push_str(&middle);
-            json.push_str(context);
+            compact::join(&mut json, id, created_ms, context, &mut String::new());
         }
         Some(NewEvent {
             message_id: id.to_string(),

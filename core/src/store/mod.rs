@@ -374,23 +374,32 @@ pub mod contract {
         }
     }
 
-    /// Event `i` shaped as the recorder writes it (see [`compact`]): its
-    /// context changes every 6 events, and every 7th has one of its own,
-    /// so a store that shares contexts makes, reuses and lets go of them.
-    pub fn shaped_ev(i: u32) -> NewEvent {
+    /// Event `i` (message id `r{i}`, created at `1000 + i` ms) as the
+    /// recorder writes it (see [`compact`]): `head` (an object not closed),
+    /// its middle, then `context`.
+    pub fn recorded(i: u32, head: &str, context: &str) -> NewEvent {
         let message_id = format!("r{i}");
         let created_ms = 1_000 + i64::from(i);
         let mut middle = String::new();
         compact::write_middle(&mut middle, &message_id, created_ms);
-        let context = if i % 7 == 3 { i } else { i / 6 % 3 };
         NewEvent {
-            json: format!(
-                "{{\"n\":{i},\"pad\":\"{}\"{middle},\"context\":{{\"c\":{context}}}}}",
-                "x".repeat((i % 7) as usize * 5)
-            ),
+            json: format!("{head}{middle},\"context\":{context}}}"),
             message_id,
             created_ms,
         }
+    }
+
+    /// Event `i` as the recorder writes it: its context changes every 6
+    /// events, and every 7th has one of its own, so a store that shares
+    /// contexts makes, reuses and lets go of them.
+    pub fn shaped_ev(i: u32) -> NewEvent {
+        let context = if i % 7 == 3 { i } else { i / 6 % 3 };
+        let pad = "x".repeat((i % 7) as usize * 5);
+        recorded(
+            i,
+            &format!("{{\"n\":{i},\"pad\":\"{pad}\""),
+            &format!("{{\"c\":{context}}}"),
+        )
     }
 
     /// Claims hand out events in order and never twice while claimed; acks delete, releases give back; sequence numbers are never reused.

@@ -2028,19 +2028,24 @@ mod tests {
         (body, commons)
     }
 
-    /// Event `i` shaped as the recorder writes it, with `context`.
+    /// Event `i` as the recorder writes it, a track with `context`.
     fn with_context(i: u32, context: &str) -> NewEvent {
-        let message_id = format!("r{i}");
-        let created_ms = 1_000 + i64::from(i);
-        let mut middle = String::new();
-        super::super::compact::write_middle(&mut middle, &message_id, created_ms);
-        NewEvent {
-            json: format!(
-                "{{\"type\":\"track\",\"properties\":{{\"n\":{i}}}{middle},\"context\":{{\"device\":\"{context}\"}}}}"
-            ),
-            message_id,
-            created_ms,
-        }
+        contract::recorded(
+            i,
+            &format!("{{\"type\":\"track\",\"properties\":{{\"n\":{i}}}"),
+            &format!("{{\"device\":\"{context}\"}}"),
+        )
+    }
+
+    /// Everything the file at `p` holds, claimed by a store opened anew
+    /// (nothing in memory: each row read back from the file).
+    fn claimed_from_file(p: &Path) -> Vec<StoredEvent> {
+        let mut s = SqliteStore::open(p).unwrap();
+        s.claim(DEFAULT_DESTINATION, 100_000, usize::MAX).unwrap()
+    }
+
+    fn jsons<'a>(events: impl IntoIterator<Item = &'a NewEvent>) -> Vec<&'a str> {
+        events.into_iter().map(|e| e.json.as_str()).collect()
     }
 
     #[test]
@@ -2058,23 +2063,26 @@ mod tests {
             (body as usize) < whole / 2,
             "stored {body} bytes of {whole}"
         );
-        // Read back from the file (a new store has nothing in memory).
+        // Read back from the file.
         drop(s);
-        let mut s = SqliteStore::open(&p).unwrap();
-        let claimed = s.claim(DEFAULT_DESTINATION, 10_000, usize::MAX).unwrap();
-        let got: Vec<(&str, i64, &str)> = claimed
-            .iter()
-            .map(|e| (e.message_id.as_str(), e.created_ms, e.json.as_str()))
+        let got: Vec<(String, i64, String)> = claimed_from_file(&p)
+            .into_iter()
+            .map(|e| (e.message_id, e.created_ms, e.json))
             .collect();
-        let want: Vec<(&str, i64, &str)> = events
+        let want: Vec<(String, i64, String)> = events
             .iter()
-            .map(|e| (e.message_id.as_str(), e.created_ms, e.json.as_str()))
+            .map(|e| (e.message_id.clone(), e.created_ms, e.json.clone()))
             .collect();
         assert_eq!(got, want);
+        // The inspector shows them whole too.
         let inspected = super::super::inspect::inspect(&p, 10).unwrap();
-        let first: serde_json::Value = serde_json::from_str(&events[0].json).unwrap();
-        assert_eq!(inspected.events[0].get("n"), first.get("n"));
-        assert_eq!(inspected.events[0].get("context"), first.get("context"));
+        for (shown, e) in inspected.events.iter().zip(&events) {
+            let mut shown = shown.clone();
+            shown.as_object_mut().unwrap().remove("_seq");
+            let recorded: serde_json::Value = serde_json::from_str(&e.json).unwrap();
+            assert_eq!(shown, recorded);
+        }
+        assert_eq!(inspected.events.len(), 10);
     }
 
     #[test]
@@ -2137,15 +2145,8 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
-        let mut s = SqliteStore::open(&p).unwrap();
-        let got: Vec<String> = s
-            .claim(DEFAULT_DESTINATION, 100, usize::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.json)
-            .collect();
-        let want: Vec<String> = std::iter::once(old).chain(new).map(|e| e.json).collect();
-        assert_eq!(got, want);
+        let got: Vec<String> = claimed_from_file(&p).into_iter().map(|e| e.json).collect();
+        assert_eq!(got, jsons(std::iter::once(&old).chain(&new)));
     }
 
     #[test]
@@ -2166,19 +2167,8 @@ mod tests {
         s.append(&own, &[]).unwrap();
         assert_eq!(stored_bytes(&p).1, 2);
         s.check_consistency().unwrap();
-        let all: Vec<String> = alternating
-            .iter()
-            .chain(&own)
-            .map(|e| e.json.clone())
-            .collect();
         drop(s);
-        let mut s = SqliteStore::open(&p).unwrap();
-        let got: Vec<String> = s
-            .claim(DEFAULT_DESTINATION, 1_000, usize::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.json)
-            .collect();
-        assert_eq!(got, all);
+        let got: Vec<String> = claimed_from_file(&p).into_iter().map(|e| e.json).collect();
+        assert_eq!(got, jsons(alternating.iter().chain(&own)));
     }
 }
