@@ -53,6 +53,8 @@ pub struct MemoryBackend {
     pub quota_chars: Option<usize>,
     /// When true, every write fails with [`KvError::Unavailable`].
     pub unavailable: bool,
+    /// Values read so far (what a page would fetch from its storage).
+    pub reads: core::cell::Cell<u64>,
 }
 
 impl MemoryBackend {
@@ -88,6 +90,7 @@ impl MemoryBackend {
 
 impl Backend for MemoryBackend {
     fn get(&self, key: &str) -> Option<String> {
+        self.reads.set(self.reads.get() + 1);
         self.map.get(key).cloned()
     }
 
