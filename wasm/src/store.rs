@@ -824,7 +824,8 @@ mod tests {
 
     /// A claim cut by bytes reads from storage only the events it returns:
     /// with the browser's limits (1,000 events, 60,000 bytes) it read up to
-    /// 1,000 and kept about 100, so a backlog drained at a tenth of its pace.
+    /// 1,000 and kept about 100, each read a call into JavaScript on the
+    /// page's main thread.
     #[test]
     fn a_claim_cut_by_bytes_reads_only_what_it_returns() {
         let (kv, mut store) = fresh();
