@@ -960,6 +960,12 @@ impl Engine {
         if let Some(repair) = self.store.take_repair() {
             self.last_error = Some(repair.message);
             self.count_drop(DropReason::Corrupt, repair.lost, now_ms);
+            // What the store lost is queued no more (until the backlog is
+            // counted, the counts are the loading's to make).
+            if repair.lost > 0 && !self.loading {
+                self.refresh_file_counts(now_ms);
+                self.count_lanes(now_ms);
+            }
         }
     }
 

@@ -37,7 +37,8 @@ pub enum DropReason {
     Consent,
     /// The buffer file became corrupt and these events could not be read
     /// back from it (the moved-aside copy is kept for inspection; the
-    /// readable ones are sent).
+    /// readable ones are sent). In the browser: queued events gone from
+    /// `localStorage` (cleared, written over) or unreadable.
     Corrupt,
     /// The event broke the tracking plan under the `drop` policy (or is not
     /// in it under `unplanned: drop`), or strict mode refused the call.

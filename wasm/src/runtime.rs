@@ -696,12 +696,14 @@ impl<B: Backend + 'static> Runtime<B> {
         }
         #[cfg(feature = "destinations")]
         let done = self.take_progress(&keys);
-        let (events, drops) = BrowserStore::drain_tab(&self.kv, &keys);
+        let (events, drops, unreadable) = BrowserStore::drain_tab(&self.kv, &keys);
         if let Some(d) = drops.and_then(|t| DropCounts::from_json(&t)) {
             for (reason, _, n) in d.by_reason() {
                 self.engine.count_external_drop(reason, n, now);
             }
         }
+        self.engine
+            .count_external_drop(DropReason::Corrupt, unreadable, now);
         let forgotten_at = self
             .kv
             .get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY))
@@ -873,8 +875,9 @@ impl<B: Backend + 'static> Runtime<B> {
             if tab == self.keys.tab() {
                 continue;
             }
-            let (events, _) = BrowserStore::drain_tab(&self.kv, &Keys::new(&prefix, &tab));
-            forgotten.events_erased += events.len() as u64;
+            let (events, _, unreadable) =
+                BrowserStore::drain_tab(&self.kv, &Keys::new(&prefix, &tab));
+            forgotten.events_erased += events.len() as u64 + unreadable;
             for e in &events {
                 if let Ok(v) = json::parse(&e.json) {
                     if let Some(a) = v["anonymousId"].as_str() {

@@ -358,6 +358,48 @@ fn a_gone_tabs_queue_is_adopted_once_with_its_ids_and_drop_counts() {
     );
 }
 
+/// An event the page's storage lost (the user cleared it, another script
+/// wrote over its key) is not forgotten without a trace: counted dropped
+/// `corrupt`, with the reason in `lastError`, whether this tab finds it
+/// gone when it sends, or a tab adopting a gone one's queue finds it
+/// unreadable. The others go out.
+#[test]
+fn events_the_storage_lost_are_counted_corrupt() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    for name in ["One", "Two", "Three", "Four"] {
+        rt.record("track", name, "", T0).unwrap();
+    }
+    let mut keys = kv.keys_with_prefix("cairn:t:a:e:");
+    keys.sort();
+    kv.remove(&keys[1]);
+    assert!(kv.set(&keys[2], "not an event"));
+    assert_eq!(names(&deliver_all(&mut rt, T0 + 1)), ["One", "Four"]);
+    let s = stats(&mut rt);
+    assert_eq!(s["dropped"]["corrupt"], 2, "{s}");
+    assert_eq!(s["queued_events"], 0);
+    assert!(
+        s["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("2 queued events were gone from localStorage")),
+        "{s}"
+    );
+
+    let mut gone = tab(&kv, "gone", json!({}));
+    gone.record("track", "Five", "", T0).unwrap();
+    gone.record("track", "Six", "", T0).unwrap();
+    drop(gone);
+    let key = kv
+        .keys_with_prefix("cairn:t:gone:e:")
+        .into_iter()
+        .min()
+        .unwrap();
+    assert!(kv.set(&key, "12 34"));
+    assert_eq!(rt.adopt("gone", T0 + 2), 1);
+    assert_eq!(names(&deliver_all(&mut rt, T0 + 3)), ["Six"]);
+    assert_eq!(stats(&mut rt)["dropped"]["corrupt"], 3);
+}
+
 #[test]
 fn adoption_erases_what_was_forgotten_or_opted_out_since() {
     let kv = site();

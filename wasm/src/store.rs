@@ -267,6 +267,10 @@ pub struct BrowserStore<B> {
     /// The next removal is a drop (caps, age), whose losses are counted.
     #[cfg(feature = "destinations")]
     dropping: bool,
+    /// Queued events found gone or unreadable since the engine last asked
+    /// ([`Store::take_repair`]): counted dropped `corrupt`, never forgotten
+    /// without a trace.
+    lost: u64,
 }
 
 /// The tab's state key of its destinations' cursors, as lines
@@ -298,6 +302,7 @@ impl<B: Backend> BrowserStore<B> {
             losses: Vec::new(),
             #[cfg(feature = "destinations")]
             dropping: false,
+            lost: 0,
         };
         #[cfg(feature = "destinations")]
         store.load_cursors();
@@ -331,7 +336,11 @@ impl<B: Backend> BrowserStore<B> {
                     store.stored += stored;
                     store.last_seq = store.last_seq.max(seq);
                 }
-                _ => store.kv.remove(&key),
+                (seq, _) => {
+                    // An event of this queue whose value cannot be read back.
+                    store.lost += u64::from(seq.is_some());
+                    store.kv.remove(&key);
+                }
             }
         }
         store.first_common = store.first_common.min(store.last_common + 1);
@@ -373,12 +382,14 @@ impl<B: Backend> BrowserStore<B> {
                     created_ms: e.created_ms,
                     json: e.json,
                 }),
-                // Gone from storage (cleared by the user or the browser):
-                // forget it here too, so counts follow what is really there.
+                // Gone from storage (cleared by the user or the browser) or
+                // written over: forget it here too, so counts follow what is
+                // really there, and report it lost.
                 None => missing.push(seq),
             }
         }
         if !missing.is_empty() {
+            self.lost += missing.len() as u64;
             self.remove_where(|seq, _| !missing.contains(&seq));
         }
         out
@@ -445,14 +456,16 @@ impl<B: Backend> BrowserStore<B> {
     }
 
     /// Every event of the queue, in order, and removes the whole tab (events
-    /// and state) from storage. Returns the events and the tab's drop
-    /// counters as stored. For adopting the queue of a tab that is gone.
-    pub fn drain_tab(kv: &Kv<B>, keys: &Keys) -> (Vec<NewEvent>, Option<String>) {
+    /// and state) from storage. Returns the events, the tab's drop counters
+    /// as stored and how many of its events could not be read back. For
+    /// adopting the queue of a tab that is gone.
+    pub fn drain_tab(kv: &Kv<B>, keys: &Keys) -> (Vec<NewEvent>, Option<String>, u64) {
         let mut store = BrowserStore::open(kv.clone(), keys.clone());
         let mut events = Vec::with_capacity(store.index.len());
         for (seq, _) in &store.index {
-            if let Some(e) = store.load(&store.keys.event(*seq)) {
-                events.push(e);
+            match store.load(&store.keys.event(*seq)) {
+                Some(e) => events.push(e),
+                None => store.lost += 1,
             }
         }
         let drops = store
@@ -460,7 +473,7 @@ impl<B: Backend> BrowserStore<B> {
             .ok()
             .flatten();
         Self::erase_tab(kv, keys);
-        (events, drops)
+        (events, drops, store.lost)
     }
 
     /// Each destination's progress in tab `keys`' queue: how many of its
@@ -682,6 +695,17 @@ impl<B: Backend> Store for BrowserStore<B> {
         self.claimed.remove(destination);
     }
 
+    fn take_repair(&mut self) -> Option<cairn::store::Repair> {
+        let lost = core::mem::take(&mut self.lost);
+        (lost > 0).then(|| cairn::store::Repair {
+            lost,
+            message: cat!(
+                lost,
+                " queued events were gone from localStorage or unreadable"
+            ),
+        })
+    }
+
     fn ack(&mut self, destination: &str, through_seq: u64) -> Result<(), StoreError> {
         let acked = self.acked.get(destination).unwrap_or(0).max(through_seq);
         self.acked.insert(destination, acked);
@@ -842,6 +866,38 @@ mod tests {
         assert_eq!(ids(&store.claim(D, 1_000, 1).unwrap()), ["m1"]);
     }
 
+    /// Events that are gone from storage or cannot be read back, found by a
+    /// claim or when the queue is opened, are reported lost once.
+    #[test]
+    fn events_gone_or_unreadable_are_reported_lost() {
+        let (kv, mut store) = fresh();
+        store
+            .append(&(1..=5).map(ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        kv.remove(&store.keys().event(2));
+        assert!(kv.set(&store.keys().event(4), "garbage"));
+        assert!(store.take_repair().is_none(), "nothing found lost yet");
+        assert_eq!(
+            ids(&store.claim(D, 10, 10_000).unwrap()),
+            ["m1", "m3", "m5"]
+        );
+        let repair = store.take_repair().unwrap();
+        assert_eq!(repair.lost, 2);
+        assert!(
+            repair.message.starts_with("2 queued events"),
+            "{}",
+            repair.message
+        );
+        assert!(store.take_repair().is_none(), "reported once");
+        assert_eq!(store.summary().unwrap().events, 3);
+
+        store.append(&[ev(6), ev(7)], &[]).unwrap();
+        assert!(kv.set(&store.keys().event(7), "7 x"));
+        let mut reopened = BrowserStore::open(kv.clone(), Keys::new("cairn", "tab1"));
+        assert_eq!(reopened.take_repair().map(|r| r.lost), Some(1));
+        assert_eq!(reopened.summary().unwrap().events, 4);
+    }
+
     #[test]
     fn byte_cap_keeps_first() {
         contract::byte_cap_keeps_first(&mut fresh().1);
@@ -997,7 +1053,8 @@ mod tests {
             "a tab with nothing stored leaves no key"
         );
         drop(mine);
-        let (events, drops) = BrowserStore::drain_tab(&kv, &Keys::new("cairn", "tab1"));
+        let (events, drops, unreadable) = BrowserStore::drain_tab(&kv, &Keys::new("cairn", "tab1"));
+        assert_eq!(unreadable, 0);
         assert_eq!(
             events
                 .iter()

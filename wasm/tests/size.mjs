@@ -25,7 +25,14 @@
 // the caps or the age limit dropped the others; docs/delivery.md), plus the
 // 1 byte over the 4 then spare that keeping the suspect to its lone event
 // measured (native builds keep the search across restarts; the page's
-// reload is a new tab with new sequence numbers, which they leave out).
+// reload is a new tab with new sequence numbers, which they leave out),
+// plus the 191 bytes over the 28 then spare that counting the events the
+// page's storage lost measured (the promise at the edges: an event removed
+// or written over in localStorage, found so when sent, or unreadable in a
+// gone tab's queue, was forgotten without a trace; now counted dropped
+// `corrupt` with the reason in `lastError`): 219 in all, 159 in the
+// browser's store and 60 in the engine, which reads the queue's counts
+// back after such a loss.
 // docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
@@ -49,7 +56,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
