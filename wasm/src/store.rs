@@ -1026,18 +1026,6 @@ mod tests {
     }
 
     #[test]
-    fn events_removed_behind_its_back_are_forgotten() {
-        let (kv, mut store) = fresh();
-        store
-            .append(&(1..=3).map(ev).collect::<Vec<_>>(), &[])
-            .unwrap();
-        kv.remove("cairn:t:tab1:e:2");
-        let got = store.claim(D, 10, 10_000).unwrap();
-        assert_eq!(ids(&got), ["m1", "m3"]);
-        assert_eq!(store.summary().unwrap().events, 2);
-    }
-
-    #[test]
     fn drain_takes_a_gone_tabs_queue_whole() {
         let (kv, mut store) = fresh();
         store

@@ -156,7 +156,10 @@ const ROWS_PER_INSERT: usize = 25;
 /// statement of several rows that may abort makes SQLite copy every page it
 /// touches into a statement journal, to undo that statement alone (5% of
 /// the worker's time in `cairn bench`). Nothing here needs that: any error
-/// fails the whole transaction, which is rolled back.
+/// fails the whole transaction, which is rolled back (without the journal,
+/// SQLite itself rolls back the whole transaction on a full disk or an I/O
+/// error in the middle of the statement: the same outcome; test
+/// `a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable`).
 fn insert_rows_sql() -> &'static str {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     SQL.get_or_init(|| {
