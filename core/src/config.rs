@@ -956,6 +956,16 @@ impl Config {
 /// URL rules, as browsers); the browser build, which must stay small, checks
 /// the same rules on a hand-written split of the URL.
 fn validate_endpoint(raw: &str, batch_path: &str) -> core::result::Result<String, String> {
+    validate_endpoint_with(raw, batch_path, parse_endpoint)
+}
+
+/// [`validate_endpoint`] with the URL read by `parse`: the tests run the
+/// rules with both readers and compare.
+fn validate_endpoint_with(
+    raw: &str,
+    batch_path: &str,
+    parse: impl Fn(&str) -> core::result::Result<ParsedEndpoint, String>,
+) -> core::result::Result<String, String> {
     let shown = without_credentials(raw);
     // ASCII white space only: the Unicode tables cost the browser build
     // kilobytes, and any other space is refused by the URL parser.
@@ -976,7 +986,7 @@ fn validate_endpoint(raw: &str, batch_path: &str) -> core::result::Result<String
     if !scheme_ok {
         return Err(cat!("`", shown, "` must start with http:// or https://"));
     }
-    let url = parse_endpoint(raw).map_err(|why| {
+    let url = parse(raw).map_err(|why| {
         cat!(
             "`",
             shown,
@@ -1051,12 +1061,22 @@ fn parse_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
 
 /// The browser build's split of the URL: what cairn's own rules need
 /// (credentials, query or fragment, the path), without the `url` crate and
-/// its IDNA tables. The URL itself (host, IPv6 literal, port) is checked by
-/// the browser's parser in the npm package's `Cairn.load` (`URL.canParse`),
-/// by the same WHATWG rules the `url` crate follows; the page's `fetch`
-/// reads it again when it sends.
+/// its IDNA tables. The npm package's `Cairn.load` hands the core the URL
+/// as the browser's own parser writes it back (`new URL(endpoint).href`,
+/// the WHATWG rules the `url` crate follows: host, IPv6 literal and port
+/// checked, `\` read as `/`, dot segments resolved), so the split only
+/// ever sees a normalized URL, the one the page's `fetch` will use; the
+/// differential tests (config_endpoint_tests.rs) hold it to the `url`
+/// crate's reading.
 #[cfg(not(feature = "native"))]
 fn parse_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
+    split_endpoint(raw)
+}
+
+/// The split itself, built natively for the differential tests that hold
+/// it to the `url` crate's reading.
+#[cfg(any(test, not(feature = "native")))]
+fn split_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
     let after_scheme = raw.get(authority_start(raw)..).unwrap_or_default();
     let authority_end = end_of_authority(after_scheme);
     let authority = after_scheme.get(..authority_end).unwrap_or_default();
@@ -1432,3 +1452,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, feature = "native"))]
+#[path = "config_endpoint_tests.rs"]
+mod endpoint_tests;

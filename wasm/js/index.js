@@ -90,6 +90,22 @@ function readPlan(plan) {
   return plan == null ? undefined : compilePlan(plan);
 }
 
+// An endpoint as the browser reads it: its own parser (host, IPv6 literal,
+// port, `\\` read as `/`, dot segments) gives the URL that `fetch` will use,
+// by the WHATWG rules the native build's url crate follows, and the core
+// checks cairn's rules (scheme, no credentials, no query, no /v1/batch at
+// the end) on that, without a URL parser of its own in the module. Text
+// with white space or a control character goes as given: the core refuses
+// it and says why (the parser would quietly drop a newline).
+function readEndpoint(e, name) {
+  if (typeof e !== 'string' || /[\0- \x7f-\x9f]/.test(e)) return e;
+  try {
+    return new URL(e).href;
+  } catch {
+    throw new TypeError(`cairn: invalid config \`${name}\`: \`${e.replace(/\/\/[^/?#]*@/, '//***@')}\` is not a valid URL: give the backend's base URL, e.g. https://api.segment.io`);
+  }
+}
+
 /**
  * One page's cairn. Create it with `await Cairn.load({ writeKey, endpoint })`.
  */
@@ -106,13 +122,11 @@ export class Cairn {
     if (options.cookie !== undefined && options.cookie !== false && typeof options.cookie !== 'object') {
       throw new TypeError('cairn: option `cookie` must be false or an object like { domain: ".example.com" }');
     }
-    // The URL itself (host, IPv6 literal, port) is read by the browser's own
-    // parser, the WHATWG rules the native build's url crate follows; the
-    // core then checks what cairn adds (scheme, no credentials, no query,
-    // no /v1/batch at the end) without a URL parser of its own in the module.
-    if (typeof options.endpoint === 'string' && !URL.canParse(options.endpoint.trim())) {
-      const shown = options.endpoint.replace(/\/\/[^/?#]*@/, '//***@');
-      throw new TypeError(`cairn: invalid config \`endpoint\`: \`${shown}\` is not a valid URL: give the backend's base URL, e.g. https://api.segment.io`);
+    if (options.endpoint !== undefined) coreOptions.endpoint = readEndpoint(options.endpoint, 'endpoint');
+    if (Array.isArray(options.destinations)) {
+      coreOptions.destinations = options.destinations.map((d, i) =>
+        d?.endpoint === undefined ? d : { ...d, endpoint: readEndpoint(d.endpoint, `destinations[${i}].endpoint`) },
+      );
     }
     let plan;
     try {

@@ -293,6 +293,23 @@ test('invalid input is a clear TypeError, counted, and the page goes on', TEST, 
     assert.match(loadError, /invalid option `endpoint`/);
   }));
 
+test('an endpoint is read as the browser reads it: `\\` is a `/`, so a typo neither misroutes batches nor slips /v1/batch past the check', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    // A trailing backslash: the browser sends to `<endpoint>/v1/batch`, as
+    // the native build does (read as typed, it went to `//v1/batch`: 404).
+    const page = await openApp(context, site.origin, opts({ endpoint: `${collector.endpoint}\\` }));
+    await page.evaluate(() => window.cairn.track('Typo'));
+    const report = await page.evaluate(() => window.cairn.flush(10_000));
+    assert.equal(report.remaining, 0);
+    assert.deepEqual(names(collector.events()), ['Typo']);
+    // The batch path written with backslashes is the batch path.
+    const bad = await context.newPage();
+    const q = encodeURIComponent(JSON.stringify(opts({ endpoint: `${collector.endpoint}\\v1\\batch` })));
+    await bad.goto(`${site.origin}/pages/app.html?opts=${q}`);
+    const loadError = await until(() => bad.evaluate(() => window.loadError), 5_000, 'load error');
+    assert.match(loadError, /already ends in \/v1\/batch/);
+  }));
+
 test('forget() leaves no event or id of the user in localStorage', TEST, () =>
   withRig(async ({ collector, context, opts }) => {
     // Requests are held at the route (neither answered nor sent on) so the
