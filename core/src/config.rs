@@ -1102,22 +1102,37 @@ fn split_endpoint(raw: &str) -> core::result::Result<ParsedEndpoint, String> {
     })
 }
 
-/// Where the authority of `after_scheme` ends: at the first `/`, `?` or
-/// `#`. A byte search: a `find` over a set of chars costs the browser build
-/// a searcher of its own.
+/// Where the authority of `after_scheme` ends: at the first `/`, `\`, `?`
+/// or `#` (a browser reads `\` as `/` in an http(s) URL). A byte search: a
+/// `find` over a set of chars costs the browser build a searcher of its own.
 fn end_of_authority(after_scheme: &str) -> usize {
     after_scheme
         .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
         .unwrap_or(after_scheme.len())
 }
 
-/// Where the authority starts: after the first `://`, or at 0.
+/// Where the authority starts, as a browser finds it: after the scheme's
+/// `:` and every `/` or `\\` that follows (`http:///user:pw@host` has
+/// credentials; tabs and newlines are dropped by a browser before it reads
+/// a URL), or at 0 when the first `:` is not followed by one (`user:pw@host`
+/// is hidden whole). Only error texts depend on this finding every user
+/// info a browser would read; the split reads URLs the browser wrote back.
 fn authority_start(url: &str) -> usize {
-    url.as_bytes()
-        .windows(3)
-        .position(|w| w == b"://")
-        .map_or(0, |i| i + 3)
+    let b = url.as_bytes();
+    let Some(colon) = b.iter().position(|&c| c == b':') else {
+        return 0;
+    };
+    let after = b.get(colon + 1..).unwrap_or_default();
+    if !matches!(after.first(), Some(b'/' | b'\\')) {
+        return 0;
+    }
+    colon
+        + 1
+        + after
+            .iter()
+            .take_while(|&&c| matches!(c, b'/' | b'\\' | b'\t' | b'\n' | b'\r'))
+            .count()
 }
 
 /// `url` with anything before an `@` in its authority (`user:password`)

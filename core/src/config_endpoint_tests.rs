@@ -6,13 +6,18 @@
 //! parser (the same WHATWG rules, stood in for here by `url::Url::parse`):
 //! it refuses what that parser refuses, and hands the core the URL as the
 //! parser writes it back, but for text with white space or a control
-//! character, which goes as given (the core refuses it). The core then
+//! character, or without `http://` or `https://` at its start, which goes
+//! as given (the core refuses it). The core then
 //! applies cairn's rules on the split. The property, for URL-like strings
 //! built from the pieces that read differently (user info, IPv6 hosts,
 //! ports, `\` and `//` in paths, dot segments, percent escapes, queries
 //! and fragments, white space): the browser accepts exactly what the native
 //! build accepts, and both send to the same URL (the endpoint plus
 //! `/v1/batch`, as WHATWG reads it). No documented difference.
+//!
+//! And for the same strings with a user name and password in them, wherever
+//! a browser would read credentials: the error text (`without_credentials`,
+//! hand-written too) never shows them.
 //!
 //! Case counts: `CAIRN_PROPTEST_CASES` (default 4,000):
 //!
@@ -34,7 +39,10 @@ fn cases() -> u32 {
 /// A URL-like string: a scheme cairn takes, user info, host, port, a path of
 /// segments joined by `/`, `\` or `//`, then a query or fragment.
 fn endpoint() -> impl Strategy<Value = String> {
-    let scheme = select(vec!["http://", "https://", "HTTP://", "hTTps://"]);
+    let scheme = prop_oneof![
+        6 => select(vec!["http://", "https://", "HTTP://", "hTTps://"]),
+        1 => select(vec!["http:", "http:/", "https:\\\\", "http:///", " http://", "http:/\t/", "ftp://"]),
+    ];
     let userinfo = prop_oneof![
         6 => Just(""),
         1 => select(vec!["user@", "user:pass@", "@", ":@", ":pass@", "u%40x@", "a@b@"]),
@@ -79,9 +87,11 @@ fn endpoint() -> impl Strategy<Value = String> {
 /// core's rules on the split), or send to the endpoint it returns.
 /// `readEndpoint` in js/index.js, then the core.
 fn in_the_browser(raw: &str) -> core::result::Result<String, String> {
+    let lower = raw.to_ascii_lowercase();
     let given = if raw
         .chars()
         .any(|c| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c))
+        || !(lower.starts_with("http://") || lower.starts_with("https://"))
     {
         raw.to_string()
     } else {
@@ -133,6 +143,23 @@ fn same_decision(raw: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// `raw` with `us3rname:s3cr3t@` put after the scheme's `//`, or, now and
+/// then, somewhere later: text that reads as credentials only to some.
+fn with_credentials() -> impl Strategy<Value = String> {
+    (endpoint(), any::<proptest::sample::Index>(), any::<bool>()).prop_map(|(raw, at, anywhere)| {
+        let start = authority_start(&raw);
+        let at = if anywhere {
+            start + at.index(raw.len() - start + 1)
+        } else {
+            start
+        };
+        let at = (at..=raw.len())
+            .find(|&i| raw.is_char_boundary(i))
+            .unwrap_or(raw.len());
+        format!("{}us3rname:s3cr3t@{}", &raw[..at], &raw[at..])
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -145,12 +172,45 @@ proptest! {
         same_decision(&raw)?;
     }
 
+    #[test]
+    fn error_texts_never_show_credentials(raw in with_credentials()) {
+        let Ok(url) = url::Url::parse(&raw) else { return Ok(()) };
+        let shown = without_credentials(&raw);
+        if url.password() == Some("s3cr3t") {
+            prop_assert!(!shown.contains("s3cr3t"), "{:?} shown as {:?}", raw, shown);
+        }
+        if url.username() == "us3rname" {
+            prop_assert!(!shown.contains("us3rname"), "{:?} shown as {:?}", raw, shown);
+        }
+    }
+
     /// Arbitrary text after the scheme, for what the pieces above miss.
     #[test]
     fn endpoint_differential_any_text(
-        scheme in select(vec!["http://", "https://"]),
+        scheme in select(vec!["http://", "https://", "http:", "http:/", "http:\\\\", "http:///"]),
         rest in "[a-z0-9@:/\\\\?#.%\\[\\]ü-]{0,24}",
     ) {
         same_decision(&format!("{scheme}{rest}"))?;
     }
+}
+
+/// What these properties found, kept as named cases.
+#[test]
+fn cases_the_properties_found() {
+    // Split as typed, the page sent this one's batches to `//v1/batch`.
+    assert_eq!(
+        in_the_browser("http://example.com\\").as_deref(),
+        Ok("http://example.com")
+    );
+    // ...and took this one, which ends in the batch path.
+    assert!(in_the_browser("http://example.com\\v1\\batch").is_err());
+    // The browser's parser reads `http:host` as `http://host/`; native
+    // refuses it, and so does the page now.
+    assert!(in_the_browser("http:example.com").is_err());
+    // A browser reads credentials after any number of slashes: the error
+    // text hid none of them.
+    let shown = without_credentials("http:///user:s3cr3t@host/");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    let shown = without_credentials("https:\\\\user:s3cr3t@host/");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
 }

@@ -95,10 +95,12 @@ function readPlan(plan) {
 // by the WHATWG rules the native build's url crate follows, and the core
 // checks cairn's rules (scheme, no credentials, no query, no /v1/batch at
 // the end) on that, without a URL parser of its own in the module. Text
-// with white space or a control character goes as given: the core refuses
-// it and says why (the parser would quietly drop a newline).
+// with white space or a control character, or without `http://` or
+// `https://` at its start, goes as given: the core refuses it and says why
+// (the parser would quietly drop a newline, and reads `http:host` as
+// `http://host/`).
 function readEndpoint(e, name) {
-  if (typeof e !== 'string' || /[\0- \x7f-\x9f]/.test(e)) return e;
+  if (typeof e !== 'string' || /[\0- \x7f-\x9f]/.test(e) || !/^https?:\/\//i.test(e)) return e;
   try {
     return new URL(e).href;
   } catch {
