@@ -1113,7 +1113,7 @@ fn end_of_authority(after_scheme: &str) -> usize {
 }
 
 /// Where the authority starts, as a browser finds it: after the scheme's
-/// `:` and every `/` or `\\` that follows (`http:///user:pw@host` has
+/// `:` and every `/` or `\` that follows (`http:///user:pw@host` has
 /// credentials; tabs and newlines are dropped by a browser before it reads
 /// a URL), or at 0 when the first `:` is not followed by one (`user:pw@host`
 /// is hidden whole). Only error texts depend on this finding every user

@@ -91,7 +91,7 @@ function readPlan(plan) {
 }
 
 // An endpoint as the browser reads it: its own parser (host, IPv6 literal,
-// port, `\\` read as `/`, dot segments) gives the URL that `fetch` will use,
+// port, `\` read as `/`, dot segments) gives the URL that `fetch` will use,
 // by the WHATWG rules the native build's url crate follows, and the core
 // checks cairn's rules (scheme, no credentials, no query, no /v1/batch at
 // the end) on that, without a URL parser of its own in the module. Text
