@@ -254,6 +254,25 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no buffer file at"));
+
+    // A directory and an empty file are named as what they are.
+    let inspect_err = |path: &std::path::Path| {
+        let out = Command::new(CAIRN)
+            .args(["inspect", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = inspect_err(dir.path());
+    assert!(
+        err.contains("is a directory: give the buffer file itself"),
+        "{err}"
+    );
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = inspect_err(&empty);
+    assert!(err.contains("is empty (0 bytes)"), "{err}");
 }
 
 #[test]
