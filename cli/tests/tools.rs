@@ -266,7 +266,7 @@ fn inspect_reads_a_buffer_left_by_a_killed_process() {
     };
     let err = inspect_err(dir.path());
     assert!(
-        err.contains("is a directory: give the buffer file itself"),
+        err.contains("it is a directory, and storage_path names the buffer file itself"),
         "{err}"
     );
     let empty = dir.path().join("empty.db");

@@ -22,19 +22,12 @@
 //! Case counts: `CAIRN_PROPTEST_CASES` (default 4,000):
 //!
 //! ```text
-//! CAIRN_PROPTEST_CASES=1000000 cargo test --release -p cairn --lib endpoint_differential
+//! CAIRN_PROPTEST_CASES=2000000 cargo test --release -p cairn --lib config::endpoint_tests
 //! ```
 
 use super::*;
 use proptest::prelude::*;
 use proptest::sample::select;
-
-fn cases() -> u32 {
-    std::env::var("CAIRN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000)
-}
 
 /// A URL-like string: a scheme cairn takes, user info, host, port, a path of
 /// segments joined by `/`, `\` or `//`, then a query or fragment.
@@ -161,11 +154,7 @@ fn with_credentials() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::proptest_config(4_000))]
 
     #[test]
     fn endpoint_differential(raw in endpoint()) {

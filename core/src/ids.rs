@@ -242,14 +242,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config {
-            cases: std::env::var("CAIRN_PROPTEST_CASES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(50_000),
-            failure_persistence: None,
-            ..Default::default()
-        })]
+        #![proptest_config(crate::proptest_config(50_000))]
 
         /// The text the browser writes by hand is `uuid`'s, for any 128
         /// bits, and `uuid` reads it back to the same value.

@@ -86,6 +86,22 @@ pub mod wire;
 #[cfg(feature = "native")]
 mod runtime;
 
+/// The property tests' settings inside the crate: `cases` cases, or as many
+/// as `CAIRN_PROPTEST_CASES` says (the long runs), and no persisted
+/// failures (those found become named tests). core/tests/common/mod.rs does
+/// the same for the integration tests, which cannot see this.
+#[cfg(test)]
+pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("CAIRN_PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 pub use config::{ClientBuilder, Config};
 pub use consent::ConsentState;
 pub use destination::{Destination, DestinationKind};

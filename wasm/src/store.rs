@@ -684,6 +684,9 @@ impl<B: Backend> Store for BrowserStore<B> {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let floor = self.floor(destination);
         let mut out = self.read_within(floor, max_events, max_bytes);
+        // `read_within` goes by the sizes in the index; a value written over
+        // behind cairn's back may read back bigger, and the limit is the
+        // engine's promise.
         cut_to_bytes(&mut out, max_bytes);
         if let Some(last) = out.last() {
             self.claimed.insert(destination, last.seq);

@@ -43,6 +43,7 @@ use worker::Command;
 
 #[doc(hidden)]
 pub use clock::TimeSource;
+pub(crate) use storage_path::check as check_storage_path;
 
 /// What a `flush` or `shutdown` achieved before it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -82,26 +82,25 @@ pub fn delivery_key(name: &str) -> String {
 
 /// Inspects the buffer file at `path`, listing up to `list_events` queued events.
 pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError> {
-    if path.is_dir() {
-        return Err(StoreError::Other(format!(
-            "{} is a directory: give the buffer file itself, the storage_path the app uses (e.g. {})",
-            path.display(),
-            path.join("cairn.db").display()
-        )));
-    }
-    if !path.is_file() {
-        return Err(StoreError::Other(format!(
-            "no buffer file at {}: give the storage_path the app uses",
-            path.display()
-        )));
-    }
-    // SQLite reads an empty file as an empty database, which would be
-    // reported as one without cairn's tables.
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
-        return Err(StoreError::Other(format!(
-            "{} is empty (0 bytes): no cairn client has written it; give the storage_path the app uses",
-            path.display()
-        )));
+    // A path no client could use (a directory, a device...) is named as
+    // `build()` names it.
+    crate::runtime::check_storage_path(path).map_err(|e| StoreError::Other(e.to_string()))?;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() > 0 => {}
+        // SQLite reads an empty file as an empty database, which would be
+        // reported as one without cairn's tables.
+        Ok(m) if m.is_file() => {
+            return Err(StoreError::Other(format!(
+                "{} is empty (0 bytes): no cairn client has written it; give the storage_path the app uses",
+                path.display()
+            )))
+        }
+        _ => {
+            return Err(StoreError::Other(format!(
+                "no buffer file at {}: give the storage_path the app uses",
+                path.display()
+            )))
+        }
     }
     let side = |suffix: &str| {
         let mut p = path.as_os_str().to_owned();
