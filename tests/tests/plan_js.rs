@@ -67,6 +67,9 @@ const PATTERNS: &[&str] = &[
     "\\s",
     "^[^@]+@",
     "(ab)+",
+    "\\bx",
+    "^\\S*$",
+    "[^\\W\\d]",
 ];
 
 fn value() -> impl Strategy<Value = Value> {
@@ -512,5 +515,48 @@ fn bounds_lengths_and_quoted_values_agree_at_their_edges() {
         let (mismatches, flagged) = one_rule(rule.clone(), texts.clone());
         assert_same(&mismatches, 1, texts.len());
         assert!(flagged > 0, "{rule}");
+    }
+}
+
+#[test]
+fn patterns_agree_at_their_edges() {
+    // Where the `regex` crate and the page's RegExp read the same syntax
+    // differently: Unicode letters, digits and spaces against ASCII ones,
+    // line terminators for `.`, classes ECMA-262 reads literally.
+    let patterns = [
+        "^\\w+$",
+        "\\W",
+        "\\d",
+        "^\\D+$",
+        "\\s",
+        "^\\S+$",
+        "\\bx",
+        "\\B.",
+        "^.+$",
+        "[\\w.]{2}",
+        "[^\\s\\d]",
+        "[[x]",
+        "[x&&y]",
+        "^x|y[]",
+        "^[^]+$",
+        "[\\b]",
+    ];
+    let texts = draw(
+        proptest::string::string_regex(
+            "[xyé_9\u{663}\u{2167} \t\r\n\u{85}\u{a0}\u{2028}\u{feff}\u{8}\\[&.]{0,4}",
+        )
+        .expect("a regex"),
+        400,
+    );
+    for pattern in patterns {
+        let (mismatches, flagged) = one_rule(
+            json!({ "type": "string", "pattern": pattern }),
+            texts.clone(),
+        );
+        assert_same(&mismatches, 1, texts.len());
+        assert!(
+            flagged > 0 && flagged < texts.len(),
+            "{pattern}: {flagged} refused"
+        );
     }
 }
