@@ -74,8 +74,11 @@ impl PatternEngine for NativeRegex {
 
 /// ECMA-262's `\d`, `\s` (its own set: `\u{FEFF}` in, `\u{85}` out) and
 /// `\w`, all ASCII but `\s`.
+#[cfg(feature = "regex")]
 const DIGIT: &str = "0-9";
+#[cfg(feature = "regex")]
 const WORD: &str = "0-9A-Za-z_";
+#[cfg(feature = "regex")]
 const SPACE: &str = r"\t\n\x0B\x0C\r\x20\xA0\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}";
 
 /// `pattern`, read as ECMA-262 reads it with the `u` flag (the page's
@@ -89,6 +92,7 @@ const SPACE: &str = r"\t\n\x0B\x0C\r\x20\xA0\x{1680}\x{2000}-\x{200A}\x{2028}\x{
 /// literal to ECMA-262, a nested class or set operation to the crate).
 /// Everything else is copied; what only one of them accepts (lookaround,
 /// `(?i)`) is refused by that one, as docs/tracking-plans.md says.
+#[cfg(feature = "regex")]
 fn ecma_to_regex(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars().peekable();
