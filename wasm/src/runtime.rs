@@ -397,6 +397,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// [`Engine::claim_next`]): the page calls it once the upload has left.
     pub fn claim_next(&mut self, now: i64) {
         let now = self.tick(now);
+        self.follow_forget(now);
         self.engine.claim_next(now);
     }
 
@@ -409,6 +410,7 @@ impl<B: Backend + 'static> Runtime<B> {
         if self.in_flight.is_some() {
             return None;
         }
+        self.follow_forget(now);
         let up = self.engine.poll_upload(now)?;
         #[cfg(feature = "destinations")]
         let destination = up.destination;
@@ -752,17 +754,10 @@ impl<B: Backend + 'static> Runtime<B> {
     /// `forget()`.
     pub fn sync_shared(&mut self, now: i64) {
         let now = self.tick(now);
-        let prefix = self.keys.prefix().to_string();
-        let forgotten = self.kv.get(&shared_state_key(&prefix, FORGOTTEN_KEY));
-        if forgotten.is_some() && forgotten != self.seen_forgotten {
-            self.seen_forgotten = forgotten;
-            let held = self.recorder.held_events() as u64;
-            self.engine.purge(DropReason::Consent, now);
-            self.engine
-                .count_external_drop(DropReason::Consent, held, now);
-            self.reload_recorder();
+        if self.follow_forget(now) {
             return;
         }
+        let prefix = self.keys.prefix().to_string();
         if let Some(text) = self.kv.get(&shared_state_key(&prefix, consent::STATE_KEY)) {
             let mut theirs = Consent::new(&self.settings.consent, &self.settings.required_consent);
             theirs.restore(&text);
@@ -787,6 +782,27 @@ impl<B: Backend + 'static> Runtime<B> {
         {
             self.reload_recorder();
         }
+    }
+
+    /// Follows a `forget()` made in another tab since this tab last looked:
+    /// purges this tab's queue (`consent`) and reloads identity. Also
+    /// looked at before reading events to send: that tab erased them from
+    /// storage before this one hears of it, and finding them gone would
+    /// count them `corrupt`.
+    fn follow_forget(&mut self, now: i64) -> bool {
+        let forgotten = self
+            .kv
+            .get(&shared_state_key(self.keys.prefix(), FORGOTTEN_KEY));
+        if forgotten.is_none() || forgotten == self.seen_forgotten {
+            return false;
+        }
+        self.seen_forgotten = forgotten;
+        let held = self.recorder.held_events() as u64;
+        self.engine.purge(DropReason::Consent, now);
+        self.engine
+            .count_external_drop(DropReason::Consent, held, now);
+        self.reload_recorder();
+        true
     }
 
     /// Loads identity, consent and session again from shared storage.
@@ -871,6 +887,13 @@ impl<B: Backend + 'static> Runtime<B> {
         let now = self.tick(now);
         let mut forgotten = self.recorder.forget(&mut self.engine, now);
         let prefix = self.keys.prefix().to_string();
+        // Marked before the other tabs' queues are erased: a tab that finds
+        // its events gone then finds why (they are counted `consent`, not
+        // `corrupt`; store.rs).
+        let mark = i64_text(now);
+        self.kv
+            .set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
+        self.seen_forgotten = Some(mark);
         for tab in Keys::tabs_in(&self.kv, &prefix) {
             if tab == self.keys.tab() {
                 continue;
@@ -893,10 +916,6 @@ impl<B: Backend + 'static> Runtime<B> {
         }
         dedup(&mut forgotten.anonymous_ids);
         dedup(&mut forgotten.user_ids);
-        let mark = i64_text(now);
-        self.kv
-            .set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
-        self.seen_forgotten = Some(mark);
         forgotten
     }
 

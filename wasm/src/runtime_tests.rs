@@ -400,6 +400,36 @@ fn events_the_storage_lost_are_counted_corrupt() {
     assert_eq!(stats(&mut rt)["dropped"]["corrupt"], 3);
 }
 
+/// Another tab's `forget()` erases this tab's queue before this tab hears
+/// of it (its `storage` event comes later): when this tab next reads
+/// events to send it follows the forget first, so the events are counted
+/// `consent`, what the user asked for, not `corrupt` (found gone). One it
+/// recorded meanwhile carries the forgotten user's id and goes too; the
+/// next ones go out under a new anonymous id.
+#[test]
+fn events_another_tab_forgot_are_counted_consent_not_corrupt() {
+    let kv = site();
+    let mut a = tab(&kv, "a", json!({}));
+    let mut b = tab(&kv, "b", json!({}));
+    let forgotten_id = b.anonymous_id().to_string();
+    for name in ["One", "Two", "Three"] {
+        b.record("track", name, "", T0).unwrap();
+    }
+    assert_eq!(a.forget(T0 + 5).events_erased, 3);
+    b.record("track", "Meanwhile", "", T0 + 6).unwrap();
+    assert!(deliver_all(&mut b, T0 + 7).is_empty());
+    let s = stats(&mut b);
+    assert_eq!(s["dropped"]["consent"], 4, "{s}");
+    assert_eq!(s["dropped"]["corrupt"], 0, "{s}");
+    assert_eq!(s["queued_events"], 0);
+    assert!(s["last_error"].is_null(), "a forget is not an error: {s}");
+
+    b.record("track", "Later", "", T0 + 8).unwrap();
+    let sent = deliver_all(&mut b, T0 + 9);
+    assert_eq!(names(&sent), ["Later"]);
+    assert_ne!(sent[0]["anonymousId"], forgotten_id.as_str());
+}
+
 #[test]
 fn adoption_erases_what_was_forgotten_or_opted_out_since() {
     let kv = site();

@@ -39,7 +39,10 @@
 // module split the text as typed while `fetch` reads `\` as `/`; a
 // destination's endpoint was not read by the browser's URL parser at all;
 // and an error text showed the password of `http:///user:pw@host`, which a
-// browser reads as credentials): 91 in index.js, 48 in the module.
+// browser reads as credentials): 91 in index.js, 48 in the module; plus
+// the 15 bytes following another tab's forget() before reading events to
+// send measured (that tab erases this tab's queue before this tab hears of
+// it, and the events found gone were counted `corrupt`, not `consent`).
 // docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
@@ -63,7 +66,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 15;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
