@@ -11,7 +11,7 @@
 //! event or request says about time (`sentAt`, expiry by age, an HTTP-date
 //! `Retry-After`, ages in stats) is read from the wall clock given with
 //! [`Engine::set_wall_clock`] (without one, `now_ms` serves as both, as in
-//! the browser and in tests). The engine talks to its
+//! tests). The engine talks to its
 //! [`Store`] synchronously; the store is the only thing it touches.
 //!
 //! The rules, each written once here:

@@ -18,6 +18,8 @@
 //! the JS layer's (`js/index.js`).
 
 use crate::prelude::*;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicI64, Ordering};
 
 use cairn::consent::{self, Consent, Gate};
 use cairn::engine::{Engine, EngineConfig, Upload};
@@ -166,7 +168,18 @@ pub struct Runtime<B: Backend + 'static> {
     request_timeout_ms: u64,
     extra_context: Object,
     in_flight: Flights,
+    /// The wall clock as events are stamped with it: never earlier than
+    /// before, so timestamps keep recording order (as natively).
     now: i64,
+    /// The clock the engine's timers run on: the wall clock at start, moved
+    /// on by each later reading's step forward only. A clock set back (by
+    /// the user, or corrected by the network) holds no retry or flush back
+    /// until it catches up, as it would if timers ran on `now`.
+    timer: i64,
+    /// The last wall-clock reading, to measure the next step from.
+    last_wall: i64,
+    /// `now`, where the engine reads the wall clock (`sentAt`, expiry, ages).
+    stamp: Arc<AtomicI64>,
     counters: BrowserCounters,
     seen_forgotten: Option<String>,
 }
@@ -263,6 +276,10 @@ impl<B: Backend + 'static> Runtime<B> {
             e
         };
         let seen_forgotten = kv.get(&shared_state_key(prefix, FORGOTTEN_KEY));
+        let stamp = Arc::new(AtomicI64::new(now));
+        let mut engine = engine;
+        let wall = Arc::clone(&stamp);
+        engine.set_wall_clock(Box::new(move || wall.load(Ordering::Relaxed)));
         let mut rt = Runtime {
             kv,
             keys,
@@ -274,6 +291,9 @@ impl<B: Backend + 'static> Runtime<B> {
             extra_context: Object::new(),
             in_flight: Flights::default(),
             now,
+            timer: now,
+            last_wall: now,
+            stamp,
             counters: BrowserCounters::default(),
             seen_forgotten,
         };
@@ -281,14 +301,19 @@ impl<B: Backend + 'static> Runtime<B> {
         Ok(rt)
     }
 
-    /// Time as this runtime sees it: never earlier than before.
-    fn tick(&mut self, now: i64) -> i64 {
-        self.now = self.now.max(now);
-        self.now
+    /// Takes a wall-clock reading: moves the stamp clock (`now`) and the
+    /// timer clock on, and returns the timer clock, which the engine and
+    /// the recorder run on (as natively: runtime/clock.rs).
+    fn tick(&mut self, wall: i64) -> i64 {
+        self.timer += (wall - self.last_wall).max(0);
+        self.last_wall = wall;
+        self.now = self.now.max(wall);
+        self.stamp.store(self.now, Ordering::Relaxed);
+        self.timer
     }
 
     fn commit(&mut self) {
-        self.recorder.commit(&mut self.engine, self.now);
+        self.recorder.commit(&mut self.engine, self.timer);
     }
 
     /// The tab this runtime writes for.
@@ -303,7 +328,7 @@ impl<B: Backend + 'static> Runtime<B> {
     /// call is counted as dropped and its error returned.
     pub fn record(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<(), Error> {
         let now = self.tick(now);
-        let call = self.call_of(kind, name, payload, now)?;
+        let call = self.call_of(kind, name, payload)?;
         if let Err(e) = self.recorder.check_strict(&call, &mut self.engine, now) {
             // Counted by the check; its counts go to storage now.
             self.commit();
@@ -329,7 +354,7 @@ impl<B: Backend + 'static> Runtime<B> {
         now: i64,
     ) -> Result<bool, Error> {
         let now = self.tick(now);
-        let call = self.call_of(kind, name, payload, now)?;
+        let call = self.call_of(kind, name, payload)?;
         let judged = match verdict {
             // Strict mode refuses before consent is asked, as natively.
             PageVerdict::Refuse => {
@@ -350,9 +375,11 @@ impl<B: Backend + 'static> Runtime<B> {
         Ok(judged)
     }
 
-    /// The call `kind` with `payload` (JSON text) as the core records it;
-    /// an invalid one is counted as dropped and its error returned.
-    fn call_of(&mut self, kind: &str, name: &str, payload: &str, now: i64) -> Result<Call, Error> {
+    /// The call `kind` with `payload` (JSON text) as the core records it,
+    /// stamped now; an invalid one is counted as dropped and its error
+    /// returned.
+    fn call_of(&mut self, kind: &str, name: &str, payload: &str) -> Result<Call, Error> {
+        let now = self.now;
         let field = if matches!(kind, "identify" | "group") {
             "traits"
         } else {
@@ -375,7 +402,7 @@ impl<B: Backend + 'static> Runtime<B> {
                 } else {
                     DropReason::Invalid
                 };
-                self.engine.count_external_drop(reason, 1, now);
+                self.engine.count_external_drop(reason, 1, self.timer);
                 Err(e)
             }
         }
@@ -474,11 +501,14 @@ impl<B: Backend + 'static> Runtime<B> {
         self.engine.purged_upload()
     }
 
-    /// When to call [`poll`](Self::poll) next (ms since epoch), if ever
-    /// without new input.
+    /// When to call [`poll`](Self::poll) next (ms since epoch, counted
+    /// from the wall-clock reading `now`), if ever without new input.
     pub fn next_wakeup(&mut self, now: i64) -> Option<i64> {
-        let now = self.tick(now);
-        self.engine.next_wakeup(now)
+        let wall = now;
+        let now = self.tick(wall);
+        // The page waits on its own wall clock: the same wait from its
+        // reading, whatever step the wall clock took.
+        self.engine.next_wakeup(now).map(|at| wall + (at - now))
     }
 
     /// Sends everything recorded so far as soon as the backoff allows.
@@ -660,7 +690,8 @@ impl<B: Backend + 'static> Runtime<B> {
     /// With `stale_only`, only those that have not shown they are alive for
     /// [`STALE_TAB_MS`] (for browsers without Web Locks).
     pub fn other_tabs(&mut self, now: i64, stale_only: bool) -> Vec<String> {
-        let now = self.tick(now);
+        self.tick(now);
+        let now = self.now;
         let mut tabs = Keys::tabs_in(&self.kv, self.keys.prefix());
         tabs.retain(|t| t != self.keys.tab());
         if stale_only {
@@ -679,8 +710,12 @@ impl<B: Backend + 'static> Runtime<B> {
     /// Marks this tab alive now (or gone, with `alive = false`), for tabs
     /// that cannot see its Web Lock.
     pub fn mark_alive(&mut self, now: i64, alive: bool) {
-        let now = self.tick(now);
-        let value = if alive { i64_text(now) } else { "0".into() };
+        self.tick(now);
+        let value = if alive {
+            i64_text(self.now)
+        } else {
+            "0".into()
+        };
         self.kv.set(&self.keys.alive(), &value);
     }
 
@@ -890,7 +925,7 @@ impl<B: Backend + 'static> Runtime<B> {
         // Marked before the other tabs' queues are erased: a tab that finds
         // its events gone then finds why (they are counted `consent`, not
         // `corrupt`; store.rs).
-        let mark = i64_text(now);
+        let mark = i64_text(self.now);
         self.kv
             .set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
         self.seen_forgotten = Some(mark);

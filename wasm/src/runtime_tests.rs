@@ -400,6 +400,55 @@ fn events_the_storage_lost_are_counted_corrupt() {
     assert_eq!(stats(&mut rt)["dropped"]["corrupt"], 3);
 }
 
+/// The page's clock set back an hour (by the user, or corrected by the
+/// network) holds no timer back: the retry waits its backoff and the next
+/// batch its flush interval, not for the clock to catch up. Events keep
+/// recording order in their timestamps meanwhile (stamped at the last
+/// reading until the clock is past it, as natively), and a clock that
+/// jumps ahead (a device waking) lets timers fire at once.
+#[test]
+fn a_clock_set_back_holds_no_timer_back() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    rt.record("track", "Before", "", T0).unwrap();
+    rt.flush();
+    let o = rt.poll(T0).unwrap();
+    rt.on_error(o.id, "offline", T0);
+
+    let back = T0 - 3_600_000;
+    let wake = rt.next_wakeup(back).expect("a retry is scheduled");
+    assert!(
+        (back..back + 60_000).contains(&wake),
+        "the retry waits its backoff from now: {} ms",
+        wake - back
+    );
+    let retry = rt.poll(wake).expect("the retry goes out");
+    assert_eq!(names(&batch(&retry)), ["Before"]);
+    rt.on_response(retry.id, 200, None, String::new(), wake);
+
+    rt.record("track", "After", "", wake + 1).unwrap();
+    assert_eq!(
+        rt.next_wakeup(wake + 1),
+        Some(wake + 1 + 10_000),
+        "flushInterval from now"
+    );
+    let o = rt
+        .poll(wake + 1 + 10_000)
+        .expect("sent after flushInterval");
+    let sent = batch(&o);
+    assert_eq!(names(&sent), ["After"]);
+    assert_eq!(
+        sent[0]["timestamp"],
+        json!(cairn::time::iso8601_ms(T0)),
+        "stamped at the last reading: recording order kept"
+    );
+
+    // A device waking after a night: the wall clock jumped ahead.
+    rt.on_error(o.id, "offline", wake + 10_001);
+    let night = wake + 10_001 + 8 * 3_600_000;
+    assert!(rt.poll(night).is_some(), "the retry is due at once");
+}
+
 /// Another tab's `forget()` erases this tab's queue before this tab hears
 /// of it (its `storage` event comes later): when this tab next reads
 /// events to send it follows the forget first, so the events are counted

@@ -42,7 +42,11 @@
 // browser reads as credentials): 91 in index.js, 48 in the module; plus
 // the 15 bytes following another tab's forget() before reading events to
 // send measured (that tab erases this tab's queue before this tab hears of
-// it, and the events found gone were counted `corrupt`, not `consent`).
+// it, and the events found gone were counted `corrupt`, not `consent`);
+// plus the 38 bytes a timer clock that only moves forward measured (the
+// promise at the edges: a clock set back an hour held every retry and
+// flush back for an hour, since the page's timers ran on the stamps'
+// clock, which waits for the wall clock to catch up).
 // docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
@@ -66,14 +70,15 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 15;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 15 + 38;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
 // Measured 13,769 (81,634 against 67,865; 13,347 before a tab taking over
 // a gone tab's queue took each destination's drop counts too), plus the
-// same 8 of jitter.
-export const DESTINATIONS_GZIP = 13777;
+// same 8 of jitter, plus the 21 by which the forward-only timer clock
+// costs this package more than the default one (59 in all here).
+export const DESTINATIONS_GZIP = 13798;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';

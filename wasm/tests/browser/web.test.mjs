@@ -107,6 +107,25 @@ test('offline, reload, back online: every event recorded offline arrives once', 
     assert.deepEqual(names(events), [...Array.from({ length: 10 }, (_, i) => `Offline A${i}`), ...Array.from({ length: 5 }, (_, i) => `Offline B${i}`)]);
   }));
 
+test('the clock set back an hour holds no retry back', TEST, () =>
+  withRig(async ({ collector, context, opts }) => {
+    const batchUrl = `${collector.endpoint}/v1/batch`;
+    await context.route(batchUrl, (route) => route.abort('internetdisconnected'));
+    const page = await openApp(context, site.origin, opts({ flushAt: 1, retryBaseDelay: 200, maxRetryDelay: 1_000 }));
+    await page.evaluate(() => window.cairn.track('Before'));
+    await until(async () => (await statsOf(page)).retries >= 1, 10_000, 'a failed attempt');
+    // The user (or the network's time service) sets the clock back.
+    await page.evaluate(() => {
+      const now = Date.now;
+      Date.now = () => now.call(Date) - 3_600_000;
+    });
+    await context.unroute(batchUrl);
+    await page.evaluate(() => window.cairn.track('After'));
+    const events = await until(() => collector.events().length >= 2 && collector.events(), 10_000, 'both events, within the retry cap');
+    assert.deepEqual(names(events), ['Before', 'After']);
+    assert.ok(events[1].timestamp >= events[0].timestamp, 'timestamps keep recording order');
+  }));
+
 test('a redirect answering the batch is not taken for delivery', TEST, () =>
   withRig(async ({ collector, context, opts }) => {
     // An endpoint that moved, with CORS headers on its answers: fetch would
