@@ -922,9 +922,9 @@ impl<B: Backend + 'static> Runtime<B> {
         let now = self.tick(now);
         let mut forgotten = self.recorder.forget(&mut self.engine, now);
         let prefix = self.keys.prefix().to_string();
-        // Marked before the other tabs' queues are erased: a tab that finds
-        // its events gone then finds why (they are counted `consent`, not
-        // `corrupt`; store.rs).
+        // Marked before the other tabs' queues are erased: a tab about to
+        // read its events follows the mark first (`follow_forget`), so it
+        // counts them `consent`, never finds them gone (`corrupt`).
         let mark = i64_text(self.now);
         self.kv
             .set(&shared_state_key(&prefix, FORGOTTEN_KEY), &mark);
