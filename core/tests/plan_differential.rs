@@ -222,27 +222,39 @@ fn uri_like() -> impl Strategy<Value = String> {
     )
 }
 
+/// Strings drawn from `strings` (`config(20_000)` of them), each with
+/// whether the plan's `format` passes it and whether `oracle` does.
+fn format_verdicts(
+    format: &str,
+    strings: impl Strategy<Value = String>,
+    oracle: impl Fn(&str) -> bool,
+) -> Vec<(String, bool, bool)> {
+    let plan = plan_for(json!({ "format": format }));
+    let mut runner = proptest::test_runner::TestRunner::new(config(20_000));
+    (0..runner.config().cases)
+        .map(|_| {
+            let s = strings.new_tree(&mut runner).expect("a case").current();
+            let cairn = rules(&plan, &Value::from(s.clone()).to_string()).is_empty();
+            let by_oracle = oracle(&s);
+            (s, cairn, by_oracle)
+        })
+        .collect()
+}
+
 #[test]
 fn uri_format_refuses_no_uri_rfc_3986_accepts() {
-    let plan = plan_for(json!({ "format": "uri" }));
-    let mut runner = proptest::test_runner::TestRunner::new(config(20_000));
-    let cases = runner.config().cases;
+    let verdicts = format_verdicts("uri", uri_like(), |s| fluent_uri::Uri::parse(s).is_ok());
     let (mut valid, mut loose) = (0, 0);
-    for _ in 0..cases {
-        let s = uri_like().new_tree(&mut runner).expect("a case").current();
-        let rfc = fluent_uri::Uri::parse(s.as_str()).is_ok();
-        let cairn = rules(&plan, &Value::from(s.clone()).to_string()).is_empty();
+    for &(ref s, cairn, rfc) in &verdicts {
         assert!(cairn || !rfc, "{s:?} is an RFC 3986 URI, refused");
         valid += usize::from(rfc);
         loose += usize::from(cairn && !rfc);
     }
-    // The generator reaches both sides, and the looseness stays an edge.
-    assert!(valid > cases as usize / 10, "{valid} of {cases} valid");
-    assert!(
-        loose < cases as usize / 2,
-        "{loose} of {cases} passed, not URIs"
-    );
+    let cases = verdicts.len();
     eprintln!("{valid} valid, {loose} loose of {cases}");
+    // The generator reaches both sides, and the looseness stays an edge.
+    assert!(valid > cases / 10, "{valid} of {cases} valid");
+    assert!(loose < cases / 2, "{loose} of {cases} passed, not URIs");
 }
 
 /// Where the `uri` format is looser than RFC 3986, by choice (the checker
@@ -309,20 +321,14 @@ fn email_choice(s: &str, rfc: bool) -> Option<&'static str> {
 #[test]
 fn email_format_differs_from_rfc_5322_only_where_it_chooses_to() {
     use std::str::FromStr;
-    let plan = plan_for(json!({ "format": "email" }));
-    let mut runner = proptest::test_runner::TestRunner::new(config(20_000));
-    let cases = runner.config().cases;
+    let verdicts = format_verdicts("email", email_like(), |s| {
+        email_address::EmailAddress::from_str(s).is_ok()
+    });
     let (mut valid, mut chosen) = (0, 0);
-    for _ in 0..cases {
-        let s = email_like()
-            .new_tree(&mut runner)
-            .expect("a case")
-            .current();
-        let rfc = email_address::EmailAddress::from_str(&s).is_ok();
-        let cairn = rules(&plan, &Value::from(s.clone()).to_string()).is_empty();
+    for &(ref s, cairn, rfc) in &verdicts {
         valid += usize::from(rfc);
         if cairn != rfc {
-            let why = email_choice(&s, rfc);
+            let why = email_choice(s, rfc);
             assert!(
                 why.is_some(),
                 "{s:?}: RFC 5322 says {rfc}, cairn {cairn}, for no reason it names"
@@ -330,6 +336,7 @@ fn email_format_differs_from_rfc_5322_only_where_it_chooses_to() {
             chosen += 1;
         }
     }
+    let cases = verdicts.len();
     eprintln!("{valid} valid, {chosen} judged otherwise by choice, of {cases}");
-    assert!(valid > cases as usize / 10, "{valid} of {cases} valid");
+    assert!(valid > cases / 10, "{valid} of {cases} valid");
 }

@@ -437,7 +437,11 @@ impl<B: Backend + 'static> Runtime<B> {
         if self.in_flight.is_some() {
             return None;
         }
-        self.follow_forget(now);
+        // Only when an upload is due, so its events are about to be read:
+        // not once for every call recorded meanwhile.
+        if self.engine.next_wakeup(now).is_some_and(|at| at <= now) {
+            self.follow_forget(now);
+        }
         let up = self.engine.poll_upload(now)?;
         #[cfg(feature = "destinations")]
         let destination = up.destination;

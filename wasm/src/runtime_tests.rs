@@ -461,9 +461,13 @@ fn events_another_tab_forgot_are_counted_consent_not_corrupt() {
     let mut a = tab(&kv, "a", json!({}));
     let mut b = tab(&kv, "b", json!({}));
     let forgotten_id = b.anonymous_id().to_string();
+    let reads = || kv.with_backend(|k| k.reads.get());
+    let before = reads();
     for name in ["One", "Two", "Three"] {
         b.record("track", name, "", T0).unwrap();
+        assert_eq!(b.poll(T0), None, "flushAt 1000: nothing due");
     }
+    assert_eq!(reads(), before, "no upload due, no look at the mark");
     assert_eq!(a.forget(T0 + 5).events_erased, 3);
     b.record("track", "Meanwhile", "", T0 + 6).unwrap();
     assert!(deliver_all(&mut b, T0 + 7).is_empty());
