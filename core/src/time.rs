@@ -2,10 +2,31 @@
 //!
 //! cairn stamps every event with a millisecond timestamp taken at the call and
 //! keeps it as an integer; this module only turns such an integer into the
-//! `2026-11-22T07:17:49.123Z` text the wire formats want. It leaves reading
-//! clocks to the runtimes (the engine has no clock of its own).
+//! `2026-11-22T07:17:49.123Z` text the wire formats want, and decides how a
+//! stamp follows a wall clock that steps back ([`next_stamp`]). It leaves
+//! reading clocks to the runtimes (the engine has no clock of its own).
 
 use crate::prelude::*;
+
+/// The largest step back of the wall clock that stamps hold at the last
+/// stamp rather than follow: 1 s. A clock nudged back a little (a time
+/// service's small correction, readings of two threads crossing) keeps
+/// timestamps in recording order; a clock set back further was wrong
+/// before, and the wall-clock time of the call is what an event must carry.
+pub const STAMP_HOLD_MAX_MS: i64 = 1_000;
+
+/// The stamp for a call made when the wall clock reads `reading_ms`, the
+/// last stamp given having been `last_ms`: the reading, except that a step
+/// back of at most [`STAMP_HOLD_MAX_MS`] stamps `last_ms` again. A reading
+/// at or before the epoch (a clock before 1970, or none) is no reading:
+/// `last_ms` again.
+pub fn next_stamp(last_ms: i64, reading_ms: i64) -> i64 {
+    if reading_ms <= 0 || (reading_ms < last_ms && last_ms - reading_ms <= STAMP_HOLD_MAX_MS) {
+        last_ms
+    } else {
+        reading_ms
+    }
+}
 
 /// Formats `epoch_ms` (milliseconds since 1970-01-01T00:00:00Z) as
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`. Dates before 1970 are clamped to the epoch.

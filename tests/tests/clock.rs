@@ -86,7 +86,7 @@ fn after_a_night_asleep_events_and_sent_at_carry_the_wall_clock_time_of_the_call
 }
 
 #[test]
-fn a_wall_clock_set_back_keeps_timestamps_in_order_and_delivery_on_time() {
+fn a_wall_clock_set_back_is_followed_by_timestamps_and_holds_no_delivery_back() {
     let server = Collector::start(CollectorConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let device = Device::new();
@@ -112,9 +112,35 @@ fn a_wall_clock_set_back_keeps_timestamps_in_order_and_delivery_on_time() {
         "delivered by the flush interval: {:?}",
         client.stats()
     );
+    let back = ms(&events[0]["timestamp"]) - ms(&events[1]["timestamp"]);
     assert!(
-        ms(&events[1]["timestamp"]) >= ms(&events[0]["timestamp"]),
-        "timestamps never go backwards within a process"
+        (3_600_000 - 5_000..=3_600_000).contains(&back),
+        "the second event carries the wall-clock time of its call, an hour earlier: {back} ms"
     );
     client.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn a_wall_clock_nudged_back_keeps_timestamps_in_recording_order() {
+    let server = Collector::start(CollectorConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::new();
+    let client = cairn::Client::builder("k")
+        .endpoint(server.endpoint())
+        .storage_path(dir.path().join("cairn.db"))
+        .build_with_time_source(device.clone())
+        .unwrap();
+    client.track("First", json!({})).unwrap();
+    // A time service's small correction: half a second back.
+    device.move_wall_clock(-500);
+    client.track("Second", json!({})).unwrap();
+    assert_eq!(client.flush(Duration::from_secs(10)).unwrap().remaining, 0);
+    let events = server.events();
+    assert_eq!(events.len(), 2);
+    assert!(
+        ms(&events[1]["timestamp"]) >= ms(&events[0]["timestamp"]),
+        "held at the first stamp: {:?} then {:?}",
+        events[0]["timestamp"],
+        events[1]["timestamp"]
+    );
 }

@@ -168,8 +168,9 @@ pub struct Runtime<B: Backend + 'static> {
     request_timeout_ms: u64,
     extra_context: Object,
     in_flight: Flights,
-    /// The wall clock as events are stamped with it: never earlier than
-    /// before, so timestamps keep recording order (as natively).
+    /// The wall clock as events are stamped with it: the last reading,
+    /// held through a step back of at most a second
+    /// (`cairn::time::next_stamp`, as natively).
     now: i64,
     /// The clock the engine's timers run on: the wall clock at start, moved
     /// on by each later reading's step forward only. A clock set back (by
@@ -307,7 +308,7 @@ impl<B: Backend + 'static> Runtime<B> {
     fn tick(&mut self, wall: i64) -> i64 {
         self.timer += (wall - self.last_wall).max(0);
         self.last_wall = wall;
-        self.now = self.now.max(wall);
+        self.now = cairn::time::next_stamp(self.now, wall);
         self.stamp.store(self.now, Ordering::Relaxed);
         self.timer
     }

@@ -402,10 +402,10 @@ fn events_the_storage_lost_are_counted_corrupt() {
 
 /// The page's clock set back an hour (by the user, or corrected by the
 /// network) holds no timer back: the retry waits its backoff and the next
-/// batch its flush interval, not for the clock to catch up. Events keep
-/// recording order in their timestamps meanwhile (stamped at the last
-/// reading until the clock is past it, as natively), and a clock that
-/// jumps ahead (a device waking) lets timers fire at once.
+/// batch its flush interval, not for the clock to catch up. Events are
+/// stamped with the clock as set (the wall-clock time of the call, as
+/// natively), and a clock that jumps ahead (a device waking) lets timers
+/// fire at once.
 #[test]
 fn a_clock_set_back_holds_no_timer_back() {
     let kv = site();
@@ -439,14 +439,30 @@ fn a_clock_set_back_holds_no_timer_back() {
     assert_eq!(names(&sent), ["After"]);
     assert_eq!(
         sent[0]["timestamp"],
-        json!(cairn::time::iso8601_ms(T0)),
-        "stamped at the last reading: recording order kept"
+        json!(cairn::time::iso8601_ms(wake + 1)),
+        "stamped with the wall clock as set"
     );
 
     // A device waking after a night: the wall clock jumped ahead.
     rt.on_error(o.id, "offline", wake + 10_001);
     let night = wake + 10_001 + 8 * 3_600_000;
     assert!(rt.poll(night).is_some(), "the retry is due at once");
+}
+
+/// A clock nudged back by at most a second keeps timestamps in recording
+/// order; one set back further is followed (the rule is
+/// `cairn::time::next_stamp`, shared with the native runtime).
+#[test]
+fn stamps_hold_a_nudge_back_and_follow_a_clock_set_back() {
+    let kv = site();
+    let mut rt = tab(&kv, "a", json!({}));
+    rt.record("track", "One", "", T0 + 5_000).unwrap();
+    rt.record("track", "Two", "", T0 + 4_500).unwrap();
+    rt.record("track", "Three", "", T0 - 60_000).unwrap();
+    let sent = deliver_all(&mut rt, T0 - 60_000);
+    let stamps: Vec<&Value> = sent.iter().map(|e| &e["timestamp"]).collect();
+    let at = |ms| json!(cairn::time::iso8601_ms(ms));
+    assert_eq!(stamps, [&at(T0 + 5_000), &at(T0 + 5_000), &at(T0 - 60_000)]);
 }
 
 /// Another tab's `forget()` erases this tab's queue before this tab hears

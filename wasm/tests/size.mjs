@@ -70,17 +70,18 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 12 + 38;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 12 + 38 + 3;
 // Measured 5,222; the 8 more are the byte or two by which an edit anywhere
 // in the core moves the gzip size (line numbers in its location data).
 export const PLANS_GZIP = 5230;
-// Measured 13,808 (82,053 against 68,245; 13,769 when several destinations
+// Measured 13,823 (82,071 against 68,248; 13,769 when several destinations
 // came, 81,634 against 67,865; since then a tab taking over a gone tab's
 // queue took each destination's drop counts too, and the fixes at the edges
 // cost the lanes more than the default package: the forward-only timer
 // clock 22 bytes more, looking for another tab's forget() only when an
-// upload is due 9 more), plus the same 8 of jitter.
-export const DESTINATIONS_GZIP = 13816;
+// upload is due 9 more, stamps following a clock set back 15 more), plus
+// the same 8 of jitter.
+export const DESTINATIONS_GZIP = 13831;
 const FILES = ['cairn_wasm_bg.wasm', 'cairn_wasm.js', 'index.js', 'plan.js'];
 
 const dir = process.argv[2] || 'wasm/pkg';

@@ -1,12 +1,13 @@
 //! The runtime's two clocks: the wall clock for what an event says about
 //! time, a monotonic one for how long cairn waits.
 //!
-//! - [`Clocks::stamp_ms`] is the wall clock read at each call, made
-//!   non-decreasing within the process: it stamps each event's `timestamp`
-//!   and each request's `sentAt`. A phone that slept all night stamps the
-//!   morning's events with the morning's time, and a clock corrected by the
-//!   network is followed at once (a step backwards holds stamps at the last
-//!   one until the clock catches up, so timestamps keep recording order).
+//! - [`Clocks::stamp_ms`] is the wall clock read at each call: it stamps
+//!   each event's `timestamp` and each request's `sentAt`. A phone that
+//!   slept all night stamps the morning's events with the morning's time,
+//!   and a clock corrected by the network is followed at once, also
+//!   backwards. Only a step back of at most a second is held at the last
+//!   stamp, so timestamps keep recording order through small corrections
+//!   ([`crate::time::next_stamp`], the rule the browser keeps too).
 //! - [`Clocks::timer_ms`] drives the engine's timers and backoff: the wall
 //!   clock as read once at start, plus monotonic time since. It never jumps
 //!   when the wall clock is set, so a clock set back by an hour cannot hold
@@ -55,8 +56,8 @@ impl TimeSource for SystemClocks {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
-            // A clock set before 1970: the non-decreasing stamp holds the
-            // last good reading.
+            // A clock set before 1970: no reading (`next_stamp` holds the
+            // last good one).
             .unwrap_or(0)
     }
 
@@ -68,7 +69,7 @@ impl TimeSource for SystemClocks {
 /// The two readings a client needs, shared by its callers and its worker.
 pub(crate) struct Clocks {
     source: Arc<dyn TimeSource>,
-    /// The last stamp handed out, so stamps never go backwards.
+    /// The last stamp handed out, for [`crate::time::next_stamp`].
     last_stamp: AtomicI64,
     /// Wall clock at start minus the monotonic reading then: timer readings
     /// look like wall-clock milliseconds (they are persisted and shown as
@@ -95,11 +96,16 @@ impl Clocks {
         }
     }
 
-    /// The wall clock now, never earlier than a stamp already handed out.
+    /// The wall clock now; a step back of at most a second after a stamp
+    /// already handed out stamps that one again.
     pub(crate) fn stamp_ms(&self) -> i64 {
-        let now = self.source.wall_ms();
-        let before = self.last_stamp.fetch_max(now, Ordering::Relaxed);
-        before.max(now)
+        let reading = self.source.wall_ms();
+        let step = |last| Some(crate::time::next_stamp(last, reading));
+        match (self.last_stamp).fetch_update(Ordering::Relaxed, Ordering::Relaxed, step) {
+            // `step` always answers `Some`, so this is `Ok`; both carry the
+            // stamp before this one.
+            Ok(last) | Err(last) => crate::time::next_stamp(last, reading),
+        }
     }
 
     /// Milliseconds on the timer clock (monotonic, anchored at the wall
@@ -154,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_set_back_holds_stamps_until_it_catches_up_and_leaves_timers_alone() {
+    fn a_clock_set_back_an_hour_is_followed_and_leaves_timers_alone() {
         let device = Arc::new(Device::default());
         device.set(10_000_000, Duration::from_secs(5));
         let clocks = Clocks::new(device.clone());
@@ -162,12 +168,45 @@ mod tests {
         device.set(10_000_000 - 3_600_000, Duration::from_secs(6));
         assert_eq!(
             clocks.stamp_ms(),
-            10_000_000,
-            "never earlier than a stamp given"
+            10_000_000 - 3_600_000,
+            "the wall-clock time of the call, not the last stamp"
         );
         assert_eq!(clocks.timer_ms(), 10_001_000, "timers ran on by 1 s");
-        device.set(10_000_250, Duration::from_secs(7));
-        assert_eq!(clocks.stamp_ms(), 10_000_250);
+        device.set(10_000_000 - 3_600_000 + 250, Duration::from_secs(7));
+        assert_eq!(clocks.stamp_ms(), 10_000_000 - 3_600_000 + 250);
+    }
+
+    #[test]
+    fn a_clock_nudged_back_a_little_keeps_stamps_in_recording_order() {
+        let device = Arc::new(Device::default());
+        device.set(10_000_000, Duration::from_secs(5));
+        let clocks = Clocks::new(device.clone());
+        assert_eq!(clocks.stamp_ms(), 10_000_000);
+        device.set(
+            10_000_000 - crate::time::STAMP_HOLD_MAX_MS,
+            Duration::from_secs(6),
+        );
+        assert_eq!(clocks.stamp_ms(), 10_000_000, "held at the last stamp");
+        device.set(10_000_001, Duration::from_secs(7));
+        assert_eq!(clocks.stamp_ms(), 10_000_001, "followed once past it");
+        device.set(
+            10_000_001 - crate::time::STAMP_HOLD_MAX_MS - 1,
+            Duration::from_secs(8),
+        );
+        assert_eq!(
+            clocks.stamp_ms(),
+            10_000_001 - crate::time::STAMP_HOLD_MAX_MS - 1,
+            "a step back beyond the hold is followed"
+        );
+    }
+
+    #[test]
+    fn a_clock_before_1970_is_no_reading() {
+        let device = Arc::new(Device::default());
+        device.set(10_000_000, Duration::from_secs(5));
+        let clocks = Clocks::new(device.clone());
+        device.set(0, Duration::from_secs(6));
+        assert_eq!(clocks.stamp_ms(), 10_000_000);
     }
 
     #[test]
