@@ -104,6 +104,23 @@ impl Commons {
         message_id: &str,
         created_ms: i64,
     ) -> Result<Shape<'e>> {
+        // Most events end with the tail used last: checked from the end
+        // first, with no search for the middle.
+        if let Some(i) = self.current {
+            if let Some(common) = self.known.get_mut(i) {
+                let found = compact::head_before(
+                    json,
+                    &common.tail,
+                    message_id,
+                    created_ms,
+                    &mut self.scratch,
+                );
+                if let Some(head) = found {
+                    common.moved = true;
+                    return Ok(Shape::Head(head, common.id));
+                }
+            }
+        }
         let Some((head, tail)) = compact::split(json, message_id, created_ms, &mut self.scratch)
         else {
             return Ok(Shape::Whole);

@@ -69,6 +69,22 @@ pub fn split<'j>(
     Some((json.get(..at)?, json.get(at + scratch.len()..)?))
 }
 
+/// The head of `json` when it ends with its middle and then `tail` (a tail
+/// a store already keeps): checked from the end, with no search, for the
+/// common case of the next event of the same device and session. `None`
+/// when it does not end so; [`split`] then searches.
+pub fn head_before<'j>(
+    json: &'j str,
+    tail: &str,
+    message_id: &str,
+    created_ms: i64,
+    scratch: &mut String,
+) -> Option<&'j str> {
+    let rest = json.strip_suffix(tail)?;
+    write_middle(scratch, message_id, created_ms);
+    rest.strip_suffix(scratch.as_str())
+}
+
 /// Makes `head` (an event's head, as stored) the event's JSON again, from
 /// its message id, its recording time and its `tail`; `scratch` is a buffer
 /// for the middle. In place: a row read back from the file is not copied.
@@ -127,7 +143,48 @@ mod tests {
         assert!(split(&quoted, "a\"b", 1_000, &mut scratch).is_none());
     }
 
+    #[test]
+    fn the_head_before_a_known_tail_is_split_s_head() {
+        let context = r#"{"library":{"name":"cairn"}}"#;
+        let json = event("m-1", 1_000, context);
+        let mut scratch = String::new();
+        let (head, tail) = split(&json, "m-1", 1_000, &mut scratch).unwrap();
+        let tail = tail.to_string();
+        assert_eq!(
+            head_before(&json, &tail, "m-1", 1_000, &mut scratch),
+            Some(head)
+        );
+        let other = event("m-1", 1_000, r#"{"library":{"name":"other"}}"#);
+        assert_eq!(head_before(&other, &tail, "m-1", 1_000, &mut scratch), None);
+        assert_eq!(head_before(&json, &tail, "m-2", 1_000, &mut scratch), None);
+        assert_eq!(head_before(&json, &tail, "m-1", 1_001, &mut scratch), None);
+    }
+
     proptest::proptest! {
+        /// Whenever the check from the end answers, the event is its head,
+        /// middle and tail, as `split` would have kept it: the store
+        /// rebuilds it byte for byte either way.
+        #[test]
+        fn the_head_before_a_tail_joins_back_to_the_event(
+            head in "[,\"a-c:{}0-9]{0,24}",
+            tail in "[,\"a-c:{}0-9]{0,24}",
+            other in "[,\"a-c:{}0-9]{0,24}",
+            id in "[a-c0-9-]{0,6}",
+            ms in 0i64..4_000_000_000_000,
+        ) {
+            let mut json = head.clone();
+            let mut scratch = String::new();
+            write_middle(&mut scratch, &id, ms);
+            json.push_str(&scratch);
+            json.push_str(&tail);
+            proptest::prop_assert_eq!(head_before(&json, &tail, &id, ms, &mut scratch), Some(head.as_str()));
+            if let Some(h) = head_before(&json, &other, &id, ms, &mut scratch) {
+                let mut joined = h.to_string();
+                join(&mut joined, &id, ms, &other, &mut scratch);
+                proptest::prop_assert_eq!(joined, json);
+            }
+        }
+
         /// Both searches give memmem's answer, on
         /// texts made of the characters events are made of, with the
         /// middle in them zero, one or more times.
