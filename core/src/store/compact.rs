@@ -69,22 +69,6 @@ pub fn split<'j>(
     Some((json.get(..at)?, json.get(at + scratch.len()..)?))
 }
 
-/// The head of `json` when it ends with its middle and then `tail` (a tail
-/// a store already keeps): checked from the end, with no search, for the
-/// common case of the next event of the same device and session. `None`
-/// when it does not end so; [`split`] then searches.
-pub fn head_before<'j>(
-    json: &'j str,
-    tail: &str,
-    message_id: &str,
-    created_ms: i64,
-    scratch: &mut String,
-) -> Option<&'j str> {
-    let rest = json.strip_suffix(tail)?;
-    write_middle(scratch, message_id, created_ms);
-    rest.strip_suffix(scratch.as_str())
-}
-
 /// Makes `head` (an event's head, as stored) the event's JSON again, from
 /// its message id, its recording time and its `tail`; `scratch` is a buffer
 /// for the middle. In place: a row read back from the file is not copied.
@@ -99,6 +83,24 @@ pub fn join(
     head.reserve_exact(scratch.len() + tail.len());
     head.push_str(scratch);
     head.push_str(tail);
+}
+
+/// The head of `json` when it ends with its middle and then `tail` (a tail
+/// a store already keeps): checked from the end, with no search, for the
+/// common case of the next event of the same device and session. `None`
+/// when it does not end so; [`split`] then searches. Native only: the
+/// browser's store splits each event once, as it is written.
+#[cfg(feature = "native")]
+pub fn head_before<'j>(
+    json: &'j str,
+    tail: &str,
+    message_id: &str,
+    created_ms: i64,
+    scratch: &mut String,
+) -> Option<&'j str> {
+    let rest = json.strip_suffix(tail)?;
+    write_middle(scratch, message_id, created_ms);
+    rest.strip_suffix(scratch.as_str())
 }
 
 #[cfg(test)]
@@ -143,6 +145,7 @@ mod tests {
         assert!(split(&quoted, "a\"b", 1_000, &mut scratch).is_none());
     }
 
+    #[cfg(feature = "native")]
     #[test]
     fn the_head_before_a_known_tail_is_split_s_head() {
         let context = r#"{"library":{"name":"cairn"}}"#;
@@ -164,6 +167,7 @@ mod tests {
         /// Whenever the check from the end answers, the event is its head,
         /// middle and tail, as `split` would have kept it: the store
         /// rebuilds it byte for byte either way.
+        #[cfg(feature = "native")]
         #[test]
         fn the_head_before_a_tail_joins_back_to_the_event(
             head in "[,\"a-c:{}0-9]{0,24}",
