@@ -1019,11 +1019,18 @@ pub struct Stamp<'a> {
 /// userId, anonymousId, previousId, groupId, messageId, timestamp,
 /// originalTimestamp, context.
 pub fn encode(call: &Call, stamp: &Stamp<'_>) -> String {
-    encode_parts(call, &call.parts(), stamp)
+    let mut buf = [0; ISO8601_MAX];
+    let timestamp = iso8601_ms_in(call.timestamp_ms, &mut buf);
+    encode_parts(call, &call.parts(), stamp, timestamp)
 }
 
 /// [`encode`] with the call's texts already read.
-pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) -> String {
+pub(crate) fn encode_parts(
+    call: &Call,
+    parts: &Parts<'_>,
+    stamp: &Stamp<'_>,
+    timestamp: &str,
+) -> String {
     // Every member after `type` follows another, so each is written with its
     // comma, name and colon as one literal; the type names need no escaping.
     let payload = match call.kind {
@@ -1070,10 +1077,8 @@ pub(crate) fn encode_parts(call: &Call, parts: &Parts<'_>, stamp: &Stamp<'_>) ->
             push_string(&mut out, v);
         }
     }
-    // Timestamps need no escaping: digits and punctuation. Both are the
-    // same text, formatted once.
-    let mut buf = [0; ISO8601_MAX];
-    let timestamp = iso8601_ms_in(call.timestamp_ms, &mut buf);
+    // `timestamp` is the call's, formatted by the caller; it needs no
+    // escaping: digits and punctuation.
     for key in [",\"timestamp\":\"", ",\"originalTimestamp\":\""] {
         out.push_str(key);
         out.push_str(timestamp);

@@ -72,6 +72,9 @@ pub struct Recorder {
     context_cache: Option<(i64, RawJson)>,
     /// The context of a complete event that brings none (see `own_context`).
     library_context: Option<RawJson>,
+    /// Events' timestamps as text, the last second's kept.
+    #[cfg(feature = "native")]
+    timestamps: crate::time::Iso8601Text,
     held: VecDeque<Held>,
     held_bytes: usize,
     pending: Vec<NewEvent>,
@@ -184,6 +187,8 @@ impl Recorder {
             session,
             context_cache: None,
             library_context: None,
+            #[cfg(feature = "native")]
+            timestamps: Default::default(),
             held: VecDeque::new(),
             held_bytes: 0,
             pending: Vec::new(),
@@ -649,7 +654,14 @@ impl Recorder {
                     context,
                 },
             };
-            encode_parts(call, &parts, &stamp)
+            #[cfg(feature = "native")]
+            let timestamp = self.timestamps.of(call.timestamp_ms);
+            // The browser writes each in full (its size budget).
+            #[cfg(not(feature = "native"))]
+            let mut buf = [0; crate::time::ISO8601_MAX];
+            #[cfg(not(feature = "native"))]
+            let timestamp = crate::time::iso8601_ms_in(call.timestamp_ms, &mut buf);
+            encode_parts(call, &parts, &stamp, timestamp)
         };
         if json.len() > max {
             log::warn!("cairn: event {} is {} bytes with its envelope, over max_event_bytes = {max}; dropped", parts.message_id, json.len());

@@ -42,6 +42,43 @@ pub fn push_iso8601_ms(out: &mut String, epoch_ms: i64) {
     out.push_str(iso8601_ms_in(epoch_ms, &mut buf));
 }
 
+/// [`iso8601_ms`]'s text, keeping the last second's: the next timestamp of
+/// the same second is written by its milliseconds alone. A recorder writes
+/// one per event, and events recorded together share their second. Native
+/// only: the browser build writes each in full, for its size budget.
+#[cfg(feature = "native")]
+#[derive(Debug, Clone, Default)]
+pub struct Iso8601Text {
+    second: Option<i64>,
+    text: String,
+}
+
+#[cfg(feature = "native")]
+impl Iso8601Text {
+    /// The text of `epoch_ms`, as [`iso8601_ms`] writes it.
+    pub fn of(&mut self, epoch_ms: i64) -> &str {
+        let ms = epoch_ms.max(0);
+        let second = ms / 1000;
+        // `.mmmZ` ends the text; the rest is the second's.
+        match self.text.len().checked_sub(4) {
+            Some(keep) if self.second == Some(second) => {
+                self.text.truncate(keep);
+                let millis = ms % 1000;
+                for digit in [millis / 100, millis / 10 % 10, millis % 10] {
+                    self.text.push(char::from(b'0' + digit as u8));
+                }
+                self.text.push('Z');
+            }
+            _ => {
+                self.text.clear();
+                push_iso8601_ms(&mut self.text, ms);
+                self.second = Some(second);
+            }
+        }
+        &self.text
+    }
+}
+
 /// Longest text of [`iso8601_ms_in`]: i64 milliseconds reach a nine-digit year.
 pub const ISO8601_MAX: usize = 29;
 

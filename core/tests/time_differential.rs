@@ -5,7 +5,9 @@
 //! Properties:
 //! - formatting: `iso8601_ms` writes what `chrono` writes for the same
 //!   instant (`to_rfc3339_opts(Millis, true)`), for every instant with a
-//!   four-digit year, and `parse_iso8601_ms` reads it back;
+//!   four-digit year, and `parse_iso8601_ms` reads it back; so does
+//!   `Iso8601Text`, which keeps the last second's text, over runs of
+//!   instants;
 //! - ISO-8601 parsing: on timestamps built from random fields (months 0-13,
 //!   days 0-32, hours 0-24, leap years, offsets, fractions, separators)
 //!   and on mutated ones, the same verdict and the same instant as
@@ -260,6 +262,25 @@ proptest! {
             .to_rfc3339_opts(SecondsFormat::Millis, true);
         prop_assert_eq!(&ours, &theirs);
         prop_assert_eq!(parse_iso8601_ms(&ours), Some(ms));
+    }
+
+    /// The text kept from one second to the next is chrono's too, for
+    /// runs of instants that share their second, cross it, jump and go
+    /// back (a clock set back), as a recorder's events do.
+    #[test]
+    fn instants_written_one_after_another_are_written_as_chrono_writes_them(
+        start in 0..=LAST_4_DIGIT_MS - 10_000_000,
+        steps in prop::collection::vec(prop_oneof![0i64..3, 0i64..1_500, -2_000i64..0, 0i64..10_000_000], 1..40),
+    ) {
+        let mut text = cairn::time::Iso8601Text::default();
+        let mut ms = start;
+        for step in steps {
+            ms = (ms + step).clamp(0, LAST_4_DIGIT_MS);
+            let theirs = DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Millis, true);
+            prop_assert_eq!(text.of(ms), theirs.as_str());
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub(super) struct Commons {
     next_candidate: usize,
     next_id: i64,
     scratch: String,
+    /// Recording times as text, for [`compact::head_before`].
+    created: crate::time::Iso8601Text,
 }
 
 /// How to store one event: its head with a common's id, or whole.
@@ -112,6 +114,7 @@ impl Commons {
                     json,
                     &common.tail,
                     message_id,
+                    &mut self.created,
                     created_ms,
                     &mut self.scratch,
                 );

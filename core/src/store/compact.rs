@@ -12,6 +12,8 @@
 //! tail is kept, and for how long, is each store's business.
 
 use crate::prelude::*;
+#[cfg(feature = "native")]
+use crate::time::Iso8601Text;
 
 /// Writes the middle of the event with `message_id` recorded at
 /// `created_ms` into `out` (cleared first). The id is written as it is: one
@@ -19,7 +21,15 @@ use crate::prelude::*;
 /// not find its middle and such an event is kept whole.
 pub fn write_middle(out: &mut String, message_id: &str, created_ms: i64) {
     let mut buf = [0; crate::time::ISO8601_MAX];
-    let t = crate::time::iso8601_ms_in(created_ms, &mut buf);
+    write_middle_at(
+        out,
+        message_id,
+        crate::time::iso8601_ms_in(created_ms, &mut buf),
+    );
+}
+
+/// [`write_middle`] with the recording time already written as text.
+fn write_middle_at(out: &mut String, message_id: &str, t: &str) {
     out.clear();
     out.push_str(",\"messageId\":\"");
     out.push_str(message_id);
@@ -88,18 +98,20 @@ pub fn join(
 /// The head of `json` when it ends with its middle and then `tail` (a tail
 /// a store already keeps): checked from the end, with no search, for the
 /// common case of the next event of the same device and session. `None`
-/// when it does not end so; [`split`] then searches. Native only: the
+/// when it does not end so; [`split`] then searches. `created` writes the
+/// recording time (keeping the last second's text). Native only: the
 /// browser's store splits each event once, as it is written.
 #[cfg(feature = "native")]
 pub fn head_before<'j>(
     json: &'j str,
     tail: &str,
     message_id: &str,
+    created: &mut Iso8601Text,
     created_ms: i64,
     scratch: &mut String,
 ) -> Option<&'j str> {
     let rest = json.strip_suffix(tail)?;
-    write_middle(scratch, message_id, created_ms);
+    write_middle_at(scratch, message_id, created.of(created_ms));
     rest.strip_suffix(scratch.as_str())
 }
 
@@ -154,13 +166,50 @@ mod tests {
         let (head, tail) = split(&json, "m-1", 1_000, &mut scratch).unwrap();
         let tail = tail.to_string();
         assert_eq!(
-            head_before(&json, &tail, "m-1", 1_000, &mut scratch),
+            head_before(
+                &json,
+                &tail,
+                "m-1",
+                &mut Iso8601Text::default(),
+                1_000,
+                &mut scratch
+            ),
             Some(head)
         );
         let other = event("m-1", 1_000, r#"{"library":{"name":"other"}}"#);
-        assert_eq!(head_before(&other, &tail, "m-1", 1_000, &mut scratch), None);
-        assert_eq!(head_before(&json, &tail, "m-2", 1_000, &mut scratch), None);
-        assert_eq!(head_before(&json, &tail, "m-1", 1_001, &mut scratch), None);
+        assert_eq!(
+            head_before(
+                &other,
+                &tail,
+                "m-1",
+                &mut Iso8601Text::default(),
+                1_000,
+                &mut scratch
+            ),
+            None
+        );
+        assert_eq!(
+            head_before(
+                &json,
+                &tail,
+                "m-2",
+                &mut Iso8601Text::default(),
+                1_000,
+                &mut scratch
+            ),
+            None
+        );
+        assert_eq!(
+            head_before(
+                &json,
+                &tail,
+                "m-1",
+                &mut Iso8601Text::default(),
+                1_001,
+                &mut scratch
+            ),
+            None
+        );
     }
 
     proptest::proptest! {
@@ -181,8 +230,8 @@ mod tests {
             write_middle(&mut scratch, &id, ms);
             json.push_str(&scratch);
             json.push_str(&tail);
-            proptest::prop_assert_eq!(head_before(&json, &tail, &id, ms, &mut scratch), Some(head.as_str()));
-            if let Some(h) = head_before(&json, &other, &id, ms, &mut scratch) {
+            proptest::prop_assert_eq!(head_before(&json, &tail, &id, &mut Iso8601Text::default(), ms, &mut scratch), Some(head.as_str()));
+            if let Some(h) = head_before(&json, &other, &id, &mut Iso8601Text::default(), ms, &mut scratch) {
                 let mut joined = h.to_string();
                 join(&mut joined, &id, ms, &other, &mut scratch);
                 proptest::prop_assert_eq!(joined, json);
