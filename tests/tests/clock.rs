@@ -53,16 +53,26 @@ fn ms(iso: &Value) -> i64 {
 
 const NIGHT_MS: i64 = 8 * 3600 * 1000;
 
-#[test]
-fn after_a_night_asleep_events_and_sent_at_carry_the_wall_clock_time_of_the_call() {
+/// A collector, and a client on a device whose clocks the test moves,
+/// built by `configure` from the defaults.
+fn rig(
+    configure: impl FnOnce(cairn::ClientBuilder) -> cairn::ClientBuilder,
+) -> (Collector, tempfile::TempDir, Arc<Device>, cairn::Client) {
     let server = Collector::start(CollectorConfig::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let device = Device::new();
-    let client = cairn::Client::builder("k")
+    let builder = cairn::Client::builder("k")
         .endpoint(server.endpoint())
-        .storage_path(dir.path().join("cairn.db"))
+        .storage_path(dir.path().join("cairn.db"));
+    let client = configure(builder)
         .build_with_time_source(device.clone())
         .unwrap();
+    (server, dir, device, client)
+}
+
+#[test]
+fn after_a_night_asleep_events_and_sent_at_carry_the_wall_clock_time_of_the_call() {
+    let (server, _dir, device, client) = rig(|b| b);
     client.track("Before Sleep", json!({})).unwrap();
     client.flush(Duration::from_secs(10)).unwrap();
     device.move_wall_clock(NIGHT_MS);
@@ -87,15 +97,7 @@ fn after_a_night_asleep_events_and_sent_at_carry_the_wall_clock_time_of_the_call
 
 #[test]
 fn a_wall_clock_set_back_is_followed_by_timestamps_and_holds_no_delivery_back() {
-    let server = Collector::start(CollectorConfig::default()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::new();
-    let client = cairn::Client::builder("k")
-        .endpoint(server.endpoint())
-        .storage_path(dir.path().join("cairn.db"))
-        .flush_interval(Duration::from_millis(200))
-        .build_with_time_source(device.clone())
-        .unwrap();
+    let (server, _dir, device, client) = rig(|b| b.flush_interval(Duration::from_millis(200)));
     client.track("First", json!({})).unwrap();
     device.move_wall_clock(-3_600_000);
     client.track("Second", json!({})).unwrap();
@@ -122,14 +124,7 @@ fn a_wall_clock_set_back_is_followed_by_timestamps_and_holds_no_delivery_back() 
 
 #[test]
 fn a_wall_clock_nudged_back_keeps_timestamps_in_recording_order() {
-    let server = Collector::start(CollectorConfig::default()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::new();
-    let client = cairn::Client::builder("k")
-        .endpoint(server.endpoint())
-        .storage_path(dir.path().join("cairn.db"))
-        .build_with_time_source(device.clone())
-        .unwrap();
+    let (server, _dir, device, client) = rig(|b| b);
     client.track("First", json!({})).unwrap();
     // A time service's small correction: half a second back.
     device.move_wall_clock(-500);

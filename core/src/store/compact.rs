@@ -157,59 +157,29 @@ mod tests {
         assert!(split(&quoted, "a\"b", 1_000, &mut scratch).is_none());
     }
 
+    /// [`head_before`] with buffers of its own.
+    #[cfg(feature = "native")]
+    fn head_of<'j>(json: &'j str, tail: &str, id: &str, ms: i64) -> Option<&'j str> {
+        head_before(
+            json,
+            tail,
+            id,
+            &mut Iso8601Text::default(),
+            ms,
+            &mut String::new(),
+        )
+    }
+
     #[cfg(feature = "native")]
     #[test]
     fn the_head_before_a_known_tail_is_split_s_head() {
-        let context = r#"{"library":{"name":"cairn"}}"#;
-        let json = event("m-1", 1_000, context);
-        let mut scratch = String::new();
-        let (head, tail) = split(&json, "m-1", 1_000, &mut scratch).unwrap();
-        let tail = tail.to_string();
-        assert_eq!(
-            head_before(
-                &json,
-                &tail,
-                "m-1",
-                &mut Iso8601Text::default(),
-                1_000,
-                &mut scratch
-            ),
-            Some(head)
-        );
+        let json = event("m-1", 1_000, r#"{"library":{"name":"cairn"}}"#);
+        let (head, tail) = split(&json, "m-1", 1_000, &mut String::new()).unwrap();
+        assert_eq!(head_of(&json, tail, "m-1", 1_000), Some(head));
         let other = event("m-1", 1_000, r#"{"library":{"name":"other"}}"#);
-        assert_eq!(
-            head_before(
-                &other,
-                &tail,
-                "m-1",
-                &mut Iso8601Text::default(),
-                1_000,
-                &mut scratch
-            ),
-            None
-        );
-        assert_eq!(
-            head_before(
-                &json,
-                &tail,
-                "m-2",
-                &mut Iso8601Text::default(),
-                1_000,
-                &mut scratch
-            ),
-            None
-        );
-        assert_eq!(
-            head_before(
-                &json,
-                &tail,
-                "m-1",
-                &mut Iso8601Text::default(),
-                1_001,
-                &mut scratch
-            ),
-            None
-        );
+        assert_eq!(head_of(&other, tail, "m-1", 1_000), None);
+        assert_eq!(head_of(&json, tail, "m-2", 1_000), None);
+        assert_eq!(head_of(&json, tail, "m-1", 1_001), None);
     }
 
     proptest::proptest! {
@@ -230,8 +200,8 @@ mod tests {
             write_middle(&mut scratch, &id, ms);
             json.push_str(&scratch);
             json.push_str(&tail);
-            proptest::prop_assert_eq!(head_before(&json, &tail, &id, &mut Iso8601Text::default(), ms, &mut scratch), Some(head.as_str()));
-            if let Some(h) = head_before(&json, &other, &id, &mut Iso8601Text::default(), ms, &mut scratch) {
+            proptest::prop_assert_eq!(head_of(&json, &tail, &id, ms), Some(head.as_str()));
+            if let Some(h) = head_of(&json, &other, &id, ms) {
                 let mut joined = h.to_string();
                 join(&mut joined, &id, ms, &other, &mut scratch);
                 proptest::prop_assert_eq!(joined, json);
