@@ -1463,8 +1463,18 @@ fn write_acks(
     for (name, through) in acked {
         upsert.execute(params![name, *through as i64])?;
     }
-    let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?;
-    delete.execute(params![done_through as i64])?;
+    let newest: Option<i64> = tx
+        .prepare_cached("SELECT MAX(seq) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    if newest.is_some_and(|n| n as u64 <= done_through) {
+        // Every row is done (an app's queue, delivered): without a WHERE
+        // clause SQLite frees the table's pages whole instead of deleting
+        // row by row.
+        tx.prepare_cached("DELETE FROM events")?.execute([])?;
+    } else if newest.is_some() {
+        let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?;
+        delete.execute(params![done_through as i64])?;
+    }
     commons.prune(tx, done_through)
 }
 
