@@ -407,9 +407,10 @@ impl Recorder {
                 }
             }
         }
+        // Back too: a clock set back moves the last activity back.
         let moved = self.session.map_or(0, |s| s.last_event_ms) - self.session_saved_ms;
         if matches!(touch, Touch::Started { .. })
-            || moved >= session::save_step_ms(self.config.session_timeout_ms)
+            || moved.abs() >= session::save_step_ms(self.config.session_timeout_ms)
         {
             self.session_dirty = true;
         }

@@ -64,10 +64,13 @@ impl Session {
 
     /// Advances `current` to an event at `at_ms`: a new session starts when
     /// there is none or when more than `timeout_ms` passed since the last event.
+    /// The last event's time follows `at_ms` as stamps follow the wall clock
+    /// ([`crate::time::next_stamp`]): a clock set back moves it back too, or
+    /// the session could not end until the clock caught up again.
     pub fn touch(current: &mut Option<Session>, at_ms: i64, timeout_ms: i64) -> Touch {
         match current {
             Some(s) if at_ms - s.last_event_ms <= timeout_ms => {
-                s.last_event_ms = s.last_event_ms.max(at_ms);
+                s.last_event_ms = crate::time::next_stamp(s.last_event_ms, at_ms);
                 Touch::Same
             }
             _ => {
@@ -112,5 +115,31 @@ mod tests {
             format!(r#"{{"id":{0},"last_event_ms":{0}}}"#, 1_000 + 3_600_001)
         );
         assert_eq!(Session::from_json(r#"{"id":5}"#), None);
+    }
+
+    /// A clock that was an hour ahead is set right: the session goes on,
+    /// and ends after `timeout_ms` without events on the corrected clock,
+    /// not an hour later.
+    #[test]
+    fn a_clock_set_back_moves_the_last_activity_back() {
+        const HOUR: i64 = 3_600_000;
+        const TIMEOUT: i64 = 1_800_000;
+        let t = 1_800_000_000_000;
+        let mut s = None;
+        Session::touch(&mut s, t + HOUR, TIMEOUT);
+        assert_eq!(Session::touch(&mut s, t, TIMEOUT), Touch::Same);
+        assert_eq!(s.unwrap().last_event_ms, t);
+        let before = s.unwrap();
+        assert_eq!(
+            Session::touch(&mut s, t + TIMEOUT + 1, TIMEOUT),
+            Touch::Started {
+                ended: Some(before)
+            }
+        );
+        // A step back within the stamps' hold keeps the later time.
+        let mut s = None;
+        Session::touch(&mut s, t, TIMEOUT);
+        Session::touch(&mut s, t - 500, TIMEOUT);
+        assert_eq!(s.unwrap().last_event_ms, t);
     }
 }
