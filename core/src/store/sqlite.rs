@@ -1738,6 +1738,41 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
     }
 
+    /// Acks delete what is delivered: row by row when some rows wait
+    /// still, in one statement (no `WHERE`) when the queue is delivered
+    /// whole. Rows appended with the save stay, and sequence numbers go on
+    /// from where they were, also after a restart.
+    #[test]
+    fn a_queue_delivered_whole_is_emptied_and_numbers_go_on() {
+        let (_d, p) = temp();
+        let rows = |s: &SqliteStore| -> Vec<(i64, String)> {
+            s.conn
+                .prepare("SELECT seq, message_id FROM events ORDER BY seq")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        {
+            let mut s = SqliteStore::open(&p).unwrap();
+            s.append(&(1..=3).map(contract::ev).collect::<Vec<_>>(), &[])
+                .unwrap();
+            let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
+            s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
+            // The ack is saved with this append, in one transaction.
+            assert_eq!(s.append(&[contract::ev(4)], &[]).unwrap(), 4);
+            assert_eq!(rows(&s), [(3, "m3".into()), (4, "m4".into())]);
+            let b = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
+            s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
+            s.save_acks().unwrap();
+            assert_eq!(rows(&s), []);
+        }
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.summary().unwrap().events, 0);
+        assert_eq!(s.append(&[contract::ev(5)], &[]).unwrap(), 5);
+    }
+
     #[test]
     fn claims_from_memory_match_the_file_through_retries_drops_and_a_restart() {
         let (_d, p) = temp();
