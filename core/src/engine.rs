@@ -296,7 +296,7 @@ struct Lane {
     in_flight: Option<InFlight>,
     /// The batch after the one on the wire, claimed while it was there
     /// ([`Engine::claim_next`]): sent as soon as the answer comes.
-    next_batch: Option<Vec<crate::store::StoredEvent>>,
+    next_batch: Option<crate::store::Claimed>,
     retry_at: Option<i64>,
     failures: u32,
     /// Of `failures`, those whose wait the server set with `Retry-After`:
@@ -1423,9 +1423,7 @@ impl Engine {
         let max_bytes = lane.max_batch_bytes;
         let claimed = match self.lanes[at(i)].next_batch.take() {
             Some(next) => Ok(next),
-            None => self
-                .store
-                .claim(self.lanes[at(i)].name(), max_events, max_bytes),
+            None => self.claim_batch(i, max_events, max_bytes),
         };
         let mut events = match claimed {
             Ok(ev) => {
@@ -1459,7 +1457,7 @@ impl Engine {
             } else {
                 let mut skipped = Vec::new();
                 let (routing, elsewhere) = (&lane.routing, &lane.delivered_elsewhere);
-                events.retain(|e| {
+                crate::store::claimed_mut(&mut events).retain(|e| {
                     let takes = !elsewhere.iter().any(|r| (r.0..=r.1).contains(&e.seq))
                         && routing.takes(&e.json);
                     if !takes {
@@ -1510,6 +1508,22 @@ impl Engine {
         })
     }
 
+    /// Claims lane `i`'s next batch; with several destinations, the same
+    /// rows as another lane's claim where their cursors meet
+    /// ([`Store::claim_shared`]).
+    fn claim_batch(
+        &mut self,
+        i: usize,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<crate::store::Claimed, StoreError> {
+        let name = self.lanes[at(i)].name();
+        #[cfg(feature = "lanes")]
+        return self.store.claim_shared(name, max_events, max_bytes);
+        #[cfg(not(feature = "lanes"))]
+        self.store.claim(name, max_events, max_bytes)
+    }
+
     /// Gives back lane `i`'s claims in the store (the batch on the wire and
     /// the one claimed after it), so that their events are claimed again.
     fn release(&mut self, i: usize) {
@@ -1543,10 +1557,7 @@ impl Engine {
                 continue;
             }
             let (max_events, max_bytes) = (lane.max_batch_events, lane.max_batch_bytes);
-            match self
-                .store
-                .claim(self.lanes[at(i)].name(), max_events, max_bytes)
-            {
+            match self.claim_batch(i, max_events, max_bytes) {
                 Ok(next) if !next.is_empty() => self.lanes[at(i)].next_batch = Some(next),
                 Ok(_) => {}
                 Err(err) => self.storage_failed(err, now_ms),

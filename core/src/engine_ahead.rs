@@ -17,7 +17,7 @@
 
 #[cfg(feature = "wire-amplitude")]
 use crate::prelude::*;
-use crate::store::StoredEvent;
+use crate::store::Claimed;
 
 /// What is settled or held past the cursor (sequence numbers, sorted).
 #[cfg(feature = "wire-amplitude")]
@@ -32,7 +32,7 @@ pub(super) struct Ahead {
 impl Ahead {
     /// Takes out of a claim the events settled already, and the held ones
     /// while their hold lasts (a hold that is over is lifted first).
-    pub(super) fn leave_out(&mut self, events: &mut Vec<StoredEvent>, now_ms: i64) {
+    pub(super) fn leave_out(&mut self, events: &mut Claimed, now_ms: i64) {
         if self.settled.is_empty() && self.held.is_empty() {
             return;
         }
@@ -40,7 +40,7 @@ impl Ahead {
             self.held.clear();
         }
         let (settled, held) = (&self.settled, &self.held);
-        events.retain(|e| {
+        crate::store::claimed_mut(events).retain(|e| {
             settled.binary_search(&e.seq).is_err() && held.binary_search(&e.seq).is_err()
         });
     }
@@ -101,7 +101,7 @@ pub(super) struct Ahead;
 #[cfg(not(feature = "wire-amplitude"))]
 impl Ahead {
     #[inline]
-    pub(super) fn leave_out(&mut self, _events: &mut alloc::vec::Vec<StoredEvent>, _now_ms: i64) {}
+    pub(super) fn leave_out(&mut self, _events: &mut Claimed, _now_ms: i64) {}
 
     #[inline]
     pub(super) fn cursor_limit(&self, last_seq: u64) -> u64 {

@@ -219,6 +219,21 @@ pub trait Store {
         max_bytes: usize,
     ) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// [`claim`](Self::claim), as a batch other destinations may share: a
+    /// store that keeps recent claims answers a destination whose cursor
+    /// meets one of them with the same rows (same events, same order, not
+    /// copied). By default, a claim of its own.
+    #[cfg(feature = "lanes")]
+    fn claim_shared(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Claimed, StoreError> {
+        self.claim(destination, max_events, max_bytes)
+            .map(alloc::sync::Arc::new)
+    }
+
     /// Gives back every claim of `destination` so those events are claimed again.
     fn release(&mut self, destination: &str);
 
@@ -338,6 +353,27 @@ pub trait Store {
     fn check_consistency(&mut self) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// A claimed batch as the engine holds it until it is sent. With several
+/// destinations (feature `lanes`) it is shared: destinations whose claims
+/// meet send the same rows ([`Store::claim_shared`]), and one that must
+/// leave some out works on its own copy ([`claimed_mut`]). The browser's
+/// default build, with one destination, holds a plain vector.
+#[cfg(feature = "lanes")]
+pub type Claimed = alloc::sync::Arc<Vec<StoredEvent>>;
+
+/// A claimed batch as the engine holds it until it is sent (one destination).
+#[cfg(not(feature = "lanes"))]
+pub type Claimed = Vec<StoredEvent>;
+
+/// The rows of `batch` to change: a copy of its own if another destination
+/// shares them.
+pub fn claimed_mut(batch: &mut Claimed) -> &mut Vec<StoredEvent> {
+    #[cfg(feature = "lanes")]
+    return alloc::sync::Arc::make_mut(batch);
+    #[cfg(not(feature = "lanes"))]
+    batch
 }
 
 /// Keeps as many leading events as fit in `max_bytes` of JSON, always at
@@ -636,6 +672,10 @@ pub mod contract {
         let mut next = 0u32;
         let mut current = 0usize;
         let mut last_claims: Vec<Vec<StoredEvent>> = vec![Vec::new(); destinations.len()];
+        // Each destination's floor as the contract states it: past its acks
+        // and its claims not given back.
+        let mut acked = vec![0u64; destinations.len()];
+        let mut claimed_through = vec![0u64; destinations.len()];
         for (step, op) in ops.iter().enumerate() {
             let dest = destinations[current];
             let last_claim = &mut last_claims[current];
@@ -658,20 +698,35 @@ pub mod contract {
                     max_events,
                     max_bytes,
                 } => {
+                    let floor = acked[current].max(claimed_through[current]);
                     let claimed = store.claim(dest, *max_events, *max_bytes).unwrap();
+                    // The claim is the next events after the floor, in order
+                    // (a store that shares claims between destinations too).
                     if !claimed.is_empty() {
+                        let next = store.read(floor, claimed.len()).unwrap();
+                        assert_eq!(
+                            claimed, next,
+                            "step {step}: {dest}'s claim after {floor} is not the next events, in {ops:?}"
+                        );
+                        assert!(claimed.len() <= *max_events);
+                        claimed_through[current] = claimed.last().map_or(0, |e| e.seq);
                         *last_claim = claimed;
                     }
                 }
-                Op::Release => store.release(dest),
+                Op::Release => {
+                    store.release(dest);
+                    claimed_through[current] = 0;
+                }
                 Op::AckClaim => {
                     if let Some(e) = last_claim.last() {
                         store.ack(dest, e.seq).unwrap();
+                        acked[current] = acked[current].max(e.seq);
                     }
                 }
                 Op::AckPart => {
                     if let Some(e) = last_claim.first() {
                         store.ack(dest, e.seq).unwrap();
+                        acked[current] = acked[current].max(e.seq);
                     }
                 }
                 Op::SaveAcks => store.save_acks().unwrap(),

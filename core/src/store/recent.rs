@@ -9,13 +9,19 @@
 //! caller. Rows deleted by a drop or a purge make the caller clear it; acks
 //! only remove rows below a claim, which the window no longer holds.
 //!
-//! With one destination a claim takes its rows out of the window. With
-//! several ([`RecentRows::serve`]) each claim copies them, and a row leaves
-//! once every destination has taken it (or claimed past it from the file);
-//! when the window is full its oldest rows make room for new ones, so a
-//! destination that is down never keeps the others reading the file.
+//! A claim that starts at the window's first row takes its rows out of it.
+//! With several destinations ([`RecentRows::serve`]) the window also keeps
+//! the latest claims, shared: a destination whose cursor meets one of them
+//! (they deliver at the same pace) gets the same rows, not a copy and not a
+//! read of the file, and a claim from behind is cut to end where a kept
+//! claim starts, so the next one meets it. A claim further into the window
+//! (a destination ahead of another) copies its rows; a row leaves once every
+//! destination has taken it (or claimed past it from the file). When the
+//! window is full its oldest rows make room for new ones, so a destination
+//! that is down never keeps the others reading the file.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::{NewEvent, StoredEvent};
 
@@ -36,6 +42,10 @@ pub(crate) struct RecentRows {
     owner: Option<String>,
     /// With several destinations: each one's last row taken (or passed).
     shared: Vec<(String, u64)>,
+    /// With several destinations: the latest claims with their JSON bytes,
+    /// oldest first, until every destination has passed them.
+    claims: VecDeque<(Arc<Vec<StoredEvent>>, usize)>,
+    claims_bytes: usize,
 }
 
 impl RecentRows {
@@ -148,13 +158,9 @@ impl RecentRows {
         if start >= self.rows.len() {
             return None;
         }
-        // Rows every other destination has passed leave with this claim:
-        // moved, not copied (the JSON is most of a row's bytes).
-        let others = (self.shared.iter())
-            .filter(|p| p.0 != destination)
-            .map(|p| p.1)
-            .min()
-            .unwrap_or(u64::MAX);
+        // From the front the rows leave with this claim, moved, not copied
+        // (the JSON is most of a row's bytes): a destination behind it
+        // shares the claim (`share`) or reads them from the file.
         let mut out: Vec<StoredEvent> = Vec::new();
         let mut total = 0;
         let mut at = start;
@@ -163,7 +169,7 @@ impl RecentRows {
                 break;
             }
             total += r.json.len();
-            if at == 0 && r.seq <= others {
+            if at == 0 {
                 if let Some(r) = self.rows.pop_front() {
                     self.bytes -= r.json.len();
                     out.push(r);
@@ -179,6 +185,66 @@ impl RecentRows {
         Some(out)
     }
 
+    /// With several destinations: a kept claim that starts right after
+    /// `floor` and fits within `max_events` and `max_bytes` (one event
+    /// always fits), for `destination` to send too.
+    pub(crate) fn share(
+        &mut self,
+        destination: &str,
+        floor: u64,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Option<Arc<Vec<StoredEvent>>> {
+        let (claim, bytes) = self
+            .claims
+            .iter()
+            .find(|(c, _)| c.first().is_some_and(|e| e.seq == floor + 1))?;
+        if claim.len() > max_events || (claim.len() > 1 && *bytes > max_bytes) {
+            return None;
+        }
+        let claim = Arc::clone(claim);
+        if let Some(last) = claim.last() {
+            self.passed(destination, last.seq);
+        }
+        Some(claim)
+    }
+
+    /// At most how many events a claim after `floor` takes: `max_events`, or
+    /// fewer so that it ends right before a kept claim, whose rows the next
+    /// claim then shares.
+    pub(crate) fn aligned(&self, floor: u64, max_events: usize) -> usize {
+        let next_kept = (self.claims.iter())
+            .filter_map(|(c, _)| c.first().map(|e| e.seq))
+            .filter(|&first| first > floor + 1)
+            .min();
+        match next_kept {
+            Some(first) => {
+                usize::try_from(first - floor - 1).map_or(max_events, |n| n.min(max_events))
+            }
+            None => max_events,
+        }
+    }
+
+    /// With several destinations: keeps the claim of `destination` for the
+    /// others to share, up to [`RECENT_MAX_BYTES`] of claims (the oldest go
+    /// first).
+    pub(crate) fn keep_claim(&mut self, destination: &str, claim: &Arc<Vec<StoredEvent>>) {
+        let Some(last) = claim.last() else { return };
+        // Only another destination still behind its end can share it.
+        if !(self.shared.iter()).any(|p| p.0 != destination && p.1 < last.seq) {
+            return;
+        }
+        let bytes = claim.iter().map(|e| e.json.len()).sum();
+        self.claims.push_back((Arc::clone(claim), bytes));
+        self.claims_bytes += bytes;
+        while self.claims_bytes > RECENT_MAX_BYTES {
+            match self.claims.pop_front() {
+                Some((_, b)) => self.claims_bytes -= b,
+                None => break,
+            }
+        }
+    }
+
     /// With several destinations: `destination` is done with the rows
     /// through `seq`; rows every one is done with leave.
     fn passed(&mut self, destination: &str, seq: u64) {
@@ -189,6 +255,11 @@ impl RecentRows {
         while self.rows.front().is_some_and(|r| r.seq <= done) {
             if let Some(r) = self.rows.pop_front() {
                 self.bytes -= r.json.len();
+            }
+        }
+        while (self.claims.front()).is_some_and(|(c, _)| c.last().is_none_or(|e| e.seq <= done)) {
+            if let Some((_, b)) = self.claims.pop_front() {
+                self.claims_bytes -= b;
             }
         }
     }
@@ -216,10 +287,19 @@ impl RecentRows {
         (&self.rows, self.bytes)
     }
 
-    /// Forgets everything (rows were deleted from the file).
+    /// The claims kept for other destinations, for the store's consistency
+    /// check.
+    #[cfg(any(test, feature = "store-contract"))]
+    pub(crate) fn kept_claims(&self) -> impl Iterator<Item = &Arc<Vec<StoredEvent>>> {
+        self.claims.iter().map(|(c, _)| c)
+    }
+
+    /// Forgets everything (rows were deleted from the file), kept claims too.
     pub(crate) fn clear(&mut self) {
         self.rows.clear();
         self.bytes = 0;
+        self.claims.clear();
+        self.claims_bytes = 0;
     }
 }
 
@@ -289,28 +369,98 @@ mod tests {
         assert!(w.take("d", 1, 10, usize::MAX).is_none());
     }
 
+    fn seqs<'r>(rows: impl IntoIterator<Item = &'r StoredEvent>) -> Vec<u64> {
+        rows.into_iter().map(|e| e.seq).collect()
+    }
+
     #[test]
-    fn several_destinations_each_get_a_copy_and_rows_leave_once_all_took_them() {
+    fn destinations_at_one_pace_share_a_claim_and_rows_leave_once_all_passed() {
         let mut w = RecentRows::default();
         w.serve(&["a", "b"]);
-        w.appended(0, events(4, 10), &[1, 2, 3, 4]);
-        let a = w.take("a", 0, 3, 1_000).unwrap();
-        assert_eq!(a.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(w.held().0.len(), 4, "b has taken nothing yet");
-        let b = w.take("b", 0, 2, 1_000).unwrap();
-        assert_eq!(b, a[..2]);
-        assert_eq!(w.held().0.front().unwrap().seq, 3, "1 and 2 left");
-        // A retry from further back than the window: read the file.
-        assert!(w.take("b", 0, 2, 1_000).is_none());
-        w.forget_through("b", 4);
-        assert_eq!(w.take("a", 3, 10, 1_000).unwrap()[0].seq, 4);
-        assert!(w.held().0.is_empty());
+        w.appended(0, events(6, 10), &[1, 2, 3, 4, 5, 6]);
+        // The front's rows leave with the claim, moved: none is copied.
+        let a = Arc::new(w.take("a", 0, 3, 1_000).unwrap());
+        assert_eq!(seqs(a.iter()), [1, 2, 3]);
+        assert_eq!(seqs(w.held().0), [4, 5, 6]);
+        w.keep_claim("a", &a);
+        // b's cursor meets it: the same rows, the same allocation.
+        assert!(
+            w.share("b", 0, 2, 1_000).is_none(),
+            "more than b's limit takes"
+        );
+        assert!(
+            w.share("b", 0, 10, 25).is_none(),
+            "more bytes than b's limit"
+        );
+        let b = w.share("b", 0, 10, 1_000).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(w.claims.is_empty(), "passed by both: no longer kept");
+        // A claim from the window's middle (b is ahead of a now) is a copy.
+        let b = Arc::new(w.take("b", 4, 10, 1_000).unwrap());
+        assert_eq!(seqs(b.iter()), [5, 6]);
+        w.keep_claim("b", &b);
+        assert_eq!(seqs(w.held().0), [4, 5, 6], "a has not taken them");
+        // a reads 4 from the front, cut to end where b's kept claim starts,
+        // and then shares that claim.
+        assert_eq!(w.aligned(3, 10), 1);
+        let a4 = w.take("a", 3, w.aligned(3, 10), 1_000).unwrap();
+        assert_eq!(seqs(&a4), [4]);
+        assert!(Arc::ptr_eq(&w.share("a", 4, 10, 1_000).unwrap(), &b));
+        assert!(w.held().0.is_empty() && w.claims.is_empty());
+    }
+
+    #[test]
+    fn kept_claims_are_capped_and_forgotten_with_the_rows() {
+        let mut w = RecentRows::default();
+        w.serve(&["a", "b"]);
+        let claim = |first: u64, n: u64, size: usize| {
+            Arc::new(
+                (first..first + n)
+                    .map(|seq| StoredEvent {
+                        seq,
+                        message_id: format!("m{seq}"),
+                        created_ms: 0,
+                        json: "x".repeat(size),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        // Nobody else behind it: nothing to keep it for.
+        w.passed("b", 10);
+        w.keep_claim("a", &claim(1, 10, 10));
+        assert!(w.claims.is_empty());
+        // Over the cap the oldest go.
+        let big = RECENT_MAX_BYTES / 2 + 1;
+        for first in [11, 12, 13] {
+            w.keep_claim("a", &claim(first, 1, big));
+        }
+        assert_eq!(
+            w.claims.iter().map(|(c, _)| c[0].seq).collect::<Vec<_>>(),
+            [13]
+        );
+        assert!(
+            w.share("b", 10, 10, usize::MAX).is_none(),
+            "11 went: the file"
+        );
+        // Rows deleted from the file (a drop, a purge): no claim is shared.
+        w.clear();
+        assert!(w.share("b", 12, 10, usize::MAX).is_none());
+        assert_eq!(w.claims_bytes, 0);
+    }
+
+    #[test]
+    fn a_full_shared_window_makes_room_with_its_oldest_rows() {
+        let mut w = RecentRows::default();
+        w.serve(&["a", "b"]);
         // Full (the cap is per destination served): the oldest rows make
-        // room, the newest stay.
+        // room, the newest stay, so a destination that is down (b) does not
+        // keep the other reading the file.
         let big = RECENT_MAX_BYTES + 1;
-        w.appended(4, events(3, big), &[5, 6, 7]);
-        assert_eq!(w.held().0.front().unwrap().seq, 7);
-        assert!(w.take("a", 4, 10, usize::MAX).is_none(), "5 went: the file");
+        w.appended(0, events(3, big), &[1, 2, 3]);
+        assert_eq!(w.held().0.front().unwrap().seq, 3);
+        assert!(w.take("a", 0, 10, usize::MAX).is_none(), "1 went: the file");
+        w.forget_through("a", 2);
+        assert_eq!(seqs(&w.take("a", 2, 10, usize::MAX).unwrap()), [3]);
     }
 
     #[test]

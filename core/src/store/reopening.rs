@@ -75,6 +75,14 @@ impl Store for ReopeningStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.get()?.claim(destination, max_events, max_bytes)
     }
+    fn claim_shared(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<super::Claimed, StoreError> {
+        self.get()?.claim_shared(destination, max_events, max_bytes)
+    }
     fn release(&mut self, destination: &str) {
         if let Ok(s) = self.inner.as_mut() {
             s.release(destination);

@@ -43,6 +43,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
@@ -54,7 +55,8 @@ use super::row_sizes::RowSizes;
 use super::salvage::{salvage, Salvaged};
 use super::sqlite_error::{Result, SqliteError};
 use super::{
-    cut_to_bytes, Loss, NewEvent, QueueSummary, Removed, Repair, Store, StoreError, StoredEvent,
+    cut_to_bytes, Claimed, Loss, NewEvent, QueueSummary, Removed, Repair, Store, StoreError,
+    StoredEvent,
 };
 
 /// The schema version this build writes. Files with a lower `user_version`
@@ -779,18 +781,37 @@ impl Store for SqliteStore {
         max_events: usize,
         max_bytes: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.claim_shared(destination, max_events, max_bytes)
+            .map(|rows| Arc::try_unwrap(rows).unwrap_or_else(|rows| rows.as_ref().clone()))
+    }
+
+    fn claim_shared(
+        &mut self,
+        destination: &str,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Claimed, StoreError> {
         // An idle client's next write may be far off; a retry's claim also
         // moves the events of a deleted file to safety.
         self.check_file()?;
         let floor = self.floor(destination);
-        let out = match self.recent.take(destination, floor, max_events, max_bytes) {
+        let out = match self.recent.share(destination, floor, max_events, max_bytes) {
             Some(rows) => rows,
             None => {
-                let mut rows = self.read_rows(floor, max_events)?;
-                cut_to_bytes(&mut rows, max_bytes);
-                if let Some(last) = rows.last() {
-                    self.recent.forget_through(destination, last.seq);
-                }
+                let max_events = self.recent.aligned(floor, max_events);
+                let rows = match self.recent.take(destination, floor, max_events, max_bytes) {
+                    Some(rows) => rows,
+                    None => {
+                        let mut rows = self.read_rows(floor, max_events)?;
+                        cut_to_bytes(&mut rows, max_bytes);
+                        if let Some(last) = rows.last() {
+                            self.recent.forget_through(destination, last.seq);
+                        }
+                        rows
+                    }
+                };
+                let rows = Arc::new(rows);
+                self.recent.keep_claim(destination, &rows);
                 rows
             }
         };
@@ -1311,6 +1332,28 @@ impl SqliteStore {
                 },
             )?;
         }
+        // Claims kept for other destinations to share: each row some
+        // destination still needs is in the file as the claim has it.
+        let kept: Vec<StoredEvent> = (self.recent.kept_claims())
+            .flat_map(|c| c.iter())
+            .filter(|r| r.seq > self.done_through)
+            .cloned()
+            .collect();
+        for row in kept {
+            let in_file = c
+                .query_row(
+                    &format!("SELECT {ROW_COLUMNS} FROM events WHERE seq = ?1"),
+                    params![row.seq as i64],
+                    |r| stored_event(r, &mut self.commons),
+                )
+                .optional()?;
+            ensure(in_file.as_ref() == Some(&row), || {
+                format!(
+                    "a kept claim's row {} is {row:?}, the file has {in_file:?}",
+                    row.seq
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -1597,8 +1640,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        // 256: two destinations' claims meet (and are shared) in a few
+        // workloads in ten; a sharing rule made too loose failed one run in
+        // three at 48 cases and every run at 256 (about 5 s).
         #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: 48,
+            cases: 256,
             failure_persistence: None,
             ..proptest::prelude::ProptestConfig::default()
         })]
