@@ -27,10 +27,8 @@ use super::{NewEvent, StoredEvent};
 
 /// Bytes of event JSON the window holds at most per destination served: a
 /// few batches' worth (4 of the default 500 KB), so it stays small however
-/// far delivery falls behind. Shared by several destinations, each takes
-/// its turn behind the others; with 2 MiB for two, the one behind read
-/// most of its claims back from the file (14% of the worker's time in
-/// `cairn bench`'s two-destination run).
+/// far delivery falls behind. With several destinations the claims kept
+/// for sharing hold at most as much again.
 pub const RECENT_MAX_BYTES: usize = 2 * 1024 * 1024;
 
 /// Consecutive newest rows of one destination's queue.
