@@ -1508,8 +1508,8 @@ impl Engine {
         })
     }
 
-    /// Claims lane `i`'s next batch; with several destinations, the same
-    /// rows as another lane's claim where their cursors meet
+    /// Claims lane `i`'s next batch; natively, with several destinations,
+    /// the same rows as another lane's claim where their cursors meet
     /// ([`Store::claim_shared`]).
     fn claim_batch(
         &mut self,
@@ -1518,9 +1518,9 @@ impl Engine {
         max_bytes: usize,
     ) -> Result<crate::store::Claimed, StoreError> {
         let name = self.lanes[at(i)].name();
-        #[cfg(feature = "lanes")]
+        #[cfg(feature = "native")]
         return self.store.claim_shared(name, max_events, max_bytes);
-        #[cfg(not(feature = "lanes"))]
+        #[cfg(not(feature = "native"))]
         self.store.claim(name, max_events, max_bytes)
     }
 

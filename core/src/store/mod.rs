@@ -223,7 +223,7 @@ pub trait Store {
     /// store that keeps recent claims answers a destination whose cursor
     /// meets one of them with the same rows (same events, same order, not
     /// copied). By default, a claim of its own.
-    #[cfg(feature = "lanes")]
+    #[cfg(feature = "native")]
     fn claim_shared(
         &mut self,
         destination: &str,
@@ -355,24 +355,25 @@ pub trait Store {
     }
 }
 
-/// A claimed batch as the engine holds it until it is sent. With several
-/// destinations (feature `lanes`) it is shared: destinations whose claims
-/// meet send the same rows ([`Store::claim_shared`]), and one that must
-/// leave some out works on its own copy ([`claimed_mut`]). The browser's
-/// default build, with one destination, holds a plain vector.
-#[cfg(feature = "lanes")]
+/// A claimed batch as the engine holds it until it is sent. Natively it is
+/// shared: destinations whose claims meet send the same rows
+/// ([`Store::claim_shared`]), and one that must leave some out works on its
+/// own copy ([`claimed_mut`]). The browser holds a plain vector: its store
+/// reads each destination's claims from `localStorage` on their own, and
+/// the sharing would only add to the download.
+#[cfg(feature = "native")]
 pub type Claimed = alloc::sync::Arc<Vec<StoredEvent>>;
 
-/// A claimed batch as the engine holds it until it is sent (one destination).
-#[cfg(not(feature = "lanes"))]
+/// A claimed batch as the engine holds it until it is sent (the browser).
+#[cfg(not(feature = "native"))]
 pub type Claimed = Vec<StoredEvent>;
 
 /// The rows of `batch` to change: a copy of its own if another destination
 /// shares them.
 pub fn claimed_mut(batch: &mut Claimed) -> &mut Vec<StoredEvent> {
-    #[cfg(feature = "lanes")]
+    #[cfg(feature = "native")]
     return alloc::sync::Arc::make_mut(batch);
-    #[cfg(not(feature = "lanes"))]
+    #[cfg(not(feature = "native"))]
     batch
 }
 
