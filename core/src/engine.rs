@@ -164,6 +164,28 @@ pub struct Upload {
     pub request: HttpRequest,
     /// How many events it carries.
     pub events: usize,
+    /// Natively: this is the upload handed over earlier by
+    /// [`Engine::prepare_next`] with this `id` (its `request` is then left
+    /// empty): send that one now.
+    #[cfg(feature = "native")]
+    pub prepared: bool,
+}
+
+/// Natively, the longest a batch encoded ahead ([`Engine::prepare_next`])
+/// may wait for the answer before it: older, it is encoded again, so the
+/// `sentAt` it carries is never more than this before it leaves.
+#[cfg(feature = "native")]
+pub const PREPARED_MAX_AGE_MS: i64 = 1_000;
+
+/// An upload encoded ahead, waiting for the answer before it.
+#[cfg(feature = "native")]
+#[derive(Debug)]
+struct Prepared {
+    flight: InFlight,
+    events: usize,
+    /// The claimed rows, given back to `next_batch` if it waits too long.
+    batch: crate::store::Claimed,
+    at_ms: i64,
 }
 
 /// Whether recorded events reached the store.
@@ -297,6 +319,9 @@ struct Lane {
     /// The batch after the one on the wire, claimed while it was there
     /// ([`Engine::claim_next`]): sent as soon as the answer comes.
     next_batch: Option<crate::store::Claimed>,
+    /// Natively, the next batch encoded ahead ([`Engine::prepare_next`]).
+    #[cfg(feature = "native")]
+    prepared: Option<Prepared>,
     retry_at: Option<i64>,
     failures: u32,
     /// Of `failures`, those whose wait the server set with `Retry-After`:
@@ -378,6 +403,8 @@ impl Lane {
             flush_through: 0,
             in_flight: None,
             next_batch: None,
+            #[cfg(feature = "native")]
+            prepared: None,
             retry_at: None,
             failures: 0,
             paced_failures: 0,
@@ -442,6 +469,10 @@ impl Lane {
         self.suspect = None;
         self.ahead.clear();
         self.next_batch = None;
+        #[cfg(feature = "native")]
+        {
+            self.prepared = None;
+        }
     }
 
     /// The state key of its delivery condition: `delivery` for the one
@@ -1415,6 +1446,29 @@ impl Engine {
         {
             return Some(self.probe(i, now_ms));
         }
+        #[cfg(feature = "native")]
+        if let Some(p) = self.lanes[at(i)].prepared.take() {
+            if (p.at_ms..=p.at_ms + PREPARED_MAX_AGE_MS).contains(&now_ms) {
+                let lane = &mut self.lanes[at(i)];
+                lane.requests += 1;
+                let id = p.flight.id;
+                lane.in_flight = Some(p.flight);
+                return Some(Upload {
+                    id,
+                    destination: i,
+                    request: HttpRequest {
+                        url: String::new(),
+                        headers: Vec::new(),
+                        body: Vec::new(),
+                        gzip: false,
+                    },
+                    events: p.events,
+                    prepared: true,
+                });
+            }
+            // Waited too long: encoded again below, with the time it leaves.
+            self.lanes[at(i)].next_batch = Some(p.batch);
+        }
         let lane = &self.lanes[at(i)];
         let max_events = match lane.split {
             Some(s) => s.max_events.min(lane.max_batch_events),
@@ -1505,7 +1559,72 @@ impl Engine {
             destination: i,
             request: self.lanes[at(i)].wire.encode(&events, wall),
             events: events.len(),
+            #[cfg(feature = "native")]
+            prepared: false,
         })
+    }
+
+    /// Natively: encodes the batch read ahead ([`claim_next`](Self::claim_next))
+    /// of a destination whose upload is on the wire, so that the runtime can
+    /// compress it meanwhile; [`poll_upload`](Self::poll_upload) then hands
+    /// it over (`prepared`, same `id`) as soon as the answer comes, if that
+    /// is within [`PREPARED_MAX_AGE_MS`], and encodes the batch again
+    /// otherwise. Only a batch sent whole is prepared: none for a
+    /// destination whose routing may leave events out (a wire that answers
+    /// per event reads nothing ahead). A retry, a split, a purge or a
+    /// failing store drops it with the batch read ahead. Call until `None`.
+    #[cfg(feature = "native")]
+    pub fn prepare_next(&mut self, now_ms: i64) -> Option<Upload> {
+        for i in 0..self.lanes.len() {
+            let lane = &self.lanes[at(i)];
+            let waiting = lane.in_flight.as_ref().is_some_and(|f| !f.purged);
+            if !waiting
+                || lane.prepared.is_some()
+                || !lane.routing.takes_all()
+                || !lane.delivered_elsewhere.is_empty()
+            {
+                continue;
+            }
+            let Some(batch) = self.lanes[at(i)].next_batch.take() else {
+                continue;
+            };
+            let Some(last_seq) = batch.last().map(|e| e.seq) else {
+                continue;
+            };
+            let id = self.next_id;
+            self.next_id += 1;
+            let flight = InFlight {
+                id,
+                purged: false,
+                probe: false,
+                last_seq,
+                events: batch.len() as u64,
+                bytes: batch.iter().map(|e| e.json.len() as u64).sum(),
+                skipped: Vec::new(),
+                claimed: batch.len(),
+                sent: batch
+                    .iter()
+                    .map(|e| (e.seq, e.json.len() as u64))
+                    .collect(),
+            };
+            let wall = self.wall_ms(now_ms);
+            let request = self.lanes[at(i)].wire.encode(&batch, wall);
+            let events = batch.len();
+            self.lanes[at(i)].prepared = Some(Prepared {
+                flight,
+                events,
+                batch,
+                at_ms: now_ms,
+            });
+            return Some(Upload {
+                id,
+                destination: i,
+                request,
+                events,
+                prepared: false,
+            });
+        }
+        None
     }
 
     /// Claims lane `i`'s next batch; natively, with several destinations,
@@ -1528,6 +1647,10 @@ impl Engine {
     /// the one claimed after it), so that their events are claimed again.
     fn release(&mut self, i: usize) {
         self.lanes[at(i)].next_batch = None;
+        #[cfg(feature = "native")]
+        {
+            self.lanes[at(i)].prepared = None;
+        }
         self.store.release(self.lanes[at(i)].name());
     }
 
@@ -1542,10 +1665,35 @@ impl Engine {
     /// Does nothing where the next batch depends on the answer: a batch
     /// sent in parts, a halted lane, or a wire that answers per event.
     pub fn claim_next(&mut self, now_ms: i64) {
+        self.claim_ahead(now_ms, false);
+    }
+
+    /// [`claim_next`](Self::claim_next) only for the destinations with at
+    /// least a full batch queued after the one on the wire: delivery has
+    /// fallen behind and the next claim reads the file, so the read is
+    /// worth taking off the answer's path, and the batch read ahead is a
+    /// full one (not the few events recorded since the upload left). The
+    /// native runtime calls this after every upload it starts.
+    #[cfg(feature = "native")]
+    pub fn claim_next_in_backlog(&mut self, now_ms: i64) {
+        self.claim_ahead(now_ms, true);
+    }
+
+    fn claim_ahead(&mut self, now_ms: i64, backlog_only: bool) {
         if self.loading || self.storage_error.is_some() {
             return;
         }
         for i in 0..self.lanes.len() {
+            if backlog_only {
+                let (queued, bytes) = self.queued_of(i);
+                let lane = &self.lanes[at(i)];
+                let (on_wire, on_wire_bytes) = lane.in_flight.as_ref().map_or((0, 0), |f| (f.events, f.bytes));
+                let full = queued.saturating_sub(on_wire) >= lane.max_batch_events as u64
+                    || bytes.saturating_sub(on_wire_bytes) >= lane.max_batch_bytes as u64;
+                if !full {
+                    continue;
+                }
+            }
             let lane = &self.lanes[at(i)];
             let waiting = lane.in_flight.as_ref().is_some_and(|f| !f.purged);
             if !waiting
@@ -1916,6 +2064,8 @@ impl Engine {
             destination: i,
             request: lane.wire.encode(&[], wall),
             events: 0,
+            #[cfg(feature = "native")]
+            prepared: false,
         }
     }
 

@@ -41,6 +41,42 @@ pub(crate) enum TransportError {
     },
 }
 
+/// What the worker hands the HTTP thread: an upload, its body compressed
+/// already when the worker prepared it while the one before was out
+/// (`Engine::prepare_next`).
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) upload: Upload,
+    /// The body is gzip already (the request asked for gzip).
+    pub(crate) compressed: bool,
+}
+
+impl Outgoing {
+    /// `upload` as the engine built it, compressed here when it asks for gzip
+    /// (a compression that fails leaves it to the HTTP thread).
+    pub(crate) fn compressed_by(gzip: &mut Gzip, mut upload: Upload) -> Outgoing {
+        if !upload.request.gzip {
+            return Outgoing {
+                upload,
+                compressed: false,
+            };
+        }
+        match gzip.compress(&upload.request.body) {
+            Ok(body) => {
+                upload.request.body = body;
+                Outgoing {
+                    upload,
+                    compressed: true,
+                }
+            }
+            Err(_) => Outgoing {
+                upload,
+                compressed: false,
+            },
+        }
+    }
+}
+
 /// Uploads with an id at or below this are not sent (their events were
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
 pub(crate) type CancelBelow = Arc<AtomicU64>;
@@ -49,7 +85,7 @@ pub(crate) type CancelBelow = Arc<AtomicU64>;
 /// (never blocking: a full channel means the worker is up anyway).
 pub(crate) fn start(
     config: &Config,
-    rx: Receiver<Upload>,
+    rx: Receiver<Outgoing>,
     done: Sender<UploadDone>,
     wake: SyncSender<Command>,
     cancel: CancelBelow,
@@ -70,11 +106,11 @@ pub(crate) fn start(
         .name("cairn-http".into())
         .spawn(move || {
             let mut gzip = Gzip::new();
-            for upload in rx {
+            for Outgoing { upload, compressed } in rx {
                 let result = if upload.id <= cancel.load(Ordering::SeqCst) {
                     Err(TransportError::Purged)
                 } else {
-                    send(&agent, &mut gzip, &upload.request)
+                    send(&agent, &mut gzip, &upload.request, compressed)
                 };
                 if let Err(TransportError::Request { .. }) = result {
                     // The host may have moved: look it up again next time.
@@ -101,12 +137,17 @@ fn send(
     agent: &ureq::Agent,
     gzip: &mut Gzip,
     req: &HttpRequest,
+    compressed: bool,
 ) -> Result<HttpResponse, TransportError> {
     let mut builder = agent.post(&req.url);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
-    let response = if req.gzip {
+    let response = if req.gzip && compressed {
+        builder
+            .header("Content-Encoding", "gzip")
+            .send(&req.body[..])
+    } else if req.gzip {
         let body = gzip.compress(&req.body).map_err(TransportError::Compress)?;
         builder.header("Content-Encoding", "gzip").send(&body[..])
     } else {
@@ -137,19 +178,20 @@ fn send(
     })
 }
 
-/// The HTTP thread's compressor, reset for each batch: making one per batch
-/// allocated and cleared its window and tables every time (about 5% of the
-/// thread's time in `cairn bench`).
-struct Gzip(Compress);
+/// A compressor (the HTTP thread's, and the worker's for batches prepared
+/// ahead), reset for each batch: making one per batch allocated and cleared
+/// its window and tables every time (about 5% of the thread's time in
+/// `cairn bench`).
+pub(crate) struct Gzip(Compress);
 
 impl Gzip {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // 15: zlib's largest window, as `GzEncoder` uses.
         Gzip(Compress::new_gzip(Compression::fast(), 15))
     }
 
     /// `body` as one gzip stream (header and trailer included).
-    fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
         self.0.reset();
         let mut out = Vec::with_capacity(body.len() / 4 + 64);
         loop {
@@ -196,7 +238,7 @@ mod tests {
             body: b"{}".to_vec(),
             gzip: true,
         };
-        let err = send(&agent, &mut Gzip::new(), &req).unwrap_err();
+        let err = send(&agent, &mut Gzip::new(), &req, false).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with(&format!("request to {url} failed: ")),
