@@ -1602,10 +1602,7 @@ impl Engine {
                 bytes: batch.iter().map(|e| e.json.len() as u64).sum(),
                 skipped: Vec::new(),
                 claimed: batch.len(),
-                sent: batch
-                    .iter()
-                    .map(|e| (e.seq, e.json.len() as u64))
-                    .collect(),
+                sent: batch.iter().map(|e| (e.seq, e.json.len() as u64)).collect(),
             };
             let wall = self.wall_ms(now_ms);
             let request = self.lanes[at(i)].wire.encode(&batch, wall);
@@ -1687,7 +1684,10 @@ impl Engine {
             if backlog_only {
                 let (queued, bytes) = self.queued_of(i);
                 let lane = &self.lanes[at(i)];
-                let (on_wire, on_wire_bytes) = lane.in_flight.as_ref().map_or((0, 0), |f| (f.events, f.bytes));
+                let (on_wire, on_wire_bytes) = lane
+                    .in_flight
+                    .as_ref()
+                    .map_or((0, 0), |f| (f.events, f.bytes));
                 let full = queued.saturating_sub(on_wire) >= lane.max_batch_events as u64
                     || bytes.saturating_sub(on_wire_bytes) >= lane.max_batch_bytes as u64;
                 if !full {

@@ -1011,3 +1011,79 @@ fn a_server_that_fails_at_random_drops_nothing() {
     assert_eq!(delivered, names(1..=2_000));
     assert_eq!(e.stats(T0).dropped.rejected, 0);
 }
+
+/// Natively, with a backlog, the batch after the one on the wire is read
+/// and encoded while it is out (`prepare_next`), and handed over as the
+/// answer comes: the same events, in order, never two uploads at once.
+#[cfg(feature = "native")]
+#[test]
+fn a_batch_prepared_while_one_is_out_goes_next_as_it_was_encoded() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let first = e.poll_upload(T0).unwrap();
+    assert!(!first.prepared);
+    e.claim_next_in_backlog(T0);
+    let prepared = e
+        .prepare_next(T0)
+        .expect("150 queued after the 100 on the wire");
+    assert_eq!(ids(&prepared), names(101..=200));
+    assert!(
+        e.prepare_next(T0).is_none(),
+        "one prepared upload per destination"
+    );
+    assert!(e.poll_upload(T0).is_none(), "never two uploads in flight");
+    e.on_upload_result(first.id, ok(), T0 + 5);
+    let second = e.poll_upload(T0 + 5).unwrap();
+    assert!(second.prepared, "the prepared one, not encoded again");
+    assert_eq!((second.id, second.events), (prepared.id, 100));
+    // 50 left after it: less than a batch, so nothing is read ahead.
+    e.claim_next_in_backlog(T0 + 5);
+    assert!(e.prepare_next(T0 + 5).is_none());
+    e.on_upload_result(second.id, ok(), T0 + 6);
+    let third = e.poll_upload(T0 + 6).unwrap();
+    assert!(!third.prepared);
+    assert_eq!(ids(&third), names(201..=250));
+    e.on_upload_result(third.id, ok(), T0 + 7);
+    assert_eq!(e.stats(T0 + 7).delivered_events, 250);
+    assert_eq!(e.stats(T0 + 7).queued_events, 0);
+}
+
+/// A failed upload drops the batch prepared after it: the same batch goes
+/// again first, then the next one, read and encoded again.
+#[cfg(feature = "native")]
+#[test]
+fn a_retry_drops_the_prepared_batch_and_keeps_the_order() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next_in_backlog(T0);
+    assert!(e.prepare_next(T0).is_some());
+    e.on_upload_result(first.id, status(500, None), T0);
+    let at = e.next_wakeup(T0).unwrap();
+    let again = e.poll_upload(at).unwrap();
+    assert!(!again.prepared);
+    assert_eq!(ids(&again), names(1..=100), "the retry is the same batch");
+    e.on_upload_result(again.id, ok(), at);
+    let next = e.poll_upload(at).unwrap();
+    assert!(!next.prepared, "the prepared batch went with the failure");
+    assert_eq!(ids(&next), names(101..=200));
+}
+
+/// A prepared batch whose turn comes later than `PREPARED_MAX_AGE_MS` is
+/// encoded again, so its `sentAt` is the time it leaves.
+#[cfg(feature = "native")]
+#[test]
+fn a_prepared_batch_that_waited_too_long_is_encoded_again() {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next_in_backlog(T0);
+    assert!(e.prepare_next(T0).is_some());
+    let late = T0 + crate::engine::PREPARED_MAX_AGE_MS + 1;
+    e.on_upload_result(first.id, ok(), late);
+    let second = e.poll_upload(late).unwrap();
+    assert!(!second.prepared);
+    assert_eq!(ids(&second), names(101..=200));
+    let body: serde_json::Value = serde_json::from_slice(&second.request.body).unwrap();
+    assert_eq!(body["sentAt"], crate::time::iso8601_ms(late));
+}
