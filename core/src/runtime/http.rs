@@ -1,9 +1,12 @@
-//! The HTTP thread: sends the engine's requests with ureq and hands the
+//! A destination's upload threads: a compressor, which gzips each batch
+//! (and the batch prepared ahead while the one before is out), and the HTTP
+//! thread, which sends them with ureq, one at a time, and hands the
 //! responses back to the worker as data.
 //!
-//! It decides nothing about what a response means (the wire module does) and
-//! keeps no state beyond the connection pool, so a slow or stalled server only
-//! ever holds up this thread, never recording.
+//! They decide nothing about what a response means (the wire module does)
+//! and keep no state beyond the connection pool and the one batch held for
+//! its turn, so a slow or stalled server only ever holds up these threads,
+//! never recording.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +33,10 @@ pub(crate) enum TransportError {
     /// Compressing the batch failed.
     #[error("could not compress the batch: {0}")]
     Compress(#[source] std::io::Error),
+    /// The batch prepared ahead was not kept for its turn (never expected:
+    /// the engine hands over only what it prepared); it is encoded again.
+    #[error("the batch prepared ahead was not kept; it is sent again")]
+    NotHeld,
     /// The request failed before a response: refused, reset, timed out, a
     /// name that does not resolve.
     #[error("request to {url} failed: {source}")]
@@ -41,39 +48,52 @@ pub(crate) enum TransportError {
     },
 }
 
-/// What the worker hands the HTTP thread: an upload, its body compressed
-/// already when the worker prepared it while the one before was out
-/// (`Engine::prepare_next`).
+/// What the worker hands a destination's upload threads.
 #[derive(Debug)]
-pub(crate) struct Outgoing {
-    pub(crate) upload: Upload,
-    /// The body is gzip already (the request asked for gzip).
-    pub(crate) compressed: bool,
+pub(crate) enum ToHttp {
+    /// Send this upload (compressed first when it asks for gzip).
+    Send(Upload),
+    /// Compress this upload (`Engine::prepare_next`) and keep it for its
+    /// turn: the batch before it is out.
+    Hold(Upload),
+    /// Send the upload held with this id: the answer before it came.
+    Go(u64),
 }
 
-impl Outgoing {
-    /// `upload` as the engine built it, compressed here when it asks for gzip
-    /// (a compression that fails leaves it to the HTTP thread).
-    pub(crate) fn compressed_by(gzip: &mut Gzip, mut upload: Upload) -> Outgoing {
-        if !upload.request.gzip {
-            return Outgoing {
+/// An upload with its body as it goes on the wire (gzip when asked).
+struct Outgoing {
+    upload: Upload,
+    /// Why compressing it failed, if it did.
+    failed: Option<std::io::Error>,
+}
+
+/// What the compressor hands the HTTP thread.
+enum Ready {
+    Send(Outgoing),
+    Hold(Outgoing),
+    Go(u64),
+}
+
+/// `upload` with its body compressed when it asks for gzip.
+fn compressed(gzip: &mut Gzip, mut upload: Upload) -> Outgoing {
+    if !upload.request.gzip {
+        return Outgoing {
+            upload,
+            failed: None,
+        };
+    }
+    match gzip.compress(&upload.request.body) {
+        Ok(body) => {
+            upload.request.body = body;
+            Outgoing {
                 upload,
-                compressed: false,
-            };
-        }
-        match gzip.compress(&upload.request.body) {
-            Ok(body) => {
-                upload.request.body = body;
-                Outgoing {
-                    upload,
-                    compressed: true,
-                }
+                failed: None,
             }
-            Err(_) => Outgoing {
-                upload,
-                compressed: false,
-            },
         }
+        Err(e) => Outgoing {
+            upload,
+            failed: Some(e),
+        },
     }
 }
 
@@ -81,11 +101,12 @@ impl Outgoing {
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
 pub(crate) type CancelBelow = Arc<AtomicU64>;
 
-/// Starts the thread. Results go to `done`; `wake` then nudges the worker
-/// (never blocking: a full channel means the worker is up anyway).
+/// Starts a destination's compressor and HTTP thread. Results go to
+/// `done`; `wake` then nudges the worker (never blocking: a full channel
+/// means the worker is up anyway).
 pub(crate) fn start(
     config: &Config,
-    rx: Receiver<Outgoing>,
+    rx: Receiver<ToHttp>,
     done: Sender<UploadDone>,
     wake: SyncSender<Command>,
     cancel: CancelBelow,
@@ -102,27 +123,49 @@ pub(crate) fn start(
         ureq::unversioned::transport::DefaultConnector::default(),
         resolver.clone(),
     );
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("cairn-gzip".into())
+        .spawn(move || {
+            let mut gzip = Gzip::new();
+            for message in rx {
+                let ready = match message {
+                    ToHttp::Send(upload) => Ready::Send(compressed(&mut gzip, upload)),
+                    ToHttp::Hold(upload) => Ready::Hold(compressed(&mut gzip, upload)),
+                    ToHttp::Go(id) => Ready::Go(id),
+                };
+                if ready_tx.send(ready).is_err() {
+                    return;
+                }
+            }
+        })?;
     std::thread::Builder::new()
         .name("cairn-http".into())
         .spawn(move || {
-            let mut gzip = Gzip::new();
-            for Outgoing { upload, compressed } in rx {
-                let result = if upload.id <= cancel.load(Ordering::SeqCst) {
-                    Err(TransportError::Purged)
-                } else {
-                    send(&agent, &mut gzip, &upload.request, compressed)
+            let mut held: Option<Outgoing> = None;
+            for ready in ready_rx {
+                let (id, result) = match ready {
+                    Ready::Hold(outgoing) => {
+                        held = Some(outgoing);
+                        continue;
+                    }
+                    // Whatever goes, a batch held before it is stale.
+                    Ready::Send(outgoing) => {
+                        held = None;
+                        (outgoing.upload.id, deliver(&agent, outgoing, &cancel))
+                    }
+                    Ready::Go(id) => match held.take() {
+                        Some(outgoing) if outgoing.upload.id == id => {
+                            (id, deliver(&agent, outgoing, &cancel))
+                        }
+                        _ => (id, Err(TransportError::NotHeld)),
+                    },
                 };
                 if let Err(TransportError::Request { .. }) = result {
                     // The host may have moved: look it up again next time.
                     resolver.forget();
                 }
-                if done
-                    .send(UploadDone {
-                        id: upload.id,
-                        result,
-                    })
-                    .is_err()
-                {
+                if done.send(UploadDone { id, result }).is_err() {
                     return;
                 }
                 // Full: the worker has calls to handle and takes the result first.
@@ -133,23 +176,31 @@ pub(crate) fn start(
     Ok(())
 }
 
-fn send(
+/// Sends `outgoing` unless its events were purged or it could not be compressed.
+fn deliver(
     agent: &ureq::Agent,
-    gzip: &mut Gzip,
-    req: &HttpRequest,
-    compressed: bool,
+    outgoing: Outgoing,
+    cancel: &CancelBelow,
 ) -> Result<HttpResponse, TransportError> {
+    if outgoing.upload.id <= cancel.load(Ordering::SeqCst) {
+        return Err(TransportError::Purged);
+    }
+    match outgoing.failed {
+        Some(e) => Err(TransportError::Compress(e)),
+        None => send(agent, &outgoing.upload.request),
+    }
+}
+
+/// Sends `req`, whose body is gzip already when it asks for gzip.
+fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
     let mut builder = agent.post(&req.url);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
-    let response = if req.gzip && compressed {
+    let response = if req.gzip {
         builder
             .header("Content-Encoding", "gzip")
             .send(&req.body[..])
-    } else if req.gzip {
-        let body = gzip.compress(&req.body).map_err(TransportError::Compress)?;
-        builder.header("Content-Encoding", "gzip").send(&body[..])
     } else {
         builder.send(&req.body[..])
     };
@@ -178,20 +229,19 @@ fn send(
     })
 }
 
-/// A compressor (the HTTP thread's, and the worker's for batches prepared
-/// ahead), reset for each batch: making one per batch allocated and cleared
-/// its window and tables every time (about 5% of the thread's time in
-/// `cairn bench`).
-pub(crate) struct Gzip(Compress);
+/// The compressor thread's compressor, reset for each batch: making one per
+/// batch allocated and cleared its window and tables every time (about 5%
+/// of the thread's time in `cairn bench`).
+struct Gzip(Compress);
 
 impl Gzip {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         // 15: zlib's largest window, as `GzEncoder` uses.
         Gzip(Compress::new_gzip(Compression::fast(), 15))
     }
 
     /// `body` as one gzip stream (header and trailer included).
-    pub(crate) fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
         self.0.reset();
         let mut out = Vec::with_capacity(body.len() / 4 + 64);
         loop {
@@ -238,7 +288,7 @@ mod tests {
             body: b"{}".to_vec(),
             gzip: true,
         };
-        let err = send(&agent, &mut Gzip::new(), &req, false).unwrap_err();
+        let err = send(&agent, &req).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with(&format!("request to {url} failed: ")),

@@ -143,13 +143,7 @@ struct Worker {
     shutdown: Option<Waiter>,
     /// One HTTP thread per destination (in the engine's order), so a slow
     /// or down destination holds up only its own uploads.
-    http: Vec<Sender<http::Outgoing>>,
-    /// Per destination, the upload prepared (and compressed) while the one
-    /// before it is out (`Engine::prepare_next`).
-    prepared: Vec<Option<http::Outgoing>>,
-    /// Compresses the prepared uploads, here rather than on the HTTP thread,
-    /// which waits for the answer meanwhile.
-    gzip: http::Gzip,
+    http: Vec<Sender<http::ToHttp>>,
     cancel: http::CancelBelow,
     published: Arc<Published>,
     room: Arc<Room>,
@@ -256,7 +250,7 @@ impl Worker {
     /// first snapshot.
     fn load(
         config: Arc<Config>,
-        http: Vec<Sender<http::Outgoing>>,
+        http: Vec<Sender<http::ToHttp>>,
         cancel: http::CancelBelow,
         published: Arc<Published>,
         room: Arc<Room>,
@@ -310,9 +304,7 @@ impl Worker {
             commit_waiters: Vec::new(),
             forget_waiters: Vec::new(),
             shutdown: None,
-            prepared: http.iter().map(|_| None).collect(),
             http,
-            gzip: http::Gzip::new(),
             cancel,
             published,
             room,
@@ -585,27 +577,13 @@ impl Worker {
         }
         while let Some(upload) = self.engine.poll_upload(self.now()) {
             let (id, destination) = (upload.id, upload.destination);
-            // Whatever goes next, an upload prepared earlier is it or is stale.
-            let held = self.prepared.get_mut(destination).and_then(Option::take);
-            let outgoing = if upload.prepared {
-                held.filter(|o| o.upload.id == id)
+            let message = if upload.prepared {
+                http::ToHttp::Go(id)
             } else {
-                Some(http::Outgoing {
-                    upload,
-                    compressed: false,
-                })
-            };
-            let Some(outgoing) = outgoing else {
-                // Not expected: the engine hands over only what it prepared.
-                self.engine.on_upload_result(
-                    id,
-                    Err("the upload prepared ahead was not kept; sent again".into()),
-                    self.now(),
-                );
-                continue;
+                http::ToHttp::Send(upload)
             };
             let sent = match self.http.get(destination) {
-                Some(http) => http.send(outgoing).is_ok(),
+                Some(http) => http.send(message).is_ok(),
                 None => false,
             };
             if !sent {
@@ -616,14 +594,14 @@ impl Worker {
                 break;
             }
         }
-        // With a backlog, the next batch is read and compressed while this
-        // one is out, so it leaves as the answer comes (docs/architecture.md).
+        // With a backlog, the next batch is read and encoded here and
+        // compressed by the destination's compressor thread while this one
+        // is out, so it leaves as the answer comes (docs/architecture.md).
         self.engine.claim_next_in_backlog(self.now());
         while let Some(upload) = self.engine.prepare_next(self.now()) {
-            let destination = upload.destination;
-            let outgoing = http::Outgoing::compressed_by(&mut self.gzip, upload);
-            if let Some(slot) = self.prepared.get_mut(destination) {
-                *slot = Some(outgoing);
+            if let Some(http) = self.http.get(upload.destination) {
+                // A thread gone is found by the next send.
+                let _ = http.send(http::ToHttp::Hold(upload));
             }
         }
     }
