@@ -142,7 +142,7 @@ impl Outcome {
     pub fn caller_cpu_s(&self) -> f64 {
         self.threads
             .iter()
-            .filter(|t| t.name != "cairn-worker" && t.name != "cairn-http")
+            .filter(|t| !["cairn-worker", "cairn-http", "cairn-gzip"].contains(&t.name.as_str()))
             .map(|t| t.cpu_s)
             .sum()
     }

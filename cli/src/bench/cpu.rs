@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// CPU time one thread has used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadCpu {
-    /// The thread's name (`cairn-worker`, `cairn-http`, or the program's for the main thread).
+    /// The thread's name (`cairn-worker`, `cairn-gzip`, `cairn-http`, or the program's for the main thread).
     pub name: String,
     /// Seconds on a CPU since the thread started.
     pub cpu_s: f64,

@@ -43,13 +43,14 @@ pub struct ScenarioFigures {
 
 impl ScenarioFigures {
     /// CPU microseconds per delivered event: caller (building properties and
-    /// calling track), worker, HTTP thread, collector.
+    /// calling track), worker, upload threads (compressor and HTTP),
+    /// collector.
     pub fn cpu_us_per_event(&self) -> [f64; 4] {
         let per = |s: f64| s * 1e6 / (self.events + 1) as f64;
         [
             per(self.client.caller_cpu_s()),
             per(self.client.cpu_s("cairn-worker")),
-            per(self.client.cpu_s("cairn-http")),
+            per(self.client.cpu_s("cairn-gzip") + self.client.cpu_s("cairn-http")),
             per(self.collector_cpu_s),
         ]
     }

@@ -519,7 +519,7 @@ impl Report {
             );
             row(
                 &mut o,
-                "  worker / http",
+                "  worker / gzip+http",
                 &col(&|s| {
                     format!(
                         "{:.2} / {:.2}",
