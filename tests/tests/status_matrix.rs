@@ -243,3 +243,53 @@ fn statuses_401_and_403_stop_uploads_and_keep_every_event() {
         assert_eq!(server.events().len(), 7, "status {status}");
     }
 }
+
+/// A backlog drained while the server fails now and then: the batch behind
+/// the one on the wire is read, encoded and compressed ahead, yet every
+/// event arrives, first in recording order, and one sent again (an answer
+/// lost after storing) keeps its message id.
+#[test]
+fn a_backlog_drained_through_failures_arrives_in_recording_order() {
+    let ok = || Fault::Stall(Duration::ZERO);
+    let (server, c, _d) = setup(vec![
+        ok(),
+        Fault::Status(500),
+        ok(),
+        Fault::StoreThenDrop,
+        ok(),
+        Fault::StatusRetryAfter(429, "0".into()),
+        ok(),
+        Fault::DropConnection,
+        ok(),
+        Fault::Status(503),
+    ]);
+    let n = 6_000;
+    record(&c, n);
+    let r = c.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!((r.delivered, r.remaining), (n, 0));
+    let events = server.events();
+    let mut first_seen = std::collections::HashSet::new();
+    let mut firsts = Vec::new();
+    let mut id_of = std::collections::HashMap::new();
+    for e in &events {
+        let id = e["messageId"].as_str().unwrap().to_string();
+        let number = e["properties"]["n"].as_u64().unwrap();
+        assert_eq!(
+            *id_of.entry(id.clone()).or_insert(number),
+            number,
+            "an event sent again keeps its message id"
+        );
+        if first_seen.insert(id) {
+            firsts.push(number);
+        }
+    }
+    assert_eq!(
+        firsts,
+        (0..n).collect::<Vec<_>>(),
+        "first arrivals in recording order"
+    );
+    assert!(
+        events.len() as u64 > n,
+        "the answer lost after storing sent a batch twice"
+    );
+}
