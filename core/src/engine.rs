@@ -222,6 +222,36 @@ struct InFlight {
     sent: Vec<(u64, u64)>,
 }
 
+impl InFlight {
+    /// Upload `id` of `events`, the last `last_seq`: what is left of a claim
+    /// of `claimed` events once its routing passed over `skipped`.
+    fn batch(
+        id: u64,
+        last_seq: u64,
+        events: &[crate::store::StoredEvent],
+        #[cfg(feature = "lanes")] skipped: Vec<(u64, u64)>,
+        #[cfg(feature = "wire-amplitude")] claimed: usize,
+    ) -> InFlight {
+        InFlight {
+            id,
+            purged: false,
+            probe: false,
+            last_seq,
+            events: events.len() as u64,
+            bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            #[cfg(feature = "lanes")]
+            skipped,
+            #[cfg(feature = "wire-amplitude")]
+            claimed,
+            #[cfg(feature = "wire-amplitude")]
+            sent: events
+                .iter()
+                .map(|e| (e.seq, e.json.len() as u64))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct SplitLimit {
     max_events: usize,
@@ -1536,23 +1566,15 @@ impl Engine {
         self.next_id += 1;
         let lane = &mut self.lanes[at(i)];
         lane.requests += 1;
-        lane.in_flight = Some(InFlight {
+        lane.in_flight = Some(InFlight::batch(
             id,
-            purged: false,
-            probe: false,
             last_seq,
-            events: events.len() as u64,
-            bytes: events.iter().map(|e| e.json.len() as u64).sum(),
+            &events,
             #[cfg(feature = "lanes")]
             skipped,
             #[cfg(feature = "wire-amplitude")]
             claimed,
-            #[cfg(feature = "wire-amplitude")]
-            sent: events
-                .iter()
-                .map(|e| (e.seq, e.json.len() as u64))
-                .collect(),
-        });
+        ));
         let wall = self.wall_ms(now_ms);
         Some(Upload {
             id,
@@ -1593,17 +1615,7 @@ impl Engine {
             };
             let id = self.next_id;
             self.next_id += 1;
-            let flight = InFlight {
-                id,
-                purged: false,
-                probe: false,
-                last_seq,
-                events: batch.len() as u64,
-                bytes: batch.iter().map(|e| e.json.len() as u64).sum(),
-                skipped: Vec::new(),
-                claimed: batch.len(),
-                sent: batch.iter().map(|e| (e.seq, e.json.len() as u64)).collect(),
-            };
+            let flight = InFlight::batch(id, last_seq, &batch, Vec::new(), batch.len());
             let wall = self.wall_ms(now_ms);
             let request = self.lanes[at(i)].wire.encode(&batch, wall);
             let events = batch.len();
