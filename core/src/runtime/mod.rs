@@ -6,7 +6,8 @@
 //! bounded channel: it never waits on disk or network. The worker owns the
 //! [`Engine`](crate::engine::Engine), the store and the identity state; it
 //! commits every call waiting in the channel in one transaction (group
-//! commit), and passes uploads to an HTTP thread so a slow server never
+//! commit), and passes uploads to each destination's upload threads (a
+//! compressor, then an HTTP thread: `http.rs`) so a slow server never
 //! stalls recording. This module decides threads and channels only; every
 //! delivery rule is the engine's.
 
