@@ -1636,6 +1636,18 @@ impl Engine {
         None
     }
 
+    /// Natively: the id of destination `i`'s upload prepared ahead
+    /// ([`prepare_next`](Self::prepare_next)) and not yet handed over, if
+    /// any. A runtime holding an upload it prepared under another id (a
+    /// retry, a purge or a wait past [`PREPARED_MAX_AGE_MS`] dropped it)
+    /// can let it go.
+    #[cfg(feature = "native")]
+    pub fn prepared_upload(&self, i: usize) -> Option<u64> {
+        (self.lanes.get(i))
+            .and_then(|lane| lane.prepared.as_ref())
+            .map(|p| p.flight.id)
+    }
+
     /// Claims lane `i`'s next batch; natively, with several destinations,
     /// the same rows as another lane's claim where their cursors meet
     /// ([`Store::claim_shared`]).

@@ -1057,8 +1057,10 @@ fn a_retry_drops_the_prepared_batch_and_keeps_the_order() {
     record(&mut e, 1..=250, T0);
     let first = e.poll_upload(T0).unwrap();
     e.claim_next_in_backlog(T0);
-    assert!(e.prepare_next(T0).is_some());
+    let prepared = e.prepare_next(T0).unwrap();
+    assert_eq!(e.prepared_upload(0), Some(prepared.id));
     e.on_upload_result(first.id, status(500, None), T0);
+    assert_eq!(e.prepared_upload(0), None, "the runtime may let it go");
     let at = e.next_wakeup(T0).unwrap();
     let again = e.poll_upload(at).unwrap();
     assert!(!again.prepared);

@@ -58,6 +58,9 @@ pub(crate) enum ToHttp {
     Hold(Upload),
     /// Send the upload held with this id: the answer before it came.
     Go(u64),
+    /// Drop the upload held with this id: it will not be sent (its events
+    /// were purged, or it is encoded again), so it is not kept in memory.
+    Forget(u64),
 }
 
 /// An upload with its body as it goes on the wire (gzip when asked).
@@ -72,6 +75,7 @@ enum Ready {
     Send(Outgoing),
     Hold(Outgoing),
     Go(u64),
+    Forget(u64),
 }
 
 /// `upload` with its body compressed when it asks for gzip.
@@ -133,6 +137,7 @@ pub(crate) fn start(
                     ToHttp::Send(upload) => Ready::Send(compressed(&mut gzip, upload)),
                     ToHttp::Hold(upload) => Ready::Hold(compressed(&mut gzip, upload)),
                     ToHttp::Go(id) => Ready::Go(id),
+                    ToHttp::Forget(id) => Ready::Forget(id),
                 };
                 if ready_tx.send(ready).is_err() {
                     return;
@@ -147,6 +152,10 @@ pub(crate) fn start(
                 let (id, result) = match ready {
                     Ready::Hold(outgoing) => {
                         held = Some(outgoing);
+                        continue;
+                    }
+                    Ready::Forget(id) => {
+                        held = held.filter(|o| o.upload.id != id);
                         continue;
                     }
                     // Whatever goes, a batch held before it is stale.

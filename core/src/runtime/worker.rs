@@ -144,6 +144,9 @@ struct Worker {
     /// One HTTP thread per destination (in the engine's order), so a slow
     /// or down destination holds up only its own uploads.
     http: Vec<Sender<http::ToHttp>>,
+    /// Per destination, the id of the upload its HTTP thread holds for its
+    /// turn (`ToHttp::Hold`), until sent or let go.
+    held: Vec<Option<u64>>,
     cancel: http::CancelBelow,
     published: Arc<Published>,
     room: Arc<Room>,
@@ -304,6 +307,7 @@ impl Worker {
             commit_waiters: Vec::new(),
             forget_waiters: Vec::new(),
             shutdown: None,
+            held: http.iter().map(|_| None).collect(),
             http,
             cancel,
             published,
@@ -575,8 +579,13 @@ impl Worker {
         {
             return;
         }
+        self.let_go_of_dropped_uploads();
         while let Some(upload) = self.engine.poll_upload(self.now()) {
             let (id, destination) = (upload.id, upload.destination);
+            if let Some(held) = self.held.get_mut(destination) {
+                // Sent now (Go), or stale and replaced by what is sent.
+                *held = None;
+            }
             let message = if upload.prepared {
                 http::ToHttp::Go(id)
             } else {
@@ -599,9 +608,26 @@ impl Worker {
         // is out, so it leaves as the answer comes (docs/architecture.md).
         self.engine.claim_next_in_backlog(self.now());
         while let Some(upload) = self.engine.prepare_next(self.now()) {
-            if let Some(http) = self.http.get(upload.destination) {
+            let (id, destination) = (upload.id, upload.destination);
+            if let Some(http) = self.http.get(destination) {
                 // A thread gone is found by the next send.
                 let _ = http.send(http::ToHttp::Hold(upload));
+                self.held[destination] = Some(id);
+            }
+        }
+    }
+
+    /// Tells each HTTP thread holding an upload the engine dropped (a retry,
+    /// a purge, a wait too long) to let it go: its events, purged ones
+    /// included, are not kept in memory until the next upload replaces it.
+    fn let_go_of_dropped_uploads(&mut self) {
+        for (destination, held) in self.held.iter_mut().enumerate() {
+            let Some(id) = *held else { continue };
+            if self.engine.prepared_upload(destination) != Some(id) {
+                if let Some(http) = self.http.get(destination) {
+                    let _ = http.send(http::ToHttp::Forget(id));
+                }
+                *held = None;
             }
         }
     }
