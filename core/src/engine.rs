@@ -505,6 +505,16 @@ impl Lane {
         }
     }
 
+    /// Whether it holds a batch claimed after the one on the wire (read
+    /// ahead, or prepared from it).
+    fn claimed_ahead(&self) -> bool {
+        #[cfg(feature = "native")]
+        if self.prepared.is_some() {
+            return true;
+        }
+        self.next_batch.is_some()
+    }
+
     /// The state key of its delivery condition: `delivery` for the one
     /// default destination (as before there were several), else
     /// `delivery:<name>`.
@@ -947,10 +957,11 @@ impl Engine {
         let text = err.message();
         self.last_error = Some(text.clone());
         self.storage_error = Some(text);
-        // A batch claimed ahead is read again from a store that works again:
-        // given back, or the next claim would start past its events.
+        // A batch claimed ahead (or prepared from it) is read again from a
+        // store that works again: given back, or the next claim would start
+        // past its events.
         for i in 0..self.lanes.len() {
-            if self.lanes[at(i)].next_batch.is_some() {
+            if self.lanes[at(i)].claimed_ahead() {
                 self.release(i);
             }
         }

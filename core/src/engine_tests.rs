@@ -779,13 +779,32 @@ fn the_caps_and_a_purge_treat_a_claimed_batch_as_the_one_on_the_wire() {
 
 #[test]
 fn a_store_failing_while_a_batch_is_claimed_ahead_skips_none_of_it() {
+    store_failing_while_a_batch_is_ahead(false);
+}
+
+/// The same with the batch ahead prepared (native): the failure drops it,
+/// so the runtime lets its copy go, and it is claimed and encoded again.
+#[cfg(feature = "native")]
+#[test]
+fn a_store_failing_while_a_batch_is_prepared_drops_it_and_skips_none() {
+    store_failing_while_a_batch_is_ahead(true);
+}
+
+fn store_failing_while_a_batch_is_ahead(prepared: bool) {
     let (mut e, fail) = flaky_engine(false);
     record(&mut e, 1..=250, T0);
     let first = e.poll_upload(T0).unwrap();
     e.claim_next(T0);
+    #[cfg(feature = "native")]
+    if prepared {
+        assert!(e.prepare_next(T0).is_some());
+    }
     // A write fails (a full disk) while 101..=200 are claimed ahead.
     fail.store(true, Ordering::SeqCst);
     assert_eq!(e.record(vec![ev(251, T0)], vec![], T0), Recorded::InMemory);
+    #[cfg(feature = "native")]
+    assert_eq!(e.prepared_upload(0), None, "dropped with the failure");
+    let _ = prepared;
     fail.store(false, Ordering::SeqCst);
     e.on_upload_result(first.id, ok(), T0);
     let mut now = T0 + STORAGE_RETRY_INTERVAL.as_millis() as i64;
@@ -1012,20 +1031,28 @@ fn a_server_that_fails_at_random_drops_nothing() {
     assert_eq!(e.stats(T0).dropped.rejected, 0);
 }
 
+/// 250 events queued, the first 100 on the wire and 101..=200 read ahead
+/// and prepared (native): the engine, the upload out, the one prepared.
+#[cfg(feature = "native")]
+fn with_a_prepared_batch() -> (Engine, Upload, Upload) {
+    let mut e = engine(cfg());
+    record(&mut e, 1..=250, T0);
+    let first = e.poll_upload(T0).unwrap();
+    e.claim_next_in_backlog(T0);
+    let prepared = e
+        .prepare_next(T0)
+        .expect("150 queued after the 100 on the wire");
+    (e, first, prepared)
+}
+
 /// Natively, with a backlog, the batch after the one on the wire is read
 /// and encoded while it is out (`prepare_next`), and handed over as the
 /// answer comes: the same events, in order, never two uploads at once.
 #[cfg(feature = "native")]
 #[test]
 fn a_batch_prepared_while_one_is_out_goes_next_as_it_was_encoded() {
-    let mut e = engine(cfg());
-    record(&mut e, 1..=250, T0);
-    let first = e.poll_upload(T0).unwrap();
+    let (mut e, first, prepared) = with_a_prepared_batch();
     assert!(!first.prepared);
-    e.claim_next_in_backlog(T0);
-    let prepared = e
-        .prepare_next(T0)
-        .expect("150 queued after the 100 on the wire");
     assert_eq!(ids(&prepared), names(101..=200));
     assert!(
         e.prepare_next(T0).is_none(),
@@ -1053,11 +1080,7 @@ fn a_batch_prepared_while_one_is_out_goes_next_as_it_was_encoded() {
 #[cfg(feature = "native")]
 #[test]
 fn a_retry_drops_the_prepared_batch_and_keeps_the_order() {
-    let mut e = engine(cfg());
-    record(&mut e, 1..=250, T0);
-    let first = e.poll_upload(T0).unwrap();
-    e.claim_next_in_backlog(T0);
-    let prepared = e.prepare_next(T0).unwrap();
+    let (mut e, first, prepared) = with_a_prepared_batch();
     assert_eq!(e.prepared_upload(0), Some(prepared.id));
     e.on_upload_result(first.id, status(500, None), T0);
     assert_eq!(e.prepared_upload(0), None, "the runtime may let it go");
@@ -1076,11 +1099,7 @@ fn a_retry_drops_the_prepared_batch_and_keeps_the_order() {
 #[cfg(feature = "native")]
 #[test]
 fn a_prepared_batch_that_waited_too_long_is_encoded_again() {
-    let mut e = engine(cfg());
-    record(&mut e, 1..=250, T0);
-    let first = e.poll_upload(T0).unwrap();
-    e.claim_next_in_backlog(T0);
-    assert!(e.prepare_next(T0).is_some());
+    let (mut e, first, _) = with_a_prepared_batch();
     let late = T0 + crate::engine::PREPARED_MAX_AGE_MS + 1;
     e.on_upload_result(first.id, ok(), late);
     let second = e.poll_upload(late).unwrap();

@@ -141,8 +141,9 @@ struct Worker {
     commit_waiters: Vec<Sender<bool>>,
     forget_waiters: Vec<(Sender<Forgotten>, Forgotten)>,
     shutdown: Option<Waiter>,
-    /// One HTTP thread per destination (in the engine's order), so a slow
-    /// or down destination holds up only its own uploads.
+    /// Each destination's upload threads (compressor, then HTTP; in the
+    /// engine's order), so a slow or down destination holds up only its own
+    /// uploads.
     http: Vec<Sender<http::ToHttp>>,
     /// Per destination, the id of the upload its HTTP thread holds for its
     /// turn (`ToHttp::Hold`), until sent or let go.
