@@ -171,21 +171,14 @@ pub struct Upload {
     pub prepared: bool,
 }
 
-/// Natively, the longest a batch encoded ahead ([`Engine::prepare_next`])
-/// may wait for the answer before it: older, it is encoded again, so the
-/// `sentAt` it carries is never more than this before it leaves.
-#[cfg(feature = "native")]
-pub const PREPARED_MAX_AGE_MS: i64 = 1_000;
-
-/// An upload encoded ahead, waiting for the answer before it.
+/// An upload encoded ahead, waiting for the answer before it. Its send
+/// time is written by the runtime as it leaves ([`HttpRequest::sent_at`]),
+/// so it may wait any time.
 #[cfg(feature = "native")]
 #[derive(Debug)]
 struct Prepared {
     flight: InFlight,
     events: usize,
-    /// The claimed rows, given back to `next_batch` if it waits too long.
-    batch: crate::store::Claimed,
-    at_ms: i64,
 }
 
 /// Whether recorded events reached the store.
@@ -1489,26 +1482,24 @@ impl Engine {
         }
         #[cfg(feature = "native")]
         if let Some(p) = self.lanes[at(i)].prepared.take() {
-            if (p.at_ms..=p.at_ms + PREPARED_MAX_AGE_MS).contains(&now_ms) {
-                let lane = &mut self.lanes[at(i)];
-                lane.requests += 1;
-                let id = p.flight.id;
-                lane.in_flight = Some(p.flight);
-                return Some(Upload {
-                    id,
-                    destination: i,
-                    request: HttpRequest {
-                        url: String::new(),
-                        headers: Vec::new(),
-                        body: Vec::new(),
-                        gzip: false,
-                    },
-                    events: p.events,
-                    prepared: true,
-                });
-            }
-            // Waited too long: encoded again below, with the time it leaves.
-            self.lanes[at(i)].next_batch = Some(p.batch);
+            let lane = &mut self.lanes[at(i)];
+            lane.requests += 1;
+            let id = p.flight.id;
+            lane.in_flight = Some(p.flight);
+            return Some(Upload {
+                id,
+                destination: i,
+                request: HttpRequest {
+                    url: String::new(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                    gzip: false,
+                    tail_from: 0,
+                    sent_at: None,
+                },
+                events: p.events,
+                prepared: true,
+            });
         }
         let lane = &self.lanes[at(i)];
         let max_events = match lane.split {
@@ -1600,12 +1591,12 @@ impl Engine {
     /// Natively: encodes the batch read ahead ([`claim_next`](Self::claim_next))
     /// of a destination whose upload is on the wire, so that the runtime can
     /// compress it meanwhile; [`poll_upload`](Self::poll_upload) then hands
-    /// it over (`prepared`, same `id`) as soon as the answer comes, if that
-    /// is within [`PREPARED_MAX_AGE_MS`], and encodes the batch again
-    /// otherwise. Only a batch sent whole is prepared: none for a
-    /// destination whose routing may leave events out (a wire that answers
-    /// per event reads nothing ahead). A retry, a split, a purge or a
-    /// failing store drops it with the batch read ahead. Call until `None`.
+    /// it over (`prepared`, same `id`) as soon as the answer comes; the
+    /// runtime writes its send time then. Only a batch sent whole is
+    /// prepared: none for a destination whose routing may leave events out
+    /// (a wire that answers per event reads nothing ahead). A retry, a
+    /// split, a purge or a failing store drops it with the batch read
+    /// ahead. Call until `None`.
     #[cfg(feature = "native")]
     pub fn prepare_next(&mut self, now_ms: i64) -> Option<Upload> {
         for i in 0..self.lanes.len() {
@@ -1630,12 +1621,7 @@ impl Engine {
             let wall = self.wall_ms(now_ms);
             let request = self.lanes[at(i)].wire.encode(&batch, wall);
             let events = batch.len();
-            self.lanes[at(i)].prepared = Some(Prepared {
-                flight,
-                events,
-                batch,
-                at_ms: now_ms,
-            });
+            self.lanes[at(i)].prepared = Some(Prepared { flight, events });
             return Some(Upload {
                 id,
                 destination: i,
@@ -1650,8 +1636,7 @@ impl Engine {
     /// Natively: the id of destination `i`'s upload prepared ahead
     /// ([`prepare_next`](Self::prepare_next)) and not yet handed over, if
     /// any. A runtime holding an upload it prepared under another id (a
-    /// retry, a purge or a wait past [`PREPARED_MAX_AGE_MS`] dropped it)
-    /// can let it go.
+    /// retry or a purge dropped it) can let it go.
     #[cfg(feature = "native")]
     pub fn prepared_upload(&self, i: usize) -> Option<u64> {
         (self.lanes.get(i))

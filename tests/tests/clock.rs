@@ -139,3 +139,43 @@ fn a_wall_clock_nudged_back_keeps_timestamps_in_recording_order() {
         events[1]["timestamp"]
     );
 }
+
+/// A batch compressed while the one before it is out (a backlog) carries
+/// the time it leaves as `sentAt`, not the time it was prepared: here the
+/// wall clock moves an hour on (a device asleep, or set by the network)
+/// while the first request hangs, and every request after it says so, so
+/// the backend's skew correction sees the clock the request left with.
+#[test]
+fn a_batch_prepared_while_one_was_out_carries_the_time_it_leaves() {
+    use cairn_cli::collector::Fault;
+    let (server, _dir, device, client) = rig(|b| b);
+    server.push_faults(vec![Fault::Stall(Duration::from_millis(2_500))]);
+    // 1,000 on the wire, more than a full batch behind: the next one is
+    // read and compressed while the first hangs.
+    for i in 0..2_500 {
+        client.track("Queued", json!({ "i": i })).unwrap();
+    }
+    client.commit(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(1_000));
+    device.move_wall_clock(3_600_000);
+    assert_eq!(client.flush(Duration::from_secs(20)).unwrap().remaining, 0);
+
+    let requests = server.requests();
+    let recorded_at = server
+        .events()
+        .iter()
+        .map(|e| ms(&e["timestamp"]))
+        .max()
+        .unwrap();
+    let after_first: Vec<i64> = requests
+        .iter()
+        .filter(|r| r.body["batch"][0]["properties"]["i"] != json!(0))
+        .map(|r| ms(&r.body["sentAt"]) - recorded_at)
+        .collect();
+    assert!(after_first.len() >= 2, "{} requests", requests.len());
+    assert!(
+        after_first.iter().all(|&d| d >= 3_600_000 - 5_000),
+        "sentAt of each request after the first, less the last event's time: {after_first:?}"
+    );
+    client.shutdown(Duration::from_secs(5)).unwrap();
+}

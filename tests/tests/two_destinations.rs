@@ -170,3 +170,46 @@ fn routing_and_a_revoked_category_act_on_one_destination_only() {
     assert_eq!(stats.destinations[0].dropped.consent, 0);
     assert!(stats.destinations[1].skipped_events >= 2, "{stats:?}");
 }
+
+/// A migration from Segment to RudderStack: two destinations of the same
+/// format, each with its own write key, get every event of a backlog once,
+/// in order, each request carrying its own destination's key, although
+/// both compress the same batches once between them (runtime/gzip.rs).
+#[test]
+fn two_segment_format_destinations_each_get_their_own_key_on_shared_batches() {
+    let config = |key: &str| CollectorConfig {
+        write_key: Some(key.into()),
+        ..CollectorConfig::default()
+    };
+    let segment = Collector::start(config("segment-key")).expect("collector starts");
+    let rudder = Collector::start(config("rudder-key")).expect("collector starts");
+    let dir = tempfile::tempdir().unwrap();
+    let client = cairn::Client::builder("segment-key")
+        .endpoint(segment.endpoint())
+        .add_destination(Destination::new(
+            "rudderstack",
+            DestinationKind::Segment,
+            rudder.endpoint(),
+            "rudder-key",
+        ))
+        .storage_path(dir.path().join("cairn.db"))
+        .build()
+        .unwrap();
+    for n in 0..5_000u64 {
+        client.track("Numbered", json!({ "n": n })).unwrap();
+    }
+    assert_eq!(client.flush(Duration::from_secs(30)).unwrap().remaining, 0);
+    for (server, key) in [(&segment, "segment-key"), (&rudder, "rudder-key")] {
+        let events = server.events();
+        assert_eq!(events.len(), 5_000, "{key}: each event once");
+        assert_eq!(first_arrivals(&events), (0..5_000).collect::<Vec<_>>());
+        let requests = server.requests();
+        assert!(requests.len() >= 5, "{key}: {} requests", requests.len());
+        for r in &requests {
+            assert_eq!(r.status, 200, "{key}: {r:?}");
+            assert_eq!(r.body["writeKey"], key);
+            assert!(r.gzip, "{key}: sent compressed");
+        }
+    }
+    client.shutdown(Duration::from_secs(5)).unwrap();
+}

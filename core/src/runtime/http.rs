@@ -1,7 +1,8 @@
-//! A destination's upload threads: a compressor, which gzips each batch
-//! (and the batch prepared ahead while the one before is out), and the HTTP
-//! thread, which sends them with ureq, one at a time, and hands the
-//! responses back to the worker as data.
+//! A destination's upload threads: a compressor, which gzips each batch's
+//! head (and the head of the batch prepared ahead while the one before is
+//! out; see gzip.rs), and the HTTP thread, which writes the send time into
+//! each request as it leaves, sends them with ureq, one at a time, and
+//! hands the responses back to the worker as data.
 //!
 //! They decide nothing about what a response means (the wire module does)
 //! and keep no state beyond the connection pool and the one batch held for
@@ -13,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
-use flate2::{Compress, Compression, FlushCompress, Status};
-
+use super::clock::Clocks;
+use super::gzip::{self, DeflatedHead, Deflater, Heads};
 use super::resolver::SharedResolver;
 use super::worker::{Command, UploadDone};
 use crate::config::Config;
@@ -63,11 +64,39 @@ pub(crate) enum ToHttp {
     Forget(u64),
 }
 
-/// An upload with its body as it goes on the wire (gzip when asked).
+/// An upload as the compressor hands it on: with gzip, its request's body
+/// is only the tail, and `head` the rest, deflated.
 struct Outgoing {
     upload: Upload,
+    head: Option<Arc<DeflatedHead>>,
     /// Why compressing it failed, if it did.
     failed: Option<std::io::Error>,
+}
+
+impl Outgoing {
+    /// The body as it goes on the wire, with `sent_ms` as its send time.
+    fn body(&mut self, sent_ms: i64) -> Vec<u8> {
+        let request = &mut self.upload.request;
+        let mut body = std::mem::take(&mut request.body);
+        if let Some(at) = request.sent_at.take() {
+            // Where the body starts now: the head went to the compressor.
+            let from = if self.head.is_some() {
+                request.tail_from
+            } else {
+                0
+            };
+            let at = at.start.checked_sub(from).zip(at.end.checked_sub(from));
+            // A range outside the body would be the wire's mistake: the time
+            // it wrote stays, rather than a panic.
+            if let Some((start, end)) = at.filter(|&(s, e)| s <= e && e <= body.len()) {
+                body.splice(start..end, crate::time::iso8601_ms(sent_ms).into_bytes());
+            }
+        }
+        match &self.head {
+            Some(head) => gzip::member(head, &body),
+            None => body,
+        }
+    }
 }
 
 /// What the compressor hands the HTTP thread.
@@ -78,24 +107,30 @@ enum Ready {
     Forget(u64),
 }
 
-/// `upload` with its body compressed when it asks for gzip.
-fn compressed(gzip: &mut Gzip, mut upload: Upload) -> Outgoing {
+/// `upload` with its head deflated when it asks for gzip (by this
+/// compressor, or by another destination's that had the same head).
+fn compressed(heads: &Heads, deflater: &mut Deflater, mut upload: Upload) -> Outgoing {
     if !upload.request.gzip {
         return Outgoing {
             upload,
+            head: None,
             failed: None,
         };
     }
-    match gzip.compress(&upload.request.body) {
-        Ok(body) => {
-            upload.request.body = body;
-            Outgoing {
-                upload,
-                failed: None,
-            }
-        }
+    let request = &mut upload.request;
+    let tail = request
+        .body
+        .split_off(request.tail_from.min(request.body.len()));
+    let head = std::mem::replace(&mut request.body, tail);
+    match heads.deflate(deflater, head) {
+        Ok(head) => Outgoing {
+            upload,
+            head: Some(head),
+            failed: None,
+        },
         Err(e) => Outgoing {
             upload,
+            head: None,
             failed: Some(e),
         },
     }
@@ -105,6 +140,16 @@ fn compressed(gzip: &mut Gzip, mut upload: Upload) -> Outgoing {
 /// purged by a consent revocation, an opt-out or `forget()` before they left).
 pub(crate) type CancelBelow = Arc<AtomicU64>;
 
+/// What a client's upload threads share.
+pub(crate) struct Shared {
+    /// Each request's send time is read here as it leaves.
+    pub(crate) clocks: Arc<Clocks>,
+    /// Heads deflated lately, for destinations that send the same bytes.
+    pub(crate) heads: Arc<Heads>,
+    /// Uploads at or below this id are not sent.
+    pub(crate) cancel: CancelBelow,
+}
+
 /// Starts a destination's compressor and HTTP thread. Results go to
 /// `done`; `wake` then nudges the worker (never blocking: a full channel
 /// means the worker is up anyway).
@@ -113,8 +158,13 @@ pub(crate) fn start(
     rx: Receiver<ToHttp>,
     done: Sender<UploadDone>,
     wake: SyncSender<Command>,
-    cancel: CancelBelow,
+    shared: &Shared,
 ) -> std::io::Result<()> {
+    let (clocks, heads, cancel) = (
+        Arc::clone(&shared.clocks),
+        Arc::clone(&shared.heads),
+        Arc::clone(&shared.cancel),
+    );
     let agent_config = ureq::Agent::config_builder()
         .timeout_global(Some(config.request_timeout))
         .http_status_as_error(false)
@@ -131,11 +181,11 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("cairn-gzip".into())
         .spawn(move || {
-            let mut gzip = Gzip::new();
+            let mut deflater = Deflater::new();
             for message in rx {
                 let ready = match message {
-                    ToHttp::Send(upload) => Ready::Send(compressed(&mut gzip, upload)),
-                    ToHttp::Hold(upload) => Ready::Hold(compressed(&mut gzip, upload)),
+                    ToHttp::Send(upload) => Ready::Send(compressed(&heads, &mut deflater, upload)),
+                    ToHttp::Hold(upload) => Ready::Hold(compressed(&heads, &mut deflater, upload)),
                     ToHttp::Go(id) => Ready::Go(id),
                     ToHttp::Forget(id) => Ready::Forget(id),
                 };
@@ -161,11 +211,14 @@ pub(crate) fn start(
                     // Whatever goes, a batch held before it is stale.
                     Ready::Send(outgoing) => {
                         held = None;
-                        (outgoing.upload.id, deliver(&agent, outgoing, &cancel))
+                        (
+                            outgoing.upload.id,
+                            deliver(&agent, outgoing, &cancel, &clocks),
+                        )
                     }
                     Ready::Go(id) => match held.take() {
                         Some(outgoing) if outgoing.upload.id == id => {
-                            (id, deliver(&agent, outgoing, &cancel))
+                            (id, deliver(&agent, outgoing, &cancel, &clocks))
                         }
                         _ => (id, Err(TransportError::NotHeld)),
                     },
@@ -185,33 +238,38 @@ pub(crate) fn start(
     Ok(())
 }
 
-/// Sends `outgoing` unless its events were purged or it could not be compressed.
+/// Sends `outgoing`, stamped with the time it leaves, unless its events
+/// were purged or it could not be compressed.
 fn deliver(
     agent: &ureq::Agent,
-    outgoing: Outgoing,
+    mut outgoing: Outgoing,
     cancel: &CancelBelow,
+    clocks: &Clocks,
 ) -> Result<HttpResponse, TransportError> {
     if outgoing.upload.id <= cancel.load(Ordering::SeqCst) {
         return Err(TransportError::Purged);
     }
-    match outgoing.failed {
-        Some(e) => Err(TransportError::Compress(e)),
-        None => send(agent, &outgoing.upload.request),
+    if let Some(e) = outgoing.failed.take() {
+        return Err(TransportError::Compress(e));
     }
+    let body = outgoing.body(clocks.stamp_ms());
+    send(agent, &outgoing.upload.request, &body)
 }
 
-/// Sends `req`, whose body is gzip already when it asks for gzip.
-fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+/// Sends `req` with `body`, which is gzip already when it asks for gzip.
+fn send(
+    agent: &ureq::Agent,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<HttpResponse, TransportError> {
     let mut builder = agent.post(&req.url);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
     let response = if req.gzip {
-        builder
-            .header("Content-Encoding", "gzip")
-            .send(&req.body[..])
+        builder.header("Content-Encoding", "gzip").send(body)
     } else {
-        builder.send(&req.body[..])
+        builder.send(body)
     };
     let response = response.map_err(|source| TransportError::Request {
         url: req.url.clone(),
@@ -238,40 +296,6 @@ fn send(agent: &ureq::Agent, req: &HttpRequest) -> Result<HttpResponse, Transpor
     })
 }
 
-/// The compressor thread's compressor, reset for each batch: making one per
-/// batch allocated and cleared its window and tables every time (about 5%
-/// of the thread's time in `cairn bench`).
-struct Gzip(Compress);
-
-impl Gzip {
-    fn new() -> Self {
-        // 15: zlib's largest window, as `GzEncoder` uses.
-        Gzip(Compress::new_gzip(Compression::fast(), 15))
-    }
-
-    /// `body` as one gzip stream (header and trailer included).
-    fn compress(&mut self, body: &[u8]) -> std::io::Result<Vec<u8>> {
-        self.0.reset();
-        let mut out = Vec::with_capacity(body.len() / 4 + 64);
-        loop {
-            let (read, written) = (self.0.total_in(), self.0.total_out());
-            let room = out.capacity() > out.len();
-            let input = body.get(read as usize..).unwrap_or_default();
-            match self.0.compress_vec(input, &mut out, FlushCompress::Finish) {
-                Ok(Status::StreamEnd) => return Ok(out),
-                // With room left and nothing done, it never would: an error
-                // rather than a loop.
-                Ok(_) if room && (self.0.total_in(), self.0.total_out()) == (read, written) => {
-                    return Err(std::io::Error::other("gzip made no progress"))
-                }
-                // Out of room: more, and go on where it stopped.
-                Ok(_) => out.reserve(out.capacity().max(4096)),
-                Err(e) => return Err(std::io::Error::other(e)),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,10 +318,12 @@ mod tests {
         let req = HttpRequest {
             url: url.clone(),
             headers: vec![],
-            body: b"{}".to_vec(),
+            body: Vec::new(),
             gzip: true,
+            tail_from: 0,
+            sent_at: None,
         };
-        let err = send(&agent, &req).unwrap_err();
+        let err = send(&agent, &req, b"{}").unwrap_err();
         assert!(
             err.to_string()
                 .starts_with(&format!("request to {url} failed: ")),
@@ -312,28 +338,5 @@ mod tests {
         };
         assert_eq!(io, std::io::ErrorKind::ConnectionRefused);
         assert!(std::error::Error::source(&err).is_some());
-    }
-
-    /// One compressor serves batch after batch: each comes out as a whole
-    /// gzip stream of its own body, small and large alike.
-    #[test]
-    fn one_compressor_makes_a_whole_gzip_stream_per_batch() {
-        let mut gzip = Gzip::new();
-        let large: Vec<u8> = (0..300_000u32)
-            .flat_map(|n| format!("{{\"n\":{n}}},").into_bytes())
-            .collect();
-        for body in [
-            &b"{}"[..],
-            &large[..],
-            &b"{\"batch\":[]}"[..],
-            &large[..1000],
-        ] {
-            let packed = gzip.compress(body).unwrap();
-            let mut unpacked = Vec::new();
-            flate2::read::GzDecoder::new(&packed[..])
-                .read_to_end(&mut unpacked)
-                .unwrap();
-            assert_eq!(unpacked, body);
-        }
     }
 }

@@ -13,6 +13,7 @@
 
 mod clock;
 mod fork;
+mod gzip;
 mod http;
 mod paths;
 mod published;

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::clock::Clocks;
+use super::gzip::Heads;
 use super::http;
 use super::published::{EndOnDrop, Published};
 use super::room::{Room, WakeOnExit};
@@ -195,19 +196,19 @@ pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started>
     // Unbounded, but one upload per destination is in flight at a time.
     let (done_tx, done_rx) = mpsc::channel();
     let cancel = http::CancelBelow::default();
+    let shared = http::Shared {
+        clocks: Arc::clone(&clocks),
+        heads: Arc::new(Heads::new(config.destinations().len())),
+        cancel: Arc::clone(&cancel),
+    };
     let mut http_tx = Vec::new();
     for _ in 0..config.destinations().len() {
         let (upload_tx, upload_rx) = mpsc::channel();
-        http::start(
-            &config,
-            upload_rx,
-            done_tx.clone(),
-            tx.clone(),
-            Arc::clone(&cancel),
-        )
-        .map_err(|e| Error::Storage {
-            path: path_text.clone(),
-            reason: format!("could not start the upload thread: {e}"),
+        http::start(&config, upload_rx, done_tx.clone(), tx.clone(), &shared).map_err(|e| {
+            Error::Storage {
+                path: path_text.clone(),
+                reason: format!("could not start the upload thread: {e}"),
+            }
         })?;
         http_tx.push(upload_tx);
     }

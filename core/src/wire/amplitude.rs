@@ -218,15 +218,25 @@ impl Wire for AmplitudeWire {
             o.write(&mut body);
             ids.push((user, device));
         }
+        #[cfg(feature = "native")]
+        let tail_from = body.len();
         body.push(']');
         if let Some(n) = self.min_id_length {
             body.push_str(",\"options\":{\"min_id_length\":");
             body.push_str(&cat!(u64::from(n)));
             body.push('}');
         }
+        #[cfg(feature = "native")]
+        let mut sent_at = None;
         if !self.batch_api {
             body.push_str(",\"client_upload_time\":\"");
+            #[cfg(feature = "native")]
+            let sent_from = body.len();
             body.push_str(&iso8601_ms(now_ms));
+            #[cfg(feature = "native")]
+            {
+                sent_at = Some(sent_from..body.len());
+            }
             body.push('"');
         }
         body.push('}');
@@ -241,6 +251,10 @@ impl Wire for AmplitudeWire {
             body: body.into_bytes(),
             // Amplitude's ingestion documents no compressed bodies.
             gzip: false,
+            #[cfg(feature = "native")]
+            tail_from,
+            #[cfg(feature = "native")]
+            sent_at,
         }
     }
 

@@ -86,6 +86,19 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Whether the runtime should gzip the body and add `Content-Encoding: gzip`.
     pub gzip: bool,
+    /// Natively: where the body's tail starts. The head before it is made
+    /// of the batch's events alone, so the runtime may compress it ahead,
+    /// and once for every destination whose head has the same bytes; the
+    /// tail (the send time, a key) is added as the request leaves. The
+    /// body's length when nothing in it depends on the time of sending.
+    #[cfg(feature = "native")]
+    pub tail_from: usize,
+    /// Natively: where the send time sits in the body, in the tail
+    /// (ISO-8601 UTC with milliseconds, as [`crate::time::iso8601_ms`]
+    /// writes it). The runtime writes the time the request leaves in its
+    /// place.
+    #[cfg(feature = "native")]
+    pub sent_at: Option<core::ops::Range<usize>>,
 }
 
 /// What came back from the server, as plain data.

@@ -184,8 +184,14 @@ impl Wire for PostHogWire {
             }
             event(e).write(&mut body);
         }
+        #[cfg(feature = "native")]
+        let tail_from = body.len();
         body.push_str("],\"sent_at\":\"");
+        #[cfg(feature = "native")]
+        let sent_from = body.len();
         body.push_str(&iso8601_ms(now_ms));
+        #[cfg(feature = "native")]
+        let sent_at = Some(sent_from..body.len());
         body.push_str("\"}");
         HttpRequest {
             url: self.url.clone(),
@@ -195,6 +201,10 @@ impl Wire for PostHogWire {
             ],
             body: body.into_bytes(),
             gzip: self.gzip,
+            #[cfg(feature = "native")]
+            tail_from,
+            #[cfg(feature = "native")]
+            sent_at,
         }
     }
 

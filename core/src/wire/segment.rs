@@ -103,8 +103,14 @@ impl Wire for SegmentWire {
             }
             body.push_str(&e.json);
         }
+        #[cfg(feature = "native")]
+        let tail_from = body.len();
         body.push_str("],\"sentAt\":\"");
+        #[cfg(feature = "native")]
+        let sent_from = body.len();
         body.push_str(&iso8601_ms(now_ms));
+        #[cfg(feature = "native")]
+        let sent_at = Some(sent_from..body.len());
         body.push_str("\",\"writeKey\":");
         push_string(&mut body, &self.write_key);
         body.push('}');
@@ -117,6 +123,10 @@ impl Wire for SegmentWire {
             ],
             body: body.into_bytes(),
             gzip: self.gzip,
+            #[cfg(feature = "native")]
+            tail_from,
+            #[cfg(feature = "native")]
+            sent_at,
         }
     }
 
