@@ -182,6 +182,15 @@ impl Heads {
         deflated.clone().map_err(std::io::Error::other)
     }
 
+    /// Lets go of every head kept (their events were purged). A compressor
+    /// deflating one keeps it until done.
+    pub(crate) fn forget(&self) {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The kept entry for `head`'s bytes, or a new one (kept if any are).
     fn entry(&self, head: Vec<u8>) -> Arc<Entry> {
         let fresh = |head| {
@@ -321,6 +330,21 @@ mod tests {
             .unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(heads.recent.lock().unwrap().is_empty());
+    }
+
+    /// After a purge no head is kept: the same bytes are deflated again.
+    #[test]
+    fn forgotten_heads_are_not_kept() {
+        let heads = Heads::new(3);
+        let first = heads
+            .deflate(&mut Deflater::new(), b"purged".to_vec())
+            .unwrap();
+        heads.forget();
+        assert!(heads.recent.lock().unwrap().is_empty());
+        let again = heads
+            .deflate(&mut Deflater::new(), b"purged".to_vec())
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &again));
     }
 
     /// Kept heads are bounded: the oldest goes first.

@@ -141,6 +141,7 @@ fn compressed(heads: &Heads, deflater: &mut Deflater, mut upload: Upload) -> Out
 pub(crate) type CancelBelow = Arc<AtomicU64>;
 
 /// What a client's upload threads share.
+#[derive(Clone)]
 pub(crate) struct Shared {
     /// Each request's send time is read here as it leaves.
     pub(crate) clocks: Arc<Clocks>,

@@ -149,7 +149,8 @@ struct Worker {
     /// Per destination, the id of the upload its HTTP thread holds for its
     /// turn (`ToHttp::Hold`), until sent or let go.
     held: Vec<Option<u64>>,
-    cancel: http::CancelBelow,
+    /// What the upload threads share: the purge mark, the heads kept.
+    uploads: http::Shared,
     published: Arc<Published>,
     room: Arc<Room>,
     clocks: Arc<Clocks>,
@@ -195,11 +196,10 @@ pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started>
     let room = Arc::new(Room::default());
     // Unbounded, but one upload per destination is in flight at a time.
     let (done_tx, done_rx) = mpsc::channel();
-    let cancel = http::CancelBelow::default();
     let shared = http::Shared {
         clocks: Arc::clone(&clocks),
         heads: Arc::new(Heads::new(config.destinations().len())),
-        cancel: Arc::clone(&cancel),
+        cancel: http::CancelBelow::default(),
     };
     let mut http_tx = Vec::new();
     for _ in 0..config.destinations().len() {
@@ -234,7 +234,7 @@ pub(crate) fn start(config: Arc<Config>, clocks: Arc<Clocks>) -> Result<Started>
                 Worker::load(
                     config,
                     http_tx,
-                    cancel,
+                    shared,
                     worker_published,
                     worker_room,
                     clocks,
@@ -256,7 +256,7 @@ impl Worker {
     fn load(
         config: Arc<Config>,
         http: Vec<Sender<http::ToHttp>>,
-        cancel: http::CancelBelow,
+        uploads: http::Shared,
         published: Arc<Published>,
         room: Arc<Room>,
         clocks: Arc<Clocks>,
@@ -311,7 +311,7 @@ impl Worker {
             shutdown: None,
             held: http.iter().map(|_| None).collect(),
             http,
-            cancel,
+            uploads,
             published,
             room,
             clocks,
@@ -517,8 +517,10 @@ impl Worker {
             Command::Wake => {}
         }
         if let Some(id) = self.engine.purged_upload() {
-            self.cancel
-                .fetch_max(id, std::sync::atomic::Ordering::SeqCst);
+            (self.uploads.cancel).fetch_max(id, std::sync::atomic::Ordering::SeqCst);
+            // Purged events (consent revoked, `forget()`) are not kept in
+            // memory for a destination that might have shared them.
+            self.uploads.heads.forget();
         }
     }
 
