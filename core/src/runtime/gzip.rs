@@ -146,22 +146,36 @@ struct Entry {
     deflated: OnceLock<Result<Arc<DeflatedHead>, String>>,
 }
 
+/// How many bytes of heads are kept for each destination that may send
+/// what another sent: six of the default 500 KB batches. In a burst two
+/// destinations' lanes were measured up to five batches apart; with two
+/// heads kept 8-35% of one destination's bytes were shared, with six all
+/// of them (docs/performance.md).
+pub(crate) const HEADS_MAX_BYTES: usize = 3 * 1024 * 1024;
+
 /// The heads a client's compressors deflated last, so that a destination
 /// sending the same bytes as another uses its compression. With one
 /// destination it keeps none.
 #[derive(Debug)]
 pub(crate) struct Heads {
-    recent: Mutex<VecDeque<Arc<Entry>>>,
-    keep: usize,
+    recent: Mutex<Kept>,
+    max_bytes: usize,
+}
+
+/// The heads kept, oldest first, and their bytes.
+#[derive(Debug, Default)]
+struct Kept {
+    entries: VecDeque<Arc<Entry>>,
+    bytes: usize,
 }
 
 impl Heads {
-    /// For a client with `destinations`: two heads kept for each destination
-    /// that may send what another sent (the other may be one batch ahead).
+    /// For a client with `destinations`: [`HEADS_MAX_BYTES`] for each one
+    /// that may send what another sent.
     pub(crate) fn new(destinations: usize) -> Self {
         Heads {
-            recent: Mutex::new(VecDeque::new()),
-            keep: 2 * destinations.saturating_sub(1),
+            recent: Mutex::new(Kept::default()),
+            max_bytes: HEADS_MAX_BYTES * destinations.saturating_sub(1),
         }
     }
 
@@ -185,10 +199,7 @@ impl Heads {
     /// Lets go of every head kept (their events were purged). A compressor
     /// deflating one keeps it until done.
     pub(crate) fn forget(&self) {
-        self.recent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        *self.recent.lock().unwrap_or_else(|p| p.into_inner()) = Kept::default();
     }
 
     /// The kept entry for `head`'s bytes, or a new one (kept if any are).
@@ -199,20 +210,25 @@ impl Heads {
                 deflated: OnceLock::new(),
             })
         };
-        if self.keep == 0 {
+        if self.max_bytes == 0 {
             return fresh(head);
         }
         // A poisoned lock only means another compressor panicked holding it;
-        // the list is still whole (each change is a single push or pop).
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = recent.iter().find(|e| e.head == head) {
+        // what it guards is still whole (each change below keeps the count
+        // of bytes with the list).
+        let mut kept = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = kept.entries.iter().find(|e| e.head == head) {
             return Arc::clone(found);
         }
         let entry = fresh(head);
-        if recent.len() == self.keep {
-            recent.pop_front();
+        kept.bytes += entry.head.len();
+        kept.entries.push_back(Arc::clone(&entry));
+        // The newest stays, even alone over the bound.
+        while kept.bytes > self.max_bytes && kept.entries.len() > 1 {
+            if let Some(old) = kept.entries.pop_front() {
+                kept.bytes -= old.head.len();
+            }
         }
-        recent.push_back(Arc::clone(&entry));
         entry
     }
 }
@@ -329,7 +345,7 @@ mod tests {
             .deflate(&mut Deflater::new(), b"{\"batch\":[1".to_vec())
             .unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
-        assert!(heads.recent.lock().unwrap().is_empty());
+        assert!(heads.recent.lock().unwrap().entries.is_empty());
     }
 
     /// After a purge no head is kept: the same bytes are deflated again.
@@ -340,28 +356,39 @@ mod tests {
             .deflate(&mut Deflater::new(), b"purged".to_vec())
             .unwrap();
         heads.forget();
-        assert!(heads.recent.lock().unwrap().is_empty());
+        let kept = heads.recent.lock().unwrap();
+        assert_eq!((kept.entries.len(), kept.bytes), (0, 0));
+        drop(kept);
         let again = heads
             .deflate(&mut Deflater::new(), b"purged".to_vec())
             .unwrap();
         assert!(!Arc::ptr_eq(&first, &again));
     }
 
-    /// Kept heads are bounded: the oldest goes first.
+    /// Kept heads are bounded by their bytes: the oldest go first, and the
+    /// newest stays even when it alone is over the bound.
     #[test]
-    fn kept_heads_are_bounded() {
+    fn kept_heads_are_bounded_by_their_bytes() {
         let heads = Heads::new(2);
-        let first = heads.deflate(&mut Deflater::new(), b"h0".to_vec()).unwrap();
-        for i in 1..=2 {
-            heads
-                .deflate(&mut Deflater::new(), format!("h{i}").into_bytes())
-                .unwrap();
+        let third = HEADS_MAX_BYTES / 3;
+        let head = |i: u8| vec![i; third];
+        let first = heads.deflate(&mut Deflater::new(), head(0)).unwrap();
+        for i in 1..=3 {
+            heads.deflate(&mut Deflater::new(), head(i)).unwrap();
         }
-        assert_eq!(heads.recent.lock().unwrap().len(), 2);
-        let again = heads.deflate(&mut Deflater::new(), b"h0".to_vec()).unwrap();
+        {
+            let kept = heads.recent.lock().unwrap();
+            assert_eq!((kept.entries.len(), kept.bytes), (3, 3 * third));
+        }
+        let again = heads.deflate(&mut Deflater::new(), head(0)).unwrap();
         assert!(
             !Arc::ptr_eq(&first, &again),
-            "h0 was pushed out and deflated again"
+            "the oldest was let go and deflated again"
         );
+        let large = vec![9; HEADS_MAX_BYTES + 1];
+        heads.deflate(&mut Deflater::new(), large.clone()).unwrap();
+        let kept = heads.recent.lock().unwrap();
+        assert_eq!(kept.entries.len(), 1);
+        assert_eq!(kept.bytes, large.len());
     }
 }
