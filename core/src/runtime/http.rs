@@ -341,3 +341,63 @@ mod tests {
         assert!(std::error::Error::source(&err).is_some());
     }
 }
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use crate::store::StoredEvent;
+    use crate::wire::{SegmentWire, Wire};
+    use std::io::Read;
+
+    const ENCODED_MS: i64 = 1_764_900_000_000;
+    const SENT_MS: i64 = ENCODED_MS + 3_600_000;
+
+    fn upload(gzip: bool) -> Upload {
+        let events: Vec<StoredEvent> = (1..=3)
+            .map(|seq| StoredEvent {
+                seq,
+                message_id: format!("m{seq}"),
+                created_ms: ENCODED_MS,
+                json: format!("{{\"type\":\"track\",\"event\":\"E{seq}\"}}"),
+            })
+            .collect();
+        Upload {
+            id: 1,
+            destination: 0,
+            request: SegmentWire::new("http://h", "key", gzip).encode(&events, ENCODED_MS),
+            events: 3,
+            prepared: false,
+        }
+    }
+
+    fn sent_at(body: &[u8]) -> serde_json::Value {
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(json["batch"].as_array().unwrap().len(), 3);
+        assert_eq!(json["writeKey"], "key");
+        json["sentAt"].clone()
+    }
+
+    /// The body that leaves carries the time it leaves, gzip or not.
+    #[test]
+    fn the_body_carries_the_time_it_leaves() {
+        let sent = crate::time::iso8601_ms(SENT_MS);
+        let mut plain = compressed(&Heads::new(1), &mut Deflater::new(), upload(false));
+        assert_eq!(sent_at(&plain.body(SENT_MS)), sent.as_str());
+        let mut packed = compressed(&Heads::new(1), &mut Deflater::new(), upload(true));
+        let mut body = Vec::new();
+        flate2::read::GzDecoder::new(&packed.body(SENT_MS)[..])
+            .read_to_end(&mut body)
+            .unwrap();
+        assert_eq!(sent_at(&body), sent.as_str());
+    }
+
+    /// A send-time range outside the body (the wire's mistake) leaves the
+    /// time it wrote, and no panic.
+    #[test]
+    fn a_send_time_outside_the_body_is_left_alone() {
+        let mut outgoing = compressed(&Heads::new(1), &mut Deflater::new(), upload(false));
+        outgoing.upload.request.sent_at = Some(10_000..10_024);
+        let encoded = crate::time::iso8601_ms(ENCODED_MS);
+        assert_eq!(sent_at(&outgoing.body(SENT_MS)), encoded.as_str());
+    }
+}
