@@ -613,17 +613,20 @@ impl Worker {
         self.engine.claim_next_in_backlog(self.now());
         while let Some(upload) = self.engine.prepare_next(self.now()) {
             let (id, destination) = (upload.id, upload.destination);
-            if let Some(http) = self.http.get(destination) {
+            if let (Some(http), Some(held)) =
+                (self.http.get(destination), self.held.get_mut(destination))
+            {
                 // A thread gone is found by the next send.
                 let _ = http.send(http::ToHttp::Hold(upload));
-                self.held[destination] = Some(id);
+                *held = Some(id);
             }
         }
     }
 
     /// Tells each HTTP thread holding an upload the engine dropped (a retry,
-    /// a purge, a wait too long) to let it go: its events, purged ones
-    /// included, are not kept in memory until the next upload replaces it.
+    /// a split, a purge, a failing store) to let it go: its events, purged
+    /// ones included, are not kept in memory until the next upload
+    /// replaces it.
     fn let_go_of_dropped_uploads(&mut self) {
         for (destination, held) in self.held.iter_mut().enumerate() {
             let Some(id) = *held else { continue };
