@@ -391,7 +391,10 @@ fn the_mark_committed_with_the_events_names_exactly_the_last_one() {
             .unwrap();
         let number = |id: &str| id.strip_prefix("mk-").and_then(|n| n.parse::<u64>().ok());
         let mut committed: std::collections::BTreeSet<u64> = conn
-            .prepare("SELECT message_id FROM events")
+            .prepare(&format!(
+                "SELECT message_id FROM events WHERE seq > {}",
+                cairn::store::LOWEST_CURSOR
+            ))
             .unwrap()
             .query_map([], |r| r.get::<_, String>(0))
             .unwrap()

@@ -111,13 +111,17 @@ pub fn marked(storage: &Path) -> Option<Progress> {
 /// The message ids of the events queued in the buffer file `storage` (none
 /// when it does not exist yet), read before a client opens it.
 ///
-/// Reads the `events` table of cairn's schema read-only: `cairn::store`
+/// Reads the `events` view of cairn's schema read-only, after the lowest
+/// delivery cursor (delivered rows may wait before it): `cairn::store`
 /// offers no list of queued ids without parsing every event, which for a
 /// full buffer (100,000 events) would cost hundreds of MB here.
 pub fn queued_message_ids(storage: &Path) -> HashSet<String> {
     let read = || -> rusqlite::Result<HashSet<String>> {
         let conn = open_read_only(storage)?;
-        let mut stmt = conn.prepare("SELECT message_id FROM events")?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT message_id FROM events WHERE seq > {}",
+            cairn::store::LOWEST_CURSOR
+        ))?;
         let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
         ids.collect()
     };

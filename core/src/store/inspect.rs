@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OpenFlags};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::StoreError;
+use super::{StoreError, LOWEST_CURSOR};
 
 /// What a buffer file holds.
 #[derive(Debug, Clone, Serialize)]
@@ -129,10 +129,14 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
     let integrity: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .unwrap_or_else(|e| e.to_string());
+    // Delivered rows may wait at the front of their table to be freed with
+    // it (schema 3): the queue is what comes after the lowest cursor.
     let (queued_events, queued_bytes, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
-        .query_row("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+        .query_row(
+            &format!("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events WHERE seq > {LOWEST_CURSOR}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
         .map_err(bad)?;
     let mut cursors = BTreeMap::new();
     {
@@ -192,16 +196,19 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         let tails = super::commons::read_tails(&conn);
         let sql = match tails {
             Some(_) => {
-                "SELECT seq, message_id, created_ms, body, common FROM events ORDER BY seq LIMIT ?1"
+                "SELECT seq, message_id, created_ms, body, common FROM events WHERE seq > ?2 ORDER BY seq LIMIT ?1"
             }
             None => {
-                "SELECT seq, message_id, created_ms, body, NULL FROM events ORDER BY seq LIMIT ?1"
+                "SELECT seq, message_id, created_ms, body, NULL FROM events WHERE seq > ?2 ORDER BY seq LIMIT ?1"
             }
         };
+        let lowest: i64 = conn
+            .query_row(&format!("SELECT {LOWEST_CURSOR}"), [], |r| r.get(0))
+            .map_err(bad)?;
         let tails = tails.unwrap_or_default();
         let mut stmt = conn.prepare(sql).map_err(bad)?;
         let rows = stmt
-            .query_map(params![list_events as i64], |r| {
+            .query_map(params![list_events as i64, lowest], |r| {
                 let (seq, id, created_ms, mut body) = (
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,

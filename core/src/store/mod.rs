@@ -49,6 +49,8 @@ use crate::prelude::*;
 mod commons;
 pub mod compact;
 #[cfg(feature = "native")]
+mod generations;
+#[cfg(feature = "native")]
 pub mod inspect;
 #[cfg(feature = "std")]
 mod memory;
@@ -70,7 +72,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "native")]
 pub use reopening::ReopeningStore;
 #[cfg(feature = "native")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, LOWEST_CURSOR};
 
 /// The one destination of the first version.
 pub const DEFAULT_DESTINATION: &str = "default";

@@ -18,7 +18,8 @@
 //! The loss is an estimate, since what could not be read cannot be counted:
 //! the sequence numbers in the ranges that had to be skipped, and those after
 //! the last readable event up to the file's last sequence number (from
-//! `sqlite_sequence`, when that is readable). Sequence numbers are handed out
+//! `sqlite_sequence`, when that is readable). Events are read through the
+//! `events` view, which since schema 3 merges two tables in `seq` order. Sequence numbers are handed out
 //! one per event, so this is exact unless events were dropped from the middle
 //! of the queue before (a cap that skipped an upload in flight), which it
 //! would count again; rows before the delivery cursor are never counted.
@@ -26,7 +27,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OpenFlags, Row};
 
 use super::commons::read_tails;
 use super::{compact, StoredEvent};
@@ -74,13 +75,13 @@ pub(super) fn salvage(path: &Path) -> Salvaged {
         }
     }
     let cursor = out.acked.values().copied().min().unwrap_or(0);
+    // One table before schema 3, two since (the `events` view reads both).
     let last_seq = conn
         .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+            "SELECT MAX(seq) FROM sqlite_sequence WHERE name IN ('events', 'events_a', 'events_b')",
             [],
-            |r| r.get::<_, i64>(0),
+            |r| r.get::<_, Option<i64>>(0),
         )
-        .optional()
         .ok()
         .flatten()
         .map(|s| s.max(0) as u64);

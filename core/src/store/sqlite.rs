@@ -21,11 +21,17 @@
 //! (checked against the file by `check_consistency` in a randomized test of
 //! the store contract):
 //!
-//! - `last_seq` is the file's AUTOINCREMENT counter for `events`.
+//! - `last_seq` is the larger of the file's AUTOINCREMENT counters for
+//!   `events_a` and `events_b`, the two tables the `events` view reads.
+//! - `generations` holds which table is appended to and where each ends
+//!   (`generations.rs`); every row of the other table comes before every
+//!   row of the writing one.
 //! - `acked` holds each destination's cursor; it is never behind the file's
 //!   `destinations` row, and equal to it when `unsaved_acks` is false.
-//!   `done_through` is the lowest cursor; once acks are saved no row at or
-//!   below it is left in the file.
+//!   `done_through` is the lowest cursor; once acks are saved no table
+//!   holds only rows at or below it. Rows at or below it may stay at the
+//!   front of a table until the whole table is delivered: every read
+//!   starts after `done_through`, and so do counts, drops and claims.
 //! - `count` and `bytes` are the number and JSON size of the rows after
 //!   `done_through`, except those in `uncounted` (a backlog found at open
 //!   and counted in steps). Every operation that deletes rows or acks them
@@ -50,6 +56,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::commons::{Commons, Shape};
+use super::generations::{Generations, TABLES};
 use super::recent::RecentRows;
 use super::row_sizes::RowSizes;
 use super::salvage::{salvage, Salvaged};
@@ -61,12 +68,31 @@ use super::{
 
 /// The schema version this build writes. Files with a lower `user_version`
 /// are upgraded step by step; a higher one means a newer cairn wrote it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The size in bytes the WAL file is cut back to after a checkpoint: 4 MiB,
 /// what SQLite's automatic checkpoint (every 1,000 pages of 4 KiB) lets it
 /// reach in normal use.
 pub const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
+/// SQL for the lowest delivery cursor of a buffer file (0 when none is
+/// saved), for a reader of the file outside the store: the queued events
+/// are the rows of the `events` view after it. Rows at or below it are
+/// delivered; since schema 3 some wait there to be freed with their table.
+///
+/// ```
+/// # fn main() -> rusqlite::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("q.db");
+/// # drop(cairn::store::SqliteStore::open(&path).unwrap());
+/// let conn = rusqlite::Connection::open(&path)?;
+/// let sql = format!("SELECT COUNT(*) FROM events WHERE seq > {}", cairn::store::LOWEST_CURSOR);
+/// let queued: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
+/// assert_eq!(queued, 0);
+/// # Ok(())
+/// # }
+/// ```
+pub const LOWEST_CURSOR: &str = "(SELECT COALESCE(MIN(acked_through), 0) FROM destinations)";
 
 /// Prepared statements kept per connection: more than the store has.
 const STATEMENT_CACHE: usize = 64;
@@ -102,6 +128,23 @@ const UPGRADES: &[&str] = &[
         text TEXT NOT NULL,
         last_seq INTEGER NOT NULL
      );",
+    // 2 -> 3: events in two tables, each freed whole once delivered
+    // (`generations.rs`); the `events` view reads both, in `seq` order
+    // when asked. The table keeps its rows and its AUTOINCREMENT counter
+    // under its new name.
+    "ALTER TABLE events RENAME TO events_a;
+     CREATE TABLE events_b (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        common INTEGER
+     );
+     CREATE VIEW events AS
+        SELECT seq, message_id, created_ms, bytes, body, common FROM events_a
+        UNION ALL
+        SELECT seq, message_id, created_ms, bytes, body, common FROM events_b;",
 ];
 
 /// A [`Store`] in a SQLite file.
@@ -146,6 +189,8 @@ pub struct SqliteStore {
     routes: HashMap<String, crate::routing::Routing>,
     /// The tails rows share, as the `commons` table has them.
     commons: Commons,
+    /// Which event table rows are appended to, and where each ends.
+    generations: Generations,
 }
 
 /// Rows one `INSERT` statement writes in an append (the rest one at a time):
@@ -153,8 +198,9 @@ pub struct SqliteStore {
 /// AUTOINCREMENT counter, which a multi-row statement does once for all.
 const ROWS_PER_INSERT: usize = 25;
 
-/// `INSERT OR FAIL INTO events ... VALUES (?, ?, ?, ?, ?), ...` for
-/// [`ROWS_PER_INSERT`] rows. `OR FAIL`, not the default `ABORT`: a
+/// `INSERT OR FAIL INTO <table> ... VALUES (?, ?, ?, ?, ?, ?), ...` for
+/// `rows` rows (1 or [`ROWS_PER_INSERT`]) into table `t` of [`TABLES`].
+/// `OR FAIL`, not the default `ABORT`: a
 /// statement of several rows that may abort makes SQLite copy every page it
 /// touches into a statement journal, to undo that statement alone (5% of
 /// the worker's time in `cairn bench`). Nothing here needs that: any error
@@ -162,12 +208,19 @@ const ROWS_PER_INSERT: usize = 25;
 /// SQLite itself rolls back the whole transaction on a full disk or an I/O
 /// error in the middle of the statement: the same outcome; test
 /// `a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable`).
-fn insert_rows_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        let rows = vec!["(?, ?, ?, ?, ?)"; ROWS_PER_INSERT].join(", ");
-        format!("INSERT OR FAIL INTO events (message_id, created_ms, bytes, body, common) VALUES {rows}")
-    })
+///
+/// Each row's `seq` is given: the two tables' AUTOINCREMENT counters are
+/// each their own, and only record the largest number given, for a restart.
+fn insert_rows_sql(t: usize, rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<[[String; 2]; 2]> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let insert = |table: &str, n: usize| {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
+            format!("INSERT OR FAIL INTO {table} (seq, message_id, created_ms, bytes, body, common) VALUES {values}")
+        };
+        TABLES.map(|table| [insert(table, 1), insert(table, ROWS_PER_INSERT)])
+    });
+    &sql[t][usize::from(rows == ROWS_PER_INSERT)]
 }
 
 /// The columns a row is read with, in this order, and how it becomes whole.
@@ -291,6 +344,7 @@ impl SqliteStore {
             uncounted: None,
             losses: Vec::new(),
             routes: HashMap::new(),
+            generations: Generations::default(),
         };
         store.load_cursors()?;
         Ok(store)
@@ -307,15 +361,9 @@ impl SqliteStore {
     fn load_cursors(&mut self) -> Result<()> {
         self.count = 0;
         self.bytes = 0;
-        self.last_seq = self
-            .conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .unwrap_or(0) as u64;
+        self.last_seq = file_last_seq(&self.conn)?;
+        self.generations =
+            Generations::from_newest([newest_in(&self.conn, 0)?, newest_in(&self.conn, 1)?]);
         let mut stmt = self
             .conn
             .prepare("SELECT name, acked_through FROM destinations")?;
@@ -395,10 +443,11 @@ impl SqliteStore {
         acked: &HashMap<String, u64>,
         last_seq: u64,
     ) -> Result<()> {
+        // A new file: every row goes to the first table, in order.
         write(&mut self.conn, |tx| {
             for e in events {
                 tx.execute(
-                    "INSERT OR IGNORE INTO events (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR IGNORE INTO events_a (seq, message_id, created_ms, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![e.seq as i64, e.message_id, e.created_ms, e.json.len() as i64, e.json],
                 )?;
             }
@@ -416,11 +465,11 @@ impl SqliteStore {
             }
             // Keep sequence numbers growing past everything handed out so far.
             tx.execute(
-                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events'",
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'events_a'",
                 params![last_seq as i64],
             )?;
             tx.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'events', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'events_a', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events_a')",
                 params![last_seq as i64],
             )?;
             Ok(())
@@ -442,8 +491,10 @@ impl SqliteStore {
     }
 
     /// Rows after `after_seq` as the file has them (acks not yet saved are
-    /// the caller's concern).
+    /// the caller's concern), none at or below `done_through`: those are
+    /// delivered, left only until their table is freed whole.
     fn read_rows(&mut self, after_seq: u64, max_events: usize) -> Result<Vec<StoredEvent>> {
+        let after_seq = after_seq.max(self.done_through);
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))?;
@@ -454,7 +505,8 @@ impl SqliteStore {
         Ok(rows.collect::<core::result::Result<Vec<_>, _>>()?)
     }
 
-    /// Deletes rows with `seq` in `(after, through]` and returns what went.
+    /// Deletes rows with `seq` in `(after, through]` and returns what went
+    /// (rows at or below `done_through` are delivered: they go, uncounted).
     fn delete_range(&mut self, after: u64, through: u64) -> Result<Removed> {
         self.recent.clear();
         self.row_sizes.clear(self.last_seq);
@@ -463,17 +515,32 @@ impl SqliteStore {
         // tails go too, the one in use included, since a context can carry
         // what the purge is erasing.
         let everything = after == 0 && through >= self.last_seq;
+        let done_through = self.done_through;
+        let counted_after = after.max(done_through);
+        let mut generations = self.generations;
         let written = write(&mut self.conn, |tx| {
             let counted: (i64, i64) = tx.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > ?1 AND seq <= ?2",
-                params![after as i64, through as i64],
+                params![counted_after as i64, through as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let losses = Self::losses_in(tx, acked, routes, commons, after, through, i64::MAX)?;
-            tx.execute(
-                "DELETE FROM events WHERE seq > ?1 AND seq <= ?2",
-                params![after as i64, through as i64],
-            )?;
+            let losses =
+                Self::losses_in(tx, acked, routes, commons, counted_after, through, i64::MAX)?;
+            for (t, table) in TABLES.iter().enumerate() {
+                if everything {
+                    // No `WHERE`: the table's pages are freed whole.
+                    tx.execute(&format!("DELETE FROM {table}"), [])?;
+                } else {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE seq > ?1 AND seq <= ?2"),
+                        params![after as i64, through as i64],
+                    )?;
+                }
+                generations.set_newest(t, newest_in(tx, t)?);
+            }
+            // Acks are saved (both callers save them first): a table left
+            // with delivered rows only goes too.
+            free_done_tables(tx, &mut generations, done_through)?;
             if everything {
                 commons.clear(tx)?;
             }
@@ -482,6 +549,7 @@ impl SqliteStore {
         let ((events, bytes), losses) = match written {
             Ok(w) => {
                 self.commons.committed();
+                self.generations = generations;
                 w
             }
             Err(e) => {
@@ -508,35 +576,47 @@ impl SqliteStore {
     ) -> Result<(u64, Vec<u64>)> {
         self.check_file()?;
         let commons = &mut self.commons;
+        let mut generations = self.generations;
         let written = write(&mut self.conn, |tx| {
             if self.unsaved_acks {
                 // Saved with the events: one transaction instead of two.
-                write_acks(tx, &self.acked, self.done_through, commons)?;
+                write_acks(
+                    tx,
+                    &self.acked,
+                    self.done_through,
+                    commons,
+                    &mut generations,
+                )?;
             }
+            // A write of state alone leaves the tables as they are.
+            let t = match events.is_empty() {
+                true => 0,
+                false => generations.table_for_append(),
+            };
             let mut last = self.last_seq;
             let mut added = 0u64;
             let mut seqs = Vec::with_capacity(events.len());
             {
-                let mut insert = tx.prepare_cached(
-                "INSERT INTO events (message_id, created_ms, bytes, body, common) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-                let mut insert_many = tx.prepare_cached(insert_rows_sql())?;
+                let mut insert = tx.prepare_cached(insert_rows_sql(t, 1))?;
+                let mut insert_many = tx.prepare_cached(insert_rows_sql(t, ROWS_PER_INSERT))?;
                 for chunk in events.chunks(ROWS_PER_INSERT) {
                     if chunk.len() == ROWS_PER_INSERT {
                         for (i, e) in chunk.iter().enumerate() {
-                            let at = 5 * i;
+                            let at = 6 * i;
                             let (body, common) = split_row(tx, commons, e)?;
-                            insert_many.raw_bind_parameter(at + 1, &e.message_id)?;
-                            insert_many.raw_bind_parameter(at + 2, e.created_ms)?;
-                            insert_many.raw_bind_parameter(at + 3, e.json.len() as i64)?;
-                            insert_many.raw_bind_parameter(at + 4, body)?;
-                            insert_many.raw_bind_parameter(at + 5, common)?;
+                            insert_many.raw_bind_parameter(at + 1, (last + 1 + i as u64) as i64)?;
+                            insert_many.raw_bind_parameter(at + 2, &e.message_id)?;
+                            insert_many.raw_bind_parameter(at + 3, e.created_ms)?;
+                            insert_many.raw_bind_parameter(at + 4, e.json.len() as i64)?;
+                            insert_many.raw_bind_parameter(at + 5, body)?;
+                            insert_many.raw_bind_parameter(at + 6, common)?;
                         }
                         insert_many.raw_execute()?;
                     } else {
-                        for e in chunk {
+                        for (i, e) in chunk.iter().enumerate() {
                             let (body, common) = split_row(tx, commons, e)?;
                             insert.execute(params![
+                                (last + 1 + i as u64) as i64,
                                 e.message_id,
                                 e.created_ms,
                                 e.json.len() as i64,
@@ -545,12 +625,12 @@ impl SqliteStore {
                             ])?;
                         }
                     }
-                    // One writer, rows in order: AUTOINCREMENT gives each row the
-                    // one after the row before, so the chunk's rowids end here.
-                    last = tx.last_insert_rowid() as u64;
-                    let first = last + 1 - chunk.len() as u64;
-                    seqs.extend(first..=last);
+                    seqs.extend(last + 1..=last + chunk.len() as u64);
+                    last += chunk.len() as u64;
                     added += chunk.iter().map(|e| e.json.len() as u64).sum::<u64>();
+                }
+                if !events.is_empty() {
+                    generations.appended(last);
                 }
                 commons.save_uses(tx, last)?;
                 let mut put = tx
@@ -568,6 +648,7 @@ impl SqliteStore {
         let (last, added, seqs) = match written {
             Ok(w) => {
                 self.commons.committed();
+                self.generations = generations;
                 w
             }
             Err(e) => {
@@ -692,11 +773,21 @@ impl SqliteStore {
             return Ok(());
         }
         let commons = &mut self.commons;
+        let mut generations = self.generations;
         let written = write(&mut self.conn, |tx| {
-            write_acks(tx, &self.acked, self.done_through, commons)
+            write_acks(
+                tx,
+                &self.acked,
+                self.done_through,
+                commons,
+                &mut generations,
+            )
         });
         match written {
-            Ok(()) => self.commons.committed(),
+            Ok(()) => {
+                self.commons.committed();
+                self.generations = generations;
+            }
             Err(e) => {
                 self.commons.rolled_back();
                 return Err(e);
@@ -983,7 +1074,7 @@ impl Store for SqliteStore {
         if self.count <= keep_events && self.bytes <= keep_bytes {
             return Ok(Removed::default());
         }
-        let floor = self.max_claimed();
+        let floor = self.max_claimed().max(self.done_through);
         // Walk the oldest unclaimed rows until enough is freed, then delete
         // that range in one statement.
         let mut need_events = self.count.saturating_sub(keep_events);
@@ -1016,7 +1107,10 @@ impl Store for SqliteStore {
         self.count_rows(usize::MAX)?;
         self.recent.clear();
         self.row_sizes.clear(self.last_seq);
-        let floor = self.max_claimed();
+        // Delivered rows left in their table are not the queue's to drop.
+        let done_through = self.done_through;
+        let floor = self.max_claimed().max(done_through);
+        let mut generations = self.generations;
         let (acked, routes, commons) = (&self.acked, &self.routes, &mut self.commons);
         let ((events, bytes), losses): ((i64, i64), _) = write(&mut self.conn, |tx| {
             let counted = tx.query_row(
@@ -1033,12 +1127,17 @@ impl Store for SqliteStore {
                 i64::MAX as u64,
                 cutoff_ms,
             )?;
-            tx.execute(
-                "DELETE FROM events WHERE seq > ?1 AND created_ms < ?2",
-                params![floor as i64, cutoff_ms],
-            )?;
+            for (t, table) in TABLES.iter().enumerate() {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE seq > ?1 AND created_ms < ?2"),
+                    params![floor as i64, cutoff_ms],
+                )?;
+                generations.set_newest(t, newest_in(tx, t)?);
+            }
+            free_done_tables(tx, &mut generations, done_through)?;
             Ok((counted, losses))
         })?;
+        self.generations = generations;
         self.losses = losses;
         self.count = self.count.saturating_sub(events as u64);
         self.bytes = self.bytes.saturating_sub(bytes as u64);
@@ -1106,10 +1205,14 @@ impl Store for SqliteStore {
         // Asked at every publish of the stats: prepared once (a
         // `Connection::query_row` parses its SQL each time, 2-3% of the
         // worker's time in a burst).
+        // `seq` is read too: ordered by a column it returns, SQLite merges
+        // the view's two tables in order instead of sorting all their rows.
         let oldest = self
             .conn
-            .prepare_cached("SELECT created_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1")?
-            .query_row(params![self.done_through as i64], |r| r.get::<_, i64>(0))
+            .prepare_cached(
+                "SELECT seq, created_ms FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![self.done_through as i64], |r| r.get::<_, i64>(1))
             .optional()?;
         Ok(QueueSummary {
             events: self.count,
@@ -1169,16 +1272,9 @@ impl SqliteStore {
     /// The invariants of the module docs, each checked against the file.
     fn check_caches(&mut self) -> core::result::Result<(), Check> {
         let c = &self.conn;
-        // last_seq: the file's AUTOINCREMENT counter.
-        let file_last: i64 = c
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        ensure(self.last_seq == file_last as u64, || {
+        // last_seq: the file's AUTOINCREMENT counters.
+        let file_last = file_last_seq(c).map_err(|e| Check::Differs(e.to_string()))?;
+        ensure(self.last_seq == file_last, || {
             format!(
                 "last_seq {} but the file's counter is {file_last}",
                 self.last_seq
@@ -1193,7 +1289,7 @@ impl SqliteStore {
             )
         })?;
         // acked: never behind the file's cursors; equal to them once saved,
-        // and then no row at or below done_through is left.
+        // and then no table holds only rows at or below done_through.
         let mut stmt = c.prepare("SELECT name, acked_through FROM destinations")?;
         let saved: HashMap<String, u64> = stmt
             .query_map([], |r| {
@@ -1206,11 +1302,39 @@ impl SqliteStore {
                 format!("cursor of {name} is {mem} in memory, behind the file's {through}")
             })?;
         }
-        let rows_done: i64 = c.query_row(
-            "SELECT COUNT(*) FROM events WHERE seq <= ?1",
-            params![self.done_through as i64],
-            |r| r.get(0),
-        )?;
+        // generations: each table's end as the file has it, the other
+        // table's rows all before the writing one's.
+        let mut bounds = [None; 2];
+        for (t, table) in TABLES.iter().enumerate() {
+            let (first, last): (Option<i64>, Option<i64>) = c.query_row(
+                &format!("SELECT MIN(seq), MAX(seq) FROM {table}"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let last = last.map(|n| n as u64);
+            ensure(last == self.generations.newest(t), || {
+                format!(
+                    "{table} ends at {last:?}, held as {:?}",
+                    self.generations.newest(t)
+                )
+            })?;
+            bounds[t] = first.zip(last).map(|(f, l)| (f as u64, l));
+        }
+        let writing = self.generations.writing();
+        if let (Some((_, older_last)), Some((first, _))) = (bounds[1 - writing], bounds[writing]) {
+            ensure(older_last < first, || {
+                format!(
+                    "{} ends at {older_last}, after the writing table {} starts at {first}",
+                    TABLES[1 - writing],
+                    TABLES[writing]
+                )
+            })?;
+        }
+        let tables_done = bounds
+            .iter()
+            .flatten()
+            .filter(|(_, last)| *last <= self.done_through)
+            .count();
         if !self.unsaved_acks {
             ensure(saved == self.acked, || {
                 format!(
@@ -1218,9 +1342,9 @@ impl SqliteStore {
                     self.acked
                 )
             })?;
-            ensure(rows_done == 0, || {
+            ensure(tables_done == 0, || {
                 format!(
-                    "acks saved, but {rows_done} rows at or below {} are left",
+                    "acks saved, but a table of rows all at or below {} is left",
                     self.done_through
                 )
             })?;
@@ -1395,9 +1519,11 @@ impl SqliteStore {
                 format!("common {id} is used after its last_seq {last_seq}")
             })?;
         }
+        // Delivered rows left in their table may name a tail gone with
+        // them: they are never read again.
         let dangling: i64 = c.query_row(
-            "SELECT COUNT(*) FROM events WHERE common IS NOT NULL AND common NOT IN (SELECT id FROM commons)",
-            [],
+            "SELECT COUNT(*) FROM events WHERE seq > ?1 AND common IS NOT NULL AND common NOT IN (SELECT id FROM commons)",
+            params![self.done_through as i64],
             |r| r.get(0),
         )?;
         ensure(dangling == 0, || {
@@ -1492,12 +1618,16 @@ fn write<T>(
 }
 
 /// Writes saved-later acks into `tx`: each destination's cursor, and the
-/// deletion of rows every destination is done with.
+/// freeing of the tables every destination is done with. A table whose
+/// last row is still to deliver keeps its delivered rows until it is
+/// (`generations.rs`): freeing pages whole costs a fifteenth of deleting
+/// row by row.
 fn write_acks(
     tx: &rusqlite::Transaction<'_>,
     acked: &HashMap<String, u64>,
     done_through: u64,
     commons: &mut Commons,
+    generations: &mut Generations,
 ) -> Result<()> {
     let mut upsert = tx.prepare_cached(
         "INSERT INTO destinations (name, acked_through) VALUES (?1, ?2)
@@ -1506,19 +1636,42 @@ fn write_acks(
     for (name, through) in acked {
         upsert.execute(params![name, *through as i64])?;
     }
-    let newest: Option<i64> = tx
-        .prepare_cached("SELECT MAX(seq) FROM events")?
-        .query_row([], |r| r.get(0))?;
-    if newest.is_some_and(|n| n as u64 <= done_through) {
-        // Every row is done (an app's queue, delivered): without a WHERE
-        // clause SQLite frees the table's pages whole instead of deleting
-        // row by row.
-        tx.prepare_cached("DELETE FROM events")?.execute([])?;
-    } else if newest.is_some() {
-        let mut delete = tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?;
-        delete.execute(params![done_through as i64])?;
-    }
+    free_done_tables(tx, generations, done_through)?;
     commons.prune(tx, done_through)
+}
+
+/// Empties each table whose rows every destination is done with (all at
+/// or below `done_through`, the lowest cursor as saved in `tx`).
+fn free_done_tables(
+    tx: &rusqlite::Transaction<'_>,
+    generations: &mut Generations,
+    done_through: u64,
+) -> Result<()> {
+    for t in generations.free_done(done_through) {
+        // No `WHERE`: SQLite frees the table's pages whole.
+        tx.prepare_cached(&format!("DELETE FROM {}", TABLES[t]))?
+            .execute([])?;
+    }
+    Ok(())
+}
+
+/// The largest sequence number the file handed out: its tables'
+/// AUTOINCREMENT counters (which outlive the rows), 0 for a new file.
+fn file_last_seq(conn: &Connection) -> Result<u64> {
+    let last: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MAX(seq) FROM sqlite_sequence WHERE name IN ('events_a', 'events_b')",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(last.unwrap_or(0).max(0) as u64)
+}
+
+/// The largest `seq` in table `t` of [`TABLES`], `None` if it is empty.
+fn newest_in(conn: &Connection, t: usize) -> Result<Option<u64>> {
+    let newest: Option<i64> = conn
+        .prepare_cached(&format!("SELECT MAX(seq) FROM {}", TABLES[t]))?
+        .query_row([], |r| r.get(0))?;
+    Ok(newest.map(|n| n.max(0) as u64))
 }
 
 /// What to write for `e`: its head and common, or its whole JSON.
@@ -1784,21 +1937,27 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
     }
 
-    /// Acks delete what is delivered: row by row when some rows wait
-    /// still, in one statement (no `WHERE`) when the queue is delivered
-    /// whole. Rows appended with the save stay, and sequence numbers go on
-    /// from where they were, also after a restart.
+    /// Acks free what is delivered a table at a time (`generations.rs`):
+    /// delivered rows wait at the front of a table whose last row is still
+    /// to deliver, never read again, and the table is emptied whole once
+    /// it is delivered. Sequence numbers go on from where they were, also
+    /// after a restart with both tables empty.
     #[test]
-    fn a_queue_delivered_whole_is_emptied_and_numbers_go_on() {
+    fn delivered_rows_go_a_table_at_a_time_and_numbers_go_on() {
         let (_d, p) = temp();
-        let rows = |s: &SqliteStore| -> Vec<(i64, String)> {
-            s.conn
-                .prepare("SELECT seq, message_id FROM events ORDER BY seq")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap()
+        let tables = |s: &SqliteStore| -> [Vec<i64>; 2] {
+            TABLES.map(|table| {
+                s.conn
+                    .prepare(&format!("SELECT seq FROM {table} ORDER BY seq"))
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap()
+            })
+        };
+        let queued = |s: &mut SqliteStore| -> Vec<u64> {
+            s.read(0, 100).unwrap().iter().map(|e| e.seq).collect()
         };
         {
             let mut s = SqliteStore::open(&p).unwrap();
@@ -1806,17 +1965,32 @@ mod tests {
                 .unwrap();
             let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
             s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
-            // The ack is saved with this append, in one transaction.
+            // The ack is saved with this append, in one transaction; the
+            // other table is empty, so the new row starts it.
             assert_eq!(s.append(&[contract::ev(4)], &[]).unwrap(), 4);
-            assert_eq!(rows(&s), [(3, "m3".into()), (4, "m4".into())]);
-            let b = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
-            s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
+            assert_eq!(tables(&s), [vec![1, 2, 3], vec![4]]);
+            assert_eq!(queued(&mut s), [3, 4], "delivered rows are not read");
+            s.check_consistency().unwrap();
+            // The first table's last row delivered: it is emptied whole.
+            let b = s.claim(DEFAULT_DESTINATION, 1, 1 << 20).unwrap();
+            s.ack(DEFAULT_DESTINATION, b[0].seq).unwrap();
             s.save_acks().unwrap();
-            assert_eq!(rows(&s), []);
+            assert_eq!(tables(&s), [Vec::<i64>::new(), vec![4]]);
+            // Appends move to the emptied table.
+            s.append(&[contract::ev(5), contract::ev(6)], &[]).unwrap();
+            assert_eq!(tables(&s), [vec![5, 6], vec![4]]);
+            assert_eq!(queued(&mut s), [4, 5, 6]);
+            s.check_consistency().unwrap();
+            let b = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
+            s.ack(DEFAULT_DESTINATION, b[2].seq).unwrap();
+            s.save_acks().unwrap();
+            assert_eq!(tables(&s), [Vec::<i64>::new(), Vec::new()]);
+            s.check_consistency().unwrap();
         }
         let mut s = SqliteStore::open(&p).unwrap();
         assert_eq!(s.summary().unwrap().events, 0);
-        assert_eq!(s.append(&[contract::ev(5)], &[]).unwrap(), 5);
+        assert_eq!(s.append(&[contract::ev(7)], &[]).unwrap(), 7);
+        s.check_consistency().unwrap();
     }
 
     #[test]
@@ -1901,7 +2075,7 @@ mod tests {
             let (n, b): (i64, i64) = s
                 .conn
                 .query_row(
-                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events",
+                    &format!("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events WHERE seq > {LOWEST_CURSOR}"),
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
