@@ -739,6 +739,21 @@ pub mod contract {
                 } => {
                     let r = store.drop_oldest(*keep_events, *keep_bytes).unwrap();
                     check_losses(store, destinations, r, step);
+                    // Within the caps now, or nothing left that it could drop:
+                    // every event left is in a claim still out.
+                    let s = store.summary().unwrap();
+                    if s.events > *keep_events || s.bytes > *keep_bytes {
+                        let out = (0..destinations.len())
+                            .filter(|&d| claimed_through[d] > acked[d])
+                            .map(|d| claimed_through[d])
+                            .max()
+                            .unwrap_or(0);
+                        let left = store.read(0, usize::MAX >> 1).unwrap();
+                        assert!(
+                            left.iter().all(|e| e.seq <= out),
+                            "step {step}: over the caps after a drop, with events after the claims out ({out}) left: {ops:?}"
+                        );
+                    }
                 }
                 Op::DropOlderThan(cutoff) => {
                     let r = store.drop_older_than(*cutoff).unwrap();

@@ -1971,6 +1971,11 @@ mod tests {
             assert_eq!(tables(&s), [vec![1, 2, 3], vec![4]]);
             assert_eq!(queued(&mut s), [3, 4], "delivered rows are not read");
             s.check_consistency().unwrap();
+            // Nor counted or listed by a reader of the file.
+            let seen = super::super::inspect::inspect(&p, 10).unwrap();
+            assert_eq!(seen.queued_events, 2);
+            let numbers: Vec<i64> = seen.events.iter().filter_map(|e| e["n"].as_i64()).collect();
+            assert_eq!(numbers, [3, 4]);
             // The first table's last row delivered: it is emptied whole.
             let b = s.claim(DEFAULT_DESTINATION, 1, 1 << 20).unwrap();
             s.ack(DEFAULT_DESTINATION, b[0].seq).unwrap();
