@@ -67,7 +67,12 @@ pub struct BacklogFigures {
     pub file_bytes: u64,
     /// Seconds to record them all durably.
     pub durable_s: f64,
-    /// Seconds from the collector coming back until it had every event.
+    /// Seconds from the collector coming back until the client's first
+    /// batch after it was stored: what was left of the client's retry wait
+    /// (full jitter, a window doubling with each failure in a row).
+    pub found_back_s: f64,
+    /// Seconds from that first batch until the collector had every event:
+    /// the drain itself, which the budget divides the backlog by.
     pub drain_s: f64,
     /// The client's own figures.
     pub client: Outcome,
@@ -371,7 +376,7 @@ pub fn backlog(
     // The collector comes back whatever happened, so later phases find it up.
     collector.clear();
     collector.set_down(None);
-    let up = wall_us();
+    let up = Instant::now();
     let peak_rss_kib_down = match waited {
         Ok(kib) => kib,
         Err(e) => {
@@ -384,7 +389,10 @@ pub fn backlog(
         running.kill();
         return Err(e);
     }
-    let drain_s = wall_us().saturating_sub(up) as f64 / 1e6;
+    let done = Instant::now();
+    let first = collector.first_stored_at().unwrap_or(up).max(up);
+    let found_back_s = first.duration_since(up).as_secs_f64();
+    let drain_s = done.duration_since(first).as_secs_f64();
     let client = running.outcome(timeout)?;
     let audit = audit(&collector.digests(), events);
     Ok(BacklogFigures {
@@ -392,6 +400,7 @@ pub fn backlog(
         peak_rss_kib_down,
         file_bytes: client.file_bytes_durable,
         durable_s: client.durable_s,
+        found_back_s,
         drain_s,
         client,
         audit,

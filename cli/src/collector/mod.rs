@@ -218,6 +218,8 @@ struct State {
     faults: VecDeque<Fault>,
     down: Option<Fault>,
     out: Option<OutFile>,
+    /// When the first events since the last clear were stored.
+    first_stored: Option<Instant>,
 }
 
 struct OutFile {
@@ -368,6 +370,14 @@ impl Collector {
         state.requests.clear();
         state.invalid = 0;
         state.faults.clear();
+        state.first_stored = None;
+    }
+
+    /// When the first events since the start or the last
+    /// [`clear`](Self::clear) were stored (`None`: none yet): how long a
+    /// client took to find the collector back after an outage.
+    pub fn first_stored_at(&self) -> Option<Instant> {
+        self.shared.lock().first_stored
     }
 
     /// Waits until at least `n` events are stored; true if they were within `timeout`.
@@ -462,6 +472,7 @@ impl Shared {
         }
         let mut state = self.lock();
         state.invalid += invalid;
+        state.first_stored.get_or_insert_with(Instant::now);
         state.digests.extend(digests);
         drop(state);
         self.changed.notify_all();
@@ -573,6 +584,9 @@ impl Shared {
             let _ = output
                 .write_all(lines.as_bytes())
                 .and_then(|_| output.flush());
+        }
+        if !events.is_empty() {
+            state.first_stored.get_or_insert_with(Instant::now);
         }
         state.events.extend(events);
         drop(state);
