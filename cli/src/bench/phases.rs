@@ -279,8 +279,27 @@ pub struct TwoDestinationFigures {
     pub collected_s: [f64; 2],
     /// Events delivered per second to each destination, end to end.
     pub delivered_per_s: [f64; 2],
+    /// CPU seconds the collectors' process used from the child's start
+    /// until both had every event: on a machine of 2 CPUs the two
+    /// collectors share them with the client.
+    pub collectors_cpu_s: f64,
     /// Lost and duplicated, per destination.
     pub audit: [Audit; 2],
+}
+
+impl TwoDestinationFigures {
+    /// CPU microseconds per event, as [`ScenarioFigures::cpu_us_per_event`]
+    /// gives them: caller, worker, upload threads (both destinations'),
+    /// collectors (both).
+    pub fn cpu_us_per_event(&self) -> [f64; 4] {
+        let per = |s: f64| s * 1e6 / (self.events + 1) as f64;
+        [
+            per(self.client.caller_cpu_s()),
+            per(self.client.cpu_s("cairn-worker")),
+            per(self.client.cpu_s("cairn-gzip") + self.client.cpu_s("cairn-http")),
+            per(self.collectors_cpu_s),
+        ]
+    }
 }
 
 /// The scenario with two destinations: one caller records `events`, both
@@ -296,6 +315,7 @@ pub fn two_destinations(
     collector.clear();
     second.clear();
     let storage = dir.join(format!("two-destinations-{events}.db"));
+    let cpu_before = super::cpu::process_s();
     let running = child::spawn(&Spec {
         phase: Phase::Record { deliver: true },
         endpoint: collector.endpoint(),
@@ -328,6 +348,7 @@ pub fn two_destinations(
         std::thread::sleep(Duration::from_millis(2));
     }
     let collected_s = collected.map(|c| c.unwrap_or(f64::INFINITY));
+    let collectors_cpu_s = super::cpu::process_s() - cpu_before;
     let client = running.outcome(timeout)?;
     let audits = [collector, second].map(|c| audit(&c.digests(), events));
     Ok(TwoDestinationFigures {
@@ -335,6 +356,7 @@ pub fn two_destinations(
         client,
         collected_s,
         delivered_per_s: collected_s.map(|s| expected as f64 / s),
+        collectors_cpu_s,
         audit: audits,
     })
 }

@@ -574,7 +574,7 @@ impl Report {
         if let Some(t) = &self.two_destinations {
             let _ = writeln!(
                 o,
-                "two destinations from one buffer (N={}): collected in {:.2} s and {:.2} s = {} and {} events/s; track p50 {}, p99 {}\n",
+                "two destinations from one buffer (N={}): collected in {:.2} s and {:.2} s = {} and {} events/s; track p50 {}, p99 {}",
                 thousands(t.events),
                 t.collected_s[0],
                 t.collected_s[1],
@@ -582,6 +582,11 @@ impl Report {
                 thousands(t.delivered_per_s[1] as u64),
                 micros(t.client.track.p50_ns),
                 micros(t.client.track.p99_ns)
+            );
+            let [caller, worker, upload, collectors] = t.cpu_us_per_event();
+            let _ = writeln!(
+                o,
+                "  CPU µs an event: caller {caller:.2}, worker {worker:.2}, compressors and HTTP {upload:.2}, both collectors {collectors:.2}\n"
             );
         }
         if let Some(b) = &self.backlog {
