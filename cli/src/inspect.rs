@@ -127,6 +127,13 @@ pub fn render(r: &Inspection, now_ms: i64) -> String {
         );
     }
     o.push('\n');
+    if r.delivered_waiting_events > 0 {
+        let _ = writeln!(
+            o,
+            "           and {} delivered events, freed with their table once it is delivered whole",
+            r.delivered_waiting_events
+        );
+    }
 
     if r.destinations.is_empty() {
         for line in delivery_lines(&r.state, now_ms) {

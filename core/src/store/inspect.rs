@@ -35,6 +35,10 @@ pub struct Inspection {
     pub queued_events: u64,
     /// Their size in bytes.
     pub queued_bytes: u64,
+    /// Delivered events still in the file: since schema 3 a table's
+    /// delivered rows wait at its front until the whole table is
+    /// delivered, then go at once. They are never sent again.
+    pub delivered_waiting_events: u64,
     /// Recording time of the oldest queued event.
     pub oldest_created_ms: Option<i64>,
     /// Recording time of the newest queued event.
@@ -136,6 +140,13 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
             &format!("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events WHERE seq > {LOWEST_CURSOR}"),
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(bad)?;
+    let delivered_waiting: i64 = conn
+        .query_row(
+            &format!("SELECT COUNT(*) FROM events WHERE seq <= {LOWEST_CURSOR}"),
+            [],
+            |r| r.get(0),
         )
         .map_err(bad)?;
     let mut cursors = BTreeMap::new();
@@ -262,6 +273,7 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         in_use: lock_is_held(&side(".lock")),
         queued_events: queued_events as u64,
         queued_bytes: queued_bytes as u64,
+        delivered_waiting_events: delivered_waiting as u64,
         oldest_created_ms: oldest,
         newest_created_ms: newest,
         cursors,

@@ -1973,7 +1973,7 @@ mod tests {
             s.check_consistency().unwrap();
             // Nor counted or listed by a reader of the file.
             let seen = super::super::inspect::inspect(&p, 10).unwrap();
-            assert_eq!(seen.queued_events, 2);
+            assert_eq!((seen.queued_events, seen.delivered_waiting_events), (2, 2));
             let numbers: Vec<i64> = seen.events.iter().filter_map(|e| e["n"].as_i64()).collect();
             assert_eq!(numbers, [3, 4]);
             // The first table's last row delivered: it is emptied whole.
