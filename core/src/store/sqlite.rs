@@ -361,9 +361,14 @@ impl SqliteStore {
     fn load_cursors(&mut self) -> Result<()> {
         self.count = 0;
         self.bytes = 0;
-        self.last_seq = file_last_seq(&self.conn)?;
-        self.generations =
-            Generations::from_newest([newest_in(&self.conn, 0)?, newest_in(&self.conn, 1)?]);
+        let newest = [newest_in(&self.conn, 0)?, newest_in(&self.conn, 1)?];
+        // Rows are given their number (`insert`): never one a row has, even
+        // in a file whose counters were edited or damaged behind a row.
+        self.last_seq = newest
+            .iter()
+            .flatten()
+            .fold(file_last_seq(&self.conn)?, |a, &b| a.max(b));
+        self.generations = Generations::from_newest(newest);
         let mut stmt = self
             .conn
             .prepare("SELECT name, acked_through FROM destinations")?;
@@ -1272,7 +1277,8 @@ impl SqliteStore {
     /// The invariants of the module docs, each checked against the file.
     fn check_caches(&mut self) -> core::result::Result<(), Check> {
         let c = &self.conn;
-        // last_seq: the file's AUTOINCREMENT counters.
+        // last_seq: the file's AUTOINCREMENT counters (which SQLite keeps
+        // at or past every row's number).
         let file_last = file_last_seq(c).map_err(|e| Check::Differs(e.to_string()))?;
         ensure(self.last_seq == file_last, || {
             format!(
@@ -1996,6 +2002,27 @@ mod tests {
         assert_eq!(s.summary().unwrap().events, 0);
         assert_eq!(s.append(&[contract::ev(7)], &[]).unwrap(), 7);
         s.check_consistency().unwrap();
+    }
+
+    /// Rows are given their number: a file whose counter was set back
+    /// behind its rows (edited, or damaged) still gets numbers no row has.
+    #[test]
+    fn numbers_go_on_past_every_row_when_the_counter_is_behind() {
+        let (_d, p) = temp();
+        {
+            let mut s = SqliteStore::open(&p).unwrap();
+            s.append(&(1..=5).map(contract::ev).collect::<Vec<_>>(), &[])
+                .unwrap();
+        }
+        Connection::open(&p)
+            .unwrap()
+            .execute_batch("UPDATE sqlite_sequence SET seq = 2")
+            .unwrap();
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.append(&[contract::ev(6)], &[]).unwrap(), 6);
+        s.check_consistency().unwrap();
+        let seqs: Vec<u64> = s.read(0, 10).unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
     }
 
     /// A file whose events span both tables, with delivered rows waiting
