@@ -9,6 +9,9 @@
 //! - `cycle_1000`: the worker's steady state, per 1,000 events: eight appends
 //!   of 125 (its commits while the app records), one claim of the 1,000 and
 //!   their ack.
+//! - `behind_cycle_1000`: the same with 20,000 events queued ahead of the
+//!   claims (the worker behind the app in a burst): the acked rows are
+//!   never the whole file, so they cannot be freed by emptying the file.
 //!
 //! Events are about 480 bytes of JSON, as in the end-to-end scenario, and
 //! written as the recorder writes them, so the file keeps their context once
@@ -125,6 +128,25 @@ fn bench(c: &mut Criterion) {
             })
         });
         store.clear().expect("clear");
+
+        if !whole {
+            for _ in 0..20 {
+                store.append(&thousand, &[]).expect("append");
+            }
+            g.bench_function("behind_cycle_1000", |b| {
+                b.iter(|| {
+                    for chunk in &chunks {
+                        store.append(chunk, &[]).expect("append");
+                    }
+                    let claimed = store
+                        .claim(DEFAULT_DESTINATION, 1_000, 1 << 20)
+                        .expect("claim");
+                    let last = claimed.last().map_or(0, |e| e.seq);
+                    store.ack(DEFAULT_DESTINATION, last).expect("ack");
+                })
+            });
+            store.clear().expect("clear");
+        }
     }
     g.finish();
 }
