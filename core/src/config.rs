@@ -407,7 +407,10 @@ impl ClientBuilder {
         self.max_queue_events = events;
         self
     }
-    /// Most bytes kept in the buffer (default [`DEFAULT_MAX_QUEUE_BYTES`]).
+    /// Most bytes kept in the buffer (default [`DEFAULT_MAX_QUEUE_BYTES`]):
+    /// the JSON of the queued events. Delivered events waiting in the file
+    /// to be freed with the rest of their table are not counted (see
+    /// docs/architecture.md, "Delivered rows go a table at a time").
     pub fn max_queue_bytes(mut self, bytes: u64) -> Self {
         self.max_queue_bytes = bytes;
         self
