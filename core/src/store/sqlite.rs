@@ -22,7 +22,10 @@
 //! the store contract):
 //!
 //! - `last_seq` is the larger of the file's AUTOINCREMENT counters for
-//!   `events_a` and `events_b`, the two tables the `events` view reads.
+//!   `events_a` and `events_b`, the two tables the `events` view reads
+//!   (and, after opening, of every row's number). Each table counts alone:
+//!   `counting` names the one whose counter stands at `last_seq`, and an
+//!   append to the other sets its counter there first.
 //! - `generations` holds which table is appended to and where each ends
 //!   (`generations.rs`); every row of the other table comes before every
 //!   row of the writing one.
