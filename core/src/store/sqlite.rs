@@ -1299,13 +1299,35 @@ impl SqliteStore {
         let c = &self.conn;
         // last_seq: the file's AUTOINCREMENT counters (which SQLite keeps
         // at or past every row's number).
-        let file_last = file_last_seq(c).map_err(|e| Check::Differs(e.to_string()))?;
+        let read = |e: SqliteError| Check::Differs(e.to_string());
+        let file_last = [
+            newest_in(c, 0).map_err(read)?,
+            newest_in(c, 1).map_err(read)?,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(file_last_seq(c).map_err(read)?, u64::max);
         ensure(self.last_seq == file_last, || {
             format!(
-                "last_seq {} but the file's counter is {file_last}",
+                "last_seq {} but the file's counters and rows end at {file_last}",
                 self.last_seq
             )
         })?;
+        if let Some(t) = self.counting {
+            let counter: Option<i64> = c
+                .query_row(
+                    "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+                    [TABLES[t]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            ensure(counter == Some(self.last_seq as i64), || {
+                format!(
+                    "{} counts the appends, its counter is {counter:?}, last_seq {}",
+                    TABLES[t], self.last_seq
+                )
+            })?;
+        }
         // done_through: the lowest cursor.
         let lowest = self.acked.values().copied().min().unwrap_or(0);
         ensure(self.done_through == lowest, || {
