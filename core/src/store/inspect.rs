@@ -135,17 +135,20 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
         .unwrap_or_else(|e| e.to_string());
     // Delivered rows may wait at the front of their table to be freed with
     // it (schema 3): the queue is what comes after the lowest cursor.
+    let lowest: i64 = conn
+        .query_row(&format!("SELECT {LOWEST_CURSOR}"), [], |r| r.get(0))
+        .map_err(bad)?;
     let (queued_events, queued_bytes, oldest, newest): (i64, i64, Option<i64>, Option<i64>) = conn
         .query_row(
-            &format!("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events WHERE seq > {LOWEST_CURSOR}"),
-            [],
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_ms), MAX(created_ms) FROM events WHERE seq > ?1",
+            [lowest],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .map_err(bad)?;
     let delivered_waiting: i64 = conn
         .query_row(
-            &format!("SELECT COUNT(*) FROM events WHERE seq <= {LOWEST_CURSOR}"),
-            [],
+            "SELECT COUNT(*) FROM events WHERE seq <= ?1",
+            [lowest],
             |r| r.get(0),
         )
         .map_err(bad)?;
@@ -213,9 +216,6 @@ pub fn inspect(path: &Path, list_events: usize) -> Result<Inspection, StoreError
                 "SELECT seq, message_id, created_ms, body, NULL FROM events WHERE seq > ?2 ORDER BY seq LIMIT ?1"
             }
         };
-        let lowest: i64 = conn
-            .query_row(&format!("SELECT {LOWEST_CURSOR}"), [], |r| r.get(0))
-            .map_err(bad)?;
         let tails = tails.unwrap_or_default();
         let mut stmt = conn.prepare(sql).map_err(bad)?;
         let rows = stmt

@@ -18,11 +18,12 @@
 //! The loss is an estimate, since what could not be read cannot be counted:
 //! the sequence numbers in the ranges that had to be skipped, and those after
 //! the last readable event up to the file's last sequence number (from
-//! `sqlite_sequence`, when that is readable). Events are read through the
-//! `events` view, which since schema 3 merges two tables in `seq` order. Sequence numbers are handed out
-//! one per event, so this is exact unless events were dropped from the middle
-//! of the queue before (a cap that skipped an upload in flight), which it
-//! would count again; rows before the delivery cursor are never counted.
+//! `sqlite_sequence`, when that is readable). Sequence numbers are handed
+//! out one per event, so this is exact unless events were dropped from the
+//! middle of the queue before (a cap that skipped an upload in flight),
+//! which it would count again; rows before the delivery cursor are never
+//! counted. Events are read through the `events` view, which since schema
+//! 3 merges two tables in `seq` order.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -217,8 +217,8 @@ const ROWS_PER_INSERT: usize = 25;
 /// `a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable`).
 ///
 /// SQLite numbers the rows (AUTOINCREMENT): a row given its number costs a
-/// search of the table for it first, 13% of an append in the store's
-/// criterion bench. The table's counter is brought up to `last_seq` before
+/// search of the table for it first, 12-16% of the store's
+/// `cycle_1000` (criterion). The table's counter is brought up to `last_seq` before
 /// its first rows ([`SqliteStore::insert`]), since each table counts alone.
 fn insert_rows_sql(t: usize, rows: usize) -> &'static str {
     static SQL: std::sync::OnceLock<[[String; 2]; 2]> = std::sync::OnceLock::new();
@@ -2060,8 +2060,9 @@ mod tests {
         s.check_consistency().unwrap();
     }
 
-    /// Rows are given their number: a file whose counter was set back
-    /// behind its rows (edited, or damaged) still gets numbers no row has.
+    /// A file whose counter was set back behind its rows (edited, or
+    /// damaged) still gets numbers no row has, though each table counts
+    /// alone and the next rows go to the other, empty one.
     #[test]
     fn numbers_go_on_past_every_row_when_the_counter_is_behind() {
         let (_d, p) = temp();
