@@ -217,9 +217,9 @@ const ROWS_PER_INSERT: usize = 25;
 /// `a_full_disk_keeps_recording_in_memory_and_loses_nothing_durable`).
 ///
 /// SQLite numbers the rows (AUTOINCREMENT): a row given its number costs a
-/// search of the table for it first, 12-16% of the store's
-/// `cycle_1000` (criterion). The table's counter is brought up to `last_seq` before
-/// its first rows ([`SqliteStore::insert`]), since each table counts alone.
+/// search of the table for it first, 12-16% of the store's criterion
+/// `cycle_1000`. The table's counter is brought up to `last_seq` before its
+/// first rows ([`SqliteStore::insert`]), since each table counts alone.
 fn insert_rows_sql(t: usize, rows: usize) -> &'static str {
     static SQL: std::sync::OnceLock<[[String; 2]; 2]> = std::sync::OnceLock::new();
     let sql = SQL.get_or_init(|| {
