@@ -46,14 +46,20 @@ impl ScenarioFigures {
     /// calling track), worker, upload threads (compressor and HTTP),
     /// collector.
     pub fn cpu_us_per_event(&self) -> [f64; 4] {
-        let per = |s: f64| s * 1e6 / (self.events + 1) as f64;
-        [
-            per(self.client.caller_cpu_s()),
-            per(self.client.cpu_s("cairn-worker")),
-            per(self.client.cpu_s("cairn-gzip") + self.client.cpu_s("cairn-http")),
-            per(self.collector_cpu_s),
-        ]
+        cpu_us_per_event(self.events, &self.client, self.collector_cpu_s)
     }
+}
+
+/// CPU microseconds per delivered event of `events` (the identify too):
+/// caller, worker, upload threads, and `collector_s` of the receiving end.
+fn cpu_us_per_event(events: u64, client: &Outcome, collector_s: f64) -> [f64; 4] {
+    let per = |s: f64| s * 1e6 / (events + 1) as f64;
+    [
+        per(client.caller_cpu_s()),
+        per(client.cpu_s("cairn-worker")),
+        per(client.cpu_s("cairn-gzip") + client.cpu_s("cairn-http")),
+        per(collector_s),
+    ]
 }
 
 /// What the backlog phase measured.
@@ -292,13 +298,7 @@ impl TwoDestinationFigures {
     /// gives them: caller, worker, upload threads (both destinations'),
     /// collectors (both).
     pub fn cpu_us_per_event(&self) -> [f64; 4] {
-        let per = |s: f64| s * 1e6 / (self.events + 1) as f64;
-        [
-            per(self.client.caller_cpu_s()),
-            per(self.client.cpu_s("cairn-worker")),
-            per(self.client.cpu_s("cairn-gzip") + self.client.cpu_s("cairn-http")),
-            per(self.collectors_cpu_s),
-        ]
+        cpu_us_per_event(self.events, &self.client, self.collectors_cpu_s)
     }
 }
 
