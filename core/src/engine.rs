@@ -1308,6 +1308,12 @@ impl Engine {
         }
     }
 
+    /// Has the store do up to `max_keys` of the cleanup it put off
+    /// ([`Store::tidy`]); true while some remains.
+    pub fn tidy(&mut self, max_keys: usize) -> bool {
+        self.store.tidy(max_keys)
+    }
+
     /// Every `anonymousId` and `userId`/`previousId` found in queued events.
     pub fn ids_in_queue(&mut self) -> (Vec<String>, Vec<String>) {
         let mut anon = Vec::new();

@@ -412,11 +412,20 @@ export class Cairn {
         if (this._flights.get(id) === ctrl) this._flights.delete(id);
         // Another destination's upload may have been purged meanwhile.
         this._after();
+        this._tidy();
       });
     // The next batch is read from storage while this one is on the wire
     // (the page is idle then), not after its answer.
     const core = this._core;
     setTimeout(() => this._core === core && !this._closed && core.claimNext());
+  }
+
+  // Delivered events' keys are removed once no upload is out, a share at a
+  // time (removing them between an answer and the next request slowed a
+  // drain by a sixth).
+  _tidy() {
+    clearTimeout(this._tidier);
+    this._tidier = setTimeout(() => !this._closed && !this._flights.size && this._core.tidy() && this._tidy());
   }
 
   // After any call: abort an upload whose events were purged, keep the

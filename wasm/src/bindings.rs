@@ -123,6 +123,12 @@ impl Core {
         self.rt.claim_next(now());
     }
 
+    /// Removes some of the keys delivered events keep until no upload is
+    /// out; true while some remain.
+    pub fn tidy(&mut self) -> bool {
+        self.rt.tidy()
+    }
+
     /// The server answered upload `id`.
     #[wasm_bindgen(js_name = onResponse)]
     pub fn on_response(&mut self, id: f64, status: u16, retry_after: Option<String>, body: String) {

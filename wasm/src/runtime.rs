@@ -36,7 +36,7 @@ use cairn::{cat, ConsentState, Error, Forgotten};
 
 use crate::kv::{Backend, Kv};
 use crate::options;
-use crate::store::{shared_state_key, BrowserStore, Keys};
+use crate::store::{shared_state_key, BrowserStore, Keys, TIDY_KEYS};
 
 /// Largest request body sent with `keepalive` or as a beacon: browsers
 /// refuse more than 64 KiB in flight per page, and this leaves room.
@@ -427,6 +427,13 @@ impl<B: Backend + 'static> Runtime<B> {
         let now = self.tick(now);
         self.follow_forget(now);
         self.engine.claim_next(now);
+    }
+
+    /// Removes up to [`TIDY_KEYS`] of the keys delivered events keep in
+    /// storage until no upload is out (see [`BrowserStore`]); true while
+    /// some remain. The page calls it when none of its uploads is out.
+    pub fn tidy(&mut self) -> bool {
+        self.engine.tidy(TIDY_KEYS)
     }
 
     /// The next upload to send, if one is due now and none is on the wire.

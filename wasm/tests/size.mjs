@@ -51,7 +51,12 @@
 // 19 the recorder formatting an event's timestamp itself saved (natively
 // it keeps the last second's text); plus the 30 a session's last activity
 // following a clock set back measured (it held the session open until the
-// clock caught up).
+// clock caught up); plus the 569 bytes that removing delivered events' keys
+// once no upload is out measured (issue 14's drain: each answered batch's
+// 100 `removeItem`s had run before the next request, about 1.8 ms an
+// upload of the page's and the browser's time; the page keeps their
+// progress in one key, `s:done`, so a page that dies first never sends
+// them again).
 // docs/web.md,
 // "Size", says where the bytes go and what keeps them few.
 //
@@ -75,7 +80,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const KIB = 1024;
-export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 12 + 38 + 3 - 19 + 30;
+export const BUDGET_GZIP = 62 * KIB + 2132 + 1102 + 130 + 271 + 29 + 2 + 131 + 579 + 1 + 191 + 139 + 12 + 38 + 3 - 19 + 30 + 569;
 // Measured 5,222.
 export const PLANS_GZIP = 5222;
 // Measured 13,837 (82,096 against 68,259; 13,769 when several destinations

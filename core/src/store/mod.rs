@@ -331,6 +331,15 @@ pub trait Store {
         Ok(())
     }
 
+    /// Does up to `max_keys` of the cleanup the store put off so that
+    /// deliveries go faster, and says whether some remains. The browser's
+    /// store removes delivered events' keys this way once no upload is out;
+    /// other stores put nothing off.
+    fn tidy(&mut self, max_keys: usize) -> bool {
+        let _ = max_keys;
+        false
+    }
+
     /// Counts what is stored.
     fn summary(&mut self) -> Result<QueueSummary, StoreError>;
 
