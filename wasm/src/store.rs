@@ -33,8 +33,8 @@
 //! then calls [`Store::tidy`], [`TIDY_KEYS`] at a time. Removing an
 //! answered batch's 100 keys before the next request cost each upload
 //! about 1.8 ms of the page's and the browser's time (a drain after a
-//! 10,000-event task: 1.33-1.48x the page's own fetch of the same
-//! requests, 1.12-1.26x without); a write per answer, `s:done`, does
+//! 10,000-event task: 1.24-1.43x the page's own fetch of the same
+//! requests, 1.10-1.22x without); a write per answer, `s:done`, does
 //! instead, and whoever opens the queue skips the keys at or below it (a
 //! page that dies before tidying sends none of them again). They give
 //! their room first when the queue's share or the quota is reached, and
