@@ -304,7 +304,8 @@ const CURSORS_KEY: &str = "cursors";
 const DONE_KEY: &str = "done";
 
 /// Most delivered events' keys one [`Store::tidy`] call of the page
-/// removes: about 5 ms of its time.
+/// removes: 5 to 9 ms of its time (`removeItem` takes 10 to 17 µs in
+/// Chromium).
 pub const TIDY_KEYS: usize = 500;
 
 impl<B: Backend> BrowserStore<B> {
