@@ -782,11 +782,12 @@ impl Recorder {
         self.save_consent();
         self.context_cache = None;
         self.after_consent_change(before, engine, now_ms);
+        // The destinations that need this category lose their queued
+        // events (counted `consent` for them); the others keep theirs.
+        // What no destination needs any more leaves the disk too.
         #[cfg(feature = "lanes")]
-        if state != ConsentState::Granted {
-            // The destinations that need this category lose their queued
-            // events (counted `consent` for them); the others keep theirs.
-            engine.purge_for_category(category, now_ms);
+        if state != ConsentState::Granted && engine.purge_for_category(category, now_ms) > 0 {
+            engine.compact(now_ms);
         }
     }
 

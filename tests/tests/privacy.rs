@@ -169,6 +169,76 @@ fn revoking_consent_or_opting_out_leaves_no_trace_of_the_purged_events() {
     }
 }
 
+/// A category only the second destination needs, revoked after the first
+/// delivered everything: the purge moves that destination's cursor, and
+/// the rows it leaves delivered everywhere are deleted, but their bytes
+/// stay in the file's free pages and the WAL unless the file is compacted
+/// (`compact_leaves_no_delivered_row_on_disk` in the SQLite store covers
+/// such rows still waiting in a table). None of them may stay on disk.
+#[test]
+fn revoking_a_category_one_destination_needs_leaves_no_trace_of_what_it_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cairn.db");
+    let main = collector();
+    let warehouse = collector();
+    warehouse.set_down(Some(Fault::Status(503)));
+    let c = builder(&main, &db)
+        .add_destination(
+            cairn::destination::Destination::new(
+                "warehouse",
+                cairn::destination::DestinationKind::Segment,
+                warehouse.endpoint(),
+                "wk",
+            )
+            .consent_categories(["analytics"]),
+        )
+        .consent("analytics", ConsentState::Granted)
+        .build()
+        .unwrap();
+    for n in 0..60 {
+        c.enqueue(&json!({
+            "type": "track", "event": "Viewed", "userId": "user-revoked-4711",
+            "properties": {"n": n, "email": "revoked-person@example.com"},
+        }))
+        .unwrap();
+    }
+    assert!(main.wait_for_events(60, Duration::from_secs(10)));
+    // One more, queued for the main destination: the file is not emptied.
+    main.set_down(Some(Fault::Status(503)));
+    c.track("Later", json!({})).unwrap();
+    assert!(c.commit(Duration::from_secs(5)).unwrap());
+    let files = [
+        db.clone(),
+        dir.path().join("cairn.db-wal"),
+        dir.path().join("cairn.db-shm"),
+    ];
+    let all = || -> Vec<u8> {
+        files
+            .iter()
+            .flat_map(|f| std::fs::read(f).unwrap_or_default())
+            .collect()
+    };
+    assert!(
+        contains(&all(), "user-revoked-4711"),
+        "the test can see the data before"
+    );
+
+    c.set_consent("analytics", ConsentState::Denied).unwrap();
+    assert!(c.commit(Duration::from_secs(10)).unwrap());
+    let stats = c.stats();
+    assert_eq!(
+        stats.queued_events, 1,
+        "the main destination's event stays: {stats:?}"
+    );
+    for secret in ["user-revoked-4711", "revoked-person@example.com"] {
+        assert!(!contains(&all(), secret), "{secret} is still on disk");
+    }
+    main.set_down(None);
+    c.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(main.events().len(), 61);
+    assert!(warehouse.events().is_empty());
+}
+
 #[test]
 fn opt_out_sends_zero_requests_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -241,6 +241,18 @@ impl<B: Backend> Kv<B> {
         false
     }
 
+    /// Stores `value` if the backend takes it, and says whether it did; a
+    /// refusal is neither counted nor held in memory (the caller makes room
+    /// and tries again, or calls [`set`](Self::set)).
+    pub fn try_set(&self, key: &str, value: &str) -> bool {
+        let mut inner = self.lock();
+        let done = inner.backend.set(key, value).is_ok();
+        if done {
+            inner.forget_overlay(key);
+        }
+        done
+    }
+
     /// Keeps `value` in memory only, as [`set`](Self::set) keeps a value the
     /// backend refuses for lack of room (counted as a quota error), without
     /// trying the backend: for a writer past its own share of the storage.

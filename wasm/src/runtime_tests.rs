@@ -982,6 +982,25 @@ mod several {
         assert_eq!(stats(&mut rt)["queued_events"], 0);
     }
 
+    /// Consent revoked for the warehouse only, after the default destination
+    /// delivered: the purge moves the warehouse's cursor, and the events,
+    /// now delivered everywhere, leave storage at once (not when the page
+    /// is next idle).
+    #[test]
+    fn a_revocation_for_one_destination_leaves_nothing_of_its_events() {
+        let kv = site();
+        let mut rt = tab(
+            &kv,
+            "a",
+            json!({"consent": {"ads": "granted"}, "destinations": [{"name": "warehouse", "endpoint": "http://127.0.0.1:8", "writeKey": "wk", "consentCategories": ["ads"]}]}),
+        );
+        warehouse_fails(&mut rt, &["A", "B"]);
+        assert_eq!(kv.keys_with_prefix("cairn:t:a:e:").len(), 2);
+        rt.set_consent("ads", ConsentState::Denied, T0 + 1).unwrap();
+        assert!(kv.keys_with_prefix("cairn:t:a:e:").is_empty());
+        assert_eq!(stats(&mut rt)["destinations"][1]["dropped"]["consent"], 2);
+    }
+
     /// Reloaded while one destination was down: the other is not sent its
     /// events again, the one that was down receives all of them.
     #[test]

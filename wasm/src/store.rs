@@ -486,7 +486,7 @@ impl<B: Backend> BrowserStore<B> {
             let key = self.keys.common(n);
             // Only a durable common text is used: an event whose common
             // text is in memory only would not outlive the page.
-            if n - self.first_common >= MAX_COMMONS || !self.kv.set(&key, &text) {
+            if n - self.first_common >= MAX_COMMONS || !self.write(&key, &text) {
                 self.kv.remove(&key);
                 return encode_value(e, 0, &e.json);
             }
@@ -629,14 +629,30 @@ impl<B: Backend> BrowserStore<B> {
         }
         #[cfg(feature = "destinations")]
         self.losses.clear();
+        // Without room for `s:done` they all went to make it; then it has
+        // nothing left to say.
         let key = self.keys.state(DONE_KEY);
-        if !self.kv.set(&key, &cairn::text::u64_text(done)) {
-            self.sweep(usize::MAX);
+        self.write(&key, &cairn::text::u64_text(done));
+        if self.delivered.is_empty() {
+            self.kv.remove(&key);
         }
         self.drop_commons_if_empty();
     }
 
-    /// [`Store::tidy`]: one copy of the code for its four callers.
+    /// Writes `key`, making room from delivered events' keys, a hundred at
+    /// a time, while the browser refuses it: a refusal that room cures is
+    /// not a storage error, and no call frees more than it needs.
+    fn write(&mut self, key: &str, value: &str) -> bool {
+        while !self.delivered.is_empty() {
+            if self.kv.try_set(key, value) {
+                return true;
+            }
+            self.sweep(100);
+        }
+        self.kv.set(key, value)
+    }
+
+    /// [`Store::tidy`]: one copy of the code for its callers.
     #[inline(never)]
     fn sweep(&mut self, max_keys: usize) -> bool {
         let from = self.delivered.len().saturating_sub(max_keys);
@@ -725,16 +741,15 @@ impl<B: Backend> Store for BrowserStore<B> {
             self.last_seq += 1;
             let (key, value) = (self.keys.event(self.last_seq), self.encode(e));
             let stored = (key.len() + value.len()) as u64;
-            // Delivered events' keys give their room first.
-            if self.stored + stored > STORAGE_SHARE {
-                self.sweep(usize::MAX);
+            // Delivered events' keys give their room first, as much as needed.
+            while self.stored + stored > STORAGE_SHARE && !self.delivered.is_empty() {
+                self.sweep(100);
             }
             // Past the share, in memory only: the page keeps its room.
             if self.stored + stored > STORAGE_SHARE {
                 self.kv.hold(&key, &value);
-            } else if !self.kv.set(&key, &value) && !self.delivered.is_empty() {
-                self.sweep(usize::MAX);
-                self.kv.set(&key, &value);
+            } else {
+                self.write(&key, &value);
             }
             let bytes = e.json.len() as u64;
             self.index.push((
@@ -1385,7 +1400,46 @@ mod tests {
         assert_eq!(kv.stats().volatile_values, 0, "all durable");
         assert_eq!(kv.keys_with_prefix("cairn:t:t:e:").len(), 4);
 
-        // No room even for `s:done`: the delivered keys go at once.
+        // Round after round, delivered events' keys make room for the next
+        // ones and their common texts, and that is no storage error.
+        let kv = Kv::new(MemoryBackend::with_quota(6_000));
+        let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
+        let ctx = r#"{"library":{"name":"cairn","version":"0"}}"#;
+        for round in 0..20 {
+            let events: Vec<NewEvent> = (round * 10 + 1..=round * 10 + 10)
+                .map(|i| shaped(i, ctx))
+                .collect();
+            store.append(&events, &[]).unwrap();
+            let got = store.claim(D, 100, usize::MAX).unwrap();
+            assert!(got.iter().zip(&events).all(|(g, e)| g.json == e.json));
+            store.ack(D, got[9].seq).unwrap();
+        }
+        let s = kv.stats();
+        assert_eq!(
+            (s.quota_errors, s.volatile_values),
+            (0, 0),
+            "{:?}",
+            kv.last_error()
+        );
+        assert!(kv.with_backend(|b| b.used_chars()) <= 6_000);
+
+        // Past the share, only as many keys go as the new event needs.
+        let (kv, mut store) = fresh();
+        let mid = |i: u32| NewEvent {
+            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(10_000)),
+            ..ev(i)
+        };
+        store
+            .append(&(1..=298).map(mid).collect::<Vec<_>>(), &[])
+            .unwrap();
+        store.claim(D, 1000, usize::MAX).unwrap();
+        store.ack(D, 298).unwrap();
+        assert_eq!(kv.stats().volatile_values, 0, "all 298 fit the share");
+        store.append(&[mid(299)], &[]).unwrap();
+        assert_eq!(store.delivered.len(), 198, "a hundred went, not all");
+        assert_eq!(kv.stats().volatile_values, 0);
+
+        // No room even for `s:done`: the delivered keys go to make it.
         let kv = Kv::new(MemoryBackend::with_quota(120));
         let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
         store

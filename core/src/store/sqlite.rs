@@ -1215,6 +1215,10 @@ impl Store for SqliteStore {
 
     fn compact(&mut self) -> Result<(), StoreError> {
         self.save_acks()?;
+        // Delivered rows waiting for their table to be freed whole go
+        // first: a purge done by moving a cursor (consent revoked for one
+        // destination) leaves none of them on disk either.
+        self.delete_range(0, self.done_through)?;
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
         // either file.
@@ -2057,6 +2061,42 @@ mod tests {
         let mut s = SqliteStore::open(&p).unwrap();
         assert_eq!(s.summary().unwrap().events, 0);
         assert_eq!(s.append(&[contract::ev(7)], &[]).unwrap(), 7);
+        s.check_consistency().unwrap();
+    }
+
+    /// Delivered rows wait at a table's front until the table is freed
+    /// whole; a purge that moved a cursor (consent revoked for one
+    /// destination) then compacts, and none of them may stay on disk.
+    #[test]
+    fn compact_leaves_no_delivered_row_on_disk() {
+        let (_d, p) = temp();
+        let mut s = SqliteStore::open(&p).unwrap();
+        s.append(&(1..=3).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
+        s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
+        s.save_acks().unwrap();
+        let rows = |s: &SqliteStore| -> i64 {
+            s.conn
+                .query_row("SELECT COUNT(*) FROM events_a", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(rows(&s), 3, "the delivered rows wait behind row 3");
+        s.compact().unwrap();
+        assert_eq!(rows(&s), 1);
+        let queued: Vec<u64> = s.read(0, 10).unwrap().iter().map(|e| e.seq).collect();
+        assert_eq!(queued, [3]);
+        s.check_consistency().unwrap();
+        let file = std::fs::read(&p).unwrap();
+        let has = |needle: &[u8]| file.windows(needle.len()).any(|w| w == needle);
+        assert!(has(br#"{"n":3}"#), "the queued event is in the file");
+        assert!(
+            !has(br#"{"n":1}"#) && !has(br#"{"n":2}"#),
+            "the delivered ones are not"
+        );
+        drop(s);
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert_eq!(s.append(&[contract::ev(4)], &[]).unwrap(), 4);
         s.check_consistency().unwrap();
     }
 
