@@ -19,6 +19,36 @@ fn builder(server: &Collector, path: &std::path::Path) -> cairn::ClientBuilder {
         .flush_interval(Duration::from_millis(50))
 }
 
+/// The store's files: the database, its WAL and its shared memory.
+fn store_files(db: &std::path::Path) -> [std::path::PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    [db.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Everything `files` hold, one after the other.
+fn read_all(files: &[std::path::PathBuf]) -> Vec<u8> {
+    files
+        .iter()
+        .flat_map(|f| std::fs::read(f).unwrap_or_default())
+        .collect()
+}
+
+/// Records the 60 events of a user about to be purged, as a backend service
+/// does: the ids are in the events only, not in the device's identity.
+fn record_secrets(c: &cairn::Client) {
+    for n in 0..60 {
+        c.enqueue(&json!({
+            "type": "track", "event": "Viewed", "userId": "user-revoked-4711",
+            "properties": {"n": n, "email": "revoked-person@example.com"},
+        }))
+        .unwrap();
+    }
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -121,29 +151,11 @@ fn revoking_consent_or_opting_out_leaves_no_trace_of_the_purged_events() {
             .required_consent(["analytics"])
             .build()
             .unwrap();
-        for n in 0..60 {
-            // Events a backend service records for its users: the ids are in
-            // the events only, not in the device's identity.
-            c.enqueue(&json!({
-                "type": "track", "event": "Viewed", "userId": "user-revoked-4711",
-                "properties": {"n": n, "email": "revoked-person@example.com"},
-            }))
-            .unwrap();
-        }
+        record_secrets(&c);
         assert!(c.commit(Duration::from_secs(5)).unwrap());
-        let files = [
-            db.clone(),
-            dir.path().join("cairn.db-wal"),
-            dir.path().join("cairn.db-shm"),
-        ];
-        let all = || -> Vec<u8> {
-            files
-                .iter()
-                .flat_map(|f| std::fs::read(f).unwrap_or_default())
-                .collect()
-        };
+        let files = store_files(&db);
         assert!(
-            contains(&all(), "user-revoked-4711"),
+            contains(&read_all(&files), "user-revoked-4711"),
             "the test can see the data before"
         );
 
@@ -195,31 +207,15 @@ fn revoking_a_category_one_destination_needs_leaves_no_trace_of_what_it_purged()
         .consent("analytics", ConsentState::Granted)
         .build()
         .unwrap();
-    for n in 0..60 {
-        c.enqueue(&json!({
-            "type": "track", "event": "Viewed", "userId": "user-revoked-4711",
-            "properties": {"n": n, "email": "revoked-person@example.com"},
-        }))
-        .unwrap();
-    }
+    record_secrets(&c);
     assert!(main.wait_for_events(60, Duration::from_secs(10)));
     // One more, queued for the main destination: the file is not emptied.
     main.set_down(Some(Fault::Status(503)));
     c.track("Later", json!({})).unwrap();
     assert!(c.commit(Duration::from_secs(5)).unwrap());
-    let files = [
-        db.clone(),
-        dir.path().join("cairn.db-wal"),
-        dir.path().join("cairn.db-shm"),
-    ];
-    let all = || -> Vec<u8> {
-        files
-            .iter()
-            .flat_map(|f| std::fs::read(f).unwrap_or_default())
-            .collect()
-    };
+    let files = store_files(&db);
     assert!(
-        contains(&all(), "user-revoked-4711"),
+        contains(&read_all(&files), "user-revoked-4711"),
         "the test can see the data before"
     );
 
@@ -231,7 +227,10 @@ fn revoking_a_category_one_destination_needs_leaves_no_trace_of_what_it_purged()
         "the main destination's event stays: {stats:?}"
     );
     for secret in ["user-revoked-4711", "revoked-person@example.com"] {
-        assert!(!contains(&all(), secret), "{secret} is still on disk");
+        assert!(
+            !contains(&read_all(&files), secret),
+            "{secret} is still on disk"
+        );
     }
     main.set_down(None);
     c.flush(Duration::from_secs(10)).unwrap();

@@ -1366,22 +1366,28 @@ mod tests {
         assert!(!store.tidy(TIDY_KEYS), "nothing to do");
     }
 
+    /// Event `i` with `pad` bytes of padding.
+    fn padded(i: u32, pad: usize) -> NewEvent {
+        NewEvent {
+            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(pad)),
+            ..ev(i)
+        }
+    }
+
+    /// Appends `events`, then claims and acknowledges every queued event.
+    fn append_and_deliver(store: &mut BrowserStore<MemoryBackend>, events: &[NewEvent]) {
+        let last = store.append(events, &[]).unwrap();
+        store.claim(D, usize::MAX, usize::MAX).unwrap();
+        store.ack(D, last).unwrap();
+    }
+
     #[test]
     fn delivered_events_keys_give_their_room_and_go_with_a_purge() {
         // The queue's share: new events take the delivered ones' room.
         let (kv, mut store) = fresh();
-        let big = |i: u32| NewEvent {
-            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(100_000)),
-            ..ev(i)
-        };
-        store
-            .append(&(1..=29).map(big).collect::<Vec<_>>(), &[])
-            .unwrap();
-        store.claim(D, 100, usize::MAX).unwrap();
-        store.ack(D, 29).unwrap();
-        store
-            .append(&(30..=58).map(big).collect::<Vec<_>>(), &[])
-            .unwrap();
+        let big: Vec<NewEvent> = (1..=58).map(|i| padded(i, 100_000)).collect();
+        append_and_deliver(&mut store, &big[..29]);
+        store.append(&big[29..], &[]).unwrap();
         let s = kv.stats();
         assert_eq!((s.volatile_values, s.quota_errors), (0, 0), "all durable");
         assert_eq!(kv.keys_with_prefix("cairn:t:tab1:e:").len(), 29);
@@ -1389,11 +1395,7 @@ mod tests {
         // The browser's quota: the same when the page's own data fills it.
         let kv = Kv::new(MemoryBackend::with_quota(140));
         let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
-        store
-            .append(&(1..=4).map(ev).collect::<Vec<_>>(), &[])
-            .unwrap();
-        store.claim(D, 10, usize::MAX).unwrap();
-        store.ack(D, 4).unwrap();
+        append_and_deliver(&mut store, &(1..=4).map(ev).collect::<Vec<_>>());
         store
             .append(&(5..=8).map(ev).collect::<Vec<_>>(), &[])
             .unwrap();
@@ -1425,35 +1427,22 @@ mod tests {
 
         // Past the share, only as many keys go as the new event needs.
         let (kv, mut store) = fresh();
-        let mid = |i: u32| NewEvent {
-            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(10_000)),
-            ..ev(i)
-        };
-        store
-            .append(&(1..=298).map(mid).collect::<Vec<_>>(), &[])
-            .unwrap();
-        store.claim(D, 1000, usize::MAX).unwrap();
-        store.ack(D, 298).unwrap();
+        let mid: Vec<NewEvent> = (1..=298).map(|i| padded(i, 10_000)).collect();
+        append_and_deliver(&mut store, &mid);
         assert_eq!(kv.stats().volatile_values, 0, "all 298 fit the share");
-        store.append(&[mid(299)], &[]).unwrap();
+        store.append(&[padded(299, 10_000)], &[]).unwrap();
         assert_eq!(store.delivered.len(), 198, "a hundred went, not all");
         assert_eq!(kv.stats().volatile_values, 0);
 
         // No room even for `s:done`: the delivered keys go to make it.
         let kv = Kv::new(MemoryBackend::with_quota(120));
         let mut store = BrowserStore::open(kv.clone(), Keys::new("cairn", "t"));
-        store
-            .append(&(1..=4).map(ev).collect::<Vec<_>>(), &[])
-            .unwrap();
-        store.claim(D, 10, usize::MAX).unwrap();
-        store.ack(D, 4).unwrap();
+        append_and_deliver(&mut store, &(1..=4).map(ev).collect::<Vec<_>>());
         assert!(kv.keys_with_prefix("cairn:").is_empty());
 
         // A purge (forget, opt-out) leaves no delivered event behind either.
         let (kv, mut store) = fresh();
-        store.append(&[ev(1), ev(2)], &[]).unwrap();
-        store.claim(D, 10, usize::MAX).unwrap();
-        store.ack(D, 2).unwrap();
+        append_and_deliver(&mut store, &[ev(1), ev(2)]);
         store.compact().unwrap();
         assert!(kv.keys_with_prefix("cairn:").is_empty());
     }
@@ -1461,11 +1450,7 @@ mod tests {
     #[test]
     fn past_its_share_of_storage_the_queue_holds_new_events_in_memory() {
         let (kv, mut store) = fresh();
-        let big = |i: u32| NewEvent {
-            json: format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(100_000)),
-            ..ev(i)
-        };
-        let events: Vec<NewEvent> = (1..=40).map(big).collect();
+        let events: Vec<NewEvent> = (1..=40).map(|i| padded(i, 100_000)).collect();
         store.append(&events, &[]).unwrap();
         let on_disk = kv.with_backend(|b| b.used_chars()) as u64;
         assert!(on_disk <= STORAGE_SHARE, "{on_disk}");

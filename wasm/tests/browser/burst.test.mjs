@@ -60,6 +60,23 @@ async function arrived(collector) {
   await sleep(1_000);
 }
 
+/**
+ * Kills `page`'s renderer at once (no pagehide, no hand-off), opens the next
+ * page of the site and waits until it has adopted the dead tab's queue and
+ * the collector has every event; returns that page, how many events it
+ * adopted, the events collected and how many of them arrived twice.
+ */
+async function killAndAdopt(page, { collector, context, opts }) {
+  await page.goto('chrome://crash').catch(() => {});
+  await until(() => page.isClosed() || page.evaluate(() => false).catch(() => true), 10_000, 'the tab to die');
+  const next = await openApp(context, site.origin, opts());
+  const adopted = await until(async () => (await statsOf(next)).browser.adoptedEvents, 20_000, 'the dead tab adopted');
+  await arrived(collector);
+  const events = collector.events();
+  const again = events.length - checkArrivals(events).length;
+  return { next, adopted, events, again };
+}
+
 /** Each event once (by messageId, first arrival), in recording order. */
 function checkArrivals(events) {
   const seen = new Map();
@@ -150,19 +167,11 @@ test('10,000 events recorded in one task are all kept, then drain once and in or
   }));
 
 test('a tab killed right after such a task loses none of it: the next page sends all 10,000', TEST, () =>
-  withRig(async ({ collector, context, opts }) => {
-    const page = await openApp(context, site.origin, opts());
+  withRig(async (rig) => {
+    const page = await openApp(rig.context, site.origin, rig.opts());
     const run = await burst(page);
     assert.equal(run.stats.dropped.overflow, 0);
-    // Kill the renderer at once (no pagehide, no hand-off).
-    await page.goto('chrome://crash').catch(() => {});
-    await until(() => page.isClosed() || page.evaluate(() => false).catch(() => true), 10_000, 'the tab to die');
-    const next = await openApp(context, site.origin, opts());
-    const adopted = await until(async () => (await statsOf(next)).browser.adoptedEvents, 20_000, 'the dead tab adopted');
-    await arrived(collector);
-    const events = collector.events();
-    const firsts = checkArrivals(events);
-    const again = events.length - firsts.length;
+    const { next, adopted, events, again } = await killAndAdopt(page, rig);
     console.log(`kill: ${adopted} events adopted by the next page; ${again} arrived twice (same messageId: a batch on the wire when the tab died)`);
     assert.ok(events.length >= N);
     const stats = await statsOf(next);
@@ -170,8 +179,8 @@ test('a tab killed right after such a task loses none of it: the next page sends
   }));
 
 test('a tab killed mid-drain: the next page sends only what was not delivered', TEST, () =>
-  withRig(async ({ collector, context, opts }) => {
-    const page = await openApp(context, site.origin, opts());
+  withRig(async (rig) => {
+    const page = await openApp(rig.context, site.origin, rig.opts());
     await burst(page);
     // Delivered events' keys stay until no upload is out: kill the tab
     // while they are there.
@@ -186,14 +195,7 @@ test('a tab killed mid-drain: the next page sends only what was not delivered', 
       20_000,
       'five batches delivered, their keys still in storage',
     );
-    await page.goto('chrome://crash').catch(() => {});
-    await until(() => page.isClosed() || page.evaluate(() => false).catch(() => true), 10_000, 'the tab to die');
-    const next = await openApp(context, site.origin, opts());
-    const adopted = await until(async () => (await statsOf(next)).browser.adoptedEvents, 20_000, 'the dead tab adopted');
-    await arrived(collector);
-    const events = collector.events();
-    const firsts = checkArrivals(events);
-    const again = events.length - firsts.length;
+    const { next, adopted, again } = await killAndAdopt(page, rig);
     console.log(`kill mid-drain: ${seen.delivered} batches delivered and ${seen.keys} keys in storage when last looked; ${adopted} events adopted; ${again} arrived twice`);
     assert.ok(adopted < N - 400, `the delivered events are not adopted (${adopted})`);
     assert.ok(again <= seen.batch, `only the batch on the wire may arrive twice (${again}, batches of ${seen.batch})`);
