@@ -2082,6 +2082,8 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(rows(&s), 3, "the delivered rows wait behind row 3");
+        // Row 3 is on the wire as the purge compacts (it stays queued).
+        let on_wire = s.claim(DEFAULT_DESTINATION, 10, 1 << 20).unwrap();
         s.compact().unwrap();
         assert_eq!(rows(&s), 1);
         let queued: Vec<u64> = s.read(0, 10).unwrap().iter().map(|e| e.seq).collect();
@@ -2094,6 +2096,11 @@ mod tests {
             !has(br#"{"n":1}"#) && !has(br#"{"n":2}"#),
             "the delivered ones are not"
         );
+        // Its answer still counts: acknowledged, it leaves the file.
+        s.ack(DEFAULT_DESTINATION, on_wire[0].seq).unwrap();
+        s.save_acks().unwrap();
+        assert_eq!((rows(&s), s.summary().unwrap().events), (0, 0));
+        s.check_consistency().unwrap();
         drop(s);
         let mut s = SqliteStore::open(&p).unwrap();
         assert_eq!(s.append(&[contract::ev(4)], &[]).unwrap(), 4);
