@@ -1839,6 +1839,14 @@ mod tests {
         (dir, path)
     }
 
+    /// The store at `p` with events 1 to `n` appended.
+    fn with_events(p: &Path, n: u32) -> SqliteStore {
+        let mut s = SqliteStore::open(p).unwrap();
+        s.append(&(1..=n).map(contract::ev).collect::<Vec<_>>(), &[])
+            .unwrap();
+        s
+    }
+
     /// The rows of each event table, by `seq`, delivered ones included.
     fn tables(s: &SqliteStore) -> [Vec<i64>; 2] {
         TABLES.map(|table| {
@@ -2028,9 +2036,7 @@ mod tests {
             s.read(0, 100).unwrap().iter().map(|e| e.seq).collect()
         };
         {
-            let mut s = SqliteStore::open(&p).unwrap();
-            s.append(&(1..=3).map(contract::ev).collect::<Vec<_>>(), &[])
-                .unwrap();
+            let mut s = with_events(&p, 3);
             let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
             s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
             // The ack is saved with this append, in one transaction; the
@@ -2072,9 +2078,7 @@ mod tests {
     #[test]
     fn compact_leaves_no_delivered_row_on_disk() {
         let (_d, p) = temp();
-        let mut s = SqliteStore::open(&p).unwrap();
-        s.append(&(1..=3).map(contract::ev).collect::<Vec<_>>(), &[])
-            .unwrap();
+        let mut s = with_events(&p, 3);
         let b = s.claim(DEFAULT_DESTINATION, 2, 1 << 20).unwrap();
         s.ack(DEFAULT_DESTINATION, b[1].seq).unwrap();
         s.save_acks().unwrap();
@@ -2115,11 +2119,7 @@ mod tests {
     #[test]
     fn numbers_go_on_past_every_row_when_the_counter_is_behind() {
         let (_d, p) = temp();
-        {
-            let mut s = SqliteStore::open(&p).unwrap();
-            s.append(&(1..=5).map(contract::ev).collect::<Vec<_>>(), &[])
-                .unwrap();
-        }
+        drop(with_events(&p, 5));
         Connection::open(&p)
             .unwrap()
             .execute_batch("UPDATE sqlite_sequence SET seq = 2")
@@ -2230,9 +2230,7 @@ mod tests {
     #[test]
     fn acks_of_whole_batches_and_of_split_ones_keep_the_counts_right() {
         let (_d, p) = temp();
-        let mut s = SqliteStore::open(&p).unwrap();
-        s.append(&(1..=12).map(contract::ev).collect::<Vec<_>>(), &[])
-            .unwrap();
+        let mut s = with_events(&p, 12);
         let counted = |s: &mut SqliteStore| {
             s.save_acks().unwrap();
             let sum = s.summary().unwrap();
