@@ -12,7 +12,7 @@
 //! delivery rule is the engine's.
 
 mod clock;
-mod fork;
+pub(crate) mod fork;
 mod gzip;
 mod http;
 mod paths;

@@ -46,6 +46,8 @@
 use crate::prelude::*;
 
 #[cfg(feature = "native")]
+mod checkpoint;
+#[cfg(feature = "native")]
 mod commons;
 pub mod compact;
 #[cfg(feature = "native")]

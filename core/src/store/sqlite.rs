@@ -58,6 +58,7 @@ use std::time::Duration;
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::checkpoint::Checkpoints;
 use super::commons::{Commons, Shape};
 use super::generations::{Generations, TABLES};
 use super::recent::RecentRows;
@@ -154,6 +155,8 @@ const UPGRADES: &[&str] = &[
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// The WAL's checkpoints, off the committing thread (`checkpoint.rs`).
+    checkpoints: Checkpoints,
     path: PathBuf,
     acked: HashMap<String, u64>,
     claimed: HashMap<String, u64>,
@@ -331,11 +334,13 @@ impl SqliteStore {
     }
 
     fn open_once(path: &Path) -> Result<Self> {
-        let conn = open_connection(path)?;
+        let mut conn = open_connection(path)?;
+        let checkpoints = Checkpoints::install(&mut conn, path)?;
         let commons = Commons::load(&conn)?;
         let mut store = SqliteStore {
             commons,
             conn,
+            checkpoints,
             path: path.to_path_buf(),
             acked: HashMap::new(),
             claimed: HashMap::new(),
@@ -1596,6 +1601,9 @@ impl Drop for SqliteStore {
         if let Err(err) = self.save_acks() {
             log::warn!("cairn: could not save delivery progress on close: {err}");
         }
+        // Its connection closes first, so this one's close (after this
+        // function) is the last and checkpoints what is left.
+        self.checkpoints.stop();
     }
 }
 

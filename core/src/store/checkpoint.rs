@@ -1,0 +1,405 @@
+//! WAL checkpoints on a thread of their own, so a commit never waits for
+//! the disk's sync.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that takes the WAL
+//! past 1,000 pages: it copies them into the database file and syncs both
+//! files, several milliseconds on this project's test machine (tens on a
+//! phone's flash) in which the worker took no calls. Those stalls were the
+//! only time a caller of `cairn bench` waited `record_wait` out and spilled
+//! (longest waits 5.1-6.5 ms); with no checkpoint in the commit, the longest
+//! were 2.3-4.4 ms and the worker committed about a quarter faster.
+//!
+//! It decides:
+//! - when: the store's connection has no automatic checkpoint; its WAL hook
+//!   asks this module's thread for one once the WAL holds
+//!   [`CHECKPOINT_PAGES`] (SQLite's own default), and the thread runs a
+//!   `PASSIVE` checkpoint on a connection of its own, which never blocks
+//!   the store's writes;
+//! - the WAL's bound: a passive checkpoint cannot start the WAL over while
+//!   the store commits faster than a checkpoint takes (SQLite rewinds it
+//!   only once every page is copied back), so in a long burst the WAL
+//!   grows. Past [`CATCH_UP_PAGES`] the commit that notices waits for the
+//!   thread's checkpoint under way and copies the rest itself (as SQLite's
+//!   own checkpoint would, once per [`CATCH_UP_PAGES`] instead of once per
+//!   [`CHECKPOINT_PAGES`]); the next write then starts the WAL over, and
+//!   `journal_size_limit` cuts the file back;
+//! - failure: a thread that cannot be started or cannot open the file
+//!   leaves the checkpoints to the commits, as SQLite's default does;
+//! - fork: the thread holds off `fork()` while it is inside SQLite, as the
+//!   worker does (runtime/fork.rs): a lock it held would stay held in the
+//!   child.
+//!
+//! It leaves durability to SQLite (a checkpoint is safe at any kill) and
+//! the WAL's size after a checkpoint to `journal_size_limit` (sqlite.rs).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::hooks::Wal;
+use rusqlite::wal::CheckpointMode;
+use rusqlite::{Connection, OpenFlags};
+
+/// WAL pages (4 KiB each) past which the thread is asked for a checkpoint:
+/// 1,000, SQLite's `wal_autocheckpoint` default.
+pub const CHECKPOINT_PAGES: i32 = 1_000;
+
+/// WAL pages past which a commit copies the rest back itself: 8,192 (32 MiB
+/// of 4 KiB pages). The WAL of a burst of 100,000 events of `cairn bench`
+/// reaches it about once.
+pub const CATCH_UP_PAGES: i32 = 16_384;
+
+/// How long a commit that catches up waits for the thread's checkpoint
+/// under way before copying what it can: a checkpoint of a few thousand
+/// pages and two syncs.
+const CATCH_UP_WAIT: Duration = Duration::from_millis(200);
+
+/// What the store's WAL hook and the thread share.
+#[derive(Debug, Default)]
+struct State {
+    /// A checkpoint is asked for and not begun.
+    asked: bool,
+    /// The thread is inside a checkpoint.
+    running: bool,
+    /// The store is closing: the thread ends.
+    stopping: bool,
+    /// The thread could not be started or open the file: commits
+    /// checkpoint as SQLite's default does.
+    failed: bool,
+    /// WAL pages copied back as of the thread's last checkpoint: the next
+    /// is asked for once [`CHECKPOINT_PAGES`] more are written, not at
+    /// every commit (back-to-back checkpoints would sync for a few pages).
+    copied: i32,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The checkpoint thread of one store's file, started at the first
+/// checkpoint asked for. Stopped (and joined) by [`stop`](Self::stop) or on drop.
+#[derive(Debug)]
+pub(crate) struct Checkpoints {
+    shared: Arc<Shared>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Checkpoints {
+    /// Takes over the checkpoints of `conn`, the store's connection to
+    /// `path`: turns SQLite's automatic one off and hooks the WAL.
+    pub(crate) fn install(conn: &mut Connection, path: &Path) -> rusqlite::Result<Self> {
+        let shared = Arc::new(Shared::default());
+        let thread = Arc::new(Mutex::new(None));
+        let hook = Hook {
+            shared: Arc::clone(&shared),
+            thread: Arc::clone(&thread),
+            path: path.to_path_buf(),
+        };
+        // Before the hook: the pragma installs SQLite's own hook.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.wal_hook(Some(move |wal: &mut Wal, pages: i32| {
+            hook.committed(wal, pages);
+            // A failed checkpoint is no failed commit: never an error here,
+            // or the commit that called would report one.
+            Ok(())
+        }))?;
+        Ok(Checkpoints { shared, thread })
+    }
+
+    /// Ends the thread after its checkpoint under way. The store calls it
+    /// before its own connection closes, which then checkpoints last.
+    pub(crate) fn stop(&mut self) {
+        self.shared.lock().stopping = true;
+        self.shared.changed.notify_all();
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            // A panic in the thread has been reported by the panic hook;
+            // the store's own close checkpoints anyway.
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the store's connection calls after each commit.
+struct Hook {
+    shared: Arc<Shared>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    path: PathBuf,
+}
+
+impl Hook {
+    fn committed(&self, wal: &mut Wal, pages: i32) {
+        if pages < CHECKPOINT_PAGES {
+            return;
+        }
+        let mut state = self.shared.lock();
+        if state.failed || state.stopping {
+            drop(state);
+            checkpoint_here(wal);
+            return;
+        }
+        if pages >= CATCH_UP_PAGES {
+            drop(state);
+            self.catch_up(wal);
+            return;
+        }
+        if pages < state.copied {
+            // The WAL was started over since.
+            state.copied = 0;
+        }
+        let due = pages - state.copied >= CHECKPOINT_PAGES;
+        drop(state);
+        if due {
+            self.ask();
+        }
+    }
+
+    /// Asks the thread for a checkpoint, starting it the first time.
+    fn ask(&self) {
+        let mut thread = self.thread.lock().unwrap_or_else(|p| p.into_inner());
+        if thread.is_none() {
+            match self.spawn() {
+                Ok(handle) => *thread = Some(handle),
+                Err(e) => {
+                    log::warn!("cairn: cannot start the thread that checkpoints the buffer file's WAL ({e}); commits checkpoint instead");
+                    self.shared.lock().failed = true;
+                    return;
+                }
+            }
+        }
+        drop(thread);
+        let mut state = self.shared.lock();
+        if !state.asked {
+            state.asked = true;
+            self.shared.changed.notify_all();
+        }
+    }
+
+    fn spawn(&self) -> std::io::Result<JoinHandle<()>> {
+        let shared = Arc::clone(&self.shared);
+        let path = self.path.clone();
+        std::thread::Builder::new()
+            .name("cairn-checkpoint".into())
+            .spawn(move || run(&shared, &path))
+    }
+
+    /// Waits for the thread's checkpoint under way (at most
+    /// [`CATCH_UP_WAIT`]), then copies the rest of the WAL back on the
+    /// store's own connection, so that the next write starts it over.
+    fn catch_up(&self, wal: &mut Wal) {
+        let deadline = Instant::now() + CATCH_UP_WAIT;
+        let mut state = self.shared.lock();
+        // Nothing new is written meanwhile: this is the only writer, and
+        // it is here. A checkpoint asked for and not begun would only find
+        // the pages this one copies.
+        state.asked = false;
+        while state.running {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        drop(state);
+        checkpoint_here(wal);
+    }
+}
+
+/// A passive checkpoint on the committing connection, as SQLite's default
+/// would run; a busy or failed one is left to the next commit.
+fn checkpoint_here(wal: &mut Wal) {
+    if let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+        log::debug!("cairn: WAL checkpoint left for later: {e}");
+    }
+}
+
+/// The thread: a connection of its own, a passive checkpoint each time one
+/// is asked for, until the store closes.
+fn run(shared: &Shared, path: &Path) {
+    let conn = match open(path) {
+        Ok(conn) => conn,
+        Err(e) => {
+            log::warn!(
+                "cairn: cannot open {} to checkpoint its WAL ({e}); commits checkpoint instead",
+                path.display()
+            );
+            shared.lock().failed = true;
+            return;
+        }
+    };
+    loop {
+        let mut state = shared.lock();
+        while !state.asked && !state.stopping {
+            state = shared
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        drop(state);
+        // Inside the fork guard before it counts as running: a commit
+        // catching up waits for a running checkpoint, and a fork waits for
+        // that commit's worker.
+        let _busy = crate::runtime::fork::busy();
+        let mut state = shared.lock();
+        if state.stopping {
+            return;
+        }
+        state.asked = false;
+        state.running = true;
+        drop(state);
+        let copied = match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
+            Ok((_, copied)) => copied,
+            Err(e) => {
+                log::debug!("cairn: WAL checkpoint left for later: {e}");
+                0
+            }
+        };
+        let mut state = shared.lock();
+        state.running = false;
+        state.copied = copied.max(0);
+        drop(state);
+        shared.changed.notify_all();
+    }
+}
+
+/// The thread's connection: the file must exist (the store made it).
+fn open(path: &Path) -> Result<Connection, String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+    // A connection finds the file in WAL mode at its first read; until
+    // then a checkpoint does nothing.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("the file is in journal mode {mode}, not WAL"));
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: u64 = 4096;
+
+    /// A WAL-mode file with one table, its checkpoints taken over.
+    fn file(dir: &tempfile::TempDir) -> (Connection, Checkpoints, PathBuf) {
+        let path = dir.path().join("q.db");
+        let mut conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        conn.execute_batch("PRAGMA synchronous=NORMAL; CREATE TABLE t (b BLOB NOT NULL);")
+            .unwrap();
+        let checkpoints = Checkpoints::install(&mut conn, &path).unwrap();
+        (conn, checkpoints, path)
+    }
+
+    /// Commits `pages` pages of rows, one commit.
+    fn commit_pages(conn: &Connection, pages: usize) {
+        let tx = conn.unchecked_transaction().unwrap();
+        let mut insert = tx.prepare_cached("INSERT INTO t (b) VALUES (?)").unwrap();
+        for _ in 0..pages {
+            // Random bytes do not shrink, and a row just under a page
+            // takes one page (and one WAL frame).
+            insert.execute([vec![0x5a_u8; 4000]]).unwrap();
+        }
+        drop(insert);
+        tx.commit().unwrap();
+    }
+
+    fn size(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    fn wal(path: &Path) -> PathBuf {
+        let mut p = path.as_os_str().to_owned();
+        p.push("-wal");
+        PathBuf::from(p)
+    }
+
+    /// Past CHECKPOINT_PAGES, the pages reach the database file without
+    /// any commit copying them: the thread does.
+    #[test]
+    fn the_thread_copies_the_wal_back_while_commits_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, _checkpoints, path) = file(&dir);
+        let before = size(&path);
+        for _ in 0..(CHECKPOINT_PAGES as usize / 100 + 1) {
+            commit_pages(&conn, 100);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while size(&path) < before + 900 * PAGE {
+            assert!(
+                Instant::now() < deadline,
+                "no checkpoint: the database file has {} bytes, the WAL {}",
+                size(&path),
+                size(&wal(&path))
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A writer that never pauses long enough for the thread to finish
+    /// still gets its WAL started over: the commit past CATCH_UP_PAGES
+    /// copies the rest itself, and the next one writes from the start.
+    #[test]
+    fn a_writer_that_never_pauses_keeps_the_wal_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, _checkpoints, path) = file(&dir);
+        let per_commit = 64;
+        let bound = (CATCH_UP_PAGES as u64 + 2 * per_commit as u64) * (PAGE + 24) + 32;
+        let mut largest = 0;
+        for _ in 0..(2 * CATCH_UP_PAGES as usize / per_commit) {
+            commit_pages(&conn, per_commit);
+            largest = largest.max(size(&wal(&path)));
+        }
+        assert!(
+            largest <= bound,
+            "the WAL reached {largest} bytes (bound {bound})"
+        );
+        assert!(
+            size(&path) > CATCH_UP_PAGES as u64 * PAGE,
+            "the pages were copied back into the database file"
+        );
+    }
+
+    /// With the thread stopped (the store closing), commits checkpoint as
+    /// SQLite's default does, and no thread is started again.
+    #[test]
+    fn after_stop_commits_checkpoint_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, mut checkpoints, path) = file(&dir);
+        checkpoints.stop();
+        let before = size(&path);
+        for _ in 0..(CHECKPOINT_PAGES as usize / 100 + 1) {
+            commit_pages(&conn, 100);
+        }
+        assert!(
+            size(&path) >= before + 900 * PAGE,
+            "the commit checkpointed"
+        );
+        assert!(checkpoints.thread.lock().unwrap().is_none());
+    }
+}
