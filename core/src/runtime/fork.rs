@@ -49,13 +49,24 @@ pub(crate) fn busy() -> Busy {
         while FORKING.load(Ordering::SeqCst) {
             std::thread::sleep(POLL);
         }
-        BUSY.fetch_add(1, Ordering::SeqCst);
-        if !FORKING.load(Ordering::SeqCst) {
-            return Busy(());
+        if let Some(busy) = try_busy() {
+            return busy;
         }
-        // A fork began meanwhile: let it go first.
-        BUSY.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Starts a busy stretch unless a fork is under way. For a thread that
+/// must not wait for a fork while its owner waits for it: the WAL's
+/// checkpoint thread, which a worker inside a busy stretch may be
+/// stopping (`store/checkpoint.rs`).
+pub(crate) fn try_busy() -> Option<Busy> {
+    BUSY.fetch_add(1, Ordering::SeqCst);
+    if !FORKING.load(Ordering::SeqCst) {
+        return Some(Busy(()));
+    }
+    // A fork began meanwhile: let it go first.
+    BUSY.fetch_sub(1, Ordering::SeqCst);
+    None
 }
 
 impl Drop for Busy {

@@ -55,6 +55,9 @@ pub const CATCH_UP_PAGES: i32 = 16_384;
 /// pages and two syncs.
 const CATCH_UP_WAIT: Duration = Duration::from_millis(200);
 
+/// How often the thread looks again while a `fork()` is under way.
+const FORK_POLL: Duration = Duration::from_micros(200);
+
 /// What the store's WAL hook and the thread share.
 #[derive(Debug, Default)]
 struct State {
@@ -254,15 +257,23 @@ fn run(shared: &Shared, path: &Path) {
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
         }
-        drop(state);
-        // Inside the fork guard before it counts as running: a commit
-        // catching up waits for a running checkpoint, and a fork waits for
-        // that commit's worker.
-        let _busy = crate::runtime::fork::busy();
-        let mut state = shared.lock();
         if state.stopping {
             return;
         }
+        // Inside the fork guard before it counts as running: a commit
+        // catching up waits for a running checkpoint, and a fork waits for
+        // that commit's worker. Not waiting inside `fork::busy()` either: a
+        // worker inside its own busy stretch may be stopping this thread,
+        // and the fork waits for that worker.
+        let Some(busy) = crate::runtime::fork::try_busy() else {
+            drop(
+                shared
+                    .changed
+                    .wait_timeout(state, FORK_POLL)
+                    .unwrap_or_else(|p| p.into_inner()),
+            );
+            continue;
+        };
         state.asked = false;
         state.running = true;
         drop(state);
@@ -273,6 +284,7 @@ fn run(shared: &Shared, path: &Path) {
                 0
             }
         };
+        drop(busy);
         let mut state = shared.lock();
         state.running = false;
         state.copied = copied.max(0);
