@@ -25,9 +25,14 @@
 //!   `journal_size_limit` cuts the file back;
 //! - failure: a thread that cannot be started or cannot open the file
 //!   leaves the checkpoints to the commits, as SQLite's default does;
-//! - fork: the thread holds off `fork()` while it is inside SQLite, as the
-//!   worker does (runtime/fork.rs): a lock it held would stay held in the
-//!   child.
+//! - fork: the thread opens its connection and checkpoints only while it
+//!   holds off `fork()`, as the worker does (runtime/fork.rs): a lock it
+//!   held would stay held in the child; its connection is closed by
+//!   whoever stops it, not on the thread. In a forked child, a store's
+//!   close leaves the parent's thread alone;
+//! - `compact()`: while it empties the WAL it holds the thread off
+//!   ([`Checkpoints::hold`]): SQLite lets one connection checkpoint at a
+//!   time, and a `TRUNCATE` checkpoint meeting the thread's fails at once.
 //!
 //! It leaves durability to SQLite (a checkpoint is safe at any kill) and
 //! the WAL's size after a checkpoint to `journal_size_limit` (sqlite.rs).
@@ -45,9 +50,9 @@ use rusqlite::{Connection, OpenFlags};
 /// 1,000, SQLite's `wal_autocheckpoint` default.
 pub const CHECKPOINT_PAGES: i32 = 1_000;
 
-/// WAL pages past which a commit copies the rest back itself: 8,192 (32 MiB
-/// of 4 KiB pages). The WAL of a burst of 100,000 events of `cairn bench`
-/// reaches it about once.
+/// WAL pages past which a commit copies the rest back itself: 16,384 (64
+/// MiB of 4 KiB pages). The WAL of a burst of 100,000 events of `cairn
+/// bench` stays under it (about 11,500 pages).
 pub const CATCH_UP_PAGES: i32 = 16_384;
 
 /// How long a commit that catches up waits for the thread's checkpoint
@@ -70,6 +75,9 @@ struct State {
     /// The thread could not be started or open the file: commits
     /// checkpoint as SQLite's default does.
     failed: bool,
+    /// The store is emptying the WAL itself ([`Checkpoints::hold`]): the
+    /// thread starts no checkpoint, commits checkpoint themselves.
+    held: bool,
     /// WAL pages copied back as of the thread's last checkpoint: the next
     /// is asked for once [`CHECKPOINT_PAGES`] more are written, not at
     /// every commit (back-to-back checkpoints would sync for a few pages).
@@ -88,12 +96,28 @@ impl Shared {
     }
 }
 
+/// The thread, once started; it hands its connection back when it ends.
+type Thread = Arc<Mutex<Option<JoinHandle<Option<Connection>>>>>;
+
 /// The checkpoint thread of one store's file, started at the first
 /// checkpoint asked for. Stopped (and joined) by [`stop`](Self::stop) or on drop.
 #[derive(Debug)]
 pub(crate) struct Checkpoints {
     shared: Arc<Shared>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    thread: Thread,
+    /// The process that installed it: a forked child has a copy of this
+    /// value but not the thread.
+    process: u32,
+}
+
+/// Keeps the thread out of the file while the store empties the WAL
+/// itself; see [`Checkpoints::hold`].
+pub(crate) struct Hold<'a>(&'a Shared);
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.0.lock().held = false;
+    }
 }
 
 impl Checkpoints {
@@ -115,19 +139,50 @@ impl Checkpoints {
             // or the commit that called would report one.
             Ok(())
         }))?;
-        Ok(Checkpoints { shared, thread })
+        Ok(Checkpoints {
+            shared,
+            thread,
+            process: std::process::id(),
+        })
     }
 
-    /// Ends the thread after its checkpoint under way. The store calls it
-    /// before its own connection closes, which then checkpoints last.
+    /// Waits for the thread's checkpoint under way and keeps it from
+    /// starting another until the returned guard is dropped; commits
+    /// checkpoint themselves meanwhile. For the store's own checkpoints
+    /// (`compact()`), which SQLite would refuse while the thread's runs.
+    pub(crate) fn hold(&self) -> Hold<'_> {
+        let mut state = self.shared.lock();
+        state.held = true;
+        state.asked = false;
+        while state.running {
+            state = self
+                .shared
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        Hold(&self.shared)
+    }
+
+    /// Ends the thread after its checkpoint under way, and closes its
+    /// connection on the calling thread (the worker, inside its guard
+    /// against `fork()`). The store calls it before its own connection
+    /// closes, which then checkpoints last.
     pub(crate) fn stop(&mut self) {
+        if std::process::id() != self.process {
+            // A forked child: the thread is the parent's, and a lock the
+            // parent held at the fork may be held here forever. Touch
+            // nothing, and never let the handle be joined or detached.
+            std::mem::forget(Arc::clone(&self.thread));
+            return;
+        }
         self.shared.lock().stopping = true;
         self.shared.changed.notify_all();
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(handle) = handle {
             // A panic in the thread has been reported by the panic hook;
             // the store's own close checkpoints anyway.
-            let _ = handle.join();
+            drop(handle.join());
         }
     }
 }
@@ -141,7 +196,7 @@ impl Drop for Checkpoints {
 /// What the store's connection calls after each commit.
 struct Hook {
     shared: Arc<Shared>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    thread: Thread,
     path: PathBuf,
 }
 
@@ -151,7 +206,7 @@ impl Hook {
             return;
         }
         let mut state = self.shared.lock();
-        if state.failed || state.stopping {
+        if state.failed || state.stopping || state.held {
             drop(state);
             checkpoint_here(wal);
             return;
@@ -193,7 +248,7 @@ impl Hook {
         }
     }
 
-    fn spawn(&self) -> std::io::Result<JoinHandle<()>> {
+    fn spawn(&self) -> std::io::Result<JoinHandle<Option<Connection>>> {
         let shared = Arc::clone(&self.shared);
         let path = self.path.clone();
         std::thread::Builder::new()
@@ -236,29 +291,20 @@ fn checkpoint_here(wal: &mut Wal) {
 }
 
 /// The thread: a connection of its own, a passive checkpoint each time one
-/// is asked for, until the store closes.
-fn run(shared: &Shared, path: &Path) {
-    let conn = match open(path) {
-        Ok(conn) => conn,
-        Err(e) => {
-            log::warn!(
-                "cairn: cannot open {} to checkpoint its WAL ({e}); commits checkpoint instead",
-                path.display()
-            );
-            shared.lock().failed = true;
-            return;
-        }
-    };
+/// is asked for, until the store closes; the connection goes back to the
+/// one who stopped it.
+fn run(shared: &Shared, path: &Path) -> Option<Connection> {
+    let mut conn = None;
     loop {
         let mut state = shared.lock();
-        while !state.asked && !state.stopping {
+        while (!state.asked || state.held) && !state.stopping {
             state = shared
                 .changed
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
         }
         if state.stopping {
-            return;
+            return conn;
         }
         // Inside the fork guard before it counts as running: a commit
         // catching up waits for a running checkpoint, and a fork waits for
@@ -277,19 +323,35 @@ fn run(shared: &Shared, path: &Path) {
         state.asked = false;
         state.running = true;
         drop(state);
-        let copied = match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
-            Ok((_, copied)) => copied,
-            Err(e) => {
-                log::debug!("cairn: WAL checkpoint left for later: {e}");
-                0
+        if conn.is_none() {
+            match open(path) {
+                Ok(opened) => conn = Some(opened),
+                Err(e) => log::warn!(
+                    "cairn: cannot open {} to checkpoint its WAL ({e}); commits checkpoint instead",
+                    path.display()
+                ),
             }
-        };
+        }
+        let copied = conn.as_ref().map_or(0, |conn| {
+            match conn.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
+                Ok((_, copied)) => copied,
+                Err(e) => {
+                    log::debug!("cairn: WAL checkpoint left for later: {e}");
+                    0
+                }
+            }
+        });
         drop(busy);
         let mut state = shared.lock();
         state.running = false;
         state.copied = copied.max(0);
+        state.failed = conn.is_none();
+        let failed = state.failed;
         drop(state);
         shared.changed.notify_all();
+        if failed {
+            return None;
+        }
     }
 }
 
@@ -297,6 +359,10 @@ fn run(shared: &Shared, path: &Path) {
 fn open(path: &Path) -> Result<Connection, String> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+    // Opening reads the schema, which waits for a moment's exclusive lock
+    // (the store's VACUUM) instead of failing for good.
+    conn.busy_timeout(super::sqlite::BUSY_TIMEOUT)
+        .map_err(|e| e.to_string())?;
     // A connection finds the file in WAL mode at its first read; until
     // then a checkpoint does nothing.
     let mode: String = conn
@@ -381,7 +447,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (conn, _checkpoints, path) = file(&dir);
         let per_commit = 64;
-        let bound = (CATCH_UP_PAGES as u64 + 2 * per_commit as u64) * (PAGE + 24) + 32;
+        // Room for commits past the bound while a slow disk keeps the
+        // thread's checkpoint longer than a catch-up waits; without the
+        // catch-up the WAL reaches twice the bound.
+        let bound = (CATCH_UP_PAGES as u64 + 2_048) * (PAGE + 24) + 32;
         let mut largest = 0;
         for _ in 0..(2 * CATCH_UP_PAGES as usize / per_commit) {
             commit_pages(&conn, per_commit);
@@ -395,6 +464,28 @@ mod tests {
             size(&path) > CATCH_UP_PAGES as u64 * PAGE,
             "the pages were copied back into the database file"
         );
+    }
+
+    /// The store's own checkpoint (compact) is never refused for the
+    /// thread's: held, the thread finishes and starts no other.
+    #[test]
+    fn a_held_thread_lets_the_store_empty_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, checkpoints, path) = file(&dir);
+        for round in 0..20 {
+            // Each round asks the thread for a checkpoint and, at once,
+            // empties the WAL as `compact()` does.
+            for _ in 0..(CHECKPOINT_PAGES as usize / 250 + 1) {
+                commit_pages(&conn, 250);
+            }
+            let held = checkpoints.hold();
+            let busy: i64 = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(busy, 0, "round {round}: the checkpoint was refused");
+            assert_eq!(size(&wal(&path)), 0, "round {round}: the WAL was emptied");
+            drop(held);
+        }
     }
 
     /// With the thread stopped (the store closing), commits checkpoint as

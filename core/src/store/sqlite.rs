@@ -1226,10 +1226,13 @@ impl Store for SqliteStore {
         self.delete_range(0, self.done_through)?;
         // Checkpoint and empty the WAL, rebuild the file without free pages
         // (VACUUM), then empty the WAL again: deleted rows leave no bytes in
-        // either file.
-        self.conn.execute_batch(
-            "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
-        )?;
+        // either file. The checkpoint thread is held off meanwhile: SQLite
+        // refuses a checkpoint while another runs, and says so only in
+        // the pragma's answer.
+        let _held = self.checkpoints.hold();
+        truncate_wal(&self.conn)?;
+        self.conn.execute_batch("VACUUM;")?;
+        truncate_wal(&self.conn)?;
         Ok(())
     }
 
@@ -1605,6 +1608,17 @@ impl Drop for SqliteStore {
         // function) is the last and checkpoints what is left.
         self.checkpoints.stop();
     }
+}
+
+/// Copies the WAL back and empties it; a reader of an older snapshot (the
+/// inspector, another process) that keeps it from finishing is logged, and
+/// what it keeps goes at the next checkpoint.
+fn truncate_wal(conn: &Connection) -> Result<()> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        log::warn!("cairn: the buffer file's WAL could not be emptied now: another connection is reading it; what it holds is copied back and cleared at the next checkpoint");
+    }
+    Ok(())
 }
 
 /// Closes a store that was replaced by a new one (its file moved aside,
