@@ -82,12 +82,16 @@ pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Calls waiting for the worker before a recording call waits for room: 10,000.
 pub const DEFAULT_MAX_PENDING_CALLS: usize = 10_000;
 /// Longest a `track`, `screen`, `page` or `enqueue` call waits for room when
-/// the worker is that far behind: 5 ms. Past it the event is dropped and
-/// counted `overflow`: an app's thread is never stalled for longer by
-/// analytics. Calls that change identity or consent (`identify`, `alias`,
-/// `group`, `reset`, consent) are never dropped for room; they wait until the
-/// worker takes its next calls, which it does every few hundred calls
-/// handled (about a millisecond; docs/architecture.md).
+/// the worker is that far behind: 5 ms. Past it the call is held in memory
+/// behind the others (at most 8 MiB of them), and past that the event is
+/// dropped and counted `overflow`: an app's thread is never stalled for
+/// longer by analytics. The timed wait itself ends 1 ms early (a quarter of
+/// `record_wait` when that is under 4 ms), the time a busy device may take
+/// to run the thread again once its timer fires. Calls that change
+/// identity or consent (`identify`, `alias`, `group`, `reset`, consent) are
+/// never dropped for room; they wait until the worker takes its next calls,
+/// which it does every few hundred calls handled (about a millisecond;
+/// docs/architecture.md).
 pub const DEFAULT_RECORD_WAIT: Duration = Duration::from_millis(5);
 /// A session ends after this long without events: 30 minutes.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);

@@ -690,7 +690,7 @@ impl Client {
                     let seen = self.room.takes();
                     let since = *waiting_since.get_or_insert_with(Instant::now);
                     self.room
-                        .wait_past_until(seen, since + self.config.record_wait);
+                        .wait_past_until(seen, since + room::timed_wait(self.config.record_wait));
                 }
                 let bytes = spilled_bytes(&cmd);
                 match self.room.spill.push(cmd, bytes, true, false) {
@@ -712,7 +712,7 @@ impl Client {
                     let since = *waiting_since.get_or_insert_with(Instant::now);
                     if !self
                         .room
-                        .wait_past_until(seen, since + self.config.record_wait)
+                        .wait_past_until(seen, since + room::timed_wait(self.config.record_wait))
                     {
                         let bytes = spilled_bytes(&cmd);
                         break match self.room.spill.push(cmd, bytes, true, true) {
