@@ -23,6 +23,7 @@ mod check;
 pub mod formats;
 mod http;
 mod print;
+mod scan;
 mod server;
 
 use std::collections::VecDeque;

@@ -11,6 +11,7 @@
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::formats::Format;
 use super::http::{Conn, Head, Idle, ReadError, MAX_BODY_BYTES};
-use super::{check_event, Digest, Fault, Finished, Retain, Shared, EVENT_TYPES};
+use super::{check_event, scan, Digest, Fault, Finished, Retain, Shared, EVENT_TYPES};
 
 /// How often an idle connection checks whether the collector is stopping.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -460,34 +461,49 @@ fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     };
     // The full check on a sample, one event a batch: the first, found where
     // cairn writes it (a body in another shape goes the slow way).
-    let Some(first) = first_event(&text) else {
+    let Some(events) = batch_events(&text) else {
         return digested(judge(head, raw, write_key, Format::Segment));
     };
-    let Ok(body) = serde_json::from_slice::<LeanBody>(&text) else {
-        // An event that is not an object, say: the full reading flags it.
+    let Some(first) = first_event(events) else {
         return digested(judge(head, raw, write_key, Format::Segment));
     };
-    let mut digests = Vec::with_capacity(body.batch.len());
-    let mut invalid = 0;
-    for (i, lean) in body.batch.into_iter().enumerate() {
-        let event_type = lean.event_type.unwrap_or_default().into_owned();
-        let message_id = lean.message_id.unwrap_or_default().into_owned();
-        let mut bad = message_id.is_empty() || !EVENT_TYPES.contains(&event_type.as_str());
-        if i == 0 {
-            bad |= serde_json::from_str::<Value>(first.get())
-                .map_or(true, |v| !check_event(&v).is_empty());
+    let first_bad =
+        serde_json::from_str::<Value>(first.get()).map_or(true, |v| !check_event(&v).is_empty());
+    // Found by searching (scan.rs), but for one body in SAMPLE_EVERY,
+    // which is read in full and compared.
+    let sampled = BODIES
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(scan::SAMPLE_EVERY);
+    let scanned = scan::scan(events);
+    let (digests, mut invalid) = match scanned {
+        Some(digests) if !sampled => (digests, 0),
+        _ => {
+            let Ok(read) = read_digests(&text) else {
+                // An event that is not an object, say: the full reading flags it.
+                return digested(judge(head, raw, write_key, Format::Segment));
+            };
+            match scanned {
+                // The scan misread a body: every event counts invalid, and
+                // the bench's audit fails.
+                Some(found) if found != read => {
+                    eprintln!("collector: the scan found a batch's events otherwise than reading it did ({} against {}): all counted invalid", found.len(), read.len());
+                    let n = read.len() as u64;
+                    (read, n)
+                }
+                _ => (read, 0),
+            }
         }
-        invalid += u64::from(bad);
-        let index = lean
-            .properties
-            .and_then(|p| p.index)
-            .and_then(|n| n.as_u64());
-        digests.push(Digest {
-            event_type,
-            message_id,
-            index,
-        });
-    }
+    };
+    invalid += digests
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| {
+            d.message_id.is_empty()
+                || !EVENT_TYPES.contains(&d.event_type.as_str())
+                || (*i == 0 && first_bad)
+        })
+        .count() as u64;
+    let invalid = invalid.min(digests.len() as u64);
     Judged {
         status: 200,
         body: Value::Null,
@@ -496,17 +512,43 @@ fn judge_digests(head: &Head, raw: &[u8], write_key: Option<&str>) -> Judged {
     }
 }
 
-/// The first event of a body that opens `{"batch":[`, as cairn writes it
-/// (white space allowed); `None` for any other shape.
-fn first_event(text: &[u8]) -> Option<&serde_json::value::RawValue> {
+/// Bodies judged by [`judge_digests`] in this process, to pick the sample
+/// read in full.
+static BODIES: AtomicU64 = AtomicU64::new(0);
+
+/// Each event's digest, reading the body as JSON in one pass.
+fn read_digests(text: &[u8]) -> serde_json::Result<Vec<Digest>> {
+    let body = serde_json::from_slice::<LeanBody>(text)?;
+    Ok(body
+        .batch
+        .into_iter()
+        .map(|lean| Digest {
+            event_type: lean.event_type.unwrap_or_default().into_owned(),
+            message_id: lean.message_id.unwrap_or_default().into_owned(),
+            index: lean
+                .properties
+                .and_then(|p| p.index)
+                .and_then(|n| n.as_u64()),
+        })
+        .collect())
+}
+
+/// The events of a body that opens `{"batch":[`, as cairn writes it
+/// (white space allowed): the text after the `[`; `None` for any other
+/// shape.
+fn batch_events(text: &[u8]) -> Option<&[u8]> {
     fn after<'t>(text: &'t [u8], what: &[u8]) -> Option<&'t [u8]> {
         text.trim_ascii_start().strip_prefix(what)
     }
-    let rest = after(text, b"{")
+    after(text, b"{")
         .and_then(|t| after(t, b"\"batch\""))
         .and_then(|t| after(t, b":"))
-        .and_then(|t| after(t, b"["))?;
-    serde_json::Deserializer::from_slice(rest)
+        .and_then(|t| after(t, b"["))
+}
+
+/// The first event of a batch's `events` ([`batch_events`]).
+fn first_event(events: &[u8]) -> Option<&serde_json::value::RawValue> {
+    serde_json::Deserializer::from_slice(events)
         .into_iter::<&serde_json::value::RawValue>()
         .next()?
         .ok()
@@ -618,7 +660,11 @@ mod tests {
 
     #[test]
     fn the_first_event_is_found_only_where_cairn_writes_it() {
-        let first = |t: &str| first_event(t.as_bytes()).map(|r| r.get().to_string());
+        let first = |t: &str| {
+            batch_events(t.as_bytes())
+                .and_then(first_event)
+                .map(|r| r.get().to_string())
+        };
         assert_eq!(
             first(r#"{"batch":[{"a":[1,{"b":"]"}]},{"c":2}],"sentAt":"x"}"#).as_deref(),
             Some(r#"{"a":[1,{"b":"]"}]}"#)
@@ -627,6 +673,82 @@ mod tests {
         assert_eq!(first(r#"{"sentAt":"x","batch":[{}]}"#), None);
         assert_eq!(first(r#"{"batch":[]}"#), None);
         assert_eq!(first(r#"{"batch":[{"a":}]}"#), None);
+    }
+
+    /// The scan (collector/scan.rs) finds what reading the JSON finds, in
+    /// bodies as cairn writes them, whatever the strings hold: property
+    /// values and names with quotes, backslashes, the keys' own bytes and
+    /// any other character; nested objects (with no `type`, `messageId` or
+    /// `index` key of their own, which the scan cannot vouch for and the
+    /// sample read in full catches).
+    mod scan_against_reading {
+        use super::super::{batch_events, read_digests, scan};
+        use proptest::prelude::*;
+        use serde_json::{json, Map, Value};
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                Just(r#"{"type":"track","#.to_string()),
+                Just(r#""messageId":"m-0""#.to_string()),
+                Just(r#""index":3,"#.to_string()),
+                "[a-z\\\"{}:,]{0,12}",
+            ]
+        }
+
+        /// A property name: anything but the keys the scan looks for.
+        fn key() -> impl Strategy<Value = String> {
+            "[a-z_]{1,7}".prop_filter("a key the scan looks for", |k| k != "type" && k != "index")
+        }
+
+        fn nested() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                text().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<bool>().prop_map(Value::from),
+                Just(Value::Null),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop::collection::vec((key(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>()))
+            })
+        }
+
+        prop_compose! {
+            fn event()(
+                kind in prop::sample::select(super::super::EVENT_TYPES.to_vec()),
+                name in text(),
+                index in prop::option::of(any::<u64>()),
+                props in prop::collection::vec((key(), nested()), 0..4),
+                id in "[a-z0-9-]{1,36}",
+                context in nested(),
+            ) -> String {
+                let mut properties: Map<String, Value> = props.into_iter().collect();
+                if let Some(i) = index {
+                    properties.insert("index".into(), i.into());
+                }
+                // The order cairn writes: type first, properties before the
+                // message id, the context last.
+                format!(
+                    r#"{{"type":{},"event":{},"properties":{},"userId":"u","messageId":{},"timestamp":"t","context":{}}}"#,
+                    json!(kind), json!(name), Value::Object(properties), json!(id), context
+                )
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(400)
+            })]
+            #[test]
+            fn the_scan_finds_what_reading_finds(events in prop::collection::vec(event(), 1..6)) {
+                let body = format!(r#"{{"batch":[{}],"sentAt":"t"}}"#, events.join(","));
+                let read = read_digests(body.as_bytes()).unwrap();
+                let found = scan::scan(batch_events(body.as_bytes()).unwrap());
+                prop_assert_eq!(found, Some(read));
+            }
+        }
     }
 
     #[test]
