@@ -264,6 +264,7 @@ impl Worker {
         // A file that cannot be opened now (read-only, locked, disk full) does
         // not stop the client: events wait in memory and the file is retried.
         let mut store = ReopeningStore::open(&config.storage_path);
+        store.limit_wal(config.max_queue_bytes);
         if let Some(aside) = store.store().and_then(|s| s.moved_aside()) {
             log::warn!(
                 "cairn: the buffer file was corrupt and was moved to {}",

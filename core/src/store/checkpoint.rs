@@ -38,6 +38,7 @@
 //! the WAL's size after a checkpoint to `journal_size_limit` (sqlite.rs).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -51,9 +52,23 @@ use rusqlite::{Connection, OpenFlags};
 pub const CHECKPOINT_PAGES: i32 = 1_000;
 
 /// WAL pages past which a commit copies the rest back itself: 16,384 (64
-/// MiB of 4 KiB pages). The WAL of a burst of 100,000 events of `cairn
-/// bench` stays under it (about 11,500 pages).
+/// MiB of 4 KiB pages), or fewer for a smaller queue ([`catch_up_pages_for`]).
+/// The WAL of a burst of 100,000 events of `cairn bench` stays under it
+/// (about 11,500 pages).
 pub const CATCH_UP_PAGES: i32 = 16_384;
+
+/// The fewest WAL pages a queue's byte cap brings the catch-up down to:
+/// 2,048 (8 MiB), twice [`CHECKPOINT_PAGES`] and then some, so the thread
+/// still does most of the copying.
+pub const MIN_CATCH_UP_PAGES: i32 = 2_048;
+
+/// The catch-up bound for a queue of at most `max_queue_bytes`: the WAL of
+/// a burst grows no larger than the queue it writes, within
+/// [`MIN_CATCH_UP_PAGES`] and [`CATCH_UP_PAGES`].
+pub(crate) fn catch_up_pages_for(max_queue_bytes: u64) -> i32 {
+    let pages = i32::try_from(max_queue_bytes / 4096).unwrap_or(i32::MAX);
+    pages.clamp(MIN_CATCH_UP_PAGES, CATCH_UP_PAGES)
+}
 
 /// How long a commit that catches up waits for the thread's checkpoint
 /// under way before copying what it can: a checkpoint of a few thousand
@@ -84,10 +99,22 @@ struct State {
     copied: i32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
+    /// WAL pages past which a commit catches up itself.
+    catch_up_pages: AtomicI32,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            catch_up_pages: AtomicI32::new(CATCH_UP_PAGES),
+        }
+    }
 }
 
 impl Shared {
@@ -144,6 +171,16 @@ impl Checkpoints {
             thread,
             process: std::process::id(),
         })
+    }
+
+    /// WAL pages past which a commit copies the rest back itself.
+    pub(crate) fn catch_up_pages(&self) -> i32 {
+        self.shared.catch_up_pages.load(Ordering::Relaxed)
+    }
+
+    /// Sets [`catch_up_pages`](Self::catch_up_pages).
+    pub(crate) fn set_catch_up_pages(&self, pages: i32) {
+        self.shared.catch_up_pages.store(pages, Ordering::Relaxed);
     }
 
     /// Waits for the thread's checkpoint under way and keeps it from
@@ -211,7 +248,7 @@ impl Hook {
             checkpoint_here(wal);
             return;
         }
-        if pages >= CATCH_UP_PAGES {
+        if pages >= self.shared.catch_up_pages.load(Ordering::Relaxed) {
             drop(state);
             self.catch_up(wal);
             return;
@@ -444,15 +481,25 @@ mod tests {
     /// copies the rest itself, and the next one writes from the start.
     #[test]
     fn a_writer_that_never_pauses_keeps_the_wal_bounded() {
+        never_pausing_writer(CATCH_UP_PAGES);
+    }
+
+    #[test]
+    fn a_smaller_bound_holds_too() {
+        never_pausing_writer(MIN_CATCH_UP_PAGES);
+    }
+
+    fn never_pausing_writer(catch_up: i32) {
         let dir = tempfile::tempdir().unwrap();
-        let (conn, _checkpoints, path) = file(&dir);
+        let (conn, checkpoints, path) = file(&dir);
+        checkpoints.set_catch_up_pages(catch_up);
         let per_commit = 64;
         // Room for commits past the bound while a slow disk keeps the
         // thread's checkpoint longer than a catch-up waits; without the
-        // catch-up the WAL reaches twice the bound.
-        let bound = (CATCH_UP_PAGES as u64 + 2_048) * (PAGE + 24) + 32;
+        // catch-up the WAL reaches three times the bound.
+        let bound = (catch_up as u64 + 1_024) * (PAGE + 24) + 32;
         let mut largest = 0;
-        for _ in 0..(2 * CATCH_UP_PAGES as usize / per_commit) {
+        for _ in 0..(3 * catch_up as usize / per_commit) {
             commit_pages(&conn, per_commit);
             largest = largest.max(size(&wal(&path)));
         }
@@ -461,7 +508,7 @@ mod tests {
             "the WAL reached {largest} bytes (bound {bound})"
         );
         assert!(
-            size(&path) > CATCH_UP_PAGES as u64 * PAGE,
+            size(&path) > catch_up as u64 * PAGE,
             "the pages were copied back into the database file"
         );
     }
@@ -486,6 +533,19 @@ mod tests {
             assert_eq!(size(&wal(&path)), 0, "round {round}: the WAL was emptied");
             drop(held);
         }
+    }
+
+    #[test]
+    fn a_smaller_queue_brings_the_bound_down_to_8_mib() {
+        let mib = 1024 * 1024;
+        assert_eq!(
+            catch_up_pages_for(64 * mib),
+            CATCH_UP_PAGES,
+            "the default cap"
+        );
+        assert_eq!(catch_up_pages_for(u64::MAX), CATCH_UP_PAGES);
+        assert_eq!(catch_up_pages_for(16 * mib), 4_096);
+        assert_eq!(catch_up_pages_for(mib), MIN_CATCH_UP_PAGES);
     }
 
     /// With the thread stopped (the store closing), commits checkpoint as

@@ -21,6 +21,8 @@ pub struct ReopeningStore {
     destinations: Vec<String>,
     /// Their routings, given again to a store opened later.
     routes: Vec<(String, crate::routing::Routing)>,
+    /// The queue's byte cap, for the WAL's bound ([`SqliteStore::limit_wal`]).
+    wal_limit: Option<u64>,
 }
 
 impl ReopeningStore {
@@ -34,6 +36,15 @@ impl ReopeningStore {
             inner,
             destinations: Vec::new(),
             routes: Vec::new(),
+            wal_limit: None,
+        }
+    }
+
+    /// [`SqliteStore::limit_wal`], now and for a store opened later.
+    pub fn limit_wal(&mut self, max_queue_bytes: u64) {
+        self.wal_limit = Some(max_queue_bytes);
+        if let Ok(store) = self.inner.as_mut() {
+            store.limit_wal(max_queue_bytes);
         }
     }
 
@@ -110,6 +121,9 @@ impl Store for ReopeningStore {
         if self.inner.is_err() {
             self.inner = SqliteStore::open(&self.path);
             if let Ok(store) = self.inner.as_mut() {
+                if let Some(bytes) = self.wal_limit {
+                    store.limit_wal(bytes);
+                }
                 let names: Vec<&str> = self.destinations.iter().map(String::as_str).collect();
                 store.set_destinations(&names)?;
                 for (name, routing) in &self.routes {

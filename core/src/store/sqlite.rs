@@ -323,6 +323,23 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Bounds the WAL a sustained burst grows before a commit copies it
+    /// back itself (`checkpoint.rs`) to the queue's byte cap, at least 8 MiB
+    /// and at most 64 MiB (the default).
+    pub fn limit_wal(&mut self, max_queue_bytes: u64) {
+        self.checkpoints
+            .set_catch_up_pages(super::checkpoint::catch_up_pages_for(max_queue_bytes));
+    }
+
+    /// Takes `fresh`'s place (a new file at the same path), keeping this
+    /// store's settings, and closes this one without acting on the file.
+    fn replace_with(&mut self, fresh: SqliteStore) {
+        fresh
+            .checkpoints
+            .set_catch_up_pages(self.checkpoints.catch_up_pages());
+        retire(std::mem::replace(self, fresh));
+    }
+
     /// Where a corrupt file was moved when this store was opened, if it was.
     pub fn moved_aside(&self) -> Option<&Path> {
         self.moved_aside.as_deref()
@@ -448,7 +465,7 @@ impl SqliteStore {
         let mut fresh = SqliteStore::open_once(&self.path)?;
         fresh.seed(&events, &state, &self.acked, self.last_seq)?;
         let claimed = std::mem::take(&mut self.claimed);
-        retire(std::mem::replace(self, fresh));
+        self.replace_with(fresh);
         self.claimed = claimed;
         Ok(())
     }
@@ -851,7 +868,7 @@ impl SqliteStore {
             Err(e) => match e.corrupt_reason() {
                 Some(reason) => {
                     let fresh = Self::replace_corrupt(&self.path, &reason, None)?;
-                    retire(std::mem::replace(self, fresh));
+                    self.replace_with(fresh);
                     return Ok(true);
                 }
                 None => return Err(e),
@@ -1207,7 +1224,7 @@ impl Store for SqliteStore {
         {
             // The loss is reported with the repair (`take_repair`).
             let fresh = Self::replace_corrupt(&self.path, &reason, Some(self.count))?;
-            retire(std::mem::replace(self, fresh));
+            self.replace_with(fresh);
             return Ok(0);
         }
         self.check_file()?;
