@@ -18,8 +18,9 @@
 //! It leaves to `server.rs` every body it cannot vouch for: a body not in
 //! cairn's shape, an event with no `messageId`, a nested object that opens
 //! with a `type` key or has a `messageId` of its own could be misread, so
-//! [`scan`] answers `None` for anything unexpected and `server.rs` also reads
-//! a sample of the bodies in full and compares ([`SAMPLE_EVERY`]).
+//! [`scan`] answers `None` for anything unexpected (as many `{"type":"` as
+//! message ids, an empty batch only when it is `[]`) and `server.rs` also
+//! reads a sample of the bodies in full and compares ([`SAMPLE_EVERY`]).
 
 use memchr::memmem;
 
@@ -58,6 +59,15 @@ pub(crate) fn scan(events: &[u8]) -> Option<Vec<Digest>> {
             index,
         });
         after = at + MESSAGE_ID.len() + id.len() + 1;
+    }
+    // Every event opened by a type has its message id, and an event with
+    // neither (not an object, say) is not in a batch taken as empty: the
+    // full reading counts what the search would miss.
+    if memmem::find_iter(events, TYPE).count() != digests.len() {
+        return None;
+    }
+    if digests.is_empty() && !events.trim_ascii_start().starts_with(b"]") {
+        return None;
     }
     Some(digests)
 }
@@ -132,5 +142,16 @@ mod tests {
         assert!(scan(br#"{"type":"track","messageId":"m\"1"}]}"#).is_none());
         // A message id with no event opening before it.
         assert!(scan(br#"{"event":"A","messageId":"m"}]}"#).is_none());
+        // An event with no message id, among others.
+        assert!(scan(br#"{"type":"track","messageId":"m"},{"type":"track"}]}"#).is_none());
+        // An event that is not an object.
+        assert!(scan(br#"1]}"#).is_none());
+        // A nested object that opens with a type.
+        assert!(
+            scan(br#"{"type":"track","properties":{"o":{"type":"x"}},"messageId":"m"}]}"#)
+                .is_none()
+        );
+        // But an empty batch is empty.
+        assert_eq!(scan(b" ]}").unwrap(), []);
     }
 }
