@@ -55,7 +55,7 @@ fn table() -> String {
         ("`retry_base_delay`", d(DEFAULT_RETRY_BASE_DELAY), &retry),
         ("`max_retry_delay`", d(DEFAULT_MAX_RETRY_DELAY), "Longest wait between retries, `Retry-After` included. Lower: faster recovery, more requests during an outage."),
         ("`max_queue_events`", format!("{} events", n(DEFAULT_MAX_QUEUE_EVENTS)), "Buffer cap; past it the oldest unsent events are dropped as `overflow`."),
-        ("`max_queue_bytes`", format!("{} bytes", n(DEFAULT_MAX_QUEUE_BYTES)), "Buffer cap in bytes (64 MiB) of queued events; past it the oldest go, as `overflow`. Delivered events waiting to be freed with their table are not counted ([architecture](architecture.md#the-store))."),
+        ("`max_queue_bytes`", format!("{} bytes", n(DEFAULT_MAX_QUEUE_BYTES)), "Buffer cap in bytes (64 MiB) of queued events; past it the oldest go, as `overflow`. Delivered events waiting to be freed with their table are not counted ([architecture](architecture.md#the-store)). It also bounds the WAL beside the file during a sustained burst (at least 8 MiB, at most 64 MiB)."),
         ("`max_event_age`", d(DEFAULT_MAX_EVENT_AGE), "Events older than this are dropped as `expired` instead of sent."),
         ("`max_pending_calls`", format!("{} calls", n(DEFAULT_MAX_PENDING_CALLS as u64)), "Calls waiting for the worker before a call waits for room (back-pressure). Also bounds what a kill -9 can lose."),
         ("`record_wait`", d(DEFAULT_RECORD_WAIT), "Longest `track`/`screen`/`page`/`enqueue` waits for room; then its event is held in memory (8 MiB), past that dropped as `overflow`. `0` never waits (UI threads). Identity and consent calls always wait."),
