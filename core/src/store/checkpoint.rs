@@ -121,6 +121,29 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Waits until the thread is not inside a checkpoint, or `deadline`.
+    fn idle<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        while state.running {
+            state = match deadline {
+                None => self.changed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    self.changed
+                        .wait_timeout(state, left)
+                        .map(|(g, _)| g)
+                        .unwrap_or_else(|p| p.into_inner().0)
+                }
+            };
+        }
+        state
+    }
 }
 
 /// The thread, once started; it hands its connection back when it ends.
@@ -191,13 +214,7 @@ impl Checkpoints {
         let mut state = self.shared.lock();
         state.held = true;
         state.asked = false;
-        while state.running {
-            state = self
-                .shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
+        drop(self.shared.idle(state, None));
         Hold(&self.shared)
     }
 
@@ -297,24 +314,15 @@ impl Hook {
     /// [`CATCH_UP_WAIT`]), then copies the rest of the WAL back on the
     /// store's own connection, so that the next write starts it over.
     fn catch_up(&self, wal: &mut Wal) {
-        let deadline = Instant::now() + CATCH_UP_WAIT;
         let mut state = self.shared.lock();
         // Nothing new is written meanwhile: this is the only writer, and
         // it is here. A checkpoint asked for and not begun would only find
         // the pages this one copies.
         state.asked = false;
-        while state.running {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                break;
-            };
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, left)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-        drop(state);
+        drop(
+            self.shared
+                .idle(state, Some(Instant::now() + CATCH_UP_WAIT)),
+        );
         checkpoint_here(wal);
     }
 }
